@@ -1,0 +1,36 @@
+import type { Message, QueuedMessage } from './message.js';
+
+/**
+ * Where a queue keeps its ready messages. The core's Queue owns leases, consumers and requeue
+ * order; the store only keeps messages in FIFO order and makes them durable when asked.
+ *
+ * Two implementations: MemoryQueueStore (core, for non-durable queues) and DiskQueueStore
+ * (storage, for durable queues: appends to a segment log and keeps only a window of message
+ * bodies in memory, so a queue of millions of messages does not fill the heap). A durable store
+ * opened on existing data starts with the unsettled persistent messages it recovered as ready
+ * messages, read from disk as shift() reaches them.
+ */
+export interface QueueStore {
+  /** Ready messages in the store, excluding those taken by shift() and not yet settled. */
+  readonly readyCount: number;
+  /** Sum of bodySizeBytes of ready messages. */
+  readonly readyBytes: number;
+  /** Appends at the tail. A durable store persists `message.persistent` messages. */
+  push(message: Message): QueuedMessage;
+  /** Takes the head message (body loaded), or undefined when empty. It stays stored until settled. */
+  shift(): QueuedMessage | undefined;
+  /** Permanently removes a message previously shifted (ack, reject without requeue, drop). */
+  settle(queued: QueuedMessage): void;
+  /** Removes every ready message; returns how many were removed. */
+  purge(): number;
+  /** Removes the store's data for good (queue deleted). */
+  destroy(): void;
+  /** Releases resources without deleting data (broker shutdown). */
+  close(): void;
+}
+
+/** Group commit: lets the publisher-facing layers wait until what was written so far is durable. */
+export interface DurabilityBarrier {
+  /** Calls `callback` once every write made before this call is durable per the fsync policy. */
+  afterDurable(callback: () => void): void;
+}

@@ -1,8 +1,11 @@
-// Runs every compiled test file under dist/test with node:test. Node 20's --test does not expand
-// globs, so the file list is built here. Pass a substring to run only matching files.
+// Runs the compiled test files under dist/test with node:test. Node 20's --test does not expand
+// globs, so the file list is built here.
+//   node scripts/run-tests.mjs            unit and integration tests (everything but compat/)
+//   node scripts/run-tests.mjs --compat   the compat suite: other languages' clients (pika, amqp-tools, ...)
+//   node scripts/run-tests.mjs amqp       only files whose path contains "amqp"
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 function findTests(dir) {
   const found = [];
@@ -14,9 +17,17 @@ function findTests(dir) {
   return found;
 }
 
-const filter = process.argv[2];
-const files = findTests('dist/test')
+const args = process.argv.slice(2);
+const compat = args.includes('--compat');
+const filter = args.find((a) => !a.startsWith('--'));
+const compatDir = `${sep}compat${sep}`;
+const files = findTests(join('dist', 'test'))
+  .filter((f) => f.includes(compatDir) === compat)
   .filter((f) => !filter || f.includes(filter))
   .sort();
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

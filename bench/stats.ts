@@ -1,0 +1,158 @@
+// Shared counters, latency histogram and configuration types for the benchmark.
+
+export type Workload = 'transient' | 'persistent';
+export type ClientKind = 'raw' | 'amqplib';
+
+export interface RunConfig {
+  url: string;
+  workload: Workload;
+  queue: string;
+  size: number;
+  publishers: number;
+  consumers: number;
+  prefetch: number;
+  /** Consumers ack with multiple=true every this many deliveries. */
+  ackEvery: number;
+  /** Cap on published - consumed across all publishers (0 = unlimited). */
+  maxOutstanding: number;
+  /** Cap on unconfirmed publishes per publisher (persistent workload only). */
+  confirmWindow: number;
+}
+
+/** The send timestamp stored in the first 8 bytes of every body (ns, process.hrtime). */
+export function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/**
+ * Log-linear latency histogram in microseconds: exact below 256 µs, then 128
+ * sub-buckets per power of two (< 0.8 % relative error). Cheap enough to record
+ * every message.
+ */
+export class LatencyHistogram {
+  private counts = new Float64Array(256 + 24 * 128);
+  count = 0;
+  maxUs = 0;
+  minUs = Number.POSITIVE_INFINITY;
+  sumUs = 0;
+
+  record(ns: number): void {
+    let us = Math.floor(ns / 1000);
+    if (us < 0) us = 0;
+    if (us > 0x7fffffff) us = 0x7fffffff;
+    this.count++;
+    this.sumUs += us;
+    if (us > this.maxUs) this.maxUs = us;
+    if (us < this.minUs) this.minUs = us;
+    this.counts[LatencyHistogram.index(us)]++;
+  }
+
+  private static index(us: number): number {
+    if (us < 256) return us;
+    const e = 31 - Math.clz32(us); // >= 8
+    const sub = (us >>> (e - 7)) & 127;
+    return 256 + (e - 8) * 128 + sub;
+  }
+
+  private static upperBound(i: number): number {
+    if (i < 256) return i;
+    const e = Math.floor((i - 256) / 128) + 8;
+    const sub = (i - 256) % 128;
+    return ((128 + sub + 1) << (e - 7)) - 1;
+  }
+
+  /** Percentile in microseconds (upper edge of the bucket, capped at max). */
+  percentileUs(p: number): number {
+    if (this.count === 0) return Number.NaN;
+    const target = Math.max(1, Math.ceil((p / 100) * this.count));
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i];
+      if (seen >= target) return Math.min(LatencyHistogram.upperBound(i), this.maxUs);
+    }
+    return this.maxUs;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.count = 0;
+    this.maxUs = 0;
+    this.minUs = Number.POSITIVE_INFINITY;
+    this.sumUs = 0;
+  }
+}
+
+/** Live counters shared between the load generator and the orchestrator. */
+export class RunStats {
+  published = 0;
+  confirmed = 0;
+  nacked = 0;
+  consumed = 0;
+  /** Highest published - consumed seen by a publisher. */
+  maxOutstanding = 0;
+  blocked = false;
+  windowOpen = false;
+  windowStartNs = 0;
+  /** Messages sent and received inside the measurement window. */
+  e2e = 0;
+  readonly latency = new LatencyHistogram();
+  /** Latency of the messages received since the last progress tick. */
+  readonly tickLatency = new LatencyHistogram();
+
+  get outstanding(): number {
+    return this.published - this.consumed;
+  }
+
+  /** Called once per consumed message. */
+  onConsumed(sendTs: number, now: number): void {
+    this.consumed++;
+    if (sendTs > 0) {
+      this.tickLatency.record(now - sendTs);
+      if (this.windowOpen && sendTs >= this.windowStartNs) {
+        this.e2e++;
+        this.latency.record(now - sendTs);
+      }
+    }
+  }
+
+  noteOutstanding(): void {
+    const o = this.published - this.consumed;
+    if (o > this.maxOutstanding) this.maxOutstanding = o;
+  }
+
+  openWindow(): void {
+    this.windowStartNs = nowNs();
+    this.e2e = 0;
+    this.latency.reset();
+    this.maxOutstanding = this.published - this.consumed;
+    this.windowOpen = true;
+  }
+}
+
+/** A load generator for one run (one workload on one fresh queue). */
+export interface LoadRunner {
+  /** Connect, declare the queue, start consumers. */
+  setup(): Promise<void>;
+  /** Start publishing (returns immediately). */
+  start(): void;
+  /** Stop publishing and consuming. */
+  stop(): Promise<void>;
+  /** Delete the queue and close every connection; must not throw. */
+  teardown(): Promise<void>;
+  /** Set when a connection fails mid-run. */
+  error: Error | null;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Run `p` but give up after `ms` (resolving to undefined). */
+export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

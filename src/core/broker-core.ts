@@ -1,0 +1,91 @@
+import type { Clock } from './clock.js';
+import type { DefinitionWriter } from './definitions.js';
+import type { ExchangeType } from './exchange.js';
+import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
+import { type QueueStoreFactory, VirtualHost } from './vhost.js';
+
+export interface StoredDefinition {
+  kind: string;
+  key: string;
+  value: unknown;
+}
+
+export type AuthResult = { ok: true; user: User } | { ok: false; reason: string };
+
+/**
+ * The protocol-independent broker: vhosts with their exchanges, queues and bindings, and users.
+ * No sockets, no files: storage comes in through the store factory and the definition writer.
+ */
+export class BrokerCore {
+  readonly vhosts = new Map<string, VirtualHost>();
+  readonly users = new Map<string, User>();
+
+  constructor(
+    readonly clock: Clock,
+    private readonly createStore: QueueStoreFactory,
+    private readonly definitions: DefinitionWriter,
+  ) {}
+
+  /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
+  restore(entries: readonly StoredDefinition[]): void {
+    const byKind = (kind: string) => entries.filter((e) => e.kind === kind).map((e) => e.value as Record<string, never>);
+    for (const v of byKind('vhost')) this.addVhost(v.name, false);
+    for (const u of byKind('user')) this.users.set(u.name, { name: u.name, passwordHash: u.passwordHash, tags: u.tags ?? [] });
+    if (!entries.some((e) => e.kind === 'meta' && e.key === 'initialized')) {
+      this.addVhost('/', true);
+      this.putUser({ name: GUEST_USER, passwordHash: hashPassword('guest'), tags: ['administrator'] });
+      this.definitions.put('meta', 'initialized', true);
+    }
+    for (const e of byKind('exchange')) {
+      this.vhosts.get(e.vhost)?.restoreExchange(e.name, e.type as ExchangeType, {
+        durable: true,
+        autoDelete: e.autoDelete,
+        internal: e.internal,
+        arguments: e.arguments ?? {},
+      });
+    }
+    for (const q of byKind('queue')) {
+      this.vhosts.get(q.vhost)?.addQueue(q.name, {
+        durable: true,
+        exclusiveOwner: undefined,
+        autoDelete: q.autoDelete,
+        arguments: q.arguments ?? {},
+      });
+    }
+    for (const b of byKind('binding')) {
+      this.vhosts.get(b.vhost)?.restoreBinding(b.source, b.destination, b.routingKey, b.arguments ?? {});
+    }
+  }
+
+  addVhost(name: string, persist = true): VirtualHost {
+    let vhost = this.vhosts.get(name);
+    if (!vhost) {
+      vhost = new VirtualHost(name, this.createStore, this.definitions);
+      this.vhosts.set(name, vhost);
+      if (persist) this.definitions.put('vhost', name, { name });
+    }
+    return vhost;
+  }
+
+  putUser(user: User): void {
+    this.users.set(user.name, user);
+    this.definitions.put('user', user.name, user);
+  }
+
+  /** Checks a login; guest is refused from non-loopback addresses, as RabbitMQ does. */
+  authenticate(username: string, password: string, remoteAddress: string | undefined): AuthResult {
+    const user = this.users.get(username);
+    if (!user || !checkPassword(user, password)) {
+      return { ok: false, reason: `Login was refused using authentication mechanism PLAIN. For details see the broker logfile.` };
+    }
+    if (username === GUEST_USER && !isLoopbackAddress(remoteAddress)) {
+      return { ok: false, reason: `user '${username}' can only connect via localhost` };
+    }
+    return { ok: true, user };
+  }
+
+  /** Every queue in every vhost (for shutdown and monitoring). */
+  *allQueues() {
+    for (const vhost of this.vhosts.values()) yield* vhost.queues.values();
+  }
+}

@@ -1,0 +1,33 @@
+/** Where the core records durable definitions; the storage layer's DefinitionsStore implements it. */
+export interface DefinitionWriter {
+  put(kind: string, key: string, value: unknown): void;
+  delete(kind: string, key: string): void;
+}
+
+export const discardDefinitions: DefinitionWriter = { put() {}, delete() {} };
+
+/**
+ * Makes protocol-decoded argument values JSON-safe and comparable: bigints become numbers,
+ * Buffers strings, Dates epoch seconds. Arguments are stored as JSON and compared after a restart.
+ */
+export function normalizeArguments(args: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!args) return out;
+  for (const [key, value] of Object.entries(args)) out[key] = normalizeValue(value);
+  return out;
+}
+
+function normalizeValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (value instanceof Date) return Math.floor(value.getTime() / 1000);
+  if (Array.isArray(value)) return value.map(normalizeValue);
+  if (value && typeof value === 'object') {
+    const inner = value as Record<string, unknown>;
+    // A typed value wrapper from the codec ({ type, value }) counts as its value.
+    if ('type' in inner && 'value' in inner && Object.keys(inner).length === 2) return normalizeValue(inner.value);
+    return normalizeArguments(inner);
+  }
+  if (value === undefined) return null;
+  return value;
+}

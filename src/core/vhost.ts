@@ -1,0 +1,399 @@
+import { randomBytes } from 'node:crypto';
+import { type DefinitionWriter, normalizeArguments } from './definitions.js';
+import {
+  accessRefused,
+  BrokerError,
+  notFound,
+  preconditionFailed,
+  resourceLocked,
+} from './errors.js';
+import {
+  type Arguments,
+  type Binding,
+  type BindingTarget,
+  bindingId,
+  EXCHANGE_TYPES,
+  Exchange,
+  type ExchangeOptions,
+  type ExchangeType,
+} from './exchange.js';
+import { Queue, type QueueOptions } from './queue.js';
+import type { QueueStore } from './queue-store.js';
+
+/** Creates the store for a queue: on disk for durable queues, in memory otherwise. */
+export type QueueStoreFactory = (vhost: string, queueName: string, durable: boolean) => QueueStore;
+
+export interface ExchangeDeclaration extends ExchangeOptions {
+  readonly name: string;
+  readonly type: string;
+  readonly passive: boolean;
+}
+
+export interface QueueDeclaration {
+  readonly name: string;
+  readonly passive: boolean;
+  readonly durable: boolean;
+  readonly exclusive: boolean;
+  readonly autoDelete: boolean;
+  readonly arguments: Arguments;
+  /** The declaring connection: owner of an exclusive queue. */
+  readonly owner: unknown;
+}
+
+/** Exchanges every vhost has, as RabbitMQ creates them. */
+const STANDARD_EXCHANGES: ReadonlyArray<[string, ExchangeType]> = [
+  ['', 'direct'],
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+];
+
+const DURABLE_SYSTEM_EXCHANGE: ExchangeOptions = { durable: true, autoDelete: false, internal: false, arguments: {} };
+
+function describe(value: unknown): string {
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * A namespace of exchanges, queues and bindings, with the declare/delete/bind rules RabbitMQ
+ * applies (reserved `amq.` names, equivalence checks, exclusive ownership, idempotent deletes).
+ */
+export class VirtualHost {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+
+  constructor(
+    readonly name: string,
+    private readonly createStore: QueueStoreFactory,
+    private readonly definitions: DefinitionWriter,
+  ) {
+    for (const [exchangeName, type] of STANDARD_EXCHANGES) {
+      this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
+    }
+  }
+
+  private where(): string {
+    return `in vhost '${this.name}'`;
+  }
+
+  // ---- exchanges -------------------------------------------------------------------------
+
+  getExchange(name: string): Exchange {
+    const exchange = this.exchanges.get(name);
+    if (!exchange) throw notFound(`no exchange '${name}' ${this.where()}`);
+    return exchange;
+  }
+
+  declareExchange(decl: ExchangeDeclaration): Exchange {
+    const existing = this.exchanges.get(decl.name);
+    if (decl.passive) {
+      if (!existing) throw notFound(`no exchange '${decl.name}' ${this.where()}`);
+      return existing;
+    }
+    if (decl.name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (!EXCHANGE_TYPES.includes(decl.type as ExchangeType)) {
+      throw new BrokerError('command-invalid', `unknown exchange type '${decl.type}'`);
+    }
+    const args = normalizeArguments(decl.arguments);
+    if (existing) {
+      const what = `exchange '${decl.name}' ${this.where()}`;
+      this.checkEquivalent(what, 'type', decl.type, existing.type);
+      this.checkEquivalent(what, 'durable', decl.durable, existing.options.durable);
+      this.checkEquivalent(what, 'auto_delete', decl.autoDelete, existing.options.autoDelete);
+      this.checkEquivalent(what, 'internal', decl.internal, existing.options.internal);
+      this.checkArgumentsEquivalent(what, args, existing.options.arguments);
+      return existing;
+    }
+    if (decl.name.startsWith('amq.')) {
+      throw accessRefused(`exchange name '${decl.name}' contains reserved prefix 'amq.*'`);
+    }
+    const options: ExchangeOptions = {
+      durable: decl.durable,
+      autoDelete: decl.autoDelete,
+      internal: decl.internal,
+      arguments: args,
+    };
+    const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
+    this.exchanges.set(decl.name, exchange);
+    if (decl.durable) {
+      this.definitions.put('exchange', this.key(decl.name), {
+        vhost: this.name,
+        name: decl.name,
+        type: decl.type,
+        ...options,
+      });
+    }
+    return exchange;
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '') throw accessRefused('operation not permitted on the default exchange');
+    if (name.startsWith('amq.')) throw accessRefused(`operation not permitted on exchange '${name}' ${this.where()}`);
+    const exchange = this.exchanges.get(name);
+    if (!exchange) return; // RabbitMQ: exchange.delete is idempotent
+    if (ifUnused && exchange.bindingCount > 0) throw preconditionFailed(`exchange '${name}' ${this.where()} in use`);
+    this.removeExchange(exchange);
+  }
+
+  private removeExchange(exchange: Exchange): void {
+    this.exchanges.delete(exchange.name);
+    if (exchange.options.durable) this.definitions.delete('exchange', this.key(exchange.name));
+    for (const binding of [...exchange.allBindings()]) this.forgetBinding(exchange, binding);
+    const target: BindingTarget = { kind: 'exchange', name: exchange.name };
+    for (const source of [...this.exchanges.values()]) {
+      for (const binding of source.removeBindingsTo(target)) this.afterBindingRemoved(source, binding);
+    }
+  }
+
+  // ---- queues ----------------------------------------------------------------------------
+
+  /** Finds a queue, enforcing exclusive ownership for the connection asking. */
+  getQueue(name: string, owner: unknown): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw notFound(`no queue '${name}' ${this.where()}`);
+    this.checkOwner(queue, owner);
+    return queue;
+  }
+
+  private checkOwner(queue: Queue, owner: unknown): void {
+    const exclusiveOwner = queue.options.exclusiveOwner;
+    if (exclusiveOwner !== undefined && exclusiveOwner !== owner) {
+      throw resourceLocked(
+        `cannot obtain exclusive access to locked queue '${queue.name}' ${this.where()}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      );
+    }
+  }
+
+  declareQueue(decl: QueueDeclaration): Queue {
+    let name = decl.name;
+    if (decl.passive) {
+      return this.getQueue(name, decl.owner);
+    }
+    if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+    const existing = this.queues.get(name);
+    const args = normalizeArguments(decl.arguments);
+    if (existing) {
+      this.checkOwner(existing, decl.owner);
+      const what = `queue '${name}' ${this.where()}`;
+      this.checkEquivalent(what, 'durable', decl.durable, existing.options.durable);
+      this.checkEquivalent(what, 'auto_delete', decl.autoDelete, existing.options.autoDelete);
+      this.checkEquivalent(what, 'exclusive', decl.exclusive, existing.options.exclusiveOwner !== undefined);
+      this.checkArgumentsEquivalent(what, args, existing.options.arguments);
+      return existing;
+    }
+    if (name.startsWith('amq.') && decl.name !== '') {
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.'`);
+    }
+    const options: QueueOptions = {
+      durable: decl.durable,
+      exclusiveOwner: decl.exclusive ? decl.owner : undefined,
+      autoDelete: decl.autoDelete,
+      arguments: args,
+    };
+    const queue = this.addQueue(name, options);
+    if (this.isPersisted(queue)) {
+      this.definitions.put('queue', this.key(name), {
+        vhost: this.name,
+        name,
+        durable: true,
+        autoDelete: decl.autoDelete,
+        arguments: args,
+      });
+    }
+    return queue;
+  }
+
+  /** Creates a queue without checks: used by declare and by recovery at start-up. */
+  addQueue(name: string, options: QueueOptions): Queue {
+    const persisted = options.durable && options.exclusiveOwner === undefined;
+    const store = this.createStore(this.name, name, persisted);
+    const queue = new Queue(this.name, name, options, store, (q) => this.removeQueue(q));
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  /** Restores a durable exchange from the definitions store at start-up. */
+  restoreExchange(name: string, type: ExchangeType, options: ExchangeOptions): void {
+    this.exchanges.set(name, new Exchange(this.name, name, type, options));
+  }
+
+  /** Restores a binding at start-up; silently skipped if either end no longer exists. */
+  restoreBinding(source: string, destination: BindingTarget, routingKey: string, args: Arguments): void {
+    const exchange = this.exchanges.get(source);
+    if (!exchange || !this.targetExists(destination)) return;
+    exchange.addBinding({ source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) });
+  }
+
+  private isPersisted(queue: Queue): boolean {
+    return queue.options.durable && queue.options.exclusiveOwner === undefined;
+  }
+
+  /** Deletes a queue; returns the number of ready messages it held. Idempotent, as RabbitMQ. */
+  deleteQueue(name: string, owner: unknown, ifUnused: boolean, ifEmpty: boolean): number {
+    const queue = this.queues.get(name);
+    if (!queue) return 0;
+    this.checkOwner(queue, owner);
+    if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`queue '${name}' ${this.where()} in use`);
+    if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' ${this.where()} is not empty`);
+    const count = queue.messageCount;
+    this.removeQueue(queue);
+    return count;
+  }
+
+  /** Removes a queue, its bindings and its data, and tells its consumers. */
+  removeQueue(queue: Queue): void {
+    if (queue.deleted || this.queues.get(queue.name) !== queue) return;
+    this.queues.delete(queue.name);
+    if (this.isPersisted(queue)) this.definitions.delete('queue', this.key(queue.name));
+    const target: BindingTarget = { kind: 'queue', name: queue.name };
+    for (const exchange of [...this.exchanges.values()]) {
+      for (const binding of exchange.removeBindingsTo(target)) this.afterBindingRemoved(exchange, binding);
+    }
+    const consumers = [...queue.consumers];
+    queue.destroy();
+    for (const consumer of consumers) consumer.queueDeleted(queue);
+  }
+
+  /** Deletes the exclusive queues a closing connection owned. */
+  removeQueuesOwnedBy(owner: unknown): void {
+    for (const queue of [...this.queues.values()]) {
+      if (queue.options.exclusiveOwner === owner) this.removeQueue(queue);
+    }
+  }
+
+  // ---- bindings --------------------------------------------------------------------------
+
+  bind(source: string, destination: BindingTarget, routingKey: string, rawArgs: Arguments, owner: unknown): void {
+    if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
+    this.checkTarget(destination, owner);
+    const exchange = this.getExchange(source);
+    const args = normalizeArguments(rawArgs);
+    const binding: Binding = { source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) };
+    if (!exchange.addBinding(binding)) return;
+    if (this.isBindingDurable(exchange, destination)) {
+      this.definitions.put('binding', this.bindingKey(source, binding.id), {
+        vhost: this.name,
+        source,
+        destination,
+        routingKey,
+        arguments: args,
+      });
+    }
+  }
+
+  unbind(source: string, destination: BindingTarget, routingKey: string, rawArgs: Arguments, owner: unknown): void {
+    if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
+    this.checkTarget(destination, owner);
+    const exchange = this.getExchange(source);
+    const binding = exchange.removeBinding(bindingId(destination, routingKey, normalizeArguments(rawArgs)));
+    if (binding) this.afterBindingRemoved(exchange, binding);
+  }
+
+  private checkTarget(destination: BindingTarget, owner: unknown): void {
+    if (destination.kind === 'queue') this.getQueue(destination.name, owner);
+    else this.getExchange(destination.name);
+  }
+
+  private targetExists(destination: BindingTarget): boolean {
+    return destination.kind === 'queue' ? this.queues.has(destination.name) : this.exchanges.has(destination.name);
+  }
+
+  private isBindingDurable(exchange: Exchange, destination: BindingTarget): boolean {
+    if (!exchange.options.durable) return false;
+    if (destination.kind === 'exchange') return this.exchanges.get(destination.name)?.options.durable ?? false;
+    const queue = this.queues.get(destination.name);
+    return queue ? this.isPersisted(queue) : false;
+  }
+
+  private forgetBinding(exchange: Exchange, binding: Binding): void {
+    exchange.removeBinding(binding.id);
+    this.definitions.delete('binding', this.bindingKey(exchange.name, binding.id));
+  }
+
+  private afterBindingRemoved(exchange: Exchange, binding: Binding): void {
+    this.definitions.delete('binding', this.bindingKey(exchange.name, binding.id));
+    if (exchange.options.autoDelete && exchange.bindingCount === 0 && this.exchanges.get(exchange.name) === exchange) {
+      this.removeExchange(exchange);
+    }
+  }
+
+  // ---- routing ---------------------------------------------------------------------------
+
+  /**
+   * Queues a message published to `exchange` reaches, following exchange-to-exchange bindings
+   * (each exchange visited once, so binding cycles terminate). The default exchange routes to the
+   * queue named by the routing key.
+   */
+  route(exchange: Exchange, routingKey: string, headers: () => Arguments | undefined, out: Set<Queue>): void {
+    if (exchange.name === '') {
+      const queue = this.queues.get(routingKey);
+      if (queue) out.add(queue);
+      return;
+    }
+    const matched = new Set<Binding>();
+    exchange.match(routingKey, headers, matched);
+    if (matched.size === 0) return;
+    let visited: Set<string> | undefined;
+    for (const binding of matched) {
+      if (binding.destination.kind === 'queue') {
+        const queue = this.queues.get(binding.destination.name);
+        if (queue) out.add(queue);
+      } else {
+        visited ??= new Set([exchange.name]);
+        this.routeVia(binding.destination.name, routingKey, headers, out, visited);
+      }
+    }
+  }
+
+  private routeVia(name: string, routingKey: string, headers: () => Arguments | undefined, out: Set<Queue>, visited: Set<string>): void {
+    if (visited.has(name)) return;
+    visited.add(name);
+    const exchange = this.exchanges.get(name);
+    if (!exchange) return;
+    const matched = new Set<Binding>();
+    exchange.match(routingKey, headers, matched);
+    for (const binding of matched) {
+      if (binding.destination.kind === 'queue') {
+        const queue = this.queues.get(binding.destination.name);
+        if (queue) out.add(queue);
+      } else {
+        this.routeVia(binding.destination.name, routingKey, headers, out, visited);
+      }
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private key(name: string): string {
+    return `${this.name}\0${name}`;
+  }
+
+  private bindingKey(source: string, id: string): string {
+    return `${this.name}\0${source}\0${id}`;
+  }
+
+  private checkEquivalent(what: string, field: string, received: unknown, current: unknown): void {
+    if (received !== current) {
+      throw preconditionFailed(
+        `inequivalent arg '${field}' for ${what}: received '${describe(received)}' but current is '${describe(current)}'`,
+      );
+    }
+  }
+
+  private checkArgumentsEquivalent(what: string, received: Arguments, current: Arguments): void {
+    const keys = new Set([...Object.keys(received), ...Object.keys(current)]);
+    for (const key of keys) {
+      if (!key.startsWith('x-')) continue;
+      const a = received[key];
+      const b = current[key];
+      if (JSON.stringify(a) !== JSON.stringify(b)) {
+        const shown = (v: unknown) => (v === undefined ? 'none' : describe(v));
+        throw preconditionFailed(
+          `inequivalent arg '${key}' for ${what}: received ${shown(a) === 'none' ? 'none' : `'${shown(a)}'`} but current is ${shown(b) === 'none' ? 'none' : `'${shown(b)}'`}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,439 @@
+/**
+ * Group commit. Log files append through an AppendFile owned by one GroupCommitter. Appends are
+ * copied into the file's staging buffer; at the end of the event-loop turn (setImmediate) every
+ * dirty file is written with one write syscall, so readers see the data right after. Then, with
+ * fsync 'always', each written file is fdatasync'd once (in parallel, on the libuv pool) and the
+ * afterDurable callbacks registered before that round fire in registration order. While a sync
+ * round is in flight, new writes still go out each turn, but their callbacks wait for the next
+ * round, which starts as soon as the current one ends: that is what batches thousands of appends
+ * into one fdatasync.
+ *
+ * 'interval': callbacks fire after the write; files are fdatasync'd every fsyncIntervalMs.
+ * 'never': callbacks fire after the write; the OS decides when data reaches the disk.
+ *
+ * Errors: a failed write keeps the unwritten bytes staged, reports the error through onError and
+ * retries later; callbacks waiting on that data do not fire until it is written. A failed
+ * fdatasync is reported and the committer stops firing callbacks for good (after an fsync error
+ * the kernel may have dropped the dirty pages, so nothing later can be promised durable).
+ */
+import * as fs from 'node:fs';
+import { dirname } from 'node:path';
+import type { DurabilityBarrier } from '../core/queue-store.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+/** The file-system calls the committer makes; injectable so tests can count or fail them. */
+export interface CommitFs {
+  writeSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
+  fdatasyncSync(fd: number): void;
+}
+
+const realFs: CommitFs = {
+  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
+  fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+};
+
+export interface GroupCommitterOptions {
+  fsync: FsyncPolicy;
+  fsyncIntervalMs?: number;
+  /** Called with write and fsync errors (the broker logs them; they are never thrown into the loop). */
+  onError?: (err: Error, path: string) => void;
+  fs?: CommitFs;
+  /** Delay before retrying a failed write. */
+  retryDelayMs?: number;
+}
+
+const INITIAL_STAGING_BYTES = 64 * 1024;
+const KEEP_STAGING_BYTES = 4 * 1024 * 1024;
+
+/** A file that only grows at its end, written through the committer. */
+export class AppendFile {
+  /** Bytes already handed to the kernel. */
+  writtenBytes: number;
+  /** Staged bytes not yet written: staging[0, stagedBytes). */
+  staging: Buffer;
+  stagedBytes = 0;
+  /** In the committer's dirty set (has staged bytes). */
+  dirty = false;
+  /** Written since the last fdatasync. */
+  unsynced = false;
+  /** Part of the sync round in flight (its fd must stay open until the round ends). */
+  syncInFlight = false;
+  closing = false;
+  closed = false;
+
+  constructor(
+    readonly committer: GroupCommitter,
+    readonly path: string,
+    readonly fd: number,
+    sizeBytes: number,
+  ) {
+    this.writtenBytes = sizeBytes;
+    this.staging = Buffer.allocUnsafe(INITIAL_STAGING_BYTES);
+  }
+
+  /** Logical size: written plus staged bytes. */
+  get sizeBytes(): number {
+    return this.writtenBytes + this.stagedBytes;
+  }
+
+  /**
+   * Reserves `length` bytes at the end of the file and returns their offset in `this.staging`,
+   * which the caller fills in immediately (before any other append to this file).
+   */
+  reserve(length: number): number {
+    if (this.closing) throw new Error(`append to closed file ${this.path}`);
+    const offset = this.stagedBytes;
+    const needed = offset + length;
+    if (needed > this.staging.length) {
+      let size = this.staging.length * 2;
+      while (size < needed) size *= 2;
+      const grown = Buffer.allocUnsafe(size);
+      this.staging.copy(grown, 0, 0, offset);
+      this.staging = grown;
+    }
+    this.stagedBytes = needed;
+    if (!this.dirty) this.committer.markDirty(this);
+    return offset;
+  }
+
+  /** Appends a copy of `data`; returns the file position it will occupy. */
+  append(data: Uint8Array): number {
+    const position = this.sizeBytes;
+    const offset = this.reserve(data.length);
+    this.staging.set(data, offset);
+    return position;
+  }
+
+  /** Writes staged bytes now (so a reader can see them); the sync round still covers them. */
+  writeStaged(): void {
+    if (this.stagedBytes > 0) this.committer.writeFile(this);
+  }
+
+  /**
+   * Stops appending. Staged bytes are still written and synced per the policy; the fd is closed
+   * once nothing is pending on it.
+   */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.committer.release(this);
+  }
+
+  /** Closes immediately and drops staged bytes (the file is being deleted). */
+  discard(): void {
+    this.stagedBytes = 0;
+    this.unsynced = false;
+    this.closing = true;
+    this.committer.release(this);
+  }
+}
+
+type Callback = () => void;
+
+export class GroupCommitter implements DurabilityBarrier {
+  readonly policy: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  private readonly fs: CommitFs;
+  private readonly onError: (err: Error, path: string) => void;
+  private readonly retryDelayMs: number;
+
+  private dirty: AppendFile[] = [];
+  private unsynced = new Set<AppendFile>();
+  /** Callbacks registered since the last round took its callbacks. */
+  private waiting: Callback[] = [];
+  /** flush() resolvers; they always need an fdatasync, whatever the policy. */
+  private flushWaiters: Array<(err?: Error) => void> = [];
+  private scheduled = false;
+  private syncing = false;
+  private writeFailed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private failed: Error | undefined;
+  private closed = false;
+  /** Counters for tests and metrics. */
+  readonly stats = { writes: 0, syncs: 0, rounds: 0, bytesWritten: 0 };
+
+  constructor(options: GroupCommitterOptions) {
+    this.policy = options.fsync;
+    this.fsyncIntervalMs = options.fsyncIntervalMs ?? 200;
+    this.fs = options.fs ?? realFs;
+    this.onError = options.onError ?? ((err, path) => console.error(`pier storage: ${path}: ${err.message}`));
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    if (this.policy === 'interval') {
+      this.intervalTimer = setInterval(() => this.intervalSync(), this.fsyncIntervalMs);
+      this.intervalTimer.unref();
+    }
+  }
+
+  /**
+   * Opens (creating if needed) a file for appending at its current end. With fsync 'always' a
+   * newly created file's directory is fsync'd so the file's existence survives a crash.
+   */
+  openFile(path: string): AppendFile {
+    let created = false;
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+      created = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      fd = fs.openSync(path, fs.constants.O_RDWR);
+    }
+    if (created && this.policy === 'always') fsyncDir(dirname(path));
+    const size = created ? 0 : fs.fstatSync(fd).size;
+    return new AppendFile(this, path, fd, size);
+  }
+
+  afterDurable(callback: () => void): void {
+    this.waiting.push(callback);
+    this.schedule();
+  }
+
+  /** Writes and fdatasyncs everything appended so far (whatever the policy). */
+  flush(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.flushWaiters.push((err) => (err ? reject(err) : resolve()));
+      this.schedule();
+    });
+  }
+
+  /** Flushes, then stops the interval timer. Files are closed by their owners. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.intervalTimer) clearInterval(this.intervalTimer);
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+    }
+  }
+
+  /** Synchronous variant for shutdown paths that cannot await: write and fdatasync everything now. */
+  flushSync(): void {
+    this.writeAll();
+    for (const file of [...this.unsynced]) if (!file.syncInFlight) this.syncFileSync(file);
+    if (this.syncing || this.failed) return; // the round in flight fires its callbacks first
+    this.fireWaiting();
+    const flushWaiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const cb of flushWaiters) cb();
+  }
+
+  /** @internal */
+  markDirty(file: AppendFile): void {
+    file.dirty = true;
+    this.dirty.push(file);
+    this.schedule();
+  }
+
+  /** @internal Writes a file's staged bytes now. Returns false on a write error. */
+  writeFile(file: AppendFile): boolean {
+    while (file.stagedBytes > 0) {
+      let n: number;
+      try {
+        n = this.fs.writeSync(file.fd, file.staging, 0, file.stagedBytes, file.writtenBytes);
+      } catch (err) {
+        this.writeFailed = true;
+        this.report(err as Error, file.path);
+        return false;
+      }
+      this.stats.writes++;
+      this.stats.bytesWritten += n;
+      file.writtenBytes += n;
+      if (n < file.stagedBytes) file.staging.copy(file.staging, 0, n, file.stagedBytes);
+      file.stagedBytes -= n;
+      file.unsynced = true;
+      this.unsynced.add(file);
+    }
+    if (file.staging.length > KEEP_STAGING_BYTES) file.staging = Buffer.allocUnsafe(INITIAL_STAGING_BYTES);
+    return true;
+  }
+
+  /** @internal Called by AppendFile.close/discard. */
+  release(file: AppendFile): void {
+    if (!file.unsynced) this.unsynced.delete(file);
+    if (file.stagedBytes > 0) this.writeFile(file);
+    this.maybeCloseFd(file);
+  }
+
+  private maybeCloseFd(file: AppendFile): void {
+    if (file.closed || !file.closing || file.syncInFlight || file.stagedBytes > 0) return;
+    if (file.unsynced && this.policy !== 'never') {
+      // Data must still be synced; 'always' rounds and the interval timer pick it up.
+      if (this.policy === 'always') this.schedule();
+      return;
+    }
+    this.unsynced.delete(file);
+    file.closed = true;
+    try {
+      fs.closeSync(file.fd);
+    } catch (err) {
+      this.report(err as Error, file.path);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.endOfTurn());
+  }
+
+  /** Writes every dirty file; returns false if any write failed. */
+  private writeAll(): boolean {
+    const dirty = this.dirty;
+    this.dirty = [];
+    let ok = true;
+    for (const file of dirty) {
+      if (file.stagedBytes > 0 && !this.writeFile(file)) {
+        ok = false;
+        this.dirty.push(file); // stays dirty, retried later
+        continue;
+      }
+      file.dirty = false;
+      if (file.closing) this.maybeCloseFd(file);
+    }
+    return ok;
+  }
+
+  private endOfTurn(): void {
+    this.scheduled = false;
+    if (this.failed) return;
+    this.writeFailed = false;
+    if (!this.writeAll()) {
+      // Callbacks registered after the failed data must not fire before it is written.
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.schedule();
+        }, this.retryDelayMs);
+      }
+      return;
+    }
+    const needsSyncRound = this.policy === 'always' || this.flushWaiters.length > 0;
+    if (this.policy !== 'always') this.fireWaiting();
+    if (!needsSyncRound || this.syncing) return;
+    if (this.policy === 'always' && this.waiting.length === 0 && this.flushWaiters.length === 0) {
+      // Nobody waits: sync anyway so that closing files and future callbacks are not delayed.
+      if (this.unsynced.size === 0) return;
+    }
+    this.startSyncRound();
+  }
+
+  private startSyncRound(): void {
+    const callbacks = this.policy === 'always' ? this.waiting : [];
+    this.waiting = this.policy === 'always' ? [] : this.waiting;
+    const flushWaiters = this.flushWaiters;
+    this.flushWaiters = [];
+    const files = [...this.unsynced];
+    this.unsynced.clear();
+    this.stats.rounds++;
+    if (files.length === 0) {
+      this.finishRound(callbacks, flushWaiters);
+      return;
+    }
+    this.syncing = true;
+    let remaining = files.length;
+    let error: Error | undefined;
+    for (const file of files) {
+      file.unsynced = false;
+      file.syncInFlight = true;
+      this.stats.syncs++;
+      this.fs.fdatasync(file.fd, (err) => {
+        file.syncInFlight = false;
+        if (err && !error) {
+          error = err;
+          this.report(err, file.path);
+        }
+        if (--remaining > 0) return;
+        this.syncing = false;
+        if (error) {
+          this.fail(error);
+          return;
+        }
+        for (const f of files) this.maybeCloseFd(f);
+        this.finishRound(callbacks, flushWaiters);
+        if (this.waiting.length > 0 || this.flushWaiters.length > 0 || this.unsynced.size > 0 || this.dirty.length > 0) {
+          this.schedule();
+        }
+      });
+    }
+  }
+
+  private finishRound(callbacks: Callback[], flushWaiters: Array<(err?: Error) => void>): void {
+    for (const cb of callbacks) this.invoke(cb);
+    for (const cb of flushWaiters) cb();
+  }
+
+  private fireWaiting(): void {
+    if (this.writeFailed || this.failed) return;
+    const callbacks = this.waiting;
+    this.waiting = [];
+    for (const cb of callbacks) this.invoke(cb);
+  }
+
+  private invoke(cb: Callback): void {
+    try {
+      cb();
+    } catch (err) {
+      this.report(err as Error, 'afterDurable callback');
+    }
+  }
+
+  private intervalSync(): void {
+    if (this.syncing || this.failed) return;
+    for (const file of [...this.unsynced]) {
+      if (file.syncInFlight) continue;
+      this.syncFileSync(file);
+      if (this.failed) return;
+      this.maybeCloseFd(file);
+    }
+  }
+
+  private syncFileSync(file: AppendFile): void {
+    try {
+      this.stats.syncs++;
+      this.fs.fdatasyncSync(file.fd);
+      file.unsynced = false;
+      this.unsynced.delete(file);
+    } catch (err) {
+      this.report(err as Error, file.path);
+      this.fail(err as Error);
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failed = err;
+    const flushWaiters = this.flushWaiters;
+    this.flushWaiters = [];
+    // flush() callers learn of the failure through a rejected promise.
+    for (const cb of flushWaiters) cb(err);
+  }
+
+  private report(err: Error, path: string): void {
+    try {
+      this.onError(err, path);
+    } catch {
+      // A throwing error handler must not take the committer down.
+    }
+  }
+
+  /** The fatal error that stopped the committer, if any. */
+  get error(): Error | undefined {
+    return this.failed;
+  }
+}
+
+/** fsyncs a directory so that entries created, renamed or removed in it survive a crash. */
+export function fsyncDir(path: string): void {
+  const fd = fs.openSync(path, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,5 +1,7 @@
 // Shared counters, latency histogram and configuration types for the benchmark.
 
+import { setTimeout as delay } from 'node:timers/promises';
+
 export type Workload = 'transient' | 'persistent';
 export type ClientKind = 'raw' | 'amqplib';
 
@@ -17,6 +19,35 @@ export interface RunConfig {
   maxOutstanding: number;
   /** Cap on unconfirmed publishes per publisher (persistent workload only). */
   confirmWindow: number;
+  /** Target publish rate in msgs/s summed over all publishers (0 = as fast as allowed). */
+  rate: number;
+}
+
+/**
+ * Paces one publisher at `rate` msgs/s: `allowance()` is how many messages it
+ * may send now. Unused allowance does not accumulate beyond ~50 ms worth.
+ */
+export class Pacer {
+  private startMs = 0;
+  private sent = 0;
+  constructor(private readonly rate: number) {}
+  get enabled(): boolean {
+    return this.rate > 0;
+  }
+  start(): void {
+    this.startMs = performance.now();
+    this.sent = 0;
+  }
+  allowance(): number {
+    if (this.rate <= 0) return Number.POSITIVE_INFINITY;
+    const due = ((performance.now() - this.startMs) * this.rate) / 1000;
+    const burst = Math.max(1, this.rate / 20);
+    if (due - this.sent > burst) this.sent = due - burst;
+    return Math.floor(due - this.sent);
+  }
+  sentMessages(n: number): void {
+    this.sent += n;
+  }
 }
 
 /** The send timestamp stored in the first 8 bytes of every body (ns, process.hrtime). */
@@ -149,10 +180,10 @@ export function sleep(ms: number): Promise<void> {
 
 /** Run `p` but give up after `ms` (resolving to undefined). */
 export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
+  const ac = new AbortController();
   try {
-    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(r, ms)))]);
+    return await Promise.race([p, delay(ms, undefined, { signal: ac.signal }).catch(() => undefined)]);
   } finally {
-    clearTimeout(timer);
+    ac.abort();
   }
 }

@@ -12,8 +12,30 @@ const outPath = resolve(root, 'src/protocol/amqp/codec/spec.ts');
 const spec = JSON.parse(readFileSync(specPath, 'utf8'));
 
 // Field kinds understood by the interpreter in methods.ts; keep in sync with FieldKind below.
-const KIND = { octet: 0, short: 1, long: 2, longlong: 3, bit: 4, shortstr: 5, longstr: 6, bytes: 7, table: 8, timestamp: 9 };
-const TS_TYPE = ['number', 'number', 'number', 'number', 'boolean', 'string', 'string', 'Buffer', 'FieldTable', 'number'];
+const KIND = {
+  octet: 0,
+  short: 1,
+  long: 2,
+  longlong: 3,
+  bit: 4,
+  shortstr: 5,
+  longstr: 6,
+  bytes: 7,
+  table: 8,
+  timestamp: 9,
+};
+const TS_TYPE = [
+  'number',
+  'number',
+  'number',
+  'number',
+  'boolean',
+  'string',
+  'string',
+  'Buffer',
+  'FieldTable',
+  'number',
+];
 
 // longstr fields that carry opaque bytes (SASL responses, secrets) rather than text.
 const BINARY_FIELDS = new Set([
@@ -24,7 +46,8 @@ const BINARY_FIELDS = new Set([
 ]);
 
 // Fields the 0-9-1 spec names reserved-N: sent as zero values, dropped on decode. RabbitMQ's JSON keeps
-// their 0-8 names, so they are listed here. access.request-ok's ticket is the payload, so it stays.
+// their 0-8 names, so they are listed here. Every ticket is reserved, including access.request-ok's
+// (the access class is gone from 0-9-1; clients ignore the ticket).
 const RESERVED_FIELDS = new Set([
   'connection.open.capabilities',
   'connection.open.insist',
@@ -34,7 +57,7 @@ const RESERVED_FIELDS = new Set([
   'basic.get-empty.cluster-id',
 ]);
 const isReserved = (cls, method, field) =>
-  RESERVED_FIELDS.has(`${cls}.${method}.${field}`) || (field === 'ticket' && cls !== 'access');
+  RESERVED_FIELDS.has(`${cls}.${method}.${field}`) || field === 'ticket';
 
 const domains = new Map(spec.domains);
 function resolveType(arg) {
@@ -105,7 +128,14 @@ for (const cls of spec.classes) {
     out.push(`  method: '${name}';`);
     for (const f of fields) if (f.name) out.push(`  ${f.name}: ${TS_TYPE[f.kind]};`);
     out.push('}');
-    methods.push({ name, classId: cls.id, methodId: m.id, sync: !!m.synchronous, content: !!m.content, fields });
+    methods.push({
+      name,
+      classId: cls.id,
+      methodId: m.id,
+      sync: !!m.synchronous,
+      content: !!m.content,
+      fields,
+    });
   }
 }
 out.push(`\n/** Every AMQP 0-9-1 method, discriminated by 'class.method'. */`);

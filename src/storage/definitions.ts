@@ -1,5 +1,13 @@
 /** Kinds of durable definitions. Each entry is keyed by a string unique within its kind. */
-export type DefinitionKind = 'vhost' | 'user' | 'permission' | 'exchange' | 'queue' | 'binding' | 'policy' | 'meta';
+export type DefinitionKind =
+  | 'vhost'
+  | 'user'
+  | 'permission'
+  | 'exchange'
+  | 'queue'
+  | 'binding'
+  | 'policy'
+  | 'meta';
 
 export interface DefinitionEntry {
   kind: DefinitionKind;

@@ -357,7 +357,12 @@ export class GroupCommitter implements DurabilityBarrier {
         }
         for (const f of files) this.maybeCloseFd(f);
         this.finishRound(callbacks, flushWaiters);
-        if (this.waiting.length > 0 || this.flushWaiters.length > 0 || this.unsynced.size > 0 || this.dirty.length > 0) {
+        if (
+          this.waiting.length > 0 ||
+          this.flushWaiters.length > 0 ||
+          this.unsynced.size > 0 ||
+          this.dirty.length > 0
+        ) {
           this.schedule();
         }
       });

@@ -33,7 +33,13 @@ export function writeRecordHeader(buf: Buffer, offset: number, type: number, pay
   buf.writeUInt32LE(crc, offset + 4);
 }
 
-export type RecordVisitor = (type: number, buf: Buffer, payloadStart: number, payloadEnd: number, recordStart: number) => void;
+export type RecordVisitor = (
+  type: number,
+  buf: Buffer,
+  payloadStart: number,
+  payloadEnd: number,
+  recordStart: number,
+) => void;
 
 export interface ScanResult {
   /** Bytes from the start of the scanned range that hold complete, valid records. */
@@ -85,7 +91,12 @@ export const READ_CHUNK_BYTES = 1024 * 1024;
  * Scans the file behind `fd` from offset 0 to `fileSize`, reading in large chunks; a record that
  * spans chunks is re-read whole. Payload buffers passed to `visit` are only valid during the call.
  */
-export function scanFile(fd: number, fileSize: number, visit?: RecordVisitor, chunkBytes = READ_CHUNK_BYTES): ScanResult {
+export function scanFile(
+  fd: number,
+  fileSize: number,
+  visit?: RecordVisitor,
+  chunkBytes = READ_CHUNK_BYTES,
+): ScanResult {
   let chunk = Buffer.allocUnsafe(chunkBytes);
   let filePos = 0;
   let records = 0;

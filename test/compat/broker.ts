@@ -15,7 +15,13 @@ export async function withBroker(fn: (url: string) => Promise<void>): Promise<vo
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'pier-compat-'));
   try {
-    const broker = await startBroker({ dataDir, amqpPort: 0, kafkaPort: false, sqsPort: false, httpPort: false });
+    const broker = await startBroker({
+      dataDir,
+      amqpPort: 0,
+      kafkaPort: false,
+      sqsPort: false,
+      httpPort: false,
+    });
     try {
       await fn(broker.amqp.url);
     } finally {

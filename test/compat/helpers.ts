@@ -111,7 +111,10 @@ export async function withAmqplib<T>(url: string, fn: (channel: Channel, model: 
 }
 
 /** Deletes queues and exchanges on a fresh connection; used in finally blocks, so failures are ignored. */
-export async function cleanup(url: string, names: { queues?: string[]; exchanges?: string[] }): Promise<void> {
+export async function cleanup(
+  url: string,
+  names: { queues?: string[]; exchanges?: string[] },
+): Promise<void> {
   await withAmqplib(url, async (_channel, model) => {
     for (const queue of names.queues ?? []) {
       const ch = await model.createChannel();

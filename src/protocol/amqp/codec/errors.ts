@@ -22,6 +22,7 @@ export class AmqpCodecError extends Error {
   }
 }
 
-export const frameError = (detail: string): AmqpCodecError => new AmqpCodecError(ReplyCode.FRAME_ERROR, detail);
+export const frameError = (detail: string): AmqpCodecError =>
+  new AmqpCodecError(ReplyCode.FRAME_ERROR, detail);
 export const syntaxError = (detail: string): AmqpCodecError =>
   new AmqpCodecError(ReplyCode.SYNTAX_ERROR, detail);

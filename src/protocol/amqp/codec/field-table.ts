@@ -161,7 +161,9 @@ function readValue(buf: Buffer, r: Cursor, end: number, depth: number): FieldVal
       const len = buf.readUInt32BE(off);
       need(buf, off + 4, len, end);
       r.offset = off + 4 + len;
-      return type === 0x53 ? buf.toString('utf8', off + 4, off + 4 + len) : buf.subarray(off + 4, off + 4 + len);
+      return type === 0x53
+        ? buf.toString('utf8', off + 4, off + 4 + len)
+        : buf.subarray(off + 4, off + 4 + len);
     }
     case 0x54: {
       // T

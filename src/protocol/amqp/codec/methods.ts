@@ -35,6 +35,11 @@ export interface MethodInfo {
 
 /** Static facts about a method; throws on an unknown name. */
 export function methodInfo(name: AmqpMethodName): MethodInfo {
+  return methodSpec(name);
+}
+
+/** The spec entry for a method name; throws on an unknown name. */
+export function methodSpec(name: AmqpMethodName): MethodSpec {
   const s = specByName.get(name);
   if (s === undefined) throw new TypeError(`unknown AMQP method ${name}`);
   return s;
@@ -83,7 +88,13 @@ function decodePublish(p: Buffer): BasicPublish {
   if (off + rkLen + 1 !== p.length) throw cannotDecode('basic.publish');
   const routingKey = rkLen === 0 ? '' : p.toString('utf8', off, off + rkLen);
   const bits = p[off + rkLen];
-  return { method: 'basic.publish', exchange, routingKey, mandatory: (bits & 1) !== 0, immediate: (bits & 2) !== 0 };
+  return {
+    method: 'basic.publish',
+    exchange,
+    routingKey,
+    mandatory: (bits & 1) !== 0,
+    immediate: (bits & 2) !== 0,
+  };
 }
 
 function decodeAck(p: Buffer): BasicAck {
@@ -166,15 +177,19 @@ export function decodeMethodGeneric(spec: MethodSpec, p: Buffer): AmqpMethod {
 
 /** Encodes a complete method frame: type, channel, size, class/method ids, arguments, frame-end. */
 export function encodeMethodFrame(channel: number, m: AmqpMethod): Buffer {
-  const spec = specByName.get(m.method);
-  if (spec === undefined) throw new TypeError(`unknown AMQP method ${m.method}`);
+  const spec = methodSpec(m.method);
   const w = new Writer();
   writeMethodFrame(w, channel, spec, m as unknown as Record<string, unknown>);
   return w.finish();
 }
 
 /** Appends a method frame to `w` (used by encodeMethodFrame and the content encoder). */
-export function writeMethodFrame(w: Writer, channel: number, spec: MethodSpec, m: Record<string, unknown>): void {
+export function writeMethodFrame(
+  w: Writer,
+  channel: number,
+  spec: MethodSpec,
+  m: Record<string, unknown>,
+): void {
   w.ensure(11);
   const start = w.offset;
   w.buf[start] = FRAME_METHOD;

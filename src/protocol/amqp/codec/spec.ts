@@ -167,7 +167,6 @@ export interface AccessRequest {
 }
 export interface AccessRequestOk {
   method: 'access.request-ok';
-  ticket: number;
 }
 export interface ExchangeDeclare {
   method: 'exchange.declare';
@@ -676,7 +675,7 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     methodId: 11,
     synchronous: false,
     hasContent: false,
-    fields: [['ticket', 1]],
+    fields: [[null, 1]],
   },
   {
     name: 'exchange.declare',

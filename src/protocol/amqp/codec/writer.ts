@@ -1,6 +1,3 @@
-import { AmqpCodecError } from './errors.js';
-import { ReplyCode } from './spec.js';
-
 const INITIAL_SIZE_BYTES = 256;
 
 /**
@@ -44,7 +41,7 @@ export class Writer {
 
   shortstr(s: string): void {
     const len = Buffer.byteLength(s);
-    if (len > 255) throw new AmqpCodecError(ReplyCode.INTERNAL_ERROR, `shortstr longer than 255 bytes`);
+    if (len > 255) throw new RangeError(`shortstr longer than 255 bytes: ${s.slice(0, 40)}...`);
     this.ensure(1 + len);
     this.buf[this.offset++] = len;
     this.offset += this.buf.write(s, this.offset, 'utf8');

@@ -1,0 +1,151 @@
+/**
+ * Composes the broker: config → storage → core → protocol listeners. This is also the embedded
+ * API: `startBroker()` runs a real broker inside a Node process (a test suite, a dev server).
+ */
+import { BrokerCore } from './core/broker-core.js';
+import { type Clock, systemClock } from './core/clock.js';
+import type { DefinitionWriter } from './core/definitions.js';
+import { MemoryQueueStore } from './core/memory-queue-store.js';
+import type { AmqpLimits } from './protocol/amqp/connection.js';
+import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
+import type { DefinitionKind } from './storage/definitions.js';
+import { Storage } from './storage/storage.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface BrokerOptions {
+  /** Where durable state lives. Default `./data`. */
+  dataDir?: string;
+  /** Address every listener binds. Default `127.0.0.1` (loopback only). */
+  host?: string;
+  /** AMQP 0-9-1 port; 0 picks a free port; false switches the listener off. Default 5672. */
+  amqpPort?: number | false;
+  /** Kafka port (reserved: the Kafka listener is not implemented yet). Default 9092. */
+  kafkaPort?: number | false;
+  /** SQS port (reserved: the SQS listener is not implemented yet). Default 9324. */
+  sqsPort?: number | false;
+  /** Management HTTP port (reserved: not implemented yet). Default 15672. */
+  httpPort?: number | false;
+  /**
+   * When acknowledged writes reach the disk. `always` (default): fdatasync before a publisher
+   * confirm; `interval`: fdatasync every `fsyncIntervalMs`, confirm after the write; `never`: leave
+   * it to the OS.
+   */
+  fsync?: FsyncPolicy;
+  fsyncIntervalMs?: number;
+  /** AMQP limits (frame size, channels, heartbeat, max message size, handshake timeout). */
+  amqp?: Partial<AmqpLimits>;
+  /** Time source for the core; tests inject a fake clock. */
+  clock?: Clock;
+  /** Receives the broker's log lines. Default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface ListenerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** A client URL, e.g. `amqp://guest:guest@127.0.0.1:5672`. */
+  readonly url: string;
+}
+
+export interface Broker {
+  /** The bound AMQP listener, or undefined when switched off. */
+  readonly amqp: ListenerAddress | undefined;
+  readonly dataDir: string;
+  /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
+  readonly core: BrokerCore;
+  /** Stops accepting, closes connections with 320 CONNECTION_FORCED, flushes and syncs storage. */
+  close(): Promise<void>;
+}
+
+/** A listener's port is in use or otherwise cannot be bound: names the flag to change. */
+export class ListenerError extends Error {
+  constructor(
+    readonly listener: string,
+    readonly flag: string,
+    readonly host: string,
+    readonly port: number,
+    cause: NodeJS.ErrnoException,
+  ) {
+    const why =
+      cause.code === 'EADDRINUSE'
+        ? `port ${port} on ${host} is already in use`
+        : cause.code === 'EACCES'
+          ? `no permission to bind ${host}:${port}`
+          : `cannot bind ${host}:${port} (${cause.message})`;
+    super(`${listener}: ${why}; choose another with ${flag} (0 picks a free port)`);
+    this.name = 'ListenerError';
+  }
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const clock = options.clock ?? systemClock;
+  const host = options.host ?? '127.0.0.1';
+  const storage = Storage.open({
+    dataDir: options.dataDir ?? './data',
+    fsync: options.fsync ?? 'always',
+    fsyncIntervalMs: options.fsyncIntervalMs,
+    logger: log,
+  });
+
+  const definitions: DefinitionWriter = {
+    put: (kind, key, value) => storage.definitions.put(kind as DefinitionKind, key, value),
+    delete: (kind, key) => storage.definitions.delete(kind as DefinitionKind, key),
+  };
+  const core = new BrokerCore(
+    clock,
+    (vhost, queueName, durable) => (durable ? storage.openQueueStore(vhost, queueName) : new MemoryQueueStore()),
+    definitions,
+  );
+  let amqpServer: AmqpServer | undefined;
+  try {
+    core.restore(storage.definitions.entries());
+    storage.removeOrphanQueueData(
+      [...core.allQueues()].filter((q) => q.isDurable).map((q) => ({ vhost: q.vhost, queueName: q.name })),
+    );
+
+    let amqp: ListenerAddress | undefined;
+    const amqpPort = options.amqpPort ?? 5672;
+    if (amqpPort !== false) {
+      amqpServer = new AmqpServer({
+        core,
+        durability: storage.committer,
+        clock,
+        limits: { ...DEFAULT_AMQP_LIMITS, ...options.amqp },
+        log,
+      });
+      try {
+        const bound = await amqpServer.listen(host, amqpPort);
+        amqp = { ...bound, url: `amqp://guest:guest@${formatHost(bound.host)}:${bound.port}` };
+      } catch (error) {
+        throw new ListenerError('amqp', '--amqp-port', host, amqpPort, error as NodeJS.ErrnoException);
+      }
+    }
+
+    let closing: Promise<void> | undefined;
+    const server = amqpServer;
+    return {
+      amqp,
+      dataDir: storage.dataDir,
+      core,
+      close() {
+        closing ??= (async () => {
+          await server?.close();
+          // Let deliveries and confirms already queued this turn settle before the final sync.
+          await new Promise((resolve) => setImmediate(resolve));
+          await storage.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await amqpServer?.close().catch(() => {});
+    await storage.close().catch(() => {});
+    throw error;
+  }
+}

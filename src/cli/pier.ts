@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/** The `pier` command line. */
+import { parseArgs } from 'node:util';
+import { type BrokerOptions, type FsyncPolicy, ListenerError, startBroker } from '../broker.js';
+import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
+import { StorageLockedError } from '../storage/storage.js';
+
+const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1 (Kafka and SQS to come)
+
+Usage: pier <command> [flags]
+
+Commands:
+  serve        run the broker (pier serve --help for its flags)
+  help         show this text
+
+Flags:
+  --version    print the version
+`;
+
+/** Every serve flag: name, environment variable, default, and its help line. */
+const SERVE_FLAGS = [
+  ['data-dir', 'PIER_DATA_DIR', './data', 'directory for durable state (definitions and queue segments)'],
+  ['host', 'PIER_HOST', '127.0.0.1', 'address every listener binds; anything beyond loopback needs real users'],
+  ['amqp-port', 'PIER_AMQP_PORT', '5672', "AMQP 0-9-1 port; 0 picks a free port, 'off' disables"],
+  ['kafka-port', 'PIER_KAFKA_PORT', '9092', 'Kafka port (reserved: the Kafka listener is not implemented yet)'],
+  ['sqs-port', 'PIER_SQS_PORT', '9324', 'SQS port (reserved: the SQS listener is not implemented yet)'],
+  ['http-port', 'PIER_HTTP_PORT', '15672', 'management HTTP port (reserved: not implemented yet)'],
+  ['fsync', 'PIER_FSYNC', 'always', 'always: fdatasync before confirming a persistent message; interval: every --fsync-interval-ms; never: leave it to the OS'],
+  ['fsync-interval-ms', 'PIER_FSYNC_INTERVAL_MS', '200', 'fdatasync period for --fsync interval'],
+  ['frame-max', 'PIER_FRAME_MAX', '131072', 'largest AMQP frame in bytes, proposed in connection.tune'],
+  ['channel-max', 'PIER_CHANNEL_MAX', '2047', 'most channels per AMQP connection'],
+  ['heartbeat', 'PIER_HEARTBEAT', '60', 'AMQP heartbeat interval proposed to clients, seconds (0 = off)'],
+  ['max-message-size', 'PIER_MAX_MESSAGE_SIZE', '16777216', 'largest message body accepted, bytes'],
+] as const;
+
+function serveHelp(): string {
+  const lines = SERVE_FLAGS.map(
+    ([name, env, def, help]) => `  --${name.padEnd(20)} ${help}\n  ${''.padEnd(22)} (env ${env}, default ${def})`,
+  );
+  return `Usage: pier serve [flags]
+
+Runs the broker in the foreground. It prints one line per listener with the address it bound.
+SIGINT or SIGTERM shut it down gracefully: stop accepting, close AMQP connections with
+320 CONNECTION_FORCED, finish writes and fsync.
+
+Flags (each may also be set by the environment variable shown):
+${lines.join('\n')}
+  --help                 show this text
+`;
+}
+
+class UsageError extends Error {}
+
+function parsePort(flag: string, value: string): number | false {
+  if (value === 'off' || value === 'false') return false;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--${flag}: '${value}' is not a port number (0-65535) or 'off'`);
+  }
+  return port;
+}
+
+function parsePositive(flag: string, value: string, allowZero = false): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
+    throw new UsageError(`--${flag}: '${value}' must be a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  }
+  return n;
+}
+
+function serveOptions(argv: string[]): BrokerOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...Object.fromEntries(SERVE_FLAGS.map(([name]) => [name, { type: 'string' as const }])),
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(serveHelp());
+    return undefined;
+  }
+  const get = (name: string): string => {
+    const flag = SERVE_FLAGS.find(([n]) => n === name)!;
+    return ((values as Record<string, unknown>)[name] as string | undefined) ?? process.env[flag[1]] ?? flag[2];
+  };
+  const fsync = get('fsync');
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
+    throw new UsageError(`--fsync: '${fsync}' must be always, interval or never`);
+  }
+  return {
+    dataDir: get('data-dir'),
+    host: get('host'),
+    amqpPort: parsePort('amqp-port', get('amqp-port')),
+    kafkaPort: parsePort('kafka-port', get('kafka-port')),
+    sqsPort: parsePort('sqs-port', get('sqs-port')),
+    httpPort: parsePort('http-port', get('http-port')),
+    fsync: fsync as FsyncPolicy,
+    fsyncIntervalMs: parsePositive('fsync-interval-ms', get('fsync-interval-ms')),
+    amqp: {
+      frameMaxBytes: parsePositive('frame-max', get('frame-max')),
+      channelMax: parsePositive('channel-max', get('channel-max')),
+      heartbeatSeconds: parsePositive('heartbeat', get('heartbeat'), true),
+      maxMessageSizeBytes: parsePositive('max-message-size', get('max-message-size')),
+    },
+  };
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const options = serveOptions(argv);
+  if (!options) return;
+  const broker = await startBroker({ ...options, log: (line) => process.stderr.write(`pier: ${line}\n`) });
+  process.stdout.write(`pier: data in ${broker.dataDir} (fsync ${options.fsync})\n`);
+  if (broker.amqp) process.stdout.write(`pier: amqp listening on ${broker.amqp.host}:${broker.amqp.port}\n`);
+  const reserved = (['kafkaPort', 'sqsPort', 'httpPort'] as const).filter((k) => options[k] !== false);
+  if (reserved.length > 0) {
+    process.stdout.write(
+      `pier: note: the Kafka, SQS and HTTP listeners are not implemented in this version; their port flags are ignored\n`,
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`pier: ${signal} again, exiting without waiting\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`pier: ${signal} received, shutting down (finishing writes and fsync)\n`);
+    broker.close().then(
+      () => process.exit(0),
+      (error: Error) => {
+        process.stderr.write(`pier: error during shutdown: ${error.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case '--version':
+      process.stdout.write(`${PIER_VERSION}\n`);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(MAIN_HELP);
+      return;
+    default:
+      throw new UsageError(`unknown command '${command}'; run 'pier --help' for the list`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ListenerError || error instanceof StorageLockedError || error instanceof UsageError) {
+    process.stderr.write(`pier: ${error.message}\n`);
+  } else if ((error as NodeJS.ErrnoException)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    process.stderr.write(`pier: ${(error as Error).message}; run 'pier serve --help' for the flags\n`);
+  } else {
+    process.stderr.write(`pier: ${(error as Error)?.stack ?? error}\n`);
+  }
+  process.exit(2);
+});

@@ -1,0 +1,11 @@
+/** Pier's public API: run a broker inside a Node process. */
+export {
+  type Broker,
+  type BrokerOptions,
+  type FsyncPolicy,
+  ListenerError,
+  type ListenerAddress,
+  startBroker,
+} from './broker.js';
+export type { Clock } from './core/clock.js';
+export type { AmqpLimits } from './protocol/amqp/connection.js';

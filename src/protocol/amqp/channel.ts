@@ -1,0 +1,668 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../../core/clock.js';
+import { BrokerError } from '../../core/errors.js';
+import type { Arguments } from '../../core/exchange.js';
+import type { Message, QueuedMessage } from '../../core/message.js';
+import type { Queue } from '../../core/queue.js';
+import type { DurabilityBarrier } from '../../core/queue-store.js';
+import type { VirtualHost } from '../../core/vhost.js';
+import {
+  type AmqpMethod,
+  type BasicPublish,
+  decodeContentHeader,
+  decodeMethod,
+  decodeProperties,
+  encodeContentMethod,
+  encodeDeliver,
+  encodeMethodFrame,
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_METHOD,
+  type FieldTable,
+  ReplyCode,
+  readDeliveryMode,
+} from './codec/index.js';
+import { AmqpConsumer } from './consumer.js';
+import { AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  readonly vhost: VirtualHost;
+  readonly frameMaxBytes: number;
+  readonly maxMessageSizeBytes: number;
+  readonly durability: DurabilityBarrier;
+  readonly clock: Clock;
+  /** The client announced consumer_cancel_notify: it understands a server-sent basic.cancel. */
+  readonly consumerCancelNotify: boolean;
+  /** Identity used for exclusive queues: the connection. */
+  readonly owner: unknown;
+  send(frame: Buffer): void;
+  sendAll(frames: Buffer[]): void;
+  /** False while the socket's write buffer is over its limit: stop deliveries until it drains. */
+  isWritable(): boolean;
+  /** The channel finished closing; its number may be reused. */
+  channelClosed(id: number): void;
+}
+
+/** A delivery awaiting ack on this channel: the lease of one message from one queue. */
+interface Unacked {
+  readonly queue: Queue;
+  readonly queued: QueuedMessage;
+  /** Undefined for basic.get deliveries. */
+  readonly consumer: AmqpConsumer | undefined;
+}
+
+/** A publish waiting for its header and body frames. */
+interface PendingContent {
+  readonly publish: BasicPublish;
+  properties: Buffer;
+  bodySizeBytes: number;
+  parts: Buffer[];
+  receivedBytes: number;
+}
+
+type TxOperation = { kind: 'publish'; publish: BasicPublish; properties: Buffer; body: Buffer } | { kind: 'settle'; method: AmqpMethod };
+
+const enum State {
+  Open,
+  /** We sent channel.close and ignore everything until close-ok. */
+  Closing,
+  Closed,
+}
+
+function newConsumerTag(): string {
+  return `amq.ctag-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+}
+
+/**
+ * One AMQP channel: reassembles published content, routes it, manages consumers and the leases of
+ * unacknowledged deliveries, publisher confirms and transactions.
+ */
+export class Channel {
+  private state = State.Open;
+  private content: PendingContent | undefined;
+  private readonly consumers = new Map<string, AmqpConsumer>();
+  /** Delivery tag → lease. Tags only grow, so Map order is tag order. */
+  private readonly unacked = new Map<number, Unacked>();
+  private lastDeliveryTag = 0;
+  /** basic.qos global=false: prefetch for consumers created afterwards (RabbitMQ semantics). */
+  private consumerPrefetch = 0;
+  /** basic.qos global=true: a window shared by every consumer on the channel. */
+  private channelPrefetch = 0;
+  private unackedByConsumers = 0;
+
+  private confirmMode = false;
+  private publishSequence = 0;
+  /** Highest sequence number published but not yet confirmed, and whether it awaits disk. */
+  private confirmUpTo = 0;
+  private confirmNeedsDisk = false;
+  private confirmFlushScheduled = false;
+  /** Confirm batches waiting on the durability barrier; later batches queue behind them. */
+  private confirmsAwaitingDisk = 0;
+
+  private txMode = false;
+  private txOperations: TxOperation[] = [];
+
+  constructor(
+    readonly id: number,
+    private readonly host: ChannelHost,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.state === State.Open;
+  }
+
+  // ---- frame handling --------------------------------------------------------------------
+
+  /** Handles one frame addressed to this channel. Throws AmqpError for protocol errors. */
+  handleFrame(type: number, payload: Buffer): void {
+    if (this.state === State.Closing) {
+      // After sending channel.close, only close and close-ok matter; the rest is discarded.
+      if (type === FRAME_METHOD) {
+        const method = decodeMethod(payload);
+        if (method.method === 'channel.close-ok') this.finishClose();
+        else if (method.method === 'channel.close') this.host.send(encodeMethodFrame(this.id, { method: 'channel.close-ok' }));
+      }
+      return;
+    }
+    if (type === FRAME_METHOD) {
+      if (this.content) {
+        throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`);
+      }
+      const method = decodeMethod(payload);
+      try {
+        this.handleMethod(method);
+      } catch (error) {
+        throw toAmqpError(error);
+      }
+    } else if (type === FRAME_HEADER) {
+      this.handleContentHeader(payload);
+    } else if (type === FRAME_BODY) {
+      this.handleBody(payload);
+    } else {
+      throw connectionError(ReplyCode.FRAME_ERROR, `unexpected frame type ${type} on channel ${this.id}`);
+    }
+  }
+
+  private handleContentHeader(payload: Buffer): void {
+    const content = this.content;
+    if (!content || content.parts.length > 0 || content.properties.length > 0) {
+      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    }
+    const header = decodeContentHeader(payload);
+    if (header.classId !== 60) {
+      throw connectionError(ReplyCode.FRAME_ERROR, `content header for class ${header.classId} does not match basic.publish`);
+    }
+    if (header.bodySizeBytes > this.host.maxMessageSizeBytes) {
+      this.content = undefined;
+      throw channelError(
+        ReplyCode.PRECONDITION_FAILED,
+        `message size ${header.bodySizeBytes} is larger than configured max size ${this.host.maxMessageSizeBytes}`,
+      );
+    }
+    // Copy: the payload is a slice of a socket read buffer that should not be kept alive.
+    content.properties = Buffer.from(header.properties);
+    content.bodySizeBytes = header.bodySizeBytes;
+    if (content.bodySizeBytes === 0) this.completeContent(content, Buffer.alloc(0));
+  }
+
+  private handleBody(payload: Buffer): void {
+    const content = this.content;
+    if (!content || content.properties.length === 0) {
+      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    }
+    content.receivedBytes += payload.length;
+    if (content.receivedBytes > content.bodySizeBytes) {
+      throw connectionError(
+        ReplyCode.FRAME_ERROR,
+        `body of ${content.receivedBytes} bytes exceeds the ${content.bodySizeBytes} bytes announced in the content header`,
+      );
+    }
+    content.parts.push(payload);
+    if (content.receivedBytes === content.bodySizeBytes) {
+      const body = content.parts.length === 1 ? Buffer.from(content.parts[0]!) : Buffer.concat(content.parts);
+      this.completeContent(content, body);
+    }
+  }
+
+  private completeContent(content: PendingContent, body: Buffer): void {
+    this.content = undefined;
+    try {
+      if (this.txMode) {
+        this.checkPublishable(content.publish);
+        this.txOperations.push({ kind: 'publish', publish: content.publish, properties: content.properties, body });
+      } else {
+        this.publish(content.publish, content.properties, body);
+      }
+    } catch (error) {
+      throw toAmqpError(error);
+    }
+  }
+
+  // ---- methods ---------------------------------------------------------------------------
+
+  private handleMethod(m: AmqpMethod): void {
+    const vhost = this.host.vhost;
+    const owner = this.host.owner;
+    switch (m.method) {
+      case 'basic.publish':
+        this.content = { publish: m, properties: EMPTY, bodySizeBytes: 0, parts: [], receivedBytes: 0 };
+        return;
+      case 'basic.ack':
+        if (this.txMode) this.txSettle(m);
+        else this.ack(m.deliveryTag, m.multiple);
+        return;
+      case 'basic.nack':
+        if (this.txMode) this.txSettle(m);
+        else this.reject(m.deliveryTag, m.multiple, m.requeue);
+        return;
+      case 'basic.reject':
+        if (this.txMode) this.txSettle(m);
+        else this.reject(m.deliveryTag, false, m.requeue);
+        return;
+      case 'channel.close':
+        this.releaseResources();
+        this.host.send(encodeMethodFrame(this.id, { method: 'channel.close-ok' }));
+        this.finishClose();
+        return;
+      case 'channel.close-ok':
+        return;
+      case 'channel.open':
+        throw connectionError(ReplyCode.CHANNEL_ERROR, `second 'channel.open' seen`);
+      case 'channel.flow':
+        if (!m.active) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `active=false`);
+        this.reply({ method: 'channel.flow-ok', active: true });
+        return;
+      case 'channel.flow-ok':
+        return;
+      case 'exchange.declare': {
+        vhost.declareExchange({
+          name: m.exchange,
+          type: m.type,
+          passive: m.passive,
+          durable: m.durable,
+          autoDelete: m.autoDelete,
+          internal: m.internal,
+          arguments: m.arguments as Arguments,
+        });
+        if (!m.nowait) this.reply({ method: 'exchange.declare-ok' });
+        return;
+      }
+      case 'exchange.delete':
+        vhost.deleteExchange(m.exchange, m.ifUnused);
+        if (!m.nowait) this.reply({ method: 'exchange.delete-ok' });
+        return;
+      case 'exchange.bind':
+        vhost.bind(m.source, { kind: 'exchange', name: m.destination }, m.routingKey, m.arguments as Arguments, owner);
+        if (!m.nowait) this.reply({ method: 'exchange.bind-ok' });
+        return;
+      case 'exchange.unbind':
+        vhost.unbind(m.source, { kind: 'exchange', name: m.destination }, m.routingKey, m.arguments as Arguments, owner);
+        if (!m.nowait) this.reply({ method: 'exchange.unbind-ok' });
+        return;
+      case 'queue.declare': {
+        const queue = vhost.declareQueue({
+          name: m.queue,
+          passive: m.passive,
+          durable: m.durable,
+          exclusive: m.exclusive,
+          autoDelete: m.autoDelete,
+          arguments: m.arguments as Arguments,
+          owner,
+        });
+        if (!m.nowait) {
+          this.reply({
+            method: 'queue.declare-ok',
+            queue: queue.name,
+            messageCount: queue.messageCount,
+            consumerCount: queue.consumerCount,
+          });
+        }
+        return;
+      }
+      case 'queue.bind':
+        vhost.bind(m.exchange, { kind: 'queue', name: m.queue }, m.routingKey, m.arguments as Arguments, owner);
+        if (!m.nowait) this.reply({ method: 'queue.bind-ok' });
+        return;
+      case 'queue.unbind':
+        vhost.unbind(m.exchange, { kind: 'queue', name: m.queue }, m.routingKey, m.arguments as Arguments, owner);
+        this.reply({ method: 'queue.unbind-ok' });
+        return;
+      case 'queue.purge': {
+        const count = vhost.getQueue(m.queue, owner).purge();
+        if (!m.nowait) this.reply({ method: 'queue.purge-ok', messageCount: count });
+        return;
+      }
+      case 'queue.delete': {
+        const count = vhost.deleteQueue(m.queue, owner, m.ifUnused, m.ifEmpty);
+        if (!m.nowait) this.reply({ method: 'queue.delete-ok', messageCount: count });
+        return;
+      }
+      case 'basic.qos':
+        if (m.prefetchSize !== 0) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
+        if (m.global) {
+          this.channelPrefetch = m.prefetchCount;
+          this.scheduleDispatchAll();
+        } else {
+          this.consumerPrefetch = m.prefetchCount;
+        }
+        this.reply({ method: 'basic.qos-ok' });
+        return;
+      case 'basic.consume':
+        this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait);
+        return;
+      case 'basic.cancel': {
+        const consumer = this.consumers.get(m.consumerTag);
+        if (consumer) this.removeConsumer(consumer);
+        if (!m.nowait) this.reply({ method: 'basic.cancel-ok', consumerTag: m.consumerTag });
+        return;
+      }
+      case 'basic.get':
+        this.get(m.queue, m.noAck);
+        return;
+      case 'basic.recover':
+      case 'basic.recover-async':
+        if (!m.requeue) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `requeue=false`);
+        this.releaseAll();
+        if (m.method === 'basic.recover') this.reply({ method: 'basic.recover-ok' });
+        return;
+      case 'confirm.select':
+        if (this.txMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from tx to confirm mode`);
+        this.confirmMode = true;
+        if (!m.nowait) this.reply({ method: 'confirm.select-ok' });
+        return;
+      case 'tx.select':
+        if (this.confirmMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from confirm to tx mode`);
+        this.txMode = true;
+        this.reply({ method: 'tx.select-ok' });
+        return;
+      case 'tx.commit':
+        this.txCommit();
+        return;
+      case 'tx.rollback':
+        if (!this.txMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `channel is not transactional`);
+        this.txOperations = [];
+        this.reply({ method: 'tx.rollback-ok' });
+        return;
+      case 'access.request':
+        this.reply({ method: 'access.request-ok' });
+        return;
+      default:
+        throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${m.method} on channel ${this.id}`);
+    }
+  }
+
+  private reply(method: AmqpMethod): void {
+    this.host.send(encodeMethodFrame(this.id, method));
+  }
+
+  // ---- publishing ------------------------------------------------------------------------
+
+  private checkPublishable(publish: BasicPublish): void {
+    const exchange = this.host.vhost.getExchange(publish.exchange);
+    if (exchange.options.internal) {
+      throw channelError(
+        ReplyCode.ACCESS_REFUSED,
+        `cannot publish to internal exchange '${publish.exchange}' in vhost '${this.host.vhost.name}'`,
+      );
+    }
+    if (publish.immediate) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `immediate=true`);
+  }
+
+  /** Routes a complete message to its queues; returns whether any durable write must reach disk. */
+  private publish(publish: BasicPublish, properties: Buffer, body: Buffer): void {
+    this.checkPublishable(publish);
+    const vhost = this.host.vhost;
+    const exchange = vhost.getExchange(publish.exchange);
+    const persistent = readDeliveryMode(properties) === 2;
+    const message: Message = {
+      exchange: publish.exchange,
+      routingKey: publish.routingKey,
+      properties,
+      body,
+      bodySizeBytes: body.length,
+      persistent,
+      publishedAtMs: this.host.clock.now(),
+    };
+    const queues = new Set<Queue>();
+    vhost.route(exchange, publish.routingKey, () => decodeProperties(properties).headers as Arguments | undefined, queues);
+    let needsDisk = false;
+    if (queues.size === 0) {
+      if (publish.mandatory) {
+        this.host.sendAll(
+          encodeContentMethod(
+            this.id,
+            {
+              method: 'basic.return',
+              replyCode: ReplyCode.NO_ROUTE,
+              replyText: 'NO_ROUTE',
+              exchange: publish.exchange,
+              routingKey: publish.routingKey,
+            },
+            properties,
+            body,
+            this.host.frameMaxBytes,
+          ),
+        );
+      }
+    } else {
+      for (const queue of queues) {
+        queue.enqueue(message);
+        if (persistent && queue.isDurable) needsDisk = true;
+      }
+    }
+    if (this.confirmMode) this.addConfirm(++this.publishSequence, needsDisk);
+  }
+
+  /**
+   * Publisher confirms are batched: every publish in one turn of input is confirmed with one
+   * basic.ack (multiple=true). A batch that wrote persistent messages waits for the durability
+   * barrier; batches after it wait too, so acks never overtake each other.
+   */
+  private addConfirm(sequence: number, needsDisk: boolean): void {
+    this.confirmUpTo = sequence;
+    if (needsDisk) this.confirmNeedsDisk = true;
+    if (this.confirmFlushScheduled) return;
+    this.confirmFlushScheduled = true;
+    queueMicrotask(() => this.flushConfirms());
+  }
+
+  private flushConfirms(): void {
+    this.confirmFlushScheduled = false;
+    const upTo = this.confirmUpTo;
+    const viaDisk = this.confirmNeedsDisk || this.confirmsAwaitingDisk > 0;
+    this.confirmNeedsDisk = false;
+    if (!viaDisk) {
+      this.sendConfirm(upTo);
+      return;
+    }
+    this.confirmsAwaitingDisk++;
+    this.host.durability.afterDurable(() => {
+      this.confirmsAwaitingDisk--;
+      this.sendConfirm(upTo);
+    });
+  }
+
+  private sendConfirm(upTo: number): void {
+    if (this.state !== State.Open) return;
+    this.host.send(encodeMethodFrame(this.id, { method: 'basic.ack', deliveryTag: upTo, multiple: true }));
+  }
+
+  // ---- transactions ----------------------------------------------------------------------
+
+  private txSettle(method: AmqpMethod): void {
+    this.txOperations.push({ kind: 'settle', method });
+  }
+
+  private txCommit(): void {
+    if (!this.txMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `channel is not transactional`);
+    const operations = this.txOperations;
+    this.txOperations = [];
+    for (const op of operations) {
+      if (op.kind === 'publish') this.publish(op.publish, op.properties, op.body);
+      else if (op.method.method === 'basic.ack') this.ack(op.method.deliveryTag, op.method.multiple);
+      else if (op.method.method === 'basic.nack') this.reject(op.method.deliveryTag, op.method.multiple, op.method.requeue);
+      else if (op.method.method === 'basic.reject') this.reject(op.method.deliveryTag, false, op.method.requeue);
+    }
+    this.host.durability.afterDurable(() => {
+      if (this.state === State.Open) this.reply({ method: 'tx.commit-ok' });
+    });
+  }
+
+  // ---- consuming -------------------------------------------------------------------------
+
+  private consume(queueName: string, requestedTag: string, noAck: boolean, exclusive: boolean, nowait: boolean): void {
+    const queue = this.host.vhost.getQueue(queueName, this.host.owner);
+    const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
+    if (this.consumers.has(tag)) throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    if (queue.hasExclusiveConsumer() || (exclusive && queue.consumerCount > 0)) {
+      throw channelError(ReplyCode.ACCESS_REFUSED, `queue '${queue.name}' in vhost '${queue.vhost}' in exclusive use`);
+    }
+    const consumer = new AmqpConsumer(this, queue, tag, noAck, exclusive, this.consumerPrefetch);
+    this.consumers.set(tag, consumer);
+    // consume-ok goes out before any delivery: dispatch runs in a later microtask.
+    if (!nowait) this.reply({ method: 'basic.consume-ok', consumerTag: tag });
+    queue.addConsumer(consumer);
+  }
+
+  private removeConsumer(consumer: AmqpConsumer): void {
+    this.consumers.delete(consumer.tag);
+    consumer.queue.removeConsumer(consumer);
+  }
+
+  /** The consumer's queue was deleted: tell clients that understand a server-sent cancel. */
+  consumerQueueDeleted(consumer: AmqpConsumer): void {
+    if (!this.consumers.has(consumer.tag)) return;
+    this.consumers.delete(consumer.tag);
+    if (this.state === State.Open && this.host.consumerCancelNotify) {
+      this.reply({ method: 'basic.cancel', consumerTag: consumer.tag, nowait: true });
+    }
+  }
+
+  canDeliver(): boolean {
+    return this.state === State.Open && this.host.isWritable();
+  }
+
+  hasGlobalPrefetchRoom(): boolean {
+    return this.channelPrefetch === 0 || this.unackedByConsumers < this.channelPrefetch;
+  }
+
+  deliver(consumer: AmqpConsumer, queued: QueuedMessage, queue: Queue): void {
+    const tag = ++this.lastDeliveryTag;
+    const message = queued.message;
+    if (consumer.noAck) {
+      queue.settle(queued);
+    } else {
+      this.unacked.set(tag, { queue, queued, consumer });
+      consumer.unackedCount++;
+      this.unackedByConsumers++;
+    }
+    this.host.sendAll(
+      encodeDeliver(
+        this.id,
+        consumer.tag,
+        tag,
+        queued.deliveryCount > 1,
+        message.exchange,
+        message.routingKey,
+        message.properties,
+        message.body!,
+        this.host.frameMaxBytes,
+      ),
+    );
+  }
+
+  private get(queueName: string, noAck: boolean): void {
+    const queue = this.host.vhost.getQueue(queueName, this.host.owner);
+    const queued = queue.take();
+    if (!queued) {
+      this.reply({ method: 'basic.get-empty' });
+      return;
+    }
+    const tag = ++this.lastDeliveryTag;
+    if (noAck) queue.settle(queued);
+    else this.unacked.set(tag, { queue, queued, consumer: undefined });
+    const message = queued.message;
+    this.host.sendAll(
+      encodeContentMethod(
+        this.id,
+        {
+          method: 'basic.get-ok',
+          deliveryTag: tag,
+          redelivered: queued.deliveryCount > 1,
+          exchange: message.exchange,
+          routingKey: message.routingKey,
+          messageCount: queue.messageCount,
+        },
+        message.properties,
+        message.body!,
+        this.host.frameMaxBytes,
+      ),
+    );
+  }
+
+  // ---- acknowledgements ------------------------------------------------------------------
+
+  /** Removes and returns the leases an ack/nack/reject names; unknown tags are a channel error. */
+  private takeLeases(deliveryTag: number, multiple: boolean): Unacked[] {
+    if (!multiple) {
+      const lease = this.unacked.get(deliveryTag);
+      if (!lease) throw channelError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`);
+      this.unacked.delete(deliveryTag);
+      return [lease];
+    }
+    if (deliveryTag !== 0 && !this.unacked.has(deliveryTag)) {
+      throw channelError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`);
+    }
+    const leases: Unacked[] = [];
+    for (const [tag, lease] of this.unacked) {
+      if (deliveryTag !== 0 && tag > deliveryTag) break;
+      this.unacked.delete(tag);
+      leases.push(lease);
+    }
+    return leases;
+  }
+
+  private ack(deliveryTag: number, multiple: boolean): void {
+    const leases = this.takeLeases(deliveryTag, multiple);
+    for (const lease of leases) lease.queue.settle(lease.queued);
+    this.afterSettle(leases);
+  }
+
+  private reject(deliveryTag: number, multiple: boolean, requeue: boolean): void {
+    const leases = this.takeLeases(deliveryTag, multiple);
+    for (const lease of leases) {
+      if (requeue) lease.queue.release(lease.queued);
+      else lease.queue.settle(lease.queued);
+    }
+    this.afterSettle(leases);
+  }
+
+  /** Frees prefetch room and lets the affected queues deliver again. */
+  private afterSettle(leases: Unacked[]): void {
+    let lastQueue: Queue | undefined;
+    for (const lease of leases) {
+      if (lease.consumer) {
+        lease.consumer.unackedCount--;
+        this.unackedByConsumers--;
+      }
+      if (lease.queue !== lastQueue) {
+        lastQueue = lease.queue;
+        lease.queue.scheduleDispatch();
+      }
+    }
+    if (this.channelPrefetch !== 0 && leases.length > 0) this.scheduleDispatchAll();
+  }
+
+  /** Requeues every unacknowledged delivery (basic.recover, channel close), in delivery order. */
+  private releaseAll(): void {
+    const leases = [...this.unacked.values()];
+    this.unacked.clear();
+    for (const lease of leases) lease.queue.release(lease.queued);
+    this.afterSettle(leases);
+  }
+
+  /** Called when the socket drains: queues may deliver to this channel's consumers again. */
+  scheduleDispatchAll(): void {
+    for (const consumer of this.consumers.values()) consumer.queue.scheduleDispatch();
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /** Cancels consumers and requeues unacknowledged deliveries. */
+  releaseResources(): void {
+    for (const consumer of [...this.consumers.values()]) this.removeConsumer(consumer);
+    this.releaseAll();
+    this.content = undefined;
+    this.txOperations = [];
+  }
+
+  /** Raises a channel exception: sends channel.close and waits for close-ok. */
+  closeWithError(error: AmqpError, classId: number, methodId: number): void {
+    this.releaseResources();
+    this.state = State.Closing;
+    this.host.send(
+      encodeMethodFrame(this.id, {
+        method: 'channel.close',
+        replyCode: error.replyCode,
+        replyText: error.replyText,
+        classId,
+        methodId,
+      }),
+    );
+  }
+
+  private finishClose(): void {
+    this.state = State.Closed;
+    this.host.channelClosed(this.id);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function toAmqpError(error: unknown): unknown {
+  if (error instanceof BrokerError) return fromBrokerError(error);
+  return error;
+}
+
+export type { FieldTable };

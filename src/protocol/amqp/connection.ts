@@ -1,0 +1,496 @@
+import type { Socket } from 'node:net';
+import type { BrokerCore } from '../../core/broker-core.js';
+import type { Clock } from '../../core/clock.js';
+import type { DurabilityBarrier } from '../../core/queue-store.js';
+import type { VirtualHost } from '../../core/vhost.js';
+import { Channel, type ChannelHost } from './channel.js';
+import {
+  type AmqpMethod,
+  AmqpCodecError,
+  classMethodOf,
+  decodeMethod,
+  decodeTableBody,
+  encodeHeartbeat,
+  encodeMethodFrame,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FRAME_MIN_SIZE,
+  type FieldTable,
+  FrameParser,
+  PROTOCOL_HEADER,
+  ReplyCode,
+} from './codec/index.js';
+import { AmqpError, connectionError } from './errors.js';
+import { serverProperties } from './server-properties.js';
+
+export interface AmqpLimits {
+  /** Largest frame we accept and propose in connection.tune (RabbitMQ default 131072). */
+  readonly frameMaxBytes: number;
+  /** Highest channel number a client may open (RabbitMQ default 2047). */
+  readonly channelMax: number;
+  /** Heartbeat interval we propose; the client may lower it or turn it off with 0. */
+  readonly heartbeatSeconds: number;
+  readonly maxMessageSizeBytes: number;
+  /** Time a client has to complete the handshake before we hang up. */
+  readonly handshakeTimeoutMs: number;
+}
+
+/** What every connection shares: the broker core, durability and limits. */
+export interface ConnectionContext {
+  readonly core: BrokerCore;
+  readonly durability: DurabilityBarrier;
+  readonly clock: Clock;
+  readonly limits: AmqpLimits;
+  readonly log: (line: string) => void;
+  /** Called once the socket is gone, so the server can forget the connection. */
+  readonly onClosed: (connection: AmqpConnection) => void;
+}
+
+const enum Phase {
+  AwaitingHeader,
+  AwaitingStartOk,
+  AwaitingTuneOk,
+  AwaitingOpen,
+  Open,
+  /** We sent connection.close: wait for close-ok, ignore everything else. */
+  Closing,
+  Closed,
+}
+
+/** Bytes buffered for the socket above which deliveries pause until it drains. */
+const WRITE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** How long to wait for close-ok after sending connection.close before hanging up. */
+const CLOSE_TIMEOUT_MS = 3000;
+
+/**
+ * One AMQP 0-9-1 connection: the handshake (header, start/tune/open), authentication, heartbeats,
+ * the frame dispatch to channels, and the connection-level exceptions.
+ */
+export class AmqpConnection implements ChannelHost {
+  private phase = Phase.AwaitingHeader;
+  private headerBytes = Buffer.alloc(0);
+  private readonly parser: FrameParser;
+  private readonly channels = new Map<number, Channel>();
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
+  private flushScheduled = false;
+  private writesPaused = false;
+
+  private vhostRef: VirtualHost | undefined;
+  private username = '';
+  private clientProperties: FieldTable = {};
+  frameMaxBytes: number;
+  private channelMax: number;
+  private heartbeatSeconds = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private lastReceivedAtMs = Date.now();
+  private sentSinceHeartbeat = false;
+  consumerCancelNotify = false;
+  private authenticationFailureClose = false;
+
+  readonly maxMessageSizeBytes: number;
+  readonly durability: DurabilityBarrier;
+  readonly clock: Clock;
+  readonly owner = this;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly context: ConnectionContext,
+  ) {
+    const limits = context.limits;
+    this.parser = new FrameParser(limits.frameMaxBytes);
+    this.frameMaxBytes = limits.frameMaxBytes;
+    this.channelMax = limits.channelMax;
+    this.maxMessageSizeBytes = limits.maxMessageSizeBytes;
+    this.durability = context.durability;
+    this.clock = context.clock;
+    this.onFrame = this.onFrame.bind(this);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => {}); // 'close' follows; nothing else to do
+    socket.on('close', () => this.onSocketClosed());
+    this.handshakeTimer = setTimeout(() => {
+      if (this.phase < Phase.Open) this.socket.destroy();
+    }, limits.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+  }
+
+  get vhost(): VirtualHost {
+    return this.vhostRef!;
+  }
+
+  get user(): string {
+    return this.username;
+  }
+
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  // ---- input -----------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    this.lastReceivedAtMs = Date.now();
+    if (this.phase === Phase.Closed) return;
+    if (this.phase === Phase.AwaitingHeader) {
+      chunk = this.readProtocolHeader(chunk);
+      if (chunk.length === 0) return;
+    }
+    try {
+      this.parser.push(chunk, this.onFrame);
+    } catch (error) {
+      this.handleError(error, 0, 0, 0);
+    }
+  }
+
+  /** Checks the 8-byte protocol header; a wrong one gets ours back and the socket closed (spec 4.2.2). */
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    const needed = 8 - this.headerBytes.length;
+    this.headerBytes = Buffer.concat([this.headerBytes, chunk.subarray(0, needed)]);
+    if (this.headerBytes.length < 8) return Buffer.alloc(0);
+    if (!this.headerBytes.equals(PROTOCOL_HEADER)) {
+      this.phase = Phase.Closed;
+      this.socket.end(PROTOCOL_HEADER);
+      return Buffer.alloc(0);
+    }
+    this.phase = Phase.AwaitingStartOk;
+    this.sendStart();
+    return chunk.subarray(needed);
+  }
+
+  private onFrame(type: number, channelId: number, payload: Buffer): void {
+    if (this.phase === Phase.Closed) return;
+    if (type === FRAME_HEARTBEAT) {
+      if (channelId !== 0) {
+        this.handleError(connectionError(ReplyCode.FRAME_ERROR, `heartbeat frame on channel ${channelId}`), 0, 0, 0);
+      }
+      return;
+    }
+    if (this.phase === Phase.Closing) {
+      if (channelId === 0 && type === FRAME_METHOD) {
+        const method = decodeMethod(payload);
+        if (method.method === 'connection.close-ok') this.socket.destroy();
+        else if (method.method === 'connection.close') this.send(encodeMethodFrame(0, { method: 'connection.close-ok' }));
+      }
+      return;
+    }
+    try {
+      if (channelId === 0) this.onConnectionFrame(type, payload);
+      else this.onChannelFrame(type, channelId, payload);
+    } catch (error) {
+      const { classId, methodId } = type === FRAME_METHOD ? classMethodOf(payload) : { classId: 0, methodId: 0 };
+      this.handleError(error, channelId, classId, methodId);
+    }
+  }
+
+  private onChannelFrame(type: number, channelId: number, payload: Buffer): void {
+    if (this.phase !== Phase.Open) {
+      throw connectionError(ReplyCode.COMMAND_INVALID, `frame on channel ${channelId} before the connection was opened`);
+    }
+    const channel = this.channels.get(channelId);
+    if (channel) {
+      channel.handleFrame(type, payload);
+      return;
+    }
+    if (type !== FRAME_METHOD) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
+    const method = decodeMethod(payload);
+    if (method.method !== 'channel.open') throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
+    if (channelId > this.channelMax) {
+      throw connectionError(ReplyCode.NOT_ALLOWED, `channel number ${channelId} exceeds the negotiated channel_max ${this.channelMax}`);
+    }
+    this.channels.set(channelId, new Channel(channelId, this));
+    this.send(encodeMethodFrame(channelId, { method: 'channel.open-ok' }));
+  }
+
+  private onConnectionFrame(type: number, payload: Buffer): void {
+    if (type !== FRAME_METHOD) {
+      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame on channel 0, got frame type ${type}`);
+    }
+    const method = decodeMethod(payload);
+    switch (this.phase) {
+      case Phase.AwaitingStartOk:
+        return this.onStartOk(expect(method, 'connection.start-ok'));
+      case Phase.AwaitingTuneOk:
+        return this.onTuneOk(expect(method, 'connection.tune-ok'));
+      case Phase.AwaitingOpen:
+        return this.onOpen(expect(method, 'connection.open'));
+      default:
+        return this.onOpenConnectionMethod(method);
+    }
+  }
+
+  // ---- handshake -------------------------------------------------------------------------
+
+  private sendStart(): void {
+    this.send(
+      encodeMethodFrame(0, {
+        method: 'connection.start',
+        versionMajor: 0,
+        versionMinor: 9,
+        serverProperties: serverProperties(),
+        mechanisms: 'PLAIN AMQPLAIN',
+        locales: 'en_US',
+      }),
+    );
+  }
+
+  private onStartOk(m: Extract<AmqpMethod, { method: 'connection.start-ok' }>): void {
+    this.clientProperties = m.clientProperties;
+    const capabilities = (m.clientProperties.capabilities ?? {}) as FieldTable;
+    this.consumerCancelNotify = capabilities.consumer_cancel_notify === true;
+    this.authenticationFailureClose = capabilities.authentication_failure_close === true;
+    const credentials = parseCredentials(m.mechanism, m.response);
+    if (!credentials) {
+      return this.refuseLogin(`unsupported authentication mechanism '${m.mechanism}' or malformed response`);
+    }
+    const result = this.context.core.authenticate(credentials.username, credentials.password, this.socket.remoteAddress);
+    if (!result.ok) return this.refuseLogin(result.reason.replace('PLAIN', m.mechanism));
+    this.username = credentials.username;
+    this.phase = Phase.AwaitingTuneOk;
+    this.send(
+      encodeMethodFrame(0, {
+        method: 'connection.tune',
+        channelMax: this.context.limits.channelMax,
+        frameMax: this.context.limits.frameMaxBytes,
+        heartbeat: this.context.limits.heartbeatSeconds,
+      }),
+    );
+  }
+
+  /** Clients that announced authentication_failure_close get a 403; others are just disconnected. */
+  private refuseLogin(reason: string): void {
+    this.context.log(`amqp: login refused for ${this.remoteAddress}: ${reason}`);
+    if (this.authenticationFailureClose) {
+      this.closeConnection(connectionError(ReplyCode.ACCESS_REFUSED, reason), 10, 11);
+    } else {
+      this.phase = Phase.Closed;
+      this.flush();
+      this.socket.end();
+    }
+  }
+
+  private onTuneOk(m: Extract<AmqpMethod, { method: 'connection.tune-ok' }>): void {
+    const limits = this.context.limits;
+    if (m.frameMax !== 0 && m.frameMax < FRAME_MIN_SIZE) {
+      throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${m.frameMax} < ${FRAME_MIN_SIZE} min size`);
+    }
+    if (m.frameMax > limits.frameMaxBytes) {
+      throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${m.frameMax} > ${limits.frameMaxBytes} max size`);
+    }
+    if (m.channelMax > limits.channelMax) {
+      throw connectionError(ReplyCode.NOT_ALLOWED, `channel_max=${m.channelMax} > ${limits.channelMax} max`);
+    }
+    this.frameMaxBytes = m.frameMax === 0 ? limits.frameMaxBytes : m.frameMax;
+    this.parser.maxFrameSizeBytes = this.frameMaxBytes;
+    this.channelMax = m.channelMax === 0 ? limits.channelMax : m.channelMax;
+    this.heartbeatSeconds = m.heartbeat;
+    this.phase = Phase.AwaitingOpen;
+    this.startHeartbeats();
+  }
+
+  private onOpen(m: Extract<AmqpMethod, { method: 'connection.open' }>): void {
+    const vhost = this.context.core.vhosts.get(m.virtualHost);
+    if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${m.virtualHost} not found`);
+    this.vhostRef = vhost;
+    this.phase = Phase.Open;
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.send(encodeMethodFrame(0, { method: 'connection.open-ok' }));
+  }
+
+  private onOpenConnectionMethod(m: AmqpMethod): void {
+    switch (m.method) {
+      case 'connection.close':
+        this.send(encodeMethodFrame(0, { method: 'connection.close-ok' }));
+        this.flush();
+        this.phase = Phase.Closed;
+        this.releaseChannels();
+        this.socket.end();
+        return;
+      case 'connection.close-ok':
+        this.socket.destroy();
+        return;
+      case 'connection.update-secret':
+        this.send(encodeMethodFrame(0, { method: 'connection.update-secret-ok' }));
+        return;
+      case 'connection.blocked':
+      case 'connection.unblocked':
+        return;
+      default:
+        throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${m.method} on channel 0`);
+    }
+  }
+
+  // ---- heartbeats ------------------------------------------------------------------------
+
+  private startHeartbeats(): void {
+    if (this.heartbeatSeconds <= 0) return;
+    const intervalMs = (this.heartbeatSeconds * 1000) / 2;
+    this.heartbeatTimer = setInterval(() => {
+      // A peer silent for two intervals is dead (RabbitMQ: "missed heartbeats from client").
+      if (Date.now() - this.lastReceivedAtMs > this.heartbeatSeconds * 2000) {
+        this.context.log(`amqp: closing ${this.remoteAddress}: missed heartbeats from client, timeout: ${this.heartbeatSeconds}s`);
+        this.socket.destroy();
+        return;
+      }
+      if (!this.sentSinceHeartbeat) this.send(encodeHeartbeat());
+      this.sentSinceHeartbeat = false;
+    }, intervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  // ---- errors and closing ----------------------------------------------------------------
+
+  private handleError(error: unknown, channelId: number, classId: number, methodId: number): void {
+    let amqpError: AmqpError;
+    if (error instanceof AmqpError) amqpError = error;
+    else if (error instanceof AmqpCodecError) amqpError = new AmqpError(error.replyCode, stripName(error.message), true);
+    else {
+      this.context.log(`amqp: internal error on ${this.remoteAddress}: ${(error as Error)?.stack ?? error}`);
+      amqpError = connectionError(ReplyCode.INTERNAL_ERROR, 'internal error');
+    }
+    const channel = channelId === 0 ? undefined : this.channels.get(channelId);
+    if (!amqpError.connectionLevel && channel) channel.closeWithError(amqpError, classId, methodId);
+    else this.closeConnection(amqpError, classId, methodId);
+  }
+
+  /** Raises a connection exception: connection.close, then hang up after close-ok or a timeout. */
+  closeConnection(error: AmqpError, classId = 0, methodId = 0): void {
+    if (this.phase === Phase.Closing || this.phase === Phase.Closed) return;
+    this.phase = Phase.Closing;
+    this.releaseChannels();
+    this.send(
+      encodeMethodFrame(0, {
+        method: 'connection.close',
+        replyCode: error.replyCode,
+        replyText: error.replyText,
+        classId,
+        methodId,
+      }),
+    );
+    this.flush();
+    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+  }
+
+  /** Server shutdown: 320 CONNECTION_FORCED, as RabbitMQ sends when it stops. */
+  forceClose(reason: string): void {
+    if (this.phase === Phase.Open) {
+      this.closeConnection(connectionError(ReplyCode.CONNECTION_FORCED, reason));
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  private releaseChannels(): void {
+    for (const channel of this.channels.values()) channel.releaseResources();
+    this.channels.clear();
+    this.vhostRef?.removeQueuesOwnedBy(this);
+  }
+
+  private onSocketClosed(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.phase !== Phase.Closed) {
+      this.phase = Phase.Closed;
+      this.releaseChannels();
+    }
+    this.outbox = [];
+    this.context.onClosed(this);
+  }
+
+  channelClosed(id: number): void {
+    this.channels.delete(id);
+  }
+
+  // ---- output ----------------------------------------------------------------------------
+
+  send(frame: Buffer): void {
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    this.scheduleFlush();
+  }
+
+  sendAll(frames: Buffer[]): void {
+    for (const frame of frames) {
+      this.outbox.push(frame);
+      this.outboxBytes += frame.length;
+    }
+    this.scheduleFlush();
+  }
+
+  isWritable(): boolean {
+    return !this.writesPaused && this.outboxBytes < WRITE_HIGH_WATER_BYTES;
+  }
+
+  /** Writes are batched per event-loop turn into one writev. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return;
+    const frames = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (this.socket.destroyed) return;
+    this.sentSinceHeartbeat = true;
+    this.socket.cork();
+    let ok = true;
+    for (const frame of frames) ok = this.socket.write(frame);
+    this.socket.uncork();
+    if (!ok || this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.writesPaused = true;
+  }
+
+  private onDrain(): void {
+    if (!this.writesPaused) return;
+    this.writesPaused = false;
+    for (const channel of this.channels.values()) channel.scheduleDispatchAll();
+  }
+
+  describe(): { user: string; vhost: string; peer: string; clientProperties: FieldTable; channels: number } {
+    return {
+      user: this.username,
+      vhost: this.vhostRef?.name ?? '',
+      peer: this.remoteAddress,
+      clientProperties: this.clientProperties,
+      channels: this.channels.size,
+    };
+  }
+}
+
+function expect<N extends AmqpMethod['method']>(method: AmqpMethod, name: N): Extract<AmqpMethod, { method: N }> {
+  if (method.method !== name) {
+    throw connectionError(ReplyCode.COMMAND_INVALID, `expected '${name}', got '${method.method}'`);
+  }
+  return method as Extract<AmqpMethod, { method: N }>;
+}
+
+function stripName(message: string): string {
+  const dash = message.indexOf(' - ');
+  return dash >= 0 ? message.slice(dash + 3) : message;
+}
+
+/** PLAIN: "\0user\0password"; AMQPLAIN: a field table (without its length) with LOGIN and PASSWORD. */
+function parseCredentials(mechanism: string, response: Buffer): { username: string; password: string } | undefined {
+  if (mechanism === 'PLAIN') {
+    const parts = response.toString('utf8').split('\0');
+    if (parts.length !== 3) return undefined;
+    return { username: parts[1]!, password: parts[2]! };
+  }
+  if (mechanism === 'AMQPLAIN') {
+    try {
+      const table = decodeTableBody(response, 0, response.length);
+      const username = table.LOGIN;
+      const password = table.PASSWORD;
+      if (typeof username !== 'string' || typeof password !== 'string') return undefined;
+      return { username, password };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

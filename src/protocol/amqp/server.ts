@@ -1,0 +1,53 @@
+import { createServer, type Server } from 'node:net';
+import { type AmqpLimits, AmqpConnection, type ConnectionContext } from './connection.js';
+
+export const DEFAULT_AMQP_LIMITS: AmqpLimits = {
+  frameMaxBytes: 131072,
+  channelMax: 2047,
+  heartbeatSeconds: 60,
+  maxMessageSizeBytes: 16 * 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+};
+
+/** The AMQP 0-9-1 listener: accepts sockets and keeps track of their connections. */
+export class AmqpServer {
+  private readonly server: Server;
+  readonly connections = new Set<AmqpConnection>();
+
+  constructor(private readonly context: Omit<ConnectionContext, 'onClosed'>) {
+    const connectionContext: ConnectionContext = {
+      ...context,
+      onClosed: (connection) => this.connections.delete(connection),
+    };
+    this.server = createServer((socket) => {
+      this.connections.add(new AmqpConnection(socket, connectionContext));
+    });
+  }
+
+  /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', onError);
+        const address = this.server.address();
+        if (address && typeof address === 'object') resolve({ host: address.address, port: address.port });
+        else reject(new Error('AMQP listener has no address'));
+      });
+    });
+  }
+
+  /** Stops accepting, then closes every connection with 320 CONNECTION_FORCED. */
+  async close(reason = 'broker shutdown'): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections) connection.forceClose(reason);
+    // Give clients a moment to answer close-ok, then hang up on the rest.
+    const deadline = Date.now() + 1000;
+    while (this.connections.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const connection of this.connections) connection.socket.destroy();
+    await closed;
+  }
+}

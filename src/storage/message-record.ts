@@ -1,0 +1,96 @@
+/**
+ * Encoding of a queued message in a queue log record (record type MESSAGE_RECORD_TYPE):
+ *
+ *   u8 flags (bit 0: persistent) | f64 LE publishedAtMs
+ *   | u16 LE exchange length | exchange (UTF-8) | u16 LE routing key length | routing key (UTF-8)
+ *   | u32 LE properties length | properties | body (the rest)
+ */
+import type { Message } from '../core/message.js';
+
+export const MESSAGE_RECORD_TYPE = 1;
+const FLAG_PERSISTENT = 1;
+const FIXED_BYTES = 1 + 8 + 2 + 2 + 4;
+
+/** Payload size of `message`'s record. */
+export function messageRecordLength(message: Message): number {
+  return (
+    FIXED_BYTES +
+    Buffer.byteLength(message.exchange) +
+    Buffer.byteLength(message.routingKey) +
+    message.properties.length +
+    message.bodySizeBytes
+  );
+}
+
+/** Writes `message` at buf[offset, offset + messageRecordLength(message)). */
+export function encodeMessageRecord(buf: Buffer, offset: number, message: Message): void {
+  if (message.body === null) throw new Error('cannot store a message whose body is not loaded');
+  let p = offset;
+  buf[p++] = message.persistent ? FLAG_PERSISTENT : 0;
+  buf.writeDoubleLE(message.publishedAtMs, p);
+  p += 8;
+  p = writeShortString(buf, p, message.exchange);
+  p = writeShortString(buf, p, message.routingKey);
+  buf.writeUInt32LE(message.properties.length, p);
+  p += 4;
+  p += message.properties.copy(buf, p);
+  message.body.copy(buf, p);
+}
+
+function writeShortString(buf: Buffer, p: number, s: string): number {
+  const n = s.length === 0 ? 0 : buf.write(s, p + 2, 'utf8');
+  if (n > 0xffff) throw new RangeError('string longer than 65535 bytes');
+  buf.writeUInt16LE(n, p);
+  return p + 2 + n;
+}
+
+/** Decodes a record payload into a Message whose Buffers are copies (the payload may be reused). */
+export function decodeMessageRecord(payload: Buffer): Message {
+  let p = 0;
+  const flags = payload[p++]!;
+  const publishedAtMs = payload.readDoubleLE(p);
+  p += 8;
+  const exLen = payload.readUInt16LE(p);
+  p += 2;
+  const exchange = payload.toString('utf8', p, p + exLen);
+  p += exLen;
+  const rkLen = payload.readUInt16LE(p);
+  p += 2;
+  const routingKey = payload.toString('utf8', p, p + rkLen);
+  p += rkLen;
+  const propLen = payload.readUInt32LE(p);
+  p += 4;
+  const properties = copyOf(payload, p, p + propLen);
+  p += propLen;
+  const body = copyOf(payload, p, payload.length);
+  return {
+    exchange,
+    routingKey,
+    properties,
+    body,
+    bodySizeBytes: body.length,
+    persistent: (flags & FLAG_PERSISTENT) !== 0,
+    publishedAtMs,
+  };
+}
+
+function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
+}
+
+/** Reads just the persistent flag and body size (recovery, without decoding the message). */
+export function peekMessageRecord(
+  payload: Buffer,
+): { persistent: boolean; bodySizeBytes: number } | undefined {
+  if (payload.length < FIXED_BYTES) return undefined;
+  let p = 9;
+  p += 2 + payload.readUInt16LE(p);
+  if (p + 2 > payload.length) return undefined;
+  p += 2 + payload.readUInt16LE(p);
+  if (p + 4 > payload.length) return undefined;
+  p += 4 + payload.readUInt32LE(p);
+  if (p > payload.length) return undefined;
+  return { persistent: (payload[0]! & FLAG_PERSISTENT) !== 0, bodySizeBytes: payload.length - p };
+}

@@ -1,0 +1,513 @@
+/**
+ * One durable queue's message log: a directory of segment files `<20-digit id>.seg` holding
+ * framed records, each with a companion `<id>.ack` file of fixed-size ack entries. A segment
+ * that is no longer written to and whose records are all acked is deleted with its ack file.
+ *
+ * Ack entry (8 bytes): u32 LE record position in the segment | u32 LE CRC-32C of those 4 bytes.
+ * The check makes a zero-filled or torn entry (possible after a crash) harmless: it is ignored.
+ *
+ * Recovery keeps per segment only the record count and the set of acked positions, never bodies.
+ * After open, appends always go to a new segment, so a stale ack entry in an old segment can
+ * never match a record written after a truncation.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { crc32c } from './crc32c.js';
+import type { AppendFile, GroupCommitter } from './group-commit.js';
+import {
+  READ_CHUNK_BYTES,
+  RECORD_HEADER_BYTES,
+  readFully,
+  scanFile,
+  writeRecordHeader,
+} from './record-format.js';
+
+export interface LogLocation {
+  readonly segmentId: number;
+  /** Byte offset of the record in its segment. */
+  readonly position: number;
+}
+
+export interface LogRecord extends LogLocation {
+  readonly type: number;
+  /** Valid only until the next readNext() call (it may point into a reused read buffer). */
+  readonly payload: Buffer;
+}
+
+export interface QueueLogOptions {
+  segmentSizeBytes?: number;
+  logger?: (line: string) => void;
+  /**
+   * Called during recovery for every valid record not acked in its ack file; returning false
+   * treats the record as acked (e.g. transient messages, dropped on restart). The payload is only
+   * valid during the call.
+   */
+  recover?: (type: number, payload: Buffer) => boolean;
+  readChunkBytes?: number;
+}
+
+export const DEFAULT_SEGMENT_SIZE_BYTES = 8 * 1024 * 1024;
+const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
+const ACK_ENTRY_BYTES = 8;
+const SEGMENT_SUFFIX = '.seg';
+const ACK_SUFFIX = '.ack';
+
+class Segment {
+  /** Open for appends only while this is the active segment. */
+  data: AppendFile | undefined;
+  ackFile: AppendFile | undefined;
+  /** Size of a sealed (non-active) segment. */
+  sealedSizeBytes = 0;
+  recordCount = 0;
+  /** Acked or skipped records. */
+  ackedCount = 0;
+  readonly acked = new Set<number>();
+
+  constructor(
+    readonly id: number,
+    readonly dataPath: string,
+    readonly ackPath: string,
+  ) {}
+
+  get sizeBytes(): number {
+    return this.data ? this.data.sizeBytes : this.sealedSizeBytes;
+  }
+}
+
+export function segmentFileName(id: number): string {
+  return `${String(id).padStart(20, '0')}${SEGMENT_SUFFIX}`;
+}
+
+export class QueueLog {
+  readonly dir: string;
+  readonly segmentSizeBytes: number;
+  private readonly committer: GroupCommitter;
+  private readonly logger: (line: string) => void;
+  /** Live segments in increasing id order (Map keeps insertion order; ids only grow). */
+  private readonly segments = new Map<number, Segment>();
+  private active: Segment | undefined;
+  private nextSegmentId = 1;
+  // Read cursor: the next record readNext() looks at.
+  private cursorSegmentId = 0;
+  private cursorPosition = 0;
+  private readFd: number | undefined;
+  private readFdSegmentId = -1;
+  // Read cache: chunk[0, chunkLength) holds bytes [chunkStart, ...) of segment chunkSegmentId.
+  private chunk: Buffer;
+  private chunkSegmentId = -1;
+  private chunkStart = 0;
+  private chunkLength = 0;
+  /** Set while a readNext() call has handed out payloads that point into `chunk`. */
+  private chunkInUse = false;
+  private readonly readChunkBytes: number;
+  // The append in progress (beginAppend → endAppend).
+  private appendFile: AppendFile | undefined;
+  private appendOffset = 0;
+  private appendType = 0;
+  private appendLength = 0;
+  private appendPosition = 0;
+  private readonly ackScratch = Buffer.alloc(4);
+  private closed = false;
+
+  private constructor(dir: string, committer: GroupCommitter, options: QueueLogOptions) {
+    this.dir = dir;
+    this.committer = committer;
+    this.segmentSizeBytes = Math.min(
+      options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
+      MAX_SEGMENT_SIZE_BYTES,
+    );
+    this.logger = options.logger ?? (() => {});
+    this.readChunkBytes = options.readChunkBytes ?? READ_CHUNK_BYTES;
+    this.chunk = Buffer.allocUnsafe(this.readChunkBytes);
+  }
+
+  /** Opens (creating if needed) the log in `dir` and recovers it. */
+  static open(dir: string, committer: GroupCommitter, options: QueueLogOptions = {}): QueueLog {
+    fs.mkdirSync(dir, { recursive: true });
+    const log = new QueueLog(dir, committer, options);
+    log.recover(options.recover);
+    return log;
+  }
+
+  private recover(classify: QueueLogOptions['recover']): void {
+    const names = fs.readdirSync(this.dir);
+    const ids = names
+      .filter((n) => n.endsWith(SEGMENT_SUFFIX) && /^\d{20}\.seg$/.test(n))
+      .map((n) => Number(n.slice(0, 20)))
+      .sort((a, b) => a - b);
+    const idSet = new Set(ids);
+    for (const n of names) {
+      // An ack file whose segment is gone (deleted just before a crash) is garbage.
+      if (/^\d{20}\.ack$/.test(n) && !idSet.has(Number(n.slice(0, 20)))) unlinkQuiet(join(this.dir, n));
+    }
+    for (const id of ids) {
+      const seg = this.newSegment(id);
+      this.loadAcks(seg);
+      this.scanSegment(seg, classify);
+      this.nextSegmentId = id + 1;
+      if (seg.ackedCount >= seg.recordCount) this.deleteSegment(seg);
+    }
+    const first = this.segments.values().next().value;
+    this.cursorSegmentId = first ? first.id : this.nextSegmentId;
+    this.cursorPosition = 0;
+  }
+
+  private newSegment(id: number): Segment {
+    const base = String(id).padStart(20, '0');
+    const seg = new Segment(id, join(this.dir, base + SEGMENT_SUFFIX), join(this.dir, base + ACK_SUFFIX));
+    this.segments.set(id, seg);
+    return seg;
+  }
+
+  private loadAcks(seg: Segment): void {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(seg.ackPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const whole = buf.length - (buf.length % ACK_ENTRY_BYTES);
+    let bad = 0;
+    for (let off = 0; off < whole; off += ACK_ENTRY_BYTES) {
+      if (crc32c(buf, 0, off, off + 4) === buf.readUInt32LE(off + 4)) seg.acked.add(buf.readUInt32LE(off));
+      else bad++;
+    }
+    if (whole !== buf.length || bad > 0) {
+      this.logger(
+        `queue log ${this.dir}: ${seg.ackPath}: ignored ${bad} invalid ack entries and ${buf.length - whole} trailing bytes`,
+      );
+      // Rewrite only the valid entries so later appends stay aligned.
+      if (whole !== buf.length) fs.truncateSync(seg.ackPath, whole);
+    }
+  }
+
+  private scanSegment(seg: Segment, classify: QueueLogOptions['recover']): void {
+    const fd = fs.openSync(seg.dataPath, 'r+');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const validAcks = new Set<number>();
+      let ackedOrSkipped = 0;
+      const result = scanFile(fd, size, (type, buf, start, end, recordStart) => {
+        if (seg.acked.has(recordStart)) {
+          validAcks.add(recordStart);
+          ackedOrSkipped++;
+        } else if (classify && !classify(type, buf.subarray(start, end))) {
+          validAcks.add(recordStart);
+          ackedOrSkipped++;
+        }
+      });
+      // Keep only acks that name real records (drops stale entries past a truncated tail).
+      seg.acked.clear();
+      for (const p of validAcks) seg.acked.add(p);
+      seg.recordCount = result.records;
+      seg.ackedCount = ackedOrSkipped;
+      seg.sealedSizeBytes = result.validBytes;
+      if (result.validBytes < size) {
+        this.logger(
+          `queue log ${this.dir}: segment ${seg.id}: ${result.stopReason} record at byte ${result.validBytes}; ` +
+            `truncated ${size - result.validBytes} bytes (kept ${result.records} records)`,
+        );
+        fs.ftruncateSync(fd, result.validBytes);
+        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Number of segment files currently kept. */
+  get segmentCount(): number {
+    return this.segments.size;
+  }
+
+  /** Records appended and not acked (including skipped-at-recovery ones as acked). */
+  get unackedCount(): number {
+    let n = 0;
+    for (const seg of this.segments.values()) n += seg.recordCount - seg.ackedCount;
+    return n;
+  }
+
+  /**
+   * Starts an append of a record with a payload of `payloadLength` bytes; the caller writes the
+   * payload into `appendBuffer` at the returned offset and then calls endAppend().
+   */
+  beginAppend(type: number, payloadLength: number): number {
+    if (this.closed) throw new Error(`queue log ${this.dir} is closed`);
+    const total = RECORD_HEADER_BYTES + payloadLength;
+    let seg = this.active;
+    if (!seg || (seg.data!.sizeBytes > 0 && seg.data!.sizeBytes + total > this.segmentSizeBytes))
+      seg = this.roll();
+    const file = seg.data!;
+    this.appendPosition = file.sizeBytes;
+    this.appendFile = file;
+    this.appendType = type;
+    this.appendLength = payloadLength;
+    this.appendOffset = file.reserve(total);
+    return this.appendOffset + RECORD_HEADER_BYTES;
+  }
+
+  /** The buffer to write the payload of the append in progress into (valid until endAppend). */
+  get appendBuffer(): Buffer {
+    return this.appendFile!.staging;
+  }
+
+  endAppend(): LogLocation {
+    const file = this.appendFile!;
+    writeRecordHeader(file.staging, this.appendOffset, this.appendType, this.appendLength);
+    this.appendFile = undefined;
+    const seg = this.active!;
+    seg.recordCount++;
+    return { segmentId: seg.id, position: this.appendPosition };
+  }
+
+  /** Appends one record; returns its location. */
+  append(type: number, payload: Uint8Array): LogLocation {
+    const offset = this.beginAppend(type, payload.length);
+    this.appendBuffer.set(payload, offset);
+    return this.endAppend();
+  }
+
+  private roll(): Segment {
+    const old = this.active;
+    const seg = this.newSegment(this.nextSegmentId++);
+    seg.data = this.committer.openFile(seg.dataPath);
+    this.active = seg;
+    if (old) {
+      old.sealedSizeBytes = old.data!.sizeBytes;
+      old.data!.close();
+      old.data = undefined;
+      if (old.ackedCount >= old.recordCount) this.deleteSegment(old);
+    }
+    return seg;
+  }
+
+  /** Marks the record at `location` as consumed. Returns false if it was already acked or unknown. */
+  ack(location: LogLocation): boolean {
+    const seg = this.segments.get(location.segmentId);
+    if (!seg || seg.acked.has(location.position)) return false;
+    seg.acked.add(location.position);
+    seg.ackedCount++;
+    if (seg.ackedCount >= seg.recordCount && seg !== this.active) {
+      this.deleteSegment(seg);
+      return true;
+    }
+    if (!seg.ackFile) seg.ackFile = this.committer.openFile(seg.ackPath);
+    const file = seg.ackFile;
+    const off = file.reserve(ACK_ENTRY_BYTES);
+    const scratch = this.ackScratch;
+    scratch.writeUInt32LE(location.position, 0);
+    file.staging.writeUInt32LE(location.position, off);
+    file.staging.writeUInt32LE(crc32c(scratch), off + 4);
+    return true;
+  }
+
+  private deleteSegment(seg: Segment): void {
+    this.segments.delete(seg.id);
+    seg.data?.discard();
+    seg.ackFile?.discard();
+    seg.data = undefined;
+    seg.ackFile = undefined;
+    if (this.readFdSegmentId === seg.id) this.closeReadFd();
+    if (this.chunkSegmentId === seg.id) this.chunkSegmentId = -1;
+    unlinkQuiet(seg.dataPath);
+    unlinkQuiet(seg.ackPath);
+  }
+
+  /** Moves the read cursor past every record appended so far. */
+  moveCursorToEnd(): void {
+    if (this.active) {
+      this.cursorSegmentId = this.active.id;
+      this.cursorPosition = this.active.data!.sizeBytes;
+    } else {
+      this.cursorSegmentId = this.nextSegmentId;
+      this.cursorPosition = 0;
+    }
+  }
+
+  /** The segment holding the cursor (advancing it past deleted segments), or undefined at the end. */
+  private cursorSegment(): Segment | undefined {
+    const seg = this.segments.get(this.cursorSegmentId);
+    if (seg) return seg;
+    for (const s of this.segments.values()) {
+      if (s.id > this.cursorSegmentId) {
+        this.cursorSegmentId = s.id;
+        this.cursorPosition = 0;
+        return s;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Returns up to `maxCount` unacked records from the cursor on (at least one if any, then
+   * stopping once `maxBytes` of payload is reached) and advances the cursor past them.
+   */
+  readNext(maxCount: number, maxBytes: number): LogRecord[] {
+    const out: LogRecord[] = [];
+    let bytes = 0;
+    this.chunkInUse = false;
+    while (out.length < maxCount && bytes < maxBytes) {
+      const seg = this.cursorSegment();
+      if (!seg) break;
+      const end = seg.sizeBytes;
+      if (this.cursorPosition >= end) {
+        if (seg === this.active) break;
+        this.cursorSegmentId = seg.id + 1;
+        this.cursorPosition = 0;
+        continue;
+      }
+      let readable = end;
+      if (seg.data) {
+        // Appends not yet written by the committer: write them now so the read sees them.
+        if (seg.data.writtenBytes < end) seg.data.writeStaged();
+        readable = seg.data.writtenBytes;
+        if (this.cursorPosition >= readable) break;
+      }
+      if (!this.loadChunk(seg, readable)) break;
+      const chunk = this.chunk;
+      let p = this.cursorPosition - this.chunkStart;
+      const chunkEnd = this.chunkLength;
+      while (p + RECORD_HEADER_BYTES <= chunkEnd) {
+        const len = chunk.readUInt32LE(p);
+        const total = RECORD_HEADER_BYTES + len;
+        if (p + total > chunkEnd) break;
+        const position = this.chunkStart + p;
+        p += total;
+        this.cursorPosition = this.chunkStart + p;
+        if (!seg.acked.has(position)) {
+          out.push({
+            segmentId: seg.id,
+            position,
+            type: chunk[position - this.chunkStart + 8]!,
+            payload: chunk.subarray(p - len, p),
+          });
+          bytes += len;
+          this.chunkInUse = true;
+          if (out.length >= maxCount || bytes >= maxBytes) break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Makes the read cache hold at least one whole record at the cursor. Returns false if the
+   * segment ends in an incomplete record (cannot happen after recovery unless the file changed).
+   */
+  private loadChunk(seg: Segment, readable: number): boolean {
+    const pos = this.cursorPosition;
+    if (this.chunkSegmentId === seg.id && pos >= this.chunkStart) {
+      const p = pos - this.chunkStart;
+      if (p + RECORD_HEADER_BYTES <= this.chunkLength) {
+        const total = RECORD_HEADER_BYTES + this.chunk.readUInt32LE(p);
+        if (p + total <= this.chunkLength) return true;
+      }
+    }
+    const fd = this.readFdFor(seg);
+    // Payloads already returned by this readNext() call point into the chunk: do not overwrite.
+    if (this.chunkInUse || this.chunk.length > this.readChunkBytes) {
+      this.chunk = Buffer.allocUnsafe(this.readChunkBytes);
+      this.chunkInUse = false;
+    }
+    let want = Math.min(this.chunk.length, readable - pos);
+    this.chunkSegmentId = -1;
+    let got = readFully(fd, this.chunk, want, pos);
+    if (got >= RECORD_HEADER_BYTES) {
+      const total = RECORD_HEADER_BYTES + this.chunk.readUInt32LE(0);
+      if (total > got) {
+        if (pos + total > readable) return this.corruptTail(seg, pos);
+        // One record bigger than the chunk: read it into its own buffer (the cache is reused
+        // only for ordinary chunks).
+        const big = Buffer.allocUnsafe(total);
+        want = total;
+        got = readFully(fd, big, want, pos);
+        if (got < total) return this.corruptTail(seg, pos);
+        this.chunk = big;
+      }
+    } else {
+      return this.corruptTail(seg, pos);
+    }
+    this.chunkSegmentId = seg.id;
+    this.chunkStart = pos;
+    this.chunkLength = got;
+    return true;
+  }
+
+  private corruptTail(seg: Segment, pos: number): boolean {
+    this.logger(
+      `queue log ${this.dir}: segment ${seg.id}: unreadable record at byte ${pos}; skipping the rest`,
+    );
+    if (seg !== this.active) {
+      this.cursorSegmentId = seg.id + 1;
+      this.cursorPosition = 0;
+      return true;
+    }
+    return false;
+  }
+
+  private readFdFor(seg: Segment): number {
+    if (this.readFd !== undefined && this.readFdSegmentId === seg.id) return this.readFd;
+    this.closeReadFd();
+    this.readFd = fs.openSync(seg.dataPath, 'r');
+    this.readFdSegmentId = seg.id;
+    return this.readFd;
+  }
+
+  private closeReadFd(): void {
+    if (this.readFd !== undefined) fs.closeSync(this.readFd);
+    this.readFd = undefined;
+    this.readFdSegmentId = -1;
+  }
+
+  /**
+   * Acks every unacked record from the cursor to the end (queue purge) and leaves the cursor at
+   * the end. Whole sealed segments the cursor has not entered are deleted without being read.
+   * Returns the number of records acked.
+   */
+  ackFromCursor(): number {
+    let count = 0;
+    for (;;) {
+      const seg = this.cursorSegment();
+      if (!seg) break;
+      if (this.cursorPosition === 0 && seg !== this.active) {
+        count += seg.recordCount - seg.ackedCount;
+        this.deleteSegment(seg);
+        continue;
+      }
+      const recs = this.readNext(65536, 64 * 1024 * 1024);
+      if (recs.length === 0) break;
+      for (const r of recs) if (this.ack(r)) count++;
+    }
+    this.moveCursorToEnd();
+    return count;
+  }
+
+  /** Releases fds. Appended data is still written and synced by the committer per its policy. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReadFd();
+    for (const seg of this.segments.values()) {
+      seg.data?.close();
+      seg.ackFile?.close();
+    }
+    this.active = undefined;
+  }
+
+  /** Closes and deletes every file (the queue is gone). */
+  destroy(): void {
+    this.closed = true;
+    this.closeReadFd();
+    for (const seg of [...this.segments.values()]) this.deleteSegment(seg);
+    this.active = undefined;
+  }
+}
+
+function unlinkQuiet(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}

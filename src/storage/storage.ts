@@ -1,0 +1,209 @@
+/**
+ * The broker's durable state under one data directory:
+ *
+ *   <dataDir>/pier.lock              pid of the broker holding the directory
+ *   <dataDir>/definitions/           DefinitionsStore
+ *   <dataDir>/queues/<hex>/          one QueueLog per durable queue; <hex> = SHA-1 of `vhost\0name`
+ *   <dataDir>/queues/<hex>/name.json {vhost, queueName}, for humans and orphan cleanup
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DefinitionsStore } from './definitions-store.js';
+import { DiskQueueStore } from './disk-queue-store.js';
+import { type FsyncPolicy, fsyncDir, GroupCommitter } from './group-commit.js';
+
+export interface StorageOptions {
+  dataDir: string;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs?: number;
+  segmentSizeBytes?: number;
+  logger?: (line: string) => void;
+  /** Per-queue in-memory window (see DiskQueueStoreOptions). */
+  queueWindowMessages?: number;
+  queueWindowBytes?: number;
+  /** Definitions log records before compaction (default 1000). */
+  definitionsCompactAfterRecords?: number;
+}
+
+const LOCK_FILE = 'pier.lock';
+/** Data directories locked by this process (a lock file naming our pid is stale otherwise). */
+const lockedByThisProcess = new Set<string>();
+
+export class StorageLockedError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `data directory ${dataDir} is in use by another Pier broker (pid ${pid}); lock file ${join(dataDir, LOCK_FILE)}`,
+    );
+    this.name = 'StorageLockedError';
+  }
+}
+
+export class Storage {
+  readonly dataDir: string;
+  readonly committer: GroupCommitter;
+  readonly definitions: DefinitionsStore;
+  private readonly options: StorageOptions;
+  private readonly logger: (line: string) => void;
+  private readonly queuesDir: string;
+  private readonly openStores = new Map<string, DiskQueueStore>();
+  private closed = false;
+
+  private constructor(options: StorageOptions) {
+    this.options = options;
+    this.dataDir = resolve(options.dataDir);
+    this.logger = options.logger ?? ((line) => console.error(line));
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    acquireLock(this.dataDir);
+    try {
+      this.queuesDir = join(this.dataDir, 'queues');
+      fs.mkdirSync(this.queuesDir, { recursive: true });
+      this.committer = new GroupCommitter({
+        fsync: options.fsync,
+        fsyncIntervalMs: options.fsyncIntervalMs,
+        onError: (err, path) => this.logger(`storage error: ${path}: ${err.message}`),
+      });
+      this.definitions = DefinitionsStore.open(join(this.dataDir, 'definitions'), {
+        logger: this.logger,
+        sync: options.fsync !== 'never',
+        compactAfterRecords: options.definitionsCompactAfterRecords,
+      });
+    } catch (err) {
+      releaseLock(this.dataDir);
+      throw err;
+    }
+  }
+
+  static open(options: StorageOptions): Storage {
+    return new Storage(options);
+  }
+
+  /** Directory name for a queue: collision-free and safe whatever the vhost and name contain. */
+  static queueDirName(vhost: string, queueName: string): string {
+    return createHash('sha1').update(`${vhost}\0${queueName}`).digest('hex');
+  }
+
+  queueDir(vhost: string, queueName: string): string {
+    return join(this.queuesDir, Storage.queueDirName(vhost, queueName));
+  }
+
+  /** Opens (creating or recovering) a durable queue's store. */
+  openQueueStore(vhost: string, queueName: string): DiskQueueStore {
+    if (this.closed) throw new Error('storage is closed');
+    const dirName = Storage.queueDirName(vhost, queueName);
+    if (this.openStores.has(dirName))
+      throw new Error(`queue store for '${queueName}' in vhost '${vhost}' is already open`);
+    const dir = join(this.queuesDir, dirName);
+    const namePath = join(dir, 'name.json');
+    if (!fs.existsSync(namePath)) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName })}\n`);
+      if (this.options.fsync === 'always') fsyncDir(this.queuesDir);
+    }
+    const store = DiskQueueStore.open(dir, this.committer, {
+      segmentSizeBytes: this.options.segmentSizeBytes,
+      windowMessages: this.options.queueWindowMessages,
+      windowBytes: this.options.queueWindowBytes,
+      logger: this.logger,
+      onRelease: () => this.openStores.delete(dirName),
+    });
+    this.openStores.set(dirName, store);
+    return store;
+  }
+
+  /** Deletes a queue's data (closing its store if open). */
+  deleteQueueData(vhost: string, queueName: string): void {
+    const dirName = Storage.queueDirName(vhost, queueName);
+    const store = this.openStores.get(dirName);
+    if (store) store.destroy();
+    else fs.rmSync(join(this.queuesDir, dirName), { recursive: true, force: true });
+  }
+
+  /** Deletes the data of every queue not in `keep` (queues deleted while their data lingered). */
+  removeOrphanQueueData(keep: Array<{ vhost: string; queueName: string }>): void {
+    const wanted = new Set(keep.map((q) => Storage.queueDirName(q.vhost, q.queueName)));
+    for (const name of fs.readdirSync(this.queuesDir)) {
+      if (wanted.has(name) || this.openStores.has(name)) continue;
+      this.logger(`storage: removing data of unknown queue ${describeQueueDir(join(this.queuesDir, name))}`);
+      fs.rmSync(join(this.queuesDir, name), { recursive: true, force: true });
+    }
+  }
+
+  /** Closes every open queue store and the definitions, syncs everything, releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const store of [...this.openStores.values()]) store.close();
+    try {
+      await this.committer.close();
+    } finally {
+      this.definitions.close();
+      releaseLock(this.dataDir);
+    }
+  }
+}
+
+function describeQueueDir(dir: string): string {
+  try {
+    const { vhost, queueName } = JSON.parse(fs.readFileSync(join(dir, 'name.json'), 'utf8'));
+    return `'${queueName}' in vhost '${vhost}' (${dir})`;
+  } catch {
+    return dir;
+  }
+}
+
+function acquireLock(dataDir: string): void {
+  const path = join(dataDir, LOCK_FILE);
+  if (lockedByThisProcess.has(dataDir)) throw new StorageLockedError(dataDir, process.pid);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = fs.openSync(path, 'wx');
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      lockedByThisProcess.add(dataDir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number.parseInt(readQuiet(path), 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw new StorageLockedError(dataDir, pid);
+    }
+    // Stale: the holder is gone (or the file was left by this process's earlier life / a copy).
+    try {
+      fs.unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new Error(`could not acquire lock ${path}`);
+}
+
+function releaseLock(dataDir: string): void {
+  lockedByThisProcess.delete(dataDir);
+  try {
+    fs.unlinkSync(join(dataDir, LOCK_FILE));
+  } catch {
+    // already gone
+  }
+}
+
+function readQuiet(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -31,6 +31,8 @@ import {
 } from './stats.js';
 
 const DEFAULT_RABBITMQ = 'amqp://guest:guest@127.0.0.1:5672';
+/** The outstanding cap is lowered for large bodies to keep at most this many bytes in flight. */
+const MAX_OUTSTANDING_BYTES = 64 * 1024 * 1024;
 
 const HELP = `Usage: npm run bench -- [options]
        node dist/bench/amqp-bench.js [options]
@@ -77,7 +79,8 @@ Load:
                          max-outstanding / throughput.
   --max-outstanding N    Cap on published-but-not-yet-consumed messages across
                          all publishers, so latency is not just queue build-up
-                         (default 10000; 0 = unlimited).
+                         (default 10000, lowered for big bodies so at most
+                         64 MiB are in flight; 0 = unlimited).
   --confirm-window N     Max unconfirmed publishes per publisher in the
                          persistent workload (default 5000 raw, 1000 amqplib).
 
@@ -125,7 +128,8 @@ function parseList<T extends string>(flag: string, value: string, allowed: reado
     .filter(Boolean);
   if (items.length === 1 && items[0] === 'all') return [...allowed];
   for (const item of items) {
-    if (!allowed.includes(item as T)) fail(`${flag}: unknown value "${item}" (expected ${allowed.join(', ')})`);
+    if (!allowed.includes(item as T))
+      fail(`${flag}: unknown value "${item}" (expected ${allowed.join(', ')})`);
   }
   if (items.length === 0) fail(`${flag}: empty list`);
   return [...new Set(items)] as T[];
@@ -189,7 +193,7 @@ function parseOptions(argv: string[]): Options {
   let ackEvery = parseNum('--ack-every', str('ack-every'), defaultAck, 1);
   if (prefetch > 0) ackEvery = Math.min(ackEvery, prefetch);
   const size = parseNum('--size', str('size'), 100, 8);
-  const pier = values['no-pier'] ? false : true;
+  const pier = values['no-pier'] !== true;
   const opts: Options = {
     clients: parseList('--client', str('client') ?? 'raw,amqplib', ['raw', 'amqplib'] as const),
     workloads: parseList('--workload', str('workload') ?? 'transient,persistent', [
@@ -204,7 +208,8 @@ function parseOptions(argv: string[]): Options {
     prefetch,
     ackEvery,
     maxOutstanding: parseNum('--max-outstanding', str('max-outstanding'), 10_000, 0),
-    confirmWindow: str('confirm-window') === undefined ? null : parseNum('--confirm-window', str('confirm-window'), 0, 1),
+    confirmWindow:
+      str('confirm-window') === undefined ? null : parseNum('--confirm-window', str('confirm-window'), 0, 1),
     rate: parseNum('--rate', str('rate'), 0, 0, false),
     pier,
     pierUrl: str('pier-url') ?? null,
@@ -286,6 +291,11 @@ async function runOne(
   progress: Progress,
 ): Promise<RunResult> {
   const confirmWindow = opts.confirmWindow ?? (client === 'raw' ? 5000 : 1000);
+  // Also bound the in-flight bytes so big messages do not turn into GBs of queue.
+  const maxOutstanding =
+    opts.maxOutstanding === 0
+      ? 0
+      : Math.max(16, Math.min(opts.maxOutstanding, Math.floor(MAX_OUTSTANDING_BYTES / opts.size)));
   const cfg: RunConfig = {
     url: target.url,
     workload,
@@ -295,7 +305,7 @@ async function runOne(
     consumers: opts.consumers,
     prefetch: opts.prefetch,
     ackEvery: opts.ackEvery,
-    maxOutstanding: opts.maxOutstanding,
+    maxOutstanding,
     confirmWindow,
     rate: opts.rate,
   };
@@ -318,7 +328,7 @@ async function runOne(
     endToEndRate: 0,
     latencyMs: { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN, mean: Number.NaN },
     maxOutstanding: 0,
-    outstandingCap: opts.maxOutstanding,
+    outstandingCap: maxOutstanding,
     confirmWindow: workload === 'persistent' ? confirmWindow : null,
     clientCpuPct: 0,
     brokerCpuPct: null,
@@ -521,7 +531,9 @@ async function main(): Promise<void> {
     );
   } else if (results.length > 0) {
     const cw =
-      opts.confirmWindow !== null ? String(opts.confirmWindow) : '5,000 (raw) / 1,000 (amqplib) per publisher';
+      opts.confirmWindow !== null
+        ? String(opts.confirmWindow)
+        : '5,000 (raw) / 1,000 (amqplib) per publisher';
     const out = [
       '',
       `Machine: ${machineLine(machine)}`,

@@ -54,7 +54,9 @@ class AmqplibPublisher {
       this.pump();
     });
     this.ch =
-      this.cfg.workload === 'persistent' ? await this.model.createConfirmChannel() : await this.model.createChannel();
+      this.cfg.workload === 'persistent'
+        ? await this.model.createConfirmChannel()
+        : await this.model.createChannel();
     this.ch.on('error', (err: Error) => this.onError(err));
     this.ch.on('drain', () => {
       this.waitingDrain = false;
@@ -259,9 +261,15 @@ export class AmqplibRunner implements LoadRunner {
       try {
         await withTimeout(this.controlCh.deleteQueue(this.cfg.queue), 10_000);
       } catch (err) {
-        process.stderr.write(`warning: could not delete queue ${this.cfg.queue}: ${(err as Error).message}\n`);
+        process.stderr.write(
+          `warning: could not delete queue ${this.cfg.queue}: ${(err as Error).message}\n`,
+        );
       }
     }
-    if (this.control) await withTimeout(this.control.close().catch(() => undefined), 3000);
+    if (this.control)
+      await withTimeout(
+        this.control.close().catch(() => undefined),
+        3000,
+      );
   }
 }

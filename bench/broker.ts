@@ -26,7 +26,11 @@ export function defaultPierBin(): string {
 
 const LISTEN_RE = /amqp listening on ([^\s:]+):(\d+)/;
 
-export async function startPier(bin: string, extraArgs: string[] = [], timeoutMs = 30_000): Promise<ChildBroker> {
+export async function startPier(
+  bin: string,
+  extraArgs: string[] = [],
+  timeoutMs = 30_000,
+): Promise<ChildBroker> {
   if (!existsSync(bin)) {
     throw new Error(
       `Pier CLI not found at ${bin} (run \`npm run build\`, pass --pier-bin, or use --pier-url / --no-pier)`,

@@ -13,6 +13,7 @@ export const FRAME_HEADER = 2;
 export const FRAME_BODY = 3;
 export const FRAME_HEARTBEAT = 8;
 export const FRAME_END = 0xce;
+const HEARTBEAT = Buffer.from([FRAME_HEARTBEAT, 0, 0, 0, 0, 0, 0, FRAME_END]);
 
 // class/method ids (class << 16 | method)
 const CONNECTION_START = (10 << 16) | 10;
@@ -133,7 +134,8 @@ export interface AmqpUrl {
 
 export function parseAmqpUrl(url: string): AmqpUrl {
   const u = new URL(url);
-  if (u.protocol !== 'amqp:') throw new Error(`unsupported URL scheme ${u.protocol} (only amqp:// is supported)`);
+  if (u.protocol !== 'amqp:')
+    throw new Error(`unsupported URL scheme ${u.protocol} (only amqp:// is supported)`);
   const path = u.pathname.replace(/^\//, '');
   return {
     host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
@@ -299,7 +301,13 @@ export class RawConnection {
     });
   }
 
-  private rpc(channel: number, classId: number, methodId: number, args: Buffer, okId: number): Promise<Buffer> {
+  private rpc(
+    channel: number,
+    classId: number,
+    methodId: number,
+    args: Buffer,
+    okId: number,
+  ): Promise<Buffer> {
     const p = this.expect(channel, okId);
     this.send(methodFrame(channel, classId, methodId, args));
     return p;
@@ -438,8 +446,10 @@ export class RawConnection {
           this.bodyRemaining = buf.readUInt32BE(p + 4) * 0x100000000 + buf.readUInt32BE(p + 8);
           if (this.bodyRemaining === 0) this.finishDelivery();
         }
+      } else if (type === FRAME_HEARTBEAT) {
+        // We ask for heartbeat=0; if the server sends them anyway, echo them.
+        this.send(HEARTBEAT);
       }
-      // heartbeats are ignored (we negotiate heartbeat=0)
       off = end + 1;
     }
     if (off < len) this.leftover = buf.subarray(off);

@@ -52,11 +52,19 @@ class RawPublisher {
         if (!b) this.pump();
       },
     };
-    this.template = encodePublish(CH, '', this.cfg.queue, this.cfg.size, persistent ? 2 : 1, this.conn.frameMax);
+    this.template = encodePublish(
+      CH,
+      '',
+      this.cfg.queue,
+      this.cfg.size,
+      persistent ? 2 : 1,
+      this.conn.frameMax,
+    );
     const msgLen = this.template.bytes.length;
     let batch = Math.max(1, Math.min(MAX_BATCH_MSGS, Math.floor(BATCH_BYTES / msgLen)));
     if (persistent) batch = Math.max(1, Math.min(batch, Math.floor(this.cfg.confirmWindow / 4)));
-    if (this.cfg.maxOutstanding > 0) batch = Math.max(1, Math.min(batch, Math.floor(this.cfg.maxOutstanding / 4)));
+    if (this.cfg.maxOutstanding > 0)
+      batch = Math.max(1, Math.min(batch, Math.floor(this.cfg.maxOutstanding / 4)));
     this.batch = batch;
     this.batchBytes = Buffer.allocUnsafe(batch * msgLen);
     for (let i = 0; i < batch; i++) this.template.bytes.copy(this.batchBytes, i * msgLen);
@@ -265,7 +273,9 @@ export class RawRunner implements LoadRunner {
       try {
         await withTimeout(this.control.deleteQueue(CH, this.cfg.queue), 10_000);
       } catch (err) {
-        process.stderr.write(`warning: could not delete queue ${this.cfg.queue}: ${(err as Error).message}\n`);
+        process.stderr.write(
+          `warning: could not delete queue ${this.cfg.queue}: ${(err as Error).message}\n`,
+        );
       }
       await this.control.close().catch(() => undefined);
     }

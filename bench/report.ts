@@ -141,7 +141,14 @@ export function comparisonTable(a: string, b: string, results: RunResult[]): str
       const va = m.get(ra);
       const vb = m.get(rb);
       const ratio = Number.isFinite(va) && Number.isFinite(vb) && vb > 0 ? `${(va / vb).toFixed(2)}×` : 'n/a';
-      rows.push([client, workload, m.name, ra.error ? 'error' : m.fmt(va), rb.error ? 'error' : m.fmt(vb), ratio]);
+      rows.push([
+        client,
+        workload,
+        m.name,
+        ra.error ? 'error' : m.fmt(va),
+        rb.error ? 'error' : m.fmt(vb),
+        ratio,
+      ]);
     }
   }
   return table(['Client', 'Workload', 'Metric', a, b, `${a}/${b}`], rows, 3);

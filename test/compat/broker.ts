@@ -23,6 +23,7 @@ export async function withBroker(fn: (url: string) => Promise<void>): Promise<vo
       httpPort: false,
     });
     try {
+      if (!broker.amqp) throw new Error('startBroker returned no AMQP listener');
       await fn(broker.amqp.url);
     } finally {
       await broker.close();

@@ -102,8 +102,12 @@ export function uniqueName(scenario: string): string {
 /** Opens an amqplib connection and channel for the duration of fn. */
 export async function withAmqplib<T>(url: string, fn: (channel: Channel, model: ChannelModel) => Promise<T>) {
   const model = await connect(url);
+  // Without listeners an 'error' event (e.g. the server closing the channel) would crash the test process;
+  // the failed operation still rejects, which is what the tests report.
+  model.on('error', () => {});
   try {
     const channel = await model.createChannel();
+    channel.on('error', () => {});
     return await fn(channel, model);
   } finally {
     await model.close().catch(() => {});

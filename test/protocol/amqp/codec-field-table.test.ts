@@ -34,7 +34,13 @@ describe('AMQP field tables', () => {
     const d = Buffer.alloc(8);
     d.writeDoubleBE(-2.25);
     const inner = rawTable(['n', 'I', bytes(0, 0, 0, 1)]);
-    const arr = Buffer.concat([bytes(0, 0, 0, 8), Buffer.from('t'), bytes(1), Buffer.from('S'), bytes(0, 0, 0, 1, 0x7a)]);
+    const arr = Buffer.concat([
+      bytes(0, 0, 0, 8),
+      Buffer.from('t'),
+      bytes(1),
+      Buffer.from('S'),
+      bytes(0, 0, 0, 1, 0x7a),
+    ]);
     const buf = rawTable(
       ['t', 't', bytes(1)],
       ['b', 'b', bytes(0xff)],
@@ -128,7 +134,8 @@ describe('AMQP field tables', () => {
       [new TypedValue('V', null), [0x56]],
       [new TypedValue('x', 'ab'), [0x78, 0, 0, 0, 2, 0x61, 0x62]],
     ];
-    for (const [tv, expected] of cases) assert.deepEqual(encodeTable({ k: tv }).subarray(6), bytes(...expected));
+    for (const [tv, expected] of cases)
+      assert.deepEqual(encodeTable({ k: tv }).subarray(6), bytes(...expected));
   });
 
   it('throws 502 on truncation, unknown types and hostile nesting', () => {

@@ -31,11 +31,24 @@ function parseAll(parser: FrameParser, chunks: Buffer[]): Frame[] {
 const isFrameError = (err: unknown): boolean => err instanceof AmqpCodecError && err.replyCode === 501;
 
 const sample = Buffer.concat([
-  encodeMethodFrame(1, { method: 'basic.publish', exchange: 'ex', routingKey: 'rk', mandatory: false, immediate: false }),
+  encodeMethodFrame(1, {
+    method: 'basic.publish',
+    exchange: 'ex',
+    routingKey: 'rk',
+    mandatory: false,
+    immediate: false,
+  }),
   encodeHeartbeat(),
   ...encodeContentMethod(
     2,
-    { method: 'basic.get-ok', deliveryTag: 9, redelivered: true, exchange: '', routingKey: 'q', messageCount: 0 },
+    {
+      method: 'basic.get-ok',
+      deliveryTag: 9,
+      redelivered: true,
+      exchange: '',
+      routingKey: 'q',
+      messageCount: 0,
+    },
     encodeProperties({ contentType: 'text/plain' }),
     Buffer.from('hello world'),
     4096,
@@ -81,7 +94,12 @@ describe('AMQP frames', () => {
   });
 
   it('rejects oversize frames, bad frame ends and unknown frame types with 501', () => {
-    const frame = encodeMethodFrame(1, { method: 'basic.qos', prefetchSize: 0, prefetchCount: 10, global: false });
+    const frame = encodeMethodFrame(1, {
+      method: 'basic.qos',
+      prefetchSize: 0,
+      prefetchCount: 10,
+      global: false,
+    });
     assert.equal(parseAll(new FrameParser(frame.length), [frame]).length, 1);
     assert.throws(() => parseAll(new FrameParser(frame.length - 1), [frame]), isFrameError);
     // Oversize is detected from the header alone, before the payload arrives.
@@ -156,7 +174,11 @@ describe('AMQP content encoding', () => {
         assert.deepEqual(decoded.header.properties, props);
         assert.ok(decoded.channels.every((c) => c === 5));
         if (frameMaxBytes === 4096) assert.equal(decoded.bodyFrames, Math.ceil(size / 4088));
-        if (size > COPY_BODY_MAX_BYTES) assert.ok(fast.some((b) => b.buffer === body.buffer), 'large body not copied');
+        if (size > COPY_BODY_MAX_BYTES)
+          assert.ok(
+            fast.some((b) => b.buffer === body.buffer),
+            'large body not copied',
+          );
         else assert.equal(fast.length, 1);
       }
     }
@@ -164,7 +186,13 @@ describe('AMQP content encoding', () => {
 
   it('encodes publish, return and get-ok', () => {
     const body = Buffer.from('payload');
-    const m = { method: 'basic.return', replyCode: 312, replyText: 'NO_ROUTE', exchange: 'e', routingKey: 'r' } as const;
+    const m = {
+      method: 'basic.return',
+      replyCode: 312,
+      replyText: 'NO_ROUTE',
+      exchange: 'e',
+      routingKey: 'r',
+    } as const;
     assert.deepEqual(decodeContent(encodeContentMethod(1, m, props, body, 4096), 4096).method, m);
     assert.throws(() =>
       encodeContentMethod(1, { method: 'basic.ack', deliveryTag: 1, multiple: false }, props, body, 4096),

@@ -3,14 +3,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  type AmqpMethod,
   AmqpCodecError,
+  type AmqpMethod,
   classMethodOf,
   decodeMethod,
   decodeMethodGeneric,
   encodeMethodFrame,
-  type FieldTable,
   FieldKind,
+  type FieldTable,
   METHOD_SPECS,
   type MethodSpec,
   methodInfo,
@@ -62,7 +62,8 @@ function randomTable(rand: () => number, depth = 0): FieldTable {
     const r = rand();
     if (r < 0.25) t[key] = randomString(rand, 100);
     else if (r < 0.4) t[key] = rand() < 0.5;
-    else if (r < 0.55) t[key] = (Math.floor(rand() * (2 ** 31 - 2 ** 15)) + 2 ** 15) * (rand() < 0.5 ? -1 : 1);
+    else if (r < 0.55)
+      t[key] = (Math.floor(rand() * (2 ** 31 - 2 ** 15)) + 2 ** 15) * (rand() < 0.5 ? -1 : 1);
     else if (r < 0.65) t[key] = rand() * 1000 + 0.5;
     else if (r < 0.75) t[key] = Math.floor(rand() * 2 ** 50) + 2 ** 32;
     else if (r < 0.85 && depth < 3) t[key] = randomTable(rand, depth + 1);
@@ -166,7 +167,11 @@ describe('AMQP method codec', () => {
   });
 
   it('decodes amqplib frames that set reserved fields to their defaults', () => {
-    const frame = amqplib.encodeMethod((10 << 16) | 40, 0, { virtualHost: '/v', capabilities: 'x', insist: true });
+    const frame = amqplib.encodeMethod((10 << 16) | 40, 0, {
+      virtualHost: '/v',
+      capabilities: 'x',
+      insist: true,
+    });
     assert.deepEqual(decodeMethod(frame.subarray(7, -1)), { method: 'connection.open', virtualHost: '/v' });
   });
 
@@ -242,6 +247,9 @@ describe('AMQP method codec', () => {
     // exchange.declare with an arguments table holding an unknown field type 'Z'
     const table = Buffer.from([0, 0, 0, 3, 1, 0x61, 0x5a]);
     const payload = Buffer.concat([Buffer.from([0, 40, 0, 10, 0, 0, 1, 0x78, 0, 0]), table]);
-    assert.throws(() => decodeMethod(payload), (err: unknown) => err instanceof AmqpCodecError && err.replyCode === 502);
+    assert.throws(
+      () => decodeMethod(payload),
+      (err: unknown) => err instanceof AmqpCodecError && err.replyCode === 502,
+    );
   });
 });

@@ -46,7 +46,7 @@ function subsets(): BasicProperties[] {
   for (let mask = 0; mask < 64; mask++) {
     const p: Record<string, unknown> = {};
     keys.forEach((k, i) => {
-      if ((mask >> i % 6) & 1) p[k] = ALL[k];
+      if ((mask >> (i % 6)) & 1) p[k] = ALL[k];
     });
     out.push(p as BasicProperties);
   }
@@ -83,7 +83,10 @@ describe('AMQP basic properties', () => {
   it('accepts an empty continuation flag word and rejects unknown property bits', () => {
     const raw = encodeProperties({ contentType: 't', priority: 3 });
     const flags = raw.readUInt16BE(0);
-    const continued = Buffer.concat([Buffer.from([(flags | 1) >> 8, (flags | 1) & 0xff, 0, 0]), raw.subarray(2)]);
+    const continued = Buffer.concat([
+      Buffer.from([(flags | 1) >> 8, (flags | 1) & 0xff, 0, 0]),
+      raw.subarray(2),
+    ]);
     assert.deepEqual(decodeProperties(continued), { contentType: 't', priority: 3 });
     assert.equal(readPriority(continued), 3);
     const header = Buffer.concat([Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), continued]);

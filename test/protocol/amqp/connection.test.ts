@@ -1,0 +1,218 @@
+// Connection-level behaviour seen by amqplib and by a raw socket: server properties, login,
+// vhosts, the protocol header, AMQPLAIN, heartbeats and frame_max negotiation.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connect, credentials } from 'amqplib';
+import * as callbackApi from 'amqplib/callback_api';
+import { type BrokerUnderTest, brokerUnderTest, Collector, nextEvent, PROTOCOL_HEADER, RawPeer, uniq, within } from './amqp-helpers.js';
+
+describe('amqp connection', () => {
+  let broker: BrokerUnderTest;
+  let port: number;
+  before(async () => {
+    broker = await brokerUnderTest();
+    port = broker.port;
+  });
+  after(() => broker.stop());
+
+  it('announces RabbitMQ capabilities in server-properties', async () => {
+    const conn = await connect(broker.url);
+    try {
+      const props = conn.connection.serverProperties as unknown as Record<string, unknown>;
+      const capabilities = props.capabilities as Record<string, unknown>;
+      for (const name of [
+        'publisher_confirms',
+        'exchange_exchange_bindings',
+        'basic.nack',
+        'consumer_cancel_notify',
+        'connection.blocked',
+        'authentication_failure_close',
+        'per_consumer_qos',
+      ]) {
+        assert.equal(capabilities[name], true, `capability ${name}`);
+      }
+      assert.equal(typeof props.product, 'string');
+      assert.equal(typeof props.version, 'string');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('the callback API connects and sees the same server properties', async () => {
+    const conn = await within(
+      new Promise<callbackApi.Connection>((resolve, reject) =>
+        callbackApi.connect(broker.url, (err: Error | null, c: callbackApi.Connection) => (err ? reject(err) : resolve(c))),
+      ),
+    );
+    const caps = (conn.connection.serverProperties as unknown as { capabilities: Record<string, unknown> }).capabilities;
+    assert.equal(caps.publisher_confirms, true);
+    await new Promise<void>((resolve) => conn.close(() => resolve()));
+  });
+
+  it('refuses a bad password with 403 ACCESS_REFUSED', async () => {
+    const url = `amqp://guest:wrong@127.0.0.1:${port}`;
+    await assert.rejects(within(connect(url)), (error: Error) => {
+      assert.match(error.message, /403 \(ACCESS-REFUSED\)/);
+      assert.match(error.message, /ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN/);
+      return true;
+    });
+  });
+
+  it('refuses an unknown user with 403 ACCESS_REFUSED', async () => {
+    await assert.rejects(within(connect(`amqp://nobody:guest@127.0.0.1:${port}`)), /403 \(ACCESS-REFUSED\)/);
+  });
+
+  it('refuses an unknown vhost with 530 NOT_ALLOWED', async () => {
+    // amqplib reports only the unexpected frame here, so check the close on a raw socket too.
+    await assert.rejects(within(connect(`${broker.url}/no-such-vhost`)), /ConnectionClose/);
+    const peer = await RawPeer.open(broker.url);
+    try {
+      peer.write(PROTOCOL_HEADER);
+      await peer.nextMethod('ConnectionStart');
+      peer.sendMethod(0, 'ConnectionStartOk', {
+        clientProperties: {},
+        mechanism: 'PLAIN',
+        response: Buffer.from('\0guest\0guest'),
+        locale: 'en_US',
+      });
+      await peer.nextMethod('ConnectionTune');
+      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 0, frameMax: 131072, heartbeat: 0 });
+      peer.sendMethod(0, 'ConnectionOpen', { virtualHost: 'no-such-vhost', capabilities: '', insist: false });
+      const close = await peer.nextMethod('ConnectionClose');
+      assert.equal(close.fields!.replyCode, 530);
+      assert.match(String(close.fields!.replyText), /^NOT_ALLOWED - vhost no-such-vhost not found$/);
+    } finally {
+      peer.destroy();
+    }
+  });
+
+  it('answers a wrong protocol header with its own header and closes', async () => {
+    const peer = await RawPeer.open(broker.url);
+    peer.write(Buffer.from('AMQP\0\0\x08\x00', 'latin1'));
+    await within(peer.closed, 5000, 'the socket to close');
+    assert.deepEqual(peer.rawBytes, Buffer.from('AMQP\0\0\x09\x01', 'latin1'));
+  });
+
+  it('answers an HTTP request with the protocol header and closes', async () => {
+    const peer = await RawPeer.open(broker.url);
+    peer.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    await within(peer.closed, 5000, 'the socket to close');
+    assert.deepEqual(peer.rawBytes, PROTOCOL_HEADER);
+  });
+
+  it('accepts AMQPLAIN credentials', async () => {
+    const conn = await within(connect(`amqp://127.0.0.1:${port}`, { credentials: credentials.amqplain('guest', 'guest') }));
+    try {
+      const ch = await conn.createChannel();
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      assert.match(queue, /^amq\.gen-/);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('refuses wrong AMQPLAIN credentials with 403 naming the mechanism', async () => {
+    await assert.rejects(
+      within(connect(`amqp://127.0.0.1:${port}`, { credentials: credentials.amqplain('guest', 'nope') })),
+      /403 \(ACCESS-REFUSED\).*AMQPLAIN/,
+    );
+  });
+
+  it('negotiates the heartbeat the client asks for', async () => {
+    const conn = await connect(`${broker.url}?heartbeat=5`);
+    try {
+      assert.equal((conn.connection as unknown as { heartbeat: number }).heartbeat, 5);
+    } finally {
+      await conn.close();
+    }
+    const proposed = await connect(broker.url);
+    try {
+      // No client preference: the server's 60 s is accepted.
+      assert.equal((proposed.connection as unknown as { heartbeat: number }).heartbeat, 60);
+    } finally {
+      await proposed.close();
+    }
+  });
+
+  it('sends heartbeats on an idle connection at the negotiated interval', async () => {
+    const peer = await RawPeer.open(broker.url);
+    try {
+      peer.write(PROTOCOL_HEADER);
+      await peer.nextMethod('ConnectionStart');
+      peer.sendMethod(0, 'ConnectionStartOk', {
+        clientProperties: {},
+        mechanism: 'PLAIN',
+        response: Buffer.from('\0guest\0guest'),
+        locale: 'en_US',
+      });
+      const tune = await peer.nextMethod('ConnectionTune');
+      assert.equal(tune.fields!.heartbeat, 60);
+      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 0, frameMax: 131072, heartbeat: 1 });
+      peer.sendMethod(0, 'ConnectionOpen', { virtualHost: '/', capabilities: '', insist: false });
+      await peer.nextMethod('ConnectionOpenOk');
+      const heartbeat = await peer.nextFrame((f) => f.type === 8, 3000);
+      assert.equal(heartbeat.channel, 0);
+      assert.equal(heartbeat.payload.length, 0);
+    } finally {
+      peer.destroy();
+    }
+  });
+
+  it('an amqplib connection with a 1 s heartbeat stays up while idle', async () => {
+    const conn = await connect(`${broker.url}?heartbeat=1`);
+    try {
+      // amqplib drops the connection if it hears nothing for two intervals; wait for 3 s of quiet.
+      const closed = nextEvent(conn, 'close', 3000).then(
+        () => 'closed',
+        () => 'still open',
+      );
+      assert.equal(await closed, 'still open');
+      const ch = await conn.createChannel();
+      await ch.assertQueue('', { exclusive: true });
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('proposes frame_max 131072 and channel_max 2047 in connection.tune', async () => {
+    const peer = await RawPeer.open(broker.url);
+    try {
+      peer.write(PROTOCOL_HEADER);
+      const start = await peer.nextMethod('ConnectionStart');
+      assert.equal(start.fields!.versionMajor, 0);
+      assert.equal(start.fields!.versionMinor, 9);
+      assert.match(String(start.fields!.mechanisms), /\bPLAIN\b/);
+      assert.match(String(start.fields!.mechanisms), /\bAMQPLAIN\b/);
+      peer.sendMethod(0, 'ConnectionStartOk', {
+        clientProperties: {},
+        mechanism: 'PLAIN',
+        response: Buffer.from('\0guest\0guest'),
+        locale: 'en_US',
+      });
+      const tune = await peer.nextMethod('ConnectionTune');
+      assert.equal(tune.fields!.frameMax, 131072);
+      assert.equal(tune.fields!.channelMax, 2047);
+    } finally {
+      peer.destroy();
+    }
+  });
+
+  it('negotiates a smaller frame_max and splits large bodies to fit it', async () => {
+    const conn = await connect(`${broker.url}?frameMax=4096`);
+    try {
+      assert.equal((conn.connection as unknown as { frameMax: number }).frameMax, 4096);
+      const ch = await conn.createChannel();
+      const { queue } = await ch.assertQueue(uniq('frames'), { exclusive: true });
+      const body = Buffer.alloc(20_000, 'x');
+      body.write('head');
+      body.write('tail', 19_996);
+      const collector = new Collector();
+      await ch.consume(queue, collector.handler, { noAck: true });
+      ch.sendToQueue(queue, body);
+      const [message] = await collector.waitFor(1);
+      assert.ok(message!.content.equals(body));
+    } finally {
+      await conn.close();
+    }
+  });
+});

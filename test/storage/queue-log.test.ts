@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { GroupCommitter } from '../../src/storage/group-commit.js';
+import { QueueLog } from '../../src/storage/queue-log.js';
+import { tempDir } from './helpers.js';
+
+function payload(i: number): Buffer {
+  return Buffer.from(`message-${i}-${'p'.repeat(i % 50)}`);
+}
+
+function readAll(log: QueueLog): string[] {
+  const out: string[] = [];
+  for (;;) {
+    const recs = log.readNext(7, 1 << 20);
+    if (recs.length === 0) return out;
+    for (const r of recs) out.push(r.payload.toString());
+  }
+}
+
+test('append, read back before the committer has written, ack, and delete finished segments', async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'always' });
+  try {
+    const log = QueueLog.open(dir, gc, { segmentSizeBytes: 1024 });
+    const locs = [];
+    for (let i = 0; i < 100; i++) locs.push(log.append(1, payload(i)));
+    // Nothing written by the committer yet: readNext must still see every record.
+    const read = readAll(log);
+    assert.equal(read.length, 100);
+    assert.equal(read[42], payload(42).toString());
+    const segments = log.segmentCount;
+    assert.ok(segments > 3, `rolled over (${segments} segments)`);
+    assert.equal(fs.readdirSync(dir).filter((n) => n.endsWith('.seg')).length, segments);
+    // Ack all but the last 5: every sealed segment whose records are all acked is deleted.
+    for (let i = 0; i < 95; i++) log.ack(locs[i]!);
+    assert.ok(log.segmentCount < segments);
+    assert.equal(log.unackedCount, 5);
+    assert.equal(log.ack(locs[0]!), false, 'double ack is a no-op');
+    await gc.flush();
+    log.close();
+    // Recovery: only the 5 unacked records come back, in order.
+    const log2 = QueueLog.open(dir, gc, { segmentSizeBytes: 1024 });
+    assert.equal(log2.unackedCount, 5);
+    assert.deepEqual(
+      readAll(log2),
+      [95, 96, 97, 98, 99].map((i) => payload(i).toString()),
+    );
+    log2.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('recovery truncates a torn tail, logs it, and new appends go to a new segment', async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'never' });
+  try {
+    const log = QueueLog.open(dir, gc);
+    for (let i = 0; i < 10; i++) log.append(1, payload(i));
+    await gc.flush();
+    log.close();
+    const seg = join(dir, fs.readdirSync(dir).find((n) => n.endsWith('.seg'))!);
+    const size = fs.statSync(seg).size;
+    fs.truncateSync(seg, size - 3);
+    const lines: string[] = [];
+    const log2 = QueueLog.open(dir, gc, { logger: (l) => lines.push(l) });
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /torn record.*truncated/);
+    assert.equal(log2.unackedCount, 9);
+    log2.append(1, Buffer.from('after'));
+    const read = readAll(log2);
+    assert.equal(read.length, 10);
+    assert.equal(read[9], 'after');
+    assert.equal(log2.segmentCount, 2);
+    await gc.flush();
+    log2.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('ack files: a torn final entry and garbage entries are ignored', async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'never' });
+  try {
+    const log = QueueLog.open(dir, gc);
+    const locs = [];
+    for (let i = 0; i < 10; i++) locs.push(log.append(1, payload(i)));
+    log.ack(locs[0]!);
+    log.ack(locs[1]!);
+    await gc.flush();
+    log.close();
+    const ack = join(dir, fs.readdirSync(dir).find((n) => n.endsWith('.ack'))!);
+    // A torn third entry and, before it, an all-zero entry (as a crash can leave).
+    fs.appendFileSync(ack, Buffer.alloc(8, 0));
+    fs.appendFileSync(ack, Buffer.from([1, 2, 3]));
+    const lines: string[] = [];
+    const log2 = QueueLog.open(dir, gc, { logger: (l) => lines.push(l) });
+    assert.equal(log2.unackedCount, 8);
+    assert.equal(readAll(log2)[0], payload(2).toString());
+    assert.equal(lines.length, 1);
+    log2.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('records larger than the read chunk and than the segment size', async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'never' });
+  try {
+    const log = QueueLog.open(dir, gc, { segmentSizeBytes: 4096, readChunkBytes: 1024 });
+    const big = Buffer.alloc(10_000, 7);
+    log.append(1, Buffer.from('a'));
+    log.append(1, big);
+    log.append(1, Buffer.from('b'));
+    const recs = log.readNext(10, 1 << 30);
+    assert.deepEqual(
+      recs.map((r) => r.payload.length),
+      [1, 10_000, 1],
+    );
+    assert.equal(recs[0]!.payload.toString(), 'a', 'earlier payloads stay valid within one call');
+    assert.ok(recs[1]!.payload.equals(big));
+    await gc.flush();
+    log.close();
+    const log2 = QueueLog.open(dir, gc, { readChunkBytes: 1024 });
+    assert.equal(log2.unackedCount, 3);
+    log2.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('ackFromCursor acks everything ahead of the cursor and deletes whole segments', async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'never' });
+  try {
+    const log = QueueLog.open(dir, gc, { segmentSizeBytes: 512 });
+    for (let i = 0; i < 200; i++) log.append(1, payload(i));
+    const first = log.readNext(3, 1 << 20);
+    assert.equal(first.length, 3);
+    assert.equal(log.ackFromCursor(), 197);
+    assert.equal(log.unackedCount, 3);
+    for (const r of first) log.ack(r);
+    assert.equal(log.segmentCount, 1, 'only the active segment is left');
+    await gc.flush();
+    log.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});

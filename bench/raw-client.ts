@@ -236,11 +236,25 @@ export class RawConnection {
       socket.once('error', reject);
     });
     const conn = new RawConnection(socket);
-    const start = conn.expect(0, CONNECTION_START);
+    const timer = setTimeout(
+      () => conn.fail(new Error(`AMQP handshake with ${u.host}:${u.port} timed out`)),
+      15_000,
+    );
+    try {
+      await conn.handshake(u, connectionName);
+    } finally {
+      clearTimeout(timer);
+    }
+    return conn;
+  }
+
+  private async handshake(u: AmqpUrl, connectionName: string): Promise<void> {
+    const socket = this.socket;
+    const start = this.expect(0, CONNECTION_START);
     socket.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
     await start;
-    const tune = conn.expect(0, CONNECTION_TUNE);
-    conn.send(
+    const tune = this.expect(0, CONNECTION_TUNE);
+    this.send(
       methodFrame(
         0,
         10,
@@ -265,23 +279,22 @@ export class RawConnection {
     const t = await tune;
     const channelMax = t.readUInt16BE(0);
     const serverFrameMax = t.readUInt32BE(2);
-    conn.frameMax = serverFrameMax === 0 ? 131072 : Math.min(serverFrameMax, 131072);
-    conn.send(
+    this.frameMax = serverFrameMax === 0 ? 131072 : Math.min(serverFrameMax, 131072);
+    this.send(
       methodFrame(
         0,
         10,
         31,
         new Encoder()
           .u16(channelMax === 0 ? 2047 : channelMax)
-          .u32(conn.frameMax)
+          .u32(this.frameMax)
           .u16(0)
           .done(),
       ),
     );
-    const openOk = conn.expect(0, CONNECTION_OPEN_OK);
-    conn.send(methodFrame(0, 10, 40, new Encoder().shortStr(u.vhost).shortStr('').u8(0).done()));
+    const openOk = this.expect(0, CONNECTION_OPEN_OK);
+    this.send(methodFrame(0, 10, 40, new Encoder().shortStr(u.vhost).shortStr('').u8(0).done()));
     await openOk;
-    return conn;
   }
 
   send(buf: Buffer): boolean {

@@ -12,12 +12,17 @@ function newNode<T>(): TrieNode<T> {
   return { children: new Map(), values: new Set() };
 }
 
+/** RabbitMQ splits keys into words on dots, and the empty key has no words at all (not one empty word). */
+function words(key: string): string[] {
+  return key === '' ? [] : key.split('.');
+}
+
 export class TopicTrie<T> {
   private readonly root: TrieNode<T> = newNode();
 
   add(pattern: string, value: T): void {
     let node = this.root;
-    for (const word of pattern.split('.')) {
+    for (const word of words(pattern)) {
       let child = node.children.get(word);
       if (!child) {
         child = newNode();
@@ -31,7 +36,7 @@ export class TopicTrie<T> {
   remove(pattern: string, value: T): void {
     const path: Array<[TrieNode<T>, string]> = [];
     let node = this.root;
-    for (const word of pattern.split('.')) {
+    for (const word of words(pattern)) {
       const child = node.children.get(word);
       if (!child) return;
       path.push([node, word]);
@@ -48,7 +53,7 @@ export class TopicTrie<T> {
   }
 
   match(routingKey: string, out: Set<T>): void {
-    this.walk(this.root, routingKey.split('.'), 0, out);
+    this.walk(this.root, words(routingKey), 0, out);
   }
 
   private walk(node: TrieNode<T>, words: string[], index: number, out: Set<T>): void {

@@ -156,13 +156,16 @@ describe('amqp exchanges', () => {
     const hashTail = await boundQueue(ex, ['log.#']);
     const hashAll = await boundQueue(ex, ['#']);
     const starOnly = await boundQueue(ex, ['*']);
+    const empty = await boundQueue(ex, ['']);
     const keys = ['a.b.c', 'a.c', 'a.b.b.c', 'a.z', 'a.b.z', 'a.b.c.z', 'log', 'log.x.y', 'logs', 'single', ''];
     for (const key of keys) ch.publish(ex, key, Buffer.from(key === '' ? '(empty)' : key));
     assert.deepEqual(await drain(ch, star), ['a.b.c']);
     assert.deepEqual(await drain(ch, hashMiddle), ['a.z', 'a.b.z', 'a.b.c.z']);
     assert.deepEqual(await drain(ch, hashTail), ['log', 'log.x.y']);
     assert.deepEqual(await drain(ch, hashAll), keys.map((k) => (k === '' ? '(empty)' : k)));
+    // RabbitMQ: the empty key has zero words, so `*` does not match it and the empty pattern only matches it.
     assert.deepEqual(await drain(ch, starOnly), ['log', 'logs', 'single']);
+    assert.deepEqual(await drain(ch, empty), ['(empty)']);
   });
 
   it('topic exchange: # at both ends and a queue bound by two matching patterns gets one copy', async () => {

@@ -48,6 +48,9 @@ Targets:
   --pier-url URL         Use an already running Pier instead (amqp://...).
   --pier-bin PATH        Pier CLI to start (default: dist/src/cli/pier.js
                          next to this script).
+  --pier-cpus LIST       Pin the started Pier to these CPUs with taskset -c
+                         (Linux), e.g. 1 or 2-3; consider pinning the bench
+                         itself elsewhere (taskset -c 0 npm run bench ...).
   --no-pier              Do not benchmark Pier (e.g. only --rabbitmq).
   --rabbitmq [URL]       Also run everything against RabbitMQ (default URL
                          ${DEFAULT_RABBITMQ}) and print a side-by-side
@@ -111,6 +114,7 @@ interface Options {
   pier: boolean;
   pierUrl: string | null;
   pierBin: string;
+  pierCpus: string | null;
   rabbitmq: string | null;
   json: boolean;
   quiet: boolean;
@@ -173,6 +177,7 @@ function parseOptions(argv: string[]): Options {
         'no-pier': { type: 'boolean' },
         'pier-url': { type: 'string' },
         'pier-bin': { type: 'string' },
+        'pier-cpus': { type: 'string' },
         rabbitmq: { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
@@ -214,6 +219,7 @@ function parseOptions(argv: string[]): Options {
     pier,
     pierUrl: str('pier-url') ?? null,
     pierBin: str('pier-bin') ?? defaultPierBin(),
+    pierCpus: str('pier-cpus') ?? null,
     rabbitmq: str('rabbitmq') ?? null,
     json: values.json === true,
     quiet: values.quiet === true,
@@ -463,7 +469,7 @@ async function main(): Promise<void> {
     targets.push(async () => {
       if (opts.pierUrl) return { name: 'Pier', url: opts.pierUrl, broker: null };
       progress.log(`starting Pier: ${opts.pierBin}`);
-      const broker = await startPier(opts.pierBin);
+      const broker = await startPier(opts.pierBin, opts.pierCpus);
       children.push(broker);
       progress.log(`Pier pid ${broker.pid} listening at ${redact(broker.url)} (data dir ${broker.dataDir})`);
       return { name: 'Pier', url: broker.url, broker };

@@ -26,9 +26,13 @@ export function defaultPierBin(): string {
 
 const LISTEN_RE = /amqp listening on ([^\s:]+):(\d+)/;
 
+/**
+ * @param cpus optional CPU list for `taskset -c` (Linux) to pin the broker to
+ *   its own core(s), e.g. "1" or "2-3".
+ */
 export async function startPier(
   bin: string,
-  extraArgs: string[] = [],
+  cpus: string | null = null,
   timeoutMs = 30_000,
 ): Promise<ChildBroker> {
   if (!existsSync(bin)) {
@@ -50,9 +54,11 @@ export async function startPier(
     'off',
     '--http-port',
     'off',
-    ...extraArgs,
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess =
+    cpus === null
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('taskset', ['-c', cpus, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited = false;
   const exitPromise = new Promise<void>((resolve) =>

@@ -242,6 +242,11 @@ export class RawConnection {
     );
     try {
       await conn.handshake(u, connectionName);
+    } catch (err) {
+      const msg = (err as Error).message;
+      throw /server closed|timed out/.test(msg)
+        ? err
+        : new Error(`AMQP handshake with ${u.host}:${u.port} failed (${msg}); wrong credentials or vhost?`);
     } finally {
       clearTimeout(timer);
     }
@@ -268,6 +273,7 @@ export class RawConnection {
               'basic.nack': true,
               consumer_cancel_notify: true,
               'connection.blocked': true,
+              authentication_failure_close: true,
             },
           })
           .shortStr('PLAIN')

@@ -184,7 +184,7 @@ export class VirtualHost {
       return existing;
     }
     if (name.startsWith('amq.') && decl.name !== '') {
-      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.'`);
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
     const options: QueueOptions = {
       durable: decl.durable,
@@ -236,7 +236,7 @@ export class VirtualHost {
     if (!queue) return 0;
     this.checkOwner(queue, owner);
     if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`queue '${name}' ${this.where()} in use`);
-    if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' ${this.where()} is not empty`);
+    if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' ${this.where()} not empty`);
     const count = queue.messageCount;
     this.removeQueue(queue);
     return count;

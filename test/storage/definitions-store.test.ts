@@ -66,7 +66,11 @@ test('recovery tolerates a torn or corrupt tail at every cut', () => {
       );
       r.put('user', 'new', {});
       r.close();
-      assert.equal(DefinitionsStore.open(dir).entries().length, n + 1, 'appends after a truncation are readable');
+      assert.equal(
+        DefinitionsStore.open(dir).entries().length,
+        n + 1,
+        'appends after a truncation are readable',
+      );
     }
     // A flipped byte inside the log.
     fs.writeFileSync(log, full);

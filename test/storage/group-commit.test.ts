@@ -56,9 +56,13 @@ test('appends in one turn: one write and one fdatasync per file, callbacks in or
     assert.equal(c.counts.writes, 0, 'nothing written synchronously');
     await nextTurn();
     assert.equal(c.counts.writes, 2, 'one write per dirty file');
-    assert.equal(fs.readFileSync(join(dir, 'a'), 'utf8').startsWith('rec1;rec3;'), true, 'visible right after the turn');
+    assert.equal(
+      fs.readFileSync(join(dir, 'a'), 'utf8').startsWith('rec1;rec3;'),
+      true,
+      'visible right after the turn',
+    );
     await gc.flush();
-    assert.equal(c.counts.syncs >= 2 && c.counts.syncs <= 4, true);
+    assert.equal(c.counts.syncs, 2, 'one fdatasync per dirty file');
     assert.equal(order.length, 1000);
     assert.deepEqual(
       order,
@@ -132,7 +136,12 @@ test('a write error is reported, durability callbacks wait, and the retry succee
   const { dir, cleanup } = tempDir();
   const c = countingFs();
   const errors: string[] = [];
-  const gc = new GroupCommitter({ fsync: 'always', fs: c.layer, onError: (e) => errors.push(e.message), retryDelayMs: 20 });
+  const gc = new GroupCommitter({
+    fsync: 'always',
+    fs: c.layer,
+    onError: (e) => errors.push(e.message),
+    retryDelayMs: 20,
+  });
   try {
     const f = gc.openFile(join(dir, 'f'));
     const enospc = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });

@@ -156,3 +156,35 @@ test('ackFromCursor acks everything ahead of the cursor and deletes whole segmen
     cleanup();
   }
 });
+
+test('a flipped byte in an older segment loses only that segment’s tail; recovery never throws', async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'never' });
+  try {
+    const log = QueueLog.open(dir, gc, { segmentSizeBytes: 1024 });
+    for (let i = 0; i < 100; i++) log.append(1, payload(i));
+    await gc.flush();
+    log.close();
+    const segs = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.seg'))
+      .sort();
+    assert.ok(segs.length >= 3);
+    const firstPath = join(dir, segs[0]!);
+    const first = fs.readFileSync(firstPath);
+    first[600] = first[600]! ^ 0x01;
+    fs.writeFileSync(firstPath, first);
+    const lines: string[] = [];
+    const log2 = QueueLog.open(dir, gc, { segmentSizeBytes: 1024, logger: (l) => lines.push(l) });
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /corrupt record/);
+    const read = readAll(log2);
+    assert.ok(read.length < 100 && read.length > 50);
+    assert.equal(read[0], payload(0).toString());
+    assert.equal(read[read.length - 1], payload(99).toString(), 'later segments are kept');
+    log2.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});

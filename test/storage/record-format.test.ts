@@ -7,7 +7,8 @@ import { tempDir } from './helpers.js';
 
 function records(n: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < n; i++) out.push(encodeRecord(1 + (i % 3), Buffer.from(`payload-${i}-${'x'.repeat(i % 17)}`)));
+  for (let i = 0; i < n; i++)
+    out.push(encodeRecord(1 + (i % 3), Buffer.from(`payload-${i}-${'x'.repeat(i % 17)}`)));
   return out;
 }
 
@@ -61,7 +62,10 @@ test('a flipped byte anywhere stops the scan at the damaged record, keeping earl
 });
 
 test('an absurd length field is reported as corrupt, not read', () => {
-  const buf = Buffer.concat([encodeRecord(1, Buffer.from('ok')), Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1])]);
+  const buf = Buffer.concat([
+    encodeRecord(1, Buffer.from('ok')),
+    Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1]),
+  ]);
   const { res } = collect(buf);
   assert.equal(res.records, 1);
   assert.equal(res.stopReason, 'corrupt');

@@ -13,7 +13,7 @@ import { makeMessage, tempDir } from './helpers.js';
 test('throughput: persistent 100-byte appends and acks with fsync=always', async () => {
   const { dir, cleanup } = tempDir();
   const N = Number(process.env.PIER_BENCH_MESSAGES ?? 300_000);
-  const perTurn = 1000;
+  const perTurn = Number(process.env.PIER_BENCH_PER_TURN ?? 1000);
   try {
     const s = Storage.open({ dataDir: dir, fsync: 'always', logger: () => {} });
     const q = s.openQueueStore('/', 'bench');

@@ -384,10 +384,26 @@ export class Channel {
       persistent,
       publishedAtMs: this.host.clock.now(),
     };
-    const queues = new Set<Queue>();
-    vhost.route(exchange, publish.routingKey, () => decodeProperties(properties).headers as Arguments | undefined, queues);
     let needsDisk = false;
-    if (queues.size === 0) {
+    let routed = false;
+    if (exchange.name === '') {
+      // The default exchange: a direct lookup, no route set to build.
+      const queue = vhost.queues.get(publish.routingKey);
+      if (queue) {
+        routed = true;
+        queue.enqueue(message);
+        needsDisk = persistent && queue.isDurable;
+      }
+    } else {
+      const queues = new Set<Queue>();
+      vhost.route(exchange, publish.routingKey, () => decodeProperties(properties).headers as Arguments | undefined, queues);
+      routed = queues.size > 0;
+      for (const queue of queues) {
+        queue.enqueue(message);
+        if (persistent && queue.isDurable) needsDisk = true;
+      }
+    }
+    if (!routed) {
       if (publish.mandatory) {
         this.host.sendAll(
           encodeContentMethod(
@@ -404,11 +420,6 @@ export class Channel {
             this.host.frameMaxBytes,
           ),
         );
-      }
-    } else {
-      for (const queue of queues) {
-        queue.enqueue(message);
-        if (persistent && queue.isDurable) needsDisk = true;
       }
     }
     if (this.confirmMode) this.addConfirm(++this.publishSequence, needsDisk);

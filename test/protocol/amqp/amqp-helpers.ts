@@ -237,7 +237,7 @@ export class RawPeer {
     });
     const tune = await this.nextFrame((f) => f.method === 'ConnectionTune' || f.method === 'ConnectionClose');
     if (tune.method === 'ConnectionClose') return tune;
-    this.sendMethod(0, 'ConnectionTuneOk', { channelMax: 0, frameMax: 131072, heartbeat: 0 });
+    this.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 0 });
     this.sendMethod(0, 'ConnectionOpen', { virtualHost: '/', capabilities: '', insist: false });
     return this.nextMethod('ConnectionOpenOk');
   }

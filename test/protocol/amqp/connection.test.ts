@@ -76,7 +76,7 @@ describe('amqp connection', () => {
         locale: 'en_US',
       });
       await peer.nextMethod('ConnectionTune');
-      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 0, frameMax: 131072, heartbeat: 0 });
+      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 0 });
       peer.sendMethod(0, 'ConnectionOpen', { virtualHost: 'no-such-vhost', capabilities: '', insist: false });
       const close = await peer.nextMethod('ConnectionClose');
       assert.equal(close.fields!.replyCode, 530);
@@ -147,7 +147,7 @@ describe('amqp connection', () => {
       });
       const tune = await peer.nextMethod('ConnectionTune');
       assert.equal(tune.fields!.heartbeat, 60);
-      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 0, frameMax: 131072, heartbeat: 1 });
+      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 1 });
       peer.sendMethod(0, 'ConnectionOpen', { virtualHost: '/', capabilities: '', insist: false });
       await peer.nextMethod('ConnectionOpenOk');
       const heartbeat = await peer.nextFrame((f) => f.type === 8, 3000);

@@ -1,0 +1,134 @@
+/** `pier serve` as a user runs it: flags, environment, listener lines, errors and shutdown. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import amqp from 'amqplib';
+import { spawnBroker, tempDir } from '../helpers/broker.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
+
+async function pier(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('serve --help documents every flag with its environment variable', async () => {
+  const { code, stdout } = await pier(['serve', '--help']);
+  assert.equal(code, 0);
+  for (const flag of [
+    'data-dir',
+    'host',
+    'amqp-port',
+    'kafka-port',
+    'sqs-port',
+    'http-port',
+    'fsync',
+    'fsync-interval-ms',
+    'frame-max',
+    'channel-max',
+    'heartbeat',
+    'max-message-size',
+    'help',
+  ]) {
+    assert.match(stdout, new RegExp(`--${flag}\\b`), `--${flag} missing from help`);
+  }
+  assert.match(stdout, /PIER_AMQP_PORT/);
+  assert.match(stdout, /PIER_FSYNC/);
+});
+
+test('an unknown flag or bad value is a one-line error pointing at --help', async () => {
+  const unknown = await pier(['serve', '--amqp-prot', '1']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--amqp-prot/);
+  assert.match(unknown.stderr, /pier serve --help/);
+  const badPort = await pier(['serve', '--amqp-port', 'seventy']);
+  assert.equal(badPort.code, 2);
+  assert.match(badPort.stderr, /--amqp-port: 'seventy' is not a port number/);
+  const badFsync = await pier(['serve', '--fsync', 'sometimes']);
+  assert.equal(badFsync.code, 2);
+  assert.match(badFsync.stderr, /--fsync/);
+});
+
+test('a port already in use gives a one-line error naming the flag to change', async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as { port: number }).port;
+  const dataDir = tempDir();
+  try {
+    const { code, stderr } = await pier(['serve', '--data-dir', dataDir, '--amqp-port', String(port)]);
+    assert.equal(code, 2);
+    assert.equal(stderr.trim().split('\n').length, 1, `expected one line, got: ${stderr}`);
+    assert.match(stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use; choose another with --amqp-port`));
+  } finally {
+    blocker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('PIER_* environment variables set the flags', async () => {
+  const dataDir = tempDir();
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    // The environment's port is used (and is in use), so the error names it.
+    const { code, stderr } = await pier(['serve'], { PIER_DATA_DIR: dataDir, PIER_AMQP_PORT: String(port) });
+    assert.equal(code, 2);
+    assert.match(stderr, new RegExp(`port ${port}`));
+  } finally {
+    blocker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM closes clients with 320 CONNECTION_FORCED, syncs, and exits 0; messages survive', async () => {
+  const dataDir = tempDir();
+  try {
+    const broker = await spawnBroker(dataDir, ['--fsync', 'never']);
+    const connection = await amqp.connect(broker.url);
+    const channel = await connection.createConfirmChannel();
+    await channel.assertQueue('kept', { durable: true });
+    for (let i = 0; i < 500; i++) channel.sendToQueue('kept', Buffer.from(`m${i}`), { persistent: true });
+    await channel.waitForConfirms();
+    const closed = new Promise<Error>((resolve) => connection.once('close', resolve));
+    connection.on('error', () => {});
+    broker.process.kill('SIGTERM');
+    const error = await closed;
+    assert.match(String(error?.message), /CONNECTION_FORCED/);
+    assert.equal(await broker.exited, 0);
+
+    const again = await spawnBroker(dataDir);
+    const second = await amqp.connect(again.url);
+    const ch = await second.createChannel();
+    assert.equal((await ch.checkQueue('kept')).messageCount, 500);
+    await second.close();
+    again.process.kill('SIGINT');
+    assert.equal(await again.exited, 0);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('two brokers cannot share a data directory', async () => {
+  const dataDir = tempDir();
+  try {
+    const first = await spawnBroker(dataDir);
+    const { code, stderr } = await pier(['serve', '--data-dir', dataDir, '--amqp-port', '0']);
+    assert.equal(code, 2);
+    assert.match(stderr, /in use by another Pier broker/);
+    first.process.kill('SIGTERM');
+    await first.exited;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -99,15 +99,22 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
   const core = new BrokerCore(
     clock,
-    (vhost, queueName, durable) => (durable ? storage.openQueueStore(vhost, queueName) : new MemoryQueueStore()),
+    (vhost, queueName, durable) =>
+      durable ? storage.openQueueStore(vhost, queueName) : new MemoryQueueStore(),
     definitions,
   );
   let amqpServer: AmqpServer | undefined;
   try {
+    const recoveryStartedAtMs = Date.now();
     core.restore(storage.definitions.entries());
-    storage.removeOrphanQueueData(
-      [...core.allQueues()].filter((q) => q.isDurable).map((q) => ({ vhost: q.vhost, queueName: q.name })),
-    );
+    const durableQueues = [...core.allQueues()].filter((q) => q.isDurable);
+    if (durableQueues.length > 0) {
+      const messages = durableQueues.reduce((sum, q) => sum + q.messageCount, 0);
+      log(
+        `recovered ${durableQueues.length} durable queue(s) holding ${messages} message(s) in ${Date.now() - recoveryStartedAtMs} ms`,
+      );
+    }
+    storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
 
     let amqp: ListenerAddress | undefined;
     const amqpPort = options.amqpPort ?? 5672;

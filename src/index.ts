@@ -3,8 +3,8 @@ export {
   type Broker,
   type BrokerOptions,
   type FsyncPolicy,
-  ListenerError,
   type ListenerAddress,
+  ListenerError,
   startBroker,
 } from './broker.js';
 export type { Clock } from './core/clock.js';

@@ -20,12 +20,27 @@ Flags:
 /** Every serve flag: name, environment variable, default, and its help line. */
 const SERVE_FLAGS = [
   ['data-dir', 'PIER_DATA_DIR', './data', 'directory for durable state (definitions and queue segments)'],
-  ['host', 'PIER_HOST', '127.0.0.1', 'address every listener binds; anything beyond loopback needs real users'],
+  [
+    'host',
+    'PIER_HOST',
+    '127.0.0.1',
+    'address every listener binds; anything beyond loopback needs real users',
+  ],
   ['amqp-port', 'PIER_AMQP_PORT', '5672', "AMQP 0-9-1 port; 0 picks a free port, 'off' disables"],
-  ['kafka-port', 'PIER_KAFKA_PORT', '9092', 'Kafka port (reserved: the Kafka listener is not implemented yet)'],
+  [
+    'kafka-port',
+    'PIER_KAFKA_PORT',
+    '9092',
+    'Kafka port (reserved: the Kafka listener is not implemented yet)',
+  ],
   ['sqs-port', 'PIER_SQS_PORT', '9324', 'SQS port (reserved: the SQS listener is not implemented yet)'],
   ['http-port', 'PIER_HTTP_PORT', '15672', 'management HTTP port (reserved: not implemented yet)'],
-  ['fsync', 'PIER_FSYNC', 'always', 'always: fdatasync before confirming a persistent message; interval: every --fsync-interval-ms; never: leave it to the OS'],
+  [
+    'fsync',
+    'PIER_FSYNC',
+    'always',
+    'always: fdatasync before confirming a persistent message; interval: every --fsync-interval-ms; never: leave it to the OS',
+  ],
   ['fsync-interval-ms', 'PIER_FSYNC_INTERVAL_MS', '200', 'fdatasync period for --fsync interval'],
   ['frame-max', 'PIER_FRAME_MAX', '131072', 'largest AMQP frame in bytes, proposed in connection.tune'],
   ['channel-max', 'PIER_CHANNEL_MAX', '2047', 'most channels per AMQP connection'],
@@ -35,7 +50,8 @@ const SERVE_FLAGS = [
 
 function serveHelp(): string {
   const lines = SERVE_FLAGS.map(
-    ([name, env, def, help]) => `  --${name.padEnd(20)} ${help}\n  ${''.padEnd(22)} (env ${env}, default ${def})`,
+    ([name, env, def, help]) =>
+      `  --${name.padEnd(20)} ${help}\n  ${''.padEnd(22)} (env ${env}, default ${def})`,
   );
   return `Usage: pier serve [flags]
 
@@ -63,7 +79,9 @@ function parsePort(flag: string, value: string): number | false {
 function parsePositive(flag: string, value: string, allowZero = false): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
-    throw new UsageError(`--${flag}: '${value}' must be a ${allowZero ? 'non-negative' : 'positive'} integer`);
+    throw new UsageError(
+      `--${flag}: '${value}' must be a ${allowZero ? 'non-negative' : 'positive'} integer`,
+    );
   }
   return n;
 }
@@ -83,7 +101,9 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
   }
   const get = (name: string): string => {
     const flag = SERVE_FLAGS.find(([n]) => n === name)!;
-    return ((values as Record<string, unknown>)[name] as string | undefined) ?? process.env[flag[1]] ?? flag[2];
+    return (
+      ((values as Record<string, unknown>)[name] as string | undefined) ?? process.env[flag[1]] ?? flag[2]
+    );
   };
   const fsync = get('fsync');
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {

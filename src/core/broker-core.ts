@@ -28,9 +28,11 @@ export class BrokerCore {
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
   restore(entries: readonly StoredDefinition[]): void {
-    const byKind = (kind: string) => entries.filter((e) => e.kind === kind).map((e) => e.value as Record<string, never>);
+    const byKind = (kind: string) =>
+      entries.filter((e) => e.kind === kind).map((e) => e.value as Record<string, never>);
     for (const v of byKind('vhost')) this.addVhost(v.name, false);
-    for (const u of byKind('user')) this.users.set(u.name, { name: u.name, passwordHash: u.passwordHash, tags: u.tags ?? [] });
+    for (const u of byKind('user'))
+      this.users.set(u.name, { name: u.name, passwordHash: u.passwordHash, tags: u.tags ?? [] });
     if (!entries.some((e) => e.kind === 'meta' && e.key === 'initialized')) {
       this.addVhost('/', true);
       this.putUser({ name: GUEST_USER, passwordHash: hashPassword('guest'), tags: ['administrator'] });
@@ -76,7 +78,10 @@ export class BrokerCore {
   authenticate(username: string, password: string, remoteAddress: string | undefined): AuthResult {
     const user = this.users.get(username);
     if (!user || !checkPassword(user, password)) {
-      return { ok: false, reason: `Login was refused using authentication mechanism PLAIN. For details see the broker logfile.` };
+      return {
+        ok: false,
+        reason: `Login was refused using authentication mechanism PLAIN. For details see the broker logfile.`,
+      };
     }
     if (username === GUEST_USER && !isLoopbackAddress(remoteAddress)) {
       return { ok: false, reason: `user '${username}' can only connect via localhost` };

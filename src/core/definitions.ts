@@ -25,7 +25,8 @@ function normalizeValue(value: unknown): unknown {
   if (value && typeof value === 'object') {
     const inner = value as Record<string, unknown>;
     // A typed value wrapper from the codec ({ type, value }) counts as its value.
-    if ('type' in inner && 'value' in inner && Object.keys(inner).length === 2) return normalizeValue(inner.value);
+    if ('type' in inner && 'value' in inner && Object.keys(inner).length === 2)
+      return normalizeValue(inner.value);
     return normalizeArguments(inner);
   }
   if (value === undefined) return null;

@@ -150,7 +150,8 @@ export function headersMatch(bindingArgs: Arguments, messageHeaders: Arguments):
     if (key === 'x-match') continue;
     if (!withX && key.startsWith('x-')) continue;
     const present = Object.hasOwn(messageHeaders, key);
-    const ok = present && (expected === null || expected === undefined || valuesEqual(expected, messageHeaders[key]));
+    const ok =
+      present && (expected === null || expected === undefined || valuesEqual(expected, messageHeaders[key]));
     if (any && ok) return true;
     if (!any && !ok) return false;
   }

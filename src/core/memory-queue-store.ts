@@ -17,7 +17,12 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   push(message: Message): QueuedMessage {
-    const queued: QueuedMessage = { message, sequence: this.nextSequence++, deliveryCount: 0, storageRef: undefined };
+    const queued: QueuedMessage = {
+      message,
+      sequence: this.nextSequence++,
+      deliveryCount: 0,
+      storageRef: undefined,
+    };
     this.ready.push(queued);
     this.bytes += message.bodySizeBytes;
     return queued;

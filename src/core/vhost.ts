@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type DefinitionWriter, normalizeArguments } from './definitions.js';
-import {
-  accessRefused,
-  BrokerError,
-  notFound,
-  preconditionFailed,
-  resourceLocked,
-} from './errors.js';
+import { accessRefused, BrokerError, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import {
   type Arguments,
   type Binding,
@@ -50,7 +44,12 @@ const STANDARD_EXCHANGES: ReadonlyArray<[string, ExchangeType]> = [
   ['amq.match', 'headers'],
 ];
 
-const DURABLE_SYSTEM_EXCHANGE: ExchangeOptions = { durable: true, autoDelete: false, internal: false, arguments: {} };
+const DURABLE_SYSTEM_EXCHANGE: ExchangeOptions = {
+  durable: true,
+  autoDelete: false,
+  internal: false,
+  arguments: {},
+};
 
 function describe(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
@@ -130,10 +129,12 @@ export class VirtualHost {
 
   deleteExchange(name: string, ifUnused: boolean): void {
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
-    if (name.startsWith('amq.')) throw accessRefused(`operation not permitted on exchange '${name}' ${this.where()}`);
+    if (name.startsWith('amq.'))
+      throw accessRefused(`operation not permitted on exchange '${name}' ${this.where()}`);
     const exchange = this.exchanges.get(name);
     if (!exchange) return; // RabbitMQ: exchange.delete is idempotent
-    if (ifUnused && exchange.bindingCount > 0) throw preconditionFailed(`exchange '${name}' ${this.where()} in use`);
+    if (ifUnused && exchange.bindingCount > 0)
+      throw preconditionFailed(`exchange '${name}' ${this.where()} in use`);
     this.removeExchange(exchange);
   }
 
@@ -223,7 +224,13 @@ export class VirtualHost {
   restoreBinding(source: string, destination: BindingTarget, routingKey: string, args: Arguments): void {
     const exchange = this.exchanges.get(source);
     if (!exchange || !this.targetExists(destination)) return;
-    exchange.addBinding({ source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) });
+    exchange.addBinding({
+      source,
+      destination,
+      routingKey,
+      arguments: args,
+      id: bindingId(destination, routingKey, args),
+    });
   }
 
   private isPersisted(queue: Queue): boolean {
@@ -235,8 +242,10 @@ export class VirtualHost {
     const queue = this.queues.get(name);
     if (!queue) return 0;
     this.checkOwner(queue, owner);
-    if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`queue '${name}' ${this.where()} in use`);
-    if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' ${this.where()} not empty`);
+    if (ifUnused && queue.consumerCount > 0)
+      throw preconditionFailed(`queue '${name}' ${this.where()} in use`);
+    if (ifEmpty && queue.messageCount > 0)
+      throw preconditionFailed(`queue '${name}' ${this.where()} not empty`);
     const count = queue.messageCount;
     this.removeQueue(queue);
     return count;
@@ -265,12 +274,24 @@ export class VirtualHost {
 
   // ---- bindings --------------------------------------------------------------------------
 
-  bind(source: string, destination: BindingTarget, routingKey: string, rawArgs: Arguments, owner: unknown): void {
+  bind(
+    source: string,
+    destination: BindingTarget,
+    routingKey: string,
+    rawArgs: Arguments,
+    owner: unknown,
+  ): void {
     if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
     this.checkTarget(destination, owner);
     const exchange = this.getExchange(source);
     const args = normalizeArguments(rawArgs);
-    const binding: Binding = { source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) };
+    const binding: Binding = {
+      source,
+      destination,
+      routingKey,
+      arguments: args,
+      id: bindingId(destination, routingKey, args),
+    };
     if (!exchange.addBinding(binding)) return;
     if (this.isBindingDurable(exchange, destination)) {
       this.definitions.put('binding', this.bindingKey(source, binding.id), {
@@ -283,7 +304,13 @@ export class VirtualHost {
     }
   }
 
-  unbind(source: string, destination: BindingTarget, routingKey: string, rawArgs: Arguments, owner: unknown): void {
+  unbind(
+    source: string,
+    destination: BindingTarget,
+    routingKey: string,
+    rawArgs: Arguments,
+    owner: unknown,
+  ): void {
     if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
     this.checkTarget(destination, owner);
     const exchange = this.getExchange(source);
@@ -297,12 +324,15 @@ export class VirtualHost {
   }
 
   private targetExists(destination: BindingTarget): boolean {
-    return destination.kind === 'queue' ? this.queues.has(destination.name) : this.exchanges.has(destination.name);
+    return destination.kind === 'queue'
+      ? this.queues.has(destination.name)
+      : this.exchanges.has(destination.name);
   }
 
   private isBindingDurable(exchange: Exchange, destination: BindingTarget): boolean {
     if (!exchange.options.durable) return false;
-    if (destination.kind === 'exchange') return this.exchanges.get(destination.name)?.options.durable ?? false;
+    if (destination.kind === 'exchange')
+      return this.exchanges.get(destination.name)?.options.durable ?? false;
     const queue = this.queues.get(destination.name);
     return queue ? this.isPersisted(queue) : false;
   }
@@ -314,7 +344,11 @@ export class VirtualHost {
 
   private afterBindingRemoved(exchange: Exchange, binding: Binding): void {
     this.definitions.delete('binding', this.bindingKey(exchange.name, binding.id));
-    if (exchange.options.autoDelete && exchange.bindingCount === 0 && this.exchanges.get(exchange.name) === exchange) {
+    if (
+      exchange.options.autoDelete &&
+      exchange.bindingCount === 0 &&
+      this.exchanges.get(exchange.name) === exchange
+    ) {
       this.removeExchange(exchange);
     }
   }
@@ -347,7 +381,13 @@ export class VirtualHost {
     }
   }
 
-  private routeVia(name: string, routingKey: string, headers: () => Arguments | undefined, out: Set<Queue>, visited: Set<string>): void {
+  private routeVia(
+    name: string,
+    routingKey: string,
+    headers: () => Arguments | undefined,
+    out: Set<Queue>,
+    visited: Set<string>,
+  ): void {
     if (visited.has(name)) return;
     visited.add(name);
     const exchange = this.exchanges.get(name);

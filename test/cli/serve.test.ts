@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { test } from 'node:test';
 import amqp from 'amqplib';
 import { spawnBroker, tempDir } from '../helpers/broker.js';
 
@@ -14,7 +14,10 @@ const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
 
 async function pier(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 20_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -68,7 +71,10 @@ test('a port already in use gives a one-line error naming the flag to change', a
     const { code, stderr } = await pier(['serve', '--data-dir', dataDir, '--amqp-port', String(port)]);
     assert.equal(code, 2);
     assert.equal(stderr.trim().split('\n').length, 1, `expected one line, got: ${stderr}`);
-    assert.match(stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use; choose another with --amqp-port`));
+    assert.match(
+      stderr,
+      new RegExp(`port ${port} on 127.0.0.1 is already in use; choose another with --amqp-port`),
+    );
   } finally {
     blocker.close();
     rmSync(dataDir, { recursive: true, force: true });

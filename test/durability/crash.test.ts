@@ -103,12 +103,18 @@ async function readQueue(url: string): Promise<Set<string>> {
     });
   }
   assert.equal(damaged, undefined, `body or properties of ${damaged} damaged`);
-  assert.equal(seen.size, messageCount, 'declare-ok message count must match the distinct messages delivered');
+  assert.equal(
+    seen.size,
+    messageCount,
+    'declare-ok message count must match the distinct messages delivered',
+  );
   await connection.close();
   return seen;
 }
 
-test(`confirmed persistent messages survive ${ROUNDS} SIGKILLs under load`, { timeout: 240_000 }, async () => {
+test(`confirmed persistent messages survive ${ROUNDS} SIGKILLs under load`, {
+  timeout: 240_000,
+}, async () => {
   const dataDir = tempDir('pier-crash-');
   const random = prng(Number(process.env.PIER_CRASH_SEED ?? 42));
   const mustExist = new Set<string>();
@@ -126,7 +132,11 @@ test(`confirmed persistent messages survive ${ROUNDS} SIGKILLs under load`, { ti
       try {
         const present = await readQueue(restarted.url);
         const lost = [...mustExist].filter((id) => !present.has(id));
-        assert.deepEqual(lost, [], `round ${round}: confirmed messages lost after kill -9 at ${killAfterMs} ms`);
+        assert.deepEqual(
+          lost,
+          [],
+          `round ${round}: confirmed messages lost after kill -9 at ${killAfterMs} ms`,
+        );
         // Messages present but not confirmed are fine (published, not yet confirmed); keep the
         // expectation to what was confirmed so the next rounds check them again.
       } finally {
@@ -134,7 +144,10 @@ test(`confirmed persistent messages survive ${ROUNDS} SIGKILLs under load`, { ti
         await restarted.exited;
       }
     }
-    assert.ok(totalConfirmed > ROUNDS * 100, `the publisher should have had confirms (got ${totalConfirmed})`);
+    assert.ok(
+      totalConfirmed > ROUNDS * 100,
+      `the publisher should have had confirms (got ${totalConfirmed})`,
+    );
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

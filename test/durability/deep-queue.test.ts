@@ -47,7 +47,9 @@ async function publishAll(broker: ChildBroker): Promise<number> {
   return peakRss;
 }
 
-test(`${MESSAGES} persistent 1 KiB messages keep the broker's memory bounded`, { timeout: 900_000 }, async (t) => {
+test(`${MESSAGES} persistent 1 KiB messages keep the broker's memory bounded`, {
+  timeout: 900_000,
+}, async (t) => {
   const dataDir = tempDir('pier-deep-');
   try {
     const first = await spawnBroker(dataDir);

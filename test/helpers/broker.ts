@@ -53,7 +53,21 @@ export interface ChildBroker {
 export async function spawnBroker(dataDir: string, extraArgs: string[] = []): Promise<ChildBroker> {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--data-dir', dataDir, '--amqp-port', '0', '--kafka-port', 'off', '--sqs-port', 'off', '--http-port', 'off', ...extraArgs],
+    [
+      CLI,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--amqp-port',
+      '0',
+      '--kafka-port',
+      'off',
+      '--sqs-port',
+      'off',
+      '--http-port',
+      'off',
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>

@@ -15,15 +15,15 @@ import {
   encodeContentMethod,
   encodeDeliver,
   encodeMethodFrame,
+  type FieldTable,
   FRAME_BODY,
   FRAME_HEADER,
   FRAME_METHOD,
-  type FieldTable,
   ReplyCode,
   readDeliveryMode,
 } from './codec/index.js';
 import { AmqpConsumer } from './consumer.js';
-import { AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
+import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -61,9 +61,11 @@ interface PendingContent {
   receivedBytes: number;
 }
 
-type TxOperation = { kind: 'publish'; publish: BasicPublish; properties: Buffer; body: Buffer } | { kind: 'settle'; method: AmqpMethod };
+type TxOperation =
+  | { kind: 'publish'; publish: BasicPublish; properties: Buffer; body: Buffer }
+  | { kind: 'settle'; method: AmqpMethod };
 
-const enum State {
+enum State {
   Open,
   /** We sent channel.close and ignore everything until close-ok. */
   Closing,
@@ -121,13 +123,17 @@ export class Channel {
       if (type === FRAME_METHOD) {
         const method = decodeMethod(payload);
         if (method.method === 'channel.close-ok') this.finishClose();
-        else if (method.method === 'channel.close') this.host.send(encodeMethodFrame(this.id, { method: 'channel.close-ok' }));
+        else if (method.method === 'channel.close')
+          this.host.send(encodeMethodFrame(this.id, { method: 'channel.close-ok' }));
       }
       return;
     }
     if (type === FRAME_METHOD) {
       if (this.content) {
-        throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`);
+        throw connectionError(
+          ReplyCode.UNEXPECTED_FRAME,
+          `expected content header for class 60, got non content header frame instead`,
+        );
       }
       const method = decodeMethod(payload);
       try {
@@ -147,11 +153,17 @@ export class Channel {
   private handleContentHeader(payload: Buffer): void {
     const content = this.content;
     if (!content || content.parts.length > 0 || content.properties.length > 0) {
-      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+      throw connectionError(
+        ReplyCode.UNEXPECTED_FRAME,
+        `expected method frame, got non method frame instead`,
+      );
     }
     const header = decodeContentHeader(payload);
     if (header.classId !== 60) {
-      throw connectionError(ReplyCode.FRAME_ERROR, `content header for class ${header.classId} does not match basic.publish`);
+      throw connectionError(
+        ReplyCode.FRAME_ERROR,
+        `content header for class ${header.classId} does not match basic.publish`,
+      );
     }
     if (header.bodySizeBytes > this.host.maxMessageSizeBytes) {
       this.content = undefined;
@@ -169,7 +181,10 @@ export class Channel {
   private handleBody(payload: Buffer): void {
     const content = this.content;
     if (!content || content.properties.length === 0) {
-      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+      throw connectionError(
+        ReplyCode.UNEXPECTED_FRAME,
+        `expected method frame, got non method frame instead`,
+      );
     }
     content.receivedBytes += payload.length;
     if (content.receivedBytes > content.bodySizeBytes) {
@@ -190,7 +205,12 @@ export class Channel {
     try {
       if (this.txMode) {
         this.checkPublishable(content.publish);
-        this.txOperations.push({ kind: 'publish', publish: content.publish, properties: content.properties, body });
+        this.txOperations.push({
+          kind: 'publish',
+          publish: content.publish,
+          properties: content.properties,
+          body,
+        });
       } else {
         this.publish(content.publish, content.properties, body);
       }
@@ -253,11 +273,23 @@ export class Channel {
         if (!m.nowait) this.reply({ method: 'exchange.delete-ok' });
         return;
       case 'exchange.bind':
-        vhost.bind(m.source, { kind: 'exchange', name: m.destination }, m.routingKey, m.arguments as Arguments, owner);
+        vhost.bind(
+          m.source,
+          { kind: 'exchange', name: m.destination },
+          m.routingKey,
+          m.arguments as Arguments,
+          owner,
+        );
         if (!m.nowait) this.reply({ method: 'exchange.bind-ok' });
         return;
       case 'exchange.unbind':
-        vhost.unbind(m.source, { kind: 'exchange', name: m.destination }, m.routingKey, m.arguments as Arguments, owner);
+        vhost.unbind(
+          m.source,
+          { kind: 'exchange', name: m.destination },
+          m.routingKey,
+          m.arguments as Arguments,
+          owner,
+        );
         if (!m.nowait) this.reply({ method: 'exchange.unbind-ok' });
         return;
       case 'queue.declare': {
@@ -281,11 +313,23 @@ export class Channel {
         return;
       }
       case 'queue.bind':
-        vhost.bind(m.exchange, { kind: 'queue', name: m.queue }, m.routingKey, m.arguments as Arguments, owner);
+        vhost.bind(
+          m.exchange,
+          { kind: 'queue', name: m.queue },
+          m.routingKey,
+          m.arguments as Arguments,
+          owner,
+        );
         if (!m.nowait) this.reply({ method: 'queue.bind-ok' });
         return;
       case 'queue.unbind':
-        vhost.unbind(m.exchange, { kind: 'queue', name: m.queue }, m.routingKey, m.arguments as Arguments, owner);
+        vhost.unbind(
+          m.exchange,
+          { kind: 'queue', name: m.queue },
+          m.routingKey,
+          m.arguments as Arguments,
+          owner,
+        );
         this.reply({ method: 'queue.unbind-ok' });
         return;
       case 'queue.purge': {
@@ -299,7 +343,8 @@ export class Channel {
         return;
       }
       case 'basic.qos':
-        if (m.prefetchSize !== 0) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
+        if (m.prefetchSize !== 0)
+          throw connectionError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
         if (m.global) {
           this.channelPrefetch = m.prefetchCount;
           this.scheduleDispatchAll();
@@ -327,12 +372,14 @@ export class Channel {
         if (m.method === 'basic.recover') this.reply({ method: 'basic.recover-ok' });
         return;
       case 'confirm.select':
-        if (this.txMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from tx to confirm mode`);
+        if (this.txMode)
+          throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from tx to confirm mode`);
         this.confirmMode = true;
         if (!m.nowait) this.reply({ method: 'confirm.select-ok' });
         return;
       case 'tx.select':
-        if (this.confirmMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from confirm to tx mode`);
+        if (this.confirmMode)
+          throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from confirm to tx mode`);
         this.txMode = true;
         this.reply({ method: 'tx.select-ok' });
         return;
@@ -348,7 +395,10 @@ export class Channel {
         this.reply({ method: 'access.request-ok' });
         return;
       default:
-        throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${m.method} on channel ${this.id}`);
+        throw connectionError(
+          ReplyCode.COMMAND_INVALID,
+          `unexpected method ${m.method} on channel ${this.id}`,
+        );
     }
   }
 
@@ -396,7 +446,12 @@ export class Channel {
       }
     } else {
       const queues = new Set<Queue>();
-      vhost.route(exchange, publish.routingKey, () => decodeProperties(properties).headers as Arguments | undefined, queues);
+      vhost.route(
+        exchange,
+        publish.routingKey,
+        () => decodeProperties(properties).headers as Arguments | undefined,
+        queues,
+      );
       routed = queues.size > 0;
       for (const queue of queues) {
         queue.enqueue(message);
@@ -472,8 +527,10 @@ export class Channel {
     for (const op of operations) {
       if (op.kind === 'publish') this.publish(op.publish, op.properties, op.body);
       else if (op.method.method === 'basic.ack') this.ack(op.method.deliveryTag, op.method.multiple);
-      else if (op.method.method === 'basic.nack') this.reject(op.method.deliveryTag, op.method.multiple, op.method.requeue);
-      else if (op.method.method === 'basic.reject') this.reject(op.method.deliveryTag, false, op.method.requeue);
+      else if (op.method.method === 'basic.nack')
+        this.reject(op.method.deliveryTag, op.method.multiple, op.method.requeue);
+      else if (op.method.method === 'basic.reject')
+        this.reject(op.method.deliveryTag, false, op.method.requeue);
     }
     this.host.durability.afterDurable(() => {
       if (this.state === State.Open) this.reply({ method: 'tx.commit-ok' });
@@ -482,12 +539,22 @@ export class Channel {
 
   // ---- consuming -------------------------------------------------------------------------
 
-  private consume(queueName: string, requestedTag: string, noAck: boolean, exclusive: boolean, nowait: boolean): void {
+  private consume(
+    queueName: string,
+    requestedTag: string,
+    noAck: boolean,
+    exclusive: boolean,
+    nowait: boolean,
+  ): void {
     const queue = this.host.vhost.getQueue(queueName, this.host.owner);
     const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
-    if (this.consumers.has(tag)) throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    if (this.consumers.has(tag))
+      throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
     if (queue.hasExclusiveConsumer() || (exclusive && queue.consumerCount > 0)) {
-      throw channelError(ReplyCode.ACCESS_REFUSED, `queue '${queue.name}' in vhost '${queue.vhost}' in exclusive use`);
+      throw channelError(
+        ReplyCode.ACCESS_REFUSED,
+        `queue '${queue.name}' in vhost '${queue.vhost}' in exclusive use`,
+      );
     }
     const consumer = new AmqpConsumer(this, queue, tag, noAck, exclusive, this.consumerPrefetch);
     this.consumers.set(tag, consumer);

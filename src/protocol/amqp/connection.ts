@@ -5,17 +5,17 @@ import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { Channel, type ChannelHost } from './channel.js';
 import {
-  type AmqpMethod,
   AmqpCodecError,
+  type AmqpMethod,
   classMethodOf,
   decodeMethod,
   decodeTableBody,
   encodeHeartbeat,
   encodeMethodFrame,
+  type FieldTable,
   FRAME_HEARTBEAT,
   FRAME_METHOD,
   FRAME_MIN_SIZE,
-  type FieldTable,
   FrameParser,
   PROTOCOL_HEADER,
   ReplyCode,
@@ -46,7 +46,7 @@ export interface ConnectionContext {
   readonly onClosed: (connection: AmqpConnection) => void;
 }
 
-const enum Phase {
+enum Phase {
   AwaitingHeader,
   AwaitingStartOk,
   AwaitingTuneOk,
@@ -166,7 +166,12 @@ export class AmqpConnection implements ChannelHost {
     if (this.phase === Phase.Closed) return;
     if (type === FRAME_HEARTBEAT) {
       if (channelId !== 0) {
-        this.handleError(connectionError(ReplyCode.FRAME_ERROR, `heartbeat frame on channel ${channelId}`), 0, 0, 0);
+        this.handleError(
+          connectionError(ReplyCode.FRAME_ERROR, `heartbeat frame on channel ${channelId}`),
+          0,
+          0,
+          0,
+        );
       }
       return;
     }
@@ -174,7 +179,8 @@ export class AmqpConnection implements ChannelHost {
       if (channelId === 0 && type === FRAME_METHOD) {
         const method = decodeMethod(payload);
         if (method.method === 'connection.close-ok') this.socket.destroy();
-        else if (method.method === 'connection.close') this.send(encodeMethodFrame(0, { method: 'connection.close-ok' }));
+        else if (method.method === 'connection.close')
+          this.send(encodeMethodFrame(0, { method: 'connection.close-ok' }));
       }
       return;
     }
@@ -182,14 +188,18 @@ export class AmqpConnection implements ChannelHost {
       if (channelId === 0) this.onConnectionFrame(type, payload);
       else this.onChannelFrame(type, channelId, payload);
     } catch (error) {
-      const { classId, methodId } = type === FRAME_METHOD ? classMethodOf(payload) : { classId: 0, methodId: 0 };
+      const { classId, methodId } =
+        type === FRAME_METHOD ? classMethodOf(payload) : { classId: 0, methodId: 0 };
       this.handleError(error, channelId, classId, methodId);
     }
   }
 
   private onChannelFrame(type: number, channelId: number, payload: Buffer): void {
     if (this.phase !== Phase.Open) {
-      throw connectionError(ReplyCode.COMMAND_INVALID, `frame on channel ${channelId} before the connection was opened`);
+      throw connectionError(
+        ReplyCode.COMMAND_INVALID,
+        `frame on channel ${channelId} before the connection was opened`,
+      );
     }
     const channel = this.channels.get(channelId);
     if (channel) {
@@ -198,9 +208,13 @@ export class AmqpConnection implements ChannelHost {
     }
     if (type !== FRAME_METHOD) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
     const method = decodeMethod(payload);
-    if (method.method !== 'channel.open') throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
+    if (method.method !== 'channel.open')
+      throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
     if (channelId > this.channelMax) {
-      throw connectionError(ReplyCode.NOT_ALLOWED, `channel number ${channelId} exceeds the negotiated channel_max ${this.channelMax}`);
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `channel number ${channelId} exceeds the negotiated channel_max ${this.channelMax}`,
+      );
     }
     this.channels.set(channelId, new Channel(channelId, this));
     this.send(encodeMethodFrame(channelId, { method: 'channel.open-ok' }));
@@ -208,18 +222,24 @@ export class AmqpConnection implements ChannelHost {
 
   private onConnectionFrame(type: number, payload: Buffer): void {
     if (type !== FRAME_METHOD) {
-      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame on channel 0, got frame type ${type}`);
+      throw connectionError(
+        ReplyCode.UNEXPECTED_FRAME,
+        `expected method frame on channel 0, got frame type ${type}`,
+      );
     }
     const method = decodeMethod(payload);
     switch (this.phase) {
       case Phase.AwaitingStartOk:
-        return this.onStartOk(expect(method, 'connection.start-ok'));
+        this.onStartOk(expect(method, 'connection.start-ok'));
+        return;
       case Phase.AwaitingTuneOk:
-        return this.onTuneOk(expect(method, 'connection.tune-ok'));
+        this.onTuneOk(expect(method, 'connection.tune-ok'));
+        return;
       case Phase.AwaitingOpen:
-        return this.onOpen(expect(method, 'connection.open'));
+        this.onOpen(expect(method, 'connection.open'));
+        return;
       default:
-        return this.onOpenConnectionMethod(method);
+        this.onOpenConnectionMethod(method);
     }
   }
 
@@ -245,10 +265,18 @@ export class AmqpConnection implements ChannelHost {
     this.authenticationFailureClose = capabilities.authentication_failure_close === true;
     const credentials = parseCredentials(m.mechanism, m.response);
     if (!credentials) {
-      return this.refuseLogin(`unsupported authentication mechanism '${m.mechanism}' or malformed response`);
+      this.refuseLogin(`unsupported authentication mechanism '${m.mechanism}' or malformed response`);
+      return;
     }
-    const result = this.context.core.authenticate(credentials.username, credentials.password, this.socket.remoteAddress);
-    if (!result.ok) return this.refuseLogin(result.reason.replace('PLAIN', m.mechanism));
+    const result = this.context.core.authenticate(
+      credentials.username,
+      credentials.password,
+      this.socket.remoteAddress,
+    );
+    if (!result.ok) {
+      this.refuseLogin(result.reason.replace('PLAIN', m.mechanism));
+      return;
+    }
     this.username = credentials.username;
     this.phase = Phase.AwaitingTuneOk;
     this.send(
@@ -279,7 +307,10 @@ export class AmqpConnection implements ChannelHost {
       throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${m.frameMax} < ${FRAME_MIN_SIZE} min size`);
     }
     if (m.frameMax > limits.frameMaxBytes) {
-      throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${m.frameMax} > ${limits.frameMaxBytes} max size`);
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `frame_max=${m.frameMax} > ${limits.frameMaxBytes} max size`,
+      );
     }
     if (m.channelMax > limits.channelMax) {
       throw connectionError(ReplyCode.NOT_ALLOWED, `channel_max=${m.channelMax} > ${limits.channelMax} max`);
@@ -332,7 +363,9 @@ export class AmqpConnection implements ChannelHost {
     this.heartbeatTimer = setInterval(() => {
       // A peer silent for two intervals is dead (RabbitMQ: "missed heartbeats from client").
       if (Date.now() - this.lastReceivedAtMs > this.heartbeatSeconds * 2000) {
-        this.context.log(`amqp: closing ${this.remoteAddress}: missed heartbeats from client, timeout: ${this.heartbeatSeconds}s`);
+        this.context.log(
+          `amqp: closing ${this.remoteAddress}: missed heartbeats from client, timeout: ${this.heartbeatSeconds}s`,
+        );
         this.socket.destroy();
         return;
       }
@@ -347,7 +380,8 @@ export class AmqpConnection implements ChannelHost {
   private handleError(error: unknown, channelId: number, classId: number, methodId: number): void {
     let amqpError: AmqpError;
     if (error instanceof AmqpError) amqpError = error;
-    else if (error instanceof AmqpCodecError) amqpError = new AmqpError(error.replyCode, stripName(error.message), true);
+    else if (error instanceof AmqpCodecError)
+      amqpError = new AmqpError(error.replyCode, stripName(error.message), true);
     else {
       this.context.log(`amqp: internal error on ${this.remoteAddress}: ${(error as Error)?.stack ?? error}`);
       amqpError = connectionError(ReplyCode.INTERNAL_ERROR, 'internal error');
@@ -472,7 +506,10 @@ export class AmqpConnection implements ChannelHost {
   }
 }
 
-function expect<N extends AmqpMethod['method']>(method: AmqpMethod, name: N): Extract<AmqpMethod, { method: N }> {
+function expect<N extends AmqpMethod['method']>(
+  method: AmqpMethod,
+  name: N,
+): Extract<AmqpMethod, { method: N }> {
   if (method.method !== name) {
     throw connectionError(ReplyCode.COMMAND_INVALID, `expected '${name}', got '${method.method}'`);
   }
@@ -485,7 +522,10 @@ function stripName(message: string): string {
 }
 
 /** PLAIN: "\0user\0password"; AMQPLAIN: a field table (without its length) with LOGIN and PASSWORD. */
-function parseCredentials(mechanism: string, response: Buffer): { username: string; password: string } | undefined {
+function parseCredentials(
+  mechanism: string,
+  response: Buffer,
+): { username: string; password: string } | undefined {
   if (mechanism === 'PLAIN') {
     const parts = response.toString('utf8').split('\0');
     if (parts.length !== 3) return undefined;

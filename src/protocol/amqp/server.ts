@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { type AmqpLimits, AmqpConnection, type ConnectionContext } from './connection.js';
+import { AmqpConnection, type AmqpLimits, type ConnectionContext } from './connection.js';
 
 export const DEFAULT_AMQP_LIMITS: AmqpLimits = {
   frameMaxBytes: 131072,
@@ -14,7 +14,7 @@ export class AmqpServer {
   private readonly server: Server;
   readonly connections = new Set<AmqpConnection>();
 
-  constructor(private readonly context: Omit<ConnectionContext, 'onClosed'>) {
+  constructor(context: Omit<ConnectionContext, 'onClosed'>) {
     const connectionContext: ConnectionContext = {
       ...context,
       onClosed: (connection) => this.connections.delete(connection),

@@ -20,7 +20,11 @@ export function within<T>(promise: Promise<T>, ms = 5000, what = 'operation'): P
 }
 
 /** The arguments of the next `event` on `emitter`, within `ms`. */
-export function nextEvent<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string, ms = 5000): Promise<T> {
+export function nextEvent<T extends unknown[] = unknown[]>(
+  emitter: EventEmitter,
+  event: string,
+  ms = 5000,
+): Promise<T> {
   return within(
     new Promise<T>((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args as T))),
     ms,
@@ -45,7 +49,11 @@ export function channelError(emitter: EventEmitter, ms = 5000): Promise<AmqpFail
 }
 
 /** Asserts the promise rejects with the AMQP reply code and a message matching `text`. */
-export async function rejectsWith(promise: Promise<unknown>, code: number, text?: RegExp): Promise<AmqpFailure> {
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: number,
+  text?: RegExp,
+): Promise<AmqpFailure> {
   const error = await within(
     promise.then(
       () => assert.fail(`expected a ${code} error`),
@@ -91,7 +99,10 @@ export class Collector {
 }
 
 /** Two RPCs on the channel: every delivery the broker sent before answering the first has arrived by the second. */
-export async function roundTrip(ch: { checkQueue(q: string): Promise<unknown> }, queue: string): Promise<void> {
+export async function roundTrip(
+  ch: { checkQueue(q: string): Promise<unknown> },
+  queue: string,
+): Promise<void> {
   await ch.checkQueue(queue);
   await ch.checkQueue(queue);
 }
@@ -264,7 +275,9 @@ export async function drain(ch: Getter, queue: string): Promise<string[]> {
 }
 
 /** Opens a channel that expects to be closed by the server: its 'error' events are kept, not thrown. */
-export async function errorChannel<C extends EventEmitter>(create: () => Promise<C>): Promise<C & { errors: AmqpFailure[] }> {
+export async function errorChannel<C extends EventEmitter>(
+  create: () => Promise<C>,
+): Promise<C & { errors: AmqpFailure[] }> {
   const ch = (await create()) as C & { errors: AmqpFailure[] };
   ch.errors = [];
   ch.on('error', (error: AmqpFailure) => ch.errors.push(error));

@@ -66,18 +66,58 @@ function validConversation(): Buffer[] {
       nowait: false,
       arguments: { 'x-custom': 'v' },
     }),
-    encodeMethodFrame(1, { method: 'queue.bind', queue: 'fz.q', exchange: 'fz.x', routingKey: 'a.#', nowait: false, arguments: {} }),
+    encodeMethodFrame(1, {
+      method: 'queue.bind',
+      queue: 'fz.q',
+      exchange: 'fz.x',
+      routingKey: 'a.#',
+      nowait: false,
+      arguments: {},
+    }),
     encodeMethodFrame(1, { method: 'confirm.select', nowait: false }),
-    ...encodeContentMethod(1, { method: 'basic.publish', exchange: 'fz.x', routingKey: 'a.b', mandatory: true, immediate: false }, props, Buffer.from('hello fuzz'), 4096),
-    ...encodeContentMethod(1, { method: 'basic.publish', exchange: '', routingKey: 'fz.q', mandatory: false, immediate: false }, props, Buffer.alloc(9000, 7), 4096),
+    ...encodeContentMethod(
+      1,
+      { method: 'basic.publish', exchange: 'fz.x', routingKey: 'a.b', mandatory: true, immediate: false },
+      props,
+      Buffer.from('hello fuzz'),
+      4096,
+    ),
+    ...encodeContentMethod(
+      1,
+      { method: 'basic.publish', exchange: '', routingKey: 'fz.q', mandatory: false, immediate: false },
+      props,
+      Buffer.alloc(9000, 7),
+      4096,
+    ),
     encodeMethodFrame(1, { method: 'basic.qos', prefetchSize: 0, prefetchCount: 10, global: false }),
-    encodeMethodFrame(1, { method: 'basic.consume', queue: 'fz.q', consumerTag: 'c1', noLocal: false, noAck: false, exclusive: false, nowait: false, arguments: {} }),
+    encodeMethodFrame(1, {
+      method: 'basic.consume',
+      queue: 'fz.q',
+      consumerTag: 'c1',
+      noLocal: false,
+      noAck: false,
+      exclusive: false,
+      nowait: false,
+      arguments: {},
+    }),
     encodeMethodFrame(1, { method: 'basic.ack', deliveryTag: 1, multiple: true }),
     encodeMethodFrame(1, { method: 'basic.get', queue: 'fz.q', noAck: true }),
     encodeMethodFrame(1, { method: 'basic.nack', deliveryTag: 2, multiple: false, requeue: true }),
     encodeMethodFrame(1, { method: 'queue.purge', queue: 'fz.q', nowait: false }),
-    encodeMethodFrame(1, { method: 'channel.close', replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }),
-    encodeMethodFrame(0, { method: 'connection.close', replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }),
+    encodeMethodFrame(1, {
+      method: 'channel.close',
+      replyCode: 200,
+      replyText: 'bye',
+      classId: 0,
+      methodId: 0,
+    }),
+    encodeMethodFrame(0, {
+      method: 'connection.close',
+      replyCode: 200,
+      replyText: 'bye',
+      classId: 0,
+      methodId: 0,
+    }),
   ];
 }
 
@@ -90,7 +130,8 @@ const MUTATIONS: Mutation[] = [
   (frames, random) => {
     const index = Math.floor(random() * frames.length);
     const frame = Buffer.from(frames[index]!);
-    for (let n = 1 + Math.floor(random() * 4); n > 0; n--) frame[Math.floor(random() * frame.length)]! ^= 1 + Math.floor(random() * 255);
+    for (let n = 1 + Math.floor(random() * 4); n > 0; n--)
+      frame[Math.floor(random() * frame.length)]! ^= 1 + Math.floor(random() * 255);
     return frames.map((f, i) => (i === index ? frame : f));
   },
   // Truncate the stream at a random byte.
@@ -101,13 +142,17 @@ const MUTATIONS: Mutation[] = [
   // Insert random bytes between frames.
   (frames, random) => {
     const at = Math.floor(random() * frames.length);
-    const noise = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256)));
+    const noise = Buffer.from(
+      Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256)),
+    );
     return [...frames.slice(0, at), noise, ...frames.slice(at)];
   },
   // Duplicate or drop a frame.
   (frames, random) => {
     const at = Math.floor(random() * frames.length);
-    return random() < 0.5 ? [...frames.slice(0, at), frames[at]!, ...frames.slice(at)] : frames.filter((_, i) => i !== at);
+    return random() < 0.5
+      ? [...frames.slice(0, at), frames[at]!, ...frames.slice(at)]
+      : frames.filter((_, i) => i !== at);
   },
   // Swap two frames (methods out of order, body before header, ...).
   (frames, random) => {
@@ -129,7 +174,15 @@ const MUTATIONS: Mutation[] = [
     const table = encodeTable({ k: 'v', n: 1 });
     for (let i = 4; i < table.length; i++) if (random() < 0.3) table[i] = Math.floor(random() * 256);
     const frame = encodeMethodFrame(2, { method: 'channel.open' });
-    return [...frames.slice(0, 4), frame, Buffer.concat([Buffer.from([1, 0, 2, 0, 0, 0, table.length + 4, 0, 50, 0, 10]), table, Buffer.from([206])])];
+    return [
+      ...frames.slice(0, 4),
+      frame,
+      Buffer.concat([
+        Buffer.from([1, 0, 2, 0, 0, 0, table.length + 4, 0, 50, 0, 10]),
+        table,
+        Buffer.from([206]),
+      ]),
+    ];
   },
 ];
 
@@ -175,7 +228,9 @@ test(`${ITERATIONS} mutated and random conversations neither crash the broker no
     const kind = random();
     if (kind < 0.1) {
       // Pure noise, with or without a valid protocol header in front.
-      const noise = Buffer.from(Array.from({ length: Math.floor(random() * 512) }, () => Math.floor(random() * 256)));
+      const noise = Buffer.from(
+        Array.from({ length: Math.floor(random() * 512) }, () => Math.floor(random() * 256)),
+      );
       bytes = random() < 0.5 ? noise : Buffer.concat([PROTOCOL_HEADER, noise]);
     } else {
       let frames = base;

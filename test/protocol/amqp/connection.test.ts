@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, credentials } from 'amqplib';
 import * as callbackApi from 'amqplib/callback_api';
-import { type BrokerUnderTest, brokerUnderTest, Collector, nextEvent, PROTOCOL_HEADER, RawPeer, uniq, within } from './amqp-helpers.js';
+import {
+  type BrokerUnderTest,
+  brokerUnderTest,
+  Collector,
+  nextEvent,
+  PROTOCOL_HEADER,
+  RawPeer,
+  uniq,
+  within,
+} from './amqp-helpers.js';
 
 describe('amqp connection', () => {
   let broker: BrokerUnderTest;
@@ -41,10 +50,13 @@ describe('amqp connection', () => {
   it('the callback API connects and sees the same server properties', async () => {
     const conn = await within(
       new Promise<callbackApi.Connection>((resolve, reject) =>
-        callbackApi.connect(broker.url, (err: Error | null, c: callbackApi.Connection) => (err ? reject(err) : resolve(c))),
+        callbackApi.connect(broker.url, (err: Error | null, c: callbackApi.Connection) =>
+          err ? reject(err) : resolve(c),
+        ),
       ),
     );
-    const caps = (conn.connection.serverProperties as unknown as { capabilities: Record<string, unknown> }).capabilities;
+    const caps = (conn.connection.serverProperties as unknown as { capabilities: Record<string, unknown> })
+      .capabilities;
     assert.equal(caps.publisher_confirms, true);
     await new Promise<void>((resolve) => conn.close(() => resolve()));
   });
@@ -101,7 +113,9 @@ describe('amqp connection', () => {
   });
 
   it('accepts AMQPLAIN credentials', async () => {
-    const conn = await within(connect(`amqp://127.0.0.1:${port}`, { credentials: credentials.amqplain('guest', 'guest') }));
+    const conn = await within(
+      connect(`amqp://127.0.0.1:${port}`, { credentials: credentials.amqplain('guest', 'guest') }),
+    );
     try {
       const ch = await conn.createChannel();
       const { queue } = await ch.assertQueue('', { exclusive: true });
@@ -153,6 +167,31 @@ describe('amqp connection', () => {
       const heartbeat = await peer.nextFrame((f) => f.type === 8, 3000);
       assert.equal(heartbeat.channel, 0);
       assert.equal(heartbeat.payload.length, 0);
+    } finally {
+      peer.destroy();
+    }
+  });
+
+  it('drops a peer that stops sending after two missed heartbeat intervals', async () => {
+    const peer = await RawPeer.open(broker.url);
+    try {
+      peer.write(PROTOCOL_HEADER);
+      await peer.nextMethod('ConnectionStart');
+      peer.sendMethod(0, 'ConnectionStartOk', {
+        clientProperties: {},
+        mechanism: 'PLAIN',
+        response: Buffer.from('\0guest\0guest'),
+        locale: 'en_US',
+      });
+      await peer.nextMethod('ConnectionTune');
+      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 1 });
+      peer.sendMethod(0, 'ConnectionOpen', { virtualHost: '/', capabilities: '', insist: false });
+      await peer.nextMethod('ConnectionOpenOk');
+      const openedAt = Date.now();
+      // The peer now sends nothing, not even heartbeats: the broker must hang up on its own.
+      await within(peer.closed, 6000);
+      const silentMs = Date.now() - openedAt;
+      assert.ok(silentMs >= 1500, `closed after ${silentMs} ms, before two 1 s intervals had passed`);
     } finally {
       peer.destroy();
     }

@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
-import { type BrokerUnderTest, brokerUnderTest, drain, errorChannel, rejectsWith, uniq } from './amqp-helpers.js';
+import {
+  type BrokerUnderTest,
+  brokerUnderTest,
+  drain,
+  errorChannel,
+  rejectsWith,
+  uniq,
+} from './amqp-helpers.js';
 
 describe('amqp exchanges', () => {
   let broker: BrokerUnderTest;
@@ -22,7 +29,11 @@ describe('amqp exchanges', () => {
   const failing = () => errorChannel(() => conn.createChannel());
 
   /** A fresh exclusive queue bound to `exchange` with each of `keys`. */
-  async function boundQueue(exchange: string, keys: string[], args?: Record<string, unknown>): Promise<string> {
+  async function boundQueue(
+    exchange: string,
+    keys: string[],
+    args?: Record<string, unknown>,
+  ): Promise<string> {
     const { queue } = await ch.assertQueue('', { exclusive: true });
     for (const key of keys) await ch.bindQueue(queue, exchange, key, args);
     return queue;
@@ -41,7 +52,11 @@ describe('amqp exchanges', () => {
 
   it('passive declare of a missing exchange is 404 NOT_FOUND', async () => {
     const c = await failing();
-    await rejectsWith(c.checkExchange('no-such-exchange'), 404, /NOT_FOUND - no exchange 'no-such-exchange' in vhost '\/'/);
+    await rejectsWith(
+      c.checkExchange('no-such-exchange'),
+      404,
+      /NOT_FOUND - no exchange 'no-such-exchange' in vhost '\/'/,
+    );
   });
 
   it("redeclare with another type is 406 with RabbitMQ's text", async () => {
@@ -93,7 +108,11 @@ describe('amqp exchanges', () => {
     await ch.assertExchange(name, 'direct', { durable: false });
     await boundQueue(name, ['k']);
     const c = await failing();
-    await rejectsWith(c.deleteExchange(name, { ifUnused: true }), 406, new RegExp(`PRECONDITION_FAILED - exchange '${name}' in vhost '/' in use`));
+    await rejectsWith(
+      c.deleteExchange(name, { ifUnused: true }),
+      406,
+      new RegExp(`PRECONDITION_FAILED - exchange '${name}' in vhost '/' in use`),
+    );
     await ch.deleteExchange(name);
     await ch.deleteExchange(name);
     await ch.deleteExchange('never-existed');
@@ -157,12 +176,27 @@ describe('amqp exchanges', () => {
     const hashAll = await boundQueue(ex, ['#']);
     const starOnly = await boundQueue(ex, ['*']);
     const empty = await boundQueue(ex, ['']);
-    const keys = ['a.b.c', 'a.c', 'a.b.b.c', 'a.z', 'a.b.z', 'a.b.c.z', 'log', 'log.x.y', 'logs', 'single', ''];
+    const keys = [
+      'a.b.c',
+      'a.c',
+      'a.b.b.c',
+      'a.z',
+      'a.b.z',
+      'a.b.c.z',
+      'log',
+      'log.x.y',
+      'logs',
+      'single',
+      '',
+    ];
     for (const key of keys) ch.publish(ex, key, Buffer.from(key === '' ? '(empty)' : key));
     assert.deepEqual(await drain(ch, star), ['a.b.c']);
     assert.deepEqual(await drain(ch, hashMiddle), ['a.z', 'a.b.z', 'a.b.c.z']);
     assert.deepEqual(await drain(ch, hashTail), ['log', 'log.x.y']);
-    assert.deepEqual(await drain(ch, hashAll), keys.map((k) => (k === '' ? '(empty)' : k)));
+    assert.deepEqual(
+      await drain(ch, hashAll),
+      keys.map((k) => (k === '' ? '(empty)' : k)),
+    );
     // RabbitMQ: the empty key has zero words, so `*` does not match it and the empty pattern only matches it.
     assert.deepEqual(await drain(ch, starOnly), ['log', 'logs', 'single']);
     assert.deepEqual(await drain(ch, empty), ['(empty)']);
@@ -172,7 +206,8 @@ describe('amqp exchanges', () => {
     const ex = uniq('topic');
     await ch.assertExchange(ex, 'topic', { durable: false });
     const both = await boundQueue(ex, ['#.error.#', '*.error']);
-    for (const key of ['error', 'app.error', 'app.error.db', 'app.warn']) ch.publish(ex, key, Buffer.from(key));
+    for (const key of ['error', 'app.error', 'app.error.db', 'app.warn'])
+      ch.publish(ex, key, Buffer.from(key));
     assert.deepEqual(await drain(ch, both), ['error', 'app.error', 'app.error.db']);
   });
 

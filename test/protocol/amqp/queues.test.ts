@@ -41,12 +41,20 @@ describe('amqp queues', () => {
 
   it('passive declare of a missing queue is 404 with RabbitMQ text', async () => {
     const c = await failing();
-    await rejectsWith(c.checkQueue('x'), 404, /^Operation failed: QueueDeclare; 404 \(NOT-FOUND\) with message "NOT_FOUND - no queue 'x' in vhost '\/'"$/);
+    await rejectsWith(
+      c.checkQueue('x'),
+      404,
+      /^Operation failed: QueueDeclare; 404 \(NOT-FOUND\) with message "NOT_FOUND - no queue 'x' in vhost '\/'"$/,
+    );
   });
 
   it('queue names starting with amq. are reserved (403)', async () => {
     const c = await failing();
-    await rejectsWith(c.assertQueue('amq.mine'), 403, /ACCESS_REFUSED - queue name 'amq.mine' contains reserved prefix 'amq\.\*'/);
+    await rejectsWith(
+      c.assertQueue('amq.mine'),
+      403,
+      /ACCESS_REFUSED - queue name 'amq.mine' contains reserved prefix 'amq\.\*'/,
+    );
   });
 
   it('declares a durable queue; an inequivalent redeclare is 406', async () => {
@@ -58,7 +66,9 @@ describe('amqp queues', () => {
     await rejectsWith(
       c.assertQueue(name, { durable: false }),
       406,
-      new RegExp(`PRECONDITION_FAILED - inequivalent arg 'durable' for queue '${name}' in vhost '/': received 'false' but current is 'true'`),
+      new RegExp(
+        `PRECONDITION_FAILED - inequivalent arg 'durable' for queue '${name}' in vhost '/': received 'false' but current is 'true'`,
+      ),
     );
     const c2 = await failing();
     await rejectsWith(
@@ -78,7 +88,11 @@ describe('amqp queues', () => {
       /RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '.*' in vhost '\/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration./;
     await rejectsWith((await failing()).checkQueue(name), 405, locked);
     await rejectsWith((await failing()).assertQueue(name, { exclusive: true }), 405, locked);
-    await rejectsWith((await failing()).consume(name, () => {}), 405, locked);
+    await rejectsWith(
+      (await failing()).consume(name, () => {}),
+      405,
+      locked,
+    );
     await rejectsWith((await failing()).deleteQueue(name), 405, locked);
     // The owner can use it from any of its channels.
     const second = await owner.createChannel();
@@ -173,7 +187,7 @@ describe('amqp queues', () => {
     await rejectsWith(
       (await failing()).deleteQueue(name, { ifEmpty: true }),
       406,
-      new RegExp(`PRECONDITION_FAILED - queue '${name}' in vhost '/' not empty$`),
+      new RegExp(`PRECONDITION_FAILED - queue '${name}' in vhost '/' not empty"`),
     );
     const ok = await ch.deleteQueue(name, { ifUnused: true });
     assert.equal(ok.messageCount, 1);

@@ -1,0 +1,171 @@
+// Durability across a broker restart with the same data directory: what survives (durable
+// exchanges, queues, bindings, persistent messages) and what does not.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { type ChannelModel, connect } from 'amqplib';
+import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
+import { Collector, errorChannel, rejectsWith, within } from './amqp-helpers.js';
+
+describe('amqp persistence across restarts', () => {
+  let dataDir: string;
+  let broker: TestBroker | undefined;
+  before(() => {
+    dataDir = tempDir('pier-amqp-persist-');
+  });
+  after(async () => {
+    await broker?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function restart(): Promise<TestBroker> {
+    await broker?.close();
+    broker = await startTestBroker({ dataDir });
+    return broker;
+  }
+
+  async function withConnection<T>(fn: (conn: ChannelModel) => Promise<T>): Promise<T> {
+    const conn = await connect(broker!.url);
+    try {
+      return await fn(conn);
+    } finally {
+      await conn.close();
+    }
+  }
+
+  it('keeps durable definitions and persistent messages; drops transient ones', async () => {
+    await restart();
+    await withConnection(async (conn) => {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertExchange('p.orders', 'topic', { durable: true });
+      await ch.assertExchange('p.transient-ex', 'fanout', { durable: false });
+      await ch.assertQueue('p.durable', { durable: true });
+      await ch.assertQueue('p.transient-q', { durable: false });
+      await ch.assertQueue('p.acked', { durable: true });
+      await ch.bindQueue('p.durable', 'p.orders', 'order.#');
+      await ch.bindQueue('p.transient-q', 'p.orders', 'order.#');
+      ch.publish('p.orders', 'order.new', Buffer.from('persistent-1'), { persistent: true, messageId: 'a' });
+      ch.publish('p.orders', 'order.new', Buffer.from('transient'), { persistent: false });
+      ch.publish('p.orders', 'order.paid', Buffer.from('persistent-2'), {
+        persistent: true,
+        headers: { n: 2 },
+      });
+      for (let i = 0; i < 3; i++) ch.sendToQueue('p.acked', Buffer.from(`acked-${i}`), { persistent: true });
+      await ch.waitForConfirms();
+      // Take and acknowledge two of the three: only the third may come back.
+      const first = await ch.get('p.acked');
+      const second = await ch.get('p.acked');
+      assert.ok(first && second);
+      ch.ack(second, true);
+      await ch.checkQueue('p.acked');
+    });
+
+    await restart();
+    await withConnection(async (conn) => {
+      const ch = await conn.createChannel();
+      await ch.checkExchange('p.orders');
+      await rejectsWith(
+        (await errorChannel(() => conn.createChannel())).checkExchange('p.transient-ex'),
+        404,
+      );
+      await rejectsWith((await errorChannel(() => conn.createChannel())).checkQueue('p.transient-q'), 404);
+      const durable = await ch.checkQueue('p.durable');
+      assert.equal(durable.messageCount, 2);
+      const m1 = await ch.get('p.durable', { noAck: true });
+      const m2 = await ch.get('p.durable', { noAck: true });
+      assert.ok(m1 && m2);
+      assert.equal(m1.content.toString(), 'persistent-1');
+      assert.equal(m1.properties.messageId, 'a');
+      assert.equal(m1.fields.routingKey, 'order.new');
+      assert.equal(m1.fields.exchange, 'p.orders');
+      assert.equal(m2.content.toString(), 'persistent-2');
+      assert.deepEqual(m2.properties.headers, { n: 2 });
+      assert.equal(await ch.get('p.durable'), false);
+      // The binding survived: the exchange still routes to the queue.
+      ch.publish('p.orders', 'order.shipped', Buffer.from('after-restart'));
+      const m3 = await ch.get('p.durable', { noAck: true });
+      assert.ok(m3);
+      assert.equal(m3.content.toString(), 'after-restart');
+      // Only the unacknowledged message came back.
+      const acked = await ch.checkQueue('p.acked');
+      assert.equal(acked.messageCount, 1);
+      const left = await ch.get('p.acked', { noAck: true });
+      assert.ok(left);
+      assert.equal(left.content.toString(), 'acked-2');
+    });
+  });
+
+  it('a deleted durable queue and an unbound binding stay gone after a restart', async () => {
+    await restart();
+    await withConnection(async (conn) => {
+      const ch = await conn.createChannel();
+      await ch.assertQueue('p.gone', { durable: true });
+      await ch.deleteQueue('p.gone');
+      await ch.assertQueue('p.unbound', { durable: true });
+      await ch.bindQueue('p.unbound', 'amq.direct', 'k');
+      await ch.unbindQueue('p.unbound', 'amq.direct', 'k');
+    });
+    await restart();
+    await withConnection(async (conn) => {
+      await rejectsWith((await errorChannel(() => conn.createChannel())).checkQueue('p.gone'), 404);
+      const ch = await conn.createChannel();
+      ch.publish('amq.direct', 'k', Buffer.from('x'), { persistent: true });
+      assert.equal((await ch.checkQueue('p.unbound')).messageCount, 0);
+    });
+  });
+
+  it('an exclusive durable queue does not survive a restart', async () => {
+    await restart();
+    await withConnection(async (conn) => {
+      const ch = await conn.createChannel();
+      await ch.assertQueue('p.exclusive', { durable: true, exclusive: true });
+      ch.sendToQueue('p.exclusive', Buffer.from('x'), { persistent: true });
+      await ch.checkQueue('p.exclusive');
+    });
+    await restart();
+    await withConnection(async (conn) => {
+      await rejectsWith((await errorChannel(() => conn.createChannel())).checkQueue('p.exclusive'), 404);
+    });
+  });
+
+  it('10,000 persistent messages come back counted and in order', async () => {
+    const total = 10_000;
+    await restart();
+    await withConnection(async (conn) => {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue('p.bulk', { durable: true });
+      for (let i = 0; i < total; i++) {
+        ch.sendToQueue('p.bulk', Buffer.from(`msg-${i}`), { persistent: true });
+      }
+      await within(ch.waitForConfirms(), 30_000, 'confirms for 10,000 publishes');
+    });
+    await restart();
+    await withConnection(async (conn) => {
+      const ch = await conn.createChannel();
+      const ok = await ch.assertQueue('p.bulk', { durable: true });
+      assert.equal(ok.messageCount, total);
+      assert.equal(ok.consumerCount, 0);
+      await ch.prefetch(500);
+      const collector = new Collector();
+      let acked = 0;
+      await ch.consume('p.bulk', (m) => {
+        collector.handler(m);
+        if (m && ++acked % 100 === 0) ch.ack(m, true);
+      });
+      const messages = await collector.waitFor(total, 30_000);
+      ch.ackAll();
+      for (let i = 0; i < total; i++) {
+        const m = messages[i]!;
+        if (m.content.toString() !== `msg-${i}`) assert.fail(`message ${i} is ${m.content.toString()}`);
+        assert.equal(m.fields.redelivered, false);
+      }
+      await ch.checkQueue('p.bulk');
+    });
+    await restart();
+    await withConnection(async (conn) => {
+      const ch = await conn.createChannel();
+      // All were acknowledged before the restart.
+      assert.equal((await ch.checkQueue('p.bulk')).messageCount, 0);
+    });
+  });
+});

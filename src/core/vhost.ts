@@ -366,40 +366,27 @@ export class VirtualHost {
       if (queue) out.add(queue);
       return;
     }
-    const matched = new Set<Binding>();
-    exchange.match(routingKey, headers, matched);
-    if (matched.size === 0) return;
-    let visited: Set<string> | undefined;
-    for (const binding of matched) {
-      if (binding.destination.kind === 'queue') {
-        const queue = this.queues.get(binding.destination.name);
-        if (queue) out.add(queue);
-      } else {
-        visited ??= new Set([exchange.name]);
-        this.routeVia(binding.destination.name, routingKey, headers, out, visited);
-      }
-    }
+    this.collectRoutes(exchange, routingKey, headers, out, new Set([exchange.name]));
   }
 
-  private routeVia(
-    name: string,
+  private collectRoutes(
+    exchange: Exchange,
     routingKey: string,
     headers: () => Arguments | undefined,
     out: Set<Queue>,
     visited: Set<string>,
   ): void {
-    if (visited.has(name)) return;
-    visited.add(name);
-    const exchange = this.exchanges.get(name);
-    if (!exchange) return;
     const matched = new Set<Binding>();
     exchange.match(routingKey, headers, matched);
     for (const binding of matched) {
+      const name = binding.destination.name;
       if (binding.destination.kind === 'queue') {
-        const queue = this.queues.get(binding.destination.name);
+        const queue = this.queues.get(name);
         if (queue) out.add(queue);
-      } else {
-        this.routeVia(binding.destination.name, routingKey, headers, out, visited);
+      } else if (!visited.has(name)) {
+        visited.add(name);
+        const next = this.exchanges.get(name);
+        if (next) this.collectRoutes(next, routingKey, headers, out, visited);
       }
     }
   }

@@ -105,7 +105,14 @@ export function scanFile(
     const want = Math.min(chunk.length, size - filePos);
     const got = readFully(fd, chunk, want, filePos);
     if (got < want) size = filePos + got; // the file is shorter than we were told
-    const res = scanBuffer(chunk, visit, 0, got);
+    // scanBuffer reports positions within the chunk; the visitor needs file positions (acks name them).
+    const chunkFilePos = filePos;
+    const res = scanBuffer(
+      chunk,
+      visit && ((type, buf, start, end, recordStart) => visit(type, buf, start, end, chunkFilePos + recordStart)),
+      0,
+      got,
+    );
     records += res.records;
     filePos += res.validBytes;
     if (res.stopReason === 'corrupt') return { validBytes: filePos, records, stopReason: 'corrupt' };

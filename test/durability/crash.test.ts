@@ -9,22 +9,11 @@ import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import amqp from 'amqplib';
 import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.js';
+import { prng } from '../helpers/prng.js';
 
 const ROUNDS = 20;
 const QUEUE = 'crash-test';
 const BODY_PADDING = 'x'.repeat(200);
-
-/** A deterministic PRNG so a failing round can be replayed with the same seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bodyFor(id: string): Buffer {
   return Buffer.from(`${id}|${BODY_PADDING}`);
@@ -119,6 +108,7 @@ test(`confirmed persistent messages survive ${ROUNDS} SIGKILLs under load`, {
   const random = prng(Number(process.env.PIER_CRASH_SEED ?? 42));
   const mustExist = new Set<string>();
   let totalConfirmed = 0;
+  let keepDataDir = false;
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const broker = await spawnBroker(dataDir);
@@ -148,7 +138,11 @@ test(`confirmed persistent messages survive ${ROUNDS} SIGKILLs under load`, {
       totalConfirmed > ROUNDS * 100,
       `the publisher should have had confirms (got ${totalConfirmed})`,
     );
+  } catch (error) {
+    // Keep the evidence: the data directory of a failed run is left for inspection.
+    keepDataDir = true;
+    throw new Error(`${(error as Error).message}\n(data directory kept: ${dataDir})`, { cause: error });
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keepDataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -188,3 +188,37 @@ test('a flipped byte in an older segment loses only that segment’s tail; recov
     cleanup();
   }
 });
+
+test('acks of records beyond the first read chunk of a large segment are honoured at recovery', async () => {
+  // Regression: the recovery scan reported record positions relative to its 1 MiB read chunk, so
+  // in segments over 1 MiB acks matched the wrong records: acked ones came back and unacked,
+  // confirmed ones were dropped.
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'never' });
+  try {
+    const log = QueueLog.open(dir, gc, { segmentSizeBytes: 64 * 1024 * 1024 });
+    const body = (i: number) => Buffer.concat([Buffer.from(`r${i}|`), Buffer.alloc(1000, 0x2e)]);
+    const locations = [];
+    for (let i = 0; i < 3000; i++) locations.push(log.append(1, body(i)));
+    const acked = new Set<number>();
+    for (let i = 0; i < 3000; i += 3) {
+      log.ack(locations[i]!);
+      acked.add(i);
+    }
+    await gc.flush();
+    log.close();
+
+    const reopened = QueueLog.open(dir, gc, { segmentSizeBytes: 64 * 1024 * 1024 });
+    assert.equal(reopened.segmentCount, 1, 'all 3 MB in one segment, so positions span several read chunks');
+    assert.equal(reopened.unackedCount, 2000);
+    const expected = [...Array(3000).keys()].filter((i) => !acked.has(i)).map((i) => `r${i}`);
+    assert.deepEqual(
+      readAll(reopened).map((p) => p.split('|')[0]),
+      expected,
+    );
+    reopened.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});

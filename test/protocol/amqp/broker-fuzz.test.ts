@@ -15,21 +15,11 @@ import { PROTOCOL_HEADER } from '../../../src/protocol/amqp/codec/frames.js';
 import { encodeMethodFrame } from '../../../src/protocol/amqp/codec/methods.js';
 import { encodeProperties } from '../../../src/protocol/amqp/codec/properties.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import { prng } from '../../helpers/prng.js';
 
 const ITERATIONS = Number(process.env.PIER_FUZZ_ITERATIONS ?? 400);
 const VICTIM_QUEUE = 'victim-durable-queue';
 const VICTIM_MESSAGES = 200;
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A complete, valid client conversation as a list of frames (after the protocol header). */
 function validConversation(): Buffer[] {

@@ -15,18 +15,7 @@ import {
   readExpiration,
   readPriority,
 } from '../../../src/protocol/amqp/codec/index.js';
-
-/** mulberry32: seeded so a failing iteration can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng.js';
 
 const headers = {
   a: 'x',

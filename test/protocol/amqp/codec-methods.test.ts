@@ -18,6 +18,7 @@ import {
   ReplyCode,
   replyCodeName,
 } from '../../../src/protocol/amqp/codec/index.js';
+import { prng } from '../../helpers/prng.js';
 
 const require = createRequire(import.meta.url);
 interface AmqplibDefs {
@@ -25,18 +26,6 @@ interface AmqplibDefs {
   decode(id: number, args: Buffer): Record<string, unknown>;
 }
 const amqplib = require(join(dirname(require.resolve('amqplib')), 'lib/defs.js')) as AmqplibDefs;
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'abcxyz.#*-_/ AZ09éü日本';
 function randomString(rand: () => number, maxBytes: number): string {

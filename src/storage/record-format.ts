@@ -109,7 +109,8 @@ export function scanFile(
     const chunkFilePos = filePos;
     const res = scanBuffer(
       chunk,
-      visit && ((type, buf, start, end, recordStart) => visit(type, buf, start, end, chunkFilePos + recordStart)),
+      visit &&
+        ((type, buf, start, end, recordStart) => visit(type, buf, start, end, chunkFilePos + recordStart)),
       0,
       got,
     );

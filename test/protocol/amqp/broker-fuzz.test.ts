@@ -224,7 +224,9 @@ test(`${ITERATIONS} mutated and random conversations neither crash the broker no
       bytes = random() < 0.5 ? noise : Buffer.concat([PROTOCOL_HEADER, noise]);
     } else {
       let frames = base;
-      for (let n = 1 + Math.floor(random() * 3); n > 0; n--) frames = pick(MUTATIONS, random)(frames, random);
+      for (let n = 1 + Math.floor(random() * 3); n > 0 && frames.length > 0; n--) {
+        frames = pick(MUTATIONS, random)(frames, random);
+      }
       bytes = Buffer.concat([PROTOCOL_HEADER, ...frames]);
     }
     await converse(broker.amqp!.port, bytes);

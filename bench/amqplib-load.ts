@@ -4,7 +4,8 @@
 // the persistent workload, and channel.consume with prefetch and multiple acks.
 
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { type LoadRunner, nowNs, Pacer, type RunConfig, type RunStats, withTimeout } from './stats.js';
+import { LoadRunnerBase } from './runner-base.js';
+import { nowNs, Pacer, type RunConfig, type RunStats, withTimeout } from './stats.js';
 
 type Amqplib = typeof import('amqplib');
 
@@ -195,31 +196,9 @@ class AmqplibConsumer {
   }
 }
 
-export class AmqplibRunner implements LoadRunner {
-  error: Error | null = null;
-  private publishers: AmqplibPublisher[] = [];
-  private consumers: AmqplibConsumer[] = [];
+export class AmqplibRunner extends LoadRunnerBase<AmqplibPublisher, AmqplibConsumer> {
   private control: ChannelModel | null = null;
   private controlCh: Channel | null = null;
-  private pumpScheduled = false;
-
-  constructor(
-    private readonly cfg: RunConfig,
-    private readonly stats: RunStats,
-  ) {}
-
-  private fail = (err: Error): void => {
-    if (!this.error) this.error = err;
-  };
-
-  private wake = (): void => {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      for (const p of this.publishers) p.pump();
-    });
-  };
 
   async setup(): Promise<void> {
     const amqp = await loadAmqplib();
@@ -231,25 +210,10 @@ export class AmqplibRunner implements LoadRunner {
       durable: this.cfg.workload === 'persistent',
       autoDelete: false,
     });
-    for (let i = 0; i < this.cfg.consumers; i++) {
-      const c = new AmqplibConsumer(amqp, this.cfg, this.stats, this.wake, this.fail);
-      this.consumers.push(c);
-      await c.setup();
-    }
-    for (let i = 0; i < this.cfg.publishers; i++) {
-      const p = new AmqplibPublisher(amqp, this.cfg, this.stats, this.fail);
-      this.publishers.push(p);
-      await p.setup();
-    }
-  }
-
-  start(): void {
-    for (const p of this.publishers) p.start();
-  }
-
-  async stop(): Promise<void> {
-    for (const p of this.publishers) p.stop();
-    for (const c of this.consumers) c.stop();
+    await this.addWorkers(
+      () => new AmqplibConsumer(amqp, this.cfg, this.stats, this.wake, this.fail),
+      () => new AmqplibPublisher(amqp, this.cfg, this.stats, this.fail),
+    );
   }
 
   async teardown(): Promise<void> {
@@ -257,15 +221,8 @@ export class AmqplibRunner implements LoadRunner {
       ...this.publishers.filter((p) => p.model).map((p) => p.close()),
       ...this.consumers.filter((c) => c.model).map((c) => c.close()),
     ]);
-    if (this.controlCh) {
-      try {
-        await withTimeout(this.controlCh.deleteQueue(this.cfg.queue), 10_000);
-      } catch (err) {
-        process.stderr.write(
-          `warning: could not delete queue ${this.cfg.queue}: ${(err as Error).message}\n`,
-        );
-      }
-    }
+    const controlCh = this.controlCh;
+    if (controlCh) await this.deleteQueueQuietly(() => controlCh.deleteQueue(this.cfg.queue));
     if (this.control)
       await withTimeout(
         this.control.close().catch(() => undefined),

@@ -3,7 +3,8 @@
 // per publisher and per consumer.
 
 import { encodePublish, type MessageTemplate, RawConnection } from './raw-client.js';
-import { type LoadRunner, nowNs, Pacer, type RunConfig, type RunStats, withTimeout } from './stats.js';
+import { LoadRunnerBase } from './runner-base.js';
+import { nowNs, Pacer, type RunConfig, type RunStats } from './stats.js';
 
 const CH = 1;
 /** Target bytes per write. */
@@ -213,55 +214,17 @@ class RawConsumer {
   }
 }
 
-export class RawRunner implements LoadRunner {
-  error: Error | null = null;
-  private publishers: RawPublisher[] = [];
-  private consumers: RawConsumer[] = [];
+export class RawRunner extends LoadRunnerBase<RawPublisher, RawConsumer> {
   private control: RawConnection | null = null;
-  private pumpScheduled = false;
-
-  constructor(
-    private readonly cfg: RunConfig,
-    private readonly stats: RunStats,
-  ) {}
-
-  private fail = (err: Error): void => {
-    if (!this.error) this.error = err;
-  };
-
-  /** Consumers made progress: let blocked publishers continue (coalesced). */
-  private wake = (): void => {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      for (const p of this.publishers) p.pump();
-    });
-  };
 
   async setup(): Promise<void> {
     this.control = await RawConnection.connect(this.cfg.url, 'pier-bench raw control');
     await this.control.openChannel(CH);
     await this.control.declareQueue(CH, this.cfg.queue, this.cfg.workload === 'persistent');
-    for (let i = 0; i < this.cfg.consumers; i++) {
-      const c = new RawConsumer(this.cfg, this.stats, i, this.wake, this.fail);
-      this.consumers.push(c);
-      await c.setup();
-    }
-    for (let i = 0; i < this.cfg.publishers; i++) {
-      const p = new RawPublisher(this.cfg, this.stats, i, this.fail);
-      this.publishers.push(p);
-      await p.setup();
-    }
-  }
-
-  start(): void {
-    for (const p of this.publishers) p.start();
-  }
-
-  async stop(): Promise<void> {
-    for (const p of this.publishers) p.stop();
-    for (const c of this.consumers) c.stop();
+    await this.addWorkers(
+      (i) => new RawConsumer(this.cfg, this.stats, i, this.wake, this.fail),
+      (i) => new RawPublisher(this.cfg, this.stats, i, this.fail),
+    );
   }
 
   async teardown(): Promise<void> {
@@ -269,15 +232,10 @@ export class RawRunner implements LoadRunner {
       (c) => c !== undefined,
     );
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
-    if (this.control && !this.control.closed) {
-      try {
-        await withTimeout(this.control.deleteQueue(CH, this.cfg.queue), 10_000);
-      } catch (err) {
-        process.stderr.write(
-          `warning: could not delete queue ${this.cfg.queue}: ${(err as Error).message}\n`,
-        );
-      }
-      await this.control.close().catch(() => undefined);
+    const control = this.control;
+    if (control && !control.closed) {
+      await this.deleteQueueQuietly(() => control.deleteQueue(CH, this.cfg.queue));
+      await control.close().catch(() => undefined);
     }
   }
 }

@@ -213,6 +213,45 @@ describe('amqp connection', () => {
     }
   });
 
+  it('acknowledges connection.update-secret and keeps the connection usable', async () => {
+    // RabbitMQ 3.10 with its internal user store answers update-secret-ok without re-checking.
+    const conn = await connect(broker.url);
+    try {
+      await within(conn.updateSecret(Buffer.from('guest'), 'credential rotation'));
+      const ch = await conn.createChannel();
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      assert.match(queue, /^amq\.gen-/);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('channel.flow active=true is answered; active=false is 540 NOT_IMPLEMENTED, as RabbitMQ', async () => {
+    const resumed = await RawPeer.open(broker.url);
+    try {
+      await resumed.handshake();
+      resumed.sendMethod(1, 'ChannelOpen', { outOfBand: '' });
+      await resumed.nextMethod('ChannelOpenOk');
+      resumed.sendMethod(1, 'ChannelFlow', { active: true });
+      const ok = await resumed.nextMethod('ChannelFlowOk');
+      assert.equal(ok.fields!.active, true);
+    } finally {
+      resumed.destroy();
+    }
+    const paused = await RawPeer.open(broker.url);
+    try {
+      await paused.handshake();
+      paused.sendMethod(1, 'ChannelOpen', { outOfBand: '' });
+      await paused.nextMethod('ChannelOpenOk');
+      paused.sendMethod(1, 'ChannelFlow', { active: false });
+      const close = await paused.nextMethod('ConnectionClose');
+      assert.equal(close.fields!.replyCode, 540);
+      assert.equal(close.fields!.replyText, 'NOT_IMPLEMENTED - active=false');
+    } finally {
+      paused.destroy();
+    }
+  });
+
   it('proposes frame_max 131072 and channel_max 2047 in connection.tune', async () => {
     const peer = await RawPeer.open(broker.url);
     try {

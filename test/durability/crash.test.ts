@@ -11,7 +11,7 @@ import amqp from 'amqplib';
 import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.js';
 import { prng } from '../helpers/prng.js';
 
-const ROUNDS = 20;
+const ROUNDS = Number(process.env.PIER_CRASH_ROUNDS ?? 20);
 const QUEUE = 'crash-test';
 const BODY_PADDING = 'x'.repeat(200);
 

@@ -34,6 +34,8 @@ export class MemoryQueueStore implements QueueStore {
     return queued;
   }
 
+  markDelivered(_queued: QueuedMessage): void {}
+
   settle(_queued: QueuedMessage): void {}
 
   purge(): number {

@@ -19,6 +19,11 @@ export interface QueueStore {
   push(message: Message): QueuedMessage;
   /** Takes the head message (body loaded), or undefined when empty. It stays stored until settled. */
   shift(): QueuedMessage | undefined;
+  /**
+   * Records that a message was handed to a consumer for the first time, so that after a restart
+   * it comes back flagged redelivered (as RabbitMQ does). Memory stores do nothing.
+   */
+  markDelivered(queued: QueuedMessage): void;
   /** Permanently removes a message previously shifted (ack, reject without requeue, drop). */
   settle(queued: QueuedMessage): void;
   /** Removes every ready message; returns how many were removed. */

@@ -75,6 +75,7 @@ export class Queue {
   take(): QueuedMessage | undefined {
     const queued = this.released.length > 0 ? this.released.shift() : this.store.shift();
     if (!queued) return undefined;
+    if (queued.deliveryCount === 0) this.store.markDelivered(queued);
     queued.deliveryCount++;
     this.leased++;
     return queued;

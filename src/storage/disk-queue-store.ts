@@ -170,7 +170,13 @@ export class DiskQueueStore implements QueueStore {
       if (record.type !== MESSAGE_RECORD_TYPE) continue;
       const message = decodeMessageRecord(record.payload);
       const location: LogLocation = { segmentId: record.segmentId, position: record.position };
-      this.window.push({ message, sequence: this.diskSequence++, deliveryCount: 0, storageRef: location });
+      this.window.push({
+        message,
+        sequence: this.diskSequence++,
+        // Delivered before a restart: the next delivery is a redelivery, as in RabbitMQ.
+        deliveryCount: record.delivered ? 1 : 0,
+        storageRef: location,
+      });
       this.windowBytes += message.bodySizeBytes;
       this.diskOnlyCount--;
       this.diskOnlyBytes -= message.bodySizeBytes;
@@ -181,6 +187,12 @@ export class DiskQueueStore implements QueueStore {
       this.diskOnlyCount = 0;
       this.diskOnlyBytes = 0;
     }
+  }
+
+  markDelivered(queued: QueuedMessage): void {
+    // Transient messages do not survive a restart, so their deliveries need no record.
+    const location = queued.storageRef as LogLocation | undefined;
+    if (location && queued.message.persistent && !this.closed) this.log.markDelivered(location);
   }
 
   settle(queued: QueuedMessage): void {

@@ -32,6 +32,8 @@ export interface LogRecord extends LogLocation {
   readonly type: number;
   /** Valid only until the next readNext() call (it may point into a reused read buffer). */
   readonly payload: Buffer;
+  /** A delivery mark for it was found at recovery: it had been handed to a consumer before. */
+  readonly delivered: boolean;
 }
 
 export interface QueueLogOptions {
@@ -48,7 +50,9 @@ export interface QueueLogOptions {
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 8 * 1024 * 1024;
 const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
+/** Ack-file entry: u32 record position + u32 CRC-32C of it; XOR DELIVERED_MARK for a delivery mark. */
 const ACK_ENTRY_BYTES = 8;
+const DELIVERED_MARK = 0xffffffff;
 const SEGMENT_SUFFIX = '.seg';
 const ACK_SUFFIX = '.ack';
 
@@ -62,6 +66,8 @@ class Segment {
   /** Acked or skipped records. */
   ackedCount = 0;
   readonly acked = new Set<number>();
+  /** Records marked delivered in the ack file, loaded at recovery only (later marks live in memory). */
+  readonly delivered = new Set<number>();
 
   constructor(
     readonly id: number,
@@ -170,7 +176,10 @@ export class QueueLog {
     const whole = buf.length - (buf.length % ACK_ENTRY_BYTES);
     let bad = 0;
     for (let off = 0; off < whole; off += ACK_ENTRY_BYTES) {
-      if (crc32c(buf, 0, off, off + 4) === buf.readUInt32LE(off + 4)) seg.acked.add(buf.readUInt32LE(off));
+      const crc = crc32c(buf, 0, off, off + 4);
+      const stored = buf.readUInt32LE(off + 4);
+      if (crc === stored) seg.acked.add(buf.readUInt32LE(off));
+      else if ((crc ^ DELIVERED_MARK) >>> 0 === stored) seg.delivered.add(buf.readUInt32LE(off));
       else bad++;
     }
     if (whole !== buf.length || bad > 0) {
@@ -292,14 +301,28 @@ export class QueueLog {
       this.deleteSegment(seg);
       return true;
     }
+    this.writeAckEntry(seg, location.position, 0);
+    return true;
+  }
+
+  /**
+   * Records that the record at `location` was delivered once (so a restart flags it redelivered).
+   * Written with the acks, through the committer; no effect on segment deletion.
+   */
+  markDelivered(location: LogLocation): void {
+    const seg = this.segments.get(location.segmentId);
+    if (!seg || seg.acked.has(location.position)) return;
+    this.writeAckEntry(seg, location.position, DELIVERED_MARK);
+  }
+
+  private writeAckEntry(seg: Segment, position: number, kind: number): void {
     if (!seg.ackFile) seg.ackFile = this.committer.openFile(seg.ackPath);
     const file = seg.ackFile;
     const off = file.reserve(ACK_ENTRY_BYTES);
     const scratch = this.ackScratch;
-    scratch.writeUInt32LE(location.position, 0);
-    file.staging.writeUInt32LE(location.position, off);
-    file.staging.writeUInt32LE(crc32c(scratch), off + 4);
-    return true;
+    scratch.writeUInt32LE(position, 0);
+    file.staging.writeUInt32LE(position, off);
+    file.staging.writeUInt32LE((crc32c(scratch) ^ kind) >>> 0, off + 4);
   }
 
   private deleteSegment(seg: Segment): void {
@@ -381,6 +404,7 @@ export class QueueLog {
             position,
             type: chunk[position - this.chunkStart + 8]!,
             payload: chunk.subarray(p - len, p),
+            delivered: seg.delivered.has(position),
           });
           bytes += len;
           this.chunkInUse = true;

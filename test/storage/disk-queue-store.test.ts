@@ -174,3 +174,33 @@ test('a persistent push is covered by the next afterDurable round', async () => 
     cleanup();
   }
 });
+
+test('messages delivered before a restart come back marked as delivered; the others do not', async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'always' });
+  try {
+    const store = DiskQueueStore.open(dir, gc);
+    for (let i = 0; i < 4; i++) store.push(makeMessage(`m${i}`));
+    const delivered = [store.shift()!, store.shift()!];
+    for (const queued of delivered) store.markDelivered(queued);
+    // Crash-like stop: staged writes reach the files, nothing is settled.
+    await gc.flush();
+    store.close();
+
+    const reopened = DiskQueueStore.open(dir, gc);
+    const counts: Array<[string, number]> = [];
+    for (let queued = reopened.shift(); queued; queued = reopened.shift()) {
+      counts.push([queued.message.body!.toString(), queued.deliveryCount]);
+    }
+    assert.deepEqual(counts, [
+      ['m0', 1],
+      ['m1', 1],
+      ['m2', 0],
+      ['m3', 0],
+    ]);
+    reopened.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});

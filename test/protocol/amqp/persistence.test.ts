@@ -168,4 +168,41 @@ describe('amqp persistence across restarts', () => {
       assert.equal((await ch.checkQueue('p.bulk')).messageCount, 0);
     });
   });
+  it('messages delivered but unacked before a restart come back redelivered, as in RabbitMQ', async () => {
+    await restart();
+    const holder = await connect(broker!.url);
+    const ch = await holder.createConfirmChannel();
+    await ch.assertQueue('p.redelivered', { durable: true });
+    for (let i = 0; i < 4; i++) ch.sendToQueue('p.redelivered', Buffer.from(`m${i}`), { persistent: true });
+    await ch.waitForConfirms();
+    await ch.prefetch(2);
+    const deliveries = new Collector();
+    await ch.consume('p.redelivered', deliveries.handler);
+    const firstTwo = await deliveries.waitFor(2);
+    assert.deepEqual(
+      firstTwo.map((m) => [m!.content.toString(), m!.fields.redelivered]),
+      [
+        ['m0', false],
+        ['m1', false],
+      ],
+    );
+    holder.on('error', () => {});
+    // The broker restarts while the two deliveries are still unacknowledged.
+    await restart();
+    await withConnection(async (conn) => {
+      const after = await conn.createChannel();
+      const seen = [];
+      for (let i = 0; i < 4; i++) {
+        const message = await after.get('p.redelivered', { noAck: true });
+        assert.ok(message, `message ${i} missing after restart`);
+        seen.push([message.content.toString(), message.fields.redelivered]);
+      }
+      assert.deepEqual(seen, [
+        ['m0', true],
+        ['m1', true],
+        ['m2', false],
+        ['m3', false],
+      ]);
+    });
+  });
 });

@@ -148,6 +148,14 @@ export interface RawFrame {
 }
 
 /** A bare TCP peer that reads AMQP frames (or raw bytes before the first frame). */
+export interface HandshakeOptions {
+  mechanism?: string;
+  response?: Buffer;
+  /** Heartbeat to ask for in connection.tune-ok (default 0: off). */
+  heartbeatSeconds?: number;
+  virtualHost?: string;
+}
+
 export class RawPeer {
   readonly socket: Socket;
   private buffer = Buffer.alloc(0);
@@ -236,21 +244,32 @@ export class RawPeer {
     return this.nextFrame((f) => f.method === name, ms);
   }
 
-  /** Runs the handshake as guest (PLAIN unless told otherwise) and leaves the connection open. */
-  async handshake(mechanism = 'PLAIN', response = Buffer.from('\0guest\0guest')): Promise<RawFrame> {
+  /**
+   * Runs the handshake as guest (PLAIN unless told otherwise) and leaves the connection open.
+   * Returns connection.open-ok, or the connection.close the broker answered with instead.
+   */
+  async handshake(options: HandshakeOptions = {}): Promise<RawFrame> {
     this.write(PROTOCOL_HEADER);
     await this.nextMethod('ConnectionStart');
     this.sendMethod(0, 'ConnectionStartOk', {
       clientProperties: { capabilities: { authentication_failure_close: true } },
-      mechanism,
-      response,
+      mechanism: options.mechanism ?? 'PLAIN',
+      response: options.response ?? Buffer.from('\0guest\0guest'),
       locale: 'en_US',
     });
     const tune = await this.nextFrame((f) => f.method === 'ConnectionTune' || f.method === 'ConnectionClose');
     if (tune.method === 'ConnectionClose') return tune;
-    this.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 0 });
-    this.sendMethod(0, 'ConnectionOpen', { virtualHost: '/', capabilities: '', insist: false });
-    return this.nextMethod('ConnectionOpenOk');
+    this.sendMethod(0, 'ConnectionTuneOk', {
+      channelMax: 2047,
+      frameMax: 131072,
+      heartbeat: options.heartbeatSeconds ?? 0,
+    });
+    this.sendMethod(0, 'ConnectionOpen', {
+      virtualHost: options.virtualHost ?? '/',
+      capabilities: '',
+      insist: false,
+    });
+    return this.nextFrame((f) => f.method === 'ConnectionOpenOk' || f.method === 'ConnectionClose');
   }
 
   destroy(): void {

@@ -79,18 +79,8 @@ describe('amqp connection', () => {
     await assert.rejects(within(connect(`${broker.url}/no-such-vhost`)), /ConnectionClose/);
     const peer = await RawPeer.open(broker.url);
     try {
-      peer.write(PROTOCOL_HEADER);
-      await peer.nextMethod('ConnectionStart');
-      peer.sendMethod(0, 'ConnectionStartOk', {
-        clientProperties: {},
-        mechanism: 'PLAIN',
-        response: Buffer.from('\0guest\0guest'),
-        locale: 'en_US',
-      });
-      await peer.nextMethod('ConnectionTune');
-      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 0 });
-      peer.sendMethod(0, 'ConnectionOpen', { virtualHost: 'no-such-vhost', capabilities: '', insist: false });
-      const close = await peer.nextMethod('ConnectionClose');
+      const close = await peer.handshake({ virtualHost: 'no-such-vhost' });
+      assert.equal(close.method, 'ConnectionClose');
       assert.equal(close.fields!.replyCode, 530);
       assert.match(String(close.fields!.replyText), /^NOT_ALLOWED - vhost no-such-vhost not found$/);
     } finally {
@@ -151,19 +141,7 @@ describe('amqp connection', () => {
   it('sends heartbeats on an idle connection at the negotiated interval', async () => {
     const peer = await RawPeer.open(broker.url);
     try {
-      peer.write(PROTOCOL_HEADER);
-      await peer.nextMethod('ConnectionStart');
-      peer.sendMethod(0, 'ConnectionStartOk', {
-        clientProperties: {},
-        mechanism: 'PLAIN',
-        response: Buffer.from('\0guest\0guest'),
-        locale: 'en_US',
-      });
-      const tune = await peer.nextMethod('ConnectionTune');
-      assert.equal(tune.fields!.heartbeat, 60);
-      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 1 });
-      peer.sendMethod(0, 'ConnectionOpen', { virtualHost: '/', capabilities: '', insist: false });
-      await peer.nextMethod('ConnectionOpenOk');
+      await peer.handshake({ heartbeatSeconds: 1 });
       const heartbeat = await peer.nextFrame((f) => f.type === 8, 3000);
       assert.equal(heartbeat.channel, 0);
       assert.equal(heartbeat.payload.length, 0);
@@ -175,18 +153,7 @@ describe('amqp connection', () => {
   it('drops a peer that stops sending after two missed heartbeat intervals', async () => {
     const peer = await RawPeer.open(broker.url);
     try {
-      peer.write(PROTOCOL_HEADER);
-      await peer.nextMethod('ConnectionStart');
-      peer.sendMethod(0, 'ConnectionStartOk', {
-        clientProperties: {},
-        mechanism: 'PLAIN',
-        response: Buffer.from('\0guest\0guest'),
-        locale: 'en_US',
-      });
-      await peer.nextMethod('ConnectionTune');
-      peer.sendMethod(0, 'ConnectionTuneOk', { channelMax: 2047, frameMax: 131072, heartbeat: 1 });
-      peer.sendMethod(0, 'ConnectionOpen', { virtualHost: '/', capabilities: '', insist: false });
-      await peer.nextMethod('ConnectionOpenOk');
+      await peer.handshake({ heartbeatSeconds: 1 });
       const openedAt = Date.now();
       // The peer now sends nothing, not even heartbeats: the broker must hang up on its own.
       await within(peer.closed, 6000);
@@ -252,7 +219,7 @@ describe('amqp connection', () => {
     }
   });
 
-  it('proposes frame_max 131072 and channel_max 2047 in connection.tune', async () => {
+  it('proposes frame_max 131072, channel_max 2047 and heartbeat 60 in connection.tune', async () => {
     const peer = await RawPeer.open(broker.url);
     try {
       peer.write(PROTOCOL_HEADER);
@@ -270,6 +237,7 @@ describe('amqp connection', () => {
       const tune = await peer.nextMethod('ConnectionTune');
       assert.equal(tune.fields!.frameMax, 131072);
       assert.equal(tune.fields!.channelMax, 2047);
+      assert.equal(tune.fields!.heartbeat, 60);
     } finally {
       peer.destroy();
     }

@@ -163,7 +163,7 @@ describe('amqp errors', () => {
   it('a bad password on a raw socket that announced authentication_failure_close gets 403', async () => {
     const peer = await RawPeer.open(broker.url);
     try {
-      const close = await peer.handshake('PLAIN', Buffer.from('\0guest\0wrong'));
+      const close = await peer.handshake({ response: Buffer.from('\0guest\0wrong') });
       assert.equal(close.method, 'ConnectionClose');
       assert.equal(close.fields!.replyCode, 403);
       assert.match(

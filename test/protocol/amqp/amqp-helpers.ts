@@ -7,7 +7,7 @@ import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { ConsumeMessage } from 'amqplib';
+import { type Channel, type ChannelModel, type ConsumeMessage, connect } from 'amqplib';
 import { startTestBroker } from '../../helpers/broker.js';
 
 /** Resolves with the promise's value, or rejects if it takes longer than `ms`. */
@@ -123,6 +123,24 @@ export async function brokerUnderTest(): Promise<BrokerUnderTest> {
   if (external) return { url: external, port: Number(new URL(external).port), stop: async () => {} };
   const broker = await startTestBroker();
   return { url: broker.url, port: broker.amqp!.port, stop: () => broker.stop() };
+}
+
+/** A broker with one open connection and channel: the fixture most test files share. */
+export interface BrokerChannel {
+  broker: BrokerUnderTest;
+  conn: ChannelModel;
+  ch: Channel;
+}
+
+export async function openBrokerChannel(): Promise<BrokerChannel> {
+  const broker = await brokerUnderTest();
+  const conn = await connect(broker.url);
+  return { broker, conn, ch: await conn.createChannel() };
+}
+
+export async function closeBrokerChannel({ broker, conn }: BrokerChannel): Promise<void> {
+  await conn.close();
+  await broker.stop();
 }
 
 // ---- raw sockets ---------------------------------------------------------------------------

@@ -2,14 +2,15 @@
 // with amqplib's low-level rpc since its API has no tx methods).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Channel, type ChannelModel, connect, type Message } from 'amqplib';
+import type { Channel, ChannelModel, Message } from 'amqplib';
 import * as callbackApi from 'amqplib/callback_api';
 import {
   type BrokerUnderTest,
-  brokerUnderTest,
+  closeBrokerChannel,
   defs,
   errorChannel,
   nextEvent,
+  openBrokerChannel,
   rejectsWith,
   uniq,
   within,
@@ -28,14 +29,9 @@ describe('amqp confirms and transactions', () => {
   let conn: ChannelModel;
   let ch: Channel;
   before(async () => {
-    broker = await brokerUnderTest();
-    conn = await connect(broker.url);
-    ch = await conn.createChannel();
+    ({ broker, conn, ch } = await openBrokerChannel());
   });
-  after(async () => {
-    await conn.close();
-    await broker.stop();
-  });
+  after(() => closeBrokerChannel({ broker, conn, ch }));
 
   async function freshQueue(durable = false): Promise<string> {
     const { queue } = await ch.assertQueue(uniq('q'), durable ? { durable: true } : { exclusive: true });

@@ -5,12 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { type Channel, type ChannelModel, connect, type Message } from 'amqplib';
 import {
   type BrokerUnderTest,
-  brokerUnderTest,
   Collector,
   channelError,
+  closeBrokerChannel,
   drain,
   errorChannel,
   nextEvent,
+  openBrokerChannel,
   rejectsWith,
   roundTrip,
   uniq,
@@ -21,14 +22,9 @@ describe('amqp basic: consume, get, ack', () => {
   let conn: ChannelModel;
   let ch: Channel;
   before(async () => {
-    broker = await brokerUnderTest();
-    conn = await connect(broker.url);
-    ch = await conn.createChannel();
+    ({ broker, conn, ch } = await openBrokerChannel());
   });
-  after(async () => {
-    await conn.close();
-    await broker.stop();
-  });
+  after(() => closeBrokerChannel({ broker, conn, ch }));
 
   /** A fresh exclusive queue holding `bodies`, published on the shared channel. */
   async function queueWith(bodies: string[], exclusive = true): Promise<string> {

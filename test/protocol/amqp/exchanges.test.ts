@@ -2,12 +2,13 @@
 // routing of each exchange type.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Channel, type ChannelModel, connect } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import {
   type BrokerUnderTest,
-  brokerUnderTest,
+  closeBrokerChannel,
   drain,
   errorChannel,
+  openBrokerChannel,
   rejectsWith,
   uniq,
 } from './amqp-helpers.js';
@@ -17,14 +18,9 @@ describe('amqp exchanges', () => {
   let conn: ChannelModel;
   let ch: Channel;
   before(async () => {
-    broker = await brokerUnderTest();
-    conn = await connect(broker.url);
-    ch = await conn.createChannel();
+    ({ broker, conn, ch } = await openBrokerChannel());
   });
-  after(async () => {
-    await conn.close();
-    await broker.stop();
-  });
+  after(() => closeBrokerChannel({ broker, conn, ch }));
 
   const failing = () => errorChannel(() => conn.createChannel());
 

@@ -5,11 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import {
   type BrokerUnderTest,
-  brokerUnderTest,
   Collector,
+  closeBrokerChannel,
   drain,
   errorChannel,
   nextEvent,
+  openBrokerChannel,
   rejectsWith,
   uniq,
 } from './amqp-helpers.js';
@@ -19,14 +20,9 @@ describe('amqp queues', () => {
   let conn: ChannelModel;
   let ch: Channel;
   before(async () => {
-    broker = await brokerUnderTest();
-    conn = await connect(broker.url);
-    ch = await conn.createChannel();
+    ({ broker, conn, ch } = await openBrokerChannel());
   });
-  after(async () => {
-    await conn.close();
-    await broker.stop();
-  });
+  after(() => closeBrokerChannel({ broker, conn, ch }));
 
   const failing = (c: ChannelModel = conn) => errorChannel(() => c.createChannel());
 

@@ -281,9 +281,7 @@ export class VirtualHost {
     rawArgs: Arguments,
     owner: unknown,
   ): void {
-    if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
-    this.checkTarget(destination, owner);
-    const exchange = this.getExchange(source);
+    const exchange = this.bindingSource(source, destination, owner);
     const args = normalizeArguments(rawArgs);
     const binding: Binding = {
       source,
@@ -311,11 +309,16 @@ export class VirtualHost {
     rawArgs: Arguments,
     owner: unknown,
   ): void {
-    if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
-    this.checkTarget(destination, owner);
-    const exchange = this.getExchange(source);
+    const exchange = this.bindingSource(source, destination, owner);
     const binding = exchange.removeBinding(bindingId(destination, routingKey, normalizeArguments(rawArgs)));
     if (binding) this.afterBindingRemoved(exchange, binding);
+  }
+
+  /** The checks bind and unbind share; returns the source exchange. */
+  private bindingSource(source: string, destination: BindingTarget, owner: unknown): Exchange {
+    if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
+    this.checkTarget(destination, owner);
+    return this.getExchange(source);
   }
 
   private checkTarget(destination: BindingTarget, owner: unknown): void {

@@ -17,6 +17,16 @@ import {
   uniq,
 } from './amqp-helpers.js';
 
+/** Takes every message left in `queue` (no-ack) as [body, redelivered] pairs, in order. */
+async function takeAll(ch: Channel, queue: string): Promise<Array<[string, boolean]>> {
+  const taken: Array<[string, boolean]> = [];
+  for (;;) {
+    const m = await ch.get(queue, { noAck: true });
+    if (!m) return taken;
+    taken.push([m.content.toString(), m.fields.redelivered]);
+  }
+}
+
 describe('amqp basic: consume, get, ack', () => {
   let broker: BrokerUnderTest;
   let conn: ChannelModel;
@@ -210,12 +220,7 @@ describe('amqp basic: consume, get, ack', () => {
     assert.ok(first && second);
     ch.nack(second, false, true);
     ch.nack(first, false, true);
-    const order: Array<[string, boolean]> = [];
-    for (;;) {
-      const m = await ch.get(queue, { noAck: true });
-      if (!m) break;
-      order.push([m.content.toString(), m.fields.redelivered]);
-    }
+    const order = await takeAll(ch, queue);
     assert.deepEqual(order, [
       ['m0', true],
       ['m1', true],
@@ -353,12 +358,7 @@ describe('amqp basic: consume, get, ack', () => {
     await collector.waitFor(4);
     c.ack(collector.messages[1]!);
     await c.close();
-    const back: Array<[string, boolean]> = [];
-    for (;;) {
-      const m = await ch.get(queue, { noAck: true });
-      if (!m) break;
-      back.push([m.content.toString(), m.fields.redelivered]);
-    }
+    const back = await takeAll(ch, queue);
     assert.deepEqual(back, [
       ['m0', true],
       ['m2', true],

@@ -7,5 +7,6 @@ export {
   ListenerError,
   startBroker,
 } from './broker.js';
-export type { Clock } from './core/clock.js';
+export type { Clock, TimerHandle } from './core/clock.js';
+export { ManualClock } from './core/manual-clock.js';
 export type { AmqpLimits } from './protocol/amqp/connection.js';

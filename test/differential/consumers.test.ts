@@ -3,7 +3,8 @@
 import { differentialSuite, type Scenario } from './harness.js';
 import { counts, type Inbox, settle, withSession } from './kit.js';
 
-const bodies = (inbox: Inbox) => inbox.messages.map((m) => (m ? `${m.content}${m.fields.redelivered ? '*' : ''}` : null));
+const bodies = (inbox: Inbox) =>
+  inbox.messages.map((m) => (m ? `${m.content}${m.fields.redelivered ? '*' : ''}` : null));
 
 const scenarios: Scenario[] = [
   {

@@ -1,7 +1,15 @@
 // Bounded queues: x-max-length and x-max-length-bytes with each x-overflow mode, as publishers
 // (confirms, returns) and the dead-letter queue see them.
 import { differentialSuite, type Scenario } from './harness.js';
-import { counts, drain, drainBodies, type Observation, publishConfirmed, type Session, withSession } from './kit.js';
+import {
+  counts,
+  drain,
+  drainBodies,
+  type Observation,
+  publishConfirmed,
+  type Session,
+  withSession,
+} from './kit.js';
 
 /** A queue with `args` and a dead-letter exchange into `dlq`; publishes `bodies` with confirms. */
 async function fill(
@@ -68,7 +76,10 @@ const scenarios: Scenario[] = [
         await ch.get(work, { noAck: true });
         const again = await s.confirmChannel();
         again.on('return', (m) => returns.push(m.content.toString()));
-        const more = [await publishConfirmed(again, '', work, 'm6'), await publishConfirmed(again, '', work, 'm7')];
+        const more = [
+          await publishConfirmed(again, '', work, 'm6'),
+          await publishConfirmed(again, '', work, 'm7'),
+        ];
         return { ...(await outcome(s, [...confirms, ...more], work, dlq)), returns };
       }),
   },
@@ -122,7 +133,9 @@ const scenarios: Scenario[] = [
         const dlx = await s.exchange('dlx', 'fanout');
         const dlq = await s.queue('dlq');
         await s.bind(dlq, dlx);
-        const work = await s.queue('work', { arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': dlx } });
+        const work = await s.queue('work', {
+          arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': dlx },
+        });
         const ch = await s.confirmChannel();
         await publishConfirmed(ch, '', work, 'held');
         const held = await ch.get(work); // unacked

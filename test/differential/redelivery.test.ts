@@ -16,7 +16,8 @@ async function queueWith(s: Session, bodies: string[]): Promise<string> {
 }
 
 /** body, delivery tag and redelivered flag: what a consumer acts on. */
-const brief = (m: Message | null) => (m ? [m.content.toString(), m.fields.deliveryTag, m.fields.redelivered] : null);
+const brief = (m: Message | null) =>
+  m ? [m.content.toString(), m.fields.deliveryTag, m.fields.redelivered] : null;
 const briefs = (inbox: Inbox) => inbox.messages.map(brief);
 
 async function getAll(ch: Channel, q: string, n: number): Promise<Message[]> {

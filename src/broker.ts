@@ -7,6 +7,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
+import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import type { DefinitionKind } from './storage/definitions.js';
 import { Storage } from './storage/storage.js';
@@ -99,9 +100,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
   const core = new BrokerCore(
     clock,
-    (vhost, queueName, durable) =>
-      durable ? storage.openQueueStore(vhost, queueName) : new MemoryQueueStore(),
+    (vhost, queueName, durable, level) => {
+      if (!durable) return new MemoryQueueStore();
+      // Each level of a priority queue has its own log.
+      return storage.openQueueStore(vhost, level === 0 ? queueName : `${queueName}\0priority ${level}`);
+    },
     definitions,
+    amqpPropertiesCodec,
   );
   let amqpServer: AmqpServer | undefined;
   try {

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import type { DefinitionWriter } from './definitions.js';
 import type { ExchangeType } from './exchange.js';
+import type { MessagePropertiesCodec } from './message-properties.js';
 import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
 import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
@@ -24,6 +25,7 @@ export class BrokerCore {
     readonly clock: Clock,
     private readonly createStore: QueueStoreFactory,
     private readonly definitions: DefinitionWriter,
+    private readonly codec: MessagePropertiesCodec,
   ) {}
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -62,7 +64,12 @@ export class BrokerCore {
   addVhost(name: string, persist = true): VirtualHost {
     let vhost = this.vhosts.get(name);
     if (!vhost) {
-      vhost = new VirtualHost(name, this.createStore, this.definitions);
+      vhost = new VirtualHost(name, {
+        clock: this.clock,
+        createStore: this.createStore,
+        definitions: this.definitions,
+        codec: this.codec,
+      });
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });
     }

@@ -12,9 +12,11 @@ import {
   type BasicPublish,
   decodeContentHeader,
   decodeMethod,
+  decodeProperties,
   encodeContentMethod,
   encodeDeliver,
   encodeMethodFrame,
+  encodeProperties,
   type FieldTable,
   FRAME_BODY,
   FRAME_HEADER,
@@ -610,7 +612,7 @@ export class Channel {
         queued.deliveryCount > 1,
         message.exchange,
         message.routingKey,
-        message.properties,
+        deliveryProperties(queued, queue),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -639,7 +641,7 @@ export class Channel {
           routingKey: message.routingKey,
           messageCount: queue.messageCount,
         },
-        message.properties,
+        deliveryProperties(queued, queue),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -759,6 +761,18 @@ function parseExpiration(expiration: string | undefined): number | undefined {
     );
   }
   return ttlMs;
+}
+
+/**
+ * The properties a delivery carries: as published, except that quorum queues count earlier
+ * deliveries in the `x-delivery-count` header (0 on the first), as RabbitMQ 3.10 does.
+ */
+function deliveryProperties(queued: QueuedMessage, queue: Queue): Buffer {
+  const properties = queued.message.properties;
+  if (queue.settings.type !== 'quorum') return properties;
+  const decoded = decodeProperties(properties);
+  const headers: FieldTable = { ...decoded.headers, 'x-delivery-count': queued.deliveryCount - 1 };
+  return encodeProperties({ ...decoded, headers });
 }
 
 /** The consumer argument `x-priority` (an integer; default 0). */

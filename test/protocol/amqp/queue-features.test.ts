@@ -321,6 +321,7 @@ describe('queue features (injected clock)', () => {
       const m = await ch.get(q);
       assert.ok(m, `delivery ${delivery}`);
       assert.equal(m.fields.redelivered, delivery > 1);
+      assert.equal(m.properties.headers?.['x-delivery-count'], delivery - 1);
       ch.nack(m, false, true);
       await roundTrip(ch, q);
     }

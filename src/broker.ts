@@ -8,6 +8,7 @@ import type { DefinitionWriter } from './core/definitions.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
+import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import type { DefinitionKind } from './storage/definitions.js';
 import { Storage } from './storage/storage.js';
 
@@ -33,8 +34,16 @@ export interface BrokerOptions {
    */
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
-  /** AMQP limits (frame size, channels, heartbeat, max message size, handshake timeout). */
+  /**
+   * AMQP limits: frame size, channels, heartbeat, max message size, handshake timeout, connections,
+   * consumers per channel, consumer acknowledgement timeout.
+   */
   amqp?: Partial<AmqpLimits>;
+  /**
+   * Resource alarms (memory high watermark, free disk limit, check period). Tests inject
+   * `memoryUsedBytes`/`diskFreeBytes` and call `broker.resources.check()` instead of waiting.
+   */
+  resources?: ResourceOptions;
   /** Time source for the core; tests inject a fake clock. */
   clock?: Clock;
   /** Receives the broker's log lines. Default: stderr. */
@@ -54,6 +63,8 @@ export interface Broker {
   readonly dataDir: string;
   /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
   readonly core: BrokerCore;
+  /** Memory and disk alarms; `check()` measures now. */
+  readonly resources: ResourceMonitor;
   /** Stops accepting, closes connections with 320 CONNECTION_FORCED, flushes and syncs storage. */
   close(): Promise<void>;
 }
@@ -104,6 +115,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     definitions,
   );
   let amqpServer: AmqpServer | undefined;
+  const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
   try {
     const recoveryStartedAtMs = Date.now();
     core.restore(storage.definitions.entries());
@@ -116,6 +128,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
 
+    resources.start();
     let amqp: ListenerAddress | undefined;
     const amqpPort = options.amqpPort ?? 5672;
     if (amqpPort !== false) {
@@ -125,6 +138,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         clock,
         limits: { ...DEFAULT_AMQP_LIMITS, ...options.amqp },
         log,
+        alarms: resources,
       });
       try {
         const bound = await amqpServer.listen(host, amqpPort);
@@ -140,8 +154,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       amqp,
       dataDir: storage.dataDir,
       core,
+      resources,
       close() {
         closing ??= (async () => {
+          resources.stop();
           await server?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
@@ -151,6 +167,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       },
     };
   } catch (error) {
+    resources.stop();
     await amqpServer?.close().catch(() => {});
     await storage.close().catch(() => {});
     throw error;

@@ -22,6 +22,7 @@ import {
   ReplyCode,
   readDeliveryMode,
 } from './codec/index.js';
+import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import { AmqpConsumer } from './consumer.js';
 import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
 
@@ -30,6 +31,10 @@ export interface ChannelHost {
   readonly vhost: VirtualHost;
   readonly frameMaxBytes: number;
   readonly maxMessageSizeBytes: number;
+  /** Consumers a channel may have; Infinity for no limit. */
+  readonly maxConsumersPerChannel: number;
+  /** An unacked delivery older than this closes the channel; 0 disables. */
+  readonly consumerTimeoutMs: number;
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
   /** The client announced consumer_cancel_notify: it understands a server-sent basic.cancel. */
@@ -42,6 +47,7 @@ export interface ChannelHost {
   isWritable(): boolean;
   /** The channel finished closing; its number may be reused. */
   channelClosed(id: number): void;
+  log(line: string): void;
 }
 
 /** A delivery awaiting ack on this channel: the lease of one message from one queue. */
@@ -50,6 +56,8 @@ interface Unacked {
   readonly queued: QueuedMessage;
   /** Undefined for basic.get deliveries. */
   readonly consumer: AmqpConsumer | undefined;
+  /** For the consumer acknowledgement timeout. */
+  readonly deliveredAtMs: number;
 }
 
 /** A publish waiting for its header and body frames. */
@@ -104,11 +112,19 @@ export class Channel {
 
   private txMode = false;
   private txOperations: TxOperation[] = [];
+  private readonly ackTimeout: AckTimeout;
 
   constructor(
     readonly id: number,
     private readonly host: ChannelHost,
-  ) {}
+  ) {
+    this.ackTimeout = new AckTimeout(
+      host.clock,
+      host.consumerTimeoutMs,
+      () => this.unacked.values().next().value?.deliveredAtMs,
+      () => this.onAckTimeout(),
+    );
+  }
 
   get isOpen(): boolean {
     return this.state === State.Open;
@@ -550,6 +566,12 @@ export class Channel {
     const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
     if (this.consumers.has(tag))
       throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    if (this.consumers.size >= this.host.maxConsumersPerChannel) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `reached maximum (${this.host.maxConsumersPerChannel}) of consumers per channel`,
+      );
+    }
     if (queue.hasExclusiveConsumer() || (exclusive && queue.consumerCount > 0)) {
       throw channelError(
         ReplyCode.ACCESS_REFUSED,
@@ -591,9 +613,10 @@ export class Channel {
     if (consumer.noAck) {
       queue.settle(queued);
     } else {
-      this.unacked.set(tag, { queue, queued, consumer });
+      this.unacked.set(tag, { queue, queued, consumer, deliveredAtMs: this.host.clock.now() });
       consumer.unackedCount++;
       this.unackedByConsumers++;
+      this.ackTimeout.delivered();
     }
     this.host.sendAll(
       encodeDeliver(
@@ -619,7 +642,10 @@ export class Channel {
     }
     const tag = ++this.lastDeliveryTag;
     if (noAck) queue.settle(queued);
-    else this.unacked.set(tag, { queue, queued, consumer: undefined });
+    else {
+      this.unacked.set(tag, { queue, queued, consumer: undefined, deliveredAtMs: this.host.clock.now() });
+      this.ackTimeout.delivered();
+    }
     const message = queued.message;
     this.host.sendAll(
       encodeContentMethod(
@@ -709,6 +735,7 @@ export class Channel {
 
   /** Cancels consumers and requeues unacknowledged deliveries. */
   releaseResources(): void {
+    this.ackTimeout.stop();
     for (const consumer of [...this.consumers.values()]) this.removeConsumer(consumer);
     this.releaseAll();
     this.content = undefined;
@@ -728,6 +755,17 @@ export class Channel {
         methodId,
       }),
     );
+  }
+
+  /** The oldest unacked delivery outlived the consumer timeout: close the channel, as RabbitMQ. */
+  private onAckTimeout(): void {
+    if (this.state !== State.Open) return;
+    const oldest = this.unacked.values().next().value;
+    const timeoutMs = this.host.consumerTimeoutMs;
+    this.host.log(
+      `consumer ${oldest?.consumer ? `'${oldest.consumer.tag}'` : '(basic.get)'} on channel ${this.id} timed out waiting for a delivery acknowledgement after ${timeoutMs} ms; closing the channel and requeueing its unacked messages (raise --consumer-timeout-ms if consumers need longer)`,
+    );
+    this.closeWithError(channelError(ReplyCode.PRECONDITION_FAILED, ackTimeoutText(this.id, timeoutMs)), 0, 0);
   }
 
   private finishClose(): void {

@@ -165,6 +165,11 @@ export class AmqpConnection implements ChannelHost {
     return this.username;
   }
 
+  /** Closed or closing: no longer counts toward maxConnections. */
+  get isClosing(): boolean {
+    return this.phase >= Phase.Closing;
+  }
+
   get remoteAddress(): string {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
   }

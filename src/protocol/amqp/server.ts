@@ -21,7 +21,11 @@ export class AmqpServer {
   constructor(context: Omit<ConnectionContext, 'onClosed' | 'connectionCount'>) {
     const connectionContext: ConnectionContext = {
       ...context,
-      connectionCount: () => this.connections.size,
+      connectionCount: () => {
+        let open = 0;
+        for (const connection of this.connections) if (!connection.isClosing) open++;
+        return open;
+      },
       onClosed: (connection) => this.connections.delete(connection),
     };
     this.stopAlarmUpdates = context.alarms.onChange(() => {

@@ -147,6 +147,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         throw new ListenerError('amqp', '--amqp-port', host, amqpPort, error as NodeJS.ErrnoException);
       }
     }
+    log(resources.describeLimits());
 
     let closing: Promise<void> | undefined;
     const server = amqpServer;

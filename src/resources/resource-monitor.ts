@@ -83,17 +83,19 @@ export class ResourceMonitor implements ResourceAlarms {
     return () => this.listeners.delete(listener);
   }
 
-  /** Measures now, logs the limits, and keeps measuring every checkIntervalMs. */
+  /** Measures now and keeps measuring every checkIntervalMs. */
   start(): void {
+    this.check();
+    this.schedule();
+  }
+
+  /** One line for the start-up log. */
+  describeLimits(): string {
     const watermark =
       'bytes' in this.watermark
         ? formatBytes(this.memoryLimitBytes)
         : `${this.watermark.fraction} of ${formatBytes(this.totalMemoryBytes)} = ${formatBytes(this.memoryLimitBytes)}`;
-    this.log(
-      `resource limits: memory high watermark ${watermark}; disk free limit ${formatBytes(this.diskFreeLimitBytes)} on ${this.dataDir}`,
-    );
-    this.check();
-    this.schedule();
+    return `resource limits: memory high watermark ${watermark}; disk free limit ${this.diskFreeLimitBytes} bytes (${formatBytes(this.diskFreeLimitBytes)}) on ${this.dataDir}`;
   }
 
   stop(): void {

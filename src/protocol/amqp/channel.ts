@@ -6,6 +6,7 @@ import type { Message, QueuedMessage } from '../../core/message.js';
 import type { Queue } from '../../core/queue.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
+import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import {
   type AmqpMethod,
   type BasicPublish,
@@ -22,7 +23,6 @@ import {
   ReplyCode,
   readDeliveryMode,
 } from './codec/index.js';
-import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import { AmqpConsumer } from './consumer.js';
 import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
 
@@ -765,7 +765,11 @@ export class Channel {
     this.host.log(
       `consumer ${oldest?.consumer ? `'${oldest.consumer.tag}'` : '(basic.get)'} on channel ${this.id} timed out waiting for a delivery acknowledgement after ${timeoutMs} ms; closing the channel and requeueing its unacked messages (raise --consumer-timeout-ms if consumers need longer)`,
     );
-    this.closeWithError(channelError(ReplyCode.PRECONDITION_FAILED, ackTimeoutText(this.id, timeoutMs)), 0, 0);
+    this.closeWithError(
+      channelError(ReplyCode.PRECONDITION_FAILED, ackTimeoutText(this.id, timeoutMs)),
+      0,
+      0,
+    );
   }
 
   private finishClose(): void {

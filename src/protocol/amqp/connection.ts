@@ -134,7 +134,8 @@ export class AmqpConnection implements ChannelHost {
         return context.alarms.active;
       },
       sendBlocked: (reason) => {
-        if (this.blockedNotifications) this.send(encodeMethodFrame(0, { method: 'connection.blocked', reason }));
+        if (this.blockedNotifications)
+          this.send(encodeMethodFrame(0, { method: 'connection.blocked', reason }));
       },
       sendUnblocked: () => {
         if (this.blockedNotifications) this.send(encodeMethodFrame(0, { method: 'connection.unblocked' }));

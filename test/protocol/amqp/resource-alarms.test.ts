@@ -146,7 +146,12 @@ describe('resource alarms', () => {
     await peer.nextMethod('ChannelOpenOk');
     setMemory(LIMIT_BYTES + 1);
     const body = Buffer.from('silent');
-    peer.sendMethod(1, 'BasicPublish', { exchange: '', routingKey: queue, mandatory: false, immediate: false });
+    peer.sendMethod(1, 'BasicPublish', {
+      exchange: '',
+      routingKey: queue,
+      mandatory: false,
+      immediate: false,
+    });
     peer.write(content(1, body));
     // Sent after the publish: not read until the alarm clears.
     peer.sendMethod(1, 'BasicQos', { prefetchSize: 0, prefetchCount: 5, global: false });
@@ -167,7 +172,12 @@ describe('resource alarms', () => {
 
 /** A content header (no properties) and one body frame, encoded with amqplib's definitions. */
 function content(channel: number, body: Buffer): Buffer {
-  const header = (defs.encodeProperties as EncodeProperties)(defs.BasicProperties as number, channel, body.length, {});
+  const header = (defs.encodeProperties as EncodeProperties)(
+    defs.BasicProperties as number,
+    channel,
+    body.length,
+    {},
+  );
   const bodyHeader = Buffer.alloc(7);
   bodyHeader.writeUInt8(3, 0);
   bodyHeader.writeUInt16BE(channel, 1);

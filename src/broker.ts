@@ -9,6 +9,7 @@ import { MemoryQueueStore } from './core/memory-queue-store.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
+import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import type { DefinitionKind } from './storage/definitions.js';
 import { Storage } from './storage/storage.js';
 
@@ -34,8 +35,16 @@ export interface BrokerOptions {
    */
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
-  /** AMQP limits (frame size, channels, heartbeat, max message size, handshake timeout). */
+  /**
+   * AMQP limits: frame size, channels, heartbeat, max message size, handshake timeout, connections,
+   * consumers per channel, consumer acknowledgement timeout.
+   */
   amqp?: Partial<AmqpLimits>;
+  /**
+   * Resource alarms (memory high watermark, free disk limit, check period). Tests inject
+   * `memoryUsedBytes`/`diskFreeBytes` and call `broker.resources.check()` instead of waiting.
+   */
+  resources?: ResourceOptions;
   /** Time source for the core; tests inject a fake clock. */
   clock?: Clock;
   /** Receives the broker's log lines. Default: stderr. */
@@ -55,6 +64,8 @@ export interface Broker {
   readonly dataDir: string;
   /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
   readonly core: BrokerCore;
+  /** Memory and disk alarms; `check()` measures now. */
+  readonly resources: ResourceMonitor;
   /** Stops accepting, closes connections with 320 CONNECTION_FORCED, flushes and syncs storage. */
   close(): Promise<void>;
 }
@@ -109,6 +120,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     amqpPropertiesCodec,
   );
   let amqpServer: AmqpServer | undefined;
+  const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
   try {
     const recoveryStartedAtMs = Date.now();
     core.restore(storage.definitions.entries());
@@ -121,6 +133,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
 
+    resources.start();
     let amqp: ListenerAddress | undefined;
     const amqpPort = options.amqpPort ?? 5672;
     if (amqpPort !== false) {
@@ -130,6 +143,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         clock,
         limits: { ...DEFAULT_AMQP_LIMITS, ...options.amqp },
         log,
+        alarms: resources,
       });
       try {
         const bound = await amqpServer.listen(host, amqpPort);
@@ -138,6 +152,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         throw new ListenerError('amqp', '--amqp-port', host, amqpPort, error as NodeJS.ErrnoException);
       }
     }
+    log(resources.describeLimits());
 
     let closing: Promise<void> | undefined;
     const server = amqpServer;
@@ -145,8 +160,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       amqp,
       dataDir: storage.dataDir,
       core,
+      resources,
       close() {
         closing ??= (async () => {
+          resources.stop();
           await server?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
@@ -156,6 +173,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       },
     };
   } catch (error) {
+    resources.stop();
     await amqpServer?.close().catch(() => {});
     await storage.close().catch(() => {});
     throw error;

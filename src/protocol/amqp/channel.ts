@@ -7,6 +7,7 @@ import type { Queue } from '../../core/queue.js';
 import { amqpTypeName } from '../../core/queue-arguments.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
+import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import {
   type AmqpMethod,
   type BasicPublish,
@@ -34,6 +35,10 @@ export interface ChannelHost {
   readonly vhost: VirtualHost;
   readonly frameMaxBytes: number;
   readonly maxMessageSizeBytes: number;
+  /** Consumers a channel may have; Infinity for no limit. */
+  readonly maxConsumersPerChannel: number;
+  /** An unacked delivery older than this closes the channel; 0 disables. */
+  readonly consumerTimeoutMs: number;
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
   /** The client announced consumer_cancel_notify: it understands a server-sent basic.cancel. */
@@ -46,6 +51,7 @@ export interface ChannelHost {
   isWritable(): boolean;
   /** The channel finished closing; its number may be reused. */
   channelClosed(id: number): void;
+  log(line: string): void;
 }
 
 /** A delivery awaiting ack on this channel: the lease of one message from one queue. */
@@ -54,6 +60,8 @@ interface Unacked {
   readonly queued: QueuedMessage;
   /** Undefined for basic.get deliveries. */
   readonly consumer: AmqpConsumer | undefined;
+  /** For the consumer acknowledgement timeout. */
+  readonly deliveredAtMs: number;
 }
 
 /** A publish waiting for its header and body frames. */
@@ -112,11 +120,19 @@ export class Channel {
 
   private txMode = false;
   private txOperations: TxOperation[] = [];
+  private readonly ackTimeout: AckTimeout;
 
   constructor(
     readonly id: number,
     private readonly host: ChannelHost,
-  ) {}
+  ) {
+    this.ackTimeout = new AckTimeout(
+      host.clock,
+      host.consumerTimeoutMs,
+      () => this.unacked.values().next().value?.deliveredAtMs,
+      () => this.onAckTimeout(),
+    );
+  }
 
   get isOpen(): boolean {
     return this.state === State.Open;
@@ -559,6 +575,12 @@ export class Channel {
     const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
     if (this.consumers.has(tag))
       throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    if (this.consumers.size >= this.host.maxConsumersPerChannel) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `reached maximum (${this.host.maxConsumersPerChannel}) of consumers per channel`,
+      );
+    }
     if (queue.hasExclusiveConsumer() || (exclusive && queue.consumerCount > 0)) {
       throw channelError(
         ReplyCode.ACCESS_REFUSED,
@@ -600,9 +622,10 @@ export class Channel {
     if (consumer.noAck) {
       queue.settle(queued);
     } else {
-      this.unacked.set(tag, { queue, queued, consumer });
+      this.unacked.set(tag, { queue, queued, consumer, deliveredAtMs: this.host.clock.now() });
       consumer.unackedCount++;
       this.unackedByConsumers++;
+      this.ackTimeout.delivered();
     }
     this.host.sendAll(
       encodeDeliver(
@@ -628,7 +651,10 @@ export class Channel {
     }
     const tag = ++this.lastDeliveryTag;
     if (noAck) queue.settle(queued);
-    else this.unacked.set(tag, { queue, queued, consumer: undefined });
+    else {
+      this.unacked.set(tag, { queue, queued, consumer: undefined, deliveredAtMs: this.host.clock.now() });
+      this.ackTimeout.delivered();
+    }
     const message = queued.message;
     this.host.sendAll(
       encodeContentMethod(
@@ -718,6 +744,7 @@ export class Channel {
 
   /** Cancels consumers and requeues unacknowledged deliveries. */
   releaseResources(): void {
+    this.ackTimeout.stop();
     for (const consumer of [...this.consumers.values()]) this.removeConsumer(consumer);
     this.releaseAll();
     this.content = undefined;
@@ -736,6 +763,21 @@ export class Channel {
         classId,
         methodId,
       }),
+    );
+  }
+
+  /** The oldest unacked delivery outlived the consumer timeout: close the channel, as RabbitMQ. */
+  private onAckTimeout(): void {
+    if (this.state !== State.Open) return;
+    const oldest = this.unacked.values().next().value;
+    const timeoutMs = this.host.consumerTimeoutMs;
+    this.host.log(
+      `consumer ${oldest?.consumer ? `'${oldest.consumer.tag}'` : '(basic.get)'} on channel ${this.id} timed out waiting for a delivery acknowledgement after ${timeoutMs} ms; closing the channel and requeueing its unacked messages (raise --consumer-timeout-ms if consumers need longer)`,
+    );
+    this.closeWithError(
+      channelError(ReplyCode.PRECONDITION_FAILED, ackTimeoutText(this.id, timeoutMs)),
+      0,
+      0,
     );
   }
 

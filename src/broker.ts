@@ -2,10 +2,13 @@
  * Composes the broker: config → storage → core → protocol listeners. This is also the embedded
  * API: `startBroker()` runs a real broker inside a Node process (a test suite, a dev server).
  */
+import { executeAdminRequest } from './admin/admin-commands.js';
+import { ControlSocket } from './admin/control-socket.js';
 import { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
+import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import type { DefinitionKind } from './storage/definitions.js';
@@ -104,6 +107,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     definitions,
   );
   let amqpServer: AmqpServer | undefined;
+  let control: ControlSocket | undefined;
   try {
     const recoveryStartedAtMs = Date.now();
     core.restore(storage.definitions.entries());
@@ -126,6 +130,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         limits: { ...DEFAULT_AMQP_LIMITS, ...options.amqp },
         log,
       });
+      const listening = amqpServer;
+      core.revocations.add((revoked) => closeRevokedConnections(listening.connections, revoked));
       try {
         const bound = await amqpServer.listen(host, amqpPort);
         amqp = { ...bound, url: `amqp://guest:guest@${formatHost(bound.host)}:${bound.port}` };
@@ -133,6 +139,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         throw new ListenerError('amqp', '--amqp-port', host, amqpPort, error as NodeJS.ErrnoException);
       }
     }
+
+    control = await ControlSocket.start(
+      storage.dataDir,
+      (request) => executeAdminRequest(core, request),
+      log,
+    );
+    const controlSocket = control;
 
     let closing: Promise<void> | undefined;
     const server = amqpServer;
@@ -142,6 +155,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       core,
       close() {
         closing ??= (async () => {
+          await controlSocket?.close();
           await server?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
@@ -151,6 +165,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       },
     };
   } catch (error) {
+    await control?.close().catch(() => {});
     await amqpServer?.close().catch(() => {});
     await storage.close().catch(() => {});
     throw error;

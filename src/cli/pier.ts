@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { type BrokerOptions, type FsyncPolicy, ListenerError, startBroker } from '../broker.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { StorageLockedError } from '../storage/storage.js';
+import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
 
 const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1 (Kafka and SQS to come)
 
@@ -11,6 +12,7 @@ Usage: pier <command> [flags]
 
 Commands:
   serve        run the broker (pier serve --help for its flags)
+${adminHelpLines()}
   help         show this text
 
 Flags:
@@ -164,6 +166,12 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'user':
+    case 'vhost':
+    case 'permissions':
+    case 'policy':
+      process.exitCode = await runAdminCommand(command as AdminGroup, rest);
+      return;
     case '--version':
       process.stdout.write(`${PIER_VERSION}\n`);
       return;

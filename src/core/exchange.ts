@@ -50,6 +50,8 @@ export class Exchange {
   private readonly bindings = new Map<string, Binding>();
   private readonly byKey = new Map<string, Set<Binding>>();
   private readonly trie = new TopicTrie<Binding>();
+  /** The policy in effect (core/policies.ts), kept up to date by the vhost. */
+  policy: { name: string; definition: Record<string, unknown> } | undefined;
 
   constructor(
     readonly vhost: string,
@@ -57,6 +59,10 @@ export class Exchange {
     readonly type: ExchangeType,
     readonly options: ExchangeOptions,
   ) {}
+
+  applyPolicy(policy: { name: string; definition: Record<string, unknown> } | undefined): void {
+    this.policy = policy;
+  }
 
   get bindingCount(): number {
     return this.bindings.size;

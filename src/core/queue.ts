@@ -39,6 +39,8 @@ export class Queue {
   private dispatchScheduled = false;
   private hadConsumers = false;
   deleted = false;
+  /** The policy in effect (core/policies.ts), kept up to date by the vhost. */
+  policy: { name: string; definition: Record<string, unknown> } | undefined;
 
   constructor(
     readonly vhost: string,
@@ -151,6 +153,10 @@ export class Queue {
       }
       if (!delivered) return;
     }
+  }
+
+  applyPolicy(policy: { name: string; definition: Record<string, unknown> } | undefined): void {
+    this.policy = policy;
   }
 
   /** Releases storage when the queue is deleted. */

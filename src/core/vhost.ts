@@ -11,6 +11,7 @@ import {
   type ExchangeOptions,
   type ExchangeType,
 } from './exchange.js';
+import { type Policy, PolicyTable } from './policies.js';
 import { Queue, type QueueOptions } from './queue.js';
 import type { QueueStore } from './queue-store.js';
 
@@ -62,6 +63,8 @@ function describe(value: unknown): string {
 export class VirtualHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
+  readonly policies = new PolicyTable();
 
   constructor(
     readonly name: string,
@@ -71,6 +74,11 @@ export class VirtualHost {
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
+  }
+
+  /** The policy in effect for a queue or exchange of this name. */
+  policyFor(kind: 'queue' | 'exchange', name: string): Policy | undefined {
+    return this.policies.match(kind, name);
   }
 
   private where(): string {
@@ -115,6 +123,7 @@ export class VirtualHost {
       arguments: args,
     };
     const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
+    exchange.applyPolicy(this.policyFor('exchange', decl.name));
     this.exchanges.set(decl.name, exchange);
     if (decl.durable) {
       this.definitions.put('exchange', this.key(decl.name), {
@@ -211,13 +220,16 @@ export class VirtualHost {
     const persisted = options.durable && options.exclusiveOwner === undefined;
     const store = this.createStore(this.name, name, persisted);
     const queue = new Queue(this.name, name, options, store, (q) => this.removeQueue(q));
+    queue.applyPolicy(this.policyFor('queue', name));
     this.queues.set(name, queue);
     return queue;
   }
 
   /** Restores a durable exchange from the definitions store at start-up. */
   restoreExchange(name: string, type: ExchangeType, options: ExchangeOptions): void {
-    this.exchanges.set(name, new Exchange(this.name, name, type, options));
+    const exchange = new Exchange(this.name, name, type, options);
+    exchange.applyPolicy(this.policyFor('exchange', name));
+    this.exchanges.set(name, exchange);
   }
 
   /** Restores a binding at start-up; silently skipped if either end no longer exists. */

@@ -6,6 +6,7 @@ import type { Message, QueuedMessage } from '../../core/message.js';
 import type { Queue } from '../../core/queue.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
+import type { AmqpAccess } from './access.js';
 import {
   type AmqpMethod,
   type BasicPublish,
@@ -28,6 +29,8 @@ import { type AmqpError, channelError, connectionError, fromBrokerError } from '
 /** What a channel needs from its connection. */
 export interface ChannelHost {
   readonly vhost: VirtualHost;
+  /** The user's permissions in the vhost (access.ts). */
+  readonly access: AmqpAccess;
   readonly frameMaxBytes: number;
   readonly maxMessageSizeBytes: number;
   readonly durability: DurabilityBarrier;
@@ -222,6 +225,7 @@ export class Channel {
   // ---- methods ---------------------------------------------------------------------------
 
   private handleMethod(m: AmqpMethod): void {
+    this.host.access.check(m); // 403 ACCESS_REFUSED unless the user's permissions allow it
     const vhost = this.host.vhost;
     const owner = this.host.owner;
     switch (m.method) {

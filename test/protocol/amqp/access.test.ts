@@ -13,12 +13,12 @@ import { type AmqpFailure, channelError, nextEvent, RawPeer, rejectsWith } from 
 
 const VHOST = 'acl';
 
-function escape(text: string): RegExp {
+function literal(text: string): RegExp {
   return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 }
 
 const refusal = (kind: string, name: string, user = 'bob') =>
-  escape(`ACCESS_REFUSED - access to ${kind} '${name}' in vhost '${VHOST}' refused for user '${user}'`);
+  literal(`ACCESS_REFUSED - access to ${kind} '${name}' in vhost '${VHOST}' refused for user '${user}'`);
 
 describe('amqp access control', () => {
   let broker: TestBroker;

@@ -52,11 +52,6 @@ export function changePassword(core: BrokerCore, name: string, password: string)
   core.putUser({ ...user, passwordHash: hashPassword(password) });
 }
 
-export function setUserTags(core: BrokerCore, name: string, tags: readonly string[]): void {
-  const user = requireUser(core, name);
-  core.putUser({ ...user, tags: cleanTags(tags) });
-}
-
 /** Deletes a user with its permissions and closes its connections (RabbitMQ: "user 'x' is deleted"). */
 export function deleteUser(core: BrokerCore, name: string): void {
   requireUser(core, name);
@@ -187,6 +182,9 @@ export function restoreAccessControl(core: BrokerCore, entries: readonly StoredD
       core.vhosts.get(p.vhost)?.policies.set(p);
     }
   }
+  // The standard exchanges exist before the policies are restored; queues and other exchanges
+  // are restored later and pick their policy up when created.
+  for (const vhost of core.vhosts.values()) if (vhost.policies.size > 0) reapplyPolicies(vhost);
   if (!entries.some((e) => e.kind === 'meta' && e.key === PERMISSIONS_MARKER)) {
     for (const user of core.users.keys()) {
       for (const vhost of core.vhosts.keys()) {

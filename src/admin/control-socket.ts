@@ -43,35 +43,39 @@ export class ControlSocket {
     log: (line: string) => void,
   ): Promise<ControlSocket | undefined> {
     const path = controlSocketPath(dataDir);
-    const privateDir = mkdtempSync(join(dataDir, '.sock-'));
-    const bindPath = join(privateDir, 's');
+    let privateDir: string | undefined;
+    let server: Server | undefined;
     try {
+      privateDir = mkdtempSync(join(dataDir, '.sock-'));
+      const bindPath = join(privateDir, 's');
       if (
         Buffer.byteLength(bindPath) > MAX_SOCKET_PATH_BYTES ||
         Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES
       ) {
         throw new Error(
-          `path ${path} is longer than the ${MAX_SOCKET_PATH_BYTES} bytes a Unix socket allows`,
+          `the path is longer than the ${MAX_SOCKET_PATH_BYTES} bytes a Unix socket allows; use a shorter --data-dir`,
         );
       }
-      const server = createServer();
+      const listening = createServer();
+      server = listening;
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(bindPath, () => {
-          server.off('error', reject);
+        listening.once('error', reject);
+        listening.listen(bindPath, () => {
+          listening.off('error', reject);
           resolve();
         });
       });
       chmodSync(bindPath, 0o600);
       renameSync(bindPath, path);
-      return new ControlSocket(server, path, handler);
+      return new ControlSocket(listening, path, handler);
     } catch (error) {
+      server?.close();
       log(
-        `control socket unavailable (${(error as Error).message}); 'pier user|vhost|permissions|policy' cannot reach this broker (use a shorter --data-dir)`,
+        `control socket ${path} unavailable (${(error as Error).message}); 'pier user|vhost|permissions|policy' cannot reach this broker`,
       );
       return undefined;
     } finally {
-      rmSync(privateDir, { recursive: true, force: true });
+      if (privateDir) rmSync(privateDir, { recursive: true, force: true });
     }
   }
 

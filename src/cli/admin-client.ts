@@ -3,6 +3,7 @@
  * broker running on the data directory, or, when none runs there, by opening the data directory
  * (taking its lock, as a broker would) and editing the stored definitions directly.
  */
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { AdminRequest, AdminResponse } from '../admin/admin-commands.js';
 import { executeAdminRequest } from '../admin/admin-commands.js';
@@ -75,13 +76,17 @@ function requestOverSocket(path: string, request: AdminRequest): Promise<AdminRe
  * the command deleted (vhost delete) is removed before the lock is released.
  */
 async function requestOffline(dataDir: string, request: AdminRequest): Promise<AdminResponse> {
+  // Listing must not create a data directory where a mistyped --data-dir points.
+  if (request.command.endsWith('.list') && !existsSync(dataDir)) {
+    throw new AdminUnavailableError(`no data directory at ${dataDir}; check --data-dir (or PIER_DATA_DIR)`);
+  }
   let storage: Storage;
   try {
     storage = Storage.open({ dataDir, fsync: 'always', logger: () => {} });
   } catch (error) {
     if (error instanceof StorageLockedError) {
       throw new AdminUnavailableError(
-        `a broker (pid ${error.pid}) holds ${error.dataDir} but does not answer on ${controlSocketPath(error.dataDir)}; retry once it has started`,
+        `process ${error.pid} (a broker still starting, or another pier command) holds ${error.dataDir} and does not answer on ${controlSocketPath(error.dataDir)}; retry in a moment`,
       );
     }
     throw error;

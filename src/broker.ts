@@ -2,10 +2,13 @@
  * Composes the broker: config → storage → core → protocol listeners. This is also the embedded
  * API: `startBroker()` runs a real broker inside a Node process (a test suite, a dev server).
  */
+import { executeAdminRequest } from './admin/admin-commands.js';
+import { ControlSocket } from './admin/control-socket.js';
 import { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
+import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
@@ -121,6 +124,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   );
   let amqpServer: AmqpServer | undefined;
   const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
+  let control: ControlSocket | undefined;
   try {
     const recoveryStartedAtMs = Date.now();
     core.restore(storage.definitions.entries());
@@ -145,6 +149,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         log,
         alarms: resources,
       });
+      const listening = amqpServer;
+      core.revocations.add((revoked) => closeRevokedConnections(listening.connections, revoked));
       try {
         const bound = await amqpServer.listen(host, amqpPort);
         amqp = { ...bound, url: `amqp://guest:guest@${formatHost(bound.host)}:${bound.port}` };
@@ -153,6 +159,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       }
     }
     log(resources.describeLimits());
+
+    control = await ControlSocket.start(
+      storage.dataDir,
+      (request) => executeAdminRequest(core, request),
+      log,
+    );
+    const controlSocket = control;
 
     let closing: Promise<void> | undefined;
     const server = amqpServer;
@@ -163,6 +176,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       resources,
       close() {
         closing ??= (async () => {
+          await controlSocket?.close();
           resources.stop();
           await server?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
@@ -173,6 +187,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       },
     };
   } catch (error) {
+    await control?.close().catch(() => {});
     resources.stop();
     await amqpServer?.close().catch(() => {});
     await storage.close().catch(() => {});

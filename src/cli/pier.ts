@@ -5,6 +5,7 @@ import { type BrokerOptions, type FsyncPolicy, ListenerError, startBroker } from
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { parseInformationUnit, parseMemoryWatermark } from '../resources/information-units.js';
 import { StorageLockedError } from '../storage/storage.js';
+import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
 
 const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1 (Kafka and SQS to come)
 
@@ -12,6 +13,7 @@ Usage: pier <command> [flags]
 
 Commands:
   serve        run the broker (pier serve --help for its flags)
+${adminHelpLines()}
   help         show this text
 
 Flags:
@@ -234,6 +236,12 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'user':
+    case 'vhost':
+    case 'permissions':
+    case 'policy':
+      process.exitCode = await runAdminCommand(command as AdminGroup, rest);
+      return;
     case '--version':
       process.stdout.write(`${PIER_VERSION}\n`);
       return;

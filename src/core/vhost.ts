@@ -15,6 +15,7 @@ import {
 } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
+import { type Policy, PolicyTable } from './policies.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
@@ -99,6 +100,8 @@ export class VirtualHost implements QueueHost {
   private readonly createStore: QueueStoreFactory;
   private readonly definitions: DefinitionWriter;
   private readonly codec: MessagePropertiesCodec;
+  /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
+  readonly policies = new PolicyTable();
 
   constructor(
     readonly name: string,
@@ -111,6 +114,11 @@ export class VirtualHost implements QueueHost {
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
+  }
+
+  /** The policy in effect for a queue or exchange of this name. */
+  policyFor(kind: 'queue' | 'exchange', name: string): Policy | undefined {
+    return this.policies.match(kind, name);
   }
 
   private where(): string {
@@ -161,6 +169,7 @@ export class VirtualHost implements QueueHost {
       arguments: args,
     };
     const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
+    exchange.applyPolicy(this.policyFor('exchange', decl.name));
     this.exchanges.set(decl.name, exchange);
     if (decl.durable) {
       this.definitions.put('exchange', this.key(decl.name), {
@@ -261,7 +270,7 @@ export class VirtualHost implements QueueHost {
     const stores: QueueStore[] = [];
     for (let level = 0; level <= maxPriority; level++)
       stores.push(this.createStore(this.name, name, persisted, level));
-    const queue = new Queue(this.name, name, options, stores, this);
+    const queue = new Queue(this.name, name, options, stores, this, this.policyFor('queue', name));
     this.queues.set(name, queue);
     return queue;
   }
@@ -296,7 +305,9 @@ export class VirtualHost implements QueueHost {
 
   /** Restores a durable exchange from the definitions store at start-up. */
   restoreExchange(name: string, type: ExchangeType, options: ExchangeOptions): void {
-    this.exchanges.set(name, new Exchange(this.name, name, type, options));
+    const exchange = new Exchange(this.name, name, type, options);
+    exchange.applyPolicy(this.policyFor('exchange', name));
+    this.exchanges.set(name, exchange);
   }
 
   /** Restores a binding at start-up; silently skipped if either end no longer exists. */

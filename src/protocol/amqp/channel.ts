@@ -7,6 +7,7 @@ import type { Queue } from '../../core/queue.js';
 import { amqpTypeName } from '../../core/queue-arguments.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
+import type { AmqpAccess } from './access.js';
 import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import {
   type AmqpMethod,
@@ -33,6 +34,8 @@ import { type AmqpError, channelError, connectionError, fromBrokerError } from '
 /** What a channel needs from its connection. */
 export interface ChannelHost {
   readonly vhost: VirtualHost;
+  /** The user's permissions in the vhost (access.ts). */
+  readonly access: AmqpAccess;
   readonly frameMaxBytes: number;
   readonly maxMessageSizeBytes: number;
   /** Consumers a channel may have; Infinity for no limit. */
@@ -246,6 +249,7 @@ export class Channel {
   // ---- methods ---------------------------------------------------------------------------
 
   private handleMethod(m: AmqpMethod): void {
+    this.host.access.check(m); // 403 ACCESS_REFUSED unless the user's permissions allow it
     const vhost = this.host.vhost;
     const owner = this.host.owner;
     switch (m.method) {

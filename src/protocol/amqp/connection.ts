@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { ResourceAlarms } from '../../resources/resource-monitor.js';
+import { AmqpAccess } from './access.js';
 import { Channel, type ChannelHost } from './channel.js';
 import {
   AmqpCodecError,
@@ -93,6 +94,7 @@ export class AmqpConnection implements ChannelHost {
   private writesPaused = false;
 
   private vhostRef: VirtualHost | undefined;
+  access!: AmqpAccess;
   private username = '';
   private clientProperties: FieldTable = {};
   frameMaxBytes: number;
@@ -389,9 +391,8 @@ export class AmqpConnection implements ChannelHost {
         `connection refused: node connection limit (${maxConnections}) is reached`,
       );
     }
-    const vhost = this.context.core.vhosts.get(m.virtualHost);
-    if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${m.virtualHost} not found`);
-    this.vhostRef = vhost;
+    this.access = AmqpAccess.open(this.context.core, this.username, m.virtualHost); // 530 unless permitted
+    this.vhostRef = this.access.vhost;
     this.phase = Phase.Open;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.send(encodeMethodFrame(0, { method: 'connection.open-ok' }));

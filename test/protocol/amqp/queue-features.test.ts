@@ -28,6 +28,12 @@ async function takeAll(ch: Channel, queue: string): Promise<GetMessage[]> {
   }
 }
 
+function deathsOf(message: GetMessage): Death[] {
+  const deaths = message.properties.headers?.['x-death'];
+  assert.ok(Array.isArray(deaths), 'x-death header present');
+  return deaths as Death[];
+}
+
 const bodies = (messages: GetMessage[]) => messages.map((m) => m.content.toString());
 
 describe('queue features (injected clock)', () => {
@@ -96,7 +102,7 @@ describe('queue features (injected clock)', () => {
     const dead = await takeAll(ch, dlq);
     assert.deepEqual(bodies(dead), ['short']);
     assert.equal(dead[0]!.properties.expiration, undefined);
-    assert.equal((dead[0]!.properties.headers?.['x-death'] as Death[])[0]!['original-expiration'], '100');
+    assert.equal(deathsOf(dead[0]!)[0]!['original-expiration'], '100');
     assert.deepEqual(bodies(await takeAll(ch, q)), ['never']);
   });
 
@@ -156,7 +162,7 @@ describe('queue features (injected clock)', () => {
     assert.deepEqual(bodies(await takeAll(ch, q)), ['3', '4']);
     const dead = await takeAll(ch, dlq);
     assert.deepEqual(bodies(dead), ['1', '2']);
-    assert.equal((dead[0]!.properties.headers?.['x-death'] as Death[])[0]!.reason, 'maxlen');
+    assert.equal(deathsOf(dead[0]!)[0]!.reason, 'maxlen');
   });
 
   it('x-max-length-bytes counts body bytes', async () => {
@@ -214,7 +220,7 @@ describe('queue features (injected clock)', () => {
     const dead = await takeAll(ch, dlq);
     assert.deepEqual(bodies(dead), ['one', 'two']);
     assert.equal(dead[0]!.fields.routingKey, 'dead');
-    const death = (dead[0]!.properties.headers?.['x-death'] as Death[])[0]!;
+    const death = deathsOf(dead[0]!)[0]!;
     assert.equal(death.reason, 'rejected');
     assert.deepEqual(death['routing-keys'], [q]);
   });
@@ -230,7 +236,7 @@ describe('queue features (injected clock)', () => {
     for (let round = 1; round <= 3; round++) {
       const m = await ch.get(q);
       assert.ok(m, `round ${round}`);
-      if (round > 1) assert.equal((m.properties.headers?.['x-death'] as Death[])[0]!.count, round - 1);
+      if (round > 1) assert.equal(deathsOf(m)[0]!.count, round - 1);
       ch.reject(m, false);
       await roundTrip(ch, q);
     }
@@ -328,7 +334,7 @@ describe('queue features (injected clock)', () => {
     assert.equal((await ch.checkQueue(q)).messageCount, 0);
     const dead = await takeAll(ch, dlq);
     assert.deepEqual(bodies(dead), ['poison']);
-    assert.equal((dead[0]!.properties.headers?.['x-death'] as Death[])[0]!.reason, 'delivery_limit');
+    assert.equal(deathsOf(dead[0]!)[0]!.reason, 'delivery_limit');
     await ch.deleteQueue(q);
   });
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type GetMessage } from 'amqplib';
+import { clearPolicy, setPolicy } from '../../../src/core/management.js';
 import { ManualClock } from '../../../src/core/manual-clock.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { Collector, channelError, errorChannel, rejectsWith, roundTrip, uniq } from './amqp-helpers.js';
@@ -271,8 +272,9 @@ describe('queue features (injected clock)', () => {
     await roundTrip(ch, q);
     // p9 counts as 5 and was published before p5.
     const first = await ch.get(q);
-    assert.equal(first && first.content.toString(), 'p9');
-    ch.nack(first as GetMessage, false, true); // requeued: back at the head of its level
+    assert.ok(first);
+    assert.equal(first.content.toString(), 'p9');
+    ch.nack(first, false, true); // requeued: back at the head of its level
     assert.deepEqual(bodies(await takeAll(ch, q)), ['p9', 'p5', 'p3', 'p3b', 'p1', 'p0']);
   });
 
@@ -352,6 +354,50 @@ describe('queue features (injected clock)', () => {
     await roundTrip(ch, unrouted);
     assert.deepEqual(bodies(await takeAll(ch, unrouted)), ['lost?']);
     assert.equal(returned, 0);
+  });
+
+  it('policies apply TTL, dead-lettering, max-length and alternate exchanges by name pattern', async () => {
+    const { dlx, dlq } = await deadLetterTarget();
+    const prefix = uniq('policed');
+    setPolicy(broker.core, {
+      vhost: '/',
+      name: `${prefix}-policy`,
+      pattern: `^${prefix}`,
+      applyTo: 'queues',
+      definition: { 'message-ttl': 500, 'dead-letter-exchange': dlx, 'max-length': 2 },
+    });
+    const q = `${prefix}-q`;
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 5 } }); // the policy's 2 is stricter
+    for (const body of ['1', '2', '3']) ch.publish('', q, Buffer.from(body));
+    await roundTrip(ch, q);
+    assert.deepEqual(bodies(await takeAll(ch, dlq)), ['1']); // maxlen
+    clock.advance(500);
+    const expired = await takeAll(ch, dlq);
+    assert.deepEqual(bodies(expired), ['2', '3']);
+    assert.equal(deathsOf(expired[0]!)[0]!.reason, 'expired');
+    clearPolicy(broker.core, '/', `${prefix}-policy`);
+    ch.publish('', q, Buffer.from('kept'));
+    await roundTrip(ch, q);
+    clock.advance(10_000);
+    assert.deepEqual(bodies(await takeAll(ch, q)), ['kept']);
+
+    const ae = uniq('policy-ae');
+    const aeQueue = uniq('policy-ae-q');
+    await ch.assertExchange(ae, 'fanout', { durable: false });
+    await ch.assertQueue(aeQueue, { durable: false });
+    await ch.bindQueue(aeQueue, ae, '');
+    const x = `${prefix}-x`;
+    setPolicy(broker.core, {
+      vhost: '/',
+      name: `${prefix}-ae`,
+      pattern: `^${x}$`,
+      applyTo: 'exchanges',
+      definition: { 'alternate-exchange': ae },
+    });
+    await ch.assertExchange(x, 'direct', { durable: false });
+    ch.publish(x, 'unbound', Buffer.from('to ae'));
+    await roundTrip(ch, aeQueue);
+    assert.deepEqual(bodies(await takeAll(ch, aeQueue)), ['to ae']);
   });
 
   it('bad arguments get 406 naming the argument, and nothing is declared', async () => {

@@ -259,8 +259,10 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ListenerError || error instanceof StorageLockedError || error instanceof UsageError) {
     process.stderr.write(`pier: ${error.message}\n`);
-  } else if ((error as NodeJS.ErrnoException)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    process.stderr.write(`pier: ${(error as Error).message}; run 'pier serve --help' for the flags\n`);
+  } else if (String((error as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS_')) {
+    // Unknown flags, missing values, values that look like flags: one line, no stack.
+    const message = (error as Error).message.replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(`pier: ${message}; run 'pier serve --help' for the flags\n`);
   } else {
     process.stderr.write(`pier: ${(error as Error)?.stack ?? error}\n`);
   }

@@ -84,6 +84,10 @@ test('an unknown flag or bad value is a one-line error pointing at --help', asyn
   const badFsync = await pier(['serve', '--fsync', 'sometimes']);
   assert.equal(badFsync.code, 2);
   assert.match(badFsync.stderr, /--fsync/);
+  const dashValue = await pier(['serve', '--max-connections', '-1']);
+  assert.equal(dashValue.code, 2);
+  assert.equal(dashValue.stderr.trim().split('\n').length, 1, dashValue.stderr);
+  assert.match(dashValue.stderr, /--max-connections.*pier serve --help/);
 });
 
 test('a port already in use gives a one-line error naming the flag to change', async () => {

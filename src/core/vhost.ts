@@ -185,7 +185,7 @@ export class VirtualHost implements QueueHost {
   deleteExchange(name: string, ifUnused: boolean): void {
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (name.startsWith('amq.'))
-      throw accessRefused(`operation not permitted on exchange '${name}' ${this.where()}`);
+      throw accessRefused(`deletion of system exchange '${name}' ${this.where()} not allowed`);
     const exchange = this.exchanges.get(name);
     if (!exchange) return; // RabbitMQ: exchange.delete is idempotent
     if (ifUnused && exchange.bindingCount > 0)

@@ -1,6 +1,9 @@
 import type { Clock } from './clock.js';
 import type { DefinitionWriter } from './definitions.js';
 import type { ExchangeType } from './exchange.js';
+import { type Revocation, restoreAccessControl } from './management.js';
+import type { MessagePropertiesCodec } from './message-properties.js';
+import { PermissionTable } from './permissions.js';
 import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
 import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
@@ -19,11 +22,16 @@ export type AuthResult = { ok: true; user: User } | { ok: false; reason: string 
 export class BrokerCore {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly users = new Map<string, User>();
+  /** Configure/write/read patterns per (user, vhost); managed through core/management.ts. */
+  readonly permissions = new PermissionTable();
+  /** Told when a user or vhost is deleted, so each protocol closes the affected connections. */
+  readonly revocations = new Set<(revocation: Revocation) => void>();
 
   constructor(
     readonly clock: Clock,
     private readonly createStore: QueueStoreFactory,
-    private readonly definitions: DefinitionWriter,
+    readonly definitions: DefinitionWriter,
+    private readonly codec: MessagePropertiesCodec,
   ) {}
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -38,6 +46,7 @@ export class BrokerCore {
       this.putUser({ name: GUEST_USER, passwordHash: hashPassword('guest'), tags: ['administrator'] });
       this.definitions.put('meta', 'initialized', true);
     }
+    restoreAccessControl(this, entries);
     for (const e of byKind('exchange')) {
       this.vhosts.get(e.vhost)?.restoreExchange(e.name, e.type as ExchangeType, {
         durable: true,
@@ -62,7 +71,12 @@ export class BrokerCore {
   addVhost(name: string, persist = true): VirtualHost {
     let vhost = this.vhosts.get(name);
     if (!vhost) {
-      vhost = new VirtualHost(name, this.createStore, this.definitions);
+      vhost = new VirtualHost(name, {
+        clock: this.clock,
+        createStore: this.createStore,
+        definitions: this.definitions,
+        codec: this.codec,
+      });
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });
     }

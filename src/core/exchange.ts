@@ -58,6 +58,21 @@ export class Exchange {
     readonly options: ExchangeOptions,
   ) {}
 
+  /** The policy that applies to this exchange, if any (set by the vhost). */
+  policy: { readonly name: string; readonly definition: Arguments } | undefined;
+
+  applyPolicy(policy: { readonly name: string; readonly definition: Arguments } | undefined): void {
+    this.policy = policy;
+  }
+
+  /** Where unroutable messages go: the `alternate-exchange` argument, else the policy's. */
+  get alternateExchange(): string | undefined {
+    const fromArgs = this.options.arguments['alternate-exchange'];
+    if (typeof fromArgs === 'string') return fromArgs;
+    const fromPolicy = this.policy?.definition['alternate-exchange'];
+    return typeof fromPolicy === 'string' ? fromPolicy : undefined;
+  }
+
   get bindingCount(): number {
     return this.bindings.size;
   }

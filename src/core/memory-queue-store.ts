@@ -16,11 +16,12 @@ export class MemoryQueueStore implements QueueStore {
     return this.bytes;
   }
 
-  push(message: Message): QueuedMessage {
+  push(message: Message, expiresAtMs = 0): QueuedMessage {
     const queued: QueuedMessage = {
       message,
       sequence: this.nextSequence++,
       deliveryCount: 0,
+      expiresAtMs,
       storageRef: undefined,
     };
     this.ready.push(queued);
@@ -32,6 +33,10 @@ export class MemoryQueueStore implements QueueStore {
     const queued = this.ready.shift();
     if (queued) this.bytes -= queued.message.bodySizeBytes;
     return queued;
+  }
+
+  peek(): QueuedMessage | undefined {
+    return this.ready.peek();
   }
 
   markDelivered(_queued: QueuedMessage): void {}

@@ -16,6 +16,10 @@ export interface Message {
   readonly persistent: boolean;
   /** Wall-clock publish time in ms, from the injected clock. */
   readonly publishedAtMs: number;
+  /** AMQP priority property (0-255; 0 when absent): picks the level in a priority queue. */
+  readonly priority: number;
+  /** Per-message TTL in ms (the AMQP `expiration` property), undefined when absent. */
+  readonly expirationMs?: number | undefined;
 }
 
 /** A message held by one queue: the shared message plus that queue's bookkeeping for it. */
@@ -25,6 +29,8 @@ export interface QueuedMessage {
   readonly sequence: number;
   /** Times this queue has handed the message to a consumer before (0 = never delivered). */
   deliveryCount: number;
+  /** When the message expires in this queue (queue TTL or its own expiration), 0 for never. */
+  readonly expiresAtMs: number;
   /** Storage's handle for the stored copy (opaque to the core), or undefined if not stored. */
   storageRef: unknown;
 }

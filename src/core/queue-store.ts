@@ -15,10 +15,15 @@ export interface QueueStore {
   readonly readyCount: number;
   /** Sum of bodySizeBytes of ready messages. */
   readonly readyBytes: number;
-  /** Appends at the tail. A durable store persists `message.persistent` messages. */
-  push(message: Message): QueuedMessage;
+  /**
+   * Appends at the tail. A durable store persists `message.persistent` messages, with the
+   * queue-specific expiry time (0 = never) so TTLs still hold after a restart.
+   */
+  push(message: Message, expiresAtMs?: number): QueuedMessage;
   /** Takes the head message (body loaded), or undefined when empty. It stays stored until settled. */
   shift(): QueuedMessage | undefined;
+  /** The head message without taking it (for TTL checks), or undefined when empty. */
+  peek(): QueuedMessage | undefined;
   /**
    * Records that a message was handed to a consumer for the first time, so that after a restart
    * it comes back flagged redelivered (as RabbitMQ does). Memory stores do nothing.

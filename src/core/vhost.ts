@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { deadLetteredMessage, isDeadLetterCycle } from './dead-letter.js';
 import { type DefinitionWriter, normalizeArguments } from './definitions.js';
 import { accessRefused, BrokerError, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import {
@@ -11,11 +13,41 @@ import {
   type ExchangeOptions,
   type ExchangeType,
 } from './exchange.js';
-import { Queue, type QueueOptions } from './queue.js';
+import type { Message, QueuedMessage } from './message.js';
+import type { MessagePropertiesCodec } from './message-properties.js';
+import { type Policy, PolicyTable } from './policies.js';
+import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
+import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
 
-/** Creates the store for a queue: on disk for durable queues, in memory otherwise. */
-export type QueueStoreFactory = (vhost: string, queueName: string, durable: boolean) => QueueStore;
+/**
+ * Creates the store for a queue: on disk for durable queues, in memory otherwise. A priority
+ * queue has one store per level; `level` is 0 for all other queues.
+ */
+export type QueueStoreFactory = (
+  vhost: string,
+  queueName: string,
+  durable: boolean,
+  level: number,
+) => QueueStore;
+
+/** The parts of the broker a vhost works with. */
+export interface VirtualHostContext {
+  readonly clock: Clock;
+  readonly createStore: QueueStoreFactory;
+  readonly definitions: DefinitionWriter;
+  readonly codec: MessagePropertiesCodec;
+}
+
+/** What became of a published message. */
+export interface PublishOutcome {
+  /** It matched at least one queue (else mandatory messages are returned). */
+  readonly routed: boolean;
+  /** A queue refused it (overflow reject-publish): publisher confirms nack it. */
+  readonly rejected: boolean;
+  /** It went into a durable queue as a persistent message: confirms wait for the disk. */
+  readonly needsDisk: boolean;
+}
 
 export interface ExchangeDeclaration extends ExchangeOptions {
   readonly name: string;
@@ -33,6 +65,8 @@ export interface QueueDeclaration {
   /** The declaring connection: owner of an exclusive queue. */
   readonly owner: unknown;
 }
+
+const NOT_ROUTED: PublishOutcome = { routed: false, rejected: false, needsDisk: false };
 
 /** Exchanges every vhost has, as RabbitMQ creates them. */
 const STANDARD_EXCHANGES: ReadonlyArray<[string, ExchangeType]> = [
@@ -59,18 +93,32 @@ function describe(value: unknown): string {
  * A namespace of exchanges, queues and bindings, with the declare/delete/bind rules RabbitMQ
  * applies (reserved `amq.` names, equivalence checks, exclusive ownership, idempotent deletes).
  */
-export class VirtualHost {
+export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  readonly clock: Clock;
+  private readonly createStore: QueueStoreFactory;
+  private readonly definitions: DefinitionWriter;
+  private readonly codec: MessagePropertiesCodec;
+  /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
+  readonly policies = new PolicyTable();
 
   constructor(
     readonly name: string,
-    private readonly createStore: QueueStoreFactory,
-    private readonly definitions: DefinitionWriter,
+    context: VirtualHostContext,
   ) {
+    this.clock = context.clock;
+    this.createStore = context.createStore;
+    this.definitions = context.definitions;
+    this.codec = context.codec;
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
+  }
+
+  /** The policy in effect for a queue or exchange of this name. */
+  policyFor(kind: 'queue' | 'exchange', name: string): Policy | undefined {
+    return this.policies.match(kind, name);
   }
 
   private where(): string {
@@ -96,6 +144,12 @@ export class VirtualHost {
       throw new BrokerError('command-invalid', `unknown exchange type '${decl.type}'`);
     }
     const args = normalizeArguments(decl.arguments);
+    const alternate = args['alternate-exchange'];
+    if (alternate !== undefined && typeof alternate !== 'string') {
+      throw preconditionFailed(
+        `invalid type '${amqpTypeName(alternate)}' for arg 'alternate-exchange' in exchange '${decl.name}' ${this.where()}`,
+      );
+    }
     if (existing) {
       const what = `exchange '${decl.name}' ${this.where()}`;
       this.checkEquivalent(what, 'type', decl.type, existing.type);
@@ -115,6 +169,7 @@ export class VirtualHost {
       arguments: args,
     };
     const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
+    exchange.applyPolicy(this.policyFor('exchange', decl.name));
     this.exchanges.set(decl.name, exchange);
     if (decl.durable) {
       this.definitions.put('exchange', this.key(decl.name), {
@@ -130,7 +185,7 @@ export class VirtualHost {
   deleteExchange(name: string, ifUnused: boolean): void {
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (name.startsWith('amq.'))
-      throw accessRefused(`operation not permitted on exchange '${name}' ${this.where()}`);
+      throw accessRefused(`deletion of system exchange '${name}' ${this.where()} not allowed`);
     const exchange = this.exchanges.get(name);
     if (!exchange) return; // RabbitMQ: exchange.delete is idempotent
     if (ifUnused && exchange.bindingCount > 0)
@@ -175,8 +230,10 @@ export class VirtualHost {
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
     const existing = this.queues.get(name);
     const args = normalizeArguments(decl.arguments);
+    validateQueueArguments(name, this.name, args, decl);
     if (existing) {
       this.checkOwner(existing, decl.owner);
+      existing.touch();
       const what = `queue '${name}' ${this.where()}`;
       this.checkEquivalent(what, 'durable', decl.durable, existing.options.durable);
       this.checkEquivalent(what, 'auto_delete', decl.autoDelete, existing.options.autoDelete);
@@ -209,15 +266,48 @@ export class VirtualHost {
   /** Creates a queue without checks: used by declare and by recovery at start-up. */
   addQueue(name: string, options: QueueOptions): Queue {
     const persisted = options.durable && options.exclusiveOwner === undefined;
-    const store = this.createStore(this.name, name, persisted);
-    const queue = new Queue(this.name, name, options, store, (q) => this.removeQueue(q));
+    const maxPriority = Number(options.arguments['x-max-priority'] ?? 0);
+    const stores: QueueStore[] = [];
+    for (let level = 0; level <= maxPriority; level++)
+      stores.push(this.createStore(this.name, name, persisted, level));
+    const queue = new Queue(this.name, name, options, stores, this, this.policyFor('queue', name));
     this.queues.set(name, queue);
     return queue;
   }
 
+  // ---- QueueHost: what queues ask of their vhost -----------------------------------------
+
+  remove(queue: Queue): void {
+    this.removeQueue(queue);
+  }
+
+  deadLetter(queue: Queue, queued: QueuedMessage, reason: DeadLetterReason): void {
+    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
+    if (deadLetterExchange === undefined || queued.message.body === null) return;
+    const exchange = this.exchanges.get(deadLetterExchange);
+    if (!exchange) return; // RabbitMQ drops the message when the DLX does not exist.
+    const message = deadLetteredMessage(
+      queued.message,
+      queue.name,
+      reason,
+      deadLetterExchange,
+      deadLetterRoutingKey,
+      this.clock.now(),
+      this.codec,
+    );
+    const targets = new Set<Queue>();
+    this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), targets);
+    for (const target of targets) {
+      if (isDeadLetterCycle(message.properties, target.name, this.codec)) continue;
+      target.enqueue(message);
+    }
+  }
+
   /** Restores a durable exchange from the definitions store at start-up. */
   restoreExchange(name: string, type: ExchangeType, options: ExchangeOptions): void {
-    this.exchanges.set(name, new Exchange(this.name, name, type, options));
+    const exchange = new Exchange(this.name, name, type, options);
+    exchange.applyPolicy(this.policyFor('exchange', name));
+    this.exchanges.set(name, exchange);
   }
 
   /** Restores a binding at start-up; silently skipped if either end no longer exists. */
@@ -356,6 +446,32 @@ export class VirtualHost {
     }
   }
 
+  // ---- publishing ------------------------------------------------------------------------
+
+  /**
+   * Routes a message published to `exchange` and enqueues it in every queue it reaches, following
+   * alternate exchanges when it matches nothing.
+   */
+  publish(exchange: Exchange, message: Message): PublishOutcome {
+    let rejected = false;
+    let needsDisk = false;
+    if (exchange.name === '') {
+      // The default exchange: a direct lookup, no route set to build.
+      const queue = this.queues.get(message.routingKey);
+      if (!queue) return NOT_ROUTED;
+      if (queue.enqueue(message) === 'rejected') rejected = true;
+      else needsDisk = message.persistent && queue.isDurable;
+      return { routed: true, rejected, needsDisk };
+    }
+    const queues = new Set<Queue>();
+    this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), queues);
+    for (const queue of queues) {
+      if (queue.enqueue(message) === 'rejected') rejected = true;
+      else if (message.persistent && queue.isDurable) needsDisk = true;
+    }
+    return { routed: queues.size > 0, rejected, needsDisk };
+  }
+
   // ---- routing ---------------------------------------------------------------------------
 
   /**
@@ -369,7 +485,19 @@ export class VirtualHost {
       if (queue) out.add(queue);
       return;
     }
-    this.collectRoutes(exchange, routingKey, headers, out, new Set([exchange.name]));
+    const visited = new Set([exchange.name]);
+    this.collectRoutes(exchange, routingKey, headers, out, visited);
+    // Unroutable: try the alternate exchange (and its alternate, each exchange at most once).
+    let current = exchange;
+    while (out.size === 0) {
+      const alternate = current.alternateExchange;
+      if (alternate === undefined || visited.has(alternate)) return;
+      const next = this.exchanges.get(alternate);
+      if (!next) return;
+      visited.add(alternate);
+      this.collectRoutes(next, routingKey, headers, out, visited);
+      current = next;
+    }
   }
 
   private collectRoutes(

@@ -113,15 +113,16 @@ export class DiskQueueStore implements QueueStore {
     return this.log.segmentCount;
   }
 
-  push(message: Message): QueuedMessage {
+  push(message: Message, expiresAtMs = 0): QueuedMessage {
     const log = this.log;
-    const offset = log.beginAppend(MESSAGE_RECORD_TYPE, messageRecordLength(message));
-    encodeMessageRecord(log.appendBuffer, offset, message);
+    const offset = log.beginAppend(MESSAGE_RECORD_TYPE, messageRecordLength(message, expiresAtMs));
+    encodeMessageRecord(log.appendBuffer, offset, message, expiresAtMs);
     const location = log.endAppend();
     const queued: QueuedMessage = {
       message,
       sequence: this.nextSequence++,
       deliveryCount: 0,
+      expiresAtMs,
       storageRef: location,
     };
     const size = message.bodySizeBytes;
@@ -139,6 +140,11 @@ export class DiskQueueStore implements QueueStore {
       this.diskOnlyBytes += size;
     }
     return queued;
+  }
+
+  peek(): QueuedMessage | undefined {
+    if (this.windowHead >= this.window.length && this.diskOnlyCount > 0) this.refill();
+    return this.windowHead < this.window.length ? this.window[this.windowHead] : undefined;
   }
 
   shift(): QueuedMessage | undefined {
@@ -168,13 +174,14 @@ export class DiskQueueStore implements QueueStore {
     const records = this.log.readNext(maxCount, maxBytes);
     for (const record of records) {
       if (record.type !== MESSAGE_RECORD_TYPE) continue;
-      const message = decodeMessageRecord(record.payload);
+      const { message, expiresAtMs } = decodeMessageRecord(record.payload);
       const location: LogLocation = { segmentId: record.segmentId, position: record.position };
       this.window.push({
         message,
         sequence: this.diskSequence++,
         // Delivered before a restart: the next delivery is a redelivery, as in RabbitMQ.
         deliveryCount: record.delivered ? 1 : 0,
+        expiresAtMs,
         storageRef: location,
       });
       this.windowBytes += message.bodySizeBytes;

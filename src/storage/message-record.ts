@@ -1,7 +1,8 @@
 /**
  * Encoding of a queued message in a queue log record (record type MESSAGE_RECORD_TYPE):
  *
- *   u8 flags (bit 0: persistent) | f64 LE publishedAtMs
+ *   u8 flags (bit 0: persistent, bit 1: expires, bit 2: priority) | f64 LE publishedAtMs
+ *   | [f64 LE expiresAtMs, when bit 1] | [u8 priority, when bit 2]
  *   | u16 LE exchange length | exchange (UTF-8) | u16 LE routing key length | routing key (UTF-8)
  *   | u32 LE properties length | properties | body (the rest)
  */
@@ -9,12 +10,33 @@ import type { Message } from '../core/message.js';
 
 export const MESSAGE_RECORD_TYPE = 1;
 const FLAG_PERSISTENT = 1;
+const FLAG_EXPIRES = 2;
+const FLAG_PRIORITY = 4;
 const FIXED_BYTES = 1 + 8 + 2 + 2 + 4;
 
+/** A message as a queue stores it: with that queue's expiry time (0 = never). */
+export interface StoredMessage {
+  readonly message: Message;
+  readonly expiresAtMs: number;
+}
+
+function optionalBytes(flags: number): number {
+  return (flags & FLAG_EXPIRES ? 8 : 0) + (flags & FLAG_PRIORITY ? 1 : 0);
+}
+
+function flagsOf(message: Message, expiresAtMs: number): number {
+  return (
+    (message.persistent ? FLAG_PERSISTENT : 0) |
+    (expiresAtMs > 0 ? FLAG_EXPIRES : 0) |
+    (message.priority > 0 ? FLAG_PRIORITY : 0)
+  );
+}
+
 /** Payload size of `message`'s record. */
-export function messageRecordLength(message: Message): number {
+export function messageRecordLength(message: Message, expiresAtMs = 0): number {
   return (
     FIXED_BYTES +
+    optionalBytes(flagsOf(message, expiresAtMs)) +
     Buffer.byteLength(message.exchange) +
     Buffer.byteLength(message.routingKey) +
     message.properties.length +
@@ -23,12 +45,15 @@ export function messageRecordLength(message: Message): number {
 }
 
 /** Writes `message` at buf[offset, offset + messageRecordLength(message)). */
-export function encodeMessageRecord(buf: Buffer, offset: number, message: Message): void {
+export function encodeMessageRecord(buf: Buffer, offset: number, message: Message, expiresAtMs = 0): void {
   if (message.body === null) throw new Error('cannot store a message whose body is not loaded');
   let p = offset;
-  buf[p++] = message.persistent ? FLAG_PERSISTENT : 0;
+  const flags = flagsOf(message, expiresAtMs);
+  buf[p++] = flags;
   buf.writeDoubleLE(message.publishedAtMs, p);
   p += 8;
+  if (flags & FLAG_EXPIRES) p = buf.writeDoubleLE(expiresAtMs, p);
+  if (flags & FLAG_PRIORITY) buf[p++] = message.priority;
   p = writeShortString(buf, p, message.exchange);
   p = writeShortString(buf, p, message.routingKey);
   buf.writeUInt32LE(message.properties.length, p);
@@ -45,11 +70,17 @@ function writeShortString(buf: Buffer, p: number, s: string): number {
 }
 
 /** Decodes a record payload into a Message whose Buffers are copies (the payload may be reused). */
-export function decodeMessageRecord(payload: Buffer): Message {
+export function decodeMessageRecord(payload: Buffer): StoredMessage {
   let p = 0;
   const flags = payload[p++]!;
   const publishedAtMs = payload.readDoubleLE(p);
   p += 8;
+  let expiresAtMs = 0;
+  if (flags & FLAG_EXPIRES) {
+    expiresAtMs = payload.readDoubleLE(p);
+    p += 8;
+  }
+  const priority = flags & FLAG_PRIORITY ? payload[p++]! : 0;
   const exLen = payload.readUInt16LE(p);
   p += 2;
   const exchange = payload.toString('utf8', p, p + exLen);
@@ -63,7 +94,7 @@ export function decodeMessageRecord(payload: Buffer): Message {
   const properties = copyOf(payload, p, p + propLen);
   p += propLen;
   const body = copyOf(payload, p, payload.length);
-  return {
+  const message: Message = {
     exchange,
     routingKey,
     properties,
@@ -71,7 +102,9 @@ export function decodeMessageRecord(payload: Buffer): Message {
     bodySizeBytes: body.length,
     persistent: (flags & FLAG_PERSISTENT) !== 0,
     publishedAtMs,
+    priority,
   };
+  return { message, expiresAtMs };
 }
 
 function copyOf(buf: Buffer, start: number, end: number): Buffer {
@@ -85,7 +118,8 @@ export function peekMessageRecord(
   payload: Buffer,
 ): { persistent: boolean; bodySizeBytes: number } | undefined {
   if (payload.length < FIXED_BYTES) return undefined;
-  let p = 9;
+  let p = 9 + optionalBytes(payload[0]!);
+  if (p + 4 > payload.length) return undefined;
   p += 2 + payload.readUInt16LE(p);
   if (p + 2 > payload.length) return undefined;
   p += 2 + payload.readUInt16LE(p);

@@ -3,14 +3,20 @@ import { test } from 'node:test';
 import { BrokerCore } from '../../src/core/broker-core.js';
 import { systemClock } from '../../src/core/clock.js';
 import { MemoryQueueStore } from '../../src/core/memory-queue-store.js';
+import { NO_PROPERTIES } from '../../src/core/message-properties.js';
 import { checkPassword, hashPassword } from '../../src/core/users.js';
 
 function freshCore(): { core: BrokerCore; stored: Map<string, unknown> } {
   const stored = new Map<string, unknown>();
-  const core = new BrokerCore(systemClock, () => new MemoryQueueStore(), {
-    put: (kind, key, value) => stored.set(`${kind}:${key}`, value),
-    delete: (kind, key) => stored.delete(`${kind}:${key}`),
-  });
+  const core = new BrokerCore(
+    systemClock,
+    () => new MemoryQueueStore(),
+    {
+      put: (kind, key, value) => stored.set(`${kind}:${key}`, value),
+      delete: (kind, key) => stored.delete(`${kind}:${key}`),
+    },
+    NO_PROPERTIES,
+  );
   core.restore([]);
   return { core, stored };
 }
@@ -55,7 +61,12 @@ test('the first start creates vhost / and the guest user once; a restart restore
     const [kind, ...rest] = k.split(':');
     return { kind: kind!, key: rest.join(':'), value };
   });
-  const again = new BrokerCore(systemClock, () => new MemoryQueueStore(), { put() {}, delete() {} });
+  const again = new BrokerCore(
+    systemClock,
+    () => new MemoryQueueStore(),
+    { put() {}, delete() {} },
+    NO_PROPERTIES,
+  );
   again.restore(entries);
   assert.ok(again.vhosts.has('/'));
   assert.equal(again.authenticate('guest', 'guest', '127.0.0.1').ok, true);

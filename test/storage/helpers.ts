@@ -19,6 +19,7 @@ export function makeMessage(body: string | Buffer, persistent = true, routingKey
     bodySizeBytes: b.length,
     persistent,
     publishedAtMs: 1_700_000_000_123,
+    priority: 0,
   };
 }
 

@@ -4,8 +4,11 @@ import { BrokerError } from '../../core/errors.js';
 import type { Arguments } from '../../core/exchange.js';
 import type { Message, QueuedMessage } from '../../core/message.js';
 import type { Queue } from '../../core/queue.js';
+import { amqpTypeName } from '../../core/queue-arguments.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
+import type { AmqpAccess } from './access.js';
+import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import {
   type AmqpMethod,
   type BasicPublish,
@@ -15,12 +18,15 @@ import {
   encodeContentMethod,
   encodeDeliver,
   encodeMethodFrame,
+  encodeProperties,
   type FieldTable,
   FRAME_BODY,
   FRAME_HEADER,
   FRAME_METHOD,
   ReplyCode,
   readDeliveryMode,
+  readExpiration,
+  readPriority,
 } from './codec/index.js';
 import { AmqpConsumer } from './consumer.js';
 import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
@@ -28,8 +34,14 @@ import { type AmqpError, channelError, connectionError, fromBrokerError } from '
 /** What a channel needs from its connection. */
 export interface ChannelHost {
   readonly vhost: VirtualHost;
+  /** The user's permissions in the vhost (access.ts). */
+  readonly access: AmqpAccess;
   readonly frameMaxBytes: number;
   readonly maxMessageSizeBytes: number;
+  /** Consumers a channel may have; Infinity for no limit. */
+  readonly maxConsumersPerChannel: number;
+  /** An unacked delivery older than this closes the channel; 0 disables. */
+  readonly consumerTimeoutMs: number;
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
   /** The client announced consumer_cancel_notify: it understands a server-sent basic.cancel. */
@@ -42,6 +54,7 @@ export interface ChannelHost {
   isWritable(): boolean;
   /** The channel finished closing; its number may be reused. */
   channelClosed(id: number): void;
+  log(line: string): void;
 }
 
 /** A delivery awaiting ack on this channel: the lease of one message from one queue. */
@@ -50,6 +63,8 @@ interface Unacked {
   readonly queued: QueuedMessage;
   /** Undefined for basic.get deliveries. */
   readonly consumer: AmqpConsumer | undefined;
+  /** For the consumer acknowledgement timeout. */
+  readonly deliveredAtMs: number;
 }
 
 /** A publish waiting for its header and body frames. */
@@ -99,16 +114,28 @@ export class Channel {
   private confirmUpTo = 0;
   private confirmNeedsDisk = false;
   private confirmFlushScheduled = false;
+  /** Publishes of the current batch a queue refused (overflow reject-publish): nacked. */
+  private confirmNacks: number[] = [];
+  /** Highest sequence number acked or nacked so far. */
+  private confirmedUpTo = 0;
   /** Confirm batches waiting on the durability barrier; later batches queue behind them. */
   private confirmsAwaitingDisk = 0;
 
   private txMode = false;
   private txOperations: TxOperation[] = [];
+  private readonly ackTimeout: AckTimeout;
 
   constructor(
     readonly id: number,
     private readonly host: ChannelHost,
-  ) {}
+  ) {
+    this.ackTimeout = new AckTimeout(
+      host.clock,
+      host.consumerTimeoutMs,
+      () => this.unacked.values().next().value?.deliveredAtMs,
+      () => this.onAckTimeout(),
+    );
+  }
 
   get isOpen(): boolean {
     return this.state === State.Open;
@@ -222,6 +249,7 @@ export class Channel {
   // ---- methods ---------------------------------------------------------------------------
 
   private handleMethod(m: AmqpMethod): void {
+    this.host.access.check(m); // 403 ACCESS_REFUSED unless the user's permissions allow it
     const vhost = this.host.vhost;
     const owner = this.host.owner;
     switch (m.method) {
@@ -354,7 +382,7 @@ export class Channel {
         this.reply({ method: 'basic.qos-ok' });
         return;
       case 'basic.consume':
-        this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait);
+        this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments as Arguments);
         return;
       case 'basic.cancel': {
         const consumer = this.consumers.get(m.consumerTag);
@@ -419,65 +447,41 @@ export class Channel {
     if (publish.immediate) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `immediate=true`);
   }
 
-  /** Routes a complete message to its queues; returns whether any durable write must reach disk. */
+  /** Routes a complete message to its queues; answers mandatory returns and confirms. */
   private publish(publish: BasicPublish, properties: Buffer, body: Buffer): void {
     this.checkPublishable(publish);
     const vhost = this.host.vhost;
     const exchange = vhost.getExchange(publish.exchange);
-    const persistent = readDeliveryMode(properties) === 2;
     const message: Message = {
       exchange: publish.exchange,
       routingKey: publish.routingKey,
       properties,
       body,
       bodySizeBytes: body.length,
-      persistent,
+      persistent: readDeliveryMode(properties) === 2,
       publishedAtMs: this.host.clock.now(),
+      priority: readPriority(properties) ?? 0,
+      expirationMs: parseExpiration(readExpiration(properties)),
     };
-    let needsDisk = false;
-    let routed = false;
-    if (exchange.name === '') {
-      // The default exchange: a direct lookup, no route set to build.
-      const queue = vhost.queues.get(publish.routingKey);
-      if (queue) {
-        routed = true;
-        queue.enqueue(message);
-        needsDisk = persistent && queue.isDurable;
-      }
-    } else {
-      const queues = new Set<Queue>();
-      vhost.route(
-        exchange,
-        publish.routingKey,
-        () => decodeProperties(properties).headers as Arguments | undefined,
-        queues,
+    const outcome = vhost.publish(exchange, message);
+    if (!outcome.routed && publish.mandatory) {
+      this.host.sendAll(
+        encodeContentMethod(
+          this.id,
+          {
+            method: 'basic.return',
+            replyCode: ReplyCode.NO_ROUTE,
+            replyText: 'NO_ROUTE',
+            exchange: publish.exchange,
+            routingKey: publish.routingKey,
+          },
+          properties,
+          body,
+          this.host.frameMaxBytes,
+        ),
       );
-      routed = queues.size > 0;
-      for (const queue of queues) {
-        queue.enqueue(message);
-        if (persistent && queue.isDurable) needsDisk = true;
-      }
     }
-    if (!routed) {
-      if (publish.mandatory) {
-        this.host.sendAll(
-          encodeContentMethod(
-            this.id,
-            {
-              method: 'basic.return',
-              replyCode: ReplyCode.NO_ROUTE,
-              replyText: 'NO_ROUTE',
-              exchange: publish.exchange,
-              routingKey: publish.routingKey,
-            },
-            properties,
-            body,
-            this.host.frameMaxBytes,
-          ),
-        );
-      }
-    }
-    if (this.confirmMode) this.addConfirm(++this.publishSequence, needsDisk);
+    if (this.confirmMode) this.addConfirm(++this.publishSequence, outcome.needsDisk, outcome.rejected);
   }
 
   /**
@@ -485,9 +489,10 @@ export class Channel {
    * basic.ack (multiple=true). A batch that wrote persistent messages waits for the durability
    * barrier; batches after it wait too, so acks never overtake each other.
    */
-  private addConfirm(sequence: number, needsDisk: boolean): void {
+  private addConfirm(sequence: number, needsDisk: boolean, rejected: boolean): void {
     this.confirmUpTo = sequence;
     if (needsDisk) this.confirmNeedsDisk = true;
+    if (rejected) this.confirmNacks.push(sequence);
     if (this.confirmFlushScheduled) return;
     this.confirmFlushScheduled = true;
     queueMicrotask(() => this.flushConfirms());
@@ -496,22 +501,44 @@ export class Channel {
   private flushConfirms(): void {
     this.confirmFlushScheduled = false;
     const upTo = this.confirmUpTo;
+    const nacks = this.confirmNacks;
+    this.confirmNacks = [];
     const viaDisk = this.confirmNeedsDisk || this.confirmsAwaitingDisk > 0;
     this.confirmNeedsDisk = false;
     if (!viaDisk) {
-      this.sendConfirm(upTo);
+      this.sendConfirms(upTo, nacks);
       return;
     }
     this.confirmsAwaitingDisk++;
     this.host.durability.afterDurable(() => {
       this.confirmsAwaitingDisk--;
-      this.sendConfirm(upTo);
+      this.sendConfirms(upTo, nacks);
     });
   }
 
-  private sendConfirm(upTo: number): void {
+  /** Confirms everything up to `upTo`: acks in runs (multiple=true), a nack for each rejected one. */
+  private sendConfirms(upTo: number, nacks: readonly number[]): void {
     if (this.state !== State.Open) return;
-    this.host.send(encodeMethodFrame(this.id, { method: 'basic.ack', deliveryTag: upTo, multiple: true }));
+    for (const nack of nacks) {
+      if (nack - 1 > this.confirmedUpTo) {
+        this.host.send(
+          encodeMethodFrame(this.id, { method: 'basic.ack', deliveryTag: nack - 1, multiple: true }),
+        );
+      }
+      this.host.send(
+        encodeMethodFrame(this.id, {
+          method: 'basic.nack',
+          deliveryTag: nack,
+          multiple: false,
+          requeue: false,
+        }),
+      );
+      this.confirmedUpTo = nack;
+    }
+    if (upTo > this.confirmedUpTo) {
+      this.host.send(encodeMethodFrame(this.id, { method: 'basic.ack', deliveryTag: upTo, multiple: true }));
+      this.confirmedUpTo = upTo;
+    }
   }
 
   // ---- transactions ----------------------------------------------------------------------
@@ -545,18 +572,26 @@ export class Channel {
     noAck: boolean,
     exclusive: boolean,
     nowait: boolean,
+    args: Arguments,
   ): void {
     const queue = this.host.vhost.getQueue(queueName, this.host.owner);
+    const priority = consumerPriority(args, queue);
     const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
     if (this.consumers.has(tag))
       throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    if (this.consumers.size >= this.host.maxConsumersPerChannel) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `reached maximum (${this.host.maxConsumersPerChannel}) of consumers per channel`,
+      );
+    }
     if (queue.hasExclusiveConsumer() || (exclusive && queue.consumerCount > 0)) {
       throw channelError(
         ReplyCode.ACCESS_REFUSED,
         `queue '${queue.name}' in vhost '${queue.vhost}' in exclusive use`,
       );
     }
-    const consumer = new AmqpConsumer(this, queue, tag, noAck, exclusive, this.consumerPrefetch);
+    const consumer = new AmqpConsumer(this, queue, tag, noAck, exclusive, this.consumerPrefetch, priority);
     this.consumers.set(tag, consumer);
     // consume-ok goes out before any delivery: dispatch runs in a later microtask.
     if (!nowait) this.reply({ method: 'basic.consume-ok', consumerTag: tag });
@@ -591,9 +626,10 @@ export class Channel {
     if (consumer.noAck) {
       queue.settle(queued);
     } else {
-      this.unacked.set(tag, { queue, queued, consumer });
+      this.unacked.set(tag, { queue, queued, consumer, deliveredAtMs: this.host.clock.now() });
       consumer.unackedCount++;
       this.unackedByConsumers++;
+      this.ackTimeout.delivered();
     }
     this.host.sendAll(
       encodeDeliver(
@@ -603,7 +639,7 @@ export class Channel {
         queued.deliveryCount > 1,
         message.exchange,
         message.routingKey,
-        message.properties,
+        deliveryProperties(queued, queue),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -612,14 +648,17 @@ export class Channel {
 
   private get(queueName: string, noAck: boolean): void {
     const queue = this.host.vhost.getQueue(queueName, this.host.owner);
-    const queued = queue.take();
+    const queued = queue.get();
     if (!queued) {
       this.reply({ method: 'basic.get-empty' });
       return;
     }
     const tag = ++this.lastDeliveryTag;
     if (noAck) queue.settle(queued);
-    else this.unacked.set(tag, { queue, queued, consumer: undefined });
+    else {
+      this.unacked.set(tag, { queue, queued, consumer: undefined, deliveredAtMs: this.host.clock.now() });
+      this.ackTimeout.delivered();
+    }
     const message = queued.message;
     this.host.sendAll(
       encodeContentMethod(
@@ -632,7 +671,7 @@ export class Channel {
           routingKey: message.routingKey,
           messageCount: queue.messageCount,
         },
-        message.properties,
+        deliveryProperties(queued, queue),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -671,7 +710,7 @@ export class Channel {
     const leases = this.takeLeases(deliveryTag, multiple);
     for (const lease of leases) {
       if (requeue) lease.queue.release(lease.queued);
-      else lease.queue.settle(lease.queued);
+      else lease.queue.reject(lease.queued);
     }
     this.afterSettle(leases);
   }
@@ -709,6 +748,7 @@ export class Channel {
 
   /** Cancels consumers and requeues unacknowledged deliveries. */
   releaseResources(): void {
+    this.ackTimeout.stop();
     for (const consumer of [...this.consumers.values()]) this.removeConsumer(consumer);
     this.releaseAll();
     this.content = undefined;
@@ -730,6 +770,21 @@ export class Channel {
     );
   }
 
+  /** The oldest unacked delivery outlived the consumer timeout: close the channel, as RabbitMQ. */
+  private onAckTimeout(): void {
+    if (this.state !== State.Open) return;
+    const oldest = this.unacked.values().next().value;
+    const timeoutMs = this.host.consumerTimeoutMs;
+    this.host.log(
+      `consumer ${oldest?.consumer ? `'${oldest.consumer.tag}'` : '(basic.get)'} on channel ${this.id} timed out waiting for a delivery acknowledgement after ${timeoutMs} ms; closing the channel and requeueing its unacked messages (raise --consumer-timeout-ms if consumers need longer)`,
+    );
+    this.closeWithError(
+      channelError(ReplyCode.PRECONDITION_FAILED, ackTimeoutText(this.id, timeoutMs)),
+      0,
+      0,
+    );
+  }
+
   private finishClose(): void {
     this.state = State.Closed;
     this.host.channelClosed(this.id);
@@ -737,6 +792,48 @@ export class Channel {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The `expiration` property as a TTL in ms; RabbitMQ refuses anything but a non-negative integer. */
+function parseExpiration(expiration: string | undefined): number | undefined {
+  if (expiration === undefined) return undefined;
+  if (!/^-?\d+$/.test(expiration)) {
+    throw channelError(ReplyCode.PRECONDITION_FAILED, `invalid expiration '${expiration}': no_integer`);
+  }
+  const ttlMs = Number(expiration);
+  if (ttlMs < 0) {
+    throw channelError(
+      ReplyCode.PRECONDITION_FAILED,
+      `invalid expiration '${expiration}': {value_negative,${ttlMs}}`,
+    );
+  }
+  return ttlMs;
+}
+
+/**
+ * The properties a delivery carries: as published, except that quorum queues count earlier
+ * deliveries in the `x-delivery-count` header (0 on the first), as RabbitMQ 3.10 does.
+ */
+function deliveryProperties(queued: QueuedMessage, queue: Queue): Buffer {
+  const properties = queued.message.properties;
+  if (queue.settings.type !== 'quorum') return properties;
+  const decoded = decodeProperties(properties);
+  const headers: FieldTable = { ...decoded.headers, 'x-delivery-count': queued.deliveryCount - 1 };
+  return encodeProperties({ ...decoded, headers });
+}
+
+/** The consumer argument `x-priority` (an integer; default 0). */
+function consumerPriority(args: Arguments | undefined, queue: Queue): number {
+  const value = args?.['x-priority'];
+  if (value === undefined) return 0;
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw channelError(
+      ReplyCode.PRECONDITION_FAILED,
+      `invalid arg 'x-priority' for queue '${queue.name}' in vhost '${queue.vhost}': "expected integer, got ${amqpTypeName(value)}"`,
+    );
+  }
+  return n;
+}
 
 function toAmqpError(error: unknown): unknown {
   if (error instanceof BrokerError) return fromBrokerError(error);

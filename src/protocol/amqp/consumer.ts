@@ -15,6 +15,8 @@ export class AmqpConsumer implements QueueConsumer {
     readonly exclusive: boolean,
     /** Per-consumer prefetch (basic.qos global=false); 0 means unlimited. */
     readonly prefetchCount: number,
+    /** Consumer priority (`x-priority` argument). */
+    readonly priority = 0,
   ) {}
 
   canAccept(): boolean {

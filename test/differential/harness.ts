@@ -48,32 +48,40 @@ export function normalise(value: unknown): unknown {
   return value;
 }
 
-/** Leaf values by path (`queues.a[0]`), for a readable list of where two observations part. */
-function flatten(value: unknown, path: string, out: Map<string, string>): Map<string, string> {
-  if (value !== null && typeof value === 'object') {
-    const entries = Array.isArray(value)
-      ? value.map((inner, i) => [`[${i}]`, inner] as const)
-      : Object.entries(value).map(([key, inner]) => [path ? `.${key}` : key, inner] as const);
-    if (entries.length === 0) out.set(path, Array.isArray(value) ? '[]' : '{}');
-    for (const [step, inner] of entries) flatten(inner, `${path}${step}`, out);
-  } else {
-    out.set(path, JSON.stringify(value));
-  }
-  return out;
+const MAX_DIFFERENCE_LINES = 60;
+const MAX_VALUE_CHARS = 300;
+
+function shown(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  const json = JSON.stringify(value);
+  return json.length > MAX_VALUE_CHARS ? `${json.slice(0, MAX_VALUE_CHARS)}...` : json;
 }
 
-const MAX_DIFFERENCE_LINES = 60;
-
-/** One line per path whose value differs: `path: reference X, pier Y`. */
-export function describeDifferences(expected: unknown, actual: unknown): string {
-  const reference = flatten(expected, '', new Map());
-  const pier = flatten(actual, '', new Map());
-  const lines: string[] = [];
-  for (const path of new Set([...reference.keys(), ...pier.keys()])) {
-    const a = reference.get(path) ?? '(absent)';
-    const b = pier.get(path) ?? '(absent)';
-    if (a !== b) lines.push(`  ${path || '(root)'}: reference ${a}, pier ${b}`);
+/** Collects `path: reference X, pier Y` for the outermost places where two observations part. */
+function collectDifferences(expected: unknown, actual: unknown, path: string, lines: string[]): void {
+  if (isDeepStrictEqual(expected, actual)) return;
+  const bothObjects =
+    expected !== null &&
+    actual !== null &&
+    typeof expected === 'object' &&
+    typeof actual === 'object' &&
+    Array.isArray(expected) === Array.isArray(actual);
+  if (!bothObjects) {
+    lines.push(`  ${path || '(root)'}: reference ${shown(expected)}, pier ${shown(actual)}`);
+    return;
   }
+  const a = expected as Record<string, unknown>;
+  const b = actual as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const step = Array.isArray(a) ? `[${key}]` : path ? `.${key}` : key;
+    collectDifferences(a[key], b[key], `${path}${step}`, lines);
+  }
+}
+
+/** One line per place the observations differ, outermost first: `path: reference X, pier Y`. */
+export function describeDifferences(expected: unknown, actual: unknown): string {
+  const lines: string[] = [];
+  collectDifferences(expected, actual, '', lines);
   if (lines.length > MAX_DIFFERENCE_LINES) {
     lines.splice(MAX_DIFFERENCE_LINES, lines.length, `  ... and ${lines.length - MAX_DIFFERENCE_LINES} more`);
   }

@@ -3,6 +3,7 @@
 import type { ConfirmChannel } from 'amqplib';
 import { differentialSuite, type Scenario } from './harness.js';
 import {
+  drain,
   drainBodies,
   messageRecord,
   type Observation,
@@ -181,6 +182,25 @@ const scenarios: Scenario[] = [
         await admin.unbindExchange(middle, front, 'orders.#');
         await publishAll(ch, front, [['orders.eu', 'eu-after-unbind']]);
         return { queues: await contents(s, ['fromMiddle', 'fromBack', 'both']) };
+      }),
+  },
+  {
+    name: 'sender-selected distribution: CC and BCC headers add routing keys; BCC is removed from the message',
+    run: (url) =>
+      withSession(url, async (s) => {
+        const ex = await s.exchange('direct', 'direct');
+        for (const q of ['main', 'cc', 'bcc', 'other']) {
+          await s.queue(q);
+          await s.bind(s.name(q), ex, q);
+        }
+        const ch = await s.confirmChannel();
+        await publishConfirmed(ch, ex, 'main', 'both', { CC: ['cc'], BCC: ['bcc'], headers: { h: 'v' } });
+        await publishConfirmed(ch, ex, 'nowhere', 'cc-only', { CC: 'cc' });
+        await publishConfirmed(ch, ex, 'main', 'duplicate-keys', { CC: ['main', 'main'] });
+        const reader = await s.channel();
+        const out: Observation = {};
+        for (const q of ['main', 'cc', 'bcc', 'other']) out[q] = await drain(reader, s.name(q));
+        return out;
       }),
   },
   {

@@ -26,10 +26,7 @@ type BadOperation = (attempt: Attempt) => Promise<unknown>;
 async function attempt(s: Session, operation: BadOperation): Promise<Observation> {
   const conn = await s.connect();
   const ch = await s.channel(conn);
-  let closed = false;
-  ch.once('close', () => {
-    closed = true;
-  });
+  ch.once('close', () => closedChannels.add(ch));
   const result = await outcome(operation({ s, ch, conn }));
   // A failed RPC closes the channel right behind its error; wait for that close to be seen.
   if (result !== 'ok') await untilClosed(ch);
@@ -42,15 +39,19 @@ async function attempt(s: Session, operation: BadOperation): Promise<Observation
   );
   return {
     result,
-    channelClosed: closed,
+    channelClosed: closedChannels.has(ch),
     channelErrors: ch.errors,
     connectionErrors: conn.errors,
     connectionUsableAfter: alive,
   };
 }
 
+/** Channels seen closing; a close can come before anyone waits for it (with an RPC's error). */
+const closedChannels = new WeakSet<TrackedChannel>();
+
 /** Resolves once the channel has closed, or after WAIT_MS if it stays open. */
 async function untilClosed(ch: TrackedChannel): Promise<void> {
+  if (closedChannels.has(ch)) return;
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     new Promise<void>((resolve) => ch.once('close', resolve)),

@@ -2,7 +2,7 @@
 // nacks without requeue, the x-death header (and x-first-death-*) as messages cycle, cycle dropping,
 // and x-expires. TTLs are short and real; every wait is for a delivery, never a fixed sleep.
 import { differentialSuite, type Scenario } from './harness.js';
-import { counts, drain, type Observation, type Session, withSession } from './kit.js';
+import { counts, drain, type Observation, type Session, settle, withSession } from './kit.js';
 
 const TTL_MS = 50;
 
@@ -159,6 +159,28 @@ const scenarios: Scenario[] = [
         const laps = await collect(s, monitor, 1);
         // The copy for `looping` was dropped as it was dead-lettered, not queued for another lap.
         return { laps, looping: await counts(ch, looping) };
+      }),
+  },
+  {
+    name: 'quorum queue x-delivery-limit: x-delivery-count on redeliveries, then dead-lettered with delivery_limit',
+    run: (url) =>
+      withSession(url, async (s) => {
+        const { dlx, dlq } = await deadLetterTarget(s);
+        const work = await s.queue('quorum', {
+          durable: true,
+          arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 2, 'x-dead-letter-exchange': dlx },
+        });
+        const ch = await s.channel();
+        const inbox = await s.consume(ch, work, 'failing');
+        ch.sendToQueue(work, Buffer.from('poison'), { headers: { app: 1 } });
+        // Every delivery is returned to the queue, until the limit makes the broker dead-letter it.
+        for (let n = 1; n <= 3; n++) {
+          if (!(await s.waitFor(inbox, n, `delivery ${n}`))) break;
+          ch.nack(inbox.messages[n - 1]!, false, true);
+        }
+        const dead = await collect(s, dlq, 1);
+        await settle(ch, work);
+        return { deliveries: inbox.records(), dead, work: await counts(ch, work) };
       }),
   },
   {

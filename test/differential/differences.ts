@@ -1,6 +1,7 @@
 // Where Pier deliberately behaves differently from RabbitMQ 3.10, one line each: what RabbitMQ does,
-// what Pier does, and why. A scenario affected by one lists it with the normalisation that accounts
-// for it, and its test prints the line. A Pier bug is not a deliberate difference: fix it instead.
+// what Pier does, and why (the README lists the same). A scenario affected by one lists it with the
+// normalisation that accounts for it, and its test prints the line. A Pier bug is not a deliberate
+// difference: fix it instead.
 import type { Observation } from './kit.js';
 
 export interface Difference {
@@ -8,7 +9,33 @@ export interface Difference {
   readonly line: string;
 }
 
-export const DIFFERENCES = {} satisfies Record<string, Difference>;
+export const DIFFERENCES = {
+  serverIdentity: {
+    line:
+      "server-properties: RabbitMQ says product 'RabbitMQ' with its version, platform, copyright and " +
+      "information; Pier says 'Pier' and its own, because clients such as kombu/Celery switch semantics on product.",
+  },
+  unknownMethod: {
+    line:
+      'an unknown class/method id: RabbitMQ fails with an internal error; Pier closes the connection with ' +
+      '540 NOT_IMPLEMENTED, which names the problem.',
+  },
+  maxConnections: {
+    line:
+      '--max-connections: RabbitMQ 3.10 leaves extra connections waiting in the listen backlog; Pier refuses ' +
+      'them with 530 at connection.open, as RabbitMQ 3.11+ does.',
+  },
+  maxMessageSize: {
+    line:
+      'message size limit: RabbitMQ 3.10 allows 128 MiB and checks after reading the body; Pier defaults to ' +
+      "16 MiB (RabbitMQ 4.0's default) and checks at the content header, before buffering the body.",
+  },
+  consumerTimeout: {
+    line:
+      'consumer timeout: RabbitMQ 3.10 checks unacked deliveries once a minute; Pier times the oldest one, so ' +
+      'the channel closes at the timeout rather than up to a minute later.',
+  },
+} satisfies Record<string, Difference>;
 
 /** A scenario's use of a difference: the line, and how both observations are normalised for it. */
 export interface AccountedDifference {

@@ -1,0 +1,56 @@
+// The connection as the client sees it before any operation: server-properties (capabilities) and the
+// tune parameters the server proposes.
+import { connect } from 'amqplib';
+import { DIFFERENCES } from './differences.js';
+import { differentialSuite, type Scenario } from './harness.js';
+import { type Observation, withSession } from './kit.js';
+
+/** The server-properties fields that name the server rather than describe its behaviour. */
+const IDENTITY_FIELDS = ['product', 'version', 'platform', 'copyright', 'information', 'cluster_name'];
+
+/** amqplib keeps the negotiated values on the connection object. */
+interface TunedConnection {
+  serverProperties: Observation;
+  frameMax: number;
+  channelMax: number;
+  heartbeat: number;
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: 'server-properties capabilities and the tune parameters the server proposes',
+    run: (url) =>
+      withSession(url, async (s) => {
+        // frameMax and channelMax 0 and no heartbeat preference: the client takes what the server proposes.
+        const tuned = new URL(s.url);
+        tuned.searchParams.set('frameMax', '0');
+        tuned.searchParams.set('channelMax', '0');
+        const conn = (await (await import('amqplib')).connect(tuned.toString())) as unknown as {
+          connection: {
+            serverProperties: Observation;
+            frameMax: number;
+            channelMax: number;
+            heartbeat: number;
+          };
+          close(): Promise<void>;
+        };
+        const { serverProperties, frameMax, channelMax, heartbeat } = conn.connection;
+        await conn.close();
+        return { serverProperties, tune: { frameMax, channelMax, heartbeat } };
+      }),
+    differences: [
+      {
+        difference: DIFFERENCES.serverIdentity,
+        normalise: (observation) => {
+          const properties = { ...(observation.serverProperties as Observation) };
+          for (const field of IDENTITY_FIELDS) {
+            if (field in properties) properties[field] = '<server identity>';
+          }
+          return { ...observation, serverProperties: properties };
+        },
+      },
+    ],
+  },
+];
+
+differentialSuite('connection', scenarios);

@@ -25,16 +25,9 @@ const scenarios: Scenario[] = [
         const tuned = new URL(s.url);
         tuned.searchParams.set('frameMax', '0');
         tuned.searchParams.set('channelMax', '0');
-        const conn = (await (await import('amqplib')).connect(tuned.toString())) as unknown as {
-          connection: {
-            serverProperties: Observation;
-            frameMax: number;
-            channelMax: number;
-            heartbeat: number;
-          };
-          close(): Promise<void>;
-        };
-        const { serverProperties, frameMax, channelMax, heartbeat } = conn.connection;
+        const conn = await connect(tuned.toString());
+        const { serverProperties, frameMax, channelMax, heartbeat } =
+          conn.connection as unknown as TunedConnection;
         await conn.close();
         return { serverProperties, tune: { frameMax, channelMax, heartbeat } };
       }),

@@ -10,6 +10,7 @@ import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import type { DefinitionKind } from './storage/definitions.js';
+import { DelayStorage } from './storage/delay-store.js';
 import { Storage } from './storage/storage.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -94,6 +95,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     logger: log,
   });
 
+  const delayStorage = new DelayStorage(storage.dataDir, storage.committer, { logger: log });
   const definitions: DefinitionWriter = {
     put: (kind, key, value) => storage.definitions.put(kind as DefinitionKind, key, value),
     delete: (kind, key) => storage.definitions.delete(kind as DefinitionKind, key),
@@ -107,7 +109,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     definitions,
     amqpPropertiesCodec,
+    (vhost, exchange, durable) => delayStorage.openStore(vhost, exchange, durable),
   );
+  const closeDelayed = () => {
+    for (const vhost of core.vhosts.values()) vhost.extensions.close();
+    delayStorage.close();
+  };
   let amqpServer: AmqpServer | undefined;
   try {
     const recoveryStartedAtMs = Date.now();
@@ -120,6 +127,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       );
     }
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
+    delayStorage.removeOrphans();
 
     let amqp: ListenerAddress | undefined;
     const amqpPort = options.amqpPort ?? 5672;
@@ -150,6 +158,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           await server?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
+          closeDelayed();
           await storage.close();
         })();
         return closing;
@@ -157,6 +166,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     };
   } catch (error) {
     await amqpServer?.close().catch(() => {});
+    closeDelayed();
     await storage.close().catch(() => {});
     throw error;
   }

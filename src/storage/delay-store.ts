@@ -36,7 +36,8 @@ const SEGMENT_NAME = /^\d{20}\.seg$/;
 const FLAG_PERSISTENT = 1;
 /** Read fds kept open for firing (most recently used segments). */
 const MAX_READ_FDS = 16;
-const READ_BUFFER_BYTES = 64 * 1024;
+/** First read of a firing message: enough for most whole records; a larger one takes a second read. */
+const READ_BUFFER_BYTES = 2048;
 
 export interface DelayStoreOptions {
   segmentSizeBytes?: number;

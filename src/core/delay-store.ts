@@ -22,8 +22,11 @@ export interface DelayStore {
    * so a crash may route a message twice but never loses one.
    */
   fired(dueAtMs: number, ref: number): void;
-  /** Calls `visit` for every message recovered at open that has not fired (in no particular order). */
-  recover(visit: (dueAtMs: number, ref: number) => void): void;
+  /**
+   * Calls `visit` for every message recovered at open that has not fired (in no particular
+   * order); returns the due time of the last message known to have fired (-Infinity if none).
+   */
+  recover(visit: (dueAtMs: number, ref: number) => void): number;
   /** Whether close() or destroy() was called. */
   readonly closed: boolean;
   /** Deletes the store's data (the exchange was deleted). */

@@ -73,6 +73,11 @@ export class DelayedMessages {
   private timer: TimerHandle | undefined;
   /** Due time the timer was set for; Infinity when no timer is set. */
   private timerDueMs = Number.POSITIVE_INFINITY;
+  /**
+   * Due time of the last message fired: new messages are never due before it, so the (due, ref)
+   * order stays the firing order even if the wall clock steps back (the store relies on it).
+   */
+  private firedUpToMs: number;
   /** Observer of every fired message (the delayed-message bench measures lateness with it). */
   onFired: ((dueAtMs: number, firedAtMs: number) => void) | undefined;
 
@@ -81,7 +86,7 @@ export class DelayedMessages {
     private readonly store: DelayStore,
     private readonly host: DelayedMessagesHost,
   ) {
-    store.recover((dueAtMs, ref) => this.heap.push(dueAtMs, ref));
+    this.firedUpToMs = store.recover((dueAtMs, ref) => this.heap.push(dueAtMs, ref));
     this.arm();
   }
 
@@ -97,7 +102,7 @@ export class DelayedMessages {
 
   /** Stores a message to be routed `delayMs` from now. */
   schedule(message: Message, delayMs: number): void {
-    const dueAtMs = this.host.clock.now() + Math.min(delayMs, MAX_DELAY_MS);
+    const dueAtMs = Math.max(this.host.clock.now() + Math.min(delayMs, MAX_DELAY_MS), this.firedUpToMs);
     const ref = this.store.add(message, dueAtMs);
     this.heap.push(dueAtMs, ref);
     if (dueAtMs < this.timerDueMs) this.arm();
@@ -141,7 +146,10 @@ export class DelayedMessages {
       this.host.routeDue(this.exchange, this.dueMessage(message));
       this.onFired?.(lastDueMs, nowMs);
     }
-    if (count > 0) this.store.fired(lastDueMs, lastRef);
+    if (count > 0) {
+      this.firedUpToMs = lastDueMs;
+      this.store.fired(lastDueMs, lastRef);
+    }
     this.arm();
   }
 

@@ -166,6 +166,11 @@ export class ExchangeExtensions {
     }
   }
 
+  /** Drops every delayed exchange's pending messages and data (the vhost is deleted). */
+  destroy(): void {
+    for (const exchange of [...this.delayed.keys()]) this.removed(exchange);
+  }
+
   /** Stops every delay timer and closes the stores (broker shutdown). */
   close(): void {
     for (const delayed of this.delayed.values()) delayed.close();

@@ -21,7 +21,9 @@ export class MemoryDelayStore implements DelayStore {
 
   fired(): void {}
 
-  recover(): void {}
+  recover(): number {
+    return Number.NEGATIVE_INFINITY;
+  }
 
   /** Messages held (for tests). */
   get size(): number {

@@ -202,11 +202,11 @@ export class DiskDelayStore implements DelayStore {
     }
   }
 
-  recover(visit: (dueAtMs: number, ref: number) => void): void {
+  recover(visit: (dueAtMs: number, ref: number) => void): number {
     const recovered = this.recovered;
     this.recovered = undefined;
-    if (!recovered) return;
-    for (let i = 0; i < recovered.count; i++) visit(recovered.due[i]!, recovered.refs[i]!);
+    if (recovered) for (let i = 0; i < recovered.count; i++) visit(recovered.due[i]!, recovered.refs[i]!);
+    return this.markDueMs;
   }
 
   /** Messages found at open and not yet handed to recover() (for tests). */

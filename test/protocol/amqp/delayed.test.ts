@@ -175,6 +175,31 @@ describe('delayed messages (x-delayed-message)', () => {
     assert.deepEqual(await drain(ch, q), ['mandatory']);
   });
 
+  it('delays a dead-lettered message whose dead-letter exchange is a delayed exchange (retry with backoff)', async () => {
+    const { ex: retry, q: retryQueue } = await setup('direct', 'work');
+    const work = uniq('work');
+    await ch.assertQueue(work, {
+      arguments: { 'x-dead-letter-exchange': retry, 'x-dead-letter-routing-key': 'work' },
+    });
+    ch.sendToQueue(work, Buffer.from('job'), { headers: { 'x-delay': 5000 } });
+    await ch.waitForConfirms();
+    const job = await ch.get(work);
+    assert.ok(job);
+    ch.nack(job, false, false);
+    await ch.checkQueue(work);
+    clock.advance(4999);
+    assert.equal(await count(retryQueue), 0);
+    clock.advance(1);
+    const retried = await ch.get(retryQueue, { noAck: true });
+    assert.ok(retried);
+    assert.equal(retried.content.toString(), 'job');
+    assert.equal(retried.properties.headers?.['x-delay'], -5000);
+    assert.equal(
+      (retried.properties.headers?.['x-death'] as Array<{ reason: string }> | undefined)?.[0]?.reason,
+      'rejected',
+    );
+  });
+
   it('drops pending messages and their data when the exchange is deleted', async () => {
     const { ex, q } = await setup('direct');
     publish(ex, 'k', 'doomed', 100);

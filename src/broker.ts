@@ -2,13 +2,17 @@
  * Composes the broker: config → storage → core → protocol listeners. This is also the embedded
  * API: `startBroker()` runs a real broker inside a Node process (a test suite, a dev server).
  */
+import { executeAdminRequest } from './admin/admin-commands.js';
+import { ControlSocket } from './admin/control-socket.js';
 import { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
+import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
+import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import type { DefinitionKind } from './storage/definitions.js';
 import { DelayStorage } from './storage/delay-store.js';
 import { Storage } from './storage/storage.js';
@@ -35,8 +39,16 @@ export interface BrokerOptions {
    */
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
-  /** AMQP limits (frame size, channels, heartbeat, max message size, handshake timeout). */
+  /**
+   * AMQP limits: frame size, channels, heartbeat, max message size, handshake timeout, connections,
+   * consumers per channel, consumer acknowledgement timeout.
+   */
   amqp?: Partial<AmqpLimits>;
+  /**
+   * Resource alarms (memory high watermark, free disk limit, check period). Tests inject
+   * `memoryUsedBytes`/`diskFreeBytes` and call `broker.resources.check()` instead of waiting.
+   */
+  resources?: ResourceOptions;
   /** Time source for the core; tests inject a fake clock. */
   clock?: Clock;
   /** Receives the broker's log lines. Default: stderr. */
@@ -56,6 +68,8 @@ export interface Broker {
   readonly dataDir: string;
   /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
   readonly core: BrokerCore;
+  /** Memory and disk alarms; `check()` measures now. */
+  readonly resources: ResourceMonitor;
   /** Stops accepting, closes connections with 320 CONNECTION_FORCED, flushes and syncs storage. */
   close(): Promise<void>;
 }
@@ -116,6 +130,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     delayStorage.close();
   };
   let amqpServer: AmqpServer | undefined;
+  const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
+  let control: ControlSocket | undefined;
   try {
     const recoveryStartedAtMs = Date.now();
     core.restore(storage.definitions.entries());
@@ -129,6 +145,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
     delayStorage.removeOrphans();
 
+    resources.start();
     let amqp: ListenerAddress | undefined;
     const amqpPort = options.amqpPort ?? 5672;
     if (amqpPort !== false) {
@@ -138,7 +155,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         clock,
         limits: { ...DEFAULT_AMQP_LIMITS, ...options.amqp },
         log,
+        alarms: resources,
       });
+      const listening = amqpServer;
+      core.revocations.add((revoked) => closeRevokedConnections(listening.connections, revoked));
       try {
         const bound = await amqpServer.listen(host, amqpPort);
         amqp = { ...bound, url: `amqp://guest:guest@${formatHost(bound.host)}:${bound.port}` };
@@ -146,6 +166,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         throw new ListenerError('amqp', '--amqp-port', host, amqpPort, error as NodeJS.ErrnoException);
       }
     }
+    log(resources.describeLimits());
+
+    control = await ControlSocket.start(
+      storage.dataDir,
+      (request) => executeAdminRequest(core, request),
+      log,
+    );
+    const controlSocket = control;
 
     let closing: Promise<void> | undefined;
     const server = amqpServer;
@@ -153,8 +181,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       amqp,
       dataDir: storage.dataDir,
       core,
+      resources,
       close() {
         closing ??= (async () => {
+          await controlSocket?.close();
+          resources.stop();
           await server?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
@@ -165,6 +196,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       },
     };
   } catch (error) {
+    await control?.close().catch(() => {});
+    resources.stop();
     await amqpServer?.close().catch(() => {});
     closeDelayed();
     await storage.close().catch(() => {});

@@ -10,3 +10,5 @@ export {
 export type { Clock, TimerHandle } from './core/clock.js';
 export { ManualClock } from './core/manual-clock.js';
 export type { AmqpLimits } from './protocol/amqp/connection.js';
+export type { MemoryWatermark } from './resources/information-units.js';
+export type { ResourceAlarm, ResourceMonitor, ResourceOptions } from './resources/resource-monitor.js';

@@ -3,7 +3,9 @@
 import { parseArgs } from 'node:util';
 import { type BrokerOptions, type FsyncPolicy, ListenerError, startBroker } from '../broker.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
+import { parseInformationUnit, parseMemoryWatermark } from '../resources/information-units.js';
 import { StorageLockedError } from '../storage/storage.js';
+import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
 
 const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1 (Kafka and SQS to come)
 
@@ -11,6 +13,7 @@ Usage: pier <command> [flags]
 
 Commands:
   serve        run the broker (pier serve --help for its flags)
+${adminHelpLines()}
   help         show this text
 
 Flags:
@@ -46,12 +49,49 @@ const SERVE_FLAGS = [
   ['channel-max', 'PIER_CHANNEL_MAX', '2047', 'most channels per AMQP connection'],
   ['heartbeat', 'PIER_HEARTBEAT', '60', 'AMQP heartbeat interval proposed to clients, seconds (0 = off)'],
   ['max-message-size', 'PIER_MAX_MESSAGE_SIZE', '16777216', 'largest message body accepted, bytes'],
+  [
+    'max-connections',
+    'PIER_MAX_CONNECTIONS',
+    'unlimited',
+    "AMQP connections the broker accepts; more are refused with 530 NOT_ALLOWED ('unlimited' or a number)",
+  ],
+  [
+    'max-consumers-per-channel',
+    'PIER_MAX_CONSUMERS_PER_CHANNEL',
+    'unlimited',
+    "consumers one AMQP channel may have; one more is a 530 NOT_ALLOWED ('unlimited' or a number)",
+  ],
+  [
+    'consumer-timeout-ms',
+    'PIER_CONSUMER_TIMEOUT_MS',
+    '1800000',
+    "a delivery unacked for this long closes its channel with 406 and requeues it (0 or 'off' disables)",
+  ],
+  [
+    'memory-high-watermark',
+    'PIER_MEMORY_HIGH_WATERMARK',
+    '0.4',
+    'memory alarm above this: a fraction of total RAM (0.4) or a size (512MiB, 2GB); publishers are blocked',
+  ],
+  [
+    'disk-free-limit',
+    'PIER_DISK_FREE_LIMIT',
+    '50MB',
+    "disk alarm when the data directory's filesystem has less free space (50MB, 1GiB, bytes); publishers are blocked",
+  ],
+  [
+    'resource-check-interval-ms',
+    'PIER_RESOURCE_CHECK_INTERVAL_MS',
+    '1000',
+    'how often memory and free disk space are measured',
+  ],
 ] as const;
 
 function serveHelp(): string {
+  const width = Math.max(...SERVE_FLAGS.map(([name]) => name.length));
   const lines = SERVE_FLAGS.map(
     ([name, env, def, help]) =>
-      `  --${name.padEnd(20)} ${help}\n  ${''.padEnd(22)} (env ${env}, default ${def})`,
+      `  --${name.padEnd(width)} ${help}\n  ${''.padEnd(width + 2)} (env ${env}, default ${def})`,
   );
   return `Usage: pier serve [flags]
 
@@ -61,7 +101,7 @@ SIGINT or SIGTERM shut it down gracefully: stop accepting, close AMQP connection
 
 Flags (each may also be set by the environment variable shown):
 ${lines.join('\n')}
-  --help                 show this text
+  ${'--help'.padEnd(width + 2)} show this text
 `;
 }
 
@@ -82,6 +122,16 @@ function parsePositive(flag: string, value: string, allowZero = false): number {
     throw new UsageError(
       `--${flag}: '${value}' must be a ${allowZero ? 'non-negative' : 'positive'} integer`,
     );
+  }
+  return n;
+}
+
+/** A positive integer, or 'unlimited' (Infinity). */
+function parseLimit(flag: string, value: string): number {
+  if (value === 'unlimited' || value === 'infinity') return Number.POSITIVE_INFINITY;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`--${flag}: '${value}' must be a positive integer or 'unlimited'`);
   }
   return n;
 }
@@ -109,6 +159,19 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
     throw new UsageError(`--fsync: '${fsync}' must be always, interval or never`);
   }
+  const memoryHighWatermark = parseMemoryWatermark(get('memory-high-watermark'));
+  if (!memoryHighWatermark) {
+    throw new UsageError(
+      `--memory-high-watermark: '${get('memory-high-watermark')}' must be a fraction of total memory (0 to 1, e.g. 0.4) or a size (e.g. 512MiB, 2GB)`,
+    );
+  }
+  const diskFreeLimitBytes = parseInformationUnit(get('disk-free-limit'));
+  if (diskFreeLimitBytes === undefined) {
+    throw new UsageError(
+      `--disk-free-limit: '${get('disk-free-limit')}' must be a size in bytes or with a unit (e.g. 50MB, 1GiB)`,
+    );
+  }
+  const consumerTimeout = get('consumer-timeout-ms');
   return {
     dataDir: get('data-dir'),
     host: get('host'),
@@ -123,6 +186,15 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
       channelMax: parsePositive('channel-max', get('channel-max')),
       heartbeatSeconds: parsePositive('heartbeat', get('heartbeat'), true),
       maxMessageSizeBytes: parsePositive('max-message-size', get('max-message-size')),
+      maxConnections: parseLimit('max-connections', get('max-connections')),
+      maxConsumersPerChannel: parseLimit('max-consumers-per-channel', get('max-consumers-per-channel')),
+      consumerTimeoutMs:
+        consumerTimeout === 'off' ? 0 : parsePositive('consumer-timeout-ms', consumerTimeout, true),
+    },
+    resources: {
+      memoryHighWatermark,
+      diskFreeLimitBytes,
+      checkIntervalMs: parsePositive('resource-check-interval-ms', get('resource-check-interval-ms')),
     },
   };
 }
@@ -164,6 +236,12 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'user':
+    case 'vhost':
+    case 'permissions':
+    case 'policy':
+      process.exitCode = await runAdminCommand(command as AdminGroup, rest);
+      return;
     case '--version':
       process.stdout.write(`${PIER_VERSION}\n`);
       return;
@@ -181,8 +259,10 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ListenerError || error instanceof StorageLockedError || error instanceof UsageError) {
     process.stderr.write(`pier: ${error.message}\n`);
-  } else if ((error as NodeJS.ErrnoException)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    process.stderr.write(`pier: ${(error as Error).message}; run 'pier serve --help' for the flags\n`);
+  } else if (String((error as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS_')) {
+    // Unknown flags, missing values, values that look like flags: one line, no stack.
+    const message = (error as Error).message.replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(`pier: ${message}; run 'pier serve --help' for the flags\n`);
   } else {
     process.stderr.write(`pier: ${(error as Error)?.stack ?? error}\n`);
   }

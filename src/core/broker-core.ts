@@ -2,7 +2,9 @@ import type { Clock } from './clock.js';
 import type { DefinitionWriter } from './definitions.js';
 import type { DelayStoreFactory } from './delay-store.js';
 import type { ExchangeType } from './exchange.js';
+import { type Revocation, restoreAccessControl } from './management.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
+import { PermissionTable } from './permissions.js';
 import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
 import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
@@ -21,11 +23,15 @@ export type AuthResult = { ok: true; user: User } | { ok: false; reason: string 
 export class BrokerCore {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly users = new Map<string, User>();
+  /** Configure/write/read patterns per (user, vhost); managed through core/management.ts. */
+  readonly permissions = new PermissionTable();
+  /** Told when a user or vhost is deleted, so each protocol closes the affected connections. */
+  readonly revocations = new Set<(revocation: Revocation) => void>();
 
   constructor(
     readonly clock: Clock,
     private readonly createStore: QueueStoreFactory,
-    private readonly definitions: DefinitionWriter,
+    readonly definitions: DefinitionWriter,
     private readonly codec: MessagePropertiesCodec,
     /** Where delayed exchanges keep their messages (default: in memory). */
     private readonly createDelayStore?: DelayStoreFactory,
@@ -43,6 +49,7 @@ export class BrokerCore {
       this.putUser({ name: GUEST_USER, passwordHash: hashPassword('guest'), tags: ['administrator'] });
       this.definitions.put('meta', 'initialized', true);
     }
+    restoreAccessControl(this, entries);
     for (const e of byKind('exchange')) {
       this.vhosts.get(e.vhost)?.restoreExchange(e.name, e.type as ExchangeType, {
         durable: true,

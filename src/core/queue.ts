@@ -80,7 +80,7 @@ export class Queue {
   private unusedTimer: TimerHandle | undefined;
   private lastUsedAtMs: number;
   /** x-message-deduplication: ids of the messages in the queue (queue-dedup.ts). */
-  private readonly dedup: QueueDeduplicator | undefined;
+  private dedup: QueueDeduplicator | undefined;
   deleted = false;
 
   constructor(
@@ -88,14 +88,13 @@ export class Queue {
     readonly name: string,
     readonly options: QueueOptions,
     /** One store per priority level (index = level); a single store without priorities. */
-    private readonly stores: readonly QueueStore[],
+    private stores: readonly QueueStore[],
     private readonly host: QueueHost,
     policy?: AppliedPolicy,
   ) {
     this.policy = policy;
     this.settings = resolveQueueSettings(options.arguments, policy?.definition);
-    this.dedup = QueueDeduplicator.forQueue(this.settings, host);
-    if (this.dedup) this.stores = this.dedup.track(stores);
+    if (this.settings.deduplication) this.switchDeduplication();
     this.lastUsedAtMs = host.clock.now();
     this.armUnusedTimer();
     this.armExpiryTimer();
@@ -131,10 +130,17 @@ export class Queue {
   applyPolicy(policy: AppliedPolicy | undefined): void {
     this.policy = policy;
     this.settings = resolveQueueSettings(this.options.arguments, policy?.definition);
+    if (this.settings.deduplication !== (this.dedup !== undefined)) this.switchDeduplication();
     this.enforceMaxLength();
     this.armUnusedTimer();
     this.armExpiryTimer();
     this.scheduleDispatch();
+  }
+
+  /** Deduplication turned on (stores wrapped to see messages leave) or off (queue-dedup.ts). */
+  private switchDeduplication(): void {
+    this.dedup = QueueDeduplicator.forQueue(this.settings, this.host);
+    if (this.dedup) this.stores = this.dedup.track(this.stores);
   }
 
   private levelOf(message: Message): number {

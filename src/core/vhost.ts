@@ -18,6 +18,7 @@ import { ExchangeExtensions } from './exchange-extensions.js';
 import { MemoryDelayStore } from './memory-delay-store.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
+import { type Policy, PolicyTable } from './policies.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
@@ -106,6 +107,8 @@ export class VirtualHost implements QueueHost {
   readonly codec: MessagePropertiesCodec;
   /** Delayed (x-delayed-message) and deduplicating exchanges: exchange-extensions.ts. */
   readonly extensions: ExchangeExtensions;
+  /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
+  readonly policies = new PolicyTable();
 
   constructor(
     readonly name: string,
@@ -122,6 +125,11 @@ export class VirtualHost implements QueueHost {
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
+  }
+
+  /** The policy in effect for a queue or exchange of this name. */
+  policyFor(kind: 'queue' | 'exchange', name: string): Policy | undefined {
+    return this.policies.match(kind, name);
   }
 
   private where(): string {
@@ -173,6 +181,7 @@ export class VirtualHost implements QueueHost {
       arguments: args,
     };
     const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
+    exchange.applyPolicy(this.policyFor('exchange', decl.name));
     this.exchanges.set(decl.name, exchange);
     this.extensions.added(exchange);
     if (decl.durable) {
@@ -189,7 +198,7 @@ export class VirtualHost implements QueueHost {
   deleteExchange(name: string, ifUnused: boolean): void {
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (name.startsWith('amq.'))
-      throw accessRefused(`operation not permitted on exchange '${name}' ${this.where()}`);
+      throw accessRefused(`deletion of system exchange '${name}' ${this.where()} not allowed`);
     const exchange = this.exchanges.get(name);
     if (!exchange) return; // RabbitMQ: exchange.delete is idempotent
     if (ifUnused && exchange.bindingCount > 0)
@@ -275,7 +284,7 @@ export class VirtualHost implements QueueHost {
     const stores: QueueStore[] = [];
     for (let level = 0; level <= maxPriority; level++)
       stores.push(this.createStore(this.name, name, persisted, level));
-    const queue = new Queue(this.name, name, options, stores, this);
+    const queue = new Queue(this.name, name, options, stores, this, this.policyFor('queue', name));
     this.queues.set(name, queue);
     return queue;
   }
@@ -312,6 +321,7 @@ export class VirtualHost implements QueueHost {
   /** Restores a durable exchange from the definitions store at start-up. */
   restoreExchange(name: string, type: ExchangeType, options: ExchangeOptions): void {
     const exchange = new Exchange(this.name, name, type, options);
+    exchange.applyPolicy(this.policyFor('exchange', name));
     this.exchanges.set(name, exchange);
     this.extensions.added(exchange);
   }

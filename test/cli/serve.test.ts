@@ -41,12 +41,36 @@ test('serve --help documents every flag with its environment variable', async ()
     'channel-max',
     'heartbeat',
     'max-message-size',
+    'max-connections',
+    'max-consumers-per-channel',
+    'consumer-timeout-ms',
+    'memory-high-watermark',
+    'disk-free-limit',
+    'resource-check-interval-ms',
     'help',
   ]) {
     assert.match(stdout, new RegExp(`--${flag}\\b`), `--${flag} missing from help`);
   }
   assert.match(stdout, /PIER_AMQP_PORT/);
   assert.match(stdout, /PIER_FSYNC/);
+  assert.match(stdout, /PIER_MEMORY_HIGH_WATERMARK, default 0\.4\)/);
+  assert.match(stdout, /PIER_DISK_FREE_LIMIT, default 50MB\)/);
+  assert.match(stdout, /PIER_CONSUMER_TIMEOUT_MS, default 1800000\)/);
+});
+
+test('resource and limit flags reject bad values with a one-line error naming the flag', async () => {
+  for (const [flag, value, expected] of [
+    ['--memory-high-watermark', '1.5', /--memory-high-watermark: '1\.5' must be a fraction/],
+    ['--memory-high-watermark', 'lots', /--memory-high-watermark: 'lots'/],
+    ['--disk-free-limit', '50 parsecs', /--disk-free-limit: '50 parsecs' must be a size/],
+    ['--max-connections', '0', /--max-connections: '0' must be a positive integer or 'unlimited'/],
+    ['--max-consumers-per-channel', 'none', /--max-consumers-per-channel: 'none'/],
+    ['--consumer-timeout-ms', 'soon', /--consumer-timeout-ms: 'soon'/],
+  ] as const) {
+    const { code, stderr } = await pier(['serve', flag, value]);
+    assert.equal(code, 2, `${flag} ${value}`);
+    assert.match(stderr, expected);
+  }
 });
 
 test('an unknown flag or bad value is a one-line error pointing at --help', async () => {
@@ -60,6 +84,10 @@ test('an unknown flag or bad value is a one-line error pointing at --help', asyn
   const badFsync = await pier(['serve', '--fsync', 'sometimes']);
   assert.equal(badFsync.code, 2);
   assert.match(badFsync.stderr, /--fsync/);
+  const dashValue = await pier(['serve', '--max-connections', '-1']);
+  assert.equal(dashValue.code, 2);
+  assert.equal(dashValue.stderr.trim().split('\n').length, 1, dashValue.stderr);
+  assert.match(dashValue.stderr, /--max-connections.*pier serve --help/);
 });
 
 test('a port already in use gives a one-line error naming the flag to change', async () => {
@@ -134,6 +162,30 @@ test('two brokers cannot share a data directory', async () => {
     assert.match(stderr, /in use by another Pier broker/);
     first.process.kill('SIGTERM');
     await first.exited;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('--disk-free-limit and --max-connections reach the broker: real free space measured, connections refused', async () => {
+  const dataDir = tempDir();
+  try {
+    // No filesystem here has an exabyte free: the disk alarm is raised at start.
+    const broker = await spawnBroker(dataDir, [
+      '--disk-free-limit',
+      '1000000000GB',
+      '--max-connections',
+      '1',
+    ]);
+    const connection = await amqp.connect(broker.url);
+    await assert.rejects(amqp.connect(broker.url), /ConnectionClose/);
+    const channel = await connection.createChannel();
+    const blocked = new Promise<string>((resolve) => connection.once('blocked', resolve));
+    channel.sendToQueue('anywhere', Buffer.from('x'));
+    assert.equal(await blocked, 'low on disk');
+    await connection.close();
+    broker.process.kill('SIGTERM');
+    assert.equal(await broker.exited, 0);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

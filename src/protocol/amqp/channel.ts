@@ -7,14 +7,18 @@ import type { Queue } from '../../core/queue.js';
 import { amqpTypeName } from '../../core/queue-arguments.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
+import type { AmqpAccess } from './access.js';
+import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import {
   type AmqpMethod,
   type BasicPublish,
   decodeContentHeader,
   decodeMethod,
+  decodeProperties,
   encodeContentMethod,
   encodeDeliver,
   encodeMethodFrame,
+  encodeProperties,
   type FieldTable,
   FRAME_BODY,
   FRAME_HEADER,
@@ -30,8 +34,14 @@ import { type AmqpError, channelError, connectionError, fromBrokerError } from '
 /** What a channel needs from its connection. */
 export interface ChannelHost {
   readonly vhost: VirtualHost;
+  /** The user's permissions in the vhost (access.ts). */
+  readonly access: AmqpAccess;
   readonly frameMaxBytes: number;
   readonly maxMessageSizeBytes: number;
+  /** Consumers a channel may have; Infinity for no limit. */
+  readonly maxConsumersPerChannel: number;
+  /** An unacked delivery older than this closes the channel; 0 disables. */
+  readonly consumerTimeoutMs: number;
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
   /** The client announced consumer_cancel_notify: it understands a server-sent basic.cancel. */
@@ -44,6 +54,7 @@ export interface ChannelHost {
   isWritable(): boolean;
   /** The channel finished closing; its number may be reused. */
   channelClosed(id: number): void;
+  log(line: string): void;
 }
 
 /** A delivery awaiting ack on this channel: the lease of one message from one queue. */
@@ -52,6 +63,8 @@ interface Unacked {
   readonly queued: QueuedMessage;
   /** Undefined for basic.get deliveries. */
   readonly consumer: AmqpConsumer | undefined;
+  /** For the consumer acknowledgement timeout. */
+  readonly deliveredAtMs: number;
 }
 
 /** A publish waiting for its header and body frames. */
@@ -110,11 +123,19 @@ export class Channel {
 
   private txMode = false;
   private txOperations: TxOperation[] = [];
+  private readonly ackTimeout: AckTimeout;
 
   constructor(
     readonly id: number,
     private readonly host: ChannelHost,
-  ) {}
+  ) {
+    this.ackTimeout = new AckTimeout(
+      host.clock,
+      host.consumerTimeoutMs,
+      () => this.unacked.values().next().value?.deliveredAtMs,
+      () => this.onAckTimeout(),
+    );
+  }
 
   get isOpen(): boolean {
     return this.state === State.Open;
@@ -228,6 +249,7 @@ export class Channel {
   // ---- methods ---------------------------------------------------------------------------
 
   private handleMethod(m: AmqpMethod): void {
+    this.host.access.check(m); // 403 ACCESS_REFUSED unless the user's permissions allow it
     const vhost = this.host.vhost;
     const owner = this.host.owner;
     switch (m.method) {
@@ -557,6 +579,12 @@ export class Channel {
     const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
     if (this.consumers.has(tag))
       throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    if (this.consumers.size >= this.host.maxConsumersPerChannel) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `reached maximum (${this.host.maxConsumersPerChannel}) of consumers per channel`,
+      );
+    }
     if (queue.hasExclusiveConsumer() || (exclusive && queue.consumerCount > 0)) {
       throw channelError(
         ReplyCode.ACCESS_REFUSED,
@@ -598,9 +626,10 @@ export class Channel {
     if (consumer.noAck) {
       queue.settle(queued);
     } else {
-      this.unacked.set(tag, { queue, queued, consumer });
+      this.unacked.set(tag, { queue, queued, consumer, deliveredAtMs: this.host.clock.now() });
       consumer.unackedCount++;
       this.unackedByConsumers++;
+      this.ackTimeout.delivered();
     }
     this.host.sendAll(
       encodeDeliver(
@@ -610,7 +639,7 @@ export class Channel {
         queued.deliveryCount > 1,
         message.exchange,
         message.routingKey,
-        message.properties,
+        deliveryProperties(queued, queue),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -626,7 +655,10 @@ export class Channel {
     }
     const tag = ++this.lastDeliveryTag;
     if (noAck) queue.settle(queued);
-    else this.unacked.set(tag, { queue, queued, consumer: undefined });
+    else {
+      this.unacked.set(tag, { queue, queued, consumer: undefined, deliveredAtMs: this.host.clock.now() });
+      this.ackTimeout.delivered();
+    }
     const message = queued.message;
     this.host.sendAll(
       encodeContentMethod(
@@ -639,7 +671,7 @@ export class Channel {
           routingKey: message.routingKey,
           messageCount: queue.messageCount,
         },
-        message.properties,
+        deliveryProperties(queued, queue),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -716,6 +748,7 @@ export class Channel {
 
   /** Cancels consumers and requeues unacknowledged deliveries. */
   releaseResources(): void {
+    this.ackTimeout.stop();
     for (const consumer of [...this.consumers.values()]) this.removeConsumer(consumer);
     this.releaseAll();
     this.content = undefined;
@@ -734,6 +767,21 @@ export class Channel {
         classId,
         methodId,
       }),
+    );
+  }
+
+  /** The oldest unacked delivery outlived the consumer timeout: close the channel, as RabbitMQ. */
+  private onAckTimeout(): void {
+    if (this.state !== State.Open) return;
+    const oldest = this.unacked.values().next().value;
+    const timeoutMs = this.host.consumerTimeoutMs;
+    this.host.log(
+      `consumer ${oldest?.consumer ? `'${oldest.consumer.tag}'` : '(basic.get)'} on channel ${this.id} timed out waiting for a delivery acknowledgement after ${timeoutMs} ms; closing the channel and requeueing its unacked messages (raise --consumer-timeout-ms if consumers need longer)`,
+    );
+    this.closeWithError(
+      channelError(ReplyCode.PRECONDITION_FAILED, ackTimeoutText(this.id, timeoutMs)),
+      0,
+      0,
     );
   }
 
@@ -759,6 +807,18 @@ function parseExpiration(expiration: string | undefined): number | undefined {
     );
   }
   return ttlMs;
+}
+
+/**
+ * The properties a delivery carries: as published, except that quorum queues count earlier
+ * deliveries in the `x-delivery-count` header (0 on the first), as RabbitMQ 3.10 does.
+ */
+function deliveryProperties(queued: QueuedMessage, queue: Queue): Buffer {
+  const properties = queued.message.properties;
+  if (queue.settings.type !== 'quorum') return properties;
+  const decoded = decodeProperties(properties);
+  const headers: FieldTable = { ...decoded.headers, 'x-delivery-count': queued.deliveryCount - 1 };
+  return encodeProperties({ ...decoded, headers });
 }
 
 /** The consumer argument `x-priority` (an integer; default 0). */

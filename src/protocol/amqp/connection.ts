@@ -3,6 +3,8 @@ import type { BrokerCore } from '../../core/broker-core.js';
 import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
 import type { VirtualHost } from '../../core/vhost.js';
+import type { ResourceAlarms } from '../../resources/resource-monitor.js';
+import { AmqpAccess } from './access.js';
 import { Channel, type ChannelHost } from './channel.js';
 import {
   AmqpCodecError,
@@ -13,6 +15,8 @@ import {
   encodeHeartbeat,
   encodeMethodFrame,
   type FieldTable,
+  FRAME_BODY,
+  FRAME_HEADER,
   FRAME_HEARTBEAT,
   FRAME_METHOD,
   FRAME_MIN_SIZE,
@@ -21,6 +25,7 @@ import {
   ReplyCode,
 } from './codec/index.js';
 import { AmqpError, connectionError } from './errors.js';
+import { PublishThrottle } from './publish-throttle.js';
 import { serverProperties } from './server-properties.js';
 
 export interface AmqpLimits {
@@ -33,6 +38,12 @@ export interface AmqpLimits {
   readonly maxMessageSizeBytes: number;
   /** Time a client has to complete the handshake before we hang up. */
   readonly handshakeTimeoutMs: number;
+  /** Open connections the listener allows (RabbitMQ connection_max); Infinity for no limit. */
+  readonly maxConnections: number;
+  /** Consumers one channel may have (RabbitMQ consumer_max_per_channel); Infinity for no limit. */
+  readonly maxConsumersPerChannel: number;
+  /** An unacked delivery older than this closes its channel (RabbitMQ consumer_timeout); 0 disables. */
+  readonly consumerTimeoutMs: number;
 }
 
 /** What every connection shares: the broker core, durability and limits. */
@@ -42,6 +53,10 @@ export interface ConnectionContext {
   readonly clock: Clock;
   readonly limits: AmqpLimits;
   readonly log: (line: string) => void;
+  /** Memory and disk alarms: while one is raised, connections that publish are blocked. */
+  readonly alarms: ResourceAlarms;
+  /** Connections the listener holds now, this one included (for maxConnections). */
+  readonly connectionCount: () => number;
   /** Called once the socket is gone, so the server can forget the connection. */
   readonly onClosed: (connection: AmqpConnection) => void;
 }
@@ -79,6 +94,7 @@ export class AmqpConnection implements ChannelHost {
   private writesPaused = false;
 
   private vhostRef: VirtualHost | undefined;
+  access!: AmqpAccess;
   private username = '';
   private clientProperties: FieldTable = {};
   frameMaxBytes: number;
@@ -90,8 +106,13 @@ export class AmqpConnection implements ChannelHost {
   private sentSinceHeartbeat = false;
   consumerCancelNotify = false;
   private authenticationFailureClose = false;
+  /** The client announced the connection.blocked capability. */
+  private blockedNotifications = false;
+  private readonly throttle: PublishThrottle;
 
   readonly maxMessageSizeBytes: number;
+  readonly maxConsumersPerChannel: number;
+  readonly consumerTimeoutMs: number;
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
   readonly owner = this;
@@ -105,9 +126,29 @@ export class AmqpConnection implements ChannelHost {
     this.frameMaxBytes = limits.frameMaxBytes;
     this.channelMax = limits.channelMax;
     this.maxMessageSizeBytes = limits.maxMessageSizeBytes;
+    this.maxConsumersPerChannel = limits.maxConsumersPerChannel;
+    this.consumerTimeoutMs = limits.consumerTimeoutMs;
     this.durability = context.durability;
     this.clock = context.clock;
     this.onFrame = this.onFrame.bind(this);
+    this.throttle = new PublishThrottle({
+      get alarms() {
+        return context.alarms.active;
+      },
+      sendBlocked: (reason) => {
+        if (this.blockedNotifications)
+          this.send(encodeMethodFrame(0, { method: 'connection.blocked', reason }));
+      },
+      sendUnblocked: () => {
+        if (this.blockedNotifications) this.send(encodeMethodFrame(0, { method: 'connection.unblocked' }));
+      },
+      pauseReading: () => socket.pause(),
+      resumeReading: () => {
+        this.lastReceivedAtMs = Date.now();
+        socket.resume();
+      },
+      processFrame: this.onFrame,
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -125,6 +166,11 @@ export class AmqpConnection implements ChannelHost {
 
   get user(): string {
     return this.username;
+  }
+
+  /** Closed or closing: no longer counts toward maxConnections. */
+  get isClosing(): boolean {
+    return this.phase >= Phase.Closing;
   }
 
   get remoteAddress(): string {
@@ -164,6 +210,10 @@ export class AmqpConnection implements ChannelHost {
 
   private onFrame(type: number, channelId: number, payload: Buffer): void {
     if (this.phase === Phase.Closed) return;
+    if (this.throttle.isBlocked) {
+      this.throttle.hold(type, channelId, payload);
+      return;
+    }
     if (type === FRAME_HEARTBEAT) {
       if (channelId !== 0) {
         this.handleError(
@@ -186,10 +236,18 @@ export class AmqpConnection implements ChannelHost {
     }
     try {
       if (channelId === 0) this.onConnectionFrame(type, payload);
-      else this.onChannelFrame(type, channelId, payload);
+      else {
+        this.onChannelFrame(type, channelId, payload);
+        if (type === FRAME_HEADER || type === FRAME_BODY) this.throttle.publishReceived();
+      }
     } catch (error) {
+      // Content frames belong to basic.publish (60, 40), the only method a client sends content with.
       const { classId, methodId } =
-        type === FRAME_METHOD ? classMethodOf(payload) : { classId: 0, methodId: 0 };
+        type === FRAME_METHOD
+          ? classMethodOf(payload)
+          : type === FRAME_HEADER || type === FRAME_BODY
+            ? { classId: 60, methodId: 40 }
+            : { classId: 0, methodId: 0 };
       this.handleError(error, channelId, classId, methodId);
     }
   }
@@ -210,10 +268,11 @@ export class AmqpConnection implements ChannelHost {
     const method = decodeMethod(payload);
     if (method.method !== 'channel.open')
       throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
-    if (channelId > this.channelMax) {
+    // As RabbitMQ: the number of open channels is limited, not the channel numbers.
+    if (this.channels.size >= this.channelMax) {
       throw connectionError(
         ReplyCode.NOT_ALLOWED,
-        `channel number ${channelId} exceeds the negotiated channel_max ${this.channelMax}`,
+        `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
       );
     }
     this.channels.set(channelId, new Channel(channelId, this));
@@ -262,6 +321,7 @@ export class AmqpConnection implements ChannelHost {
     this.clientProperties = m.clientProperties;
     const capabilities = (m.clientProperties.capabilities ?? {}) as FieldTable;
     this.consumerCancelNotify = capabilities.consumer_cancel_notify === true;
+    this.blockedNotifications = capabilities['connection.blocked'] === true;
     this.authenticationFailureClose = capabilities.authentication_failure_close === true;
     const credentials = parseCredentials(m.mechanism, m.response);
     if (!credentials) {
@@ -324,9 +384,15 @@ export class AmqpConnection implements ChannelHost {
   }
 
   private onOpen(m: Extract<AmqpMethod, { method: 'connection.open' }>): void {
-    const vhost = this.context.core.vhosts.get(m.virtualHost);
-    if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${m.virtualHost} not found`);
-    this.vhostRef = vhost;
+    const maxConnections = this.context.limits.maxConnections;
+    if (this.context.connectionCount() > maxConnections) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `connection refused: node connection limit (${maxConnections}) is reached`,
+      );
+    }
+    this.access = AmqpAccess.open(this.context.core, this.username, m.virtualHost); // 530 unless permitted
+    this.vhostRef = this.access.vhost;
     this.phase = Phase.Open;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.send(encodeMethodFrame(0, { method: 'connection.open-ok' }));
@@ -361,8 +427,9 @@ export class AmqpConnection implements ChannelHost {
     if (this.heartbeatSeconds <= 0) return;
     const intervalMs = (this.heartbeatSeconds * 1000) / 2;
     this.heartbeatTimer = setInterval(() => {
-      // A peer silent for two intervals is dead (RabbitMQ: "missed heartbeats from client").
-      if (Date.now() - this.lastReceivedAtMs > this.heartbeatSeconds * 2000) {
+      // A peer silent for two intervals is dead (RabbitMQ: "missed heartbeats from client"); a
+      // blocked connection is not read, so its silence proves nothing.
+      if (!this.throttle.isBlocked && Date.now() - this.lastReceivedAtMs > this.heartbeatSeconds * 2000) {
         this.context.log(
           `amqp: closing ${this.remoteAddress}: missed heartbeats from client, timeout: ${this.heartbeatSeconds}s`,
         );
@@ -395,6 +462,7 @@ export class AmqpConnection implements ChannelHost {
   closeConnection(error: AmqpError, classId = 0, methodId = 0): void {
     if (this.phase === Phase.Closing || this.phase === Phase.Closed) return;
     this.phase = Phase.Closing;
+    this.throttle.release();
     this.releaseChannels();
     this.send(
       encodeMethodFrame(0, {
@@ -437,6 +505,15 @@ export class AmqpConnection implements ChannelHost {
 
   channelClosed(id: number): void {
     this.channels.delete(id);
+  }
+
+  log(line: string): void {
+    this.context.log(`amqp: ${this.remoteAddress}: ${line}`);
+  }
+
+  /** A resource alarm was raised or cleared: a blocked connection resumes once none is left. */
+  resourceAlarmsChanged(): void {
+    if (this.phase !== Phase.Closed) this.throttle.alarmsChanged();
   }
 
   // ---- output ----------------------------------------------------------------------------

@@ -7,18 +7,30 @@ export const DEFAULT_AMQP_LIMITS: AmqpLimits = {
   heartbeatSeconds: 60,
   maxMessageSizeBytes: 16 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
+  maxConnections: Number.POSITIVE_INFINITY,
+  maxConsumersPerChannel: Number.POSITIVE_INFINITY,
+  consumerTimeoutMs: 1_800_000,
 };
 
 /** The AMQP 0-9-1 listener: accepts sockets and keeps track of their connections. */
 export class AmqpServer {
   private readonly server: Server;
   readonly connections = new Set<AmqpConnection>();
+  private readonly stopAlarmUpdates: () => void;
 
-  constructor(context: Omit<ConnectionContext, 'onClosed'>) {
+  constructor(context: Omit<ConnectionContext, 'onClosed' | 'connectionCount'>) {
     const connectionContext: ConnectionContext = {
       ...context,
+      connectionCount: () => {
+        let open = 0;
+        for (const connection of this.connections) if (!connection.isClosing) open++;
+        return open;
+      },
       onClosed: (connection) => this.connections.delete(connection),
     };
+    this.stopAlarmUpdates = context.alarms.onChange(() => {
+      for (const connection of this.connections) connection.resourceAlarmsChanged();
+    });
     this.server = createServer((socket) => {
       this.connections.add(new AmqpConnection(socket, connectionContext));
     });
@@ -41,6 +53,7 @@ export class AmqpServer {
   /** Stops accepting, then closes every connection with 320 CONNECTION_FORCED. */
   async close(reason = 'broker shutdown'): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.stopAlarmUpdates();
     for (const connection of this.connections) connection.forceClose(reason);
     // Give clients a moment to answer close-ok, then hang up on the rest.
     const deadline = Date.now() + 1000;

@@ -172,6 +172,10 @@ export interface HandshakeOptions {
   /** Heartbeat to ask for in connection.tune-ok (default 0: off). */
   heartbeatSeconds?: number;
   virtualHost?: string;
+  /** channel_max to answer connection.tune with (default 2047). */
+  channelMax?: number;
+  /** Capabilities announced in client-properties (default: authentication_failure_close only). */
+  capabilities?: Record<string, boolean>;
 }
 
 export class RawPeer {
@@ -270,7 +274,7 @@ export class RawPeer {
     this.write(PROTOCOL_HEADER);
     await this.nextMethod('ConnectionStart');
     this.sendMethod(0, 'ConnectionStartOk', {
-      clientProperties: { capabilities: { authentication_failure_close: true } },
+      clientProperties: { capabilities: options.capabilities ?? { authentication_failure_close: true } },
       mechanism: options.mechanism ?? 'PLAIN',
       response: options.response ?? Buffer.from('\0guest\0guest'),
       locale: 'en_US',
@@ -278,7 +282,7 @@ export class RawPeer {
     const tune = await this.nextFrame((f) => f.method === 'ConnectionTune' || f.method === 'ConnectionClose');
     if (tune.method === 'ConnectionClose') return tune;
     this.sendMethod(0, 'ConnectionTuneOk', {
-      channelMax: 2047,
+      channelMax: options.channelMax ?? 2047,
       frameMax: 131072,
       heartbeat: options.heartbeatSeconds ?? 0,
     });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
+import { clearPolicy, setPolicy } from '../../../src/core/management.js';
 import { ManualClock } from '../../../src/core/manual-clock.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { channelError, drain, nextEvent, rejectsWith, uniq } from './amqp-helpers.js';
@@ -115,6 +116,27 @@ describe('message deduplication', () => {
       send(q, 'a-after-ttl', 'a');
       await ch.waitForConfirms();
       assert.deepEqual(await drain(ch, q), ['a', 'b', 'b-after-ttl', 'a-after-ttl']);
+    });
+
+    it('a policy turns deduplication on and off for an existing queue', async () => {
+      const q = uniq('policy-dedup');
+      await ch.assertQueue(q);
+      send(q, 'before', 'p');
+      await ch.waitForConfirms();
+      setPolicy(broker.core, {
+        vhost: '/',
+        name: `${q}-policy`,
+        pattern: `^${q}$`,
+        applyTo: 'queues',
+        definition: { 'message-deduplication': true },
+      });
+      send(q, 'first', 'p');
+      send(q, 'duplicate', 'p');
+      await ch.waitForConfirms();
+      clearPolicy(broker.core, '/', `${q}-policy`);
+      send(q, 'after', 'p');
+      await ch.waitForConfirms();
+      assert.deepEqual(await drain(ch, q), ['before', 'first', 'after']);
     });
 
     it('a purge forgets the ids', async () => {

@@ -1,0 +1,104 @@
+/**
+ * The administration commands `pier user|vhost|permissions|policy` send, as plain JSON requests,
+ * and their execution against a BrokerCore. The same code runs inside a broker (behind the
+ * control socket) and in the CLI editing a stopped broker's data directory.
+ */
+import type { BrokerCore } from '../core/broker-core.js';
+import { BrokerError } from '../core/errors.js';
+import * as management from '../core/management.js';
+
+export interface AdminRequest {
+  readonly command: string;
+  readonly args?: Record<string, unknown>;
+}
+
+export type AdminResponse = { ok: true; result: unknown } | { ok: false; error: string; kind?: string };
+
+type Handler = (core: BrokerCore, args: Args) => unknown;
+
+const COMMANDS: Readonly<Record<string, Handler>> = {
+  'user.add': (core, a) =>
+    management.addUser(core, a.string('name'), a.string('password'), a.strings('tags')),
+  'user.delete': (core, a) => management.deleteUser(core, a.string('name')),
+  'user.passwd': (core, a) => management.changePassword(core, a.string('name'), a.string('password')),
+  'user.list': (core) => management.listUsers(core),
+  'vhost.add': (core, a) => management.addVhost(core, a.string('name')),
+  'vhost.delete': (core, a) => management.deleteVhost(core, a.string('name')),
+  'vhost.list': (core) => management.listVhosts(core),
+  'permissions.set': (core, a) =>
+    management.setPermissions(core, {
+      user: a.string('user'),
+      vhost: a.string('vhost'),
+      configure: a.string('configure'),
+      write: a.string('write'),
+      read: a.string('read'),
+    }),
+  'permissions.clear': (core, a) => management.clearPermissions(core, a.string('user'), a.string('vhost')),
+  'permissions.list': (core, a) => management.listPermissions(core, a.optionalString('vhost')),
+  'policy.set': (core, a) =>
+    management.setPolicy(core, {
+      vhost: a.string('vhost'),
+      name: a.string('name'),
+      pattern: a.string('pattern'),
+      applyTo: a.optionalString('applyTo'),
+      priority: a.optionalNumber('priority'),
+      definition: a.raw('definition'),
+    }),
+  'policy.clear': (core, a) => management.clearPolicy(core, a.string('vhost'), a.string('name')),
+  'policy.list': (core, a) => management.listPolicies(core, a.optionalString('vhost')),
+};
+
+export const ADMIN_COMMANDS: readonly string[] = Object.keys(COMMANDS);
+
+/** Runs one request; failures become `{ ok: false, error }` with a text meant for the operator. */
+export function executeAdminRequest(core: BrokerCore, request: unknown): AdminResponse {
+  try {
+    if (request === null || typeof request !== 'object')
+      throw new BadRequest('a request must be a JSON object');
+    const { command, args } = request as AdminRequest;
+    const handler = typeof command === 'string' ? COMMANDS[command] : undefined;
+    if (!handler)
+      throw new BadRequest(`unknown command '${String(command)}'; known: ${ADMIN_COMMANDS.join(', ')}`);
+    const result = handler(core, new Args(args ?? {}));
+    return { ok: true, result: result ?? null };
+  } catch (error) {
+    if (error instanceof BrokerError) return { ok: false, error: error.detail, kind: error.kind };
+    if (error instanceof BadRequest) return { ok: false, error: error.message, kind: 'bad-request' };
+    return { ok: false, error: `internal error: ${(error as Error)?.message ?? error}`, kind: 'internal' };
+  }
+}
+
+class BadRequest extends Error {}
+
+/** Typed access to request arguments. */
+class Args {
+  constructor(private readonly values: Record<string, unknown>) {}
+
+  raw(name: string): unknown {
+    return this.values[name];
+  }
+
+  string(name: string): string {
+    const value = this.values[name];
+    if (typeof value !== 'string') throw new BadRequest(`argument '${name}' must be a string`);
+    return value;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.values[name] === undefined ? undefined : this.string(name);
+  }
+
+  optionalNumber(name: string): number | undefined {
+    const value = this.values[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number') throw new BadRequest(`argument '${name}' must be a number`);
+    return value;
+  }
+
+  strings(name: string): string[] {
+    const value = this.values[name] ?? [];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+      throw new BadRequest(`argument '${name}' must be a list of strings`);
+    return value;
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * `pier user|vhost|permissions|policy ...`: the administration commands. Each builds one request
+ * (admin/admin-commands.ts), sends it to the broker running on --data-dir through its control
+ * socket or, when none runs there, applies it to the data directory itself, and prints the outcome.
+ * Exit codes: 0 done, 1 refused or failed, 2 usage error.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { AdminRequest } from '../admin/admin-commands.js';
+import type { PermissionEntry } from '../core/permissions.js';
+import type { Policy } from '../core/policies.js';
+import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
+import { formatTable } from './table.js';
+
+export const ADMIN_GROUPS = ['user', 'vhost', 'permissions', 'policy'] as const;
+export type AdminGroup = (typeof ADMIN_GROUPS)[number];
+
+class UsageError extends Error {}
+
+interface Flag {
+  readonly name: string;
+  readonly help: string;
+  readonly env?: string;
+  readonly default?: string;
+}
+
+type Values = Record<string, string | undefined>;
+
+interface Command {
+  readonly args: readonly string[];
+  readonly summary: string;
+  readonly flags: readonly Flag[];
+  /** Builds the request from positionals and flag values (after env/defaults). */
+  readonly request: (positionals: string[], values: Values) => AdminRequest;
+  /** Prints a successful result; `where` says whether a running broker applied it. */
+  readonly print: (result: unknown, positionals: string[], values: Values, where: string) => string;
+}
+
+const DATA_DIR: Flag = {
+  name: 'data-dir',
+  env: 'PIER_DATA_DIR',
+  default: './data',
+  help: 'data directory of the broker to administer (running or stopped)',
+};
+const VHOST: Flag = { name: 'vhost', env: 'PIER_VHOST', default: '/', help: 'virtual host' };
+const VHOST_FILTER: Flag = {
+  name: 'vhost',
+  env: 'PIER_VHOST',
+  help: 'list only this virtual host (default: all)',
+};
+
+const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> = {
+  user: {
+    add: {
+      args: ['NAME', 'PASSWORD'],
+      summary: "add a user (PASSWORD '-' reads it from stdin); it has no permissions until granted",
+      flags: [{ name: 'tags', help: 'comma-separated tags, e.g. administrator,monitoring' }, DATA_DIR],
+      request: ([name, password], v) => ({
+        command: 'user.add',
+        args: { name, password: readPassword(password!), tags: (v.tags ?? '').split(',').filter(Boolean) },
+      }),
+      print: (_r, [name], _v, where) => `user '${name}' added${where}\n`,
+    },
+    delete: {
+      args: ['NAME'],
+      summary: 'delete a user and its permissions; closes its connections',
+      flags: [DATA_DIR],
+      request: ([name]) => ({ command: 'user.delete', args: { name } }),
+      print: (_r, [name], _v, where) => `user '${name}' deleted${where}\n`,
+    },
+    passwd: {
+      args: ['NAME', 'PASSWORD'],
+      summary: "change a user's password (PASSWORD '-' reads it from stdin)",
+      flags: [DATA_DIR],
+      request: ([name, password]) => ({
+        command: 'user.passwd',
+        args: { name, password: readPassword(password!) },
+      }),
+      print: (_r, [name], _v, where) => `password of user '${name}' changed${where}\n`,
+    },
+    list: {
+      args: [],
+      summary: 'list users and their tags',
+      flags: [DATA_DIR],
+      request: () => ({ command: 'user.list' }),
+      print: (r) =>
+        formatTable(
+          ['user', 'tags'],
+          (r as Array<{ name: string; tags: string[] }>).map((u) => [u.name, u.tags.join(',')]),
+        ),
+    },
+  },
+  vhost: {
+    add: {
+      args: ['NAME'],
+      summary: 'add a virtual host (nobody may use it until granted permissions)',
+      flags: [DATA_DIR],
+      request: ([name]) => ({ command: 'vhost.add', args: { name } }),
+      print: (_r, [name], _v, where) => `vhost '${name}' added${where}\n`,
+    },
+    delete: {
+      args: ['NAME'],
+      summary:
+        'delete a virtual host with its queues (and their messages), exchanges, permissions and policies',
+      flags: [DATA_DIR],
+      request: ([name]) => ({ command: 'vhost.delete', args: { name } }),
+      print: (_r, [name], _v, where) => `vhost '${name}' deleted${where}\n`,
+    },
+    list: {
+      args: [],
+      summary: 'list virtual hosts',
+      flags: [DATA_DIR],
+      request: () => ({ command: 'vhost.list' }),
+      print: (r) =>
+        formatTable(
+          ['name'],
+          (r as Array<{ name: string }>).map((v) => [v.name]),
+        ),
+    },
+  },
+  permissions: {
+    set: {
+      args: ['USER', 'CONFIGURE', 'WRITE', 'READ'],
+      summary: "set a user's configure/write/read regular expressions in a vhost ('.*' all, '' nothing)",
+      flags: [VHOST, DATA_DIR],
+      request: ([user, configure, write, read], v) => ({
+        command: 'permissions.set',
+        args: { user, vhost: v.vhost, configure, write, read },
+      }),
+      print: (_r, [user], v, where) => `permissions of user '${user}' in vhost '${v.vhost}' set${where}\n`,
+    },
+    clear: {
+      args: ['USER'],
+      summary: "clear a user's permissions in a vhost",
+      flags: [VHOST, DATA_DIR],
+      request: ([user], v) => ({ command: 'permissions.clear', args: { user, vhost: v.vhost } }),
+      print: (_r, [user], v, where) =>
+        `permissions of user '${user}' in vhost '${v.vhost}' cleared${where}\n`,
+    },
+    list: {
+      args: [],
+      summary: 'list permissions',
+      flags: [VHOST_FILTER, DATA_DIR],
+      request: (_p, v) => ({ command: 'permissions.list', args: { vhost: v.vhost } }),
+      print: (r) =>
+        formatTable(
+          ['vhost', 'user', 'configure', 'write', 'read'],
+          (r as PermissionEntry[]).map((p) => [p.vhost, p.user, p.configure, p.write, p.read]),
+        ),
+    },
+  },
+  policy: {
+    set: {
+      args: ['NAME', 'PATTERN', 'JSON'],
+      summary: 'set a policy: queues/exchanges whose name matches PATTERN get the JSON definition',
+      flags: [
+        VHOST,
+        { name: 'priority', default: '0', help: 'the highest-priority matching policy applies' },
+        { name: 'apply-to', default: 'all', help: 'queues, exchanges or all' },
+        DATA_DIR,
+      ],
+      request: ([name, pattern, json], v) => ({
+        command: 'policy.set',
+        args: {
+          vhost: v.vhost,
+          name,
+          pattern,
+          definition: parseDefinition(json!),
+          priority: parsePriority(v.priority!),
+          applyTo: parseApplyTo(v['apply-to']!),
+        },
+      }),
+      print: (_r, [name], v, where) => `policy '${name}' set in vhost '${v.vhost}'${where}\n`,
+    },
+    clear: {
+      args: ['NAME'],
+      summary: 'clear a policy',
+      flags: [VHOST, DATA_DIR],
+      request: ([name], v) => ({ command: 'policy.clear', args: { vhost: v.vhost, name } }),
+      print: (_r, [name], v, where) => `policy '${name}' cleared in vhost '${v.vhost}'${where}\n`,
+    },
+    list: {
+      args: [],
+      summary: 'list policies, highest priority first',
+      flags: [VHOST_FILTER, DATA_DIR],
+      request: (_p, v) => ({ command: 'policy.list', args: { vhost: v.vhost } }),
+      print: (r) =>
+        formatTable(
+          ['vhost', 'name', 'pattern', 'apply-to', 'priority', 'definition'],
+          (r as Policy[]).map((p) => [
+            p.vhost,
+            p.name,
+            p.pattern,
+            p.applyTo,
+            String(p.priority),
+            JSON.stringify(p.definition),
+          ]),
+        ),
+    },
+  },
+};
+
+// ---- help --------------------------------------------------------------------------------
+
+export function adminHelpLines(): string {
+  return ADMIN_GROUPS.map(
+    (g) => `  ${g.padEnd(12)} ${Object.keys(COMMANDS[g]).join('|')} (pier ${g} --help)`,
+  ).join('\n');
+}
+
+function usageLine(group: AdminGroup, name: string, command: Command): string {
+  const flags = command.flags
+    .filter((f) => f !== DATA_DIR)
+    .map((f) => `[--${f.name} ${f.name.toUpperCase()}]`);
+  return ['pier', group, name, ...flags, ...command.args].join(' ');
+}
+
+function groupHelp(group: AdminGroup): string {
+  const lines = Object.entries(COMMANDS[group]).map(
+    ([name, c]) => `  ${usageLine(group, name, c)}\n      ${c.summary}`,
+  );
+  return `Usage:
+${lines.join('\n')}
+
+Every command also takes --data-dir DIR (env PIER_DATA_DIR, default ./data) and --help.
+A broker running on that directory applies the change at once (through DIR/pier.sock);
+otherwise the stored definitions in DIR are edited and used when the broker starts.
+`;
+}
+
+function commandHelp(group: AdminGroup, name: string, command: Command): string {
+  const flags = command.flags.map((f) => {
+    const extra = [f.env && `env ${f.env}`, f.default !== undefined && `default ${f.default}`].filter(
+      Boolean,
+    );
+    return `  --${f.name.padEnd(12)} ${f.help}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`;
+  });
+  return `Usage: ${usageLine(group, name, command)}
+
+${command.summary}
+
+Flags:
+${flags.join('\n')}
+  --help         show this text
+`;
+}
+
+// ---- argument parsing --------------------------------------------------------------------
+
+function readPassword(value: string): string {
+  if (value !== '-') return value;
+  const text = readFileSync(0, 'utf8');
+  return text.replace(/\r?\n$/, '');
+}
+
+function parseDefinition(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch (error) {
+    throw new UsageError(
+      `the policy definition is not valid JSON (${(error as Error).message}); quote it for the shell, e.g. '{"max-length":1000}'`,
+    );
+  }
+}
+
+function parsePriority(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n))
+    throw new UsageError(`--priority: '${value}' must be an integer`);
+  return n;
+}
+
+function parseApplyTo(value: string): string {
+  if (!['queues', 'exchanges', 'all'].includes(value)) {
+    throw new UsageError(`--apply-to: '${value}' must be queues, exchanges or all`);
+  }
+  return value;
+}
+
+// ---- entry point -------------------------------------------------------------------------
+
+/** Runs `pier <group> ...`; prints to stdout/stderr and returns the exit code. */
+export async function runAdminCommand(group: AdminGroup, argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const err = (text: string, code: number) => {
+    process.stderr.write(`pier: ${text}\n`);
+    return code;
+  };
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    // Without a subcommand this is a usage error: the help goes to stderr.
+    (name === undefined ? process.stderr : process.stdout).write(groupHelp(group));
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[group][name];
+  if (!command) {
+    return err(`unknown command 'pier ${group} ${name}'; run 'pier ${group} --help' for the list`, 2);
+  }
+  const usage = `run 'pier ${group} ${name} --help'`;
+  let positionals: string[];
+  let values: Values;
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      options: {
+        ...Object.fromEntries(command.flags.map((f) => [f.name, { type: 'string' as const }])),
+        help: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (parsed.values.help) {
+      process.stdout.write(commandHelp(group, name, command));
+      return 0;
+    }
+    positionals = parsed.positionals;
+    values = {};
+    for (const f of command.flags) {
+      values[f.name] =
+        (parsed.values as Values)[f.name] ?? (f.env ? process.env[f.env] : undefined) ?? f.default;
+    }
+  } catch (error) {
+    return err(`${(error as Error).message}; ${usage}`, 2);
+  }
+  if (positionals.length !== command.args.length) {
+    const expected = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
+    return err(
+      `'pier ${group} ${name}' takes ${expected}, got ${positionals.length} argument(s); ${usage}`,
+      2,
+    );
+  }
+  let request: AdminRequest;
+  try {
+    request = command.request(positionals, values);
+  } catch (error) {
+    if (error instanceof UsageError) return err(`${error.message}; ${usage}`, 2);
+    throw error;
+  }
+  const dataDir = values['data-dir']!;
+  try {
+    const { response, online } = await sendAdminRequest(dataDir, request);
+    if (!response.ok) return err(response.error, 1);
+    const where = online ? '' : ` (no broker running on ${dataDir}: stored for its next start)`;
+    process.stdout.write(command.print(response.result, positionals, values, where));
+    return 0;
+  } catch (error) {
+    if (error instanceof AdminUnavailableError) return err(error.message, 1);
+    return err(`${(error as Error).message}`, 1);
+  }
+}

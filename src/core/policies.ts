@@ -1,0 +1,203 @@
+/**
+ * Policies, as `rabbitmqctl set_policy` defines them: a name, a regular expression matched against
+ * queue and/or exchange names in one vhost, a priority and a definition of optional arguments
+ * (message-ttl, max-length, dead-letter-exchange...). At most one policy applies to an entity: the
+ * matching one with the highest priority. This module validates, stores and matches; what a
+ * definition does is up to Queue and Exchange (they receive it through `applyPolicy`).
+ */
+import { preconditionFailed } from './errors.js';
+
+export type PolicyApplyTo = 'queues' | 'exchanges' | 'all';
+export const POLICY_APPLY_TO: readonly PolicyApplyTo[] = ['queues', 'exchanges', 'all'];
+
+/** What a queue or exchange is told about the policy in effect. */
+export interface AppliedPolicy {
+  readonly name: string;
+  readonly definition: Record<string, unknown>;
+}
+
+export interface Policy extends AppliedPolicy {
+  readonly vhost: string;
+  readonly pattern: string;
+  readonly applyTo: PolicyApplyTo;
+  readonly priority: number;
+}
+
+/** A queue or exchange as policies see it. */
+export interface PolicyTarget {
+  readonly name: string;
+  policy: AppliedPolicy | undefined;
+  applyPolicy(policy: AppliedPolicy | undefined): void;
+}
+
+type Check = (value: unknown) => boolean;
+
+const isInteger =
+  (min: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min;
+const isString: Check = (v) => typeof v === 'string';
+const oneOf =
+  (...allowed: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && allowed.includes(v);
+
+/**
+ * Every definition key Pier accepts, with RabbitMQ's validation and the noun of its error text
+ * (`-1 is not a valid maximum length`). queue-mode is accepted and has no effect (Pier pages every
+ * queue anyway); the deduplication keys follow LavinMQ and the RabbitMQ deduplication plugin.
+ */
+const DEFINITION_KEYS: Readonly<Record<string, readonly [Check, string]>> = {
+  'message-ttl': [isInteger(0), 'message TTL'],
+  expires: [isInteger(1), 'queue expiry'],
+  'max-length': [isInteger(0), 'maximum length'],
+  'max-length-bytes': [isInteger(0), 'maximum length in bytes'],
+  overflow: [oneOf('drop-head', 'reject-publish', 'reject-publish-dlx'), 'overflow value'],
+  'dead-letter-exchange': [isString, 'dead letter exchange name'],
+  'dead-letter-routing-key': [isString, 'dead letter routing key'],
+  'delivery-limit': [isInteger(0), 'delivery limit'],
+  'alternate-exchange': [isString, 'alternate exchange name'],
+  'max-age': [(v) => typeof v === 'string' && /^[0-9]+[YMDhms]$/.test(v), 'max age'],
+  'stream-max-segment-size-bytes': [isInteger(0), 'segment size'],
+  'queue-mode': [oneOf('default', 'lazy'), 'queue-mode value'],
+  'message-deduplication': [(v) => typeof v === 'boolean', 'message deduplication flag'],
+  'cache-size': [isInteger(0), 'deduplication cache size'],
+  'cache-ttl': [isInteger(0), 'deduplication cache TTL'],
+};
+
+export const POLICY_DEFINITION_KEYS: readonly string[] = Object.keys(DEFINITION_KEYS);
+
+/** Checks a definition; throws 406-style errors naming the offending key. Returns a copy. */
+export function validatePolicyDefinition(definition: unknown): Record<string, unknown> {
+  if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) {
+    throw preconditionFailed(`a policy definition must be a JSON object, e.g. {"max-length":1000}`);
+  }
+  const entries = Object.entries(definition as Record<string, unknown>);
+  if (entries.length === 0) {
+    throw preconditionFailed(
+      `no policy provided: the definition must set at least one key, e.g. {"max-length":1000}`,
+    );
+  }
+  for (const [key, value] of entries) {
+    const rule = DEFINITION_KEYS[key];
+    if (!rule) {
+      throw preconditionFailed(
+        `'${key}' is not a recognised policy setting; known keys: ${POLICY_DEFINITION_KEYS.join(', ')}`,
+      );
+    }
+    if (!rule[0](value)) {
+      throw preconditionFailed(`policy key '${key}': ${JSON.stringify(value)} is not a valid ${rule[1]}`);
+    }
+  }
+  return Object.fromEntries(entries);
+}
+
+/** Validates every field of a policy; throws with a text naming what is wrong. */
+export function validatePolicy(input: {
+  vhost: string;
+  name: string;
+  pattern: string;
+  applyTo?: string;
+  priority?: number;
+  definition: unknown;
+}): Policy {
+  if (input.name === '') throw preconditionFailed('a policy needs a non-empty name');
+  compilePolicyPattern(input.pattern);
+  const applyTo = input.applyTo ?? 'all';
+  if (!POLICY_APPLY_TO.includes(applyTo as PolicyApplyTo)) {
+    throw preconditionFailed(`apply-to '${applyTo}' unrecognised; should be 'queues', 'exchanges' or 'all'`);
+  }
+  const priority = input.priority ?? 0;
+  if (!Number.isInteger(priority)) throw preconditionFailed(`priority '${priority}' must be an integer`);
+  return {
+    vhost: input.vhost,
+    name: input.name,
+    pattern: input.pattern,
+    applyTo: applyTo as PolicyApplyTo,
+    priority,
+    definition: validatePolicyDefinition(input.definition),
+  };
+}
+
+/** Patterns are unanchored searches, as Erlang's re:run in RabbitMQ. */
+function compilePolicyPattern(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (error) {
+    throw preconditionFailed(
+      `pattern should be regular expression but is invalid: ${(error as Error).message}`,
+    );
+  }
+}
+
+interface CompiledPolicy {
+  readonly policy: Policy;
+  readonly regex: RegExp;
+}
+
+/** The policies of one vhost. */
+export class PolicyTable {
+  private readonly byName = new Map<string, CompiledPolicy>();
+  /** Highest priority first; equal priorities by name (RabbitMQ leaves ties unspecified). */
+  private ordered: CompiledPolicy[] = [];
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  set(policy: Policy): void {
+    this.byName.set(policy.name, { policy, regex: compilePolicyPattern(policy.pattern) });
+    this.reorder();
+  }
+
+  delete(name: string): boolean {
+    const removed = this.byName.delete(name);
+    if (removed) this.reorder();
+    return removed;
+  }
+
+  get(name: string): Policy | undefined {
+    return this.byName.get(name)?.policy;
+  }
+
+  /** Highest priority first. */
+  list(): Policy[] {
+    return this.ordered.map((c) => c.policy);
+  }
+
+  /** The policy in effect for a queue or exchange of this name, if any. */
+  match(kind: 'queue' | 'exchange', name: string): Policy | undefined {
+    const wanted = kind === 'queue' ? 'queues' : 'exchanges';
+    for (const { policy, regex } of this.ordered) {
+      if ((policy.applyTo === 'all' || policy.applyTo === wanted) && regex.test(name)) return policy;
+    }
+    return undefined;
+  }
+
+  private reorder(): void {
+    this.ordered = [...this.byName.values()].sort(
+      (a, b) =>
+        b.policy.priority - a.policy.priority ||
+        (a.policy.name < b.policy.name ? -1 : a.policy.name > b.policy.name ? 1 : 0),
+    );
+  }
+}
+
+/**
+ * Tells every queue and exchange of a vhost which policy now applies, after a policy was set or
+ * cleared. Only entities whose policy changed are told.
+ */
+export function reapplyPolicies(vhost: {
+  readonly policies: PolicyTable;
+  readonly queues: ReadonlyMap<string, PolicyTarget>;
+  readonly exchanges: ReadonlyMap<string, PolicyTarget>;
+}): void {
+  for (const queue of vhost.queues.values()) {
+    const policy = vhost.policies.match('queue', queue.name);
+    if (policy !== queue.policy) queue.applyPolicy(policy);
+  }
+  for (const exchange of vhost.exchanges.values()) {
+    const policy = vhost.policies.match('exchange', exchange.name);
+    if (policy !== exchange.policy) exchange.applyPolicy(policy);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Resource alarms, as RabbitMQ's: memory above the high watermark or free disk space below the
+ * limit raises an alarm; while any alarm is raised, publishing connections are blocked (the AMQP
+ * listener subscribes with onChange). Measured periodically on an unref'd timer; `check()` measures
+ * at once (tests inject the measurements and call it instead of sleeping).
+ */
+import { statfsSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { formatBytes, type MemoryWatermark } from './information-units.js';
+
+export type ResourceAlarm = 'memory' | 'disk';
+
+/** What protocol listeners see of the monitor. */
+export interface ResourceAlarms {
+  /** Alarms raised now; empty when publishing may proceed. */
+  readonly active: ReadonlySet<ResourceAlarm>;
+  /** Calls `listener` after the set of raised alarms changes; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+}
+
+export interface ResourceOptions {
+  /** Default `{ fraction: 0.4 }` of total memory, as RabbitMQ's vm_memory_high_watermark. */
+  memoryHighWatermark?: MemoryWatermark;
+  /** Free space the data directory's filesystem must keep. Default 50 MB, as RabbitMQ's disk_free_limit. */
+  diskFreeLimitBytes?: number;
+  /** Period of the measurements. Default 1000. */
+  checkIntervalMs?: number;
+  /** Memory in use. Default: the process's resident set size (RabbitMQ's `rss` strategy). */
+  memoryUsedBytes?: () => number;
+  /** Free bytes for the data directory. Default: statfs of the data directory (blocks available to us). */
+  diskFreeBytes?: () => number;
+  /** Memory a fractional watermark is taken of. Default: total RAM, or the cgroup limit when lower. */
+  totalMemoryBytes?: number;
+}
+
+export const DEFAULT_MEMORY_HIGH_WATERMARK: MemoryWatermark = { fraction: 0.4 };
+export const DEFAULT_DISK_FREE_LIMIT_BYTES = 50_000_000;
+export const DEFAULT_RESOURCE_CHECK_INTERVAL_MS = 1000;
+
+/** Total RAM, or the container's memory limit when one is set and lower. */
+export function availableMemoryBytes(): number {
+  const total = totalmem();
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
+}
+
+export class ResourceMonitor implements ResourceAlarms {
+  readonly memoryLimitBytes: number;
+  readonly diskFreeLimitBytes: number;
+  readonly checkIntervalMs: number;
+  private readonly raised = new Set<ResourceAlarm>();
+  private readonly listeners = new Set<() => void>();
+  private readonly memoryUsedBytes: () => number;
+  private readonly diskFreeBytes: () => number;
+  private readonly watermark: MemoryWatermark;
+  private readonly totalMemoryBytes: number;
+  private timer: NodeJS.Timeout | undefined;
+  private diskErrorLogged = false;
+
+  constructor(
+    private readonly dataDir: string,
+    options: ResourceOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.watermark = options.memoryHighWatermark ?? DEFAULT_MEMORY_HIGH_WATERMARK;
+    this.totalMemoryBytes = options.totalMemoryBytes ?? availableMemoryBytes();
+    this.memoryLimitBytes =
+      'bytes' in this.watermark
+        ? this.watermark.bytes
+        : Math.floor(this.watermark.fraction * this.totalMemoryBytes);
+    this.diskFreeLimitBytes = options.diskFreeLimitBytes ?? DEFAULT_DISK_FREE_LIMIT_BYTES;
+    this.checkIntervalMs = options.checkIntervalMs ?? DEFAULT_RESOURCE_CHECK_INTERVAL_MS;
+    this.memoryUsedBytes = options.memoryUsedBytes ?? (() => process.memoryUsage.rss());
+    this.diskFreeBytes = options.diskFreeBytes ?? (() => statfsFreeBytes(dataDir));
+  }
+
+  get active(): ReadonlySet<ResourceAlarm> {
+    return this.raised;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Measures now and keeps measuring every checkIntervalMs. */
+  start(): void {
+    this.check();
+    this.schedule();
+  }
+
+  /** One line for the start-up log. */
+  describeLimits(): string {
+    const watermark =
+      'bytes' in this.watermark
+        ? formatBytes(this.memoryLimitBytes)
+        : `${this.watermark.fraction} of ${formatBytes(this.totalMemoryBytes)} = ${formatBytes(this.memoryLimitBytes)}`;
+    return `resource limits: memory high watermark ${watermark}; disk free limit ${this.diskFreeLimitBytes} bytes (${formatBytes(this.diskFreeLimitBytes)}) on ${this.dataDir}`;
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.check();
+      this.schedule();
+    }, this.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Measures memory and disk now, raising or clearing alarms; listeners hear of any change. */
+  check(): void {
+    const memoryBytes = this.memoryUsedBytes();
+    // As RabbitMQ: the memory alarm is above the watermark, the disk alarm below the limit.
+    const memoryChanged = this.update('memory', memoryBytes > this.memoryLimitBytes, () =>
+      this.memoryMessage(memoryBytes),
+    );
+    let diskChanged = false;
+    const freeBytes = this.measureDisk();
+    if (freeBytes !== undefined) {
+      diskChanged = this.update('disk', freeBytes < this.diskFreeLimitBytes, () =>
+        this.diskMessage(freeBytes),
+      );
+    }
+    if (memoryChanged || diskChanged) for (const listener of [...this.listeners]) listener();
+  }
+
+  private update(alarm: ResourceAlarm, over: boolean, describe: () => string): boolean {
+    if (over === this.raised.has(alarm)) return false;
+    if (over) this.raised.add(alarm);
+    else this.raised.delete(alarm);
+    const still = this.raised.size > 0 ? ` (still raised: ${[...this.raised].join(', ')})` : '';
+    this.log(
+      over
+        ? `${alarm} resource limit alarm set: ${describe()}. Publishers are blocked until it clears.`
+        : `${alarm} resource limit alarm cleared: ${describe()}.${still ? ` Publishers stay blocked${still}.` : ' Publishers are unblocked.'}`,
+    );
+    return true;
+  }
+
+  private memoryMessage(usedBytes: number): string {
+    const limit = `the high watermark ${formatBytes(this.memoryLimitBytes)}`;
+    if (usedBytes <= this.memoryLimitBytes) return `memory used ${formatBytes(usedBytes)} is within ${limit}`;
+    return `memory used ${formatBytes(usedBytes)} is above ${limit}; consume or purge queued messages, or raise --memory-high-watermark`;
+  }
+
+  private diskMessage(freeBytes: number): string {
+    const limit = `the limit ${formatBytes(this.diskFreeLimitBytes)} on ${this.dataDir}`;
+    if (freeBytes >= this.diskFreeLimitBytes) return `${formatBytes(freeBytes)} free is within ${limit}`;
+    return `${formatBytes(freeBytes)} free is below ${limit}; free disk space (consuming and acking messages deletes queue segments), or lower --disk-free-limit`;
+  }
+
+  private measureDisk(): number | undefined {
+    try {
+      const free = this.diskFreeBytes();
+      this.diskErrorLogged = false;
+      return free;
+    } catch (error) {
+      // Leave the disk alarm as it is: a failed measurement says nothing about free space.
+      if (!this.diskErrorLogged) {
+        this.log(`cannot measure free disk space on ${this.dataDir}: ${(error as Error).message}`);
+        this.diskErrorLogged = true;
+      }
+      return undefined;
+    }
+  }
+}
+
+function statfsFreeBytes(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.bavail * stats.bsize;
+}

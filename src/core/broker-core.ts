@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { DefinitionWriter } from './definitions.js';
+import type { DelayStoreFactory } from './delay-store.js';
 import type { ExchangeType } from './exchange.js';
 import { type Revocation, restoreAccessControl } from './management.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
@@ -32,6 +33,8 @@ export class BrokerCore {
     private readonly createStore: QueueStoreFactory,
     readonly definitions: DefinitionWriter,
     private readonly codec: MessagePropertiesCodec,
+    /** Where delayed exchanges keep their messages (default: in memory). */
+    private readonly createDelayStore?: DelayStoreFactory,
   ) {}
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -76,6 +79,7 @@ export class BrokerCore {
         createStore: this.createStore,
         definitions: this.definitions,
         codec: this.codec,
+        createDelayStore: this.createDelayStore,
       });
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });

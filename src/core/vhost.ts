@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { deadLetteredMessage, isDeadLetterCycle } from './dead-letter.js';
 import { type DefinitionWriter, normalizeArguments } from './definitions.js';
+import type { DelayStoreFactory } from './delay-store.js';
 import { accessRefused, BrokerError, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import {
   type Arguments,
@@ -13,6 +14,8 @@ import {
   type ExchangeOptions,
   type ExchangeType,
 } from './exchange.js';
+import { ExchangeExtensions } from './exchange-extensions.js';
+import { MemoryDelayStore } from './memory-delay-store.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
 import { type Policy, PolicyTable } from './policies.js';
@@ -37,6 +40,8 @@ export interface VirtualHostContext {
   readonly createStore: QueueStoreFactory;
   readonly definitions: DefinitionWriter;
   readonly codec: MessagePropertiesCodec;
+  /** Where delayed exchanges keep their messages; default: in memory. */
+  readonly createDelayStore?: DelayStoreFactory;
 }
 
 /** What became of a published message. */
@@ -99,7 +104,9 @@ export class VirtualHost implements QueueHost {
   readonly clock: Clock;
   private readonly createStore: QueueStoreFactory;
   private readonly definitions: DefinitionWriter;
-  private readonly codec: MessagePropertiesCodec;
+  readonly codec: MessagePropertiesCodec;
+  /** Delayed (x-delayed-message) and deduplicating exchanges: exchange-extensions.ts. */
+  readonly extensions: ExchangeExtensions;
   /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
   readonly policies = new PolicyTable();
 
@@ -111,6 +118,10 @@ export class VirtualHost implements QueueHost {
     this.createStore = context.createStore;
     this.definitions = context.definitions;
     this.codec = context.codec;
+    this.extensions = new ExchangeExtensions(
+      this,
+      context.createDelayStore ?? (() => new MemoryDelayStore()),
+    );
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
@@ -162,6 +173,7 @@ export class VirtualHost implements QueueHost {
     if (decl.name.startsWith('amq.')) {
       throw accessRefused(`exchange name '${decl.name}' contains reserved prefix 'amq.*'`);
     }
+    this.extensions.validate(decl.name, decl.type, args);
     const options: ExchangeOptions = {
       durable: decl.durable,
       autoDelete: decl.autoDelete,
@@ -171,6 +183,7 @@ export class VirtualHost implements QueueHost {
     const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
     exchange.applyPolicy(this.policyFor('exchange', decl.name));
     this.exchanges.set(decl.name, exchange);
+    this.extensions.added(exchange);
     if (decl.durable) {
       this.definitions.put('exchange', this.key(decl.name), {
         vhost: this.name,
@@ -195,6 +208,7 @@ export class VirtualHost implements QueueHost {
 
   private removeExchange(exchange: Exchange): void {
     this.exchanges.delete(exchange.name);
+    this.extensions.removed(exchange);
     if (exchange.options.durable) this.definitions.delete('exchange', this.key(exchange.name));
     for (const binding of [...exchange.allBindings()]) this.forgetBinding(exchange, binding);
     const target: BindingTarget = { kind: 'exchange', name: exchange.name };
@@ -295,6 +309,7 @@ export class VirtualHost implements QueueHost {
       this.clock.now(),
       this.codec,
     );
+    if (this.extensions.intercept(exchange, message)) return; // a delayed or deduplicating DLX
     const targets = new Set<Queue>();
     this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), targets);
     for (const target of targets) {
@@ -308,6 +323,7 @@ export class VirtualHost implements QueueHost {
     const exchange = new Exchange(this.name, name, type, options);
     exchange.applyPolicy(this.policyFor('exchange', name));
     this.exchanges.set(name, exchange);
+    this.extensions.added(exchange);
   }
 
   /** Restores a binding at start-up; silently skipped if either end no longer exists. */
@@ -453,6 +469,9 @@ export class VirtualHost implements QueueHost {
    * alternate exchanges when it matches nothing.
    */
   publish(exchange: Exchange, message: Message): PublishOutcome {
+    // Deduplicating and delayed exchanges may hold the message back (exchange-extensions.ts).
+    const intercepted = this.extensions.intercept(exchange, message);
+    if (intercepted) return intercepted;
     let rejected = false;
     let needsDisk = false;
     if (exchange.name === '') {

@@ -10,4 +10,7 @@ export const amqpPropertiesCodec: MessagePropertiesCodec = {
     const decoded = decodeProperties(properties);
     return encodeProperties({ ...decoded, expiration: undefined, headers: headers as FieldTable });
   },
+  withHeaders(properties, headers) {
+    return encodeProperties({ ...decodeProperties(properties), headers: headers as FieldTable });
+  },
 };

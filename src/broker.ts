@@ -107,6 +107,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     definitions,
     amqpPropertiesCodec,
+    (vhost, streamName, streamOptions) => storage.openStreamStore(vhost, streamName, streamOptions),
   );
   let amqpServer: AmqpServer | undefined;
   try {
@@ -120,6 +121,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       );
     }
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
+    storage.removeOrphanStreamData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
 
     let amqp: ListenerAddress | undefined;
     const amqpPort = options.amqpPort ?? 5672;

@@ -2,6 +2,7 @@ import type { Clock } from './clock.js';
 import type { DefinitionWriter } from './definitions.js';
 import type { ExchangeType } from './exchange.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
+import type { StreamStoreFactory } from './stream-store.js';
 import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
 import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
@@ -26,6 +27,8 @@ export class BrokerCore {
     private readonly createStore: QueueStoreFactory,
     private readonly definitions: DefinitionWriter,
     private readonly codec: MessagePropertiesCodec,
+    /** Stores for stream queues; in memory when absent. */
+    private readonly createStreamStore?: StreamStoreFactory,
   ) {}
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -69,6 +72,7 @@ export class BrokerCore {
         createStore: this.createStore,
         definitions: this.definitions,
         codec: this.codec,
+        createStreamStore: this.createStreamStore,
       });
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });

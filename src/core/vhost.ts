@@ -18,6 +18,8 @@ import type { MessagePropertiesCodec } from './message-properties.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
+import { isStreamArguments, StreamQueue } from './stream-queue.js';
+import type { StreamStoreFactory } from './stream-store.js';
 
 /**
  * Creates the store for a queue: on disk for durable queues, in memory otherwise. A priority
@@ -36,6 +38,8 @@ export interface VirtualHostContext {
   readonly createStore: QueueStoreFactory;
   readonly definitions: DefinitionWriter;
   readonly codec: MessagePropertiesCodec;
+  /** Stores for stream queues (`x-queue-type: stream`); in memory when absent (core tests). */
+  readonly createStreamStore?: StreamStoreFactory;
 }
 
 /** What became of a published message. */
@@ -99,6 +103,7 @@ export class VirtualHost implements QueueHost {
   private readonly createStore: QueueStoreFactory;
   private readonly definitions: DefinitionWriter;
   private readonly codec: MessagePropertiesCodec;
+  private readonly createStreamStore: StreamStoreFactory | undefined;
 
   constructor(
     readonly name: string,
@@ -108,6 +113,7 @@ export class VirtualHost implements QueueHost {
     this.createStore = context.createStore;
     this.definitions = context.definitions;
     this.codec = context.codec;
+    this.createStreamStore = context.createStreamStore;
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
@@ -256,6 +262,12 @@ export class VirtualHost implements QueueHost {
 
   /** Creates a queue without checks: used by declare and by recovery at start-up. */
   addQueue(name: string, options: QueueOptions): Queue {
+    // ---- streams: a StreamQueue lives in the same map, so routing and deletion need no change.
+    if (isStreamArguments(options.arguments)) {
+      const stream = new StreamQueue(this.name, name, options, this, this.createStreamStore);
+      this.queues.set(name, stream);
+      return stream;
+    }
     const persisted = options.durable && options.exclusiveOwner === undefined;
     const maxPriority = Number(options.arguments['x-max-priority'] ?? 0);
     const stores: QueueStore[] = [];
@@ -449,14 +461,14 @@ export class VirtualHost implements QueueHost {
       const queue = this.queues.get(message.routingKey);
       if (!queue) return NOT_ROUTED;
       if (queue.enqueue(message) === 'rejected') rejected = true;
-      else needsDisk = message.persistent && queue.isDurable;
+      else needsDisk = queue.confirmsAfterDisk(message);
       return { routed: true, rejected, needsDisk };
     }
     const queues = new Set<Queue>();
     this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), queues);
     for (const queue of queues) {
       if (queue.enqueue(message) === 'rejected') rejected = true;
-      else if (message.persistent && queue.isDurable) needsDisk = true;
+      else if (queue.confirmsAfterDisk(message)) needsDisk = true;
     }
     return { routed: queues.size > 0, rejected, needsDisk };
   }

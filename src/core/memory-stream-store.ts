@@ -11,7 +11,9 @@ interface MemorySegment {
 
 function entrySizeBytes(entry: StreamEntry): number {
   const message = entry.message;
-  const fields = message ? message.properties.length + message.exchange.length + message.routingKey.length : 0;
+  const fields = message
+    ? message.properties.length + message.exchange.length + message.routingKey.length
+    : 0;
   return ENTRY_OVERHEAD_BYTES + fields + entry.payload.length;
 }
 
@@ -51,7 +53,8 @@ export class MemoryStreamStore implements StreamStore {
   }
 
   append(entry: StreamEntry): void {
-    if (entry.offset !== this.next) throw new Error(`append at offset ${entry.offset}, expected ${this.next}`);
+    if (entry.offset !== this.next)
+      throw new Error(`append at offset ${entry.offset}, expected ${this.next}`);
     const size = entrySizeBytes(entry);
     let segment = this.segments.at(-1);
     if (!segment || (segment.sizeBytes > 0 && segment.sizeBytes + size > this.segmentSizeBytes)) {

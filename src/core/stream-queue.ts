@@ -9,6 +9,7 @@
  */
 import { BrokerError } from './errors.js';
 import type { Arguments } from './exchange.js';
+import { MemoryStreamStore } from './memory-stream-store.js';
 import type { Message, QueuedMessage } from './message.js';
 import {
   type AppliedPolicy,
@@ -26,7 +27,6 @@ import {
   type StreamRetention,
   type StreamStoreFactory,
 } from './stream-store.js';
-import { MemoryStreamStore } from './memory-stream-store.js';
 import { StreamSubscription } from './stream-subscription.js';
 
 /** Whether queue arguments declare a stream. */

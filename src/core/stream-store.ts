@@ -72,4 +72,8 @@ export interface StreamStoreOptions {
 export const DEFAULT_STREAM_SEGMENT_SIZE_BYTES = 500_000_000;
 
 /** Creates the store behind a stream: on disk in the broker, in memory in core tests. */
-export type StreamStoreFactory = (vhost: string, streamName: string, options: StreamStoreOptions) => StreamStore;
+export type StreamStoreFactory = (
+  vhost: string,
+  streamName: string,
+  options: StreamStoreOptions,
+) => StreamStore;

@@ -56,6 +56,7 @@ export class Stream {
     this.retentionIntervalMs = options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS;
     this.segmentCount = store.segmentCount;
     this.applyRetention();
+    this.armRetentionTimer();
   }
 
   get firstOffset(): number {
@@ -165,19 +166,19 @@ export class Stream {
   setRetention(retention: StreamRetention): void {
     this.retention = retention;
     this.applyRetention();
-  }
-
-  /** Drops the segments retention no longer keeps and re-arms the retention timer. */
-  applyRetention(): void {
-    if (this.closed) return;
-    const { maxAgeMs, maxBytes } = this.retention;
-    if (maxAgeMs !== undefined || maxBytes !== undefined) {
-      this.store.applyRetention(this.clock.now(), this.retention);
-      this.segmentCount = this.store.segmentCount;
-    }
     this.armRetentionTimer();
   }
 
+  /** Drops the segments retention no longer keeps. */
+  applyRetention(): void {
+    if (this.closed) return;
+    const { maxAgeMs, maxBytes } = this.retention;
+    if (maxAgeMs === undefined && maxBytes === undefined) return;
+    this.store.applyRetention(this.clock.now(), this.retention);
+    this.segmentCount = this.store.segmentCount;
+  }
+
+  /** Retention also runs every retentionIntervalMs, so age limits hold while nothing is appended. */
   private armRetentionTimer(): void {
     if (this.retentionTimer !== undefined) this.clock.clearTimeout(this.retentionTimer);
     this.retentionTimer = undefined;
@@ -186,6 +187,7 @@ export class Stream {
     this.retentionTimer = this.clock.setTimeout(() => {
       this.retentionTimer = undefined;
       this.applyRetention();
+      this.armRetentionTimer();
     }, this.retentionIntervalMs);
   }
 

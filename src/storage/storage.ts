@@ -174,7 +174,9 @@ export class Storage {
     const wanted = new Set(keep.map((q) => Storage.queueDirName(q.vhost, q.queueName)));
     for (const name of fs.readdirSync(this.streamsDir)) {
       if (wanted.has(name) || this.openStreams.has(name)) continue;
-      this.logger(`storage: removing data of unknown stream ${describeQueueDir(join(this.streamsDir, name))}`);
+      this.logger(
+        `storage: removing data of unknown stream ${describeQueueDir(join(this.streamsDir, name))}`,
+      );
       fs.rmSync(join(this.streamsDir, name), { recursive: true, force: true });
     }
   }

@@ -155,7 +155,8 @@ export class StreamLog implements StreamStore {
 
   append(entry: StreamEntry): void {
     if (this.closed) throw new Error(`stream log ${this.dir} is closed`);
-    if (entry.offset !== this.next) throw new Error(`append at offset ${entry.offset}, expected ${this.next}`);
+    if (entry.offset !== this.next)
+      throw new Error(`append at offset ${entry.offset}, expected ${this.next}`);
     const payloadLength = streamRecordPayloadLength(entry);
     const total = RECORD_HEADER_BYTES + payloadLength;
     let seg = this.segments.at(-1);
@@ -288,7 +289,11 @@ export class StreamLog implements StreamStore {
 
   private newSegment(baseOffset: number): Segment {
     const name = String(baseOffset).padStart(20, '0');
-    return new Segment(baseOffset, join(this.dir, name + SEGMENT_SUFFIX), join(this.dir, name + INDEX_SUFFIX));
+    return new Segment(
+      baseOffset,
+      join(this.dir, name + SEGMENT_SUFFIX),
+      join(this.dir, name + INDEX_SUFFIX),
+    );
   }
 
   // ---- reading ------------------------------------------------------------------------------
@@ -332,7 +337,9 @@ export class StreamLog implements StreamStore {
         try {
           stop = visit(buf[p + 8]!, buf, p + RECORD_HEADER_BYTES, p + total, pos + p);
         } catch (err) {
-          this.logger(`stream log ${this.dir}: unreadable record at byte ${pos + p} of ${seg.dataPath}: ${err}`);
+          this.logger(
+            `stream log ${this.dir}: unreadable record at byte ${pos + p} of ${seg.dataPath}: ${err}`,
+          );
           return;
         }
         p += total;

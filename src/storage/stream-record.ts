@@ -22,7 +22,12 @@ export function streamRecordPayloadLength(entry: StreamEntry): number {
 }
 
 /** Writes the whole record (header included) for `entry` at buf[offset ..]. */
-export function encodeStreamRecord(buf: Buffer, offset: number, entry: StreamEntry, payloadLength: number): void {
+export function encodeStreamRecord(
+  buf: Buffer,
+  offset: number,
+  entry: StreamEntry,
+  payloadLength: number,
+): void {
   let p = offset + RECORD_HEADER_BYTES;
   p = buf.writeUInt32LE(entry.offset % TWO_POW_32, p);
   p = buf.writeUInt32LE(Math.floor(entry.offset / TWO_POW_32), p);
@@ -41,7 +46,11 @@ export interface StreamRecordHeader {
 }
 
 /** Reads the entry header from a record payload at buf[start ..]; undefined if too short. */
-export function readStreamRecordHeader(buf: Buffer, start: number, end: number): StreamRecordHeader | undefined {
+export function readStreamRecordHeader(
+  buf: Buffer,
+  start: number,
+  end: number,
+): StreamRecordHeader | undefined {
   if (end - start < STREAM_ENTRY_HEADER_BYTES) return undefined;
   return {
     offset: buf.readUInt32LE(start) + buf.readUInt32LE(start + 4) * TWO_POW_32,

@@ -561,7 +561,14 @@ export class Channel {
       const streamTag = requestedTag === '' ? newConsumerTag() : requestedTag;
       if (this.consumers.has(streamTag))
         throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${streamTag}'`);
-      const consumer = new AmqpStreamConsumer(this, queue, streamTag, false, exclusive, this.consumerPrefetch);
+      const consumer = new AmqpStreamConsumer(
+        this,
+        queue,
+        streamTag,
+        false,
+        exclusive,
+        this.consumerPrefetch,
+      );
       this.consumers.set(streamTag, consumer);
       if (!nowait) this.reply({ method: 'basic.consume-ok', consumerTag: streamTag });
       queue.addStreamConsumer(consumer, start);
@@ -690,7 +697,7 @@ export class Channel {
 
   private reject(deliveryTag: number, multiple: boolean, requeue: boolean): void {
     const leases = this.takeLeases(deliveryTag, multiple);
-    // Stream queues refuse nack and reject (RabbitMQ 3.10: 540, closing the connection).
+    // Stream queues refuse nack and reject: StreamQueue.reject throws RabbitMQ 3.10's 540.
     for (const lease of leases) if (lease.queue instanceof StreamQueue) lease.queue.reject(lease.queued);
     for (const lease of leases) {
       if (requeue) lease.queue.release(lease.queued);

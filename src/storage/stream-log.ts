@@ -164,7 +164,8 @@ export class StreamLog implements StreamStore {
     if (!seg.data) this.openForAppend(seg);
     const file = seg.data!;
     const position = file.sizeBytes;
-    encodeStreamRecord(file.staging, file.reserve(total), entry, payloadLength);
+    const at = file.reserve(total); // may replace file.staging: read it only afterwards
+    encodeStreamRecord(file.staging, at, entry, payloadLength);
     if (seg.index.length === 0 || position - seg.lastIndexedPosition >= this.indexIntervalBytes) {
       seg.indexFile!.append(seg.index.add(entry.offset, seg.maxTimestampMs, position));
       seg.lastIndexedPosition = position;

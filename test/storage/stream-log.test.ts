@@ -81,6 +81,24 @@ describe('StreamLog', () => {
     log.close();
   });
 
+  it('many appends in one turn (past the staging buffer) read back intact', async () => {
+    const path = dir();
+    const log = StreamLog.open(path, committer, { segmentSizeBytes: 1 << 20, tailCacheEntries: 0 });
+    const body = (i: number) => Buffer.alloc(1000, String.fromCharCode(97 + (i % 26)));
+    for (let i = 0; i < 500; i++) {
+      const message = { ...makeMessage(body(i)), publishedAtMs: T0 };
+      log.append({ offset: i, offsetCount: 1, timestampMs: T0, message, payload: message.body! });
+    }
+    await committer.flush();
+    log.close();
+    const reopened = StreamLog.open(path, committer, { segmentSizeBytes: 1 << 20, tailCacheEntries: 0 });
+    assert.equal(reopened.nextOffset, 500);
+    const all = reopened.read(0, 1000, Number.POSITIVE_INFINITY);
+    assert.equal(all.length, 500);
+    for (const entry of all) assert.ok(entry.payload.equals(body(entry.offset)), `entry ${entry.offset}`);
+    reopened.close();
+  });
+
   it('seeks by timestamp across segments', () => {
     const log = StreamLog.open(dir(), committer, DISK_ONLY);
     fill(log, 200);

@@ -124,6 +124,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     definitions,
     amqpPropertiesCodec,
     (vhost, exchange, durable) => delayStorage.openStore(vhost, exchange, durable),
+    (vhost, streamName, streamOptions) => storage.openStreamStore(vhost, streamName, streamOptions),
   );
   const closeDelayed = () => {
     for (const vhost of core.vhosts.values()) vhost.extensions.close();
@@ -144,6 +145,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
     delayStorage.removeOrphans();
+    storage.removeOrphanStreamData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
 
     resources.start();
     let amqp: ListenerAddress | undefined;

@@ -5,6 +5,7 @@ import type { ExchangeType } from './exchange.js';
 import { type Revocation, restoreAccessControl } from './management.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
 import { PermissionTable } from './permissions.js';
+import type { StreamStoreFactory } from './stream-store.js';
 import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
 import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
@@ -35,6 +36,8 @@ export class BrokerCore {
     private readonly codec: MessagePropertiesCodec,
     /** Where delayed exchanges keep their messages (default: in memory). */
     private readonly createDelayStore?: DelayStoreFactory,
+    /** Stores for stream queues; in memory when absent. */
+    private readonly createStreamStore?: StreamStoreFactory,
   ) {}
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -80,6 +83,7 @@ export class BrokerCore {
         definitions: this.definitions,
         codec: this.codec,
         createDelayStore: this.createDelayStore,
+        createStreamStore: this.createStreamStore,
       });
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });

@@ -126,6 +126,11 @@ export class Queue {
     return this.options.durable;
   }
 
+  /** Whether a publisher confirm for `message` waits for the disk (a stream overrides this). */
+  confirmsAfterDisk(message: Message): boolean {
+    return message.persistent && this.options.durable;
+  }
+
   /** Re-reads the settings when the policy that applies to this queue changes. */
   applyPolicy(policy: AppliedPolicy | undefined): void {
     this.policy = policy;

@@ -22,6 +22,8 @@ import { type Policy, PolicyTable } from './policies.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
+import { isStreamArguments, StreamQueue } from './stream-queue.js';
+import type { StreamStoreFactory } from './stream-store.js';
 
 /**
  * Creates the store for a queue: on disk for durable queues, in memory otherwise. A priority
@@ -42,6 +44,8 @@ export interface VirtualHostContext {
   readonly codec: MessagePropertiesCodec;
   /** Where delayed exchanges keep their messages; default: in memory. */
   readonly createDelayStore?: DelayStoreFactory;
+  /** Stores for stream queues (`x-queue-type: stream`); in memory when absent (core tests). */
+  readonly createStreamStore?: StreamStoreFactory;
 }
 
 /** What became of a published message. */
@@ -109,6 +113,7 @@ export class VirtualHost implements QueueHost {
   readonly extensions: ExchangeExtensions;
   /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
   readonly policies = new PolicyTable();
+  private readonly createStreamStore: StreamStoreFactory | undefined;
 
   constructor(
     readonly name: string,
@@ -122,6 +127,7 @@ export class VirtualHost implements QueueHost {
       this,
       context.createDelayStore ?? (() => new MemoryDelayStore()),
     );
+    this.createStreamStore = context.createStreamStore;
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
@@ -279,6 +285,12 @@ export class VirtualHost implements QueueHost {
 
   /** Creates a queue without checks: used by declare and by recovery at start-up. */
   addQueue(name: string, options: QueueOptions): Queue {
+    // ---- streams: a StreamQueue lives in the same map, so routing and deletion need no change.
+    if (isStreamArguments(options.arguments)) {
+      const stream = new StreamQueue(this.name, name, options, this, this.createStreamStore);
+      this.queues.set(name, stream);
+      return stream;
+    }
     const persisted = options.durable && options.exclusiveOwner === undefined;
     const maxPriority = Number(options.arguments['x-max-priority'] ?? 0);
     const stores: QueueStore[] = [];
@@ -479,14 +491,14 @@ export class VirtualHost implements QueueHost {
       const queue = this.queues.get(message.routingKey);
       if (!queue) return NOT_ROUTED;
       if (queue.enqueue(message) === 'rejected') rejected = true;
-      else needsDisk = message.persistent && queue.isDurable;
+      else needsDisk = queue.confirmsAfterDisk(message);
       return { routed: true, rejected, needsDisk };
     }
     const queues = new Set<Queue>();
     this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), queues);
     for (const queue of queues) {
       if (queue.enqueue(message) === 'rejected') rejected = true;
-      else if (message.persistent && queue.isDurable) needsDisk = true;
+      else if (queue.confirmsAfterDisk(message)) needsDisk = true;
     }
     return { routed: queues.size > 0, rejected, needsDisk };
   }

@@ -6,6 +6,7 @@ import type { Message, QueuedMessage } from '../../core/message.js';
 import type { Queue } from '../../core/queue.js';
 import { amqpTypeName } from '../../core/queue-arguments.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
+import { StreamQueue } from '../../core/stream-queue.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { AmqpAccess } from './access.js';
 import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
@@ -30,6 +31,7 @@ import {
 } from './codec/index.js';
 import { AmqpConsumer } from './consumer.js';
 import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
+import { AmqpStreamConsumer, streamConsumeStart } from './stream-consumer.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -575,6 +577,25 @@ export class Channel {
     args: Arguments,
   ): void {
     const queue = this.host.vhost.getQueue(queueName, this.host.owner);
+    // ---- stream queues (stream-consumer.ts): x-stream-offset, prefetch required, no no-ack.
+    if (queue instanceof StreamQueue) {
+      const start = streamConsumeStart(queue, args, noAck, this.consumerPrefetch, this.host.clock);
+      const streamTag = requestedTag === '' ? newConsumerTag() : requestedTag;
+      if (this.consumers.has(streamTag))
+        throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${streamTag}'`);
+      const consumer = new AmqpStreamConsumer(
+        this,
+        queue,
+        streamTag,
+        false,
+        exclusive,
+        this.consumerPrefetch,
+      );
+      this.consumers.set(streamTag, consumer);
+      if (!nowait) this.reply({ method: 'basic.consume-ok', consumerTag: streamTag });
+      queue.addStreamConsumer(consumer, start);
+      return;
+    }
     const priority = consumerPriority(args, queue);
     const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
     if (this.consumers.has(tag))
@@ -708,6 +729,8 @@ export class Channel {
 
   private reject(deliveryTag: number, multiple: boolean, requeue: boolean): void {
     const leases = this.takeLeases(deliveryTag, multiple);
+    // Stream queues refuse nack and reject: StreamQueue.reject throws RabbitMQ 3.10's 540.
+    for (const lease of leases) if (lease.queue instanceof StreamQueue) lease.queue.reject(lease.queued);
     for (const lease of leases) {
       if (requeue) lease.queue.release(lease.queued);
       else lease.queue.reject(lease.queued);

@@ -22,6 +22,7 @@ import { type Policy, PolicyTable } from './policies.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
+import { senderSelectedKeys } from './sender-selected-keys.js';
 import { isStreamArguments, StreamQueue } from './stream-queue.js';
 import type { StreamStoreFactory } from './stream-store.js';
 
@@ -480,13 +481,21 @@ export class VirtualHost implements QueueHost {
    * Routes a message published to `exchange` and enqueues it in every queue it reaches, following
    * alternate exchanges when it matches nothing.
    */
-  publish(exchange: Exchange, message: Message): PublishOutcome {
+  publish(exchange: Exchange, published: Message): PublishOutcome {
+    let message = published;
     // Deduplicating and delayed exchanges may hold the message back (exchange-extensions.ts).
     const intercepted = this.extensions.intercept(exchange, message);
     if (intercepted) return intercepted;
     let rejected = false;
     let needsDisk = false;
-    if (exchange.name === '') {
+    const headers = this.codec.headers(message.properties);
+    const ccKeys = senderSelectedKeys(headers);
+    if (ccKeys !== undefined && headers?.BCC !== undefined) {
+      // BCC routes like CC but is removed before delivery, as in RabbitMQ.
+      const { BCC: _bcc, ...kept } = headers;
+      message = { ...message, properties: this.codec.withHeaders(message.properties, kept) };
+    }
+    if (exchange.name === '' && ccKeys === undefined) {
       // The default exchange: a direct lookup, no route set to build.
       const queue = this.queues.get(message.routingKey);
       if (!queue) return NOT_ROUTED;
@@ -495,7 +504,7 @@ export class VirtualHost implements QueueHost {
       return { routed: true, rejected, needsDisk };
     }
     const queues = new Set<Queue>();
-    this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), queues);
+    this.route(exchange, message.routingKey, () => headers, queues, ccKeys);
     for (const queue of queues) {
       if (queue.enqueue(message) === 'rejected') rejected = true;
       else if (queue.confirmsAfterDisk(message)) needsDisk = true;
@@ -510,14 +519,24 @@ export class VirtualHost implements QueueHost {
    * (each exchange visited once, so binding cycles terminate). The default exchange routes to the
    * queue named by the routing key.
    */
-  route(exchange: Exchange, routingKey: string, headers: () => Arguments | undefined, out: Set<Queue>): void {
+  route(
+    exchange: Exchange,
+    routingKey: string,
+    headers: () => Arguments | undefined,
+    out: Set<Queue>,
+    /** Sender-selected routing keys (CC and BCC headers), routed as well as `routingKey`. */
+    extraKeys?: readonly string[],
+  ): void {
+    const keys = extraKeys === undefined ? [routingKey] : [routingKey, ...extraKeys];
     if (exchange.name === '') {
-      const queue = this.queues.get(routingKey);
-      if (queue) out.add(queue);
+      for (const key of keys) {
+        const queue = this.queues.get(key);
+        if (queue) out.add(queue);
+      }
       return;
     }
     const visited = new Set([exchange.name]);
-    this.collectRoutes(exchange, routingKey, headers, out, visited);
+    for (const key of keys) this.collectRoutes(exchange, key, headers, out, new Set(visited));
     // Unroutable: try the alternate exchange (and its alternate, each exchange at most once).
     let current = exchange;
     while (out.size === 0) {
@@ -526,7 +545,7 @@ export class VirtualHost implements QueueHost {
       const next = this.exchanges.get(alternate);
       if (!next) return;
       visited.add(alternate);
-      this.collectRoutes(next, routingKey, headers, out, visited);
+      for (const key of keys) this.collectRoutes(next, key, headers, out, new Set(visited));
       current = next;
     }
   }

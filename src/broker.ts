@@ -14,6 +14,7 @@ import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import type { DefinitionKind } from './storage/definitions.js';
+import { DelayStorage } from './storage/delay-store.js';
 import { Storage } from './storage/storage.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -108,6 +109,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     logger: log,
   });
 
+  const delayStorage = new DelayStorage(storage.dataDir, storage.committer, { logger: log });
   const definitions: DefinitionWriter = {
     put: (kind, key, value) => storage.definitions.put(kind as DefinitionKind, key, value),
     delete: (kind, key) => storage.definitions.delete(kind as DefinitionKind, key),
@@ -121,7 +123,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     definitions,
     amqpPropertiesCodec,
+    (vhost, exchange, durable) => delayStorage.openStore(vhost, exchange, durable),
+    (vhost, streamName, streamOptions) => storage.openStreamStore(vhost, streamName, streamOptions),
   );
+  const closeDelayed = () => {
+    for (const vhost of core.vhosts.values()) vhost.extensions.close();
+    delayStorage.close();
+  };
   let amqpServer: AmqpServer | undefined;
   const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
   let control: ControlSocket | undefined;
@@ -136,6 +144,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       );
     }
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
+    delayStorage.removeOrphans();
+    storage.removeOrphanStreamData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
 
     resources.start();
     let amqp: ListenerAddress | undefined;
@@ -181,6 +191,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           await server?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
+          closeDelayed();
           await storage.close();
         })();
         return closing;
@@ -190,6 +201,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await control?.close().catch(() => {});
     resources.stop();
     await amqpServer?.close().catch(() => {});
+    closeDelayed();
     await storage.close().catch(() => {});
     throw error;
   }

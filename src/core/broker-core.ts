@@ -1,9 +1,11 @@
 import type { Clock } from './clock.js';
 import type { DefinitionWriter } from './definitions.js';
+import type { DelayStoreFactory } from './delay-store.js';
 import type { ExchangeType } from './exchange.js';
 import { type Revocation, restoreAccessControl } from './management.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
 import { PermissionTable } from './permissions.js';
+import type { StreamStoreFactory } from './stream-store.js';
 import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
 import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
@@ -32,6 +34,10 @@ export class BrokerCore {
     private readonly createStore: QueueStoreFactory,
     readonly definitions: DefinitionWriter,
     private readonly codec: MessagePropertiesCodec,
+    /** Where delayed exchanges keep their messages (default: in memory). */
+    private readonly createDelayStore?: DelayStoreFactory,
+    /** Stores for stream queues; in memory when absent. */
+    private readonly createStreamStore?: StreamStoreFactory,
   ) {}
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -76,6 +82,8 @@ export class BrokerCore {
         createStore: this.createStore,
         definitions: this.definitions,
         codec: this.codec,
+        createDelayStore: this.createDelayStore,
+        createStreamStore: this.createStreamStore,
       });
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });

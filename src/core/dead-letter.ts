@@ -7,6 +7,7 @@ import type { Arguments } from './exchange.js';
 import type { Message } from './message.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
 import type { DeadLetterReason } from './queue.js';
+import { senderSelectedKeys } from './sender-selected-keys.js';
 
 type DeathEntry = Record<string, unknown>;
 
@@ -35,7 +36,8 @@ export function deadLetteredMessage(
       queue: queueName,
       time: new Date(Math.floor(nowMs / 1000) * 1000),
       exchange: message.exchange,
-      'routing-keys': [message.routingKey],
+      // The routing key and the CC keys (BCC was removed at publish), as RabbitMQ records them.
+      'routing-keys': [message.routingKey, ...(senderSelectedKeys(headers) ?? [])],
     };
     const expiration = codec.expiration(message.properties);
     if (expiration !== undefined) entry['original-expiration'] = expiration;

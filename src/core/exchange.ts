@@ -1,7 +1,15 @@
 import { TopicTrie } from './topic-trie.js';
 
-export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers';
-export const EXCHANGE_TYPES: readonly ExchangeType[] = ['direct', 'fanout', 'topic', 'headers'];
+export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | 'x-delayed-message';
+export const EXCHANGE_TYPES: readonly ExchangeType[] = [
+  'direct',
+  'fanout',
+  'topic',
+  'headers',
+  'x-delayed-message',
+];
+/** How bindings are matched: an exchange's own type, or a delayed exchange's `x-delayed-type`. */
+export type RoutingType = Exclude<ExchangeType, 'x-delayed-message'>;
 
 /** Arguments of queues, exchanges, bindings and consumers, as decoded from the protocol. */
 export type Arguments = Record<string, unknown>;
@@ -56,7 +64,13 @@ export class Exchange {
     readonly name: string,
     readonly type: ExchangeType,
     readonly options: ExchangeOptions,
-  ) {}
+  ) {
+    // x-delayed-message routes as its x-delayed-type (validated at declare, see delayed-exchange.ts).
+    this.routingType =
+      type === 'x-delayed-message' ? (options.arguments['x-delayed-type'] as RoutingType) : type;
+  }
+
+  readonly routingType: RoutingType;
 
   /** The policy that applies to this exchange, if any (set by the vhost). */
   policy: { readonly name: string; readonly definition: Arguments } | undefined;
@@ -89,8 +103,8 @@ export class Exchange {
   addBinding(binding: Binding): boolean {
     if (this.bindings.has(binding.id)) return false;
     this.bindings.set(binding.id, binding);
-    if (this.type === 'topic') this.trie.add(binding.routingKey, binding);
-    else if (this.type === 'direct') {
+    if (this.routingType === 'topic') this.trie.add(binding.routingKey, binding);
+    else if (this.routingType === 'direct') {
       let set = this.byKey.get(binding.routingKey);
       if (!set) {
         set = new Set();
@@ -105,8 +119,8 @@ export class Exchange {
     const binding = this.bindings.get(id);
     if (!binding) return undefined;
     this.bindings.delete(id);
-    if (this.type === 'topic') this.trie.remove(binding.routingKey, binding);
-    else if (this.type === 'direct') {
+    if (this.routingType === 'topic') this.trie.remove(binding.routingKey, binding);
+    else if (this.routingType === 'direct') {
       const set = this.byKey.get(binding.routingKey);
       set?.delete(binding);
       if (set && set.size === 0) this.byKey.delete(binding.routingKey);
@@ -128,7 +142,7 @@ export class Exchange {
 
   /** Adds to `out` the bindings a message with this key and headers matches. */
   match(routingKey: string, headers: () => Arguments | undefined, out: Set<Binding>): void {
-    switch (this.type) {
+    switch (this.routingType) {
       case 'direct': {
         const set = this.byKey.get(routingKey);
         if (set) for (const binding of set) out.add(binding);

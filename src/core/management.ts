@@ -9,7 +9,7 @@
 import type { BrokerCore, StoredDefinition } from './broker-core.js';
 import { notFound, preconditionFailed } from './errors.js';
 import type { PermissionEntry } from './permissions.js';
-import { type Policy, reapplyPolicies, validatePolicy } from './policies.js';
+import { type Policy, type PolicyInput, reapplyPolicies, validatePolicy } from './policies.js';
 import { hashPassword } from './users.js';
 import type { VirtualHost } from './vhost.js';
 
@@ -131,14 +131,7 @@ function removePermission(core: BrokerCore, user: string, vhost: string): void {
 
 // ---- policies ----------------------------------------------------------------------------
 
-export interface PolicyInput {
-  vhost: string;
-  name: string;
-  pattern: string;
-  applyTo?: string;
-  priority?: number;
-  definition: unknown;
-}
+export type { PolicyInput };
 
 /** Sets (or replaces) a policy after validating it, and applies it to matching queues and exchanges. */
 export function setPolicy(core: BrokerCore, input: PolicyInput): Policy {

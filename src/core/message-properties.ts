@@ -15,6 +15,8 @@ export interface MessagePropertiesCodec {
   expiration(properties: Buffer): string | undefined;
   /** New properties with `headers` replaced and the `expiration` property removed. */
   withHeadersWithoutExpiration(properties: Buffer, headers: Arguments): Buffer;
+  /** New properties with `headers` replaced and everything else kept (delayed messages). */
+  withHeaders(properties: Buffer, headers: Arguments): Buffer;
 }
 
 /** A codec for messages without properties (core unit tests). */
@@ -22,4 +24,5 @@ export const NO_PROPERTIES: MessagePropertiesCodec = {
   headers: () => undefined,
   expiration: () => undefined,
   withHeadersWithoutExpiration: (properties) => properties,
+  withHeaders: (properties) => properties,
 };

@@ -92,15 +92,18 @@ export function validatePolicyDefinition(definition: unknown): Record<string, un
   return Object.fromEntries(entries);
 }
 
-/** Validates every field of a policy; throws with a text naming what is wrong. */
-export function validatePolicy(input: {
+/** A policy as an operator gives it (`pier policy set`), before validation. */
+export interface PolicyInput {
   vhost: string;
   name: string;
   pattern: string;
   applyTo?: string;
   priority?: number;
   definition: unknown;
-}): Policy {
+}
+
+/** Validates every field of a policy; throws with a text naming what is wrong. */
+export function validatePolicy(input: PolicyInput): Policy {
   if (input.name === '') throw preconditionFailed('a policy needs a non-empty name');
   compilePolicyPattern(input.pattern);
   const applyTo = input.applyTo ?? 'all';

@@ -1,7 +1,9 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { Arguments } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
+import type { MessagePropertiesCodec } from './message-properties.js';
 import { type QueueSettings, resolveQueueSettings } from './queue-arguments.js';
+import { QueueDeduplicator } from './queue-dedup.js';
 import type { QueueStore } from './queue-store.js';
 
 /** Something that takes deliveries from a queue: an AMQP consumer, later an SQS long poll. */
@@ -35,6 +37,8 @@ export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_lim
 /** What a queue needs from its surroundings: time, dead-lettering and removal of itself. */
 export interface QueueHost {
   readonly clock: Clock;
+  /** Reads message headers (x-deduplication-header); without it queues cannot deduplicate. */
+  readonly codec?: MessagePropertiesCodec;
   /** Routes a message the queue has let go of to its dead-letter exchange, if it has one. */
   deadLetter(queue: Queue, queued: QueuedMessage, reason: DeadLetterReason): void;
   /** Deletes the queue: auto-delete after its last consumer, or `x-expires` after being unused. */
@@ -75,6 +79,8 @@ export class Queue {
   private expiryTimerAtMs = 0;
   private unusedTimer: TimerHandle | undefined;
   private lastUsedAtMs: number;
+  /** x-message-deduplication: ids of the messages in the queue (queue-dedup.ts). */
+  private dedup: QueueDeduplicator | undefined;
   deleted = false;
 
   constructor(
@@ -82,12 +88,13 @@ export class Queue {
     readonly name: string,
     readonly options: QueueOptions,
     /** One store per priority level (index = level); a single store without priorities. */
-    private readonly stores: readonly QueueStore[],
+    private stores: readonly QueueStore[],
     private readonly host: QueueHost,
     policy?: AppliedPolicy,
   ) {
     this.policy = policy;
     this.settings = resolveQueueSettings(options.arguments, policy?.definition);
+    if (this.settings.deduplication) this.switchDeduplication();
     this.lastUsedAtMs = host.clock.now();
     this.armUnusedTimer();
     this.armExpiryTimer();
@@ -119,14 +126,26 @@ export class Queue {
     return this.options.durable;
   }
 
+  /** Whether a publisher confirm for `message` waits for the disk (a stream overrides this). */
+  confirmsAfterDisk(message: Message): boolean {
+    return message.persistent && this.options.durable;
+  }
+
   /** Re-reads the settings when the policy that applies to this queue changes. */
   applyPolicy(policy: AppliedPolicy | undefined): void {
     this.policy = policy;
     this.settings = resolveQueueSettings(this.options.arguments, policy?.definition);
+    if (this.settings.deduplication !== (this.dedup !== undefined)) this.switchDeduplication();
     this.enforceMaxLength();
     this.armUnusedTimer();
     this.armExpiryTimer();
     this.scheduleDispatch();
+  }
+
+  /** Deduplication turned on (stores wrapped to see messages leave) or off (queue-dedup.ts). */
+  private switchDeduplication(): void {
+    this.dedup = QueueDeduplicator.forQueue(this.settings, this.host);
+    if (this.dedup) this.stores = this.dedup.track(this.stores);
   }
 
   private levelOf(message: Message): number {
@@ -140,6 +159,7 @@ export class Queue {
 
   /** Adds a published (or dead-lettered) message, applying TTL and the length limits. */
   enqueue(message: Message): EnqueueResult {
+    if (this.dedup?.isDuplicate(message)) return 'duplicate';
     const settings = this.settings;
     if (
       settings.overflow !== 'drop-head' &&
@@ -156,6 +176,7 @@ export class Queue {
     const nowMs = this.host.clock.now();
     const expiresAtMs = ttlMs === undefined ? 0 : nowMs + ttlMs;
     const queued = this.stores[this.levelOf(message)]!.push(message, expiresAtMs);
+    this.dedup?.remember(message);
     this.enforceMaxLength();
     if (ttlMs === 0) {
       // TTL 0: delivered only if a consumer can take it right now, else expired at once.

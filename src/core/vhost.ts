@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { deadLetteredMessage, isDeadLetterCycle } from './dead-letter.js';
 import { type DefinitionWriter, normalizeArguments } from './definitions.js';
+import type { DelayStoreFactory } from './delay-store.js';
 import { accessRefused, BrokerError, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import {
   type Arguments,
@@ -13,12 +14,17 @@ import {
   type ExchangeOptions,
   type ExchangeType,
 } from './exchange.js';
+import { ExchangeExtensions } from './exchange-extensions.js';
+import { MemoryDelayStore } from './memory-delay-store.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
 import { type Policy, PolicyTable } from './policies.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
+import { senderSelectedKeys } from './sender-selected-keys.js';
+import { isStreamArguments, StreamQueue } from './stream-queue.js';
+import type { StreamStoreFactory } from './stream-store.js';
 
 /**
  * Creates the store for a queue: on disk for durable queues, in memory otherwise. A priority
@@ -37,6 +43,10 @@ export interface VirtualHostContext {
   readonly createStore: QueueStoreFactory;
   readonly definitions: DefinitionWriter;
   readonly codec: MessagePropertiesCodec;
+  /** Where delayed exchanges keep their messages; default: in memory. */
+  readonly createDelayStore?: DelayStoreFactory;
+  /** Stores for stream queues (`x-queue-type: stream`); in memory when absent (core tests). */
+  readonly createStreamStore?: StreamStoreFactory;
 }
 
 /** What became of a published message. */
@@ -99,9 +109,12 @@ export class VirtualHost implements QueueHost {
   readonly clock: Clock;
   private readonly createStore: QueueStoreFactory;
   private readonly definitions: DefinitionWriter;
-  private readonly codec: MessagePropertiesCodec;
+  readonly codec: MessagePropertiesCodec;
+  /** Delayed (x-delayed-message) and deduplicating exchanges: exchange-extensions.ts. */
+  readonly extensions: ExchangeExtensions;
   /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
   readonly policies = new PolicyTable();
+  private readonly createStreamStore: StreamStoreFactory | undefined;
 
   constructor(
     readonly name: string,
@@ -111,6 +124,11 @@ export class VirtualHost implements QueueHost {
     this.createStore = context.createStore;
     this.definitions = context.definitions;
     this.codec = context.codec;
+    this.extensions = new ExchangeExtensions(
+      this,
+      context.createDelayStore ?? (() => new MemoryDelayStore()),
+    );
+    this.createStreamStore = context.createStreamStore;
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
@@ -162,6 +180,7 @@ export class VirtualHost implements QueueHost {
     if (decl.name.startsWith('amq.')) {
       throw accessRefused(`exchange name '${decl.name}' contains reserved prefix 'amq.*'`);
     }
+    this.extensions.validate(decl.name, decl.type, args);
     const options: ExchangeOptions = {
       durable: decl.durable,
       autoDelete: decl.autoDelete,
@@ -171,6 +190,7 @@ export class VirtualHost implements QueueHost {
     const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
     exchange.applyPolicy(this.policyFor('exchange', decl.name));
     this.exchanges.set(decl.name, exchange);
+    this.extensions.added(exchange);
     if (decl.durable) {
       this.definitions.put('exchange', this.key(decl.name), {
         vhost: this.name,
@@ -195,6 +215,7 @@ export class VirtualHost implements QueueHost {
 
   private removeExchange(exchange: Exchange): void {
     this.exchanges.delete(exchange.name);
+    this.extensions.removed(exchange);
     if (exchange.options.durable) this.definitions.delete('exchange', this.key(exchange.name));
     for (const binding of [...exchange.allBindings()]) this.forgetBinding(exchange, binding);
     const target: BindingTarget = { kind: 'exchange', name: exchange.name };
@@ -265,6 +286,12 @@ export class VirtualHost implements QueueHost {
 
   /** Creates a queue without checks: used by declare and by recovery at start-up. */
   addQueue(name: string, options: QueueOptions): Queue {
+    // ---- streams: a StreamQueue lives in the same map, so routing and deletion need no change.
+    if (isStreamArguments(options.arguments)) {
+      const stream = new StreamQueue(this.name, name, options, this, this.createStreamStore);
+      this.queues.set(name, stream);
+      return stream;
+    }
     const persisted = options.durable && options.exclusiveOwner === undefined;
     const maxPriority = Number(options.arguments['x-max-priority'] ?? 0);
     const stores: QueueStore[] = [];
@@ -295,6 +322,7 @@ export class VirtualHost implements QueueHost {
       this.clock.now(),
       this.codec,
     );
+    if (this.extensions.intercept(exchange, message)) return; // a delayed or deduplicating DLX
     const targets = new Set<Queue>();
     this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), targets);
     for (const target of targets) {
@@ -308,6 +336,7 @@ export class VirtualHost implements QueueHost {
     const exchange = new Exchange(this.name, name, type, options);
     exchange.applyPolicy(this.policyFor('exchange', name));
     this.exchanges.set(name, exchange);
+    this.extensions.added(exchange);
   }
 
   /** Restores a binding at start-up; silently skipped if either end no longer exists. */
@@ -452,22 +481,33 @@ export class VirtualHost implements QueueHost {
    * Routes a message published to `exchange` and enqueues it in every queue it reaches, following
    * alternate exchanges when it matches nothing.
    */
-  publish(exchange: Exchange, message: Message): PublishOutcome {
+  publish(exchange: Exchange, published: Message): PublishOutcome {
+    let message = published;
+    // Deduplicating and delayed exchanges may hold the message back (exchange-extensions.ts).
+    const intercepted = this.extensions.intercept(exchange, message);
+    if (intercepted) return intercepted;
     let rejected = false;
     let needsDisk = false;
-    if (exchange.name === '') {
+    const headers = this.codec.headers(message.properties);
+    const ccKeys = senderSelectedKeys(headers);
+    if (ccKeys !== undefined && headers?.BCC !== undefined) {
+      // BCC routes like CC but is removed before delivery, as in RabbitMQ.
+      const { BCC: _bcc, ...kept } = headers;
+      message = { ...message, properties: this.codec.withHeaders(message.properties, kept) };
+    }
+    if (exchange.name === '' && ccKeys === undefined) {
       // The default exchange: a direct lookup, no route set to build.
       const queue = this.queues.get(message.routingKey);
       if (!queue) return NOT_ROUTED;
       if (queue.enqueue(message) === 'rejected') rejected = true;
-      else needsDisk = message.persistent && queue.isDurable;
+      else needsDisk = queue.confirmsAfterDisk(message);
       return { routed: true, rejected, needsDisk };
     }
     const queues = new Set<Queue>();
-    this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), queues);
+    this.route(exchange, message.routingKey, () => headers, queues, ccKeys);
     for (const queue of queues) {
       if (queue.enqueue(message) === 'rejected') rejected = true;
-      else if (message.persistent && queue.isDurable) needsDisk = true;
+      else if (queue.confirmsAfterDisk(message)) needsDisk = true;
     }
     return { routed: queues.size > 0, rejected, needsDisk };
   }
@@ -479,14 +519,24 @@ export class VirtualHost implements QueueHost {
    * (each exchange visited once, so binding cycles terminate). The default exchange routes to the
    * queue named by the routing key.
    */
-  route(exchange: Exchange, routingKey: string, headers: () => Arguments | undefined, out: Set<Queue>): void {
+  route(
+    exchange: Exchange,
+    routingKey: string,
+    headers: () => Arguments | undefined,
+    out: Set<Queue>,
+    /** Sender-selected routing keys (CC and BCC headers), routed as well as `routingKey`. */
+    extraKeys?: readonly string[],
+  ): void {
+    const keys = extraKeys === undefined ? [routingKey] : [routingKey, ...extraKeys];
     if (exchange.name === '') {
-      const queue = this.queues.get(routingKey);
-      if (queue) out.add(queue);
+      for (const key of keys) {
+        const queue = this.queues.get(key);
+        if (queue) out.add(queue);
+      }
       return;
     }
     const visited = new Set([exchange.name]);
-    this.collectRoutes(exchange, routingKey, headers, out, visited);
+    for (const key of keys) this.collectRoutes(exchange, key, headers, out, new Set(visited));
     // Unroutable: try the alternate exchange (and its alternate, each exchange at most once).
     let current = exchange;
     while (out.size === 0) {
@@ -495,7 +545,7 @@ export class VirtualHost implements QueueHost {
       const next = this.exchanges.get(alternate);
       if (!next) return;
       visited.add(alternate);
-      this.collectRoutes(next, routingKey, headers, out, visited);
+      for (const key of keys) this.collectRoutes(next, key, headers, out, new Set(visited));
       current = next;
     }
   }

@@ -69,8 +69,11 @@ function writeShortString(buf: Buffer, p: number, s: string): number {
   return p + 2 + n;
 }
 
-/** Decodes a record payload into a Message whose Buffers are copies (the payload may be reused). */
-export function decodeMessageRecord(payload: Buffer): StoredMessage {
+/**
+ * Decodes a record payload into a Message whose Buffers are copies (the payload may be reused),
+ * or, with `copyBuffers` false, slices of the payload (for a payload read into its own buffer).
+ */
+export function decodeMessageRecord(payload: Buffer, copyBuffers = true): StoredMessage {
   let p = 0;
   const flags = payload[p++]!;
   const publishedAtMs = payload.readDoubleLE(p);
@@ -91,9 +94,9 @@ export function decodeMessageRecord(payload: Buffer): StoredMessage {
   p += rkLen;
   const propLen = payload.readUInt32LE(p);
   p += 4;
-  const properties = copyOf(payload, p, p + propLen);
+  const properties = copyBuffers ? copyOf(payload, p, p + propLen) : payload.subarray(p, p + propLen);
   p += propLen;
-  const body = copyOf(payload, p, payload.length);
+  const body = copyBuffers ? copyOf(payload, p, payload.length) : payload.subarray(p);
   const message: Message = {
     exchange,
     routingKey,

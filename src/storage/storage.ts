@@ -5,6 +5,7 @@
  *   <dataDir>/definitions/           DefinitionsStore
  *   <dataDir>/queues/<hex>/          one QueueLog per durable queue; <hex> = SHA-1 of `vhost\0name`
  *   <dataDir>/queues/<hex>/name.json {vhost, queueName}, for humans and orphan cleanup
+ *   <dataDir>/streams/<hex>/         one StreamLog per stream queue (same naming, same name.json)
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { DefinitionsStore } from './definitions-store.js';
 import { DiskQueueStore } from './disk-queue-store.js';
 import { type FsyncPolicy, fsyncDir, GroupCommitter } from './group-commit.js';
+import { StreamLog, type StreamLogOptions } from './stream-log.js';
 
 export interface StorageOptions {
   dataDir: string;
@@ -24,6 +26,8 @@ export interface StorageOptions {
   queueWindowBytes?: number;
   /** Definitions log records before compaction (default 1000). */
   definitionsCompactAfterRecords?: number;
+  /** Stream index spacing (see StreamLogOptions; tests use small values). */
+  streamIndexIntervalBytes?: number;
 }
 
 const LOCK_FILE = 'pier.lock';
@@ -50,6 +54,8 @@ export class Storage {
   private readonly logger: (line: string) => void;
   private readonly queuesDir: string;
   private readonly openStores = new Map<string, DiskQueueStore>();
+  private readonly streamsDir: string;
+  private readonly openStreams = new Map<string, StreamLog>();
   private closed = false;
 
   private constructor(options: StorageOptions) {
@@ -61,6 +67,8 @@ export class Storage {
     try {
       this.queuesDir = join(this.dataDir, 'queues');
       fs.mkdirSync(this.queuesDir, { recursive: true });
+      this.streamsDir = join(this.dataDir, 'streams');
+      fs.mkdirSync(this.streamsDir, { recursive: true });
       this.committer = new GroupCommitter({
         fsync: options.fsync,
         fsyncIntervalMs: options.fsyncIntervalMs,
@@ -132,11 +140,53 @@ export class Storage {
     }
   }
 
+  // ---- streams ------------------------------------------------------------------------------
+
+  /** Opens (creating or recovering) a stream queue's log. */
+  openStreamStore(
+    vhost: string,
+    streamName: string,
+    options: Pick<StreamLogOptions, 'segmentSizeBytes'>,
+  ): StreamLog {
+    if (this.closed) throw new Error('storage is closed');
+    const dirName = Storage.queueDirName(vhost, streamName);
+    if (this.openStreams.has(dirName))
+      throw new Error(`stream '${streamName}' in vhost '${vhost}' is already open`);
+    const dir = join(this.streamsDir, dirName);
+    const namePath = join(dir, 'name.json');
+    if (!fs.existsSync(namePath)) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName: streamName })}\n`);
+      if (this.options.fsync === 'always') fsyncDir(this.streamsDir);
+    }
+    const log = StreamLog.open(dir, this.committer, {
+      segmentSizeBytes: options.segmentSizeBytes,
+      indexIntervalBytes: this.options.streamIndexIntervalBytes,
+      logger: this.logger,
+      onRelease: () => this.openStreams.delete(dirName),
+    });
+    this.openStreams.set(dirName, log);
+    return log;
+  }
+
+  /** Deletes the data of every stream not in `keep` (streams deleted while their data lingered). */
+  removeOrphanStreamData(keep: Array<{ vhost: string; queueName: string }>): void {
+    const wanted = new Set(keep.map((q) => Storage.queueDirName(q.vhost, q.queueName)));
+    for (const name of fs.readdirSync(this.streamsDir)) {
+      if (wanted.has(name) || this.openStreams.has(name)) continue;
+      this.logger(
+        `storage: removing data of unknown stream ${describeQueueDir(join(this.streamsDir, name))}`,
+      );
+      fs.rmSync(join(this.streamsDir, name), { recursive: true, force: true });
+    }
+  }
+
   /** Closes every open queue store and the definitions, syncs everything, releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const store of [...this.openStores.values()]) store.close();
+    for (const log of [...this.openStreams.values()]) log.close();
     try {
       await this.committer.close();
     } finally {

@@ -6,6 +6,7 @@ import type { Message, QueuedMessage } from '../../core/message.js';
 import type { Queue } from '../../core/queue.js';
 import { amqpTypeName } from '../../core/queue-arguments.js';
 import type { DurabilityBarrier } from '../../core/queue-store.js';
+import { StreamQueue } from '../../core/stream-queue.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { AmqpAccess } from './access.js';
 import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
@@ -30,6 +31,8 @@ import {
 } from './codec/index.js';
 import { AmqpConsumer } from './consumer.js';
 import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
+import { PublisherConfirms } from './publisher-confirms.js';
+import { AmqpStreamConsumer, streamConsumeStart } from './stream-consumer.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -108,18 +111,8 @@ export class Channel {
   private channelPrefetch = 0;
   private unackedByConsumers = 0;
 
-  private confirmMode = false;
-  private publishSequence = 0;
-  /** Highest sequence number published but not yet confirmed, and whether it awaits disk. */
-  private confirmUpTo = 0;
-  private confirmNeedsDisk = false;
-  private confirmFlushScheduled = false;
-  /** Publishes of the current batch a queue refused (overflow reject-publish): nacked. */
-  private confirmNacks: number[] = [];
-  /** Highest sequence number acked or nacked so far. */
-  private confirmedUpTo = 0;
-  /** Confirm batches waiting on the durability barrier; later batches queue behind them. */
-  private confirmsAwaitingDisk = 0;
+  /** Set by confirm.select. */
+  private confirms: PublisherConfirms | undefined;
 
   private txMode = false;
   private txOperations: TxOperation[] = [];
@@ -402,11 +395,16 @@ export class Channel {
       case 'confirm.select':
         if (this.txMode)
           throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from tx to confirm mode`);
-        this.confirmMode = true;
+        this.confirms ??= new PublisherConfirms(
+          this.id,
+          this.host.durability,
+          (frame) => this.host.send(frame),
+          () => this.state === State.Open,
+        );
         if (!m.nowait) this.reply({ method: 'confirm.select-ok' });
         return;
       case 'tx.select':
-        if (this.confirmMode)
+        if (this.confirms)
           throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from confirm to tx mode`);
         this.txMode = true;
         this.reply({ method: 'tx.select-ok' });
@@ -481,64 +479,7 @@ export class Channel {
         ),
       );
     }
-    if (this.confirmMode) this.addConfirm(++this.publishSequence, outcome.needsDisk, outcome.rejected);
-  }
-
-  /**
-   * Publisher confirms are batched: every publish in one turn of input is confirmed with one
-   * basic.ack (multiple=true). A batch that wrote persistent messages waits for the durability
-   * barrier; batches after it wait too, so acks never overtake each other.
-   */
-  private addConfirm(sequence: number, needsDisk: boolean, rejected: boolean): void {
-    this.confirmUpTo = sequence;
-    if (needsDisk) this.confirmNeedsDisk = true;
-    if (rejected) this.confirmNacks.push(sequence);
-    if (this.confirmFlushScheduled) return;
-    this.confirmFlushScheduled = true;
-    queueMicrotask(() => this.flushConfirms());
-  }
-
-  private flushConfirms(): void {
-    this.confirmFlushScheduled = false;
-    const upTo = this.confirmUpTo;
-    const nacks = this.confirmNacks;
-    this.confirmNacks = [];
-    const viaDisk = this.confirmNeedsDisk || this.confirmsAwaitingDisk > 0;
-    this.confirmNeedsDisk = false;
-    if (!viaDisk) {
-      this.sendConfirms(upTo, nacks);
-      return;
-    }
-    this.confirmsAwaitingDisk++;
-    this.host.durability.afterDurable(() => {
-      this.confirmsAwaitingDisk--;
-      this.sendConfirms(upTo, nacks);
-    });
-  }
-
-  /** Confirms everything up to `upTo`: acks in runs (multiple=true), a nack for each rejected one. */
-  private sendConfirms(upTo: number, nacks: readonly number[]): void {
-    if (this.state !== State.Open) return;
-    for (const nack of nacks) {
-      if (nack - 1 > this.confirmedUpTo) {
-        this.host.send(
-          encodeMethodFrame(this.id, { method: 'basic.ack', deliveryTag: nack - 1, multiple: true }),
-        );
-      }
-      this.host.send(
-        encodeMethodFrame(this.id, {
-          method: 'basic.nack',
-          deliveryTag: nack,
-          multiple: false,
-          requeue: false,
-        }),
-      );
-      this.confirmedUpTo = nack;
-    }
-    if (upTo > this.confirmedUpTo) {
-      this.host.send(encodeMethodFrame(this.id, { method: 'basic.ack', deliveryTag: upTo, multiple: true }));
-      this.confirmedUpTo = upTo;
-    }
+    this.confirms?.published(outcome.needsDisk, outcome.rejected);
   }
 
   // ---- transactions ----------------------------------------------------------------------
@@ -575,6 +516,25 @@ export class Channel {
     args: Arguments,
   ): void {
     const queue = this.host.vhost.getQueue(queueName, this.host.owner);
+    // ---- stream queues (stream-consumer.ts): x-stream-offset, prefetch required, no no-ack.
+    if (queue instanceof StreamQueue) {
+      const start = streamConsumeStart(queue, args, noAck, this.consumerPrefetch, this.host.clock);
+      const streamTag = requestedTag === '' ? newConsumerTag() : requestedTag;
+      if (this.consumers.has(streamTag))
+        throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${streamTag}'`);
+      const consumer = new AmqpStreamConsumer(
+        this,
+        queue,
+        streamTag,
+        false,
+        exclusive,
+        this.consumerPrefetch,
+      );
+      this.consumers.set(streamTag, consumer);
+      if (!nowait) this.reply({ method: 'basic.consume-ok', consumerTag: streamTag });
+      queue.addStreamConsumer(consumer, start);
+      return;
+    }
     const priority = consumerPriority(args, queue);
     const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
     if (this.consumers.has(tag))
@@ -708,6 +668,8 @@ export class Channel {
 
   private reject(deliveryTag: number, multiple: boolean, requeue: boolean): void {
     const leases = this.takeLeases(deliveryTag, multiple);
+    // Stream queues refuse nack and reject: StreamQueue.reject throws RabbitMQ 3.10's 540.
+    for (const lease of leases) if (lease.queue instanceof StreamQueue) lease.queue.reject(lease.queued);
     for (const lease of leases) {
       if (requeue) lease.queue.release(lease.queued);
       else lease.queue.reject(lease.queued);

@@ -96,7 +96,11 @@ describe('amqp exchanges', () => {
 
   it('deleting a standard exchange is 403', async () => {
     const c = await failing();
-    await rejectsWith(c.deleteExchange('amq.direct'), 403, /ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '\/' not allowed/);
+    await rejectsWith(
+      c.deleteExchange('amq.direct'),
+      403,
+      /ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '\/' not allowed/,
+    );
   });
 
   it('delete if-unused of a bound exchange is 406; delete is idempotent', async () => {

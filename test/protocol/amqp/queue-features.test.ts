@@ -400,6 +400,32 @@ describe('queue features (injected clock)', () => {
     assert.deepEqual(bodies(await takeAll(ch, aeQueue)), ['to ae']);
   });
 
+  it('CC and BCC headers route to more keys; BCC is removed before delivery', async () => {
+    const x = uniq('cc');
+    const [a, b, c] = [uniq('cc-a'), uniq('cc-b'), uniq('cc-c')];
+    await ch.assertExchange(x, 'direct', { durable: false });
+    for (const q of [a, b, c]) {
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindQueue(q, x, q);
+    }
+    ch.publish(x, a, Buffer.from('m'), { headers: { CC: [b], BCC: [c] } });
+    ch.publish('', a, Buffer.from('d'), { headers: { CC: [b] } }); // default exchange too
+    await roundTrip(ch, c);
+    const [ga, gb, gc] = [await takeAll(ch, a), await takeAll(ch, b), await takeAll(ch, c)];
+    assert.deepEqual([bodies(ga), bodies(gb), bodies(gc)], [['m', 'd'], ['m', 'd'], ['m']]);
+    for (const m of [...ga, ...gb, ...gc]) assert.equal(m.properties.headers?.BCC, undefined);
+    assert.deepEqual(gb[0]!.properties.headers?.CC, [b]);
+    const other = await conn.createChannel();
+    const failed = channelError(other);
+    other.publish(x, a, Buffer.from('bad'), { headers: { CC: b } });
+    const error = await failed;
+    assert.equal(error.code, 406);
+    assert.match(
+      error.message,
+      /PRECONDITION_FAILED - invalid message: \{unacceptable_type_in_header,"CC",longstr\}/,
+    );
+  });
+
   it('bad arguments get 406 naming the argument, and nothing is declared', async () => {
     const cases: Array<[Record<string, unknown>, RegExp, { durable?: boolean; exclusive?: boolean }?]> = [
       [

@@ -13,6 +13,7 @@ import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
+import { DedupStorage } from './storage/dedup-store.js';
 import type { DefinitionKind } from './storage/definitions.js';
 import { DelayStorage } from './storage/delay-store.js';
 import { Storage } from './storage/storage.js';
@@ -110,6 +111,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   });
 
   const delayStorage = new DelayStorage(storage.dataDir, storage.committer, { logger: log });
+  const dedupStorage = new DedupStorage(storage.dataDir, storage.committer, { logger: log });
   const definitions: DefinitionWriter = {
     put: (kind, key, value) => storage.definitions.put(kind as DefinitionKind, key, value),
     delete: (kind, key) => storage.definitions.delete(kind as DefinitionKind, key),
@@ -125,10 +127,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     amqpPropertiesCodec,
     (vhost, exchange, durable) => delayStorage.openStore(vhost, exchange, durable),
     (vhost, streamName, streamOptions) => storage.openStreamStore(vhost, streamName, streamOptions),
+    (vhost, exchange) => dedupStorage.openStore(vhost, exchange),
   );
   const closeDelayed = () => {
     for (const vhost of core.vhosts.values()) vhost.extensions.close();
     delayStorage.close();
+    dedupStorage.close();
   };
   let amqpServer: AmqpServer | undefined;
   const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
@@ -145,6 +149,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
     delayStorage.removeOrphans();
+    dedupStorage.removeOrphans();
     storage.removeOrphanStreamData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
 
     resources.start();

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { DedupStoreFactory } from './dedup-store.js';
 import type { DefinitionWriter } from './definitions.js';
 import type { DelayStoreFactory } from './delay-store.js';
 import type { ExchangeType } from './exchange.js';
@@ -38,6 +39,8 @@ export class BrokerCore {
     private readonly createDelayStore?: DelayStoreFactory,
     /** Stores for stream queues; in memory when absent. */
     private readonly createStreamStore?: StreamStoreFactory,
+    /** Where durable deduplicating exchanges keep their ids; in memory only when absent. */
+    private readonly createDedupStore?: DedupStoreFactory,
   ) {}
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -84,6 +87,7 @@ export class BrokerCore {
         codec: this.codec,
         createDelayStore: this.createDelayStore,
         createStreamStore: this.createStreamStore,
+        createDedupStore: this.createDedupStore,
       });
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });

@@ -44,17 +44,40 @@ export class DedupCache<V> {
     return this.get(key) !== undefined;
   }
 
+  /** When an entry added now with `ttlMs` (or the default TTL) expires; 0 = never. */
+  expiryFor(ttlMs?: number): number {
+    const ttl = ttlMs ?? this.defaultTtlMs;
+    return ttl === undefined ? 0 : this.clock.now() + ttl;
+  }
+
   /** Adds (or replaces, as the newest) an entry; `ttlMs` overrides the default TTL. */
   set(key: string, value: V, ttlMs?: number): void {
+    this.setUntil(key, value, this.expiryFor(ttlMs));
+  }
+
+  /**
+   * Adds (or replaces, as the newest) an entry expiring at `expiresAtMs` (0 = never). Restoring
+   * stored entries oldest first this way rebuilds the cache (an entry already expired is skipped).
+   */
+  setUntil(key: string, value: V, expiresAtMs: number): void {
     const nowMs = this.clock.now();
-    const ttl = ttlMs ?? this.defaultTtlMs;
     this.entries.delete(key);
+    if (expiresAtMs !== 0 && expiresAtMs <= nowMs) return;
     this.sweep(nowMs);
     while (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    this.entries.set(key, { value, expiresAtMs: ttl === undefined ? 0 : nowMs + ttl });
+    this.entries.set(key, { value, expiresAtMs });
+  }
+
+  /** The entries not expired, oldest first, with their expiry times (0 = never). */
+  *live(): IterableIterator<{ key: string; value: V; expiresAtMs: number }> {
+    const nowMs = this.clock.now();
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAtMs === 0 || entry.expiresAtMs > nowMs)
+        yield { key, value: entry.value, expiresAtMs: entry.expiresAtMs };
+    }
   }
 
   delete(key: string): void {

@@ -3,9 +3,13 @@
  * `x-message-deduplication`, as LavinMQ) and delays (the `x-delayed-message` exchange type). The
  * VirtualHost calls in at four points: declare (validate), exchange created or restored (added),
  * exchange deleted (removed) and publish (intercept).
+ *
+ * A durable deduplicating exchange writes every id its cache takes to a DedupStore (when the
+ * broker gives it a factory), so the cache survives a restart minus the ids that expired.
  */
 import type { Clock } from './clock.js';
 import { DedupCache } from './dedup-cache.js';
+import type { DedupStore, DedupStoreFactory } from './dedup-store.js';
 import type { DelayStoreFactory } from './delay-store.js';
 import {
   DELAYED_EXCHANGE_TYPE,
@@ -32,12 +36,19 @@ export interface ExtensionsHost {
 /** A duplicate is not routed: publisher confirms ack it, mandatory publishes get it back. */
 const DUPLICATE: PublishOutcome = { routed: false, rejected: false, needsDisk: false };
 
+/** A stored id log is rewritten once it holds twice the live ids (plus this many records). */
+const COMPACT_SLACK_RECORDS = 1024;
+
 /** Exchange-level deduplication: an id seen within the cache's TTL is not routed again. */
 class ExchangeDeduplicator {
   private readonly cache: DedupCache<true>;
   private readonly header: string;
 
-  constructor(args: Arguments, clock: Clock) {
+  constructor(
+    args: Arguments,
+    clock: Clock,
+    private readonly store: DedupStore | undefined,
+  ) {
     const size = args['x-cache-size'];
     const ttl = args['x-cache-ttl'];
     this.cache = new DedupCache(
@@ -47,6 +58,7 @@ class ExchangeDeduplicator {
     );
     const header = args['x-deduplication-header'];
     this.header = typeof header === 'string' ? header : DEDUP_HEADER;
+    if (store) for (const id of store.recover()) this.cache.setUntil(id.key, true, id.expiresAtMs);
   }
 
   /** True for a duplicate; otherwise remembers the message's id (when it has one). */
@@ -54,8 +66,23 @@ class ExchangeDeduplicator {
     const id = readDedupId(headers, this.header);
     if (!id) return false;
     if (this.cache.has(id.key)) return true;
-    this.cache.set(id.key, true, id.ttlMs);
+    const expiresAtMs = this.cache.expiryFor(id.ttlMs);
+    this.cache.setUntil(id.key, true, expiresAtMs);
+    const store = this.store;
+    if (store) {
+      store.add({ key: id.key, expiresAtMs });
+      // The log holds every id ever taken; rewriting it with the live ones keeps it bounded.
+      if (store.recordCount >= 2 * this.cache.size + COMPACT_SLACK_RECORDS) store.rewrite(this.cache.live());
+    }
     return false;
+  }
+
+  destroy(): void {
+    this.store?.destroy();
+  }
+
+  close(): void {
+    this.store?.close();
   }
 }
 
@@ -72,6 +99,8 @@ export class ExchangeExtensions {
   constructor(
     private readonly host: ExtensionsHost,
     private readonly createDelayStore: DelayStoreFactory,
+    /** Where durable deduplicating exchanges keep their ids; without it caches are memory-only. */
+    private readonly createDedupStore?: DedupStoreFactory,
   ) {}
 
   /** Checks the arguments of an exchange about to be created; throws 406 (or 503) naming the problem. */
@@ -108,15 +137,22 @@ export class ExchangeExtensions {
         }),
       );
     }
-    if (exchange.options.arguments['x-message-deduplication'] === true) {
-      this.deduplicators.set(exchange, new ExchangeDeduplicator(exchange.options.arguments, this.host.clock));
+    if (exchange.options.arguments['x-message-deduplication'] === true && !this.deduplicators.has(exchange)) {
+      const store = exchange.options.durable
+        ? this.createDedupStore?.(this.host.name, exchange.name)
+        : undefined;
+      this.deduplicators.set(
+        exchange,
+        new ExchangeDeduplicator(exchange.options.arguments, this.host.clock, store),
+      );
     }
   }
 
-  /** An exchange was deleted: its pending delayed messages and their data go with it. */
+  /** An exchange was deleted: its pending delayed messages, its dedup ids and their data go with it. */
   removed(exchange: Exchange): void {
     this.delayed.get(exchange)?.destroy();
     this.delayed.delete(exchange);
+    this.deduplicators.get(exchange)?.destroy();
     this.deduplicators.delete(exchange);
   }
 
@@ -166,13 +202,14 @@ export class ExchangeExtensions {
     }
   }
 
-  /** Drops every delayed exchange's pending messages and data (the vhost is deleted). */
+  /** Drops every delayed and deduplicating exchange's data (the vhost is deleted). */
   destroy(): void {
-    for (const exchange of [...this.delayed.keys()]) this.removed(exchange);
+    for (const exchange of [...this.delayed.keys(), ...this.deduplicators.keys()]) this.removed(exchange);
   }
 
   /** Stops every delay timer and closes the stores (broker shutdown). */
   close(): void {
     for (const delayed of this.delayed.values()) delayed.close();
+    for (const dedup of this.deduplicators.values()) dedup.close();
   }
 }

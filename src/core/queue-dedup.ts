@@ -6,15 +6,20 @@
  * LavinMQ, `x-cache-size` bounds the ids kept (the oldest is forgotten first) and `x-cache-ttl`
  * (or a per-message `x-cache-ttl` header) limits how long an id blocks duplicates.
  *
- * The cache lives in memory: after a restart the ids of recovered messages are not known, so a
- * duplicate of a message recovered from disk is accepted once (the plugin behaves the same).
+ * Durable queues keep each message's id (and when it stops blocking duplicates) in the message's
+ * own record, so the id lives exactly as long as the stored message. After a restart the store
+ * hands back the ids of the messages it recovered and the cache is rebuilt from them
+ * (`QueueStore.takeRecoveredDedupIds`), minus those whose TTL has passed.
+ *
+ * Cache entries name their message by (priority level, store sequence): a paged-out message is
+ * read back as a new object, and a recovered one only exists as a sequence until it is read.
  */
 import type { Clock } from './clock.js';
 import { DedupCache, dedupKey, messageCacheTtlMs } from './dedup-cache.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
 import type { QueueSettings } from './queue-arguments.js';
-import type { QueueStore } from './queue-store.js';
+import type { QueueStore, StoredDedupId } from './queue-store.js';
 
 /** The message header that carries the id, as LavinMQ and the RabbitMQ plugin name it. */
 export const DEDUP_HEADER = 'x-deduplication-header';
@@ -37,8 +42,16 @@ export function readDedupId(
   return { key, ttlMs: messageCacheTtlMs(headers['x-cache-ttl']) };
 }
 
+/** Priority levels per queue are at most 256 (x-max-priority ≤ 255): a token packs level and sequence. */
+const LEVELS = 256;
+
+function tokenOf(level: number, sequence: number): number {
+  return sequence * LEVELS + level;
+}
+
 export class QueueDeduplicator {
-  private readonly cache: DedupCache<Message>;
+  /** Id → token of the message in the queue that holds it. */
+  private readonly cache: DedupCache<number>;
   // The id of the message last looked at: enqueue asks twice (isDuplicate, then remember).
   private lastMessage: Message | undefined;
   private lastId: DedupId | undefined;
@@ -87,33 +100,50 @@ export class QueueDeduplicator {
     return id !== undefined && this.cache.has(id.key);
   }
 
-  /** Records the id of a message that entered the queue. */
-  remember(message: Message): void {
+  /** The id to store with a message entering the queue (with its expiry), if it has one. */
+  storedIdOf(message: Message): StoredDedupId | undefined {
     const id = this.idOf(message);
-    if (id) this.cache.set(id.key, message, id.ttlMs);
+    return id && { key: id.key, expiresAtMs: this.cache.expiryFor(id.ttlMs) };
+  }
+
+  /** Records the id of a message that entered the queue at `level` with `sequence`. */
+  remember(stored: StoredDedupId, level: number, sequence: number): void {
+    this.cache.setUntil(stored.key, tokenOf(level, sequence), stored.expiresAtMs);
   }
 
   /** A message left the queue: its id no longer blocks duplicates. */
-  departed(message: Message): void {
-    const id = this.idOf(message);
-    if (id) this.cache.deleteIf(id.key, message);
+  departed(queued: QueuedMessage, level: number): void {
+    const id = this.idOf(queued.message);
+    if (id) this.cache.deleteIf(id.key, tokenOf(level, queued.sequence));
   }
 
   clear(): void {
     this.cache.clear();
   }
 
-  /** Wraps the queue's stores so that every message leaving through settle() or purge() is seen. */
-  track(stores: readonly QueueStore[]): QueueStore[] {
-    return stores.map((store) => new DepartureTrackingStore(store, this));
+  /**
+   * Wraps the queue's stores (one per priority level) so that every message entering through
+   * push() and leaving through settle() or purge() is seen, and restores the ids of the messages
+   * the stores recovered from disk. With `dedup` undefined (deduplication switched off) the stores
+   * are unwrapped.
+   */
+  static track(dedup: QueueDeduplicator | undefined, stores: readonly QueueStore[]): QueueStore[] {
+    return stores.map((store, level) => {
+      const inner = store instanceof DedupTrackingStore ? store.inner : store;
+      if (!dedup) return inner;
+      const recovered = inner.takeRecoveredDedupIds?.();
+      if (recovered) for (const id of recovered) dedup.remember(id, level, id.sequence);
+      return new DedupTrackingStore(inner, dedup, level);
+    });
   }
 }
 
-/** A QueueStore that tells the deduplicator about messages leaving the queue. */
-class DepartureTrackingStore implements QueueStore {
+/** A QueueStore that tells the deduplicator about messages entering and leaving the queue. */
+class DedupTrackingStore implements QueueStore {
   constructor(
-    private readonly inner: QueueStore,
+    readonly inner: QueueStore,
     private readonly dedup: QueueDeduplicator,
+    private readonly level: number,
   ) {}
 
   get readyCount(): number {
@@ -124,8 +154,12 @@ class DepartureTrackingStore implements QueueStore {
     return this.inner.readyBytes;
   }
 
+  /** Stores the message with its id (a durable store keeps it in the message's record). */
   push(message: Message, expiresAtMs?: number): QueuedMessage {
-    return this.inner.push(message, expiresAtMs);
+    const stored = this.dedup.storedIdOf(message);
+    const queued = this.inner.push(message, expiresAtMs, stored);
+    if (stored) this.dedup.remember(stored, this.level, queued.sequence);
+    return queued;
   }
 
   shift(): QueuedMessage | undefined {
@@ -142,7 +176,7 @@ class DepartureTrackingStore implements QueueStore {
 
   settle(queued: QueuedMessage): void {
     this.inner.settle(queued);
-    this.dedup.departed(queued.message);
+    this.dedup.departed(queued, this.level);
   }
 
   /** Purged messages are not enumerated: forget every id, as the plugin flushes its cache. */

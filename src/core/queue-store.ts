@@ -17,9 +17,16 @@ export interface QueueStore {
   readonly readyBytes: number;
   /**
    * Appends at the tail. A durable store persists `message.persistent` messages, with the
-   * queue-specific expiry time (0 = never) so TTLs still hold after a restart.
+   * queue-specific expiry time (0 = never) so TTLs still hold after a restart, and with the
+   * message's deduplication id, if given, so the queue's id set can be rebuilt after a restart.
    */
-  push(message: Message, expiresAtMs?: number): QueuedMessage;
+  push(message: Message, expiresAtMs?: number, dedupId?: StoredDedupId): QueuedMessage;
+  /**
+   * The deduplication ids of the messages a durable store recovered at open, in store order
+   * (handed over once; undefined or empty for stores that recovered none). Each names the
+   * `sequence` its message will have when shift() hands it out.
+   */
+  takeRecoveredDedupIds?(): RecoveredDedupId[] | undefined;
   /** Takes the head message (body loaded), or undefined when empty. It stays stored until settled. */
   shift(): QueuedMessage | undefined;
   /** The head message without taking it (for TTL checks), or undefined when empty. */
@@ -37,6 +44,18 @@ export interface QueueStore {
   destroy(): void;
   /** Releases resources without deleting data (broker shutdown). */
   close(): void;
+}
+
+/** A message's deduplication id as a store keeps it (queue-dedup.ts). */
+export interface StoredDedupId {
+  readonly key: string;
+  /** When the id stops blocking duplicates (x-cache-ttl), 0 = never. */
+  readonly expiresAtMs: number;
+}
+
+/** A recovered message's deduplication id, with the sequence the store gives that message. */
+export interface RecoveredDedupId extends StoredDedupId {
+  readonly sequence: number;
 }
 
 /** Group commit: lets the publisher-facing layers wait until what was written so far is durable. */

@@ -145,7 +145,7 @@ export class Queue {
   /** Deduplication turned on (stores wrapped to see messages leave) or off (queue-dedup.ts). */
   private switchDeduplication(): void {
     this.dedup = QueueDeduplicator.forQueue(this.settings, this.host);
-    if (this.dedup) this.stores = this.dedup.track(this.stores);
+    this.stores = QueueDeduplicator.track(this.dedup, this.stores);
   }
 
   private levelOf(message: Message): number {
@@ -176,7 +176,6 @@ export class Queue {
     const nowMs = this.host.clock.now();
     const expiresAtMs = ttlMs === undefined ? 0 : nowMs + ttlMs;
     const queued = this.stores[this.levelOf(message)]!.push(message, expiresAtMs);
-    this.dedup?.remember(message);
     this.enforceMaxLength();
     if (ttlMs === 0) {
       // TTL 0: delivered only if a consumer can take it right now, else expired at once.

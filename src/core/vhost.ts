@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { deadLetteredMessage, isDeadLetterCycle } from './dead-letter.js';
+import type { DedupStoreFactory } from './dedup-store.js';
 import { type DefinitionWriter, normalizeArguments } from './definitions.js';
 import type { DelayStoreFactory } from './delay-store.js';
 import { accessRefused, BrokerError, notFound, preconditionFailed, resourceLocked } from './errors.js';
@@ -47,6 +48,8 @@ export interface VirtualHostContext {
   readonly createDelayStore?: DelayStoreFactory;
   /** Stores for stream queues (`x-queue-type: stream`); in memory when absent (core tests). */
   readonly createStreamStore?: StreamStoreFactory;
+  /** Where durable deduplicating exchanges keep their ids; in memory only when absent. */
+  readonly createDedupStore?: DedupStoreFactory;
 }
 
 /** What became of a published message. */
@@ -127,6 +130,7 @@ export class VirtualHost implements QueueHost {
     this.extensions = new ExchangeExtensions(
       this,
       context.createDelayStore ?? (() => new MemoryDelayStore()),
+      context.createDedupStore,
     );
     this.createStreamStore = context.createStreamStore;
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {

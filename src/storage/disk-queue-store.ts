@@ -15,7 +15,7 @@
  */
 import { rmSync } from 'node:fs';
 import type { Message, QueuedMessage } from '../core/message.js';
-import type { QueueStore } from '../core/queue-store.js';
+import type { QueueStore, RecoveredDedupId, StoredDedupId } from '../core/queue-store.js';
 import type { GroupCommitter } from './group-commit.js';
 import {
   decodeMessageRecord,
@@ -56,6 +56,8 @@ export class DiskQueueStore implements QueueStore {
   /** Sequence of the first disk-only message. */
   private diskSequence = 0;
   private nextSequence = 0;
+  /** Dedup ids of recovered messages, until the queue takes them (or the first shift). */
+  private recoveredDedupIds: RecoveredDedupId[] | undefined;
   private closed = false;
 
   private constructor(dir: string, log: QueueLog, options: DiskQueueStoreOptions) {
@@ -71,6 +73,7 @@ export class DiskQueueStore implements QueueStore {
   static open(dir: string, committer: GroupCommitter, options: DiskQueueStoreOptions = {}): DiskQueueStore {
     let count = 0;
     let bytes = 0;
+    const dedupIds: RecoveredDedupId[] = [];
     const logger = options.logger;
     const log = QueueLog.open(dir, committer, {
       segmentSizeBytes: options.segmentSizeBytes,
@@ -79,6 +82,8 @@ export class DiskQueueStore implements QueueStore {
         if (type !== MESSAGE_RECORD_TYPE) return false;
         const peek = peekMessageRecord(payload);
         if (!peek?.persistent) return false;
+        // Recovered messages get sequences 0, 1, ... in log order (see refill).
+        if (peek.dedupId) dedupIds.push({ ...peek.dedupId, sequence: count });
         count++;
         bytes += peek.bodySizeBytes;
         return true;
@@ -88,6 +93,7 @@ export class DiskQueueStore implements QueueStore {
     store.diskOnlyCount = count;
     store.diskOnlyBytes = bytes;
     store.nextSequence = count;
+    if (dedupIds.length > 0) store.recoveredDedupIds = dedupIds;
     return store;
   }
 
@@ -113,10 +119,16 @@ export class DiskQueueStore implements QueueStore {
     return this.log.segmentCount;
   }
 
-  push(message: Message, expiresAtMs = 0): QueuedMessage {
+  takeRecoveredDedupIds(): RecoveredDedupId[] | undefined {
+    const ids = this.recoveredDedupIds;
+    this.recoveredDedupIds = undefined;
+    return ids;
+  }
+
+  push(message: Message, expiresAtMs = 0, dedupId?: StoredDedupId): QueuedMessage {
     const log = this.log;
-    const offset = log.beginAppend(MESSAGE_RECORD_TYPE, messageRecordLength(message, expiresAtMs));
-    encodeMessageRecord(log.appendBuffer, offset, message, expiresAtMs);
+    const offset = log.beginAppend(MESSAGE_RECORD_TYPE, messageRecordLength(message, expiresAtMs, dedupId));
+    encodeMessageRecord(log.appendBuffer, offset, message, expiresAtMs, dedupId);
     const location = log.endAppend();
     const queued: QueuedMessage = {
       message,
@@ -148,6 +160,8 @@ export class DiskQueueStore implements QueueStore {
   }
 
   shift(): QueuedMessage | undefined {
+    // Once messages leave, the recovered list is stale: a queue without deduplication drops it here.
+    this.recoveredDedupIds = undefined;
     const inMemory = this.window.length - this.windowHead;
     if (this.diskOnlyCount > 0 && inMemory <= this.windowMessages >>> 1) this.refill();
     if (this.windowHead >= this.window.length) return undefined;
@@ -208,6 +222,7 @@ export class DiskQueueStore implements QueueStore {
   }
 
   purge(): number {
+    this.recoveredDedupIds = undefined;
     const count = this.readyCount;
     for (let i = this.windowHead; i < this.window.length; i++)
       this.log.ack(this.window[i]!.storageRef as LogLocation);

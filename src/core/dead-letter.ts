@@ -44,6 +44,8 @@ export function deadLetteredMessage(
     deaths = [entry, ...previous];
   }
   headers['x-death'] = deaths;
+  // A dead-letter routing key replaces all the routing keys, CC ones included.
+  if (deadLetterRoutingKey !== undefined) delete headers.CC;
   if (headers['x-first-death-reason'] === undefined) {
     headers['x-first-death-reason'] = reason;
     headers['x-first-death-queue'] = queueName;

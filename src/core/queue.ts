@@ -337,6 +337,8 @@ export class Queue {
     }
     released.splice(index, 0, queued);
     this.releasedBytes += queued.message.bodySizeBytes;
+    // A requeue may take the queue over its length limit: drop-head applies then too.
+    this.enforceMaxLength();
     this.armExpiryTimer();
     this.scheduleDispatch();
   }

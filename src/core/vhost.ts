@@ -328,7 +328,10 @@ export class VirtualHost implements QueueHost {
     );
     if (this.extensions.intercept(exchange, message)) return; // a delayed or deduplicating DLX
     const targets = new Set<Queue>();
-    this.route(exchange, message.routingKey, () => this.codec.headers(message.properties), targets);
+    const headers = this.codec.headers(message.properties);
+    // Without a dead-letter routing key the message keeps its CC keys for routing, as in RabbitMQ.
+    const ccKeys = deadLetterRoutingKey === undefined ? senderSelectedKeys(headers) : undefined;
+    this.route(exchange, message.routingKey, () => headers, targets, ccKeys);
     for (const target of targets) {
       if (isDeadLetterCycle(message.properties, target.name, this.codec)) continue;
       target.enqueue(message);
@@ -601,9 +604,16 @@ export class VirtualHost implements QueueHost {
       const a = received[key];
       const b = current[key];
       if (JSON.stringify(a) !== JSON.stringify(b)) {
-        const shown = (v: unknown) => (v === undefined ? 'none' : describe(v));
+        // RabbitMQ names the type only when one side has no value at all.
+        const oneMissing = a === undefined || b === undefined;
+        const shown = (v: unknown) =>
+          v === undefined
+            ? 'none'
+            : oneMissing
+              ? `the value '${describe(v)}' of type '${amqpTypeName(v)}'`
+              : `'${describe(v)}'`;
         throw preconditionFailed(
-          `inequivalent arg '${key}' for ${what}: received ${shown(a) === 'none' ? 'none' : `'${shown(a)}'`} but current is ${shown(b) === 'none' ? 'none' : `'${shown(b)}'`}`,
+          `inequivalent arg '${key}' for ${what}: received ${shown(a)} but current is ${shown(b)}`,
         );
       }
     }

@@ -28,8 +28,10 @@ import {
   readDeliveryMode,
   readExpiration,
   readPriority,
+  readReplyTo,
 } from './codec/index.js';
 import { AmqpConsumer } from './consumer.js';
+import { DirectReplyRegistry, REPLY_TO_QUEUE } from './direct-reply-to.js';
 import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
 import { PublisherConfirms } from './publisher-confirms.js';
 import { AmqpStreamConsumer, streamConsumeStart } from './stream-consumer.js';
@@ -49,6 +51,8 @@ export interface ChannelHost {
   readonly clock: Clock;
   /** The client announced consumer_cancel_notify: it understands a server-sent basic.cancel. */
   readonly consumerCancelNotify: boolean;
+  /** Reply consumers of the listener (direct reply-to). */
+  readonly directReply: DirectReplyRegistry;
   /** Identity used for exclusive queues: the connection. */
   readonly owner: unknown;
   send(frame: Buffer): void;
@@ -113,6 +117,9 @@ export class Channel {
 
   /** Set by confirm.select. */
   private confirms: PublisherConfirms | undefined;
+  /** Direct reply-to: this channel's reply consumer tag and reply address, once it consumes. */
+  private replyConsumerTag: string | undefined;
+  private replyAddress: string | undefined;
 
   private txMode = false;
   private txOperations: TxOperation[] = [];
@@ -314,6 +321,12 @@ export class Channel {
         if (!m.nowait) this.reply({ method: 'exchange.unbind-ok' });
         return;
       case 'queue.declare': {
+        if (m.queue === REPLY_TO_QUEUE) {
+          // The direct reply-to pseudo-queue always exists, as in RabbitMQ.
+          if (!m.nowait)
+            this.reply({ method: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 1 });
+          return;
+        }
         const queue = vhost.declareQueue({
           name: m.queue,
           passive: m.passive,
@@ -380,6 +393,7 @@ export class Channel {
       case 'basic.cancel': {
         const consumer = this.consumers.get(m.consumerTag);
         if (consumer) this.removeConsumer(consumer);
+        if (m.consumerTag === this.replyConsumerTag) this.stopReplies();
         if (!m.nowait) this.reply({ method: 'basic.cancel-ok', consumerTag: m.consumerTag });
         return;
       }
@@ -446,8 +460,13 @@ export class Channel {
   }
 
   /** Routes a complete message to its queues; answers mandatory returns and confirms. */
-  private publish(publish: BasicPublish, properties: Buffer, body: Buffer): void {
+  private publish(publish: BasicPublish, published: Buffer, body: Buffer): void {
     this.checkPublishable(publish);
+    const properties = this.withReplyAddress(published);
+    if (publish.exchange === '' && DirectReplyRegistry.isReplyAddress(publish.routingKey)) {
+      this.publishReply(publish, properties, body);
+      return;
+    }
     const vhost = this.host.vhost;
     const exchange = vhost.getExchange(publish.exchange);
     const message: Message = {
@@ -462,24 +481,77 @@ export class Channel {
       expirationMs: parseExpiration(readExpiration(properties)),
     };
     const outcome = vhost.publish(exchange, message);
-    if (!outcome.routed && publish.mandatory) {
-      this.host.sendAll(
-        encodeContentMethod(
-          this.id,
-          {
-            method: 'basic.return',
-            replyCode: ReplyCode.NO_ROUTE,
-            replyText: 'NO_ROUTE',
-            exchange: publish.exchange,
-            routingKey: publish.routingKey,
-          },
-          properties,
-          body,
-          this.host.frameMaxBytes,
-        ),
-      );
-    }
+    if (!outcome.routed && publish.mandatory) this.returnUnroutable(publish, properties, body);
     this.confirms?.published(outcome.needsDisk, outcome.rejected);
+  }
+
+  private returnUnroutable(publish: BasicPublish, properties: Buffer, body: Buffer): void {
+    this.host.sendAll(
+      encodeContentMethod(
+        this.id,
+        {
+          method: 'basic.return',
+          replyCode: ReplyCode.NO_ROUTE,
+          replyText: 'NO_ROUTE',
+          exchange: publish.exchange,
+          routingKey: publish.routingKey,
+        },
+        properties,
+        body,
+        this.host.frameMaxBytes,
+      ),
+    );
+  }
+
+  // ---- direct reply-to (direct-reply-to.ts) ----------------------------------------------
+
+  private consumeReplies(requestedTag: string, noAck: boolean, nowait: boolean): void {
+    if (!noAck) throw channelError(ReplyCode.PRECONDITION_FAILED, 'reply consumer cannot acknowledge');
+    if (this.replyConsumerTag !== undefined)
+      throw channelError(ReplyCode.PRECONDITION_FAILED, 'reply consumer already set');
+    const tag = requestedTag === '' ? newConsumerTag() : requestedTag;
+    this.replyConsumerTag = tag;
+    this.replyAddress = this.host.directReply.register(this);
+    if (!nowait) this.reply({ method: 'basic.consume-ok', consumerTag: tag });
+  }
+
+  private stopReplies(): void {
+    if (this.replyAddress !== undefined) this.host.directReply.unregister(this.replyAddress);
+    this.replyAddress = undefined;
+    this.replyConsumerTag = undefined;
+  }
+
+  /** A request naming `amq.rabbitmq.reply-to` as reply_to gets this channel's reply address. */
+  private withReplyAddress(properties: Buffer): Buffer {
+    if (readReplyTo(properties) !== REPLY_TO_QUEUE) return properties;
+    if (this.replyAddress === undefined)
+      throw channelError(ReplyCode.PRECONDITION_FAILED, 'fast reply consumer does not exist');
+    return encodeProperties({ ...decodeProperties(properties), replyTo: this.replyAddress });
+  }
+
+  private publishReply(publish: BasicPublish, properties: Buffer, body: Buffer): void {
+    const delivered = this.host.directReply.deliver(publish.routingKey, properties, body);
+    if (!delivered && publish.mandatory) this.returnUnroutable(publish, properties, body);
+    this.confirms?.published(false, false);
+  }
+
+  /** Delivers a reply to this channel's reply consumer (no-ack, no queue). */
+  deliverReply(routingKey: string, properties: Buffer, body: Buffer): boolean {
+    if (this.state !== State.Open || this.replyConsumerTag === undefined) return false;
+    this.host.sendAll(
+      encodeDeliver(
+        this.id,
+        this.replyConsumerTag,
+        ++this.lastDeliveryTag,
+        false,
+        '',
+        routingKey,
+        properties,
+        body,
+        this.host.frameMaxBytes,
+      ),
+    );
+    return true;
   }
 
   // ---- transactions ----------------------------------------------------------------------
@@ -515,6 +587,10 @@ export class Channel {
     nowait: boolean,
     args: Arguments,
   ): void {
+    if (queueName === REPLY_TO_QUEUE) {
+      this.consumeReplies(requestedTag, noAck, nowait);
+      return;
+    }
     const queue = this.host.vhost.getQueue(queueName, this.host.owner);
     // ---- stream queues (stream-consumer.ts): x-stream-offset, prefetch required, no no-ack.
     if (queue instanceof StreamQueue) {
@@ -599,7 +675,7 @@ export class Channel {
         queued.deliveryCount > 1,
         message.exchange,
         message.routingKey,
-        deliveryProperties(queued, queue),
+        deliveryProperties(queued, queue, false),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -631,7 +707,7 @@ export class Channel {
           routingKey: message.routingKey,
           messageCount: queue.messageCount,
         },
-        deliveryProperties(queued, queue),
+        deliveryProperties(queued, queue, true),
         message.body!,
         this.host.frameMaxBytes,
       ),
@@ -711,6 +787,7 @@ export class Channel {
   /** Cancels consumers and requeues unacknowledged deliveries. */
   releaseResources(): void {
     this.ackTimeout.stop();
+    this.stopReplies();
     for (const consumer of [...this.consumers.values()]) this.removeConsumer(consumer);
     this.releaseAll();
     this.content = undefined;
@@ -773,11 +850,12 @@ function parseExpiration(expiration: string | undefined): number | undefined {
 
 /**
  * The properties a delivery carries: as published, except that quorum queues count earlier
- * deliveries in the `x-delivery-count` header (0 on the first), as RabbitMQ 3.10 does.
+ * deliveries in the `x-delivery-count` header, as RabbitMQ 3.10 does: on redeliveries, and on
+ * every basic.get (0 the first time).
  */
-function deliveryProperties(queued: QueuedMessage, queue: Queue): Buffer {
+function deliveryProperties(queued: QueuedMessage, queue: Queue, viaGet: boolean): Buffer {
   const properties = queued.message.properties;
-  if (queue.settings.type !== 'quorum') return properties;
+  if (queue.settings.type !== 'quorum' || (queued.deliveryCount <= 1 && !viaGet)) return properties;
   const decoded = decodeProperties(properties);
   const headers: FieldTable = { ...decoded.headers, 'x-delivery-count': queued.deliveryCount - 1 };
   return encodeProperties({ ...decoded, headers });

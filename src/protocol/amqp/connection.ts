@@ -24,6 +24,7 @@ import {
   PROTOCOL_HEADER,
   ReplyCode,
 } from './codec/index.js';
+import type { DirectReplyRegistry } from './direct-reply-to.js';
 import { AmqpError, connectionError } from './errors.js';
 import { PublishThrottle } from './publish-throttle.js';
 import { serverProperties } from './server-properties.js';
@@ -59,6 +60,8 @@ export interface ConnectionContext {
   readonly connectionCount: () => number;
   /** Called once the socket is gone, so the server can forget the connection. */
   readonly onClosed: (connection: AmqpConnection) => void;
+  /** Reply consumers of every connection on the listener (direct reply-to). */
+  readonly directReply: DirectReplyRegistry;
 }
 
 enum Phase {
@@ -115,6 +118,7 @@ export class AmqpConnection implements ChannelHost {
   readonly consumerTimeoutMs: number;
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
+  readonly directReply: DirectReplyRegistry;
   readonly owner = this;
 
   constructor(
@@ -130,6 +134,7 @@ export class AmqpConnection implements ChannelHost {
     this.consumerTimeoutMs = limits.consumerTimeoutMs;
     this.durability = context.durability;
     this.clock = context.clock;
+    this.directReply = context.directReply;
     this.onFrame = this.onFrame.bind(this);
     this.throttle = new PublishThrottle({
       get alarms() {

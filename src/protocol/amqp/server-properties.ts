@@ -22,6 +22,8 @@ export function serverProperties(): FieldTable {
       'connection.blocked': true,
       authentication_failure_close: true,
       per_consumer_qos: true,
+      consumer_priorities: true,
+      direct_reply_to: true,
     },
   };
 }

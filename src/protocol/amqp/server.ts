@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { AmqpConnection, type AmqpLimits, type ConnectionContext } from './connection.js';
+import { DirectReplyRegistry } from './direct-reply-to.js';
 
 export const DEFAULT_AMQP_LIMITS: AmqpLimits = {
   frameMaxBytes: 131072,
@@ -18,9 +19,10 @@ export class AmqpServer {
   readonly connections = new Set<AmqpConnection>();
   private readonly stopAlarmUpdates: () => void;
 
-  constructor(context: Omit<ConnectionContext, 'onClosed' | 'connectionCount'>) {
+  constructor(context: Omit<ConnectionContext, 'onClosed' | 'connectionCount' | 'directReply'>) {
     const connectionContext: ConnectionContext = {
       ...context,
+      directReply: new DirectReplyRegistry(),
       connectionCount: () => {
         let open = 0;
         for (const connection of this.connections) if (!connection.isClosing) open++;

@@ -36,6 +36,7 @@ const flagOf = (index: number): number => 1 << (15 - index);
 const UNUSED_FLAG_BITS = (1 << (16 - PROPERTY_COUNT)) - 2;
 const DELIVERY_MODE_INDEX = 3;
 const PRIORITY_INDEX = 4;
+const REPLY_TO_INDEX = 6;
 const EXPIRATION_INDEX = 7;
 const TWO_POW_32 = 4294967296;
 
@@ -175,8 +176,17 @@ export function readPriority(raw: Buffer): number | undefined {
 
 /** expiration (per-message TTL, a numeric string in milliseconds), or undefined when absent. */
 export function readExpiration(raw: Buffer): string | undefined {
-  if (raw.length < 2 || (raw.readUInt16BE(0) & flagOf(EXPIRATION_INDEX)) === 0) return undefined;
-  const off = walkProperties(raw, EXPIRATION_INDEX, false);
+  return readShortString(raw, EXPIRATION_INDEX);
+}
+
+/** reply-to, or undefined when absent. */
+export function readReplyTo(raw: Buffer): string | undefined {
+  return readShortString(raw, REPLY_TO_INDEX);
+}
+
+function readShortString(raw: Buffer, index: number): string | undefined {
+  if (raw.length < 2 || (raw.readUInt16BE(0) & flagOf(index)) === 0) return undefined;
+  const off = walkProperties(raw, index, false);
   if (off >= raw.length || off + 1 + raw[off] > raw.length) throw syntaxError('property truncated');
   return raw.toString('utf8', off + 1, off + 1 + raw[off]);
 }

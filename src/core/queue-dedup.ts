@@ -145,6 +145,11 @@ class DepartureTrackingStore implements QueueStore {
     this.dedup.departed(queued.message);
   }
 
+  settleAfterDurable(queued: QueuedMessage): void {
+    this.inner.settleAfterDurable(queued);
+    this.dedup.departed(queued.message);
+  }
+
   /** Purged messages are not enumerated: forget every id, as the plugin flushes its cache. */
   purge(): number {
     this.dedup.clear();

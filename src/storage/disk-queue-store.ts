@@ -43,6 +43,7 @@ export const DEFAULT_WINDOW_BYTES = 16 * 1024 * 1024;
 export class DiskQueueStore implements QueueStore {
   readonly dir: string;
   private readonly log: QueueLog;
+  private readonly committer: GroupCommitter;
   private readonly windowMessages: number;
   private readonly windowBytesLimit: number;
   private readonly logger: (line: string) => void;
@@ -56,11 +57,14 @@ export class DiskQueueStore implements QueueStore {
   /** Sequence of the first disk-only message. */
   private diskSequence = 0;
   private nextSequence = 0;
+  /** Dead-lettered messages whose ack waits for their copy to be durable (settleAfterDurable). */
+  private readonly settlesWaiting = new Set<QueuedMessage>();
   private closed = false;
 
-  private constructor(dir: string, log: QueueLog, options: DiskQueueStoreOptions) {
+  private constructor(dir: string, log: QueueLog, committer: GroupCommitter, options: DiskQueueStoreOptions) {
     this.dir = dir;
     this.log = log;
+    this.committer = committer;
     this.windowMessages = Math.max(1, options.windowMessages ?? DEFAULT_WINDOW_MESSAGES);
     this.windowBytesLimit = Math.max(1, options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     this.logger = options.logger ?? (() => {});
@@ -84,7 +88,7 @@ export class DiskQueueStore implements QueueStore {
         return true;
       },
     });
-    const store = new DiskQueueStore(dir, log, options);
+    const store = new DiskQueueStore(dir, log, committer, options);
     store.diskOnlyCount = count;
     store.diskOnlyBytes = bytes;
     store.nextSequence = count;
@@ -207,6 +211,18 @@ export class DiskQueueStore implements QueueStore {
     if (location && !this.closed) this.log.ack(location);
   }
 
+  settleAfterDurable(queued: QueuedMessage): void {
+    if (this.closed || queued.storageRef === undefined) return;
+    // Acking now could let the ack (or the deletion of a fully acked segment, which is immediate)
+    // reach the disk before the dead-lettered copy the queue routes right after this call. The
+    // committer fires this callback after a sync round that began at the end of this turn or
+    // later, so the round covers that copy.
+    this.settlesWaiting.add(queued);
+    this.committer.afterDurable(() => {
+      if (this.settlesWaiting.delete(queued)) this.settle(queued);
+    });
+  }
+
   purge(): number {
     const count = this.readyCount;
     for (let i = this.windowHead; i < this.window.length; i++)
@@ -224,6 +240,7 @@ export class DiskQueueStore implements QueueStore {
   destroy(): void {
     if (!this.closed) this.onRelease?.();
     this.closed = true;
+    this.settlesWaiting.clear();
     this.log.destroy();
     this.window = [];
     this.windowHead = 0;
@@ -232,6 +249,9 @@ export class DiskQueueStore implements QueueStore {
 
   close(): void {
     if (this.closed) return;
+    // A clean shutdown writes the copies too (the committer flushes everything after this).
+    for (const queued of this.settlesWaiting) this.settle(queued);
+    this.settlesWaiting.clear();
     this.closed = true;
     this.onRelease?.();
     this.log.close();

@@ -6,7 +6,7 @@
  *  - a stream holds every confirmed message, in publish order, with dense offsets, once;
  *  - a delayed exchange routes every confirmed delayed message to its queue (at least once);
  *  - a work queue whose consumer rejects into a durable dead-letter queue keeps every confirmed
- *    message in the work queue or the DLQ.
+ *    message in the work queue or the DLQ (or both: dead-lettering is at least once).
  * A failed run keeps its data directory for inspection and names it in the error.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +22,8 @@ const SEED = Number(process.env.PIER_CRASH_SEED ?? 42);
 /** Unconfirmed publishes a publisher keeps in flight, as a real confirming publisher would. */
 const MAX_IN_FLIGHT = 500;
 const BODY_PADDING = 'x'.repeat(200);
+/** A round takes 1-3 s on a 2-core machine; leave room for a loaded one. */
+const TEST_TIMEOUT_MS = 60_000 + ROUNDS * 15_000;
 /** How long a read may wait for the messages a declare-ok announced. */
 const READ_TIMEOUT_MS = 30_000;
 
@@ -167,7 +169,7 @@ async function withRestarted<T>(dataDir: string, check: (broker: ChildBroker) =>
 
 describe(`crash durability of streams, delayed messages and dead-lettering (seed ${SEED}, ${ROUNDS} rounds)`, () => {
   test('a stream keeps every confirmed message, in order, with dense offsets, across SIGKILLs', {
-    timeout: 240_000,
+    timeout: TEST_TIMEOUT_MS,
   }, async () => {
     const STREAM = 'crash-stream';
     const STREAM_OPTIONS: Options.AssertQueue = { durable: true, arguments: { 'x-queue-type': 'stream' } };
@@ -253,7 +255,7 @@ describe(`crash durability of streams, delayed messages and dead-lettering (seed
   });
 
   test('a delayed exchange loses no confirmed delayed message across SIGKILLs', {
-    timeout: 240_000,
+    timeout: TEST_TIMEOUT_MS,
   }, async () => {
     const EXCHANGE = 'crash-delayed';
     const QUEUE = 'crash-delayed-q';
@@ -354,7 +356,7 @@ describe(`crash durability of streams, delayed messages and dead-lettering (seed
   });
 
   test('a rejecting consumer dead-letters into a durable DLQ without losing messages across SIGKILLs', {
-    timeout: 240_000,
+    timeout: TEST_TIMEOUT_MS,
   }, async () => {
     const WORK = 'crash-dlx-work';
     const DLX = 'crash-dlx';

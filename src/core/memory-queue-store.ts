@@ -43,6 +43,8 @@ export class MemoryQueueStore implements QueueStore {
 
   settle(_queued: QueuedMessage): void {}
 
+  settleAfterDurable(_queued: QueuedMessage): void {}
+
   purge(): number {
     const removed = this.ready.length;
     this.ready.clear();

@@ -179,6 +179,11 @@ class DedupTrackingStore implements QueueStore {
     this.dedup.departed(queued, this.level);
   }
 
+  settleAfterDurable(queued: QueuedMessage): void {
+    this.inner.settleAfterDurable(queued);
+    this.dedup.departed(queued, this.level);
+  }
+
   /** Purged messages are not enumerated: forget every id, as the plugin flushes its cache. */
   purge(): number {
     this.dedup.clear();

@@ -38,6 +38,13 @@ export interface QueueStore {
   markDelivered(queued: QueuedMessage): void;
   /** Permanently removes a message previously shifted (ack, reject without requeue, drop). */
   settle(queued: QueuedMessage): void;
+  /**
+   * settle(), but a durable store removes the message only once every write made in this
+   * event-loop turn is durable: the queue calls it for a message it dead-letters, whose copy is
+   * routed in the same turn, so a crash leaves the message here, in the target or in both (at
+   * least once), never in neither.
+   */
+  settleAfterDurable(queued: QueuedMessage): void;
   /** Removes every ready message; returns how many were removed. */
   purge(): number;
   /** Removes the store's data for good (queue deleted). */

@@ -182,8 +182,7 @@ export class Queue {
       this.dispatch();
       if (this.peekHead() === queued) {
         this.removeHead();
-        this.storeOf(queued).settle(queued);
-        this.host.deadLetter(this, queued, 'expired');
+        this.deadLetterAndSettle(queued, 'expired');
       }
     } else {
       if (expiresAtMs !== 0 && (this.expiryTimer === undefined || expiresAtMs < this.expiryTimerAtMs))
@@ -203,8 +202,7 @@ export class Queue {
     ) {
       const head = this.removeHead();
       if (!head) return;
-      this.storeOf(head).settle(head);
-      this.host.deadLetter(this, head, 'maxlen');
+      this.deadLetterAndSettle(head, 'maxlen');
     }
   }
 
@@ -244,8 +242,7 @@ export class Queue {
       const head = this.peekHead();
       if (!head || head.expiresAtMs === 0 || head.expiresAtMs > nowMs) break;
       this.removeHead();
-      this.storeOf(head).settle(head);
-      this.host.deadLetter(this, head, 'expired');
+      this.deadLetterAndSettle(head, 'expired');
     }
   }
 
@@ -279,8 +276,7 @@ export class Queue {
         queued.expiresAtMs <= nowMs &&
         !this.deliverableAtZeroTtl(queued, nowMs)
       ) {
-        this.storeOf(queued).settle(queued);
-        this.host.deadLetter(this, queued, 'expired');
+        this.deadLetterAndSettle(queued, 'expired');
         continue;
       }
       if (queued.deliveryCount === 0) this.storeOf(queued).markDelivered(queued);
@@ -311,8 +307,20 @@ export class Queue {
 
   /** Ends a lease by rejecting the message without requeue: it is dead-lettered if configured. */
   reject(queued: QueuedMessage): void {
-    this.settle(queued);
-    if (!this.deleted) this.host.deadLetter(this, queued, 'rejected');
+    this.leased--;
+    if (!this.deleted) this.deadLetterAndSettle(queued, 'rejected');
+  }
+
+  /**
+   * Removes a message that leaves the queue other than by ack and routes its dead-lettered copy.
+   * With a dead-letter exchange the removal reaches the disk only once the copy is durable
+   * (at-least-once dead-lettering): a crash leaves the message here, in the target or in both.
+   */
+  private deadLetterAndSettle(queued: QueuedMessage, reason: DeadLetterReason): void {
+    const store = this.storeOf(queued);
+    if (this.settings.deadLetterExchange === undefined) store.settle(queued);
+    else store.settleAfterDurable(queued);
+    this.host.deadLetter(this, queued, reason);
   }
 
   /** Ends a lease by putting the message back in its original position for redelivery. */
@@ -321,8 +329,7 @@ export class Queue {
     if (this.deleted) return;
     const limit = this.settings.deliveryLimit;
     if (limit !== undefined && queued.deliveryCount > limit) {
-      this.storeOf(queued).settle(queued);
-      this.host.deadLetter(this, queued, 'delivery_limit');
+      this.deadLetterAndSettle(queued, 'delivery_limit');
       return;
     }
     const released = this.released;

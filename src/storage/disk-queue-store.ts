@@ -43,6 +43,7 @@ export const DEFAULT_WINDOW_BYTES = 16 * 1024 * 1024;
 export class DiskQueueStore implements QueueStore {
   readonly dir: string;
   private readonly log: QueueLog;
+  private readonly committer: GroupCommitter;
   private readonly windowMessages: number;
   private readonly windowBytesLimit: number;
   private readonly logger: (line: string) => void;
@@ -58,11 +59,14 @@ export class DiskQueueStore implements QueueStore {
   private nextSequence = 0;
   /** Dedup ids of recovered messages, until the queue takes them (or the first shift). */
   private recoveredDedupIds: RecoveredDedupId[] | undefined;
+  /** Dead-lettered messages whose ack waits for their copy to be durable (settleAfterDurable). */
+  private readonly settlesWaiting = new Set<QueuedMessage>();
   private closed = false;
 
-  private constructor(dir: string, log: QueueLog, options: DiskQueueStoreOptions) {
+  private constructor(dir: string, log: QueueLog, committer: GroupCommitter, options: DiskQueueStoreOptions) {
     this.dir = dir;
     this.log = log;
+    this.committer = committer;
     this.windowMessages = Math.max(1, options.windowMessages ?? DEFAULT_WINDOW_MESSAGES);
     this.windowBytesLimit = Math.max(1, options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     this.logger = options.logger ?? (() => {});
@@ -89,7 +93,7 @@ export class DiskQueueStore implements QueueStore {
         return true;
       },
     });
-    const store = new DiskQueueStore(dir, log, options);
+    const store = new DiskQueueStore(dir, log, committer, options);
     store.diskOnlyCount = count;
     store.diskOnlyBytes = bytes;
     store.nextSequence = count;
@@ -221,6 +225,18 @@ export class DiskQueueStore implements QueueStore {
     if (location && !this.closed) this.log.ack(location);
   }
 
+  settleAfterDurable(queued: QueuedMessage): void {
+    if (this.closed || queued.storageRef === undefined) return;
+    // Acking now could let the ack (or the deletion of a fully acked segment, which is immediate)
+    // reach the disk before the dead-lettered copy the queue routes right after this call. The
+    // committer fires this callback after a sync round that began at the end of this turn or
+    // later, so the round covers that copy.
+    this.settlesWaiting.add(queued);
+    this.committer.afterDurable(() => {
+      if (this.settlesWaiting.delete(queued)) this.settle(queued);
+    });
+  }
+
   purge(): number {
     this.recoveredDedupIds = undefined;
     const count = this.readyCount;
@@ -239,6 +255,7 @@ export class DiskQueueStore implements QueueStore {
   destroy(): void {
     if (!this.closed) this.onRelease?.();
     this.closed = true;
+    this.settlesWaiting.clear();
     this.log.destroy();
     this.window = [];
     this.windowHead = 0;
@@ -247,6 +264,9 @@ export class DiskQueueStore implements QueueStore {
 
   close(): void {
     if (this.closed) return;
+    // A clean shutdown writes the copies too (the committer flushes everything after this).
+    for (const queued of this.settlesWaiting) this.settle(queued);
+    this.settlesWaiting.clear();
     this.closed = true;
     this.onRelease?.();
     this.log.close();

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { QueuedMessage } from '../../src/core/message.js';
 import { DiskQueueStore } from '../../src/storage/disk-queue-store.js';
-import { GroupCommitter } from '../../src/storage/group-commit.js';
+import { type CommitFs, GroupCommitter } from '../../src/storage/group-commit.js';
 import { makeMessage, tempDir } from './helpers.js';
 
 test('push, shift, settle; message fields survive the disk', async () => {
@@ -199,6 +201,64 @@ test('messages delivered before a restart come back marked as delivered; the oth
       ['m3', 0],
     ]);
     reopened.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('settleAfterDurable: the ack is written only after a sync round covering the rest of the turn', async () => {
+  const { dir, cleanup } = tempDir();
+  // A copy of the data after every write syscall: each is a state a kill -9 could leave behind.
+  const snapshots: string[] = [];
+  const snapshotFs: CommitFs = {
+    writeSync: (fd, buffer, offset, length, position) => {
+      const written = fs.writeSync(fd, buffer, offset, length, position);
+      const copy = join(dir, `snapshot-${snapshots.length}`);
+      fs.cpSync(join(dir, 'live'), copy, { recursive: true });
+      snapshots.push(copy);
+      return written;
+    },
+    fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
+    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  };
+  const gc = new GroupCommitter({ fsync: 'always', fs: snapshotFs });
+  const readyIn = (path: string): number => {
+    const store = DiskQueueStore.open(path, new GroupCommitter({ fsync: 'never' }));
+    const count = store.readyCount;
+    store.close();
+    return count;
+  };
+  try {
+    const source = DiskQueueStore.open(join(dir, 'live', 'source'), gc);
+    const target = DiskQueueStore.open(join(dir, 'live', 'target'), gc);
+    source.push(makeMessage('acked'));
+    source.push(makeMessage('dead-lettered'));
+    await new Promise<void>((resolve) => gc.afterDurable(resolve));
+    snapshots.length = 0;
+    // One turn: an ack makes the source's ack file the first file to write; then a message is
+    // dead-lettered (its copy pushed to the target after the call, as the queue does).
+    source.settle(source.shift()!);
+    const dead = source.shift()!;
+    source.settleAfterDurable(dead);
+    target.push(makeMessage('dead-lettered'));
+    await new Promise<void>((resolve) => gc.afterDurable(resolve));
+    await new Promise<void>((resolve) => gc.afterDurable(resolve));
+    assert.ok(snapshots.length >= 2, `writes seen: ${snapshots.length}`);
+    for (const [i, copy] of snapshots.entries()) {
+      const found = readyIn(join(copy, 'source')) + readyIn(join(copy, 'target'));
+      assert.ok(found >= 1, `after write ${i} the dead-lettered message is in neither store`);
+    }
+    assert.equal(readyIn(join(dir, 'live', 'source')), 0, 'acked once the copy was durable');
+    assert.equal(readyIn(join(dir, 'live', 'target')), 1);
+
+    // A clean shutdown writes waiting acks instead of dropping them.
+    source.push(makeMessage('closing'));
+    source.settleAfterDurable(source.shift()!);
+    source.close();
+    target.close();
+    await gc.close();
+    assert.equal(readyIn(join(dir, 'live', 'source')), 0);
   } finally {
     await gc.close();
     cleanup();

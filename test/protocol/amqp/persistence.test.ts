@@ -1,9 +1,10 @@
 // Durability across a broker restart with the same data directory: what survives (durable
 // exchanges, queues, bindings, persistent messages) and what does not.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type ChannelModel, connect } from 'amqplib';
+import type { QueuedMessage } from '../../../src/core/message.js';
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 import { Collector, errorChannel, rejectsWith, within } from './amqp-helpers.js';
 
@@ -204,5 +205,74 @@ describe('amqp persistence across restarts', () => {
         ['m3', false],
       ]);
     });
+  });
+
+  it('a message rejected into a durable dead-letter queue survives a kill -9 at any moment', async () => {
+    // Regression: the rejected original was acked at once (and its segment, sealed since the
+    // restart, deleted at once), while its dead-lettered copy was only written at the end of the
+    // turn, so a crash in between lost the message.
+    const dirs: string[] = [];
+    const snapshot = (from: string) => {
+      const copy = tempDir('pier-amqp-dlx-crash-');
+      // A copy of the files as they are now: what a kill -9 would leave behind.
+      cpSync(from, copy, { recursive: true, filter: (path) => !/pier\.(sock|lock)$/.test(path) });
+      dirs.push(copy);
+    };
+    const dataDir = tempDir('pier-amqp-dlx-');
+    dirs.push(dataDir);
+    try {
+      let b = await startTestBroker({ dataDir });
+      let conn = await connect(b.url);
+      const ch = await conn.createConfirmChannel();
+      await ch.assertExchange('dlx-crash.dlx', 'direct', { durable: true });
+      await ch.assertQueue('dlx-crash.dlq', { durable: true });
+      await ch.bindQueue('dlx-crash.dlq', 'dlx-crash.dlx', 'dead');
+      const workArgs = { 'x-dead-letter-exchange': 'dlx-crash.dlx', 'x-dead-letter-routing-key': 'dead' };
+      await ch.assertQueue('dlx-crash.work', { durable: true, arguments: workArgs });
+      ch.sendToQueue('dlx-crash.work', Buffer.from('only'), { persistent: true });
+      await ch.waitForConfirms();
+      await conn.close();
+      await b.stop();
+      // After a restart the message sits in a sealed segment, which its ack deletes.
+      b = await startTestBroker({ dataDir });
+      const work = b.core.vhosts.get('/')!.queues.get('dlx-crash.work')!;
+      const reject = work.reject.bind(work);
+      const snapshotsTaken = new Promise<void>((resolve) => {
+        work.reject = (queued: QueuedMessage) => {
+          reject(queued);
+          snapshot(dataDir);
+          // And after each of the next turns: the writes, then the sync round.
+          let turns = 0;
+          const next = () => {
+            snapshot(dataDir);
+            if (++turns < 5) setImmediate(next);
+            else resolve();
+          };
+          setImmediate(next);
+        };
+      });
+      conn = await connect(b.url);
+      const consumer = await conn.createChannel();
+      await consumer.consume('dlx-crash.work', (m) => m && consumer.reject(m, false));
+      await snapshotsTaken;
+      await conn.close();
+      await b.stop();
+      for (const [i, dir] of dirs.entries()) {
+        const restarted = await startTestBroker({ dataDir: dir });
+        try {
+          const c = await connect(restarted.url);
+          const check = await c.createChannel();
+          const inWork = (await check.checkQueue('dlx-crash.work')).messageCount;
+          const inDlq = (await check.checkQueue('dlx-crash.dlq')).messageCount;
+          await c.close();
+          if (i === 0) assert.deepEqual([inWork, inDlq], [0, 1], 'after a clean shutdown');
+          else assert.ok(inWork + inDlq >= 1, `snapshot ${i}: the message is in neither queue`);
+        } finally {
+          await restarted.stop();
+        }
+      }
+    } finally {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { connect } from 'amqplib';
 import type { Clock, TimerHandle } from '../src/core/clock.js';
 import { startBroker } from '../src/index.js';
+import { prng } from '../test/helpers/prng.js';
 import { Encoder, FRAME_BODY, FRAME_HEADER, frame, methodFrame, RawConnection } from './raw-client.js';
 import { LatencyHistogram } from './stats.js';
 
@@ -258,17 +259,6 @@ function parseOptions(argv: string[]): Options {
     sizeBytes: Math.floor(num('size', values.size, 100)),
     confirmWindow: Math.floor(num('confirm-window', values['confirm-window'], 20_000)),
     seed: Math.floor(num('seed', values.seed, 1)),
-  };
-}
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

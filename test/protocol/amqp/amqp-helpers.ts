@@ -7,8 +7,9 @@ import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { type Channel, type ChannelModel, type ConsumeMessage, connect } from 'amqplib';
-import { startTestBroker } from '../../helpers/broker.js';
+import { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from 'amqplib';
+import { ManualClock } from '../../../src/core/manual-clock.js';
+import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 
 /** Resolves with the promise's value, or rejects if it takes longer than `ms`. */
 export function within<T>(promise: Promise<T>, ms = 5000, what = 'operation'): Promise<T> {
@@ -136,6 +137,26 @@ export async function openBrokerChannel(): Promise<BrokerChannel> {
   const broker = await brokerUnderTest();
   const conn = await connect(broker.url);
   return { broker, conn, ch: await conn.createChannel() };
+}
+
+/** An in-process Pier on a ManualClock, with one connection and a confirm channel: for time-driven tests. */
+export interface ClockedBroker {
+  clock: ManualClock;
+  broker: TestBroker;
+  conn: ChannelModel;
+  ch: ConfirmChannel;
+}
+
+export async function openClockedBroker(): Promise<ClockedBroker> {
+  const clock = new ManualClock();
+  const broker = await startTestBroker({ clock });
+  const conn = await connect(broker.url);
+  return { clock, broker, conn, ch: await conn.createConfirmChannel() };
+}
+
+export async function closeClockedBroker({ broker, conn }: ClockedBroker): Promise<void> {
+  await conn.close();
+  await broker.stop();
 }
 
 export async function closeBrokerChannel({ broker, conn }: BrokerChannel): Promise<void> {

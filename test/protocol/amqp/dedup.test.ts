@@ -2,11 +2,19 @@
 // through amqplib, with cache TTLs driven by a ManualClock.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { clearPolicy, setPolicy } from '../../../src/core/management.js';
-import { ManualClock } from '../../../src/core/manual-clock.js';
-import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
-import { channelError, drain, nextEvent, rejectsWith, uniq } from './amqp-helpers.js';
+import type { ManualClock } from '../../../src/core/manual-clock.js';
+import type { TestBroker } from '../../helpers/broker.js';
+import {
+  channelError,
+  closeClockedBroker,
+  drain,
+  nextEvent,
+  openClockedBroker,
+  rejectsWith,
+  uniq,
+} from './amqp-helpers.js';
 
 describe('message deduplication', () => {
   let clock: ManualClock;
@@ -15,15 +23,9 @@ describe('message deduplication', () => {
   let ch: ConfirmChannel;
 
   before(async () => {
-    clock = new ManualClock();
-    broker = await startTestBroker({ clock });
-    conn = await connect(broker.url);
-    ch = await conn.createConfirmChannel();
+    ({ clock, broker, conn, ch } = await openClockedBroker());
   });
-  after(async () => {
-    await conn.close();
-    await broker.stop();
-  });
+  after(() => closeClockedBroker({ clock, broker, conn, ch }));
 
   async function dedupQueue(args: Record<string, unknown> = {}, durable = false): Promise<string> {
     const q = uniq('dedup-q');

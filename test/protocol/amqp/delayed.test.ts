@@ -8,7 +8,16 @@ import { type Channel, type ChannelModel, type ConfirmChannel, connect } from 'a
 import { ManualClock } from '../../../src/core/manual-clock.js';
 import { DelayStorage } from '../../../src/storage/delay-store.js';
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
-import { channelError, drain, errorChannel, nextEvent, rejectsWith, uniq } from './amqp-helpers.js';
+import {
+  channelError,
+  closeClockedBroker,
+  drain,
+  errorChannel,
+  nextEvent,
+  openClockedBroker,
+  rejectsWith,
+  uniq,
+} from './amqp-helpers.js';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
@@ -19,15 +28,9 @@ describe('delayed messages (x-delayed-message)', () => {
   let ch: ConfirmChannel;
 
   before(async () => {
-    clock = new ManualClock();
-    broker = await startTestBroker({ clock });
-    conn = await connect(broker.url);
-    ch = await conn.createConfirmChannel();
+    ({ clock, broker, conn, ch } = await openClockedBroker());
   });
-  after(async () => {
-    await conn.close();
-    await broker.stop();
-  });
+  after(() => closeClockedBroker({ clock, broker, conn, ch }));
 
   /** A delayed exchange of `type` with one queue bound by `key` / `args`; returns their names. */
   async function setup(

@@ -169,6 +169,11 @@ export class ExchangeExtensions {
    * basic.return (NO_ROUTE) although it will be routed when due. Publisher confirms wait for
    * the stored copy when the exchange is durable and the message persistent.
    */
+  /** Whether messages routed to `exchange` must go through intercept() (delayed or deduplicating). */
+  holdsMessages(exchange: Exchange): boolean {
+    return !this.routingDue && (this.delayed.has(exchange) || this.deduplicators.has(exchange));
+  }
+
   intercept(exchange: Exchange, message: Message): PublishOutcome | undefined {
     if (this.routingDue || (this.delayed.size === 0 && this.deduplicators.size === 0)) return undefined;
     const dedup = this.deduplicators.get(exchange);

@@ -118,6 +118,8 @@ export class VirtualHost implements QueueHost {
   /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
   readonly policies = new PolicyTable();
   private readonly createStreamStore: StreamStoreFactory | undefined;
+  /** While publish() routes: delayed/deduplicating exchanges reached through bindings. */
+  private heldOnTheWay: Exchange[] | undefined;
 
   constructor(
     readonly name: string,
@@ -511,7 +513,23 @@ export class VirtualHost implements QueueHost {
       return { routed: true, rejected, needsDisk };
     }
     const queues = new Set<Queue>();
-    this.route(exchange, message.routingKey, () => headers, queues, ccKeys);
+    // Delayed or deduplicating exchanges met through exchange-to-exchange bindings hold the
+    // message themselves, as if it had been published to them.
+    const held: Exchange[] = [];
+    this.heldOnTheWay = held;
+    try {
+      this.route(exchange, message.routingKey, () => headers, queues, ccKeys);
+    } finally {
+      this.heldOnTheWay = undefined;
+    }
+    for (const holder of held) {
+      const outcome = this.extensions.intercept(holder, message);
+      if (outcome) needsDisk ||= outcome.needsDisk;
+      else {
+        const keys = ccKeys === undefined ? [message.routingKey] : [message.routingKey, ...ccKeys];
+        for (const key of keys) this.collectRoutes(holder, key, () => headers, queues, new Set([holder.name]));
+      }
+    }
     for (const queue of queues) {
       if (queue.enqueue(message) === 'rejected') rejected = true;
       else if (queue.confirmsAfterDisk(message)) needsDisk = true;
@@ -574,7 +592,9 @@ export class VirtualHost implements QueueHost {
       } else if (!visited.has(name)) {
         visited.add(name);
         const next = this.exchanges.get(name);
-        if (next) this.collectRoutes(next, routingKey, headers, out, visited);
+        if (next && this.heldOnTheWay && this.extensions.holdsMessages(next)) {
+          if (!this.heldOnTheWay.includes(next)) this.heldOnTheWay.push(next);
+        } else if (next) this.collectRoutes(next, routingKey, headers, out, visited);
       }
     }
   }

@@ -203,6 +203,26 @@ describe('delayed messages (x-delayed-message)', () => {
     );
   });
 
+  it('delays a message that reaches the delayed exchange through an exchange-to-exchange binding', async () => {
+    const { ex, q } = await setup('direct');
+    const front = uniq('front');
+    const direct = uniq('direct-q');
+    await ch.assertExchange(front, 'fanout');
+    await ch.bindExchange(ex, front, '');
+    await ch.assertQueue(direct);
+    await ch.bindQueue(direct, front, '');
+    publish(front, 'k', 'via e2e', 1000);
+    await ch.waitForConfirms();
+    assert.equal(await count(direct), 1); // the fanout's own queue gets it at once
+    clock.advance(999);
+    assert.equal(await count(q), 0);
+    clock.advance(1);
+    assert.equal(await count(q), 1);
+    publish(front, 'k', 'no delay', undefined);
+    await ch.waitForConfirms();
+    assert.equal(await count(q), 2);
+  });
+
   it('drops pending messages and their data when the exchange is deleted', async () => {
     const { ex, q } = await setup('direct');
     publish(ex, 'k', 'doomed', 100);

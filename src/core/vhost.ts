@@ -527,7 +527,8 @@ export class VirtualHost implements QueueHost {
       if (outcome) needsDisk ||= outcome.needsDisk;
       else {
         const keys = ccKeys === undefined ? [message.routingKey] : [message.routingKey, ...ccKeys];
-        for (const key of keys) this.collectRoutes(holder, key, () => headers, queues, new Set([holder.name]));
+        for (const key of keys)
+          this.collectRoutes(holder, key, () => headers, queues, new Set([holder.name]));
       }
     }
     for (const queue of queues) {

@@ -137,7 +137,10 @@ export class VarWriter {
   }
 
   nullableBytes(b: Buffer | null): void {
-    if (b === null) return this.varint(-1);
+    if (b === null) {
+      this.varint(-1);
+      return;
+    }
     this.varint(b.length);
     this.chunks.push(this.bytes, b);
     this.bytes = [];

@@ -236,8 +236,9 @@ function validateOneBatch(
  */
 function walkRecords(buf: Buffer, from: number, end: number, count: number): string | undefined {
   const cursor = new RecordCursor(buf, from, end);
+  let i = 0;
   try {
-    for (let i = 0; i < count; i++) {
+    for (; i < count; i++) {
       if (cursor.pos >= end) return `the batch holds ${i} records, its header says ${count}`;
       cursor.end = end;
       const length = cursor.varint();
@@ -263,7 +264,7 @@ function walkRecords(buf: Buffer, from: number, end: number, count: number): str
       }
     }
   } catch (err) {
-    if (err instanceof MalformedRecords) return err.message;
+    if (err instanceof MalformedRecords) return `record ${i}: ${err.message}`;
     throw err;
   }
   if (cursor.pos !== end) return `${end - cursor.pos} bytes follow the last of ${count} records`;

@@ -344,6 +344,26 @@ test('malformed record fields are INVALID_RECORD', () => {
       /longer than 5 bytes/,
     ],
     [
+      'varlong longer than 10 bytes',
+      record((w) => {
+        w.byte(0);
+        for (let i = 0; i < 10; i++) w.byte(0xff);
+        w.byte(0);
+      }),
+      /varlong longer than 10 bytes/,
+    ],
+    [
+      'record longer than its fields',
+      record((w) => {
+        prefix(w);
+        w.varint(-1);
+        w.varint(-1);
+        w.varint(0);
+        w.byte(0);
+      }),
+      /record 0 says 7 bytes but its fields take 6/,
+    ],
+    [
       'bytes after the last record',
       encodeRecordBatch({
         records: [{}],

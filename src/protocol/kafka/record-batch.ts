@@ -47,6 +47,7 @@ export const KafkaRecordError = {
   CORRUPT_MESSAGE: 2,
   MESSAGE_TOO_LARGE: 10,
   INVALID_REQUEST: 42,
+  UNSUPPORTED_COMPRESSION_TYPE: 76,
   INVALID_RECORD: 87,
 } as const;
 export type KafkaRecordErrorCode = (typeof KafkaRecordError)[keyof typeof KafkaRecordError];
@@ -97,6 +98,12 @@ export type RecordsValidation =
 export interface ValidateOptions {
   /** The topic's max.message.bytes: the largest batch accepted, log overhead included (as Kafka counts). */
   readonly maxMessageBytes: number;
+  /**
+   * The Produce request version, to apply Kafka's per-version rules: from v3 a partition carries
+   * exactly one batch (INVALID_RECORD otherwise), below v7 zstd is UNSUPPORTED_COMPRESSION_TYPE.
+   * Without it any number of concatenated batches is accepted.
+   */
+  readonly produceVersion?: number;
 }
 
 /**
@@ -113,8 +120,9 @@ export interface ValidateOptions {
  * - truncated batch or bytes after the last batch → INVALID_REQUEST (Kafka silently drops a
  *   trailing partial batch; we refuse it so nothing a client sent is lost without an answer).
  * - records inconsistent with the header (count, offset deltas, record lengths), control batches
- *   from a client, unknown compression, empty records → INVALID_RECORD, as Kafka's validator does.
- *   These can only come from a buggy client, since the CRC covers them.
+ *   from a client, unknown compression, empty records, several batches for Produce v3+ →
+ *   INVALID_RECORD, as Kafka's validator does. A buggy client only: the CRC covers the records.
+ * - zstd in Produce below v7 → UNSUPPORTED_COMPRESSION_TYPE.
  */
 export function validateRecordBatches(records: Buffer, options: ValidateOptions): RecordsValidation {
   const batches: RecordBatchView[] = [];
@@ -129,6 +137,24 @@ export function validateRecordBatches(records: Buffer, options: ValidateOptions)
     batches.push(result);
     recordCount += result.recordCount;
     pos = result.end;
+  }
+  const version = options.produceVersion;
+  if (version !== undefined && version >= 3 && batches.length > 1) {
+    return fail(
+      KafkaRecordError.INVALID_RECORD,
+      `Produce v${version} allows exactly one record batch per partition, this one has ${batches.length}`,
+      1,
+    );
+  }
+  if (version !== undefined && version < 7) {
+    const zstd = batches.findIndex((b) => b.compression === 'zstd');
+    if (zstd >= 0) {
+      return fail(
+        KafkaRecordError.UNSUPPORTED_COMPRESSION_TYPE,
+        `zstd compression needs Produce v7 or later, the request is v${version}`,
+        zstd,
+      );
+    }
   }
   return { ok: true, batches, recordCount };
 }

@@ -8,6 +8,7 @@ import {
   batchLastOffset,
   KafkaRecordError,
   type RecordsValidation,
+  type ValidateOptions,
   validateRecordBatches,
 } from '../../../src/protocol/kafka/record-batch.js';
 import { encodeRecordBatch, VarWriter } from '../../../src/protocol/kafka/record-batch-encoder.js';
@@ -17,7 +18,7 @@ import { edited, legacyMessage } from './record-batch-helpers.js';
 const LIMIT = { maxMessageBytes: 1_048_588 };
 const T = 1_700_000_000_000;
 
-function accepted(records: Buffer, options = LIMIT) {
+function accepted(records: Buffer, options: ValidateOptions = LIMIT) {
   const result = validateRecordBatches(records, options);
   if (!result.ok) assert.fail(`refused: ${result.error.message}`);
   return result;
@@ -205,6 +206,28 @@ test('a bad CRC and inconsistent batch lengths are CORRUPT_MESSAGE', () => {
     tiny.writeInt32BE(length, BatchOffset.batchLength);
     refusedWith(validateRecordBatches(tiny, LIMIT), KafkaRecordError.CORRUPT_MESSAGE, /too small/);
   }
+});
+
+test('Produce version rules: one batch per partition from v3, zstd from v7', () => {
+  const two = Buffer.concat([oneRecord(), oneRecord()]);
+  accepted(two, { ...LIMIT, produceVersion: 2 });
+  refusedWith(
+    validateRecordBatches(two, { ...LIMIT, produceVersion: 3 }),
+    KafkaRecordError.INVALID_RECORD,
+    /Produce v3 allows exactly one record batch per partition, this one has 2/,
+  );
+  accepted(oneRecord(), { ...LIMIT, produceVersion: 9 });
+  const zstd = encodeRecordBatch({
+    compression: 'zstd',
+    encodedRecords: Buffer.from('zstd frame'),
+    records: [{}],
+  });
+  accepted(zstd, { ...LIMIT, produceVersion: 7 });
+  refusedWith(
+    validateRecordBatches(zstd, { ...LIMIT, produceVersion: 6 }),
+    KafkaRecordError.UNSUPPORTED_COMPRESSION_TYPE,
+    /zstd compression needs Produce v7/,
+  );
 });
 
 test('a batch larger than max.message.bytes is MESSAGE_TOO_LARGE, log overhead included', () => {

@@ -113,8 +113,8 @@ export interface ValidateOptions {
  * Codes, following Kafka 3.x's broker (LogValidator, ProduceRequest.validateRecords):
  * - magic ≠ 2 → INVALID_RECORD. Produce v3+ may carry only v2 batches and Kafka refuses others with
  *   INVALID_RECORD; we advertise no Produce version below 3, so no client sends magic 0/1 (Kafka
- *   would convert them for Produce v0-2). kafkajs and librdkafka both know 87 as a non-retriable
- *   error, so the producer fails fast instead of retrying.
+ *   would convert them for Produce v0-2). kafkajs and librdkafka both have code 87 (INVALID_RECORD)
+ *   and treat it as a permanent failure of the send (from their error tables; not yet seen live).
  * - bad CRC, batchLength below the header size → CORRUPT_MESSAGE.
  * - batch bigger than maxMessageBytes → MESSAGE_TOO_LARGE.
  * - truncated batch or bytes after the last batch → INVALID_REQUEST (Kafka silently drops a

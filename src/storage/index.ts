@@ -1,4 +1,4 @@
-export { crc32c } from './crc32c.js';
+export { crc32c } from '../util/crc32c.js';
 export type { DefinitionEntry, DefinitionKind } from './definitions.js';
 export { DefinitionsStore, type DefinitionsStoreOptions } from './definitions-store.js';
 export {

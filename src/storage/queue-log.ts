@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../util/crc32c.js';
 import type { AppendFile, GroupCommitter } from './group-commit.js';
 import {
   READ_CHUNK_BYTES,

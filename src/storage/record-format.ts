@@ -8,7 +8,7 @@
  * truncates the file there.
  */
 import { readSync } from 'node:fs';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../util/crc32c.js';
 
 export const RECORD_HEADER_BYTES = 9;
 /** Upper bound on one record's payload; a larger length field means a corrupt header. */

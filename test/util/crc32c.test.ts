@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { crc32c } from '../../src/storage/crc32c.js';
+import { crc32c } from '../../src/util/crc32c.js';
 
 /** Bit-at-a-time reference implementation. */
 function slowCrc(buf: Uint8Array): number {

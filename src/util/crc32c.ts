@@ -1,7 +1,7 @@
 /**
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), table-driven with slicing-by-8: eight
- * 256-entry tables let the inner loop fold 8 input bytes per iteration. Used for record framing
- * here and reused by Kafka record batches (which use the same CRC).
+ * 256-entry tables let the inner loop fold 8 input bytes per iteration. Pure code shared by the
+ * storage record framing and Kafka record batches v2 (which use the same CRC).
  */
 
 const POLY = 0x82f63b78;

@@ -207,6 +207,11 @@ export class Writer {
     return at;
   }
 
+  private byte(value: number): void {
+    const at = this.room(1);
+    this.buf[at] = value;
+  }
+
   /** The bytes written so far (a view, not a copy). */
   finish(): Buffer {
     return this.buf.subarray(0, this.offset);
@@ -218,50 +223,62 @@ export class Writer {
   }
 
   int8(value: number): this {
-    this.buf.writeInt8(checkInt(value, -128, 127, 'int8'), this.room(1));
+    const v = checkInt(value, -128, 127, 'int8');
+    const at = this.room(1);
+    this.buf.writeInt8(v, at);
     return this;
   }
   int16(value: number): this {
-    this.buf.writeInt16BE(checkInt(value, -32768, 32767, 'int16'), this.room(2));
+    const v = checkInt(value, -32768, 32767, 'int16');
+    const at = this.room(2);
+    this.buf.writeInt16BE(v, at);
     return this;
   }
   int32(value: number): this {
-    this.buf.writeInt32BE(checkInt(value, -2147483648, 2147483647, 'int32'), this.room(4));
+    const v = checkInt(value, -2147483648, 2147483647, 'int32');
+    const at = this.room(4);
+    this.buf.writeInt32BE(v, at);
     return this;
   }
   int64(value: bigint): this {
     if (typeof value !== 'bigint' || value < -(2n ** 63n) || value >= 2n ** 63n) {
       throw new KafkaCodecError(`int64 must be a bigint in range, got ${String(value)}`);
     }
-    this.buf.writeBigInt64BE(value, this.room(8));
+    const at = this.room(8);
+    this.buf.writeBigInt64BE(value, at);
     return this;
   }
   uint16(value: number): this {
-    this.buf.writeUInt16BE(checkInt(value, 0, 0xffff, 'uint16'), this.room(2));
+    const v = checkInt(value, 0, 0xffff, 'uint16');
+    const at = this.room(2);
+    this.buf.writeUInt16BE(v, at);
     return this;
   }
   uint32(value: number): this {
-    this.buf.writeUInt32BE(checkInt(value, 0, 0xffffffff, 'uint32'), this.room(4));
+    const v = checkInt(value, 0, 0xffffffff, 'uint32');
+    const at = this.room(4);
+    this.buf.writeUInt32BE(v, at);
     return this;
   }
   float64(value: number): this {
     if (typeof value !== 'number') throw new KafkaCodecError(`float64 must be a number, got ${typeof value}`);
-    this.buf.writeDoubleBE(value, this.room(8));
+    const at = this.room(8);
+    this.buf.writeDoubleBE(value, at);
     return this;
   }
   bool(value: boolean): this {
     if (typeof value !== 'boolean') throw new KafkaCodecError(`boolean expected, got ${typeof value}`);
-    this.buf[this.room(1)] = value ? 1 : 0;
+    this.byte(value ? 1 : 0);
     return this;
   }
 
   uvarint(value: number): this {
     let v = checkInt(value, 0, 0xffffffff, 'unsigned varint');
     while (v >= 0x80) {
-      this.buf[this.room(1)] = (v & 0x7f) | 0x80;
+      this.byte((v & 0x7f) | 0x80);
       v = Math.floor(v / 128);
     }
-    this.buf[this.room(1)] = v;
+    this.byte(v);
     return this;
   }
   varint(value: number): this {
@@ -274,10 +291,10 @@ export class Writer {
     }
     let v = value;
     while (v >= 0x80n) {
-      this.buf[this.room(1)] = Number(v & 0x7fn) | 0x80;
+      this.byte(Number(v & 0x7fn) | 0x80);
       v >>= 7n;
     }
-    this.buf[this.room(1)] = Number(v);
+    this.byte(Number(v));
     return this;
   }
   varlong(value: bigint): this {
@@ -291,7 +308,8 @@ export class Writer {
     if (typeof value !== 'string' || !UUID_HEX.test(value)) {
       throw new KafkaCodecError(`uuid must be 32 hex digits (hyphens optional), got ${String(value)}`);
     }
-    this.buf.write(value.replace(/-/g, ''), this.room(16), 16, 'hex');
+    const at = this.room(16);
+    this.buf.write(value.replace(/-/g, ''), at, 16, 'hex');
     return this;
   }
 
@@ -305,7 +323,8 @@ export class Writer {
     if (compact) this.uvarint(length + 1);
     else if (length > 32767) throw new KafkaCodecError(`string of ${length} bytes exceeds 32767`);
     else this.int16(length);
-    this.buf.write(value, this.room(length), length, 'utf8');
+    const at = this.room(length);
+    this.buf.write(value, at, length, 'utf8');
     return this;
   }
   string(value: string): this {
@@ -346,7 +365,8 @@ export class Writer {
 
   /** Bytes with no length prefix. */
   raw(value: Buffer): this {
-    value.copy(this.buf, this.room(value.length));
+    const at = this.room(value.length);
+    value.copy(this.buf, at);
     return this;
   }
 

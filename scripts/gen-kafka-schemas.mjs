@@ -44,6 +44,7 @@ const APIS = [
   'CreatePartitions',
   'SaslAuthenticate',
   'IncrementalAlterConfigs',
+  'DeleteGroups',
   'OffsetDelete',
   'DescribeCluster',
   'DescribeProducers',

@@ -313,6 +313,9 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
     { name: 'timeoutMs', type: 'int32', versions: [0, 32767] },
     { name: 'validateOnly', type: 'bool', versions: [0, 32767] },
   ] }],
+  [42, { name: 'DeleteGroupsRequest', apiKey: 42, validVersions: [0, 2], flexibleVersions: [2, 32767], fields: [
+    { name: 'groupsNames', type: '[]string', versions: [0, 32767] },
+  ] }],
   [44, { name: 'IncrementalAlterConfigsRequest', apiKey: 44, validVersions: [0, 1], flexibleVersions: [1, 32767], fields: [
     { name: 'resources', type: '[]struct', versions: [0, 32767], fields: [
       { name: 'resourceType', type: 'int8', versions: [0, 32767] },
@@ -744,6 +747,13 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'name', type: 'string', versions: [0, 32767] },
       { name: 'errorCode', type: 'int16', versions: [0, 32767] },
       { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    ] },
+  ] }],
+  [42, { name: 'DeleteGroupsResponse', apiKey: 42, validVersions: [0, 2], flexibleVersions: [2, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'results', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'groupId', type: 'string', versions: [0, 32767] },
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
     ] },
   ] }],
   [44, { name: 'IncrementalAlterConfigsResponse', apiKey: 44, validVersions: [0, 1], flexibleVersions: [1, 32767], fields: [

@@ -217,3 +217,23 @@ test('unknown tagged fields in a flexible request are skipped', () => {
   });
   assert.deepEqual(decodeRequest(bytes).body, { clientSoftwareName: 'n', clientSoftwareVersion: 'v' });
 });
+
+test('tagged fields are written only when not default, in tag order, with their size', () => {
+  const frame = encodeResponse(18, 3, 1, {
+    errorCode: 0,
+    apiKeys: [],
+    throttleTimeMs: 0,
+    zkMigrationReady: true, // tag 3
+    finalizedFeaturesEpoch: 5n, // tag 1
+    supportedFeatures: [], // tag 0, default: left out
+  });
+  const expected = frameBody((w) => {
+    w.int32(1).int16(0).uvarint(1).int32(0);
+    w.uvarint(2).uvarint(1).uvarint(8).int64(5n).uvarint(3).uvarint(1).bool(true);
+  });
+  assert.deepEqual(frame.subarray(4), expected);
+  const back = decodeResponse(18, 3, frame.subarray(4)).body;
+  assert.equal(back.finalizedFeaturesEpoch, 5n);
+  assert.equal(back.zkMigrationReady, true);
+  assert.deepEqual(back.finalizedFeatures, []);
+});

@@ -1,3 +1,4 @@
+export type * from './body-types.js';
 export { KafkaCodecError, type KafkaHeaderInfo, KafkaUnsupportedError } from './errors.js';
 export {
   API_VERSIONS_KEY,
@@ -15,5 +16,5 @@ export {
 } from './messages.js';
 export { Reader, Writer } from './primitives.js';
 export type { KafkaField, KafkaMessageSchema, VersionRange } from './schema-types.js';
-export { REQUESTS, RESPONSES } from './schemas.js';
+export { API_KEYS, REQUESTS, RESPONSES } from './schemas.js';
 export { defaultStruct, type KafkaStruct } from './struct-codec.js';

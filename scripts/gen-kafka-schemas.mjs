@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // Generates src/protocol/kafka/codec/schemas.ts from Kafka's JSON message schemas.
-// Usage: node scripts/gen-kafka-schemas.mjs [path/to/kafka/message]
+// Usage: node scripts/gen-kafka-schemas.mjs [--check] [path/to/kafka/message]
+// --check writes nothing and exits 1 if the committed files differ from what the schemas give.
 // The output is committed so that the project builds without ../shared. Version ranges are parsed
 // here ("3+" → [3, 32767], "none" → absent) and common structs are inlined, so the codec never
 // interprets schema strings at run time.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const specDir = resolve(process.argv[2] ?? resolve(root, '../shared/specs/kafka/message'));
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const specDir = resolve(
+  args.find((a) => !a.startsWith('--')) ?? resolve(root, '../shared/specs/kafka/message'),
+);
 const outPath = resolve(root, 'src/protocol/kafka/codec/schemas.ts');
 const typesPath = resolve(root, 'src/protocol/kafka/codec/body-types.ts');
 
@@ -171,8 +176,6 @@ out.push(']);', '', '/** API keys by name. */', 'export const API_KEYS = {');
 for (const { api, key } of keyed) out.push(`  ${api}: ${key},`);
 out.push('} as const;', '');
 
-writeFileSync(outPath, out.join('\n'));
-
 // Body types: one type per message and per struct in it, with every field of every version (a
 // decoded body has them all: fields absent from its version hold their defaults). Struct types are
 // prefixed with their message's name unless Kafka's name already is, since names repeat across files.
@@ -227,5 +230,15 @@ for (const kind of ['Request', 'Response']) {
   );
 }
 types.push('');
-writeFileSync(typesPath, types.join('\n\n').replace(/\n\n\n+/g, '\n\n'));
-console.log(`wrote ${outPath} and ${typesPath} (${keyed.length} APIs)`);
+const outputs = [
+  [outPath, out.join('\n')],
+  [typesPath, types.join('\n\n').replace(/\n\n\n+/g, '\n\n')],
+];
+for (const [path, text] of outputs) {
+  if (!check) writeFileSync(path, text);
+  else if (!existsSync(path) || readFileSync(path, 'utf8') !== text) {
+    console.error(`${path} is out of date: run node scripts/gen-kafka-schemas.mjs`);
+    process.exitCode = 1;
+  }
+}
+if (!check) console.log(`wrote ${outPath} and ${typesPath} (${keyed.length} APIs)`);

@@ -173,6 +173,12 @@ test('unknown API keys and unsupported versions are KafkaUnsupportedError with t
       error.header.apiVersion === 9 &&
       error.header.correlationId === 43,
   );
+  // Only the first 8 bytes matter for the refusal: a newer client's header is not parsed.
+  const bare = frameBody((w) => w.int16(18).int16(9).int32(45));
+  assert.throws(
+    () => decodeRequest(bare),
+    (e: unknown) => e instanceof KafkaUnsupportedError && e.header.correlationId === 45,
+  );
   const negative = frameBody((w) => w.int16(3).int16(-1).int32(44).string('c'));
   assert.throws(() => decodeRequest(negative), KafkaUnsupportedError);
   assert.throws(() => encodeResponse(3, 99, 1, {}), KafkaUnsupportedError);

@@ -49,6 +49,7 @@ export function responseHeaderVersion(apiKey: number, schema: KafkaMessageSchema
  * Decodes a request frame (without its size prefix). Throws KafkaUnsupportedError for an unknown
  * API key or a version outside the API's valid versions, KafkaCodecError for malformed bytes (with
  * `header` set once the header was read). Bytes and records in the body are slices of `frame`.
+ * Bytes after the body are ignored, as a newer client's extra fields would be.
  */
 export function decodeRequest(frame: Buffer): KafkaRequest {
   const r = new Reader(frame);
@@ -58,19 +59,20 @@ export function decodeRequest(frame: Buffer): KafkaRequest {
   const info: KafkaHeaderInfo = { apiKey, apiVersion, correlationId };
   const schema = REQUESTS.get(apiKey);
   if (!schema) throw new KafkaUnsupportedError(`unknown Kafka API key ${apiKey}`, 'unknown-api', info);
+  // Refused before the rest of the header: the correlation id is all an error reply needs.
+  if (!inRange(schema.validVersions, apiVersion)) {
+    const [min, max] = schema.validVersions;
+    throw new KafkaUnsupportedError(
+      `${schema.name} version ${apiVersion} is not supported (valid: ${min}-${max})`,
+      'unsupported-version',
+      info,
+    );
+  }
   try {
     const clientId = r.nullableString();
     const flexible = isFlexible(schema, apiVersion);
     if (flexible) r.taggedFields(() => {});
     const header: KafkaRequestHeader = { ...info, clientId };
-    if (!inRange(schema.validVersions, apiVersion)) {
-      const [min, max] = schema.validVersions;
-      throw new KafkaUnsupportedError(
-        `${schema.name} version ${apiVersion} is not supported (valid: ${min}-${max})`,
-        'unsupported-version',
-        info,
-      );
-    }
     return { header, body: readStruct(r, schema.fields, apiVersion, flexible) };
   } catch (error) {
     if (error instanceof KafkaCodecError) error.header ??= info;

@@ -158,7 +158,8 @@ export function writeStruct(
   const tagged: KafkaField[] = [];
   for (const field of fields) {
     if (!inRange(field.versions, version)) continue;
-    const fieldValue = field.name in value ? value[field.name] : defaultValue(field);
+    const given = value[field.name];
+    const fieldValue = given === undefined ? defaultValue(field) : given;
     if (isTagged(field, version, flexible)) {
       if (!isDefault(field, fieldValue)) tagged.push(field);
       continue;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetadataRequest } from '../../../src/protocol/kafka/codec/body-types.js';
+import type { MetadataRequest, ProduceRequest } from '../../../src/protocol/kafka/codec/body-types.js';
 import { KafkaCodecError, KafkaUnsupportedError } from '../../../src/protocol/kafka/codec/errors.js';
 import {
   decodeRequest,
@@ -102,6 +102,52 @@ test('an ApiVersions v3 response uses response header v0 (no tagged fields after
     w.int32(0).uvarint(0); // throttle, no tagged fields
   });
   assert.deepEqual(frame.subarray(4), expected);
+});
+
+// Frames captured from real clients (size prefix removed): kcat 1.7.1 with librdkafka 2.0.2 talking
+// to a stub that answered with encodeResponse (kcat accepted the answers), and kafka-python 2.0.2's
+// own request encoder.
+const KCAT_API_VERSIONS_V3 = '0012000300000001000772646b61666b61000b6c696272646b61666b6106322e302e3200';
+const KCAT_METADATA_V4 = '0003000400000002000772646b61666b610000000100066f726465727301';
+const KCAT_PRODUCE_V7 =
+  '0000000700000003000772646b61666b61ffffffff000075300000000100066f726465727300000001000000000000004b' +
+  '00000000000000000000003f0000000002481861fe000000000000000001a22172d49f000001a22172d49fffffffffffffff' +
+  'ffffffffffffff000000011a000000046b310a68656c6c6f00';
+const KAFKA_PYTHON_METADATA_V1 =
+  '000300010000000200126b61666b612d707974686f6e2d322e302e320000000200066f726465727300087061796d656e7473';
+const KAFKA_PYTHON_METADATA_V1_ALL = '000300010000000300126b61666b612d707974686f6e2d322e302e32ffffffff';
+
+test('captured kcat requests decode: ApiVersions v3, Metadata v4, Produce v7', () => {
+  const versions = decodeRequest(Buffer.from(KCAT_API_VERSIONS_V3, 'hex'));
+  assert.deepEqual(versions.header, { apiKey: 18, apiVersion: 3, correlationId: 1, clientId: 'rdkafka' });
+  assert.deepEqual(versions.body, { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' });
+
+  const metadata = decodeRequest(Buffer.from(KCAT_METADATA_V4, 'hex'));
+  assert.deepEqual(metadata.body, {
+    topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'orders' }],
+    allowAutoTopicCreation: true,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+
+  const produce = decodeRequest(Buffer.from(KCAT_PRODUCE_V7, 'hex'));
+  const body = produce.body as ProduceRequest;
+  assert.deepEqual([body.transactionalId, body.acks, body.timeoutMs], [null, -1, 30000]);
+  const records = body.topicData[0]!.partitionData[0]!.records!;
+  assert.equal(body.topicData[0]!.name, 'orders');
+  assert.equal(records.length, 75); // one record batch: 12-byte prefix + batch length 63
+  assert.equal(records.readInt32BE(8), 63);
+  assert.equal(records[16], 2, 'magic byte of a v2 record batch');
+});
+
+test('captured kafka-python Metadata v1 requests decode, with a null topic array for "all topics"', () => {
+  const { header, body } = decodeRequest(Buffer.from(KAFKA_PYTHON_METADATA_V1, 'hex'));
+  assert.deepEqual(header, { apiKey: 3, apiVersion: 1, correlationId: 2, clientId: 'kafka-python-2.0.2' });
+  assert.deepEqual(
+    (body as MetadataRequest).topics?.map((t) => t.name),
+    ['orders', 'payments'],
+  );
+  assert.equal(decodeRequest(Buffer.from(KAFKA_PYTHON_METADATA_V1_ALL, 'hex')).body.topics, null);
 });
 
 test('a Metadata v1 request as kafka-python sends it: header v1, int16 strings, int32 array', () => {

@@ -6,8 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KafkaCodecError } from '../../../src/protocol/kafka/codec/errors.js';
-import { decodeRequest, encodeRequest } from '../../../src/protocol/kafka/codec/messages.js';
-import { REQUESTS } from '../../../src/protocol/kafka/codec/schemas.js';
+import {
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+} from '../../../src/protocol/kafka/codec/messages.js';
+import { REQUESTS, RESPONSES } from '../../../src/protocol/kafka/codec/schemas.js';
 import { prng } from '../../helpers/prng.js';
 import { sampleStruct } from './kafka-samples.js';
 
@@ -78,4 +83,28 @@ test(`decodeRequest throws only KafkaCodecError on ${ITERATIONS} random and muta
   // Both outcomes must occur, or the mutations are not exercising the decoder.
   assert.ok(outcomes.ok > ITERATIONS / 20, `only ${outcomes.ok} frames decoded`);
   assert.ok(outcomes.error > ITERATIONS / 4, `only ${outcomes.error} frames refused`);
+});
+
+test('decodeResponse throws only KafkaCodecError on mutated responses', () => {
+  const rand = prng(SEED + 1);
+  const schemas = [...RESPONSES.values()];
+  for (let i = 0; i < ITERATIONS / 4; i++) {
+    const schema = schemas[Math.floor(rand() * schemas.length)]!;
+    const [min, max] = schema.validVersions;
+    const apiVersion = min + Math.floor(rand() * (max - min + 1));
+    const frame = encodeResponse(
+      schema.apiKey!,
+      apiVersion,
+      i,
+      sampleStruct(schema.fields, apiVersion, rand),
+    );
+    const mutated = mutate(frame.subarray(4), rand);
+    try {
+      decodeResponse(schema.apiKey!, apiVersion, mutated);
+    } catch (error) {
+      if (!(error instanceof KafkaCodecError)) {
+        assert.fail(`${schema.name} v${apiVersion}: ${String(error)}\nframe: ${mutated.toString('hex')}`);
+      }
+    }
+  }
 });

@@ -165,16 +165,13 @@ export class Reader {
 
   /**
    * A tagged-field section: calls onTag for each field with a reader bounded to its bytes, then
-   * moves past it, so a handler that ignores a tag skips it.
+   * moves past it, so a handler that ignores a tag skips it. Like Kafka's parsers, tag order is not
+   * checked (writers sort; readers accept any order, and a repeated tag's last value wins).
    */
   taggedFields(onTag: (tag: number, field: Reader) => void): void {
     const count = this.uvarint();
-    let previous = -1;
     for (let i = 0; i < count; i++) {
       const tag = this.uvarint();
-      if (tag <= previous)
-        throw new KafkaCodecError(`tagged field ${tag} out of order after tag ${previous}`);
-      previous = tag;
       const size = this.uvarint();
       const at = this.take(size, `tagged field ${tag}`);
       onTag(tag, new Reader(this.buf, at, at + size));

@@ -31,6 +31,29 @@ test('schemas exist for every API the issue lists, with requests and responses a
     assert.equal(request.apiKey, key);
     assert.deepEqual(request.validVersions, response.validVersions, request.name);
   }
+  // The version ranges issue 4 asks for must all be decodable.
+  const needed: Array<[number, number, number]> = [
+    [18, 0, 3],
+    [3, 0, 12],
+    [0, 3, 9],
+    [1, 4, 12],
+    [2, 0, 7],
+    [10, 0, 4],
+    [11, 0, 7],
+    [14, 0, 5],
+    [12, 0, 4],
+    [13, 0, 4],
+    [8, 0, 8],
+    [9, 0, 8],
+    [19, 0, 7],
+    [22, 0, 4],
+    [17, 0, 1],
+    [36, 0, 2],
+  ];
+  for (const [key, min, max] of needed) {
+    const [lo, hi] = REQUESTS.get(key)!.validVersions;
+    assert.ok(lo <= min && hi >= max, `${REQUESTS.get(key)!.name} ${lo}-${hi} does not cover ${min}-${max}`);
+  }
 });
 
 test('every request and response round-trips at every valid version, tagged fields included', () => {

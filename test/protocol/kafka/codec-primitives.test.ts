@@ -104,6 +104,10 @@ test('strings: null and empty are distinct, in classic and compact form', () => 
   assert.throws(() => reader([0xff, 0xfe]).nullableString(), /negative string length/);
   assert.throws(() => new Writer().string(null as unknown as string), KafkaCodecError);
   assert.throws(() => new Writer().string('x'.repeat(32768)), /exceeds 32767/);
+  assert.throws(() => new Writer().compactString('x'.repeat(32768)), /exceeds 32767/);
+  const long = Buffer.concat([written((w) => w.uvarint(32769)), Buffer.alloc(32768, 0x78)]);
+  assert.throws(() => new Reader(long).compactString(), /exceeds 32767/);
+  assert.equal(new Reader(written((w) => w.compactString('x'.repeat(32767)))).compactString().length, 32767);
 });
 
 test('bytes: null vs empty, lengths beyond the input are refused without a RangeError', () => {

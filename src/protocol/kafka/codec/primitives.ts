@@ -117,6 +117,8 @@ export class Reader {
 
   private text(length: number | null): string | null {
     if (length === null) return null;
+    // Kafka caps every string at 32767 bytes, compact ones included.
+    if (length > 32767) throw new KafkaCodecError(`string of ${length} bytes exceeds 32767`);
     const at = this.take(length, 'string');
     return this.buf.toString('utf8', at, at + length);
   }
@@ -317,8 +319,8 @@ export class Writer {
     }
     if (typeof value !== 'string') throw new KafkaCodecError(`string expected, got ${typeof value}`);
     const length = Buffer.byteLength(value, 'utf8');
+    if (length > 32767) throw new KafkaCodecError(`string of ${length} bytes exceeds 32767`);
     if (compact) this.uvarint(length + 1);
-    else if (length > 32767) throw new KafkaCodecError(`string of ${length} bytes exceeds 32767`);
     else this.int16(length);
     const at = this.room(length);
     this.buf.write(value, at, length, 'utf8');

@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetadataRequest, ProduceRequest } from '../../../src/protocol/kafka/codec/body-types.js';
+import type {
+  FetchResponse,
+  MetadataRequest,
+  ProduceRequest,
+} from '../../../src/protocol/kafka/codec/body-types.js';
 import { KafkaCodecError, KafkaUnsupportedError } from '../../../src/protocol/kafka/codec/errors.js';
 import {
   decodeRequest,
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  encodeResponseChunks,
 } from '../../../src/protocol/kafka/codec/messages.js';
 import { Writer } from '../../../src/protocol/kafka/codec/primitives.js';
 import { inRange, type KafkaField } from '../../../src/protocol/kafka/codec/schema-types.js';
@@ -313,4 +318,37 @@ test('tagged fields are written only when not default, in tag order, with their 
   assert.equal(back.finalizedFeaturesEpoch, 5n);
   assert.equal(back.zkMigrationReady, true);
   assert.deepEqual(back.finalizedFeatures, []);
+});
+
+test('a Fetch response can reference its record batches instead of copying them', () => {
+  const batch = Buffer.alloc(4096, 0xab);
+  const body = {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    sessionId: 0,
+    responses: [
+      {
+        topic: 't',
+        partitions: [
+          {
+            partitionIndex: 0,
+            errorCode: 0,
+            highWatermark: 1n,
+            lastStableOffset: 1n,
+            logStartOffset: 0n,
+            records: batch,
+          },
+        ],
+      },
+    ],
+  };
+  for (const version of [4, 11, 12]) {
+    const chunks = encodeResponseChunks(1, version, 9, body);
+    assert.ok(chunks.includes(batch), `v${version}: batch referenced`);
+    const frame = Buffer.concat(chunks);
+    assert.deepEqual(frame, encodeResponse(1, version, 9, body));
+    assert.equal(frame.readInt32BE(0), frame.length - 4);
+    const back = decodeResponse(1, version, frame.subarray(4)).body as FetchResponse;
+    assert.deepEqual(back.responses[0]!.partitions[0]!.records, batch);
+  }
 });

@@ -194,3 +194,23 @@ test('every read on empty input throws KafkaCodecError, never RangeError', () =>
     assert.throws(() => read(new Reader(Buffer.from([0, 0, 0, 0, 0]), 4, 4)), KafkaCodecError);
   }
 });
+
+test('large shared buffers become their own chunk; finish() and patchInt32 see through the chunks', () => {
+  const big = Buffer.alloc(2048, 7);
+  const w = new Writer(8)
+    .int32(0)
+    .shareLarge(big)
+    .int16(5)
+    .shareLarge(Buffer.from([1, 2]));
+  assert.equal(w.length, 4 + 2048 + 2 + 2);
+  w.patchInt32(0, w.length - 4);
+  const chunks = w.finishChunks();
+  assert.equal(chunks.length, 3);
+  assert.equal(chunks[1], big, 'the shared buffer itself, not a copy');
+  const whole = w.finish();
+  assert.deepEqual(Buffer.concat(chunks), whole);
+  assert.equal(whole.readInt32BE(0), 2052);
+  assert.deepEqual([...whole.subarray(2052)], [0, 5, 1, 2]);
+  assert.throws(() => w.patchInt32(2050, 1), /across a shared buffer/);
+  assert.throws(() => w.patchInt32(9999, 1), /only 2056 bytes written/);
+});

@@ -52,8 +52,10 @@ function sampleValue(field: KafkaField, type: string, version: number, rand: Ran
     case 'string':
       return ['', 'a', 'topic-1', 'héllo ✓', 'x'.repeat(int(rand, 0, 200))][int(rand, 0, 4)];
     case 'bytes':
-    case 'records':
       return Buffer.from(Array.from({ length: int(rand, 0, 40) }, () => int(rand, 0, 255)));
+    case 'records':
+      // Sometimes large enough for the encoder to share the buffer instead of copying it.
+      return Buffer.alloc(rand() < 0.3 ? int(rand, 1024, 3000) : int(rand, 0, 40), int(rand, 0, 255));
     case 'struct':
       return sampleStruct(field.fields!, version, rand, depth + 1);
   }

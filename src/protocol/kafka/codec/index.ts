@@ -11,6 +11,7 @@ export {
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  encodeResponseChunks,
   isFlexible,
   type KafkaRequest,
   type KafkaRequestHeader,

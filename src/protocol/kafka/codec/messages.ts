@@ -99,12 +99,35 @@ export function encodeResponse(
   correlationId: number,
   body: KafkaStruct,
 ): Buffer {
+  return responseWriter(apiKey, apiVersion, correlationId, body).finish();
+}
+
+/**
+ * Encodes a response frame as chunks that reference large record batches in `body` instead of
+ * copying them (Fetch); write them in order, e.g. inside socket.cork()/uncork().
+ */
+export function encodeResponseChunks(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: KafkaStruct,
+): Buffer[] {
+  return responseWriter(apiKey, apiVersion, correlationId, body).finishChunks();
+}
+
+function responseWriter(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: KafkaStruct,
+): Writer {
   const schema = knownSchema(RESPONSES, apiKey, apiVersion);
   const w = new Writer();
   w.int32(0).int32(correlationId);
   if (responseHeaderVersion(apiKey, schema, apiVersion) === 1) w.uvarint(0);
   writeStruct(w, schema.fields, body, apiVersion, isFlexible(schema, apiVersion));
-  return sizePrefixed(w);
+  w.patchInt32(0, w.length - 4);
+  return w;
 }
 
 /** Decodes a response frame (without its size prefix); the caller knows which request it answers. */
@@ -139,7 +162,6 @@ function knownSchema(
 }
 
 function sizePrefixed(w: Writer): Buffer {
-  const frame = w.finish();
-  w.patchInt32(0, frame.length - 4);
-  return frame;
+  w.patchInt32(0, w.length - 4);
+  return w.finish();
 }

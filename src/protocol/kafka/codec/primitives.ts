@@ -186,13 +186,28 @@ function notNull<T>(value: T | null, what: string): T {
   return value;
 }
 
-/** Appends primitives to a growing buffer. */
+// Buffers at least this large are referenced by shareLarge() instead of copied (record batches).
+const SHARE_MIN_BYTES = 1024;
+
+/**
+ * Appends primitives to a growing buffer. Large record batches can be referenced instead of copied
+ * (shareLarge): the output is then a list of chunks, for socket.cork()/write or writev.
+ */
 export class Writer {
   private buf: Buffer;
-  offset = 0;
+  /** Write position in the current buffer. */
+  private offset = 0;
+  /** Completed chunks before the current buffer, and their total size. */
+  private chunks: Buffer[] = [];
+  private chunkedBytes = 0;
 
   constructor(initialSizeBytes = 256) {
     this.buf = Buffer.allocUnsafe(initialSizeBytes);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.chunkedBytes + this.offset;
   }
 
   private room(n: number): number {
@@ -211,14 +226,42 @@ export class Writer {
     this.buf[at] = value;
   }
 
-  /** The bytes written so far (a view, not a copy). */
+  /** The bytes written so far as one Buffer (a view when nothing was shared, else a copy). */
   finish(): Buffer {
-    return this.buf.subarray(0, this.offset);
+    const tail = this.buf.subarray(0, this.offset);
+    return this.chunks.length === 0 ? tail : Buffer.concat([...this.chunks, tail], this.length);
+  }
+
+  /** The bytes written so far as chunks, shared buffers included without copying. */
+  finishChunks(): Buffer[] {
+    const tail = this.buf.subarray(0, this.offset);
+    return tail.length === 0 ? [...this.chunks] : [...this.chunks, tail];
   }
 
   /** Overwrites an int32 already written, e.g. a size prefix reserved at the start. */
   patchInt32(at: number, value: number): void {
-    this.buf.writeInt32BE(value, at);
+    let start = 0;
+    for (const chunk of [...this.chunks, this.buf]) {
+      if (at < start + chunk.length) {
+        if (at + 4 > start + chunk.length)
+          throw new KafkaCodecError(`cannot patch across a shared buffer at ${at}`);
+        chunk.writeInt32BE(value, at - start);
+        return;
+      }
+      start += chunk.length;
+    }
+    throw new KafkaCodecError(`cannot patch at ${at}: only ${this.length} bytes written`);
+  }
+
+  /** Appends value by reference when it is large (it must not change until the output is sent). */
+  shareLarge(value: Buffer): this {
+    if (value.length < SHARE_MIN_BYTES) return this.raw(value);
+    if (this.offset > 0) this.chunks.push(this.buf.subarray(0, this.offset));
+    this.chunks.push(value);
+    this.chunkedBytes += this.offset + value.length;
+    this.buf = Buffer.allocUnsafe(256);
+    this.offset = 0;
+    return this;
   }
 
   int8(value: number): this {
@@ -339,7 +382,7 @@ export class Writer {
     return this.text(value, true, true);
   }
 
-  private blob(value: Buffer | null, compact: boolean, nullable: boolean): this {
+  private blob(value: Buffer | null, compact: boolean, nullable: boolean, share = false): this {
     if (value === null) {
       if (!nullable) throw new KafkaCodecError('null bytes where a value is required');
       return compact ? this.uvarint(0) : this.int32(-1);
@@ -347,7 +390,11 @@ export class Writer {
     if (!Buffer.isBuffer(value)) throw new KafkaCodecError(`Buffer expected, got ${typeof value}`);
     if (compact) this.uvarint(value.length + 1);
     else this.int32(value.length);
-    return this.raw(value);
+    return share ? this.shareLarge(value) : this.raw(value);
+  }
+  /** A records field (nullable bytes): large record batches are shared, not copied. */
+  records(value: Buffer | null, compact: boolean): this {
+    return this.blob(value, compact, true, true);
   }
   bytes(value: Buffer): this {
     return this.blob(value, false, false);

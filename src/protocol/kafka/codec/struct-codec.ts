@@ -222,10 +222,13 @@ function writeValue(
         else w.nullableString(value as string | null);
         return;
       case 'bytes':
-      case 'records':
         if (value === null) checkNull(field, nullable);
         if (compact) w.compactNullableBytes(value as Buffer | null);
         else w.nullableBytes(value as Buffer | null);
+        return;
+      case 'records':
+        if (value === null) checkNull(field, nullable);
+        w.records(value as Buffer | null, compact);
         return;
       case 'struct':
         if (nullable) {

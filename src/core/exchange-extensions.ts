@@ -24,6 +24,16 @@ import type { MessagePropertiesCodec } from './message-properties.js';
 import { DEDUP_HEADER, DEFAULT_DEDUP_CACHE_ENTRIES, readDedupId } from './queue-dedup.js';
 import type { PublishOutcome } from './vhost.js';
 
+/** Deduplication settings as x-arguments, from the exchange's arguments or else its policy. */
+function dedupSettings(exchange: Exchange): Arguments | undefined {
+  const args = exchange.options.arguments;
+  if (args['x-message-deduplication'] !== undefined)
+    return args['x-message-deduplication'] === true ? args : undefined;
+  const policy = exchange.policy?.definition;
+  if (policy?.['message-deduplication'] !== true) return undefined;
+  return { 'x-cache-size': policy['cache-size'], 'x-cache-ttl': policy['cache-ttl'] };
+}
+
 /** What the extensions need from their vhost. */
 export interface ExtensionsHost {
   readonly name: string;
@@ -137,14 +147,25 @@ export class ExchangeExtensions {
         }),
       );
     }
-    if (exchange.options.arguments['x-message-deduplication'] === true && !this.deduplicators.has(exchange)) {
+    exchange.onPolicyChange = () => this.refreshDeduplication(exchange);
+    this.refreshDeduplication(exchange);
+  }
+
+  /**
+   * Deduplication is on when the exchange's `x-message-deduplication` argument says so or, without
+   * that argument, when its policy's `message-deduplication` does (with `cache-size`/`cache-ttl`).
+   */
+  private refreshDeduplication(exchange: Exchange): void {
+    const settings = dedupSettings(exchange);
+    const current = this.deduplicators.get(exchange);
+    if (settings && !current) {
       const store = exchange.options.durable
         ? this.createDedupStore?.(this.host.name, exchange.name)
         : undefined;
-      this.deduplicators.set(
-        exchange,
-        new ExchangeDeduplicator(exchange.options.arguments, this.host.clock, store),
-      );
+      this.deduplicators.set(exchange, new ExchangeDeduplicator(settings, this.host.clock, store));
+    } else if (!settings && current) {
+      current.destroy();
+      this.deduplicators.delete(exchange);
     }
   }
 

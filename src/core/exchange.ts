@@ -75,8 +75,12 @@ export class Exchange {
   /** The policy that applies to this exchange, if any (set by the vhost). */
   policy: { readonly name: string; readonly definition: Arguments } | undefined;
 
+  /** Set by the vhost's exchange extensions: deduplication may follow the policy. */
+  onPolicyChange: (() => void) | undefined;
+
   applyPolicy(policy: { readonly name: string; readonly definition: Arguments } | undefined): void {
     this.policy = policy;
+    this.onPolicyChange?.();
   }
 
   /** Where unroutable messages go: the `alternate-exchange` argument, else the policy's. */

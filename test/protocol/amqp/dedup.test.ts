@@ -185,6 +185,37 @@ describe('message deduplication', () => {
       assert.deepEqual(await drain(ch, q), ['b1', 'none']);
     });
 
+    it('a policy turns deduplication on and off for an existing exchange', async () => {
+      const ex = uniq('policy-x');
+      const q = uniq('policy-xq');
+      await ch.assertExchange(ex, 'direct');
+      await ch.assertQueue(q);
+      await ch.bindQueue(q, ex, 'k');
+      publish(ex, 'before', 'p');
+      publish(ex, 'before again', 'p');
+      await ch.waitForConfirms();
+      assert.deepEqual(await drain(ch, q), ['before', 'before again']);
+      setPolicy(broker.core, {
+        vhost: '/',
+        name: `${ex}-policy`,
+        pattern: `^${ex}$`,
+        applyTo: 'exchanges',
+        definition: { 'message-deduplication': true, 'cache-ttl': 1000 },
+      });
+      publish(ex, 'first', 'p');
+      publish(ex, 'duplicate', 'p');
+      await ch.waitForConfirms();
+      assert.deepEqual(await drain(ch, q), ['first']);
+      clock.advance(1000); // the policy's cache-ttl applies
+      publish(ex, 'after ttl', 'p');
+      await ch.waitForConfirms();
+      assert.deepEqual(await drain(ch, q), ['after ttl']);
+      clearPolicy(broker.core, '/', `${ex}-policy`);
+      publish(ex, 'off', 'p');
+      await ch.waitForConfirms();
+      assert.deepEqual(await drain(ch, q), ['off']);
+    });
+
     it('returns a mandatory duplicate as NO_ROUTE', async () => {
       const { ex, q } = await dedupExchange();
       publish(ex, 'first', 'm', {}, true);

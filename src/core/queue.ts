@@ -218,16 +218,10 @@ export class Queue {
   }
 
   private removeHead(): QueuedMessage | undefined {
-    const released = this.released[0];
-    for (let level = this.stores.length - 1; level >= 0; level--) {
-      if (released && this.levelOf(released.message) >= level) return this.shiftReleased();
-      const store = this.stores[level]!;
-      if (store.readyCount > 0) {
-        const head = store.shift();
-        if (head) return head;
-      }
-    }
-    return released ? this.shiftReleased() : undefined;
+    const head = this.peekHead();
+    if (!head) return undefined;
+    if (head === this.released[0]) return this.shiftReleased();
+    return this.stores[this.levelOf(head.message)]!.shift();
   }
 
   private shiftReleased(): QueuedMessage {

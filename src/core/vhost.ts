@@ -553,16 +553,17 @@ export class VirtualHost implements QueueHost {
     /** Sender-selected routing keys (CC and BCC headers), routed as well as `routingKey`. */
     extraKeys?: readonly string[],
   ): void {
-    const keys = extraKeys === undefined ? [routingKey] : [routingKey, ...extraKeys];
     if (exchange.name === '') {
-      for (const key of keys) {
-        const queue = this.queues.get(key);
-        if (queue) out.add(queue);
+      const queue = this.queues.get(routingKey);
+      if (queue) out.add(queue);
+      for (const key of extraKeys ?? []) {
+        const extra = this.queues.get(key);
+        if (extra) out.add(extra);
       }
       return;
     }
     const visited = new Set([exchange.name]);
-    for (const key of keys) this.collectRoutes(exchange, key, headers, out, new Set(visited));
+    this.collectRoutesForKeys(exchange, routingKey, extraKeys, headers, out, visited);
     // Unroutable: try the alternate exchange (and its alternate, each exchange at most once).
     let current = exchange;
     while (out.size === 0) {
@@ -571,9 +572,26 @@ export class VirtualHost implements QueueHost {
       const next = this.exchanges.get(alternate);
       if (!next) return;
       visited.add(alternate);
-      for (const key of keys) this.collectRoutes(next, key, headers, out, new Set(visited));
+      this.collectRoutesForKeys(next, routingKey, extraKeys, headers, out, visited);
       current = next;
     }
+  }
+
+  /** One key walks with `visited` itself (no copy on the common path); CC keys each walk afresh. */
+  private collectRoutesForKeys(
+    exchange: Exchange,
+    routingKey: string,
+    extraKeys: readonly string[] | undefined,
+    headers: () => Arguments | undefined,
+    out: Set<Queue>,
+    visited: Set<string>,
+  ): void {
+    if (extraKeys === undefined) {
+      this.collectRoutes(exchange, routingKey, headers, out, visited);
+      return;
+    }
+    for (const key of [routingKey, ...extraKeys])
+      this.collectRoutes(exchange, key, headers, out, new Set(visited));
   }
 
   private collectRoutes(

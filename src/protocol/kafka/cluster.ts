@@ -1,0 +1,26 @@
+/** The single-broker cluster Pier presents to Kafka clients, and the listener's settings. */
+
+export interface KafkaCluster {
+  /** This broker's node id (0), the leader of every partition and the coordinator of every group. */
+  readonly nodeId: number;
+  /** Stable across restarts: kept in the data directory. */
+  readonly clusterId: string;
+  /** Host and port clients are told to connect to (Metadata, FindCoordinator). */
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+}
+
+export interface KafkaSettings {
+  /** Create a topic the first time Metadata or Produce names it (Kafka's auto.create.topics.enable). */
+  readonly autoCreateTopics: boolean;
+  /** Partitions of an auto-created topic, and of CreateTopics with -1 (num.partitions). */
+  readonly defaultPartitions: number;
+  /** Largest request accepted (socket.request.max.bytes); a bigger one closes the connection. */
+  readonly maxRequestBytes: number;
+}
+
+export const DEFAULT_KAFKA_SETTINGS: KafkaSettings = {
+  autoCreateTopics: true,
+  defaultPartitions: 1,
+  maxRequestBytes: 100 * 1024 * 1024,
+};

@@ -36,6 +36,16 @@ export interface TopicPartition {
    * acknowledged to any producer.
    */
   readonly highWatermark: number;
+  /**
+   * Appends one validated record batch whose baseOffset the caller already set to
+   * `stream.nextOffset` (in the same synchronous step); returns that offset. The high watermark
+   * moves past it once the write is durable. `timestampMs` is the batch's max timestamp.
+   */
+  append(batch: Buffer, recordCount: number, timestampMs: number): number;
+  /** Calls `listener` whenever the high watermark advances (Fetch long polls); returns an unsubscribe. */
+  watchHighWatermark(listener: () => void): () => void;
+  /** DeleteRecords: raises the log start offset to `offset` (≤ highWatermark), durably. */
+  deleteRecordsBefore(offset: number): void;
 }
 
 export interface Topic {
@@ -46,4 +56,14 @@ export interface Topic {
   readonly config: TopicConfig;
   /** Configs set explicitly on the topic (Kafka names → string values), for DescribeConfigs. */
   readonly overrides: ReadonlyMap<string, string>;
+}
+
+/** How the Kafka data path finds topics (implemented by the TopicRegistry). */
+export interface TopicLookup {
+  get(name: string): Topic | undefined;
+  /**
+   * The topic, creating it with the default partitions and configs when auto-creation is on (Kafka's
+   * auto.create.topics.enable) and the name is valid; undefined otherwise.
+   */
+  getOrAutoCreate(name: string): Topic | undefined;
 }

@@ -167,6 +167,10 @@ export class TopicRegistry implements TopicLookup {
     return this.options.defaultPartitions;
   }
 
+  get retentionCheckIntervalMs(): number {
+    return this.retentionIntervalMs;
+  }
+
   get(name: string): Topic | undefined {
     return this.topics.get(name);
   }

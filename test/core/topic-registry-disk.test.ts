@@ -49,7 +49,11 @@ describe('TopicRegistry on disk', () => {
       await durable(storage);
       const streamDirs = readdirSync(join(dataDir, 'streams')).length;
       topics.delete('doomed');
-      assert.equal(readdirSync(join(dataDir, 'streams')).length, streamDirs - 1, "the deleted topic's files are gone");
+      assert.equal(
+        readdirSync(join(dataDir, 'streams')).length,
+        streamDirs - 1,
+        "the deleted topic's files are gone",
+      );
       topics.close();
       await storage.close();
 

@@ -319,7 +319,8 @@ export class ConsumerGroup {
   /** The protocol every member supports that gets the most first-preference votes. */
   selectProtocol(): string {
     const candidates = new Set<string>();
-    for (const [name, count] of this.supportedProtocols) if (count === this.members.size) candidates.add(name);
+    for (const [name, count] of this.supportedProtocols)
+      if (count === this.members.size) candidates.add(name);
     const votes = new Map<string, number>();
     let best: string | undefined;
     let bestVotes = 0;

@@ -182,18 +182,29 @@ export class GroupCoordinator {
   }
 
   private handleJoin(req: JoinRequest, respond: JoinWaiter): void {
-    if (req.groupId === '') return respond(joinError(req.memberId, 'INVALID_GROUP_ID'));
-    if (this.closed) return respond(joinError(req.memberId, 'COORDINATOR_NOT_AVAILABLE'));
+    if (req.groupId === '') {
+      respond(joinError(req.memberId, 'INVALID_GROUP_ID'));
+      return;
+    }
+    if (this.closed) {
+      respond(joinError(req.memberId, 'COORDINATOR_NOT_AVAILABLE'));
+      return;
+    }
     if (
       req.sessionTimeoutMs < this.config.minSessionTimeoutMs ||
       req.sessionTimeoutMs > this.config.maxSessionTimeoutMs
-    )
-      return respond(joinError(req.memberId, 'INVALID_SESSION_TIMEOUT'));
+    ) {
+      respond(joinError(req.memberId, 'INVALID_SESSION_TIMEOUT'));
+      return;
+    }
     const isUnknownMember = req.memberId === '';
     let group = this.groups.get(req.groupId);
     if (!group) {
       // A member id for a group that does not exist is stale: the member must join afresh.
-      if (!isUnknownMember) return respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
+      if (!isUnknownMember) {
+        respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
+        return;
+      }
       group = new ConsumerGroup(req.groupId, this.clock.now());
       this.groups.set(req.groupId, group);
     }
@@ -223,9 +234,14 @@ export class GroupCoordinator {
   }
 
   private newMemberJoin(group: ConsumerGroup, req: JoinRequest, respond: JoinWaiter): void {
-    if (group.is('Dead')) return respond(joinError('', 'COORDINATOR_NOT_AVAILABLE'));
-    if (!group.supportsProtocols(req.protocolType, req.protocols))
-      return respond(joinError('', 'INCONSISTENT_GROUP_PROTOCOL'));
+    if (group.is('Dead')) {
+      respond(joinError('', 'COORDINATOR_NOT_AVAILABLE'));
+      return;
+    }
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) {
+      respond(joinError('', 'INCONSISTENT_GROUP_PROTOCOL'));
+      return;
+    }
     const newMemberId = `${req.groupInstanceId ?? req.clientId}-${this.randomId()}`;
     if (req.groupInstanceId !== null) {
       const oldMemberId = group.currentStaticMemberId(req.groupInstanceId);
@@ -234,7 +250,10 @@ export class GroupCoordinator {
       else this.addMemberAndRebalance(group, newMemberId, req, respond);
     } else if (req.requireKnownMemberId) {
       // The member must come back with this id; until then the join phase waits for it.
-      const timer = this.clock.setTimeout(() => this.expirePendingMember(group, newMemberId), req.sessionTimeoutMs);
+      const timer = this.clock.setTimeout(
+        () => this.expirePendingMember(group, newMemberId),
+        req.sessionTimeoutMs,
+      );
       group.pendingMembers.set(newMemberId, timer);
       respond(joinError(newMemberId, 'MEMBER_ID_REQUIRED'));
     } else {
@@ -243,17 +262,28 @@ export class GroupCoordinator {
   }
 
   private currentMemberJoin(group: ConsumerGroup, req: JoinRequest, respond: JoinWaiter): void {
-    if (group.is('Dead')) return respond(joinError(req.memberId, 'COORDINATOR_NOT_AVAILABLE'));
-    if (!group.supportsProtocols(req.protocolType, req.protocols))
-      return respond(joinError(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+    if (group.is('Dead')) {
+      respond(joinError(req.memberId, 'COORDINATOR_NOT_AVAILABLE'));
+      return;
+    }
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) {
+      respond(joinError(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+      return;
+    }
     if (group.pendingMembers.has(req.memberId)) {
       // Pending ids are only handed to dynamic members.
-      if (req.groupInstanceId !== null) return respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
+      if (req.groupInstanceId !== null) {
+        respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
+        return;
+      }
       this.addMemberAndRebalance(group, req.memberId, req, respond);
       return;
     }
     const error = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
-    if (error !== 'NONE') return respond(joinError(req.memberId, error));
+    if (error !== 'NONE') {
+      respond(joinError(req.memberId, error));
+      return;
+    }
     const member = group.members.get(req.memberId)!;
     switch (group.state) {
       case 'PreparingRebalance':
@@ -460,11 +490,23 @@ export class GroupCoordinator {
   }
 
   private handleSync(req: SyncRequest, respond: (result: SyncResult) => void): void {
-    if (req.groupId === '') return respond(syncError('INVALID_GROUP_ID'));
-    if (this.closed) return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+    if (req.groupId === '') {
+      respond(syncError('INVALID_GROUP_ID'));
+      return;
+    }
+    if (this.closed) {
+      respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+      return;
+    }
     const group = this.groups.get(req.groupId);
-    if (!group) return respond(syncError('UNKNOWN_MEMBER_ID'));
-    if (group.is('Dead')) return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+    if (!group) {
+      respond(syncError('UNKNOWN_MEMBER_ID'));
+      return;
+    }
+    if (group.is('Dead')) {
+      respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+      return;
+    }
     let error = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
     if (error === 'NONE') {
       if (req.generationId !== group.generationId) error = 'ILLEGAL_GENERATION';
@@ -473,13 +515,20 @@ export class GroupCoordinator {
       else if (req.protocolName !== null && req.protocolName !== group.protocolName)
         error = 'INCONSISTENT_GROUP_PROTOCOL';
     }
-    if (error !== 'NONE') return respond(syncError(error));
+    if (error !== 'NONE') {
+      respond(syncError(error));
+      return;
+    }
     const member = group.members.get(req.memberId)!;
     switch (group.state) {
-      case 'Empty':
-        return respond(syncError('UNKNOWN_MEMBER_ID'));
-      case 'PreparingRebalance':
-        return respond(syncError('REBALANCE_IN_PROGRESS'));
+      case 'Empty': {
+        respond(syncError('UNKNOWN_MEMBER_ID'));
+        return;
+      }
+      case 'PreparingRebalance': {
+        respond(syncError('REBALANCE_IN_PROGRESS'));
+        return;
+      }
       case 'CompletingRebalance': {
         // A repeated SyncGroup replaces the earlier one, whose answer tells the client to rejoin.
         group.invokeSyncWaiter(member, syncError('REBALANCE_IN_PROGRESS'));
@@ -559,7 +608,12 @@ export class GroupCoordinator {
 
   // ---- Heartbeat and LeaveGroup ----------------------------------------------------------------
 
-  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): GroupErrorName {
+  heartbeat(
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+  ): GroupErrorName {
     if (groupId === '') return 'INVALID_GROUP_ID';
     if (this.closed) return 'COORDINATOR_NOT_AVAILABLE';
     const group = this.groups.get(groupId);
@@ -862,7 +916,8 @@ export class GroupCoordinator {
         if (group.protocolType === null) {
           lastActivityMs = 0;
           for (const partitions of committed.values())
-            for (const c of partitions.values()) lastActivityMs = Math.max(lastActivityMs, c.commitTimestampMs);
+            for (const c of partitions.values())
+              lastActivityMs = Math.max(lastActivityMs, c.commitTimestampMs);
         }
         if (nowMs - lastActivityMs < this.config.offsetsRetentionMs) continue;
         this.offsets.deleteGroup(group.groupId, () => {});

@@ -45,12 +45,18 @@ const DEFAULT_COMPACT_MIN_ENTRIES = 100_000;
 
 function commitPayloadBytes(groupId: string, entries: readonly OffsetCommitEntry[]): number {
   let n = 2 + Buffer.byteLength(groupId) + 4;
-  for (const e of entries) n += ENTRY_FIXED_BYTES + Buffer.byteLength(e.topic) + Buffer.byteLength(e.metadata);
+  for (const e of entries)
+    n += ENTRY_FIXED_BYTES + Buffer.byteLength(e.topic) + Buffer.byteLength(e.metadata);
   return n;
 }
 
 /** Encodes a COMMIT record at buf[offset, ...); returns the end. */
-function encodeCommit(buf: Buffer, offset: number, groupId: string, entries: readonly OffsetCommitEntry[]): number {
+function encodeCommit(
+  buf: Buffer,
+  offset: number,
+  groupId: string,
+  entries: readonly OffsetCommitEntry[],
+): number {
   let p = offset + RECORD_HEADER_BYTES;
   p = writeString16(buf, p, groupId);
   buf.writeUInt32LE(entries.length, p);
@@ -77,7 +83,11 @@ function writeString16(buf: Buffer, p: number, s: string): number {
 }
 
 /** Decodes a COMMIT payload; throws RangeError on a payload that does not fit its lengths. */
-function decodeCommit(buf: Buffer, start: number, end: number): { groupId: string; entries: OffsetCommitEntry[] } {
+function decodeCommit(
+  buf: Buffer,
+  start: number,
+  end: number,
+): { groupId: string; entries: OffsetCommitEntry[] } {
   const view = buf.subarray(start, end);
   let p = 0;
   const groupLen = view.readUInt16LE(p);
@@ -130,7 +140,11 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
   }
 
   /** Opens (creating or recovering) the offsets log in `dir`. */
-  static open(dir: string, committer: GroupCommitter, options: GroupOffsetLogOptions = {}): DiskGroupOffsetStore {
+  static open(
+    dir: string,
+    committer: GroupCommitter,
+    options: GroupOffsetLogOptions = {},
+  ): DiskGroupOffsetStore {
     fs.mkdirSync(dir, { recursive: true });
     return new DiskGroupOffsetStore(
       dir,
@@ -159,7 +173,8 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
           undecodable++;
         }
       });
-      if (undecodable > 0) this.logger(`group offsets ${this.dir}: skipped ${undecodable} undecodable records`);
+      if (undecodable > 0)
+        this.logger(`group offsets ${this.dir}: skipped ${undecodable} undecodable records`);
       if (result.validBytes < size) {
         this.logger(
           `group offsets ${this.dir}: ${result.stopReason} record at byte ${result.validBytes}; ` +
@@ -282,7 +297,9 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
       fs.renameSync(tmpPath, this.logPath);
       if (this.committer.policy !== 'never') fsyncDir(this.dir);
     } catch (err) {
-      this.logger(`group offsets ${this.dir}: compaction failed, keeping the current log: ${(err as Error).message}`);
+      this.logger(
+        `group offsets ${this.dir}: compaction failed, keeping the current log: ${(err as Error).message}`,
+      );
       fs.rmSync(tmpPath, { force: true });
       return;
     }

@@ -140,7 +140,10 @@ describe('group coordinator: rebalances', () => {
     // The join phase completes at once with nobody: the group is Empty.
     assert.equal(k.groups.groupState('g'), 'Empty');
     assert.deepEqual(k.groups.describe('g').members, []);
-    assert.equal(k.groups.leave('g', [{ memberId: m1.memberId, groupInstanceId: null }]).members[0]!.error, 'UNKNOWN_MEMBER_ID');
+    assert.equal(
+      k.groups.leave('g', [{ memberId: m1.memberId, groupInstanceId: null }]).members[0]!.error,
+      'UNKNOWN_MEMBER_ID',
+    );
   });
 
   it('a member whose session expires is removed and the group rebalances', async () => {
@@ -237,7 +240,10 @@ describe('group coordinator: rebalances', () => {
     await advance(k, SESSION_MS);
     assert.equal(j1.value.generationId, 2);
     assert.equal(j1.value.members.length, 1);
-    assert.equal(k.groups.leave('g', [{ memberId: pending, groupInstanceId: null }]).members[0]!.error, 'UNKNOWN_MEMBER_ID');
+    assert.equal(
+      k.groups.leave('g', [{ memberId: pending, groupInstanceId: null }]).members[0]!.error,
+      'UNKNOWN_MEMBER_ID',
+    );
   });
 
   it('the initial rebalance delay gathers members that arrive while it runs', async () => {
@@ -288,7 +294,11 @@ describe('group coordinator: rebalances', () => {
     // Members arrived during the first delay: it runs once more.
     await advance(k, 200);
     assert.equal(ja.value.protocolName, 'range');
-    assert.deepEqual(ja.value.members[2]!.metadata, Buffer.from('meta:range'), 'metadata of the chosen protocol');
+    assert.deepEqual(
+      ja.value.members[2]!.metadata,
+      Buffer.from('meta:range'),
+      'metadata of the chosen protocol',
+    );
 
     const k2 = kit({ initialRebalanceDelayMs: 100 });
     const x = await memberIdFor(k2, { protocols: protocols('range', 'roundrobin') });
@@ -352,13 +362,18 @@ describe('group coordinator: static membership (KIP-345)', () => {
     assert.equal(k.groups.heartbeat('g', oldId, 'instance-a', 1), 'FENCED_INSTANCE_ID');
     assert.equal(k.groups.heartbeat('g', oldId, null, 1), 'UNKNOWN_MEMBER_ID');
     assert.equal(k.groups.heartbeat('g', newId, 'instance-a', 1), 'NONE');
-    assert.equal(k.groups.leave('g', [{ memberId: oldId, groupInstanceId: 'instance-a' }]).members[0]!.error, 'FENCED_INSTANCE_ID');
+    assert.equal(
+      k.groups.leave('g', [{ memberId: oldId, groupInstanceId: 'instance-a' }]).members[0]!.error,
+      'FENCED_INSTANCE_ID',
+    );
     const commit = await k.groups.commitOffsets({
       groupId: 'g',
       generationId: 1,
       memberId: oldId,
       groupInstanceId: 'instance-a',
-      entries: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 }],
+      entries: [
+        { topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 },
+      ],
     });
     assert.deepEqual(commit, ['FENCED_INSTANCE_ID']);
   });
@@ -403,28 +418,46 @@ describe('group coordinator: static membership (KIP-345)', () => {
 describe('group coordinator: errors', () => {
   it('INVALID_SESSION_TIMEOUT outside [min, max] session timeout', async () => {
     const k = kit({ minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 300_000 });
-    assert.equal((await k.groups.join(joinRequest({ sessionTimeoutMs: 5999 }))).error, 'INVALID_SESSION_TIMEOUT');
-    assert.equal((await k.groups.join(joinRequest({ sessionTimeoutMs: 300_001 }))).error, 'INVALID_SESSION_TIMEOUT');
+    assert.equal(
+      (await k.groups.join(joinRequest({ sessionTimeoutMs: 5999 }))).error,
+      'INVALID_SESSION_TIMEOUT',
+    );
+    assert.equal(
+      (await k.groups.join(joinRequest({ sessionTimeoutMs: 300_001 }))).error,
+      'INVALID_SESSION_TIMEOUT',
+    );
     assert.equal((await k.groups.join(joinRequest({ sessionTimeoutMs: 6000 }))).error, 'MEMBER_ID_REQUIRED');
-    assert.equal((await k.groups.join(joinRequest({ sessionTimeoutMs: 300_000 }))).error, 'MEMBER_ID_REQUIRED');
+    assert.equal(
+      (await k.groups.join(joinRequest({ sessionTimeoutMs: 300_000 }))).error,
+      'MEMBER_ID_REQUIRED',
+    );
   });
 
   it('INCONSISTENT_GROUP_PROTOCOL for another protocol type or no common protocol', async () => {
     const k = kit();
     await stableSingle(k);
-    assert.equal((await k.groups.join(joinRequest({ protocolType: 'connect' }))).error, 'INCONSISTENT_GROUP_PROTOCOL');
+    assert.equal(
+      (await k.groups.join(joinRequest({ protocolType: 'connect' }))).error,
+      'INCONSISTENT_GROUP_PROTOCOL',
+    );
     assert.equal(
       (await k.groups.join(joinRequest({ protocols: protocols('sticky') }))).error,
       'INCONSISTENT_GROUP_PROTOCOL',
     );
     assert.equal((await k.groups.join(joinRequest({ protocols: [] }))).error, 'INCONSISTENT_GROUP_PROTOCOL');
     const k2 = kit();
-    assert.equal((await k2.groups.join(joinRequest({ protocolType: '' }))).error, 'INCONSISTENT_GROUP_PROTOCOL');
+    assert.equal(
+      (await k2.groups.join(joinRequest({ protocolType: '' }))).error,
+      'INCONSISTENT_GROUP_PROTOCOL',
+    );
   });
 
   it('UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, INVALID_GROUP_ID', async () => {
     const k = kit();
-    assert.equal((await k.groups.join(joinRequest({ groupId: 'nope', memberId: 'ghost' }))).error, 'UNKNOWN_MEMBER_ID');
+    assert.equal(
+      (await k.groups.join(joinRequest({ groupId: 'nope', memberId: 'ghost' }))).error,
+      'UNKNOWN_MEMBER_ID',
+    );
     assert.equal((await k.groups.join(joinRequest({ groupId: '' }))).error, 'INVALID_GROUP_ID');
     assert.equal(k.groups.heartbeat('nope', 'ghost', null, 1), 'UNKNOWN_MEMBER_ID');
     assert.equal(k.groups.heartbeat('', 'ghost', null, 1), 'INVALID_GROUP_ID');
@@ -527,13 +560,23 @@ describe('group coordinator: offset commits', () => {
   it('checks the committer against the group: generation, membership, rebalance', async () => {
     const k = kit();
     const commit = (generationId: number, memberId: string, groupId = 'g') =>
-      k.groups.commitOffsets({ groupId, generationId, memberId, groupInstanceId: null, entries: [entry(0, 1)] });
+      k.groups.commitOffsets({
+        groupId,
+        generationId,
+        memberId,
+        groupInstanceId: null,
+        entries: [entry(0, 1)],
+      });
     assert.deepEqual(await commit(3, 'm', 'missing'), ['ILLEGAL_GENERATION']);
     const m1 = await stableSingle(k);
     assert.deepEqual(await commit(1, m1.memberId), ['NONE']);
     assert.deepEqual(await commit(2, m1.memberId), ['ILLEGAL_GENERATION']);
     assert.deepEqual(await commit(1, 'ghost'), ['UNKNOWN_MEMBER_ID']);
-    assert.deepEqual(await commit(-1, ''), ['UNKNOWN_MEMBER_ID'], 'only members commit to a group with members');
+    assert.deepEqual(
+      await commit(-1, ''),
+      ['UNKNOWN_MEMBER_ID'],
+      'only members commit to a group with members',
+    );
 
     const id2 = await memberIdFor(k);
     joinAs(k, id2);
@@ -607,7 +650,9 @@ describe('group coordinator: describe, list, delete, expiry', () => {
       generationId: -1,
       memberId: '',
       groupInstanceId: null,
-      entries: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 }],
+      entries: [
+        { topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 },
+      ],
     });
     assert.deepEqual(k.groups.list(), [
       { groupId: 'g', protocolType: 'consumer', state: 'Stable' },
@@ -639,7 +684,9 @@ describe('group coordinator: describe, list, delete, expiry', () => {
       generationId: -1,
       memberId: '',
       groupInstanceId: null,
-      entries: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 }],
+      entries: [
+        { topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 },
+      ],
     });
     assert.deepEqual(await k.groups.deleteGroups(['g', 'simple', 'nope', 'simple']), [
       { groupId: 'g', error: 'NON_EMPTY_GROUP' },
@@ -648,7 +695,9 @@ describe('group coordinator: describe, list, delete, expiry', () => {
     ]);
     assert.equal(k.offsets.group('simple'), undefined);
     assert.equal(k.groups.describe('simple').state, 'Dead');
-    assert.deepEqual(await k.groups.deleteGroups(['simple']), [{ groupId: 'simple', error: 'GROUP_ID_NOT_FOUND' }]);
+    assert.deepEqual(await k.groups.deleteGroups(['simple']), [
+      { groupId: 'simple', error: 'GROUP_ID_NOT_FOUND' },
+    ]);
   });
 
   it('expires an empty group’s offsets after the retention time, and forgets empty groups without offsets', async () => {
@@ -659,10 +708,18 @@ describe('group coordinator: describe, list, delete, expiry', () => {
       generationId: 1,
       memberId: m1.memberId,
       groupInstanceId: null,
-      entries: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 }],
+      entries: [
+        { topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', commitTimestampMs: -1 },
+      ],
     });
     // A commit with no entries still creates the (simple) group, which has no offsets.
-    await k.groups.commitOffsets({ groupId: 'simple', generationId: -1, memberId: '', groupInstanceId: null, entries: [] });
+    await k.groups.commitOffsets({
+      groupId: 'simple',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      entries: [],
+    });
     assert.equal(k.groups.groupState('simple'), 'Empty');
     k.groups.leave('g', [{ memberId: m1.memberId, groupInstanceId: null }]);
     assert.equal(k.groups.groupState('g'), 'Empty');

@@ -6,9 +6,10 @@
  * of retrying COORDINATOR_NOT_AVAILABLE until they time out. Kafka answers INVALID_REQUEST to key
  * types it does not know as well.
  */
+
+import type { KafkaCluster } from '../cluster.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../codec/index.js';
 import { API_KEYS } from '../codec/index.js';
-import type { KafkaCluster } from '../cluster.js';
 import { KafkaError } from '../error-codes.js';
 import type { KafkaApi, KafkaCall } from '../kafka-api.js';
 

@@ -150,5 +150,11 @@ export function groupApis({ groups }: GroupServices): KafkaApi[] {
 }
 
 function syncResponse(code: number): SyncGroupResponse {
-  return { throttleTimeMs: 0, errorCode: code, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+  return {
+    throttleTimeMs: 0,
+    errorCode: code,
+    protocolType: null,
+    protocolName: null,
+    assignment: Buffer.alloc(0),
+  };
 }

@@ -42,7 +42,10 @@ export function offsetApis({ groups, partitionExists }: OffsetServices): KafkaAp
           const partitions: OffsetCommitResponsePartition[] = [];
           topics.push({ name: topic.name, partitions });
           for (const p of topic.partitions) {
-            const slot = { partitionIndex: p.partitionIndex, errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
+            const slot = {
+              partitionIndex: p.partitionIndex,
+              errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+            };
             partitions.push(slot);
             if (!partitionExists(topic.name, p.partitionIndex)) continue;
             slots.push(slot);
@@ -101,7 +104,8 @@ function fetchGroup(
   groupId: string,
   topics: readonly { name: string; partitionIndexes: number[] }[] | null,
 ): OffsetFetchResponseGroup {
-  const request = topics && topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
+  const request =
+    topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
   const result = groups.fetchOffsets(groupId, request);
   return {
     groupId,

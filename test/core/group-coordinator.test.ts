@@ -246,6 +246,37 @@ describe('group coordinator: rebalances', () => {
     );
   });
 
+  it('a new member whose JoinGroup waits 5 minutes is dropped (its client will retry)', async () => {
+    const k = kit();
+    const m1 = await stableSingle(k, { rebalanceTimeoutMs: 600_000 });
+    const id2 = await memberIdFor(k);
+    const j2 = joinAs(k, id2);
+    // m1 stays alive but does not rejoin: the join phase could last 10 minutes.
+    for (let t = 0; t < 300_000; t += 5000) {
+      assert.equal(j2.settled, false);
+      k.groups.heartbeat('g', m1.memberId, null, 1);
+      await advance(k, 5000);
+    }
+    assert.equal(j2.value.error, 'UNKNOWN_MEMBER_ID');
+    assert.deepEqual(
+      k.groups.describe('g').members.map((m) => m.memberId),
+      [m1.memberId],
+    );
+  });
+
+  it('shutdown answers waiting JoinGroups with COORDINATOR_NOT_AVAILABLE', async () => {
+    const k = kit();
+    const m1 = await stableSingle(k);
+    const id2 = await memberIdFor(k);
+    const j2 = joinAs(k, id2);
+    await tick();
+    k.groups.close();
+    await tick();
+    assert.equal(j2.value.error, 'COORDINATOR_NOT_AVAILABLE');
+    assert.equal(k.groups.heartbeat('g', m1.memberId, null, 1), 'COORDINATOR_NOT_AVAILABLE');
+    assert.equal(k.clock.pendingTimers, 0, 'no timer left behind');
+  });
+
   it('the initial rebalance delay gathers members that arrive while it runs', async () => {
     const k = kit({ initialRebalanceDelayMs: 3000 });
     const id1 = await memberIdFor(k);
@@ -395,6 +426,20 @@ describe('group coordinator: static membership (KIP-345)', () => {
       'the static member was not removed by the join phase',
     );
     assert.equal(jd.value.leaderId, dyn, 'the leader is a member that rejoined');
+  });
+
+  it('a JoinGroup with a stale member id for a known instance id is fenced', async () => {
+    const k = kit();
+    const s = joinAs(k, '', staticJoin);
+    await advance(k, 0);
+    const current = s.value.memberId;
+    syncAs(k, current, 1, []);
+    await tick();
+    const zombie = await k.groups.join(joinRequest({ memberId: 'instance-a-old', groupInstanceId: 'instance-a' }));
+    assert.equal(zombie.error, 'FENCED_INSTANCE_ID');
+    const unknown = await k.groups.join(joinRequest({ memberId: 'x', groupInstanceId: 'instance-b' }));
+    assert.equal(unknown.error, 'UNKNOWN_MEMBER_ID');
+    assert.equal(k.groups.heartbeat('g', current, 'instance-a', 1), 'NONE', 'the current member is unaffected');
   });
 
   it('an admin removes a static member by instance id (LeaveGroup with an empty member id)', async () => {

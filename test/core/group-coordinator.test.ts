@@ -435,11 +435,17 @@ describe('group coordinator: static membership (KIP-345)', () => {
     const current = s.value.memberId;
     syncAs(k, current, 1, []);
     await tick();
-    const zombie = await k.groups.join(joinRequest({ memberId: 'instance-a-old', groupInstanceId: 'instance-a' }));
+    const zombie = await k.groups.join(
+      joinRequest({ memberId: 'instance-a-old', groupInstanceId: 'instance-a' }),
+    );
     assert.equal(zombie.error, 'FENCED_INSTANCE_ID');
     const unknown = await k.groups.join(joinRequest({ memberId: 'x', groupInstanceId: 'instance-b' }));
     assert.equal(unknown.error, 'UNKNOWN_MEMBER_ID');
-    assert.equal(k.groups.heartbeat('g', current, 'instance-a', 1), 'NONE', 'the current member is unaffected');
+    assert.equal(
+      k.groups.heartbeat('g', current, 'instance-a', 1),
+      'NONE',
+      'the current member is unaffected',
+    );
   });
 
   it('an admin removes a static member by instance id (LeaveGroup with an empty member id)', async () => {

@@ -50,6 +50,8 @@ export interface TopicRegistryOptions {
   readonly maxPartitions?: number;
   /** Topic ids (16 random bytes); injectable for tests. */
   readonly newTopicId?: () => Buffer;
+  /** Told after a topic is deleted (its consumer groups' committed offsets go too). */
+  readonly onTopicDeleted?: (name: string) => void;
 }
 
 export interface CreateTopicOptions {
@@ -270,6 +272,7 @@ export class TopicRegistry implements TopicLookup {
     this.options.definitions.delete('topic', topic.name);
     this.unregister(topic);
     for (const partition of topic.partitions) partition.destroy();
+    this.options.onTopicDeleted?.(topic.name);
     return topic;
   }
 

@@ -43,6 +43,7 @@ export class FakePartition implements TopicPartition {
     readonly index: number,
     readonly stream: Stream,
     private readonly durability: Durability,
+    private readonly afterDurable?: (callback: () => void) => void,
   ) {
     this.highWatermark = stream.nextOffset;
     this.logStartOffset = stream.firstOffset;
@@ -50,7 +51,9 @@ export class FakePartition implements TopicPartition {
 
   append(batch: Buffer, recordCount: number, timestampMs: number): number {
     const offset = this.stream.appendRaw(batch, recordCount, timestampMs);
-    if (this.durability === 'auto') queueMicrotask(() => this.makeDurable());
+    const end = this.stream.nextOffset;
+    if (this.afterDurable) this.afterDurable(() => this.makeDurable(end));
+    else if (this.durability === 'auto') queueMicrotask(() => this.makeDurable(end));
     return offset;
   }
 
@@ -81,6 +84,8 @@ export interface FakeTopicsOptions {
   readonly autoCreate?: boolean;
   /** Where partitions keep their batches (default: in memory). */
   readonly openStore?: (topic: string, partition: number) => StreamStore;
+  /** A real durability barrier (GroupCommitter.afterDurable): the high watermark follows it. */
+  readonly afterDurable?: (callback: () => void) => void;
 }
 
 export class FakeTopics implements TopicLookup {
@@ -94,7 +99,7 @@ export class FakeTopics implements TopicLookup {
     const partitions = Array.from({ length: partitionCount }, (_, i) => {
       const store = this.options.openStore?.(name, i) ?? new MemoryStreamStore({ segmentSizeBytes: 1 << 20 });
       const stream = new Stream(`${name}-${i}`, store, this.clock);
-      return new FakePartition(name, i, stream, this.options.durability ?? 'auto');
+      return new FakePartition(name, i, stream, this.options.durability ?? 'auto', this.options.afterDurable);
     });
     const topic: Topic = {
       name,

@@ -24,6 +24,7 @@ import type {
   FetchResponsePartitionData,
 } from '../codec/index.js';
 import { KafkaError } from '../error-codes.js';
+import { selectFetchBatches } from '../fetch-batches.js';
 import type { KafkaAnswer, KafkaApi, KafkaCall } from '../kafka-api.js';
 import { waitForHighWatermarks } from './fetch-wait.js';
 
@@ -168,17 +169,14 @@ function readBatches(
 ): { records: Buffer; sizeBytes: number } {
   if (fetchOffset >= highWatermark || (limitBytes <= 0 && !minOneBatch))
     return { records: EMPTY, sizeBytes: 0 };
-  // readFrom returns at least one entry and may pass the byte limit by one entry, trimmed below.
+  // readFrom returns at least one entry and may pass the byte limit by one entry; selection trims.
   const entries = partition.stream.readFrom(fetchOffset, MAX_BATCHES_PER_PARTITION, Math.max(1, limitBytes));
-  const batches: Buffer[] = [];
-  let sizeBytes = 0;
+  const stored: Buffer[] = [];
   for (const entry of entries) {
     if (entry.offset >= highWatermark) break;
-    const size = entry.payload.length;
-    if (sizeBytes + size > limitBytes && !(minOneBatch && batches.length === 0)) break;
-    batches.push(entry.payload);
-    sizeBytes += size;
+    stored.push(entry.payload);
   }
+  const { batches, sizeBytes } = selectFetchBatches(stored, fetchOffset, limitBytes, minOneBatch);
   if (batches.length === 0) return { records: EMPTY, sizeBytes: 0 };
   return { records: batches.length === 1 ? batches[0]! : Buffer.concat(batches, sizeBytes), sizeBytes };
 }

@@ -10,12 +10,16 @@ import { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
+import { TopicRegistry } from './core/topic-registry.js';
 import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import { buildApiTable } from './protocol/kafka/api-table.js';
+import { configApis } from './protocol/kafka/apis/configs.js';
+import { metadataApis } from './protocol/kafka/apis/metadata.js';
 import { saslApis } from './protocol/kafka/apis/sasl.js';
+import { topicAdminApis } from './protocol/kafka/apis/topics-admin.js';
 import { DEFAULT_KAFKA_SETTINGS, type KafkaSettings } from './protocol/kafka/cluster.js';
 import { KafkaServer } from './protocol/kafka/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
@@ -98,6 +102,8 @@ export interface Broker {
   readonly dataDir: string;
   /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
   readonly core: BrokerCore;
+  /** Kafka topics and their partitions: for inspection in tests. */
+  readonly topics: TopicRegistry;
   /** Memory and disk alarms; `check()` measures now. */
   readonly resources: ResourceMonitor;
   /** Stops accepting, closes connections with 320 CONNECTION_FORCED, flushes and syncs storage. */
@@ -184,6 +190,20 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     (vhost, streamName, streamOptions) => storage.openStreamStore(vhost, streamName, streamOptions),
     (vhost, exchange) => dedupStorage.openStore(vhost, exchange),
   );
+  const kafkaSettings: KafkaSettings = {
+    ...DEFAULT_KAFKA_SETTINGS,
+    ...withoutUndefined(options.kafka ?? {}),
+  };
+  // Topics are restored even with the Kafka listener off, so their data is kept.
+  const topics = new TopicRegistry({
+    clock,
+    definitions,
+    createStreamStore: (vhost, streamName, streamOptions) =>
+      storage.openStreamStore(vhost, streamName, streamOptions),
+    durability: storage.committer,
+    autoCreateTopics: kafkaSettings.autoCreateTopics,
+    defaultPartitions: kafkaSettings.defaultPartitions,
+  });
   const closeDelayed = () => {
     for (const vhost of core.vhosts.values()) vhost.extensions.close();
     delayStorage.close();
@@ -206,7 +226,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
     delayStorage.removeOrphans();
     dedupStorage.removeOrphans();
-    storage.removeOrphanStreamData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
+    topics.restore(storage.definitions.entries());
+    storage.removeOrphanStreamData([
+      ...durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })),
+      ...topics.streamKeepList(),
+    ]);
 
     resources.start();
     let amqp: ListenerAddress | undefined;
@@ -239,7 +263,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           `kafka: the listener on ${host} is beyond loopback and would accept anyone; keep SASL on (--kafka-sasl on) or bind 127.0.0.1`,
         );
       }
-      const settings: KafkaSettings = { ...DEFAULT_KAFKA_SETTINGS, ...withoutUndefined(kafkaOptions) };
+      const settings = kafkaSettings;
       const cluster = {
         nodeId: 0,
         clusterId: kafkaClusterId(storage),
@@ -247,6 +271,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         advertisedPort: kafkaOptions.advertisedPort ?? 0,
       };
       const apis = buildApiTable([
+        ...metadataApis({ topics, cluster }),
+        ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
+        ...configApis({ topics, cluster }),
         ...saslApis({
           enabled: sasl,
           users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
@@ -278,6 +305,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       kafka,
       dataDir: storage.dataDir,
       core,
+      topics,
       resources,
       close() {
         closing ??= (async () => {
@@ -288,6 +316,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
           closeDelayed();
+          topics.close();
           await storage.close();
         })();
         return closing;
@@ -299,6 +328,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await amqpServer?.close().catch(() => {});
     await kafkaServer?.close().catch(() => {});
     closeDelayed();
+    topics.close();
     await storage.close().catch(() => {});
     throw error;
   }

@@ -17,10 +17,16 @@ import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import { buildApiTable } from './protocol/kafka/api-table.js';
 import { configApis } from './protocol/kafka/apis/configs.js';
+import { deleteRecordsApis } from './protocol/kafka/apis/delete-records.js';
+import { fetchApis } from './protocol/kafka/apis/fetch.js';
+import { initProducerIdApis } from './protocol/kafka/apis/init-producer-id.js';
+import { listOffsetsApis } from './protocol/kafka/apis/list-offsets.js';
 import { metadataApis } from './protocol/kafka/apis/metadata.js';
+import { produceApis } from './protocol/kafka/apis/produce.js';
 import { saslApis } from './protocol/kafka/apis/sasl.js';
 import { topicAdminApis } from './protocol/kafka/apis/topics-admin.js';
 import { DEFAULT_KAFKA_SETTINGS, type KafkaSettings } from './protocol/kafka/cluster.js';
+import { KafkaProducers, producerIdBlockStoreIn } from './protocol/kafka/producers.js';
 import { KafkaServer } from './protocol/kafka/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import { DedupStorage } from './storage/dedup-store.js';
@@ -270,7 +276,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         advertisedHost: kafkaOptions.advertisedHost ?? (isWildcardHost(host) ? hostname() : host),
         advertisedPort: kafkaOptions.advertisedPort ?? 0,
       };
+      const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
       const apis = buildApiTable([
+        ...produceApis({ topics, producers, clock }),
+        ...fetchApis({ topics, clock }),
+        ...listOffsetsApis({ topics }),
+        ...deleteRecordsApis({ topics, producers }),
+        ...initProducerIdApis({ producers }),
         ...metadataApis({ topics, cluster }),
         ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
         ...configApis({ topics, cluster }),

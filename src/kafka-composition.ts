@@ -13,15 +13,21 @@ import { DEFAULT_GROUP_COORDINATOR_CONFIG, GroupCoordinator } from './core/group
 import { TopicRegistry } from './core/topic-registry.js';
 import { buildApiTable } from './protocol/kafka/api-table.js';
 import { configApis } from './protocol/kafka/apis/configs.js';
+import { deleteRecordsApis } from './protocol/kafka/apis/delete-records.js';
+import { fetchApis } from './protocol/kafka/apis/fetch.js';
 import { findCoordinatorApis } from './protocol/kafka/apis/find-coordinator.js';
 import { groupAdminApis } from './protocol/kafka/apis/group-admin.js';
 import { groupApis } from './protocol/kafka/apis/groups.js';
+import { initProducerIdApis } from './protocol/kafka/apis/init-producer-id.js';
+import { listOffsetsApis } from './protocol/kafka/apis/list-offsets.js';
 import { metadataApis } from './protocol/kafka/apis/metadata.js';
 import { offsetApis } from './protocol/kafka/apis/offsets.js';
+import { produceApis } from './protocol/kafka/apis/produce.js';
 import { saslApis } from './protocol/kafka/apis/sasl.js';
 import { topicAdminApis } from './protocol/kafka/apis/topics-admin.js';
 import { DEFAULT_KAFKA_SETTINGS, type KafkaCluster, type KafkaSettings } from './protocol/kafka/cluster.js';
 import type { KafkaApi } from './protocol/kafka/kafka-api.js';
+import { KafkaProducers, producerIdBlockStoreIn } from './protocol/kafka/producers.js';
 import { DiskGroupOffsetStore } from './storage/group-offset-log.js';
 import type { Storage } from './storage/storage.js';
 
@@ -100,6 +106,7 @@ export function composeKafka({
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
     },
   });
+  let producers: KafkaProducers | undefined;
   return {
     settings,
     topics,
@@ -113,7 +120,13 @@ export function composeKafka({
         const found = topics.get(topic);
         return found !== undefined && partition >= 0 && partition < found.partitions.length;
       };
+      producers ??= new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
       return buildApiTable([
+        ...produceApis({ topics, producers, clock }),
+        ...fetchApis({ topics, clock }),
+        ...listOffsetsApis({ topics }),
+        ...deleteRecordsApis({ topics, producers }),
+        ...initProducerIdApis({ producers }),
         ...saslApis({
           enabled: sasl,
           users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },

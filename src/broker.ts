@@ -242,7 +242,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
     control = await ControlSocket.start(
       storage.dataDir,
-      (request) => executeAdminRequest(core, request),
+      (request) => executeAdminRequest(core, request, kafkaParts),
       log,
     );
     const controlSocket = control;

@@ -6,6 +6,7 @@
 import type { BrokerCore } from '../core/broker-core.js';
 import { BrokerError } from '../core/errors.js';
 import * as management from '../core/management.js';
+import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
 
 export interface AdminRequest {
   readonly command: string;
@@ -48,15 +49,30 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
   'policy.list': (core, a) => management.listPolicies(core, a.optionalString('vhost')),
 };
 
-export const ADMIN_COMMANDS: readonly string[] = Object.keys(COMMANDS);
+export const ADMIN_COMMANDS: readonly string[] = [
+  ...Object.keys(COMMANDS),
+  ...Object.keys(KAFKA_ADMIN_COMMANDS),
+];
 
-/** Runs one request; failures become `{ ok: false, error }` with a text meant for the operator. */
-export function executeAdminRequest(core: BrokerCore, request: unknown): AdminResponse {
+/**
+ * Runs one request; failures become `{ ok: false, error }` with a text meant for the operator.
+ * Kafka commands (topics.*, groups.*) need `kafka`: only a running broker has it.
+ */
+export function executeAdminRequest(
+  core: BrokerCore,
+  request: unknown,
+  kafka?: KafkaAdminContext,
+): AdminResponse {
   try {
     if (request === null || typeof request !== 'object')
       throw new BadRequest('a request must be a JSON object');
     const { command, args } = request as AdminRequest;
     const handler = typeof command === 'string' ? COMMANDS[command] : undefined;
+    const kafkaHandler = typeof command === 'string' ? KAFKA_ADMIN_COMMANDS[command] : undefined;
+    if (kafkaHandler) {
+      if (!kafka) throw new BadRequest(`'${command}' reads live Kafka state: it needs a running broker`);
+      return { ok: true, result: kafkaHandler(kafka, new Args(args ?? {})) ?? null };
+    }
     if (!handler)
       throw new BadRequest(`unknown command '${String(command)}'; known: ${ADMIN_COMMANDS.join(', ')}`);
     const result = handler(core, new Args(args ?? {}));

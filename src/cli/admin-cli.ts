@@ -2,17 +2,21 @@
  * `pier user|vhost|permissions|policy ...`: the administration commands. Each builds one request
  * (admin/admin-commands.ts), sends it to the broker running on --data-dir through its control
  * socket or, when none runs there, applies it to the data directory itself, and prints the outcome.
+ * `pier topics|groups ...` (Kafka queue depth and consumer lag) read live state: running broker only.
  * Exit codes: 0 done, 1 refused or failed, 2 usage error.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AdminRequest } from '../admin/admin-commands.js';
+import type { GroupLag, TopicDepth } from '../core/kafka-monitoring.js';
 import type { PermissionEntry } from '../core/permissions.js';
 import type { Policy } from '../core/policies.js';
 import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
 import { formatTable } from './table.js';
 
-export const ADMIN_GROUPS = ['user', 'vhost', 'permissions', 'policy'] as const;
+export const ADMIN_GROUPS = ['user', 'vhost', 'permissions', 'policy', 'topics', 'groups'] as const;
+/** Groups that read a running broker's live state (nothing to edit offline). */
+const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups']);
 export type AdminGroup = (typeof ADMIN_GROUPS)[number];
 
 class UsageError extends Error {}
@@ -22,6 +26,8 @@ interface Flag {
   readonly help: string;
   readonly env?: string;
   readonly default?: string;
+  /** A switch without a value (its value is 'true' when given). */
+  readonly boolean?: true;
 }
 
 type Values = Record<string, string | undefined>;
@@ -42,6 +48,7 @@ const DATA_DIR: Flag = {
   default: './data',
   help: 'data directory of the broker to administer (running or stopped)',
 };
+const JSON_OUTPUT: Flag = { name: 'json', boolean: true, help: 'print JSON instead of a table' };
 const VHOST: Flag = { name: 'vhost', env: 'PIER_VHOST', default: '/', help: 'virtual host' };
 const VHOST_FILTER: Flag = {
   name: 'vhost',
@@ -198,7 +205,99 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
         ),
     },
   },
+  topics: {
+    list: {
+      args: [],
+      summary:
+        'list Kafka topics: partitions, readable records (high watermark − log start) and bytes on disk',
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: () => ({ command: 'topics.list' }),
+      print: (r, _p, v) =>
+        v.json
+          ? toJson(r)
+          : formatTable(
+              ['topic', 'partitions', 'records', 'bytes'],
+              (r as TopicDepth[]).map((t) => [
+                t.name,
+                String(t.partitions.length),
+                String(t.records),
+                String(t.sizeBytes),
+              ]),
+            ),
+    },
+    describe: {
+      args: ['TOPIC'],
+      summary: "a Kafka topic's partitions: log start offset, high watermark, records and bytes",
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: ([name]) => ({ command: 'topics.describe', args: { name } }),
+      print: (r, _p, v) =>
+        v.json
+          ? toJson(r)
+          : formatTable(
+              ['partition', 'log-start', 'high-watermark', 'records', 'bytes'],
+              (r as TopicDepth).partitions.map((p) =>
+                [p.partition, p.logStartOffset, p.highWatermark, p.records, p.sizeBytes].map(String),
+              ),
+            ),
+    },
+  },
+  groups: {
+    list: {
+      args: [],
+      summary: 'list Kafka consumer groups: state, members and total lag',
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: () => ({ command: 'groups.list' }),
+      print: (r, _p, v) =>
+        v.json
+          ? toJson(r)
+          : formatTable(
+              ['group', 'state', 'members', 'protocol', 'lag'],
+              (r as GroupLag[]).map((g) => [
+                g.groupId,
+                g.state,
+                String(g.memberCount),
+                g.protocol || '-',
+                String(g.lag),
+              ]),
+            ),
+    },
+    describe: {
+      args: ['GROUP'],
+      summary: "a consumer group's lag per partition: committed offset, high watermark, lag and member",
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: ([group]) => ({ command: 'groups.describe', args: { group } }),
+      print: (r, _p, v) => (v.json ? toJson(r) : formatGroupLag(r as GroupLag)),
+    },
+  },
 };
+
+function toJson(result: unknown): string {
+  return `${JSON.stringify(result, null, 2)}\n`;
+}
+
+function formatGroupLag(group: GroupLag): string {
+  const summary = `group '${group.groupId}': ${group.state}, ${group.memberCount} member(s)${
+    group.protocol ? `, assignor ${group.protocol}` : ''
+  }, lag ${group.lag}\n`;
+  const dash = (value: number | string | null) => (value === null ? '-' : String(value));
+  const table = formatTable(
+    ['topic', 'partition', 'committed', 'high-watermark', 'lag', 'member', 'client', 'host'],
+    group.partitions.map((p) => [
+      p.topic,
+      String(p.partition),
+      dash(p.committedOffset),
+      dash(p.highWatermark),
+      dash(p.lag),
+      dash(p.memberId),
+      dash(p.clientId),
+      dash(p.clientHost),
+    ]),
+  );
+  const uncommitted = group.partitions.some((p) => p.committedOffset === null)
+    ? 'committed -: no offset committed; its lag counts every readable record (from the log start)\n'
+    : '';
+  return summary + table + uncommitted;
+}
 
 // ---- help --------------------------------------------------------------------------------
 
@@ -211,7 +310,7 @@ export function adminHelpLines(): string {
 function usageLine(group: AdminGroup, name: string, command: Command): string {
   const flags = command.flags
     .filter((f) => f !== DATA_DIR)
-    .map((f) => `[--${f.name} ${f.name.toUpperCase()}]`);
+    .map((f) => (f.boolean ? `[--${f.name}]` : `[--${f.name} ${f.name.toUpperCase()}]`));
   return ['pier', group, name, ...flags, ...command.args].join(' ');
 }
 
@@ -219,12 +318,15 @@ function groupHelp(group: AdminGroup): string {
   const lines = Object.entries(COMMANDS[group]).map(
     ([name, c]) => `  ${usageLine(group, name, c)}\n      ${c.summary}`,
   );
+  const where = LIVE_GROUPS.has(group)
+    ? `They read the live state of the broker running on that directory (through DIR/pier.sock).`
+    : `A broker running on that directory applies the change at once (through DIR/pier.sock);
+otherwise the stored definitions in DIR are edited and used when the broker starts.`;
   return `Usage:
 ${lines.join('\n')}
 
 Every command also takes --data-dir DIR (env PIER_DATA_DIR, default ./data) and --help.
-A broker running on that directory applies the change at once (through DIR/pier.sock);
-otherwise the stored definitions in DIR are edited and used when the broker starts.
+${where}
 `;
 }
 
@@ -302,7 +404,12 @@ export async function runAdminCommand(group: AdminGroup, argv: string[]): Promis
     const parsed = parseArgs({
       args: rest,
       options: {
-        ...Object.fromEntries(command.flags.map((f) => [f.name, { type: 'string' as const }])),
+        ...Object.fromEntries(
+          command.flags.map((f) => [
+            f.name,
+            { type: f.boolean ? ('boolean' as const) : ('string' as const) },
+          ]),
+        ),
         help: { type: 'boolean' },
       },
       allowPositionals: true,
@@ -315,8 +422,11 @@ export async function runAdminCommand(group: AdminGroup, argv: string[]): Promis
     positionals = parsed.positionals;
     values = {};
     for (const f of command.flags) {
+      const given = (parsed.values as Record<string, string | boolean | undefined>)[f.name];
       values[f.name] =
-        (parsed.values as Values)[f.name] ?? (f.env ? process.env[f.env] : undefined) ?? f.default;
+        (given === undefined ? undefined : String(given)) ??
+        (f.env ? process.env[f.env] : undefined) ??
+        f.default;
     }
   } catch (error) {
     return err(`${(error as Error).message}; ${usage}`, 2);
@@ -337,7 +447,9 @@ export async function runAdminCommand(group: AdminGroup, argv: string[]): Promis
   }
   const dataDir = values['data-dir']!;
   try {
-    const { response, online } = await sendAdminRequest(dataDir, request);
+    const { response, online } = await sendAdminRequest(dataDir, request, {
+      runningBrokerOnly: LIVE_GROUPS.has(group),
+    });
     if (!response.ok) return err(response.error, 1);
     const where = online ? '' : ` (no broker running on ${dataDir}: stored for its next start)`;
     process.stdout.write(command.print(response.result, positionals, values, where));

@@ -26,9 +26,19 @@ export class AdminUnavailableError extends Error {}
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-export async function sendAdminRequest(dataDir: string, request: AdminRequest): Promise<AdminOutcome> {
-  const viaSocket = await requestOverSocket(controlSocketPath(dataDir), request);
+export async function sendAdminRequest(
+  dataDir: string,
+  request: AdminRequest,
+  options: { runningBrokerOnly?: boolean } = {},
+): Promise<AdminOutcome> {
+  const path = controlSocketPath(dataDir);
+  const viaSocket = await requestOverSocket(path, request);
   if (viaSocket) return { response: viaSocket, online: true };
+  if (options.runningBrokerOnly) {
+    throw new AdminUnavailableError(
+      `'${request.command}' needs a running broker and none answers on ${path}; start one with 'pier serve --data-dir ${dataDir}' or check --data-dir (or PIER_DATA_DIR)`,
+    );
+  }
   return { response: await requestOffline(dataDir, request), online: false };
 }
 

@@ -343,6 +343,8 @@ async function main(argv: string[]): Promise<void> {
     case 'vhost':
     case 'permissions':
     case 'policy':
+    case 'topics':
+    case 'groups':
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);
       return;
     case '--version':

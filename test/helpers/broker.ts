@@ -45,6 +45,8 @@ export interface ChildBroker {
   readonly process: ChildProcess;
   readonly url: string;
   readonly port: number;
+  /** host:port of the Kafka listener, when extraArgs switched it on (`--kafka-port 0`). */
+  readonly kafkaBootstrap?: string;
   /** Resolves with the exit code or signal once the process has exited. */
   readonly exited: Promise<number | NodeJS.Signals | null>;
 }
@@ -78,12 +80,21 @@ export async function spawnBroker(dataDir: string, extraArgs: string[] = []): Pr
     stderr += chunk;
   });
   const lines = createInterface({ input: child.stdout! });
+  // The last --kafka-port wins; the Kafka line is printed after the AMQP one.
+  const kafkaOn =
+    extraArgs.lastIndexOf('--kafka-port') >= 0 &&
+    extraArgs[extraArgs.lastIndexOf('--kafka-port') + 1] !== 'off';
+  let kafkaBootstrap: string | undefined;
   const port = await new Promise<number>((resolve, reject) => {
+    let amqpPort: number | undefined;
     lines.on('line', (line) => {
-      const match = /amqp listening on (\S+):(\d+)/.exec(line);
-      if (match) resolve(Number(match[2]));
+      const amqpMatch = /amqp listening on (\S+):(\d+)/.exec(line);
+      if (amqpMatch) amqpPort = Number(amqpMatch[2]);
+      const kafkaMatch = /kafka listening on (\S+)/.exec(line);
+      if (kafkaMatch) kafkaBootstrap = kafkaMatch[1];
+      if (amqpPort !== undefined && (!kafkaOn || kafkaBootstrap)) resolve(amqpPort);
     });
     exited.then((code) => reject(new Error(`broker exited (${code}) before listening: ${stderr}`)));
   });
-  return { process: child, port, url: `amqp://guest:guest@127.0.0.1:${port}`, exited };
+  return { process: child, port, url: `amqp://guest:guest@127.0.0.1:${port}`, kafkaBootstrap, exited };
 }

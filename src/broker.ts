@@ -2,6 +2,8 @@
  * Composes the broker: config → storage → core → protocol listeners. This is also the embedded
  * API: `startBroker()` runs a real broker inside a Node process (a test suite, a dev server).
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { executeAdminRequest } from './admin/admin-commands.js';
 import { ControlSocket } from './admin/control-socket.js';
 import { BrokerCore } from './core/broker-core.js';
@@ -12,6 +14,10 @@ import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
+import { buildApiTable } from './protocol/kafka/api-table.js';
+import { saslApis } from './protocol/kafka/apis/sasl.js';
+import { DEFAULT_KAFKA_SETTINGS, type KafkaSettings } from './protocol/kafka/cluster.js';
+import { KafkaServer } from './protocol/kafka/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import { DedupStorage } from './storage/dedup-store.js';
 import type { DefinitionKind } from './storage/definitions.js';
@@ -27,8 +33,10 @@ export interface BrokerOptions {
   host?: string;
   /** AMQP 0-9-1 port; 0 picks a free port; false switches the listener off. Default 5672. */
   amqpPort?: number | false;
-  /** Kafka port (reserved: the Kafka listener is not implemented yet). Default 9092. */
+  /** Kafka port; 0 picks a free port; false switches the listener off. Default 9092. */
   kafkaPort?: number | false;
+  /** Kafka listener settings: advertised address, SASL, topic auto-creation, limits, groups. */
+  kafka?: KafkaOptions;
   /** SQS port (reserved: the SQS listener is not implemented yet). Default 9324. */
   sqsPort?: number | false;
   /** Management HTTP port (reserved: not implemented yet). Default 15672. */
@@ -56,6 +64,25 @@ export interface BrokerOptions {
   log?: (line: string) => void;
 }
 
+export interface KafkaOptions extends Partial<KafkaSettings> {
+  /** Host clients are told to connect to (Metadata, FindCoordinator). Default: the bound host. */
+  advertisedHost?: string;
+  /** Port clients are told to connect to. Default: the bound port. */
+  advertisedPort?: number;
+  /**
+   * Require SASL (PLAIN, SCRAM-SHA-256/512) with the broker's users. Default: off on a loopback
+   * host, on otherwise; switching it off beyond loopback is refused.
+   */
+  sasl?: boolean;
+}
+
+export interface KafkaListenerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** For a client's bootstrap servers, e.g. `127.0.0.1:9092`. */
+  readonly bootstrap: string;
+}
+
 export interface ListenerAddress {
   readonly host: string;
   readonly port: number;
@@ -66,6 +93,8 @@ export interface ListenerAddress {
 export interface Broker {
   /** The bound AMQP listener, or undefined when switched off. */
   readonly amqp: ListenerAddress | undefined;
+  /** The bound Kafka listener, or undefined when switched off. */
+  readonly kafka: KafkaListenerAddress | undefined;
   readonly dataDir: string;
   /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
   readonly core: BrokerCore;
@@ -93,6 +122,32 @@ export class ListenerError extends Error {
     super(`${listener}: ${why}; choose another with ${flag} (0 picks a free port)`);
     this.name = 'ListenerError';
   }
+}
+
+/** Options that cannot work together; the message says what to change. */
+export class BrokerConfigError extends Error {
+  override readonly name = 'BrokerConfigError';
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Kafka's cluster id (22 characters of base64url), made once and kept in the definitions. */
+function kafkaClusterId(storage: Storage): string {
+  const stored = storage.definitions.entries().find((e) => e.kind === 'meta' && e.key === 'kafka-cluster-id');
+  if (typeof stored?.value === 'string') return stored.value;
+  const clusterId = randomBytes(16).toString('base64url');
+  storage.definitions.put('meta', 'kafka-cluster-id', clusterId);
+  return clusterId;
 }
 
 function formatHost(host: string): string {
@@ -135,6 +190,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     dedupStorage.close();
   };
   let amqpServer: AmqpServer | undefined;
+  let kafkaServer: KafkaServer | undefined;
   const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
   let control: ControlSocket | undefined;
   try {
@@ -173,6 +229,38 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         throw new ListenerError('amqp', '--amqp-port', host, amqpPort, error as NodeJS.ErrnoException);
       }
     }
+    let kafka: KafkaListenerAddress | undefined;
+    const kafkaPort = options.kafkaPort ?? 9092;
+    if (kafkaPort !== false) {
+      const kafkaOptions = options.kafka ?? {};
+      const sasl = kafkaOptions.sasl ?? !isLoopbackHost(host);
+      if (!sasl && !isLoopbackHost(host)) {
+        throw new BrokerConfigError(
+          `kafka: the listener on ${host} is beyond loopback and would accept anyone; keep SASL on (--kafka-sasl on) or bind 127.0.0.1`,
+        );
+      }
+      const settings: KafkaSettings = { ...DEFAULT_KAFKA_SETTINGS, ...withoutUndefined(kafkaOptions) };
+      const cluster = {
+        nodeId: 0,
+        clusterId: kafkaClusterId(storage),
+        advertisedHost: kafkaOptions.advertisedHost ?? (isWildcardHost(host) ? hostname() : host),
+        advertisedPort: kafkaOptions.advertisedPort ?? 0,
+      };
+      const apis = buildApiTable([
+        ...saslApis({
+          enabled: sasl,
+          users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
+        }),
+      ]);
+      kafkaServer = new KafkaServer({ apis, settings, saslRequired: sasl, log });
+      try {
+        const bound = await kafkaServer.listen(host, kafkaPort);
+        if (kafkaOptions.advertisedPort === undefined) cluster.advertisedPort = bound.port;
+        kafka = { ...bound, bootstrap: `${formatHost(bound.host)}:${bound.port}` };
+      } catch (error) {
+        throw new ListenerError('kafka', '--kafka-port', host, kafkaPort, error as NodeJS.ErrnoException);
+      }
+    }
     log(resources.describeLimits());
 
     control = await ControlSocket.start(
@@ -184,8 +272,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
     let closing: Promise<void> | undefined;
     const server = amqpServer;
+    const kafkaListener = kafkaServer;
     return {
       amqp,
+      kafka,
       dataDir: storage.dataDir,
       core,
       resources,
@@ -194,6 +284,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           await controlSocket?.close();
           resources.stop();
           await server?.close();
+          await kafkaListener?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
           closeDelayed();
@@ -206,6 +297,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await control?.close().catch(() => {});
     resources.stop();
     await amqpServer?.close().catch(() => {});
+    await kafkaServer?.close().catch(() => {});
     closeDelayed();
     await storage.close().catch(() => {});
     throw error;

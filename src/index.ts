@@ -1,8 +1,11 @@
 /** Pier's public API: run a broker inside a Node process. */
 export {
   type Broker,
+  BrokerConfigError,
   type BrokerOptions,
   type FsyncPolicy,
+  type KafkaListenerAddress,
+  type KafkaOptions,
   type ListenerAddress,
   ListenerError,
   startBroker,

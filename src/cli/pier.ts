@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 /** The `pier` command line. */
 import { parseArgs } from 'node:util';
-import { type BrokerOptions, type FsyncPolicy, ListenerError, startBroker } from '../broker.js';
+import {
+  BrokerConfigError,
+  type BrokerOptions,
+  type FsyncPolicy,
+  type KafkaOptions,
+  ListenerError,
+  startBroker,
+} from '../broker.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { parseInformationUnit, parseMemoryWatermark } from '../resources/information-units.js';
 import { StorageLockedError } from '../storage/storage.js';
 import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
 
-const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1 (Kafka and SQS to come)
+const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1 and Kafka (SQS to come)
 
 Usage: pier <command> [flags]
 
@@ -30,11 +37,48 @@ const SERVE_FLAGS = [
     'address every listener binds; anything beyond loopback needs real users',
   ],
   ['amqp-port', 'PIER_AMQP_PORT', '5672', "AMQP 0-9-1 port; 0 picks a free port, 'off' disables"],
+  ['kafka-port', 'PIER_KAFKA_PORT', '9092', "Kafka port; 0 picks a free port, 'off' disables"],
   [
-    'kafka-port',
-    'PIER_KAFKA_PORT',
-    '9092',
-    'Kafka port (reserved: the Kafka listener is not implemented yet)',
+    'kafka-advertised-host',
+    'PIER_KAFKA_ADVERTISED_HOST',
+    'the --host value',
+    'host Kafka clients are told to connect to (Metadata, FindCoordinator); the machine name when --host is 0.0.0.0',
+  ],
+  [
+    'kafka-advertised-port',
+    'PIER_KAFKA_ADVERTISED_PORT',
+    'the bound Kafka port',
+    'port Kafka clients are told to connect to (e.g. behind a port forward)',
+  ],
+  [
+    'kafka-sasl',
+    'PIER_KAFKA_SASL',
+    'auto',
+    'on: Kafka clients must log in with SASL PLAIN or SCRAM-SHA-256/512 as a Pier user; off: no login (loopback only); auto: on unless --host is loopback',
+  ],
+  [
+    'kafka-auto-create-topics',
+    'PIER_KAFKA_AUTO_CREATE_TOPICS',
+    'true',
+    "create a topic when Metadata or Produce first names it, as Kafka's auto.create.topics.enable (true/false)",
+  ],
+  [
+    'kafka-default-partitions',
+    'PIER_KAFKA_DEFAULT_PARTITIONS',
+    '1',
+    "partitions of an auto-created topic (Kafka's num.partitions)",
+  ],
+  [
+    'kafka-max-request-bytes',
+    'PIER_KAFKA_MAX_REQUEST_BYTES',
+    '104857600',
+    "largest Kafka request; a bigger one closes the connection (Kafka's socket.request.max.bytes)",
+  ],
+  [
+    'kafka-max-connections',
+    'PIER_KAFKA_MAX_CONNECTIONS',
+    'unlimited',
+    "Kafka connections the broker accepts; more are closed at once ('unlimited' or a number)",
   ],
   ['sqs-port', 'PIER_SQS_PORT', '9324', 'SQS port (reserved: the SQS listener is not implemented yet)'],
   ['http-port', 'PIER_HTTP_PORT', '15672', 'management HTTP port (reserved: not implemented yet)'],
@@ -179,6 +223,7 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
     kafkaPort: parsePort('kafka-port', get('kafka-port')),
     sqsPort: parsePort('sqs-port', get('sqs-port')),
     httpPort: parsePort('http-port', get('http-port')),
+    kafka: kafkaOptions(get),
     fsync: fsync as FsyncPolicy,
     fsyncIntervalMs: parsePositive('fsync-interval-ms', get('fsync-interval-ms')),
     amqp: {
@@ -199,16 +244,43 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
   };
 }
 
+function kafkaOptions(get: (name: string) => string): KafkaOptions {
+  const advertisedHost = get('kafka-advertised-host');
+  const advertisedPort = get('kafka-advertised-port');
+  const sasl = get('kafka-sasl');
+  if (sasl !== 'on' && sasl !== 'off' && sasl !== 'auto') {
+    throw new UsageError(`--kafka-sasl: '${sasl}' must be on, off or auto`);
+  }
+  const autoCreate = get('kafka-auto-create-topics');
+  if (autoCreate !== 'true' && autoCreate !== 'false') {
+    throw new UsageError(`--kafka-auto-create-topics: '${autoCreate}' must be true or false`);
+  }
+  return {
+    advertisedHost: advertisedHost === 'the --host value' ? undefined : advertisedHost,
+    advertisedPort:
+      advertisedPort === 'the bound Kafka port'
+        ? undefined
+        : parsePositive('kafka-advertised-port', advertisedPort),
+    sasl: sasl === 'auto' ? undefined : sasl === 'on',
+    autoCreateTopics: autoCreate === 'true',
+    defaultPartitions: parsePositive('kafka-default-partitions', get('kafka-default-partitions')),
+    maxRequestBytes: parsePositive('kafka-max-request-bytes', get('kafka-max-request-bytes')),
+    maxConnections: parseLimit('kafka-max-connections', get('kafka-max-connections')),
+  };
+}
+
 async function serve(argv: string[]): Promise<void> {
   const options = serveOptions(argv);
   if (!options) return;
   const broker = await startBroker({ ...options, log: (line) => process.stderr.write(`pier: ${line}\n`) });
   process.stdout.write(`pier: data in ${broker.dataDir} (fsync ${options.fsync})\n`);
   if (broker.amqp) process.stdout.write(`pier: amqp listening on ${broker.amqp.host}:${broker.amqp.port}\n`);
-  const reserved = (['kafkaPort', 'sqsPort', 'httpPort'] as const).filter((k) => options[k] !== false);
+  if (broker.kafka)
+    process.stdout.write(`pier: kafka listening on ${broker.kafka.host}:${broker.kafka.port}\n`);
+  const reserved = (['sqsPort', 'httpPort'] as const).filter((k) => options[k] !== false);
   if (reserved.length > 0) {
     process.stdout.write(
-      `pier: note: the Kafka, SQS and HTTP listeners are not implemented in this version; their port flags are ignored\n`,
+      `pier: note: the SQS and HTTP listeners are not implemented in this version; their port flags are ignored\n`,
     );
   }
   let stopping = false;
@@ -257,7 +329,12 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ListenerError || error instanceof StorageLockedError || error instanceof UsageError) {
+  if (
+    error instanceof ListenerError ||
+    error instanceof BrokerConfigError ||
+    error instanceof StorageLockedError ||
+    error instanceof UsageError
+  ) {
     process.stderr.write(`pier: ${error.message}\n`);
   } else if (String((error as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS_')) {
     // Unknown flags, missing values, values that look like flags: one line, no stack.

@@ -7,7 +7,7 @@ import { type Revocation, restoreAccessControl } from './management.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
 import { PermissionTable } from './permissions.js';
 import type { StreamStoreFactory } from './stream-store.js';
-import { checkPassword, GUEST_USER, hashPassword, isLoopbackAddress, type User } from './users.js';
+import { checkPassword, GUEST_USER, isLoopbackAddress, passwordCredentials, type User } from './users.js';
 import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
 export interface StoredDefinition {
@@ -49,10 +49,15 @@ export class BrokerCore {
       entries.filter((e) => e.kind === kind).map((e) => e.value as Record<string, never>);
     for (const v of byKind('vhost')) this.addVhost(v.name, false);
     for (const u of byKind('user'))
-      this.users.set(u.name, { name: u.name, passwordHash: u.passwordHash, tags: u.tags ?? [] });
+      this.users.set(u.name, {
+        name: u.name,
+        passwordHash: u.passwordHash,
+        tags: u.tags ?? [],
+        scram: u.scram,
+      });
     if (!entries.some((e) => e.kind === 'meta' && e.key === 'initialized')) {
       this.addVhost('/', true);
-      this.putUser({ name: GUEST_USER, passwordHash: hashPassword('guest'), tags: ['administrator'] });
+      this.putUser({ name: GUEST_USER, ...passwordCredentials('guest'), tags: ['administrator'] });
       this.definitions.put('meta', 'initialized', true);
     }
     restoreAccessControl(this, entries);

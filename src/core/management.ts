@@ -10,7 +10,7 @@ import type { BrokerCore, StoredDefinition } from './broker-core.js';
 import { notFound, preconditionFailed } from './errors.js';
 import type { PermissionEntry } from './permissions.js';
 import { type Policy, type PolicyInput, reapplyPolicies, validatePolicy } from './policies.js';
-import { hashPassword } from './users.js';
+import { passwordCredentials } from './users.js';
 import type { VirtualHost } from './vhost.js';
 
 /** Connections of a deleted user or vhost must go; protocols subscribe via core.revocations. */
@@ -44,12 +44,12 @@ export function addUser(
   if (core.users.has(name)) {
     throw preconditionFailed(`user '${name}' already exists; change its password with 'pier user passwd'`);
   }
-  core.putUser({ name, passwordHash: hashPassword(password), tags: cleanTags(tags) });
+  core.putUser({ name, ...passwordCredentials(password), tags: cleanTags(tags) });
 }
 
 export function changePassword(core: BrokerCore, name: string, password: string): void {
   const user = requireUser(core, name);
-  core.putUser({ ...user, passwordHash: hashPassword(password) });
+  core.putUser({ ...user, ...passwordCredentials(password) });
 }
 
 /** Deletes a user with its permissions and closes its connections (RabbitMQ: "user 'x' is deleted"). */

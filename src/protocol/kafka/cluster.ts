@@ -17,10 +17,13 @@ export interface KafkaSettings {
   readonly defaultPartitions: number;
   /** Largest request accepted (socket.request.max.bytes); a bigger one closes the connection. */
   readonly maxRequestBytes: number;
+  /** Open connections beyond this are refused (closed at once). */
+  readonly maxConnections: number;
 }
 
 export const DEFAULT_KAFKA_SETTINGS: KafkaSettings = {
   autoCreateTopics: true,
   defaultPartitions: 1,
   maxRequestBytes: 100 * 1024 * 1024,
+  maxConnections: Number.POSITIVE_INFINITY,
 };

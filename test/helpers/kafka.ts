@@ -5,7 +5,7 @@
  * is 3,000 ms) so group tests do not wait for it.
  */
 import { rmSync } from 'node:fs';
-import { type Broker, type BrokerOptions, startBroker } from '../../src/index.js';
+import { type Broker, type BrokerOptions, type KafkaOptions, startBroker } from '../../src/index.js';
 import { type ChildBroker, spawnBroker, tempDir } from './broker.js';
 
 export interface KafkaAddress {
@@ -28,22 +28,16 @@ export type KafkaTestSettings = Record<string, unknown>;
 export const TEST_KAFKA_SETTINGS: KafkaTestSettings = { groupInitialRebalanceDelayMs: 0 };
 
 function kafkaAddressOf(broker: Broker): KafkaAddress {
-  const kafka = (broker as Broker & { kafka?: KafkaAddress }).kafka;
-  if (!kafka) {
-    throw new Error(
-      'startBroker({ kafkaPort: 0 }) returned no `kafka` address: this build has no Kafka listener yet ' +
-        '(src/protocol/kafka/server.ts and its wiring in src/broker.ts)',
-    );
-  }
-  return { host: kafka.host, port: kafka.port, bootstrap: kafka.bootstrap ?? `${kafka.host}:${kafka.port}` };
+  if (!broker.kafka) throw new Error('startBroker({ kafkaPort: 0 }) returned no `kafka` address');
+  return broker.kafka;
 }
 
 /** Starts an in-process broker with only the Kafka listener, on a free port and a fresh data directory. */
 export async function startKafkaTestBroker(
-  options: BrokerOptions & { kafka?: KafkaTestSettings } = {},
+  options: Omit<BrokerOptions, 'kafka'> & { kafka?: KafkaTestSettings } = {},
 ): Promise<KafkaTestBroker> {
   const dataDir = options.dataDir ?? tempDir('pier-kafka-test-');
-  // BrokerOptions.kafka is added with the listener; cast so this compiles before and after.
+  // Cast: the group settings join KafkaOptions with the group coordinator.
   const broker = await startBroker({
     amqpPort: false,
     kafkaPort: 0,
@@ -52,9 +46,9 @@ export async function startKafkaTestBroker(
     fsync: 'always',
     log: () => {},
     ...options,
-    kafka: { ...TEST_KAFKA_SETTINGS, ...options.kafka },
+    kafka: { ...TEST_KAFKA_SETTINGS, ...options.kafka } as KafkaOptions,
     dataDir,
-  } as BrokerOptions);
+  });
   let address: KafkaAddress;
   try {
     address = kafkaAddressOf(broker);
@@ -81,13 +75,15 @@ export interface ChildKafkaBroker extends ChildBroker, KafkaAddress {
   kill(): Promise<void>;
 }
 
+/** `pier serve` flags for tests with consumer groups: no initial rebalance delay (Kafka's is 3 s). */
+export const GROUP_TEST_ARGS: readonly string[] = ['--kafka-group-initial-rebalance-delay-ms', '0'];
+
 /** Runs `pier serve --kafka-port 0` on dataDir and waits for its `kafka listening on HOST:PORT` line. */
-export async function spawnKafkaBroker(dataDir: string, extraArgs: string[] = []): Promise<ChildKafkaBroker> {
-  const child = await spawnBroker(
-    dataDir,
-    ['--kafka-port', '0', '--kafka-group-initial-rebalance-delay-ms', '0', ...extraArgs],
-    ['amqp', 'kafka'],
-  );
+export async function spawnKafkaBroker(
+  dataDir: string,
+  extraArgs: readonly string[] = [],
+): Promise<ChildKafkaBroker> {
+  const child = await spawnBroker(dataDir, ['--kafka-port', '0', ...extraArgs], ['amqp', 'kafka']);
   const { host, port } = child.listeners.get('kafka')!;
   const connectHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return Object.assign(child, {

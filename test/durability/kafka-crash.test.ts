@@ -25,7 +25,7 @@ const PARTITIONS = 3;
 const RECORDS_PER_BATCH = 20;
 const PRODUCE_IN_FLIGHT = 8;
 /** Per round, so the whole log stays small enough to re-read after every restart. */
-const MAX_RECORDS_PER_ROUND = 8000;
+const MAX_RECORDS_PER_ROUND = 12_000;
 const COMMIT_EVERY_ACKS = 5;
 const VALUE_RE = /^p(\d+) r(\d+) b(\d+) i(\d+) x+$/;
 const PADDING = 'x'.repeat(60);
@@ -108,6 +108,7 @@ async function loadUntilKilled(
       );
   };
 
+  let unanswered = 0;
   await new Promise<void>((resolve) => {
     const pump = () => {
       while (!dead && !error && inFlight < PRODUCE_IN_FLIGHT && sentRecords < MAX_RECORDS_PER_ROUND) {
@@ -144,18 +145,20 @@ async function loadUntilKilled(
               setImmediate(pump);
             },
             () => {
+              // Unanswered: the broker died with this request in flight.
               inFlight--;
+              unanswered++;
             },
           );
       }
     };
     pump();
-    broker.exited.then(() => resolve());
+    Promise.all([broker.exited, client.closed]).then(() => resolve());
   });
   clearTimeout(killTimer);
   client.close();
   if (error) throw error;
-  return acks;
+  return { acks, killedUnderLoad: unanswered > 0 };
 }
 
 /** Reads every partition and the group's offsets from a restarted broker and checks the promises. */
@@ -248,9 +251,12 @@ test(`acknowledged Kafka records and committed offsets survive ${ROUNDS} SIGKILL
     );
 
     let totalAcks = 0;
+    let killedUnderLoad = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const killAfterMs = 100 + Math.floor(random() * 400);
-      totalAcks += await loadUntilKilled(broker, round, killAfterMs, promised);
+      const killAfterMs = 100 + Math.floor(random() * 300);
+      const outcome = await loadUntilKilled(broker, round, killAfterMs, promised);
+      totalAcks += outcome.acks;
+      if (outcome.killedUnderLoad) killedUnderLoad++;
       broker = await spawnKafkaBroker(dataDir);
       try {
         await verify(broker, round, promised);
@@ -264,6 +270,10 @@ test(`acknowledged Kafka records and committed offsets survive ${ROUNDS} SIGKILL
       }
     }
     assert.ok(totalAcks > ROUNDS * 5, `the producer should have had acks (got ${totalAcks})`);
+    assert.ok(
+      killedUnderLoad >= ROUNDS / 2,
+      `the broker should mostly die with Produce requests in flight (${killedUnderLoad} of ${ROUNDS} rounds)`,
+    );
     assert.ok(
       promised.committed.every((offset) => offset > 0),
       `commits were acknowledged on every partition (${promised.committed})`,

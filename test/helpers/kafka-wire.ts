@@ -29,6 +29,8 @@ export class KafkaWireClient {
   private failure: Error | undefined;
   /** Highest version the broker answers, by API key (from ApiVersions v0). */
   readonly brokerMax = new Map<number, number>();
+  /** Resolves once the connection is closed (every pending request has been rejected by then). */
+  readonly closed: Promise<void>;
 
   private constructor(
     private readonly socket: Socket,
@@ -36,7 +38,12 @@ export class KafkaWireClient {
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(new Error('connection to the Kafka broker closed')));
+    this.closed = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.fail(new Error('connection to the Kafka broker closed'));
+        resolve();
+      }),
+    );
   }
 
   /** Connects and asks the broker which versions it speaks. */

@@ -2,21 +2,22 @@
  * Composes the broker: config → storage → core → protocol listeners. This is also the embedded
  * API: `startBroker()` runs a real broker inside a Node process (a test suite, a dev server).
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { executeAdminRequest } from './admin/admin-commands.js';
 import { ControlSocket } from './admin/control-socket.js';
 import { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
+import type { GroupCoordinator } from './core/group-coordinator.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
+import type { TopicRegistry } from './core/topic-registry.js';
+import { composeKafka, type KafkaOptions, kafkaCluster } from './kafka-composition.js';
+
+export type { KafkaOptions };
+
 import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
-import { buildApiTable } from './protocol/kafka/api-table.js';
-import { saslApis } from './protocol/kafka/apis/sasl.js';
-import { DEFAULT_KAFKA_SETTINGS, type KafkaSettings } from './protocol/kafka/cluster.js';
 import { KafkaServer } from './protocol/kafka/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import { DedupStorage } from './storage/dedup-store.js';
@@ -64,18 +65,6 @@ export interface BrokerOptions {
   log?: (line: string) => void;
 }
 
-export interface KafkaOptions extends Partial<KafkaSettings> {
-  /** Host clients are told to connect to (Metadata, FindCoordinator). Default: the bound host. */
-  advertisedHost?: string;
-  /** Port clients are told to connect to. Default: the bound port. */
-  advertisedPort?: number;
-  /**
-   * Require SASL (PLAIN, SCRAM-SHA-256/512) with the broker's users. Default: off on a loopback
-   * host, on otherwise; switching it off beyond loopback is refused.
-   */
-  sasl?: boolean;
-}
-
 export interface KafkaListenerAddress {
   readonly host: string;
   readonly port: number;
@@ -98,6 +87,10 @@ export interface Broker {
   readonly dataDir: string;
   /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
   readonly core: BrokerCore;
+  /** Kafka topics and their partitions: for inspection in tests. */
+  readonly topics: TopicRegistry;
+  /** Kafka consumer groups and committed offsets: for inspection (consumer lag) in tests. */
+  readonly groups: GroupCoordinator;
   /** Memory and disk alarms; `check()` measures now. */
   readonly resources: ResourceMonitor;
   /** Stops accepting, closes connections with 320 CONNECTION_FORCED, flushes and syncs storage. */
@@ -131,23 +124,6 @@ export class BrokerConfigError extends Error {
 
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-function isWildcardHost(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '';
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Kafka's cluster id (22 characters of base64url), made once and kept in the definitions. */
-function kafkaClusterId(storage: Storage): string {
-  const stored = storage.definitions.entries().find((e) => e.kind === 'meta' && e.key === 'kafka-cluster-id');
-  if (typeof stored?.value === 'string') return stored.value;
-  const clusterId = randomBytes(16).toString('base64url');
-  storage.definitions.put('meta', 'kafka-cluster-id', clusterId);
-  return clusterId;
 }
 
 function formatHost(host: string): string {
@@ -184,6 +160,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     (vhost, streamName, streamOptions) => storage.openStreamStore(vhost, streamName, streamOptions),
     (vhost, exchange) => dedupStorage.openStore(vhost, exchange),
   );
+  const kafkaParts = composeKafka({
+    storage,
+    core,
+    clock,
+    definitions,
+    options: options.kafka ?? {},
+    log,
+  });
   const closeDelayed = () => {
     for (const vhost of core.vhosts.values()) vhost.extensions.close();
     delayStorage.close();
@@ -206,7 +190,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
     delayStorage.removeOrphans();
     dedupStorage.removeOrphans();
-    storage.removeOrphanStreamData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
+    const topicStreams = kafkaParts.restore();
+    storage.removeOrphanStreamData([
+      ...durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })),
+      ...topicStreams,
+    ]);
 
     resources.start();
     let amqp: ListenerAddress | undefined;
@@ -239,20 +227,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           `kafka: the listener on ${host} is beyond loopback and would accept anyone; keep SASL on (--kafka-sasl on) or bind 127.0.0.1`,
         );
       }
-      const settings: KafkaSettings = { ...DEFAULT_KAFKA_SETTINGS, ...withoutUndefined(kafkaOptions) };
-      const cluster = {
-        nodeId: 0,
-        clusterId: kafkaClusterId(storage),
-        advertisedHost: kafkaOptions.advertisedHost ?? (isWildcardHost(host) ? hostname() : host),
-        advertisedPort: kafkaOptions.advertisedPort ?? 0,
-      };
-      const apis = buildApiTable([
-        ...saslApis({
-          enabled: sasl,
-          users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
-        }),
-      ]);
-      kafkaServer = new KafkaServer({ apis, settings, saslRequired: sasl, log });
+      const cluster = kafkaCluster(storage, host, kafkaOptions);
+      const apis = kafkaParts.apis(cluster, sasl);
+      kafkaServer = new KafkaServer({ apis, settings: kafkaParts.settings, saslRequired: sasl, log });
       try {
         const bound = await kafkaServer.listen(host, kafkaPort);
         if (kafkaOptions.advertisedPort === undefined) cluster.advertisedPort = bound.port;
@@ -278,6 +255,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       kafka,
       dataDir: storage.dataDir,
       core,
+      topics: kafkaParts.topics,
+      groups: kafkaParts.groups,
       resources,
       close() {
         closing ??= (async () => {
@@ -288,6 +267,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
           closeDelayed();
+          kafkaParts.close();
           await storage.close();
         })();
         return closing;
@@ -299,6 +279,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await amqpServer?.close().catch(() => {});
     await kafkaServer?.close().catch(() => {});
     closeDelayed();
+    kafkaParts.close();
     await storage.close().catch(() => {});
     throw error;
   }

@@ -75,6 +75,24 @@ const SERVE_FLAGS = [
     "largest Kafka request; a bigger one closes the connection (Kafka's socket.request.max.bytes)",
   ],
   [
+    'kafka-group-initial-rebalance-delay-ms',
+    'PIER_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS',
+    '3000',
+    "how long a new consumer group waits for more members before its first rebalance (Kafka's group.initial.rebalance.delay.ms; 0 for tests)",
+  ],
+  [
+    'kafka-group-min-session-timeout-ms',
+    'PIER_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS',
+    '6000',
+    'smallest consumer session timeout accepted (shorter: INVALID_SESSION_TIMEOUT)',
+  ],
+  [
+    'kafka-group-max-session-timeout-ms',
+    'PIER_KAFKA_GROUP_MAX_SESSION_TIMEOUT_MS',
+    '1800000',
+    'largest consumer session timeout accepted',
+  ],
+  [
     'kafka-max-connections',
     'PIER_KAFKA_MAX_CONNECTIONS',
     'unlimited',
@@ -266,6 +284,19 @@ function kafkaOptions(get: (name: string) => string): KafkaOptions {
     defaultPartitions: parsePositive('kafka-default-partitions', get('kafka-default-partitions')),
     maxRequestBytes: parsePositive('kafka-max-request-bytes', get('kafka-max-request-bytes')),
     maxConnections: parseLimit('kafka-max-connections', get('kafka-max-connections')),
+    groupInitialRebalanceDelayMs: parsePositive(
+      'kafka-group-initial-rebalance-delay-ms',
+      get('kafka-group-initial-rebalance-delay-ms'),
+      true,
+    ),
+    groupMinSessionTimeoutMs: parsePositive(
+      'kafka-group-min-session-timeout-ms',
+      get('kafka-group-min-session-timeout-ms'),
+    ),
+    groupMaxSessionTimeoutMs: parsePositive(
+      'kafka-group-max-session-timeout-ms',
+      get('kafka-group-max-session-timeout-ms'),
+    ),
   };
 }
 

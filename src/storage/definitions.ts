@@ -7,6 +7,8 @@ export type DefinitionKind =
   | 'queue'
   | 'binding'
   | 'policy'
+  /** A Kafka topic (src/core/topic-registry.ts). */
+  | 'topic'
   | 'meta';
 
 export interface DefinitionEntry {

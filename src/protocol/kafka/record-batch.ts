@@ -314,3 +314,15 @@ export function batchBaseOffset(batch: Buffer): number {
 export function batchLastOffset(batch: Buffer): number {
   return batchBaseOffset(batch) + batch.readInt32BE(BatchOffset.lastOffsetDelta);
 }
+
+/**
+ * Stamps a validated batch (bytes start..end of `buf`) for a LogAppendTime topic, in place as Kafka
+ * does: attribute bit 3 set, maxTimestamp = the broker's time, CRC recomputed. Readers then take
+ * every record's timestamp from maxTimestamp.
+ */
+export function stampLogAppendTime(buf: Buffer, start: number, end: number, nowMs: number): void {
+  const attributes = buf.readInt16BE(start + BatchOffset.attributes);
+  buf.writeInt16BE(attributes | ATTR_LOG_APPEND_TIME, start + BatchOffset.attributes);
+  buf.writeBigInt64BE(BigInt(nowMs), start + BatchOffset.maxTimestamp);
+  buf.writeUInt32BE(crc32c(buf, 0, start + CRC_START, end), start + BatchOffset.crc);
+}

@@ -1,0 +1,204 @@
+/**
+ * Fetch v4-12: stored record batches from each partition's fetch offset up to its high watermark,
+ * sent as stored (never re-encoded), whole batches only. Limits, as Kafka applies them: each
+ * partition gets at most partitionMaxBytes and the response at most maxBytes, except that the first
+ * batch of the first partition with data is always sent whole (KIP-74), so a consumer is never
+ * stuck behind a batch larger than its limits. The first batch may start before the fetch offset;
+ * clients skip the records they did not ask for.
+ *
+ * Long poll: with fewer than minBytes available (and no partition error), the answer waits up to
+ * maxWaitMs for any requested partition's high watermark to move (fetch-wait.ts).
+ *
+ * Fetch sessions (KIP-227) are not cached: a full fetch (sessionEpoch -1 or 0) is answered with
+ * sessionId 0, which tells clients to keep sending full fetches — what Kafka does when its session
+ * cache has no room. An incremental fetch (epoch > 0) names a session Pier never created →
+ * FETCH_SESSION_ID_NOT_FOUND, after which clients fall back to a full fetch.
+ */
+import type { Clock } from '../../../core/clock.js';
+import type { TopicLookup, TopicPartition } from '../../../core/topic.js';
+import type {
+  FetchRequest,
+  FetchRequestFetchPartition,
+  FetchResponse,
+  FetchResponseFetchableTopicResponse,
+  FetchResponsePartitionData,
+} from '../codec/index.js';
+import { KafkaError } from '../error-codes.js';
+import { selectFetchBatches } from '../fetch-batches.js';
+import type { KafkaAnswer, KafkaApi, KafkaCall } from '../kafka-api.js';
+import { waitForHighWatermarks } from './fetch-wait.js';
+
+export const FETCH_KEY = 1;
+
+export interface FetchServices {
+  readonly topics: TopicLookup;
+  readonly clock: Clock;
+}
+
+export function fetchApis(services: FetchServices): KafkaApi[] {
+  return [
+    {
+      apiKey: FETCH_KEY,
+      minVersion: 4,
+      maxVersion: 12,
+      handle: (call: KafkaCall<FetchRequest>) => fetch(services, call),
+    },
+  ];
+}
+
+/** Batches read per partition and request, whatever their size (the client fetches again for more). */
+const MAX_BATCHES_PER_PARTITION = 10_000;
+const EMPTY = Buffer.alloc(0);
+const READ_COMMITTED = 1;
+
+/** A requested partition, resolved once per request (undefined: unknown topic or partition). */
+interface Target {
+  readonly request: FetchRequestFetchPartition;
+  readonly partition: TopicPartition | undefined;
+}
+
+interface ReadResult {
+  readonly response: FetchResponse;
+  readonly sizeBytes: number;
+  readonly hasError: boolean;
+}
+
+function fetch(s: FetchServices, call: KafkaCall<FetchRequest>): KafkaAnswer | Promise<KafkaAnswer> {
+  const body = call.body;
+  if (call.header.apiVersion >= 7 && body.sessionEpoch > 0) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaError.FETCH_SESSION_ID_NOT_FOUND,
+      sessionId: 0,
+      responses: [],
+    };
+  }
+  const targets = body.topics.map((t) => {
+    const topic = s.topics.get(t.topic);
+    return {
+      name: t.topic,
+      targets: t.partitions.map(
+        (request): Target => ({ request, partition: topic?.partitions[request.partition] }),
+      ),
+    };
+  });
+  const read = () => readAll(targets, body);
+  const first = read();
+  if (body.maxWaitMs <= 0 || first.sizeBytes >= body.minBytes || first.hasError) return first.response;
+  const partitions = new Set<TopicPartition>();
+  for (const t of targets) for (const target of t.targets) partitions.add(target.partition!);
+  if (partitions.size === 0) return first.response;
+  return waitForHighWatermarks({
+    partitions,
+    clock: s.clock,
+    maxWaitMs: body.maxWaitMs,
+    session: call.session,
+    poll: () => {
+      const result = read();
+      return result.sizeBytes >= body.minBytes || result.hasError ? result.response : undefined;
+    },
+    onTimeout: () => read().response,
+  });
+}
+
+function readAll(
+  topics: readonly { name: string; targets: readonly Target[] }[],
+  body: FetchRequest,
+): ReadResult {
+  let remainingBytes = Math.max(0, body.maxBytes);
+  let sizeBytes = 0;
+  let hasError = false;
+  let minOneBatch = true;
+  const abortedTransactions = body.isolationLevel === READ_COMMITTED ? [] : null;
+  const responses = topics.map(
+    (t): FetchResponseFetchableTopicResponse => ({
+      topic: t.name,
+      topicId: NO_TOPIC_ID,
+      partitions: t.targets.map(({ request, partition }) => {
+        const index = request.partition;
+        if (!partition) {
+          hasError = true;
+          return errorPartition(index, KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
+        }
+        const fetchOffset = Number(request.fetchOffset);
+        const highWatermark = partition.highWatermark;
+        const logStartOffset = partition.logStartOffset;
+        if (fetchOffset < logStartOffset || fetchOffset > partition.stream.nextOffset) {
+          hasError = true;
+          return errorPartition(index, KafkaError.OFFSET_OUT_OF_RANGE);
+        }
+        const limitBytes = Math.min(request.partitionMaxBytes, remainingBytes);
+        const batches = readBatches(partition, fetchOffset, highWatermark, limitBytes, minOneBatch);
+        if (batches.sizeBytes > 0) minOneBatch = false;
+        remainingBytes = Math.max(0, remainingBytes - batches.sizeBytes);
+        sizeBytes += batches.sizeBytes;
+        return {
+          partitionIndex: index,
+          errorCode: KafkaError.NONE,
+          highWatermark: BigInt(highWatermark),
+          // No transactions: everything below the high watermark is stable.
+          lastStableOffset: BigInt(highWatermark),
+          logStartOffset: BigInt(logStartOffset),
+          divergingEpoch: NO_DIVERGING_EPOCH,
+          currentLeader: NO_LEADER,
+          snapshotId: NO_SNAPSHOT,
+          abortedTransactions,
+          preferredReadReplica: -1,
+          records: batches.records,
+        };
+      }),
+    }),
+  );
+  const response: FetchResponse = {
+    throttleTimeMs: 0,
+    errorCode: KafkaError.NONE,
+    sessionId: 0,
+    responses,
+    nodeEndpoints: [],
+  };
+  return { response, sizeBytes, hasError };
+}
+
+/** Whole stored batches from the one holding `fetchOffset`, below the high watermark, within `limitBytes`. */
+function readBatches(
+  partition: TopicPartition,
+  fetchOffset: number,
+  highWatermark: number,
+  limitBytes: number,
+  minOneBatch: boolean,
+): { records: Buffer; sizeBytes: number } {
+  if (fetchOffset >= highWatermark || (limitBytes <= 0 && !minOneBatch))
+    return { records: EMPTY, sizeBytes: 0 };
+  // readFrom returns at least one entry and may pass the byte limit by one entry; selection trims.
+  const entries = partition.stream.readFrom(fetchOffset, MAX_BATCHES_PER_PARTITION, Math.max(1, limitBytes));
+  const stored: Buffer[] = [];
+  for (const entry of entries) {
+    if (entry.offset >= highWatermark) break;
+    stored.push(entry.payload);
+  }
+  const { batches, sizeBytes } = selectFetchBatches(stored, fetchOffset, limitBytes, minOneBatch);
+  if (batches.length === 0) return { records: EMPTY, sizeBytes: 0 };
+  return { records: batches.length === 1 ? batches[0]! : Buffer.concat(batches, sizeBytes), sizeBytes };
+}
+
+const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000';
+const NO_DIVERGING_EPOCH = { epoch: -1, endOffset: -1n };
+const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+const NO_SNAPSHOT = { endOffset: -1n, epoch: -1 };
+
+/** Kafka's answer for a partition it cannot read: offsets -1, no records. */
+function errorPartition(index: number, errorCode: number): FetchResponsePartitionData {
+  return {
+    partitionIndex: index,
+    errorCode,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    divergingEpoch: NO_DIVERGING_EPOCH,
+    currentLeader: NO_LEADER,
+    snapshotId: NO_SNAPSHOT,
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: EMPTY,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Group administration: DescribeGroups v0-5, ListGroups v0-4 (states filter from v4) and
+ * DeleteGroups v0-2. An unknown group is described as Dead with no error, as Kafka does before
+ * DescribeGroups v6.
+ */
+import type { GroupCoordinator } from '../../../core/group-coordinator.js';
+import type {
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+} from '../codec/index.js';
+import { API_KEYS } from '../codec/index.js';
+import { KafkaError } from '../error-codes.js';
+import type { KafkaApi, KafkaCall } from '../kafka-api.js';
+import { errorCode } from './groups.js';
+
+/** DescribeGroups' authorizedOperations when the client did not ask for them. */
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+export interface GroupAdminServices {
+  readonly groups: GroupCoordinator;
+}
+
+export function groupAdminApis({ groups }: GroupAdminServices): KafkaApi[] {
+  return [
+    {
+      apiKey: API_KEYS.DescribeGroups,
+      minVersion: 0,
+      maxVersion: 5,
+      handle(call: KafkaCall<DescribeGroupsRequest>): DescribeGroupsResponse {
+        return {
+          throttleTimeMs: 0,
+          groups: call.body.groups.map((groupId) => {
+            const d = groups.describe(groupId);
+            return {
+              errorCode: errorCode(d.error),
+              groupId: d.groupId,
+              groupState: d.state,
+              protocolType: d.protocolType,
+              protocolData: d.protocolName,
+              members: d.members.map((m) => ({
+                memberId: m.memberId,
+                groupInstanceId: m.groupInstanceId,
+                clientId: m.clientId,
+                clientHost: m.clientHost,
+                memberMetadata: m.metadata,
+                memberAssignment: m.assignment,
+              })),
+              authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+            };
+          }),
+        };
+      },
+    },
+    {
+      apiKey: API_KEYS.ListGroups,
+      minVersion: 0,
+      maxVersion: 4,
+      handle(call: KafkaCall<ListGroupsRequest>): ListGroupsResponse {
+        const statesFilter = call.header.apiVersion >= 4 ? call.body.statesFilter : [];
+        return {
+          throttleTimeMs: 0,
+          errorCode: KafkaError.NONE,
+          groups: groups.list(statesFilter).map((g) => ({
+            groupId: g.groupId,
+            protocolType: g.protocolType,
+            groupState: g.state,
+            groupType: 'classic',
+          })),
+        };
+      },
+    },
+    {
+      apiKey: API_KEYS.DeleteGroups,
+      minVersion: 0,
+      maxVersion: 2,
+      async handle(call: KafkaCall<DeleteGroupsRequest>): Promise<DeleteGroupsResponse> {
+        const results = await groups.deleteGroups(call.body.groupsNames);
+        return {
+          throttleTimeMs: 0,
+          results: results.map((r) => ({ groupId: r.groupId, errorCode: errorCode(r.error) })),
+        };
+      },
+    },
+  ];
+}

@@ -1,0 +1,125 @@
+/**
+ * OffsetCommit v0-8 and OffsetFetch v0-8. Commits name existing partitions (others get
+ * UNKNOWN_TOPIC_OR_PARTITION, checked before the group as Kafka does) and are answered once
+ * durable. Fetches return -1 and '' for partitions without a committed offset; `requireStable`
+ * (v7+) is accepted and has nothing to wait for, as Pier has no transactional commits.
+ */
+import type { GroupCoordinator, PartitionOffset } from '../../../core/group-coordinator.js';
+import type { OffsetCommitEntry } from '../../../core/group-offsets.js';
+import type {
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetCommitResponsePartition,
+  OffsetCommitResponseTopic,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  OffsetFetchResponseGroup,
+} from '../codec/index.js';
+import { API_KEYS } from '../codec/index.js';
+import { KafkaError } from '../error-codes.js';
+import type { KafkaApi, KafkaCall } from '../kafka-api.js';
+import { errorCode } from './groups.js';
+
+export interface OffsetServices {
+  readonly groups: GroupCoordinator;
+  /** Whether the topic exists with this partition. */
+  readonly partitionExists: (topic: string, partition: number) => boolean;
+}
+
+export function offsetApis({ groups, partitionExists }: OffsetServices): KafkaApi[] {
+  return [
+    {
+      apiKey: API_KEYS.OffsetCommit,
+      minVersion: 0,
+      maxVersion: 8,
+      async handle(call: KafkaCall<OffsetCommitRequest>): Promise<OffsetCommitResponse> {
+        const { body, header } = call;
+        const version = header.apiVersion;
+        const topics: OffsetCommitResponseTopic[] = [];
+        const entries: OffsetCommitEntry[] = [];
+        const slots: OffsetCommitResponsePartition[] = [];
+        for (const topic of body.topics) {
+          const partitions: OffsetCommitResponsePartition[] = [];
+          topics.push({ name: topic.name, partitions });
+          for (const p of topic.partitions) {
+            const slot = {
+              partitionIndex: p.partitionIndex,
+              errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+            };
+            partitions.push(slot);
+            if (!partitionExists(topic.name, p.partitionIndex)) continue;
+            slots.push(slot);
+            // Only v1 carries a commit time; -1 (the coordinator's "now") for the others.
+            const commitTimestampMs = version === 1 ? Number(p.commitTimestamp) : -1;
+            entries.push({
+              topic: topic.name,
+              partition: p.partitionIndex,
+              offset: Number(p.committedOffset),
+              leaderEpoch: version >= 6 ? p.committedLeaderEpoch : -1,
+              metadata: p.committedMetadata ?? '',
+              commitTimestampMs,
+            });
+          }
+        }
+        if (entries.length > 0) {
+          const errors = await groups.commitOffsets({
+            groupId: body.groupId,
+            // v0 predates group management: every v0 commit is a simple one.
+            generationId: version >= 1 ? body.generationIdOrMemberEpoch : -1,
+            memberId: version >= 1 ? body.memberId : '',
+            groupInstanceId: version >= 7 ? body.groupInstanceId : null,
+            entries,
+          });
+          for (let i = 0; i < slots.length; i++) slots[i]!.errorCode = errorCode(errors[i]!);
+        }
+        return { throttleTimeMs: 0, topics };
+      },
+    },
+    {
+      apiKey: API_KEYS.OffsetFetch,
+      minVersion: 0,
+      maxVersion: 8,
+      handle(call: KafkaCall<OffsetFetchRequest>): OffsetFetchResponse {
+        const { body, header } = call;
+        const version = header.apiVersion;
+        if (version >= 8) {
+          return {
+            throttleTimeMs: 0,
+            topics: [],
+            errorCode: KafkaError.NONE,
+            groups: body.groups.map((g) => fetchGroup(groups, g.groupId, g.topics)),
+          };
+        }
+        // Topics null ("all committed offsets") exists from v2.
+        const topics = version >= 2 ? body.topics : (body.topics ?? []);
+        const group = fetchGroup(groups, body.groupId, topics);
+        return { throttleTimeMs: 0, topics: group.topics, errorCode: group.errorCode, groups: [] };
+      },
+    },
+  ];
+}
+
+function fetchGroup(
+  groups: GroupCoordinator,
+  groupId: string,
+  topics: readonly { name: string; partitionIndexes: number[] }[] | null,
+): OffsetFetchResponseGroup {
+  const request =
+    topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
+  const result = groups.fetchOffsets(groupId, request);
+  return {
+    groupId,
+    errorCode: KafkaError.NONE,
+    topics: result.map((t) => ({ name: t.topic, partitions: t.partitions.map(toResponsePartition) })),
+  };
+}
+
+function toResponsePartition(p: PartitionOffset) {
+  return {
+    partitionIndex: p.partition,
+    committedOffset: BigInt(p.offset),
+    committedLeaderEpoch: p.leaderEpoch,
+    metadata: p.metadata,
+    errorCode: KafkaError.NONE,
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * Produce v3-9: validates each partition's record batch, assigns its offsets in place and appends
+ * it in the same synchronous step, then answers once every appended batch is durable (the
+ * partition's high watermark covers it) — for acks=1 as for acks=-1, since Pier's only replica is
+ * its disk. acks=0 gets no answer; if a partition failed, the connection is closed instead, as
+ * Kafka does, so the client notices and refreshes its metadata.
+ *
+ * Transactions are not implemented: a request with a transactionalId or a transactional batch is
+ * refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), the error Kafka gives a producer that
+ * may not use its transactional id. Clients treat it as fatal and report it clearly (Java's
+ * TransactionalIdAuthorizationException, kafkajs and librdkafka "Transactional Id authorization
+ * failed") instead of retrying forever; the v8+ errorMessage says transactions are unsupported.
+ */
+import type { Clock } from '../../../core/clock.js';
+import type { Topic, TopicLookup, TopicPartition } from '../../../core/topic.js';
+import type {
+  ProduceRequest,
+  ProduceRequestPartitionProduceData,
+  ProduceResponse,
+  ProduceResponsePartitionProduceResponse,
+} from '../codec/index.js';
+import { KafkaError } from '../error-codes.js';
+import {
+  type KafkaAnswer,
+  type KafkaApi,
+  type KafkaCall,
+  type KafkaSession,
+  NO_RESPONSE,
+} from '../kafka-api.js';
+import type { PartitionProducerState } from '../producer-state.js';
+import { assignBaseOffset, stampLogAppendTime, validateRecordBatches } from '../record-batch.js';
+import { untilSessionCloses } from '../session-close.js';
+
+export const PRODUCE_KEY = 0;
+
+export interface ProduceServices {
+  readonly topics: TopicLookup;
+  readonly producers: { stateFor(partition: TopicPartition): PartitionProducerState };
+  readonly clock: Clock;
+}
+
+export function produceApis(services: ProduceServices): KafkaApi[] {
+  return [
+    {
+      apiKey: PRODUCE_KEY,
+      minVersion: 3,
+      maxVersion: 9,
+      handle: (call: KafkaCall<ProduceRequest>) => produce(services, call),
+    },
+  ];
+}
+
+type PartitionResponse = ProduceResponsePartitionProduceResponse;
+
+/** A partition response waiting for the high watermark to reach `requiredHighWatermark`. */
+interface DurableWait {
+  readonly partition: TopicPartition;
+  readonly requiredHighWatermark: number;
+  readonly response: PartitionResponse;
+}
+
+const EMPTY = Buffer.alloc(0);
+const TRANSACTIONS_UNSUPPORTED =
+  'transactions are not supported by Pier yet; produce without a transactional.id (idempotence works)';
+
+function produce(s: ProduceServices, call: KafkaCall<ProduceRequest>): KafkaAnswer | Promise<KafkaAnswer> {
+  const { body, session } = call;
+  const version = call.header.apiVersion;
+  const refusal = refuseRequest(body);
+  const nowMs = s.clock.now();
+  const waits: DurableWait[] = [];
+  let firstFailure: string | undefined;
+  const response: ProduceResponse = {
+    throttleTimeMs: 0,
+    nodeEndpoints: [],
+    responses: body.topicData.map((topicData) => {
+      const topic = refusal ? undefined : s.topics.getOrAutoCreate(topicData.name);
+      return {
+        name: topicData.name,
+        partitionResponses: topicData.partitionData.map((data) => {
+          const answer = refusal
+            ? failed(data.index, refusal.code, refusal.message)
+            : topic
+              ? appendPartition(s, topic, data, version, nowMs, waits)
+              : failed(
+                  data.index,
+                  KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+                  `topic '${topicData.name}' does not exist; create it first (auto-creation is off or the name is invalid)`,
+                );
+          if (answer.errorCode !== KafkaError.NONE)
+            firstFailure ??= `${topicData.name}-${data.index}: ${answer.errorMessage}`;
+          return answer;
+        }),
+      };
+    }),
+  };
+  if (body.acks === 0) {
+    if (firstFailure !== undefined) session.close(`Produce with acks=0 failed for ${firstFailure}`);
+    return NO_RESPONSE;
+  }
+  return whenDurable(waits, s.clock, body.timeoutMs, session, response);
+}
+
+function refuseRequest(body: ProduceRequest): { code: number; message: string } | undefined {
+  if (body.acks !== 0 && body.acks !== 1 && body.acks !== -1) {
+    return { code: KafkaError.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${body.acks}` };
+  }
+  if (body.transactionalId !== null) {
+    return { code: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: TRANSACTIONS_UNSUPPORTED };
+  }
+  return undefined;
+}
+
+function failed(index: number, errorCode: number, message: string): PartitionResponse {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+    errorMessage: message,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+}
+
+function succeeded(
+  index: number,
+  baseOffset: number,
+  logAppendTimeMs: number,
+  logStartOffset: number,
+): PartitionResponse {
+  return {
+    index,
+    errorCode: KafkaError.NONE,
+    baseOffset: BigInt(baseOffset),
+    logAppendTimeMs: BigInt(logAppendTimeMs),
+    logStartOffset: BigInt(logStartOffset),
+    recordErrors: [],
+    errorMessage: null,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+}
+
+function appendPartition(
+  s: ProduceServices,
+  topic: Topic,
+  data: ProduceRequestPartitionProduceData,
+  version: number,
+  nowMs: number,
+  waits: DurableWait[],
+): PartitionResponse {
+  const partition = topic.partitions[data.index];
+  if (!partition) {
+    return failed(
+      data.index,
+      KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+      `topic '${topic.name}' has ${topic.partitions.length} partition(s); partition ${data.index} does not exist`,
+    );
+  }
+  const records = data.records ?? EMPTY;
+  const validation = validateRecordBatches(records, {
+    maxMessageBytes: topic.config.maxMessageBytes,
+    produceVersion: version,
+  });
+  if (!validation.ok) return failed(data.index, validation.error.errorCode, validation.error.message);
+  // From Produce v3 a partition carries exactly one batch (validation enforces it).
+  const batch = validation.batches[0]!;
+  if (batch.transactional) {
+    return failed(data.index, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, TRANSACTIONS_UNSUPPORTED);
+  }
+  const logAppendTime = topic.config.messageTimestampType === 'LogAppendTime';
+  let producers: PartitionProducerState | undefined;
+  if (batch.producerId >= 0) {
+    producers = s.producers.stateFor(partition);
+    const check = producers.check(batch, nowMs);
+    if (check.kind === 'error') return failed(data.index, check.errorCode, check.message);
+    if (check.kind === 'duplicate') {
+      const original = check.batch;
+      const response = succeeded(
+        data.index,
+        original.baseOffset,
+        logAppendTime ? original.maxTimestampMs : -1,
+        partition.logStartOffset,
+      );
+      waits.push({ partition, requiredHighWatermark: original.lastOffset + 1, response });
+      return response;
+    }
+  }
+  let maxTimestampMs = batch.maxTimestampMs;
+  if (logAppendTime) {
+    stampLogAppendTime(records, batch.start, batch.end, nowMs);
+    maxTimestampMs = nowMs;
+  }
+  const baseOffset = partition.stream.nextOffset;
+  assignBaseOffset(records, batch.start, baseOffset);
+  try {
+    partition.append(storedBytes(records, batch.start, batch.end), batch.recordCount, maxTimestampMs);
+  } catch (err) {
+    return failed(
+      data.index,
+      KafkaError.KAFKA_STORAGE_ERROR,
+      `could not append to ${topic.name}-${data.index}: ${(err as Error).message}`,
+    );
+  }
+  producers?.record(batch, baseOffset, maxTimestampMs, nowMs);
+  const response = succeeded(data.index, baseOffset, logAppendTime ? nowMs : -1, partition.logStartOffset);
+  waits.push({ partition, requiredHighWatermark: baseOffset + batch.lastOffsetDelta + 1, response });
+  return response;
+}
+
+/**
+ * The batch's bytes to keep. Usually a view of the request frame; copied when the frame is much
+ * larger than the batch (a request for many partitions), so a stored batch does not keep the
+ * whole frame alive in the log's in-memory tail.
+ */
+function storedBytes(records: Buffer, start: number, end: number): Buffer {
+  const view = records.subarray(start, end);
+  return view.buffer.byteLength > 2 * view.length + 16 * 1024 ? Buffer.from(view) : view;
+}
+
+/**
+ * Answers once every partition's high watermark covers its appended batch. After `timeoutMs`
+ * (when positive) the partitions still waiting answer REQUEST_TIMED_OUT; their batches stay
+ * appended, as in Kafka. A timeout of 0 or less waits without limit (Kafka, whose single replica
+ * acknowledges at append, would answer at once; failing would surprise). A closed connection drops
+ * the answer.
+ */
+function whenDurable(
+  waits: readonly DurableWait[],
+  clock: Clock,
+  timeoutMs: number,
+  session: KafkaSession,
+  response: ProduceResponse,
+): KafkaAnswer | Promise<KafkaAnswer> {
+  const covered = (w: DurableWait) => w.partition.highWatermark >= w.requiredHighWatermark;
+  const pending = waits.filter((w) => !covered(w));
+  if (pending.length === 0) return response;
+  if (session.closed) return NO_RESPONSE;
+  return new Promise<KafkaAnswer>((resolve) => {
+    let done = false;
+    const finish = (answer: KafkaAnswer) => {
+      if (done) return;
+      done = true;
+      for (const unwatch of unwatchers) unwatch();
+      if (timer !== undefined) clock.clearTimeout(timer);
+      stopClose();
+      resolve(answer);
+    };
+    const check = () => {
+      if (pending.every(covered)) finish(response);
+    };
+    const unwatchers = [...new Set(pending.map((w) => w.partition))].map((p) => p.watchHighWatermark(check));
+    const timer =
+      timeoutMs > 0
+        ? clock.setTimeout(() => {
+            for (const w of pending) {
+              if (covered(w)) continue;
+              w.response.errorCode = KafkaError.REQUEST_TIMED_OUT;
+              w.response.baseOffset = -1n;
+              w.response.logAppendTimeMs = -1n;
+              w.response.logStartOffset = -1n;
+              w.response.errorMessage = `the batch was appended but not made durable within timeoutMs ${timeoutMs}`;
+            }
+            finish(response);
+          }, timeoutMs)
+        : undefined;
+    const stopClose = untilSessionCloses(session, () => finish(NO_RESPONSE));
+  });
+}

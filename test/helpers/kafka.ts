@@ -22,10 +22,7 @@ export interface KafkaTestBroker extends KafkaAddress {
   stop(): Promise<void>;
 }
 
-/** Kafka listener settings a test may change (BrokerOptions.kafka). */
-export type KafkaTestSettings = Record<string, unknown>;
-
-export const TEST_KAFKA_SETTINGS: KafkaTestSettings = { groupInitialRebalanceDelayMs: 0 };
+export const TEST_KAFKA_SETTINGS: KafkaOptions = { groupInitialRebalanceDelayMs: 0 };
 
 function kafkaAddressOf(broker: Broker): KafkaAddress {
   if (!broker.kafka) throw new Error('startBroker({ kafkaPort: 0 }) returned no `kafka` address');
@@ -33,11 +30,8 @@ function kafkaAddressOf(broker: Broker): KafkaAddress {
 }
 
 /** Starts an in-process broker with only the Kafka listener, on a free port and a fresh data directory. */
-export async function startKafkaTestBroker(
-  options: Omit<BrokerOptions, 'kafka'> & { kafka?: KafkaTestSettings } = {},
-): Promise<KafkaTestBroker> {
+export async function startKafkaTestBroker(options: BrokerOptions = {}): Promise<KafkaTestBroker> {
   const dataDir = options.dataDir ?? tempDir('pier-kafka-test-');
-  // Cast: the group settings join KafkaOptions with the group coordinator.
   const broker = await startBroker({
     amqpPort: false,
     kafkaPort: 0,
@@ -46,7 +40,7 @@ export async function startKafkaTestBroker(
     fsync: 'always',
     log: () => {},
     ...options,
-    kafka: { ...TEST_KAFKA_SETTINGS, ...options.kafka } as KafkaOptions,
+    kafka: { ...TEST_KAFKA_SETTINGS, ...options.kafka },
     dataDir,
   });
   let address: KafkaAddress;

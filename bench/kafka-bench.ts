@@ -20,7 +20,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -364,6 +364,8 @@ async function main(): Promise<void> {
     process.stderr.write('\ninterrupted, cleaning up\n');
     cleanup().finally(() => process.exit(130));
   });
+  // Other processes on a 2-core machine change the numbers a lot: say how busy it was.
+  const loadAverageAtStart = loadavg()[0]!;
   try {
     const diskMBPerS = options.diskTestMiB > 0 ? measureSequentialWrite(root, options.diskTestMiB) : null;
     const recordsFile = join(root, 'records.txt');
@@ -467,6 +469,7 @@ async function main(): Promise<void> {
 
     const report = {
       machine: machineInfo(),
+      loadAverageAtStart,
       fsync: options.fsync,
       dataDir: root,
       diskSequentialWriteMBPerS: diskMBPerS,
@@ -492,6 +495,7 @@ async function main(): Promise<void> {
 function markdown(
   report: {
     machine: ReturnType<typeof machineInfo>;
+    loadAverageAtStart: number;
     diskSequentialWriteMBPerS: number | null;
     logBytes: number;
     logMBPerSDuringProduce: number;
@@ -520,7 +524,7 @@ function markdown(
     '',
     '## Pier Kafka benchmark (kcat)',
     '',
-    `- machine: ${machineLine(report.machine)}`,
+    `- machine: ${machineLine(report.machine)}; 1-minute load average at the start ${report.loadAverageAtStart.toFixed(2)}`,
     `- broker: pier serve, Kafka listener only, --fsync ${fsyncText}`,
     `- disk (same filesystem as the data directory, ${options.dir}): ` +
       (disk === null

@@ -5,6 +5,7 @@
  */
 import type { DurabilityBarrier } from './queue-store.js';
 import type { Stream } from './stream.js';
+import type { PayloadTailCrc } from './stream-store.js';
 import type { TopicPartition } from './topic.js';
 
 export class PartitionLog implements TopicPartition {
@@ -41,8 +42,8 @@ export class PartitionLog implements TopicPartition {
     return this.deletedBefore;
   }
 
-  append(batch: Buffer, recordCount: number, timestampMs: number): number {
-    const offset = this.stream.appendRaw(batch, recordCount, timestampMs);
+  append(batch: Buffer, recordCount: number, timestampMs: number, batchCrc?: PayloadTailCrc): number {
+    const offset = this.stream.appendRaw(batch, recordCount, timestampMs, batchCrc);
     const end = offset + recordCount;
     this.durability.afterDurable(() => this.advance(end));
     return offset;

@@ -16,6 +16,16 @@ export interface StreamEntry {
   readonly message: Message | undefined;
   /** The bytes stored: the body of an AMQP message, or a raw entry's bytes (a Kafka record batch). */
   readonly payload: Buffer;
+  /**
+   * A CRC-32C the writer already knows for `payload[from ..]` (a Kafka batch's own CRC, checked at
+   * Produce), so a durable store framing the entry need not read those bytes again.
+   */
+  readonly payloadTailCrc?: PayloadTailCrc;
+}
+
+export interface PayloadTailCrc {
+  readonly from: number;
+  readonly crc: number;
 }
 
 /** Retention limits; whole segments are dropped, oldest first, never the one being written. */

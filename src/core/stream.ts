@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { Message } from './message.js';
-import type { StreamEntry, StreamRetention, StreamStore } from './stream-store.js';
+import type { PayloadTailCrc, StreamEntry, StreamRetention, StreamStore } from './stream-store.js';
 
 /** Where a reader starts: RabbitMQ's `x-stream-offset` values, Kafka's earliest/latest/timestamp. */
 export type StreamStart =
@@ -89,10 +89,15 @@ export class Stream {
    * Appends raw bytes covering `offsetCount` offsets (a Kafka record batch, stored as sent);
    * returns the first offset assigned.
    */
-  appendRaw(payload: Buffer, offsetCount: number, timestampMs = this.clock.now()): number {
+  appendRaw(
+    payload: Buffer,
+    offsetCount: number,
+    timestampMs = this.clock.now(),
+    payloadTailCrc?: PayloadTailCrc,
+  ): number {
     if (!Number.isInteger(offsetCount) || offsetCount < 1)
       throw new RangeError(`an entry covers at least one offset, got ${offsetCount}`);
-    return this.appendEntry(undefined, payload, offsetCount, timestampMs);
+    return this.appendEntry(undefined, payload, offsetCount, timestampMs, payloadTailCrc);
   }
 
   private appendEntry(
@@ -100,10 +105,11 @@ export class Stream {
     payload: Buffer,
     offsetCount: number,
     timestampMs: number,
+    payloadTailCrc?: PayloadTailCrc,
   ): number {
     if (this.closed) throw new Error(`stream '${this.name}' is closed`);
     const offset = this.store.nextOffset;
-    this.store.append({ offset, offsetCount, timestampMs, message, payload });
+    this.store.append({ offset, offsetCount, timestampMs, message, payload, payloadTailCrc });
     if (this.store.segmentCount !== this.segmentCount) {
       // A segment was closed: the moment RabbitMQ evaluates retention too.
       this.segmentCount = this.store.segmentCount;

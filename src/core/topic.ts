@@ -6,6 +6,7 @@
  * DeleteRecords in src/protocol/kafka/apis).
  */
 import type { Stream } from './stream.js';
+import type { PayloadTailCrc } from './stream-store.js';
 
 /** Topic-level configs Pier implements, with Kafka's names in comments and Kafka's defaults. */
 export interface TopicConfig {
@@ -41,7 +42,7 @@ export interface TopicPartition {
    * `stream.nextOffset` (in the same synchronous step); returns that offset. The high watermark
    * moves past it once the write is durable. `timestampMs` is the batch's max timestamp.
    */
-  append(batch: Buffer, recordCount: number, timestampMs: number): number;
+  append(batch: Buffer, recordCount: number, timestampMs: number, batchCrc?: PayloadTailCrc): number;
   /** Calls `listener` whenever the high watermark advances (Fetch long polls); returns an unsubscribe. */
   watchHighWatermark(listener: () => void): () => void;
   /** DeleteRecords: raises the log start offset to `offset` (≤ highWatermark), durably. */

@@ -52,3 +52,43 @@ export function crc32c(buf: Uint8Array, initial = 0, start = 0, end = buf.length
   while (i < end) crc = t[(crc ^ buf[i++]!) & 0xff]! ^ (crc >>> 8);
   return ~crc >>> 0;
 }
+
+/**
+ * The CRC-32C of a concatenation from the CRCs of its parts: crc32cCombine(crc32c(a), crc32c(b),
+ * b.length) === crc32c(concat(a, b)). Costs O(log length) 32×32 bit-matrix steps instead of a pass
+ * over `b`, so a record framing a Kafka batch reuses the batch's own CRC (zlib's crc32_combine
+ * method: apply `length` zero bytes to crcA as a GF(2) operator built by repeated squaring).
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB <= 0) return crcA >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  // The operator for one zero bit.
+  odd[0] = POLY;
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
+  squareMatrix(even, odd); // two zero bits
+  squareMatrix(odd, even); // four zero bits
+  let crc = crcA >>> 0;
+  let length = lengthB;
+  // Each step squares the operator (one zero byte, then 2, 4, ...) and applies it where `length` has a 1 bit.
+  do {
+    squareMatrix(even, odd);
+    if (length & 1) crc = matrixTimes(even, crc);
+    length = Math.floor(length / 2);
+    if (length === 0) break;
+    squareMatrix(odd, even);
+    if (length & 1) crc = matrixTimes(odd, crc);
+    length = Math.floor(length / 2);
+  } while (length !== 0);
+  return (crc ^ crcB) >>> 0;
+}
+
+function matrixTimes(matrix: Uint32Array, vector: number): number {
+  let sum = 0;
+  for (let i = 0, v = vector >>> 0; v !== 0; i++, v >>>= 1) if (v & 1) sum ^= matrix[i]!;
+  return sum >>> 0;
+}
+
+function squareMatrix(square: Uint32Array, matrix: Uint32Array): void {
+  for (let n = 0; n < 32; n++) square[n] = matrixTimes(matrix, matrix[n]!);
+}

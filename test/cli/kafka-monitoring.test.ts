@@ -43,6 +43,7 @@ function rows(text: string): string[][] {
 describe('pier topics and groups: queue depth and consumer lag of a running broker', () => {
   let dataDir: string;
   let broker: ChildBroker;
+  let kafkaPort: number;
   let kafka: kafkajs.Kafka;
   let live: kafkajs.Consumer;
   let liveMemberId: string;
@@ -55,15 +56,16 @@ describe('pier topics and groups: queue depth and consumer lag of a running brok
 
   before(async () => {
     dataDir = tempDir();
-    broker = await spawnBroker(dataDir, [
-      '--kafka-port',
-      '0',
-      '--kafka-group-initial-rebalance-delay-ms',
-      '0',
-    ]);
+    broker = await spawnBroker(
+      dataDir,
+      ['--kafka-port', '0', '--kafka-group-initial-rebalance-delay-ms', '0'],
+      ['amqp', 'kafka'],
+    );
+    const listener = broker.listeners.get('kafka')!;
+    kafkaPort = listener.port;
     kafka = new Kafka({
       clientId: 'lag-test',
-      brokers: [broker.kafkaBootstrap!],
+      brokers: [`${listener.host}:${listener.port}`],
       logLevel: logLevel.NOTHING,
       retry: { retries: 2 },
     });
@@ -106,7 +108,7 @@ describe('pier topics and groups: queue depth and consumer lag of a running brok
     await producer.disconnect();
 
     // 'audit' committed partition 0 up to 1 only, outside group management (as an admin tool does).
-    const raw = await RawKafkaClient.connect(Number(broker.kafkaBootstrap!.split(':').pop()));
+    const raw = await RawKafkaClient.connect(kafkaPort);
     const commit = await raw.request(API_KEYS.OffsetCommit, 5, {
       groupId: 'audit',
       generationIdOrMemberEpoch: -1,

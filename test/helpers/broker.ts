@@ -45,14 +45,21 @@ export interface ChildBroker {
   readonly process: ChildProcess;
   readonly url: string;
   readonly port: number;
-  /** host:port of the Kafka listener, when extraArgs switched it on (`--kafka-port 0`). */
-  readonly kafkaBootstrap?: string;
   /** Resolves with the exit code or signal once the process has exited. */
   readonly exited: Promise<number | NodeJS.Signals | null>;
+  /** Each `pier: <name> listening on HOST:PORT` line seen at start-up, by listener name. */
+  readonly listeners: ReadonlyMap<string, { host: string; port: number }>;
 }
 
-/** Runs `pier serve` as a child process and waits for its AMQP listener line. */
-export async function spawnBroker(dataDir: string, extraArgs: string[] = []): Promise<ChildBroker> {
+/**
+ * Runs `pier serve` as a child process and waits for the listener lines named in `waitFor` (extra
+ * args come last, so they override the defaults, e.g. `--kafka-port 0`).
+ */
+export async function spawnBroker(
+  dataDir: string,
+  extraArgs: string[] = [],
+  waitFor: readonly string[] = ['amqp'],
+): Promise<ChildBroker> {
   const child = spawn(
     process.execPath,
     [
@@ -80,21 +87,31 @@ export async function spawnBroker(dataDir: string, extraArgs: string[] = []): Pr
     stderr += chunk;
   });
   const lines = createInterface({ input: child.stdout! });
-  // The last --kafka-port wins; the Kafka line is printed after the AMQP one.
-  const kafkaOn =
-    extraArgs.lastIndexOf('--kafka-port') >= 0 &&
-    extraArgs[extraArgs.lastIndexOf('--kafka-port') + 1] !== 'off';
-  let kafkaBootstrap: string | undefined;
-  const port = await new Promise<number>((resolve, reject) => {
-    let amqpPort: number | undefined;
+  const listeners = new Map<string, { host: string; port: number }>();
+  let stdout = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `broker printed no '${waitFor.join("', '")} listening on' line in 20 s:\n${stdout}${stderr}`,
+        ),
+      );
+    }, 20_000);
     lines.on('line', (line) => {
-      const amqpMatch = /amqp listening on (\S+):(\d+)/.exec(line);
-      if (amqpMatch) amqpPort = Number(amqpMatch[2]);
-      const kafkaMatch = /kafka listening on (\S+)/.exec(line);
-      if (kafkaMatch) kafkaBootstrap = kafkaMatch[1];
-      if (amqpPort !== undefined && (!kafkaOn || kafkaBootstrap)) resolve(amqpPort);
+      if (stdout.length < 8192) stdout += `${line}\n`;
+      const match = /(\w+) listening on (\S+):(\d+)/.exec(line);
+      if (match) listeners.set(match[1]!, { host: match[2]!, port: Number(match[3]) });
+      if (waitFor.every((name) => listeners.has(name))) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    exited.then((code) => reject(new Error(`broker exited (${code}) before listening: ${stderr}`)));
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited (${code}) before listening: ${stderr}`));
+    });
   });
-  return { process: child, port, url: `amqp://guest:guest@127.0.0.1:${port}`, kafkaBootstrap, exited };
+  const port = listeners.get('amqp')?.port ?? 0;
+  return { process: child, port, url: `amqp://guest:guest@127.0.0.1:${port}`, exited, listeners };
 }

@@ -88,19 +88,21 @@ test('callbacks registered while a round is in flight wait for the next round', 
     gc.afterDurable(() => fired.push('one'));
     await nextTurn();
     assert.equal(c.counts.syncs, 1, 'round 1 in flight');
-    // Next turn: more appends; written immediately but their callback waits for round 2.
+    // Next turn: more appends; they stay staged while round 1 syncs (a write into the file being
+    // synced would make the fdatasync chase it) and their callbacks wait for round 2.
     f.append(Buffer.from('two'));
     gc.afterDurable(() => fired.push('two'));
     f.append(Buffer.from('three'));
     gc.afterDurable(() => fired.push('three'));
     await nextTurn();
-    assert.equal(c.counts.writes, 2, 'second batch written while round 1 syncs');
+    assert.equal(c.counts.writes, 1, 'second batch not written while round 1 syncs');
     assert.equal(c.counts.syncs, 1, 'no overlapping round');
     assert.deepEqual(fired, []);
     c.setHold(false);
     c.held.shift()!();
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(fired, ['one', 'two', 'three']);
+    assert.equal(c.counts.writes, 2, 'the second batch written once round 1 ended');
     assert.equal(c.counts.syncs, 2, 'the two later appends shared one fdatasync');
     f.close();
   } finally {
@@ -196,4 +198,34 @@ test('afterDurable with nothing written fires on the next turn, still in order',
   await nextTurn();
   assert.deepEqual(fired, [1, 2]);
   await gc.close();
+});
+
+test('appendShared queues buffers by reference between staged bytes, in order, with short writes resumed', async () => {
+  const { dir, cleanup } = tempDir('pier-gc-');
+  let shortWrites = 0;
+  const layer: CommitFs = {
+    // Every other write is cut short, as a kernel may do.
+    writeSync(fd, buffer, offset, length, position) {
+      const cut = length > 10 && shortWrites++ % 2 === 0 ? Math.floor(length / 2) : length;
+      return fs.writeSync(fd, buffer, offset, cut, position);
+    },
+    fdatasync: (fd, cb) => fs.fdatasync(fd, cb),
+    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  };
+  const committer = new GroupCommitter({ fsync: 'always', fs: layer });
+  const path = join(dir, 'f');
+  const file = committer.openFile(path);
+  const big = Buffer.alloc(100_000, 7);
+  assert.equal(file.append(Buffer.from('head')), 0);
+  assert.equal(file.appendShared(big), 4);
+  assert.equal(file.append(Buffer.from('tail')), 100_004);
+  assert.equal(file.sizeBytes, 100_008);
+  const durable = new Promise<void>((resolve) => committer.afterDurable(resolve));
+  await durable;
+  assert.ok(shortWrites > 0);
+  assert.deepEqual(fs.readFileSync(path), Buffer.concat([Buffer.from('head'), big, Buffer.from('tail')]));
+  assert.equal(file.hasUnwritten, false);
+  file.close();
+  await committer.close();
+  cleanup();
 });

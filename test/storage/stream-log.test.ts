@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { StreamEntry } from '../../src/core/stream-store.js';
 import { GroupCommitter } from '../../src/storage/group-commit.js';
 import { StreamLog, type StreamLogOptions } from '../../src/storage/stream-log.js';
+import { crc32c } from '../../src/util/crc32c.js';
 import { makeMessage, tempDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -53,6 +54,49 @@ describe('StreamLog', () => {
     cleanups.push(cleanup);
     return dir;
   }
+
+  it('writes large raw payloads by reference, with a record CRC from their known tail CRC, and recovers them', async () => {
+    const path = dir();
+    const options: StreamLogOptions = { segmentSizeBytes: 1 << 22, tailCacheEntries: 0 };
+    const log = StreamLog.open(path, committer, options);
+    const payloads = [100, 70_000, 200_000, 65_536, 90_000].map((size, i) => {
+      const payload = Buffer.alloc(size);
+      for (let j = 0; j < size; j++) payload[j] = (j * 31 + i) & 0xff;
+      return payload;
+    });
+    for (const [i, payload] of payloads.entries()) {
+      // Even entries carry a tail CRC hint (as Kafka batches do), odd ones do not.
+      const payloadTailCrc = i % 2 === 0 ? { from: 21, crc: crc32c(payload, 0, 21) } : undefined;
+      log.append({
+        offset: log.nextOffset,
+        offsetCount: 2,
+        timestampMs: T0 + i,
+        message: undefined,
+        payload,
+        payloadTailCrc,
+      });
+    }
+    // The caller may not change a shared payload; the log must not have copied it to be correct.
+    const before = log.read(0, 10, Number.POSITIVE_INFINITY);
+    assert.deepEqual(
+      before.map((e) => e.payload),
+      payloads,
+    );
+    await committer.flush();
+    log.close();
+    const reopened = StreamLog.open(path, committer, options);
+    assert.equal(reopened.nextOffset, 10, 'no record was cut as corrupt at recovery');
+    const after = reopened.read(0, 10, Number.POSITIVE_INFINITY);
+    assert.deepEqual(
+      after.map((e) => e.payload),
+      payloads,
+    );
+    assert.deepEqual(
+      after.map((e) => e.offset),
+      [0, 2, 4, 6, 8],
+    );
+    reopened.close();
+  });
 
   it('appends across segments and reads from every offset, from disk, before and after the write', async () => {
     const path = dir();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { crc32c } from '../../src/util/crc32c.js';
+import { crc32c, crc32cCombine } from '../../src/util/crc32c.js';
 
 /** Bit-at-a-time reference implementation. */
 function slowCrc(buf: Uint8Array): number {
@@ -37,4 +37,14 @@ test('crc32c matches a bitwise reference for all lengths and offsets, and chains
   const b = data.subarray(123);
   assert.equal(crc32c(b, crc32c(a)), crc32c(data));
   assert.ok(crc32c(data) >= 0, 'unsigned');
+});
+
+test('crc32cCombine gives the CRC of a concatenation from the CRCs of its parts', () => {
+  const data = Buffer.alloc(70_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 197 + 11) & 0xff;
+  for (const split of [0, 1, 7, 21, 1000, 65_536, 69_999, 70_000]) {
+    const a = data.subarray(0, split);
+    const b = data.subarray(split);
+    assert.equal(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(data), `split at ${split}`);
+  }
 });

@@ -15,7 +15,8 @@ import { MalformedRecords, RecordCursor } from './record-cursor.js';
 export const BATCH_HEADER_BYTES = 61;
 /** baseOffset + batchLength: the part of the header batchLength does not count. */
 export const LOG_OVERHEAD_BYTES = 12;
-const CRC_START = 21;
+/** The batch CRC covers bytes from here to the end (baseOffset, length, epoch and magic are outside it). */
+export const CRC_START = 21;
 
 export const BatchOffset = {
   baseOffset: 0,

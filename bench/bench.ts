@@ -1,0 +1,6 @@
+// `npm run bench` entry point: `npm run bench -- kafka [options]` runs the Kafka benchmark
+// (kafka-bench.ts); anything else (`npm run bench -- --rabbitmq ...`, optionally after `amqp`) the
+// AMQP one (amqp-bench.ts). Each reads its options from process.argv.
+const [first] = process.argv.slice(2);
+if (first === 'kafka' || first === 'amqp') process.argv.splice(2, 1);
+await import(first === 'kafka' ? './kafka-bench.js' : './amqp-bench.js');

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { addUser } from '../../src/core/management.js';
 import { type KafkaTestBroker, startKafkaTestBroker, uniqueKafkaName } from '../helpers/kafka.js';
 import { fetchPartition, KafkaWireClient } from '../helpers/kafka-wire.js';
-import { runOk } from './helpers.js';
+import { run, runOk } from './helpers.js';
 
 const KCAT = 'kcat';
 const hasKcat = spawnSync(KCAT, ['-V'], { stdio: 'ignore' }).status === 0;
@@ -303,5 +304,45 @@ test('kcat with enable.idempotence=true: records stored once, with a producer id
     assert.deepEqual(wrongSequence.slice(0, 3), [], 'each batch starts at the sequence of its first record');
   } finally {
     client.close();
+  }
+});
+
+test('kcat logs in with SASL SCRAM-SHA-512 and PLAIN as a Pier user, and a wrong password is refused', {
+  skip,
+}, async () => {
+  const secured = await startKafkaTestBroker({ kafka: { sasl: true, groupInitialRebalanceDelayMs: 0 } });
+  try {
+    addUser(secured.broker.core, 'kcat-user', 'kcat-secret');
+    const topic = uniqueKafkaName('kcat-sasl');
+    const login = (mechanism: string, password: string) => [
+      '-b',
+      secured.bootstrap,
+      '-X',
+      'security.protocol=SASL_PLAINTEXT',
+      '-X',
+      `sasl.mechanisms=${mechanism}`,
+      '-X',
+      'sasl.username=kcat-user',
+      '-X',
+      `sasl.password=${password}`,
+    ];
+    await runOk(KCAT, ['-P', ...login('SCRAM-SHA-512', 'kcat-secret'), '-t', topic, '-X', 'acks=all'], {
+      input: 'one\ntwo\n',
+      timeoutMs: 30_000,
+    });
+    const consumed = await runOk(
+      KCAT,
+      ['-C', ...login('PLAIN', 'kcat-secret'), '-t', topic, '-o', 'beginning', '-c', '2', '-e', '-q'],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(consumed.stdout.toString('utf8'), 'one\ntwo\n');
+    // Asynchronously: the broker runs in this process and must keep answering.
+    const refused = await run(KCAT, ['-L', ...login('SCRAM-SHA-256', 'wrong'), '-m', '5'], {
+      timeoutMs: 30_000,
+    });
+    assert.notEqual(refused.code, 0, 'kcat -L with a wrong password fails');
+    assert.match(refused.stderr, /[Aa]uthentication|SASL/);
+  } finally {
+    await secured.stop();
   }
 });

@@ -61,7 +61,9 @@ export class ScramServer {
     if (proofAt < 0) throw new SaslFailure('invalid SCRAM client-final message');
     const withoutProof = text.slice(0, proofAt);
     const attributes = parseAttributes(text);
-    if (attributes.get('r') !== this.nonce) throw new SaslFailure('SCRAM nonce mismatch');
+    // librdkafka sends its client nonce again in front of the combined nonce; Kafka's server only
+    // checks that the final nonce ends with the one it sent, and so does Pier.
+    if (!(attributes.get('r') ?? '').endsWith(this.nonce)) throw new SaslFailure('SCRAM nonce mismatch');
     const credential = this.credential!;
     const digest = scramDigest(this.mechanism);
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;

@@ -42,6 +42,8 @@ to one partition with acks=all (from a prepared file, kcat -P -l) and consuming 
 
 Options:
   --records N             records to produce and consume (default 1000000)
+  --warmup N              records produced first to another topic, untimed, so the broker's JIT
+                          and buffers are warm as in a long-running broker (default 200000; 0: cold)
   --record-bytes N        bytes per record value (default 100)
   --fsync POLICY          the broker's --fsync: always (default), interval or never
   --disk-test-mib N       size of the sequential write test in MiB (default 512; 0 skips it)
@@ -55,6 +57,7 @@ Options:
 
 interface Options {
   records: number;
+  warmup: number;
   recordBytes: number;
   fsync: string;
   diskTestMiB: number;
@@ -70,6 +73,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       records: { type: 'string', default: '1000000' },
+      warmup: { type: 'string', default: '200000' },
       'record-bytes': { type: 'string', default: '100' },
       fsync: { type: 'string', default: 'always' },
       'disk-test-mib': { type: 'string', default: '512' },
@@ -95,6 +99,7 @@ function parseOptions(argv: string[]): Options {
   };
   return {
     records: positive('records', values.records),
+    warmup: positive('warmup', values.warmup, true),
     recordBytes: positive('record-bytes', values['record-bytes']),
     fsync: values.fsync,
     diskTestMiB: positive('disk-test-mib', values['disk-test-mib'], true),
@@ -387,6 +392,15 @@ async function main(): Promise<void> {
     const createError = created.topics[0]?.errorCode ?? -1;
     if (createError !== 0) throw new Error(`CreateTopics ${TOPIC} failed with error code ${createError}`);
 
+    if (options.warmup > 0) {
+      const warmupRecords = Math.min(options.warmup, options.records);
+      progress.update(`warm-up: producing ${fmtInt(warmupRecords)} records to ${TOPIC}-warmup (untimed)...`);
+      const warmupArgs = ['-P', '-b', bootstrap, '-t', `${TOPIC}-warmup`, '-p', '0', '-X', 'acks=all'];
+      for (const setting of options.producerConfig) warmupArgs.push('-X', setting);
+      await runKcat([...warmupArgs, '-c', String(warmupRecords), '-l', recordsFile], null, () => {});
+      progress.done(`warm-up: ${fmtInt(warmupRecords)} records produced to ${TOPIC}-warmup (untimed)`);
+    }
+
     // Produce.
     const producerArgs = ['-P', '-b', bootstrap, '-t', TOPIC, '-p', '0', '-X', 'acks=all'];
     for (const setting of options.producerConfig) producerArgs.push('-X', setting);
@@ -532,7 +546,10 @@ function markdown(
         : `${disk.toFixed(0)} MB/s sequential write (${options.diskTestMiB} MiB in 1 MiB writes, then fdatasync)`),
     `- records: ${options.recordBytes}-byte values, one partition; produce: kcat -P -l <file> -X acks=all` +
       (options.producerConfig.length ? ` ${options.producerConfig.map((c) => `-X ${c}`).join(' ')}` : '') +
-      '; consume: kcat -C -o beginning -c N -e; each timed from kcat start to exit',
+      '; consume: kcat -C -o beginning -c N -e; each timed from kcat start to exit' +
+      (options.warmup > 0
+        ? `; after an untimed warm-up of ${fmtInt(Math.min(options.warmup, options.records))} records to another topic`
+        : '; cold broker (no warm-up)'),
     '',
     '| phase | records | seconds | records/s | MB/s (values) | broker CPU (% of one core) |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',

@@ -52,9 +52,11 @@ export class MemoryStreamStore implements StreamStore {
     return this.segments.length;
   }
 
-  append(entry: StreamEntry): void {
-    if (entry.offset !== this.next)
-      throw new Error(`append at offset ${entry.offset}, expected ${this.next}`);
+  append(appended: StreamEntry): void {
+    if (appended.offset !== this.next)
+      throw new Error(`append at offset ${appended.offset}, expected ${this.next}`);
+    // A raw entry's bytes may be reused by the caller (the Kafka listener's request memory): keep a copy.
+    const entry = appended.message ? appended : { ...appended, payload: Buffer.from(appended.payload) };
     const size = entrySizeBytes(entry);
     let segment = this.segments.at(-1);
     if (!segment || (segment.sizeBytes > 0 && segment.sizeBytes + size > this.segmentSizeBytes)) {

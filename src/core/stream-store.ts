@@ -53,13 +53,16 @@ export interface StreamStore {
   readonly segmentCount: number;
   /**
    * Appends an entry whose offset is nextOffset. A durable store stages the write in the group
-   * committer in the same turn, so the committer's next afterDurable round covers it.
+   * committer in the same turn, so the committer's next afterDurable round covers it. A raw
+   * entry's payload is copied: the caller may reuse its memory once this returns.
    */
   append(entry: StreamEntry): void;
   /**
    * Entries from the one holding `offset` on (from the first one when `offset` is older than
    * firstOffset): at most `maxEntries`, and stopping once `maxBytes` of payload is reached (at
-   * least one entry if any). Bodies are read from disk by durable stores; the caller may keep them.
+   * least one entry if any). Bodies are read from disk by durable stores; the caller may keep
+   * them, except the payloads of raw entries, which may be views of memory the store recycles at
+   * its next append: copy those before the current synchronous step ends.
    */
   read(offset: number, maxEntries: number, maxBytes: number): StreamEntry[];
   /** First offset of the first entry with a timestamp at or after `timestampMs`, else nextOffset. */

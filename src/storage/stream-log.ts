@@ -21,10 +21,8 @@ import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile } from './record-f
 import { SegmentIndex } from './stream-index.js';
 import {
   decodeStreamRecord,
-  encodeRawStreamRecordHeader,
   encodeStreamRecord,
   readStreamRecordHeader,
-  STREAM_ENTRY_HEADER_BYTES,
   streamRecordPayloadLength,
 } from './stream-record.js';
 import { StreamTailCache } from './stream-tail-cache.js';
@@ -53,8 +51,6 @@ const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
 /** Segment files whose read fds stay open, for readers moving through old segments. */
 const MAX_OPEN_READ_FDS = 4;
 const SEGMENT_SUFFIX = '.seg';
-/** Raw payloads from this size are written by reference instead of copied (64 KiB). */
-const SHARED_PAYLOAD_MIN_BYTES = 64 * 1024;
 const INDEX_SUFFIX = '.idx';
 
 class Segment {
@@ -168,15 +164,8 @@ export class StreamLog implements StreamStore {
     if (!seg.data) this.openForAppend(seg);
     const file = seg.data!;
     const position = file.sizeBytes;
-    if (!entry.message && entry.payload.length >= SHARED_PAYLOAD_MIN_BYTES) {
-      // A large raw payload (a Kafka batch) is written by reference: no copy into the staging buffer.
-      const at = file.reserve(RECORD_HEADER_BYTES + STREAM_ENTRY_HEADER_BYTES);
-      encodeRawStreamRecordHeader(file.staging, at, entry);
-      file.appendShared(entry.payload);
-    } else {
-      const at = file.reserve(total); // may replace file.staging: read it only afterwards
-      encodeStreamRecord(file.staging, at, entry, payloadLength);
-    }
+    const at = file.reserve(total); // may replace file.staging: read it only afterwards
+    encodeStreamRecord(file.staging, at, entry, payloadLength);
     if (seg.index.length === 0 || position - seg.lastIndexedPosition >= this.indexIntervalBytes) {
       seg.indexFile!.append(seg.index.add(entry.offset, seg.maxTimestampMs, position));
       seg.lastIndexedPosition = position;

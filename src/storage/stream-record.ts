@@ -36,32 +36,17 @@ export function encodeStreamRecord(
   p = buf.writeDoubleLE(entry.timestampMs, p);
   if (entry.message) encodeMessageRecord(buf, p, entry.message);
   else entry.payload.copy(buf, p);
-  writeRecordHeader(buf, offset, entry.message ? STREAM_MESSAGE_TYPE : STREAM_RAW_TYPE, payloadLength);
-}
-
-/**
- * Writes only the framing and entry header of a raw entry's record at buf[offset ..]
- * (RECORD_HEADER_BYTES + STREAM_ENTRY_HEADER_BYTES bytes); the payload follows in the file by
- * reference (AppendFile.appendShared). The record CRC still covers the payload: computed from the
- * entry's known tail CRC when it has one (crc32cCombine), else by a pass over the payload.
- */
-export function encodeRawStreamRecordHeader(buf: Buffer, offset: number, entry: StreamEntry): void {
-  const payloadLength = STREAM_ENTRY_HEADER_BYTES + entry.payload.length;
-  let p = offset + RECORD_HEADER_BYTES;
-  p = buf.writeUInt32LE(entry.offset % TWO_POW_32, p);
-  p = buf.writeUInt32LE(Math.floor(entry.offset / TWO_POW_32), p);
-  p = buf.writeUInt32LE(entry.offsetCount, p);
-  buf.writeDoubleLE(entry.timestampMs, p);
+  const tail = entry.message ? undefined : entry.payloadTailCrc;
+  if (!tail || tail.from < 0 || tail.from > entry.payload.length) {
+    writeRecordHeader(buf, offset, entry.message ? STREAM_MESSAGE_TYPE : STREAM_RAW_TYPE, payloadLength);
+    return;
+  }
+  // The payload's tail CRC is known (a Kafka batch's, checked at Produce): the record CRC combines
+  // it with the CRC of what precedes it instead of reading those bytes again.
   buf.writeUInt32LE(payloadLength, offset);
   buf[offset + 8] = STREAM_RAW_TYPE;
-  const headerCrc = crc32c(buf, 0, offset + 8, offset + RECORD_HEADER_BYTES + STREAM_ENTRY_HEADER_BYTES);
-  const payload = entry.payload;
-  const tail = entry.payloadTailCrc;
-  const crc =
-    tail && tail.from >= 0 && tail.from <= payload.length
-      ? crc32cCombine(crc32c(payload, headerCrc, 0, tail.from), tail.crc, payload.length - tail.from)
-      : crc32c(payload, headerCrc);
-  buf.writeUInt32LE(crc, offset + 4);
+  const head = crc32c(buf, 0, offset + 8, p + tail.from);
+  buf.writeUInt32LE(crc32cCombine(head, tail.crc, entry.payload.length - tail.from), offset + 4);
 }
 
 /** The fixed part of a stream record, read without decoding the body. */

@@ -199,33 +199,3 @@ test('afterDurable with nothing written fires on the next turn, still in order',
   assert.deepEqual(fired, [1, 2]);
   await gc.close();
 });
-
-test('appendShared queues buffers by reference between staged bytes, in order, with short writes resumed', async () => {
-  const { dir, cleanup } = tempDir('pier-gc-');
-  let shortWrites = 0;
-  const layer: CommitFs = {
-    // Every other write is cut short, as a kernel may do.
-    writeSync(fd, buffer, offset, length, position) {
-      const cut = length > 10 && shortWrites++ % 2 === 0 ? Math.floor(length / 2) : length;
-      return fs.writeSync(fd, buffer, offset, cut, position);
-    },
-    fdatasync: (fd, cb) => fs.fdatasync(fd, cb),
-    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
-  };
-  const committer = new GroupCommitter({ fsync: 'always', fs: layer });
-  const path = join(dir, 'f');
-  const file = committer.openFile(path);
-  const big = Buffer.alloc(100_000, 7);
-  assert.equal(file.append(Buffer.from('head')), 0);
-  assert.equal(file.appendShared(big), 4);
-  assert.equal(file.append(Buffer.from('tail')), 100_004);
-  assert.equal(file.sizeBytes, 100_008);
-  const durable = new Promise<void>((resolve) => committer.afterDurable(resolve));
-  await durable;
-  assert.ok(shortWrites > 0);
-  assert.deepEqual(fs.readFileSync(path), Buffer.concat([Buffer.from('head'), big, Buffer.from('tail')]));
-  assert.equal(file.hasUnwritten, false);
-  file.close();
-  await committer.close();
-  cleanup();
-});

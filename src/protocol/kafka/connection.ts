@@ -26,6 +26,10 @@ import { type KafkaAnswer, type KafkaApi, type KafkaSession, NO_RESPONSE } from 
 const MAX_PENDING_ANSWERS = 256;
 /** Bytes queued in the socket before the connection stops reading. */
 const MAX_QUEUED_WRITE_BYTES = 8 * 1024 * 1024;
+/** Requests from this size whose API releases their bytes are assembled in reused memory. */
+const REUSE_MIN_BYTES = 64 * 1024;
+/** Larger ones take fresh memory, so an idle connection does not hold a huge buffer. */
+const REUSE_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface KafkaConnectionContext {
   readonly apis: ReadonlyMap<number, KafkaApi>;
@@ -51,6 +55,8 @@ export class KafkaConnection implements KafkaSession {
   private readonly pending: PendingAnswer[] = [];
   private readonly closeListeners: Array<() => void> = [];
   private readingPaused = false;
+  /** Where large requests of APIs that release their bytes are assembled, reused from one to the next. */
+  private requestBuffer: Buffer | undefined;
   private isClosed = false;
   /** SASL progress; apis/sasl.ts drives it. */
   readonly sasl: SaslSessionState;
@@ -123,10 +129,38 @@ export class KafkaConnection implements KafkaSession {
         return;
       }
       if (this.bufferedBytes < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
+      const frame = this.takeFrame(4 + size).subarray(4);
       this.onFrame(frame);
       this.maybePause();
     }
+  }
+
+  /**
+   * The next whole frame. Spread over several socket chunks it must be joined: into this
+   * connection's reusable request buffer when its API releases the bytes once handled (Produce),
+   * else into fresh memory, since handlers may keep slices (group metadata, SASL state).
+   */
+  private takeFrame(length: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= length || length < REUSE_MIN_BYTES || length > REUSE_MAX_BYTES)
+      return this.take(length);
+    const apiKey = (first.length >= 6 ? first : this.take(6, false)).readInt16BE(4);
+    if (!this.context.apis.get(apiKey)?.releasesRequestBytes) return this.take(length);
+    if (!this.requestBuffer || this.requestBuffer.length < length) {
+      this.requestBuffer = Buffer.allocUnsafeSlow(Math.max(length, 2 * (this.requestBuffer?.length ?? 0)));
+    }
+    const target = this.requestBuffer;
+    let copied = 0;
+    while (copied < length) {
+      const chunk = this.chunks[0]!;
+      const n = Math.min(chunk.length, length - copied);
+      chunk.copy(target, copied, 0, n);
+      copied += n;
+      if (n === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(n);
+    }
+    this.bufferedBytes -= length;
+    return target.subarray(0, length);
   }
 
   private peekInt32(): number {

@@ -178,7 +178,9 @@ function readBatches(
   }
   const { batches, sizeBytes } = selectFetchBatches(stored, fetchOffset, limitBytes, minOneBatch);
   if (batches.length === 0) return { records: EMPTY, sizeBytes: 0 };
-  return { records: batches.length === 1 ? batches[0]! : Buffer.concat(batches, sizeBytes), sizeBytes };
+  // Always a copy: cached batches live in memory the stream recycles as new batches arrive, and the
+  // answer may wait in the socket (StreamStore.read).
+  return { records: Buffer.concat(batches, sizeBytes), sizeBytes };
 }
 
 const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000';

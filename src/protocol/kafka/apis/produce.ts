@@ -51,6 +51,7 @@ export function produceApis(services: ProduceServices): KafkaApi[] {
       apiKey: PRODUCE_KEY,
       minVersion: 3,
       maxVersion: 9,
+      releasesRequestBytes: true,
       handle: (call: KafkaCall<ProduceRequest>) => produce(services, call),
     },
   ];
@@ -201,7 +202,8 @@ function appendPartition(
   const baseOffset = partition.stream.nextOffset;
   assignBaseOffset(records, batch.start, baseOffset);
   try {
-    const stored = storedBytes(records, batch.start, batch.end);
+    // The store copies the batch: the listener reuses this request's memory for the next one.
+    const stored = records.subarray(batch.start, batch.end);
     // The batch's own CRC (checked above) lets storage frame it without a second pass over the bytes.
     const batchCrc = { from: CRC_START, crc: stored.readUInt32BE(BatchOffset.crc) };
     partition.append(stored, batch.recordCount, maxTimestampMs, batchCrc);
@@ -223,11 +225,6 @@ function appendPartition(
  * larger than the batch (a request for many partitions), so a stored batch does not keep the
  * whole frame alive in the log's in-memory tail.
  */
-function storedBytes(records: Buffer, start: number, end: number): Buffer {
-  const view = records.subarray(start, end);
-  return view.buffer.byteLength > 2 * view.length + 16 * 1024 ? Buffer.from(view) : view;
-}
-
 /**
  * Answers once every partition's high watermark covers its appended batch. After `timeoutMs`
  * (when positive) the partitions still waiting answer REQUEST_TIMED_OUT; their batches stay

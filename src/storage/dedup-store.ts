@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { DedupStore } from '../core/dedup-store.js';
 import type { StoredDedupId } from '../core/queue-store.js';
 import { type AppendFile, fsyncDir, type GroupCommitter } from './group-commit.js';
+import { rewriteLog } from './log-rewrite.js';
 import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from './record-format.js';
 
 export const DEDUP_ID_RECORD_TYPE = 1;
@@ -130,22 +131,12 @@ export class DiskDedupStore implements DedupStore {
     const buf = Buffer.allocUnsafe(total);
     let p = 0;
     for (const id of ids) p = encodeIdRecord(buf, p, id);
-    const tmpPath = join(this.dir, TMP_NAME);
     try {
-      const fd = fs.openSync(tmpPath, 'w', 0o644);
-      try {
-        for (let written = 0; written < p; ) written += fs.writeSync(fd, buf, written, p - written);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmpPath, this.logPath);
-      if (this.committer.policy !== 'never') fsyncDir(this.dir);
+      rewriteLog(this.logPath, join(this.dir, TMP_NAME), buf.subarray(0, p), this.committer.policy);
     } catch (err) {
       this.logger(
         `dedup store ${this.dir}: compaction failed, keeping the current log: ${(err as Error).message}`,
       );
-      fs.rmSync(tmpPath, { force: true });
       return;
     }
     // Staged appends to the old log are dropped: every live id is in the new one.

@@ -24,6 +24,7 @@ import {
   OffsetTable,
 } from '../core/group-offsets.js';
 import { type AppendFile, fsyncDir, type GroupCommitter } from './group-commit.js';
+import { rewriteLog } from './log-rewrite.js';
 import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from './record-format.js';
 
 export const OFFSET_COMMIT_RECORD = 1;
@@ -285,22 +286,12 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
     const buf = Buffer.allocUnsafe(total);
     let p = 0;
     for (const g of groups) p = encodeCommit(buf, p, g.groupId, g.entries);
-    const tmpPath = join(this.dir, TMP_NAME);
     try {
-      const fd = fs.openSync(tmpPath, 'w', 0o644);
-      try {
-        for (let written = 0; written < p; ) written += fs.writeSync(fd, buf, written, p - written);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmpPath, this.logPath);
-      if (this.committer.policy !== 'never') fsyncDir(this.dir);
+      rewriteLog(this.logPath, join(this.dir, TMP_NAME), buf.subarray(0, p), this.committer.policy);
     } catch (err) {
       this.logger(
         `group offsets ${this.dir}: compaction failed, keeping the current log: ${(err as Error).message}`,
       );
-      fs.rmSync(tmpPath, { force: true });
       return;
     }
     // Staged appends to the old log are dropped: the new log holds their effect.

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { listen } from '../../util/listen.js';
 import { AmqpConnection, type AmqpLimits, type ConnectionContext } from './connection.js';
 import { DirectReplyRegistry } from './direct-reply-to.js';
 
@@ -40,16 +41,7 @@ export class AmqpServer {
 
   /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once('error', onError);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        if (address && typeof address === 'object') resolve({ host: address.address, port: address.port });
-        else reject(new Error('AMQP listener has no address'));
-      });
-    });
+    return listen(this.server, host, port, 'AMQP');
   }
 
   /** Stops accepting, then closes every connection with 320 CONNECTION_FORCED. */

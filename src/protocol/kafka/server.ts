@@ -1,5 +1,6 @@
 /** The Kafka listener: accepts sockets and keeps track of their connections. */
 import { createServer, type Server } from 'node:net';
+import { listen } from '../../util/listen.js';
 import type { KafkaSettings } from './cluster.js';
 import { KafkaConnection } from './connection.js';
 import type { KafkaApi } from './kafka-api.js';
@@ -34,16 +35,7 @@ export class KafkaServer {
 
   /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once('error', onError);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        if (address && typeof address === 'object') resolve({ host: address.address, port: address.port });
-        else reject(new Error('Kafka listener has no address'));
-      });
-    });
+    return listen(this.server, host, port, 'Kafka');
   }
 
   /** Stops accepting and closes every connection (Kafka has no goodbye message). */

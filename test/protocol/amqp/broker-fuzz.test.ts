@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import amqp from 'amqplib';
 import { encodeContentMethod } from '../../../src/protocol/amqp/codec/content.js';
@@ -15,6 +14,7 @@ import { PROTOCOL_HEADER } from '../../../src/protocol/amqp/codec/frames.js';
 import { encodeMethodFrame } from '../../../src/protocol/amqp/codec/methods.js';
 import { encodeProperties } from '../../../src/protocol/amqp/codec/properties.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import { converse, GENERIC_MUTATIONS, type Mutation, pick } from '../../helpers/fuzz-mutations.js';
 import { prng } from '../../helpers/prng.js';
 
 const ITERATIONS = Number(process.env.PIER_FUZZ_ITERATIONS ?? 400);
@@ -111,47 +111,8 @@ function validConversation(): Buffer[] {
   ];
 }
 
-type Mutation = (frames: Buffer[], random: () => number) => Buffer[];
-
-const pick = <T>(items: T[], random: () => number): T => items[Math.floor(random() * items.length)]!;
-
-const MUTATIONS: Mutation[] = [
-  // Flip a few random bytes in one frame.
-  (frames, random) => {
-    const index = Math.floor(random() * frames.length);
-    const frame = Buffer.from(frames[index]!);
-    for (let n = 1 + Math.floor(random() * 4); n > 0; n--)
-      frame[Math.floor(random() * frame.length)]! ^= 1 + Math.floor(random() * 255);
-    return frames.map((f, i) => (i === index ? frame : f));
-  },
-  // Truncate the stream at a random byte.
-  (frames, random) => {
-    const all = Buffer.concat(frames);
-    return [all.subarray(0, Math.floor(random() * all.length))];
-  },
-  // Insert random bytes between frames.
-  (frames, random) => {
-    const at = Math.floor(random() * frames.length);
-    const noise = Buffer.from(
-      Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256)),
-    );
-    return [...frames.slice(0, at), noise, ...frames.slice(at)];
-  },
-  // Duplicate or drop a frame.
-  (frames, random) => {
-    const at = Math.floor(random() * frames.length);
-    return random() < 0.5
-      ? [...frames.slice(0, at), frames[at]!, ...frames.slice(at)]
-      : frames.filter((_, i) => i !== at);
-  },
-  // Swap two frames (methods out of order, body before header, ...).
-  (frames, random) => {
-    const copy = [...frames];
-    const a = Math.floor(random() * copy.length);
-    const b = Math.floor(random() * copy.length);
-    [copy[a], copy[b]] = [copy[b]!, copy[a]!];
-    return copy;
-  },
+const MUTATIONS: readonly Mutation[] = [
+  ...GENERIC_MUTATIONS,
   // Overwrite a length field with a huge value.
   (frames, random) => {
     const index = Math.floor(random() * frames.length);
@@ -175,18 +136,6 @@ const MUTATIONS: Mutation[] = [
     ];
   },
 ];
-
-/** Sends bytes on a raw socket, half-closes, and waits until the broker closes its side. */
-function converse(port: number, bytes: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => {});
-    socket.on('data', () => {});
-    socket.on('close', () => resolve());
-    socket.setTimeout(10_000, () => socket.destroy());
-    socket.write(bytes, () => socket.end());
-  });
-}
 
 let broker: TestBroker;
 const victimBodies: Buffer[] = [];
@@ -229,7 +178,7 @@ test(`${ITERATIONS} mutated and random conversations neither crash the broker no
       }
       bytes = Buffer.concat([PROTOCOL_HEADER, ...frames]);
     }
-    await converse(broker.amqp!.port, bytes);
+    await converse(broker.amqp!.port, bytes, 10_000);
   }
 
   // A well-behaved client is still served, and the stored messages are all there, intact, in order.

@@ -6,12 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { encodeRequest, type KafkaStruct } from '../../../src/protocol/kafka/codec/index.js';
 import { encodeRecordBatch } from '../../../src/protocol/kafka/record-batch-encoder.js';
 import { decodeRecords } from '../../../src/protocol/kafka/record-decoder.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import {
+  converse,
+  GENERIC_MUTATIONS,
+  type Mutation,
+  mutateOneFrame,
+  noise,
+  pick,
+} from '../../helpers/fuzz-mutations.js';
 import { prng } from '../../helpers/prng.js';
 import { RawKafkaClient } from './raw-kafka-client.js';
 
@@ -87,83 +94,24 @@ function validConversation(): Buffer[] {
   ];
 }
 
-type Mutation = (frames: Buffer[], random: () => number) => Buffer[];
-
-const pick = <T>(items: T[], random: () => number): T => items[Math.floor(random() * items.length)]!;
-
-const MUTATIONS: Mutation[] = [
-  // Flip a few random bytes in one request (size prefix included).
-  (frames, random) => {
-    const index = Math.floor(random() * frames.length);
-    const frame = Buffer.from(frames[index]!);
-    for (let n = 1 + Math.floor(random() * 4); n > 0; n--)
-      frame[Math.floor(random() * frame.length)]! ^= 1 + Math.floor(random() * 255);
-    return frames.map((f, i) => (i === index ? frame : f));
-  },
+const MUTATIONS: readonly Mutation[] = [
+  ...GENERIC_MUTATIONS,
   // Flip bytes after the header only, so the request reaches its handler malformed.
-  (frames, random) => {
-    const index = Math.floor(random() * frames.length);
-    const frame = Buffer.from(frames[index]!);
-    if (frame.length > 20)
-      frame[20 + Math.floor(random() * (frame.length - 20))]! ^= 1 + Math.floor(random() * 255);
-    return frames.map((f, i) => (i === index ? frame : f));
-  },
-  // Truncate the stream at a random byte.
-  (frames, random) => {
-    const all = Buffer.concat(frames);
-    return [all.subarray(0, Math.floor(random() * all.length))];
-  },
-  // Insert random bytes between requests.
-  (frames, random) => {
-    const at = Math.floor(random() * frames.length);
-    const noise = Buffer.from(
-      Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256)),
-    );
-    return [...frames.slice(0, at), noise, ...frames.slice(at)];
-  },
-  // Duplicate or drop a request.
-  (frames, random) => {
-    const at = Math.floor(random() * frames.length);
-    return random() < 0.5
-      ? [...frames.slice(0, at), frames[at]!, ...frames.slice(at)]
-      : frames.filter((_, i) => i !== at);
-  },
-  // Swap two requests.
-  (frames, random) => {
-    const copy = [...frames];
-    const a = Math.floor(random() * copy.length);
-    const b = Math.floor(random() * copy.length);
-    [copy[a], copy[b]] = [copy[b]!, copy[a]!];
-    return copy;
-  },
+  (frames, random) =>
+    mutateOneFrame(frames, random, (frame) => {
+      if (frame.length > 20)
+        frame[20 + Math.floor(random() * (frame.length - 20))]! ^= 1 + Math.floor(random() * 255);
+    }),
   // A size prefix or an inner length overwritten with a random, often huge, value.
-  (frames, random) => {
-    const index = Math.floor(random() * frames.length);
-    const frame = Buffer.from(frames[index]!);
-    const at = random() < 0.5 ? 0 : 4 * Math.floor((random() * (frame.length - 4)) / 4);
-    frame.writeUInt32BE(Math.floor(random() * 0xffffffff), at);
-    return frames.map((f, i) => (i === index ? frame : f));
-  },
+  (frames, random) =>
+    mutateOneFrame(frames, random, (frame) => {
+      const at = random() < 0.5 ? 0 : 4 * Math.floor((random() * (frame.length - 4)) / 4);
+      frame.writeUInt32BE(Math.floor(random() * 0xffffffff), at);
+    }),
   // Another API version than the body was encoded for.
-  (frames, random) => {
-    const index = Math.floor(random() * frames.length);
-    const frame = Buffer.from(frames[index]!);
-    frame.writeInt16BE(Math.floor(random() * 20) - 2, 6);
-    return frames.map((f, i) => (i === index ? frame : f));
-  },
+  (frames, random) =>
+    mutateOneFrame(frames, random, (frame) => frame.writeInt16BE(Math.floor(random() * 20) - 2, 6)),
 ];
-
-/** Sends bytes on a raw socket, half-closes, and waits until the broker closes its side. */
-function converse(port: number, bytes: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => {});
-    socket.on('data', () => {});
-    socket.on('close', () => resolve());
-    socket.setTimeout(5_000, () => socket.destroy());
-    socket.write(bytes, () => socket.end());
-  });
-}
 
 let broker: TestBroker;
 const victimValues = Array.from({ length: VICTIM_RECORDS }, (_, i) => `victim ${i} ${'#'.repeat(i % 50)}`);
@@ -257,7 +205,7 @@ test(`${ITERATIONS} mutated and random Kafka conversations neither crash the bro
       }
       bytes = Buffer.concat(frames);
     }
-    await converse(broker.kafka!.port, bytes);
+    await converse(broker.kafka!.port, bytes, 5_000);
   }
   await assertVictimsIntact();
 });

@@ -291,34 +291,46 @@ export function configApis(services: ConfigServices): KafkaApi[] {
     },
   };
 
+  /**
+   * Answers each resource of an AlterConfigs or IncrementalAlterConfigs request: broker configs are
+   * read-only, other resource types unsupported; a topic's change is made by `applyToTopic`.
+   */
+  function alterResources<
+    R extends { resourceType: number; resourceName: string; configs: { name: string }[] },
+  >(resources: readonly R[], applyToTopic: (topic: Topic, resource: R) => void) {
+    return resources.map((resource) => {
+      const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+      if (resource.resourceType === ResourceType.BROKER)
+        return {
+          ...alterBroker(
+            resource.resourceName,
+            cluster.nodeId,
+            resource.configs.map((c) => c.name),
+          ),
+          ...base,
+        };
+      if (resource.resourceType !== ResourceType.TOPIC)
+        return { ...unsupportedType(resource.resourceType), ...base };
+      const topic = findTopic(topics, resource.resourceName);
+      if (isError(topic)) return { ...topic, ...base };
+      try {
+        applyToTopic(topic, resource);
+        return { ...NO_ERROR, ...base };
+      } catch (error) {
+        return { ...fromTopicError(error), ...base };
+      }
+    });
+  }
+
   const alter: KafkaApi = {
     apiKey: ALTER_CONFIGS_KEY,
     minVersion: 0,
     maxVersion: 2,
     handle({ body }: KafkaCall<AlterConfigsRequest>): AlterConfigsResponse {
-      const responses = body.resources.map((resource) => {
-        const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
-        if (resource.resourceType === ResourceType.BROKER)
-          return {
-            ...alterBroker(
-              resource.resourceName,
-              cluster.nodeId,
-              resource.configs.map((c) => c.name),
-            ),
-            ...base,
-          };
-        if (resource.resourceType !== ResourceType.TOPIC)
-          return { ...unsupportedType(resource.resourceType), ...base };
-        const topic = findTopic(topics, resource.resourceName);
-        if (isError(topic)) return { ...topic, ...base };
-        try {
-          // AlterConfigs replaces the whole set of overrides.
-          topics.alterConfigs(topic.name, resource.configs, { validateOnly: body.validateOnly });
-          return { ...NO_ERROR, ...base };
-        } catch (error) {
-          return { ...fromTopicError(error), ...base };
-        }
-      });
+      // AlterConfigs replaces the whole set of overrides.
+      const responses = alterResources(body.resources, (topic, resource) =>
+        topics.alterConfigs(topic.name, resource.configs, { validateOnly: body.validateOnly }),
+      );
       return { throttleTimeMs: 0, responses };
     },
   };
@@ -328,29 +340,11 @@ export function configApis(services: ConfigServices): KafkaApi[] {
     minVersion: 0,
     maxVersion: 1,
     handle({ body }: KafkaCall<IncrementalAlterConfigsRequest>): IncrementalAlterConfigsResponse {
-      const responses = body.resources.map((resource) => {
-        const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
-        if (resource.resourceType === ResourceType.BROKER)
-          return {
-            ...alterBroker(
-              resource.resourceName,
-              cluster.nodeId,
-              resource.configs.map((c) => c.name),
-            ),
-            ...base,
-          };
-        if (resource.resourceType !== ResourceType.TOPIC)
-          return { ...unsupportedType(resource.resourceType), ...base };
-        const topic = findTopic(topics, resource.resourceName);
-        if (isError(topic)) return { ...topic, ...base };
-        try {
-          const next = applyIncremental(topic.overrides, resource.configs);
-          topics.alterConfigs(topic.name, next, { validateOnly: body.validateOnly });
-          return { ...NO_ERROR, ...base };
-        } catch (error) {
-          return { ...fromTopicError(error), ...base };
-        }
-      });
+      const responses = alterResources(body.resources, (topic, resource) =>
+        topics.alterConfigs(topic.name, applyIncremental(topic.overrides, resource.configs), {
+          validateOnly: body.validateOnly,
+        }),
+      );
       return { throttleTimeMs: 0, responses };
     },
   };

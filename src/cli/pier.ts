@@ -93,6 +93,12 @@ const SERVE_FLAGS = [
     'largest consumer session timeout accepted',
   ],
   [
+    'kafka-idle-timeout-ms',
+    'PIER_KAFKA_IDLE_TIMEOUT_MS',
+    '600000',
+    "a Kafka connection without traffic for this long is closed (Kafka's connections.max.idle.ms; 0 = never)",
+  ],
+  [
     'kafka-max-connections',
     'PIER_KAFKA_MAX_CONNECTIONS',
     'unlimited',
@@ -284,6 +290,7 @@ function kafkaOptions(get: (name: string) => string): KafkaOptions {
     defaultPartitions: parsePositive('kafka-default-partitions', get('kafka-default-partitions')),
     maxRequestBytes: parsePositive('kafka-max-request-bytes', get('kafka-max-request-bytes')),
     maxConnections: parseLimit('kafka-max-connections', get('kafka-max-connections')),
+    idleTimeoutMs: parsePositive('kafka-idle-timeout-ms', get('kafka-idle-timeout-ms'), true),
     groupInitialRebalanceDelayMs: parsePositive(
       'kafka-group-initial-rebalance-delay-ms',
       get('kafka-group-initial-rebalance-delay-ms'),

@@ -19,6 +19,8 @@ export interface KafkaSettings {
   readonly maxRequestBytes: number;
   /** Open connections beyond this are refused (closed at once). */
   readonly maxConnections: number;
+  /** A connection with no traffic for this long is closed (Kafka's connections.max.idle.ms); 0: never. */
+  readonly idleTimeoutMs: number;
 }
 
 export const DEFAULT_KAFKA_SETTINGS: KafkaSettings = {
@@ -26,4 +28,5 @@ export const DEFAULT_KAFKA_SETTINGS: KafkaSettings = {
   defaultPartitions: 1,
   maxRequestBytes: 100 * 1024 * 1024,
   maxConnections: Number.POSITIVE_INFINITY,
+  idleTimeoutMs: 600_000,
 };

@@ -68,6 +68,13 @@ export class KafkaConnection implements KafkaSession {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.sasl = { authenticator: undefined, rawTokens: false, principal: undefined };
     socket.setNoDelay(true);
+    if (context.settings.idleTimeoutMs > 0) {
+      // Only when nothing is pending: a long poll or a rebalance in progress is not idleness.
+      socket.setTimeout(context.settings.idleTimeoutMs, () => {
+        if (this.pending.length === 0)
+          this.close(`idle for ${context.settings.idleTimeoutMs} ms (--kafka-idle-timeout-ms)`);
+      });
+    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('error', () => {});

@@ -103,6 +103,29 @@ describe('Kafka listener without SASL', () => {
   });
 });
 
+describe('Kafka listener limits', () => {
+  test('an idle connection is closed after --kafka-idle-timeout-ms, one beyond --kafka-max-connections at once', async () => {
+    const broker = await startTestBroker({ kafkaPort: 0, kafka: { idleTimeoutMs: 300, maxConnections: 2 } });
+    try {
+      const idle = await RawKafkaClient.connect(broker.kafka!.port);
+      const startedAtMs = Date.now();
+      await idle.closed;
+      assert.ok(Date.now() - startedAtMs >= 250, 'not closed before the timeout');
+      // A connection beyond --kafka-max-connections is closed at once.
+      const first = await RawKafkaClient.connect(broker.kafka!.port);
+      const second = await RawKafkaClient.connect(broker.kafka!.port);
+      assert.equal((await first.request<ApiVersionsBody>(API_VERSIONS, 3, {})).errorCode, 0);
+      assert.equal((await second.request<ApiVersionsBody>(API_VERSIONS, 3, {})).errorCode, 0);
+      const third = await RawKafkaClient.connect(broker.kafka!.port);
+      await third.closed;
+      first.close();
+      second.close();
+    } finally {
+      await broker.stop();
+    }
+  });
+});
+
 describe('Kafka listener with SASL', () => {
   let broker: TestBroker;
   before(async () => {

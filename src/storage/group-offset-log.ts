@@ -23,7 +23,7 @@ import {
   type OffsetCommitEntry,
   OffsetTable,
 } from '../core/group-offsets.js';
-import { type AppendFile, fsyncDir, type GroupCommitter } from './group-commit.js';
+import type { AppendFile, GroupCommitter } from './group-commit.js';
 import { rewriteLog } from './log-rewrite.js';
 import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from './record-format.js';
 

@@ -195,9 +195,7 @@ test(`${ITERATIONS} mutated and random Kafka conversations neither crash the bro
   for (let i = 0; i < ITERATIONS; i++) {
     let bytes: Buffer;
     if (random() < 0.1) {
-      bytes = Buffer.from(
-        Array.from({ length: Math.floor(random() * 512) }, () => Math.floor(random() * 256)),
-      );
+      bytes = noise(random, 512);
     } else {
       let frames = base;
       for (let n = 1 + Math.floor(random() * 3); n > 0 && frames.length > 0; n--) {

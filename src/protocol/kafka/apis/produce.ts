@@ -221,11 +221,6 @@ function appendPartition(
 }
 
 /**
- * The batch's bytes to keep. Usually a view of the request frame; copied when the frame is much
- * larger than the batch (a request for many partitions), so a stored batch does not keep the
- * whole frame alive in the log's in-memory tail.
- */
-/**
  * Answers once every partition's high watermark covers its appended batch. After `timeoutMs`
  * (when positive) the partitions still waiting answer REQUEST_TIMED_OUT; their batches stay
  * appended, as in Kafka. A timeout of 0 or less waits without limit (Kafka, whose single replica

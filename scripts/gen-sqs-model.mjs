@@ -68,7 +68,8 @@ const opLines = operationNames.map((name) => {
   const errors = (op.errors ?? []).map((e) => q(short(e.target)));
   const parts = [];
   if (op.input) parts.push(`input: ${q(short(op.input.target))}`);
-  if (op.output && op.output.target !== 'smithy.api#Unit') parts.push(`output: ${q(short(op.output.target))}`);
+  if (op.output && op.output.target !== 'smithy.api#Unit')
+    parts.push(`output: ${q(short(op.output.target))}`);
   parts.push(`errors: [${errors.join(', ')}]`);
   return `  ${name}: { ${parts.join(', ')} },`;
 });

@@ -1,0 +1,93 @@
+// SQS errors as both wire protocols report them. An error has a shape name (the JSON protocol's
+// __type, after its namespace), a query code (the query protocol's <Code>, and the JSON protocol's
+// x-amzn-query-error header, which the SDKs prefer), an HTTP status and a fault (Sender = client).
+// Model errors come from the Smithy model's awsQueryError traits; the others are AWS's common errors
+// (docs: AWSSimpleQueueService/latest/APIReference/CommonErrors.html) and the JSON front end's own.
+import { MODEL_ERRORS, type SqsModelErrorShape } from './model.js';
+
+export type SqsFault = 'Sender' | 'Receiver';
+
+interface ErrorInfo {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly fault: SqsFault;
+  /** The JSON __type namespace when it is not com.amazonaws.sqs. */
+  readonly namespace?: string;
+}
+
+const CORAL = 'com.amazon.coral.service';
+
+/** Errors that are not shapes of the model, keyed by the name used for them here. */
+export const COMMON_ERRORS = {
+  AccessDenied: { code: 'AccessDenied', httpStatus: 403, fault: 'Sender' },
+  IncompleteSignature: { code: 'IncompleteSignature', httpStatus: 400, fault: 'Sender' },
+  InternalFailure: { code: 'InternalFailure', httpStatus: 500, fault: 'Receiver' },
+  InvalidAction: { code: 'InvalidAction', httpStatus: 400, fault: 'Sender' },
+  InvalidClientTokenId: { code: 'InvalidClientTokenId', httpStatus: 403, fault: 'Sender' },
+  InvalidParameterCombination: { code: 'InvalidParameterCombination', httpStatus: 400, fault: 'Sender' },
+  InvalidParameterValue: { code: 'InvalidParameterValue', httpStatus: 400, fault: 'Sender' },
+  InvalidQueryParameter: { code: 'InvalidQueryParameter', httpStatus: 400, fault: 'Sender' },
+  MalformedQueryString: { code: 'MalformedQueryString', httpStatus: 404, fault: 'Sender' },
+  MissingAction: { code: 'MissingAction', httpStatus: 400, fault: 'Sender' },
+  MissingAuthenticationToken: { code: 'MissingAuthenticationToken', httpStatus: 403, fault: 'Sender' },
+  MissingParameter: { code: 'MissingParameter', httpStatus: 400, fault: 'Sender' },
+  RequestExpired: { code: 'RequestExpired', httpStatus: 400, fault: 'Sender' },
+  ServiceUnavailable: { code: 'ServiceUnavailable', httpStatus: 503, fault: 'Receiver' },
+  SignatureDoesNotMatch: { code: 'SignatureDoesNotMatch', httpStatus: 403, fault: 'Sender' },
+  ThrottlingException: { code: 'ThrottlingException', httpStatus: 400, fault: 'Sender' },
+  ValidationError: { code: 'ValidationError', httpStatus: 400, fault: 'Sender' },
+  // The JSON front end's errors for a request it cannot route or read (coral = AWS's service framework).
+  UnknownOperationException: {
+    code: 'UnknownOperationException',
+    httpStatus: 400,
+    fault: 'Sender',
+    namespace: CORAL,
+  },
+  SerializationException: {
+    code: 'SerializationException',
+    httpStatus: 400,
+    fault: 'Sender',
+    namespace: CORAL,
+  },
+} as const satisfies Record<string, ErrorInfo>;
+
+export type SqsErrorShape = SqsModelErrorShape | keyof typeof COMMON_ERRORS;
+
+export class SqsError extends Error {
+  readonly shape: SqsErrorShape;
+  readonly queryCode: string;
+  readonly httpStatus: number;
+  readonly fault: SqsFault;
+  /** The JSON protocol's __type: namespace#shape. */
+  readonly jsonType: string;
+
+  constructor(shape: SqsErrorShape, message: string) {
+    super(message);
+    this.name = 'SqsError';
+    const info: ErrorInfo =
+      shape in MODEL_ERRORS
+        ? MODEL_ERRORS[shape as SqsModelErrorShape]
+        : COMMON_ERRORS[shape as keyof typeof COMMON_ERRORS];
+    if (!info) throw new TypeError(`unknown SQS error shape ${shape}`);
+    this.shape = shape;
+    this.queryCode = info.code;
+    this.httpStatus = info.httpStatus;
+    this.fault = info.fault;
+    this.jsonType = `${info.namespace ?? 'com.amazonaws.sqs'}#${shape}`;
+  }
+}
+
+export function sqsError(shape: SqsErrorShape, message: string): SqsError {
+  return new SqsError(shape, message);
+}
+
+export function isSqsError(value: unknown): value is SqsError {
+  return value instanceof SqsError;
+}
+
+// Messages in AWS's wording, so that users searching for them find the AWS documentation.
+export const missingParameter = (name: string): SqsError =>
+  sqsError('MissingParameter', `The request must contain the parameter ${name}.`);
+
+export const invalidParameterValue = (name: string, value: string, reason: string): SqsError =>
+  sqsError('InvalidParameterValue', `Value ${value} for parameter ${name} is invalid. Reason: ${reason}`);

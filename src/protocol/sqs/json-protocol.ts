@@ -1,0 +1,168 @@
+// The AWS JSON 1.0 protocol as SQS speaks it (@aws-sdk/client-sqs ≥ 3.446, botocore ≥ 1.34.90):
+// POST / with X-Amz-Target: AmazonSQS.<Action> and a JSON body of the input shape's members; the
+// response is the output shape as JSON, errors are {"__type","message"} plus the legacy query code in
+// x-amzn-query-error (the model is awsQueryCompatible, and the SDKs take the code from that header).
+// Parsing checks the body against the model (types, required members) so handlers get clean params;
+// blobs arrive as base64 and are handed on as Buffers, as the query protocol does.
+import { missingParameter, SqsError, sqsError } from './errors.js';
+import { OPERATIONS, SHAPES, type SqsAction, type SqsShape } from './model.js';
+
+export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
+const TARGET_PREFIX = 'AmazonSQS.';
+
+/** A decoded request, the same whichever protocol carried it. */
+export interface SqsRequest {
+  action: SqsAction;
+  /** The input shape's members by model name; blobs are Buffers, lists arrays, maps plain objects. */
+  params: Record<string, unknown>;
+}
+
+export interface SqsHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type HeaderBag = Record<string, string | string[] | undefined>;
+
+export function isSqsAction(name: string): name is SqsAction {
+  return Object.hasOwn(OPERATIONS, name);
+}
+
+function header(headers: HeaderBag, name: string): string | undefined {
+  const value = headers[name] ?? headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Decodes a JSON 1.0 request; returns an SqsError (not thrown) when AWS would answer with one. */
+export function parseJsonRequest(headers: HeaderBag, body: Buffer): SqsRequest | SqsError {
+  const target = header(headers, 'x-amz-target');
+  if (!target) {
+    return sqsError(
+      'UnknownOperationException',
+      'The request has no X-Amz-Target header naming an operation.',
+    );
+  }
+  const action = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+  if (!isSqsAction(action)) {
+    return sqsError(
+      'UnknownOperationException',
+      `X-Amz-Target ${target} is not an SQS operation (expected AmazonSQS.<Action>, e.g. AmazonSQS.SendMessage).`,
+    );
+  }
+  let parsed: unknown = {};
+  if (body.length > 0) {
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return sqsError(
+        'SerializationException',
+        `The request body is not valid JSON: ${(err as Error).message}`,
+      );
+    }
+  }
+  const inputShape = (OPERATIONS[action] as { input?: string }).input;
+  if (!inputShape) return { action, params: {} };
+  try {
+    const params = decodeValue(inputShape, parsed, '') as Record<string, unknown>;
+    return { action, params };
+  } catch (err) {
+    if (err instanceof SqsError) return err;
+    throw err;
+  }
+}
+
+function typeError(path: string, expected: string): SqsError {
+  return sqsError('SerializationException', `${path || 'The request body'} must be ${expected}.`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Checks a JSON value against a model shape and converts blobs to Buffers. Throws SqsError. */
+function decodeValue(shapeName: string, value: unknown, path: string): unknown {
+  const shape: SqsShape | undefined = SHAPES[shapeName];
+  if (!shape) throw new TypeError(`SQS model has no shape ${shapeName}`);
+  switch (shape.type) {
+    case 'string':
+    case 'enum':
+      if (typeof value !== 'string') throw typeError(path, 'a string');
+      return value;
+    case 'integer':
+    case 'long':
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw typeError(path, 'an integer');
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw typeError(path, 'a boolean');
+      return value;
+    case 'blob':
+      if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64.test(value)) {
+        throw typeError(path, 'base64-encoded binary');
+      }
+      return Buffer.from(value, 'base64');
+    case 'list': {
+      if (!Array.isArray(value)) throw typeError(path, 'a list');
+      return value.map((item, i) => decodeValue(shape.member, item, `${path}[${i}]`));
+    }
+    case 'map': {
+      if (!isObject(value)) throw typeError(path, 'a map');
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        if (v !== null) out[k] = decodeValue(shape.value, v, `${path}.${k}`);
+      }
+      return out;
+    }
+    case 'structure': {
+      if (!isObject(value)) throw typeError(path, 'an object');
+      const out: Record<string, unknown> = {};
+      for (const member of shape.members) {
+        const v = value[member.name];
+        const memberPath = path ? `${path}.${member.name}` : member.name;
+        if (v === undefined || v === null) {
+          if (member.required) throw missingParameter(memberPath);
+          continue;
+        }
+        out[member.name] = decodeValue(member.target, v, memberPath);
+      }
+      return out;
+    }
+  }
+}
+
+/** JSON for an output: Buffers become base64, undefined members are left out. */
+function toJson(value: unknown): unknown {
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(toJson);
+  if (typeof value === 'bigint') return Number(value);
+  if (isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v);
+    return out;
+  }
+  return value;
+}
+
+export function formatJsonResponse(
+  _action: SqsAction,
+  result: Record<string, unknown> | undefined,
+  requestId?: string,
+): SqsHttpResponse {
+  const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE };
+  if (requestId) headers['x-amzn-requestid'] = requestId;
+  return { status: 200, headers, body: JSON.stringify(toJson(result ?? {})) };
+}
+
+export function formatJsonError(error: SqsError, requestId?: string): SqsHttpResponse {
+  const headers: Record<string, string> = {
+    'content-type': JSON_CONTENT_TYPE,
+    'x-amzn-query-error': `${error.queryCode};${error.fault}`,
+  };
+  if (requestId) headers['x-amzn-requestid'] = requestId;
+  return {
+    status: error.httpStatus,
+    headers,
+    body: JSON.stringify({ __type: error.jsonType, message: error.message }),
+  };
+}

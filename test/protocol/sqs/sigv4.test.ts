@@ -285,7 +285,7 @@ test('a real @aws-sdk/client-sqs SendMessage request verifies; with a wrong key 
   const wire = captured[0]!;
   assert.equal(wire.headers['x-amz-target'], 'AmazonSQS.SendMessage');
   assert.match(String(wire.headers.authorization), /SignedHeaders=.*x-amz-target/);
-  const result = verifySigV4(wire, lookup, Date.now() + (NOW_MS - Date.now()));
+  const result = verifySigV4(wire, lookup, NOW_MS);
   assert.deepEqual(result, { ok: true, accessKeyId: KEY_ID, region: 'eu-west-3', service: 'sqs' });
   const wrong = verifySigV4(wire, () => 'wrong', NOW_MS);
   assert.equal(!wrong.ok && wrong.code, 'SignatureDoesNotMatch');

@@ -179,7 +179,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let control: ControlSocket | undefined;
   try {
     const recoveryStartedAtMs = Date.now();
-    core.restore(storage.definitions.entries());
+    // Read once: entries() clones every definition.
+    const storedDefinitions = storage.definitions.entries();
+    core.restore(storedDefinitions);
     const durableQueues = [...core.allQueues()].filter((q) => q.isDurable);
     if (durableQueues.length > 0) {
       const messages = durableQueues.reduce((sum, q) => sum + q.messageCount, 0);
@@ -190,7 +192,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     storage.removeOrphanQueueData(durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })));
     delayStorage.removeOrphans();
     dedupStorage.removeOrphans();
-    const topicStreams = kafkaParts.restore();
+    const topicStreams = kafkaParts.restore(storedDefinitions);
     storage.removeOrphanStreamData([
       ...durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })),
       ...topicStreams,

@@ -28,6 +28,7 @@ import { topicAdminApis } from './protocol/kafka/apis/topics-admin.js';
 import { DEFAULT_KAFKA_SETTINGS, type KafkaCluster, type KafkaSettings } from './protocol/kafka/cluster.js';
 import type { KafkaApi } from './protocol/kafka/kafka-api.js';
 import { KafkaProducers, producerIdBlockStoreIn } from './protocol/kafka/producers.js';
+import type { DefinitionEntry } from './storage/definitions.js';
 import { DiskGroupOffsetStore } from './storage/group-offset-log.js';
 import type { Storage } from './storage/storage.js';
 
@@ -52,8 +53,8 @@ export interface KafkaParts {
   readonly settings: KafkaSettings;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
-  /** Restores topics and committed offsets; returns the stream directories to keep. */
-  restore(): Array<{ vhost: string; queueName: string }>;
+  /** Restores topics from the stored definitions; returns the stream directories to keep. */
+  restore(storedDefinitions: readonly DefinitionEntry[]): Array<{ vhost: string; queueName: string }>;
   /** The API table for a listener on `host` (call once the advertised address is known). */
   apis(cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi>;
   close(): void;
@@ -111,8 +112,8 @@ export function composeKafka({
     settings,
     topics,
     groups,
-    restore() {
-      topics.restore(storage.definitions.entries());
+    restore(storedDefinitions) {
+      topics.restore(storedDefinitions);
       return topics.streamKeepList();
     },
     apis(cluster, sasl) {
@@ -172,8 +173,8 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 
 /** Kafka's cluster id (22 characters of base64url), made once and kept in the definitions. */
 function kafkaClusterId(storage: Storage): string {
-  const stored = storage.definitions.entries().find((e) => e.kind === 'meta' && e.key === 'kafka-cluster-id');
-  if (typeof stored?.value === 'string') return stored.value;
+  const stored = storage.definitions.get('meta', 'kafka-cluster-id');
+  if (typeof stored === 'string') return stored;
   const clusterId = randomBytes(16).toString('base64url');
   storage.definitions.put('meta', 'kafka-cluster-id', clusterId);
   return clusterId;

@@ -112,14 +112,9 @@ export class AppendFile {
     return position;
   }
 
-  /** Whether bytes wait to be written. */
-  get hasUnwritten(): boolean {
-    return this.stagedBytes > 0;
-  }
-
   /** Writes staged bytes now (so a reader can see them); the sync round still covers them. */
   writeStaged(): void {
-    if (this.hasUnwritten) this.committer.writeFile(this);
+    if (this.stagedBytes > 0) this.committer.writeFile(this);
   }
 
   /**
@@ -267,12 +262,12 @@ export class GroupCommitter implements DurabilityBarrier {
   /** @internal Called by AppendFile.close/discard. */
   release(file: AppendFile): void {
     if (!file.unsynced) this.unsynced.delete(file);
-    if (file.hasUnwritten) this.writeFile(file);
+    if (file.stagedBytes > 0) this.writeFile(file);
     this.maybeCloseFd(file);
   }
 
   private maybeCloseFd(file: AppendFile): void {
-    if (file.closed || !file.closing || file.syncInFlight || file.hasUnwritten) return;
+    if (file.closed || !file.closing || file.syncInFlight || file.stagedBytes > 0) return;
     if (file.unsynced && this.policy !== 'never') {
       // Data must still be synced; 'always' rounds and the interval timer pick it up.
       if (this.policy === 'always') this.schedule();
@@ -299,7 +294,7 @@ export class GroupCommitter implements DurabilityBarrier {
     this.dirty = [];
     let ok = true;
     for (const file of dirty) {
-      if (file.hasUnwritten && !this.writeFile(file)) {
+      if (file.stagedBytes > 0 && !this.writeFile(file)) {
         ok = false;
         this.dirty.push(file); // stays dirty, retried later
         continue;

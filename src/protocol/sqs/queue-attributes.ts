@@ -11,38 +11,14 @@ export interface SqsValidationError {
   message: string;
 }
 
-export interface RedrivePolicy {
-  deadLetterTargetArn: string;
-  maxReceiveCount: number;
-}
+export type {
+  RedriveAllowPolicy,
+  RedrivePermission,
+  RedrivePolicy,
+  SqsQueueSettings as QueueSettings,
+} from '../../core/sqs-settings.js';
 
-export type RedrivePermission = 'allowAll' | 'denyAll' | 'byQueue';
-
-export interface RedriveAllowPolicy {
-  redrivePermission: RedrivePermission;
-  sourceQueueArns?: string[];
-}
-
-/** The settable attributes of a queue, parsed. The raw text of JSON documents is kept as given. */
-export interface QueueSettings {
-  delaySeconds: number;
-  maximumMessageSizeBytes: number;
-  messageRetentionPeriodSeconds: number;
-  receiveMessageWaitTimeSeconds: number;
-  visibilityTimeoutSeconds: number;
-  redrivePolicy?: RedrivePolicy;
-  redrivePolicyText?: string;
-  redriveAllowPolicy?: RedriveAllowPolicy;
-  redriveAllowPolicyText?: string;
-  fifoQueue: boolean;
-  contentBasedDeduplication: boolean;
-  deduplicationScope: 'messageGroup' | 'queue';
-  fifoThroughputLimit: 'perQueue' | 'perMessageGroupId';
-  policy?: string;
-  kmsMasterKeyId?: string;
-  kmsDataKeyReusePeriodSeconds: number;
-  sqsManagedSseEnabled: boolean;
-}
+import type { SqsQueueSettings as QueueSettings } from '../../core/sqs-settings.js';
 
 export type AttributeResult = { ok: true; settings: QueueSettings } | ({ ok: false } & SqsValidationError);
 

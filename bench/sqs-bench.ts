@@ -1,0 +1,357 @@
+// Pier SQS benchmark: 100-byte messages, SendMessageBatch (10) + ReceiveMessage (10) +
+// DeleteMessageBatch end to end. (a) @aws-sdk/client-sqs against a do-nothing stub (the SDK's own
+// ceiling) and against Pier in the same run; (b) Pier's lean load generator (sqs-load.ts).
+//
+//   npm run bench -- sqs [--workers 16] [--lanes 64] [--duration 10] [--fsync always,never] ...
+//   npm run bench -- sqs --help
+import { mkdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { fmtInt, machineInfo, machineLine } from './report.js';
+import { cpuSeconds, type ServerProcess, startServer } from './sqs-child.js';
+import { runLoad } from './sqs-load.js';
+import { createQueues, runSdkLoad, type SdkTarget, sdkClient } from './sqs-sdk-load.js';
+
+const TARGET_SDK_RATIO = 0.9;
+const TARGET_LOAD_MESSAGES_PER_S = 25_000;
+const REGION = 'us-east-1';
+const ACCESS_KEY_ID = 'AKIDPIERBENCH';
+const SECRET_ACCESS_KEY = 'pier-bench-secret-access-key';
+
+const HELP = `Usage: npm run bench -- sqs [options]
+       node dist/bench/sqs-bench.js [options]
+
+Workload: --body-bytes messages, SendMessageBatch of 10, ReceiveMessage (MaxNumberOfMessages 10,
+WaitTimeSeconds 1) and DeleteMessageBatch until those 10 are deleted, per worker and its own queue;
+messages/s counts deleted messages (end to end), calls/s all three calls.
+
+  sdk   @aws-sdk/client-sqs (JSON protocol, keep-alive agent) first against bench/sqs-stub-server.js
+        (a child process answering with canned valid answers: the SDK's ceiling), then against Pier;
+        reports Pier/stub (target >= ${TARGET_SDK_RATIO * 100}%).
+  load  bench/sqs-load.js: keep-alive connections, SendMessageBatch/ReceiveMessage bodies and SigV4
+        signatures prepared up front, DeleteMessageBatch signed per call (target >= ${fmtInt(TARGET_LOAD_MESSAGES_PER_S)} msg/s).
+
+Pier runs as a child process (pier serve --sqs-port 0, other listeners off) on a temporary data dir.
+
+Options:
+  --only PART          sdk or load (default: both)
+  --workers N          concurrent SDK workers, one queue each (default 16)
+  --lanes N            concurrent load-generator lanes, one queue and connection each (default 64)
+  --duration S         measured seconds per run (default 10)
+  --warmup S           unmeasured seconds first, on other queues (default 2; 0: cold)
+  --body-bytes N       message body size (default 100)
+  --fsync LIST         Pier's --fsync for the load part, comma-separated: always, interval, never
+                       (default always; the sdk part uses the first)
+  --auth MODE          keys: Pier verifies signatures against a configured key (default);
+                       any: Pier's loopback mode accepting any well-formed signature
+  --pier-bin PATH      Pier CLI (default: dist/src/cli/pier.js next to this script)
+  --pier-cpus LIST     pin Pier (and the stub) with taskset -c LIST (Linux)
+  --dir PATH           parent of the temporary data directory (default: the OS temp dir)
+  --json               print the results as JSON instead of markdown
+  --help               this text
+`;
+
+interface Options {
+  only: 'sdk' | 'load' | null;
+  workers: number;
+  lanes: number;
+  durationS: number;
+  warmupS: number;
+  bodyBytes: number;
+  fsync: string[];
+  auth: 'keys' | 'any';
+  pierBin: string;
+  pierCpus: string | null;
+  dir: string;
+  json: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      workers: { type: 'string', default: '16' },
+      lanes: { type: 'string', default: '64' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      'body-bytes': { type: 'string', default: '100' },
+      fsync: { type: 'string', default: 'always' },
+      auth: { type: 'string', default: 'keys' },
+      'pier-bin': { type: 'string', default: fileURLToPath(new URL('../src/cli/pier.js', import.meta.url)) },
+      'pier-cpus': { type: 'string' },
+      dir: { type: 'string', default: tmpdir() },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const number = (name: string, value: string, min: number) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name}: '${value}' must be a number >= ${min}`);
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, value: string, allowed: readonly T[]): T => {
+    if (!allowed.includes(value as T))
+      throw new Error(`--${name}: '${value}' is not one of ${allowed.join(', ')}`);
+    return value as T;
+  };
+  return {
+    only: values.only === undefined ? null : oneOf('only', values.only, ['sdk', 'load'] as const),
+    workers: number('workers', values.workers, 1),
+    lanes: number('lanes', values.lanes, 1),
+    durationS: number('duration', values.duration, 0.1),
+    warmupS: number('warmup', values.warmup, 0),
+    bodyBytes: number('body-bytes', values['body-bytes'], 60),
+    fsync: values.fsync.split(',').map((f) => oneOf('fsync', f, ['always', 'interval', 'never'] as const)),
+    auth: oneOf('auth', values.auth, ['keys', 'any'] as const),
+    pierBin: values['pier-bin'],
+    pierCpus: values['pier-cpus'] ?? null,
+    dir: values.dir,
+    json: values.json,
+  };
+}
+
+function progressLine(text: string, final = false): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K${final ? '\n' : ''}`);
+  else if (final) process.stderr.write(`${text}\n`);
+}
+
+interface Row {
+  client: string;
+  target: string;
+  concurrency: number;
+  seconds: number;
+  messagesPerS: number;
+  callsPerS: number;
+  serverCpuPct: number | null;
+  clientCpuPct: number;
+}
+
+async function measure(
+  client: string,
+  target: string,
+  concurrency: number,
+  server: ServerProcess,
+  run: (onProgress: (messages: number, calls: number) => void) => Promise<{
+    messages: number;
+    calls: number;
+    seconds: number;
+  }>,
+): Promise<Row> {
+  const label = `${client} → ${target}`;
+  const cpuBefore = cpuSeconds(server.child.pid!);
+  const clientBefore = process.cpuUsage();
+  const startedMs = Date.now();
+  const result = await run((messages, calls) => {
+    const s = (Date.now() - startedMs) / 1000;
+    progressLine(
+      `${label}: ${fmtInt(messages)} messages, ${fmtInt(messages / s)} msg/s, ${fmtInt(calls / s)} calls/s`,
+    );
+  });
+  const cpuAfter = cpuSeconds(server.child.pid!);
+  const clientUsage = process.cpuUsage(clientBefore);
+  const row: Row = {
+    client,
+    target,
+    concurrency,
+    seconds: result.seconds,
+    messagesPerS: result.messages / result.seconds,
+    callsPerS: result.calls / result.seconds,
+    serverCpuPct:
+      cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) / result.seconds) * 100 : null,
+    clientCpuPct: ((clientUsage.user + clientUsage.system) / 1e6 / result.seconds) * 100,
+  };
+  progressLine(
+    `${label}: ${fmtInt(result.messages)} messages in ${result.seconds.toFixed(2)} s: ${fmtInt(row.messagesPerS)} msg/s, ${fmtInt(row.callsPerS)} calls/s`,
+    true,
+  );
+  return row;
+}
+
+/** Every message sent was deleted: the queues hold nothing, visible or in flight. */
+async function checkEmpty(client: SQSClient, queueUrls: readonly string[]): Promise<void> {
+  for (const QueueUrl of queueUrls) {
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const left =
+      Number(Attributes?.ApproximateNumberOfMessages) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+    if (left !== 0) throw new Error(`${QueueUrl} still holds ${left} messages after the run`);
+  }
+}
+
+async function deleteQueues(client: SQSClient, queueUrls: readonly string[]): Promise<void> {
+  for (const QueueUrl of queueUrls) await client.send(new DeleteQueueCommand({ QueueUrl }));
+}
+
+function pierArgs(options: Options, dataDir: string, fsync: string): string[] {
+  const args = [options.pierBin, 'serve', '--data-dir', dataDir, '--amqp-port', 'off', '--kafka-port', 'off'];
+  args.push('--sqs-port', '0', '--http-port', 'off', '--fsync', fsync);
+  if (options.auth === 'keys') args.push('--sqs-access-key', `${ACCESS_KEY_ID}:${SECRET_ACCESS_KEY}`);
+  return args;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const root = join(options.dir, `pier-sqs-bench-${process.pid}`);
+  const servers: ServerProcess[] = [];
+  const cleanup = async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(root, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    process.stderr.write('\ninterrupted, cleaning up\n');
+    cleanup().finally(() => process.exit(130));
+  });
+  const loadAverageAtStart = loadavg()[0]!;
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
+  try {
+    if (options.only !== 'load') {
+      const stub = await startServer(
+        [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
+        'sqs-stub',
+        options.pierCpus,
+      );
+      servers.push(stub);
+      rows.push(
+        await sdkRun(options, { ...credentials, endpoint: `http://${stub.host}:${stub.port}` }, stub, 'stub'),
+      );
+      await stub.stop();
+    }
+    for (const [i, fsync] of options.fsync.entries()) {
+      const dataDir = join(root, `data-${fsync}`);
+      mkdirSync(dataDir, { recursive: true });
+      const pier = await startServer(pierArgs(options, dataDir, fsync), 'sqs', options.pierCpus);
+      servers.push(pier);
+      const target: SdkTarget = { ...credentials, endpoint: `http://${pier.host}:${pier.port}` };
+      const label = `pier (fsync ${fsync}, auth ${options.auth})`;
+      if (options.only !== 'load' && i === 0) rows.push(await sdkRun(options, target, pier, label));
+      if (options.only !== 'sdk') rows.push(await loadRun(options, target, pier, label));
+      await pier.stop();
+    }
+  } finally {
+    await cleanup();
+  }
+  const stubRow = rows.find((r) => r.target === 'stub');
+  const sdkPier = rows.find((r) => r.client === '@aws-sdk/client-sqs' && r.target !== 'stub');
+  if (stubRow && sdkPier) {
+    const ratio = sdkPier.messagesPerS / stubRow.messagesPerS;
+    notes.push(
+      `- SDK against Pier / SDK against the stub: ${(ratio * 100).toFixed(1)} % (target ≥ ${TARGET_SDK_RATIO * 100} %: ${ratio >= TARGET_SDK_RATIO ? 'met' : 'NOT met'})`,
+    );
+  }
+  for (const row of rows.filter((r) => r.client === 'sqs-load')) {
+    notes.push(
+      `- sqs-load → ${row.target}: ${fmtInt(row.messagesPerS)} msg/s (target ≥ ${fmtInt(TARGET_LOAD_MESSAGES_PER_S)}: ${row.messagesPerS >= TARGET_LOAD_MESSAGES_PER_S ? 'met' : 'NOT met'})`,
+    );
+  }
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({ machine: machineInfo(), loadAverageAtStart, options, rows }, null, 2)}\n`,
+    );
+    return;
+  }
+  const header =
+    '| client | target | concurrency | seconds | messages/s | calls/s | server CPU | client CPU |\n' +
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.client} | ${r.target} | ${r.concurrency} | ${r.seconds.toFixed(1)} | ${fmtInt(r.messagesPerS)} | ${fmtInt(r.callsPerS)} | ${r.serverCpuPct === null ? 'n/a' : `${r.serverCpuPct.toFixed(0)} %`} | ${r.clientCpuPct.toFixed(0)} % |`,
+  );
+  process.stdout.write(
+    [
+      `# Pier SQS benchmark`,
+      '',
+      machineLine(machineInfo()),
+      `1-minute load average at start: ${loadAverageAtStart.toFixed(2)} on ${cpus().length} cores`,
+      `${options.bodyBytes}-byte messages; ${options.durationS} s per run after ${options.warmupS} s warm-up; CPU as % of one core`,
+      '',
+      header,
+      ...lines,
+      '',
+      ...notes,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function sdkRun(
+  options: Options,
+  target: SdkTarget,
+  server: ServerProcess,
+  label: string,
+): Promise<Row> {
+  const client = sdkClient(target, options.workers);
+  try {
+    if (options.warmupS > 0) {
+      const warm = await createQueues(client, 'pier-bench-sdk-warmup', options.workers);
+      progressLine(`@aws-sdk/client-sqs → ${label}: warming up for ${options.warmupS} s`);
+      await runSdkLoad(client, warm, options.warmupS, options.bodyBytes);
+      if (label !== 'stub') await deleteQueues(client, warm);
+    }
+    const queues = await createQueues(client, 'pier-bench-sdk', options.workers);
+    const row = await measure('@aws-sdk/client-sqs', label, options.workers, server, (onProgress) =>
+      runSdkLoad(client, queues, options.durationS, options.bodyBytes, onProgress),
+    );
+    if (label !== 'stub') await checkEmpty(client, queues);
+    return row;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function loadRun(
+  options: Options,
+  target: SdkTarget,
+  server: ServerProcess,
+  label: string,
+): Promise<Row> {
+  const client = sdkClient(target, 4);
+  try {
+    const signer = {
+      accessKeyId: target.accessKeyId,
+      secretAccessKey: target.secretAccessKey,
+      region: target.region,
+      host: `${server.host}:${server.port}`,
+    };
+    if (options.warmupS > 0) {
+      const warm = await createQueues(client, 'pier-bench-load-warmup', options.lanes);
+      progressLine(`sqs-load → ${label}: warming up for ${options.warmupS} s`);
+      await runLoad({ signer, queueUrls: warm, durationS: options.warmupS, bodyBytes: options.bodyBytes });
+      await deleteQueues(client, warm);
+    }
+    const queues = await createQueues(client, 'pier-bench-load', options.lanes);
+    const row = await measure('sqs-load', label, options.lanes, server, (onProgress) =>
+      runLoad({
+        signer,
+        queueUrls: queues,
+        durationS: options.durationS,
+        bodyBytes: options.bodyBytes,
+        onProgress,
+      }),
+    );
+    await checkEmpty(client, queues);
+    return row;
+  } finally {
+    client.destroy();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`\nsqs-bench: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+// boto3 1.26 (Debian's python3-boto3, botocore 1.29: the query protocol) against Pier's SQS listener:
+// standard queue send/receive/delete with message attributes and their MD5s, the batch calls, queue
+// attributes and their errors, FIFO group order, blocking and deduplication, DLQ redrive.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { PYTHON, runPython } from './helpers.js';
+
+const hasBoto3 = spawnSync(PYTHON, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+const skip = hasBoto3 ? false : 'python3-boto3 is not installed for /usr/bin/python3';
+
+type Results = Record<string, Record<string, unknown>>;
+let broker: TestBroker | undefined;
+let results: Results = {};
+
+before(async () => {
+  if (skip) return;
+  broker = await startTestBroker({ amqpPort: false, sqsPort: 0 });
+  const endpoint = `http://127.0.0.1:${broker.sqs!.port}`;
+  results = await runPython<Results>('sqs_boto3.py', [endpoint, `compat-boto3-${process.pid}`], 120_000);
+});
+
+after(async () => {
+  await broker?.stop();
+});
+
+function scenario(name: string): Record<string, unknown> {
+  const result = results[name];
+  assert.ok(result, `sqs_boto3.py printed no '${name}' result`);
+  assert.equal(result.exception, undefined, `boto3 ${name}: ${String(result.exception)}`);
+  return result;
+}
+
+test('boto3: send, receive and delete with message attributes; MD5s match AWS’s algorithm', { skip }, () => {
+  const r = scenario('basic');
+  assert.match(String(r.queueUrl), /^http:\/\/127\.0\.0\.1:\d+\/\d{12}\/compat-boto3-\d+-basic$/);
+  assert.equal(r.body, 'héllo <pier> & "sqs"');
+  assert.deepEqual(r.attributes, { color: 'red', count: '42', raw: '00ff10' });
+  assert.equal(r.sentMd5OfBodyOk, true);
+  assert.equal(r.sentMd5OfAttributesOk, true);
+  assert.equal(r.md5OfBodyOk, true);
+  assert.equal(r.md5OfAttributesOk, true);
+  assert.equal(r.sameMessageId, true);
+  assert.equal(r.receiveCount, '1');
+  assert.equal(r.hasSentTimestamp, true);
+  assert.equal(r.afterDelete, 0);
+});
+
+test('boto3: send_message_batch, change_message_visibility_batch, delete_message_batch', { skip }, () => {
+  const r = scenario('batch');
+  const bodies = Array.from({ length: 10 }, (_, i) => `batch-${i}`).sort();
+  assert.deepEqual(r.sentIds, Array.from({ length: 10 }, (_, i) => `e${i}`).sort());
+  assert.equal(r.sendFailed, 0);
+  assert.equal(r.sentDigestsOk, true);
+  assert.deepEqual(r.firstBodies, bodies);
+  assert.equal(r.changed, 5);
+  // Visibility 0 makes exactly the five changed messages visible again, now received twice.
+  assert.deepEqual(r.againBodies, ['batch-0', 'batch-1', 'batch-2', 'batch-3', 'batch-4']);
+  assert.deepEqual(r.againReceiveCounts, ['2', '2', '2', '2', '2']);
+  assert.equal(r.deleted, 10);
+  assert.equal(r.deleteFailed, 0);
+  assert.deepEqual(r.left, { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+  assert.deepEqual(r.duplicateIdError, {
+    code: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
+    status: 400,
+  });
+});
+
+test('boto3: get/set_queue_attributes, invalid values and conflicting CreateQueue', { skip }, () => {
+  const r = scenario('attributes');
+  const before = r.before as Record<string, string>;
+  assert.equal(before.VisibilityTimeout, '45');
+  assert.equal(before.DelaySeconds, '2');
+  assert.equal(before.MessageRetentionPeriod, '345600');
+  assert.equal(before.ReceiveMessageWaitTimeSeconds, '0');
+  assert.equal(before.ApproximateNumberOfMessages, '0');
+  assert.equal(before.QueueArn, `arn:aws:sqs:us-east-1:${before.QueueArn!.split(':')[4]}:${r.queueName}`);
+  assert.deepEqual(r.after, {
+    MessageRetentionPeriod: '3600',
+    ReceiveMessageWaitTimeSeconds: '2',
+    DelaySeconds: '0',
+  });
+  assert.deepEqual(r.invalidValue, { code: 'InvalidAttributeValue', status: 400 });
+  assert.deepEqual(r.createConflict, { code: 'QueueAlreadyExists', status: 400 });
+  assert.deepEqual(r.afterDelete, { code: 'AWS.SimpleQueueService.NonExistentQueue', status: 400 });
+});
+
+test('boto3: FIFO order within a group, a group blocked while in flight, deduplication', { skip }, () => {
+  const r = scenario('fifo');
+  const received = r.received as string[];
+  assert.deepEqual([...received].sort(), ['a0', 'a1', 'a2', 'b0', 'b1']);
+  for (const group of ['a', 'b']) {
+    assert.deepEqual(
+      received.filter((body) => body.startsWith(group)),
+      [0, 1, 2].slice(0, group === 'a' ? 3 : 2).map((i) => `${group}${i}`),
+      `group ${group} out of order: ${received.join(', ')}`,
+    );
+  }
+  // The first receive took one message; its group stays blocked until it is deleted.
+  assert.ok(!(r.secondGroups as string[]).includes(String(r.firstGroup)), JSON.stringify(r));
+  const sequence = (r.sequenceNumbers as string[]).map(BigInt);
+  assert.equal(new Set(sequence).size, 5);
+  assert.equal(r.dedupRepeatSameId, true);
+  assert.deepEqual(r.noGroupError, { code: 'MissingParameter', status: 400 });
+});
+
+test('boto3: a message received more than maxReceiveCount times moves to the DLQ', { skip }, () => {
+  const r = scenario('dlq');
+  // Receives 1 and 2 return it; the third would exceed maxReceiveCount 2 and moves it instead.
+  assert.deepEqual(r.receiveCounts, [['1'], ['2'], []]);
+  assert.deepEqual(r.dlqBodies, ['poison']);
+  assert.deepEqual(r.dlqSourceArn, [r.srcArn]);
+  assert.deepEqual(r.sources, [r.srcUrl]);
+  assert.deepEqual(r.storedPolicy, { deadLetterTargetArn: r.dlqArn, maxReceiveCount: 2 });
+});

@@ -1,9 +1,10 @@
-// Pier's own SQS load generator: keep-alive HTTP/1.1 connections, AWS JSON 1.0, one queue per lane.
+// Pier's own SQS load generator: raw keep-alive HTTP/1.1 connections (one per lane, requests written
+// as one prepared buffer, responses framed by Content-Length), AWS JSON 1.0, one queue per lane.
 // A lane sends a SendMessageBatch of 10 whose body and SigV4 signature were prepared up front, then
 // receives (prepared too) and deletes (DeleteMessageBatch built from the answer, signed on the spot)
 // until those 10 are gone; lanes run concurrently. Counts are end to end: a message counts once it is
 // deleted, and at the end every lane must have deleted exactly what it sent.
-import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { JsonRequestSigner, type SignerConfig } from './sqs-sign.js';
 
 export const BATCH_SIZE = 10;
@@ -24,38 +25,80 @@ export interface LoadResult {
   seconds: number;
 }
 
-interface Prepared {
-  body: Buffer;
-  headers: Record<string, string>;
-}
-
-function prepare(signer: JsonRequestSigner, action: string, input: unknown): Prepared {
+/** A whole HTTP/1.1 request (head and body) in one buffer, written with one socket write. */
+function prepare(signer: JsonRequestSigner, action: string, input: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(input), 'utf8');
-  return { body, headers: signer.headers(action, body) };
+  let head = 'POST / HTTP/1.1\r\n';
+  for (const [name, value] of Object.entries(signer.headers(action, body))) head += `${name}: ${value}\r\n`;
+  return Buffer.concat([Buffer.from(`${head}connection: keep-alive\r\n\r\n`, 'latin1'), body]);
 }
 
-function post(agent: Agent, host: string, port: number, call: Prepared): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ agent, host, port, method: 'POST', path: '/', headers: call.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode === 200) resolve(text);
-        else reject(new Error(`${call.headers['x-amz-target']} answered ${res.statusCode}: ${text}`));
-      });
-      res.on('error', reject);
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+/**
+ * One keep-alive connection, one request at a time: the response head is only searched for its
+ * status and Content-Length (the listener never answers chunked to these calls).
+ */
+class Connection {
+  private readonly socket: Socket;
+  private buffered: Buffer = Buffer.alloc(0);
+  private pending: { resolve: (body: string) => void; reject: (error: Error) => void } | null = null;
+  private failure: Error | null = null;
+
+  constructor(host: string, port: number) {
+    this.socket = connect({ host, port, noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('close', () => this.fail(new Error('the server closed the connection')));
+  }
+
+  call(request: Buffer): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.socket.write(request);
     });
-    req.on('error', reject);
-    req.end(call.body);
-  });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(error);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    const headEnd = this.buffered.indexOf(HEAD_END);
+    if (headEnd === -1) return;
+    const head = this.buffered.toString('latin1', 0, headEnd);
+    const lengthMatch = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (!lengthMatch) {
+      this.fail(new Error(`response without Content-Length: ${head}`));
+      return;
+    }
+    const bodyEnd = headEnd + 4 + Number(lengthMatch[1]);
+    if (this.buffered.length < bodyEnd) return;
+    const body = this.buffered.toString('utf8', headEnd + 4, bodyEnd);
+    this.buffered = this.buffered.subarray(bodyEnd);
+    const pending = this.pending;
+    this.pending = null;
+    if (!pending) return;
+    const status = head.slice(9, 12);
+    if (status === '200') pending.resolve(body);
+    else pending.reject(new Error(`${head.split('\r\n')[0]}: ${body}`));
+  }
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const [host, portText] = options.signer.host.split(':') as [string, string];
   const port = Number(portText);
   const lanes = options.queueUrls.length;
-  const agent = new Agent({ keepAlive: true, maxSockets: lanes, maxFreeSockets: lanes });
+  const connections = options.queueUrls.map(() => new Connection(host, port));
   const signer = new JsonRequestSigner(options.signer);
   const sends = options.queueUrls.map((queueUrl, lane) =>
     Array.from({ length: PREPARED_PER_LANE }, (_, k) =>
@@ -85,7 +128,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const lane = async (index: number) => {
     const queueUrl = options.queueUrls[index]!;
     for (let cycle = 0; Date.now() < endMs; cycle++) {
-      const sent = JSON.parse(await post(agent, host, port, sends[index]![cycle % PREPARED_PER_LANE]!)) as {
+      const sent = JSON.parse(await connections[index]!.call(sends[index]![cycle % PREPARED_PER_LANE]!)) as {
         Successful?: unknown[];
       };
       calls++;
@@ -93,7 +136,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       if (outstanding !== BATCH_SIZE)
         throw new Error(`SendMessageBatch stored ${outstanding} of ${BATCH_SIZE}`);
       while (outstanding > 0) {
-        const received = JSON.parse(await post(agent, host, port, receives[index]!)) as {
+        const received = JSON.parse(await connections[index]!.call(receives[index]!)) as {
           Messages?: { ReceiptHandle: string }[];
         };
         calls++;
@@ -101,10 +144,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         if (got.length === 0) continue;
         const entries = got.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
         const deleted = JSON.parse(
-          await post(
-            agent,
-            host,
-            port,
+          await connections[index]!.call(
             prepare(signer, 'DeleteMessageBatch', { QueueUrl: queueUrl, Entries: entries }),
           ),
         ) as { Successful?: unknown[] };
@@ -123,7 +163,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     await Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
   } finally {
     if (progress) clearInterval(progress);
-    agent.destroy();
+    for (const connection of connections) connection.close();
   }
   return { messages, calls, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }

@@ -150,6 +150,11 @@ export class SqsQueue {
     return { visible: this.visibleCount, inFlight: this.inFlightCount, delayed: this.delayedCount };
   }
 
+  /** SentTimestamp of the oldest message (ApproximateAgeOfOldestMessage), undefined when empty. */
+  oldestSentAtMs(): number | undefined {
+    return (this.entries.values().next().value as SqsEntry | undefined)?.message.sentAtMs;
+  }
+
   /** New settings (SetQueueAttributes): retention re-armed, long polls woken (a DLQ may be gone). */
   applySettings(settings: SqsQueueSettings): void {
     this.settings = settings;

@@ -368,3 +368,22 @@ test('results format on the JSON and the query protocol', async () => {
     'MissingParameter',
   );
 });
+
+test('ReceiveRequestAttemptId: a FIFO retry gets the same messages back; standard queues ignore it', async () => {
+  const h = new Harness();
+  const fifo = h.createQueue('q.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+  await h.call('SendMessage', { QueueUrl: fifo, MessageBody: 'one', MessageGroupId: 'g' });
+  const first = await h.receiveAll(fifo, { ReceiveRequestAttemptId: 'attempt-1' });
+  const retried = await h.receiveAll(fifo, { ReceiveRequestAttemptId: 'attempt-1' });
+  assert.equal(first.length, 1);
+  assert.deepEqual(
+    retried.map((m) => m.MessageId),
+    first.map((m) => m.MessageId),
+  );
+  assert.deepEqual(await h.receiveAll(fifo, { ReceiveRequestAttemptId: 'attempt-2' }), []);
+
+  const standard = h.createQueue('s');
+  await h.call('SendMessage', { QueueUrl: standard, MessageBody: 'two' });
+  assert.equal((await h.receiveAll(standard, { ReceiveRequestAttemptId: 'attempt-1' })).length, 1);
+  assert.deepEqual(await h.receiveAll(standard, { ReceiveRequestAttemptId: 'attempt-1' }), []);
+});

@@ -1,5 +1,6 @@
 /** SendMessage and SendMessageBatch handlers: AWS's checks, digests, FIFO ids, durability. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { md5OfMessageAttributes, md5OfMessageBody } from '../../../src/protocol/sqs/md5.js';
 import { CALLER_ID, Harness } from './message-harness.js';
@@ -193,7 +194,13 @@ test('SendMessage on FIFO queues: group id required, deduplication id or content
   assert.equal(duplicate.MessageId, first.MessageId);
   assert.equal(duplicate.SequenceNumber, first.SequenceNumber);
   assert.equal(duplicate.MD5OfMessageBody, md5OfMessageBody('other body'));
-  assert.equal((await h.receiveAll(url)).length, 1, 'one group: one message in flight at a time');
+  // One receive takes a group's messages in order; while they are in flight the group gives no more.
+  assert.deepEqual(
+    (await h.receiveAll(url)).map((m) => m.MessageId),
+    [first.MessageId, second.MessageId],
+  );
+  await h.call('SendMessage', send({ MessageDeduplicationId: 'd3' }));
+  assert.deepEqual(await h.receiveAll(url), []);
 });
 
 test('SendMessage on a content-based deduplication FIFO queue needs no deduplication id', async () => {
@@ -203,7 +210,11 @@ test('SendMessage on a content-based deduplication FIFO queue needs no deduplica
   const b = await h.call('SendMessage', { QueueUrl: url, MessageBody: 'same', MessageGroupId: 'g' });
   assert.equal(b.MessageId, a.MessageId);
   const [message] = await h.receiveAll(url, { AttributeNames: ['MessageDeduplicationId', 'SequenceNumber'] });
-  assert.equal(message.Attributes.MessageDeduplicationId.length, 64);
+  assert.equal(
+    message.Attributes.MessageDeduplicationId,
+    createHash('sha256').update('same').digest('hex'),
+    'the id is the SHA-256 of the body',
+  );
   assert.equal(message.Attributes.SequenceNumber, a.SequenceNumber);
 });
 

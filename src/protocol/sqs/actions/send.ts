@@ -3,6 +3,7 @@
  * queue's MaximumMessageSize, delay, FIFO group and deduplication ids), the MD5 digests, and an
  * answer only once the messages are durable.
  */
+import { createHash } from 'node:crypto';
 import type { SqsAttributeMap, SqsMessage, SqsSendInput } from '../../../core/sqs-message.js';
 import type { SqsQueue } from '../../../core/sqs-queue.js';
 import type { SqsActionContext, SqsActionHandler } from '../action-context.js';
@@ -47,7 +48,7 @@ export function prepareSend(queue: SqsQueue, entry: Record<string, unknown>, sen
     `DelaySeconds must be >= 0 and <= ${MAX_DELAY_SECONDS}.`,
   );
   const groupId = stringParam(entry, 'MessageGroupId');
-  const deduplicationId = stringParam(entry, 'MessageDeduplicationId');
+  let deduplicationId = stringParam(entry, 'MessageDeduplicationId');
   if (queue.isFifo) {
     // FIFO queues delay only by the queue's DelaySeconds; AWS refuses a per-message one (0 is no delay).
     if (delaySeconds !== undefined && delaySeconds > 0) {
@@ -56,7 +57,10 @@ export function prepareSend(queue: SqsQueue, entry: Record<string, unknown>, sen
     if (groupId === undefined) throw missingParameter('MessageGroupId');
     checkFifoId('MessageGroupId', groupId);
     if (deduplicationId !== undefined) checkFifoId('MessageDeduplicationId', deduplicationId);
-    else if (!queue.settings.contentBasedDeduplication) {
+    else if (queue.settings.contentBasedDeduplication) {
+      // Content-based deduplication: the id is the SHA-256 of the body (the core dedups by id only).
+      deduplicationId = createHash('sha256').update(body, 'utf8').digest('hex');
+    } else {
       throw sqsError(
         'InvalidParameterValue',
         'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',

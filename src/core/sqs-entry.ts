@@ -13,6 +13,8 @@ export interface SqsEntry {
   visibleAtMs: number;
   /** Counts receives: a receipt handle names one lease, and only the latest one works. */
   lease: number;
+  /** When the current lease began (its receive), epoch ms: a lease may last at most 12 hours. */
+  leasedAtMs: number;
 }
 
 /** The entries of a FIFO group that are not in flight, in send order, with O(1) removal at the head. */

@@ -38,7 +38,9 @@ export type SqsLeaseResult =
   /** The lease is over: the message was received again since, or is gone. */
   | 'expired'
   /** ChangeMessageVisibility on a message that is visible again (MessageNotInflight). */
-  | 'not-inflight';
+  | 'not-inflight'
+  /** ChangeMessageVisibility past 12 hours from the receive (AWS's limit on one lease). */
+  | 'too-long';
 
 /** A long poll in progress; cancel() when the HTTP request goes away. */
 export interface SqsPendingReceive {
@@ -74,6 +76,8 @@ interface DedupHit {
 /** SQS's deduplication interval and the life of a ReceiveRequestAttemptId. */
 export const FIFO_DEDUP_WINDOW_MS = 5 * 60_000;
 const PURGE_INTERVAL_MS = 60_000;
+/** A lease ends at most 12 hours after its receive, however often it is extended. */
+export const MAX_LEASE_MS = 12 * 3600_000;
 /** Most deduplication ids a FIFO queue remembers (AWS does not say; 300,000 = 1,000 sends/s for 5 min). */
 const MAX_DEDUP_IDS = 300_000;
 
@@ -148,6 +152,11 @@ export class SqsQueue {
 
   counts(): SqsQueueCounts {
     return { visible: this.visibleCount, inFlight: this.inFlightCount, delayed: this.delayedCount };
+  }
+
+  /** Long polls waiting on this queue now. */
+  get waitingReceives(): number {
+    return this.waiters.size;
   }
 
   /** SentTimestamp of the oldest message (ApproximateAgeOfOldestMessage), undefined when empty. */
@@ -266,11 +275,13 @@ export class SqsQueue {
     const entry = this.entries.get(parsed.key);
     if (!entry || entry.lease !== parsed.lease) return 'expired';
     if (entry.state !== 'inflight') return 'not-inflight';
+    const nowMs = this.clock.now();
+    if (nowMs + visibilityTimeoutSeconds * 1000 > entry.leasedAtMs + MAX_LEASE_MS) return 'too-long';
     if (visibilityTimeoutSeconds <= 0) {
       this.makeVisible(entry);
       this.wakeWaiters();
     } else {
-      entry.visibleAtMs = this.clock.now() + visibilityTimeoutSeconds * 1000;
+      entry.visibleAtMs = nowMs + visibilityTimeoutSeconds * 1000;
       this.schedule(entry);
     }
     return 'ok';
@@ -417,6 +428,7 @@ export class SqsQueue {
       state: 'delayed',
       visibleAtMs: message.visibleFromMs,
       lease: message.receiveCount,
+      leasedAtMs: 0,
     };
     this.entries.set(entry.key, entry);
     if (entry.visibleAtMs > nowMs) {
@@ -473,6 +485,7 @@ export class SqsQueue {
       if (message.firstReceivedAtMs === 0) message.firstReceivedAtMs = nowMs;
       this.store?.recordReceive(message);
       entry.lease++;
+      entry.leasedAtMs = nowMs;
       entry.state = 'inflight';
       this.visibleCount--;
       this.inFlightCount++;

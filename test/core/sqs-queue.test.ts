@@ -342,3 +342,13 @@ test('PurgeQueue removes everything, once a minute', () => {
   clock.advance(60_000);
   queue.purge();
 });
+
+test('a lease can be extended to at most 12 hours after its receive', () => {
+  const { clock, registry } = setup();
+  const queue = registry.create('long', settings(), {});
+  queue.send(input('a'));
+  const [lease] = receiveNow(queue);
+  clock.advance(6 * 3600_000);
+  assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600), 'ok');
+  assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600 + 1), 'too-long');
+});

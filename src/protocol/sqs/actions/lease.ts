@@ -10,7 +10,11 @@ import { checkBatchEntries, core, failedEntry, intParam } from './params.js';
 const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
 
 /** The SqsError for a lease operation that did not go through, undefined for 'ok'. */
-export function leaseError(result: SqsLeaseResult, receiptHandle: string): SqsError | undefined {
+export function leaseError(
+  result: SqsLeaseResult,
+  receiptHandle: string,
+  visibilityTimeoutSeconds?: number,
+): SqsError | undefined {
   switch (result) {
     case 'ok':
       return undefined;
@@ -25,6 +29,12 @@ export function leaseError(result: SqsLeaseResult, receiptHandle: string): SqsEr
       return sqsError(
         'MessageNotInflight',
         'Message does not exist or is not available for visibility timeout change.',
+      );
+    case 'too-long':
+      return invalidParameterValue(
+        'VisibilityTimeout',
+        String(visibilityTimeoutSeconds),
+        'Total VisibilityTimeout for the message is beyond the limit [43200 seconds]',
       );
   }
 }
@@ -63,6 +73,7 @@ function changeOne(queue: SqsQueue, entry: Record<string, unknown>): void {
   const error = leaseError(
     core(() => queue.changeVisibility(handle, seconds)),
     handle,
+    seconds,
   );
   if (error) throw error;
 }

@@ -347,7 +347,7 @@ test('a lease can be extended to at most 12 hours after its receive', () => {
   const { clock, registry } = setup();
   const queue = registry.create('long', settings(), {});
   queue.send(input('a'));
-  const [lease] = receiveNow(queue);
+  const [lease] = receiveNow(queue, 1, 7 * 3600);
   clock.advance(6 * 3600_000);
   assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600), 'ok');
   assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600 + 1), 'too-long');

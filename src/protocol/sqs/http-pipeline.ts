@@ -10,9 +10,9 @@ import { isSqsError, SqsError, sqsError } from './errors.js';
 import {
   formatJsonError,
   formatJsonResponse,
+  parseJsonRequest,
   type SqsHttpResponse,
   type SqsRequest,
-  parseJsonRequest,
 } from './json-protocol.js';
 import type { SqsAction } from './model.js';
 import { formatQueryError, formatQueryResponse, parseQueryRequest } from './query-protocol.js';
@@ -38,7 +38,9 @@ export interface SqsPipelineOptions {
 const INTERNAL_FAILURE_MESSAGE = 'We encountered an internal error. Please try again.';
 
 /** Builds the node:http request listener of the SQS front. */
-export function sqsRequestHandler(options: SqsPipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function sqsRequestHandler(
+  options: SqsPipelineOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const nowMs = options.nowMs ?? Date.now;
   const lookupSecret = (id: string) => options.accessKeys.get(id);
   const acceptAnySignature = options.accessKeys.size === 0;
@@ -102,7 +104,12 @@ export function sqsRequestHandler(options: SqsPipelineOptions): (req: IncomingMe
       fail(sqsError('UnsupportedOperation', `${request.action} is not supported by this server.`));
       return;
     }
-    const context = actionContext(req, res, path, acceptAnySignature ? options.registry.accountId : auth.accessKeyId);
+    const context = actionContext(
+      req,
+      res,
+      path,
+      acceptAnySignature ? options.registry.accountId : auth.accessKeyId,
+    );
     const succeed = (result: Record<string, unknown> | undefined) =>
       send(
         res,
@@ -128,7 +135,8 @@ export function sqsRequestHandler(options: SqsPipelineOptions): (req: IncomingMe
     path: string,
     query: string,
   ): SqsRequest | SqsError {
-    const parse = (b: Buffer, q: string) => (isJson ? parseJsonRequest(req.headers, b) : parseQueryRequest(b, q));
+    const parse = (b: Buffer, q: string) =>
+      isJson ? parseJsonRequest(req.headers, b) : parseQueryRequest(b, q);
     const parsed = parse(body, query);
     if (!isSqsError(parsed) || parsed.shape !== 'MissingParameter' || !isQueuePath(path)) return parsed;
     if (!parsed.message.endsWith(' QueueUrl.')) return parsed;
@@ -189,7 +197,12 @@ function send(res: ServerResponse, response: SqsHttpResponse): void {
  * AWS's front end answers an oversized request with a bare 413 and this text. The connection closes
  * after the answer: the rest of the body is discarded, never buffered.
  */
-function refuseTooLarge(req: IncomingMessage, res: ServerResponse, requestId: string, maxBytes: number): void {
+function refuseTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  maxBytes: number,
+): void {
   const body = `HTTP content length exceeded ${maxBytes} bytes.`;
   res.shouldKeepAlive = false;
   res.writeHead(413, {

@@ -44,6 +44,8 @@ export class SqsServer {
   /** Stops accepting and closes every connection (long polls were answered by the registry). */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Let answers written this turn (long polls ended by the registry's close) reach the sockets.
+    await new Promise((resolve) => setImmediate(resolve));
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
     await closed;

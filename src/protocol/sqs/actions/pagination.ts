@@ -49,10 +49,16 @@ function writeToken(after: string, scope: string): string {
 
 function readToken(token: string, scope: string): string {
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { s?: unknown; a?: unknown };
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      s?: unknown;
+      a?: unknown;
+    };
     if (parsed.s === scope && typeof parsed.a === 'string') return parsed.a;
   } catch {
     // fall through
   }
-  throw sqsError('InvalidParameterValue', 'Invalid NextToken value. Pass the NextToken of the previous response unchanged.');
+  throw sqsError(
+    'InvalidParameterValue',
+    'Invalid NextToken value. Pass the NextToken of the previous response unchanged.',
+  );
 }

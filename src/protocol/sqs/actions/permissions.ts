@@ -31,7 +31,8 @@ interface PolicyDocument {
 
 function readPolicy(queue: SqsQueue): PolicyDocument {
   const text = queue.settings.policy;
-  if (text === undefined) return { Version: '2012-10-17', Id: `${queue.arn}/SQSDefaultPolicy`, Statement: [] };
+  if (text === undefined)
+    return { Version: '2012-10-17', Id: `${queue.arn}/SQSDefaultPolicy`, Statement: [] };
   const parsed = JSON.parse(text) as PolicyDocument;
   if (!Array.isArray(parsed.Statement)) {
     parsed.Statement = parsed.Statement === undefined ? [] : [parsed.Statement as Record<string, unknown>];
@@ -55,11 +56,14 @@ export const permissionActions: Partial<Record<SqsAction, SqsActionHandler>> = {
         'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
       );
     }
-    if (accounts.length === 0) throw invalidParameterValue('AWSAccountIds', '[]', 'At least one account id is required.');
+    if (accounts.length === 0)
+      throw invalidParameterValue('AWSAccountIds', '[]', 'At least one account id is required.');
     for (const account of accounts) {
-      if (!ACCOUNT_ID.test(account)) throw invalidParameterValue('AWSAccountId', account, 'An AWS account id is 12 digits.');
+      if (!ACCOUNT_ID.test(account))
+        throw invalidParameterValue('AWSAccountId', account, 'An AWS account id is 12 digits.');
     }
-    if (actions.length === 0) throw invalidParameterValue('Actions', '[]', 'At least one action is required.');
+    if (actions.length === 0)
+      throw invalidParameterValue('Actions', '[]', 'At least one action is required.');
     for (const action of actions) {
       if (!SHAREABLE_ACTIONS.has(action)) {
         throw invalidParameterValue(
@@ -88,8 +92,9 @@ export const permissionActions: Partial<Record<SqsAction, SqsActionHandler>> = {
     const queue = context.queueOf(params.QueueUrl);
     const label = params.Label as string;
     const policy = queue.settings.policy === undefined ? undefined : readPolicy(queue);
-    const kept = policy?.Statement!.filter((statement) => statement.Sid !== label);
-    if (!policy || !kept || kept.length === policy.Statement!.length) {
+    const statements = policy?.Statement ?? [];
+    const kept = statements.filter((statement) => statement.Sid !== label);
+    if (!policy || kept.length === statements.length) {
       throw invalidParameterValue('Label', label, "can't find label on existing policy.");
     }
     policy.Statement = kept;

@@ -4,7 +4,7 @@
 import type { SqsQueue } from '../../../core/sqs-queue.js';
 import type { SqsActionContext, SqsActionHandler } from '../action-context.js';
 import { sqsError } from '../errors.js';
-import { type SqsAction, SHAPES } from '../model.js';
+import { SHAPES, type SqsAction } from '../model.js';
 import {
   applySetQueueAttributes,
   checkCreateQueueAgainstExisting,

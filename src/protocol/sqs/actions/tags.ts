@@ -17,14 +17,22 @@ export function validateTags(
   const keys = Object.keys(tags);
   for (const key of keys) {
     if (key.length < 1 || key.length > MAX_TAG_KEY_CHARS) {
-      throw invalidParameterValue('TagKey', key, `Tag keys must be between 1 and ${MAX_TAG_KEY_CHARS} characters.`);
+      throw invalidParameterValue(
+        'TagKey',
+        key,
+        `Tag keys must be between 1 and ${MAX_TAG_KEY_CHARS} characters.`,
+      );
     }
     if (key.toLowerCase().startsWith('aws:')) {
       throw invalidParameterValue('TagKey', key, 'Tag keys must not begin with the reserved prefix aws:.');
     }
     const value = tags[key]!;
     if (value.length > MAX_TAG_VALUE_CHARS) {
-      throw invalidParameterValue('TagValue', value, `Tag values must be at most ${MAX_TAG_VALUE_CHARS} characters.`);
+      throw invalidParameterValue(
+        'TagValue',
+        value,
+        `Tag values must be at most ${MAX_TAG_VALUE_CHARS} characters.`,
+      );
     }
   }
   const total = new Set([...Object.keys(existing), ...keys]).size;

@@ -4,6 +4,7 @@
  * sources, tags, permissions, move tasks, and AWS's error codes for each refusal.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
   AddPermissionCommand,
@@ -31,12 +32,13 @@ const ACCOUNT = '000000000000';
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
 let broker: Broker;
+const dataDir = tempDir('pier-sqs-');
 let sqs: SQSClient;
 const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
 
 before(async () => {
   broker = await startBroker({
-    dataDir: tempDir('pier-sqs-'),
+    dataDir,
     amqpPort: false,
     kafkaPort: false,
     sqsPort: 0,
@@ -49,6 +51,7 @@ before(async () => {
 after(async () => {
   sqs.destroy();
   await broker.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** The error an SDK call rejects with: name (the model shape), query code, HTTP status, message. */
@@ -442,5 +445,46 @@ describe('message move tasks', () => {
       sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('move-dlq'), MaxResults: 11 })),
     );
     assert.equal(badMax.code, 'InvalidParameterValue');
+  });
+});
+
+describe('restart', () => {
+  test('queues, their attributes and tags come back after a restart on the same data directory', async () => {
+    const dataDir = tempDir('pier-sqs-restart-');
+    const options = {
+      dataDir,
+      amqpPort: false,
+      kafkaPort: false,
+      sqsPort: 0,
+      httpPort: false,
+      log: () => {},
+    } as const;
+    const first = await startBroker(options);
+    const client1 = new SQSClient({ endpoint: first.sqs!.endpoint, region: 'us-east-1', credentials });
+    await client1.send(
+      new CreateQueueCommand({
+        QueueName: 'kept',
+        Attributes: { VisibilityTimeout: '77' },
+        tags: { owner: 'me' },
+      }),
+    );
+    client1.destroy();
+    await first.close();
+
+    const second = await startBroker(options);
+    const client2 = new SQSClient({ endpoint: second.sqs!.endpoint, region: 'us-east-1', credentials });
+    try {
+      const { QueueUrl } = await client2.send(new GetQueueUrlCommand({ QueueName: 'kept' }));
+      assert.equal(QueueUrl, `${second.sqs!.endpoint}/${ACCOUNT}/kept`);
+      const attributes = await client2.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['VisibilityTimeout'] }),
+      );
+      assert.equal(attributes.Attributes?.VisibilityTimeout, '77');
+      assert.deepEqual((await client2.send(new ListQueueTagsCommand({ QueueUrl }))).Tags, { owner: 'me' });
+    } finally {
+      client2.destroy();
+      await second.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

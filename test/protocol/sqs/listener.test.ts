@@ -231,7 +231,8 @@ describe('SQS listener in loopback mode (no keys)', () => {
     assert.equal(otherAccount.status, 400);
     const noPath = await call(port, json('ListQueueTags', {}));
     assert.equal(noPath.status, 400);
-    assert.match(noPath.body, /MissingParameter|QueueUrl/);
+    assert.equal(noPath.headers['x-amzn-query-error'], 'MissingParameter;Sender');
+    assert.equal(JSON.parse(noPath.body).message, 'The request must contain the parameter QueueUrl.');
   });
 
   test('malformed JSON is a SerializationException', async () => {

@@ -14,7 +14,7 @@ import {
 import { queueDoesNotExist } from '../queue-urls.js';
 import { pageOf } from './pagination.js';
 import { validateTags } from './tags.js';
-import { checkDeadLetterTarget, stringMap, validationError } from './validation.js';
+import { stringMap, validationError } from './validation.js';
 
 const ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(
   (SHAPES.QueueAttributeName as { values: readonly string[] }).values,
@@ -34,9 +34,9 @@ export const queueActions: Partial<Record<SqsAction, SqsActionHandler>> = {
     }
     const parsed = parseCreateQueueAttributes(name, attributes);
     if (!parsed.ok) throw validationError(parsed);
-    checkDeadLetterTarget(registry, parsed.settings);
     const tags = stringMap(params.tags);
     validateTags(tags);
+    // The registry checks that a RedrivePolicy names an existing dead-letter queue that admits this one.
     registry.create(name, parsed.settings, tags);
     return { QueueUrl: context.queueUrl(name) };
   },
@@ -72,7 +72,6 @@ export const queueActions: Partial<Record<SqsAction, SqsActionHandler>> = {
     const queue = context.queueOf(params.QueueUrl);
     const result = applySetQueueAttributes(queue.settings, stringMap(params.Attributes));
     if (!result.ok) throw validationError(result);
-    checkDeadLetterTarget(context.registry, result.settings);
     context.registry.updateSettings(queue, result.settings);
     return undefined;
   },

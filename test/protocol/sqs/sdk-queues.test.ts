@@ -425,6 +425,9 @@ describe('message move tasks', () => {
     await create('move-src', {
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn('move-dlq'), maxReceiveCount: 1 }),
     });
+    const notDlq = await refusal(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('move-src') })));
+    assert.equal(notDlq.code, 'InvalidParameterValue');
+    assert.match(notDlq.message, /must be configured as a Dead Letter Queue/);
     const missing = await refusal(
       sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('no-such-queue') })),
     );

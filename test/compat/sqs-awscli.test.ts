@@ -19,8 +19,8 @@ const prefix = `compat-cli-${process.pid}`;
 
 before(async () => {
   if (skip) return;
-  broker = await startTestBroker({ amqpPort: false, sqsPort: 0 });
-  endpoint = `http://127.0.0.1:${broker.sqs!.port}`;
+  broker = await startTestBroker({ sqsPort: 0 });
+  endpoint = broker.sqs!.endpoint;
   // The CLI reads credentials and region from the environment; no config files, no pager.
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: 'AKIDCOMPAT',

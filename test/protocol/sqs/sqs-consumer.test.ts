@@ -22,9 +22,9 @@ let broker: TestBroker;
 let client: SQSClient;
 
 before(async () => {
-  broker = await startTestBroker({ amqpPort: false, sqsPort: 0 });
+  broker = await startTestBroker({ sqsPort: 0 });
   client = new SQSClient({
-    endpoint: `http://127.0.0.1:${broker.sqs!.port}`,
+    endpoint: broker.sqs!.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'AKIDCONSUMER', secretAccessKey: 'consumer-secret' },
   });
@@ -43,7 +43,7 @@ async function createQueue(name: string, attributes: Record<string, string> = {}
   return { url: QueueUrl!, arn: Attributes!.QueueArn! };
 }
 
-test('sqs-consumer: good messages are processed and deleted, failing ones reach the DLQ', async () => {
+test('sqs-consumer: good messages are processed and deleted, failing ones reach the DLQ', { timeout: 60_000 }, async () => {
   const dlq = await createQueue('consumer-dlq');
   const source = await createQueue('consumer-work', {
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: MAX_RECEIVE_COUNT }),

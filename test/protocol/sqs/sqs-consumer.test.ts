@@ -43,7 +43,7 @@ async function createQueue(name: string, attributes: Record<string, string> = {}
   return { url: QueueUrl!, arn: Attributes!.QueueArn! };
 }
 
-test('sqs-consumer: good messages are processed and deleted, failing ones reach the DLQ', { timeout: 60_000 }, async () => {
+test('sqs-consumer: good messages are deleted, failing ones reach the DLQ', { timeout: 60_000 }, async () => {
   const dlq = await createQueue('consumer-dlq');
   const source = await createQueue('consumer-work', {
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: MAX_RECEIVE_COUNT }),

@@ -406,6 +406,7 @@ async function main(argv: string[]): Promise<void> {
     case 'policy':
     case 'topics':
     case 'groups':
+    case 'sqs':
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);
       return;
     case '--version':

@@ -9,17 +9,20 @@ import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
 import type { GroupCoordinator } from './core/group-coordinator.js';
 import { MemoryQueueStore } from './core/memory-queue-store.js';
+import type { SqsQueueRegistry } from './core/sqs-registry.js';
 import type { TopicRegistry } from './core/topic-registry.js';
 import { composeKafka, type KafkaOptions, kafkaCluster } from './kafka-composition.js';
 
-export type { KafkaOptions };
+export type { KafkaOptions, SqsAccessKey, SqsOptions };
 
 import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import { KafkaServer } from './protocol/kafka/server.js';
+import type { SqsServer } from './protocol/sqs/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
+import { composeSqs, type SqsAccessKey, type SqsOptions } from './sqs-composition.js';
 import { DedupStorage } from './storage/dedup-store.js';
 import type { DefinitionKind } from './storage/definitions.js';
 import { DelayStorage } from './storage/delay-store.js';
@@ -38,8 +41,10 @@ export interface BrokerOptions {
   kafkaPort?: number | false;
   /** Kafka listener settings: advertised address, SASL, topic auto-creation, limits, groups. */
   kafka?: KafkaOptions;
-  /** SQS port (reserved: the SQS listener is not implemented yet). Default 9324. */
+  /** SQS port; 0 picks a free port; false switches the listener off. Default 9324. */
   sqsPort?: number | false;
+  /** SQS settings: account id, region, access keys for SigV4, request size limit. */
+  sqs?: SqsOptions;
   /** Management HTTP port (reserved: not implemented yet). Default 15672. */
   httpPort?: number | false;
   /**
@@ -72,6 +77,13 @@ export interface KafkaListenerAddress {
   readonly bootstrap: string;
 }
 
+export interface SqsListenerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** For an SDK's `endpoint`, e.g. `http://127.0.0.1:9324`. */
+  readonly endpoint: string;
+}
+
 export interface ListenerAddress {
   readonly host: string;
   readonly port: number;
@@ -84,6 +96,10 @@ export interface Broker {
   readonly amqp: ListenerAddress | undefined;
   /** The bound Kafka listener, or undefined when switched off. */
   readonly kafka: KafkaListenerAddress | undefined;
+  /** The bound SQS listener, or undefined when switched off. */
+  readonly sqs: SqsListenerAddress | undefined;
+  /** SQS queues (kept even when the SQS listener is off): for inspection in tests. */
+  readonly sqsQueues: SqsQueueRegistry;
   readonly dataDir: string;
   /** The protocol-independent core (vhosts, exchanges, queues): for inspection in tests. */
   readonly core: BrokerCore;
@@ -168,6 +184,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     options: options.kafka ?? {},
     log,
   });
+  const sqsParts = composeSqs({ storage, clock, definitions, options: options.sqs ?? {} });
   const closeDelayed = () => {
     for (const vhost of core.vhosts.values()) vhost.extensions.close();
     delayStorage.close();
@@ -175,6 +192,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
   let amqpServer: AmqpServer | undefined;
   let kafkaServer: KafkaServer | undefined;
+  let sqsServer: SqsServer | undefined;
   const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
   let control: ControlSocket | undefined;
   try {
@@ -197,6 +215,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       ...durableQueues.map((q) => ({ vhost: q.vhost, queueName: q.name })),
       ...topicStreams,
     ]);
+    sqsParts.restore(storedDefinitions);
 
     resources.start();
     let amqp: ListenerAddress | undefined;
@@ -240,6 +259,23 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         throw new ListenerError('kafka', '--kafka-port', host, kafkaPort, error as NodeJS.ErrnoException);
       }
     }
+    let sqs: SqsListenerAddress | undefined;
+    const sqsPort = options.sqsPort ?? 9324;
+    if (sqsPort !== false) {
+      if (!options.sqs?.accessKeys?.length && !isLoopbackHost(host)) {
+        throw new BrokerConfigError(
+          `sqs: the listener on ${host} is beyond loopback and would accept any signature; configure keys (--sqs-access-key <id>:<secret>) or bind 127.0.0.1`,
+        );
+      }
+      sqsServer = sqsParts.server(log);
+      try {
+        const bound = await sqsServer.listen(host, sqsPort);
+        sqs = { ...bound, endpoint: `http://${formatHost(bound.host)}:${bound.port}` };
+      } catch (error) {
+        throw new ListenerError('sqs', '--sqs-port', host, sqsPort, error as NodeJS.ErrnoException);
+      }
+      log(`sqs: ${sqsParts.describeAuth()}`);
+    }
     log(resources.describeLimits());
 
     control = await ControlSocket.start(
@@ -252,9 +288,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     let closing: Promise<void> | undefined;
     const server = amqpServer;
     const kafkaListener = kafkaServer;
+    const sqsListener = sqsServer;
     return {
       amqp,
       kafka,
+      sqs,
+      sqsQueues: sqsParts.registry,
       dataDir: storage.dataDir,
       core,
       topics: kafkaParts.topics,
@@ -266,6 +305,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           resources.stop();
           await server?.close();
           await kafkaListener?.close();
+          // Long polls are answered (empty) before their connections close.
+          sqsParts.close();
+          await sqsListener?.close();
           // Let deliveries and confirms already queued this turn settle before the final sync.
           await new Promise((resolve) => setImmediate(resolve));
           closeDelayed();
@@ -280,6 +322,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     resources.stop();
     await amqpServer?.close().catch(() => {});
     await kafkaServer?.close().catch(() => {});
+    sqsParts.close();
+    await sqsServer?.close().catch(() => {});
     closeDelayed();
     kafkaParts.close();
     await storage.close().catch(() => {});

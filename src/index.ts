@@ -8,6 +8,9 @@ export {
   type KafkaOptions,
   type ListenerAddress,
   ListenerError,
+  type SqsAccessKey,
+  type SqsListenerAddress,
+  type SqsOptions,
   startBroker,
 } from './broker.js';
 export type { Clock, TimerHandle } from './core/clock.js';

@@ -7,14 +7,16 @@ import {
   type FsyncPolicy,
   type KafkaOptions,
   ListenerError,
+  type SqsOptions,
   startBroker,
 } from '../broker.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { parseInformationUnit, parseMemoryWatermark } from '../resources/information-units.js';
+import { parseSqsAccessKey } from '../sqs-composition.js';
 import { StorageLockedError } from '../storage/storage.js';
 import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
 
-const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1 and Kafka (SQS to come)
+const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1, Kafka and SQS
 
 Usage: pier <command> [flags]
 
@@ -104,7 +106,31 @@ const SERVE_FLAGS = [
     'unlimited',
     "Kafka connections the broker accepts; more are closed at once ('unlimited' or a number)",
   ],
-  ['sqs-port', 'PIER_SQS_PORT', '9324', 'SQS port (reserved: the SQS listener is not implemented yet)'],
+  [
+    'sqs-port',
+    'PIER_SQS_PORT',
+    '9324',
+    "SQS port (AWS JSON and query protocols); 0 picks a free port, 'off' disables",
+  ],
+  [
+    'sqs-access-key',
+    'PIER_SQS_ACCESS_KEY',
+    'none',
+    'an access key SQS clients sign with, <id>:<secret>; repeat the flag (or comma-separate in the env) for more. None: any well-formed signature is accepted, allowed on loopback only',
+  ],
+  [
+    'sqs-account-id',
+    'PIER_SQS_ACCOUNT_ID',
+    '000000000000',
+    'the 12-digit account id in SQS queue URLs and ARNs',
+  ],
+  ['sqs-region', 'PIER_SQS_REGION', 'us-east-1', 'the region in SQS queue ARNs'],
+  [
+    'sqs-max-request-bytes',
+    'PIER_SQS_MAX_REQUEST_BYTES',
+    '4194304',
+    'largest SQS HTTP request body; a bigger one is refused with 413, as AWS does',
+  ],
   ['http-port', 'PIER_HTTP_PORT', '15672', 'management HTTP port (reserved: not implemented yet)'],
   [
     'fsync',
@@ -209,6 +235,7 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
     args: argv,
     options: {
       ...Object.fromEntries(SERVE_FLAGS.map(([name]) => [name, { type: 'string' as const }])),
+      'sqs-access-key': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -248,6 +275,7 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
     sqsPort: parsePort('sqs-port', get('sqs-port')),
     httpPort: parsePort('http-port', get('http-port')),
     kafka: kafkaOptions(get),
+    sqs: sqsOptions(get, values['sqs-access-key'] as string[] | undefined),
     fsync: fsync as FsyncPolicy,
     fsyncIntervalMs: parsePositive('fsync-interval-ms', get('fsync-interval-ms')),
     amqp: {
@@ -307,6 +335,25 @@ function kafkaOptions(get: (name: string) => string): KafkaOptions {
   };
 }
 
+function sqsOptions(get: (name: string) => string, accessKeyFlags: string[] | undefined): SqsOptions {
+  const fromEnv = process.env.PIER_SQS_ACCESS_KEY?.split(',').filter((k) => k !== '') ?? [];
+  const accessKeys = (accessKeyFlags ?? fromEnv).map((text) => {
+    const key = parseSqsAccessKey(text);
+    if (!key) throw new UsageError(`--sqs-access-key: '${text}' must be <access-key-id>:<secret-access-key>`);
+    return key;
+  });
+  const accountId = get('sqs-account-id');
+  if (!/^\d{12}$/.test(accountId)) {
+    throw new UsageError(`--sqs-account-id: '${accountId}' must be 12 digits`);
+  }
+  return {
+    accessKeys,
+    accountId,
+    region: get('sqs-region'),
+    maxRequestBytes: parsePositive('sqs-max-request-bytes', get('sqs-max-request-bytes')),
+  };
+}
+
 async function serve(argv: string[]): Promise<void> {
   const options = serveOptions(argv);
   if (!options) return;
@@ -315,10 +362,10 @@ async function serve(argv: string[]): Promise<void> {
   if (broker.amqp) process.stdout.write(`pier: amqp listening on ${broker.amqp.host}:${broker.amqp.port}\n`);
   if (broker.kafka)
     process.stdout.write(`pier: kafka listening on ${broker.kafka.host}:${broker.kafka.port}\n`);
-  const reserved = (['sqsPort', 'httpPort'] as const).filter((k) => options[k] !== false);
-  if (reserved.length > 0) {
+  if (broker.sqs) process.stdout.write(`pier: sqs listening on ${broker.sqs.host}:${broker.sqs.port}\n`);
+  if (options.httpPort !== false) {
     process.stdout.write(
-      `pier: note: the SQS and HTTP listeners are not implemented in this version; their port flags are ignored\n`,
+      `pier: note: the management HTTP listener is not implemented in this version; --http-port is ignored\n`,
     );
   }
   let stopping = false;

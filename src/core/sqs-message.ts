@@ -31,7 +31,10 @@ export interface SqsSendInput {
   readonly delaySeconds?: number | undefined;
   /** FIFO: required. Standard queues accept and return it too (fair queues), without ordering. */
   readonly messageGroupId?: string | undefined;
-  /** FIFO: explicit MessageDeduplicationId (else SHA-256 of the body with ContentBasedDeduplication). */
+  /**
+   * FIFO: the MessageDeduplicationId in effect. The caller supplies it: the explicit one, or with
+   * ContentBasedDeduplication the hex SHA-256 of the body.
+   */
   readonly deduplicationId?: string | undefined;
   /** The caller's identity for the SenderId attribute (the access key id, or the account id). */
   readonly senderId: string;

@@ -9,6 +9,8 @@ export type DefinitionKind =
   | 'policy'
   /** A Kafka topic (src/core/topic-registry.ts). */
   | 'topic'
+  /** An SQS queue (src/core/sqs-registry.ts). */
+  | 'sqs-queue'
   | 'meta';
 
 export interface DefinitionEntry {

@@ -6,6 +6,7 @@
 // blobs arrive as base64 and are handed on as Buffers, as the query protocol does.
 import { missingParameter, SqsError, sqsError } from './errors.js';
 import { OPERATIONS, SHAPES, type SqsAction, type SqsShape } from './model.js';
+import { setOwn } from './own-keys.js';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
 const TARGET_PREFIX = 'AmazonSQS.';
@@ -110,7 +111,7 @@ function decodeValue(shapeName: string, value: unknown, path: string): unknown {
       if (!isObject(value)) throw typeError(path, 'a map');
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        if (v !== null) out[k] = decodeValue(shape.value, v, `${path}.${k}`);
+        if (v !== null) setOwn(out, k, decodeValue(shape.value, v, `${path}.${k}`));
       }
       return out;
     }
@@ -138,7 +139,7 @@ function toJson(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (isObject(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v);
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) setOwn(out, k, toJson(v));
     return out;
   }
   return value;

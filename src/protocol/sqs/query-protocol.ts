@@ -13,6 +13,7 @@ import {
   type SqsMember,
   type SqsShape,
 } from './model.js';
+import { setOwn } from './own-keys.js';
 
 export const XML_NAMESPACE = `http://queue.amazonaws.com/doc/${SQS_API_VERSION}/`;
 
@@ -103,7 +104,7 @@ function decodeMember(form: Form, member: SqsMember, key: string): unknown {
       if (name === undefined) throw missingParameter(entryKey);
       const valueKey = `${entryPrefix}.${i}.${shape.valueXmlName}`;
       if (!form.prefixes.has(valueKey)) throw missingParameter(valueKey);
-      out[name] = decodeValue(form, shape.value, valueKey);
+      setOwn(out, name, decodeValue(form, shape.value, valueKey));
     }
     if (count === 0 && form.values.get(key) !== '') return undefined;
     return out;

@@ -1,0 +1,104 @@
+/**
+ * What the message actions share: reading checked params, mapping core refusals to SQS errors, the
+ * batch envelope rules (entry count, ids) and BatchResultErrorEntry for per-entry failures.
+ */
+import { SqsCoreError } from '../../../core/sqs-errors.js';
+import { invalidParameterValue, type SqsError, sqsError } from '../errors.js';
+
+/** An integer param within [min, max], or undefined when absent; `reason` is AWS's text for out of range. */
+export function intParam(
+  params: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  reason: string,
+): number | undefined {
+  const value = params[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidParameterValue(name, String(value), reason);
+  }
+  return value;
+}
+
+export function stringParam(params: Record<string, unknown>, name: string): string | undefined {
+  const value = params[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalidParameterValue(name, String(value), 'must be a string.');
+  return value;
+}
+
+export function stringListParam(params: Record<string, unknown>, name: string): readonly string[] {
+  const value = params[name];
+  return Array.isArray(value) ? (value as string[]) : [];
+}
+
+// FIFO ids and ReceiveRequestAttemptId: 1-128 of alphanumerics and ASCII punctuation.
+const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
+
+export function checkFifoId(name: string, value: string): void {
+  if (!FIFO_ID.test(value)) {
+    throw invalidParameterValue(
+      name,
+      value,
+      `${name} can only include alphanumeric and punctuation characters. 1 to 128 in length.`,
+    );
+  }
+}
+
+/** Runs a core call, turning its refusals (SqsCoreError) into the SQS errors they name. */
+export function core<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    if (err instanceof SqsCoreError) throw sqsError(err.code, err.message);
+    throw err;
+  }
+}
+
+export const MAX_BATCH_ENTRIES = 10;
+const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * The whole-call checks of every *Batch action, in AWS's order: at least one entry, at most ten,
+ * well-formed ids, no id twice. `entryName` is the query protocol's entry element, as AWS names it.
+ */
+export function checkBatchEntries(
+  params: Record<string, unknown>,
+  entryName: string,
+): Record<string, unknown>[] {
+  const entries = params.Entries;
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw sqsError('EmptyBatchRequest', `There should be at least one ${entryName} in the request.`);
+  }
+  if (entries.length > MAX_BATCH_ENTRIES) {
+    throw sqsError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}. You have sent ${entries.length}.`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const entry of entries as Record<string, unknown>[]) {
+    const id = entry.Id;
+    if (typeof id !== 'string' || !BATCH_ENTRY_ID.test(id)) {
+      throw sqsError(
+        'InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. ' +
+          'It can be at most 80 letters long.',
+      );
+    }
+    if (seen.has(id)) throw sqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
+    seen.add(id);
+  }
+  return entries as Record<string, unknown>[];
+}
+
+/** A BatchResultErrorEntry: the error's wire code, as the single-message action would answer. */
+export function failedEntry(id: string, error: SqsError): Record<string, unknown> {
+  return { Id: id, SenderFault: error.fault === 'Sender', Code: error.queryCode, Message: error.message };
+}
+
+/** Resolves once every write made so far is durable (group commit), so an answer never outruns its data. */
+export function durable(barrier: { afterDurable(callback: () => void): void }): Promise<void> {
+  return new Promise((resolve) => barrier.afterDurable(resolve));
+}

@@ -1,0 +1,158 @@
+/**
+ * SendMessage and SendMessageBatch: AWS's checks on each message (body, attributes, size against the
+ * queue's MaximumMessageSize, delay, FIFO group and deduplication ids), the MD5 digests, and an
+ * answer only once the messages are durable.
+ */
+import { createHash } from 'node:crypto';
+import type { SqsAttributeMap, SqsMessage, SqsSendInput } from '../../../core/sqs-message.js';
+import type { SqsQueue } from '../../../core/sqs-queue.js';
+import type { SqsActionContext, SqsActionHandler } from '../action-context.js';
+import { invalidParameterValue, isSqsError, missingParameter, sqsError } from '../errors.js';
+import { md5OfMessageAttributes, md5OfMessageBody, md5OfMessageSystemAttributes } from '../md5.js';
+import {
+  type MessageAttributeValue,
+  validateMessageSize,
+  validateMessageSystemAttributes,
+} from '../message-attributes.js';
+import {
+  checkBatchEntries,
+  checkFifoId,
+  core,
+  durable,
+  failedEntry,
+  intParam,
+  stringParam,
+} from './params.js';
+
+const MAX_DELAY_SECONDS = 900;
+const NOT_FOR_THIS_QUEUE_TYPE = 'The request include parameter that is not valid for this queue type.';
+
+type AttributeParams = Readonly<Record<string, MessageAttributeValue>> | undefined;
+
+/** Checks one message (SendMessage's params or a batch entry) and builds what the core stores. */
+export function prepareSend(queue: SqsQueue, entry: Record<string, unknown>, senderId: string): SqsSendInput {
+  const body = entry.MessageBody;
+  if (typeof body !== 'string') throw missingParameter('MessageBody');
+  const attributes = entry.MessageAttributes as AttributeParams;
+  const systemAttributes = entry.MessageSystemAttributes as AttributeParams;
+  const size = validateMessageSize(body, attributes, queue.settings.maximumMessageSizeBytes);
+  if (!size.ok) throw sqsError(size.code, size.message);
+  const system = validateMessageSystemAttributes(systemAttributes);
+  if (!system.ok) throw sqsError(system.code, system.message);
+
+  const delaySeconds = intParam(
+    entry,
+    'DelaySeconds',
+    0,
+    MAX_DELAY_SECONDS,
+    `DelaySeconds must be >= 0 and <= ${MAX_DELAY_SECONDS}.`,
+  );
+  const groupId = stringParam(entry, 'MessageGroupId');
+  let deduplicationId = stringParam(entry, 'MessageDeduplicationId');
+  if (queue.isFifo) {
+    // FIFO queues delay only by the queue's DelaySeconds; AWS refuses a per-message one (0 is no delay).
+    if (delaySeconds !== undefined && delaySeconds > 0) {
+      throw invalidParameterValue('DelaySeconds', String(delaySeconds), NOT_FOR_THIS_QUEUE_TYPE);
+    }
+    if (groupId === undefined) throw missingParameter('MessageGroupId');
+    checkFifoId('MessageGroupId', groupId);
+    if (deduplicationId !== undefined) checkFifoId('MessageDeduplicationId', deduplicationId);
+    else if (queue.settings.contentBasedDeduplication) {
+      // Content-based deduplication: the id is the SHA-256 of the body (the core dedups by id only).
+      deduplicationId = createHash('sha256').update(body, 'utf8').digest('hex');
+    } else {
+      throw sqsError(
+        'InvalidParameterValue',
+        'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+      );
+    }
+  } else {
+    if (deduplicationId !== undefined) {
+      throw invalidParameterValue('MessageDeduplicationId', deduplicationId, NOT_FOR_THIS_QUEUE_TYPE);
+    }
+    // Standard queues take a MessageGroupId too (fair queues): checked, kept, no ordering.
+    if (groupId !== undefined) checkFifoId('MessageGroupId', groupId);
+  }
+
+  const hasAttributes = attributes !== undefined && Object.keys(attributes).length > 0;
+  const hasSystemAttributes = systemAttributes !== undefined && Object.keys(systemAttributes).length > 0;
+  return {
+    body,
+    bodyMd5: md5OfMessageBody(body),
+    messageAttributes: hasAttributes ? (attributes as SqsAttributeMap) : undefined,
+    messageAttributesMd5: hasAttributes ? md5OfMessageAttributes(attributes) : undefined,
+    systemAttributes: hasSystemAttributes ? (systemAttributes as SqsAttributeMap) : undefined,
+    systemAttributesMd5: hasSystemAttributes ? md5OfMessageSystemAttributes(systemAttributes) : undefined,
+    sizeBytes: size.sizeBytes,
+    delaySeconds: queue.isFifo ? undefined : delaySeconds,
+    messageGroupId: groupId,
+    deduplicationId,
+    senderId,
+  };
+}
+
+/**
+ * The answer's ids and digests. The digests are this request's (the SDKs check them against what
+ * they sent); MessageId and SequenceNumber are the stored message's, the original for a FIFO duplicate.
+ */
+function sendResult(input: SqsSendInput, message: SqsMessage): Record<string, unknown> {
+  return {
+    MessageId: message.messageId,
+    MD5OfMessageBody: input.bodyMd5,
+    MD5OfMessageAttributes: input.messageAttributesMd5,
+    MD5OfMessageSystemAttributes: input.systemAttributesMd5,
+    SequenceNumber: message.sequenceNumber,
+  };
+}
+
+export const sendMessage: SqsActionHandler = async (context, params) => {
+  const queue = context.queueOf(params.QueueUrl);
+  const input = prepareSend(queue, params, context.callerId);
+  const { message } = core(() => queue.send(input));
+  await durable(context.registry.durability);
+  return sendResult(input, message);
+};
+
+/** Sum of bodies and attribute names, types and values, as AWS counts a batch's payload. */
+function payloadBytes(entries: readonly Record<string, unknown>[]): number {
+  let total = 0;
+  for (const entry of entries) {
+    if (typeof entry.MessageBody === 'string') total += Buffer.byteLength(entry.MessageBody, 'utf8');
+    const attributes = entry.MessageAttributes as AttributeParams;
+    if (!attributes) continue;
+    for (const [name, value] of Object.entries(attributes)) {
+      total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value.DataType ?? '', 'utf8');
+      if (value.StringValue !== undefined) total += Buffer.byteLength(value.StringValue, 'utf8');
+      if (value.BinaryValue !== undefined) total += value.BinaryValue.length;
+    }
+  }
+  return total;
+}
+
+export const sendMessageBatch: SqsActionHandler = async (context: SqsActionContext, params) => {
+  const queue = context.queueOf(params.QueueUrl);
+  const entries = checkBatchEntries(params, 'SendMessageBatchRequestEntry');
+  const maxBytes = queue.settings.maximumMessageSizeBytes;
+  const totalBytes = payloadBytes(entries);
+  if (totalBytes > maxBytes) {
+    throw sqsError(
+      'BatchRequestTooLong',
+      `Batch requests cannot be longer than ${maxBytes} bytes. You have sent ${totalBytes} bytes.`,
+    );
+  }
+  const successful: Record<string, unknown>[] = [];
+  const failed: Record<string, unknown>[] = [];
+  for (const entry of entries) {
+    const id = entry.Id as string;
+    try {
+      const input = prepareSend(queue, entry, context.callerId);
+      const { message } = core(() => queue.send(input));
+      successful.push({ Id: id, ...sendResult(input, message) });
+    } catch (err) {
+      if (!isSqsError(err)) throw err;
+      failed.push(failedEntry(id, err));
+    }
+  }
+  if (successful.length > 0) await durable(context.registry.durability);
+  return { Successful: successful, Failed: failed };
+};

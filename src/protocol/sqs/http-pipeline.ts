@@ -1,0 +1,216 @@
+// One SQS HTTP request, start to end: read the body (bounded), pick the wire protocol (X-Amz-Target →
+// JSON 1.0, else query from the form body and the query string), check the SigV4 signature, decode,
+// run the action's handler, and answer in the protocol the client spoke, with a request id always.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SqsCoreError } from '../../core/sqs-errors.js';
+import type { SqsQueueRegistry } from '../../core/sqs-registry.js';
+import type { SqsActionContext, SqsActionHandler } from './action-context.js';
+import { isSqsError, SqsError, sqsError } from './errors.js';
+import {
+  formatJsonError,
+  formatJsonResponse,
+  parseJsonRequest,
+  type SqsHttpResponse,
+  type SqsRequest,
+} from './json-protocol.js';
+import type { SqsAction } from './model.js';
+import { formatQueryError, formatQueryResponse, parseQueryRequest } from './query-protocol.js';
+import { formatQueueUrl, isQueuePath, queueDoesNotExist, queueNameOfUrl } from './queue-urls.js';
+import { verifySigV4 } from './sigv4.js';
+
+export type SqsActionTable = Readonly<Partial<Record<SqsAction, SqsActionHandler>>>;
+
+export interface SqsPipelineOptions {
+  readonly registry: SqsQueueRegistry;
+  readonly actions: SqsActionTable;
+  /** Access key id → secret. Empty: any well-formed signature is accepted (loopback only). */
+  readonly accessKeys: ReadonlyMap<string, string>;
+  /** Larger request bodies are refused with 413, as AWS does, without being read into memory. */
+  readonly maxRequestBytes: number;
+  /** host:port for queue URLs when a request carries no Host header. */
+  readonly defaultAuthority: () => string;
+  readonly log: (line: string) => void;
+  /** Wall-clock time for signature expiry (the SDKs sign with real time, not the core's clock). */
+  readonly nowMs?: () => number;
+}
+
+const INTERNAL_FAILURE_MESSAGE = 'We encountered an internal error. Please try again.';
+
+/** Builds the node:http request listener of the SQS front. */
+export function sqsRequestHandler(
+  options: SqsPipelineOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const nowMs = options.nowMs ?? Date.now;
+  const lookupSecret = (id: string) => options.accessKeys.get(id);
+  const acceptAnySignature = options.accessKeys.size === 0;
+
+  return (req, res) => {
+    const requestId = randomUUID();
+    const declaredBytes = Number(req.headers['content-length'] ?? 0);
+    if (declaredBytes > options.maxRequestBytes) {
+      refuseTooLarge(req, res, requestId, options.maxRequestBytes);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let receivedBytes = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      receivedBytes += chunk.length;
+      // Chunked bodies have no Content-Length: count as they come.
+      if (receivedBytes > options.maxRequestBytes) {
+        refused = true;
+        chunks.length = 0;
+        refuseTooLarge(req, res, requestId, options.maxRequestBytes);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, receivedBytes);
+      serve(req, res, body, requestId);
+    });
+    req.on('error', () => res.destroy());
+  };
+
+  function serve(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string): void {
+    const isJson = req.headers['x-amz-target'] !== undefined;
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
+    const fail = (error: SqsError) =>
+      send(res, isJson ? formatJsonError(error, requestId) : formatQueryError(error, requestId));
+
+    const auth = verifySigV4(
+      { method: req.method ?? 'POST', path, query, headers: req.headers, body },
+      lookupSecret,
+      nowMs(),
+      { acceptAnySignature },
+    );
+    if (!auth.ok) {
+      fail(sqsError(auth.code, auth.message));
+      return;
+    }
+    const request = decode(isJson, req, body, path, query);
+    if (isSqsError(request)) {
+      fail(request);
+      return;
+    }
+    const handler = options.actions[request.action];
+    if (!handler) {
+      fail(sqsError('UnsupportedOperation', `${request.action} is not supported by this server.`));
+      return;
+    }
+    const context = actionContext(
+      req,
+      res,
+      path,
+      acceptAnySignature ? options.registry.accountId : auth.accessKeyId,
+    );
+    const succeed = (result: Record<string, unknown> | undefined) =>
+      send(
+        res,
+        isJson
+          ? formatJsonResponse(request.action, result, requestId)
+          : formatQueryResponse(request.action, result, requestId),
+      );
+    const failWith = (error: unknown) => fail(toSqsError(error, request.action));
+    try {
+      const result = handler(context, request.params);
+      if (result instanceof Promise) result.then(succeed, failWith);
+      else succeed(result);
+    } catch (error) {
+      failWith(error);
+    }
+  }
+
+  /** Parses the request; a request sent to a queue's path may leave QueueUrl out, as AWS allows. */
+  function decode(
+    isJson: boolean,
+    req: IncomingMessage,
+    body: Buffer,
+    path: string,
+    query: string,
+  ): SqsRequest | SqsError {
+    const parse = (b: Buffer, q: string) =>
+      isJson ? parseJsonRequest(req.headers, b) : parseQueryRequest(b, q);
+    const parsed = parse(body, query);
+    if (!isSqsError(parsed) || parsed.shape !== 'MissingParameter' || !isQueuePath(path)) return parsed;
+    if (!parsed.message.endsWith(' QueueUrl.')) return parsed;
+    if (!isJson) return parse(body, `${query}${query ? '&' : ''}QueueUrl=${encodeURIComponent(path)}`);
+    try {
+      const object = body.length > 0 ? JSON.parse(body.toString('utf8')) : {};
+      return parse(Buffer.from(JSON.stringify({ ...object, QueueUrl: path })), query);
+    } catch {
+      return parsed;
+    }
+  }
+
+  function actionContext(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    callerId: string,
+  ): SqsActionContext {
+    const { registry } = options;
+    const authority = req.headers.host || options.defaultAuthority();
+    return {
+      registry,
+      callerId,
+      queueUrl: (queueName) => formatQueueUrl(authority, registry.accountId, queueName),
+      queueOf(queueUrl) {
+        const text = typeof queueUrl === 'string' && queueUrl !== '' ? queueUrl : path;
+        const name = queueNameOfUrl(text, registry.accountId);
+        const queue = name === undefined ? undefined : registry.get(name);
+        if (!queue) throw queueDoesNotExist();
+        return queue;
+      },
+      onAbort(callback) {
+        res.once('close', () => {
+          if (!res.writableFinished) callback();
+        });
+      },
+    };
+  }
+
+  function toSqsError(error: unknown, action: SqsAction): SqsError {
+    if (error instanceof SqsError) return error;
+    if (error instanceof SqsCoreError) return new SqsError(error.code, error.message);
+    options.log(`sqs: ${action} failed: ${(error as Error)?.stack ?? String(error)}`);
+    return sqsError('InternalFailure', INTERNAL_FAILURE_MESSAGE);
+  }
+}
+
+function send(res: ServerResponse, response: SqsHttpResponse): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.writeHead(response.status, {
+    ...response.headers,
+    'content-length': Buffer.byteLength(response.body),
+  });
+  res.end(response.body);
+}
+
+/**
+ * AWS's front end answers an oversized request with a bare 413 and this text. The connection closes
+ * after the answer: the rest of the body is discarded, never buffered.
+ */
+function refuseTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  maxBytes: number,
+): void {
+  const body = `HTTP content length exceeded ${maxBytes} bytes.`;
+  res.shouldKeepAlive = false;
+  res.writeHead(413, {
+    'content-type': 'text/plain',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': requestId,
+    connection: 'close',
+  });
+  res.end(body);
+  req.resume();
+}

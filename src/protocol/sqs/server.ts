@@ -1,0 +1,53 @@
+/** The SQS listener: node:http with keep-alive, handing each request to the pipeline. */
+import { createServer, type Server } from 'node:http';
+import { listen } from '../../util/listen.js';
+import { type SqsPipelineOptions, sqsRequestHandler } from './http-pipeline.js';
+
+/**
+ * Idle keep-alive connections are kept this long. Longer than the SDKs' own idle limits would be
+ * pointless, shorter makes a client that reuses a connection just as we close it see ECONNRESET.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 60_000;
+/** A client must send its request headers within this time. */
+const HEADERS_TIMEOUT_MS = 30_000;
+/** A whole request, including a 20 s long poll's wait and a slow 1 MiB upload. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+export class SqsServer {
+  private readonly server: Server;
+  /** host:port queue URLs name when a request has no Host header; set once bound. */
+  private authority = '127.0.0.1:9324';
+
+  constructor(options: Omit<SqsPipelineOptions, 'defaultAuthority'> & { advertisedAuthority?: string }) {
+    const handler = sqsRequestHandler({
+      ...options,
+      defaultAuthority: () => options.advertisedAuthority ?? this.authority,
+    });
+    this.server = createServer(
+      {
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+      },
+      handler,
+    );
+    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  }
+
+  /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const bound = await listen(this.server, host, port, 'SQS');
+    this.authority = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    return bound;
+  }
+
+  /** Stops accepting and closes every connection (long polls were answered by the registry). */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Let answers written this turn (long polls ended by the registry's close) reach the sockets.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.server.closeIdleConnections();
+    this.server.closeAllConnections();
+    await closed;
+  }
+}

@@ -5,7 +5,9 @@
  * 20 times (PIER_CRASH_ROUNDS, PIER_CRASH_SEED). After each restart the test receives every
  * message (deleting what it received, so each round starts empty) and checks: every message whose
  * send was answered 200 is there with the message id and body it was answered with, unless the
- * consumer deleted it; nothing foreign appears; within each FIFO group what remains is in send order.
+ * consumer deleted it; nothing foreign appears; within each FIFO group what remains is in send order;
+ * a FIFO resend with an answered message's deduplication id gets that message's id and is not queued.
+ * Deleted messages may come back (DeleteMessage is answered before it is durable): counted, allowed.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -302,6 +304,29 @@ async function verify(
     }
     assert.deepEqual(problems.slice(0, 5), [], `${problems.length} problems`);
     assert.deepEqual(lost.slice(0, 5), [], `${lost.length} acknowledged messages lost`);
+    // The FIFO deduplication window holds across the crash: a resend of an answered message is
+    // answered with its original id and not queued again (even though it was deleted since).
+    const fifoAcked = [...promised.acked].filter(([body]) => body.startsWith('fifo '));
+    for (const [body, messageId] of fifoAcked.slice(-3)) {
+      const group = BODY_RE.exec(body)![4];
+      const json = await client.ok('SendMessage', {
+        QueueUrl: urls.fifo,
+        MessageBody: body,
+        MessageGroupId: `g${group}`,
+        MessageDeduplicationId: md5Hex(body),
+      });
+      assert.equal(
+        json.MessageId,
+        messageId,
+        `resend of ${body.slice(0, 30)} within the deduplication window`,
+      );
+    }
+    const again = await client.ok('ReceiveMessage', { QueueUrl: urls.fifo, MaxNumberOfMessages: 10 });
+    assert.equal(
+      (again.Messages as unknown[] | undefined)?.length ?? 0,
+      0,
+      'deduplicated resends not queued',
+    );
     // Everything acked is now deleted (by the consumer or by this drain): the next round starts empty.
     promised.acked.clear();
     return { found: seen.size, reappeared };

@@ -64,9 +64,7 @@ export function composeSqs({ storage, clock, definitions, options }: SqsComposit
     clock,
     accountId,
     region: options.region ?? DEFAULT_SQS_REGION,
-    // TODO(lead): pass the SqsStorage from src/storage once it lands; until then queues are
-    // memory-only (their definitions are kept, their messages are not).
-    storage: undefined,
+    storage: storage.sqs,
     definitions,
     durability: storage.committer,
   });

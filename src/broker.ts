@@ -280,7 +280,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
     control = await ControlSocket.start(
       storage.dataDir,
-      (request) => executeAdminRequest(core, request, kafkaParts),
+      (request) =>
+        executeAdminRequest(core, request, {
+          topics: kafkaParts.topics,
+          groups: kafkaParts.groups,
+          sqsQueues: sqsParts.registry,
+          clock,
+        }),
       log,
     );
     const controlSocket = control;

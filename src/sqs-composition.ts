@@ -28,6 +28,8 @@ export interface SqsOptions {
   accessKeys?: readonly SqsAccessKey[];
   /** Larger HTTP request bodies are refused with 413. Default 4 MiB (a 1 MiB message, encoded). */
   maxRequestBytes?: number;
+  /** More connections are closed at once (node:http's maxConnections). Default unlimited. */
+  maxConnections?: number;
 }
 
 export const DEFAULT_SQS_ACCOUNT_ID = '000000000000';
@@ -62,9 +64,7 @@ export function composeSqs({ storage, clock, definitions, options }: SqsComposit
     clock,
     accountId,
     region: options.region ?? DEFAULT_SQS_REGION,
-    // TODO(lead): pass the SqsStorage from src/storage once it lands; until then queues are
-    // memory-only (their definitions are kept, their messages are not).
-    storage: undefined,
+    storage: storage.sqs,
     definitions,
     durability: storage.committer,
   });
@@ -79,6 +79,7 @@ export function composeSqs({ storage, clock, definitions, options }: SqsComposit
         actions: sqsActions,
         accessKeys,
         maxRequestBytes: options.maxRequestBytes ?? DEFAULT_SQS_MAX_REQUEST_BYTES,
+        maxConnections: options.maxConnections,
         log,
       });
     },

@@ -7,6 +7,10 @@ import type { BrokerCore } from '../core/broker-core.js';
 import { BrokerError } from '../core/errors.js';
 import * as management from '../core/management.js';
 import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
+import { SQS_ADMIN_COMMANDS, type SqsAdminContext } from './sqs-admin-commands.js';
+
+/** What only a running broker has: live Kafka and SQS state. */
+export type LiveAdminContext = KafkaAdminContext & Partial<SqsAdminContext>;
 
 export interface AdminRequest {
   readonly command: string;
@@ -52,16 +56,17 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
 export const ADMIN_COMMANDS: readonly string[] = [
   ...Object.keys(COMMANDS),
   ...Object.keys(KAFKA_ADMIN_COMMANDS),
+  ...Object.keys(SQS_ADMIN_COMMANDS),
 ];
 
 /**
  * Runs one request; failures become `{ ok: false, error }` with a text meant for the operator.
- * Kafka commands (topics.*, groups.*) need `kafka`: only a running broker has it.
+ * Kafka and SQS commands (topics.*, groups.*, sqs.*) need `live`: only a running broker has it.
  */
 export function executeAdminRequest(
   core: BrokerCore,
   request: unknown,
-  kafka?: KafkaAdminContext,
+  live?: LiveAdminContext,
 ): AdminResponse {
   try {
     if (request === null || typeof request !== 'object')
@@ -70,8 +75,15 @@ export function executeAdminRequest(
     const handler = typeof command === 'string' ? COMMANDS[command] : undefined;
     const kafkaHandler = typeof command === 'string' ? KAFKA_ADMIN_COMMANDS[command] : undefined;
     if (kafkaHandler) {
-      if (!kafka) throw new BadRequest(`'${command}' reads live Kafka state: it needs a running broker`);
-      return { ok: true, result: kafkaHandler(kafka, new Args(args ?? {})) ?? null };
+      if (!live) throw new BadRequest(`'${command}' reads live Kafka state: it needs a running broker`);
+      return { ok: true, result: kafkaHandler(live, new Args(args ?? {})) ?? null };
+    }
+    const sqsHandler = typeof command === 'string' ? SQS_ADMIN_COMMANDS[command] : undefined;
+    if (sqsHandler) {
+      if (!live?.sqsQueues || !live.clock)
+        throw new BadRequest(`'${command}' reads live SQS state: it needs a running broker`);
+      const sqs = { sqsQueues: live.sqsQueues, clock: live.clock };
+      return { ok: true, result: sqsHandler(sqs, new Args(args ?? {})) ?? null };
     }
     if (!handler)
       throw new BadRequest(`unknown command '${String(command)}'; known: ${ADMIN_COMMANDS.join(', ')}`);

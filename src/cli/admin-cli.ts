@@ -2,7 +2,8 @@
  * `pier user|vhost|permissions|policy ...`: the administration commands. Each builds one request
  * (admin/admin-commands.ts), sends it to the broker running on --data-dir through its control
  * socket or, when none runs there, applies it to the data directory itself, and prints the outcome.
- * `pier topics|groups ...` (Kafka queue depth and consumer lag) read live state: running broker only.
+ * `pier topics|groups ...` (Kafka queue depth and consumer lag) and `pier sqs ...` (SQS queue depth)
+ * read live state: running broker only.
  * Exit codes: 0 done, 1 refused or failed, 2 usage error.
  */
 import { readFileSync } from 'node:fs';
@@ -11,12 +12,13 @@ import type { AdminRequest } from '../admin/admin-commands.js';
 import type { GroupLag, TopicDepth } from '../core/kafka-monitoring.js';
 import type { PermissionEntry } from '../core/permissions.js';
 import type { Policy } from '../core/policies.js';
+import type { SqsQueueDepth } from '../core/sqs-monitoring.js';
 import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
 import { formatTable } from './table.js';
 
-export const ADMIN_GROUPS = ['user', 'vhost', 'permissions', 'policy', 'topics', 'groups'] as const;
+export const ADMIN_GROUPS = ['user', 'vhost', 'permissions', 'policy', 'topics', 'groups', 'sqs'] as const;
 /** Groups that read a running broker's live state (nothing to edit offline). */
-const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups']);
+const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups', 'sqs']);
 export type AdminGroup = (typeof ADMIN_GROUPS)[number];
 
 class UsageError extends Error {}
@@ -269,7 +271,45 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
       print: (r, _p, v) => (v.json ? toJson(r) : formatGroupLag(r as GroupLag)),
     },
   },
+  sqs: {
+    list: {
+      args: [],
+      summary:
+        'list SQS queues: visible, in-flight and delayed messages, age of the oldest one, dead-letter queue',
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: () => ({ command: 'sqs.list' }),
+      print: (r, _p, v) => (v.json ? toJson(r) : formatSqsDepths(r as SqsQueueDepth[])),
+    },
+    describe: {
+      args: ['QUEUE'],
+      summary: "an SQS queue's depth, ARN, tags, dead-letter queue and the queues that dead-letter into it",
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: ([name]) => ({ command: 'sqs.describe', args: { name } }),
+      print: (r, _p, v) => {
+        if (v.json) return toJson(r);
+        const queue = r as SqsQueueDepth & { arn: string; deadLetterSources: string[] };
+        return `${formatSqsDepths([queue])}arn ${queue.arn}\ndead-letter sources: ${
+          queue.deadLetterSources.join(', ') || '-'
+        }\n`;
+      },
+    },
+  },
 };
+
+function formatSqsDepths(queues: SqsQueueDepth[]): string {
+  return formatTable(
+    ['queue', 'type', 'visible', 'in-flight', 'delayed', 'oldest-age-s', 'dead-letter-queue'],
+    queues.map((q) => [
+      q.name,
+      q.fifo ? 'fifo' : 'standard',
+      String(q.visible),
+      String(q.inFlight),
+      String(q.delayed),
+      String(q.oldestAgeSeconds),
+      q.deadLetterQueue ?? '-',
+    ]),
+  );
+}
 
 function toJson(result: unknown): string {
   return `${JSON.stringify(result, null, 2)}\n`;

@@ -131,6 +131,12 @@ const SERVE_FLAGS = [
     '4194304',
     'largest SQS HTTP request body; a bigger one is refused with 413, as AWS does',
   ],
+  [
+    'sqs-max-connections',
+    'PIER_SQS_MAX_CONNECTIONS',
+    'unlimited',
+    "SQS HTTP connections the broker accepts; more are closed at once ('unlimited' or a number)",
+  ],
   ['http-port', 'PIER_HTTP_PORT', '15672', 'management HTTP port (reserved: not implemented yet)'],
   [
     'fsync',
@@ -351,6 +357,7 @@ function sqsOptions(get: (name: string) => string, accessKeyFlags: string[] | un
     accountId,
     region: get('sqs-region'),
     maxRequestBytes: parsePositive('sqs-max-request-bytes', get('sqs-max-request-bytes')),
+    maxConnections: parseLimit('sqs-max-connections', get('sqs-max-connections')),
   };
 }
 
@@ -399,6 +406,7 @@ async function main(argv: string[]): Promise<void> {
     case 'policy':
     case 'topics':
     case 'groups':
+    case 'sqs':
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);
       return;
     case '--version':

@@ -38,4 +38,10 @@ export {
   scanFile,
   writeRecordHeader,
 } from './record-format.js';
+export {
+  DiskSqsMessageStore,
+  DiskSqsStorage,
+  type SqsStoreOptions,
+  sqsQueueDirName,
+} from './sqs-store.js';
 export { Storage, StorageLockedError, type StorageOptions } from './storage.js';

@@ -6,6 +6,7 @@
  *   <dataDir>/queues/<hex>/          one QueueLog per durable queue; <hex> = SHA-1 of `vhost\0name`
  *   <dataDir>/queues/<hex>/name.json {vhost, queueName}, for humans and orphan cleanup
  *   <dataDir>/streams/<hex>/         one StreamLog per stream queue (same naming, same name.json)
+ *   <dataDir>/sqs/<queue id>/        one SQS queue's messages and deduplication ids (sqs-store.ts)
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -13,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { DefinitionsStore } from './definitions-store.js';
 import { DiskQueueStore } from './disk-queue-store.js';
 import { type FsyncPolicy, fsyncDir, GroupCommitter } from './group-commit.js';
+import { DiskSqsStorage } from './sqs-store.js';
 import { StreamLog, type StreamLogOptions } from './stream-log.js';
 
 export interface StorageOptions {
@@ -56,6 +58,7 @@ export class Storage {
   private readonly openStores = new Map<string, DiskQueueStore>();
   private readonly streamsDir: string;
   private readonly openStreams = new Map<string, StreamLog>();
+  private sqsStorage: DiskSqsStorage | undefined;
   private closed = false;
 
   private constructor(options: StorageOptions) {
@@ -181,12 +184,25 @@ export class Storage {
     }
   }
 
+  // ---- SQS ----------------------------------------------------------------------------------
+
+  /** The SQS queues' stores (created on first use). */
+  get sqs(): DiskSqsStorage {
+    if (this.closed) throw new Error('storage is closed');
+    this.sqsStorage ??= new DiskSqsStorage(this.dataDir, this.committer, {
+      segmentSizeBytes: this.options.segmentSizeBytes,
+      logger: this.logger,
+    });
+    return this.sqsStorage;
+  }
+
   /** Closes every open queue store and the definitions, syncs everything, releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const store of [...this.openStores.values()]) store.close();
     for (const log of [...this.openStreams.values()]) log.close();
+    this.sqsStorage?.close();
     try {
       await this.committer.close();
     } finally {

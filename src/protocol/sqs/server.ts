@@ -18,7 +18,13 @@ export class SqsServer {
   /** host:port queue URLs name when a request has no Host header; set once bound. */
   private authority = '127.0.0.1:9324';
 
-  constructor(options: Omit<SqsPipelineOptions, 'defaultAuthority'> & { advertisedAuthority?: string }) {
+  constructor(
+    options: Omit<SqsPipelineOptions, 'defaultAuthority'> & {
+      advertisedAuthority?: string;
+      /** Connections beyond this are closed as they arrive; undefined = unlimited. */
+      maxConnections?: number | undefined;
+    },
+  ) {
     const handler = sqsRequestHandler({
       ...options,
       defaultAuthority: () => options.advertisedAuthority ?? this.authority,
@@ -32,6 +38,15 @@ export class SqsServer {
       handler,
     );
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    const maxConnections = options.maxConnections;
+    if (maxConnections !== undefined && Number.isFinite(maxConnections)) {
+      this.server.maxConnections = maxConnections;
+      this.server.on('drop', (data?: { remoteAddress?: string }) =>
+        options.log(
+          `sqs: refusing a connection from ${data?.remoteAddress ?? 'unknown'}: ${maxConnections} connections open (--sqs-max-connections)`,
+        ),
+      );
+    }
   }
 
   /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */

@@ -19,7 +19,7 @@ const prefix = `compat-cli-${process.pid}`;
 
 before(async () => {
   if (skip) return;
-  broker = await startTestBroker({ sqsPort: 0 });
+  broker = await startTestBroker({ amqpPort: false, sqsPort: 0 });
   endpoint = broker.sqs!.endpoint;
   // The CLI reads credentials and region from the environment; no config files, no pager.
   Object.assign(process.env, {

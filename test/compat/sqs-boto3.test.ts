@@ -16,7 +16,7 @@ let results: Results = {};
 
 before(async () => {
   if (skip) return;
-  broker = await startTestBroker({ sqsPort: 0 });
+  broker = await startTestBroker({ amqpPort: false, sqsPort: 0 });
   const endpoint = broker.sqs!.endpoint;
   results = await runPython<Results>('sqs_boto3.py', [endpoint, `compat-boto3-${process.pid}`], 120_000);
 });

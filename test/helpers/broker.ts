@@ -12,6 +12,7 @@ export function tempDir(prefix = 'pier-test-'): string {
 }
 
 export interface TestBroker extends Broker {
+  /** The AMQP URL; '' when the AMQP listener is off (`amqpPort: false`). */
   readonly url: string;
   /** Closes the broker and deletes its data directory. */
   stop(): Promise<void>;
@@ -31,7 +32,7 @@ export async function startTestBroker(options: BrokerOptions = {}): Promise<Test
     dataDir,
   });
   return Object.assign(Object.create(broker) as Broker, broker, {
-    url: broker.amqp!.url,
+    url: broker.amqp?.url ?? '',
     async stop() {
       await broker.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -22,7 +22,7 @@ let broker: TestBroker;
 let client: SQSClient;
 
 before(async () => {
-  broker = await startTestBroker({ sqsPort: 0 });
+  broker = await startTestBroker({ amqpPort: false, sqsPort: 0 });
   client = new SQSClient({
     endpoint: broker.sqs!.endpoint,
     region: 'us-east-1',

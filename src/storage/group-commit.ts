@@ -74,6 +74,11 @@ export class AppendFile {
     readonly path: string,
     readonly fd: number,
     sizeBytes: number,
+    /**
+     * Nothing waits for this file's durability (ack files: a lost ack only redelivers): its writes
+     * do not make 'always' rounds fdatasync it; flush(), the interval timer and shutdown still do.
+     */
+    readonly lazySync = false,
   ) {
     this.writtenBytes = sizeBytes;
     this.staging = Buffer.allocUnsafe(INITIAL_STAGING_BYTES);
@@ -147,6 +152,8 @@ export class GroupCommitter implements DurabilityBarrier {
 
   private dirty: AppendFile[] = [];
   private unsynced = new Set<AppendFile>();
+  /** Lazy-sync files written since their last fdatasync (AppendFile.lazySync). */
+  private lazyUnsynced = new Set<AppendFile>();
   /** Callbacks registered since the last round took its callbacks. */
   private waiting: Callback[] = [];
   /** flush() resolvers; they always need an fdatasync, whatever the policy. */
@@ -175,9 +182,11 @@ export class GroupCommitter implements DurabilityBarrier {
 
   /**
    * Opens (creating if needed) a file for appending at its current end. With fsync 'always' a
-   * newly created file's directory is fsync'd so the file's existence survives a crash.
+   * newly created file's directory is fsync'd so the file's existence survives a crash (not for a
+   * lazy-sync file: see AppendFile.lazySync).
    */
-  openFile(path: string): AppendFile {
+  openFile(path: string, options: { lazySync?: boolean } = {}): AppendFile {
+    const lazySync = options.lazySync === true;
     let created = false;
     let fd: number;
     try {
@@ -187,9 +196,9 @@ export class GroupCommitter implements DurabilityBarrier {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       fd = fs.openSync(path, fs.constants.O_RDWR);
     }
-    if (created && this.policy === 'always') fsyncDir(dirname(path));
+    if (created && this.policy === 'always' && !lazySync) fsyncDir(dirname(path));
     const size = created ? 0 : fs.fstatSync(fd).size;
-    return new AppendFile(this, path, fd, size);
+    return new AppendFile(this, path, fd, size, lazySync);
   }
 
   afterDurable(callback: () => void): void {
@@ -221,7 +230,8 @@ export class GroupCommitter implements DurabilityBarrier {
   /** Synchronous variant for shutdown paths that cannot await: write and fdatasync everything now. */
   flushSync(): void {
     this.writeAll();
-    for (const file of [...this.unsynced]) if (!file.syncInFlight) this.syncFileSync(file);
+    for (const file of [...this.unsynced, ...this.lazyUnsynced])
+      if (!file.syncInFlight) this.syncFileSync(file);
     if (this.syncing || this.failed) return; // the round in flight fires its callbacks first
     this.fireWaiting();
     const flushWaiters = this.flushWaiters;
@@ -253,7 +263,8 @@ export class GroupCommitter implements DurabilityBarrier {
       if (n < file.stagedBytes) file.staging.copy(file.staging, 0, n, file.stagedBytes);
       file.stagedBytes -= n;
       file.unsynced = true;
-      this.unsynced.add(file);
+      if (file.lazySync) this.lazyUnsynced.add(file);
+      else this.unsynced.add(file);
     }
     if (file.staging.length > KEEP_STAGING_BYTES) file.staging = Buffer.allocUnsafe(INITIAL_STAGING_BYTES);
     return true;
@@ -263,6 +274,11 @@ export class GroupCommitter implements DurabilityBarrier {
   release(file: AppendFile): void {
     if (!file.unsynced) this.unsynced.delete(file);
     if (file.stagedBytes > 0) this.writeFile(file);
+    if (file.lazySync && file.stagedBytes === 0) {
+      // Written bytes are the kernel's now; nothing waits for them to reach the disk.
+      this.lazyUnsynced.delete(file);
+      file.unsynced = false;
+    }
     this.maybeCloseFd(file);
   }
 
@@ -274,6 +290,7 @@ export class GroupCommitter implements DurabilityBarrier {
       return;
     }
     this.unsynced.delete(file);
+    this.lazyUnsynced.delete(file);
     file.closed = true;
     try {
       fs.closeSync(file.fd);
@@ -341,6 +358,11 @@ export class GroupCommitter implements DurabilityBarrier {
     this.flushWaiters = [];
     const files = [...this.unsynced];
     this.unsynced.clear();
+    // flush() (shutdown, an explicit barrier) covers lazy-sync files too.
+    if (flushWaiters.length > 0) {
+      for (const file of this.lazyUnsynced) if (!file.syncInFlight) files.push(file);
+      this.lazyUnsynced.clear();
+    }
     this.stats.rounds++;
     if (files.length === 0) {
       this.finishRound(callbacks, flushWaiters);
@@ -401,7 +423,7 @@ export class GroupCommitter implements DurabilityBarrier {
 
   private intervalSync(): void {
     if (this.syncing || this.failed) return;
-    for (const file of [...this.unsynced]) {
+    for (const file of [...this.unsynced, ...this.lazyUnsynced]) {
       if (file.syncInFlight) continue;
       this.syncFileSync(file);
       if (this.failed) return;
@@ -415,6 +437,7 @@ export class GroupCommitter implements DurabilityBarrier {
       this.fs.fdatasyncSync(file.fd);
       file.unsynced = false;
       this.unsynced.delete(file);
+      this.lazyUnsynced.delete(file);
     } catch (err) {
       this.report(err as Error, file.path);
       this.fail(err as Error);

@@ -316,7 +316,9 @@ export class QueueLog {
   }
 
   private writeAckEntry(seg: Segment, position: number, kind: number): void {
-    if (!seg.ackFile) seg.ackFile = this.committer.openFile(seg.ackPath);
+    // Acks need no fdatasync of their own: one lost in an OS crash redelivers its message
+    // (at-least-once), and nothing is answered only after an ack is on disk.
+    if (!seg.ackFile) seg.ackFile = this.committer.openFile(seg.ackPath, { lazySync: true });
     const file = seg.ackFile;
     const off = file.reserve(ACK_ENTRY_BYTES);
     const scratch = this.ackScratch;

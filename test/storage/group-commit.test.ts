@@ -199,3 +199,30 @@ test('afterDurable with nothing written fires on the next turn, still in order',
   assert.deepEqual(fired, [1, 2]);
   await gc.close();
 });
+
+test("a lazy-sync file is written each turn but fdatasync'd only by flush(); closing it does not wait", async () => {
+  const { dir, cleanup } = tempDir();
+  const c = countingFs();
+  const gc = new GroupCommitter({ fsync: 'always', fs: c.layer });
+  try {
+    const data = gc.openFile(join(dir, 'data'));
+    const acks = gc.openFile(join(dir, 'acks'), { lazySync: true });
+    data.append(Buffer.from('message'));
+    acks.append(Buffer.from('ack'));
+    await new Promise<void>((resolve) => gc.afterDurable(resolve));
+    assert.equal(c.counts.syncs, 1, 'the round synced the data file only');
+    assert.equal(fs.readFileSync(join(dir, 'acks'), 'utf8'), 'ack', 'the ack was written');
+    acks.append(Buffer.from('-more'));
+    await gc.flush();
+    assert.equal(c.counts.syncs, 2, 'flush() synced the lazy file as well');
+    acks.append(Buffer.from('-last'));
+    await nextTurn();
+    acks.close();
+    assert.equal(acks.closed, true, 'closed at once, its bytes written');
+    assert.equal(fs.readFileSync(join(dir, 'acks'), 'utf8'), 'ack-more-last');
+    data.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});

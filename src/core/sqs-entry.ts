@@ -1,3 +1,4 @@
+import { Deque } from './deque.js';
 import type { SqsMessage } from './sqs-message.js';
 
 /** Where a message stands in its queue. */
@@ -15,6 +16,57 @@ export interface SqsEntry {
   lease: number;
   /** When the current lease began (its receive), epoch ms: a lease may last at most 12 hours. */
   leasedAtMs: number;
+  /** Standard queues: names the entry's current slot in the visible line (0 = none). */
+  visibleMark: number;
+}
+
+/**
+ * A standard queue's visible messages in the order they became visible. Removal from the middle is
+ * lazy (the entry's mark changes, the stale slot is skipped when it reaches the head): a Set would
+ * do it eagerly, but iterating a Set from the front after many deletions walks their tombstones,
+ * which made every receive O(queue length) on a long queue.
+ */
+export class VisibleLine {
+  private readonly entries = new Deque<SqsEntry>();
+  private readonly marks = new Deque<number>();
+  private nextMark = 1;
+
+  push(entry: SqsEntry): void {
+    entry.visibleMark = this.nextMark++;
+    this.entries.push(entry);
+    this.marks.push(entry.visibleMark);
+  }
+
+  /** Forgets the entry's slot (it was taken, deleted or expired). */
+  static unlink(entry: SqsEntry): void {
+    entry.visibleMark = 0;
+  }
+
+  /** The oldest visible entry, or undefined; stale slots on the way are dropped. */
+  peek(): SqsEntry | undefined {
+    for (;;) {
+      const entry = this.entries.peek();
+      if (entry === undefined) return undefined;
+      if (entry.visibleMark === this.marks.peek() && entry.state === 'visible') return entry;
+      this.entries.shift();
+      this.marks.shift();
+    }
+  }
+
+  /** Takes the oldest visible entry off the line. */
+  shift(): SqsEntry | undefined {
+    const entry = this.peek();
+    if (entry === undefined) return undefined;
+    this.entries.shift();
+    this.marks.shift();
+    entry.visibleMark = 0;
+    return entry;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.marks.clear();
+  }
 }
 
 /** The entries of a FIFO group that are not in flight, in send order, with O(1) removal at the head. */

@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import { DedupCache } from './dedup-cache.js';
 import type { DedupStore } from './dedup-store.js';
 import { DelayHeap } from './delay-heap.js';
-import type { SqsEntry } from './sqs-entry.js';
+import { type SqsEntry, VisibleLine } from './sqs-entry.js';
 import { SqsCoreError } from './sqs-errors.js';
 import { FifoGroups } from './sqs-fifo-groups.js';
 import type { SqsMessage, SqsReceivedMessage, SqsSendInput } from './sqs-message.js';
@@ -99,7 +99,7 @@ export class SqsQueue {
   /** Every live message by key; a Map iterates in insertion (≈ send) order, which retention uses. */
   private readonly entries = new Map<number, SqsEntry>();
   /** Standard queues: visible messages, in the order they became visible. */
-  private readonly visible = new Set<SqsEntry>();
+  private readonly visible = new VisibleLine();
   /** FIFO queues: messages by group. */
   private readonly groups = new FifoGroups();
   /** When delayed and in-flight messages become visible (stale items are skipped when popped). */
@@ -112,6 +112,8 @@ export class SqsQueue {
   private readonly attempts: DedupCache<Attempt>;
   private nextKey = 0;
   private handleSerial = 0;
+  /** The entry peekVisible() last returned, so takeForMove() finds it without a search. */
+  private peeked: SqsEntry | undefined;
   private lastSequence = 0n;
   private visibleCount = 0;
   private inFlightCount = 0;
@@ -301,23 +303,34 @@ export class SqsQueue {
       this.removeEntry(entry);
       this.store?.remove(entry.message);
     }
+    this.visible.clear();
   }
 
   peekVisible(): SqsMessage | undefined {
-    if (!this.isFifo) return this.visible.values().next().value?.message;
-    for (const entry of this.entries.values()) if (entry.state === 'visible') return entry.message;
-    return undefined;
+    this.peeked = this.isFifo ? this.firstVisibleFifo() : this.visible.peek();
+    return this.peeked?.message;
   }
 
   takeForMove(message: SqsMessage): void {
-    for (const entry of this.entries.values()) {
-      if (entry.message === message) {
-        this.removeEntry(entry);
-        this.store?.removeAfterDurable(message);
-        if (this.isFifo) this.wakeWaiters();
-        return;
+    let entry = this.peeked?.message === message ? this.peeked : undefined;
+    if (entry === undefined) {
+      for (const candidate of this.entries.values()) {
+        if (candidate.message === message) {
+          entry = candidate;
+          break;
+        }
       }
     }
+    this.peeked = undefined;
+    if (entry === undefined || this.entries.get(entry.key) !== entry) return;
+    this.removeEntry(entry);
+    this.store?.removeAfterDurable(message);
+    if (this.isFifo) this.wakeWaiters();
+  }
+
+  private firstVisibleFifo(): SqsEntry | undefined {
+    for (const entry of this.entries.values()) if (entry.state === 'visible') return entry;
+    return undefined;
   }
 
   destroy(): void {
@@ -430,6 +443,7 @@ export class SqsQueue {
       visibleAtMs: message.visibleFromMs,
       lease: message.receiveCount,
       leasedAtMs: 0,
+      visibleMark: 0,
     };
     this.entries.set(entry.key, entry);
     if (entry.visibleAtMs > nowMs) {
@@ -440,7 +454,7 @@ export class SqsQueue {
       entry.state = 'visible';
       this.visibleCount++;
       if (this.isFifo) this.groups.add(entry);
-      else this.visible.add(entry);
+      else this.visible.push(entry);
       this.wakeWaiters();
     }
     if (this.entries.size === 1) this.armRetention();
@@ -470,9 +484,9 @@ export class SqsQueue {
       taken = this.groups.take(max, consider);
     } else {
       taken = [];
-      for (const entry of this.visible) {
-        if (taken.length >= max) break;
-        this.visible.delete(entry);
+      while (taken.length < max) {
+        const entry = this.visible.shift();
+        if (entry === undefined) break;
         if (consider(entry) === 'take') taken.push(entry);
       }
     }
@@ -556,11 +570,11 @@ export class SqsQueue {
     if (previous === 'delayed') {
       this.delayedCount--;
       if (this.isFifo) this.groups.becameVisible(entry);
-      else this.visible.add(entry);
+      else this.visible.push(entry);
     } else {
       this.inFlightCount--;
       if (this.isFifo) this.groups.returned(entry);
-      else this.visible.add(entry);
+      else this.visible.push(entry);
     }
   }
 
@@ -575,7 +589,7 @@ export class SqsQueue {
       // A head taken out by groups.take is no longer in its group's waiting run.
       if (!alreadyTaken) this.groups.removed(entry, state === 'inflight');
     } else {
-      this.visible.delete(entry);
+      VisibleLine.unlink(entry);
     }
   }
 

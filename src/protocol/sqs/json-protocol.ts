@@ -132,27 +132,61 @@ function decodeValue(shapeName: string, value: unknown, path: string): unknown {
   }
 }
 
-/** JSON for an output: Buffers become base64, undefined members are left out. */
-function toJson(value: unknown): unknown {
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(toJson);
-  if (typeof value === 'bigint') return Number(value);
-  if (isObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) setOwn(out, k, toJson(v));
-    return out;
+/**
+ * JSON.stringify's replacer for outputs: binary values become base64 (the replacer sees the value
+ * before Buffer.prototype.toJSON through `this[key]`), bigints numbers; undefined members are left
+ * out by JSON.stringify itself. No copy of the result is made.
+ */
+function jsonReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const original = this[key];
+  if (original instanceof Uint8Array) {
+    return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
   }
-  return value;
+  return typeof value === 'bigint' ? Number(value) : value;
 }
 
+/** Whether a shape can hold a blob (binary value), through any member, item or map value. */
+function reachesBlob(shapeName: string, seen = new Set<string>()): boolean {
+  if (seen.has(shapeName)) return false;
+  seen.add(shapeName);
+  const shape = SHAPES[shapeName];
+  if (!shape) return false;
+  switch (shape.type) {
+    case 'blob':
+      return true;
+    case 'list':
+      return reachesBlob(shape.member, seen);
+    case 'map':
+      return reachesBlob(shape.value, seen);
+    case 'structure':
+      return shape.members.some((member) => reachesBlob(member.target, seen));
+    default:
+      return false;
+  }
+}
+
+/**
+ * Actions whose answers may carry binary values (ReceiveMessage: binary message attributes). The
+ * others are stringified without a replacer, which V8 does about twice as fast.
+ */
+const BINARY_OUTPUTS: ReadonlySet<SqsAction> = new Set(
+  (Object.keys(OPERATIONS) as SqsAction[]).filter((action) => {
+    const output = (OPERATIONS[action] as { output?: string }).output;
+    return output !== undefined && reachesBlob(output);
+  }),
+);
+
 export function formatJsonResponse(
-  _action: SqsAction,
+  action: SqsAction,
   result: Record<string, unknown> | undefined,
   requestId?: string,
 ): SqsHttpResponse {
   const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE };
   if (requestId) headers['x-amzn-requestid'] = requestId;
-  return { status: 200, headers, body: JSON.stringify(toJson(result ?? {})) };
+  const body = BINARY_OUTPUTS.has(action)
+    ? JSON.stringify(result ?? {}, jsonReplacer)
+    : JSON.stringify(result ?? {});
+  return { status: 200, headers, body };
 }
 
 export function formatJsonError(error: SqsError, requestId?: string): SqsHttpResponse {

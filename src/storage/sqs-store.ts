@@ -368,7 +368,10 @@ export class DiskSqsStorage implements SqsStorage {
     const logger = this.options.logger ?? (() => {});
     const dir = join(this.root, LOG_DIR);
     const created = !fs.existsSync(dir);
-    const log = QueueLog.open(dir, this.committer, { segmentSizeBytes: this.options.segmentSizeBytes, logger });
+    const log = QueueLog.open(dir, this.committer, {
+      segmentSizeBytes: this.options.segmentSizeBytes,
+      logger,
+    });
     if (created && this.committer.policy === 'always') fsyncDir(this.root);
     this.shared = new SqsSharedLog(log, recoverSharedLog(log, logger));
     return this.shared;

@@ -1,7 +1,7 @@
 /**
- * Records of an SQS queue's log (framed and CRC-protected by record-format.ts):
+ * Records of the SQS log shared by all queues (framed and CRC-protected by record-format.ts):
  *
- *   SQS_MESSAGE (type 1): u8 format version (1) | u16 LE presence flags | f64 LE sentAtMs
+ *   SQS_MESSAGE (type 1): u8 format version (2) | string: queue id | u16 LE presence flags | f64 LE sentAtMs
  *     | f64 LE visibleFromMs | f64 LE firstReceivedAtMs | u32 LE receiveCount | u32 LE sizeBytes
  *     | strings: messageId, body, bodyMd5, senderId, then each optional string whose flag is set
  *     | [attribute map: messageAttributes] | [attribute map: systemAttributes]
@@ -18,8 +18,9 @@ export const SQS_MESSAGE_RECORD_TYPE = 1;
 export const SQS_RECEIVE_RECORD_TYPE = 2;
 export const SQS_RECEIVE_RECORD_BYTES = 24;
 
-const FORMAT_VERSION = 1;
-const FIXED_BYTES = 1 + 2 + 8 + 8 + 8 + 4 + 4;
+const FORMAT_VERSION = 2;
+/** After the queue id prefix. */
+const FIXED_BYTES = 2 + 8 + 8 + 8 + 4 + 4;
 
 const HAS_ATTRIBUTES_MD5 = 1;
 const HAS_SYSTEM_ATTRIBUTES_MD5 = 2;
@@ -72,9 +73,23 @@ function mapBytes(map: SqsAttributeMap | undefined): number {
   return n;
 }
 
-/** Payload size of `message`'s SQS_MESSAGE record. */
-export function sqsMessageRecordLength(m: SqsMessage): number {
+/**
+ * The first bytes of every SQS_MESSAGE record of queue `queueId` (format version and queue id):
+ * encoded once per queue and copied into each record.
+ */
+export function sqsMessageRecordPrefix(queueId: string): Buffer {
+  const id = Buffer.from(queueId, 'utf8');
+  const prefix = Buffer.allocUnsafe(1 + 4 + id.length);
+  prefix[0] = FORMAT_VERSION;
+  prefix.writeUInt32LE(id.length, 1);
+  id.copy(prefix, 5);
+  return prefix;
+}
+
+/** Payload size of `message`'s SQS_MESSAGE record, `prefix` (sqsMessageRecordPrefix) included. */
+export function sqsMessageRecordLength(prefix: Buffer, m: SqsMessage): number {
   return (
+    prefix.length +
     FIXED_BYTES +
     stringBytes(m.messageId) +
     stringBytes(m.body) +
@@ -134,12 +149,11 @@ function writeMap(buf: Buffer, p: number, map: SqsAttributeMap | undefined): num
   return p;
 }
 
-/** Writes `m` at buf[offset, offset + sqsMessageRecordLength(m)); returns the end. */
-export function encodeSqsMessageRecord(buf: Buffer, offset: number, m: SqsMessage): number {
-  let p = offset;
-  const flags = flagsOf(m);
-  buf[p++] = FORMAT_VERSION;
-  p = buf.writeUInt16LE(flags, p);
+/** Writes `m` at buf[offset, offset + sqsMessageRecordLength(prefix, m)); returns the end. */
+export function encodeSqsMessageRecord(buf: Buffer, offset: number, prefix: Buffer, m: SqsMessage): number {
+  buf.set(prefix, offset);
+  let p = offset + prefix.length;
+  p = buf.writeUInt16LE(flagsOf(m), p);
   p = buf.writeDoubleLE(m.sentAtMs, p);
   p = buf.writeDoubleLE(m.visibleFromMs, p);
   p = buf.writeDoubleLE(m.firstReceivedAtMs, p);
@@ -235,14 +249,20 @@ class Reader {
   }
 }
 
+export interface SqsMessageRecord {
+  readonly queueId: string;
+  readonly message: SqsMessage;
+}
+
 /**
  * Decodes an SQS_MESSAGE payload (storageRef left undefined). Throws on a payload that does not
  * hold a whole record of a known format version (the CRC makes that a bug, not a torn write).
  */
-export function decodeSqsMessageRecord(payload: Buffer): SqsMessage {
+export function decodeSqsMessageRecord(payload: Buffer): SqsMessageRecord {
   const r = new Reader(payload);
   const version = r.u8();
   if (version !== FORMAT_VERSION) throw new RangeError(`unknown SQS message record version ${version}`);
+  const queueId = r.string();
   const flags = r.u16();
   const sentAtMs = r.f64();
   const visibleFromMs = r.f64();
@@ -261,7 +281,7 @@ export function decodeSqsMessageRecord(payload: Buffer): SqsMessage {
   const deadLetterSourceArn = r.optionalString((flags & HAS_DEAD_LETTER_SOURCE) !== 0);
   const messageAttributes = flags & HAS_ATTRIBUTES ? r.map() : undefined;
   const systemAttributes = flags & HAS_SYSTEM_ATTRIBUTES ? r.map() : undefined;
-  return {
+  const message: SqsMessage = {
     messageId,
     body,
     bodyMd5,
@@ -281,6 +301,7 @@ export function decodeSqsMessageRecord(payload: Buffer): SqsMessage {
     firstReceivedAtMs,
     storageRef: undefined,
   };
+  return { queueId, message };
 }
 
 /** Writes an SQS_RECEIVE payload at buf[offset, offset + SQS_RECEIVE_RECORD_BYTES). */

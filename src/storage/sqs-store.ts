@@ -1,17 +1,31 @@
 /**
- * Durable SQS queues (core/sqs-store.ts) under `<dataDir>/sqs/<queue dir>/`:
+ * Durable SQS queues (core/sqs-store.ts) under `<dataDir>/sqs/`:
  *
- *   messages/   a QueueLog of SQS_MESSAGE and SQS_RECEIVE records (sqs-message-record.ts)
- *   dedup/      the FIFO deduplication ids (DiskDedupStore)
+ *   log/                 ONE QueueLog for the messages of every SQS queue: SQS_MESSAGE records
+ *                        (carrying their queue id) and SQS_RECEIVE records (sqs-message-record.ts)
+ *   <queue dir>/dedup/   a FIFO queue's deduplication ids (DiskDedupStore)
  *
- * A removed message is an ack of its record; a segment whose records are all acked is deleted
- * (QueueLog), so disk use follows the live messages, not the history.
+ * Why one log: with fsync 'always' the group committer fdatasyncs every file written in a round,
+ * so a log per queue cost one fdatasync per busy queue per round (64 queues: 64 syncs, rounds of
+ * 20-30 ms and the kernel's sync time doubling the broker's CPU per message). The shared log costs
+ * one fdatasync per round whatever the number of queues. Each queue's DiskSqsMessageStore is a
+ * view over it that knows its own live records.
  *
- * recordReceive appends a 24-byte SQS_RECEIVE record (the message's location, count, first-receive
- * time) rather than rewriting the message record in place: the segment files stay append-only
- * with whole-record CRCs, and nothing is waited for. The receive record a newer one supersedes is
- * acked once the newer one is durable (so a crash never loses both); recovery applies, per message,
- * the newest receive record in log order, and acks receive records of removed messages.
+ * Known weakness: a segment is deleted only when every record in it is acked, so one long-lived
+ * message (in any queue) keeps its whole segment, with the removed messages of every other queue
+ * around it, on disk until it is deleted or expires (retention, at most 14 days).
+ *
+ * A removed message is an ack of its record. recordReceive appends a 24-byte SQS_RECEIVE record
+ * (the message's location, count, first-receive time) rather than rewriting the message record in
+ * place: the segment files stay append-only with whole-record CRCs, and nothing is waited for. The
+ * receive record a newer one supersedes is acked once the newer one is durable (so a crash never
+ * loses both); recovery applies, per message, the newest receive record in log order, and acks
+ * receive records of removed messages.
+ *
+ * The log is opened and recovered once, on first use; recovery groups the live messages by queue
+ * id and each view takes its group when its queue opens. Deleting a queue acks its live records
+ * (other queues' data is untouched); removeOrphans acks the groups of queues that no longer exist,
+ * so a queue deleted just before a crash (its acks lost) does not come back.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -30,6 +44,7 @@ import {
   SQS_RECEIVE_RECORD_BYTES,
   SQS_RECEIVE_RECORD_TYPE,
   sqsMessageRecordLength,
+  sqsMessageRecordPrefix,
 } from './sqs-message-record.js';
 
 export interface SqsStoreOptions {
@@ -37,25 +52,86 @@ export interface SqsStoreOptions {
   logger?: (line: string) => void;
 }
 
-const MESSAGES_DIR = 'messages';
+const LOG_DIR = 'log';
 const DEDUP_DIR = 'dedup';
 /** Records per read while recovering (payload bytes bound each read too). */
 const RECOVERY_READ_RECORDS = 4096;
 const RECOVERY_READ_BYTES = 16 * 1024 * 1024;
 
-/** A message's storageRef: where its record is, and its newest receive record if any. */
+/**
+ * A message's storageRef: where its record is, its newest receive record if any, and its links in
+ * its queue's list of live records (send order), so deleting the queue can ack them all.
+ */
 class SqsStoredRef implements LogLocation {
   receive: LogLocation | undefined;
   removed = false;
+  prev: SqsStoredRef | undefined;
+  next: SqsStoredRef | undefined;
   constructor(
     readonly segmentId: number,
     readonly position: number,
+    public message: SqsMessage,
   ) {}
 }
 
+/** One queue's live records in send order (intrusive: no allocation per message). */
+class SqsRefList {
+  head: SqsStoredRef | undefined;
+  tail: SqsStoredRef | undefined;
+  /** Handed back by a closed view: its messages are the closed queue's objects (copied on reuse). */
+  released = false;
+
+  push(ref: SqsStoredRef): void {
+    ref.prev = this.tail;
+    ref.next = undefined;
+    if (this.tail) this.tail.next = ref;
+    else this.head = ref;
+    this.tail = ref;
+  }
+
+  unlink(ref: SqsStoredRef): void {
+    if (ref.prev) ref.prev.next = ref.next;
+    else if (this.head === ref) this.head = ref.next;
+    if (ref.next) ref.next.prev = ref.prev;
+    else if (this.tail === ref) this.tail = ref.prev;
+    ref.prev = undefined;
+    ref.next = undefined;
+  }
+
+  /** Acks every record of the list in `log` and empties it. */
+  ackAll(log: QueueLog): void {
+    for (let ref = this.head; ref; ref = ref.next) {
+      ref.removed = true;
+      log.ack(ref);
+      if (ref.receive) log.ack(ref.receive);
+    }
+    this.head = undefined;
+    this.tail = undefined;
+  }
+}
+
+/** The shared log while it is open, and the live records of queues that no view holds. */
+class SqsSharedLog {
+  closed = false;
+  /** Queue id → live records, for queues not open (recovered and not yet opened, or closed). */
+  readonly idle: Map<string, SqsRefList>;
+
+  constructor(
+    readonly log: QueueLog,
+    idle: Map<string, SqsRefList>,
+  ) {
+    this.idle = idle;
+  }
+}
+
+/** One SQS queue's view of the shared log. */
 export class DiskSqsMessageStore implements SqsMessageStore {
-  readonly dir: string;
+  readonly queueId: string;
+  private readonly shared: SqsSharedLog;
   private readonly log: QueueLog;
+  /** Version and queue id, the first bytes of each of this queue's message records. */
+  private readonly prefix: Buffer;
+  private readonly live: SqsRefList;
   private recovered: SqsMessage[];
   /** Superseded receive records of this turn, acked once this turn's writes are durable. */
   private supersededReceives: LogLocation[] | undefined;
@@ -63,35 +139,30 @@ export class DiskSqsMessageStore implements SqsMessageStore {
   private readonly removalsWaiting = new Set<SqsMessage>();
   private closed = false;
 
-  private constructor(
-    dir: string,
-    log: QueueLog,
-    recovered: SqsMessage[],
+  /** Opened by DiskSqsStorage.openMessageStore. */
+  constructor(
+    queueId: string,
+    shared: SqsSharedLog,
+    live: SqsRefList,
     private readonly committer: GroupCommitter,
-    private readonly onRelease: () => void,
+    private readonly onRelease: (live: SqsRefList, destroyed: boolean) => void,
   ) {
-    this.dir = dir;
-    this.log = log;
+    this.queueId = queueId;
+    this.shared = shared;
+    this.log = shared.log;
+    this.prefix = sqsMessageRecordPrefix(queueId);
+    this.live = live;
+    const recovered: SqsMessage[] = [];
+    for (let ref = live.head; ref; ref = ref.next) {
+      // A list handed back by a closed queue of this process: its objects stay with that queue.
+      if (live.released) ref.message = { ...ref.message, storageRef: ref };
+      recovered.push(ref.message);
+    }
+    live.released = false;
     this.recovered = recovered;
   }
 
-  /** Opens (creating or recovering) the store whose files are in `dir`. */
-  static open(
-    dir: string,
-    committer: GroupCommitter,
-    options: SqsStoreOptions = {},
-    onRelease: () => void = () => {},
-  ): DiskSqsMessageStore {
-    const logger = options.logger ?? (() => {});
-    const log = QueueLog.open(join(dir, MESSAGES_DIR), committer, {
-      segmentSizeBytes: options.segmentSizeBytes,
-      logger,
-    });
-    const recovered = recoverMessages(log, dir, logger);
-    return new DiskSqsMessageStore(dir, log, recovered, committer, onRelease);
-  }
-
-  /** Segment files kept (for tests and metrics). */
+  /** Segment files of the shared log (for tests and metrics). */
   get segmentCount(): number {
     return this.log.segmentCount;
   }
@@ -104,10 +175,13 @@ export class DiskSqsMessageStore implements SqsMessageStore {
 
   append(message: SqsMessage): void {
     const log = this.log;
-    const offset = log.beginAppend(SQS_MESSAGE_RECORD_TYPE, sqsMessageRecordLength(message));
-    encodeSqsMessageRecord(log.appendBuffer, offset, message);
+    const prefix = this.prefix;
+    const offset = log.beginAppend(SQS_MESSAGE_RECORD_TYPE, sqsMessageRecordLength(prefix, message));
+    encodeSqsMessageRecord(log.appendBuffer, offset, prefix, message);
     const location = log.endAppend();
-    message.storageRef = new SqsStoredRef(location.segmentId, location.position);
+    const ref = new SqsStoredRef(location.segmentId, location.position, message);
+    this.live.push(ref);
+    message.storageRef = ref;
   }
 
   recordReceive(message: SqsMessage): void {
@@ -139,9 +213,11 @@ export class DiskSqsMessageStore implements SqsMessageStore {
       queueMicrotask(() => {
         if (this.supersededReceives === created) this.supersededReceives = undefined;
       });
+      const shared = this.shared;
+      // Acked even if this queue was closed or deleted meanwhile: the log is shared and stays.
       this.committer.afterDurable(() => {
-        if (this.closed) return;
-        for (const l of created) this.log.ack(l);
+        if (shared.closed) return;
+        for (const l of created) shared.log.ack(l);
       });
     }
     batch.push(location);
@@ -151,6 +227,7 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     const ref = message.storageRef as SqsStoredRef | undefined;
     if (!ref || ref.removed || this.closed) return;
     ref.removed = true;
+    this.live.unlink(ref);
     this.removalsWaiting.delete(message);
     this.log.ack(ref);
     if (ref.receive) this.log.ack(ref.receive);
@@ -172,10 +249,9 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     this.closed = true;
     this.removalsWaiting.clear();
     this.recovered = [];
-    this.log.destroy();
-    fs.rmSync(join(this.dir, MESSAGES_DIR), { recursive: true, force: true });
-    removeDirIfEmpty(this.dir);
-    if (!wasClosed) this.onRelease();
+    // Once closed, the records are no longer this view's: the storage acks them if still idle.
+    if (!wasClosed && !this.shared.closed) this.live.ackAll(this.log);
+    this.onRelease(this.live, true);
   }
 
   close(): void {
@@ -185,19 +261,19 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     this.removalsWaiting.clear();
     this.closed = true;
     this.recovered = [];
-    this.log.close();
-    this.onRelease();
+    this.onRelease(this.live, false);
   }
 }
 
 /**
- * Reads every unacked record: messages in log order with their newest receive applied. Acks what
- * is garbage (receive records of removed messages, superseded ones, unknown record types).
+ * Reads every unacked record of the shared log: each queue's messages in log order with their
+ * newest receive applied. Acks what is garbage (undecodable records, receive records of removed
+ * messages, superseded ones, unknown record types).
  */
-function recoverMessages(log: QueueLog, dir: string, logger: (line: string) => void): SqsMessage[] {
-  const messages: SqsMessage[] = [];
+function recoverSharedLog(log: QueueLog, logger: (line: string) => void): Map<string, SqsRefList> {
+  const byQueue = new Map<string, SqsRefList>();
   // segmentId → position → message, for the receive records (which always follow their message).
-  const bySegment = new Map<number, Map<number, SqsMessage>>();
+  const bySegment = new Map<number, Map<number, SqsStoredRef>>();
   let dropped = 0;
   for (;;) {
     const records = log.readNext(RECOVERY_READ_RECORDS, RECOVERY_READ_BYTES);
@@ -205,48 +281,54 @@ function recoverMessages(log: QueueLog, dir: string, logger: (line: string) => v
     for (const record of records) {
       const location: LogLocation = { segmentId: record.segmentId, position: record.position };
       if (record.type === SQS_MESSAGE_RECORD_TYPE) {
+        let queueId: string;
         let message: SqsMessage;
         try {
-          message = decodeSqsMessageRecord(record.payload);
+          ({ queueId, message } = decodeSqsMessageRecord(record.payload));
         } catch (err) {
-          logger(`sqs store ${dir}: dropping undecodable message record: ${(err as Error).message}`);
+          logger(`sqs store ${log.dir}: dropping undecodable message record: ${(err as Error).message}`);
           log.ack(location);
           continue;
         }
-        message.storageRef = new SqsStoredRef(record.segmentId, record.position);
-        messages.push(message);
+        const ref = new SqsStoredRef(record.segmentId, record.position, message);
+        message.storageRef = ref;
+        let list = byQueue.get(queueId);
+        if (!list) {
+          list = new SqsRefList();
+          byQueue.set(queueId, list);
+        }
+        list.push(ref);
         let positions = bySegment.get(record.segmentId);
         if (!positions) {
           positions = new Map();
           bySegment.set(record.segmentId, positions);
         }
-        positions.set(record.position, message);
+        positions.set(record.position, ref);
         continue;
       }
       const receive =
         record.type === SQS_RECEIVE_RECORD_TYPE ? decodeSqsReceiveRecord(record.payload) : undefined;
-      const message = receive && bySegment.get(receive.segmentId)?.get(receive.position);
-      if (!receive || !message) {
+      const ref = receive && bySegment.get(receive.segmentId)?.get(receive.position);
+      if (!receive || !ref) {
         if (!receive) dropped++;
         log.ack(location);
         continue;
       }
-      const ref = message.storageRef as SqsStoredRef;
       if (ref.receive) log.ack(ref.receive);
       ref.receive = location;
-      message.receiveCount = receive.receiveCount;
-      message.firstReceivedAtMs = receive.firstReceivedAtMs;
+      ref.message.receiveCount = receive.receiveCount;
+      ref.message.firstReceivedAtMs = receive.firstReceivedAtMs;
     }
   }
-  if (dropped > 0) logger(`sqs store ${dir}: dropped ${dropped} records of unknown type`);
-  return messages;
+  if (dropped > 0) logger(`sqs store ${log.dir}: dropped ${dropped} records of unknown type`);
+  return byQueue;
 }
 
 function removeDirIfEmpty(dir: string): void {
   try {
     fs.rmdirSync(dir);
   } catch {
-    // not empty (the other store of the queue is still there) or already gone
+    // not empty or already gone
   }
 }
 
@@ -254,14 +336,17 @@ function removeDirIfEmpty(dir: string): void {
 const SAFE_DIR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function sqsQueueDirName(queueId: string): string {
-  if (SAFE_DIR_NAME.test(queueId)) return queueId;
+  if (SAFE_DIR_NAME.test(queueId) && queueId !== LOG_DIR) return queueId;
   return `_${createHash('sha1').update(queueId).digest('hex')}`;
 }
 
 /** The SQS queues' stores under `<dataDir>/sqs`. */
 export class DiskSqsStorage implements SqsStorage {
   readonly root: string;
+  private shared: SqsSharedLog | undefined;
+  /** Open message stores by queue id. */
   private readonly openMessageStores = new Map<string, DiskSqsMessageStore>();
+  /** Open dedup stores by directory name. */
   private readonly openDedupStores = new Map<string, DiskDedupStore>();
 
   constructor(
@@ -277,31 +362,60 @@ export class DiskSqsStorage implements SqsStorage {
     return join(this.root, sqsQueueDirName(queueId));
   }
 
-  private prepareDir(queueId: string): { name: string; dir: string } {
-    const name = sqsQueueDirName(queueId);
-    const dir = join(this.root, name);
-    if (!fs.existsSync(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      if (this.committer.policy === 'always') fsyncDir(this.root);
-    }
-    return { name, dir };
+  /** The shared log, opened and recovered on first use. */
+  private sharedLog(): SqsSharedLog {
+    if (this.shared) return this.shared;
+    const logger = this.options.logger ?? (() => {});
+    const dir = join(this.root, LOG_DIR);
+    const created = !fs.existsSync(dir);
+    const log = QueueLog.open(dir, this.committer, {
+      segmentSizeBytes: this.options.segmentSizeBytes,
+      logger,
+    });
+    if (created && this.committer.policy === 'always') fsyncDir(this.root);
+    this.shared = new SqsSharedLog(log, recoverSharedLog(log, logger));
+    return this.shared;
+  }
+
+  /** Segment files of the shared log (for tests and metrics). */
+  get segmentCount(): number {
+    return this.sharedLog().log.segmentCount;
   }
 
   openMessageStore(queueId: string): DiskSqsMessageStore {
-    const { name, dir } = this.prepareDir(queueId);
-    if (this.openMessageStores.has(name))
+    if (this.openMessageStores.has(queueId))
       throw new Error(`SQS message store of queue id '${queueId}' is already open`);
-    const store = DiskSqsMessageStore.open(dir, this.committer, this.options, () =>
-      this.openMessageStores.delete(name),
-    );
-    this.openMessageStores.set(name, store);
+    const shared = this.sharedLog();
+    const live = shared.idle.get(queueId) ?? new SqsRefList();
+    shared.idle.delete(queueId);
+    const store = new DiskSqsMessageStore(queueId, shared, live, this.committer, (list, destroyed) => {
+      if (this.openMessageStores.get(queueId) === store) this.openMessageStores.delete(queueId);
+      if (shared.closed) return;
+      if (destroyed) {
+        // Deleted after a close: ack what the close handed back, unless a newer view holds it.
+        const idle = this.openMessageStores.has(queueId) ? undefined : shared.idle.get(queueId);
+        idle?.ackAll(shared.log);
+        shared.idle.delete(queueId);
+        return;
+      }
+      if (!list.head) return;
+      // Closed, not deleted: a later open in this process takes the records back.
+      list.released = true;
+      shared.idle.set(queueId, list);
+    });
+    this.openMessageStores.set(queueId, store);
     return store;
   }
 
   openDedupStore(queueId: string): DiskDedupStore {
-    const { name, dir } = this.prepareDir(queueId);
+    const name = sqsQueueDirName(queueId);
+    const dir = join(this.root, name);
     if (this.openDedupStores.has(name))
       throw new Error(`SQS deduplication store of queue id '${queueId}' is already open`);
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      if (this.committer.policy === 'always') fsyncDir(this.root);
+    }
     const store = DiskDedupStore.open(join(dir, DEDUP_DIR), this.committer, this.options, () => {
       this.openDedupStores.delete(name);
       removeDirIfEmpty(dir);
@@ -311,18 +425,32 @@ export class DiskSqsStorage implements SqsStorage {
   }
 
   removeOrphans(keep: ReadonlySet<string>): void {
-    const wanted = new Set<string>();
+    const shared = this.sharedLog();
+    for (const [queueId, list] of shared.idle) {
+      if (keep.has(queueId)) continue;
+      this.options.logger?.(`storage: removing the messages of unknown SQS queue id '${queueId}'`);
+      list.ackAll(shared.log);
+      shared.idle.delete(queueId);
+    }
+    const wanted = new Set<string>([LOG_DIR]);
     for (const id of keep) wanted.add(sqsQueueDirName(id));
+    for (const id of this.openMessageStores.keys()) wanted.add(sqsQueueDirName(id));
     for (const name of fs.readdirSync(this.root)) {
-      if (wanted.has(name) || this.openMessageStores.has(name) || this.openDedupStores.has(name)) continue;
+      if (wanted.has(name) || this.openDedupStores.has(name)) continue;
       this.options.logger?.(`storage: removing data of unknown SQS queue in ${join(this.root, name)}`);
       fs.rmSync(join(this.root, name), { recursive: true, force: true });
     }
   }
 
-  /** Closes every open store (broker shutdown; the committer then syncs what they wrote). */
+  /** Closes every open store and the shared log (broker shutdown; the committer then syncs). */
   close(): void {
     for (const store of [...this.openMessageStores.values()]) store.close();
     for (const store of [...this.openDedupStores.values()]) store.close();
+    const shared = this.shared;
+    if (!shared) return;
+    this.shared = undefined;
+    shared.closed = true;
+    shared.idle.clear();
+    shared.log.close();
   }
 }

@@ -6,7 +6,8 @@
  *   <dataDir>/queues/<hex>/          one QueueLog per durable queue; <hex> = SHA-1 of `vhost\0name`
  *   <dataDir>/queues/<hex>/name.json {vhost, queueName}, for humans and orphan cleanup
  *   <dataDir>/streams/<hex>/         one StreamLog per stream queue (same naming, same name.json)
- *   <dataDir>/sqs/<queue id>/        one SQS queue's messages and deduplication ids (sqs-store.ts)
+ *   <dataDir>/sqs/log/               the messages of all SQS queues, one shared log (sqs-store.ts)
+ *   <dataDir>/sqs/<queue id>/dedup/  a FIFO SQS queue's deduplication ids
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { SqsMessage } from '../../src/core/sqs-message.js';
 import { type CommitFs, GroupCommitter } from '../../src/storage/group-commit.js';
-import { DiskSqsMessageStore, DiskSqsStorage, sqsQueueDirName } from '../../src/storage/sqs-store.js';
+import { DiskSqsStorage, type SqsStoreOptions, sqsQueueDirName } from '../../src/storage/sqs-store.js';
 import { Storage } from '../../src/storage/storage.js';
 import { tempDir } from './helpers.js';
 
@@ -44,17 +44,26 @@ function durable(gc: GroupCommitter): Promise<void> {
   return new Promise((resolve) => gc.afterDurable(resolve));
 }
 
-/** Opens `dir` with its own committer, as a restarted broker would, and returns what it recovers. */
-function recoverFrom(dir: string): SqsMessage[] {
-  const store = DiskSqsMessageStore.open(dir, new GroupCommitter({ fsync: 'never' }));
-  const messages = store.recover();
-  store.close();
+/**
+ * Opens the SQS storage of data dir `dir` with its own committer, as a restarted broker would, and
+ * returns what queue `queueId` recovers.
+ */
+function recoverFrom(dir: string, queueId = 'q'): SqsMessage[] {
+  const sqs = new DiskSqsStorage(dir, new GroupCommitter({ fsync: 'never' }));
+  const messages = sqs.openMessageStore(queueId).recover();
+  sqs.close();
   return messages;
+}
+
+/** Queue `queueId`'s store in a fresh DiskSqsStorage of `dir` (a broker start). */
+function openQueue(dir: string, gc: GroupCommitter, queueId = 'q', options: SqsStoreOptions = {}) {
+  const sqs = new DiskSqsStorage(dir, gc, options);
+  return { sqs, store: sqs.openMessageStore(queueId) };
 }
 
 function segmentFiles(dir: string): string[] {
   return fs
-    .readdirSync(join(dir, 'messages'))
+    .readdirSync(join(dir, 'sqs', 'log'))
     .filter((n) => n.endsWith('.seg'))
     .sort();
 }
@@ -63,7 +72,7 @@ test('every field survives the disk: unicode body, binary and list attributes, F
   const { dir, cleanup } = tempDir('pier-sqs-');
   const gc = new GroupCommitter({ fsync: 'always' });
   try {
-    const store = DiskSqsMessageStore.open(dir, gc);
+    const { sqs, store } = openQueue(dir, gc);
     const rich = makeSqsMessage('héllo wörld ✓ 𝄞 \u0000 end', {
       messageAttributes: {
         Text: { DataType: 'String', StringValue: 'ünïcödé' },
@@ -96,7 +105,7 @@ test('every field survives the disk: unicode body, binary and list attributes, F
     store.append(plain);
     assert.ok(rich.storageRef !== undefined, 'append sets storageRef');
     await durable(gc);
-    store.close();
+    sqs.close();
 
     const got = recoverFrom(dir);
     assert.equal(got.length, 2);
@@ -113,7 +122,7 @@ test('recovery after close keeps send order, drops removed messages, and applies
   const { dir, cleanup } = tempDir('pier-sqs-');
   const gc = new GroupCommitter({ fsync: 'always' });
   try {
-    const store = DiskSqsMessageStore.open(dir, gc, { segmentSizeBytes: 1024 });
+    const { sqs, store } = openQueue(dir, gc, 'q', { segmentSizeBytes: 1024 });
     const sent = Array.from({ length: 100 }, (_, i) => makeSqsMessage(`m${i}`));
     for (const m of sent) store.append(m);
     for (let i = 0; i < 100; i += 3) store.remove(sent[i]!);
@@ -129,9 +138,9 @@ test('recovery after close keeps send order, drops removed messages, and applies
     store.recordReceive(sent[2]!);
     store.remove(sent[2]!);
     await durable(gc);
-    store.close();
+    sqs.close();
 
-    const store2 = DiskSqsMessageStore.open(dir, gc, { segmentSizeBytes: 1024 });
+    const { sqs: sqs2, store: store2 } = openQueue(dir, gc, 'q', { segmentSizeBytes: 1024 });
     const got = store2.recover();
     assert.deepEqual(store2.recover(), [], 'handed over once');
     const expected = sent.filter((_, i) => i % 3 !== 0 && i !== 2).map((m) => m.body);
@@ -145,7 +154,7 @@ test('recovery after close keeps send order, drops removed messages, and applies
     // Recovered messages carry a storageRef that works: remove them all, nothing comes back.
     for (const m of got) store2.remove(m);
     await durable(gc);
-    store2.close();
+    sqs2.close();
     assert.deepEqual(recoverFrom(dir), []);
   } finally {
     await gc.close();
@@ -157,7 +166,7 @@ test('a crash (second open without close) recovers what was durable, including r
   const { dir, cleanup } = tempDir('pier-sqs-');
   const gc = new GroupCommitter({ fsync: 'always' });
   try {
-    const store = DiskSqsMessageStore.open(dir, gc);
+    const { sqs, store } = openQueue(dir, gc);
     const a = makeSqsMessage('a');
     const b = makeSqsMessage('b');
     store.append(a);
@@ -173,7 +182,7 @@ test('a crash (second open without close) recovers what was durable, including r
       got.map((m) => [m.body, m.receiveCount, m.firstReceivedAtMs]),
       [['a', 1, 1_764_331_400_000]],
     );
-    store.close();
+    sqs.close();
   } finally {
     await gc.close();
     cleanup();
@@ -184,7 +193,7 @@ test('receives recorded many times keep disk bounded, and a crash never loses an
   const { dir, cleanup } = tempDir('pier-sqs-');
   const gc = new GroupCommitter({ fsync: 'always' });
   try {
-    const store = DiskSqsMessageStore.open(dir, gc, { segmentSizeBytes: 512 });
+    const { sqs, store } = openQueue(dir, gc, 'q', { segmentSizeBytes: 512 });
     const m = makeSqsMessage('redelivered');
     store.append(m);
     for (let i = 1; i <= 500; i++) {
@@ -198,7 +207,7 @@ test('receives recorded many times keep disk bounded, and a crash never loses an
     await durable(gc);
     // 500 receive records of 33 bytes would fill ~33 segments of 512 bytes if never freed.
     assert.ok(store.segmentCount <= 3, `segments kept: ${store.segmentCount}`);
-    store.close();
+    sqs.close();
   } finally {
     await gc.close();
     cleanup();
@@ -209,7 +218,7 @@ test('millions-scale churn: segments of removed messages are deleted', async () 
   const { dir, cleanup } = tempDir('pier-sqs-');
   const gc = new GroupCommitter({ fsync: 'never' });
   try {
-    const store = DiskSqsMessageStore.open(dir, gc, { segmentSizeBytes: 4096 });
+    const { sqs, store } = openQueue(dir, gc, 'q', { segmentSizeBytes: 4096 });
     const body = 'x'.repeat(100);
     for (let i = 0; i < 20_000; i++) {
       const m = makeSqsMessage(body);
@@ -221,7 +230,7 @@ test('millions-scale churn: segments of removed messages are deleted', async () 
     await gc.flush();
     const kept = segmentFiles(dir).length;
     assert.ok(kept <= 2, `segment files kept after 20,000 removed messages: ${kept}`);
-    store.close();
+    sqs.close();
     assert.deepEqual(recoverFrom(dir), []);
   } finally {
     await gc.close();
@@ -245,8 +254,9 @@ test('removeAfterDurable: the removal reaches disk only after the copy written i
     fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
   };
   const gc = new GroupCommitter({ fsync: 'always', fs: snapshotFs });
-  const source = DiskSqsMessageStore.open(join(dir, 'live', 'source'), gc);
-  const target = DiskSqsMessageStore.open(join(dir, 'live', 'target'), gc);
+  const live = new DiskSqsStorage(join(dir, 'live'), gc);
+  const source = live.openMessageStore('source');
+  const target = live.openMessageStore('target');
   try {
     const removed = makeSqsMessage('removed');
     const dead = makeSqsMessage('dead-lettered');
@@ -263,25 +273,23 @@ test('removeAfterDurable: the removal reaches disk only after the copy written i
     await durable(gc);
     assert.ok(snapshots.length >= 2, `writes seen: ${snapshots.length}`);
     for (const [i, copy] of snapshots.entries()) {
-      const found = [...recoverFrom(join(copy, 'source')), ...recoverFrom(join(copy, 'target'))].filter(
+      const found = [...recoverFrom(copy, 'source'), ...recoverFrom(copy, 'target')].filter(
         (m) => m.body === 'dead-lettered',
       );
       assert.ok(found.length >= 1, `after write ${i} the dead-lettered message is in neither queue`);
     }
-    assert.deepEqual(recoverFrom(join(dir, 'live', 'source')), [], 'removed once the copy was durable');
-    assert.equal(recoverFrom(join(dir, 'live', 'target'))[0]!.deadLetterSourceArn?.endsWith(':source'), true);
+    assert.deepEqual(recoverFrom(join(dir, 'live'), 'source'), [], 'removed once the copy was durable');
+    assert.equal(recoverFrom(join(dir, 'live'), 'target')[0]!.deadLetterSourceArn?.endsWith(':source'), true);
 
     // A clean shutdown applies waiting removals instead of dropping them.
     const closing = makeSqsMessage('closing');
     source.append(closing);
     source.removeAfterDurable(closing);
-    source.close();
-    target.close();
+    live.close();
     await gc.close();
-    assert.deepEqual(recoverFrom(join(dir, 'live', 'source')), []);
+    assert.deepEqual(recoverFrom(join(dir, 'live'), 'source'), []);
   } finally {
-    source.close();
-    target.close();
+    live.close();
     await gc.close();
     cleanup();
   }
@@ -291,13 +299,13 @@ test('a torn final record is skipped without losing the records before it', asyn
   const { dir, cleanup } = tempDir('pier-sqs-');
   const gc = new GroupCommitter({ fsync: 'always' });
   try {
-    const store = DiskSqsMessageStore.open(dir, gc);
+    const { sqs, store } = openQueue(dir, gc);
     for (const body of ['one', 'two', 'three']) store.append(makeSqsMessage(body));
     await durable(gc);
-    store.close();
-    const seg = join(dir, 'messages', segmentFiles(dir).at(-1)!);
+    sqs.close();
+    const seg = join(dir, 'sqs', 'log', segmentFiles(dir).at(-1)!);
     fs.truncateSync(seg, fs.statSync(seg).size - 7);
-    const store2 = DiskSqsMessageStore.open(dir, gc);
+    const { sqs: sqs2, store: store2 } = openQueue(dir, gc);
     assert.deepEqual(
       store2.recover().map((m) => m.body),
       ['one', 'two'],
@@ -305,7 +313,7 @@ test('a torn final record is skipped without losing the records before it', asyn
     // Appends after the truncation are recovered too.
     store2.append(makeSqsMessage('four'));
     await durable(gc);
-    store2.close();
+    sqs2.close();
     assert.deepEqual(
       recoverFrom(dir).map((m) => m.body),
       ['one', 'two', 'four'],
@@ -341,14 +349,17 @@ test('SqsStorage: dedup ids per queue, destroy removes the queue dir, removeOrph
     fs.mkdirSync(join(dir, 'sqs', 'q-orphan', 'messages'), { recursive: true });
     const odd = sqs.openMessageStore('odd/id: ☃');
     odd.append(makeSqsMessage('odd'));
+    const oddDedup = sqs.openDedupStore('odd/id: ☃');
     assert.match(sqsQueueDirName('odd/id: ☃'), /^_[0-9a-f]{40}$/);
+    assert.match(sqsQueueDirName('log'), /^_[0-9a-f]{40}$/, 'never the shared log dir');
     odd.close();
+    oddDedup.close();
     kept.close();
     keptDedup.close();
     sqs.removeOrphans(new Set(['q-kept', 'odd/id: ☃']));
     assert.deepEqual(
       fs.readdirSync(join(dir, 'sqs')).sort(),
-      [sqsQueueDirName('odd/id: ☃'), 'q-kept'].sort(),
+      [sqsQueueDirName('odd/id: ☃'), 'log', 'q-kept'].sort(),
     );
     await storage.close();
 
@@ -391,6 +402,167 @@ test('DiskSqsStorage works with a bare committer', async () => {
     store.append(makeSqsMessage('m'));
     sqs.close();
     assert.doesNotThrow(() => sqs.openMessageStore('q').close());
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('two queues interleaved in the shared log each recover their own messages in order', async () => {
+  const { dir, cleanup } = tempDir('pier-sqs-');
+  const gc = new GroupCommitter({ fsync: 'always' });
+  try {
+    const sqs = new DiskSqsStorage(dir, gc, { segmentSizeBytes: 1024 });
+    const a = sqs.openMessageStore('a');
+    const b = sqs.openMessageStore('b');
+    const sentA = Array.from({ length: 60 }, (_, i) => makeSqsMessage(`a${i}`));
+    const sentB = Array.from({ length: 60 }, (_, i) => makeSqsMessage(`b${i}`));
+    for (let i = 0; i < 60; i++) {
+      a.append(sentA[i]!);
+      b.append(sentB[i]!);
+    }
+    for (let i = 0; i < 60; i += 4) a.remove(sentA[i]!);
+    sentB[5]!.receiveCount = 3;
+    b.recordReceive(sentB[5]!);
+    await durable(gc);
+    // Closed and opened again in this process: the same messages, as new objects.
+    a.close();
+    const reopened = sqs.openMessageStore('a').recover();
+    assert.deepEqual(
+      reopened.map((m) => m.body),
+      sentA.filter((_, i) => i % 4 !== 0).map((m) => m.body),
+    );
+    assert.notEqual(reopened[0], sentA[1]);
+    sqs.close();
+    assert.ok(segmentFiles(dir).length > 1, 'the queues share several segments');
+    assert.deepEqual(
+      recoverFrom(dir, 'a').map((m) => m.body),
+      sentA.filter((_, i) => i % 4 !== 0).map((m) => m.body),
+    );
+    const gotB = recoverFrom(dir, 'b');
+    assert.deepEqual(
+      gotB.map((m) => m.body),
+      sentB.map((m) => m.body),
+    );
+    assert.equal(gotB[5]!.receiveCount, 3);
+    assert.deepEqual(recoverFrom(dir, 'never-written'), []);
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test("deleting a queue acks its records only: the other queue's messages stay, across restarts", async () => {
+  const { dir, cleanup } = tempDir('pier-sqs-');
+  const gc = new GroupCommitter({ fsync: 'always' });
+  try {
+    const sqs = new DiskSqsStorage(dir, gc, { segmentSizeBytes: 1024 });
+    const doomed = sqs.openMessageStore('doomed');
+    const kept = sqs.openMessageStore('kept');
+    for (let i = 0; i < 40; i++) {
+      const d = makeSqsMessage(`d${i}`);
+      doomed.append(d);
+      d.receiveCount = 1;
+      doomed.recordReceive(d);
+      kept.append(makeSqsMessage(`k${i}`));
+    }
+    await durable(gc);
+    doomed.destroy();
+    kept.append(makeSqsMessage('after'));
+    await durable(gc);
+    // A new queue of this process with the deleted id starts empty.
+    assert.deepEqual(sqs.openMessageStore('doomed').recover(), []);
+    sqs.close();
+    assert.deepEqual(recoverFrom(dir, 'doomed'), [], 'a restart does not bring them back');
+    const expected = [...Array.from({ length: 40 }, (_, i) => `k${i}`), 'after'];
+    assert.deepEqual(
+      recoverFrom(dir, 'kept').map((m) => m.body),
+      expected,
+    );
+    // The deleted queue's records no longer hold segments: only the kept queue's remain.
+    const { sqs: sqs2, store } = openQueue(dir, gc, 'kept', { segmentSizeBytes: 1024 });
+    for (const m of store.recover()) store.remove(m);
+    await durable(gc);
+    assert.ok(segmentFiles(dir).length <= 1, `segments left: ${segmentFiles(dir).length}`);
+    sqs2.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('a queue deleted just before a crash (acks lost) does not come back: removeOrphans acks its records', async () => {
+  const { dir, cleanup } = tempDir('pier-sqs-');
+  const gc = new GroupCommitter({ fsync: 'always' });
+  try {
+    const sqs = new DiskSqsStorage(join(dir, 'live'), gc);
+    const deleted = sqs.openMessageStore('deleted');
+    const kept = sqs.openMessageStore('kept');
+    deleted.append(makeSqsMessage('gone'));
+    kept.append(makeSqsMessage('stays'));
+    await durable(gc);
+    // The crash image: the queue's definition is gone, its acks never reached the disk.
+    fs.cpSync(join(dir, 'live'), join(dir, 'crashed'), { recursive: true });
+    sqs.close();
+
+    const restarted = new DiskSqsStorage(join(dir, 'crashed'), gc);
+    const keptAgain = restarted.openMessageStore('kept');
+    restarted.removeOrphans(new Set(['kept']));
+    assert.deepEqual(
+      keptAgain.recover().map((m) => m.body),
+      ['stays'],
+    );
+    await durable(gc);
+    restarted.close();
+    assert.deepEqual(recoverFrom(join(dir, 'crashed'), 'deleted'), []);
+    assert.deepEqual(
+      recoverFrom(join(dir, 'crashed'), 'kept').map((m) => m.body),
+      ['stays'],
+    );
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test("fsync 'always': sends to many queues in one turn cost one fdatasync of the shared log", async () => {
+  const { dir, cleanup } = tempDir('pier-sqs-');
+  let syncs = 0;
+  const countingFs: CommitFs = {
+    writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
+    fdatasync: (fd, callback) => {
+      syncs++;
+      fs.fdatasync(fd, callback);
+    },
+    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  };
+  const gc = new GroupCommitter({ fsync: 'always', fs: countingFs });
+  try {
+    const sqs = new DiskSqsStorage(dir, gc);
+    const queues = Array.from({ length: 16 }, (_, i) => sqs.openMessageStore(`q${i}`));
+    const first = queues.map((q) => {
+      const m = makeSqsMessage('warm-up');
+      q.append(m);
+      return m;
+    });
+    await durable(gc);
+    syncs = 0;
+    // One turn as a busy broker has it: sends, receives and deletes in every queue.
+    for (const [i, q] of queues.entries()) {
+      q.append(makeSqsMessage(`m${i}`));
+      first[i]!.receiveCount = 1;
+      q.recordReceive(first[i]!);
+      q.remove(first[i]!);
+    }
+    await durable(gc);
+    assert.equal(syncs, 1, 'one fdatasync for 16 queues (acks are not synced per round)');
+    sqs.close();
+    for (let i = 0; i < 16; i++) {
+      assert.deepEqual(
+        recoverFrom(dir, `q${i}`).map((m) => m.body),
+        [`m${i}`],
+      );
+    }
   } finally {
     await gc.close();
     cleanup();

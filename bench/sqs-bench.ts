@@ -39,7 +39,10 @@ Pier runs as a child process (pier serve --sqs-port 0, other listeners off) on a
 Options:
   --only PART          sdk or load (default: both)
   --no-stub            skip the runs against the stub (each part also runs against it by default)
-  --workers N          concurrent SDK workers, one queue each (default 16)
+  --rounds N           the sdk part alternates stub and Pier N times, --duration/N seconds each, and
+                       sums them (default 4): drifts of a shared machine hit both sides alike
+  --workers N          concurrent SDK workers, one queue each (default 64: enough to keep the SDK
+                       busy while Pier's answers wait for the disk)
   --lanes N            concurrent load-generator lanes, one queue and connection each (default 64)
   --duration S         measured seconds per run (default 10)
   --warmup S           unmeasured seconds first, on other queues (default 2; 0: cold)
@@ -58,6 +61,7 @@ Options:
 interface Options {
   only: 'sdk' | 'load' | null;
   noStub: boolean;
+  rounds: number;
   workers: number;
   lanes: number;
   durationS: number;
@@ -77,7 +81,8 @@ function parseOptions(argv: string[]): Options {
     options: {
       only: { type: 'string' },
       'no-stub': { type: 'boolean', default: false },
-      workers: { type: 'string', default: '16' },
+      workers: { type: 'string', default: '64' },
+      rounds: { type: 'string', default: '4' },
       lanes: { type: 'string', default: '64' },
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
@@ -109,6 +114,7 @@ function parseOptions(argv: string[]): Options {
   return {
     only: values.only === undefined ? null : oneOf('only', values.only, ['sdk', 'load'] as const),
     noStub: values['no-stub'],
+    rounds: number('rounds', values.rounds, 1),
     workers: number('workers', values.workers, 1),
     lanes: number('lanes', values.lanes, 1),
     durationS: number('duration', values.duration, 0.1),
@@ -224,7 +230,9 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
   try {
-    if (!options.noStub) {
+    if (options.only !== 'load' && !options.noStub)
+      rows.push(...(await sdkComparison(options, root, servers)));
+    if (!options.noStub && options.only !== 'sdk') {
       const stub = await startServer(
         [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
         'sqs-stub',
@@ -232,9 +240,8 @@ async function main(): Promise<void> {
       );
       servers.push(stub);
       const target: SdkTarget = { ...credentials, endpoint: `http://${stub.host}:${stub.port}` };
-      if (options.only !== 'load') rows.push(await sdkRun(options, target, stub, 'stub'));
       // The load generator's own ceiling: a Pier figure well below it is Pier's limit, not the client's.
-      if (options.only !== 'sdk') rows.push(await loadRun(options, target, stub, 'stub'));
+      rows.push(await loadRun(options, target, stub, 'stub'));
       await stub.stop();
     }
     for (const [i, fsync] of options.fsync.entries()) {
@@ -244,7 +251,8 @@ async function main(): Promise<void> {
       servers.push(pier);
       const target: SdkTarget = { ...credentials, endpoint: `http://${pier.host}:${pier.port}` };
       const label = `pier (fsync ${fsync}, auth ${options.auth})`;
-      if (options.only !== 'load' && i === 0) rows.push(await sdkRun(options, target, pier, label));
+      if (options.only !== 'load' && i === 0 && options.noStub)
+        rows.push(await sdkRun(options, target, pier, label));
       if (options.only !== 'sdk') rows.push(await loadRun(options, target, pier, label));
       await pier.stop();
     }
@@ -292,6 +300,62 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * The SDK against the stub and against Pier (first --fsync mode), alternating --rounds times with
+ * both servers up, each side summed into one row.
+ */
+async function sdkComparison(options: Options, root: string, servers: ServerProcess[]): Promise<Row[]> {
+  const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
+  const stub = await startServer(
+    [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
+    'sqs-stub',
+    options.pierCpus,
+  );
+  servers.push(stub);
+  const fsync = options.fsync[0]!;
+  const dataDir = join(root, `data-sdk-${fsync}`);
+  mkdirSync(dataDir, { recursive: true });
+  const pier = await startServer(pierArgs(options, dataDir, fsync), 'sqs', options.pierCpus);
+  servers.push(pier);
+  const sides = [
+    { server: stub, label: 'stub', runs: [] as Row[] },
+    { server: pier, label: `pier (fsync ${fsync}, auth ${options.auth})`, runs: [] as Row[] },
+  ];
+  for (let round = 0; round < options.rounds; round++) {
+    for (const side of sides) {
+      const target: SdkTarget = {
+        ...credentials,
+        endpoint: `http://${side.server.host}:${side.server.port}`,
+      };
+      const segment = {
+        ...options,
+        durationS: options.durationS / options.rounds,
+        warmupS: round === 0 ? options.warmupS : 0,
+      };
+      side.runs.push(await sdkRun(segment, target, side.server, side.label));
+    }
+  }
+  await stub.stop();
+  await pier.stop();
+  return sides.map((side) => combineRows(side.runs));
+}
+
+/** One row for several runs of the same client and target: totals over their summed time. */
+function combineRows(runs: readonly Row[]): Row {
+  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
+  const weighted = (value: (r: Row) => number) =>
+    runs.reduce((sum, r) => sum + value(r) * r.seconds, 0) / seconds;
+  const first = runs[0]!;
+  return {
+    ...first,
+    seconds,
+    messagesPerS: weighted((r) => r.messagesPerS),
+    callsPerS: weighted((r) => r.callsPerS),
+    serverCpuPct: runs.every((r) => r.serverCpuPct !== null) ? weighted((r) => r.serverCpuPct!) : null,
+    clientCpuPct: weighted((r) => r.clientCpuPct),
+  };
 }
 
 async function sdkRun(

@@ -184,13 +184,29 @@ export function sqsRequestHandler(
   }
 }
 
+/**
+ * Answers wait for the end of the event-loop turn and go out together: every write on a loopback
+ * socket wakes the client there and then, and on a VM each wake-up of a sleeping client costs as
+ * much as handling a request; answers written back to back mostly find it awake.
+ */
+let pendingAnswers: Array<{ res: ServerResponse; response: SqsHttpResponse }> = [];
+
 function send(res: ServerResponse, response: SqsHttpResponse): void {
-  if (res.destroyed || res.writableEnded) return;
-  res.writeHead(response.status, {
-    ...response.headers,
-    'content-length': Buffer.byteLength(response.body),
-  });
-  res.end(response.body);
+  if (pendingAnswers.length === 0) setImmediate(flushAnswers);
+  pendingAnswers.push({ res, response });
+}
+
+function flushAnswers(): void {
+  const answers = pendingAnswers;
+  pendingAnswers = [];
+  for (const { res, response } of answers) {
+    if (res.destroyed || res.writableEnded) continue;
+    res.writeHead(response.status, {
+      ...response.headers,
+      'content-length': Buffer.byteLength(response.body),
+    });
+    res.end(response.body);
+  }
 }
 
 /**

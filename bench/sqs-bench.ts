@@ -4,7 +4,7 @@
 //
 //   npm run bench -- sqs [--workers 16] [--lanes 64] [--duration 10] [--fsync always,never] ...
 //   npm run bench -- sqs --help
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,9 @@ Options:
   --auth MODE          keys: Pier verifies signatures against a configured key (default);
                        any: Pier's loopback mode accepting any well-formed signature
   --pier-bin PATH      Pier CLI (default: dist/src/cli/pier.js next to this script)
-  --pier-cpus LIST     pin Pier (and the stub) with taskset -c LIST (Linux)
+  --pier-cpus LIST     pin Pier (and the stub) with taskset -c LIST (Linux). Default: the last CPU
+                       when there are two or more and taskset exists, so the client (this process)
+                       and the server do not take turns on one core; 'none' lets the OS place them
   --dir PATH           parent of the temporary data directory (default: the OS temp dir)
   --json               print the results as JSON instead of markdown
   --help               this text
@@ -73,6 +75,14 @@ interface Options {
   pierCpus: string | null;
   dir: string;
   json: boolean;
+}
+
+/** --pier-cpus: a taskset list, 'none', or (absent) the last CPU when that leaves the others to the client. */
+function serverCpus(flag: string | undefined): string | null {
+  if (flag === 'none') return null;
+  if (flag !== undefined) return flag;
+  const hasTaskset = ['/usr/bin/taskset', '/bin/taskset'].some((path) => existsSync(path));
+  return hasTaskset && cpus().length >= 2 ? String(cpus().length - 1) : null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -123,7 +133,7 @@ function parseOptions(argv: string[]): Options {
     fsync: values.fsync.split(',').map((f) => oneOf('fsync', f, ['always', 'interval', 'never'] as const)),
     auth: oneOf('auth', values.auth, ['keys', 'any'] as const),
     pierBin: values['pier-bin'],
-    pierCpus: values['pier-cpus'] ?? null,
+    pierCpus: serverCpus(values['pier-cpus']),
     dir: values.dir,
     json: values.json,
   };
@@ -292,6 +302,9 @@ async function main(): Promise<void> {
       machineLine(machineInfo()),
       `1-minute load average at start: ${loadAverageAtStart.toFixed(2)} on ${cpus().length} cores`,
       `${options.bodyBytes}-byte messages; ${options.durationS} s per run after ${options.warmupS} s warm-up; CPU as % of one core`,
+      options.pierCpus === null
+        ? 'servers not pinned (the OS places them and the client)'
+        : `servers (stub and Pier) pinned to CPU ${options.pierCpus} with taskset; the client runs on the others`,
       '',
       header,
       ...lines,

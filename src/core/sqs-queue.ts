@@ -493,12 +493,15 @@ export class SqsQueue {
     if (taken.length === 0) return [];
     const nowMs = this.clock.now();
     const timeoutSeconds = request.visibilityTimeoutSeconds ?? this.settings.visibilityTimeoutSeconds;
+    const logReceives = this.settings.redrivePolicy !== undefined;
     const received: SqsReceivedMessage[] = [];
     for (const entry of taken) {
       const message = entry.message;
       message.receiveCount++;
       if (message.firstReceivedAtMs === 0) message.firstReceivedAtMs = nowMs;
-      this.store?.recordReceive(message);
+      // Receive counts are logged only where they decide something (a redrive policy): elsewhere a
+      // restart resets ApproximateReceiveCount, and each receive costs no log record and ack.
+      if (logReceives) this.store?.recordReceive(message);
       entry.lease++;
       entry.leasedAtMs = nowMs;
       entry.state = 'inflight';

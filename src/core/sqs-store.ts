@@ -22,7 +22,8 @@ export interface SqsMessageStore {
   append(message: SqsMessage): void;
   /**
    * Records a receive (receiveCount and firstReceivedAtMs as now set on the message). Not waited
-   * for: a crash may forget the newest receives, so a redelivered message may count fewer.
+   * for: a crash may forget the newest receives, so a redelivered message may count fewer. Queues
+   * call it only while they have a redrive policy (the count decides when a message moves).
    */
   recordReceive(message: SqsMessage): void;
   /** Deletes a message for good (DeleteMessage, retention expiry, purge). */

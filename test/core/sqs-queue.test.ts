@@ -352,3 +352,41 @@ test('a lease can be extended to at most 12 hours after its receive', () => {
   assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600), 'ok');
   assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600 + 1), 'too-long');
 });
+
+test('receives are logged to the store only for queues with a redrive policy', () => {
+  const clock = new ManualClock();
+  const logged: string[] = [];
+  const store = (queueId: string) => ({
+    recover: () => [],
+    append() {},
+    recordReceive: () => logged.push(queueId),
+    remove() {},
+    removeAfterDurable() {},
+    destroy() {},
+    close() {},
+  });
+  const registry = new SqsQueueRegistry({
+    clock,
+    accountId: '000000000000',
+    region: 'us-east-1',
+    definitions: discardDefinitions,
+    durability: { afterDurable: (callback) => callback() },
+    storage: {
+      openMessageStore: store,
+      openDedupStore: () => assert.fail('no FIFO queue here'),
+      removeOrphans() {},
+    },
+  });
+  const dlq = registry.create('dlq', settings(), {});
+  const plain = registry.create('plain', settings(), {});
+  const redriven = registry.create(
+    'redriven',
+    settings({ redrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount: 3 } }),
+    {},
+  );
+  plain.send(input('a'));
+  redriven.send(input('b'));
+  assert.equal(receiveNow(plain).length, 1);
+  assert.equal(receiveNow(redriven).length, 1);
+  assert.deepEqual(logged, [redriven.id]);
+});

@@ -189,26 +189,14 @@ export class SqsQueue {
     const delaySeconds = this.isFifo
       ? this.settings.delaySeconds
       : (input.delaySeconds ?? this.settings.delaySeconds);
-    const message: SqsMessage = {
-      messageId: randomUUID(),
-      body: input.body,
-      bodyMd5: input.bodyMd5,
-      messageAttributes: input.messageAttributes,
-      messageAttributesMd5: input.messageAttributesMd5,
-      systemAttributes: input.systemAttributes,
-      systemAttributesMd5: input.systemAttributesMd5,
-      sizeBytes: input.sizeBytes,
-      senderId: input.senderId,
-      sentAtMs: nowMs,
-      messageGroupId: input.messageGroupId,
-      deduplicationId: this.isFifo ? input.deduplicationId : undefined,
-      sequenceNumber: this.isFifo ? this.nextSequenceNumber(nowMs) : undefined,
-      deadLetterSourceArn: undefined,
-      visibleFromMs: nowMs + delaySeconds * 1000,
-      receiveCount: 0,
-      firstReceivedAtMs: 0,
-      storageRef: undefined,
-    };
+    const message = messageFromSend(
+      input,
+      randomUUID(),
+      this.isFifo ? this.nextSequenceNumber(nowMs) : undefined,
+      this.isFifo ? input.deduplicationId : undefined,
+      nowMs,
+      nowMs + delaySeconds * 1000,
+    );
     if (dedupKey !== undefined) {
       const hit = { messageId: message.messageId, sequenceNumber: message.sequenceNumber ?? '' };
       this.dedup.set(dedupKey, hit);
@@ -367,26 +355,7 @@ export class SqsQueue {
 
   /** A duplicate send is answered with the original's id and sequence number, and is not stored. */
   private duplicateOf(input: SqsSendInput, hit: DedupHit, nowMs: number): SqsMessage {
-    return {
-      messageId: hit.messageId,
-      body: input.body,
-      bodyMd5: input.bodyMd5,
-      messageAttributes: input.messageAttributes,
-      messageAttributesMd5: input.messageAttributesMd5,
-      systemAttributes: input.systemAttributes,
-      systemAttributesMd5: input.systemAttributesMd5,
-      sizeBytes: input.sizeBytes,
-      senderId: input.senderId,
-      sentAtMs: nowMs,
-      messageGroupId: input.messageGroupId,
-      deduplicationId: input.deduplicationId,
-      sequenceNumber: hit.sequenceNumber,
-      deadLetterSourceArn: undefined,
-      visibleFromMs: nowMs,
-      receiveCount: 0,
-      firstReceivedAtMs: 0,
-      storageRef: undefined,
-    };
+    return messageFromSend(input, hit.messageId, hit.sequenceNumber, input.deduplicationId, nowMs, nowMs);
   }
 
   /** Sequence numbers grow within the queue and across restarts: at least the clock in µs-ish units. */
@@ -671,4 +640,35 @@ export class SqsQueue {
     this.armRetention();
     if (this.isFifo) this.wakeWaiters();
   }
+}
+
+/** A message as a send makes it: the sender's fields, with its identity and times as given. */
+function messageFromSend(
+  input: SqsSendInput,
+  messageId: string,
+  sequenceNumber: string | undefined,
+  deduplicationId: string | undefined,
+  sentAtMs: number,
+  visibleFromMs: number,
+): SqsMessage {
+  return {
+    messageId,
+    body: input.body,
+    bodyMd5: input.bodyMd5,
+    messageAttributes: input.messageAttributes,
+    messageAttributesMd5: input.messageAttributesMd5,
+    systemAttributes: input.systemAttributes,
+    systemAttributesMd5: input.systemAttributesMd5,
+    sizeBytes: input.sizeBytes,
+    senderId: input.senderId,
+    sentAtMs,
+    messageGroupId: input.messageGroupId,
+    deduplicationId,
+    sequenceNumber,
+    deadLetterSourceArn: undefined,
+    visibleFromMs,
+    receiveCount: 0,
+    firstReceivedAtMs: 0,
+    storageRef: undefined,
+  };
 }

@@ -1,31 +1,22 @@
 // --sqs-max-connections: a connection beyond the limit is closed at once, while the open ones keep
 // being served; once one closes, a new one is accepted again.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type Broker, startBroker } from '../../../src/index.js';
-import { tempDir } from '../../helpers/broker.js';
+import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 
-let broker: Broker;
-const dataDir = tempDir('pier-sqs-limits-');
+let broker: TestBroker;
 const logLines: string[] = [];
 
 before(async () => {
-  broker = await startBroker({
-    dataDir,
+  broker = await startTestBroker({
     amqpPort: false,
-    kafkaPort: false,
     sqsPort: 0,
-    httpPort: false,
     sqs: { maxConnections: 1 },
     log: (line) => logLines.push(line),
   });
 });
-after(async () => {
-  await broker.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => broker.stop());
 
 /** Sends an unsigned query request and resolves with the status line of the answer, or 'closed'. */
 function ask(socket: Socket): Promise<string> {

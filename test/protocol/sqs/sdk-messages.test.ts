@@ -6,7 +6,6 @@
  * maxReceiveCount lands in its DLQ and a move task brings it back.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -23,24 +22,15 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { type Broker, ManualClock, startBroker } from '../../../src/index.js';
-import { tempDir } from '../../helpers/broker.js';
+import { ManualClock } from '../../../src/index.js';
+import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 
-let broker: Broker;
+let broker: TestBroker;
 let sqs: SQSClient;
-const dataDir = tempDir('pier-sqs-messages-');
 const clock = new ManualClock(Date.now());
 
 before(async () => {
-  broker = await startBroker({
-    dataDir,
-    amqpPort: false,
-    kafkaPort: false,
-    sqsPort: 0,
-    httpPort: false,
-    clock,
-    log: () => {},
-  });
+  broker = await startTestBroker({ amqpPort: false, sqsPort: 0, clock });
   sqs = new SQSClient({
     endpoint: broker.sqs!.endpoint,
     region: 'us-east-1',
@@ -49,8 +39,7 @@ before(async () => {
 });
 after(async () => {
   sqs.destroy();
-  await broker.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await broker.stop();
 });
 
 async function createQueue(name: string, attributes: Record<string, string> = {}): Promise<string> {

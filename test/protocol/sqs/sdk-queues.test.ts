@@ -25,33 +25,23 @@ import {
   TagQueueCommand,
   UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { type Broker, ManualClock, startBroker } from '../../../src/index.js';
-import { tempDir } from '../../helpers/broker.js';
+import { ManualClock, startBroker } from '../../../src/index.js';
+import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 
 const ACCOUNT = '000000000000';
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
-let broker: Broker;
-const dataDir = tempDir('pier-sqs-');
+let broker: TestBroker;
 let sqs: SQSClient;
 const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
 
 before(async () => {
-  broker = await startBroker({
-    dataDir,
-    amqpPort: false,
-    kafkaPort: false,
-    sqsPort: 0,
-    httpPort: false,
-    clock,
-    log: () => {},
-  });
+  broker = await startTestBroker({ amqpPort: false, sqsPort: 0, clock });
   sqs = new SQSClient({ endpoint: broker.sqs!.endpoint, region: 'us-east-1', credentials });
 });
 after(async () => {
   sqs.destroy();
-  await broker.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await broker.stop();
 });
 
 /** The error an SDK call rejects with: name (the model shape), query code, HTTP status, message. */

@@ -5,7 +5,7 @@
 //
 //   npm run bench -- kafka [--records 1000000] [--record-bytes 100] [--fsync always] ...
 //   npm run bench -- kafka --help
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { API_KEYS } from '../src/protocol/kafka/codec/index.js';
 import { KafkaWireClient } from '../test/helpers/kafka-wire.js';
+import { cpuSeconds, type ServerProcess, startServer } from './child-server.js';
 import { fmtInt, machineInfo, machineLine } from './report.js';
 
 /** LinkedIn's single-producer figure (one producer thread, no replication: 821,557 records/s of 100 bytes). */
@@ -174,15 +175,7 @@ function writeRecordsFile(path: string, records: number, recordBytes: number): v
   }
 }
 
-interface PierProcess {
-  readonly child: ChildProcess;
-  readonly host: string;
-  readonly port: number;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-async function startPier(options: Options, dataDir: string): Promise<PierProcess> {
+async function startPier(options: Options, dataDir: string): Promise<ServerProcess> {
   if (!existsSync(options.pierBin)) {
     throw new Error(`Pier CLI not found at ${options.pierBin} (run \`npm run build\` or pass --pier-bin)`);
   }
@@ -202,66 +195,9 @@ async function startPier(options: Options, dataDir: string): Promise<PierProcess
     '--fsync',
     options.fsync,
   ];
-  const child =
-    options.pierCpus === null
-      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('taskset', ['-c', options.pierCpus, process.execPath, ...args], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-  let output = '';
-  const onData = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-16_000);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const { host, port } = await new Promise<{ host: string; port: number }>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`Pier printed no 'kafka listening on' line in 30 s:\n${output}`)),
-      30_000,
-    );
-    const check = () => {
-      const match = /kafka listening on (\S+):(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ host: match[1] === '0.0.0.0' ? '127.0.0.1' : match[1]!, port: Number(match[2]) });
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`Pier exited (${code ?? signal}) before listening:\n${output}`));
-    });
-  });
-  return {
-    child,
-    host,
-    port,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return startServer(args, 'kafka', options.pierCpus);
 }
 
-const CLOCK_TICKS_PER_S =
-  Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-
-/** CPU seconds (user + system) the process has used, from /proc; null where there is no /proc. */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-  } catch {
-    return null;
-  }
-}
-
-/** Resident and peak resident memory in MiB, from /proc. */
 function memoryMiB(pid: number): { rss: number; peak: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -358,7 +294,7 @@ async function main(): Promise<void> {
   const root = join(options.dir, `pier-kafka-bench-${process.pid}`);
   const dataDir = join(root, 'data');
   mkdirSync(dataDir, { recursive: true });
-  let pier: PierProcess | undefined;
+  let pier: ServerProcess | undefined;
   let client: KafkaWireClient | undefined;
   const cleanup = async () => {
     client?.close();

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { cpuSeconds, type ServerProcess, startServer } from './child-server.js';
 import { fmtInt, machineInfo, machineLine } from './report.js';
-import { cpuSeconds, type ServerProcess, startServer } from './sqs-child.js';
 import { runLoad } from './sqs-load.js';
 import { createQueues, runSdkLoad, type SdkTarget, sdkClient } from './sqs-sdk-load.js';
 

@@ -1,6 +1,6 @@
-// Child processes for the SQS bench (the stub server and the broker, each on its own core as in
-// production) and their CPU use from /proc.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Servers the benches run as child processes (Pier, the SQS stub), optionally pinned with taskset,
+// and their CPU use from /proc.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface ServerProcess {
@@ -56,8 +56,9 @@ export async function startServer(args: string[], name: string, cpus: string | n
   };
 }
 
-/** Linux's USER_HZ; 100 on every mainstream architecture. */
-const CLOCK_TICKS_PER_S = 100;
+/** Linux's USER_HZ (clock ticks in /proc/<pid>/stat). */
+const CLOCK_TICKS_PER_S =
+  Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 
 /** CPU seconds (user + system) a process has used, from /proc; null where there is no /proc. */
 export function cpuSeconds(pid: number): number | null {

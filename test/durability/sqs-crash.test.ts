@@ -5,7 +5,7 @@
  * 20 times (PIER_CRASH_ROUNDS, PIER_CRASH_SEED). After each restart the test receives every
  * message (deleting what it received, so each round starts empty) and checks: every message whose
  * send was answered 200 is there with the message id and body it was answered with, unless the
- * consumer deleted it; nothing foreign appears; within each FIFO group what remains is in send order;
+ * consumer deleted it (or asked to, and the broker died before answering); nothing foreign appears; within each FIFO group what remains is in send order;
  * a FIFO resend with an answered message's deduplication id gets that message's id and is not queued.
  * Deleted messages may come back (DeleteMessage is answered before it is durable): counted, allowed.
  */
@@ -99,6 +99,8 @@ interface Promised {
   readonly sent: Set<string>;
   /** Message ids whose DeleteMessageBatch entry succeeded (consumer or verification). */
   readonly deleted: Set<string>;
+  /** Message ids in a DeleteMessageBatch the broker died before answering: they may be gone. */
+  readonly deleteUnanswered: Set<string>;
   /** Per FIFO group, the index the next message gets (over all rounds: order is checked across them). */
   readonly nextGroupIndex: number[];
 }
@@ -209,10 +211,14 @@ async function loadUntilKilled(
           const messages = (json.Messages as SqsReceived[] | undefined) ?? [];
           const doomed = queue === 'fifo' ? messages : messages.filter(() => random() < 0.5);
           if (doomed.length === 0) continue;
+          // Until it is answered, the delete may or may not take effect: if the broker dies first, the
+          // messages may be gone (the deletion reached the log) or still there.
+          for (const m of doomed) promised.deleteUnanswered.add(m.MessageId);
           const answer = await client.ok('DeleteMessageBatch', {
             QueueUrl: url,
             Entries: doomed.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
           });
+          for (const m of doomed) promised.deleteUnanswered.delete(m.MessageId);
           for (const ok of (answer.Successful as Array<{ Id: string }>) ?? []) {
             promised.deleted.add(doomed[Number(ok.Id.slice(1))]!.MessageId);
             consumerDeletes++;
@@ -242,7 +248,7 @@ async function verify(
   broker: ChildBroker & { sqsHost: string; sqsPort: number },
   urls: { std: string; fifo: string },
   promised: Promised,
-): Promise<{ found: number; reappeared: number }> {
+): Promise<{ found: number; reappeared: number; goneAfterUnansweredDelete: number }> {
   const client = new SqsJsonClient(broker.sqsHost, broker.sqsPort);
   try {
     const seen = new Set<string>();
@@ -299,9 +305,17 @@ async function verify(
       }
     }
     const lost: string[] = [];
+    let goneAfterUnansweredDelete = 0;
     for (const [body, messageId] of promised.acked) {
-      if (!seen.has(body) && !promised.deleted.has(messageId)) lost.push(body.slice(0, 30));
+      if (seen.has(body) || promised.deleted.has(messageId)) continue;
+      if (promised.deleteUnanswered.has(messageId)) goneAfterUnansweredDelete++;
+      else lost.push(body.slice(0, 30));
     }
+    // The consumer has one DeleteMessageBatch (≤ 10 entries) in flight at a time.
+    assert.ok(
+      goneAfterUnansweredDelete <= 10,
+      `${goneAfterUnansweredDelete} gone after an unanswered delete`,
+    );
     assert.deepEqual(problems.slice(0, 5), [], `${problems.length} problems`);
     assert.deepEqual(lost.slice(0, 5), [], `${lost.length} acknowledged messages lost`);
     // The FIFO deduplication window holds across the crash: a resend of an answered message is
@@ -329,7 +343,8 @@ async function verify(
     );
     // Everything acked is now deleted (by the consumer or by this drain): the next round starts empty.
     promised.acked.clear();
-    return { found: seen.size, reappeared };
+    promised.deleteUnanswered.clear();
+    return { found: seen.size, reappeared, goneAfterUnansweredDelete };
   } finally {
     client.close();
   }
@@ -344,6 +359,7 @@ test(`answered SQS sends survive ${ROUNDS} SIGKILLs under load, FIFO groups in o
     acked: new Map(),
     sent: new Set(),
     deleted: new Set(),
+    deleteUnanswered: new Set(),
     nextGroupIndex: Array.from({ length: FIFO_GROUPS }, () => 0),
   };
   let keepDataDir = false;
@@ -361,6 +377,7 @@ test(`answered SQS sends survive ${ROUNDS} SIGKILLs under load, FIFO groups in o
     let totalAcks = 0;
     let totalFound = 0;
     let totalReappeared = 0;
+    let totalGoneAfterUnansweredDelete = 0;
     let consumerDeletes = 0;
     let killedUnderLoad = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -371,9 +388,10 @@ test(`answered SQS sends survive ${ROUNDS} SIGKILLs under load, FIFO groups in o
       if (outcome.killedUnderLoad) killedUnderLoad++;
       broker = await spawnSqsBroker(dataDir);
       try {
-        const { found, reappeared } = await verify(broker, urls, promised);
+        const { found, reappeared, goneAfterUnansweredDelete } = await verify(broker, urls, promised);
         totalFound += found;
         totalReappeared += reappeared;
+        totalGoneAfterUnansweredDelete += goneAfterUnansweredDelete;
       } catch (error) {
         throw new Error(
           `round ${round} (killed ${killAfterMs} ms into the load): ${(error as Error).message}`,
@@ -385,7 +403,8 @@ test(`answered SQS sends survive ${ROUNDS} SIGKILLs under load, FIFO groups in o
     }
     t.diagnostic(
       `acks ${totalAcks}, recovered ${totalFound}, consumer deletes ${consumerDeletes}, ` +
-        `reappeared ${totalReappeared}, killed under load ${killedUnderLoad}/${ROUNDS}`,
+        `reappeared ${totalReappeared}, gone after an unanswered delete ${totalGoneAfterUnansweredDelete}, ` +
+        `killed under load ${killedUnderLoad}/${ROUNDS}`,
     );
     assert.ok(totalAcks > ROUNDS * 20, `the senders should have had answers (got ${totalAcks})`);
     assert.ok(totalFound > ROUNDS * 5, `messages should have been left for recovery (found ${totalFound})`);

@@ -20,11 +20,21 @@ for (let i = 0; i < lines.length; i++) {
     } else key = '';
   }
   if (fields.failureType === 'subtestsFailed') continue;
-  failures.push(`✖ ${match[2]}\n    at ${fields.location ?? '?'}\n    ${(fields.error ?? '').trim().replace(/\n/g, '\n    ')}`);
+  failures.push(
+    `✖ ${match[2]}\n    at ${fields.location ?? '?'}\n    ${(fields.error ?? '').trim().replace(/\n/g, '\n    ')}`,
+  );
 }
 if (failures.length === 0) {
   // The spec reporter (a TTY, or Node 22+): its own list of failing tests ends the log.
   const start = lines.findIndex((line) => line.includes('failing tests:'));
-  if (start >= 0) failures.push(...lines.slice(start + 1).filter((line) => line.trim() !== '').slice(0, 40));
+  if (start >= 0)
+    failures.push(
+      ...lines
+        .slice(start + 1)
+        .filter((line) => line.trim() !== '')
+        .slice(0, 40),
+    );
 }
-console.log(failures.length > 0 ? failures.join('\n') : '(no failed test found in the log: see the step output)');
+console.log(
+  failures.length > 0 ? failures.join('\n') : '(no failed test found in the log: see the step output)',
+);

@@ -54,6 +54,8 @@ export interface BrokerOptions {
    */
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
+  /** Segment file size of queue logs (AMQP classic queues, the SQS message log); default 8 MiB. */
+  queueSegmentBytes?: number;
   /**
    * AMQP limits: frame size, channels, heartbeat, max message size, handshake timeout, connections,
    * consumers per channel, consumer acknowledgement timeout.
@@ -154,6 +156,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     dataDir: options.dataDir ?? './data',
     fsync: options.fsync ?? 'always',
     fsyncIntervalMs: options.fsyncIntervalMs,
+    segmentSizeBytes: options.queueSegmentBytes,
     logger: log,
   });
 

@@ -145,6 +145,12 @@ const SERVE_FLAGS = [
     'always: fdatasync before confirming a persistent message; interval: every --fsync-interval-ms; never: leave it to the OS',
   ],
   ['fsync-interval-ms', 'PIER_FSYNC_INTERVAL_MS', '200', 'fdatasync period for --fsync interval'],
+  [
+    'queue-segment-bytes',
+    'PIER_QUEUE_SEGMENT_BYTES',
+    '8388608',
+    'size of the segment files of queue logs (AMQP classic queues, the SQS message log); a file is deleted once its messages are settled (at least 4096)',
+  ],
   ['frame-max', 'PIER_FRAME_MAX', '131072', 'largest AMQP frame in bytes, proposed in connection.tune'],
   ['channel-max', 'PIER_CHANNEL_MAX', '2047', 'most channels per AMQP connection'],
   ['heartbeat', 'PIER_HEARTBEAT', '60', 'AMQP heartbeat interval proposed to clients, seconds (0 = off)'],
@@ -226,6 +232,20 @@ function parsePositive(flag: string, value: string, allowZero = false): number {
   return n;
 }
 
+/** Segment files smaller than a few records would roll at every append. */
+const MIN_QUEUE_SEGMENT_BYTES = 4096;
+const MAX_QUEUE_SEGMENT_BYTES = 0xffff_ffff;
+
+function parseQueueSegmentBytes(value: string): number {
+  const n = parsePositive('queue-segment-bytes', value);
+  if (n < MIN_QUEUE_SEGMENT_BYTES || n > MAX_QUEUE_SEGMENT_BYTES) {
+    throw new UsageError(
+      `--queue-segment-bytes: '${value}' must be between ${MIN_QUEUE_SEGMENT_BYTES} and ${MAX_QUEUE_SEGMENT_BYTES}`,
+    );
+  }
+  return n;
+}
+
 /** A positive integer, or 'unlimited' (Infinity). */
 function parseLimit(flag: string, value: string): number {
   if (value === 'unlimited' || value === 'infinity') return Number.POSITIVE_INFINITY;
@@ -284,6 +304,7 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
     sqs: sqsOptions(get, values['sqs-access-key'] as string[] | undefined),
     fsync: fsync as FsyncPolicy,
     fsyncIntervalMs: parsePositive('fsync-interval-ms', get('fsync-interval-ms')),
+    queueSegmentBytes: parseQueueSegmentBytes(get('queue-segment-bytes')),
     amqp: {
       frameMaxBytes: parsePositive('frame-max', get('frame-max')),
       channelMax: parsePositive('channel-max', get('channel-max')),

@@ -230,6 +230,28 @@ export class QueueLog {
     return this.segments.size;
   }
 
+  /** The segment appends currently go to (0 before the first append). */
+  get activeSegmentId(): number {
+    return this.active?.id ?? 0;
+  }
+
+  /**
+   * Sealed segments, oldest first, that still hold unacked records but at most `maxLiveFraction` of
+   * their records, skipping the `skipNewest` most recently sealed ones (their records are usually
+   * about to be acked). A caller that rewrites the live records elsewhere and acks these lets the
+   * files go.
+   */
+  sparseSegments(maxLiveFraction: number, skipNewest: number): number[] {
+    const sparse: number[] = [];
+    const newestEligible = (this.active?.id ?? this.nextSegmentId) - 1 - skipNewest;
+    for (const seg of this.segments.values()) {
+      if (seg === this.active || seg.id > newestEligible) continue;
+      const live = seg.recordCount - seg.ackedCount;
+      if (live > 0 && live <= seg.recordCount * maxLiveFraction) sparse.push(seg.id);
+    }
+    return sparse;
+  }
+
   /** Records appended and not acked (including skipped-at-recovery ones as acked). */
   get unackedCount(): number {
     let n = 0;

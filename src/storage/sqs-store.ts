@@ -11,9 +11,14 @@
  * one fdatasync per round whatever the number of queues. Each queue's DiskSqsMessageStore is a
  * view over it that knows its own live records.
  *
- * Known weakness: a segment is deleted only when every record in it is acked, so one long-lived
- * message (in any queue) keeps its whole segment, with the removed messages of every other queue
- * around it, on disk until it is deleted or expires (retention, at most 14 days).
+ * A segment is deleted when every record in it is acked, so one long-lived message (in any queue)
+ * would keep its whole segment, with the removed messages of every other queue around it, on disk
+ * until it is deleted or expires (retention, up to 14 days). Relocation prevents that: after a
+ * segment is sealed, the live records of sparse older segments are rewritten at the log's head and
+ * the old ones acked once the copies are durable (relocateSparseSegments). A crash in between leaves
+ * two records of one message; recovery keeps the later. Recovery returns a queue's messages in log
+ * order, FIFO queues' sorted by sequence number (a standard queue's order after a restart is
+ * best-effort, as SQS's is).
  *
  * A removed message is an ack of its record. recordReceive appends a 24-byte SQS_RECEIVE record
  * (the message's location, count, first-receive time) rather than rewriting the message record in
@@ -50,6 +55,8 @@ import {
 export interface SqsStoreOptions {
   segmentSizeBytes?: number;
   logger?: (line: string) => void;
+  /** Segments with at most this fraction of their records live are compacted (default 0.05). */
+  relocateMaxLiveFraction?: number;
 }
 
 const LOG_DIR = 'log';
@@ -57,6 +64,14 @@ const DEDUP_DIR = 'dedup';
 /** Records per read while recovering (payload bytes bound each read too). */
 const RECOVERY_READ_RECORDS = 4096;
 const RECOVERY_READ_BYTES = 16 * 1024 * 1024;
+/**
+ * A sealed segment whose live records are at most this fraction of its records has them rewritten
+ * at the log's head so the file can go: copying ≤ 5 % of a segment frees all of it, and a backlog
+ * being drained (its oldest segment emptying) is rarely copied needlessly.
+ */
+const RELOCATE_MAX_LIVE_FRACTION = 0.05;
+/** The most recently sealed segment is left alone: its records are usually about to be deleted. */
+const RELOCATE_SKIP_NEWEST_SEGMENTS = 1;
 
 /**
  * A message's storageRef: where its record is, its newest receive record if any, and its links in
@@ -98,6 +113,18 @@ class SqsRefList {
     ref.next = undefined;
   }
 
+  /** Puts `fresh` where `old` is (a relocated record keeps its place in send order). */
+  replace(old: SqsStoredRef, fresh: SqsStoredRef): void {
+    fresh.prev = old.prev;
+    fresh.next = old.next;
+    if (old.prev) old.prev.next = fresh;
+    else this.head = fresh;
+    if (old.next) old.next.prev = fresh;
+    else this.tail = fresh;
+    old.prev = undefined;
+    old.next = undefined;
+  }
+
   /** Acks every record of the list in `log` and empties it. */
   ackAll(log: QueueLog): void {
     for (let ref = this.head; ref; ref = ref.next) {
@@ -115,12 +142,48 @@ class SqsSharedLog {
   closed = false;
   /** Queue id → live records, for queues not open (recovered and not yet opened, or closed). */
   readonly idle: Map<string, SqsRefList>;
+  /** The segment the last append went to: a change means a segment was sealed. */
+  private lastSegmentId = 0;
 
   constructor(
     readonly log: QueueLog,
     idle: Map<string, SqsRefList>,
+    private readonly onSealed: () => void,
   ) {
     this.idle = idle;
+  }
+
+  /** Appends `message`'s record (queue id prefix `prefix`) and returns its ref. */
+  appendMessage(prefix: Buffer, message: SqsMessage): SqsStoredRef {
+    const log = this.log;
+    const offset = log.beginAppend(SQS_MESSAGE_RECORD_TYPE, sqsMessageRecordLength(prefix, message));
+    encodeSqsMessageRecord(log.appendBuffer, offset, prefix, message);
+    const location = log.endAppend();
+    this.noteSegment(location.segmentId);
+    return new SqsStoredRef(location.segmentId, location.position, message);
+  }
+
+  /** Appends a receive record with `message`'s count for the message record at `ref`. */
+  appendReceive(ref: LogLocation, message: SqsMessage): LogLocation {
+    const log = this.log;
+    const offset = log.beginAppend(SQS_RECEIVE_RECORD_TYPE, SQS_RECEIVE_RECORD_BYTES);
+    encodeSqsReceiveRecord(
+      log.appendBuffer,
+      offset,
+      ref.segmentId,
+      ref.position,
+      message.receiveCount,
+      message.firstReceivedAtMs,
+    );
+    const location = log.endAppend();
+    this.noteSegment(location.segmentId);
+    return location;
+  }
+
+  private noteSegment(segmentId: number): void {
+    if (segmentId === this.lastSegmentId) return;
+    this.lastSegmentId = segmentId;
+    this.onSealed();
   }
 }
 
@@ -159,6 +222,9 @@ export class DiskSqsMessageStore implements SqsMessageStore {
       recovered.push(ref.message);
     }
     live.released = false;
+    // Relocation moves records to the log's head: a FIFO queue's order is its sequence numbers'.
+    if (recovered.some((m, i) => i > 0 && compareSequence(recovered[i - 1]!, m) > 0))
+      recovered.sort(compareSequence);
     this.recovered = recovered;
   }
 
@@ -174,12 +240,7 @@ export class DiskSqsMessageStore implements SqsMessageStore {
   }
 
   append(message: SqsMessage): void {
-    const log = this.log;
-    const prefix = this.prefix;
-    const offset = log.beginAppend(SQS_MESSAGE_RECORD_TYPE, sqsMessageRecordLength(prefix, message));
-    encodeSqsMessageRecord(log.appendBuffer, offset, prefix, message);
-    const location = log.endAppend();
-    const ref = new SqsStoredRef(location.segmentId, location.position, message);
+    const ref = this.shared.appendMessage(this.prefix, message);
     this.live.push(ref);
     message.storageRef = ref;
   }
@@ -187,19 +248,18 @@ export class DiskSqsMessageStore implements SqsMessageStore {
   recordReceive(message: SqsMessage): void {
     const ref = message.storageRef as SqsStoredRef | undefined;
     if (!ref || ref.removed || this.closed) return;
-    const log = this.log;
-    const offset = log.beginAppend(SQS_RECEIVE_RECORD_TYPE, SQS_RECEIVE_RECORD_BYTES);
-    encodeSqsReceiveRecord(
-      log.appendBuffer,
-      offset,
-      ref.segmentId,
-      ref.position,
-      message.receiveCount,
-      message.firstReceivedAtMs,
-    );
     const previous = ref.receive;
-    ref.receive = log.endAppend();
+    ref.receive = this.shared.appendReceive(ref, message);
     if (previous) this.ackWhenDurable(previous);
+  }
+
+  /**
+   * Rewrites at the log's head every live record of this queue that sits in one of `sparse`
+   * segments (see DiskSqsStorage.relocateSparseSegments); returns the refs it replaced.
+   */
+  relocate(sparse: ReadonlySet<number>, replaced: SqsStoredRef[]): void {
+    if (this.closed) return;
+    relocateList(this.shared, this.prefix, this.live, sparse, replaced, this.removalsWaiting);
   }
 
   /** One array and one callback per event-loop turn, however many receives the turn records. */
@@ -265,6 +325,44 @@ export class DiskSqsMessageStore implements SqsMessageStore {
   }
 }
 
+/** FIFO messages by sequence number (20 digits); others (no number) keep their order. */
+function compareSequence(a: SqsMessage, b: SqsMessage): number {
+  if (a.sequenceNumber === undefined || b.sequenceNumber === undefined) return 0;
+  if (a.sequenceNumber.length !== b.sequenceNumber.length)
+    return a.sequenceNumber.length - b.sequenceNumber.length;
+  return a.sequenceNumber < b.sequenceNumber ? -1 : a.sequenceNumber > b.sequenceNumber ? 1 : 0;
+}
+
+/**
+ * Rewrites the live records of `list` found in `sparse` segments at the log's head: the message
+ * record, and its newest receive record pointing at the copy; the copy's ref takes the old one's
+ * place. The caller acks the old records (`replaced`) once the copies are durable; a crash before
+ * that finds both, and recovery keeps the later copy. Messages whose removal waits are left alone.
+ */
+function relocateList(
+  shared: SqsSharedLog,
+  prefix: Buffer,
+  list: SqsRefList,
+  sparse: ReadonlySet<number>,
+  replaced: SqsStoredRef[],
+  removalsWaiting?: ReadonlySet<SqsMessage>,
+): void {
+  for (let ref = list.head; ref; ) {
+    const next = ref.next;
+    const pinning =
+      sparse.has(ref.segmentId) || (ref.receive !== undefined && sparse.has(ref.receive.segmentId));
+    if (pinning && !removalsWaiting?.has(ref.message)) {
+      const fresh = shared.appendMessage(prefix, ref.message);
+      if (ref.receive) fresh.receive = shared.appendReceive(fresh, ref.message);
+      list.replace(ref, fresh);
+      ref.message.storageRef = fresh;
+      ref.removed = true;
+      replaced.push(ref);
+    }
+    ref = next;
+  }
+}
+
 /**
  * Reads every unacked record of the shared log: each queue's messages in log order with their
  * newest receive applied. Acks what is garbage (undecodable records, receive records of removed
@@ -274,6 +372,8 @@ function recoverSharedLog(log: QueueLog, logger: (line: string) => void): Map<st
   const byQueue = new Map<string, SqsRefList>();
   // segmentId → position → message, for the receive records (which always follow their message).
   const bySegment = new Map<number, Map<number, SqsStoredRef>>();
+  // Queue id + message id → its record: a relocated message whose old record was not acked yet.
+  const byMessageId = new Map<string, SqsStoredRef>();
   let dropped = 0;
   for (;;) {
     const records = log.readNext(RECOVERY_READ_RECORDS, RECOVERY_READ_BYTES);
@@ -297,6 +397,16 @@ function recoverSharedLog(log: QueueLog, logger: (line: string) => void): Map<st
           list = new SqsRefList();
           byQueue.set(queueId, list);
         }
+        const key = `${queueId}\n${message.messageId}`;
+        const older = byMessageId.get(key);
+        if (older) {
+          // The later copy is the relocated one (with the newest receive count): the older goes.
+          list.unlink(older);
+          bySegment.get(older.segmentId)?.delete(older.position);
+          log.ack(older);
+          if (older.receive) log.ack(older.receive);
+        }
+        byMessageId.set(key, ref);
         list.push(ref);
         let positions = bySegment.get(record.segmentId);
         if (!positions) {
@@ -348,6 +458,7 @@ export class DiskSqsStorage implements SqsStorage {
   private readonly openMessageStores = new Map<string, DiskSqsMessageStore>();
   /** Open dedup stores by directory name. */
   private readonly openDedupStores = new Map<string, DiskDedupStore>();
+  private relocation: NodeJS.Immediate | undefined;
 
   constructor(
     dataDir: string,
@@ -373,8 +484,44 @@ export class DiskSqsStorage implements SqsStorage {
       logger,
     });
     if (created && this.committer.policy === 'always') fsyncDir(this.root);
-    this.shared = new SqsSharedLog(log, recoverSharedLog(log, logger));
+    this.shared = new SqsSharedLog(log, recoverSharedLog(log, logger), () => this.scheduleRelocation());
     return this.shared;
+  }
+
+  /** After a segment is sealed: look for sparse segments once the current turn is done. */
+  private scheduleRelocation(): void {
+    if (this.relocation) return;
+    this.relocation = setImmediate(() => {
+      this.relocation = undefined;
+      this.relocateSparseSegments();
+    });
+  }
+
+  /**
+   * Lets the shared log drop segments kept only by a few long-lived messages (a dead-letter queue's,
+   * say, among millions deleted around them): the live records of sealed segments holding at most
+   * RELOCATE_MAX_LIVE_FRACTION live records are rewritten at the log's head, and the old records
+   * acked once the copies are durable. Runs after each sealed segment; returns the records moved.
+   */
+  relocateSparseSegments(): number {
+    const shared = this.shared;
+    if (!shared || shared.closed) return 0;
+    const maxLiveFraction = this.options.relocateMaxLiveFraction ?? RELOCATE_MAX_LIVE_FRACTION;
+    const sparse = new Set(shared.log.sparseSegments(maxLiveFraction, RELOCATE_SKIP_NEWEST_SEGMENTS));
+    if (sparse.size === 0) return 0;
+    const replaced: SqsStoredRef[] = [];
+    for (const [queueId, list] of shared.idle)
+      relocateList(shared, sqsMessageRecordPrefix(queueId), list, sparse, replaced);
+    for (const store of this.openMessageStores.values()) store.relocate(sparse, replaced);
+    if (replaced.length === 0) return 0;
+    this.committer.afterDurable(() => {
+      if (shared.closed) return;
+      for (const ref of replaced) {
+        shared.log.ack(ref);
+        if (ref.receive) shared.log.ack(ref.receive);
+      }
+    });
+    return replaced.length;
   }
 
   /** Segment files of the shared log (for tests and metrics). */
@@ -446,6 +593,8 @@ export class DiskSqsStorage implements SqsStorage {
   close(): void {
     for (const store of [...this.openMessageStores.values()]) store.close();
     for (const store of [...this.openDedupStores.values()]) store.close();
+    if (this.relocation) clearImmediate(this.relocation);
+    this.relocation = undefined;
     const shared = this.shared;
     if (!shared) return;
     this.shared = undefined;

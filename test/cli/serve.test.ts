@@ -37,6 +37,7 @@ test('serve --help documents every flag with its environment variable', async ()
     'http-port',
     'fsync',
     'fsync-interval-ms',
+    'queue-segment-bytes',
     'frame-max',
     'channel-max',
     'heartbeat',
@@ -66,6 +67,7 @@ test('resource and limit flags reject bad values with a one-line error naming th
     ['--max-connections', '0', /--max-connections: '0' must be a positive integer or 'unlimited'/],
     ['--max-consumers-per-channel', 'none', /--max-consumers-per-channel: 'none'/],
     ['--consumer-timeout-ms', 'soon', /--consumer-timeout-ms: 'soon'/],
+    ['--queue-segment-bytes', '100', /--queue-segment-bytes: '100' must be between 4096 and 4294967295/],
   ] as const) {
     const { code, stderr } = await pier(['serve', flag, value]);
     assert.equal(code, 2, `${flag} ${value}`);

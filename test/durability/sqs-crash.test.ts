@@ -1,13 +1,16 @@
 /**
  * Kill -9 under SQS senders: a child-process broker takes pipelined SendMessage and
  * SendMessageBatch requests (raw JSON 1.0 over keep-alive HTTP) to a standard and a FIFO queue,
- * while a consumer receives and deletes some of the messages, and is SIGKILLed at a random moment,
- * 20 times (PIER_CRASH_ROUNDS, PIER_CRASH_SEED). After each restart the test receives every
- * message (deleting what it received, so each round starts empty) and checks: every message whose
- * send was answered 200 is there with the message id and body it was answered with, unless the
- * consumer deleted it (or asked to, and the broker died before answering); nothing foreign appears; within each FIFO group what remains is in send order;
- * a FIFO resend with an answered message's deduplication id gets that message's id and is not queued.
- * Deleted messages may come back (DeleteMessage is answered before it is durable): counted, allowed.
+ * while a consumer receives and deletes most of the messages, and is SIGKILLed at a random moment,
+ * 20 times (PIER_CRASH_ROUNDS, PIER_CRASH_SEED). Its log segments are small, so segments left
+ * sparse by the deletions are relocated (rewritten at the log's head) while it runs and dies.
+ * After each restart the test receives every message (deleting what it received, so each round
+ * starts empty) and checks: every message whose send was answered 200 is there with the message id
+ * and body it was answered with, unless the consumer deleted it (or asked to, and the broker died
+ * before answering); nothing foreign appears, nothing twice; within each FIFO group what remains is
+ * in send order; a FIFO resend with an answered message's deduplication id gets that message's id
+ * and is not queued. Deleted messages may come back (DeleteMessage is answered before it is
+ * durable): counted, allowed.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -23,6 +26,10 @@ const FIFO_GROUPS = 4;
 const MAX_SENDS_PER_ROUND = 600;
 const BODY_RE = /^(std|fifo) r(\d+) s(\d+) g(\d+) i(\d+) ü✓ x+$/;
 const PADDING = 'x'.repeat(80);
+/** ~70 records per segment: one whose standard messages the consumer mostly deleted is sparse. */
+const SEGMENT_BYTES = 16 * 1024;
+/** Standard messages the consumer deletes: most, so that segments become sparse. */
+const STD_DELETE_FRACTION = 0.95;
 
 interface Answer {
   status: number;
@@ -106,7 +113,12 @@ interface Promised {
 }
 
 async function spawnSqsBroker(dataDir: string): Promise<ChildBroker & { sqsHost: string; sqsPort: number }> {
-  const child = await spawnBroker(dataDir, ['--sqs-port', '0'], ['amqp', 'sqs']);
+  // Small segments: the log rolls often, and sparse segments are relocated while the broker dies.
+  const child = await spawnBroker(
+    dataDir,
+    ['--sqs-port', '0', '--queue-segment-bytes', String(SEGMENT_BYTES)],
+    ['amqp', 'sqs'],
+  );
   const { host, port } = child.listeners.get('sqs')!;
   const sqsHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return Object.assign(child, { sqsHost, sqsPort: port });
@@ -194,7 +206,7 @@ async function loadUntilKilled(
     while (!dead && !error && sends < MAX_SENDS_PER_ROUND) await sendOne(fifo, group);
   };
 
-  /** Receives from both queues and deletes about half of the standard and all of the FIFO messages. */
+  /** Receives from both queues and deletes most of the standard and all of the FIFO messages. */
   const consume = async (): Promise<void> => {
     while (!dead && !error) {
       for (const [queue, url] of [
@@ -209,7 +221,7 @@ async function loadUntilKilled(
             WaitTimeSeconds: 0,
           });
           const messages = (json.Messages as SqsReceived[] | undefined) ?? [];
-          const doomed = queue === 'fifo' ? messages : messages.filter(() => random() < 0.5);
+          const doomed = queue === 'fifo' ? messages : messages.filter(() => random() < STD_DELETE_FRACTION);
           if (doomed.length === 0) continue;
           // Until it is answered, the delete may or may not take effect: if the broker dies first, the
           // messages may be gone (the deletion reached the log) or still there.
@@ -367,7 +379,19 @@ test(`answered SQS sends survive ${ROUNDS} SIGKILLs under load, FIFO groups in o
   try {
     broker = await spawnSqsBroker(dataDir);
     const setup = new SqsJsonClient(broker.sqsHost, broker.sqsPort);
-    const std = (await setup.ok('CreateQueue', { QueueName: 'crash-std' })).QueueUrl as string;
+    // A redrive policy that never fires: receives are logged (receive records get relocated too).
+    await setup.ok('CreateQueue', { QueueName: 'crash-dlq' });
+    const std = (
+      await setup.ok('CreateQueue', {
+        QueueName: 'crash-std',
+        Attributes: {
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:crash-dlq',
+            maxReceiveCount: 1000,
+          }),
+        },
+      })
+    ).QueueUrl as string;
     const fifo = (
       await setup.ok('CreateQueue', { QueueName: 'crash.fifo', Attributes: { FifoQueue: 'true' } })
     ).QueueUrl as string;

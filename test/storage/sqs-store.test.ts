@@ -568,3 +568,172 @@ test("fsync 'always': sends to many queues in one turn cost one fdatasync of the
     cleanup();
   }
 });
+
+/** Lets the relocation a sealed segment scheduled run, then waits until its acks are written. */
+async function afterRelocation(gc: GroupCommitter): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await durable(gc);
+  await durable(gc);
+}
+
+/** Segment id of a stored message's record. */
+function segmentOf(m: SqsMessage): number {
+  return (m.storageRef as { segmentId: number }).segmentId;
+}
+
+/** Churn: `count` messages of queue `busy` appended and removed, a turn every 50. */
+async function churn(busy: ReturnType<DiskSqsStorage['openMessageStore']>, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const m = makeSqsMessage(`busy ${i} ${'y'.repeat(60)}`);
+    busy.append(m);
+    busy.remove(m);
+    if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+for (const relocate of [true, false]) {
+  test(`a long-lived message among deleted ones ${relocate ? 'is relocated: its segments go' : 'keeps its segments when relocation is off'}`, async () => {
+    const { dir, cleanup } = tempDir('pier-sqs-');
+    const gc = new GroupCommitter({ fsync: 'always' });
+    try {
+      const sqs = new DiskSqsStorage(dir, gc, {
+        segmentSizeBytes: 16 * 1024,
+        relocateMaxLiveFraction: relocate ? undefined : 0,
+      });
+      const dlq = sqs.openMessageStore('dlq');
+      const busy = sqs.openMessageStore('busy');
+      // Every 400 churned messages (~4 segments of ~100 records) one message stays for good, as in a dead-letter queue.
+      const kept: SqsMessage[] = [];
+      for (let round = 0; round < 20; round++) {
+        const m = makeSqsMessage(`kept ${round}`, { deadLetterSourceArn: 'arn:aws:sqs:us-east-1:0:busy' });
+        dlq.append(m);
+        if (round > 0) {
+          m.receiveCount = round;
+          m.firstReceivedAtMs = 1_764_331_500_000 + round;
+          dlq.recordReceive(m);
+        }
+        kept.push(m);
+        await churn(busy, 400);
+        await afterRelocation(gc);
+      }
+      const files = segmentFiles(dir).length;
+      // Disk is bounded by the live data, not by its age: the 39 live records (20 messages, 19
+      // receives) can keep at most 9 segments of ~78 records (one with 4 live is above 5 %), with
+      // the active and the newest sealed one.
+      if (relocate) assert.ok(files <= 11, `segment files with relocation: ${files}`);
+      else assert.ok(files >= 20, `without relocation each kept message keeps a segment: ${files}`);
+      sqs.close();
+      // A standard queue: relocated messages come back in log order (best-effort, as on SQS).
+      const byId = (a: SqsMessage, b: SqsMessage) => a.messageId.localeCompare(b.messageId);
+      const recovered = recoverFrom(dir, 'dlq').sort(byId);
+      assert.deepEqual(recovered.map(observable), kept.sort(byId).map(observable));
+      assert.deepEqual(recoverFrom(dir, 'busy'), []);
+    } finally {
+      await gc.close();
+      cleanup();
+    }
+  });
+}
+
+test('a relocated FIFO message keeps its place: recovery orders a FIFO queue by sequence number', async () => {
+  const { dir, cleanup } = tempDir('pier-sqs-');
+  const gc = new GroupCommitter({ fsync: 'always' });
+  try {
+    const sqs = new DiskSqsStorage(dir, gc, { segmentSizeBytes: 2048, relocateMaxLiveFraction: 0.2 });
+    const fifo = sqs.openMessageStore('f.fifo');
+    const busy = sqs.openMessageStore('busy');
+    const fifoMessage = (n: number) =>
+      makeSqsMessage(`fifo ${n}`, { messageGroupId: 'g', sequenceNumber: String(n).padStart(20, '0') });
+    const first = fifoMessage(1);
+    fifo.append(first);
+    // Fill the rest of first's segment with messages removed later, then a dense segment with
+    // the second FIFO message among messages that stay.
+    const doomed: SqsMessage[] = [];
+    const staying: SqsMessage[] = [];
+    for (let m = makeSqsMessage('doomed'); ; m = makeSqsMessage('doomed')) {
+      busy.append(m);
+      if (segmentOf(m) !== segmentOf(first)) {
+        staying.push(m);
+        break;
+      }
+      doomed.push(m);
+    }
+    const second = fifoMessage(2);
+    fifo.append(second);
+    while (segmentOf(staying.at(-1)!) === segmentOf(second)) {
+      const m = makeSqsMessage('staying');
+      busy.append(m);
+      staying.push(m);
+    }
+    const firstSegment = segmentOf(first);
+    for (const m of doomed) busy.remove(m);
+    await churn(busy, 100);
+    await afterRelocation(gc);
+    assert.ok(segmentOf(first) > segmentOf(second), 'the first FIFO message was rewritten after the second');
+    assert.ok(!segmentFiles(dir).includes(`${String(firstSegment).padStart(20, '0')}.seg`));
+    sqs.close();
+    assert.deepEqual(
+      recoverFrom(dir, 'f.fifo').map((m) => m.body),
+      ['fifo 1', 'fifo 2'],
+    );
+    assert.equal(recoverFrom(dir, 'busy').length, staying.length);
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});
+
+test('relocation under kill -9: every state on disk recovers each message once, with its newest receive', async () => {
+  const { dir, cleanup } = tempDir('pier-sqs-');
+  // A copy of the data after every write syscall: each is a state a kill -9 could leave behind.
+  const snapshots: string[] = [];
+  let snapshotting = false;
+  const snapshotFs: CommitFs = {
+    writeSync: (fd, buffer, offset, length, position) => {
+      const written = fs.writeSync(fd, buffer, offset, length, position);
+      if (snapshotting) {
+        const copy = join(dir, `snapshot-${snapshots.length}`);
+        fs.cpSync(join(dir, 'live'), copy, { recursive: true });
+        snapshots.push(copy);
+      }
+      return written;
+    },
+    fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
+    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  };
+  const gc = new GroupCommitter({ fsync: 'always', fs: snapshotFs });
+  const live = new DiskSqsStorage(join(dir, 'live'), gc, {
+    segmentSizeBytes: 1024,
+    relocateMaxLiveFraction: 0.5,
+  });
+  try {
+    const dlq = live.openMessageStore('dlq');
+    const busy = live.openMessageStore('busy');
+    const kept = [makeSqsMessage('kept a'), makeSqsMessage('kept b')];
+    for (const m of kept) dlq.append(m);
+    kept[1]!.receiveCount = 2;
+    kept[1]!.firstReceivedAtMs = 1_764_331_500_000;
+    dlq.recordReceive(kept[1]!);
+    await durable(gc);
+    const before = kept.map(segmentOf);
+    snapshotting = true;
+    await churn(busy, 60);
+    await afterRelocation(gc);
+    snapshotting = false;
+    assert.notDeepEqual(kept.map(segmentOf), before);
+    assert.ok(snapshots.length >= 2, `writes seen: ${snapshots.length}`);
+    for (const [i, copy] of snapshots.entries()) {
+      assert.deepEqual(
+        recoverFrom(copy, 'dlq').map(observable),
+        kept.map(observable),
+        `after write ${i} of the relocation`,
+      );
+    }
+    live.close();
+    assert.deepEqual(recoverFrom(join(dir, 'live'), 'dlq').map(observable), kept.map(observable));
+  } finally {
+    live.close();
+    await gc.close();
+    cleanup();
+  }
+});

@@ -230,11 +230,6 @@ export class QueueLog {
     return this.segments.size;
   }
 
-  /** The segment appends currently go to (0 before the first append). */
-  get activeSegmentId(): number {
-    return this.active?.id ?? 0;
-  }
-
   /**
    * Sealed segments, oldest first, that still hold unacked records but at most `maxLiveFraction` of
    * their records, skipping the `skipNewest` most recently sealed ones (their records are usually

@@ -55,7 +55,7 @@ import {
 export interface SqsStoreOptions {
   segmentSizeBytes?: number;
   logger?: (line: string) => void;
-  /** Segments with at most this fraction of their records live are compacted (default 0.05). */
+  /** Sealed segments with at most this fraction of their records live are relocated (default 0.05). */
   relocateMaxLiveFraction?: number;
 }
 
@@ -255,7 +255,7 @@ export class DiskSqsMessageStore implements SqsMessageStore {
 
   /**
    * Rewrites at the log's head every live record of this queue that sits in one of `sparse`
-   * segments (see DiskSqsStorage.relocateSparseSegments); returns the refs it replaced.
+   * segments (see DiskSqsStorage.relocateSparseSegments), adding the refs it replaced to `replaced`.
    */
   relocate(sparse: ReadonlySet<number>, replaced: SqsStoredRef[]): void {
     if (this.closed) return;

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { QueuedMessage } from '../../src/core/message.js';
 import { DiskQueueStore } from '../../src/storage/disk-queue-store.js';
-import { type CommitFs, GroupCommitter } from '../../src/storage/group-commit.js';
-import { makeMessage, tempDir } from './helpers.js';
+import { GroupCommitter } from '../../src/storage/group-commit.js';
+import { makeMessage, snapshottingFs, tempDir } from './helpers.js';
 
 test('push, shift, settle; message fields survive the disk', async () => {
   const { dir, cleanup } = tempDir();
@@ -210,19 +209,9 @@ test('messages delivered before a restart come back marked as delivered; the oth
 test('settleAfterDurable: the ack is written only after a sync round covering the rest of the turn', async () => {
   const { dir, cleanup } = tempDir();
   // A copy of the data after every write syscall: each is a state a kill -9 could leave behind.
-  const snapshots: string[] = [];
-  const snapshotFs: CommitFs = {
-    writeSync: (fd, buffer, offset, length, position) => {
-      const written = fs.writeSync(fd, buffer, offset, length, position);
-      const copy = join(dir, `snapshot-${snapshots.length}`);
-      fs.cpSync(join(dir, 'live'), copy, { recursive: true });
-      snapshots.push(copy);
-      return written;
-    },
-    fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
-    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
-  };
-  const gc = new GroupCommitter({ fsync: 'always', fs: snapshotFs });
+  const recorder = snapshottingFs(dir, join(dir, 'live'));
+  const snapshots = recorder.snapshots;
+  const gc = new GroupCommitter({ fsync: 'always', fs: recorder.fs });
   const readyIn = (path: string): number => {
     const store = DiskQueueStore.open(path, new GroupCommitter({ fsync: 'never' }));
     const count = store.readyCount;

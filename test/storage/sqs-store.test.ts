@@ -6,7 +6,7 @@ import type { SqsMessage } from '../../src/core/sqs-message.js';
 import { type CommitFs, GroupCommitter } from '../../src/storage/group-commit.js';
 import { DiskSqsStorage, type SqsStoreOptions, sqsQueueDirName } from '../../src/storage/sqs-store.js';
 import { Storage } from '../../src/storage/storage.js';
-import { tempDir } from './helpers.js';
+import { snapshottingFs, tempDir } from './helpers.js';
 
 let nextId = 0;
 
@@ -241,19 +241,9 @@ test('millions-scale churn: segments of removed messages are deleted', async () 
 test('removeAfterDurable: the removal reaches disk only after the copy written in the same turn', async () => {
   const { dir, cleanup } = tempDir('pier-sqs-');
   // A copy of the data after every write syscall: each is a state a kill -9 could leave behind.
-  const snapshots: string[] = [];
-  const snapshotFs: CommitFs = {
-    writeSync: (fd, buffer, offset, length, position) => {
-      const written = fs.writeSync(fd, buffer, offset, length, position);
-      const copy = join(dir, `snapshot-${snapshots.length}`);
-      fs.cpSync(join(dir, 'live'), copy, { recursive: true });
-      snapshots.push(copy);
-      return written;
-    },
-    fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
-    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
-  };
-  const gc = new GroupCommitter({ fsync: 'always', fs: snapshotFs });
+  const recorder = snapshottingFs(dir, join(dir, 'live'));
+  const snapshots = recorder.snapshots;
+  const gc = new GroupCommitter({ fsync: 'always', fs: recorder.fs });
   const live = new DiskSqsStorage(join(dir, 'live'), gc);
   const source = live.openMessageStore('source');
   const target = live.openMessageStore('target');
@@ -685,23 +675,11 @@ test('a relocated FIFO message keeps its place: recovery orders a FIFO queue by 
 
 test('relocation under kill -9: every state on disk recovers each message once, with its newest receive', async () => {
   const { dir, cleanup } = tempDir('pier-sqs-');
-  // A copy of the data after every write syscall: each is a state a kill -9 could leave behind.
-  const snapshots: string[] = [];
-  let snapshotting = false;
-  const snapshotFs: CommitFs = {
-    writeSync: (fd, buffer, offset, length, position) => {
-      const written = fs.writeSync(fd, buffer, offset, length, position);
-      if (snapshotting) {
-        const copy = join(dir, `snapshot-${snapshots.length}`);
-        fs.cpSync(join(dir, 'live'), copy, { recursive: true });
-        snapshots.push(copy);
-      }
-      return written;
-    },
-    fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
-    fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
-  };
-  const gc = new GroupCommitter({ fsync: 'always', fs: snapshotFs });
+  // A copy of the data after every write syscall while recording: each is a state a kill -9 could leave behind.
+  const recorder = snapshottingFs(dir, join(dir, 'live'));
+  recorder.recording = false;
+  const snapshots = recorder.snapshots;
+  const gc = new GroupCommitter({ fsync: 'always', fs: recorder.fs });
   const live = new DiskSqsStorage(join(dir, 'live'), gc, {
     segmentSizeBytes: 1024,
     relocateMaxLiveFraction: 0.5,
@@ -716,10 +694,10 @@ test('relocation under kill -9: every state on disk recovers each message once, 
     dlq.recordReceive(kept[1]!);
     await durable(gc);
     const before = kept.map(segmentOf);
-    snapshotting = true;
+    recorder.recording = true;
     await churn(busy, 60);
     await afterRelocation(gc);
-    snapshotting = false;
+    recorder.recording = false;
     assert.notDeepEqual(kept.map(segmentOf), before);
     assert.ok(snapshots.length >= 2, `writes seen: ${snapshots.length}`);
     for (const [i, copy] of snapshots.entries()) {

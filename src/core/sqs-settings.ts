@@ -35,3 +35,20 @@ export interface SqsQueueSettings {
   kmsDataKeyReusePeriodSeconds: number;
   sqsManagedSseEnabled: boolean;
 }
+
+/** The defaults AWS gives a new queue. */
+export function defaultQueueSettings(fifoQueue: boolean): SqsQueueSettings {
+  return {
+    delaySeconds: 0,
+    maximumMessageSizeBytes: 1_048_576,
+    messageRetentionPeriodSeconds: 345_600,
+    receiveMessageWaitTimeSeconds: 0,
+    visibilityTimeoutSeconds: 30,
+    fifoQueue,
+    contentBasedDeduplication: false,
+    deduplicationScope: 'queue',
+    fifoThroughputLimit: 'perQueue',
+    kmsDataKeyReusePeriodSeconds: 300,
+    sqsManagedSseEnabled: true,
+  };
+}

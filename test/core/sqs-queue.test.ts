@@ -8,23 +8,10 @@ import { SqsCoreError } from '../../src/core/sqs-errors.js';
 import type { SqsReceivedMessage, SqsSendInput } from '../../src/core/sqs-message.js';
 import type { SqsQueue } from '../../src/core/sqs-queue.js';
 import { SqsQueueRegistry } from '../../src/core/sqs-registry.js';
-import type { SqsQueueSettings } from '../../src/core/sqs-settings.js';
+import { defaultQueueSettings, type SqsQueueSettings } from '../../src/core/sqs-settings.js';
 
 function settings(overrides: Partial<SqsQueueSettings> = {}): SqsQueueSettings {
-  return {
-    delaySeconds: 0,
-    maximumMessageSizeBytes: 1_048_576,
-    messageRetentionPeriodSeconds: 345_600,
-    receiveMessageWaitTimeSeconds: 0,
-    visibilityTimeoutSeconds: 30,
-    fifoQueue: false,
-    contentBasedDeduplication: false,
-    deduplicationScope: 'queue',
-    fifoThroughputLimit: 'perQueue',
-    kmsDataKeyReusePeriodSeconds: 300,
-    sqsManagedSseEnabled: true,
-    ...overrides,
-  };
+  return { ...defaultQueueSettings(false), ...overrides };
 }
 
 function setup() {

@@ -18,26 +18,9 @@ export type {
   SqsQueueSettings as QueueSettings,
 } from '../../core/sqs-settings.js';
 
-import type { SqsQueueSettings as QueueSettings } from '../../core/sqs-settings.js';
+import { defaultQueueSettings, type SqsQueueSettings as QueueSettings } from '../../core/sqs-settings.js';
 
 export type AttributeResult = { ok: true; settings: QueueSettings } | ({ ok: false } & SqsValidationError);
-
-/** The defaults AWS gives a new queue. */
-export function defaultQueueSettings(fifoQueue: boolean): QueueSettings {
-  return {
-    delaySeconds: 0,
-    maximumMessageSizeBytes: 1_048_576,
-    messageRetentionPeriodSeconds: 345_600,
-    receiveMessageWaitTimeSeconds: 0,
-    visibilityTimeoutSeconds: 30,
-    fifoQueue,
-    contentBasedDeduplication: false,
-    deduplicationScope: 'queue',
-    fifoThroughputLimit: 'perQueue',
-    kmsDataKeyReusePeriodSeconds: 300,
-    sqsManagedSseEnabled: true,
-  };
-}
 
 /** Attributes SQS computes; naming them in CreateQueue or SetQueueAttributes is refused. */
 export const READ_ONLY_QUEUE_ATTRIBUTES: ReadonlySet<string> = new Set([

@@ -4,17 +4,20 @@
  */
 import { executeAdminRequest } from './admin/admin-commands.js';
 import { ControlSocket } from './admin/control-socket.js';
+import { composeKafka, type KafkaOptions, kafkaCluster } from './composition/kafka.js';
+import { MemoryQueueStore } from './core/amqp/memory-queue-store.js';
 import { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DefinitionWriter } from './core/definitions.js';
-import type { GroupCoordinator } from './core/group-coordinator.js';
-import { MemoryQueueStore } from './core/memory-queue-store.js';
-import type { SqsQueueRegistry } from './core/sqs-registry.js';
-import type { TopicRegistry } from './core/topic-registry.js';
-import { composeKafka, type KafkaOptions, kafkaCluster } from './kafka-composition.js';
+import type { FsyncPolicy } from './core/durability.js';
+import type { GroupCoordinator } from './core/kafka/group-coordinator.js';
+import type { TopicRegistry } from './core/kafka/topic-registry.js';
+import type { SqsQueueRegistry } from './core/sqs/registry.js';
 
-export type { KafkaOptions, SqsAccessKey, SqsOptions };
+export type { FsyncPolicy, KafkaOptions, SqsAccessKey, SqsOptions };
 
+import { composeSqs, type SqsAccessKey, type SqsOptions } from './composition/sqs.js';
+import type { DefinitionKind } from './core/definitions.js';
 import { closeRevokedConnections } from './protocol/amqp/access.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from './protocol/amqp/message-properties-codec.js';
@@ -22,13 +25,9 @@ import { AmqpServer, DEFAULT_AMQP_LIMITS } from './protocol/amqp/server.js';
 import { KafkaServer } from './protocol/kafka/server.js';
 import type { SqsServer } from './protocol/sqs/server.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
-import { composeSqs, type SqsAccessKey, type SqsOptions } from './sqs-composition.js';
-import { DedupStorage } from './storage/dedup-store.js';
-import type { DefinitionKind } from './storage/definitions.js';
-import { DelayStorage } from './storage/delay-store.js';
+import { DelayStorage } from './storage/amqp/disk-delay-store.js';
+import { DedupStorage } from './storage/disk-dedup-store.js';
 import { Storage } from './storage/storage.js';
-
-export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 export interface BrokerOptions {
   /** Where durable state lives. Default `./data`. */

@@ -3,9 +3,10 @@
  * and their execution against a BrokerCore. The same code runs inside a broker (behind the
  * control socket) and in the CLI editing a stopped broker's data directory.
  */
+
+import { BrokerError } from '../core/amqp/errors.js';
+import * as management from '../core/amqp/management.js';
 import type { BrokerCore } from '../core/broker-core.js';
-import { BrokerError } from '../core/errors.js';
-import * as management from '../core/management.js';
 import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
 import { SQS_ADMIN_COMMANDS, type SqsAdminContext } from './sqs-admin-commands.js';
 

@@ -3,10 +3,10 @@
  * `pier groups list|describe` (consumer lag). They read live state, so only a running broker
  * answers them; the numbers come from core/kafka-monitoring.ts.
  */
-import { notFound } from '../core/errors.js';
-import type { GroupCoordinator } from '../core/group-coordinator.js';
-import { groupLag, groupLags, topicDepth, topicDepths } from '../core/kafka-monitoring.js';
-import type { TopicRegistry } from '../core/topic-registry.js';
+import { notFound } from '../core/amqp/errors.js';
+import type { GroupCoordinator } from '../core/kafka/group-coordinator.js';
+import { groupLag, groupLags, topicDepth, topicDepths } from '../core/kafka/monitoring.js';
+import type { TopicRegistry } from '../core/kafka/topic-registry.js';
 
 /** What the Kafka commands read: the running broker's topics and consumer groups. */
 export interface KafkaAdminContext {

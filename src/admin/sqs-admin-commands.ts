@@ -3,10 +3,11 @@
  * in flight, delayed, age of the oldest message). They read live state, so only a running broker
  * answers them; the numbers come from core/sqs-monitoring.ts.
  */
+
+import { notFound } from '../core/amqp/errors.js';
 import type { Clock } from '../core/clock.js';
-import { notFound } from '../core/errors.js';
-import { sqsQueueDepth, sqsQueueDepths } from '../core/sqs-monitoring.js';
-import type { SqsQueueRegistry } from '../core/sqs-registry.js';
+import { sqsQueueDepth, sqsQueueDepths } from '../core/sqs/monitoring.js';
+import type { SqsQueueRegistry } from '../core/sqs/registry.js';
 
 /** What the SQS commands read: the running broker's SQS queues and its clock. */
 export interface SqsAdminContext {

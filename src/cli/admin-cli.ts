@@ -9,10 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AdminRequest } from '../admin/admin-commands.js';
-import type { GroupLag, TopicDepth } from '../core/kafka-monitoring.js';
-import type { PermissionEntry } from '../core/permissions.js';
-import type { Policy } from '../core/policies.js';
-import type { SqsQueueDepth } from '../core/sqs-monitoring.js';
+import type { PermissionEntry } from '../core/amqp/permissions.js';
+import type { Policy } from '../core/amqp/policies.js';
+import type { GroupLag, TopicDepth } from '../core/kafka/monitoring.js';
+import type { SqsQueueDepth } from '../core/sqs/monitoring.js';
 import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
 import { formatTable } from './table.js';
 

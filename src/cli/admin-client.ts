@@ -8,11 +8,11 @@ import { connect } from 'node:net';
 import type { AdminRequest, AdminResponse } from '../admin/admin-commands.js';
 import { executeAdminRequest } from '../admin/admin-commands.js';
 import { controlSocketPath } from '../admin/control-socket.js';
+import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
+import { NO_PROPERTIES } from '../core/amqp/message-properties.js';
 import { BrokerCore } from '../core/broker-core.js';
+import type { DefinitionKind } from '../core/definitions.js';
 import { ManualClock } from '../core/manual-clock.js';
-import { MemoryQueueStore } from '../core/memory-queue-store.js';
-import { NO_PROPERTIES } from '../core/message-properties.js';
-import type { DefinitionKind } from '../storage/definitions.js';
 import { Storage, StorageLockedError } from '../storage/storage.js';
 
 export interface AdminOutcome {

@@ -10,9 +10,9 @@ import {
   type SqsOptions,
   startBroker,
 } from '../broker.js';
+import { parseSqsAccessKey } from '../composition/sqs.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { parseInformationUnit, parseMemoryWatermark } from '../resources/information-units.js';
-import { parseSqsAccessKey } from '../sqs-composition.js';
 import { StorageLockedError } from '../storage/storage.js';
 import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
 

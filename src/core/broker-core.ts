@@ -1,14 +1,14 @@
+import type { DelayStoreFactory } from './amqp/delay-store.js';
+import type { ExchangeType } from './amqp/exchange.js';
+import { type Revocation, restoreAccessControl } from './amqp/management.js';
+import type { MessagePropertiesCodec } from './amqp/message-properties.js';
+import { PermissionTable } from './amqp/permissions.js';
+import { type QueueStoreFactory, VirtualHost } from './amqp/vhost.js';
 import type { Clock } from './clock.js';
 import type { DedupStoreFactory } from './dedup-store.js';
 import type { DefinitionWriter } from './definitions.js';
-import type { DelayStoreFactory } from './delay-store.js';
-import type { ExchangeType } from './exchange.js';
-import { type Revocation, restoreAccessControl } from './management.js';
-import type { MessagePropertiesCodec } from './message-properties.js';
-import { PermissionTable } from './permissions.js';
-import type { StreamStoreFactory } from './stream-store.js';
+import type { StreamStoreFactory } from './stream/stream-store.js';
 import { checkPassword, GUEST_USER, isLoopbackAddress, passwordCredentials, type User } from './users.js';
-import { type QueueStoreFactory, VirtualHost } from './vhost.js';
 
 export interface StoredDefinition {
   kind: string;

@@ -1,4 +1,14 @@
-import type { StoredDedupId } from './queue-store.js';
+/** A message's deduplication id as a store keeps it (queue-dedup.ts). */
+export interface StoredDedupId {
+  readonly key: string;
+  /** When the id stops blocking duplicates (x-cache-ttl), 0 = never. */
+  readonly expiresAtMs: number;
+}
+
+/** A recovered message's deduplication id, with the sequence the store gives that message. */
+export interface RecoveredDedupId extends StoredDedupId {
+  readonly sequence: number;
+}
 
 /**
  * Where a durable deduplicating exchange keeps the ids of its cache, so that a restart (graceful

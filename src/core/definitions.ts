@@ -1,7 +1,28 @@
-/** Where the core records durable definitions; the storage layer's DefinitionsStore implements it. */
+/** Kinds of durable definitions. Each entry is keyed by a string unique within its kind. */
+export type DefinitionKind =
+  | 'vhost'
+  | 'user'
+  | 'permission'
+  | 'exchange'
+  | 'queue'
+  | 'binding'
+  | 'policy'
+  /** A Kafka topic (core/kafka/topic-registry.ts). */
+  | 'topic'
+  /** An SQS queue (core/sqs/registry.ts). */
+  | 'sqs-queue'
+  | 'meta';
+
+export interface DefinitionEntry {
+  kind: DefinitionKind;
+  key: string;
+  value: unknown;
+}
+
+/** Where the core records durable definitions; the storage layer's DiskDefinitionsStore implements it. */
 export interface DefinitionWriter {
-  put(kind: string, key: string, value: unknown): void;
-  delete(kind: string, key: string): void;
+  put(kind: DefinitionKind, key: string, value: unknown): void;
+  delete(kind: DefinitionKind, key: string): void;
 }
 
 export const discardDefinitions: DefinitionWriter = { put() {}, delete() {} };

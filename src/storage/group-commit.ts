@@ -18,9 +18,7 @@
  */
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
-import type { DurabilityBarrier } from '../core/queue-store.js';
-
-export type FsyncPolicy = 'always' | 'interval' | 'never';
+import type { DurabilityBarrier, FsyncPolicy } from '../core/durability.js';
 
 /** The file-system calls the committer makes; injectable so tests can count or fail them. */
 export interface CommitFs {

@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
-import { type FsyncPolicy, fsyncDir } from './group-commit.js';
+import type { FsyncPolicy } from '../core/durability.js';
+import { fsyncDir } from './group-commit.js';
 
 export function rewriteLog(logPath: string, tmpPath: string, bytes: Buffer, policy: FsyncPolicy): void {
   try {

@@ -10,8 +10,9 @@
  * The deduplication id sits before the body so that recovery can rebuild a queue's id set from
  * the record's first bytes (peekMessageRecord) without decoding the message.
  */
+
+import type { StoredDedupId } from '../core/dedup-store.js';
 import type { Message } from '../core/message.js';
-import type { StoredDedupId } from '../core/queue-store.js';
 
 export const MESSAGE_RECORD_TYPE = 1;
 const FLAG_PERSISTENT = 1;

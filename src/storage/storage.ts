@@ -2,21 +2,22 @@
  * The broker's durable state under one data directory:
  *
  *   <dataDir>/pier.lock              pid of the broker holding the directory
- *   <dataDir>/definitions/           DefinitionsStore
+ *   <dataDir>/definitions/           DiskDefinitionsStore
  *   <dataDir>/queues/<hex>/          one QueueLog per durable queue; <hex> = SHA-1 of `vhost\0name`
  *   <dataDir>/queues/<hex>/name.json {vhost, queueName}, for humans and orphan cleanup
- *   <dataDir>/streams/<hex>/         one StreamLog per stream queue (same naming, same name.json)
+ *   <dataDir>/streams/<hex>/         one DiskStreamStore per stream queue (same naming, same name.json)
  *   <dataDir>/sqs/log/               the messages of all SQS queues, one shared log (sqs-store.ts)
  *   <dataDir>/sqs/<queue id>/dedup/  a FIFO SQS queue's deduplication ids
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DefinitionsStore } from './definitions-store.js';
-import { DiskQueueStore } from './disk-queue-store.js';
-import { type FsyncPolicy, fsyncDir, GroupCommitter } from './group-commit.js';
-import { DiskSqsStorage } from './sqs-store.js';
-import { StreamLog, type StreamLogOptions } from './stream-log.js';
+import type { FsyncPolicy } from '../core/durability.js';
+import { DiskQueueStore } from './amqp/disk-queue-store.js';
+import { DiskDefinitionsStore } from './disk-definitions-store.js';
+import { fsyncDir, GroupCommitter } from './group-commit.js';
+import { DiskSqsStorage } from './sqs/disk-sqs-store.js';
+import { DiskStreamStore, type DiskStreamStoreOptions } from './stream/disk-stream-store.js';
 
 export interface StorageOptions {
   dataDir: string;
@@ -29,7 +30,7 @@ export interface StorageOptions {
   queueWindowBytes?: number;
   /** Definitions log records before compaction (default 1000). */
   definitionsCompactAfterRecords?: number;
-  /** Stream index spacing (see StreamLogOptions; tests use small values). */
+  /** Stream index spacing (see DiskStreamStoreOptions; tests use small values). */
   streamIndexIntervalBytes?: number;
 }
 
@@ -52,13 +53,13 @@ export class StorageLockedError extends Error {
 export class Storage {
   readonly dataDir: string;
   readonly committer: GroupCommitter;
-  readonly definitions: DefinitionsStore;
+  readonly definitions: DiskDefinitionsStore;
   private readonly options: StorageOptions;
   private readonly logger: (line: string) => void;
   private readonly queuesDir: string;
   private readonly openStores = new Map<string, DiskQueueStore>();
   private readonly streamsDir: string;
-  private readonly openStreams = new Map<string, StreamLog>();
+  private readonly openStreams = new Map<string, DiskStreamStore>();
   private sqsStorage: DiskSqsStorage | undefined;
   private closed = false;
 
@@ -78,7 +79,7 @@ export class Storage {
         fsyncIntervalMs: options.fsyncIntervalMs,
         onError: (err, path) => this.logger(`storage error: ${path}: ${err.message}`),
       });
-      this.definitions = DefinitionsStore.open(join(this.dataDir, 'definitions'), {
+      this.definitions = DiskDefinitionsStore.open(join(this.dataDir, 'definitions'), {
         logger: this.logger,
         sync: options.fsync !== 'never',
         compactAfterRecords: options.definitionsCompactAfterRecords,
@@ -150,8 +151,8 @@ export class Storage {
   openStreamStore(
     vhost: string,
     streamName: string,
-    options: Pick<StreamLogOptions, 'segmentSizeBytes'>,
-  ): StreamLog {
+    options: Pick<DiskStreamStoreOptions, 'segmentSizeBytes'>,
+  ): DiskStreamStore {
     if (this.closed) throw new Error('storage is closed');
     const dirName = Storage.queueDirName(vhost, streamName);
     if (this.openStreams.has(dirName))
@@ -163,7 +164,7 @@ export class Storage {
       fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName: streamName })}\n`);
       if (this.options.fsync === 'always') fsyncDir(this.streamsDir);
     }
-    const log = StreamLog.open(dir, this.committer, {
+    const log = DiskStreamStore.open(dir, this.committer, {
       segmentSizeBytes: options.segmentSizeBytes,
       indexIntervalBytes: this.options.streamIndexIntervalBytes,
       logger: this.logger,

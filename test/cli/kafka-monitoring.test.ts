@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
-import type { GroupLag } from '../../src/core/kafka-monitoring.js';
+import type { GroupLag } from '../../src/core/kafka/monitoring.js';
 import { API_KEYS } from '../../src/protocol/kafka/codec/index.js';
 import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.js';
 import { RawKafkaClient } from '../protocol/kafka/raw-kafka-client.js';

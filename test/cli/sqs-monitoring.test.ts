@@ -15,7 +15,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SqsQueueDepth } from '../../src/core/sqs-monitoring.js';
+import type { SqsQueueDepth } from '../../src/core/sqs/monitoring.js';
 import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { addUser } from '../../src/core/management.js';
+import { addUser } from '../../src/core/amqp/management.js';
 import { type KafkaTestBroker, startKafkaTestBroker, uniqueKafkaName } from '../helpers/kafka.js';
 import { fetchPartition, KafkaWireClient } from '../helpers/kafka-wire.js';
 import { run, runOk } from './helpers.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MemoryQueueStore } from '../../src/core/amqp/memory-queue-store.js';
+import { NO_PROPERTIES } from '../../src/core/amqp/message-properties.js';
 import { BrokerCore } from '../../src/core/broker-core.js';
 import { systemClock } from '../../src/core/clock.js';
-import { MemoryQueueStore } from '../../src/core/memory-queue-store.js';
-import { NO_PROPERTIES } from '../../src/core/message-properties.js';
 import { checkPassword, hashPassword } from '../../src/core/users.js';
 
 function freshCore(): { core: BrokerCore; stored: Map<string, unknown> } {

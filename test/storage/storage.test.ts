@@ -100,7 +100,7 @@ test('crash: copy files mid-run (no close), cut random tail bytes, recover a con
       const cut = Math.floor(Math.random() * Math.min(size, 600));
       fs.truncateSync(last, size - cut);
       const lines: string[] = [];
-      const { DiskQueueStore } = await import('../../src/storage/disk-queue-store.js');
+      const { DiskQueueStore } = await import('../../src/storage/amqp/disk-queue-store.js');
       const { GroupCommitter } = await import('../../src/storage/group-commit.js');
       const gc = new GroupCommitter({ fsync: 'never' });
       const r = DiskQueueStore.open(copy, gc, { segmentSizeBytes: 4096, logger: (l) => lines.push(l) });

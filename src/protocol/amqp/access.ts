@@ -18,11 +18,11 @@
  * reserved 'amq.' prefix) come first, as there.
  */
 import { randomBytes } from 'node:crypto';
+import type { Revocation } from '../../core/amqp/management.js';
+import type { Permission, ResourceKind } from '../../core/amqp/permissions.js';
+import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { BrokerCore } from '../../core/broker-core.js';
 import { normalizeArguments } from '../../core/definitions.js';
-import type { Revocation } from '../../core/management.js';
-import type { Permission, ResourceKind } from '../../core/permissions.js';
-import type { VirtualHost } from '../../core/vhost.js';
 import { type AmqpMethod, ReplyCode } from './codec/index.js';
 import type { AmqpConnection } from './connection.js';
 import { connectionError } from './errors.js';

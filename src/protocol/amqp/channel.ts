@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { BrokerError } from '../../core/amqp/errors.js';
+import type { Arguments } from '../../core/amqp/exchange.js';
+import type { Queue } from '../../core/amqp/queue.js';
+import { amqpTypeName } from '../../core/amqp/queue-arguments.js';
+import { StreamQueue } from '../../core/amqp/stream-queue.js';
+import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { Clock } from '../../core/clock.js';
-import { BrokerError } from '../../core/errors.js';
-import type { Arguments } from '../../core/exchange.js';
+import type { DurabilityBarrier } from '../../core/durability.js';
 import type { Message, QueuedMessage } from '../../core/message.js';
-import type { Queue } from '../../core/queue.js';
-import { amqpTypeName } from '../../core/queue-arguments.js';
-import type { DurabilityBarrier } from '../../core/queue-store.js';
-import { StreamQueue } from '../../core/stream-queue.js';
-import type { VirtualHost } from '../../core/vhost.js';
 import type { AmqpAccess } from './access.js';
 import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import {

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
+import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { BrokerCore } from '../../core/broker-core.js';
 import type { Clock } from '../../core/clock.js';
-import type { DurabilityBarrier } from '../../core/queue-store.js';
-import type { VirtualHost } from '../../core/vhost.js';
+import type { DurabilityBarrier } from '../../core/durability.js';
 import type { ResourceAlarms } from '../../resources/resource-monitor.js';
 import { AmqpAccess } from './access.js';
 import { Channel, type ChannelHost } from './channel.js';

@@ -1,5 +1,5 @@
+import type { Queue, QueueConsumer } from '../../core/amqp/queue.js';
 import type { QueuedMessage } from '../../core/message.js';
-import type { Queue, QueueConsumer } from '../../core/queue.js';
 import type { Channel } from './channel.js';
 
 /** A basic.consume subscription: takes deliveries from one queue within its prefetch window. */

@@ -1,4 +1,4 @@
-import type { BrokerError, BrokerErrorKind } from '../../core/errors.js';
+import type { BrokerError, BrokerErrorKind } from '../../core/amqp/errors.js';
 import { ReplyCode, replyCodeName } from './codec/spec.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { MessagePropertiesCodec } from '../../core/message-properties.js';
+import type { MessagePropertiesCodec } from '../../core/amqp/message-properties.js';
 import type { FieldTable } from './codec/field-table.js';
 import { decodeProperties, encodeProperties, readExpiration } from './codec/properties.js';
 

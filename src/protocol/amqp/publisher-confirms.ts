@@ -1,4 +1,4 @@
-import type { DurabilityBarrier } from '../../core/queue-store.js';
+import type { DurabilityBarrier } from '../../core/durability.js';
 import { encodeMethodFrame } from './codec/index.js';
 
 /**

@@ -4,13 +4,14 @@
  * acks remove nothing), no-ack consumers and consumer priorities are refused, and every delivery
  * carries its offset in the `x-stream-offset` header (a long).
  */
+
+import type { Arguments } from '../../core/amqp/exchange.js';
+import type { Queue } from '../../core/amqp/queue.js';
+import { parseMaxAge } from '../../core/amqp/queue-arguments.js';
+import type { StreamQueue } from '../../core/amqp/stream-queue.js';
 import type { Clock } from '../../core/clock.js';
-import type { Arguments } from '../../core/exchange.js';
 import type { QueuedMessage } from '../../core/message.js';
-import type { Queue } from '../../core/queue.js';
-import { parseMaxAge } from '../../core/queue-arguments.js';
-import type { StreamStart } from '../../core/stream.js';
-import type { StreamQueue } from '../../core/stream-queue.js';
+import type { StreamStart } from '../../core/stream/stream.js';
 import { decodeProperties, encodeProperties, ReplyCode, TypedValue } from './codec/index.js';
 import { AmqpConsumer } from './consumer.js';
 import { channelError, connectionError } from './errors.js';

@@ -5,8 +5,9 @@
  * uncompressed, else the batch's first offset stands for it. Only offsets in [log start, high
  * watermark) are answered.
  */
-import type { StreamEntry } from '../../core/stream-store.js';
-import type { TopicPartition } from '../../core/topic.js';
+
+import type { TopicPartition } from '../../core/kafka/topic.js';
+import type { StreamEntry } from '../../core/stream/stream-store.js';
 import { ATTR_COMPRESSION_MASK, BatchOffset } from './record-batch.js';
 import { decodeRecords } from './record-decoder.js';
 

@@ -8,7 +8,7 @@
  * its next batch is then accepted with any sequence (Kafka's rule for unknown producers, KIP-360),
  * so only a retry of a batch that old could be written twice. Nothing is persisted besides the log.
  */
-import type { TopicPartition } from '../../core/topic.js';
+import type { TopicPartition } from '../../core/kafka/topic.js';
 import {
   lastSequence,
   type PartitionProducerState,

@@ -8,7 +8,7 @@
  * durably before its first id is given out. A restart skips the rest of a block.
  */
 import type { Clock } from '../../core/clock.js';
-import type { TopicPartition } from '../../core/topic.js';
+import type { TopicPartition } from '../../core/kafka/topic.js';
 import { PartitionProducerState, type PartitionProducerStateOptions } from './producer-state.js';
 import { DEFAULT_PRODUCER_SCAN_BUDGET_BYTES, recoverProducerState } from './producer-state-recovery.js';
 

@@ -1,5 +1,5 @@
-import type { SqsQueue } from '../../core/sqs-queue.js';
-import type { SqsQueueRegistry } from '../../core/sqs-registry.js';
+import type { SqsQueue } from '../../core/sqs/queue.js';
+import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
 
 /**
  * What an action handler gets besides its params: the queues, who is calling, where queue URLs

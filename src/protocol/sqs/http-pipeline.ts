@@ -3,8 +3,8 @@
 // run the action's handler, and answer in the protocol the client spoke, with a request id always.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SqsCoreError } from '../../core/sqs-errors.js';
-import type { SqsQueueRegistry } from '../../core/sqs-registry.js';
+import { SqsCoreError } from '../../core/sqs/errors.js';
+import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
 import type { SqsActionContext, SqsActionHandler } from './action-context.js';
 import { isSqsError, SqsError, sqsError } from './errors.js';
 import {

@@ -16,9 +16,9 @@ export type {
   RedrivePermission,
   RedrivePolicy,
   SqsQueueSettings as QueueSettings,
-} from '../../core/sqs-settings.js';
+} from '../../core/sqs/settings.js';
 
-import { defaultQueueSettings, type SqsQueueSettings as QueueSettings } from '../../core/sqs-settings.js';
+import { defaultQueueSettings, type SqsQueueSettings as QueueSettings } from '../../core/sqs/settings.js';
 
 export type AttributeResult = { ok: true; settings: QueueSettings } | ({ ok: false } & SqsValidationError);
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
-import * as management from '../../../src/core/management.js';
+import * as management from '../../../src/core/amqp/management.js';
 import { Storage } from '../../../src/storage/storage.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { type AmqpFailure, channelError, nextEvent, RawPeer, rejectsWith } from './amqp-helpers.js';

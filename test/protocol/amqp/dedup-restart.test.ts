@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import { ManualClock } from '../../../src/core/manual-clock.js';
-import { DedupStorage } from '../../../src/storage/dedup-store.js';
+import { DedupStorage } from '../../../src/storage/disk-dedup-store.js';
 import { spawnBroker, startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 import { drain, within } from './amqp-helpers.js';
 

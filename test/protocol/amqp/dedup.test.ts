@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { clearPolicy, setPolicy } from '../../../src/core/management.js';
+import { clearPolicy, setPolicy } from '../../../src/core/amqp/management.js';
 import type { ManualClock } from '../../../src/core/manual-clock.js';
 import type { TestBroker } from '../../helpers/broker.js';
 import {

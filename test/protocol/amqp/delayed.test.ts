@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Channel, type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import { ManualClock } from '../../../src/core/manual-clock.js';
-import { DelayStorage } from '../../../src/storage/delay-store.js';
+import { DelayStorage } from '../../../src/storage/amqp/disk-delay-store.js';
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 import {
   channelError,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type GetMessage } from 'amqplib';
-import { clearPolicy, setPolicy } from '../../../src/core/management.js';
+import { clearPolicy, setPolicy } from '../../../src/core/amqp/management.js';
 import { ManualClock } from '../../../src/core/manual-clock.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { Collector, channelError, errorChannel, rejectsWith, roundTrip, uniq } from './amqp-helpers.js';

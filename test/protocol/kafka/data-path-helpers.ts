@@ -1,13 +1,13 @@
 /**
  * Test doubles for the Kafka data path until the topic registry lands: topics whose partitions are
- * core Streams (in memory, or a StreamLog on disk), with a high watermark the test controls, a
+ * core Streams (in memory, or a DiskStreamStore on disk), with a high watermark the test controls, a
  * fake connection session, and a call helper that sends bodies through the real codec both ways.
  */
 import type { Clock } from '../../../src/core/clock.js';
-import { MemoryStreamStore } from '../../../src/core/memory-stream-store.js';
-import { Stream } from '../../../src/core/stream.js';
-import type { StreamStore } from '../../../src/core/stream-store.js';
-import type { Topic, TopicConfig, TopicLookup, TopicPartition } from '../../../src/core/topic.js';
+import type { Topic, TopicConfig, TopicLookup, TopicPartition } from '../../../src/core/kafka/topic.js';
+import { MemoryStreamStore } from '../../../src/core/stream/memory-stream-store.js';
+import { Stream } from '../../../src/core/stream/stream.js';
+import type { StreamStore } from '../../../src/core/stream/stream-store.js';
 import type { KafkaStruct } from '../../../src/protocol/kafka/codec/index.js';
 import {
   decodeRequest,

@@ -3,8 +3,8 @@
 // OffsetCommit/OffsetFetch, DescribeGroups/ListGroups/DeleteGroups.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GroupCoordinator } from '../../../src/core/group-coordinator.js';
-import { MemoryGroupOffsetStore } from '../../../src/core/group-offsets.js';
+import { GroupCoordinator } from '../../../src/core/kafka/group-coordinator.js';
+import { MemoryGroupOffsetStore } from '../../../src/core/kafka/group-offsets.js';
 import { ManualClock } from '../../../src/core/manual-clock.js';
 import { findCoordinatorApis } from '../../../src/protocol/kafka/apis/find-coordinator.js';
 import { groupAdminApis } from '../../../src/protocol/kafka/apis/group-admin.js';

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../../src/core/clock.js';
-import { GroupCoordinator } from '../../../src/core/group-coordinator.js';
-import { MemoryGroupOffsetStore } from '../../../src/core/group-offsets.js';
+import { GroupCoordinator } from '../../../src/core/kafka/group-coordinator.js';
+import { MemoryGroupOffsetStore } from '../../../src/core/kafka/group-offsets.js';
 import { buildApiTable } from '../../../src/protocol/kafka/api-table.js';
 import { findCoordinatorApis } from '../../../src/protocol/kafka/apis/find-coordinator.js';
 import { groupAdminApis } from '../../../src/protocol/kafka/apis/group-admin.js';

@@ -1,5 +1,5 @@
 // InitProducerId v0-4 and idempotent producers across a restart: producer ids never reused, and
-// sequence state rebuilt from the partition's log on disk (StreamLog + GroupCommitter).
+// sequence state rebuilt from the partition's log on disk (DiskStreamStore + GroupCommitter).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,9 +13,9 @@ import {
   MemoryProducerIdBlockStore,
   producerIdBlockStoreIn,
 } from '../../../src/protocol/kafka/producers.js';
-import { DefinitionsStore } from '../../../src/storage/definitions-store.js';
+import { DiskDefinitionsStore } from '../../../src/storage/disk-definitions-store.js';
 import { GroupCommitter } from '../../../src/storage/group-commit.js';
-import { StreamLog } from '../../../src/storage/stream-log.js';
+import { DiskStreamStore } from '../../../src/storage/stream/disk-stream-store.js';
 import { tempDir } from '../../storage/helpers.js';
 import { batchOf, call, FakeTopics, produceBody } from './data-path-helpers.js';
 
@@ -45,7 +45,7 @@ describe('InitProducerId', () => {
     const clock = new ManualClock();
     const seen = new Set<bigint>();
     for (let start = 0; start < 3; start++) {
-      const definitions = DefinitionsStore.open(dir);
+      const definitions = DiskDefinitionsStore.open(dir);
       const producers = new KafkaProducers({
         clock,
         idStore: producerIdBlockStoreIn(definitions),
@@ -95,7 +95,7 @@ describe('idempotent producers across a restart', () => {
     const committer = new GroupCommitter({ fsync: 'always' });
     const topics = new FakeTopics(clock, {
       openStore: (topic, partition) =>
-        StreamLog.open(join(dir, `${topic}-${partition}`), committer, { segmentSizeBytes: 64 * 1024 }),
+        DiskStreamStore.open(join(dir, `${topic}-${partition}`), committer, { segmentSizeBytes: 64 * 1024 }),
       afterDurable: (callback) => committer.afterDurable(callback),
     });
     topics.create('t');

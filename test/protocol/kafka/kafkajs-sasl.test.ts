@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { addUser } from '../../../src/core/management.js';
+import { addUser } from '../../../src/core/amqp/management.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 
 const { Kafka, logLevel } = kafkajs;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { addUser } from '../../../src/core/management.js';
+import { addUser } from '../../../src/core/amqp/management.js';
 import { encodeRequest } from '../../../src/protocol/kafka/codec/index.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { RawKafkaClient } from './raw-kafka-client.js';

@@ -2,7 +2,7 @@
 // rules per version, and authorized operations.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatTopicId } from '../../../src/core/topic-registry.js';
+import { formatTopicId } from '../../../src/core/kafka/topic-registry.js';
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
   CLUSTER_OPERATIONS,

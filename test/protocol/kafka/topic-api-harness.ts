@@ -1,7 +1,7 @@
 // Calls Kafka API handlers the way the listener does, through the codec both ways, so each test
 // also proves the request decodes and the answer encodes at that version.
 
-import type { TopicRegistryOptions } from '../../../src/core/topic-registry.js';
+import type { TopicRegistryOptions } from '../../../src/core/kafka/topic-registry.js';
 import { configApis } from '../../../src/protocol/kafka/apis/configs.js';
 import { metadataApis } from '../../../src/protocol/kafka/apis/metadata.js';
 import { topicAdminApis } from '../../../src/protocol/kafka/apis/topics-admin.js';
@@ -14,7 +14,7 @@ import {
   type KafkaStruct,
 } from '../../../src/protocol/kafka/codec/index.js';
 import { type KafkaApi, type KafkaSession, NO_RESPONSE } from '../../../src/protocol/kafka/kafka-api.js';
-import { TopicHarness } from '../../core/topic-harness.js';
+import { TopicHarness } from '../../core/kafka/topic-harness.js';
 
 const session: KafkaSession = {
   id: 1,

@@ -2,7 +2,7 @@
 // error codes and messages for a one-broker cluster.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatTopicId } from '../../../src/core/topic-registry.js';
+import { formatTopicId } from '../../../src/core/kafka/topic-registry.js';
 import { KafkaError } from '../../../src/protocol/kafka/error-codes.js';
 import { TopicApiHarness } from './topic-api-harness.js';
 

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { discardDefinitions } from '../../../src/core/definitions.js';
 import { ManualClock } from '../../../src/core/manual-clock.js';
-import type { SqsQueue } from '../../../src/core/sqs-queue.js';
-import { SqsQueueRegistry } from '../../../src/core/sqs-registry.js';
+import type { SqsQueue } from '../../../src/core/sqs/queue.js';
+import { SqsQueueRegistry } from '../../../src/core/sqs/registry.js';
 import type { SqsActionContext } from '../../../src/protocol/sqs/action-context.js';
 import { messageActions } from '../../../src/protocol/sqs/actions/messages.js';
 import { isSqsError, type SqsErrorShape, sqsError } from '../../../src/protocol/sqs/errors.js';

@@ -3,16 +3,16 @@
  * (resource type 2) and, read-only, for the broker (type 4). Topic configs are Kafka's names with
  * Kafka's defaults (src/core/topic-config.ts); a change is durable and takes effect at once.
  */
-import type { Topic } from '../../../core/topic.js';
+import type { Topic } from '../../../core/kafka/topic.js';
 import {
   ConfigType,
   configDef,
   effectiveValue,
   TOPIC_CONFIG_DEFS,
   type TopicConfigDef,
-} from '../../../core/topic-config.js';
-import { TopicError } from '../../../core/topic-error.js';
-import { isValidTopicName, type TopicRegistry } from '../../../core/topic-registry.js';
+} from '../../../core/kafka/topic-config.js';
+import { TopicError } from '../../../core/kafka/topic-error.js';
+import { isValidTopicName, type TopicRegistry } from '../../../core/kafka/topic-registry.js';
 import type { KafkaCluster } from '../cluster.js';
 import type {
   AlterConfigsRequest,

@@ -6,7 +6,7 @@
  * stores the new log start durably before it returns, so the answer follows durability.
  * Idempotent producers whose batches all lie below the new start are forgotten, as Kafka does.
  */
-import type { TopicLookup, TopicPartition } from '../../../core/topic.js';
+import type { TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../codec/index.js';
 import { KafkaError } from '../error-codes.js';
 import type { KafkaApi, KafkaCall } from '../kafka-api.js';

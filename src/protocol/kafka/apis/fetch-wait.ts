@@ -5,7 +5,7 @@
  * all released when it ends; the listener limits the requests in flight per connection.
  */
 import type { Clock } from '../../../core/clock.js';
-import type { TopicPartition } from '../../../core/topic.js';
+import type { TopicPartition } from '../../../core/kafka/topic.js';
 import { type KafkaAnswer, type KafkaSession, NO_RESPONSE } from '../kafka-api.js';
 import { untilSessionCloses } from '../session-close.js';
 

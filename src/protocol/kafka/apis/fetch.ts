@@ -15,7 +15,7 @@
  * FETCH_SESSION_ID_NOT_FOUND, after which clients fall back to a full fetch.
  */
 import type { Clock } from '../../../core/clock.js';
-import type { TopicLookup, TopicPartition } from '../../../core/topic.js';
+import type { TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
 import type {
   FetchRequest,
   FetchRequestFetchPartition,

@@ -3,7 +3,7 @@
  * DeleteGroups v0-2. An unknown group is described as Dead with no error, as Kafka does before
  * DescribeGroups v6.
  */
-import type { GroupCoordinator } from '../../../core/group-coordinator.js';
+import type { GroupCoordinator } from '../../../core/kafka/group-coordinator.js';
 import type {
   DeleteGroupsRequest,
   DeleteGroupsResponse,

@@ -3,8 +3,8 @@
  * LeaveGroup v0-4, over the core GroupCoordinator. JoinGroup and SyncGroup answers may wait for
  * the rest of the group (the join phase, the leader's assignment).
  */
-import type { GroupErrorName } from '../../../core/consumer-group.js';
-import type { GroupCoordinator } from '../../../core/group-coordinator.js';
+import type { GroupErrorName } from '../../../core/kafka/consumer-group.js';
+import type { GroupCoordinator } from '../../../core/kafka/group-coordinator.js';
 import type {
   HeartbeatRequest,
   HeartbeatResponse,

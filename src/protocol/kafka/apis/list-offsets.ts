@@ -11,7 +11,7 @@
  *   for a timestamp (Kafka lists segment start offsets there; clients use the first element only).
  * isolationLevel is ignored: without transactions the last stable offset is the high watermark.
  */
-import type { TopicLookup, TopicPartition } from '../../../core/topic.js';
+import type { TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
 import type {
   ListOffsetsRequest,
   ListOffsetsRequestListOffsetsPartition,

@@ -4,8 +4,8 @@
  * auto-created when both the broker (auto.create.topics.enable) and the request (v4+) allow it;
  * v0-3 requests always allow it, as in Kafka.
  */
-import type { Topic } from '../../../core/topic.js';
-import { formatTopicId, isValidTopicName, type TopicRegistry } from '../../../core/topic-registry.js';
+import type { Topic } from '../../../core/kafka/topic.js';
+import { formatTopicId, isValidTopicName, type TopicRegistry } from '../../../core/kafka/topic-registry.js';
 import type { KafkaCluster } from '../cluster.js';
 import type {
   MetadataRequest,

@@ -4,8 +4,8 @@
  * durable. Fetches return -1 and '' for partitions without a committed offset; `requireStable`
  * (v7+) is accepted and has nothing to wait for, as Pier has no transactional commits.
  */
-import type { GroupCoordinator, PartitionOffset } from '../../../core/group-coordinator.js';
-import type { OffsetCommitEntry } from '../../../core/group-offsets.js';
+import type { GroupCoordinator, PartitionOffset } from '../../../core/kafka/group-coordinator.js';
+import type { OffsetCommitEntry } from '../../../core/kafka/group-offsets.js';
 import type {
   OffsetCommitRequest,
   OffsetCommitResponse,

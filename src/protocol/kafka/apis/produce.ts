@@ -12,7 +12,7 @@
  * failed") instead of retrying forever; the v8+ errorMessage says transactions are unsupported.
  */
 import type { Clock } from '../../../core/clock.js';
-import type { Topic, TopicLookup, TopicPartition } from '../../../core/topic.js';
+import type { Topic, TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
 import type {
   ProduceRequest,
   ProduceRequestPartitionProduceData,

@@ -1,5 +1,5 @@
 /** Maps the core's topic refusals to Kafka error codes for the admin and Metadata handlers. */
-import { TopicError } from '../../../core/topic-error.js';
+import { TopicError } from '../../../core/kafka/topic-error.js';
 import { KafkaError } from '../error-codes.js';
 
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';

@@ -3,7 +3,7 @@
  * replication factor 1 (or -1, the default) only, manual assignments only to this broker, and
  * Kafka's error codes and messages for everything else.
  */
-import { formatTopicId, type TopicRegistry, validateTopicName } from '../../../core/topic-registry.js';
+import { formatTopicId, type TopicRegistry, validateTopicName } from '../../../core/kafka/topic-registry.js';
 import type {
   CreatePartitionsRequest,
   CreatePartitionsResponse,

@@ -2,7 +2,7 @@
  * DeleteMessage and ChangeMessageVisibility (and their batches): operations on a receive's lease,
  * named by its receipt handle. The core says how it went; this maps that to AWS's errors.
  */
-import type { SqsLeaseResult, SqsQueue } from '../../../core/sqs-queue.js';
+import type { SqsLeaseResult, SqsQueue } from '../../../core/sqs/queue.js';
 import type { SqsActionHandler } from '../action-context.js';
 import { invalidParameterValue, isSqsError, missingParameter, type SqsError, sqsError } from '../errors.js';
 import { checkBatchEntries, core, failedEntry, intParam } from './params.js';

@@ -2,7 +2,7 @@
  * What the message actions share: reading checked params, mapping core refusals to SQS errors, the
  * batch envelope rules (entry count, ids) and BatchResultErrorEntry for per-entry failures.
  */
-import { SqsCoreError } from '../../../core/sqs-errors.js';
+import { SqsCoreError } from '../../../core/sqs/errors.js';
 import { invalidParameterValue, type SqsError, sqsError } from '../errors.js';
 
 /** An integer param within [min, max], or undefined when absent; `reason` is AWS's text for out of range. */

@@ -1,7 +1,7 @@
 // AddPermission and RemovePermission edit the queue's Policy attribute as AWS does: one statement per
 // label (Sid), allowing "SQS:<action>" to the accounts' root principals on the queue's ARN. The policy
 // is only recorded: Pier does not evaluate IAM policies.
-import type { SqsQueue } from '../../../core/sqs-queue.js';
+import type { SqsQueue } from '../../../core/sqs/queue.js';
 import type { SqsActionHandler } from '../action-context.js';
 import { invalidParameterValue } from '../errors.js';
 import type { SqsAction } from '../model.js';

@@ -1,7 +1,7 @@
 // The queue-management actions: CreateQueue, DeleteQueue, GetQueueUrl, GetQueueAttributes,
 // SetQueueAttributes, ListQueues, PurgeQueue, ListDeadLetterSourceQueues. Validation lives in
 // queue-attributes.ts; the queues themselves in the core registry.
-import type { SqsQueue } from '../../../core/sqs-queue.js';
+import type { SqsQueue } from '../../../core/sqs/queue.js';
 import type { SqsActionContext, SqsActionHandler } from '../action-context.js';
 import { sqsError } from '../errors.js';
 import { SHAPES, type SqsAction } from '../model.js';

@@ -2,8 +2,8 @@
  * ReceiveMessage: range checks, long polling (cancelled when the client goes away), and each
  * message answered with only the system and message attributes the caller asked for.
  */
-import type { SqsAttributeMap, SqsMessage, SqsReceivedMessage } from '../../../core/sqs-message.js';
-import type { SqsPendingReceive, SqsReceiveRequest } from '../../../core/sqs-queue.js';
+import type { SqsAttributeMap, SqsMessage, SqsReceivedMessage } from '../../../core/sqs/message.js';
+import type { SqsPendingReceive, SqsReceiveRequest } from '../../../core/sqs/queue.js';
 import type { SqsActionHandler } from '../action-context.js';
 import { md5OfMessageAttributes } from '../md5.js';
 import { checkFifoId, core, intParam, stringListParam, stringParam } from './params.js';

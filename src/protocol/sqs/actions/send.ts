@@ -4,8 +4,8 @@
  * answer only once the messages are durable.
  */
 import { createHash } from 'node:crypto';
-import type { SqsAttributeMap, SqsMessage, SqsSendInput } from '../../../core/sqs-message.js';
-import type { SqsQueue } from '../../../core/sqs-queue.js';
+import type { SqsAttributeMap, SqsMessage, SqsSendInput } from '../../../core/sqs/message.js';
+import type { SqsQueue } from '../../../core/sqs/queue.js';
 import type { SqsActionContext, SqsActionHandler } from '../action-context.js';
 import { invalidParameterValue, isSqsError, missingParameter, sqsError } from '../errors.js';
 import { md5OfMessageAttributes, md5OfMessageBody, md5OfMessageSystemAttributes } from '../md5.js';

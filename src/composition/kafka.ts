@@ -1,0 +1,180 @@
+/**
+ * Composes Pier's Kafka side: the topic registry and group coordinator over storage, and the API
+ * table the Kafka listener dispatches on. Topics and committed offsets are restored even when the
+ * listener is off, so their data is kept.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { BrokerCore } from '../core/broker-core.js';
+import type { Clock } from '../core/clock.js';
+import type { DefinitionEntry, DefinitionWriter } from '../core/definitions.js';
+import { DEFAULT_GROUP_COORDINATOR_CONFIG, GroupCoordinator } from '../core/kafka/group-coordinator.js';
+import { TopicRegistry } from '../core/kafka/topic-registry.js';
+import { buildApiTable } from '../protocol/kafka/api-table.js';
+import { configApis } from '../protocol/kafka/apis/configs.js';
+import { deleteRecordsApis } from '../protocol/kafka/apis/delete-records.js';
+import { fetchApis } from '../protocol/kafka/apis/fetch.js';
+import { findCoordinatorApis } from '../protocol/kafka/apis/find-coordinator.js';
+import { groupAdminApis } from '../protocol/kafka/apis/group-admin.js';
+import { groupApis } from '../protocol/kafka/apis/groups.js';
+import { initProducerIdApis } from '../protocol/kafka/apis/init-producer-id.js';
+import { listOffsetsApis } from '../protocol/kafka/apis/list-offsets.js';
+import { metadataApis } from '../protocol/kafka/apis/metadata.js';
+import { offsetApis } from '../protocol/kafka/apis/offsets.js';
+import { produceApis } from '../protocol/kafka/apis/produce.js';
+import { saslApis } from '../protocol/kafka/apis/sasl.js';
+import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
+import { DEFAULT_KAFKA_SETTINGS, type KafkaCluster, type KafkaSettings } from '../protocol/kafka/cluster.js';
+import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
+import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
+import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
+import type { Storage } from '../storage/storage.js';
+
+export interface KafkaOptions extends Partial<KafkaSettings> {
+  /** Host clients are told to connect to (Metadata, FindCoordinator). Default: the bound host. */
+  advertisedHost?: string;
+  /** Port clients are told to connect to. Default: the bound port. */
+  advertisedPort?: number;
+  /**
+   * Require SASL (PLAIN, SCRAM-SHA-256/512) with the broker's users. Default: off on a loopback
+   * host, on otherwise; switching it off beyond loopback is refused.
+   */
+  sasl?: boolean;
+  /** group.initial.rebalance.delay.ms: how long a new group waits for more members. Default 3000. */
+  groupInitialRebalanceDelayMs?: number;
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms. Defaults 6000 / 1800000. */
+  groupMinSessionTimeoutMs?: number;
+  groupMaxSessionTimeoutMs?: number;
+}
+
+export interface KafkaParts {
+  readonly settings: KafkaSettings;
+  readonly topics: TopicRegistry;
+  readonly groups: GroupCoordinator;
+  /** Restores topics from the stored definitions; returns the stream directories to keep. */
+  restore(storedDefinitions: readonly DefinitionEntry[]): Array<{ vhost: string; queueName: string }>;
+  /** The API table for a listener on `host` (call once the advertised address is known). */
+  apis(cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi>;
+  close(): void;
+}
+
+export interface KafkaCompositionInput {
+  readonly storage: Storage;
+  readonly core: BrokerCore;
+  readonly clock: Clock;
+  readonly definitions: DefinitionWriter;
+  readonly options: KafkaOptions;
+  readonly log: (line: string) => void;
+}
+
+export function composeKafka({
+  storage,
+  core,
+  clock,
+  definitions,
+  options,
+  log,
+}: KafkaCompositionInput): KafkaParts {
+  const settings: KafkaSettings = { ...DEFAULT_KAFKA_SETTINGS, ...withoutUndefined(options) };
+  const groupOffsets = DiskGroupOffsetStore.open(join(storage.dataDir, 'kafka-groups'), storage.committer, {
+    logger: log,
+  });
+  const groups = new GroupCoordinator({
+    clock,
+    offsets: groupOffsets,
+    config: {
+      ...DEFAULT_GROUP_COORDINATOR_CONFIG,
+      ...withoutUndefined({
+        initialRebalanceDelayMs: options.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: options.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: options.groupMaxSessionTimeoutMs,
+      }),
+    },
+  });
+  const topics = new TopicRegistry({
+    clock,
+    definitions,
+    createStreamStore: (vhost, streamName, streamOptions) =>
+      storage.openStreamStore(vhost, streamName, streamOptions),
+    durability: storage.committer,
+    autoCreateTopics: settings.autoCreateTopics,
+    defaultPartitions: settings.defaultPartitions,
+    onTopicDeleted: (name) => {
+      groups
+        .deleteTopicOffsets(name)
+        .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
+    },
+  });
+  let producers: KafkaProducers | undefined;
+  return {
+    settings,
+    topics,
+    groups,
+    restore(storedDefinitions) {
+      topics.restore(storedDefinitions);
+      return topics.streamKeepList();
+    },
+    apis(cluster, sasl) {
+      const partitionExists = (topic: string, partition: number) => {
+        const found = topics.get(topic);
+        return found !== undefined && partition >= 0 && partition < found.partitions.length;
+      };
+      producers ??= new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
+      return buildApiTable([
+        ...produceApis({ topics, producers, clock }),
+        ...fetchApis({ topics, clock }),
+        ...listOffsetsApis({ topics }),
+        ...deleteRecordsApis({ topics, producers }),
+        ...initProducerIdApis({ producers }),
+        ...saslApis({
+          enabled: sasl,
+          users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
+        }),
+        ...metadataApis({ topics, cluster }),
+        ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
+        ...configApis({ topics, cluster }),
+        ...findCoordinatorApis({ cluster }),
+        ...groupApis({ groups }),
+        ...offsetApis({ groups, partitionExists }),
+        ...groupAdminApis({ groups }),
+      ]);
+    },
+    close() {
+      groups.close();
+      groupOffsets.close();
+      topics.close();
+    },
+  };
+}
+
+/** The cluster identity: node 0, a cluster id kept in the definitions, the advertised address. */
+export function kafkaCluster(
+  storage: Storage,
+  host: string,
+  options: KafkaOptions,
+): KafkaCluster & { advertisedPort: number } {
+  return {
+    nodeId: 0,
+    clusterId: kafkaClusterId(storage),
+    advertisedHost: options.advertisedHost ?? (isWildcardHost(host) ? hostname() : host),
+    advertisedPort: options.advertisedPort ?? 0,
+  };
+}
+
+function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Kafka's cluster id (22 characters of base64url), made once and kept in the definitions. */
+function kafkaClusterId(storage: Storage): string {
+  const stored = storage.definitions.get('meta', 'kafka-cluster-id');
+  if (typeof stored === 'string') return stored;
+  const clusterId = randomBytes(16).toString('base64url');
+  storage.definitions.put('meta', 'kafka-cluster-id', clusterId);
+  return clusterId;
+}

@@ -1,0 +1,101 @@
+/**
+ * Composes Pier's SQS side: the queue registry over storage (restored at start even when the
+ * listener is off, so queues and their messages are kept) and the HTTP listener with its action
+ * table and signature checking.
+ */
+import type { Clock } from '../core/clock.js';
+import type { DefinitionEntry, DefinitionWriter } from '../core/definitions.js';
+import { SqsQueueRegistry } from '../core/sqs/registry.js';
+import { sqsActions } from '../protocol/sqs/actions/index.js';
+import { SqsServer } from '../protocol/sqs/server.js';
+import type { Storage } from '../storage/storage.js';
+
+export interface SqsAccessKey {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export interface SqsOptions {
+  /** The 12-digit account id in queue URLs and ARNs. Default 000000000000. */
+  accountId?: string;
+  /** The region in ARNs. Default us-east-1. */
+  region?: string;
+  /**
+   * Keys whose SigV4 signatures are checked. None: any well-formed signature is accepted, which is
+   * allowed only when the listener is on loopback.
+   */
+  accessKeys?: readonly SqsAccessKey[];
+  /** Larger HTTP request bodies are refused with 413. Default 4 MiB (a 1 MiB message, encoded). */
+  maxRequestBytes?: number;
+  /** More connections are closed at once (node:http's maxConnections). Default unlimited. */
+  maxConnections?: number;
+}
+
+export const DEFAULT_SQS_ACCOUNT_ID = '000000000000';
+export const DEFAULT_SQS_REGION = 'us-east-1';
+/** A 1 MiB message URL-encoded in a query form, or JSON-escaped, with batch and attribute overhead. */
+export const DEFAULT_SQS_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+export interface SqsParts {
+  readonly registry: SqsQueueRegistry;
+  restore(storedDefinitions: readonly DefinitionEntry[]): void;
+  /** The listener (call once): checks signatures against `accessKeys`, or accepts any when none. */
+  server(log: (line: string) => void): SqsServer;
+  /** How requests are authenticated, for the start-up log. */
+  describeAuth(): string;
+  close(): void;
+}
+
+export interface SqsCompositionInput {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly definitions: DefinitionWriter;
+  readonly options: SqsOptions;
+}
+
+export function composeSqs({ storage, clock, definitions, options }: SqsCompositionInput): SqsParts {
+  const accountId = options.accountId ?? DEFAULT_SQS_ACCOUNT_ID;
+  if (!/^\d{12}$/.test(accountId)) {
+    throw new Error(`sqs: account id '${accountId}' must be 12 digits (--sqs-account-id)`);
+  }
+  const accessKeys = new Map((options.accessKeys ?? []).map((k) => [k.accessKeyId, k.secretAccessKey]));
+  const registry = new SqsQueueRegistry({
+    clock,
+    accountId,
+    region: options.region ?? DEFAULT_SQS_REGION,
+    storage: storage.sqs,
+    definitions,
+    durability: storage.committer,
+  });
+  return {
+    registry,
+    restore(storedDefinitions) {
+      registry.restore(storedDefinitions);
+    },
+    server(log) {
+      return new SqsServer({
+        registry,
+        actions: sqsActions,
+        accessKeys,
+        maxRequestBytes: options.maxRequestBytes ?? DEFAULT_SQS_MAX_REQUEST_BYTES,
+        maxConnections: options.maxConnections,
+        log,
+      });
+    },
+    describeAuth() {
+      return accessKeys.size > 0
+        ? `SigV4 signatures checked against ${accessKeys.size} access key(s)`
+        : 'loopback mode: any well-formed SigV4 signature accepted (--sqs-access-key to check them)';
+    },
+    close() {
+      registry.close();
+    },
+  };
+}
+
+/** `--sqs-access-key <id>:<secret>`; undefined when malformed. */
+export function parseSqsAccessKey(text: string): SqsAccessKey | undefined {
+  const colon = text.indexOf(':');
+  if (colon <= 0 || colon === text.length - 1) return undefined;
+  return { accessKeyId: text.slice(0, colon), secretAccessKey: text.slice(colon + 1) };
+}

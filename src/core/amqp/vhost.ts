@@ -1,0 +1,660 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { DedupStoreFactory } from '../dedup-store.js';
+import { type DefinitionWriter, normalizeArguments } from '../definitions.js';
+import type { Message, QueuedMessage } from '../message.js';
+import type { StreamStoreFactory } from '../stream/stream-store.js';
+import { deadLetteredMessage, isDeadLetterCycle } from './dead-letter.js';
+import type { DelayStoreFactory } from './delay-store.js';
+import { accessRefused, BrokerError, notFound, preconditionFailed, resourceLocked } from './errors.js';
+import {
+  type Arguments,
+  type Binding,
+  type BindingTarget,
+  bindingId,
+  EXCHANGE_TYPES,
+  Exchange,
+  type ExchangeOptions,
+  type ExchangeType,
+} from './exchange.js';
+import { ExchangeExtensions } from './exchange-extensions.js';
+import { MemoryDelayStore } from './memory-delay-store.js';
+import type { MessagePropertiesCodec } from './message-properties.js';
+import { type Policy, PolicyTable } from './policies.js';
+import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
+import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
+import type { QueueStore } from './queue-store.js';
+import { senderSelectedKeys } from './sender-selected-keys.js';
+import { isStreamArguments, StreamQueue } from './stream-queue.js';
+
+/**
+ * Creates the store for a queue: on disk for durable queues, in memory otherwise. A priority
+ * queue has one store per level; `level` is 0 for all other queues.
+ */
+export type QueueStoreFactory = (
+  vhost: string,
+  queueName: string,
+  durable: boolean,
+  level: number,
+) => QueueStore;
+
+/** The parts of the broker a vhost works with. */
+export interface VirtualHostContext {
+  readonly clock: Clock;
+  readonly createStore: QueueStoreFactory;
+  readonly definitions: DefinitionWriter;
+  readonly codec: MessagePropertiesCodec;
+  /** Where delayed exchanges keep their messages; default: in memory. */
+  readonly createDelayStore?: DelayStoreFactory;
+  /** Stores for stream queues (`x-queue-type: stream`); in memory when absent (core tests). */
+  readonly createStreamStore?: StreamStoreFactory;
+  /** Where durable deduplicating exchanges keep their ids; in memory only when absent. */
+  readonly createDedupStore?: DedupStoreFactory;
+}
+
+/** What became of a published message. */
+export interface PublishOutcome {
+  /** It matched at least one queue (else mandatory messages are returned). */
+  readonly routed: boolean;
+  /** A queue refused it (overflow reject-publish): publisher confirms nack it. */
+  readonly rejected: boolean;
+  /** It went into a durable queue as a persistent message: confirms wait for the disk. */
+  readonly needsDisk: boolean;
+}
+
+export interface ExchangeDeclaration extends ExchangeOptions {
+  readonly name: string;
+  readonly type: string;
+  readonly passive: boolean;
+}
+
+export interface QueueDeclaration {
+  readonly name: string;
+  readonly passive: boolean;
+  readonly durable: boolean;
+  readonly exclusive: boolean;
+  readonly autoDelete: boolean;
+  readonly arguments: Arguments;
+  /** The declaring connection: owner of an exclusive queue. */
+  readonly owner: unknown;
+}
+
+const NOT_ROUTED: PublishOutcome = { routed: false, rejected: false, needsDisk: false };
+
+/** Exchanges every vhost has, as RabbitMQ creates them. */
+const STANDARD_EXCHANGES: ReadonlyArray<[string, ExchangeType]> = [
+  ['', 'direct'],
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+];
+
+const DURABLE_SYSTEM_EXCHANGE: ExchangeOptions = {
+  durable: true,
+  autoDelete: false,
+  internal: false,
+  arguments: {},
+};
+
+function describe(value: unknown): string {
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * A namespace of exchanges, queues and bindings, with the declare/delete/bind rules RabbitMQ
+ * applies (reserved `amq.` names, equivalence checks, exclusive ownership, idempotent deletes).
+ */
+export class VirtualHost implements QueueHost {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  readonly clock: Clock;
+  private readonly createStore: QueueStoreFactory;
+  private readonly definitions: DefinitionWriter;
+  readonly codec: MessagePropertiesCodec;
+  /** Delayed (x-delayed-message) and deduplicating exchanges: exchange-extensions.ts. */
+  readonly extensions: ExchangeExtensions;
+  /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
+  readonly policies = new PolicyTable();
+  private readonly createStreamStore: StreamStoreFactory | undefined;
+  /** While publish() routes: delayed/deduplicating exchanges reached through bindings. */
+  private heldOnTheWay: Exchange[] | undefined;
+
+  constructor(
+    readonly name: string,
+    context: VirtualHostContext,
+  ) {
+    this.clock = context.clock;
+    this.createStore = context.createStore;
+    this.definitions = context.definitions;
+    this.codec = context.codec;
+    this.extensions = new ExchangeExtensions(
+      this,
+      context.createDelayStore ?? (() => new MemoryDelayStore()),
+      context.createDedupStore,
+    );
+    this.createStreamStore = context.createStreamStore;
+    for (const [exchangeName, type] of STANDARD_EXCHANGES) {
+      this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
+    }
+  }
+
+  /** The policy in effect for a queue or exchange of this name. */
+  policyFor(kind: 'queue' | 'exchange', name: string): Policy | undefined {
+    return this.policies.match(kind, name);
+  }
+
+  private where(): string {
+    return `in vhost '${this.name}'`;
+  }
+
+  // ---- exchanges -------------------------------------------------------------------------
+
+  getExchange(name: string): Exchange {
+    const exchange = this.exchanges.get(name);
+    if (!exchange) throw notFound(`no exchange '${name}' ${this.where()}`);
+    return exchange;
+  }
+
+  declareExchange(decl: ExchangeDeclaration): Exchange {
+    const existing = this.exchanges.get(decl.name);
+    if (decl.passive) {
+      if (!existing) throw notFound(`no exchange '${decl.name}' ${this.where()}`);
+      return existing;
+    }
+    if (decl.name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (!EXCHANGE_TYPES.includes(decl.type as ExchangeType)) {
+      throw new BrokerError('command-invalid', `unknown exchange type '${decl.type}'`);
+    }
+    const args = normalizeArguments(decl.arguments);
+    const alternate = args['alternate-exchange'];
+    if (alternate !== undefined && typeof alternate !== 'string') {
+      throw preconditionFailed(
+        `invalid type '${amqpTypeName(alternate)}' for arg 'alternate-exchange' in exchange '${decl.name}' ${this.where()}`,
+      );
+    }
+    if (existing) {
+      const what = `exchange '${decl.name}' ${this.where()}`;
+      this.checkEquivalent(what, 'type', decl.type, existing.type);
+      this.checkEquivalent(what, 'durable', decl.durable, existing.options.durable);
+      this.checkEquivalent(what, 'auto_delete', decl.autoDelete, existing.options.autoDelete);
+      this.checkEquivalent(what, 'internal', decl.internal, existing.options.internal);
+      this.checkArgumentsEquivalent(what, args, existing.options.arguments);
+      return existing;
+    }
+    if (decl.name.startsWith('amq.')) {
+      throw accessRefused(`exchange name '${decl.name}' contains reserved prefix 'amq.*'`);
+    }
+    this.extensions.validate(decl.name, decl.type, args);
+    const options: ExchangeOptions = {
+      durable: decl.durable,
+      autoDelete: decl.autoDelete,
+      internal: decl.internal,
+      arguments: args,
+    };
+    const exchange = new Exchange(this.name, decl.name, decl.type as ExchangeType, options);
+    exchange.applyPolicy(this.policyFor('exchange', decl.name));
+    this.exchanges.set(decl.name, exchange);
+    this.extensions.added(exchange);
+    if (decl.durable) {
+      this.definitions.put('exchange', this.key(decl.name), {
+        vhost: this.name,
+        name: decl.name,
+        type: decl.type,
+        ...options,
+      });
+    }
+    return exchange;
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '') throw accessRefused('operation not permitted on the default exchange');
+    if (name.startsWith('amq.'))
+      throw accessRefused(`deletion of system exchange '${name}' ${this.where()} not allowed`);
+    const exchange = this.exchanges.get(name);
+    if (!exchange) return; // RabbitMQ: exchange.delete is idempotent
+    if (ifUnused && exchange.bindingCount > 0)
+      throw preconditionFailed(`exchange '${name}' ${this.where()} in use`);
+    this.removeExchange(exchange);
+  }
+
+  private removeExchange(exchange: Exchange): void {
+    this.exchanges.delete(exchange.name);
+    this.extensions.removed(exchange);
+    if (exchange.options.durable) this.definitions.delete('exchange', this.key(exchange.name));
+    for (const binding of [...exchange.allBindings()]) this.forgetBinding(exchange, binding);
+    const target: BindingTarget = { kind: 'exchange', name: exchange.name };
+    for (const source of [...this.exchanges.values()]) {
+      for (const binding of source.removeBindingsTo(target)) this.afterBindingRemoved(source, binding);
+    }
+  }
+
+  // ---- queues ----------------------------------------------------------------------------
+
+  /** Finds a queue, enforcing exclusive ownership for the connection asking. */
+  getQueue(name: string, owner: unknown): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw notFound(`no queue '${name}' ${this.where()}`);
+    this.checkOwner(queue, owner);
+    return queue;
+  }
+
+  private checkOwner(queue: Queue, owner: unknown): void {
+    const exclusiveOwner = queue.options.exclusiveOwner;
+    if (exclusiveOwner !== undefined && exclusiveOwner !== owner) {
+      throw resourceLocked(
+        `cannot obtain exclusive access to locked queue '${queue.name}' ${this.where()}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      );
+    }
+  }
+
+  declareQueue(decl: QueueDeclaration): Queue {
+    let name = decl.name;
+    if (decl.passive) {
+      return this.getQueue(name, decl.owner);
+    }
+    if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+    const existing = this.queues.get(name);
+    const args = normalizeArguments(decl.arguments);
+    validateQueueArguments(name, this.name, args, decl);
+    if (existing) {
+      this.checkOwner(existing, decl.owner);
+      existing.touch();
+      const what = `queue '${name}' ${this.where()}`;
+      this.checkEquivalent(what, 'durable', decl.durable, existing.options.durable);
+      this.checkEquivalent(what, 'auto_delete', decl.autoDelete, existing.options.autoDelete);
+      this.checkEquivalent(what, 'exclusive', decl.exclusive, existing.options.exclusiveOwner !== undefined);
+      this.checkArgumentsEquivalent(what, args, existing.options.arguments);
+      return existing;
+    }
+    if (name.startsWith('amq.') && decl.name !== '') {
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const options: QueueOptions = {
+      durable: decl.durable,
+      exclusiveOwner: decl.exclusive ? decl.owner : undefined,
+      autoDelete: decl.autoDelete,
+      arguments: args,
+    };
+    const queue = this.addQueue(name, options);
+    if (this.isPersisted(queue)) {
+      this.definitions.put('queue', this.key(name), {
+        vhost: this.name,
+        name,
+        durable: true,
+        autoDelete: decl.autoDelete,
+        arguments: args,
+      });
+    }
+    return queue;
+  }
+
+  /** Creates a queue without checks: used by declare and by recovery at start-up. */
+  addQueue(name: string, options: QueueOptions): Queue {
+    // ---- streams: a StreamQueue lives in the same map, so routing and deletion need no change.
+    if (isStreamArguments(options.arguments)) {
+      const stream = new StreamQueue(this.name, name, options, this, this.createStreamStore);
+      this.queues.set(name, stream);
+      return stream;
+    }
+    const persisted = options.durable && options.exclusiveOwner === undefined;
+    const maxPriority = Number(options.arguments['x-max-priority'] ?? 0);
+    const stores: QueueStore[] = [];
+    for (let level = 0; level <= maxPriority; level++)
+      stores.push(this.createStore(this.name, name, persisted, level));
+    const queue = new Queue(this.name, name, options, stores, this, this.policyFor('queue', name));
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  // ---- QueueHost: what queues ask of their vhost -----------------------------------------
+
+  remove(queue: Queue): void {
+    this.removeQueue(queue);
+  }
+
+  deadLetter(queue: Queue, queued: QueuedMessage, reason: DeadLetterReason): void {
+    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
+    if (deadLetterExchange === undefined || queued.message.body === null) return;
+    const exchange = this.exchanges.get(deadLetterExchange);
+    if (!exchange) return; // RabbitMQ drops the message when the DLX does not exist.
+    const message = deadLetteredMessage(
+      queued.message,
+      queue.name,
+      reason,
+      deadLetterExchange,
+      deadLetterRoutingKey,
+      this.clock.now(),
+      this.codec,
+    );
+    if (this.extensions.intercept(exchange, message)) return; // a delayed or deduplicating DLX
+    const targets = new Set<Queue>();
+    const headers = this.codec.headers(message.properties);
+    // Without a dead-letter routing key the message keeps its CC keys for routing, as in RabbitMQ.
+    const ccKeys = deadLetterRoutingKey === undefined ? senderSelectedKeys(headers) : undefined;
+    this.route(exchange, message.routingKey, () => headers, targets, ccKeys);
+    for (const target of targets) {
+      if (isDeadLetterCycle(message.properties, target.name, this.codec)) continue;
+      target.enqueue(message);
+    }
+  }
+
+  /** Restores a durable exchange from the definitions store at start-up. */
+  restoreExchange(name: string, type: ExchangeType, options: ExchangeOptions): void {
+    const exchange = new Exchange(this.name, name, type, options);
+    exchange.applyPolicy(this.policyFor('exchange', name));
+    this.exchanges.set(name, exchange);
+    this.extensions.added(exchange);
+  }
+
+  /** Restores a binding at start-up; silently skipped if either end no longer exists. */
+  restoreBinding(source: string, destination: BindingTarget, routingKey: string, args: Arguments): void {
+    const exchange = this.exchanges.get(source);
+    if (!exchange || !this.targetExists(destination)) return;
+    exchange.addBinding({
+      source,
+      destination,
+      routingKey,
+      arguments: args,
+      id: bindingId(destination, routingKey, args),
+    });
+  }
+
+  private isPersisted(queue: Queue): boolean {
+    return queue.options.durable && queue.options.exclusiveOwner === undefined;
+  }
+
+  /** Deletes a queue; returns the number of ready messages it held. Idempotent, as RabbitMQ. */
+  deleteQueue(name: string, owner: unknown, ifUnused: boolean, ifEmpty: boolean): number {
+    const queue = this.queues.get(name);
+    if (!queue) return 0;
+    this.checkOwner(queue, owner);
+    if (ifUnused && queue.consumerCount > 0)
+      throw preconditionFailed(`queue '${name}' ${this.where()} in use`);
+    if (ifEmpty && queue.messageCount > 0)
+      throw preconditionFailed(`queue '${name}' ${this.where()} not empty`);
+    const count = queue.messageCount;
+    this.removeQueue(queue);
+    return count;
+  }
+
+  /** Removes a queue, its bindings and its data, and tells its consumers. */
+  removeQueue(queue: Queue): void {
+    if (queue.deleted || this.queues.get(queue.name) !== queue) return;
+    this.queues.delete(queue.name);
+    if (this.isPersisted(queue)) this.definitions.delete('queue', this.key(queue.name));
+    const target: BindingTarget = { kind: 'queue', name: queue.name };
+    for (const exchange of [...this.exchanges.values()]) {
+      for (const binding of exchange.removeBindingsTo(target)) this.afterBindingRemoved(exchange, binding);
+    }
+    const consumers = [...queue.consumers];
+    queue.destroy();
+    for (const consumer of consumers) consumer.queueDeleted(queue);
+  }
+
+  /** Deletes the exclusive queues a closing connection owned. */
+  removeQueuesOwnedBy(owner: unknown): void {
+    for (const queue of [...this.queues.values()]) {
+      if (queue.options.exclusiveOwner === owner) this.removeQueue(queue);
+    }
+  }
+
+  // ---- bindings --------------------------------------------------------------------------
+
+  bind(
+    source: string,
+    destination: BindingTarget,
+    routingKey: string,
+    rawArgs: Arguments,
+    owner: unknown,
+  ): void {
+    const exchange = this.bindingSource(source, destination, owner);
+    const args = normalizeArguments(rawArgs);
+    const binding: Binding = {
+      source,
+      destination,
+      routingKey,
+      arguments: args,
+      id: bindingId(destination, routingKey, args),
+    };
+    if (!exchange.addBinding(binding)) return;
+    if (this.isBindingDurable(exchange, destination)) {
+      this.definitions.put('binding', this.bindingKey(source, binding.id), {
+        vhost: this.name,
+        source,
+        destination,
+        routingKey,
+        arguments: args,
+      });
+    }
+  }
+
+  unbind(
+    source: string,
+    destination: BindingTarget,
+    routingKey: string,
+    rawArgs: Arguments,
+    owner: unknown,
+  ): void {
+    const exchange = this.bindingSource(source, destination, owner);
+    const binding = exchange.removeBinding(bindingId(destination, routingKey, normalizeArguments(rawArgs)));
+    if (binding) this.afterBindingRemoved(exchange, binding);
+  }
+
+  /** The checks bind and unbind share; returns the source exchange. */
+  private bindingSource(source: string, destination: BindingTarget, owner: unknown): Exchange {
+    if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
+    this.checkTarget(destination, owner);
+    return this.getExchange(source);
+  }
+
+  private checkTarget(destination: BindingTarget, owner: unknown): void {
+    if (destination.kind === 'queue') this.getQueue(destination.name, owner);
+    else this.getExchange(destination.name);
+  }
+
+  private targetExists(destination: BindingTarget): boolean {
+    return destination.kind === 'queue'
+      ? this.queues.has(destination.name)
+      : this.exchanges.has(destination.name);
+  }
+
+  private isBindingDurable(exchange: Exchange, destination: BindingTarget): boolean {
+    if (!exchange.options.durable) return false;
+    if (destination.kind === 'exchange')
+      return this.exchanges.get(destination.name)?.options.durable ?? false;
+    const queue = this.queues.get(destination.name);
+    return queue ? this.isPersisted(queue) : false;
+  }
+
+  private forgetBinding(exchange: Exchange, binding: Binding): void {
+    exchange.removeBinding(binding.id);
+    this.definitions.delete('binding', this.bindingKey(exchange.name, binding.id));
+  }
+
+  private afterBindingRemoved(exchange: Exchange, binding: Binding): void {
+    this.definitions.delete('binding', this.bindingKey(exchange.name, binding.id));
+    if (
+      exchange.options.autoDelete &&
+      exchange.bindingCount === 0 &&
+      this.exchanges.get(exchange.name) === exchange
+    ) {
+      this.removeExchange(exchange);
+    }
+  }
+
+  // ---- publishing ------------------------------------------------------------------------
+
+  /**
+   * Routes a message published to `exchange` and enqueues it in every queue it reaches, following
+   * alternate exchanges when it matches nothing.
+   */
+  publish(exchange: Exchange, published: Message): PublishOutcome {
+    let message = published;
+    // Deduplicating and delayed exchanges may hold the message back (exchange-extensions.ts).
+    const intercepted = this.extensions.intercept(exchange, message);
+    if (intercepted) return intercepted;
+    let rejected = false;
+    let needsDisk = false;
+    const headers = this.codec.headers(message.properties);
+    const ccKeys = senderSelectedKeys(headers);
+    if (ccKeys !== undefined && headers?.BCC !== undefined) {
+      // BCC routes like CC but is removed before delivery, as in RabbitMQ.
+      const { BCC: _bcc, ...kept } = headers;
+      message = { ...message, properties: this.codec.withHeaders(message.properties, kept) };
+    }
+    if (exchange.name === '' && ccKeys === undefined) {
+      // The default exchange: a direct lookup, no route set to build.
+      const queue = this.queues.get(message.routingKey);
+      if (!queue) return NOT_ROUTED;
+      if (queue.enqueue(message) === 'rejected') rejected = true;
+      else needsDisk = queue.confirmsAfterDisk(message);
+      return { routed: true, rejected, needsDisk };
+    }
+    const queues = new Set<Queue>();
+    // Delayed or deduplicating exchanges met through exchange-to-exchange bindings hold the
+    // message themselves, as if it had been published to them.
+    const held: Exchange[] = [];
+    this.heldOnTheWay = held;
+    try {
+      this.route(exchange, message.routingKey, () => headers, queues, ccKeys);
+    } finally {
+      this.heldOnTheWay = undefined;
+    }
+    for (const holder of held) {
+      const outcome = this.extensions.intercept(holder, message);
+      if (outcome) needsDisk ||= outcome.needsDisk;
+      else {
+        const keys = ccKeys === undefined ? [message.routingKey] : [message.routingKey, ...ccKeys];
+        for (const key of keys)
+          this.collectRoutes(holder, key, () => headers, queues, new Set([holder.name]));
+      }
+    }
+    for (const queue of queues) {
+      if (queue.enqueue(message) === 'rejected') rejected = true;
+      else if (queue.confirmsAfterDisk(message)) needsDisk = true;
+    }
+    return { routed: queues.size > 0, rejected, needsDisk };
+  }
+
+  // ---- routing ---------------------------------------------------------------------------
+
+  /**
+   * Queues a message published to `exchange` reaches, following exchange-to-exchange bindings
+   * (each exchange visited once, so binding cycles terminate). The default exchange routes to the
+   * queue named by the routing key.
+   */
+  route(
+    exchange: Exchange,
+    routingKey: string,
+    headers: () => Arguments | undefined,
+    out: Set<Queue>,
+    /** Sender-selected routing keys (CC and BCC headers), routed as well as `routingKey`. */
+    extraKeys?: readonly string[],
+  ): void {
+    if (exchange.name === '') {
+      const queue = this.queues.get(routingKey);
+      if (queue) out.add(queue);
+      for (const key of extraKeys ?? []) {
+        const extra = this.queues.get(key);
+        if (extra) out.add(extra);
+      }
+      return;
+    }
+    const visited = new Set([exchange.name]);
+    this.collectRoutesForKeys(exchange, routingKey, extraKeys, headers, out, visited);
+    // Unroutable: try the alternate exchange (and its alternate, each exchange at most once).
+    let current = exchange;
+    while (out.size === 0) {
+      const alternate = current.alternateExchange;
+      if (alternate === undefined || visited.has(alternate)) return;
+      const next = this.exchanges.get(alternate);
+      if (!next) return;
+      visited.add(alternate);
+      this.collectRoutesForKeys(next, routingKey, extraKeys, headers, out, visited);
+      current = next;
+    }
+  }
+
+  /** One key walks with `visited` itself (no copy on the common path); CC keys each walk afresh. */
+  private collectRoutesForKeys(
+    exchange: Exchange,
+    routingKey: string,
+    extraKeys: readonly string[] | undefined,
+    headers: () => Arguments | undefined,
+    out: Set<Queue>,
+    visited: Set<string>,
+  ): void {
+    if (extraKeys === undefined) {
+      this.collectRoutes(exchange, routingKey, headers, out, visited);
+      return;
+    }
+    for (const key of [routingKey, ...extraKeys])
+      this.collectRoutes(exchange, key, headers, out, new Set(visited));
+  }
+
+  private collectRoutes(
+    exchange: Exchange,
+    routingKey: string,
+    headers: () => Arguments | undefined,
+    out: Set<Queue>,
+    visited: Set<string>,
+  ): void {
+    const matched = new Set<Binding>();
+    exchange.match(routingKey, headers, matched);
+    for (const binding of matched) {
+      const name = binding.destination.name;
+      if (binding.destination.kind === 'queue') {
+        const queue = this.queues.get(name);
+        if (queue) out.add(queue);
+      } else if (!visited.has(name)) {
+        visited.add(name);
+        const next = this.exchanges.get(name);
+        if (next && this.heldOnTheWay && this.extensions.holdsMessages(next)) {
+          if (!this.heldOnTheWay.includes(next)) this.heldOnTheWay.push(next);
+        } else if (next) this.collectRoutes(next, routingKey, headers, out, visited);
+      }
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private key(name: string): string {
+    return `${this.name}\0${name}`;
+  }
+
+  private bindingKey(source: string, id: string): string {
+    return `${this.name}\0${source}\0${id}`;
+  }
+
+  private checkEquivalent(what: string, field: string, received: unknown, current: unknown): void {
+    if (received !== current) {
+      throw preconditionFailed(
+        `inequivalent arg '${field}' for ${what}: received '${describe(received)}' but current is '${describe(current)}'`,
+      );
+    }
+  }
+
+  private checkArgumentsEquivalent(what: string, received: Arguments, current: Arguments): void {
+    const keys = new Set([...Object.keys(received), ...Object.keys(current)]);
+    for (const key of keys) {
+      if (!key.startsWith('x-')) continue;
+      const a = received[key];
+      const b = current[key];
+      if (JSON.stringify(a) !== JSON.stringify(b)) {
+        // RabbitMQ names the type only when one side has no value at all.
+        const oneMissing = a === undefined || b === undefined;
+        const shown = (v: unknown) =>
+          v === undefined
+            ? 'none'
+            : oneMissing
+              ? `the value '${describe(v)}' of type '${amqpTypeName(v)}'`
+              : `'${describe(v)}'`;
+        throw preconditionFailed(
+          `inequivalent arg '${key}' for ${what}: received ${shown(a)} but current is ${shown(b)}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { SqsMessage } from './message.js';
+
+/**
+ * Where a durable SQS queue keeps its messages: a write-ahead log of sends and deletions. The
+ * queue (core/sqs-queue.ts) keeps every live message in memory and is the authority; the store
+ * only has to bring back, after a restart or a crash, every message whose send was answered and
+ * that was not deleted.
+ *
+ * One implementation: DiskSqsStore (storage/sqs-store.ts). Brokers without storage give queues
+ * no store (memory only).
+ */
+export interface SqsMessageStore {
+  /**
+   * The messages stored before this open and not removed, in send order, with the receive count
+   * and first-receive time last recorded. Handed over once (then empty).
+   */
+  recover(): SqsMessage[];
+  /**
+   * Appends a message and sets its storageRef. The write is staged in the group committer in this
+   * event-loop turn: the protocol layer answers the send from `afterDurable` (durability.ts).
+   */
+  append(message: SqsMessage): void;
+  /**
+   * Records a receive (receiveCount and firstReceivedAtMs as now set on the message). Not waited
+   * for: a crash may forget the newest receives, so a redelivered message may count fewer. Queues
+   * call it only while they have a redrive policy (the count decides when a message moves).
+   */
+  recordReceive(message: SqsMessage): void;
+  /** Deletes a message for good (DeleteMessage, retention expiry, purge). */
+  remove(message: SqsMessage): void;
+  /**
+   * remove(), once every write made in this event-loop turn is durable: used when the message was
+   * copied to another queue in the same turn (dead-lettering, move tasks), so a crash leaves it
+   * in one queue or both (at least once), never in neither.
+   */
+  removeAfterDurable(message: SqsMessage): void;
+  /** Removes the store's data for good (queue deleted). */
+  destroy(): void;
+  /** Releases resources and keeps the data (broker shutdown). */
+  close(): void;
+}
+
+/** Opens (recovering) the stores of one durable SQS queue, named by its queue id. */
+export interface SqsStorage {
+  openMessageStore(queueId: string): SqsMessageStore;
+  /** FIFO deduplication ids, so the 5-minute window holds across a restart (core/dedup-store.ts). */
+  openDedupStore(queueId: string): import('../dedup-store.js').DedupStore;
+  /** Deletes the data of queue ids not in `keep` (queues deleted while the broker was down). */
+  removeOrphans(keep: ReadonlySet<string>): void;
+}

@@ -1,0 +1,526 @@
+/**
+ * One stream's log on disk: a directory of segment files `<20-digit base offset>.seg`, each holding
+ * stream records (stream-record.ts) in offset order, with a sparse index `<base offset>.idx`
+ * (stream-index.ts) for seeking by offset and by timestamp. The newest segment takes appends; a
+ * segment is closed once the next record would take it past the segment size. Retention deletes
+ * whole closed segments, oldest first. There are no ack files: readers keep their own offsets.
+ *
+ * Appends are staged in the group committer (one write and one fdatasync per turn for every file),
+ * so a publisher confirm can wait for the round that covers them. Bodies are not kept in memory
+ * beyond a small cache of the newest entries; readers further behind read the segment files.
+ *
+ * Recovery: the newest segment is scanned whole (CRCs checked, a torn or corrupt tail truncated)
+ * and its index rebuilt; older segments keep their index when it fits the file, and only the part
+ * after their last index entry is scanned to find where they end.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { StreamEntry, StreamRetention, StreamStore } from '../../core/stream/stream-store.js';
+import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile } from '../record-format.js';
+import { SegmentIndex } from './stream-index.js';
+import {
+  decodeStreamRecord,
+  encodeStreamRecord,
+  readStreamRecordHeader,
+  streamRecordPayloadLength,
+} from './stream-record.js';
+import { StreamTailCache } from './stream-tail-cache.js';
+
+export interface DiskStreamStoreOptions {
+  /** A segment is closed once the next record would take it past this size. */
+  readonly segmentSizeBytes: number;
+  /** Bytes of records between two index entries (default 16 KiB): a seek scans at most about this. */
+  readonly indexIntervalBytes?: number;
+  /** Newest entries served from memory (default 4096 entries, 4 MiB). */
+  readonly tailCacheEntries?: number;
+  readonly tailCacheBytes?: number;
+  /** Size of the reads that serve readers behind the cache (default 256 KiB). */
+  readonly readChunkBytes?: number;
+  readonly logger?: (line: string) => void;
+  /** Called once when the log is closed or destroyed (Storage tracks its open logs). */
+  readonly onRelease?: () => void;
+}
+
+export const DEFAULT_INDEX_INTERVAL_BYTES = 16 * 1024;
+const DEFAULT_TAIL_CACHE_ENTRIES = 4096;
+const DEFAULT_TAIL_CACHE_BYTES = 4 * 1024 * 1024;
+const DEFAULT_READ_CHUNK_BYTES = 256 * 1024;
+/** Positions in a segment are u32 in the index. */
+const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
+/** Segment files whose read fds stay open, for readers moving through old segments. */
+const MAX_OPEN_READ_FDS = 4;
+const SEGMENT_SUFFIX = '.seg';
+const INDEX_SUFFIX = '.idx';
+
+class Segment {
+  /** Open for appends only while this is the newest segment. */
+  data: AppendFile | undefined;
+  indexFile: AppendFile | undefined;
+  /** Size of a segment not open for appends. */
+  sealedSizeBytes = 0;
+  /** One past the last offset stored in it. */
+  nextOffset: number;
+  /** First offset of its newest entry, undefined while empty. */
+  lastEntryOffset: number | undefined;
+  /** Newest timestamp of its entries (0 while empty): retention by age looks at it. */
+  maxTimestampMs = 0;
+  index = new SegmentIndex();
+  lastIndexedPosition = 0;
+
+  constructor(
+    readonly baseOffset: number,
+    readonly dataPath: string,
+    readonly indexPath: string,
+  ) {
+    this.nextOffset = baseOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.data ? this.data.sizeBytes : this.sealedSizeBytes;
+  }
+
+  get isEmpty(): boolean {
+    return this.lastEntryOffset === undefined;
+  }
+}
+
+/** Called per record; return true to stop. */
+type RecordVisitor = (type: number, buf: Buffer, start: number, end: number, position: number) => boolean;
+
+export class DiskStreamStore implements StreamStore {
+  readonly dir: string;
+  private readonly committer: GroupCommitter;
+  private readonly segmentSizeBytes: number;
+  private readonly indexIntervalBytes: number;
+  private readonly readChunkBytes: number;
+  private readonly logger: (line: string) => void;
+  private readonly onRelease: (() => void) | undefined;
+  private readonly tail: StreamTailCache;
+  /** Segments in offset order; the last one takes appends. */
+  private segments: Segment[] = [];
+  private next = 0;
+  private readonly readFds = new Map<Segment, number>();
+  private closed = false;
+
+  private constructor(dir: string, committer: GroupCommitter, options: DiskStreamStoreOptions) {
+    this.dir = dir;
+    this.committer = committer;
+    this.segmentSizeBytes = Math.min(Math.max(1, options.segmentSizeBytes), MAX_SEGMENT_SIZE_BYTES);
+    this.indexIntervalBytes = options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL_BYTES;
+    this.readChunkBytes = options.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
+    this.logger = options.logger ?? (() => {});
+    this.onRelease = options.onRelease;
+    this.tail = new StreamTailCache(
+      options.tailCacheEntries ?? DEFAULT_TAIL_CACHE_ENTRIES,
+      options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES,
+    );
+  }
+
+  /** Opens (creating if needed) the log in `dir` and recovers it. */
+  static open(dir: string, committer: GroupCommitter, options: DiskStreamStoreOptions): DiskStreamStore {
+    fs.mkdirSync(dir, { recursive: true });
+    const log = new DiskStreamStore(dir, committer, options);
+    log.recover();
+    return log;
+  }
+
+  // ---- StreamStore ------------------------------------------------------------------------
+
+  get firstOffset(): number {
+    return this.segments[0]?.baseOffset ?? this.next;
+  }
+
+  get nextOffset(): number {
+    return this.next;
+  }
+
+  get lastEntryOffset(): number | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const last = this.segments[i]!.lastEntryOffset;
+      if (last !== undefined) return last;
+    }
+    return undefined;
+  }
+
+  get sizeBytes(): number {
+    let size = 0;
+    for (const segment of this.segments) size += segment.sizeBytes;
+    return size;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  append(entry: StreamEntry): void {
+    if (this.closed) throw new Error(`stream log ${this.dir} is closed`);
+    if (entry.offset !== this.next)
+      throw new Error(`append at offset ${entry.offset}, expected ${this.next}`);
+    const payloadLength = streamRecordPayloadLength(entry);
+    const total = RECORD_HEADER_BYTES + payloadLength;
+    let seg = this.segments.at(-1);
+    if (!seg || (seg.sizeBytes > 0 && seg.sizeBytes + total > this.segmentSizeBytes)) seg = this.roll();
+    if (!seg.data) this.openForAppend(seg);
+    const file = seg.data!;
+    const position = file.sizeBytes;
+    const at = file.reserve(total); // may replace file.staging: read it only afterwards
+    encodeStreamRecord(file.staging, at, entry, payloadLength);
+    if (seg.index.length === 0 || position - seg.lastIndexedPosition >= this.indexIntervalBytes) {
+      seg.indexFile!.append(seg.index.add(entry.offset, seg.maxTimestampMs, position));
+      seg.lastIndexedPosition = position;
+    }
+    seg.maxTimestampMs = Math.max(seg.maxTimestampMs, entry.timestampMs);
+    seg.lastEntryOffset = entry.offset;
+    seg.nextOffset = entry.offset + entry.offsetCount;
+    this.next = seg.nextOffset;
+    this.tail.push(entry);
+  }
+
+  read(offset: number, maxEntries: number, maxBytes: number): StreamEntry[] {
+    const out: StreamEntry[] = [];
+    let want = Math.max(offset, this.firstOffset);
+    let bytes = 0;
+    const full = () => out.length >= maxEntries || bytes >= maxBytes;
+    // The newest entries come from memory; only what lies before them is read from disk.
+    const cachedFrom = this.tail.firstOffset ?? this.next;
+    for (let i = this.segmentIndexFor(want); i < this.segments.length && want < cachedFrom && !full(); i++) {
+      const seg = this.segments[i]!;
+      if (seg.nextOffset <= want) continue;
+      this.forEachRecord(seg, seg.index.positionForOffset(want), (type, buf, start, end) => {
+        const header = readStreamRecordHeader(buf, start, end);
+        if (!header || header.offset >= cachedFrom) return true;
+        if (header.offset + header.offsetCount <= want) return false;
+        const entry = decodeStreamRecord(type, buf, start, end);
+        out.push(entry);
+        bytes += entry.payload.length;
+        want = entry.offset + entry.offsetCount;
+        return full();
+      });
+    }
+    if (!full() && cachedFrom < this.next) {
+      this.tail.read(Math.max(want, cachedFrom), out, maxEntries, maxBytes, bytes);
+    }
+    return out;
+  }
+
+  offsetForTimestamp(timestampMs: number): number {
+    for (const seg of this.segments) {
+      if (seg.isEmpty || seg.maxTimestampMs < timestampMs) continue;
+      let found: number | undefined;
+      this.forEachRecord(seg, seg.index.positionForTimestamp(timestampMs), (_type, buf, start, end) => {
+        const header = readStreamRecordHeader(buf, start, end);
+        if (!header) return true;
+        if (header.timestampMs < timestampMs) return false;
+        found = header.offset;
+        return true;
+      });
+      if (found !== undefined) return found;
+    }
+    return this.next;
+  }
+
+  applyRetention(nowMs: number, retention: StreamRetention): number {
+    if (this.closed) return 0;
+    let size = this.sizeBytes;
+    let dropped = 0;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const tooBig = retention.maxBytes !== undefined && size > retention.maxBytes;
+      const tooOld = retention.maxAgeMs !== undefined && oldest.maxTimestampMs < nowMs - retention.maxAgeMs;
+      if (!tooBig && !tooOld) break;
+      size -= oldest.sizeBytes;
+      this.segments.shift();
+      this.deleteSegmentFiles(oldest);
+      dropped++;
+    }
+    if (dropped > 0) this.tail.dropBefore(this.firstOffset);
+    return dropped;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onRelease?.();
+    for (const seg of this.segments) {
+      seg.data?.close();
+      seg.indexFile?.close();
+      seg.data = undefined;
+      seg.indexFile = undefined;
+    }
+    this.closeReadFds();
+    this.tail.clear();
+  }
+
+  destroy(): void {
+    if (!this.closed) this.onRelease?.();
+    this.closed = true;
+    for (const seg of this.segments) {
+      seg.data?.discard();
+      seg.indexFile?.discard();
+    }
+    this.segments = [];
+    this.closeReadFds();
+    this.tail.clear();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // ---- appending ----------------------------------------------------------------------------
+
+  /** Closes the newest segment for appends and starts a new one at the next offset. */
+  private roll(): Segment {
+    const old = this.segments.at(-1);
+    if (old?.data) {
+      old.sealedSizeBytes = old.data.sizeBytes;
+      old.data.close();
+      old.indexFile?.close();
+      old.data = undefined;
+      old.indexFile = undefined;
+    }
+    const seg = this.newSegment(this.next);
+    this.segments.push(seg);
+    this.openForAppend(seg);
+    return seg;
+  }
+
+  private openForAppend(seg: Segment): void {
+    seg.data = this.committer.openFile(seg.dataPath);
+    seg.indexFile = this.committer.openFile(seg.indexPath);
+  }
+
+  private newSegment(baseOffset: number): Segment {
+    const name = String(baseOffset).padStart(20, '0');
+    return new Segment(
+      baseOffset,
+      join(this.dir, name + SEGMENT_SUFFIX),
+      join(this.dir, name + INDEX_SUFFIX),
+    );
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  /** Index of the segment that holds `offset` (the last one starting at or before it; 0 if none). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return Math.max(0, lo - 1);
+  }
+
+  /**
+   * Reads the records of `seg` from `position` on, in chunks of its own (so payload slices handed
+   * out stay valid), calling `visit` until it returns true or the segment ends. A record that
+   * cannot be read (the file changed under us) is logged and ends the scan.
+   */
+  private forEachRecord(seg: Segment, position: number, visit: RecordVisitor): void {
+    let end = seg.sizeBytes;
+    if (seg.data) {
+      // Appends still staged in the committer: write them so the read sees them.
+      if (seg.data.writtenBytes < end) seg.data.writeStaged();
+      end = seg.data.writtenBytes;
+    }
+    const fd = this.readFd(seg);
+    let pos = position;
+    let chunkBytes = this.readChunkBytes;
+    while (pos + RECORD_HEADER_BYTES <= end) {
+      const want = Math.min(chunkBytes, end - pos);
+      const buf = Buffer.allocUnsafe(want);
+      const got = readFully(fd, buf, want, pos);
+      let p = 0;
+      while (p + RECORD_HEADER_BYTES <= got) {
+        const total = RECORD_HEADER_BYTES + buf.readUInt32LE(p);
+        if (p + total > got) break;
+        let stop: boolean;
+        try {
+          stop = visit(buf[p + 8]!, buf, p + RECORD_HEADER_BYTES, p + total, pos + p);
+        } catch (err) {
+          this.logger(
+            `stream log ${this.dir}: unreadable record at byte ${pos + p} of ${seg.dataPath}: ${err}`,
+          );
+          return;
+        }
+        p += total;
+        if (stop) return;
+      }
+      if (p === 0) {
+        // One record larger than the chunk: read it whole next time round.
+        const total = got >= RECORD_HEADER_BYTES ? RECORD_HEADER_BYTES + buf.readUInt32LE(0) : 0;
+        if (total <= want || pos + total > end) {
+          this.logger(`stream log ${this.dir}: unreadable record at byte ${pos} of ${seg.dataPath}`);
+          return;
+        }
+        chunkBytes = total;
+        continue;
+      }
+      chunkBytes = this.readChunkBytes;
+      pos += p;
+    }
+  }
+
+  private readFd(seg: Segment): number {
+    let fd = this.readFds.get(seg);
+    if (fd !== undefined) return fd;
+    if (this.readFds.size >= MAX_OPEN_READ_FDS) {
+      const [oldest, oldestFd] = this.readFds.entries().next().value as [Segment, number];
+      this.readFds.delete(oldest);
+      fs.closeSync(oldestFd);
+    }
+    fd = fs.openSync(seg.dataPath, 'r');
+    this.readFds.set(seg, fd);
+    return fd;
+  }
+
+  private closeReadFds(): void {
+    for (const fd of this.readFds.values()) fs.closeSync(fd);
+    this.readFds.clear();
+  }
+
+  private deleteSegmentFiles(seg: Segment): void {
+    seg.data?.discard();
+    seg.indexFile?.discard();
+    seg.data = undefined;
+    seg.indexFile = undefined;
+    const fd = this.readFds.get(seg);
+    if (fd !== undefined) fs.closeSync(fd);
+    this.readFds.delete(seg);
+    unlinkQuiet(seg.dataPath);
+    unlinkQuiet(seg.indexPath);
+  }
+
+  // ---- recovery -----------------------------------------------------------------------------
+
+  private recover(): void {
+    const names = fs.readdirSync(this.dir);
+    const bases = names
+      .filter((n) => /^\d{20}\.seg$/.test(n))
+      .map((n) => Number(n.slice(0, 20)))
+      .sort((a, b) => a - b);
+    const baseSet = new Set(bases);
+    for (const n of names) {
+      // An index whose segment is gone (deleted just before a crash) is garbage.
+      if (/^\d{20}\.idx$/.test(n) && !baseSet.has(Number(n.slice(0, 20)))) unlinkQuiet(join(this.dir, n));
+    }
+    for (let i = 0; i < bases.length; i++) {
+      const seg = this.newSegment(bases[i]!);
+      const newest = i === bases.length - 1;
+      if (newest || !this.loadIndex(seg)) this.rebuildIndex(seg);
+      if (seg.isEmpty && !newest) {
+        // Nothing valid in it: drop it (the newest is kept: its name holds the next offset).
+        this.deleteSegmentFiles(seg);
+        continue;
+      }
+      this.segments.push(seg);
+    }
+    this.next = this.segments.at(-1)?.nextOffset ?? 0;
+  }
+
+  /**
+   * Loads a closed segment's index if it fits the file, and scans the records after its last
+   * entry to find where the segment ends. Returns false when the segment needs a full rebuild.
+   */
+  private loadIndex(seg: Segment): boolean {
+    let bytes: Buffer;
+    let size: number;
+    try {
+      bytes = fs.readFileSync(seg.indexPath);
+      size = fs.statSync(seg.dataPath).size;
+    } catch {
+      return false;
+    }
+    const index = SegmentIndex.fromBytes(bytes, seg.baseOffset, size);
+    if (!index) return false;
+    const last = index.length - 1;
+    const from = index.positionAt(last);
+    const fd = fs.openSync(seg.dataPath, 'r');
+    let buf: Buffer;
+    try {
+      buf = Buffer.allocUnsafe(size - from);
+      if (readFully(fd, buf, buf.length, from) !== buf.length) return false;
+    } finally {
+      fs.closeSync(fd);
+    }
+    let maxTimestampMs = index.timestampBeforeAt(last);
+    let expected = index.offsetAt(last);
+    let ok = true;
+    const result = scanBuffer(buf, (_type, b, start, end) => {
+      const header = readStreamRecordHeader(b, start, end);
+      if (!ok || !header || header.offset !== expected) {
+        ok = false;
+        return;
+      }
+      seg.lastEntryOffset = header.offset;
+      expected = header.offset + header.offsetCount;
+      maxTimestampMs = Math.max(maxTimestampMs, header.timestampMs);
+    });
+    if (!ok || result.stopReason !== undefined || result.records === 0) {
+      seg.lastEntryOffset = undefined;
+      return false;
+    }
+    seg.index = index;
+    seg.lastIndexedPosition = from;
+    seg.nextOffset = expected;
+    seg.maxTimestampMs = maxTimestampMs;
+    seg.sealedSizeBytes = size;
+    return true;
+  }
+
+  /** Scans a segment whole, truncates a torn or corrupt tail, and rewrites its index. */
+  private rebuildIndex(seg: Segment): void {
+    const fd = fs.openSync(seg.dataPath, 'r+');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const index = new SegmentIndex();
+      let expected = seg.baseOffset;
+      let lastIndexed = 0;
+      let maxTimestampMs = 0;
+      let badAt: number | undefined;
+      const result = scanFile(fd, size, (_type, buf, start, end, position) => {
+        if (badAt !== undefined) return;
+        const header = readStreamRecordHeader(buf, start, end);
+        // Offsets run on without gaps inside a segment; anything else is damage.
+        if (!header || header.offset !== expected) {
+          badAt = position;
+          return;
+        }
+        if (index.length === 0 || position - lastIndexed >= this.indexIntervalBytes) {
+          index.add(header.offset, maxTimestampMs, position);
+          lastIndexed = position;
+        }
+        seg.lastEntryOffset = header.offset;
+        expected = header.offset + header.offsetCount;
+        maxTimestampMs = Math.max(maxTimestampMs, header.timestampMs);
+      });
+      const validBytes = badAt ?? result.validBytes;
+      if (validBytes < size) {
+        const why = badAt !== undefined ? 'out-of-sequence' : result.stopReason;
+        this.logger(
+          `stream log ${this.dir}: segment ${seg.baseOffset}: ${why} record at byte ${validBytes}; ` +
+            `truncated ${size - validBytes} bytes (kept offsets ${seg.baseOffset} to ${expected - 1})`,
+        );
+        fs.ftruncateSync(fd, validBytes);
+        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+      }
+      seg.index = index;
+      seg.lastIndexedPosition = lastIndexed;
+      seg.nextOffset = expected;
+      seg.maxTimestampMs = maxTimestampMs;
+      seg.sealedSizeBytes = validBytes;
+      // The index is derived: written plainly, rebuilt again if a crash leaves it short.
+      fs.writeFileSync(seg.indexPath, index.bytes());
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+function unlinkQuiet(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}

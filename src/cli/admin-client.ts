@@ -11,7 +11,6 @@ import { controlSocketPath } from '../admin/control-socket.js';
 import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
 import { NO_PROPERTIES } from '../core/amqp/message-properties.js';
 import { BrokerCore } from '../core/broker-core.js';
-import type { DefinitionKind } from '../core/definitions.js';
 import { ManualClock } from '../core/manual-clock.js';
 import { Storage, StorageLockedError } from '../storage/storage.js';
 
@@ -103,15 +102,12 @@ async function requestOffline(dataDir: string, request: AdminRequest): Promise<A
     throw error;
   }
   try {
-    const core = new BrokerCore(
-      new ManualClock(),
-      () => new MemoryQueueStore(),
-      {
-        put: (kind, key, value) => storage.definitions.put(kind as DefinitionKind, key, value),
-        delete: (kind, key) => storage.definitions.delete(kind as DefinitionKind, key),
-      },
-      NO_PROPERTIES,
-    );
+    const core = new BrokerCore({
+      clock: new ManualClock(),
+      createStore: () => new MemoryQueueStore(),
+      definitions: storage.definitions,
+      codec: NO_PROPERTIES,
+    });
     core.restore(storage.definitions.entries());
     const response = executeAdminRequest(core, request);
     const durable = [...core.allQueues()].filter((q) => q.isDurable);

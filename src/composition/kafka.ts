@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
-import type { DefinitionEntry, DefinitionWriter } from '../core/definitions.js';
 import { DEFAULT_GROUP_COORDINATOR_CONFIG, GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
@@ -28,8 +27,16 @@ import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
 import { DEFAULT_KAFKA_SETTINGS, type KafkaCluster, type KafkaSettings } from '../protocol/kafka/cluster.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
+import { KafkaServer } from '../protocol/kafka/server.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
 import type { Storage } from '../storage/storage.js';
+import {
+  BrokerConfigError,
+  bindListener,
+  formatHost,
+  isLoopbackHost,
+  type ProtocolParts,
+} from './listener.js';
 
 export interface KafkaOptions extends Partial<KafkaSettings> {
   /** Host clients are told to connect to (Metadata, FindCoordinator). Default: the bound host. */
@@ -48,34 +55,29 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   groupMaxSessionTimeoutMs?: number;
 }
 
-export interface KafkaParts {
+export interface KafkaListenerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** For a client's bootstrap servers, e.g. `127.0.0.1:9092`. */
+  readonly bootstrap: string;
+}
+
+export interface KafkaParts extends ProtocolParts<KafkaListenerAddress> {
   readonly settings: KafkaSettings;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
-  /** Restores topics from the stored definitions; returns the stream directories to keep. */
-  restore(storedDefinitions: readonly DefinitionEntry[]): Array<{ vhost: string; queueName: string }>;
-  /** The API table for a listener on `host` (call once the advertised address is known). */
-  apis(cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi>;
-  close(): void;
 }
 
 export interface KafkaCompositionInput {
   readonly storage: Storage;
+  /** Kafka's SASL logs in Pier's users. */
   readonly core: BrokerCore;
   readonly clock: Clock;
-  readonly definitions: DefinitionWriter;
   readonly options: KafkaOptions;
   readonly log: (line: string) => void;
 }
 
-export function composeKafka({
-  storage,
-  core,
-  clock,
-  definitions,
-  options,
-  log,
-}: KafkaCompositionInput): KafkaParts {
+export function composeKafka({ storage, core, clock, options, log }: KafkaCompositionInput): KafkaParts {
   const settings: KafkaSettings = { ...DEFAULT_KAFKA_SETTINGS, ...withoutUndefined(options) };
   const groupOffsets = DiskGroupOffsetStore.open(join(storage.dataDir, 'kafka-groups'), storage.committer, {
     logger: log,
@@ -94,7 +96,7 @@ export function composeKafka({
   });
   const topics = new TopicRegistry({
     clock,
-    definitions,
+    definitions: storage.definitions,
     createStreamStore: (vhost, streamName, streamOptions) =>
       storage.openStreamStore(vhost, streamName, streamOptions),
     durability: storage.committer,
@@ -106,7 +108,32 @@ export function composeKafka({
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
     },
   });
-  let producers: KafkaProducers | undefined;
+  const apis = (cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi> => {
+    const partitionExists = (topic: string, partition: number) => {
+      const found = topics.get(topic);
+      return found !== undefined && partition >= 0 && partition < found.partitions.length;
+    };
+    const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
+    return buildApiTable([
+      ...produceApis({ topics, producers, clock }),
+      ...fetchApis({ topics, clock }),
+      ...listOffsetsApis({ topics }),
+      ...deleteRecordsApis({ topics, producers }),
+      ...initProducerIdApis({ producers }),
+      ...saslApis({
+        enabled: sasl,
+        users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
+      }),
+      ...metadataApis({ topics, cluster }),
+      ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
+      ...configApis({ topics, cluster }),
+      ...findCoordinatorApis({ cluster }),
+      ...groupApis({ groups }),
+      ...offsetApis({ groups, partitionExists }),
+      ...groupAdminApis({ groups }),
+    ]);
+  };
+  let server: KafkaServer | undefined;
   return {
     settings,
     topics,
@@ -115,30 +142,22 @@ export function composeKafka({
       topics.restore(storedDefinitions);
       return topics.streamKeepList();
     },
-    apis(cluster, sasl) {
-      const partitionExists = (topic: string, partition: number) => {
-        const found = topics.get(topic);
-        return found !== undefined && partition >= 0 && partition < found.partitions.length;
-      };
-      producers ??= new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
-      return buildApiTable([
-        ...produceApis({ topics, producers, clock }),
-        ...fetchApis({ topics, clock }),
-        ...listOffsetsApis({ topics }),
-        ...deleteRecordsApis({ topics, producers }),
-        ...initProducerIdApis({ producers }),
-        ...saslApis({
-          enabled: sasl,
-          users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
-        }),
-        ...metadataApis({ topics, cluster }),
-        ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
-        ...configApis({ topics, cluster }),
-        ...findCoordinatorApis({ cluster }),
-        ...groupApis({ groups }),
-        ...offsetApis({ groups, partitionExists }),
-        ...groupAdminApis({ groups }),
-      ]);
+    async listen(host, port) {
+      const sasl = options.sasl ?? !isLoopbackHost(host);
+      if (!sasl && !isLoopbackHost(host)) {
+        throw new BrokerConfigError(
+          `kafka: the listener on ${host} is beyond loopback and would accept anyone; keep SASL on (--kafka-sasl on) or bind 127.0.0.1`,
+        );
+      }
+      const cluster = kafkaCluster(storage, host, options);
+      server = new KafkaServer({ apis: apis(cluster, sasl), settings, saslRequired: sasl, log });
+      const listening = server;
+      const bound = await bindListener('kafka', '--kafka-port', host, port, (h, p) => listening.listen(h, p));
+      if (options.advertisedPort === undefined) cluster.advertisedPort = bound.port;
+      return { ...bound, bootstrap: `${formatHost(bound.host)}:${bound.port}` };
+    },
+    async stopListening() {
+      await server?.close();
     },
     close() {
       groups.close();
@@ -149,7 +168,7 @@ export function composeKafka({
 }
 
 /** The cluster identity: node 0, a cluster id kept in the definitions, the advertised address. */
-export function kafkaCluster(
+function kafkaCluster(
   storage: Storage,
   host: string,
   options: KafkaOptions,

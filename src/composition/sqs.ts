@@ -4,11 +4,17 @@
  * table and signature checking.
  */
 import type { Clock } from '../core/clock.js';
-import type { DefinitionEntry, DefinitionWriter } from '../core/definitions.js';
 import { SqsQueueRegistry } from '../core/sqs/registry.js';
 import { sqsActions } from '../protocol/sqs/actions/index.js';
 import { SqsServer } from '../protocol/sqs/server.js';
 import type { Storage } from '../storage/storage.js';
+import {
+  BrokerConfigError,
+  bindListener,
+  formatHost,
+  isLoopbackHost,
+  type ProtocolParts,
+} from './listener.js';
 
 export interface SqsAccessKey {
   readonly accessKeyId: string;
@@ -36,24 +42,25 @@ export const DEFAULT_SQS_REGION = 'us-east-1';
 /** A 1 MiB message URL-encoded in a query form, or JSON-escaped, with batch and attribute overhead. */
 export const DEFAULT_SQS_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
-export interface SqsParts {
+export interface SqsListenerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** For an SDK's `endpoint`, e.g. `http://127.0.0.1:9324`. */
+  readonly endpoint: string;
+}
+
+export interface SqsParts extends ProtocolParts<SqsListenerAddress> {
   readonly registry: SqsQueueRegistry;
-  restore(storedDefinitions: readonly DefinitionEntry[]): void;
-  /** The listener (call once): checks signatures against `accessKeys`, or accepts any when none. */
-  server(log: (line: string) => void): SqsServer;
-  /** How requests are authenticated, for the start-up log. */
-  describeAuth(): string;
-  close(): void;
 }
 
 export interface SqsCompositionInput {
   readonly storage: Storage;
   readonly clock: Clock;
-  readonly definitions: DefinitionWriter;
   readonly options: SqsOptions;
+  readonly log: (line: string) => void;
 }
 
-export function composeSqs({ storage, clock, definitions, options }: SqsCompositionInput): SqsParts {
+export function composeSqs({ storage, clock, options, log }: SqsCompositionInput): SqsParts {
   const accountId = options.accountId ?? DEFAULT_SQS_ACCOUNT_ID;
   if (!/^\d{12}$/.test(accountId)) {
     throw new Error(`sqs: account id '${accountId}' must be 12 digits (--sqs-account-id)`);
@@ -64,16 +71,23 @@ export function composeSqs({ storage, clock, definitions, options }: SqsComposit
     accountId,
     region: options.region ?? DEFAULT_SQS_REGION,
     storage: storage.sqs,
-    definitions,
+    definitions: storage.definitions,
     durability: storage.committer,
   });
+  let server: SqsServer | undefined;
   return {
     registry,
     restore(storedDefinitions) {
       registry.restore(storedDefinitions);
+      return [];
     },
-    server(log) {
-      return new SqsServer({
+    async listen(host, port) {
+      if (accessKeys.size === 0 && !isLoopbackHost(host)) {
+        throw new BrokerConfigError(
+          `sqs: the listener on ${host} is beyond loopback and would accept any signature; configure keys (--sqs-access-key <id>:<secret>) or bind 127.0.0.1`,
+        );
+      }
+      server = new SqsServer({
         registry,
         actions: sqsActions,
         accessKeys,
@@ -81,11 +95,19 @@ export function composeSqs({ storage, clock, definitions, options }: SqsComposit
         maxConnections: options.maxConnections,
         log,
       });
+      const listening = server;
+      const bound = await bindListener('sqs', '--sqs-port', host, port, (h, p) => listening.listen(h, p));
+      log(
+        accessKeys.size > 0
+          ? `sqs: SigV4 signatures checked against ${accessKeys.size} access key(s)`
+          : 'sqs: loopback mode: any well-formed SigV4 signature accepted (--sqs-access-key to check them)',
+      );
+      return { ...bound, endpoint: `http://${formatHost(bound.host)}:${bound.port}` };
     },
-    describeAuth() {
-      return accessKeys.size > 0
-        ? `SigV4 signatures checked against ${accessKeys.size} access key(s)`
-        : 'loopback mode: any well-formed SigV4 signature accepted (--sqs-access-key to check them)';
+    async stopListening() {
+      // Long polls are answered (empty) before their connections close.
+      registry.close();
+      await server?.close();
     },
     close() {
       registry.close();

@@ -1,20 +1,16 @@
-import type { DelayStoreFactory } from './amqp/delay-store.js';
 import type { ExchangeType } from './amqp/exchange.js';
 import { type Revocation, restoreAccessControl } from './amqp/management.js';
-import type { MessagePropertiesCodec } from './amqp/message-properties.js';
 import { PermissionTable } from './amqp/permissions.js';
-import { type QueueStoreFactory, VirtualHost } from './amqp/vhost.js';
+import { VirtualHost, type VirtualHostContext } from './amqp/vhost.js';
 import type { Clock } from './clock.js';
-import type { DedupStoreFactory } from './dedup-store.js';
-import type { DefinitionWriter } from './definitions.js';
-import type { StreamStoreFactory } from './stream/stream-store.js';
+import type { DefinitionEntry, DefinitionWriter } from './definitions.js';
 import { checkPassword, GUEST_USER, isLoopbackAddress, passwordCredentials, type User } from './users.js';
 
-export interface StoredDefinition {
-  kind: string;
-  key: string;
-  value: unknown;
-}
+/**
+ * What the core is built from: its clock, where definitions are recorded, the message-properties
+ * codec and the store factories (in memory where a factory is absent). Every vhost shares it.
+ */
+export type BrokerCoreContext = VirtualHostContext;
 
 export type AuthResult = { ok: true; user: User } | { ok: false; reason: string };
 
@@ -30,21 +26,17 @@ export class BrokerCore {
   /** Told when a user or vhost is deleted, so each protocol closes the affected connections. */
   readonly revocations = new Set<(revocation: Revocation) => void>();
 
-  constructor(
-    readonly clock: Clock,
-    private readonly createStore: QueueStoreFactory,
-    readonly definitions: DefinitionWriter,
-    private readonly codec: MessagePropertiesCodec,
-    /** Where delayed exchanges keep their messages (default: in memory). */
-    private readonly createDelayStore?: DelayStoreFactory,
-    /** Stores for stream queues; in memory when absent. */
-    private readonly createStreamStore?: StreamStoreFactory,
-    /** Where durable deduplicating exchanges keep their ids; in memory only when absent. */
-    private readonly createDedupStore?: DedupStoreFactory,
-  ) {}
+  readonly clock: Clock;
+  readonly definitions: DefinitionWriter;
+
+  /** `context` is what every vhost is built with: the clock, the definition writer and the stores. */
+  constructor(private readonly context: BrokerCoreContext) {
+    this.clock = context.clock;
+    this.definitions = context.definitions;
+  }
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
-  restore(entries: readonly StoredDefinition[]): void {
+  restore(entries: readonly DefinitionEntry[]): void {
     const byKind = (kind: string) =>
       entries.filter((e) => e.kind === kind).map((e) => e.value as Record<string, never>);
     for (const v of byKind('vhost')) this.addVhost(v.name, false);
@@ -85,15 +77,7 @@ export class BrokerCore {
   addVhost(name: string, persist = true): VirtualHost {
     let vhost = this.vhosts.get(name);
     if (!vhost) {
-      vhost = new VirtualHost(name, {
-        clock: this.clock,
-        createStore: this.createStore,
-        definitions: this.definitions,
-        codec: this.codec,
-        createDelayStore: this.createDelayStore,
-        createStreamStore: this.createStreamStore,
-        createDedupStore: this.createDedupStore,
-      });
+      vhost = new VirtualHost(name, this.context);
       this.vhosts.set(name, vhost);
       if (persist) this.definitions.put('vhost', name, { name });
     }

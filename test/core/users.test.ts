@@ -4,19 +4,20 @@ import { MemoryQueueStore } from '../../src/core/amqp/memory-queue-store.js';
 import { NO_PROPERTIES } from '../../src/core/amqp/message-properties.js';
 import { BrokerCore } from '../../src/core/broker-core.js';
 import { systemClock } from '../../src/core/clock.js';
+import type { DefinitionKind } from '../../src/core/definitions.js';
 import { checkPassword, hashPassword } from '../../src/core/users.js';
 
 function freshCore(): { core: BrokerCore; stored: Map<string, unknown> } {
   const stored = new Map<string, unknown>();
-  const core = new BrokerCore(
-    systemClock,
-    () => new MemoryQueueStore(),
-    {
+  const core = new BrokerCore({
+    clock: systemClock,
+    createStore: () => new MemoryQueueStore(),
+    definitions: {
       put: (kind, key, value) => stored.set(`${kind}:${key}`, value),
       delete: (kind, key) => stored.delete(`${kind}:${key}`),
     },
-    NO_PROPERTIES,
-  );
+    codec: NO_PROPERTIES,
+  });
   core.restore([]);
   return { core, stored };
 }
@@ -59,14 +60,14 @@ test('the first start creates vhost / and the guest user once; a restart restore
   assert.ok(core.vhosts.has('/'));
   const entries = [...stored.entries()].map(([k, value]) => {
     const [kind, ...rest] = k.split(':');
-    return { kind: kind!, key: rest.join(':'), value };
+    return { kind: kind as DefinitionKind, key: rest.join(':'), value };
   });
-  const again = new BrokerCore(
-    systemClock,
-    () => new MemoryQueueStore(),
-    { put() {}, delete() {} },
-    NO_PROPERTIES,
-  );
+  const again = new BrokerCore({
+    clock: systemClock,
+    createStore: () => new MemoryQueueStore(),
+    definitions: { put() {}, delete() {} },
+    codec: NO_PROPERTIES,
+  });
   again.restore(entries);
   assert.ok(again.vhosts.has('/'));
   assert.equal(again.authenticate('guest', 'guest', '127.0.0.1').ok, true);

@@ -6,7 +6,8 @@
  * to the matching queues and exchanges. The same functions serve the control socket of a running
  * broker and offline edits of a data directory.
  */
-import type { BrokerCore, StoredDefinition } from '../broker-core.js';
+import type { BrokerCore } from '../broker-core.js';
+import type { DefinitionEntry } from '../definitions.js';
 import { passwordCredentials } from '../users.js';
 import { notFound, preconditionFailed } from './errors.js';
 import type { PermissionEntry } from './permissions.js';
@@ -165,7 +166,7 @@ export function listPolicies(core: BrokerCore, vhostName?: string): Policy[] {
  * permissions (first start, or written before permissions existed) gives every existing user
  * full access to every existing vhost: on first start that is guest on '/', as RabbitMQ does.
  */
-export function restoreAccessControl(core: BrokerCore, entries: readonly StoredDefinition[]): void {
+export function restoreAccessControl(core: BrokerCore, entries: readonly DefinitionEntry[]): void {
   for (const e of entries) {
     if (e.kind === 'permission') {
       const p = e.value as PermissionEntry;

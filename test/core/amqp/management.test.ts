@@ -4,20 +4,20 @@ import { describe, it } from 'node:test';
 import * as management from '../../../src/core/amqp/management.js';
 import { MemoryQueueStore } from '../../../src/core/amqp/memory-queue-store.js';
 import { NO_PROPERTIES } from '../../../src/core/amqp/message-properties.js';
-import { BrokerCore, type StoredDefinition } from '../../../src/core/broker-core.js';
-import type { DefinitionWriter } from '../../../src/core/definitions.js';
+import { BrokerCore } from '../../../src/core/broker-core.js';
+import type { DefinitionEntry, DefinitionKind, DefinitionWriter } from '../../../src/core/definitions.js';
 import { ManualClock } from '../../../src/core/manual-clock.js';
 
 /** A DefinitionWriter that keeps the current definitions, as the definitions store would. */
 class RecordingWriter implements DefinitionWriter {
-  readonly state = new Map<string, StoredDefinition>();
-  put(kind: string, key: string, value: unknown): void {
+  readonly state = new Map<string, DefinitionEntry>();
+  put(kind: DefinitionKind, key: string, value: unknown): void {
     this.state.set(`${kind}\0${key}`, { kind, key, value: structuredClone(value) });
   }
-  delete(kind: string, key: string): void {
+  delete(kind: DefinitionKind, key: string): void {
     this.state.delete(`${kind}\0${key}`);
   }
-  entries(): StoredDefinition[] {
+  entries(): DefinitionEntry[] {
     return [...this.state.values()];
   }
   kinds(kind: string): unknown[] {
@@ -28,7 +28,12 @@ class RecordingWriter implements DefinitionWriter {
 }
 
 function start(writer = new RecordingWriter()): { core: BrokerCore; writer: RecordingWriter } {
-  const core = new BrokerCore(new ManualClock(), () => new MemoryQueueStore(), writer, NO_PROPERTIES);
+  const core = new BrokerCore({
+    clock: new ManualClock(),
+    createStore: () => new MemoryQueueStore(),
+    definitions: writer,
+    codec: NO_PROPERTIES,
+  });
   core.restore(writer.entries());
   return { core, writer };
 }

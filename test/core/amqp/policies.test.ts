@@ -122,12 +122,12 @@ const policyOf = (entity: { policy?: { name: string } }) => entity.policy?.name;
 
 describe('policies applied to queues and exchanges', () => {
   function core(): BrokerCore {
-    const c = new BrokerCore(
-      new ManualClock(),
-      () => new MemoryQueueStore(),
-      discardDefinitions,
-      NO_PROPERTIES,
-    );
+    const c = new BrokerCore({
+      clock: new ManualClock(),
+      createStore: () => new MemoryQueueStore(),
+      definitions: discardDefinitions,
+      codec: NO_PROPERTIES,
+    });
     c.restore([]);
     return c;
   }

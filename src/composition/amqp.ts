@@ -1,0 +1,103 @@
+/**
+ * Composes Pier's AMQP side: the core (vhosts, exchanges, queues, users) over storage — durable
+ * queues in segment logs, delayed and deduplicating exchanges in their own logs, stream queues in
+ * stream logs — and the AMQP 0-9-1 listener. The core is restored even when the listener is off:
+ * Kafka's SASL and the admin commands use its users.
+ */
+
+import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
+import { BrokerCore } from '../core/broker-core.js';
+import type { Clock } from '../core/clock.js';
+import { closeRevokedConnections } from '../protocol/amqp/access.js';
+import type { AmqpLimits } from '../protocol/amqp/connection.js';
+import { amqpPropertiesCodec } from '../protocol/amqp/message-properties-codec.js';
+import { AmqpServer, DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
+import type { ResourceMonitor } from '../resources/resource-monitor.js';
+import { DelayStorage } from '../storage/amqp/disk-delay-store.js';
+import { DedupStorage } from '../storage/disk-dedup-store.js';
+import type { Storage } from '../storage/storage.js';
+import { bindListener, formatHost, type ProtocolParts } from './listener.js';
+
+export interface ListenerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** A client URL, e.g. `amqp://guest:guest@127.0.0.1:5672`. */
+  readonly url: string;
+}
+
+export interface AmqpParts extends ProtocolParts<ListenerAddress> {
+  readonly core: BrokerCore;
+}
+
+export interface AmqpCompositionInput {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly limits: Partial<AmqpLimits>;
+  /** Memory and disk alarms: publishers are blocked while one is raised. */
+  readonly alarms: ResourceMonitor;
+  readonly log: (line: string) => void;
+}
+
+export function composeAmqp({ storage, clock, limits, alarms, log }: AmqpCompositionInput): AmqpParts {
+  const delayStorage = new DelayStorage(storage.dataDir, storage.committer, { logger: log });
+  const dedupStorage = new DedupStorage(storage.dataDir, storage.committer, { logger: log });
+  const core = new BrokerCore({
+    clock,
+    definitions: storage.definitions,
+    codec: amqpPropertiesCodec,
+    createStore: (vhost, queueName, durable, level) => {
+      if (!durable) return new MemoryQueueStore();
+      // Each level of a priority queue has its own log.
+      return storage.openQueueStore(vhost, level === 0 ? queueName : `${queueName}\0priority ${level}`);
+    },
+    createDelayStore: (vhost, exchange, durable) => delayStorage.openStore(vhost, exchange, durable),
+    createStreamStore: (vhost, streamName, streamOptions) =>
+      storage.openStreamStore(vhost, streamName, streamOptions),
+    createDedupStore: (vhost, exchange) => dedupStorage.openStore(vhost, exchange),
+  });
+  let server: AmqpServer | undefined;
+  return {
+    core,
+    restore(storedDefinitions) {
+      const startedAtMs = Date.now();
+      core.restore(storedDefinitions);
+      const durableQueues = [...core.allQueues()]
+        .filter((q) => q.isDurable)
+        .map((q) => ({ queue: q, ref: { vhost: q.vhost, queueName: q.name } }));
+      if (durableQueues.length > 0) {
+        const messages = durableQueues.reduce((sum, { queue }) => sum + queue.messageCount, 0);
+        log(
+          `recovered ${durableQueues.length} durable queue(s) holding ${messages} message(s) in ${Date.now() - startedAtMs} ms`,
+        );
+      }
+      const refs = durableQueues.map(({ ref }) => ref);
+      storage.removeOrphanQueueData(refs);
+      delayStorage.removeOrphans();
+      dedupStorage.removeOrphans();
+      // Stream queues are durable queues too: their directories are kept.
+      return refs;
+    },
+    async listen(host, port) {
+      server = new AmqpServer({
+        core,
+        durability: storage.committer,
+        clock,
+        limits: { ...DEFAULT_AMQP_LIMITS, ...limits },
+        log,
+        alarms,
+      });
+      const listening = server;
+      core.revocations.add((revoked) => closeRevokedConnections(listening.connections, revoked));
+      const bound = await bindListener('amqp', '--amqp-port', host, port, (h, p) => listening.listen(h, p));
+      return { ...bound, url: `amqp://guest:guest@${formatHost(bound.host)}:${bound.port}` };
+    },
+    async stopListening() {
+      await server?.close();
+    },
+    close() {
+      for (const vhost of core.vhosts.values()) vhost.extensions.close();
+      delayStorage.close();
+      dedupStorage.close();
+    },
+  };
+}

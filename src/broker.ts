@@ -120,8 +120,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await control?.close();
     resources.stop();
     for (const protocol of protocols) await protocol.stopListening();
-    // Let deliveries and confirms already queued this turn settle before the final sync.
+    // Let deliveries and confirms already queued this turn settle, and what waits on the disk run
+    // (a delayed exchange records what it fired only once the routed copies are durable), before
+    // the stores close: a record staged after its store closed would be lost.
     await new Promise((resolve) => setImmediate(resolve));
+    await storage.committer.flush();
     for (const protocol of protocols) protocol.close();
     await storage.close();
   };

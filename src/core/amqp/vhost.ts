@@ -24,6 +24,7 @@ import { type Policy, PolicyTable } from './policies.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
+import { Router } from './routing.js';
 import { senderSelectedKeys } from './sender-selected-keys.js';
 import { isStreamArguments, StreamQueue } from './stream-queue.js';
 
@@ -118,8 +119,8 @@ export class VirtualHost implements QueueHost {
   /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
   readonly policies = new PolicyTable();
   private readonly createStreamStore: StreamStoreFactory | undefined;
-  /** While publish() routes: delayed/deduplicating exchanges reached through bindings. */
-  private heldOnTheWay: Exchange[] | undefined;
+  /** Finds the queues a message reaches: routing.ts. */
+  private readonly router: Router;
 
   constructor(
     readonly name: string,
@@ -135,6 +136,7 @@ export class VirtualHost implements QueueHost {
       context.createDedupStore,
     );
     this.createStreamStore = context.createStreamStore;
+    this.router = new Router(this, (exchange) => this.extensions.holdsMessages(exchange));
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
     }
@@ -333,7 +335,7 @@ export class VirtualHost implements QueueHost {
     const headers = this.codec.headers(message.properties);
     // Without a dead-letter routing key the message keeps its CC keys for routing, as in RabbitMQ.
     const ccKeys = deadLetterRoutingKey === undefined ? senderSelectedKeys(headers) : undefined;
-    this.route(exchange, message.routingKey, () => headers, targets, ccKeys);
+    this.router.route(exchange, message.routingKey, () => headers, targets, ccKeys);
     for (const target of targets) {
       if (isDeadLetterCycle(message.properties, target.name, this.codec)) continue;
       target.enqueue(message);
@@ -516,19 +518,14 @@ export class VirtualHost implements QueueHost {
     // Delayed or deduplicating exchanges met through exchange-to-exchange bindings hold the
     // message themselves, as if it had been published to them.
     const held: Exchange[] = [];
-    this.heldOnTheWay = held;
-    try {
-      this.route(exchange, message.routingKey, () => headers, queues, ccKeys);
-    } finally {
-      this.heldOnTheWay = undefined;
-    }
+    this.router.route(exchange, message.routingKey, () => headers, queues, ccKeys, held);
     for (const holder of held) {
       const outcome = this.extensions.intercept(holder, message);
       if (outcome) needsDisk ||= outcome.needsDisk;
       else {
         const keys = ccKeys === undefined ? [message.routingKey] : [message.routingKey, ...ccKeys];
         for (const key of keys)
-          this.collectRoutes(holder, key, () => headers, queues, new Set([holder.name]));
+          this.router.collectRoutes(holder, key, () => headers, queues, new Set([holder.name]));
       }
     }
     for (const queue of queues) {
@@ -536,86 +533,6 @@ export class VirtualHost implements QueueHost {
       else if (queue.confirmsAfterDisk(message)) needsDisk = true;
     }
     return { routed: queues.size > 0, rejected, needsDisk };
-  }
-
-  // ---- routing ---------------------------------------------------------------------------
-
-  /**
-   * Queues a message published to `exchange` reaches, following exchange-to-exchange bindings
-   * (each exchange visited once, so binding cycles terminate). The default exchange routes to the
-   * queue named by the routing key.
-   */
-  route(
-    exchange: Exchange,
-    routingKey: string,
-    headers: () => Arguments | undefined,
-    out: Set<Queue>,
-    /** Sender-selected routing keys (CC and BCC headers), routed as well as `routingKey`. */
-    extraKeys?: readonly string[],
-  ): void {
-    if (exchange.name === '') {
-      const queue = this.queues.get(routingKey);
-      if (queue) out.add(queue);
-      for (const key of extraKeys ?? []) {
-        const extra = this.queues.get(key);
-        if (extra) out.add(extra);
-      }
-      return;
-    }
-    const visited = new Set([exchange.name]);
-    this.collectRoutesForKeys(exchange, routingKey, extraKeys, headers, out, visited);
-    // Unroutable: try the alternate exchange (and its alternate, each exchange at most once).
-    let current = exchange;
-    while (out.size === 0) {
-      const alternate = current.alternateExchange;
-      if (alternate === undefined || visited.has(alternate)) return;
-      const next = this.exchanges.get(alternate);
-      if (!next) return;
-      visited.add(alternate);
-      this.collectRoutesForKeys(next, routingKey, extraKeys, headers, out, visited);
-      current = next;
-    }
-  }
-
-  /** One key walks with `visited` itself (no copy on the common path); CC keys each walk afresh. */
-  private collectRoutesForKeys(
-    exchange: Exchange,
-    routingKey: string,
-    extraKeys: readonly string[] | undefined,
-    headers: () => Arguments | undefined,
-    out: Set<Queue>,
-    visited: Set<string>,
-  ): void {
-    if (extraKeys === undefined) {
-      this.collectRoutes(exchange, routingKey, headers, out, visited);
-      return;
-    }
-    for (const key of [routingKey, ...extraKeys])
-      this.collectRoutes(exchange, key, headers, out, new Set(visited));
-  }
-
-  private collectRoutes(
-    exchange: Exchange,
-    routingKey: string,
-    headers: () => Arguments | undefined,
-    out: Set<Queue>,
-    visited: Set<string>,
-  ): void {
-    const matched = new Set<Binding>();
-    exchange.match(routingKey, headers, matched);
-    for (const binding of matched) {
-      const name = binding.destination.name;
-      if (binding.destination.kind === 'queue') {
-        const queue = this.queues.get(name);
-        if (queue) out.add(queue);
-      } else if (!visited.has(name)) {
-        visited.add(name);
-        const next = this.exchanges.get(name);
-        if (next && this.heldOnTheWay && this.extensions.holdsMessages(next)) {
-          if (!this.heldOnTheWay.includes(next)) this.heldOnTheWay.push(next);
-        } else if (next) this.collectRoutes(next, routingKey, headers, out, visited);
-      }
-    }
   }
 
   // ---- helpers ---------------------------------------------------------------------------

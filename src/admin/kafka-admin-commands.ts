@@ -1,7 +1,7 @@
 /**
  * Kafka monitoring requests of the control socket: `pier topics list|describe` (queue depth) and
  * `pier groups list|describe` (consumer lag). They read live state, so only a running broker
- * answers them; the numbers come from core/kafka-monitoring.ts.
+ * answers them; the numbers come from core/kafka/monitoring.ts.
  */
 import { notFound } from '../core/amqp/errors.js';
 import type { GroupCoordinator } from '../core/kafka/group-coordinator.js';

@@ -1,7 +1,7 @@
 /**
  * SQS monitoring requests of the control socket: `pier sqs list|describe` (queue depth: visible,
  * in flight, delayed, age of the oldest message). They read live state, so only a running broker
- * answers them; the numbers come from core/sqs-monitoring.ts.
+ * answers them; the numbers come from core/sqs/monitoring.ts.
  */
 
 import { notFound } from '../core/amqp/errors.js';

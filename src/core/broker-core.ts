@@ -21,7 +21,7 @@ export type AuthResult = { ok: true; user: User } | { ok: false; reason: string 
 export class BrokerCore {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly users = new Map<string, User>();
-  /** Configure/write/read patterns per (user, vhost); managed through core/management.ts. */
+  /** Configure/write/read patterns per (user, vhost); managed through core/amqp/management.ts. */
   readonly permissions = new PermissionTable();
   /** Told when a user or vhost is deleted, so each protocol closes the affected connections. */
   readonly revocations = new Set<(revocation: Revocation) => void>();

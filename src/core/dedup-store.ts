@@ -16,7 +16,7 @@ export interface RecoveredDedupId extends StoredDedupId {
  * store is its write-ahead log: every id the cache takes is added, and when the log has grown
  * well past the cache the deduplicator rewrites it with the live entries.
  *
- * One implementation: DiskDedupStore (storage/dedup-store.ts). Exchanges without a store (not
+ * One implementation: DiskDedupStore (storage/disk-dedup-store.ts). Exchanges without a store (not
  * durable, or a broker without storage) keep their cache in memory only.
  */
 export interface DedupStore {

@@ -6,7 +6,7 @@
  *   <dataDir>/queues/<hex>/          one QueueLog per durable queue; <hex> = SHA-1 of `vhost\0name`
  *   <dataDir>/queues/<hex>/name.json {vhost, queueName}, for humans and orphan cleanup
  *   <dataDir>/streams/<hex>/         one DiskStreamStore per stream queue (same naming, same name.json)
- *   <dataDir>/sqs/log/               the messages of all SQS queues, one shared log (sqs-store.ts)
+ *   <dataDir>/sqs/log/               the messages of all SQS queues, one shared log (sqs/disk-sqs-store.ts)
  *   <dataDir>/sqs/<queue id>/dedup/  a FIFO SQS queue's deduplication ids
  */
 import { createHash } from 'node:crypto';

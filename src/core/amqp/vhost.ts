@@ -116,7 +116,7 @@ export class VirtualHost implements QueueHost {
   readonly codec: MessagePropertiesCodec;
   /** Delayed (x-delayed-message) and deduplicating exchanges: exchange-extensions.ts. */
   readonly extensions: ExchangeExtensions;
-  /** Policies of this vhost (core/policies.ts); set and cleared through core/management.ts. */
+  /** Policies of this vhost (core/amqp/policies.ts); set and cleared through core/amqp/management.ts. */
   readonly policies = new PolicyTable();
   private readonly createStreamStore: StreamStoreFactory | undefined;
   /** Finds the queues a message reaches: routing.ts. */

@@ -23,7 +23,7 @@ export interface OffsetCommitEntry extends CommittedOffset {
 /** topic → partition → committed offset. */
 export type GroupOffsetMap = Map<string, Map<number, CommittedOffset>>;
 
-/** Where the coordinator keeps committed offsets (memory for tests, group-offset-log.ts on disk). */
+/** Where the coordinator keeps committed offsets (memory for tests, storage/kafka/disk-group-offset-store.ts on disk). */
 export interface GroupOffsetStore {
   get(groupId: string, topic: string, partition: number): CommittedOffset | undefined;
   /** Every committed offset of a group; undefined when it has none. */

@@ -2,11 +2,11 @@ import type { SqsMessage } from './message.js';
 
 /**
  * Where a durable SQS queue keeps its messages: a write-ahead log of sends and deletions. The
- * queue (core/sqs-queue.ts) keeps every live message in memory and is the authority; the store
+ * queue (core/sqs/queue.ts) keeps every live message in memory and is the authority; the store
  * only has to bring back, after a restart or a crash, every message whose send was answered and
  * that was not deleted.
  *
- * One implementation: DiskSqsStore (storage/sqs-store.ts). Brokers without storage give queues
+ * One implementation: DiskSqsStore (storage/sqs/disk-sqs-store.ts). Brokers without storage give queues
  * no store (memory only).
  */
 export interface SqsMessageStore {

@@ -31,6 +31,18 @@ import {
   readReplyTo,
 } from './codec/index.js';
 import { AmqpConsumer } from './consumer.js';
+import {
+  exchangeBind,
+  exchangeDeclare,
+  exchangeDelete,
+  exchangeUnbind,
+  type MethodNamed,
+  queueBind,
+  queueDeclare,
+  queueDelete,
+  queuePurge,
+  queueUnbind,
+} from './declarations.js';
 import { DirectReplyRegistry, REPLY_TO_QUEUE } from './direct-reply-to.js';
 import { type AmqpError, channelError, connectionError, fromBrokerError } from './errors.js';
 import { PublisherConfirms } from './publisher-confirms.js';
@@ -248,198 +260,144 @@ export class Channel {
 
   // ---- methods ---------------------------------------------------------------------------
 
+  /** One line per method, as the spec lists them; what takes more than a line has its own method. */
   private handleMethod(m: AmqpMethod): void {
     this.host.access.check(m); // 403 ACCESS_REFUSED unless the user's permissions allow it
-    const vhost = this.host.vhost;
-    const owner = this.host.owner;
+    const { vhost, owner } = this.host;
     switch (m.method) {
       case 'basic.publish':
-        this.content = { publish: m, properties: EMPTY, bodySizeBytes: 0, parts: [], receivedBytes: 0 };
-        return;
+        return this.startContent(m);
       case 'basic.ack':
-        if (this.txMode) this.txSettle(m);
-        else this.ack(m.deliveryTag, m.multiple);
-        return;
+        return this.txMode ? this.txSettle(m) : this.ack(m.deliveryTag, m.multiple);
       case 'basic.nack':
-        if (this.txMode) this.txSettle(m);
-        else this.reject(m.deliveryTag, m.multiple, m.requeue);
-        return;
+        return this.txMode ? this.txSettle(m) : this.reject(m.deliveryTag, m.multiple, m.requeue);
       case 'basic.reject':
-        if (this.txMode) this.txSettle(m);
-        else this.reject(m.deliveryTag, false, m.requeue);
-        return;
+        return this.txMode ? this.txSettle(m) : this.reject(m.deliveryTag, false, m.requeue);
+      case 'basic.qos':
+        return this.qos(m);
+      case 'basic.consume':
+        return this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments as Arguments);
+      case 'basic.cancel':
+        return this.cancel(m);
+      case 'basic.get':
+        return this.get(m.queue, m.noAck);
+      case 'basic.recover':
+        return this.recover(m.requeue, true);
+      case 'basic.recover-async':
+        return this.recover(m.requeue, false);
       case 'channel.close':
-        this.releaseResources();
-        this.host.send(encodeMethodFrame(this.id, { method: 'channel.close-ok' }));
-        this.finishClose();
-        return;
+        return this.closeByClient();
       case 'channel.close-ok':
         return;
       case 'channel.open':
         throw connectionError(ReplyCode.CHANNEL_ERROR, `second 'channel.open' seen`);
       case 'channel.flow':
-        if (!m.active) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `active=false`);
-        this.reply({ method: 'channel.flow-ok', active: true });
-        return;
+        return this.flow(m.active);
       case 'channel.flow-ok':
         return;
-      case 'exchange.declare': {
-        vhost.declareExchange({
-          name: m.exchange,
-          type: m.type,
-          passive: m.passive,
-          durable: m.durable,
-          autoDelete: m.autoDelete,
-          internal: m.internal,
-          arguments: m.arguments as Arguments,
-        });
-        if (!m.nowait) this.reply({ method: 'exchange.declare-ok' });
-        return;
-      }
+      case 'exchange.declare':
+        return this.answer(exchangeDeclare(vhost, m));
       case 'exchange.delete':
-        vhost.deleteExchange(m.exchange, m.ifUnused);
-        if (!m.nowait) this.reply({ method: 'exchange.delete-ok' });
-        return;
+        return this.answer(exchangeDelete(vhost, m));
       case 'exchange.bind':
-        vhost.bind(
-          m.source,
-          { kind: 'exchange', name: m.destination },
-          m.routingKey,
-          m.arguments as Arguments,
-          owner,
-        );
-        if (!m.nowait) this.reply({ method: 'exchange.bind-ok' });
-        return;
+        return this.answer(exchangeBind(vhost, owner, m));
       case 'exchange.unbind':
-        vhost.unbind(
-          m.source,
-          { kind: 'exchange', name: m.destination },
-          m.routingKey,
-          m.arguments as Arguments,
-          owner,
-        );
-        if (!m.nowait) this.reply({ method: 'exchange.unbind-ok' });
-        return;
-      case 'queue.declare': {
-        if (m.queue === REPLY_TO_QUEUE) {
-          // The direct reply-to pseudo-queue always exists, as in RabbitMQ.
-          if (!m.nowait)
-            this.reply({ method: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 1 });
-          return;
-        }
-        const queue = vhost.declareQueue({
-          name: m.queue,
-          passive: m.passive,
-          durable: m.durable,
-          exclusive: m.exclusive,
-          autoDelete: m.autoDelete,
-          arguments: m.arguments as Arguments,
-          owner,
-        });
-        if (!m.nowait) {
-          this.reply({
-            method: 'queue.declare-ok',
-            queue: queue.name,
-            messageCount: queue.messageCount,
-            consumerCount: queue.consumerCount,
-          });
-        }
-        return;
-      }
+        return this.answer(exchangeUnbind(vhost, owner, m));
+      case 'queue.declare':
+        return this.answer(queueDeclare(vhost, owner, m));
       case 'queue.bind':
-        vhost.bind(
-          m.exchange,
-          { kind: 'queue', name: m.queue },
-          m.routingKey,
-          m.arguments as Arguments,
-          owner,
-        );
-        if (!m.nowait) this.reply({ method: 'queue.bind-ok' });
-        return;
+        return this.answer(queueBind(vhost, owner, m));
       case 'queue.unbind':
-        vhost.unbind(
-          m.exchange,
-          { kind: 'queue', name: m.queue },
-          m.routingKey,
-          m.arguments as Arguments,
-          owner,
-        );
-        this.reply({ method: 'queue.unbind-ok' });
-        return;
-      case 'queue.purge': {
-        const count = vhost.getQueue(m.queue, owner).purge();
-        if (!m.nowait) this.reply({ method: 'queue.purge-ok', messageCount: count });
-        return;
-      }
-      case 'queue.delete': {
-        const count = vhost.deleteQueue(m.queue, owner, m.ifUnused, m.ifEmpty);
-        if (!m.nowait) this.reply({ method: 'queue.delete-ok', messageCount: count });
-        return;
-      }
-      case 'basic.qos':
-        if (m.prefetchSize !== 0)
-          throw connectionError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
-        if (m.global) {
-          this.channelPrefetch = m.prefetchCount;
-          this.scheduleDispatchAll();
-        } else {
-          this.consumerPrefetch = m.prefetchCount;
-        }
-        this.reply({ method: 'basic.qos-ok' });
-        return;
-      case 'basic.consume':
-        this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments as Arguments);
-        return;
-      case 'basic.cancel': {
-        const consumer = this.consumers.get(m.consumerTag);
-        if (consumer) this.removeConsumer(consumer);
-        if (m.consumerTag === this.replyConsumerTag) this.stopReplies();
-        if (!m.nowait) this.reply({ method: 'basic.cancel-ok', consumerTag: m.consumerTag });
-        return;
-      }
-      case 'basic.get':
-        this.get(m.queue, m.noAck);
-        return;
-      case 'basic.recover':
-      case 'basic.recover-async':
-        if (!m.requeue) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `requeue=false`);
-        this.releaseAll();
-        if (m.method === 'basic.recover') this.reply({ method: 'basic.recover-ok' });
-        return;
+        return this.answer(queueUnbind(vhost, owner, m));
+      case 'queue.purge':
+        return this.answer(queuePurge(vhost, owner, m));
+      case 'queue.delete':
+        return this.answer(queueDelete(vhost, owner, m));
       case 'confirm.select':
-        if (this.txMode)
-          throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from tx to confirm mode`);
-        this.confirms ??= new PublisherConfirms(
-          this.id,
-          this.host.durability,
-          (frame) => this.host.send(frame),
-          () => this.state === State.Open,
-        );
-        if (!m.nowait) this.reply({ method: 'confirm.select-ok' });
-        return;
+        return this.selectConfirms(m.nowait);
       case 'tx.select':
-        if (this.confirms)
-          throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from confirm to tx mode`);
-        this.txMode = true;
-        this.reply({ method: 'tx.select-ok' });
-        return;
+        return this.selectTx();
       case 'tx.commit':
-        this.txCommit();
-        return;
+        return this.txCommit();
       case 'tx.rollback':
-        if (!this.txMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `channel is not transactional`);
-        this.txOperations = [];
-        this.reply({ method: 'tx.rollback-ok' });
-        return;
+        return this.txRollback();
       case 'access.request':
-        this.reply({ method: 'access.request-ok' });
-        return;
+        return this.reply({ method: 'access.request-ok' });
       default:
         throw connectionError(
           ReplyCode.COMMAND_INVALID,
           `unexpected method ${m.method} on channel ${this.id}`,
         );
     }
+  }
+
+  private answer(method: AmqpMethod | undefined): void {
+    if (method) this.reply(method);
+  }
+
+  private startContent(publish: BasicPublish): void {
+    this.content = { publish, properties: EMPTY, bodySizeBytes: 0, parts: [], receivedBytes: 0 };
+  }
+
+  private closeByClient(): void {
+    this.releaseResources();
+    this.host.send(encodeMethodFrame(this.id, { method: 'channel.close-ok' }));
+    this.finishClose();
+  }
+
+  private flow(active: boolean): void {
+    if (!active) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `active=false`);
+    this.reply({ method: 'channel.flow-ok', active: true });
+  }
+
+  private qos(m: MethodNamed<'basic.qos'>): void {
+    if (m.prefetchSize !== 0)
+      throw connectionError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
+    if (m.global) {
+      this.channelPrefetch = m.prefetchCount;
+      this.scheduleDispatchAll();
+    } else {
+      this.consumerPrefetch = m.prefetchCount;
+    }
+    this.reply({ method: 'basic.qos-ok' });
+  }
+
+  private cancel(m: MethodNamed<'basic.cancel'>): void {
+    const consumer = this.consumers.get(m.consumerTag);
+    if (consumer) this.removeConsumer(consumer);
+    if (m.consumerTag === this.replyConsumerTag) this.stopReplies();
+    if (!m.nowait) this.reply({ method: 'basic.cancel-ok', consumerTag: m.consumerTag });
+  }
+
+  private recover(requeue: boolean, answer: boolean): void {
+    if (!requeue) throw connectionError(ReplyCode.NOT_IMPLEMENTED, `requeue=false`);
+    this.releaseAll();
+    if (answer) this.reply({ method: 'basic.recover-ok' });
+  }
+
+  private selectConfirms(nowait: boolean): void {
+    if (this.txMode)
+      throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from tx to confirm mode`);
+    this.confirms ??= new PublisherConfirms(
+      this.id,
+      this.host.durability,
+      (frame) => this.host.send(frame),
+      () => this.state === State.Open,
+    );
+    if (!nowait) this.reply({ method: 'confirm.select-ok' });
+  }
+
+  private selectTx(): void {
+    if (this.confirms)
+      throw channelError(ReplyCode.PRECONDITION_FAILED, `cannot switch from confirm to tx mode`);
+    this.txMode = true;
+    this.reply({ method: 'tx.select-ok' });
+  }
+
+  private txRollback(): void {
+    if (!this.txMode) throw channelError(ReplyCode.PRECONDITION_FAILED, `channel is not transactional`);
+    this.txOperations = [];
+    this.reply({ method: 'tx.rollback-ok' });
   }
 
   private reply(method: AmqpMethod): void {

@@ -20,7 +20,7 @@ export interface ProducerIdBlockStore {
   writeReservedUpTo(upTo: number): void;
 }
 
-/** The definitions store's get/put (storage/definitions-store.ts), as the id block store needs them. */
+/** The definitions store's get/put (storage/disk-definitions-store.ts), as the id block store needs them. */
 export interface MetaDefinitions {
   get(kind: 'meta', key: string): unknown;
   put(kind: 'meta', key: string, value: unknown): void;

@@ -1,8 +1,8 @@
 /**
- * Durable SQS queues (core/sqs-store.ts) under `<dataDir>/sqs/`:
+ * Durable SQS queues (core/sqs/store.ts) under `<dataDir>/sqs/`:
  *
  *   log/                 ONE QueueLog for the messages of every SQS queue: SQS_MESSAGE records
- *                        (carrying their queue id) and SQS_RECEIVE records (sqs-message-record.ts)
+ *                        (carrying their queue id) and SQS_RECEIVE records (message-record.ts)
  *   <queue dir>/dedup/   a FIFO queue's deduplication ids (DiskDedupStore)
  *
  * Why one log: with fsync 'always' the group committer fdatasyncs every file written in a round,

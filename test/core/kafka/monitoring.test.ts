@@ -1,4 +1,4 @@
-// Queue depth and consumer lag (core/kafka-monitoring.ts) over a topic registry on memory stores
+// Queue depth and consumer lag (core/kafka/monitoring.ts) over a topic registry on memory stores
 // and a group coordinator on a ManualClock: exact numbers for every edge a dashboard would show.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * DescribeConfigs (v0-4), AlterConfigs (v0-2) and IncrementalAlterConfigs (v0-1) for topics
  * (resource type 2) and, read-only, for the broker (type 4). Topic configs are Kafka's names with
- * Kafka's defaults (src/core/topic-config.ts); a change is durable and takes effect at once.
+ * Kafka's defaults (src/core/kafka/topic-config.ts); a change is durable and takes effect at once.
  */
 import type { Topic } from '../../../core/kafka/topic.js';
 import {

@@ -114,6 +114,9 @@ function newConsumerTag(): string {
  * One AMQP channel: reassembles published content, routes it, manages consumers and the leases of
  * unacknowledged deliveries, publisher confirms and transactions.
  */
+/** Handles one decoded method on a channel. */
+type MethodHandler<Name extends AmqpMethod['method']> = (channel: Channel, method: MethodNamed<Name>) => void;
+
 export class Channel {
   private state = State.Open;
   private content: PendingContent | undefined;
@@ -260,75 +263,52 @@ export class Channel {
 
   // ---- methods ---------------------------------------------------------------------------
 
-  /** One line per method, as the spec lists them; what takes more than a line has its own method. */
+  /**
+   * The channel's methods, one line each (what takes more, a method of its own); the table is
+   * typed so that each handler sees its own method's fields.
+   */
+  private static readonly METHODS: { [Name in AmqpMethod['method']]?: MethodHandler<Name> } = {
+    'basic.publish': (c, m) => c.startContent(m),
+    'basic.ack': (c, m) => (c.txMode ? c.txSettle(m) : c.ack(m.deliveryTag, m.multiple)),
+    'basic.nack': (c, m) => (c.txMode ? c.txSettle(m) : c.reject(m.deliveryTag, m.multiple, m.requeue)),
+    'basic.reject': (c, m) => (c.txMode ? c.txSettle(m) : c.reject(m.deliveryTag, false, m.requeue)),
+    'basic.qos': (c, m) => c.qos(m),
+    'basic.consume': (c, m) =>
+      c.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments as Arguments),
+    'basic.cancel': (c, m) => c.cancel(m),
+    'basic.get': (c, m) => c.get(m.queue, m.noAck),
+    'basic.recover': (c, m) => c.recover(m.requeue, true),
+    'basic.recover-async': (c, m) => c.recover(m.requeue, false),
+    'channel.close': (c) => c.closeByClient(),
+    'channel.close-ok': () => {},
+    'channel.open': () => {
+      throw connectionError(ReplyCode.CHANNEL_ERROR, `second 'channel.open' seen`);
+    },
+    'channel.flow': (c, m) => c.flow(m.active),
+    'channel.flow-ok': () => {},
+    'exchange.declare': (c, m) => c.answer(exchangeDeclare(c.host.vhost, m)),
+    'exchange.delete': (c, m) => c.answer(exchangeDelete(c.host.vhost, m)),
+    'exchange.bind': (c, m) => c.answer(exchangeBind(c.host.vhost, c.host.owner, m)),
+    'exchange.unbind': (c, m) => c.answer(exchangeUnbind(c.host.vhost, c.host.owner, m)),
+    'queue.declare': (c, m) => c.answer(queueDeclare(c.host.vhost, c.host.owner, m)),
+    'queue.bind': (c, m) => c.answer(queueBind(c.host.vhost, c.host.owner, m)),
+    'queue.unbind': (c, m) => c.answer(queueUnbind(c.host.vhost, c.host.owner, m)),
+    'queue.purge': (c, m) => c.answer(queuePurge(c.host.vhost, c.host.owner, m)),
+    'queue.delete': (c, m) => c.answer(queueDelete(c.host.vhost, c.host.owner, m)),
+    'confirm.select': (c, m) => c.selectConfirms(m.nowait),
+    'tx.select': (c) => c.selectTx(),
+    'tx.commit': (c) => c.txCommit(),
+    'tx.rollback': (c) => c.txRollback(),
+    'access.request': (c) => c.reply({ method: 'access.request-ok' }),
+  };
+
   private handleMethod(m: AmqpMethod): void {
     this.host.access.check(m); // 403 ACCESS_REFUSED unless the user's permissions allow it
-    const { vhost, owner } = this.host;
-    switch (m.method) {
-      case 'basic.publish':
-        return this.startContent(m);
-      case 'basic.ack':
-        return this.txMode ? this.txSettle(m) : this.ack(m.deliveryTag, m.multiple);
-      case 'basic.nack':
-        return this.txMode ? this.txSettle(m) : this.reject(m.deliveryTag, m.multiple, m.requeue);
-      case 'basic.reject':
-        return this.txMode ? this.txSettle(m) : this.reject(m.deliveryTag, false, m.requeue);
-      case 'basic.qos':
-        return this.qos(m);
-      case 'basic.consume':
-        return this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments as Arguments);
-      case 'basic.cancel':
-        return this.cancel(m);
-      case 'basic.get':
-        return this.get(m.queue, m.noAck);
-      case 'basic.recover':
-        return this.recover(m.requeue, true);
-      case 'basic.recover-async':
-        return this.recover(m.requeue, false);
-      case 'channel.close':
-        return this.closeByClient();
-      case 'channel.close-ok':
-        return;
-      case 'channel.open':
-        throw connectionError(ReplyCode.CHANNEL_ERROR, `second 'channel.open' seen`);
-      case 'channel.flow':
-        return this.flow(m.active);
-      case 'channel.flow-ok':
-        return;
-      case 'exchange.declare':
-        return this.answer(exchangeDeclare(vhost, m));
-      case 'exchange.delete':
-        return this.answer(exchangeDelete(vhost, m));
-      case 'exchange.bind':
-        return this.answer(exchangeBind(vhost, owner, m));
-      case 'exchange.unbind':
-        return this.answer(exchangeUnbind(vhost, owner, m));
-      case 'queue.declare':
-        return this.answer(queueDeclare(vhost, owner, m));
-      case 'queue.bind':
-        return this.answer(queueBind(vhost, owner, m));
-      case 'queue.unbind':
-        return this.answer(queueUnbind(vhost, owner, m));
-      case 'queue.purge':
-        return this.answer(queuePurge(vhost, owner, m));
-      case 'queue.delete':
-        return this.answer(queueDelete(vhost, owner, m));
-      case 'confirm.select':
-        return this.selectConfirms(m.nowait);
-      case 'tx.select':
-        return this.selectTx();
-      case 'tx.commit':
-        return this.txCommit();
-      case 'tx.rollback':
-        return this.txRollback();
-      case 'access.request':
-        return this.reply({ method: 'access.request-ok' });
-      default:
-        throw connectionError(
-          ReplyCode.COMMAND_INVALID,
-          `unexpected method ${m.method} on channel ${this.id}`,
-        );
+    const handler = Channel.METHODS[m.method] as MethodHandler<AmqpMethod['method']> | undefined;
+    if (!handler) {
+      throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${m.method} on channel ${this.id}`);
     }
+    handler(this, m);
   }
 
   private answer(method: AmqpMethod | undefined): void {

@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { Message, QueuedMessage } from '../message.js';
 import type { Arguments } from './exchange.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
+import type { AppliedPolicy } from './policies.js';
 import { type QueueSettings, resolveQueueSettings } from './queue-arguments.js';
 import { QueueDeduplicator } from './queue-dedup.js';
 import type { QueueStore } from './queue-store.js';
@@ -43,12 +44,6 @@ export interface QueueHost {
   deadLetter(queue: Queue, queued: QueuedMessage, reason: DeadLetterReason): void;
   /** Deletes the queue: auto-delete after its last consumer, or `x-expires` after being unused. */
   remove(queue: Queue): void;
-}
-
-/** A named policy's definition as it applies to this queue (set by the vhost). */
-export interface AppliedPolicy {
-  readonly name: string;
-  readonly definition: Arguments;
 }
 
 /** What happened to a published message at this queue. */

@@ -20,14 +20,8 @@ import {
 import { StreamSubscription } from '../stream/stream-subscription.js';
 import { BrokerError } from './errors.js';
 import type { Arguments } from './exchange.js';
-import {
-  type AppliedPolicy,
-  type EnqueueResult,
-  Queue,
-  type QueueConsumer,
-  type QueueHost,
-  type QueueOptions,
-} from './queue.js';
+import type { AppliedPolicy } from './policies.js';
+import { type EnqueueResult, Queue, type QueueConsumer, type QueueHost, type QueueOptions } from './queue.js';
 import { type QueueSettings, resolveQueueSettings } from './queue-arguments.js';
 
 /** Whether queue arguments declare a stream. */

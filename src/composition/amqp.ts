@@ -16,11 +16,9 @@ import type { ResourceMonitor } from '../resources/resource-monitor.js';
 import { DelayStorage } from '../storage/amqp/disk-delay-store.js';
 import { DedupStorage } from '../storage/disk-dedup-store.js';
 import type { Storage } from '../storage/storage.js';
-import { bindListener, formatHost, type ProtocolParts } from './listener.js';
+import { type BoundAddress, bindListener, formatHost, type ProtocolParts } from './listener.js';
 
-export interface ListenerAddress {
-  readonly host: string;
-  readonly port: number;
+export interface ListenerAddress extends BoundAddress {
   /** A client URL, e.g. `amqp://guest:guest@127.0.0.1:5672`. */
   readonly url: string;
 }

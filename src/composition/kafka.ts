@@ -31,6 +31,7 @@ import { KafkaServer } from '../protocol/kafka/server.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
 import type { Storage } from '../storage/storage.js';
 import {
+  type BoundAddress,
   BrokerConfigError,
   bindListener,
   formatHost,
@@ -55,9 +56,7 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   groupMaxSessionTimeoutMs?: number;
 }
 
-export interface KafkaListenerAddress {
-  readonly host: string;
-  readonly port: number;
+export interface KafkaListenerAddress extends BoundAddress {
   /** For a client's bootstrap servers, e.g. `127.0.0.1:9092`. */
   readonly bootstrap: string;
 }

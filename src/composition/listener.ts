@@ -4,6 +4,12 @@
  */
 import type { DefinitionEntry } from '../core/definitions.js';
 
+/** Where a listener is bound. */
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** A queue or stream directory, by vhost and name (Storage.queueDirName). */
 export interface StoredQueueRef {
   readonly vhost: string;
@@ -57,8 +63,8 @@ export async function bindListener(
   flag: string,
   host: string,
   port: number,
-  listen: (host: string, port: number) => Promise<{ host: string; port: number }>,
-): Promise<{ host: string; port: number }> {
+  listen: (host: string, port: number) => Promise<BoundAddress>,
+): Promise<BoundAddress> {
   try {
     return await listen(host, port);
   } catch (error) {

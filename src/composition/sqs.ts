@@ -9,6 +9,7 @@ import { sqsActions } from '../protocol/sqs/actions/index.js';
 import { SqsServer } from '../protocol/sqs/server.js';
 import type { Storage } from '../storage/storage.js';
 import {
+  type BoundAddress,
   BrokerConfigError,
   bindListener,
   formatHost,
@@ -42,9 +43,7 @@ export const DEFAULT_SQS_REGION = 'us-east-1';
 /** A 1 MiB message URL-encoded in a query form, or JSON-escaped, with batch and attribute overhead. */
 export const DEFAULT_SQS_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
-export interface SqsListenerAddress {
-  readonly host: string;
-  readonly port: number;
+export interface SqsListenerAddress extends BoundAddress {
   /** For an SDK's `endpoint`, e.g. `http://127.0.0.1:9324`. */
   readonly endpoint: string;
 }

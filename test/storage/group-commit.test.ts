@@ -100,7 +100,9 @@ test('callbacks registered while a round is in flight wait for the next round', 
     assert.deepEqual(fired, []);
     c.setHold(false);
     c.held.shift()!();
-    await new Promise((r) => setTimeout(r, 50));
+    // Callbacks fire in order: one registered now fires after 'three' (no sleep: the second
+    // fdatasync is real and takes as long as the disk does).
+    await new Promise<void>((resolve) => gc.afterDurable(resolve));
     assert.deepEqual(fired, ['one', 'two', 'three']);
     assert.equal(c.counts.writes, 2, 'the second batch written once round 1 ended');
     assert.equal(c.counts.syncs, 2, 'the two later appends shared one fdatasync');
@@ -157,7 +159,8 @@ test('a write error is reported, durability callbacks wait, and the retry succee
     assert.match(errors[0]!, /ENOSPC/);
     assert.deepEqual(fired, []);
     c.setFailWrite(undefined);
-    await new Promise((r) => setTimeout(r, 80));
+    // The retry timer writes and syncs; a callback registered now fires after the first one.
+    await new Promise<void>((resolve) => gc.afterDurable(resolve));
     assert.deepEqual(fired, [1]);
     assert.equal(fs.readFileSync(join(dir, 'f'), 'utf8'), 'data');
     f.close();

@@ -2,9 +2,10 @@
 // Generates src/protocol/sqs/model.ts from the SQS Smithy model (sqs-2012-11-05.json).
 // Usage: node scripts/gen-sqs-model.mjs [--check] [path/to/sqs-2012-11-05.json]
 // --check writes nothing and exits 1 if the committed file differs from what the model gives.
-// The output is committed so that the project builds without ../shared. It keeps only what the wire
-// layer needs: shapes (members, required, xmlName/xmlFlattened for the query protocol), operations,
-// and error shapes with their awsQueryError code, HTTP status and fault; documentation is dropped.
+// The model is vendored in spec/sqs (see its README); the output is committed, so building needs
+// neither. It keeps only what the wire layer needs: shapes (members, required, xmlName/xmlFlattened
+// for the query protocol), operations, and error shapes with their awsQueryError code, HTTP status
+// and fault; documentation is dropped.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const check = args.includes('--check');
 const specPath = resolve(
-  args.find((a) => !a.startsWith('--')) ?? resolve(root, '../shared/specs/sqs/sqs-2012-11-05.json'),
+  args.find((a) => !a.startsWith('--')) ?? resolve(root, 'spec/sqs/sqs-2012-11-05.json'),
 );
 const outPath = resolve(root, 'src/protocol/sqs/model.ts');
 

@@ -2,7 +2,9 @@
 // (Action=SendMessage&Version=2012-11-05&QueueUrl=...) in the body or query string, answered in XML.
 // Lists and maps are flattened under the member's xmlName: AttributeName.1, Attribute.1.Name and
 // Attribute.1.Value, SendMessageBatchRequestEntry.1.Id, MessageAttribute.1.Value.StringValue. Parsing
-// folds them back into the JSON protocol's shape, so handlers see one params object for both.
+// folds them back into the JSON protocol's shape, so handlers see one params object for both, its
+// types and required members checked against the model (what typedHandlers in action-context.ts
+// relies on).
 import { invalidParameterValue, missingParameter, SqsError, sqsError } from './errors.js';
 import { isSqsAction, type SqsHttpResponse, type SqsRequest } from './json-protocol.js';
 import {

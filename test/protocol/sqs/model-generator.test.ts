@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import { assertCheckDetectsDrift, assertGeneratedUpToDate } from '../../helpers/generators.js';
 
-const OUTPUTS = ['src/protocol/sqs/model.ts'];
+const OUTPUTS = ['src/protocol/sqs/model.ts', 'src/protocol/sqs/model-types.ts'];
 
-test('the committed model.ts is what the generator makes from the vendored Smithy model', () => {
+test('the committed model.ts and model-types.ts are what the generator makes from the vendored Smithy model', () => {
   assertGeneratedUpToDate('gen-sqs-model.mjs');
 });
 

@@ -2,9 +2,9 @@
 // Generates src/protocol/kafka/codec/schemas.ts from Kafka's JSON message schemas.
 // Usage: node scripts/gen-kafka-schemas.mjs [--check] [path/to/kafka/message]
 // --check writes nothing and exits 1 if the committed files differ from what the schemas give.
-// The output is committed so that the project builds without ../shared. Version ranges are parsed
-// here ("3+" → [3, 32767], "none" → absent) and common structs are inlined, so the codec never
-// interprets schema strings at run time.
+// The schemas are vendored in spec/kafka (see its README); the output is committed, so building needs
+// neither. Version ranges are parsed here ("3+" → [3, 32767], "none" → absent) and common structs are
+// inlined, so the codec never interprets schema strings at run time.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const check = args.includes('--check');
-const specDir = resolve(
-  args.find((a) => !a.startsWith('--')) ?? resolve(root, '../shared/specs/kafka/message'),
-);
+const specDir = resolve(args.find((a) => !a.startsWith('--')) ?? resolve(root, 'spec/kafka/message'));
 const outPath = resolve(root, 'src/protocol/kafka/codec/schemas.ts');
 const typesPath = resolve(root, 'src/protocol/kafka/codec/body-types.ts');
 

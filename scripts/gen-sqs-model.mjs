@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Generates src/protocol/sqs/model.ts from the SQS Smithy model (sqs-2012-11-05.json).
+// Generates src/protocol/sqs/model.ts (the tables both wire protocols are driven by) and
+// src/protocol/sqs/model-types.ts (each operation's input and output as TypeScript types) from the SQS
+// Smithy model (sqs-2012-11-05.json).
 // Usage: node scripts/gen-sqs-model.mjs [--check] [path/to/sqs-2012-11-05.json]
-// --check writes nothing and exits 1 if the committed file differs from what the model gives.
-// The output is committed so that the project builds without ../shared. It keeps only what the wire
-// layer needs: shapes (members, required, xmlName/xmlFlattened for the query protocol), operations,
-// and error shapes with their awsQueryError code, HTTP status and fault; documentation is dropped.
+// --check writes nothing and exits 1 if a committed file differs from what the model gives.
+// The model is vendored in spec/sqs (see its README); the output is committed, so building needs
+// neither. It keeps only what the wire layer needs: shapes (members, required, xmlName/xmlFlattened
+// for the query protocol), operations, and error shapes with their awsQueryError code, HTTP status
+// and fault; documentation is dropped.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +16,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const check = args.includes('--check');
 const specPath = resolve(
-  args.find((a) => !a.startsWith('--')) ?? resolve(root, '../shared/specs/sqs/sqs-2012-11-05.json'),
+  args.find((a) => !a.startsWith('--')) ?? resolve(root, 'spec/sqs/sqs-2012-11-05.json'),
 );
 const outPath = resolve(root, 'src/protocol/sqs/model.ts');
+const typesPath = resolve(root, 'src/protocol/sqs/model-types.ts');
 
 const NS = 'com.amazonaws.sqs#';
 const shapes = JSON.parse(readFileSync(specPath, 'utf8')).shapes;
@@ -139,10 +143,139 @@ ${errorLines.join('\n')}
 export type SqsModelErrorShape = keyof typeof MODEL_ERRORS;
 `;
 
+// model-types.ts: one type per structure an operation's input or output reaches, enums as string
+// unions. Lists, maps and scalars are written inline (`string[]`, `Record<string, T>`), since the
+// model's names for them (String, Integer, ...) would shadow TypeScript's own.
+//
+// Inputs are typed as the wire parsers hand them on: json-protocol.ts and query-protocol.ts check
+// every member's type and the required members against model.ts, but not enum values (AWS answers an
+// unknown attribute name with each action's own error, which the handlers give). So where an input
+// reaches an enum the type is `string`; outputs use the unions. A structure reached by both inputs
+// and outputs is written once, which only works when it holds no enum: the generator stops otherwise.
+const TS_SCALARS = {
+  string: 'string',
+  integer: 'number',
+  long: 'number',
+  boolean: 'boolean',
+  blob: 'Uint8Array',
+};
+const shapeOf = (name) => {
+  const shape = shapes[NS + name];
+  if (!shape) throw new Error(`no shape ${name}`);
+  return shape;
+};
+const reachesEnum = (name, seen = new Set()) => {
+  if (seen.has(name)) return false;
+  seen.add(name);
+  const shape = shapeOf(name);
+  if (shape.type === 'enum') return true;
+  if (shape.type === 'list') return reachesEnum(short(shape.member.target), seen);
+  if (shape.type === 'map')
+    return reachesEnum(short(shape.key.target), seen) || reachesEnum(short(shape.value.target), seen);
+  if (shape.type === 'structure')
+    return Object.values(shape.members).some((m) => reachesEnum(short(m.target), seen));
+  return false;
+};
+const structureUses = new Map(); // structure name → Set of 'input' | 'output'
+function tsType(name, use) {
+  const shape = shapeOf(name);
+  if (shape.type in TS_SCALARS) return TS_SCALARS[shape.type];
+  if (shape.type === 'enum') return use === 'input' ? 'string' : name;
+  if (shape.type === 'list') return `${tsType(short(shape.member.target), use)}[]`;
+  if (shape.type === 'map') {
+    const key = short(shape.key.target);
+    const value = tsType(short(shape.value.target), use);
+    const keyShape = shapeOf(key);
+    if (keyShape.type === 'enum' && use === 'output') return `Partial<Record<${key}, ${value}>>`;
+    if (keyShape.type !== 'string' && keyShape.type !== 'enum') throw new Error(`${name}: map key ${key}`);
+    return `Record<string, ${value}>`;
+  }
+  if (shape.type === 'structure') {
+    const uses = structureUses.get(name) ?? new Set();
+    if (!uses.has(use)) {
+      uses.add(use);
+      structureUses.set(name, uses);
+      for (const m of Object.values(shape.members)) tsType(short(m.target), use);
+    }
+    if (uses.size > 1 && reachesEnum(name)) {
+      throw new Error(`${name} is reached by inputs and outputs and holds an enum: type it twice`);
+    }
+    return name;
+  }
+  throw new Error(`${name}: unexpected shape type ${shape.type}`);
+}
+const opTypes = operationNames.map((name) => {
+  const op = shapes[NS + name];
+  const input = op.input ? tsType(short(op.input.target), 'input') : undefined;
+  const output =
+    op.output && op.output.target !== 'smithy.api#Unit'
+      ? tsType(short(op.output.target), 'output')
+      : undefined;
+  return { name, input, output };
+});
+const inputOf = new Map(opTypes.filter((o) => o.input).map((o) => [o.input, o.name]));
+const outputOf = new Map(opTypes.filter((o) => o.output).map((o) => [o.output, o.name]));
+
+const typeBlocks = [];
+for (const [id, shape] of Object.entries(shapes).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const name = short(id);
+  if (shape.type === 'enum') {
+    const values = Object.values(shape.members).map((m) => q(m.traits['smithy.api#enumValue']));
+    typeBlocks.push(`export type ${name} =\n  | ${values.join('\n  | ')};`);
+    continue;
+  }
+  const uses = structureUses.get(name);
+  if (shape.type !== 'structure' || !uses) continue;
+  const use = uses.has('input') ? 'input' : 'output';
+  const lines = [];
+  if (inputOf.has(name)) lines.push(`/** Input of ${inputOf.get(name)}. */`);
+  else if (outputOf.has(name)) lines.push(`/** Output of ${outputOf.get(name)}. */`);
+  lines.push(`export type ${name} = {`);
+  for (const [memberName, m] of Object.entries(shape.members)) {
+    const t = m.traits ?? {};
+    if (t['smithy.api#deprecated']) lines.push('  /** Deprecated in the model, still accepted. */');
+    const optional = t['smithy.api#required'] ? '' : '?';
+    lines.push(`  ${memberName}${optional}: ${tsType(short(m.target), use)};`);
+  }
+  lines.push('};');
+  typeBlocks.push(lines.join('\n'));
+}
+const inputEntries = opTypes.map((o) => `  ${o.name}: ${o.input ?? 'Record<string, never>'};`);
+const outputEntries = opTypes.map((o) => `  ${o.name}: ${o.output ?? 'undefined'};`);
+
+const types = `// Generated by scripts/gen-sqs-model.mjs from the SQS Smithy model (sqs-2012-11-05.json). Do not edit.
+// Each operation's input and output: structures as object types (required members not optional),
+// lists as arrays, maps as records, integers and longs as numbers, blobs as Uint8Array (the parsers
+// give Buffers). Inputs are what the wire parsers hand on, checked against model.ts for member types
+// and required members but not for enum values: enum-typed input values are \`string\`, and the
+// handlers check the names they accept. Outputs use the enums' string unions.
+// biome-ignore-all format: generated
+
+${typeBlocks.join('\n\n')}
+
+/** Each action's input, as the handlers receive it. */
+export type SqsInputs = {
+${inputEntries.join('\n')}
+};
+
+/** Each action's output; undefined for the actions that answer without members. */
+export type SqsOutputs = {
+${outputEntries.join('\n')}
+};
+`;
+
+for (const [path, content] of [
+  [outPath, text],
+  [typesPath, types],
+]) {
+  if (!check) writeFileSync(path, content);
+  else if (!existsSync(path) || readFileSync(path, 'utf8') !== content) {
+    console.error(`${path} is out of date: run node scripts/gen-sqs-model.mjs`);
+    process.exitCode = 1;
+  }
+}
 if (!check) {
-  writeFileSync(outPath, text);
-  console.log(`wrote ${outPath} (${operationNames.length} operations, ${errorNames.size} errors)`);
-} else if (!existsSync(outPath) || readFileSync(outPath, 'utf8') !== text) {
-  console.error(`${outPath} is out of date: run node scripts/gen-sqs-model.mjs`);
-  process.exitCode = 1;
+  console.log(
+    `wrote ${outPath} and ${typesPath} (${operationNames.length} operations, ${errorNames.size} errors)`,
+  );
 }

@@ -1,5 +1,7 @@
 import type { SqsQueue } from '../../core/sqs/queue.js';
 import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
+import type { SqsAction } from './model.js';
+import type { SqsInputs, SqsOutputs } from './model-types.js';
 
 /**
  * What an action handler gets besides its params: the queues, who is calling, where queue URLs
@@ -21,11 +23,46 @@ export interface SqsActionContext {
 }
 
 /**
- * One SQS action: params as the protocol parsers produce them (model member names, blobs as
- * Buffers); returns the output shape's members (or nothing), or throws an SqsError. Handlers are
- * protocol-neutral: the JSON and the query front end format the same result.
+ * One SQS action as the pipeline calls it: params as the protocol parsers produce them (model member
+ * names, blobs as Buffers); returns the output shape's members (or nothing), or throws an SqsError.
+ * Handlers are protocol-neutral: the JSON and the query front end format the same result.
  */
 export type SqsActionHandler = (
   context: SqsActionContext,
   params: Record<string, unknown>,
 ) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
+
+/** The handler of one action, its params and result typed from the model (model-types.ts). */
+export type SqsHandler<A extends SqsAction> = (
+  context: SqsActionContext,
+  params: SqsInputs[A],
+) => SqsOutputs[A] | Promise<SqsOutputs[A]>;
+
+/** Typed handlers by action. */
+export type SqsHandlers = { readonly [A in SqsAction]?: SqsHandler<A> };
+
+/**
+ * Typed handlers as the pipeline's table: the untyped→typed boundary.
+ *
+ * Values arrive as untyped JSON or form fields. They reach a handler only through parseJsonRequest
+ * (json-protocol.ts) or parseQueryRequest (query-protocol.ts), which decode every request against the
+ * generated model (model.ts): a member of the wrong type is refused there (SerializationException,
+ * InvalidParameterValue), a required member that is absent too (MissingParameter), and blobs become
+ * Buffers. That decoding is the validation of types from the wire, and model-types.ts is generated
+ * from the same model, so the params it lets through have the handler's input type; the cast below
+ * only tells the compiler so. What the parsers do not check is left to the handlers, with AWS's
+ * errors: values (ranges, formats, lengths) and names (enum-typed inputs are `string`).
+ */
+export function typedHandlers(handlers: SqsHandlers): Partial<Record<SqsAction, SqsActionHandler>> {
+  const table: Partial<Record<SqsAction, SqsActionHandler>> = {};
+  for (const action of Object.keys(handlers) as SqsAction[]) {
+    const handler = untyped(handlers, action);
+    if (handler) table[action] = handler;
+  }
+  return table;
+}
+
+function untyped<A extends SqsAction>(handlers: SqsHandlers, action: A): SqsActionHandler | undefined {
+  const handler = handlers[action];
+  return handler && ((context, params) => handler(context, params as SqsInputs[A]));
+}

@@ -3,7 +3,8 @@
 // response is the output shape as JSON, errors are {"__type","message"} plus the legacy query code in
 // x-amzn-query-error (the model is awsQueryCompatible, and the SDKs take the code from that header).
 // Parsing checks the body against the model (types, required members) so handlers get clean params;
-// blobs arrive as base64 and are handed on as Buffers, as the query protocol does.
+// blobs arrive as base64 and are handed on as Buffers, as the query protocol does. This check is what
+// lets handlers take their params typed (model-types.ts; see typedHandlers in action-context.ts).
 import { missingParameter, SqsError, sqsError } from './errors.js';
 import { OPERATIONS, SHAPES, type SqsAction, type SqsShape } from './model.js';
 import { setOwn } from './own-keys.js';

@@ -2,7 +2,9 @@
 // (Action=SendMessage&Version=2012-11-05&QueueUrl=...) in the body or query string, answered in XML.
 // Lists and maps are flattened under the member's xmlName: AttributeName.1, Attribute.1.Name and
 // Attribute.1.Value, SendMessageBatchRequestEntry.1.Id, MessageAttribute.1.Value.StringValue. Parsing
-// folds them back into the JSON protocol's shape, so handlers see one params object for both.
+// folds them back into the JSON protocol's shape, so handlers see one params object for both, its
+// types and required members checked against the model (what typedHandlers in action-context.ts
+// relies on).
 import { invalidParameterValue, missingParameter, SqsError, sqsError } from './errors.js';
 import { isSqsAction, type SqsHttpResponse, type SqsRequest } from './json-protocol.js';
 import {
@@ -88,7 +90,7 @@ function decodeMember(form: Form, member: SqsMember, key: string): unknown {
     const itemPrefix = member.flattened ? key : `${key}.${shape.memberXmlName ?? 'member'}`;
     const items: unknown[] = [];
     for (let i = 1; form.prefixes.has(`${itemPrefix}.${i}`); i++) {
-      items.push(decodeValue(form, shape.member, `${itemPrefix}.${i}`));
+      items.push(present(decodeValue(form, shape.member, `${itemPrefix}.${i}`), `${itemPrefix}.${i}`));
     }
     // botocore sends an empty list as a bare `Key=`.
     if (items.length === 0 && form.values.get(key) !== '') return undefined;
@@ -104,12 +106,21 @@ function decodeMember(form: Form, member: SqsMember, key: string): unknown {
       if (name === undefined) throw missingParameter(entryKey);
       const valueKey = `${entryPrefix}.${i}.${shape.valueXmlName}`;
       if (!form.prefixes.has(valueKey)) throw missingParameter(valueKey);
-      setOwn(out, name, decodeValue(form, shape.value, valueKey));
+      setOwn(out, name, present(decodeValue(form, shape.value, valueKey), valueKey));
     }
     if (count === 0 && form.values.get(key) !== '') return undefined;
     return out;
   }
   return decodeValue(form, member.target, key);
+}
+
+/**
+ * A list item or map value must have a value: `AttributeName.1.x=y` names item 1 without giving it,
+ * which would otherwise reach a handler as undefined inside a list its type says holds strings.
+ */
+function present(value: unknown, key: string): unknown {
+  if (value === undefined) throw missingParameter(key);
+  return value;
 }
 
 function decodeValue(form: Form, shapeName: string, key: string): unknown {

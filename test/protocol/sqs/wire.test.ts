@@ -213,6 +213,25 @@ test('query errors: missing action, unknown action, missing and invalid paramete
   );
 });
 
+test('query: a list item or map value named without a value is a missing parameter, not undefined', () => {
+  // `Name.1.x=y` makes item 1 exist without a value; handlers are typed to get strings in these lists.
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ Action: 'ReceiveMessage', 'MessageAttributeName.1.x': '1' }, /MessageAttributeName\.1\.$/],
+    [{ Action: 'UntagQueue', 'TagKey.1.x': '1' }, /TagKey\.1\.$/],
+    [
+      { Action: 'SetQueueAttributes', 'Attribute.1.Name': 'DelaySeconds', 'Attribute.1.Value.x': '1' },
+      /Attribute\.1\.Value\.$/,
+    ],
+    [{ Action: 'TagQueue', 'Tag.1.Key': 'k', 'Tag.1.Value.x': '1' }, /Tag\.1\.Value\.$/],
+  ];
+  for (const [fields, message] of cases) {
+    const r = query({ QueueUrl: Q, ...fields });
+    assert.ok(r instanceof SqsError, `${fields.Action}: expected an error`);
+    assert.equal(r.queryCode, 'MissingParameter');
+    assert.match(r.message, message);
+  }
+});
+
 test('JSON errors: missing or unknown target, malformed body, wrong types, missing members', () => {
   const noTarget = parseJsonRequest({}, Buffer.from('{}'));
   assert.ok(noTarget instanceof SqsError);

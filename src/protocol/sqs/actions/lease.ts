@@ -3,8 +3,9 @@
  * named by its receipt handle. The core says how it went; this maps that to AWS's errors.
  */
 import type { SqsLeaseResult, SqsQueue } from '../../../core/sqs/queue.js';
-import type { SqsActionHandler } from '../action-context.js';
+import type { SqsHandler } from '../action-context.js';
 import { invalidParameterValue, isSqsError, missingParameter, type SqsError, sqsError } from '../errors.js';
+import type { BatchResultErrorEntry } from '../model-types.js';
 import { checkBatchEntries, core, failedEntry, intParam } from './params.js';
 
 const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
@@ -39,17 +40,11 @@ export function leaseError(
   }
 }
 
-function receiptHandleOf(entry: Record<string, unknown>): string {
-  const handle = entry.ReceiptHandle;
-  if (typeof handle !== 'string') throw missingParameter('ReceiptHandle');
-  // An empty handle names no lease: AWS answers as for any handle it did not issue.
-  return handle;
-}
-
-function visibilityTimeoutOf(entry: Record<string, unknown>): number {
+/** A batch entry's VisibilityTimeout is optional in the model, but AWS requires it. */
+function visibilityTimeoutOf(entry: { readonly VisibilityTimeout?: number }): number {
   const seconds = intParam(
-    entry,
     'VisibilityTimeout',
+    entry.VisibilityTimeout,
     0,
     MAX_VISIBILITY_TIMEOUT_SECONDS,
     `VisibilityTimeout must be an integer between 0 and ${MAX_VISIBILITY_TIMEOUT_SECONDS}.`,
@@ -58,8 +53,9 @@ function visibilityTimeoutOf(entry: Record<string, unknown>): number {
   return seconds;
 }
 
-function deleteOne(queue: SqsQueue, entry: Record<string, unknown>): void {
-  const handle = receiptHandleOf(entry);
+// An empty receipt handle names no lease: AWS answers as for any handle it did not issue.
+function deleteOne(queue: SqsQueue, entry: { readonly ReceiptHandle: string }): void {
+  const handle = entry.ReceiptHandle;
   const error = leaseError(
     core(() => queue.deleteMessage(handle)),
     handle,
@@ -67,8 +63,11 @@ function deleteOne(queue: SqsQueue, entry: Record<string, unknown>): void {
   if (error) throw error;
 }
 
-function changeOne(queue: SqsQueue, entry: Record<string, unknown>): void {
-  const handle = receiptHandleOf(entry);
+function changeOne(
+  queue: SqsQueue,
+  entry: { readonly ReceiptHandle: string; readonly VisibilityTimeout?: number },
+): void {
+  const handle = entry.ReceiptHandle;
   const seconds = visibilityTimeoutOf(entry);
   const error = leaseError(
     core(() => queue.changeVisibility(handle, seconds)),
@@ -79,17 +78,17 @@ function changeOne(queue: SqsQueue, entry: Record<string, unknown>): void {
 }
 
 /** Runs `one` per entry; failures become Failed entries, the rest Successful. */
-function batch(
+function batch<Entry extends { readonly Id: string }>(
   queue: SqsQueue,
-  params: Record<string, unknown>,
+  entries: readonly Entry[],
   entryName: string,
-  one: (queue: SqsQueue, entry: Record<string, unknown>) => void,
-): Record<string, unknown> {
-  const entries = checkBatchEntries(params, entryName);
-  const successful: Record<string, unknown>[] = [];
-  const failed: Record<string, unknown>[] = [];
+  one: (queue: SqsQueue, entry: Entry) => void,
+): { Successful: { Id: string }[]; Failed: BatchResultErrorEntry[] } {
+  checkBatchEntries(entries, entryName);
+  const successful: { Id: string }[] = [];
+  const failed: BatchResultErrorEntry[] = [];
   for (const entry of entries) {
-    const id = entry.Id as string;
+    const id = entry.Id;
     try {
       one(queue, entry);
       successful.push({ Id: id });
@@ -101,18 +100,23 @@ function batch(
   return { Successful: successful, Failed: failed };
 }
 
-export const deleteMessage: SqsActionHandler = (context, params) => {
+export const deleteMessage: SqsHandler<'DeleteMessage'> = (context, params) => {
   deleteOne(context.queueOf(params.QueueUrl), params);
   return undefined;
 };
 
-export const deleteMessageBatch: SqsActionHandler = (context, params) =>
-  batch(context.queueOf(params.QueueUrl), params, 'DeleteMessageBatchRequestEntry', deleteOne);
+export const deleteMessageBatch: SqsHandler<'DeleteMessageBatch'> = (context, params) =>
+  batch(context.queueOf(params.QueueUrl), params.Entries, 'DeleteMessageBatchRequestEntry', deleteOne);
 
-export const changeMessageVisibility: SqsActionHandler = (context, params) => {
+export const changeMessageVisibility: SqsHandler<'ChangeMessageVisibility'> = (context, params) => {
   changeOne(context.queueOf(params.QueueUrl), params);
   return undefined;
 };
 
-export const changeMessageVisibilityBatch: SqsActionHandler = (context, params) =>
-  batch(context.queueOf(params.QueueUrl), params, 'ChangeMessageVisibilityBatchRequestEntry', changeOne);
+export const changeMessageVisibilityBatch: SqsHandler<'ChangeMessageVisibilityBatch'> = (context, params) =>
+  batch(
+    context.queueOf(params.QueueUrl),
+    params.Entries,
+    'ChangeMessageVisibilityBatchRequestEntry',
+    changeOne,
+  );

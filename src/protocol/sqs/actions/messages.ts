@@ -1,6 +1,5 @@
 /** The SQS message actions, for the dispatch table (actions/index.ts). */
-import type { SqsActionHandler } from '../action-context.js';
-import type { SqsAction } from '../model.js';
+import { typedHandlers } from '../action-context.js';
 import {
   changeMessageVisibility,
   changeMessageVisibilityBatch,
@@ -10,7 +9,7 @@ import {
 import { receiveMessage } from './receive.js';
 import { sendMessage, sendMessageBatch } from './send.js';
 
-export const messageActions: Partial<Record<SqsAction, SqsActionHandler>> = {
+export const messageActions = typedHandlers({
   SendMessage: sendMessage,
   SendMessageBatch: sendMessageBatch,
   ReceiveMessage: receiveMessage,
@@ -18,4 +17,4 @@ export const messageActions: Partial<Record<SqsAction, SqsActionHandler>> = {
   DeleteMessageBatch: deleteMessageBatch,
   ChangeMessageVisibility: changeMessageVisibility,
   ChangeMessageVisibilityBatch: changeMessageVisibilityBatch,
-};
+});

@@ -1,16 +1,15 @@
 // StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask: the core runs the tasks and
 // refuses with SqsCoreError codes (ResourceNotFoundException, InvalidParameterValue,
 // UnsupportedOperation), which the pipeline turns into SqsErrors.
-import type { SqsActionHandler } from '../action-context.js';
+import { typedHandlers } from '../action-context.js';
 import { invalidParameterValue } from '../errors.js';
-import type { SqsAction } from '../model.js';
 
 const MAX_MOVE_TASK_RESULTS = 10;
 const MAX_MESSAGES_PER_SECOND = 500;
 
-export const moveTaskActions: Partial<Record<SqsAction, SqsActionHandler>> = {
+export const moveTaskActions = typedHandlers({
   StartMessageMoveTask(context, params) {
-    const rate = params.MaxNumberOfMessagesPerSecond as number | undefined;
+    const rate = params.MaxNumberOfMessagesPerSecond;
     if (rate !== undefined && (rate < 1 || rate > MAX_MESSAGES_PER_SECOND)) {
       throw invalidParameterValue(
         'MaxNumberOfMessagesPerSecond',
@@ -18,16 +17,12 @@ export const moveTaskActions: Partial<Record<SqsAction, SqsActionHandler>> = {
         `Value must be between 1 and ${MAX_MESSAGES_PER_SECOND}.`,
       );
     }
-    const handle = context.registry.startMoveTask(
-      params.SourceArn as string,
-      params.DestinationArn as string | undefined,
-      rate,
-    );
+    const handle = context.registry.startMoveTask(params.SourceArn, params.DestinationArn, rate);
     return { TaskHandle: handle };
   },
 
   ListMessageMoveTasks(context, params) {
-    const maxResults = (params.MaxResults as number | undefined) ?? 1;
+    const maxResults = params.MaxResults ?? 1;
     if (maxResults < 1 || maxResults > MAX_MOVE_TASK_RESULTS) {
       throw invalidParameterValue(
         'MaxResults',
@@ -35,7 +30,7 @@ export const moveTaskActions: Partial<Record<SqsAction, SqsActionHandler>> = {
         `Value must be between 1 and ${MAX_MOVE_TASK_RESULTS}.`,
       );
     }
-    const tasks = context.registry.listMoveTasks(params.SourceArn as string, maxResults);
+    const tasks = context.registry.listMoveTasks(params.SourceArn, maxResults);
     return {
       Results: tasks.map((task) => ({
         // Only a running task has a handle to cancel it by.
@@ -53,6 +48,6 @@ export const moveTaskActions: Partial<Record<SqsAction, SqsActionHandler>> = {
   },
 
   CancelMessageMoveTask(context, params) {
-    return { ApproximateNumberOfMessagesMoved: context.registry.cancelMoveTask(params.TaskHandle as string) };
+    return { ApproximateNumberOfMessagesMoved: context.registry.cancelMoveTask(params.TaskHandle) };
   },
-};
+});

@@ -16,10 +16,10 @@ export interface Page<T> {
  */
 export function pageOf(
   names: readonly string[],
-  params: Record<string, unknown>,
+  params: { readonly MaxResults?: number; readonly NextToken?: string },
   scope: string,
 ): Page<string> {
-  const maxResults = params.MaxResults as number | undefined;
+  const maxResults = params.MaxResults;
   if (maxResults !== undefined && (maxResults < 1 || maxResults > MAX_LIST_RESULTS)) {
     throw invalidParameterValue(
       'MaxResults',
@@ -28,7 +28,7 @@ export function pageOf(
     );
   }
   let start = 0;
-  const token = params.NextToken as string | undefined;
+  const token = params.NextToken;
   if (token !== undefined && token !== '') {
     const after = readToken(token, scope);
     start = names.findIndex((name) => name > after);

@@ -1,36 +1,27 @@
 /**
- * What the message actions share: reading checked params, mapping core refusals to SQS errors, the
- * batch envelope rules (entry count, ids) and BatchResultErrorEntry for per-entry failures.
+ * What the message actions share: range-checked integer params, mapping core refusals to SQS errors,
+ * the batch envelope rules (entry count, ids) and BatchResultErrorEntry for per-entry failures.
  */
 import { SqsCoreError } from '../../../core/sqs/errors.js';
 import { invalidParameterValue, type SqsError, sqsError } from '../errors.js';
+import type { BatchResultErrorEntry } from '../model-types.js';
 
-/** An integer param within [min, max], or undefined when absent; `reason` is AWS's text for out of range. */
+/**
+ * An integer param within [min, max], or undefined when absent; `reason` is AWS's text for out of
+ * range. (The parsers have checked that it is a number; the range and integrality are checked here.)
+ */
 export function intParam(
-  params: Record<string, unknown>,
   name: string,
+  value: number | undefined,
   min: number,
   max: number,
   reason: string,
 ): number | undefined {
-  const value = params[name];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw invalidParameterValue(name, String(value), reason);
   }
   return value;
-}
-
-export function stringParam(params: Record<string, unknown>, name: string): string | undefined {
-  const value = params[name];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalidParameterValue(name, String(value), 'must be a string.');
-  return value;
-}
-
-export function stringListParam(params: Record<string, unknown>, name: string): readonly string[] {
-  const value = params[name];
-  return Array.isArray(value) ? (value as string[]) : [];
 }
 
 // FIFO ids and ReceiveRequestAttemptId: 1-128 of alphanumerics and ASCII punctuation.
@@ -63,12 +54,11 @@ const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
  * The whole-call checks of every *Batch action, in AWS's order: at least one entry, at most ten,
  * well-formed ids, no id twice. `entryName` is the query protocol's entry element, as AWS names it.
  */
-export function checkBatchEntries(
-  params: Record<string, unknown>,
+export function checkBatchEntries<Entry extends { readonly Id: string }>(
+  entries: readonly Entry[],
   entryName: string,
-): Record<string, unknown>[] {
-  const entries = params.Entries;
-  if (!Array.isArray(entries) || entries.length === 0) {
+): readonly Entry[] {
+  if (entries.length === 0) {
     throw sqsError('EmptyBatchRequest', `There should be at least one ${entryName} in the request.`);
   }
   if (entries.length > MAX_BATCH_ENTRIES) {
@@ -78,9 +68,8 @@ export function checkBatchEntries(
     );
   }
   const seen = new Set<string>();
-  for (const entry of entries as Record<string, unknown>[]) {
-    const id = entry.Id;
-    if (typeof id !== 'string' || !BATCH_ENTRY_ID.test(id)) {
+  for (const { Id: id } of entries) {
+    if (!BATCH_ENTRY_ID.test(id)) {
       throw sqsError(
         'InvalidBatchEntryId',
         'A batch entry id can only contain alphanumeric characters, hyphens and underscores. ' +
@@ -90,11 +79,11 @@ export function checkBatchEntries(
     if (seen.has(id)) throw sqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
     seen.add(id);
   }
-  return entries as Record<string, unknown>[];
+  return entries;
 }
 
 /** A BatchResultErrorEntry: the error's wire code, as the single-message action would answer. */
-export function failedEntry(id: string, error: SqsError): Record<string, unknown> {
+export function failedEntry(id: string, error: SqsError): BatchResultErrorEntry {
   return { Id: id, SenderFault: error.fault === 'Sender', Code: error.queryCode, Message: error.message };
 }
 

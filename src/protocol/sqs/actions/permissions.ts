@@ -2,9 +2,8 @@
 // label (Sid), allowing "SQS:<action>" to the accounts' root principals on the queue's ARN. The policy
 // is only recorded: Pier does not evaluate IAM policies.
 import type { SqsQueue } from '../../../core/sqs/queue.js';
-import type { SqsActionHandler } from '../action-context.js';
+import { typedHandlers } from '../action-context.js';
 import { invalidParameterValue } from '../errors.js';
-import type { SqsAction } from '../model.js';
 
 /** The actions a queue policy may share with other accounts (batch forms are covered by these). */
 const SHAREABLE_ACTIONS: ReadonlySet<string> = new Set([
@@ -43,12 +42,12 @@ function readPolicy(queue: SqsQueue): PolicyDocument {
 /** AWS writes a single principal or action as a string, several as a list. */
 const oneOrMany = (values: string[]): string | string[] => (values.length === 1 ? values[0]! : values);
 
-export const permissionActions: Partial<Record<SqsAction, SqsActionHandler>> = {
+export const permissionActions = typedHandlers({
   AddPermission(context, params) {
     const queue = context.queueOf(params.QueueUrl);
-    const label = params.Label as string;
-    const accounts = params.AWSAccountIds as string[];
-    const actions = params.Actions as string[];
+    const label = params.Label;
+    const accounts = params.AWSAccountIds;
+    const actions = params.Actions;
     if (!LABEL.test(label)) {
       throw invalidParameterValue(
         'Label',
@@ -90,7 +89,7 @@ export const permissionActions: Partial<Record<SqsAction, SqsActionHandler>> = {
 
   RemovePermission(context, params) {
     const queue = context.queueOf(params.QueueUrl);
-    const label = params.Label as string;
+    const label = params.Label;
     const policy = queue.settings.policy === undefined ? undefined : readPolicy(queue);
     const statements = policy?.Statement ?? [];
     const kept = statements.filter((statement) => statement.Sid !== label);
@@ -103,4 +102,4 @@ export const permissionActions: Partial<Record<SqsAction, SqsActionHandler>> = {
     context.registry.updateSettings(queue, { ...queue.settings, policy: text });
     return undefined;
   },
-};
+});

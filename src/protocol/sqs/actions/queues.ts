@@ -2,9 +2,14 @@
 // SetQueueAttributes, ListQueues, PurgeQueue, ListDeadLetterSourceQueues. Validation lives in
 // queue-attributes.ts; the queues themselves in the core registry.
 import type { SqsQueue } from '../../../core/sqs/queue.js';
-import type { SqsActionContext, SqsActionHandler } from '../action-context.js';
+import { type SqsActionContext, typedHandlers } from '../action-context.js';
 import { sqsError } from '../errors.js';
-import { SHAPES, type SqsAction } from '../model.js';
+import { SHAPES } from '../model.js';
+import type {
+  ListDeadLetterSourceQueuesResult,
+  ListQueuesResult,
+  QueueAttributeName,
+} from '../model-types.js';
 import {
   applySetQueueAttributes,
   checkCreateQueueAgainstExisting,
@@ -14,16 +19,17 @@ import {
 import { queueDoesNotExist } from '../queue-urls.js';
 import { pageOf } from './pagination.js';
 import { validateTags } from './tags.js';
-import { stringMap, validationError } from './validation.js';
+import { validationError } from './validation.js';
 
 const ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(
   (SHAPES.QueueAttributeName as { values: readonly string[] }).values,
 );
+const isAttributeName = (name: string): name is QueueAttributeName => ATTRIBUTE_NAMES.has(name);
 
-export const queueActions: Partial<Record<SqsAction, SqsActionHandler>> = {
+export const queueActions = typedHandlers({
   CreateQueue(context, params) {
-    const name = params.QueueName as string;
-    const attributes = stringMap(params.Attributes);
+    const name = params.QueueName;
+    const attributes = params.Attributes ?? {};
     const { registry } = context;
     const existing = registry.get(name);
     if (existing) {
@@ -34,7 +40,7 @@ export const queueActions: Partial<Record<SqsAction, SqsActionHandler>> = {
     }
     const parsed = parseCreateQueueAttributes(name, attributes);
     if (!parsed.ok) throw validationError(parsed);
-    const tags = stringMap(params.tags);
+    const tags = params.tags ?? {};
     validateTags(tags);
     // The registry checks that a RedrivePolicy names an existing dead-letter queue that admits this one.
     registry.create(name, parsed.settings, tags);
@@ -47,40 +53,41 @@ export const queueActions: Partial<Record<SqsAction, SqsActionHandler>> = {
   },
 
   GetQueueUrl(context, params) {
-    const owner = params.QueueOwnerAWSAccountId as string | undefined;
+    const owner = params.QueueOwnerAWSAccountId;
     if (owner !== undefined && owner !== context.registry.accountId) throw queueDoesNotExist();
-    const name = params.QueueName as string;
+    const name = params.QueueName;
     if (!context.registry.get(name)) throw queueDoesNotExist();
     return { QueueUrl: context.queueUrl(name) };
   },
 
   GetQueueAttributes(context, params) {
     const queue = context.queueOf(params.QueueUrl);
-    const names = (params.AttributeNames as string[] | undefined) ?? [];
-    for (const name of names) {
-      if (!ATTRIBUTE_NAMES.has(name)) throw sqsError('InvalidAttributeName', `Unknown Attribute ${name}.`);
+    const names: QueueAttributeName[] = [];
+    for (const name of params.AttributeNames ?? []) {
+      if (!isAttributeName(name)) throw sqsError('InvalidAttributeName', `Unknown Attribute ${name}.`);
+      names.push(name);
     }
     if (names.length === 0) return {};
     const all = queueAttributes(context, queue);
     if (names.includes('All')) return { Attributes: all };
-    const picked: Record<string, string> = {};
+    const picked: Partial<Record<QueueAttributeName, string>> = {};
     for (const name of names) if (all[name] !== undefined) picked[name] = all[name];
     return Object.keys(picked).length > 0 ? { Attributes: picked } : {};
   },
 
   SetQueueAttributes(context, params) {
     const queue = context.queueOf(params.QueueUrl);
-    const result = applySetQueueAttributes(queue.settings, stringMap(params.Attributes));
+    const result = applySetQueueAttributes(queue.settings, params.Attributes);
     if (!result.ok) throw validationError(result);
     context.registry.updateSettings(queue, result.settings);
     return undefined;
   },
 
   ListQueues(context, params) {
-    const prefix = (params.QueueNamePrefix as string | undefined) ?? '';
+    const prefix = params.QueueNamePrefix ?? '';
     const names = context.registry.list(prefix).map((queue) => queue.name);
     const page = pageOf(names, params, `ListQueues:${prefix}`);
-    const result: Record<string, unknown> = {};
+    const result: ListQueuesResult = {};
     if (page.items.length > 0) result.QueueUrls = page.items.map((name) => context.queueUrl(name));
     if (page.nextToken) result.NextToken = page.nextToken;
     return result;
@@ -95,14 +102,19 @@ export const queueActions: Partial<Record<SqsAction, SqsActionHandler>> = {
     const queue = context.queueOf(params.QueueUrl);
     const names = context.registry.deadLetterSourcesOf(queue).map((source) => source.name);
     const page = pageOf(names, params, `ListDeadLetterSourceQueues:${queue.arn}`);
-    const result: Record<string, unknown> = { queueUrls: page.items.map((name) => context.queueUrl(name)) };
+    const result: ListDeadLetterSourceQueuesResult = {
+      queueUrls: page.items.map((name) => context.queueUrl(name)),
+    };
     if (page.nextToken) result.NextToken = page.nextToken;
     return result;
   },
-};
+});
 
 /** Every attribute GetQueueAttributes can report for a queue, computed ones included. */
-function queueAttributes(context: SqsActionContext, queue: SqsQueue): Record<string, string> {
+function queueAttributes(
+  context: SqsActionContext,
+  queue: SqsQueue,
+): Partial<Record<QueueAttributeName, string>> {
   const counts = queue.counts();
   const info = context.registry.info(queue);
   return {

@@ -4,30 +4,35 @@
  */
 import type { SqsAttributeMap, SqsMessage, SqsReceivedMessage } from '../../../core/sqs/message.js';
 import type { SqsPendingReceive, SqsReceiveRequest } from '../../../core/sqs/queue.js';
-import type { SqsActionHandler } from '../action-context.js';
+import type { SqsHandler } from '../action-context.js';
 import { md5OfMessageAttributes } from '../md5.js';
-import { checkFifoId, core, intParam, stringListParam, stringParam } from './params.js';
+import type { Message, MessageSystemAttributeName, ReceiveMessageResult } from '../model-types.js';
+import { checkFifoId, core, intParam } from './params.js';
 
 const MAX_MESSAGES = 10;
 const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
 const MAX_WAIT_TIME_SECONDS = 20;
 
+/** A message system attribute ReceiveMessage can return (the model's names but All). */
+type SystemAttributeName = Exclude<MessageSystemAttributeName, 'All'>;
+
 /** The message system attributes ReceiveMessage can return, and how to read each from a message. */
-const SYSTEM_ATTRIBUTES: Readonly<Record<string, (message: SqsMessage) => string | undefined>> = {
-  SenderId: (m) => m.senderId,
-  SentTimestamp: (m) => String(m.sentAtMs),
-  ApproximateReceiveCount: (m) => String(m.receiveCount),
-  ApproximateFirstReceiveTimestamp: (m) => String(m.firstReceivedAtMs),
-  SequenceNumber: (m) => m.sequenceNumber,
-  MessageDeduplicationId: (m) => m.deduplicationId,
-  MessageGroupId: (m) => m.messageGroupId,
-  AWSTraceHeader: (m) => m.systemAttributes?.AWSTraceHeader?.StringValue,
-  DeadLetterQueueSourceArn: (m) => m.deadLetterSourceArn,
-};
-const ALL_SYSTEM_ATTRIBUTES = Object.keys(SYSTEM_ATTRIBUTES);
+const SYSTEM_ATTRIBUTES: Readonly<Record<SystemAttributeName, (message: SqsMessage) => string | undefined>> =
+  {
+    SenderId: (m) => m.senderId,
+    SentTimestamp: (m) => String(m.sentAtMs),
+    ApproximateReceiveCount: (m) => String(m.receiveCount),
+    ApproximateFirstReceiveTimestamp: (m) => String(m.firstReceivedAtMs),
+    SequenceNumber: (m) => m.sequenceNumber,
+    MessageDeduplicationId: (m) => m.deduplicationId,
+    MessageGroupId: (m) => m.messageGroupId,
+    AWSTraceHeader: (m) => m.systemAttributes?.AWSTraceHeader?.StringValue,
+    DeadLetterQueueSourceArn: (m) => m.deadLetterSourceArn,
+  };
+const ALL_SYSTEM_ATTRIBUTES = Object.keys(SYSTEM_ATTRIBUTES) as SystemAttributeName[];
 
 /** Requested system attribute names (legacy AttributeNames and MessageSystemAttributeNames); unknown ones are ignored. */
-export function selectSystemAttributes(names: readonly string[]): string[] {
+export function selectSystemAttributes(names: readonly string[]): SystemAttributeName[] {
   if (names.includes('All')) return ALL_SYSTEM_ATTRIBUTES;
   return ALL_SYSTEM_ATTRIBUTES.filter((name) => names.includes(name));
 }
@@ -73,20 +78,20 @@ function filterAttributes(
  */
 export function formatReceived(
   received: SqsReceivedMessage,
-  systemNames: readonly string[],
+  systemNames: readonly SystemAttributeName[],
   filter: MessageAttributeFilter | undefined,
-): Record<string, unknown> {
+): Message {
   const message = received.message;
-  const out: Record<string, unknown> = {
+  const out: Message = {
     MessageId: message.messageId,
     ReceiptHandle: received.receiptHandle,
     MD5OfBody: message.bodyMd5,
     Body: message.body,
   };
   if (systemNames.length > 0) {
-    const attributes: Record<string, string> = {};
+    const attributes: Partial<Record<SystemAttributeName, string>> = {};
     for (const name of systemNames) {
-      const value = SYSTEM_ATTRIBUTES[name]!(message);
+      const value = SYSTEM_ATTRIBUTES[name](message);
       if (value !== undefined) attributes[name] = value;
     }
     out.Attributes = attributes;
@@ -102,32 +107,38 @@ export function formatReceived(
   return out;
 }
 
-export const receiveMessage: SqsActionHandler = (context, params) => {
+export const receiveMessage: SqsHandler<'ReceiveMessage'> = (context, params) => {
   const queue = context.queueOf(params.QueueUrl);
   const maxMessages =
-    intParam(params, 'MaxNumberOfMessages', 1, MAX_MESSAGES, 'Must be between 1 and 10, if provided.') ?? 1;
+    intParam(
+      'MaxNumberOfMessages',
+      params.MaxNumberOfMessages,
+      1,
+      MAX_MESSAGES,
+      'Must be between 1 and 10, if provided.',
+    ) ?? 1;
   const visibilityTimeoutSeconds = intParam(
-    params,
     'VisibilityTimeout',
+    params.VisibilityTimeout,
     0,
     MAX_VISIBILITY_TIMEOUT_SECONDS,
     `Must be >= 0 and <= ${MAX_VISIBILITY_TIMEOUT_SECONDS}, if provided.`,
   );
   const waitTimeSeconds =
     intParam(
-      params,
       'WaitTimeSeconds',
+      params.WaitTimeSeconds,
       0,
       MAX_WAIT_TIME_SECONDS,
       `Must be >= 0 and <= ${MAX_WAIT_TIME_SECONDS}, if provided.`,
     ) ?? queue.settings.receiveMessageWaitTimeSeconds;
-  const attemptId = stringParam(params, 'ReceiveRequestAttemptId');
+  const attemptId = params.ReceiveRequestAttemptId;
   if (attemptId !== undefined) checkFifoId('ReceiveRequestAttemptId', attemptId);
   const systemNames = selectSystemAttributes([
-    ...stringListParam(params, 'AttributeNames'),
-    ...stringListParam(params, 'MessageSystemAttributeNames'),
+    ...(params.AttributeNames ?? []),
+    ...(params.MessageSystemAttributeNames ?? []),
   ]);
-  const filter = messageAttributeFilter(stringListParam(params, 'MessageAttributeNames'));
+  const filter = messageAttributeFilter(params.MessageAttributeNames ?? []);
   const request: SqsReceiveRequest = {
     maxMessages,
     visibilityTimeoutSeconds,
@@ -135,7 +146,7 @@ export const receiveMessage: SqsActionHandler = (context, params) => {
     receiveRequestAttemptId: queue.isFifo ? attemptId : undefined,
   };
 
-  return new Promise((resolve, reject) => {
+  return new Promise<ReceiveMessageResult>((resolve, reject) => {
     let answered = false;
     const done = (received: SqsReceivedMessage[]) => {
       if (answered) return;

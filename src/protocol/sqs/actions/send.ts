@@ -4,51 +4,45 @@
  * answer only once the messages are durable.
  */
 import { createHash } from 'node:crypto';
-import type { SqsAttributeMap, SqsMessage, SqsSendInput } from '../../../core/sqs/message.js';
+import type { SqsMessage, SqsSendInput } from '../../../core/sqs/message.js';
 import type { SqsQueue } from '../../../core/sqs/queue.js';
-import type { SqsActionContext, SqsActionHandler } from '../action-context.js';
+import type { SqsHandler } from '../action-context.js';
 import { invalidParameterValue, isSqsError, missingParameter, sqsError } from '../errors.js';
 import { md5OfMessageAttributes, md5OfMessageBody, md5OfMessageSystemAttributes } from '../md5.js';
-import {
-  type MessageAttributeValue,
-  validateMessageSize,
-  validateMessageSystemAttributes,
-} from '../message-attributes.js';
-import {
-  checkBatchEntries,
-  checkFifoId,
-  core,
-  durable,
-  failedEntry,
-  intParam,
-  stringParam,
-} from './params.js';
+import { validateMessageSize, validateMessageSystemAttributes } from '../message-attributes.js';
+import type {
+  BatchResultErrorEntry,
+  SendMessageBatchRequestEntry,
+  SendMessageBatchResultEntry,
+  SendMessageRequest,
+} from '../model-types.js';
+import { checkBatchEntries, checkFifoId, core, durable, failedEntry, intParam } from './params.js';
 
 const MAX_DELAY_SECONDS = 900;
 const NOT_FOR_THIS_QUEUE_TYPE = 'The request include parameter that is not valid for this queue type.';
 
-type AttributeParams = Readonly<Record<string, MessageAttributeValue>> | undefined;
+/** One message to send: SendMessage's params or a SendMessageBatch entry. */
+type SendEntry = Omit<SendMessageRequest, 'QueueUrl'>;
 
 /** Checks one message (SendMessage's params or a batch entry) and builds what the core stores. */
-export function prepareSend(queue: SqsQueue, entry: Record<string, unknown>, senderId: string): SqsSendInput {
+export function prepareSend(queue: SqsQueue, entry: SendEntry, senderId: string): SqsSendInput {
   const body = entry.MessageBody;
-  if (typeof body !== 'string') throw missingParameter('MessageBody');
-  const attributes = entry.MessageAttributes as AttributeParams;
-  const systemAttributes = entry.MessageSystemAttributes as AttributeParams;
+  const attributes = entry.MessageAttributes;
+  const systemAttributes = entry.MessageSystemAttributes;
   const size = validateMessageSize(body, attributes, queue.settings.maximumMessageSizeBytes);
   if (!size.ok) throw sqsError(size.code, size.message);
   const system = validateMessageSystemAttributes(systemAttributes);
   if (!system.ok) throw sqsError(system.code, system.message);
 
   const delaySeconds = intParam(
-    entry,
     'DelaySeconds',
+    entry.DelaySeconds,
     0,
     MAX_DELAY_SECONDS,
     `DelaySeconds must be >= 0 and <= ${MAX_DELAY_SECONDS}.`,
   );
-  const groupId = stringParam(entry, 'MessageGroupId');
-  let deduplicationId = stringParam(entry, 'MessageDeduplicationId');
+  const groupId = entry.MessageGroupId;
+  let deduplicationId = entry.MessageDeduplicationId;
   if (queue.isFifo) {
     // FIFO queues delay only by the queue's DelaySeconds; AWS refuses a per-message one (0 is no delay).
     if (delaySeconds !== undefined && delaySeconds > 0) {
@@ -79,9 +73,9 @@ export function prepareSend(queue: SqsQueue, entry: Record<string, unknown>, sen
   return {
     body,
     bodyMd5: md5OfMessageBody(body),
-    messageAttributes: hasAttributes ? (attributes as SqsAttributeMap) : undefined,
+    messageAttributes: hasAttributes ? attributes : undefined,
     messageAttributesMd5: hasAttributes ? md5OfMessageAttributes(attributes) : undefined,
-    systemAttributes: hasSystemAttributes ? (systemAttributes as SqsAttributeMap) : undefined,
+    systemAttributes: hasSystemAttributes ? systemAttributes : undefined,
     systemAttributesMd5: hasSystemAttributes ? md5OfMessageSystemAttributes(systemAttributes) : undefined,
     sizeBytes: size.sizeBytes,
     delaySeconds: queue.isFifo ? undefined : delaySeconds,
@@ -95,7 +89,7 @@ export function prepareSend(queue: SqsQueue, entry: Record<string, unknown>, sen
  * The answer's ids and digests. The digests are this request's (the SDKs check them against what
  * they sent); MessageId and SequenceNumber are the stored message's, the original for a FIFO duplicate.
  */
-function sendResult(input: SqsSendInput, message: SqsMessage): Record<string, unknown> {
+function sendResult(input: SqsSendInput, message: SqsMessage): Omit<SendMessageBatchResultEntry, 'Id'> {
   return {
     MessageId: message.messageId,
     MD5OfMessageBody: input.bodyMd5,
@@ -105,7 +99,7 @@ function sendResult(input: SqsSendInput, message: SqsMessage): Record<string, un
   };
 }
 
-export const sendMessage: SqsActionHandler = async (context, params) => {
+export const sendMessage: SqsHandler<'SendMessage'> = async (context, params) => {
   const queue = context.queueOf(params.QueueUrl);
   const input = prepareSend(queue, params, context.callerId);
   const { message } = core(() => queue.send(input));
@@ -114,11 +108,11 @@ export const sendMessage: SqsActionHandler = async (context, params) => {
 };
 
 /** Sum of bodies and attribute names, types and values, as AWS counts a batch's payload. */
-function payloadBytes(entries: readonly Record<string, unknown>[]): number {
+function payloadBytes(entries: readonly SendMessageBatchRequestEntry[]): number {
   let total = 0;
   for (const entry of entries) {
-    if (typeof entry.MessageBody === 'string') total += Buffer.byteLength(entry.MessageBody, 'utf8');
-    const attributes = entry.MessageAttributes as AttributeParams;
+    total += Buffer.byteLength(entry.MessageBody, 'utf8');
+    const attributes = entry.MessageAttributes;
     if (!attributes) continue;
     for (const [name, value] of Object.entries(attributes)) {
       total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value.DataType ?? '', 'utf8');
@@ -129,9 +123,9 @@ function payloadBytes(entries: readonly Record<string, unknown>[]): number {
   return total;
 }
 
-export const sendMessageBatch: SqsActionHandler = async (context: SqsActionContext, params) => {
+export const sendMessageBatch: SqsHandler<'SendMessageBatch'> = async (context, params) => {
   const queue = context.queueOf(params.QueueUrl);
-  const entries = checkBatchEntries(params, 'SendMessageBatchRequestEntry');
+  const entries = checkBatchEntries(params.Entries, 'SendMessageBatchRequestEntry');
   const maxBytes = queue.settings.maximumMessageSizeBytes;
   const totalBytes = payloadBytes(entries);
   if (totalBytes > maxBytes) {
@@ -140,10 +134,10 @@ export const sendMessageBatch: SqsActionHandler = async (context: SqsActionConte
       `Batch requests cannot be longer than ${maxBytes} bytes. You have sent ${totalBytes} bytes.`,
     );
   }
-  const successful: Record<string, unknown>[] = [];
-  const failed: Record<string, unknown>[] = [];
+  const successful: SendMessageBatchResultEntry[] = [];
+  const failed: BatchResultErrorEntry[] = [];
   for (const entry of entries) {
-    const id = entry.Id as string;
+    const id = entry.Id;
     try {
       const input = prepareSend(queue, entry, context.callerId);
       const { message } = core(() => queue.send(input));

@@ -1,9 +1,7 @@
 // TagQueue, UntagQueue, ListQueueTags, and the tag limits CreateQueue's tags share: at most 50 tags
 // a queue, keys 1-128 characters, values up to 256, the aws: prefix reserved for AWS.
-import type { SqsActionHandler } from '../action-context.js';
+import { typedHandlers } from '../action-context.js';
 import { invalidParameterValue, sqsError } from '../errors.js';
-import type { SqsAction } from '../model.js';
-import { stringMap } from './validation.js';
 
 export const MAX_TAGS_PER_QUEUE = 50;
 const MAX_TAG_KEY_CHARS = 128;
@@ -44,17 +42,17 @@ export function validateTags(
   }
 }
 
-export const tagActions: Partial<Record<SqsAction, SqsActionHandler>> = {
+export const tagActions = typedHandlers({
   TagQueue(context, params) {
     const queue = context.queueOf(params.QueueUrl);
-    const tags = stringMap(params.Tags);
+    const tags = params.Tags;
     validateTags(tags, context.registry.info(queue).tags);
     context.registry.tag(queue, tags);
     return undefined;
   },
   UntagQueue(context, params) {
     const queue = context.queueOf(params.QueueUrl);
-    context.registry.untag(queue, (params.TagKeys as string[] | undefined) ?? []);
+    context.registry.untag(queue, params.TagKeys);
     return undefined;
   },
   ListQueueTags(context, params) {
@@ -62,4 +60,4 @@ export const tagActions: Partial<Record<SqsAction, SqsActionHandler>> = {
     const tags = context.registry.info(queue).tags;
     return Object.keys(tags).length > 0 ? { Tags: { ...tags } } : {};
   },
-};
+});

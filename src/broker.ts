@@ -39,8 +39,9 @@ export { BrokerConfigError, ListenerError };
 
 /**
  * What `startBroker()` runs with. An option left out takes the default of its `pier serve` setting
- * (config/settings.ts, listed in `pier serve --help` and the README): the standard ports 5672, 9092
- * and 9324 for embedded use, so a test suite passes 0 (a free port) or false (off).
+ * (config/settings.ts, listed in `pier serve --help` and the README). The listeners default to
+ * their protocols' standard ports, for embedded use as a development server; a test suite passes 0
+ * (a free port) or false (off) for each.
  */
 export interface BrokerOptions {
   /** Where durable state lives (`--data-dir`). */

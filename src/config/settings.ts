@@ -380,6 +380,11 @@ export const SETTINGS = [
 
 export type DeclaredSetting = (typeof SETTINGS)[number];
 
+/** The declaration of `flag` (for other commands that share a flag, as the admin commands' --data-dir). */
+export function declaredSetting(flag: DeclaredSetting['flag']): Setting {
+  return (SETTINGS as readonly Setting[]).find((s) => s.flag === flag)!;
+}
+
 /** The default as --help and the README show it. */
 export function describeDefault(declaration: Setting): string {
   return declaration.defaultText ?? declaration.type.format(declaration.default as never);

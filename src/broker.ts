@@ -14,6 +14,7 @@ import {
   type SqsListenerAddress,
   type SqsOptions,
 } from './composition/sqs.js';
+import { type ResolvedBrokerOptions, resolveBrokerOptions } from './config/settings.js';
 import type { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { FsyncPolicy } from './core/durability.js';
@@ -29,37 +30,44 @@ export type {
   KafkaListenerAddress,
   KafkaOptions,
   ListenerAddress,
+  ResolvedBrokerOptions,
   SqsAccessKey,
   SqsListenerAddress,
   SqsOptions,
 };
 export { BrokerConfigError, ListenerError };
 
+/**
+ * What `startBroker()` runs with. An option left out takes the default of its `pier serve` setting
+ * (config/settings.ts, listed in `pier serve --help` and the README). The listeners default to
+ * their protocols' standard ports, for embedded use as a development server; a test suite passes 0
+ * (a free port) or false (off) for each.
+ */
 export interface BrokerOptions {
-  /** Where durable state lives. Default `./data`. */
+  /** Where durable state lives (`--data-dir`). */
   dataDir?: string;
-  /** Address every listener binds. Default `127.0.0.1` (loopback only). */
+  /** Address every listener binds (`--host`); loopback only by default. */
   host?: string;
-  /** AMQP 0-9-1 port; 0 picks a free port; false switches the listener off. Default 5672. */
+  /** AMQP 0-9-1 port; 0 picks a free port; false switches the listener off (`--amqp-port`). */
   amqpPort?: number | false;
-  /** Kafka port; 0 picks a free port; false switches the listener off. Default 9092. */
+  /** Kafka port; 0 picks a free port; false switches the listener off (`--kafka-port`). */
   kafkaPort?: number | false;
   /** Kafka listener settings: advertised address, SASL, topic auto-creation, limits, groups. */
   kafka?: KafkaOptions;
-  /** SQS port; 0 picks a free port; false switches the listener off. Default 9324. */
+  /** SQS port; 0 picks a free port; false switches the listener off (`--sqs-port`). */
   sqsPort?: number | false;
   /** SQS settings: account id, region, access keys for SigV4, request size limit. */
   sqs?: SqsOptions;
-  /** Management HTTP port (reserved: not implemented yet). Default 15672. */
+  /** Management HTTP port (reserved: not implemented yet; `--http-port`). */
   httpPort?: number | false;
   /**
-   * When acknowledged writes reach the disk. `always` (default): fdatasync before a publisher
+   * When acknowledged writes reach the disk (`--fsync`). `always`: fdatasync before a publisher
    * confirm; `interval`: fdatasync every `fsyncIntervalMs`, confirm after the write; `never`: leave
    * it to the OS.
    */
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
-  /** Segment file size of queue logs (AMQP classic queues, the SQS message log); default 8 MiB. */
+  /** Segment file size of queue logs (AMQP classic queues, the SQS message log; `--queue-segment-bytes`). */
   queueSegmentBytes?: number;
   /**
    * AMQP limits: frame size, channels, heartbeat, max message size, handshake timeout, connections,
@@ -95,25 +103,28 @@ export interface Broker {
   readonly groups: GroupCoordinator;
   /** Memory and disk alarms; `check()` measures now. */
   readonly resources: ResourceMonitor;
+  /** The options it runs with: those given, and every setting's default for the rest. */
+  readonly options: ResolvedBrokerOptions;
   /** Stops accepting, closes connections with 320 CONNECTION_FORCED, flushes and syncs storage. */
   close(): Promise<void>;
 }
 
-export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
+  const options = resolveBrokerOptions(given);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const clock = options.clock ?? systemClock;
-  const host = options.host ?? '127.0.0.1';
+  const { host } = options;
   const storage = Storage.open({
-    dataDir: options.dataDir ?? './data',
-    fsync: options.fsync ?? 'always',
+    dataDir: options.dataDir,
+    fsync: options.fsync,
     fsyncIntervalMs: options.fsyncIntervalMs,
     segmentSizeBytes: options.queueSegmentBytes,
     logger: log,
   });
-  const resources = new ResourceMonitor(storage.dataDir, options.resources ?? {}, log);
-  const amqp = composeAmqp({ storage, clock, limits: options.amqp ?? {}, alarms: resources, log });
-  const kafka = composeKafka({ storage, core: amqp.core, clock, options: options.kafka ?? {}, log });
-  const sqs = composeSqs({ storage, clock, options: options.sqs ?? {}, log });
+  const resources = new ResourceMonitor(storage.dataDir, options.resources, log);
+  const amqp = composeAmqp({ storage, clock, limits: options.amqp, alarms: resources, log });
+  const kafka = composeKafka({ storage, core: amqp.core, clock, options: options.kafka, log });
+  const sqs = composeSqs({ storage, clock, options: options.sqs, log });
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
   let control: ControlSocket | undefined;
   const shutDown = async () => {
@@ -134,13 +145,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     const streams = protocols.flatMap((protocol) => protocol.restore(storedDefinitions));
     storage.removeOrphanStreamData(streams);
     resources.start();
-    const listen = <A>(parts: ProtocolParts<A>, port: number | false | undefined, defaultPort: number) => {
-      const chosen = port ?? defaultPort;
-      return chosen === false ? undefined : parts.listen(host, chosen);
-    };
-    const amqpAddress = await listen(amqp, options.amqpPort, 5672);
-    const kafkaAddress = await listen(kafka, options.kafkaPort, 9092);
-    const sqsAddress = await listen(sqs, options.sqsPort, 9324);
+    const listen = <A>(parts: ProtocolParts<A>, port: number | false) =>
+      port === false ? undefined : parts.listen(host, port);
+    const amqpAddress = await listen(amqp, options.amqpPort);
+    const kafkaAddress = await listen(kafka, options.kafkaPort);
+    const sqsAddress = await listen(sqs, options.sqsPort);
     log(resources.describeLimits());
     control = await ControlSocket.start(
       storage.dataDir,
@@ -164,6 +173,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       topics: kafka.topics,
       groups: kafka.groups,
       resources,
+      options,
       close() {
         closing ??= shutDown();
         return closing;

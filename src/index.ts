@@ -8,6 +8,7 @@ export {
   type KafkaOptions,
   type ListenerAddress,
   ListenerError,
+  type ResolvedBrokerOptions,
   type SqsAccessKey,
   type SqsListenerAddress,
   type SqsOptions,

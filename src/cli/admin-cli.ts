@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AdminRequest } from '../admin/admin-commands.js';
+import { declaredSetting, describeDefault } from '../config/settings.js';
 import type { PermissionEntry } from '../core/amqp/permissions.js';
 import type { Policy } from '../core/amqp/policies.js';
 import type { GroupLag, TopicDepth } from '../core/kafka/monitoring.js';
@@ -44,10 +45,11 @@ interface Command {
   readonly print: (result: unknown, positionals: string[], values: Values, where: string) => string;
 }
 
+const serveDataDir = declaredSetting('data-dir');
 const DATA_DIR: Flag = {
-  name: 'data-dir',
-  env: 'PIER_DATA_DIR',
-  default: './data',
+  name: serveDataDir.flag,
+  env: serveDataDir.env,
+  default: describeDefault(serveDataDir),
   help: 'data directory of the broker to administer (running or stopped)',
 };
 const JSON_OUTPUT: Flag = { name: 'json', boolean: true, help: 'print JSON instead of a table' };

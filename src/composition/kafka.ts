@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { ResolvedBrokerOptions } from '../config/settings.js';
 import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
-import { DEFAULT_GROUP_COORDINATOR_CONFIG, GroupCoordinator } from '../core/kafka/group-coordinator.js';
+import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
 import { configApis } from '../protocol/kafka/apis/configs.js';
@@ -24,7 +25,7 @@ import { offsetApis } from '../protocol/kafka/apis/offsets.js';
 import { produceApis } from '../protocol/kafka/apis/produce.js';
 import { saslApis } from '../protocol/kafka/apis/sasl.js';
 import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
-import { DEFAULT_KAFKA_SETTINGS, type KafkaCluster, type KafkaSettings } from '../protocol/kafka/cluster.js';
+import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
 import { KafkaServer } from '../protocol/kafka/server.js';
@@ -39,6 +40,7 @@ import {
   type ProtocolParts,
 } from './listener.js';
 
+/** Kafka settings; the defaults are those of the `--kafka-*` settings (config/settings.ts). */
 export interface KafkaOptions extends Partial<KafkaSettings> {
   /** Host clients are told to connect to (Metadata, FindCoordinator). Default: the bound host. */
   advertisedHost?: string;
@@ -49,9 +51,9 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
    * host, on otherwise; switching it off beyond loopback is refused.
    */
   sasl?: boolean;
-  /** group.initial.rebalance.delay.ms: how long a new group waits for more members. Default 3000. */
+  /** group.initial.rebalance.delay.ms: how long a new group waits for more members (tests: 0). */
   groupInitialRebalanceDelayMs?: number;
-  /** group.min.session.timeout.ms / group.max.session.timeout.ms. Defaults 6000 / 1800000. */
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms. */
   groupMinSessionTimeoutMs?: number;
   groupMaxSessionTimeoutMs?: number;
 }
@@ -72,12 +74,19 @@ export interface KafkaCompositionInput {
   /** Kafka's SASL logs in Pier's users. */
   readonly core: BrokerCore;
   readonly clock: Clock;
-  readonly options: KafkaOptions;
+  /** With the defaults filled in (resolveBrokerOptions). */
+  readonly options: ResolvedBrokerOptions['kafka'];
   readonly log: (line: string) => void;
 }
 
 export function composeKafka({ storage, core, clock, options, log }: KafkaCompositionInput): KafkaParts {
-  const settings: KafkaSettings = { ...DEFAULT_KAFKA_SETTINGS, ...withoutUndefined(options) };
+  const settings: KafkaSettings = {
+    autoCreateTopics: options.autoCreateTopics,
+    defaultPartitions: options.defaultPartitions,
+    maxRequestBytes: options.maxRequestBytes,
+    maxConnections: options.maxConnections,
+    idleTimeoutMs: options.idleTimeoutMs,
+  };
   const groupOffsets = DiskGroupOffsetStore.open(join(storage.dataDir, 'kafka-groups'), storage.committer, {
     logger: log,
   });
@@ -85,12 +94,9 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     clock,
     offsets: groupOffsets,
     config: {
-      ...DEFAULT_GROUP_COORDINATOR_CONFIG,
-      ...withoutUndefined({
-        initialRebalanceDelayMs: options.groupInitialRebalanceDelayMs,
-        minSessionTimeoutMs: options.groupMinSessionTimeoutMs,
-        maxSessionTimeoutMs: options.groupMaxSessionTimeoutMs,
-      }),
+      initialRebalanceDelayMs: options.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: options.groupMinSessionTimeoutMs,
+      maxSessionTimeoutMs: options.groupMaxSessionTimeoutMs,
     },
   });
   const topics = new TopicRegistry({
@@ -182,10 +188,6 @@ function kafkaCluster(
 
 function isWildcardHost(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Kafka's cluster id (22 characters of base64url), made once and kept in the definitions. */

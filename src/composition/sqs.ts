@@ -3,6 +3,7 @@
  * listener is off, so queues and their messages are kept) and the HTTP listener with its action
  * table and signature checking.
  */
+import type { ResolvedBrokerOptions } from '../config/settings.js';
 import type { Clock } from '../core/clock.js';
 import { SqsQueueRegistry } from '../core/sqs/registry.js';
 import { sqsActions } from '../protocol/sqs/actions/index.js';
@@ -22,26 +23,22 @@ export interface SqsAccessKey {
   readonly secretAccessKey: string;
 }
 
+/** SQS settings; the defaults are those of the `--sqs-*` settings (config/settings.ts). */
 export interface SqsOptions {
-  /** The 12-digit account id in queue URLs and ARNs. Default 000000000000. */
+  /** The 12-digit account id in queue URLs and ARNs. */
   accountId?: string;
-  /** The region in ARNs. Default us-east-1. */
+  /** The region in ARNs. */
   region?: string;
   /**
    * Keys whose SigV4 signatures are checked. None: any well-formed signature is accepted, which is
    * allowed only when the listener is on loopback.
    */
   accessKeys?: readonly SqsAccessKey[];
-  /** Larger HTTP request bodies are refused with 413. Default 4 MiB (a 1 MiB message, encoded). */
+  /** Larger HTTP request bodies are refused with 413 (the default holds a 1 MiB message, encoded). */
   maxRequestBytes?: number;
-  /** More connections are closed at once (node:http's maxConnections). Default unlimited. */
+  /** More connections are closed at once (node:http's maxConnections); Infinity: no limit. */
   maxConnections?: number;
 }
-
-export const DEFAULT_SQS_ACCOUNT_ID = '000000000000';
-export const DEFAULT_SQS_REGION = 'us-east-1';
-/** A 1 MiB message URL-encoded in a query form, or JSON-escaped, with batch and attribute overhead. */
-export const DEFAULT_SQS_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 export interface SqsListenerAddress extends BoundAddress {
   /** For an SDK's `endpoint`, e.g. `http://127.0.0.1:9324`. */
@@ -55,20 +52,21 @@ export interface SqsParts extends ProtocolParts<SqsListenerAddress> {
 export interface SqsCompositionInput {
   readonly storage: Storage;
   readonly clock: Clock;
-  readonly options: SqsOptions;
+  /** With the defaults filled in (resolveBrokerOptions). */
+  readonly options: ResolvedBrokerOptions['sqs'];
   readonly log: (line: string) => void;
 }
 
 export function composeSqs({ storage, clock, options, log }: SqsCompositionInput): SqsParts {
-  const accountId = options.accountId ?? DEFAULT_SQS_ACCOUNT_ID;
+  const { accountId } = options;
   if (!/^\d{12}$/.test(accountId)) {
     throw new Error(`sqs: account id '${accountId}' must be 12 digits (--sqs-account-id)`);
   }
-  const accessKeys = new Map((options.accessKeys ?? []).map((k) => [k.accessKeyId, k.secretAccessKey]));
+  const accessKeys = new Map(options.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey]));
   const registry = new SqsQueueRegistry({
     clock,
     accountId,
-    region: options.region ?? DEFAULT_SQS_REGION,
+    region: options.region,
     storage: storage.sqs,
     definitions: storage.definitions,
     durability: storage.committer,
@@ -90,7 +88,7 @@ export function composeSqs({ storage, clock, options, log }: SqsCompositionInput
         registry,
         actions: sqsActions,
         accessKeys,
-        maxRequestBytes: options.maxRequestBytes ?? DEFAULT_SQS_MAX_REQUEST_BYTES,
+        maxRequestBytes: options.maxRequestBytes,
         maxConnections: options.maxConnections,
         log,
       });

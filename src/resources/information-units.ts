@@ -24,6 +24,21 @@ export function parseInformationUnit(text: string): number | undefined {
   return multiplier === undefined ? undefined : value * multiplier;
 }
 
+/**
+ * The shortest exact way to write `bytes` that parseInformationUnit reads back: `50MB`, `8MiB`,
+ * `4097` (for defaults shown in help and docs).
+ */
+export function formatInformationUnit(bytes: number): string {
+  let best = String(bytes);
+  for (const unit of ['KiB', 'MiB', 'GiB', 'kB', 'MB', 'GB']) {
+    const multiplier = MULTIPLIERS[unit.toLowerCase()]!;
+    if (bytes === 0 || bytes % multiplier !== 0) continue;
+    const written = `${bytes / multiplier}${unit}`;
+    if (written.length < best.length) best = written;
+  }
+  return best;
+}
+
 /** A memory high watermark: a fraction of total memory, or an absolute size. */
 export type MemoryWatermark = { readonly fraction: number } | { readonly bytes: number };
 

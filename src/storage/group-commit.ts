@@ -33,6 +33,9 @@ const realFs: CommitFs = {
   fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
 };
 
+/** fdatasync period of the 'interval' policy. */
+export const DEFAULT_FSYNC_INTERVAL_MS = 200;
+
 export interface GroupCommitterOptions {
   fsync: FsyncPolicy;
   fsyncIntervalMs?: number;
@@ -168,7 +171,7 @@ export class GroupCommitter implements DurabilityBarrier {
 
   constructor(options: GroupCommitterOptions) {
     this.policy = options.fsync;
-    this.fsyncIntervalMs = options.fsyncIntervalMs ?? 200;
+    this.fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
     this.fs = options.fs ?? realFs;
     this.onError = options.onError ?? ((err, path) => console.error(`pier storage: ${path}: ${err.message}`));
     this.retryDelayMs = options.retryDelayMs ?? 1000;

@@ -49,7 +49,8 @@ export interface QueueLogOptions {
 }
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 8 * 1024 * 1024;
-const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
+/** Record positions in ack files are u32. */
+export const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
 /** Ack-file entry: u32 record position + u32 CRC-32C of it; XOR DELIVERED_MARK for a delivery mark. */
 const ACK_ENTRY_BYTES = 8;
 const DELIVERED_MARK = 0xffffffff;

@@ -131,7 +131,7 @@ export interface PierRun {
  * a broker in this process). For `serve` the listeners default to AMQP on a free port and the
  * others off, through the environment, so the test's own flags and variables still win.
  */
-export function runPier(
+export async function runPier(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
 ): Promise<PierRun> {

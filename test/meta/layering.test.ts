@@ -196,7 +196,7 @@ describe('layering rules on made-up files', () => {
       ['../../protocol/amqp/channel.js', /the core must not import src\/protocol/],
       ['../../storage/disk-dedup-store.js', /the core must not import src\/storage/],
       ['../composition/kafka.js', /the core must not import src\/composition/],
-      ['../cli/pier.js', /the core must not import src\/cli/],
+      ['../cli/admin-cli.js', /the core must not import src\/cli/],
       ['../admin/control-socket.js', /the core must not import src\/admin/],
       ['../broker.js', /the core must not import the broker's entry point src\/broker\.ts/],
     ] as const) {

@@ -10,6 +10,8 @@
  * standard ports on loopback during the run so a broker bound to one fails to start.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runPier, STANDARD_PORTS, spawnBroker, startTestBroker } from '../helpers/broker.js';
 import { importsOf, parse, readSources, repoRoot, type SourceFile, ts } from './sources.js';
@@ -192,5 +194,12 @@ describe('the helpers refuse the standard ports', () => {
     await assert.rejects(runPier(['serve'], { env: { PIER_AMQP_PORT: '5672' } }), /PIER_AMQP_PORT: 5672/);
     await assert.rejects(spawnBroker('never-created', ['--http-port', '15672']), /--http-port: 15672/);
     assert.deepEqual([...STANDARD_PORTS.values()], [5672, 9092, 9324, 15672]);
+  });
+
+  test('scripts/run-tests.mjs holds the same ports during a run', () => {
+    const runner = readFileSync(join(repoRoot(), 'scripts', 'run-tests.mjs'), 'utf8');
+    const listed = /const STANDARD_PORTS = \[([\d, ]+)\];/.exec(runner)?.[1];
+    assert.ok(listed, 'STANDARD_PORTS not found in scripts/run-tests.mjs');
+    assert.deepEqual(listed.split(',').map(Number), [...STANDARD_PORTS.values()]);
   });
 });

@@ -5,9 +5,22 @@
 //   node scripts/run-tests.mjs --differential  the differential suite: Pier against a reference RabbitMQ
 //                                              (needs PIER_REFERENCE_AMQP_URL)
 //   node scripts/run-tests.mjs amqp            only files whose path contains "amqp"
-import { spawnSync } from 'node:child_process';
+//
+// While the tests run, this process holds Pier's standard ports (5672, 9092, 9324, 15672) on
+// loopback, so a test that binds one fails at once (with 'port ... is already in use') instead of
+// failing only on machines where something else listens there; a connection made to one of them
+// (a test talking to a default port) fails the run too. Tests start brokers through
+// test/helpers/broker.ts, which uses port 0 or switches listeners off. A port already in use on
+// this machine, or named by PIER_REFERENCE_AMQP_URL, PIER_COMPAT_URL or PIER_AMQP_TEST_URL (a
+// reference RabbitMQ the tests connect to), is left alone.
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, sep } from 'node:path';
+
+/** Pier's standard ports, as in test/helpers/broker.ts (STANDARD_PORTS). */
+const STANDARD_PORTS = [5672, 9092, 9324, 15672];
+const REFERENCE_URL_VARIABLES = ['PIER_REFERENCE_AMQP_URL', 'PIER_COMPAT_URL', 'PIER_AMQP_TEST_URL'];
 
 function findTests(dir) {
   const found = [];
@@ -44,7 +57,84 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
-  stdio: 'inherit',
+/** Ports the tests reach on purpose: those of reference brokers named in the environment. */
+function referencePorts() {
+  const ports = new Set();
+  for (const name of REFERENCE_URL_VARIABLES) {
+    const value = process.env[name];
+    if (!value) continue;
+    try {
+      const url = new URL(value);
+      ports.add(Number(url.port || (url.protocol === 'amqps:' ? 5671 : 5672)));
+    } catch {
+      // Not a URL: the suite reports it.
+    }
+  }
+  return ports;
+}
+
+function listen(server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Listens on each free standard port (IPv4 and, where there is one, IPv6 loopback). */
+async function holdStandardPorts() {
+  const skipped = referencePorts();
+  const servers = [];
+  const held = [];
+  const busy = [];
+  const connections = new Map();
+  for (const port of STANDARD_PORTS) {
+    if (skipped.has(port)) continue;
+    let heldHere = false;
+    for (const host of ['127.0.0.1', '::1']) {
+      const server = createServer((socket) => {
+        connections.set(port, (connections.get(port) ?? 0) + 1);
+        socket.destroy();
+      });
+      try {
+        await listen(server, port, host);
+        servers.push(server);
+        heldHere = true;
+      } catch (error) {
+        // EADDRINUSE: something else has it (as good for this purpose); no IPv6: nothing to hold.
+        if (host === '127.0.0.1' && error.code === 'EADDRINUSE') busy.push(port);
+      }
+    }
+    if (heldHere) held.push(port);
+  }
+  return {
+    held,
+    busy,
+    connections,
+    close: () => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))),
+  };
+}
+
+const ports = await holdStandardPorts();
+console.log(
+  `run-tests: holding ${ports.held.join(', ') || 'no ports'} on loopback so a test binding a standard port fails` +
+    (ports.busy.length > 0 ? ` (${ports.busy.join(', ')} in use by another process)` : ''),
+);
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const status = await new Promise((resolve) => {
+  child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  child.once('error', () => resolve(1));
 });
-process.exit(result.status ?? 1);
+await ports.close();
+if (ports.connections.size > 0) {
+  for (const [port, count] of ports.connections) {
+    console.error(
+      `run-tests: ${count} connection(s) to the standard port ${port} during the run: a test talks to a default ` +
+        'port instead of the broker its helper started (test/helpers/broker.ts)',
+    );
+  }
+  process.exit(status === 0 ? 1 : status);
+}
+process.exit(status);

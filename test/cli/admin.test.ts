@@ -4,37 +4,12 @@
  * async child processes only (a synchronous one would block a broker in this process).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { Storage } from '../../src/storage/storage.js';
-import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function pier(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, ...options.env }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-    child.stdin!.end(options.input ?? '');
-  });
-}
+import { type ChildBroker, runPier as pier, spawnBroker, tempDir } from '../helpers/broker.js';
 
 /** Runs a command that must succeed; returns its stdout. */
 async function ok(args: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Promise<string> {

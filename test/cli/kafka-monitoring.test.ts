@@ -4,33 +4,15 @@
  * depth and consumer lag must match what the clients did. CLI runs use async child processes only.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import type { GroupLag } from '../../src/core/kafka/monitoring.js';
 import { API_KEYS } from '../../src/protocol/kafka/codec/index.js';
-import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.js';
+import { type ChildBroker, runPier as pier, spawnBroker, tempDir } from '../helpers/broker.js';
 import { RawKafkaClient } from '../protocol/kafka/raw-kafka-client.js';
 
 const { Kafka, logLevel } = kafkajs;
-const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function pier(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
 
 /** The rows of a printed table (header first), cells split on runs of spaces. */
 function rows(text: string): string[][] {

@@ -1,29 +1,12 @@
 /** `pier serve` as a user runs it: flags, environment, listener lines, errors and shutdown. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { spawnBroker, tempDir } from '../helpers/broker.js';
+import { listenNodeServer, runPier, spawnBroker, tempDir } from '../helpers/broker.js';
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
-
-async function pier(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      timeout: 20_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const pier = (args: string[], env: NodeJS.ProcessEnv = {}) => runPier(args, { env });
 
 test('serve --help documents every flag with its environment variable', async () => {
   const { code, stdout } = await pier(['serve', '--help']);
@@ -94,8 +77,7 @@ test('an unknown flag or bad value is a one-line error pointing at --help', asyn
 
 test('a port already in use gives a one-line error naming the flag to change', async () => {
   const blocker = createServer();
-  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-  const port = (blocker.address() as { port: number }).port;
+  const port = await listenNodeServer(blocker);
   const dataDir = tempDir();
   try {
     const { code, stderr } = await pier(['serve', '--data-dir', dataDir, '--amqp-port', String(port)]);
@@ -114,8 +96,7 @@ test('a port already in use gives a one-line error naming the flag to change', a
 test('PIER_* environment variables set the flags', async () => {
   const dataDir = tempDir();
   const blocker = createServer();
-  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-  const port = (blocker.address() as { port: number }).port;
+  const port = await listenNodeServer(blocker);
   try {
     // The environment's port is used (and is in use), so the error names it.
     const { code, stderr } = await pier(['serve'], { PIER_DATA_DIR: dataDir, PIER_AMQP_PORT: String(port) });

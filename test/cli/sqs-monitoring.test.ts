@@ -4,10 +4,8 @@
  * what the client did. CLI runs use async child processes only.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -16,18 +14,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SqsQueueDepth } from '../../src/core/sqs/monitoring.js';
-import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
-
-function pier(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
+import { type ChildBroker, runPier as pier, spawnBroker, tempDir } from '../helpers/broker.js';
 
 describe('pier sqs: queue depth of a running broker', () => {
   let dataDir: string;

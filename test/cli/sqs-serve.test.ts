@@ -1,25 +1,9 @@
 /** `pier serve` and SQS: the flags, their checks, and a child broker serving the SDK with access keys. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { spawnBroker, tempDir } from '../helpers/broker.js';
-
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
-
-async function pier(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { runPier as pier, spawnBroker, tempDir } from '../helpers/broker.js';
 
 test('serve --help documents the SQS flags', async () => {
   const { code, stdout } = await pier(['serve', '--help']);

@@ -2,10 +2,7 @@
 // for a local RabbitMQ) the suite runs against that server, which is how it is checked against the
 // reference implementation; otherwise a Pier broker is started in-process on a fresh data directory and
 // an ephemeral port, and closed (and its directory removed) afterwards.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startBroker } from '../../src/index.js';
+import { startTestBroker } from '../helpers/broker.js';
 
 export async function withBroker(fn: (url: string) => Promise<void>): Promise<void> {
   const external = process.env.PIER_COMPAT_URL;
@@ -13,22 +10,10 @@ export async function withBroker(fn: (url: string) => Promise<void>): Promise<vo
     await fn(external);
     return;
   }
-  const dataDir = await mkdtemp(join(tmpdir(), 'pier-compat-'));
+  const broker = await startTestBroker();
   try {
-    const broker = await startBroker({
-      dataDir,
-      amqpPort: 0,
-      kafkaPort: false,
-      sqsPort: false,
-      httpPort: false,
-    });
-    try {
-      if (!broker.amqp) throw new Error('startBroker returned no AMQP listener');
-      await fn(broker.amqp.url);
-    } finally {
-      await broker.close();
-    }
+    await fn(broker.url);
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await broker.stop();
   }
 }

@@ -5,8 +5,8 @@
  * is 3,000 ms) so group tests do not wait for it.
  */
 import { rmSync } from 'node:fs';
-import { type Broker, type BrokerOptions, type KafkaOptions, startBroker } from '../../src/index.js';
-import { type ChildBroker, spawnBroker, tempDir } from './broker.js';
+import type { Broker, BrokerOptions, KafkaOptions } from '../../src/index.js';
+import { type ChildBroker, spawnBroker, startTestBroker, tempDir } from './broker.js';
 
 export interface KafkaAddress {
   readonly host: string;
@@ -32,34 +32,25 @@ function kafkaAddressOf(broker: Broker): KafkaAddress {
 /** Starts an in-process broker with only the Kafka listener, on a free port and a fresh data directory. */
 export async function startKafkaTestBroker(options: BrokerOptions = {}): Promise<KafkaTestBroker> {
   const dataDir = options.dataDir ?? tempDir('pier-kafka-test-');
-  const broker = await startBroker({
-    amqpPort: false,
-    kafkaPort: 0,
-    sqsPort: false,
-    httpPort: false,
-    fsync: 'always',
-    log: () => {},
+  const broker = await startTestBroker({
     ...options,
+    amqpPort: options.amqpPort ?? false,
+    kafkaPort: options.kafkaPort ?? 0,
     kafka: { ...TEST_KAFKA_SETTINGS, ...options.kafka },
     dataDir,
   });
+  const stop = async () => {
+    await broker.stop();
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   let address: KafkaAddress;
   try {
     address = kafkaAddressOf(broker);
   } catch (error) {
-    await broker.close();
-    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await stop();
     throw error;
   }
-  return {
-    ...address,
-    broker,
-    dataDir,
-    async stop() {
-      await broker.close();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { ...address, broker, dataDir, stop };
 }
 
 export interface ChildKafkaBroker extends ChildBroker, KafkaAddress {

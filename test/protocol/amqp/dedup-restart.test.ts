@@ -68,7 +68,7 @@ class RestartableBroker {
 }
 
 const brokers: RestartableBroker[] = [];
-async function startBroker(): Promise<RestartableBroker> {
+async function startRestartable(): Promise<RestartableBroker> {
   const broker = await new RestartableBroker().start();
   brokers.push(broker);
   return broker;
@@ -80,7 +80,7 @@ after(async () => {
 
 describe('queue deduplication across a restart', () => {
   it('refuses a duplicate of a message still in the queue; the id is free once it is acked', async () => {
-    const b = await startBroker();
+    const b = await startRestartable();
     await b.ch.assertQueue('dq', { durable: true, arguments: { 'x-message-deduplication': true } });
     await b.send('dq', 'a', 'x');
     await b.send('dq', 'b', 'y');
@@ -107,7 +107,7 @@ describe('queue deduplication across a restart', () => {
   });
 
   it('keeps ids of a priority queue and their x-cache-ttl (argument and header)', async () => {
-    const b = await startBroker();
+    const b = await startRestartable();
     await b.ch.assertQueue('pq', {
       durable: true,
       arguments: { 'x-message-deduplication': true, 'x-max-priority': 3, 'x-cache-ttl': 10_000 },
@@ -134,7 +134,7 @@ describe('queue deduplication across a restart', () => {
   });
 
   it('x-cache-size still bounds the ids after a restart: the oldest are forgotten first', async () => {
-    const b = await startBroker();
+    const b = await startRestartable();
     await b.ch.assertQueue('sq', {
       durable: true,
       arguments: { 'x-message-deduplication': true, 'x-cache-size': 2 },
@@ -161,7 +161,7 @@ describe('exchange deduplication across a restart', () => {
   }
 
   it('does not route a duplicate within x-cache-ttl after a restart, and routes it after', async () => {
-    const b = await startBroker();
+    const b = await startRestartable();
     await dedupExchange(b, 'dx', { 'x-cache-ttl': 10_000 });
     await b.publish('dx', 'k', 'first', 'k1');
     await b.publish('dx', 'k', 'transient', 'k2', { persistent: false });
@@ -181,7 +181,7 @@ describe('exchange deduplication across a restart', () => {
   });
 
   it('x-cache-size bounds the ids after a restart; the id log is compacted as it grows', async () => {
-    const b = await startBroker();
+    const b = await startRestartable();
     await dedupExchange(b, 'sx', { 'x-cache-size': 3 });
     const total = 1100;
     for (let i = 0; i < total; i++)
@@ -202,7 +202,7 @@ describe('exchange deduplication across a restart', () => {
   });
 
   it('deleting the exchange deletes its ids; a transient exchange stores none', async () => {
-    const b = await startBroker();
+    const b = await startRestartable();
     await dedupExchange(b, 'gone', {});
     await b.publish('gone', 'k', 'one', 'g');
     const dir = join(b.dataDir, 'dedup', DedupStorage.dirName('/', 'gone'));

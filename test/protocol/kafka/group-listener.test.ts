@@ -15,6 +15,7 @@ import { DEFAULT_KAFKA_SETTINGS } from '../../../src/protocol/kafka/cluster.js';
 import { API_KEYS, type KafkaStruct } from '../../../src/protocol/kafka/codec/index.js';
 import { KafkaError } from '../../../src/protocol/kafka/error-codes.js';
 import { KafkaServer } from '../../../src/protocol/kafka/server.js';
+import { listenOnFreePort } from '../../helpers/broker.js';
 import { RawKafkaClient } from './raw-kafka-client.js';
 
 describe('group APIs over the Kafka listener', () => {
@@ -36,7 +37,7 @@ describe('group APIs over the Kafka listener', () => {
       ...groupAdminApis({ groups }),
     ]);
     server = new KafkaServer({ apis, settings: DEFAULT_KAFKA_SETTINGS, saslRequired: false, log: () => {} });
-    port = (await server.listen('127.0.0.1', 0)).port;
+    port = (await listenOnFreePort(server)).port;
     cluster.advertisedPort = port;
   });
   after(async () => {

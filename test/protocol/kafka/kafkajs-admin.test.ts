@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { startBroker } from '../../../src/index.js';
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
@@ -123,7 +122,7 @@ describe('kafkajs admin across a restart', () => {
   it('finds the topics, ids, partitions and configs it left', async () => {
     const dataDir = tempDir();
     try {
-      let broker = await startBroker({ dataDir, amqpPort: false, kafkaPort: 0, log: () => {} });
+      let broker = await startTestBroker({ dataDir, amqpPort: false, kafkaPort: 0 });
       let admin = adminOf(broker.kafka!.bootstrap);
       await admin.connect();
       await admin.createTopics({
@@ -137,7 +136,7 @@ describe('kafkajs admin across a restart', () => {
       await admin.disconnect();
       await broker.close();
 
-      broker = await startBroker({ dataDir, amqpPort: false, kafkaPort: 0, log: () => {} });
+      broker = await startTestBroker({ dataDir, amqpPort: false, kafkaPort: 0 });
       admin = adminOf(broker.kafka!.bootstrap);
       await admin.connect();
       assert.deepEqual((await admin.listTopics()).sort(), ['kept']);

@@ -16,6 +16,7 @@ import type { SqsQueueRegistry } from '../../../src/core/sqs/registry.js';
 import type { SqsActionHandler } from '../../../src/protocol/sqs/action-context.js';
 import type { SqsActionTable } from '../../../src/protocol/sqs/http-pipeline.js';
 import { SqsServer } from '../../../src/protocol/sqs/server.js';
+import { listenOnFreePort } from '../../helpers/broker.js';
 
 const ACCOUNT = '000000000000';
 const KEY_ID = 'AKIDPIERTEST';
@@ -150,7 +151,7 @@ describe('SQS listener in loopback mode (no keys)', () => {
       maxRequestBytes: 64 * 1024,
       log: () => {},
     });
-    ({ port } = await server.listen('127.0.0.1', 0));
+    ({ port } = await listenOnFreePort(server));
   });
   after(() => server.close());
 
@@ -342,7 +343,7 @@ describe('SQS listener with access keys', () => {
       maxRequestBytes: 64 * 1024,
       log: () => {},
     });
-    ({ port } = await server.listen('127.0.0.1', 0));
+    ({ port } = await listenOnFreePort(server));
   });
   after(() => server.close());
 

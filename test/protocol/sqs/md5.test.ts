@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
@@ -12,6 +11,7 @@ import {
   md5OfMessageBody,
   md5OfMessageSystemAttributes,
 } from '../../../src/protocol/sqs/md5.js';
+import { listenNodeServer } from '../../helpers/broker.js';
 
 test('md5OfMessageBody is the hex MD5 of the UTF-8 body', () => {
   assert.equal(md5OfMessageBody(''), 'd41d8cd98f00b204e9800998ecf8427e');
@@ -92,8 +92,7 @@ before(async () => {
       res.end(JSON.stringify(output));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenNodeServer(server);
   client = new SQSClient({
     region: 'us-east-1',
     endpoint: `http://127.0.0.1:${port}`,

@@ -25,7 +25,7 @@ import {
   TagQueueCommand,
   UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { ManualClock, startBroker } from '../../../src/index.js';
+import { ManualClock } from '../../../src/index.js';
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 
 const ACCOUNT = '000000000000';
@@ -444,15 +444,8 @@ describe('message move tasks', () => {
 describe('restart', () => {
   test('queues, their attributes and tags come back after a restart on the same data directory', async () => {
     const dataDir = tempDir('pier-sqs-restart-');
-    const options = {
-      dataDir,
-      amqpPort: false,
-      kafkaPort: false,
-      sqsPort: 0,
-      httpPort: false,
-      log: () => {},
-    } as const;
-    const first = await startBroker(options);
+    const options = { dataDir, amqpPort: false, sqsPort: 0 } as const;
+    const first = await startTestBroker(options);
     const client1 = new SQSClient({ endpoint: first.sqs!.endpoint, region: 'us-east-1', credentials });
     await client1.send(
       new CreateQueueCommand({
@@ -464,7 +457,7 @@ describe('restart', () => {
     client1.destroy();
     await first.close();
 
-    const second = await startBroker(options);
+    const second = await startTestBroker(options);
     const client2 = new SQSClient({ endpoint: second.sqs!.endpoint, region: 'us-east-1', credentials });
     try {
       const { QueueUrl } = await client2.send(new GetQueueUrlCommand({ QueueName: 'kept' }));

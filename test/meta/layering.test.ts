@@ -1,0 +1,259 @@
+/**
+ * The layering of src/, checked on the TypeScript sources (ARCHITECTURE.md describes it):
+ *   - the core (src/core) does no I/O and knows no protocol: it imports no protocol, storage,
+ *     composition, cli or admin module, nor the broker's entry points, nor node:fs, node:net,
+ *     node:http or node:child_process (and their kin); node:crypto and node:buffer are fine;
+ *   - the core's models are independent: core/amqp (vhosts, exchanges, routing), core/kafka and
+ *     core/sqs import none of each other, and core/stream, which amqp and kafka share, imports none
+ *     of them (the core root, e.g. broker-core.ts, composes the models and may import them);
+ *   - a protocol (src/protocol/X) imports no other protocol (src/protocol/Y);
+ *   - a codec (src/protocol/X/codec) imports only its own folder and src/util.
+ * Each rule is also run on small made-up files below, so a rule that stopped finding anything
+ * would fail here rather than pass quietly.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type ImportReference, importsOf, readSources, repoRoot, type SourceFile } from './sources.js';
+
+export interface LayeringViolation {
+  readonly file: string;
+  readonly line: number;
+  readonly import: string;
+  readonly rule: string;
+}
+
+const CORE_MODELS = ['amqp', 'kafka', 'sqs', 'stream'] as const;
+/** Models other core models may import: streams back AMQP stream queues and Kafka topics. */
+const SHARED_MODELS = new Set(['stream']);
+const OUTSIDE_THE_CORE = ['src/protocol/', 'src/storage/', 'src/composition/', 'src/cli/', 'src/admin/'];
+const ENTRY_POINTS = new Set(['src/broker.ts', 'src/index.ts']);
+/** Builtins that do I/O, which the core leaves to storage and the protocols. */
+const IO_BUILTINS = new Set([
+  'fs',
+  'fs/promises',
+  'net',
+  'http',
+  'https',
+  'http2',
+  'tls',
+  'dgram',
+  'child_process',
+  'cluster',
+  'worker_threads',
+]);
+/** Builtins a codec may use (Buffer is also a global). */
+const CODEC_BUILTINS = new Set(['buffer']);
+
+const builtinName = (target: string): string | undefined =>
+  target.startsWith('node:') ? target.slice('node:'.length) : undefined;
+const isRelative = (ref: ImportReference) => ref.specifier?.startsWith('.') ?? false;
+const modelOf = (path: string) => CORE_MODELS.find((m) => path.startsWith(`src/core/${m}/`));
+const protocolOf = (path: string) => /^src\/protocol\/([^/]+)\//.exec(path)?.[1];
+const codecFolderOf = (path: string) => /^(src\/protocol\/[^/]+\/codec\/)/.exec(path)?.[1];
+
+/** Which rule, if any, the import `ref` in `file` breaks (a sentence naming the rule). */
+function brokenRule(file: string, ref: ImportReference): string | undefined {
+  const target = ref.target;
+  if (file.startsWith('src/core/')) {
+    if (target === undefined) {
+      return 'the core imports only literal specifiers (an import(expression) cannot be checked)';
+    }
+    const builtin = builtinName(target) ?? (IO_BUILTINS.has(target) ? target : undefined);
+    if (builtin !== undefined && IO_BUILTINS.has(builtin)) {
+      return `the core does no I/O: it must not import node:${builtin} (storage and the protocols do)`;
+    }
+    if (isRelative(ref)) {
+      const outside = OUTSIDE_THE_CORE.find((folder) => target.startsWith(folder));
+      if (outside) return `the core must not import ${outside.slice(0, -1)} (the core is imported by it)`;
+      if (ENTRY_POINTS.has(target)) return `the core must not import the broker's entry point ${target}`;
+      if (!target.startsWith('src/')) return 'the core imports only from src/';
+      const from = modelOf(file);
+      const to = modelOf(target);
+      if (from && to && from !== to && !SHARED_MODELS.has(to)) {
+        return `core/${from} must not import core/${to}: the core's models are independent (only core/stream is shared)`;
+      }
+    }
+  }
+  const protocol = protocolOf(file);
+  if (protocol && target !== undefined && isRelative(ref)) {
+    const other = protocolOf(target);
+    if (other && other !== protocol) {
+      return `a protocol must not import another: src/protocol/${protocol} imports src/protocol/${other}`;
+    }
+  }
+  const codec = codecFolderOf(file);
+  if (codec) {
+    if (target === undefined) return 'a codec imports only literal specifiers';
+    if (isRelative(ref)) {
+      if (!target.startsWith(codec) && !target.startsWith('src/util/')) {
+        return `a codec imports only its own folder (${codec}) and src/util`;
+      }
+    } else if (!CODEC_BUILTINS.has(builtinName(target) ?? '')) {
+      return `a codec imports no packages or builtins other than node:buffer (${codec})`;
+    }
+  }
+  return undefined;
+}
+
+export function layeringViolations(files: readonly SourceFile[]): LayeringViolation[] {
+  const violations: LayeringViolation[] = [];
+  for (const file of files) {
+    for (const ref of importsOf(file)) {
+      const rule = brokenRule(file.path, ref);
+      if (rule) violations.push({ file: file.path, line: ref.line, import: ref.text, rule });
+    }
+  }
+  return violations;
+}
+
+function report(violations: readonly LayeringViolation[]): string {
+  return violations.map((v) => `${v.file}:${v.line}: ${v.import}\n    breaks: ${v.rule}`).join('\n');
+}
+
+describe('layering of src/', () => {
+  test('the sources keep every rule', () => {
+    const sources = readSources(repoRoot(), 'src');
+    assert.ok(
+      sources.some((f) => f.path === 'src/core/amqp/queue.ts'),
+      'src/core/amqp/queue.ts not found: is the root right?',
+    );
+    assert.ok(sources.length > 100, `only ${sources.length} source files found`);
+    const violations = layeringViolations(sources);
+    assert.equal(violations.length, 0, `layering broken:\n${report(violations)}`);
+  });
+
+  test('the scan sees imports: the core root imports core/amqp, codecs import their own folder', () => {
+    // Guards against a scan that finds nothing (and so passes): known imports must be seen.
+    const sources = readSources(repoRoot(), 'src');
+    const targets = (path: string) =>
+      importsOf(sources.find((f) => f.path === path)!).map((ref) => ref.target);
+    assert.ok(targets('src/core/broker-core.ts').includes('src/core/amqp/vhost.ts'));
+    assert.ok(targets('src/core/amqp/vhost.ts').some((t) => t?.startsWith('node:')));
+    assert.ok(
+      targets('src/protocol/amqp/codec/frames.ts').some((t) => t?.startsWith('src/protocol/amqp/codec/')),
+    );
+  });
+});
+
+describe('layering rules on made-up files', () => {
+  const check = (path: string, text: string) => layeringViolations([{ path, text }]);
+  const rulesOf = (path: string, text: string) => check(path, text).map((v) => v.rule);
+
+  test('core/kafka, core/sqs and core/stream importing core/amqp are violations, named by file, import and rule', () => {
+    const [violation, ...rest] = check(
+      'src/core/kafka/topic.ts',
+      "import { ManualClock } from '../manual-clock.js';\nimport type { VirtualHost } from '../amqp/vhost.js';\n",
+    );
+    assert.equal(rest.length, 0);
+    assert.deepEqual(violation, {
+      file: 'src/core/kafka/topic.ts',
+      line: 2,
+      import: "import type { VirtualHost } from '../amqp/vhost.js';",
+      rule: "core/kafka must not import core/amqp: the core's models are independent (only core/stream is shared)",
+    });
+    assert.match(
+      rulesOf('src/core/sqs/queue.ts', "export { Queue } from '../amqp/queue.js';")[0]!,
+      /core\/sqs must not import core\/amqp/,
+    );
+    assert.match(
+      rulesOf('src/core/stream/x.ts', "const q = await import('../amqp/queue.js');")[0]!,
+      /core\/stream must not import core\/amqp/,
+    );
+    assert.match(
+      rulesOf('src/core/stream/x.ts', "type Q = import('../kafka/topic.js').Topic;")[0]!,
+      /core\/stream must not import core\/kafka/,
+    );
+    assert.match(
+      rulesOf('src/core/sqs/x.ts', "import '../kafka/topic.js';")[0]!,
+      /core\/sqs must not import core\/kafka/,
+    );
+  });
+
+  test('allowed: the core root and core/amqp or core/kafka importing core/stream or shared core files', () => {
+    assert.deepEqual(check('src/core/broker-core.ts', "import { VirtualHost } from './amqp/vhost.js';"), []);
+    assert.deepEqual(
+      check('src/core/amqp/stream-queue.ts', "import { Stream } from '../stream/stream.js';"),
+      [],
+    );
+    assert.deepEqual(check('src/core/kafka/topic.ts', "import { Stream } from '../stream/stream.js';"), []);
+    assert.deepEqual(check('src/core/sqs/queue.ts', "import type { Clock } from '../clock.js';"), []);
+    assert.deepEqual(check('src/core/amqp/vhost.ts', "import { randomBytes } from 'node:crypto';"), []);
+    assert.deepEqual(check('src/core/message.ts', "import { Buffer } from 'node:buffer';"), []);
+  });
+
+  test('a path in a comment or a string is not an import', () => {
+    const text = [
+      "// core/kafka never imports '../amqp/vhost.js' (see ARCHITECTURE.md)",
+      "/* import { VirtualHost } from '../amqp/vhost.js'; */",
+      'const note = "import fs from \'node:fs\'";',
+      "const path = '../../protocol/amqp/channel.js';",
+    ].join('\n');
+    assert.deepEqual(check('src/core/kafka/notes.ts', text), []);
+  });
+
+  test('the core importing a protocol, storage, composition, cli, admin or an entry point is a violation', () => {
+    for (const [specifier, rule] of [
+      ['../../protocol/amqp/channel.js', /the core must not import src\/protocol/],
+      ['../../storage/disk-dedup-store.js', /the core must not import src\/storage/],
+      ['../composition/kafka.js', /the core must not import src\/composition/],
+      ['../cli/admin-cli.js', /the core must not import src\/cli/],
+      ['../admin/control-socket.js', /the core must not import src\/admin/],
+      ['../broker.js', /the core must not import the broker's entry point src\/broker\.ts/],
+    ] as const) {
+      const path = specifier.startsWith('../../') ? 'src/core/amqp/x.ts' : 'src/core/x.ts';
+      const rules = rulesOf(path, `import { x } from '${specifier}';`);
+      assert.equal(rules.length, 1, specifier);
+      assert.match(rules[0]!, rule);
+    }
+  });
+
+  test('the core importing node:fs, node:net, node:http or node:child_process is a violation; node:crypto is not', () => {
+    for (const builtin of [
+      'node:fs',
+      'node:fs/promises',
+      'node:net',
+      'node:http',
+      'node:child_process',
+      'fs',
+    ]) {
+      const rules = rulesOf('src/core/sqs/store.ts', `import * as io from '${builtin}';`);
+      assert.equal(rules.length, 1, builtin);
+      assert.match(rules[0]!, /the core does no I\/O/);
+    }
+    assert.match(rulesOf('src/core/x.ts', "const fs = await import('node:fs');")[0]!, /node:fs/);
+    assert.match(rulesOf('src/core/x.ts', 'const m = await import(name);')[0]!, /cannot be checked/);
+    assert.deepEqual(check('src/core/x.ts', "import { createHash } from 'node:crypto';"), []);
+  });
+
+  test('a protocol importing another protocol is a violation; importing the core is not', () => {
+    const [rule] = rulesOf('src/protocol/sqs/server.ts', "import { KafkaServer } from '../kafka/server.js';");
+    assert.match(rule!, /src\/protocol\/sqs imports src\/protocol\/kafka/);
+    const [deep] = rulesOf('src/protocol/kafka/apis/x.ts', "export * from '../../amqp/errors.js';");
+    assert.match(deep!, /src\/protocol\/kafka imports src\/protocol\/amqp/);
+    assert.deepEqual(
+      check('src/protocol/sqs/server.ts', "import { SqsQueue } from '../../core/sqs/queue.js';"),
+      [],
+    );
+    assert.deepEqual(check('src/protocol/kafka/apis/x.ts', "import { y } from '../codec/index.js';"), []);
+  });
+
+  test('a codec importing outside its folder and src/util is a violation', () => {
+    const codec = 'src/protocol/kafka/codec/messages.ts';
+    assert.deepEqual(check(codec, "import { y } from './primitives.js';"), []);
+    assert.deepEqual(check(codec, "import { y } from '../../../util/bytes.js';"), []);
+    assert.deepEqual(check(codec, "import { Buffer } from 'node:buffer';"), []);
+    assert.match(
+      rulesOf(codec, "import { y } from '../record-batch.js';")[0]!,
+      /a codec imports only its own folder/,
+    );
+    assert.match(
+      rulesOf(codec, "import type { Topic } from '../../../core/kafka/topic.js';")[0]!,
+      /its own folder/,
+    );
+    assert.match(rulesOf(codec, "import { gzipSync } from 'node:zlib';")[0]!, /no packages or builtins/);
+    assert.match(
+      rulesOf('src/protocol/amqp/codec/frames.ts', "import { x } from '../../kafka/codec/index.js';")[0]!,
+      /a protocol must not import another/,
+    );
+  });
+});

@@ -3,12 +3,10 @@
  * README's tables and `startBroker()`'s defaults must all say what the declarations say.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import {
   parseServeArgs,
@@ -19,12 +17,9 @@ import {
   UsageError,
 } from '../../src/cli/serve-flags.js';
 import { describeDefault, optionAt, SETTINGS, type Setting } from '../../src/config/settings.js';
-import { startBroker } from '../../src/index.js';
 import { availableMemoryBytes } from '../../src/resources/resource-monitor.js';
-import { tempDir } from '../helpers/broker.js';
+import { runPier, startTestBroker, tempDir } from '../helpers/broker.js';
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DECLARED: readonly Setting[] = SETTINGS;
 
@@ -52,7 +47,7 @@ test('each default, as --help and the README write it, parses back to the declar
 });
 
 test('pier serve --help shows every declared flag with its value, variable and default', async () => {
-  const { stdout } = await run(process.execPath, [CLI, 'serve', '--help']);
+  const { stdout } = await runPier(['serve', '--help']);
   assert.equal(stdout, serveHelp());
   const documented = [...stdout.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]);
   assert.deepEqual(documented, [...DECLARED.map((s) => s.flag), 'help']);
@@ -140,7 +135,7 @@ test("the README's startBroker table gives the declared defaults of the options 
 test('startBroker() runs with the declared defaults: options, components and the AMQP handshake', async () => {
   const dataDir = tempDir();
   const given = { dataDir, amqpPort: 0, kafkaPort: 0, sqsPort: 0, httpPort: false as const };
-  const broker = await startBroker({ ...given, log: () => {} });
+  const broker = await startTestBroker(given);
   try {
     for (const s of DECLARED) {
       const expected = s.option in given ? given[s.option as keyof typeof given] : s.default;

@@ -10,7 +10,7 @@ import {
   type SqsOptions,
   startBroker,
 } from '../broker.js';
-import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
+import { DEFAULT_SERVER_IDENTITY, PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { parseInformationUnit, parseMemoryWatermark } from '../resources/information-units.js';
 import { parseSqsAccessKey } from '../sqs-composition.js';
 import { StorageLockedError } from '../storage/storage.js';
@@ -174,6 +174,18 @@ const SERVE_FLAGS = [
     "a delivery unacked for this long closes its channel with 406 and requeues it (0 or 'off' disables)",
   ],
   [
+    'amqp-server-product',
+    'PIER_AMQP_SERVER_PRODUCT',
+    DEFAULT_SERVER_IDENTITY.product,
+    "product in AMQP server-properties; clients switch semantics on it (kombu/Celery apply basic.qos per channel only for 'RabbitMQ')",
+  ],
+  [
+    'amqp-server-version',
+    'PIER_AMQP_SERVER_VERSION',
+    DEFAULT_SERVER_IDENTITY.version,
+    "version in AMQP server-properties: the RabbitMQ version whose semantics Pier implements (Pier's own is in pier_version)",
+  ],
+  [
     'memory-high-watermark',
     'PIER_MEMORY_HIGH_WATERMARK',
     '0.4',
@@ -256,6 +268,11 @@ function parseLimit(flag: string, value: string): number {
   return n;
 }
 
+function parseNonEmpty(flag: string, value: string): string {
+  if (value.trim() === '') throw new UsageError(`--${flag}: must not be empty`);
+  return value;
+}
+
 function serveOptions(argv: string[]): BrokerOptions | undefined {
   const { values } = parseArgs({
     args: argv,
@@ -314,6 +331,8 @@ function serveOptions(argv: string[]): BrokerOptions | undefined {
       maxConsumersPerChannel: parseLimit('max-consumers-per-channel', get('max-consumers-per-channel')),
       consumerTimeoutMs:
         consumerTimeout === 'off' ? 0 : parsePositive('consumer-timeout-ms', consumerTimeout, true),
+      serverProduct: parseNonEmpty('amqp-server-product', get('amqp-server-product')),
+      serverVersion: parseNonEmpty('amqp-server-version', get('amqp-server-version')),
     },
     resources: {
       memoryHighWatermark,

@@ -71,7 +71,8 @@ export interface BrokerOptions {
   queueSegmentBytes?: number;
   /**
    * AMQP limits: frame size, channels, heartbeat, max message size, handshake timeout, connections,
-   * consumers per channel, consumer acknowledgement timeout.
+   * consumers per channel, consumer acknowledgement timeout; and the server identity clients see
+   * (`serverProduct`, `serverVersion`: default `RabbitMQ` 3.10.8, the semantics Pier implements).
    */
   amqp?: Partial<AmqpLimits>;
   /**

@@ -297,6 +297,22 @@ export const SETTINGS = [
     help: 'size of the segment files of queue logs (AMQP classic queues, the SQS message log); a file is deleted once its messages are settled',
   }),
   setting({
+    flag: 'amqp-server-product',
+    env: 'PIER_AMQP_SERVER_PRODUCT',
+    option: 'amqp.serverProduct',
+    type: text({ placeholder: 'name', pattern: /\S/, expected: 'must not be empty' }),
+    default: DEFAULT_AMQP_LIMITS.serverProduct,
+    help: "product in AMQP server-properties; clients switch semantics on it (kombu/Celery apply basic.qos per channel only for 'RabbitMQ')",
+  }),
+  setting({
+    flag: 'amqp-server-version',
+    env: 'PIER_AMQP_SERVER_VERSION',
+    option: 'amqp.serverVersion',
+    type: text({ placeholder: 'version', pattern: /\S/, expected: 'must not be empty' }),
+    default: DEFAULT_AMQP_LIMITS.serverVersion,
+    help: "version in AMQP server-properties: the RabbitMQ version whose semantics Pier implements (Pier's own is in pier_version)",
+  }),
+  setting({
     flag: 'frame-max',
     env: 'PIER_FRAME_MAX',
     option: 'amqp.frameMaxBytes',

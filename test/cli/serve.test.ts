@@ -28,6 +28,8 @@ test('serve --help documents every flag with its environment variable', async ()
     'max-connections',
     'max-consumers-per-channel',
     'consumer-timeout-ms',
+    'amqp-server-product',
+    'amqp-server-version',
     'memory-high-watermark',
     'disk-free-limit',
     'resource-check-interval-ms',
@@ -40,6 +42,31 @@ test('serve --help documents every flag with its environment variable', async ()
   assert.match(stdout, /PIER_MEMORY_HIGH_WATERMARK, default 0\.4\)/);
   assert.match(stdout, /PIER_DISK_FREE_LIMIT, default 50MB\)/);
   assert.match(stdout, /PIER_CONSUMER_TIMEOUT_MS, default 1800000\)/);
+  assert.match(stdout, /PIER_AMQP_SERVER_PRODUCT, default RabbitMQ\)/);
+  assert.match(stdout, /PIER_AMQP_SERVER_VERSION, default 3\.10\.8\)/);
+});
+
+test('--amqp-server-product and PIER_AMQP_SERVER_VERSION set the identity in server-properties', async () => {
+  const dataDir = tempDir();
+  const saved = process.env.PIER_AMQP_SERVER_VERSION;
+  process.env.PIER_AMQP_SERVER_VERSION = '3.12.0'; // spawnBroker's child inherits the environment
+  try {
+    const broker = await spawnBroker(dataDir, ['--amqp-server-product', 'Pier']);
+    const connection = await amqp.connect(broker.url);
+    const props = connection.connection.serverProperties as unknown as Record<string, unknown>;
+    await connection.close();
+    broker.process.kill('SIGTERM');
+    assert.equal(await broker.exited, 0);
+    assert.equal(props.product, 'Pier');
+    assert.equal(props.version, '3.12.0');
+  } finally {
+    if (saved === undefined) delete process.env.PIER_AMQP_SERVER_VERSION;
+    else process.env.PIER_AMQP_SERVER_VERSION = saved;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const { code, stderr } = await pier(['serve', '--amqp-server-product', ' ']);
+  assert.equal(code, 2);
+  assert.match(stderr, /--amqp-server-product: must not be empty/);
 });
 
 test('resource and limit flags reject bad values with a one-line error naming the flag', async () => {

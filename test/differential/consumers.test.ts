@@ -93,6 +93,51 @@ const scenarios: Scenario[] = [
         return { high: bodies(highInbox), low: bodies(lowInbox) };
       }),
   },
+  {
+    // What kombu/Celery do: a channel-wide prefetch over two queues, raised while an ETA task is held.
+    name: 'basic.qos on a channel with consumers: a raised global limit delivers at once; global=false lifts it',
+    run: (url) =>
+      withSession(url, async (s) => {
+        const a = await s.queue('qos-a');
+        const b = await s.queue('qos-b');
+        const ch = await s.channel();
+        for (const q of [a, b]) for (let i = 1; i <= 3; i++) ch.sendToQueue(q, Buffer.from(`${q}-${i}`));
+        await ch.prefetch(1, true);
+        const inboxA = await s.consume(ch, a, 'a');
+        const inboxB = await s.consume(ch, b, 'b');
+        const delivered = async () => {
+          await settle(ch, a);
+          return inboxA.messages.length + inboxB.messages.length;
+        };
+        const global1 = await delivered();
+        await ch.prefetch(2, true);
+        const global2 = await delivered();
+        // RabbitMQ 3.x: a per-consumer limit is for consumers created afterwards, and lifts the global one.
+        await ch.prefetch(1, false);
+        const perConsumerAfter = await delivered();
+        for (const m of [...inboxA.messages, ...inboxB.messages]) ch.ack(m!);
+        await settle(ch, a);
+        return { global1, global2, perConsumerAfter };
+      }),
+  },
+  {
+    name: 'basic.qos global=false: existing consumers keep their prefetch, new ones take the new one',
+    run: (url) =>
+      withSession(url, async (s) => {
+        const a = await s.queue('per-consumer-a');
+        const b = await s.queue('per-consumer-b');
+        const ch = await s.channel();
+        for (const q of [a, b]) for (let i = 1; i <= 4; i++) ch.sendToQueue(q, Buffer.from(`${q}-${i}`));
+        await ch.prefetch(1);
+        const inboxA = await s.consume(ch, a, 'a');
+        await settle(ch, a);
+        const before = inboxA.messages.length;
+        await ch.prefetch(3);
+        const inboxB = await s.consume(ch, b, 'b');
+        await settle(ch, a);
+        return { before, existing: inboxA.messages.length, created: inboxB.messages.length };
+      }),
+  },
 ];
 
 differentialSuite('consumers', scenarios);

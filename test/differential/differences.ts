@@ -12,8 +12,9 @@ export interface Difference {
 export const DIFFERENCES = {
   serverIdentity: {
     line:
-      "server-properties: RabbitMQ says product 'RabbitMQ' with its version, platform, copyright and " +
-      "information; Pier says 'Pier' and its own, because clients such as kombu/Celery switch semantics on product.",
+      "server-properties: both say product 'RabbitMQ' (Pier by default, with version 3.10.8, the semantics it " +
+      'implements: clients such as kombu/Celery switch prefetch semantics on them); version, platform, ' +
+      'copyright, information and cluster_name name each server, and Pier adds pier_version, its own version.',
   },
   unknownMethod: {
     line:

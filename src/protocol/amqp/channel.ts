@@ -334,10 +334,17 @@ export class Channel {
     if (m.prefetchSize !== 0)
       throw connectionError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
     if (m.global) {
+      // Applies to the consumers the channel has now: a raised limit lets deliveries flow at once.
       this.channelPrefetch = m.prefetchCount;
       this.scheduleDispatchAll();
     } else {
+      // For consumers created from now on; existing ones keep theirs (RabbitMQ 3.x). As in
+      // RabbitMQ 3.10, it also lifts a channel-wide limit set before.
       this.consumerPrefetch = m.prefetchCount;
+      if (this.channelPrefetch !== 0) {
+        this.channelPrefetch = 0;
+        this.scheduleDispatchAll();
+      }
     }
     this.reply({ method: 'basic.qos-ok' });
   }

@@ -45,6 +45,13 @@ export interface AmqpLimits {
   readonly maxConsumersPerChannel: number;
   /** An unacked delivery older than this closes its channel (RabbitMQ consumer_timeout); 0 disables. */
   readonly consumerTimeoutMs: number;
+  /**
+   * `product` in server-properties. Clients switch semantics on it (kombu: basic.qos per channel
+   * only for `RabbitMQ`); default `RabbitMQ`, as Pier implements RabbitMQ's semantics.
+   */
+  readonly serverProduct: string;
+  /** `version` in server-properties: the RabbitMQ version whose semantics Pier implements (3.10.8). */
+  readonly serverVersion: string;
 }
 
 /** What every connection shares: the broker core, durability and limits. */
@@ -315,7 +322,10 @@ export class AmqpConnection implements ChannelHost {
         method: 'connection.start',
         versionMajor: 0,
         versionMinor: 9,
-        serverProperties: serverProperties(),
+        serverProperties: serverProperties({
+          product: this.context.limits.serverProduct,
+          version: this.context.limits.serverVersion,
+        }),
         mechanisms: 'PLAIN AMQPLAIN',
         locales: 'en_US',
       }),

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { listen } from '../../util/listen.js';
 import { AmqpConnection, type AmqpLimits, type ConnectionContext } from './connection.js';
 import { DirectReplyRegistry } from './direct-reply-to.js';
+import { DEFAULT_SERVER_IDENTITY } from './server-properties.js';
 
 export const DEFAULT_AMQP_LIMITS: AmqpLimits = {
   frameMaxBytes: 131072,
@@ -12,6 +13,8 @@ export const DEFAULT_AMQP_LIMITS: AmqpLimits = {
   maxConnections: Number.POSITIVE_INFINITY,
   maxConsumersPerChannel: Number.POSITIVE_INFINITY,
   consumerTimeoutMs: 1_800_000,
+  serverProduct: DEFAULT_SERVER_IDENTITY.product,
+  serverVersion: DEFAULT_SERVER_IDENTITY.version,
 };
 
 /** The AMQP 0-9-1 listener: accepts sockets and keeps track of their connections. */

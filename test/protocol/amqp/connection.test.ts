@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, credentials } from 'amqplib';
 import * as callbackApi from 'amqplib/callback_api';
+import { PIER_VERSION } from '../../../src/protocol/amqp/server-properties.js';
+import { startTestBroker } from '../../helpers/broker.js';
 import {
   type BrokerUnderTest,
   brokerUnderTest,
@@ -40,10 +42,31 @@ describe('amqp connection', () => {
       ]) {
         assert.equal(capabilities[name], true, `capability ${name}`);
       }
-      assert.equal(typeof props.product, 'string');
-      assert.equal(typeof props.version, 'string');
+      // What RabbitMQ-compatible clients act on (kombu applies basic.qos per channel for RabbitMQ >= 3.3).
+      assert.equal(props.product, 'RabbitMQ');
+      assert.match(String(props.version), /^3\.\d+\.\d+$/);
     } finally {
       await conn.close();
+    }
+  });
+
+  it("reports the identity set by serverProduct/serverVersion, and Pier's own version beside it", async () => {
+    for (const [amqp, product, version] of [
+      [{}, 'RabbitMQ', '3.10.8'],
+      [{ serverProduct: 'Pier', serverVersion: PIER_VERSION }, 'Pier', PIER_VERSION],
+    ] as const) {
+      const pier = await startTestBroker({ amqp });
+      try {
+        const conn = await connect(pier.url);
+        const props = conn.connection.serverProperties as unknown as Record<string, unknown>;
+        await conn.close();
+        assert.equal(props.product, product);
+        assert.equal(props.version, version);
+        assert.equal(props.pier_version, PIER_VERSION);
+        assert.ok(String(props.information).startsWith(`Pier ${PIER_VERSION} `), String(props.information));
+      } finally {
+        await pier.stop();
+      }
     }
   });
 

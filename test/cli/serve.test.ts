@@ -66,7 +66,7 @@ test('--amqp-server-product and PIER_AMQP_SERVER_VERSION set the identity in ser
   }
   const { code, stderr } = await pier(['serve', '--amqp-server-product', ' ']);
   assert.equal(code, 2);
-  assert.match(stderr, /--amqp-server-product: must not be empty/);
+  assert.match(stderr, /--amqp-server-product: ' ' must not be empty/);
 });
 
 test('resource and limit flags reject bad values with a one-line error naming the flag', async () => {

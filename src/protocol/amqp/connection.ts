@@ -3,6 +3,7 @@ import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { BrokerCore } from '../../core/broker-core.js';
 import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/durability.js';
+import type { AmqpStats } from '../../core/stats.js';
 import type { ResourceAlarms } from '../../resources/resource-monitor.js';
 import { AmqpAccess } from './access.js';
 import { Channel, type ChannelHost } from './channel.js';
@@ -119,6 +120,7 @@ export class AmqpConnection implements ChannelHost {
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
   readonly directReply: DirectReplyRegistry;
+  readonly stats: AmqpStats;
   readonly owner = this;
 
   constructor(
@@ -135,6 +137,7 @@ export class AmqpConnection implements ChannelHost {
     this.durability = context.durability;
     this.clock = context.clock;
     this.directReply = context.directReply;
+    this.stats = context.core.stats;
     this.onFrame = this.onFrame.bind(this);
     this.throttle = new PublishThrottle({
       get alarms() {
@@ -281,6 +284,7 @@ export class AmqpConnection implements ChannelHost {
       );
     }
     this.channels.set(channelId, new Channel(channelId, this));
+    this.stats.channelsOpened++;
     this.send(encodeMethodFrame(channelId, { method: 'channel.open-ok' }));
   }
 
@@ -493,6 +497,7 @@ export class AmqpConnection implements ChannelHost {
 
   private releaseChannels(): void {
     for (const channel of this.channels.values()) channel.releaseResources();
+    this.stats.channelsClosed += this.channels.size;
     this.channels.clear();
     this.vhostRef?.removeQueuesOwnedBy(this);
   }
@@ -509,7 +514,12 @@ export class AmqpConnection implements ChannelHost {
   }
 
   channelClosed(id: number): void {
-    this.channels.delete(id);
+    if (this.channels.delete(id)) this.stats.channelsClosed++;
+  }
+
+  /** Open channels (rabbitmq_channels). */
+  get channelCount(): number {
+    return this.channels.size;
   }
 
   log(line: string): void {

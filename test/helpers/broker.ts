@@ -248,3 +248,16 @@ export async function listenNodeServer(server: Server): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
   return address.port;
 }
+
+/**
+ * A loopback port free a moment ago, for a program the test runs that cannot pick its own port
+ * (a real Prometheus's --web.listen-address). Never a standard port.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  const port = await listenNodeServer(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  refuseStandardPort('freeLoopbackPort', port);
+  return port;
+}

@@ -60,6 +60,18 @@ export function writeAmqpMetrics(out: ExpositionWriter, source: AmqpMetricsSourc
       out.sample(sum);
     }
   }
+  out.family(
+    'rabbitmq_queue_messages_published_total',
+    'counter',
+    'Total number of messages published to queues (stream queues not counted yet)',
+  );
+  if (perObject) {
+    for (const { vhost, queue } of rows) out.sample(queue.messagesPublished, { vhost, queue: queue.name });
+  } else {
+    let sum = 0;
+    for (const { queue } of rows) sum += queue.messagesPublished;
+    out.sample(sum);
+  }
   if (perObject) {
     out.family('rabbitmq_queue_info', 'gauge', 'Queue information (value is always 1)');
     for (const { vhost, queue } of rows) {

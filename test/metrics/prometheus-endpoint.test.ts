@@ -86,6 +86,8 @@ describe('the Prometheus listener', () => {
       assert.equal(value(s, `rabbitmq_queue_messages_ready${q}`), 5);
       assert.equal(value(s, `rabbitmq_queue_messages${q}`), 5);
       assert.equal(value(s, `rabbitmq_queue_messages_ready_bytes${q}`), 10);
+      assert.equal(value(s, `rabbitmq_queue_messages_published_total${q}`), 5);
+      assert.equal(s.types.get('rabbitmq_queue_messages_published_total'), 'counter');
       assert.equal(
         value(s, `rabbitmq_queue_info{vhost="/",queue="metrics-q",queue_type="classic",membership="leader"}`),
         1,

@@ -14,6 +14,7 @@ import {
   type MetricsEndpoint,
   type MetricsSources,
   renderMetrics,
+  renderMetricsBytes,
 } from '../metrics/render.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import type { ResourceMonitor } from '../resources/resource-monitor.js';
@@ -85,7 +86,9 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
     sources,
     render,
     async listen(host, port) {
-      const listening = createServer((request, response) => answer(request, response, render));
+      const listening = createServer((request, response) =>
+        answer(request, response, (endpoint) => renderMetricsBytes(sources, endpoint)),
+      );
       server = listening;
       const bound = await bindListener('prometheus', '--prometheus-port', host, port, (h, p) =>
         listen(listening, h, p, 'Prometheus'),
@@ -106,7 +109,7 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
 function answer(
   request: IncomingMessage,
   response: ServerResponse,
-  render: (endpoint: MetricsEndpoint) => string,
+  render: (endpoint: MetricsEndpoint) => Buffer,
 ): void {
   const path = (request.url ?? '/').split('?')[0]!;
   const endpoint = METRICS_ENDPOINTS.find((e) => e === path);
@@ -120,7 +123,7 @@ function answer(
     response.end('method not allowed\n');
     return;
   }
-  let body: string;
+  let body: Buffer;
   try {
     body = render(endpoint);
   } catch (error) {
@@ -130,7 +133,7 @@ function answer(
   }
   response.writeHead(200, {
     'content-type': EXPOSITION_CONTENT_TYPE,
-    'content-length': Buffer.byteLength(body),
+    'content-length': body.length,
   });
   response.end(request.method === 'HEAD' ? undefined : body);
 }

@@ -6,7 +6,7 @@
 import type { Queue } from '../core/amqp/queue.js';
 import { StreamQueue } from '../core/amqp/stream-queue.js';
 import type { AmqpStats } from '../core/stats.js';
-import type { ExpositionWriter } from './exposition.js';
+import { type ExpositionWriter, formatLabels } from './exposition.js';
 
 /** What the AMQP metrics read: the core's vhosts and counters, and the listener's connections. */
 export interface AmqpMetricsSource {
@@ -22,6 +22,8 @@ const PROTOCOL = { protocol: 'amqp091' } as const;
 interface QueueRow {
   readonly vhost: string;
   readonly queue: Queue;
+  /** `{vhost="…",queue="…"}`, formatted once per scrape (per object only). */
+  labels: string;
 }
 
 const QUEUE_GAUGES: readonly [name: string, help: string, read: (q: Queue) => number][] = [
@@ -47,13 +49,17 @@ const QUEUE_GAUGES: readonly [name: string, help: string, read: (q: Queue) => nu
 
 export function writeAmqpMetrics(out: ExpositionWriter, source: AmqpMetricsSource, perObject: boolean): void {
   const rows: QueueRow[] = [];
-  for (const [vhost, { queues }] of source.vhosts)
-    for (const queue of queues.values()) rows.push({ vhost, queue });
-  if (perObject) rows.sort((a, b) => compare(a.vhost, b.vhost) || compare(a.queue.name, b.queue.name));
+  for (const [vhost, { queues }] of source.vhosts) {
+    for (const queue of queues.values()) rows.push({ vhost, queue, labels: '' });
+  }
+  if (perObject) {
+    rows.sort((a, b) => compare(a.vhost, b.vhost) || compare(a.queue.name, b.queue.name));
+    for (const row of rows) row.labels = formatLabels({ vhost: row.vhost, queue: row.queue.name });
+  }
 
   for (const [name, help, read] of QUEUE_GAUGES) {
     out.family(name, 'gauge', help);
-    if (perObject) for (const { vhost, queue } of rows) out.sample(read(queue), { vhost, queue: queue.name });
+    if (perObject) for (const { queue, labels } of rows) out.sampleLabelled(read(queue), labels);
     else {
       let sum = 0;
       for (const { queue } of rows) sum += read(queue);
@@ -66,7 +72,7 @@ export function writeAmqpMetrics(out: ExpositionWriter, source: AmqpMetricsSourc
     'Total number of messages published to queues (stream queues not counted yet)',
   );
   if (perObject) {
-    for (const { vhost, queue } of rows) out.sample(queue.messagesPublished, { vhost, queue: queue.name });
+    for (const { queue, labels } of rows) out.sampleLabelled(queue.messagesPublished, labels);
   } else {
     let sum = 0;
     for (const { queue } of rows) sum += queue.messagesPublished;

@@ -12,8 +12,9 @@ export type MetricType = 'counter' | 'gauge' | 'untyped';
 
 export type Labels = Readonly<Record<string, string | number>>;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
 const escapeLabelValue = (value: string) =>
-  value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
 const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
 export function formatValue(value: number): string {
@@ -33,24 +34,51 @@ export function formatLabels(labels: Labels | undefined): string {
 }
 
 export class ExpositionWriter {
-  private readonly chunks: string[] = [];
-  private readonly written = new Set<string>();
+  /**
+   * The exposition so far, as UTF-8 in a buffer that doubles when full: a scrape of 10,000 queues
+   * is megabytes, and one string per line would be garbage for the collector.
+   */
+  private buffer = Buffer.allocUnsafe(64 * 1024);
+  private length = 0;
+  private readonly families = new Set<string>();
   private current: string | undefined;
 
   /** Starts a family: its HELP and TYPE lines. A name may be started once per exposition. */
   family(name: string, type: MetricType, help: string): this {
-    if (this.written.has(name)) throw new Error(`metric family ${name} written twice`);
-    this.written.add(name);
+    if (this.families.has(name)) throw new Error(`metric family ${name} written twice`);
+    this.families.add(name);
     this.current = name;
-    this.chunks.push(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
+    this.write(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
     return this;
   }
 
   /** A sample of the family last started. */
   sample(value: number, labels?: Labels): this {
+    return this.sampleLabelled(value, formatLabels(labels));
+  }
+
+  /**
+   * A sample whose labels are already formatted (formatLabels): many families share one object's
+   * labels, formatted once per scrape.
+   */
+  sampleLabelled(value: number, labelText: string): this {
     if (this.current === undefined) throw new Error('sample() before family()');
-    this.chunks.push(`${this.current}${formatLabels(labels)} ${formatValue(value)}\n`);
+    this.write(this.current);
+    if (labelText !== '') this.write(labelText);
+    this.write(' ');
+    this.write(formatValue(value));
+    this.write('\n');
     return this;
+  }
+
+  private write(text: string): void {
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    if (this.length + text.length * 3 > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + text.length * 3));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    this.length += this.buffer.write(text, this.length, 'utf8');
   }
 
   /** A family with a single unlabelled sample. */
@@ -58,7 +86,12 @@ export class ExpositionWriter {
     return this.family(name, type, help).sample(value, labels);
   }
 
+  /** The exposition as UTF-8 (a view of the writer's buffer). */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
   text(): string {
-    return this.chunks.join('');
+    return this.buffer.toString('utf8', 0, this.length);
   }
 }

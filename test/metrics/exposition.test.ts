@@ -44,3 +44,15 @@ test('a family cannot be written twice, nor a sample before a family', () => {
   assert.throws(() => out.family('x', 'gauge', 'x'), /written twice/);
   assert.throws(() => new ExpositionWriter().sample(1), /before family/);
 });
+
+test('UTF-8 label values and an exposition larger than the initial buffer come out whole', () => {
+  const out = new ExpositionWriter().family('rabbitmq_queue_messages', 'gauge', 'h');
+  for (let i = 0; i < 5000; i++) out.sample(i, { vhost: '/', queue: `очередь-${i}-✓` });
+  const text = out.text();
+  const lines = text.trimEnd().split('\n');
+  assert.equal(lines.length, 5002);
+  assert.equal(lines[2], 'rabbitmq_queue_messages{vhost="/",queue="очередь-0-✓"} 0');
+  assert.equal(lines[5001], 'rabbitmq_queue_messages{vhost="/",queue="очередь-4999-✓"} 4999');
+  assert.ok(out.bytes().length > 64 * 1024);
+  assert.equal(out.bytes().toString('utf8'), text);
+});

@@ -3,7 +3,7 @@
 // (10991) is built on, each joined with rabbitmq_identity_info as the dashboard does, return series
 // for a broker under load; and the shipped alert rules (deploy/prometheus/pier-alerts.yml, with
 // `for:` shortened to seconds and lower thresholds) fire live: queue depth once its consumer stops,
-// Kafka consumer lag once a group falls behind.
+// Kafka consumer lag once a group's consumer stops and the producer goes on.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -189,7 +189,7 @@ test('Prometheus scrapes Pier and every RabbitMQ-Overview query returns series u
   }
 });
 
-test('the depth alert fires once a consumer stops; the lag alert once a group falls behind', {
+test('the depth alert fires once a queue consumer stops; the lag alert once a group consumer stops', {
   skip,
 }, async () => {
   const connection = await connect(broker.url);
@@ -200,6 +200,7 @@ test('the depth alert fires once a consumer stops; the lag alert once a group fa
   });
   const admin = kafka.admin();
   const producer = kafka.producer();
+  let consumer: kafkajs.Consumer | undefined;
   try {
     const channel = await connection.createChannel();
     await channel.assertQueue('orders', { durable: false });
@@ -223,25 +224,45 @@ test('the depth alert fires once a consumer stops; the lag alert once a group fa
       (await firing('PierQueueWithoutConsumers')).some((a) => a.queue === 'orders'),
     );
 
+    // A consumer group keeps up, then its consumer stops while the producer goes on.
     await admin.connect();
     await producer.connect();
     await admin.createTopics({ topics: [{ topic: 'clicks', numPartitions: 1 }] });
-    await producer.send({
-      topic: 'clicks',
-      acks: -1,
-      messages: Array.from({ length: 100 }, () => ({ value: 'c' })),
+    const send = (count: number) =>
+      producer.send({
+        topic: 'clicks',
+        acks: -1,
+        messages: Array.from({ length: count }, () => ({ value: 'c' })),
+      });
+    await send(20);
+    consumer = kafka.consumer({ groupId: 'reports', maxWaitTimeInMs: 50 });
+    let seen = 0;
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'clicks', fromBeginning: true });
+    await consumer.run({
+      autoCommitInterval: 100,
+      eachMessage: async () => {
+        seen++;
+      },
     });
-    await admin.setOffsets({
-      groupId: 'reports',
-      topic: 'clicks',
-      partitions: [{ partition: 0, offset: '10' }],
+    await waitFor('the group to consume and commit', async () => {
+      const [lag] = await query('kafka_consumergroup_lag_sum{consumergroup="reports",topic="clicks"}');
+      return seen >= 20 && lag !== undefined && lag.value[1] === '0';
     });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.deepEqual(await firing('PierKafkaConsumerLagHigh'), [], 'no lag alert while the group keeps up');
+    await consumer.disconnect();
+    consumer = undefined;
+    await send(100);
     await waitFor('PierKafkaConsumerLagHigh firing', async () =>
       (await firing('PierKafkaConsumerLagHigh')).some(
         (a) => a.consumergroup === 'reports' && a.topic === 'clicks',
       ),
     );
+    const [members] = await query('kafka_consumergroup_members{consumergroup="reports"}');
+    assert.equal(members!.value[1], '0');
   } finally {
+    await consumer?.disconnect();
     await producer.disconnect();
     await admin.disconnect();
     await connection.close();

@@ -6,7 +6,7 @@
 //                                              (needs PIER_REFERENCE_AMQP_URL)
 //   node scripts/run-tests.mjs amqp            only files whose path contains "amqp"
 //
-// While the tests run, this process holds Pier's standard ports (5672, 9092, 9324, 15672) on
+// While the tests run, this process holds Pier's standard ports (5672, 9092, 9324, 15672, 15692) on
 // loopback, so a test that binds one fails at once (with 'port ... is already in use') instead of
 // failing only on machines where something else listens there; a connection made to one of them
 // (a test talking to a default port) fails the run too. Tests start brokers through
@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { join, sep } from 'node:path';
 
 /** Pier's standard ports, as in test/helpers/broker.ts (STANDARD_PORTS). */
-const STANDARD_PORTS = [5672, 9092, 9324, 15672];
+const STANDARD_PORTS = [5672, 9092, 9324, 15672, 15692];
 const REFERENCE_URL_VARIABLES = ['PIER_REFERENCE_AMQP_URL', 'PIER_COMPAT_URL', 'PIER_AMQP_TEST_URL'];
 
 function findTests(dir) {

@@ -8,6 +8,7 @@ import { ControlSocket } from './admin/control-socket.js';
 import { composeAmqp, type ListenerAddress } from './composition/amqp.js';
 import { composeKafka, type KafkaListenerAddress, type KafkaOptions } from './composition/kafka.js';
 import { BrokerConfigError, ListenerError, type ProtocolParts } from './composition/listener.js';
+import { composeMetrics, type PrometheusListenerAddress } from './composition/metrics.js';
 import {
   composeSqs,
   type SqsAccessKey,
@@ -21,6 +22,7 @@ import type { FsyncPolicy } from './core/durability.js';
 import type { GroupCoordinator } from './core/kafka/group-coordinator.js';
 import type { TopicRegistry } from './core/kafka/topic-registry.js';
 import type { SqsQueueRegistry } from './core/sqs/registry.js';
+import type { MetricsEndpoint } from './metrics/render.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import { Storage } from './storage/storage.js';
@@ -30,6 +32,8 @@ export type {
   KafkaListenerAddress,
   KafkaOptions,
   ListenerAddress,
+  MetricsEndpoint,
+  PrometheusListenerAddress,
   ResolvedBrokerOptions,
   SqsAccessKey,
   SqsListenerAddress,
@@ -60,6 +64,11 @@ export interface BrokerOptions {
   sqs?: SqsOptions;
   /** Management HTTP port (reserved: not implemented yet; `--http-port`). */
   httpPort?: number | false;
+  /**
+   * Prometheus port: `/metrics` and `/metrics/per-object`, no authentication, as RabbitMQ's
+   * rabbitmq_prometheus; 0 picks a free port; false switches the listener off (`--prometheus-port`).
+   */
+  prometheusPort?: number | false;
   /**
    * When acknowledged writes reach the disk (`--fsync`). `always`: fdatasync before a publisher
    * confirm; `interval`: fdatasync every `fsyncIntervalMs`, confirm after the write; `never`: leave
@@ -93,6 +102,10 @@ export interface Broker {
   readonly kafka: KafkaListenerAddress | undefined;
   /** The bound SQS listener, or undefined when switched off. */
   readonly sqs: SqsListenerAddress | undefined;
+  /** The bound Prometheus listener, or undefined when switched off. */
+  readonly prometheus: PrometheusListenerAddress | undefined;
+  /** What `/metrics` (or `/metrics/per-object`) answers now, for any HTTP server to serve. */
+  renderMetrics(endpoint?: MetricsEndpoint): string;
   /** SQS queues (kept even when the SQS listener is off): for inspection in tests. */
   readonly sqsQueues: SqsQueueRegistry;
   readonly dataDir: string;
@@ -127,9 +140,11 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   const kafka = composeKafka({ storage, core: amqp.core, clock, options: options.kafka, log });
   const sqs = composeSqs({ storage, clock, options: options.sqs, log });
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
+  const metrics = composeMetrics({ amqp, kafka, sqs, resources, clock, dataDir: storage.dataDir });
   let control: ControlSocket | undefined;
   const shutDown = async () => {
     await control?.close();
+    await metrics.stopListening();
     resources.stop();
     for (const protocol of protocols) await protocol.stopListening();
     // Let deliveries and confirms already queued this turn settle, and what waits on the disk run
@@ -151,6 +166,8 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     const amqpAddress = await listen(amqp, options.amqpPort);
     const kafkaAddress = await listen(kafka, options.kafkaPort);
     const sqsAddress = await listen(sqs, options.sqsPort);
+    const prometheusAddress =
+      options.prometheusPort === false ? undefined : await metrics.listen(host, options.prometheusPort);
     log(resources.describeLimits());
     control = await ControlSocket.start(
       storage.dataDir,
@@ -168,6 +185,8 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
       amqp: amqpAddress,
       kafka: kafkaAddress,
       sqs: sqsAddress,
+      prometheus: prometheusAddress,
+      renderMetrics: (endpoint) => metrics.render(endpoint),
       sqsQueues: sqs.registry,
       dataDir: storage.dataDir,
       core: amqp.core,
@@ -183,6 +202,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   } catch (error) {
     // Best effort: release what was opened, then report the first failure.
     await control?.close().catch(() => {});
+    await metrics.stopListening().catch(() => {});
     resources.stop();
     for (const protocol of protocols) await protocol.stopListening().catch(() => {});
     for (const protocol of protocols) protocol.close();

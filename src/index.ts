@@ -8,6 +8,8 @@ export {
   type KafkaOptions,
   type ListenerAddress,
   ListenerError,
+  type MetricsEndpoint,
+  type PrometheusListenerAddress,
   type ResolvedBrokerOptions,
   type SqsAccessKey,
   type SqsListenerAddress,

@@ -25,6 +25,9 @@ export interface ListenerAddress extends BoundAddress {
 
 export interface AmqpParts extends ProtocolParts<ListenerAddress> {
   readonly core: BrokerCore;
+  /** Open connections and channels of the listener (0 while it is off), for the metrics. */
+  connectionCount(): number;
+  channelCount(): number;
 }
 
 export interface AmqpCompositionInput {
@@ -56,6 +59,8 @@ export function composeAmqp({ storage, clock, limits, alarms, log }: AmqpComposi
   let server: AmqpServer | undefined;
   return {
     core,
+    connectionCount: () => server?.connections.size ?? 0,
+    channelCount: () => server?.channelCount() ?? 0,
     restore(storedDefinitions) {
       const startedAtMs = Date.now();
       core.restore(storedDefinitions);

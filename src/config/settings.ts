@@ -273,6 +273,14 @@ export const SETTINGS = [
     help: 'management HTTP port (reserved: not implemented yet)',
   }),
   setting({
+    flag: 'prometheus-port',
+    env: 'PIER_PROMETHEUS_PORT',
+    option: 'prometheusPort',
+    type: portOrOff(),
+    default: 15692,
+    help: "Prometheus metrics port (/metrics, /metrics/per-object; no authentication, as RabbitMQ's); 0 picks a free port, 'off' disables",
+  }),
+  setting({
     flag: 'fsync',
     env: 'PIER_FSYNC',
     option: 'fsync',

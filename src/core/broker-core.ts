@@ -4,6 +4,7 @@ import { PermissionTable } from './amqp/permissions.js';
 import { VirtualHost, type VirtualHostContext } from './amqp/vhost.js';
 import type { Clock } from './clock.js';
 import type { DefinitionEntry, DefinitionWriter } from './definitions.js';
+import { AmqpStats } from './stats.js';
 import { checkPassword, GUEST_USER, isLoopbackAddress, passwordCredentials, type User } from './users.js';
 
 /**
@@ -29,8 +30,14 @@ export class BrokerCore {
   readonly clock: Clock;
   readonly definitions: DefinitionWriter;
 
+  /** Message and churn counters of every vhost and of the AMQP listener (for the metrics). */
+  readonly stats: AmqpStats;
+  private readonly context: BrokerCoreContext;
+
   /** `context` is what every vhost is built with: the clock, the definition writer and the stores. */
-  constructor(private readonly context: BrokerCoreContext) {
+  constructor(context: BrokerCoreContext) {
+    this.stats = context.stats ?? new AmqpStats();
+    this.context = { ...context, stats: this.stats };
     this.clock = context.clock;
     this.definitions = context.definitions;
   }

@@ -56,6 +56,9 @@ export class ResourceMonitor implements ResourceAlarms {
   private readonly totalMemoryBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private diskErrorLogged = false;
+  /** The last measurements (for the metrics); undefined before the first, or when it failed. */
+  lastMemoryUsedBytes: number | undefined;
+  lastDiskFreeBytes: number | undefined;
 
   constructor(
     private readonly dataDir: string,
@@ -114,12 +117,14 @@ export class ResourceMonitor implements ResourceAlarms {
   /** Measures memory and disk now, raising or clearing alarms; listeners hear of any change. */
   check(): void {
     const memoryBytes = this.memoryUsedBytes();
+    this.lastMemoryUsedBytes = memoryBytes;
     // As RabbitMQ: the memory alarm is above the watermark, the disk alarm below the limit.
     const memoryChanged = this.update('memory', memoryBytes > this.memoryLimitBytes, () =>
       this.memoryMessage(memoryBytes),
     );
     let diskChanged = false;
     const freeBytes = this.measureDisk();
+    this.lastDiskFreeBytes = freeBytes;
     if (freeBytes !== undefined) {
       diskChanged = this.update('disk', freeBytes < this.diskFreeLimitBytes, () =>
         this.diskMessage(freeBytes),

@@ -134,7 +134,14 @@ test("the README's startBroker table gives the declared defaults of the options 
 
 test('startBroker() runs with the declared defaults: options, components and the AMQP handshake', async () => {
   const dataDir = tempDir();
-  const given = { dataDir, amqpPort: 0, kafkaPort: 0, sqsPort: 0, httpPort: false as const };
+  const given = {
+    dataDir,
+    amqpPort: 0,
+    kafkaPort: 0,
+    sqsPort: 0,
+    httpPort: false as const,
+    prometheusPort: false as const,
+  };
   const broker = await startTestBroker(given);
   try {
     for (const s of DECLARED) {

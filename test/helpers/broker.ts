@@ -4,7 +4,7 @@
  *
  * This file is the only way tests start brokers or listen on sockets (test/meta/test-ports.test.ts
  * checks the test sources for it). `startBroker()` and `pier serve` default to the standard ports
- * (5672, 9092, 9324, 15672) for embedded and dev-server use; the helpers give every listener port 0
+ * (5672, 9092, 9324, 15672, 15692) for embedded and dev-server use; the helpers give every listener port 0
  * or switch it off, and refuse a standard port, so `npm test` runs beside a RabbitMQ, a Kafka or an
  * ElasticMQ on the same machine. scripts/run-tests.mjs also holds the standard ports on loopback
  * during the run, so a test that binds one anyway fails.
@@ -24,6 +24,7 @@ export const STANDARD_PORTS: ReadonlyMap<string, number> = new Map([
   ['kafka', 9092],
   ['sqs', 9324],
   ['http', 15672],
+  ['prometheus', 15692],
 ]);
 
 const STANDARD_PORT_NUMBERS = new Set(STANDARD_PORTS.values());
@@ -57,6 +58,7 @@ export async function startTestBroker(options: BrokerOptions = {}): Promise<Test
     kafkaPort: options.kafkaPort ?? false,
     sqsPort: options.sqsPort ?? false,
     httpPort: options.httpPort ?? false,
+    prometheusPort: options.prometheusPort ?? false,
   } as const;
   for (const [option, port] of Object.entries(ports)) refuseStandardPort(`startTestBroker ${option}`, port);
   const dataDir = options.dataDir ?? tempDir();
@@ -88,6 +90,8 @@ const SERVE_LISTENER_ARGS: readonly string[] = [
   'off',
   '--http-port',
   'off',
+  '--prometheus-port',
+  'off',
 ];
 
 /**
@@ -99,12 +103,13 @@ const SERVE_LISTENER_ENV: Readonly<Record<string, string>> = {
   PIER_KAFKA_PORT: 'off',
   PIER_SQS_PORT: 'off',
   PIER_HTTP_PORT: 'off',
+  PIER_PROMETHEUS_PORT: 'off',
 };
 
 /** Throws if `pier serve` arguments set a listener to a standard port (`--sqs-port 9324`). */
 function refuseStandardPortArgs(where: string, args: readonly string[]): void {
   for (let i = 0; i < args.length; i++) {
-    const match = /^--(amqp|kafka|sqs|http)-port(?:=(.*))?$/.exec(args[i]!);
+    const match = /^--(amqp|kafka|sqs|http|prometheus)-port(?:=(.*))?$/.exec(args[i]!);
     if (!match) continue;
     const value = match[2] ?? args[i + 1];
     if (value !== undefined && /^\d+$/.test(value))
@@ -242,4 +247,17 @@ export async function listenNodeServer(server: Server): Promise<number> {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
   return address.port;
+}
+
+/**
+ * A loopback port free a moment ago, for a program the test runs that cannot pick its own port
+ * (a real Prometheus's --web.listen-address). Never a standard port.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  const port = await listenNodeServer(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  refuseStandardPort('freeLoopbackPort', port);
+  return port;
 }

@@ -7,7 +7,11 @@
  *     core/sqs import none of each other, and core/stream, which amqp and kafka share, imports none
  *     of them (the core root, e.g. broker-core.ts, composes the models and may import them);
  *   - a protocol (src/protocol/X) imports no other protocol (src/protocol/Y);
- *   - a codec (src/protocol/X/codec) imports only its own folder and src/util.
+ *   - a codec (src/protocol/X/codec) imports only its own folder and src/util;
+ *   - the metrics (src/metrics) render what they are given: they import only src/metrics and the
+ *     core (its models and counters), do no I/O (src/composition/metrics.ts serves HTTP and reads
+ *     /proc), and nothing but the composition imports them (the core and the protocols keep plain
+ *     counters, core/stats.ts, that the metrics read).
  * Each rule is also run on small made-up files below, so a rule that stopped finding anything
  * would fail here rather than pass quietly.
  */
@@ -25,7 +29,14 @@ export interface LayeringViolation {
 const CORE_MODELS = ['amqp', 'kafka', 'sqs', 'stream'] as const;
 /** Models other core models may import: streams back AMQP stream queues and Kafka topics. */
 const SHARED_MODELS = new Set(['stream']);
-const OUTSIDE_THE_CORE = ['src/protocol/', 'src/storage/', 'src/composition/', 'src/cli/', 'src/admin/'];
+const OUTSIDE_THE_CORE = [
+  'src/protocol/',
+  'src/storage/',
+  'src/composition/',
+  'src/cli/',
+  'src/admin/',
+  'src/metrics/',
+];
 const ENTRY_POINTS = new Set(['src/broker.ts', 'src/index.ts']);
 /** Builtins that do I/O, which the core leaves to storage and the protocols. */
 const IO_BUILTINS = new Set([
@@ -73,6 +84,23 @@ function brokenRule(file: string, ref: ImportReference): string | undefined {
         return `core/${from} must not import core/${to}: the core's models are independent (only core/stream is shared)`;
       }
     }
+  }
+  if (file.startsWith('src/metrics/')) {
+    if (target === undefined) return 'the metrics import only literal specifiers';
+    const builtin = builtinName(target) ?? (IO_BUILTINS.has(target) ? target : undefined);
+    if (builtin !== undefined && IO_BUILTINS.has(builtin)) {
+      return `the metrics do no I/O: they must not import node:${builtin} (src/composition/metrics.ts does)`;
+    }
+    if (isRelative(ref) && !target.startsWith('src/metrics/') && !target.startsWith('src/core/')) {
+      return `the metrics import only src/metrics and src/core, not ${target}`;
+    }
+  }
+  if (
+    (file.startsWith('src/protocol/') || file.startsWith('src/storage/')) &&
+    target?.startsWith('src/metrics/') &&
+    isRelative(ref)
+  ) {
+    return 'protocols and storage must not import src/metrics: they keep plain counters (core/stats.ts) the metrics read';
   }
   const protocol = protocolOf(file);
   if (protocol && target !== undefined && isRelative(ref)) {
@@ -235,6 +263,33 @@ describe('layering rules on made-up files', () => {
       [],
     );
     assert.deepEqual(check('src/protocol/kafka/apis/x.ts', "import { y } from '../codec/index.js';"), []);
+  });
+
+  test('the metrics importing a protocol, storage, composition or I/O is a violation; the core is not', () => {
+    assert.deepEqual(check('src/metrics/amqp.ts', "import type { Queue } from '../core/amqp/queue.js';"), []);
+    assert.deepEqual(check('src/metrics/render.ts', "import { writeAmqpMetrics } from './amqp.js';"), []);
+    assert.match(
+      rulesOf('src/metrics/amqp.ts', "import { AmqpServer } from '../protocol/amqp/server.js';")[0]!,
+      /the metrics import only src\/metrics and src\/core/,
+    );
+    assert.match(
+      rulesOf('src/metrics/x.ts', "import type { Storage } from '../storage/storage.js';")[0]!,
+      /the metrics import only/,
+    );
+    assert.match(rulesOf('src/metrics/x.ts', "import { createServer } from 'node:http';")[0]!, /no I\/O/);
+    assert.match(rulesOf('src/metrics/x.ts', "import { readdirSync } from 'node:fs';")[0]!, /no I\/O/);
+    assert.match(
+      rulesOf('src/core/amqp/queue.ts', "import { renderMetrics } from '../../metrics/render.js';")[0]!,
+      /the core must not import src\/metrics/,
+    );
+    assert.match(
+      rulesOf('src/protocol/amqp/channel.ts', "import { x } from '../../metrics/amqp.js';")[0]!,
+      /protocols and storage must not import src\/metrics/,
+    );
+    assert.deepEqual(
+      check('src/composition/metrics.ts', "import { renderMetrics } from '../metrics/render.js';"),
+      [],
+    );
   });
 
   test('a codec importing outside its folder and src/util is a violation', () => {

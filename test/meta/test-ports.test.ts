@@ -1,6 +1,6 @@
 /**
  * Tests start brokers and listen on sockets only through test/helpers/broker.ts, which gives every
- * listener port 0 or switches it off and refuses the standard ports (5672, 9092, 9324, 15672): so
+ * listener port 0 or switches it off and refuses the standard ports (5672, 9092, 9324, 15672, 15692): so
  * `npm test` passes beside a RabbitMQ, Kafka or ElasticMQ on the same machine. This scans the test
  * sources (compat and differential included; bench is not a test) for the ways around the helper:
  *   - importing `startBroker` (or the whole entry module) from src;
@@ -172,6 +172,7 @@ describe('the helpers refuse the standard ports', () => {
       ['kafkaPort', 9092],
       ['sqsPort', 9324],
       ['httpPort', 15672],
+      ['prometheusPort', 15692],
     ] as const) {
       await assert.rejects(
         startTestBroker({ [option]: port }),
@@ -183,6 +184,7 @@ describe('the helpers refuse the standard ports', () => {
       assert.notEqual(broker.amqp!.port, 5672);
       assert.equal(broker.kafka, undefined);
       assert.equal(broker.sqs, undefined);
+      assert.equal(broker.prometheus, undefined);
     } finally {
       await broker.stop();
     }
@@ -193,7 +195,11 @@ describe('the helpers refuse the standard ports', () => {
     await assert.rejects(runPier(['serve', '--sqs-port=9324']), /--sqs-port: 9324 is a standard port/);
     await assert.rejects(runPier(['serve'], { env: { PIER_AMQP_PORT: '5672' } }), /PIER_AMQP_PORT: 5672/);
     await assert.rejects(spawnBroker('never-created', ['--http-port', '15672']), /--http-port: 15672/);
-    assert.deepEqual([...STANDARD_PORTS.values()], [5672, 9092, 9324, 15672]);
+    await assert.rejects(
+      spawnBroker('never-created', ['--prometheus-port', '15692']),
+      /--prometheus-port: 15692/,
+    );
+    assert.deepEqual([...STANDARD_PORTS.values()], [5672, 9092, 9324, 15672, 15692]);
   });
 
   test('scripts/run-tests.mjs holds the same ports during a run', () => {

@@ -61,6 +61,8 @@ export type EnqueueResult = 'queued' | 'rejected' | 'duplicate';
  */
 export class Queue {
   readonly consumers: QueueConsumer[] = [];
+  /** Messages accepted into the queue, published or dead-lettered (rabbitmq_queue_messages_published_total). */
+  messagesPublished = 0;
   settings: QueueSettings;
   policy: AppliedPolicy | undefined;
   /** Released messages waiting for redelivery, sorted by level (highest first), then sequence. */
@@ -167,6 +169,7 @@ export class Queue {
       }
       return 'rejected';
     }
+    this.messagesPublished++;
     const ttlMs = minDefined(settings.messageTtlMs, message.expirationMs);
     const nowMs = this.host.clock.now();
     const expiresAtMs = ttlMs === undefined ? 0 : nowMs + ttlMs;

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { DedupStoreFactory } from '../dedup-store.js';
 import { type DefinitionWriter, normalizeArguments } from '../definitions.js';
 import type { Message, QueuedMessage } from '../message.js';
+import { AmqpStats } from '../stats.js';
 import type { StreamStoreFactory } from '../stream/stream-store.js';
 import { deadLetteredMessage, isDeadLetterCycle } from './dead-letter.js';
 import type { DelayStoreFactory } from './delay-store.js';
@@ -51,6 +52,8 @@ export interface VirtualHostContext {
   readonly createStreamStore?: StreamStoreFactory;
   /** Where durable deduplicating exchanges keep their ids; in memory only when absent. */
   readonly createDedupStore?: DedupStoreFactory;
+  /** Counters for the metrics; a vhost of its own when absent (core tests). */
+  readonly stats?: AmqpStats;
 }
 
 /** What became of a published message. */
@@ -111,6 +114,8 @@ export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly clock: Clock;
+  /** Message and churn counters (shared by every vhost of a broker). */
+  readonly stats: AmqpStats;
   private readonly createStore: QueueStoreFactory;
   private readonly definitions: DefinitionWriter;
   readonly codec: MessagePropertiesCodec;
@@ -127,6 +132,7 @@ export class VirtualHost implements QueueHost {
     context: VirtualHostContext,
   ) {
     this.clock = context.clock;
+    this.stats = context.stats ?? new AmqpStats();
     this.createStore = context.createStore;
     this.definitions = context.definitions;
     this.codec = context.codec;
@@ -256,6 +262,7 @@ export class VirtualHost implements QueueHost {
     if (decl.passive) {
       return this.getQueue(name, decl.owner);
     }
+    this.stats.queuesDeclared++;
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
     const existing = this.queues.get(name);
     const args = normalizeArguments(decl.arguments);
@@ -280,6 +287,7 @@ export class VirtualHost implements QueueHost {
       arguments: args,
     };
     const queue = this.addQueue(name, options);
+    this.stats.queuesCreated++;
     if (this.isPersisted(queue)) {
       this.definitions.put('queue', this.key(name), {
         vhost: this.name,
@@ -321,6 +329,10 @@ export class VirtualHost implements QueueHost {
     if (deadLetterExchange === undefined || queued.message.body === null) return;
     const exchange = this.exchanges.get(deadLetterExchange);
     if (!exchange) return; // RabbitMQ drops the message when the DLX does not exist.
+    if (reason === 'rejected') this.stats.deadLetteredRejected++;
+    else if (reason === 'expired') this.stats.deadLetteredExpired++;
+    else if (reason === 'maxlen') this.stats.deadLetteredMaxlen++;
+    else this.stats.deadLetteredDeliveryLimit++;
     const message = deadLetteredMessage(
       queued.message,
       queue.name,
@@ -385,6 +397,7 @@ export class VirtualHost implements QueueHost {
   removeQueue(queue: Queue): void {
     if (queue.deleted || this.queues.get(queue.name) !== queue) return;
     this.queues.delete(queue.name);
+    this.stats.queuesDeleted++;
     if (this.isPersisted(queue)) this.definitions.delete('queue', this.key(queue.name));
     const target: BindingTarget = { kind: 'queue', name: queue.name };
     for (const exchange of [...this.exchanges.values()]) {

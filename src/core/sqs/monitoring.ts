@@ -17,7 +17,11 @@ export interface SqsQueueDepth {
   readonly deadLetterQueue: string | undefined;
 }
 
-export function sqsQueueDepth(registry: SqsQueueRegistry, queue: SqsQueue, nowMs: number): SqsQueueDepth {
+export function sqsQueueDepth(
+  registry: Pick<SqsQueueRegistry, 'queueNameOfArn'>,
+  queue: SqsQueue,
+  nowMs: number,
+): SqsQueueDepth {
   const counts = queue.counts();
   const oldestMs = queue.oldestSentAtMs();
   const dlqArn = queue.settings.redrivePolicy?.deadLetterTargetArn;

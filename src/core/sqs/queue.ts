@@ -86,12 +86,27 @@ const MAX_DEDUP_IDS = 300_000;
  * log), visibility-timeout leases on the injected clock, delays, retention, long polls, FIFO
  * message groups and the deduplication window, and redrive to a dead-letter queue.
  */
+/** NumberOfMessagesSent, NumberOfMessagesReceived, NumberOfMessagesDeleted, NumberOfEmptyReceives. */
+export interface SqsQueueStats {
+  messagesSent: number;
+  messagesReceived: number;
+  messagesDeleted: number;
+  emptyReceives: number;
+}
+
 export class SqsQueue {
   /** Stable id for the storage directory (a queue re-created under the same name gets a new one). */
   readonly id: string;
   readonly name: string;
   readonly arn: string;
   settings: SqsQueueSettings;
+  /** Counters CloudWatch's AWS/SQS metrics are made of, since this queue was created or restored. */
+  readonly stats: SqsQueueStats = {
+    messagesSent: 0,
+    messagesReceived: 0,
+    messagesDeleted: 0,
+    emptyReceives: 0,
+  };
   private readonly host: SqsQueueHost;
   private readonly clock: Clock;
   private readonly store: SqsMessageStore | undefined;
@@ -203,6 +218,7 @@ export class SqsQueue {
       this.recordDedup(dedupKey, hit, nowMs + FIFO_DEDUP_WINDOW_MS);
     }
     this.admit(message, true);
+    this.stats.messagesSent++;
     return { message, duplicate: false };
   }
 
@@ -229,12 +245,16 @@ export class SqsQueue {
   ): SqsPendingReceive {
     const received = this.closed ? [] : this.take(request);
     if (received.length > 0 || waitTimeMs <= 0 || this.closed) {
+      if (received.length === 0) this.stats.emptyReceives++;
       done(received);
       return { cancel() {} };
     }
     const waiter: Waiter = { request, done, timer: undefined };
     waiter.timer = this.clock.setTimeout(() => {
-      if (this.waiters.delete(waiter)) done([]);
+      if (this.waiters.delete(waiter)) {
+        this.stats.emptyReceives++;
+        done([]);
+      }
     }, waitTimeMs);
     this.waiters.add(waiter);
     return {
@@ -255,6 +275,7 @@ export class SqsQueue {
     if (entry.lease !== parsed.lease) return 'expired';
     this.removeEntry(entry);
     this.store?.remove(entry.message);
+    this.stats.messagesDeleted++;
     if (this.isFifo) this.wakeWaiters();
     return 'ok';
   }
@@ -489,6 +510,7 @@ export class SqsQueue {
         received,
       });
     }
+    this.stats.messagesReceived += received.length;
     return received;
   }
 

@@ -8,6 +8,7 @@ import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/durability.js';
 import type { Message, QueuedMessage } from '../../core/message.js';
+import type { AmqpStats } from '../../core/stats.js';
 import type { AmqpAccess } from './access.js';
 import { AckTimeout, ackTimeoutText } from './ack-timeout.js';
 import {
@@ -65,6 +66,8 @@ export interface ChannelHost {
   readonly consumerCancelNotify: boolean;
   /** Reply consumers of the listener (direct reply-to). */
   readonly directReply: DirectReplyRegistry;
+  /** Message counters for the metrics (the broker's, core/stats.ts). */
+  readonly stats: AmqpStats;
   /** Identity used for exclusive queues: the connection. */
   readonly owner: unknown;
   send(frame: Buffer): void;
@@ -370,6 +373,7 @@ export class Channel {
       this.host.durability,
       (frame) => this.host.send(frame),
       () => this.state === State.Open,
+      this.host.stats,
     );
     if (!nowait) this.reply({ method: 'confirm.select-ok' });
   }
@@ -426,7 +430,14 @@ export class Channel {
       expirationMs: parseExpiration(readExpiration(properties)),
     };
     const outcome = vhost.publish(exchange, message);
-    if (!outcome.routed && publish.mandatory) this.returnUnroutable(publish, properties, body);
+    const stats = this.host.stats;
+    stats.messagesReceived++;
+    if (this.confirms) stats.messagesReceivedConfirm++;
+    if (outcome.routed) stats.messagesRouted++;
+    else if (publish.mandatory) {
+      stats.messagesUnroutableReturned++;
+      this.returnUnroutable(publish, properties, body);
+    } else stats.messagesUnroutableDropped++;
     this.confirms?.published(outcome.needsDisk, outcome.rejected);
   }
 
@@ -476,6 +487,7 @@ export class Channel {
 
   private publishReply(publish: BasicPublish, properties: Buffer, body: Buffer): void {
     const delivered = this.host.directReply.deliver(publish.routingKey, properties, body);
+    this.host.stats.messagesReceived++;
     if (!delivered && publish.mandatory) this.returnUnroutable(publish, properties, body);
     this.confirms?.published(false, false);
   }
@@ -604,9 +616,13 @@ export class Channel {
   deliver(consumer: AmqpConsumer, queued: QueuedMessage, queue: Queue): void {
     const tag = ++this.lastDeliveryTag;
     const message = queued.message;
+    const stats = this.host.stats;
+    if (queued.deliveryCount > 1) stats.redelivered++;
     if (consumer.noAck) {
+      stats.deliveredConsumeAutoAck++;
       queue.settle(queued);
     } else {
+      stats.deliveredConsumeManualAck++;
       this.unacked.set(tag, { queue, queued, consumer, deliveredAtMs: this.host.clock.now() });
       consumer.unackedCount++;
       this.unackedByConsumers++;
@@ -630,13 +646,19 @@ export class Channel {
   private get(queueName: string, noAck: boolean): void {
     const queue = this.host.vhost.getQueue(queueName, this.host.owner);
     const queued = queue.get();
+    const stats = this.host.stats;
     if (!queued) {
+      stats.getEmpty++;
       this.reply({ method: 'basic.get-empty' });
       return;
     }
     const tag = ++this.lastDeliveryTag;
-    if (noAck) queue.settle(queued);
-    else {
+    if (queued.deliveryCount > 1) stats.redelivered++;
+    if (noAck) {
+      stats.deliveredGetAutoAck++;
+      queue.settle(queued);
+    } else {
+      stats.deliveredGetManualAck++;
       this.unacked.set(tag, { queue, queued, consumer: undefined, deliveredAtMs: this.host.clock.now() });
       this.ackTimeout.delivered();
     }
@@ -684,6 +706,7 @@ export class Channel {
   private ack(deliveryTag: number, multiple: boolean): void {
     const leases = this.takeLeases(deliveryTag, multiple);
     for (const lease of leases) lease.queue.settle(lease.queued);
+    this.host.stats.acknowledged += leases.length;
     this.afterSettle(leases);
   }
 

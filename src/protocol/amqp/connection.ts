@@ -3,6 +3,7 @@ import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { BrokerCore } from '../../core/broker-core.js';
 import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/durability.js';
+import type { AmqpStats } from '../../core/stats.js';
 import type { ResourceAlarms } from '../../resources/resource-monitor.js';
 import { AmqpAccess } from './access.js';
 import { Channel, type ChannelHost } from './channel.js';
@@ -126,6 +127,7 @@ export class AmqpConnection implements ChannelHost {
   readonly durability: DurabilityBarrier;
   readonly clock: Clock;
   readonly directReply: DirectReplyRegistry;
+  readonly stats: AmqpStats;
   readonly owner = this;
 
   constructor(
@@ -142,6 +144,7 @@ export class AmqpConnection implements ChannelHost {
     this.durability = context.durability;
     this.clock = context.clock;
     this.directReply = context.directReply;
+    this.stats = context.core.stats;
     this.onFrame = this.onFrame.bind(this);
     this.throttle = new PublishThrottle({
       get alarms() {
@@ -288,6 +291,7 @@ export class AmqpConnection implements ChannelHost {
       );
     }
     this.channels.set(channelId, new Channel(channelId, this));
+    this.stats.channelsOpened++;
     this.send(encodeMethodFrame(channelId, { method: 'channel.open-ok' }));
   }
 
@@ -503,6 +507,7 @@ export class AmqpConnection implements ChannelHost {
 
   private releaseChannels(): void {
     for (const channel of this.channels.values()) channel.releaseResources();
+    this.stats.channelsClosed += this.channels.size;
     this.channels.clear();
     this.vhostRef?.removeQueuesOwnedBy(this);
   }
@@ -519,7 +524,12 @@ export class AmqpConnection implements ChannelHost {
   }
 
   channelClosed(id: number): void {
-    this.channels.delete(id);
+    if (this.channels.delete(id)) this.stats.channelsClosed++;
+  }
+
+  /** Open channels (rabbitmq_channels). */
+  get channelCount(): number {
+    return this.channels.size;
   }
 
   log(line: string): void {

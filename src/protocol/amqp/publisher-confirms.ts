@@ -1,4 +1,5 @@
 import type { DurabilityBarrier } from '../../core/durability.js';
+import type { AmqpStats } from '../../core/stats.js';
 import { encodeMethodFrame } from './codec/index.js';
 
 /**
@@ -26,6 +27,8 @@ export class PublisherConfirms {
     private readonly send: (frame: Buffer) => void,
     /** False once the channel is closing: confirms still in flight are dropped. */
     private readonly isOpen: () => boolean,
+    /** Counts the publishes confirmed with basic.ack (rabbitmq_global_messages_confirmed_total). */
+    private readonly stats?: AmqpStats,
   ) {}
 
   /** Records the outcome of the next publish. */
@@ -62,6 +65,7 @@ export class PublisherConfirms {
     if (!this.isOpen()) return;
     for (const nack of nacks) {
       if (nack - 1 > this.confirmedUpTo) this.ack(nack - 1);
+      // The nack itself is not a confirm: ack() counts from confirmedUpTo.
       this.send(
         encodeMethodFrame(this.channelId, {
           method: 'basic.nack',
@@ -79,6 +83,7 @@ export class PublisherConfirms {
   }
 
   private ack(upTo: number): void {
+    if (this.stats) this.stats.messagesConfirmed += upTo - this.confirmedUpTo;
     this.send(encodeMethodFrame(this.channelId, { method: 'basic.ack', deliveryTag: upTo, multiple: true }));
   }
 }

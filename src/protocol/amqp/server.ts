@@ -32,14 +32,24 @@ export class AmqpServer {
         for (const connection of this.connections) if (!connection.isClosing) open++;
         return open;
       },
-      onClosed: (connection) => this.connections.delete(connection),
+      onClosed: (connection) => {
+        if (this.connections.delete(connection)) context.core.stats.connectionsClosed++;
+      },
     };
     this.stopAlarmUpdates = context.alarms.onChange(() => {
       for (const connection of this.connections) connection.resourceAlarmsChanged();
     });
     this.server = createServer((socket) => {
       this.connections.add(new AmqpConnection(socket, connectionContext));
+      context.core.stats.connectionsOpened++;
     });
+  }
+
+  /** Open channels over every connection (rabbitmq_channels). */
+  channelCount(): number {
+    let count = 0;
+    for (const connection of this.connections) count += connection.channelCount;
+    return count;
   }
 
   /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */

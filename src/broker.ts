@@ -8,6 +8,7 @@ import { ControlSocket } from './admin/control-socket.js';
 import { composeAmqp, type ListenerAddress } from './composition/amqp.js';
 import { composeKafka, type KafkaListenerAddress, type KafkaOptions } from './composition/kafka.js';
 import { BrokerConfigError, ListenerError, type ProtocolParts } from './composition/listener.js';
+import { composeManagement, type HttpListenerAddress } from './composition/management.js';
 import {
   composeSqs,
   type SqsAccessKey,
@@ -27,6 +28,7 @@ import { Storage } from './storage/storage.js';
 
 export type {
   FsyncPolicy,
+  HttpListenerAddress,
   KafkaListenerAddress,
   KafkaOptions,
   ListenerAddress,
@@ -58,7 +60,10 @@ export interface BrokerOptions {
   sqsPort?: number | false;
   /** SQS settings: account id, region, access keys for SigV4, request size limit. */
   sqs?: SqsOptions;
-  /** Management HTTP port (reserved: not implemented yet; `--http-port`). */
+  /**
+   * Management HTTP API port (RabbitMQ's /api on 15672); 0 picks a free port; false switches the
+   * listener off (`--http-port`).
+   */
   httpPort?: number | false;
   /**
    * When acknowledged writes reach the disk (`--fsync`). `always`: fdatasync before a publisher
@@ -92,6 +97,8 @@ export interface Broker {
   readonly kafka: KafkaListenerAddress | undefined;
   /** The bound SQS listener, or undefined when switched off. */
   readonly sqs: SqsListenerAddress | undefined;
+  /** The bound management HTTP API listener, or undefined when switched off. */
+  readonly http: HttpListenerAddress | undefined;
   /** SQS queues (kept even when the SQS listener is off): for inspection in tests. */
   readonly sqsQueues: SqsQueueRegistry;
   readonly dataDir: string;
@@ -126,9 +133,19 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   const kafka = composeKafka({ storage, core: amqp.core, clock, options: options.kafka, log });
   const sqs = composeSqs({ storage, clock, options: options.sqs, log });
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
+  const listeners: Array<{ protocol: string; host: string; port: number }> = [];
+  const management = composeManagement({
+    core: amqp.core,
+    connections: () => amqp.connections(),
+    durability: storage.committer,
+    alarms: resources,
+    listeners: () => listeners,
+    log,
+  });
   let control: ControlSocket | undefined;
   const shutDown = async () => {
     await control?.close();
+    await management.stopListening();
     resources.stop();
     for (const protocol of protocols) await protocol.stopListening();
     // Let deliveries and confirms already queued this turn settle, and what waits on the disk run
@@ -150,6 +167,16 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     const amqpAddress = await listen(amqp, options.amqpPort);
     const kafkaAddress = await listen(kafka, options.kafkaPort);
     const sqsAddress = await listen(sqs, options.sqsPort);
+    const httpAddress =
+      options.httpPort === false ? undefined : await management.listen(host, options.httpPort);
+    for (const [protocol, address] of [
+      ['amqp', amqpAddress],
+      ['kafka', kafkaAddress],
+      ['sqs', sqsAddress],
+      ['http', httpAddress],
+    ] as const) {
+      if (address) listeners.push({ protocol, host: address.host, port: address.port });
+    }
     log(resources.describeLimits());
     control = await ControlSocket.start(
       storage.dataDir,
@@ -167,6 +194,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
       amqp: amqpAddress,
       kafka: kafkaAddress,
       sqs: sqsAddress,
+      http: httpAddress,
       sqsQueues: sqs.registry,
       dataDir: storage.dataDir,
       core: amqp.core,
@@ -182,6 +210,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   } catch (error) {
     // Best effort: release what was opened, then report the first failure.
     await control?.close().catch(() => {});
+    await management.stopListening().catch(() => {});
     resources.stop();
     for (const protocol of protocols) await protocol.stopListening().catch(() => {});
     for (const protocol of protocols) protocol.close();

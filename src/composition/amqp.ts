@@ -9,7 +9,7 @@ import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
 import { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import { closeRevokedConnections } from '../protocol/amqp/access.js';
-import type { AmqpLimits } from '../protocol/amqp/connection.js';
+import type { AmqpConnection, AmqpLimits } from '../protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from '../protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import type { ResourceMonitor } from '../resources/resource-monitor.js';
@@ -25,6 +25,8 @@ export interface ListenerAddress extends BoundAddress {
 
 export interface AmqpParts extends ProtocolParts<ListenerAddress> {
   readonly core: BrokerCore;
+  /** The listener's open connections (none while it is off): for the management API. */
+  connections(): Iterable<AmqpConnection>;
 }
 
 export interface AmqpCompositionInput {
@@ -56,6 +58,7 @@ export function composeAmqp({ storage, clock, limits, alarms, log }: AmqpComposi
   let server: AmqpServer | undefined;
   return {
     core,
+    connections: () => server?.connections ?? [],
     restore(storedDefinitions) {
       const startedAtMs = Date.now();
       core.restore(storedDefinitions);

@@ -7,6 +7,9 @@
  *     core/sqs import none of each other, and core/stream, which amqp and kafka share, imports none
  *     of them (the core root, e.g. broker-core.ts, composes the models and may import them);
  *   - a protocol (src/protocol/X) imports no other protocol (src/protocol/Y);
+ *   - the management API (src/management) sits beside composition: it imports the core, never a
+ *     protocol, storage, composition, cli or admin module (composition hands it the protocols'
+ *     state as plain interfaces), and the core does not import it;
  *   - a codec (src/protocol/X/codec) imports only its own folder and src/util.
  * Each rule is also run on small made-up files below, so a rule that stopped finding anything
  * would fail here rather than pass quietly.
@@ -25,7 +28,22 @@ export interface LayeringViolation {
 const CORE_MODELS = ['amqp', 'kafka', 'sqs', 'stream'] as const;
 /** Models other core models may import: streams back AMQP stream queues and Kafka topics. */
 const SHARED_MODELS = new Set(['stream']);
-const OUTSIDE_THE_CORE = ['src/protocol/', 'src/storage/', 'src/composition/', 'src/cli/', 'src/admin/'];
+const OUTSIDE_THE_CORE = [
+  'src/protocol/',
+  'src/storage/',
+  'src/composition/',
+  'src/cli/',
+  'src/admin/',
+  'src/management/',
+];
+/** What the management API must not import: it sees protocols only through composition. */
+const BESIDE_THE_MANAGEMENT_API = [
+  'src/protocol/',
+  'src/storage/',
+  'src/composition/',
+  'src/cli/',
+  'src/admin/',
+];
 const ENTRY_POINTS = new Set(['src/broker.ts', 'src/index.ts']);
 /** Builtins that do I/O, which the core leaves to storage and the protocols. */
 const IO_BUILTINS = new Set([
@@ -73,6 +91,14 @@ function brokenRule(file: string, ref: ImportReference): string | undefined {
         return `core/${from} must not import core/${to}: the core's models are independent (only core/stream is shared)`;
       }
     }
+  }
+  if (file.startsWith('src/management/') && target !== undefined && isRelative(ref)) {
+    const beside = BESIDE_THE_MANAGEMENT_API.find((folder) => target.startsWith(folder));
+    if (beside) {
+      return `the management API must not import ${beside.slice(0, -1)} (composition passes it plain interfaces)`;
+    }
+    if (ENTRY_POINTS.has(target))
+      return `the management API must not import the broker's entry point ${target}`;
   }
   const protocol = protocolOf(file);
   if (protocol && target !== undefined && isRelative(ref)) {
@@ -181,6 +207,23 @@ describe('layering rules on made-up files', () => {
     assert.deepEqual(check('src/core/message.ts', "import { Buffer } from 'node:buffer';"), []);
   });
 
+  test('the management API importing a protocol, storage or composition is a violation; the core is not', () => {
+    for (const specifier of [
+      '../protocol/amqp/connection.js',
+      '../storage/storage.js',
+      '../composition/amqp.js',
+    ]) {
+      const rules = rulesOf('src/management/queues.ts', `import { x } from '${specifier}';`);
+      assert.equal(rules.length, 1, specifier);
+      assert.match(rules[0]!, /the management API must not import/);
+    }
+    assert.deepEqual(
+      check('src/management/queues.ts', "import type { Queue } from '../core/amqp/queue.js';"),
+      [],
+    );
+    assert.deepEqual(check('src/management/http-server.ts', "import { createServer } from 'node:http';"), []);
+  });
+
   test('a path in a comment or a string is not an import', () => {
     const text = [
       "// core/kafka never imports '../amqp/vhost.js' (see ARCHITECTURE.md)",
@@ -198,6 +241,7 @@ describe('layering rules on made-up files', () => {
       ['../composition/kafka.js', /the core must not import src\/composition/],
       ['../cli/admin-cli.js', /the core must not import src\/cli/],
       ['../admin/control-socket.js', /the core must not import src\/admin/],
+      ['../management/routes.js', /the core must not import src\/management/],
       ['../broker.js', /the core must not import the broker's entry point src\/broker\.ts/],
     ] as const) {
       const path = specifier.startsWith('../../') ? 'src/core/amqp/x.ts' : 'src/core/x.ts';

@@ -6,6 +6,7 @@
 
 import { BrokerError } from '../core/amqp/errors.js';
 import * as management from '../core/amqp/management.js';
+import { exportDefinitions, importDefinitions } from '../core/amqp/rabbit-definitions.js';
 import type { BrokerCore } from '../core/broker-core.js';
 import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
 import { SQS_ADMIN_COMMANDS, type SqsAdminContext } from './sqs-admin-commands.js';
@@ -52,6 +53,8 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
     }),
   'policy.clear': (core, a) => management.clearPolicy(core, a.string('vhost'), a.string('name')),
   'policy.list': (core, a) => management.listPolicies(core, a.optionalString('vhost')),
+  'definitions.export': (core, a) => exportDefinitions(core, a.optionalString('vhost')),
+  'definitions.import': (core, a) => importDefinitions(core, a.raw('definitions'), a.optionalString('vhost')),
 };
 
 export const ADMIN_COMMANDS: readonly string[] = [

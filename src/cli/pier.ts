@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<void> {
     case 'vhost':
     case 'permissions':
     case 'policy':
+    case 'definitions':
     case 'topics':
     case 'groups':
     case 'sqs':

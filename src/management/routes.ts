@@ -1,6 +1,7 @@
 /** Every route of the management API, one resource group per file. */
 import { bindingRoutes } from './bindings.js';
 import { connectionRoutes } from './connections.js';
+import { definitionRoutes } from './definitions.js';
 import { exchangeRoutes } from './exchanges.js';
 import { healthRoutes } from './health.js';
 import { overviewRoutes } from './overview.js';
@@ -23,5 +24,6 @@ export function managementRouter(): Router {
     ...bindingRoutes,
     ...connectionRoutes,
     ...healthRoutes,
+    ...definitionRoutes,
   ]);
 }

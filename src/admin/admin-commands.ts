@@ -28,6 +28,7 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
     management.addUser(core, a.string('name'), a.string('password'), a.strings('tags')),
   'user.delete': (core, a) => management.deleteUser(core, a.string('name')),
   'user.passwd': (core, a) => management.changePassword(core, a.string('name'), a.string('password')),
+  'user.tags': (core, a) => management.setUserTags(core, a.string('name'), a.strings('tags')),
   'user.list': (core) => management.listUsers(core),
   'vhost.add': (core, a) => management.addVhost(core, a.string('name')),
   'vhost.delete': (core, a) => management.deleteVhost(core, a.string('name')),

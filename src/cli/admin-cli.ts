@@ -98,6 +98,17 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
       }),
       print: (_r, [name], _v, where) => `password of user '${name}' changed${where}\n`,
     },
+    tags: {
+      args: ['NAME', 'TAGS'],
+      summary:
+        "set a user's tags (comma-separated; '' for none), e.g. administrator or monitoring,management",
+      flags: [DATA_DIR],
+      request: ([name, tags]) => ({
+        command: 'user.tags',
+        args: { name, tags: tags!.split(',').filter((t) => t.trim() !== '') },
+      }),
+      print: (_r, [name, tags], _v, where) => `tags of user '${name}' set to '${tags}'${where}\n`,
+    },
     list: {
       args: [],
       summary: 'list users and their tags',

@@ -32,6 +32,7 @@ async function serve(argv: string[]): Promise<void> {
   if (broker.kafka)
     process.stdout.write(`pier: kafka listening on ${broker.kafka.host}:${broker.kafka.port}\n`);
   if (broker.sqs) process.stdout.write(`pier: sqs listening on ${broker.sqs.host}:${broker.sqs.port}\n`);
+  if (broker.http) process.stdout.write(`pier: http listening on ${broker.http.host}:${broker.http.port}\n`);
   if (options.httpPort !== false) {
     process.stdout.write(
       `pier: note: the management HTTP listener is not implemented in this version; --http-port is ignored\n`,

@@ -8,7 +8,7 @@ import type { VirtualHost } from '../core/amqp/vhost.js';
 import { visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { objectNotFound } from './errors.js';
-import { API_OWNER, exchangeName, vhostParam, vhostsFor } from './lookup.js';
+import { API_OWNER, exchangeName, requirePermission, vhostParam, vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import { type ApiRequest, bodyObject, optionalObject, optionalString } from './request.js';
 import { type Route, route } from './router.js';
@@ -38,6 +38,18 @@ function endpoints(req: ApiRequest, ctx: ManagementContext, kind: BindingTarget[
   return { vhost, exchange, destination };
 }
 
+/** queue.bind / exchange.bind: write on the destination, read on the source (as in AMQP). */
+function requireBindPermissions(
+  req: ApiRequest,
+  ctx: ManagementContext,
+  vhost: string,
+  source: string,
+  destination: BindingTarget,
+): void {
+  requirePermission(req, ctx, vhost, 'write', destination.kind, destination.name);
+  requirePermission(req, ctx, vhost, 'read', 'exchange', source);
+}
+
 function between(kind: BindingTarget['kind']) {
   return (req: ApiRequest, ctx: ManagementContext) => {
     const { vhost, exchange, destination } = endpoints(req, ctx, kind);
@@ -54,6 +66,7 @@ function between(kind: BindingTarget['kind']) {
 function create(kind: BindingTarget['kind']) {
   return (req: ApiRequest, ctx: ManagementContext) => {
     const { vhost, exchange, destination } = endpoints(req, ctx, kind);
+    requireBindPermissions(req, ctx, vhost.name, exchange.name, destination);
     const body = bodyObject(req);
     const routingKey = optionalString(body, 'routing_key') ?? '';
     const args = optionalObject(body, 'arguments') ?? {};
@@ -82,6 +95,7 @@ function show(kind: BindingTarget['kind']) {
 function remove(kind: BindingTarget['kind']) {
   return (req: ApiRequest, ctx: ManagementContext) => {
     const { vhost, binding } = findByKey(req, ctx, kind);
+    requireBindPermissions(req, ctx, vhost.name, binding.source, binding.destination);
     vhost.unbind(binding.source, binding.destination, binding.routingKey, binding.arguments, API_OWNER);
     return { status: 204 };
   };

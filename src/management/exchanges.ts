@@ -6,7 +6,7 @@ import type { Message } from '../core/message.js';
 import { visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, forbidden } from './errors.js';
-import { exchangeName, exchangeParam, vhostParam, vhostsFor } from './lookup.js';
+import { exchangeName, exchangeParam, requirePermission, vhostParam, vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import {
   type ApiRequest,
@@ -34,6 +34,7 @@ function declare(req: ApiRequest, ctx: ManagementContext) {
   const name = exchangeName(req.params[1]!);
   if (name === '') throw forbidden('operation not permitted on the default exchange');
   const body = bodyObject(req);
+  requirePermission(req, ctx, vhost.name, 'configure', 'exchange', name);
   const existed = vhost.exchanges.has(name);
   vhost.declareExchange({
     name,
@@ -52,6 +53,7 @@ function remove(req: ApiRequest, ctx: ManagementContext) {
   if (exchange.name === '' || exchange.name.startsWith('amq.')) {
     throw forbidden(`operation not permitted on exchange '${exchange.name || 'amq.default'}'`);
   }
+  requirePermission(req, ctx, exchange.vhost, 'configure', 'exchange', exchange.name);
   vhostParam(req, ctx).deleteExchange(exchange.name, req.query.get('if-unused') === 'true');
   return NO_CONTENT;
 }
@@ -68,6 +70,7 @@ function payloadBytes(body: Record<string, unknown>): Buffer {
 async function publish(req: ApiRequest, ctx: ManagementContext) {
   const exchange = exchangeParam(req, ctx);
   const vhost = vhostParam(req, ctx);
+  requirePermission(req, ctx, vhost.name, 'write', 'exchange', exchange.name);
   const body = bodyObject(req);
   const routingKey = requiredString(body, 'routing_key');
   const payload = payloadBytes(body);

@@ -1,5 +1,6 @@
 /** Finding a vhost, queue or exchange named in a path: 404 "Object Not Found" as RabbitMQ. */
 import type { Exchange } from '../core/amqp/exchange.js';
+import type { Permission, ResourceKind } from '../core/amqp/permissions.js';
 import type { Queue } from '../core/amqp/queue.js';
 import type { VirtualHost } from '../core/amqp/vhost.js';
 import { requireVhostAccess } from './auth.js';
@@ -33,6 +34,21 @@ export function exchangeParam(req: ApiRequest, ctx: ManagementContext): Exchange
   const exchange = vhostParam(req, ctx).exchanges.get(exchangeName(req.params[1]!));
   if (!exchange) throw objectNotFound();
   return exchange;
+}
+
+/**
+ * The caller's configure/write/read permission on a queue or exchange, as an AMQP client of that
+ * user would need (RabbitMQ's management API acts with the caller's permissions): 403 otherwise.
+ */
+export function requirePermission(
+  req: ApiRequest,
+  ctx: ManagementContext,
+  vhost: string,
+  permission: Permission,
+  kind: ResourceKind,
+  name: string,
+): void {
+  ctx.core.permissions.check(req.user.name, vhost, permission, kind, name);
 }
 
 /** Vhosts a list covers: the one in the path, or every vhost the caller sees. */

@@ -28,7 +28,7 @@ export const permissionRoutes: Route[] = [
   }),
   route('GET', '/api/permissions/:vhost/:user', 'administrator', (req, ctx) => {
     const { vhost, user } = userAndVhost(req, ctx);
-    const entry = ctx.core.permissions.get(user, vhost);
+    const entry = ctx.core.permissions.list({ user, vhost })[0];
     if (!entry) throw objectNotFound();
     return objectReply({ ...entry }, req.query);
   }),

@@ -7,7 +7,7 @@ import type { QueuedMessage } from '../core/message.js';
 import { visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest } from './errors.js';
-import { API_OWNER, queueParam, vhostParam, vhostsFor } from './lookup.js';
+import { API_OWNER, queueParam, requirePermission, vhostParam, vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import {
   type ApiRequest,
@@ -50,6 +50,7 @@ function declare(req: ApiRequest, ctx: ManagementContext) {
   const vhost = vhostParam(req, ctx);
   const name = req.params[1]!;
   const body = bodyObject(req);
+  requirePermission(req, ctx, vhost.name, 'configure', 'queue', name);
   const existed = vhost.queues.has(name);
   vhost.declareQueue({
     name,
@@ -65,6 +66,7 @@ function declare(req: ApiRequest, ctx: ManagementContext) {
 
 function remove(req: ApiRequest, ctx: ManagementContext) {
   const queue = queueParam(req, ctx);
+  requirePermission(req, ctx, queue.vhost, 'configure', 'queue', queue.name);
   vhostParam(req, ctx).deleteQueue(
     queue.name,
     API_OWNER,
@@ -75,7 +77,9 @@ function remove(req: ApiRequest, ctx: ManagementContext) {
 }
 
 function purge(req: ApiRequest, ctx: ManagementContext) {
-  queueParam(req, ctx).purge();
+  const queue = queueParam(req, ctx);
+  requirePermission(req, ctx, queue.vhost, 'read', 'queue', queue.name);
+  queue.purge();
   return NO_CONTENT;
 }
 
@@ -90,6 +94,7 @@ type AckMode = (typeof ACKMODES)[number];
 /** Takes up to `count` messages, then requeues, acknowledges or rejects them all (as RabbitMQ does). */
 function get(req: ApiRequest, ctx: ManagementContext) {
   const queue = queueParam(req, ctx);
+  requirePermission(req, ctx, queue.vhost, 'read', 'queue', queue.name);
   const body = bodyObject(req);
   const count = optionalInteger(body, 'count') ?? 1;
   if (count < 1) throw badRequest('count must be at least 1');

@@ -1,5 +1,5 @@
 /** /api/vhosts: list, show, create (PUT) and delete, through core/amqp/management.ts. */
-import { addVhost, deleteVhost } from '../core/amqp/management.js';
+import { addVhost, deleteVhost, setPermissions } from '../core/amqp/management.js';
 import { requireVhostAccess, visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { objectNotFound } from './errors.js';
@@ -49,8 +49,18 @@ export const vhostRoutes: Route[] = [
   route('GET', '/api/vhosts/:vhost', 'management', show),
   route('PUT', '/api/vhosts/:vhost', 'administrator', (req, ctx) => {
     bodyObject(req);
-    const existed = ctx.core.vhosts.has(req.params[0]!);
-    addVhost(ctx.core, req.params[0]!);
+    const name = req.params[0]!;
+    const existed = ctx.core.vhosts.has(name);
+    addVhost(ctx.core, name);
+    // As RabbitMQ's management API: the user creating a vhost gets full permissions in it.
+    if (!existed)
+      setPermissions(ctx.core, {
+        user: req.user.name,
+        vhost: name,
+        configure: '.*',
+        write: '.*',
+        read: '.*',
+      });
     return existed ? NO_CONTENT : CREATED;
   }),
   route('DELETE', '/api/vhosts/:vhost', 'administrator', (req, ctx) => {

@@ -79,6 +79,52 @@ describe('management API: auth and errors', () => {
     assert.equal((await pol('PUT', '/api/users/x', { password: 'y', tags: '' })).status, 403);
   });
 
+  it("acts with the caller's configure/write/read permissions, as an AMQP client of that user", async () => {
+    management.addUser(broker.core, 'limited', 'pw', ['management']);
+    management.setPermissions(broker.core, {
+      user: 'limited',
+      vhost: '/',
+      configure: '^mine\\.',
+      write: '^mine\\.',
+      read: '^mine\\.',
+    });
+    const limited = apiClient(base, 'limited', 'pw');
+    assert.equal((await limited('PUT', '/api/queues/%2F/mine.q', {})).status, 201);
+    const refused = await limited('PUT', '/api/queues/%2F/theirs', {});
+    assert.equal(refused.status, 403);
+    assert.match(
+      (refused.body as { reason: string }).reason,
+      /access to queue 'theirs' in vhost '\/' refused for user 'limited'/,
+    );
+    await guest('PUT', '/api/queues/%2F/theirs', {});
+    assert.equal((await limited('DELETE', '/api/queues/%2F/theirs')).status, 403);
+    assert.equal((await limited('DELETE', '/api/queues/%2F/theirs/contents')).status, 403);
+    assert.equal(
+      (await limited('POST', '/api/queues/%2F/theirs/get', { count: 1, ackmode: 'ack_requeue_true' })).status,
+      403,
+    );
+    const publish = { routing_key: 'mine.q', payload: 'x', payload_encoding: 'string', properties: {} };
+    assert.equal((await limited('POST', '/api/exchanges/%2F/amq.default/publish', publish)).status, 403);
+    assert.equal(
+      (await limited('POST', '/api/bindings/%2F/e/amq.direct/q/mine.q', { routing_key: 'k' })).status,
+      403,
+    );
+    assert.equal((await limited('DELETE', '/api/queues/%2F/mine.q')).status, 204);
+    await guest('DELETE', '/api/queues/%2F/theirs');
+  });
+
+  it('gives the user creating a vhost full permissions in it', async () => {
+    assert.equal((await guest('PUT', '/api/vhosts/made', {})).status, 201);
+    assert.deepEqual(broker.core.permissions.list({ user: 'guest', vhost: 'made' })[0], {
+      user: 'guest',
+      vhost: 'made',
+      configure: '.*',
+      write: '.*',
+      read: '.*',
+    });
+    assert.equal((await guest('DELETE', '/api/vhosts/made')).status, 204);
+  });
+
   it('answers 404 Object Not Found for unknown vhosts, queues and paths', async () => {
     for (const path of [
       '/api/queues/nope',

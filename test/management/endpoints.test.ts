@@ -50,7 +50,7 @@ describe('management API endpoints', () => {
       201,
     );
     const perms = (await api('GET', '/api/permissions/%2F/alice')).body as Row;
-    assert.equal(perms.configure, '^a');
+    assert.deepEqual(perms, { user: 'alice', vhost: '/', configure: '^a', write: '.*', read: '.*' });
     // alice logs in to the API and to AMQP with the password set over HTTP.
     const asAlice = apiClient(broker.http!.url, 'alice', 's3cret');
     assert.equal((await asAlice('GET', '/api/queues/%2F')).status, 200);

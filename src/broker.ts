@@ -8,6 +8,7 @@ import { ControlSocket } from './admin/control-socket.js';
 import { composeAmqp, type ListenerAddress } from './composition/amqp.js';
 import { composeKafka, type KafkaListenerAddress, type KafkaOptions } from './composition/kafka.js';
 import { BrokerConfigError, ListenerError, type ProtocolParts } from './composition/listener.js';
+import { composeManagement, type HttpListenerAddress } from './composition/management.js';
 import { composeMetrics, type PrometheusListenerAddress } from './composition/metrics.js';
 import {
   composeSqs,
@@ -29,6 +30,7 @@ import { Storage } from './storage/storage.js';
 
 export type {
   FsyncPolicy,
+  HttpListenerAddress,
   KafkaListenerAddress,
   KafkaOptions,
   ListenerAddress,
@@ -62,7 +64,10 @@ export interface BrokerOptions {
   sqsPort?: number | false;
   /** SQS settings: account id, region, access keys for SigV4, request size limit. */
   sqs?: SqsOptions;
-  /** Management HTTP port (reserved: not implemented yet; `--http-port`). */
+  /**
+   * Management HTTP API port (RabbitMQ's /api on 15672); 0 picks a free port; false switches the
+   * listener off (`--http-port`).
+   */
   httpPort?: number | false;
   /**
    * Prometheus port: `/metrics` and `/metrics/per-object`, no authentication, as RabbitMQ's
@@ -106,6 +111,8 @@ export interface Broker {
   readonly prometheus: PrometheusListenerAddress | undefined;
   /** What `/metrics` (or `/metrics/per-object`) answers now, for any HTTP server to serve. */
   renderMetrics(endpoint?: MetricsEndpoint): string;
+  /** The bound management HTTP API listener, or undefined when switched off. */
+  readonly http: HttpListenerAddress | undefined;
   /** SQS queues (kept even when the SQS listener is off): for inspection in tests. */
   readonly sqsQueues: SqsQueueRegistry;
   readonly dataDir: string;
@@ -141,10 +148,20 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   const sqs = composeSqs({ storage, clock, options: options.sqs, log });
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
   const metrics = composeMetrics({ amqp, kafka, sqs, resources, clock, dataDir: storage.dataDir });
+  const listeners: Array<{ protocol: string; host: string; port: number }> = [];
+  const management = composeManagement({
+    core: amqp.core,
+    connections: () => amqp.connections(),
+    durability: storage.committer,
+    alarms: resources,
+    listeners: () => listeners,
+    log,
+  });
   let control: ControlSocket | undefined;
   const shutDown = async () => {
     await control?.close();
     await metrics.stopListening();
+    await management.stopListening();
     resources.stop();
     for (const protocol of protocols) await protocol.stopListening();
     // Let deliveries and confirms already queued this turn settle, and what waits on the disk run
@@ -168,6 +185,17 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     const sqsAddress = await listen(sqs, options.sqsPort);
     const prometheusAddress =
       options.prometheusPort === false ? undefined : await metrics.listen(host, options.prometheusPort);
+    const httpAddress =
+      options.httpPort === false ? undefined : await management.listen(host, options.httpPort);
+    for (const [protocol, address] of [
+      ['amqp', amqpAddress],
+      ['kafka', kafkaAddress],
+      ['sqs', sqsAddress],
+      ['http', httpAddress],
+      ['http/prometheus', prometheusAddress],
+    ] as const) {
+      if (address) listeners.push({ protocol, host: address.host, port: address.port });
+    }
     log(resources.describeLimits());
     control = await ControlSocket.start(
       storage.dataDir,
@@ -187,6 +215,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
       sqs: sqsAddress,
       prometheus: prometheusAddress,
       renderMetrics: (endpoint) => metrics.render(endpoint),
+      http: httpAddress,
       sqsQueues: sqs.registry,
       dataDir: storage.dataDir,
       core: amqp.core,
@@ -203,6 +232,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     // Best effort: release what was opened, then report the first failure.
     await control?.close().catch(() => {});
     await metrics.stopListening().catch(() => {});
+    await management.stopListening().catch(() => {});
     resources.stop();
     for (const protocol of protocols) await protocol.stopListening().catch(() => {});
     for (const protocol of protocols) protocol.close();

@@ -4,6 +4,7 @@ export {
   BrokerConfigError,
   type BrokerOptions,
   type FsyncPolicy,
+  type HttpListenerAddress,
   type KafkaListenerAddress,
   type KafkaOptions,
   type ListenerAddress,

@@ -6,6 +6,7 @@
 
 import { BrokerError } from '../core/amqp/errors.js';
 import * as management from '../core/amqp/management.js';
+import { exportDefinitions, importDefinitions } from '../core/amqp/rabbit-definitions.js';
 import type { BrokerCore } from '../core/broker-core.js';
 import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
 import { SQS_ADMIN_COMMANDS, type SqsAdminContext } from './sqs-admin-commands.js';
@@ -27,6 +28,7 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
     management.addUser(core, a.string('name'), a.string('password'), a.strings('tags')),
   'user.delete': (core, a) => management.deleteUser(core, a.string('name')),
   'user.passwd': (core, a) => management.changePassword(core, a.string('name'), a.string('password')),
+  'user.tags': (core, a) => management.setUserTags(core, a.string('name'), a.strings('tags')),
   'user.list': (core) => management.listUsers(core),
   'vhost.add': (core, a) => management.addVhost(core, a.string('name')),
   'vhost.delete': (core, a) => management.deleteVhost(core, a.string('name')),
@@ -52,6 +54,8 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
     }),
   'policy.clear': (core, a) => management.clearPolicy(core, a.string('vhost'), a.string('name')),
   'policy.list': (core, a) => management.listPolicies(core, a.optionalString('vhost')),
+  'definitions.export': (core, a) => exportDefinitions(core, a.optionalString('vhost')),
+  'definitions.import': (core, a) => importDefinitions(core, a.raw('definitions'), a.optionalString('vhost')),
 };
 
 export const ADMIN_COMMANDS: readonly string[] = [

@@ -6,7 +6,7 @@
  * read live state: running broker only.
  * Exit codes: 0 done, 1 refused or failed, 2 usage error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AdminRequest } from '../admin/admin-commands.js';
 import { declaredSetting, describeDefault } from '../config/settings.js';
@@ -17,7 +17,16 @@ import type { SqsQueueDepth } from '../core/sqs/monitoring.js';
 import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
 import { formatTable } from './table.js';
 
-export const ADMIN_GROUPS = ['user', 'vhost', 'permissions', 'policy', 'topics', 'groups', 'sqs'] as const;
+export const ADMIN_GROUPS = [
+  'user',
+  'vhost',
+  'permissions',
+  'policy',
+  'definitions',
+  'topics',
+  'groups',
+  'sqs',
+] as const;
 /** Groups that read a running broker's live state (nothing to edit offline). */
 const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups', 'sqs']);
 export type AdminGroup = (typeof ADMIN_GROUPS)[number];
@@ -88,6 +97,17 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
         args: { name, password: readPassword(password!) },
       }),
       print: (_r, [name], _v, where) => `password of user '${name}' changed${where}\n`,
+    },
+    tags: {
+      args: ['NAME', 'TAGS'],
+      summary:
+        "set a user's tags (comma-separated; '' for none), e.g. administrator or monitoring,management",
+      flags: [DATA_DIR],
+      request: ([name, tags]) => ({
+        command: 'user.tags',
+        args: { name, tags: tags!.split(',').filter((t) => t.trim() !== '') },
+      }),
+      print: (_r, [name, tags], _v, where) => `tags of user '${name}' set to '${tags}'${where}\n`,
     },
     list: {
       args: [],
@@ -207,6 +227,37 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
             JSON.stringify(p.definition),
           ]),
         ),
+    },
+  },
+  definitions: {
+    export: {
+      args: ['FILE'],
+      summary:
+        "write users, vhosts, permissions, policies, queues, exchanges and bindings in RabbitMQ's definitions format ('-' for stdout)",
+      flags: [VHOST_FILTER, DATA_DIR],
+      request: (_p, v) => ({ command: 'definitions.export', args: { vhost: v.vhost } }),
+      print: (r, [file]) => {
+        const text = `${JSON.stringify(r, null, 2)}\n`;
+        if (file === '-') return text;
+        writeFileSync(file!, text);
+        return `definitions written to ${file}\n`;
+      },
+    },
+    import: {
+      args: ['FILE'],
+      summary:
+        'import a RabbitMQ definitions file (e.g. from rabbitmqadmin export): all of it, or nothing when any object is invalid',
+      flags: [VHOST_FILTER, DATA_DIR],
+      request: ([file], v) => {
+        let definitions: unknown;
+        try {
+          definitions = JSON.parse(readFileSync(file!, 'utf8'));
+        } catch (error) {
+          throw new UsageError(`cannot read definitions from ${file}: ${(error as Error).message}`);
+        }
+        return { command: 'definitions.import', args: { definitions, vhost: v.vhost } };
+      },
+      print: (_r, [file], _v, where) => `definitions imported from ${file}${where}\n`,
     },
   },
   topics: {

@@ -36,6 +36,7 @@ async function serve(argv: string[]): Promise<void> {
     process.stdout.write(
       `pier: prometheus listening on ${broker.prometheus.host}:${broker.prometheus.port}\n`,
     );
+  if (broker.http) process.stdout.write(`pier: http listening on ${broker.http.host}:${broker.http.port}\n`);
   if (options.httpPort !== false) {
     process.stdout.write(
       `pier: note: the management HTTP listener is not implemented in this version; --http-port is ignored\n`,
@@ -70,6 +71,7 @@ async function main(argv: string[]): Promise<void> {
     case 'vhost':
     case 'permissions':
     case 'policy':
+    case 'definitions':
     case 'topics':
     case 'groups':
     case 'sqs':

@@ -9,7 +9,7 @@ import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
 import { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import { closeRevokedConnections } from '../protocol/amqp/access.js';
-import type { AmqpLimits } from '../protocol/amqp/connection.js';
+import type { AmqpConnection, AmqpLimits } from '../protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from '../protocol/amqp/message-properties-codec.js';
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import type { ResourceMonitor } from '../resources/resource-monitor.js';
@@ -28,6 +28,8 @@ export interface AmqpParts extends ProtocolParts<ListenerAddress> {
   /** Open connections and channels of the listener (0 while it is off), for the metrics. */
   connectionCount(): number;
   channelCount(): number;
+  /** The listener's open connections (none while it is off): for the management API. */
+  connections(): Iterable<AmqpConnection>;
 }
 
 export interface AmqpCompositionInput {
@@ -61,6 +63,7 @@ export function composeAmqp({ storage, clock, limits, alarms, log }: AmqpComposi
     core,
     connectionCount: () => server?.connections.size ?? 0,
     channelCount: () => server?.channelCount() ?? 0,
+    connections: () => server?.connections ?? [],
     restore(storedDefinitions) {
       const startedAtMs = Date.now();
       core.restore(storedDefinitions);

@@ -270,7 +270,7 @@ export const SETTINGS = [
     option: 'httpPort',
     type: portOrOff(),
     default: 15672,
-    help: 'management HTTP port (reserved: not implemented yet)',
+    help: "management HTTP API port (RabbitMQ's /api: rabbitmqadmin, scripts)",
   }),
   setting({
     flag: 'prometheus-port',

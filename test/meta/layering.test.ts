@@ -12,6 +12,10 @@
  *     core (its models and counters), do no I/O (src/composition/metrics.ts serves HTTP and reads
  *     /proc), and nothing but the composition imports them (the core and the protocols keep plain
  *     counters, core/stats.ts, that the metrics read).
+ *   - the management API (src/management) sits beside composition: it imports the core, never a
+ *     protocol, storage, composition, cli or admin module (composition hands it the protocols'
+ *     state as plain interfaces), and the core does not import it;
+ *   - a codec (src/protocol/X/codec) imports only its own folder and src/util.
  * Each rule is also run on small made-up files below, so a rule that stopped finding anything
  * would fail here rather than pass quietly.
  */
@@ -36,6 +40,15 @@ const OUTSIDE_THE_CORE = [
   'src/cli/',
   'src/admin/',
   'src/metrics/',
+  'src/management/',
+];
+/** What the management API must not import: it sees protocols only through composition. */
+const BESIDE_THE_MANAGEMENT_API = [
+  'src/protocol/',
+  'src/storage/',
+  'src/composition/',
+  'src/cli/',
+  'src/admin/',
 ];
 const ENTRY_POINTS = new Set(['src/broker.ts', 'src/index.ts']);
 /** Builtins that do I/O, which the core leaves to storage and the protocols. */
@@ -101,6 +114,14 @@ function brokenRule(file: string, ref: ImportReference): string | undefined {
     isRelative(ref)
   ) {
     return 'protocols and storage must not import src/metrics: they keep plain counters (core/stats.ts) the metrics read';
+  }
+  if (file.startsWith('src/management/') && target !== undefined && isRelative(ref)) {
+    const beside = BESIDE_THE_MANAGEMENT_API.find((folder) => target.startsWith(folder));
+    if (beside) {
+      return `the management API must not import ${beside.slice(0, -1)} (composition passes it plain interfaces)`;
+    }
+    if (ENTRY_POINTS.has(target))
+      return `the management API must not import the broker's entry point ${target}`;
   }
   const protocol = protocolOf(file);
   if (protocol && target !== undefined && isRelative(ref)) {
@@ -209,6 +230,23 @@ describe('layering rules on made-up files', () => {
     assert.deepEqual(check('src/core/message.ts', "import { Buffer } from 'node:buffer';"), []);
   });
 
+  test('the management API importing a protocol, storage or composition is a violation; the core is not', () => {
+    for (const specifier of [
+      '../protocol/amqp/connection.js',
+      '../storage/storage.js',
+      '../composition/amqp.js',
+    ]) {
+      const rules = rulesOf('src/management/queues.ts', `import { x } from '${specifier}';`);
+      assert.equal(rules.length, 1, specifier);
+      assert.match(rules[0]!, /the management API must not import/);
+    }
+    assert.deepEqual(
+      check('src/management/queues.ts', "import type { Queue } from '../core/amqp/queue.js';"),
+      [],
+    );
+    assert.deepEqual(check('src/management/http-server.ts', "import { createServer } from 'node:http';"), []);
+  });
+
   test('a path in a comment or a string is not an import', () => {
     const text = [
       "// core/kafka never imports '../amqp/vhost.js' (see ARCHITECTURE.md)",
@@ -226,6 +264,7 @@ describe('layering rules on made-up files', () => {
       ['../composition/kafka.js', /the core must not import src\/composition/],
       ['../cli/admin-cli.js', /the core must not import src\/cli/],
       ['../admin/control-socket.js', /the core must not import src\/admin/],
+      ['../management/routes.js', /the core must not import src\/management/],
       ['../broker.js', /the core must not import the broker's entry point src\/broker\.ts/],
     ] as const) {
       const path = specifier.startsWith('../../') ? 'src/core/amqp/x.ts' : 'src/core/x.ts';

@@ -53,6 +53,12 @@ export function changePassword(core: BrokerCore, name: string, password: string)
   core.putUser({ ...user, ...passwordCredentials(password) });
 }
 
+/** Replaces a user's tags (management access levels: administrator, monitoring, policymaker, management). */
+export function setUserTags(core: BrokerCore, name: string, tags: readonly string[]): void {
+  const user = requireUser(core, name);
+  core.putUser({ ...user, tags: cleanTags(tags) });
+}
+
 /** Deletes a user with its permissions and closes its connections (RabbitMQ: "user 'x' is deleted"). */
 export function deleteUser(core: BrokerCore, name: string): void {
   requireUser(core, name);

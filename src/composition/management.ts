@@ -1,0 +1,167 @@
+/**
+ * Composes the management HTTP API (src/management): hands it the core, the AMQP listener's
+ * connections as plain views, AMQP property encoding, the durability barrier, the resource alarms
+ * and the bound listeners, and binds its listener on --http-port.
+ */
+import type { BrokerCore } from '../core/broker-core.js';
+import type { DurabilityBarrier } from '../core/durability.js';
+import type { ConnectionView, ListenerView, PropertiesCodec } from '../management/context.js';
+import { ManagementServer } from '../management/http-server.js';
+import { managementRouter } from '../management/routes.js';
+import {
+  type BasicProperties,
+  decodeProperties,
+  encodeProperties,
+  type FieldTable,
+  type FieldValue,
+  TypedValue,
+} from '../protocol/amqp/codec/index.js';
+import type { AmqpConnection } from '../protocol/amqp/connection.js';
+import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
+import type { ResourceAlarms } from '../resources/resource-monitor.js';
+import { type BoundAddress, bindListener, formatHost } from './listener.js';
+
+export interface HttpListenerAddress extends BoundAddress {
+  /** The API's base URL, e.g. `http://127.0.0.1:15672`. */
+  readonly url: string;
+}
+
+/** Request bodies beyond this are refused with 413 (a definitions file of many thousand objects fits). */
+export const MANAGEMENT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface ManagementCompositionInput {
+  readonly core: BrokerCore;
+  readonly connections: () => Iterable<AmqpConnection>;
+  readonly durability: DurabilityBarrier;
+  readonly alarms: ResourceAlarms;
+  readonly listeners: () => ListenerView[];
+  readonly log: (line: string) => void;
+}
+
+export interface ManagementParts {
+  listen(host: string, port: number): Promise<HttpListenerAddress>;
+  stopListening(): Promise<void>;
+}
+
+export function composeManagement(input: ManagementCompositionInput): ManagementParts {
+  const connectedAt = new WeakMap<AmqpConnection, number>();
+  const view = (connection: AmqpConnection): ConnectionView => {
+    const { socket } = connection;
+    const described = connection.describe();
+    let at = connectedAt.get(connection);
+    if (at === undefined) {
+      at = Date.now();
+      connectedAt.set(connection, at);
+    }
+    const peerHost = socket.remoteAddress ?? '';
+    const host = socket.localAddress ?? '';
+    return {
+      name: `${peerHost}:${socket.remotePort} -> ${host}:${socket.localPort}`,
+      user: described.user,
+      vhost: described.vhost,
+      peerHost,
+      peerPort: socket.remotePort ?? 0,
+      host,
+      port: socket.localPort ?? 0,
+      channels: described.channels,
+      connectedAtMs: at,
+      clientProperties: toJson(described.clientProperties) as Record<string, unknown>,
+      close: (reason) => connection.forceClose(reason),
+    };
+  };
+  let server: ManagementServer | undefined;
+  return {
+    async listen(host, port) {
+      server = new ManagementServer(managementRouter(), {
+        core: input.core,
+        connections: function* () {
+          for (const connection of input.connections()) {
+            if (!connection.isClosing && connection.user !== '') yield view(connection);
+          }
+        },
+        properties: amqpPropertiesJson,
+        durability: input.durability,
+        alarms: () => input.alarms.active,
+        listeners: input.listeners,
+        startedAtMs: Date.now(),
+        pierVersion: PIER_VERSION,
+        maxBodyBytes: MANAGEMENT_MAX_BODY_BYTES,
+        log: input.log,
+      });
+      const listening = server;
+      const bound = await bindListener('http', '--http-port', host, port, (h, p) => listening.listen(h, p));
+      return { ...bound, url: `http://${formatHost(bound.host)}:${bound.port}` };
+    },
+    async stopListening() {
+      await server?.close();
+    },
+  };
+}
+
+/** JSON field names of the AMQP basic properties, as the management API writes them. */
+const FIELDS: ReadonlyArray<[string, keyof BasicProperties]> = [
+  ['content_type', 'contentType'],
+  ['content_encoding', 'contentEncoding'],
+  ['headers', 'headers'],
+  ['delivery_mode', 'deliveryMode'],
+  ['priority', 'priority'],
+  ['correlation_id', 'correlationId'],
+  ['reply_to', 'replyTo'],
+  ['expiration', 'expiration'],
+  ['message_id', 'messageId'],
+  ['timestamp', 'timestamp'],
+  ['type', 'type'],
+  ['user_id', 'userId'],
+  ['app_id', 'appId'],
+  ['cluster_id', 'clusterId'],
+];
+
+const NUMERIC = new Set<keyof BasicProperties>(['deliveryMode', 'priority', 'timestamp']);
+
+export const amqpPropertiesJson: PropertiesCodec = {
+  encode(json) {
+    const props: Record<string, unknown> = {};
+    for (const [field, key] of FIELDS) {
+      const value = json[field];
+      if (value === undefined || value === null) continue;
+      if (key === 'headers') {
+        if (typeof value !== 'object' || Array.isArray(value))
+          throw new TypeError('properties.headers must be an object');
+        props[key] = value as FieldTable;
+      } else if (NUMERIC.has(key)) {
+        const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+          throw new TypeError(`properties.${field} must be a non-negative integer`);
+        }
+        props[key] = n;
+      } else {
+        if (typeof value !== 'string') throw new TypeError(`properties.${field} must be a string`);
+        props[key] = value;
+      }
+    }
+    return encodeProperties(props as BasicProperties);
+  },
+  decode(encoded) {
+    const props = decodeProperties(encoded);
+    const json: Record<string, unknown> = {};
+    for (const [field, key] of FIELDS) {
+      const value = props[key];
+      if (value !== undefined) json[field] = toJson(value as FieldValue);
+    }
+    return json;
+  },
+};
+
+/** A field value as JSON: bigints as numbers, byte arrays as text, dates as seconds. */
+function toJson(value: FieldValue): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (value instanceof Date) return Math.floor(value.getTime() / 1000);
+  if (value instanceof TypedValue) return toJson(value.value as FieldValue);
+  if (Array.isArray(value)) return value.map(toJson);
+  if (typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
+  }
+  return value;
+}

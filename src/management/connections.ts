@@ -1,0 +1,109 @@
+/**
+ * /api/connections (and DELETE to close one with 320 CONNECTION_FORCED, the reason taken from
+ * X-Reason), /api/channels and /api/consumers, from the AMQP listener's connections.
+ */
+import { seesAllVhosts, visibleVhosts } from './auth.js';
+import type { ConnectionView, ManagementContext } from './context.js';
+import { NODE_NAME } from './context.js';
+import { forbidden, objectNotFound } from './errors.js';
+import { vhostsFor } from './lookup.js';
+import { listReply, objectReply } from './query.js';
+import { type ApiRequest, NO_CONTENT } from './request.js';
+import { type Route, route } from './router.js';
+
+function connectionView(c: ConnectionView): Record<string, unknown> {
+  return {
+    name: c.name,
+    node: NODE_NAME,
+    type: 'network',
+    protocol: 'AMQP 0-9-1',
+    user: c.user,
+    vhost: c.vhost,
+    host: c.host,
+    port: c.port,
+    peer_host: c.peerHost,
+    peer_port: c.peerPort,
+    channels: c.channels,
+    connected_at: c.connectedAtMs,
+    state: 'running',
+    ssl: false,
+    auth_mechanism: 'PLAIN',
+    client_properties: c.clientProperties,
+    recv_oct: 0,
+    recv_oct_details: { rate: 0.0 },
+    send_oct: 0,
+    send_oct_details: { rate: 0.0 },
+  };
+}
+
+/** Connections the caller may see: all for monitoring users, otherwise its own. */
+function visible(req: ApiRequest, ctx: ManagementContext, vhost?: string): ConnectionView[] {
+  const all = seesAllVhosts(req.user);
+  return [...ctx.connections()].filter(
+    (c) => (all || c.user === req.user.name) && (vhost === undefined || c.vhost === vhost),
+  );
+}
+
+function named(req: ApiRequest, ctx: ManagementContext): ConnectionView {
+  const connection = [...ctx.connections()].find((c) => c.name === req.params[0]);
+  if (!connection) throw objectNotFound();
+  if (!seesAllVhosts(req.user) && connection.user !== req.user.name) throw forbidden('Not monitor user');
+  return connection;
+}
+
+function channels(req: ApiRequest, ctx: ManagementContext) {
+  const rows = visible(req, ctx).flatMap((c) =>
+    Array.from({ length: c.channels }, (_, i) => ({
+      name: `${c.name} (${i + 1})`,
+      node: NODE_NAME,
+      user: c.user,
+      vhost: c.vhost,
+      number: i + 1,
+      connection_details: { name: c.name, peer_host: c.peerHost, peer_port: c.peerPort },
+      state: 'running',
+    })),
+  );
+  return listReply(rows, req.query);
+}
+
+function consumers(req: ApiRequest, ctx: ManagementContext) {
+  const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
+  const rows = vhosts.flatMap((v) =>
+    [...v.queues.values()].flatMap((q) =>
+      q.consumers.map((c) => ({
+        consumer_tag: c.tag,
+        exclusive: c.exclusive,
+        priority: c.priority,
+        ack_required: true,
+        active: true,
+        activity_status: 'up',
+        arguments: {},
+        queue: { name: q.name, vhost: q.vhost },
+      })),
+    ),
+  );
+  return listReply(rows, req.query);
+}
+
+export const connectionRoutes: Route[] = [
+  route('GET', '/api/connections', 'management', (req, ctx) =>
+    listReply(visible(req, ctx).map(connectionView), req.query),
+  ),
+  route('GET', '/api/vhosts/:vhost/connections', 'management', (req, ctx) => {
+    vhostsFor(req, ctx, []);
+    return listReply(visible(req, ctx, req.params[0]).map(connectionView), req.query);
+  }),
+  route('GET', '/api/connections/:name', 'management', (req, ctx) =>
+    objectReply(connectionView(named(req, ctx)), req.query),
+  ),
+  route('DELETE', '/api/connections/:name', 'management', (req, ctx) => {
+    const reason = req.headers['x-reason'];
+    named(req, ctx).close(
+      typeof reason === 'string' && reason !== '' ? reason : 'Closed via management plugin',
+    );
+    return NO_CONTENT;
+  }),
+  route('GET', '/api/channels', 'management', channels),
+  route('GET', '/api/consumers', 'management', consumers),
+  route('GET', '/api/consumers/:vhost', 'management', consumers),
+];

@@ -1,0 +1,56 @@
+/**
+ * What the management API reads and acts on, passed in by src/composition/management.ts: the core,
+ * and the protocol servers' state as plain interfaces (this folder imports no protocol).
+ */
+import type { BrokerCore } from '../core/broker-core.js';
+import type { DurabilityBarrier } from '../core/durability.js';
+
+/** One open AMQP connection as the API shows it. */
+export interface ConnectionView {
+  readonly name: string;
+  readonly user: string;
+  readonly vhost: string;
+  readonly peerHost: string;
+  readonly peerPort: number;
+  readonly host: string;
+  readonly port: number;
+  readonly channels: number;
+  readonly connectedAtMs: number;
+  readonly clientProperties: Record<string, unknown>;
+  /** Closes it with 320 CONNECTION_FORCED and `reason`. */
+  close(reason: string): void;
+}
+
+/** AMQP basic properties to and from the encoded bytes a Message holds. */
+export interface PropertiesCodec {
+  encode(properties: Record<string, unknown>): Buffer;
+  decode(encoded: Buffer): Record<string, unknown>;
+}
+
+export interface ListenerView {
+  readonly protocol: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ManagementContext {
+  readonly core: BrokerCore;
+  readonly connections: () => Iterable<ConnectionView>;
+  readonly properties: PropertiesCodec;
+  readonly durability: DurabilityBarrier;
+  /** Names of the resource alarms raised now ('memory', 'disk'). */
+  readonly alarms: () => Iterable<string>;
+  /** The protocol listeners bound now (the API's own included). */
+  readonly listeners: () => ListenerView[];
+  readonly startedAtMs: number;
+  /** Pier's own version, reported beside RabbitMQ's. */
+  readonly pierVersion: string;
+  /** Largest request body; a larger one is refused with 413. */
+  readonly maxBodyBytes: number;
+  readonly log: (line: string) => void;
+}
+
+/** The RabbitMQ version Pier reports (as the AMQP side does) and the node name. */
+export const RABBITMQ_VERSION = '3.10.8';
+export const NODE_NAME = 'pier@localhost';
+export const CLUSTER_NAME = 'pier';

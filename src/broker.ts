@@ -155,6 +155,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     durability: storage.committer,
     alarms: resources,
     listeners: () => listeners,
+    metrics: (perObject) => metrics.renderBytes(perObject ? '/metrics/per-object' : '/metrics'),
     log,
   });
   let control: ControlSocket | undefined;

@@ -35,6 +35,8 @@ export interface ManagementCompositionInput {
   readonly durability: DurabilityBarrier;
   readonly alarms: ResourceAlarms;
   readonly listeners: () => ListenerView[];
+  /** The Prometheus exposition, served again on the API port with authentication. */
+  readonly metrics: (perObject: boolean) => Buffer;
   readonly log: (line: string) => void;
 }
 
@@ -86,6 +88,7 @@ export function composeManagement(input: ManagementCompositionInput): Management
         startedAtMs: Date.now(),
         pierVersion: PIER_VERSION,
         maxBodyBytes: MANAGEMENT_MAX_BODY_BYTES,
+        metrics: input.metrics,
         log: input.log,
       });
       const listening = server;

@@ -42,6 +42,8 @@ export interface MetricsParts {
   readonly sources: MetricsSources;
   /** Renders an endpoint's answer (for any HTTP server, e.g. the management API). */
   render(endpoint?: MetricsEndpoint): string;
+  /** The same as UTF-8 bytes, for an HTTP answer. */
+  renderBytes(endpoint?: MetricsEndpoint): Buffer;
   listen(host: string, port: number): Promise<PrometheusListenerAddress>;
   stopListening(): Promise<void>;
 }
@@ -85,6 +87,7 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
   return {
     sources,
     render,
+    renderBytes: (endpoint = '/metrics') => renderMetricsBytes(sources, endpoint),
     async listen(host, port) {
       const listening = createServer((request, response) =>
         answer(request, response, (endpoint) => renderMetricsBytes(sources, endpoint)),

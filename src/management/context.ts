@@ -45,6 +45,8 @@ export interface ManagementContext {
   readonly startedAtMs: number;
   /** Pier's own version, reported beside RabbitMQ's. */
   readonly pierVersion: string;
+  /** The Prometheus exposition (`/metrics`, or `/metrics/per-object` when `perObject`), as bytes. */
+  readonly metrics: (perObject: boolean) => Buffer;
   /** Largest request body; a larger one is refused with 413. */
   readonly maxBodyBytes: number;
   readonly log: (line: string) => void;

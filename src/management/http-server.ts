@@ -1,14 +1,14 @@
 /**
  * The management API's HTTP listener (node:http): reads a bounded body (413 beyond it), parses
  * JSON (400 when malformed), authenticates, checks the route's access level, runs the handler and
- * always replies `application/json`.
+ * replies `application/json` (the Prometheus exposition, a RawReply, excepted).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authenticate, requireLevel } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, HttpError, toHttpError } from './errors.js';
-import type { ApiRequest } from './request.js';
+import { type ApiRequest, RawReply } from './request.js';
 import type { Router } from './router.js';
 
 export class ManagementServer {
@@ -67,6 +67,15 @@ export class ManagementServer {
       user,
     };
     const reply = await match.route.handler(apiRequest, this.ctx);
+    if (reply instanceof RawReply) {
+      res.writeHead(200, {
+        'Content-Type': reply.contentType,
+        'Cache-Control': 'no-cache',
+        'Content-Length': reply.bytes.length,
+      });
+      res.end(reply.bytes);
+      return;
+    }
     if (
       reply !== null &&
       typeof reply === 'object' &&

@@ -15,6 +15,14 @@ export interface ApiRequest {
 /** A successful reply: a JSON value (200), or nothing (204 for writes, 201 for creations). */
 export type ApiReply = { status: number; body?: unknown } | unknown;
 
+/** A reply that is not JSON: its bytes are sent as they are, with their content type. */
+export class RawReply {
+  constructor(
+    readonly contentType: string,
+    readonly bytes: Buffer,
+  ) {}
+}
+
 export const NO_CONTENT = { status: 204 } as const;
 export const CREATED = { status: 201 } as const;
 

@@ -4,6 +4,7 @@ import { connectionRoutes } from './connections.js';
 import { definitionRoutes } from './definitions.js';
 import { exchangeRoutes } from './exchanges.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
 import { overviewRoutes } from './overview.js';
 import { permissionRoutes } from './permissions.js';
 import { policyRoutes } from './policies.js';
@@ -25,5 +26,6 @@ export function managementRouter(): Router {
     ...connectionRoutes,
     ...healthRoutes,
     ...definitionRoutes,
+    ...metricsRoutes,
   ]);
 }

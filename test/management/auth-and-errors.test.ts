@@ -44,6 +44,21 @@ describe('management API: auth and errors', () => {
     assert.ok(listeners.some((l) => l.protocol === 'http' && l.port === broker.http!.port));
   });
 
+  it('serves the Prometheus exposition on the API port to monitoring users only', async () => {
+    const none = await fetch(`${base}/metrics`);
+    assert.equal(none.status, 401);
+    const auth = (user: string) => ({
+      headers: { authorization: `Basic ${Buffer.from(`${user}:pw`).toString('base64')}` },
+    });
+    assert.equal((await fetch(`${base}/metrics`, auth('mgr'))).status, 403);
+    for (const path of ['/metrics', '/metrics/per-object']) {
+      const reply = await fetch(`${base}${path}`, auth('watcher'));
+      assert.equal(reply.status, 200, path);
+      assert.equal(reply.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      assert.match(await reply.text(), /^rabbitmq_identity_info\{/m);
+    }
+  });
+
   it('refuses missing or wrong credentials with 401', async () => {
     const none = await fetch(`${base}/api/overview`);
     assert.equal(none.status, 401);

@@ -47,8 +47,10 @@ export class SqsMoveTasks {
 
   start(source: SqsQueue, destination: SqsQueue | undefined, maxPerSecond: number | undefined): string {
     if (this.tasks.some((task) => task.sourceArn === source.arn && task.status === 'RUNNING')) {
+      // AWS answers a second task on a source with InvalidParameterValue (LocalStack's AWS-recorded
+      // snapshot test_start_multiple_move_tasks; same text).
       throw new SqsCoreError(
-        'UnsupportedOperation',
+        'InvalidParameterValue',
         'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
       );
     }
@@ -77,6 +79,12 @@ export class SqsMoveTasks {
   }
 
   cancel(taskHandle: string): number {
+    // A handle that is not one AWS could have issued (base64 JSON naming a task and its source) is an
+    // invalid value; a well-formed handle of no task is not found (LocalStack's AWS-recorded
+    // snapshot test_cancel_with_invalid_task_handle / test_cancel_with_invalid_source_arn_in_task_handle).
+    if (!isWellFormedHandle(taskHandle)) {
+      throw new SqsCoreError('InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
+    }
     const task = this.tasks.find((candidate) => candidate.taskHandle === taskHandle);
     if (!task) throw new SqsCoreError('ResourceNotFoundException', 'Task does not exist.');
     if (task.status !== 'RUNNING') {
@@ -151,5 +159,19 @@ export class SqsMoveTasks {
       if (this.tasks[i]!.sourceArn !== sourceArn) continue;
       if (++kept > KEPT_TASKS && this.tasks[i]!.status !== 'RUNNING') this.tasks.splice(i--, 1);
     }
+  }
+}
+
+function isWellFormedHandle(taskHandle: string): boolean {
+  try {
+    const decoded = JSON.parse(Buffer.from(taskHandle, 'base64').toString('utf8')) as unknown;
+    return (
+      typeof decoded === 'object' &&
+      decoded !== null &&
+      typeof (decoded as { taskId?: unknown }).taskId === 'string' &&
+      typeof (decoded as { sourceArn?: unknown }).sourceArn === 'string'
+    );
+  } catch {
+    return false;
   }
 }

@@ -179,11 +179,14 @@ export class SqsQueue {
     const nowMs = this.clock.now();
     let dedupKey: string | undefined;
     if (this.isFifo && input.deduplicationId !== undefined) {
-      dedupKey =
-        this.settings.deduplicationScope === 'messageGroup'
-          ? `${input.messageGroupId ?? ''}\u0000${input.deduplicationId}`
-          : input.deduplicationId;
-      const hit = this.dedup.get(dedupKey);
+      const groupKey = `${input.messageGroupId ?? ''}\u0000${input.deduplicationId}`;
+      const queueKey = input.deduplicationId;
+      const byGroup = this.settings.deduplicationScope === 'messageGroup';
+      dedupKey = byGroup ? groupKey : queueKey;
+      // Ids recorded before a change of DeduplicationScope still count (AWS keeps the ids it has:
+      // a SetQueueAttributes does not open a window for duplicates): the same group and id recorded
+      // under the other scope is a duplicate too.
+      const hit = this.dedup.get(dedupKey) ?? this.dedup.get(byGroup ? queueKey : groupKey);
       if (hit) return { message: this.duplicateOf(input, hit, nowMs), duplicate: true };
     }
     const delaySeconds = this.isFifo
@@ -292,6 +295,12 @@ export class SqsQueue {
       this.store?.remove(entry.message);
     }
     this.visible.clear();
+    // A purge forgets the deduplication ids too: a message sent again after a purge is a new message
+    // (as AWS does: LocalStack's AWS-recorded snapshot test_purge_queue_deduplication_id).
+    if (this.isFifo) {
+      this.dedup.clear();
+      this.dedupStore?.rewrite([]);
+    }
   }
 
   peekVisible(): SqsMessage | undefined {

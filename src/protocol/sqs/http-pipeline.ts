@@ -16,7 +16,13 @@ import {
 } from './json-protocol.js';
 import type { SqsAction } from './model.js';
 import { formatQueryError, formatQueryResponse, parseQueryRequest } from './query-protocol.js';
-import { formatQueueUrl, isQueuePath, queueDoesNotExist, queueNameOfUrl } from './queue-urls.js';
+import {
+  formatQueueUrl,
+  isBareQueueName,
+  isQueuePath,
+  queueDoesNotExist,
+  queueNameOfUrl,
+} from './queue-urls.js';
 import { verifySigV4 } from './sigv4.js';
 
 export type SqsActionTable = Readonly<Partial<Record<SqsAction, SqsActionHandler>>>;
@@ -157,13 +163,16 @@ export function sqsRequestHandler(
   ): SqsActionContext {
     const { registry } = options;
     const authority = req.headers.host || options.defaultAuthority();
+    const trace = req.headers['x-amzn-trace-id'];
     return {
       registry,
       callerId,
+      traceHeader: typeof trace === 'string' && trace !== '' ? trace : undefined,
       queueUrl: (queueName) => formatQueueUrl(authority, registry.accountId, queueName),
       queueOf(queueUrl) {
         const text = typeof queueUrl === 'string' && queueUrl !== '' ? queueUrl : path;
-        const name = queueNameOfUrl(text, registry.accountId);
+        // A bare queue name stands for the caller's queue of that name, as AWS accepts it.
+        const name = isBareQueueName(text) ? text : queueNameOfUrl(text, registry.accountId);
         const queue = name === undefined ? undefined : registry.get(name);
         if (!queue) throw queueDoesNotExist();
         return queue;

@@ -249,7 +249,7 @@ export function formatQueryResponse(
 export function formatQueryError(error: SqsError, requestId: string): SqsHttpResponse {
   const body =
     `<?xml version="1.0"?><ErrorResponse xmlns="${XML_NAMESPACE}"><Error><Type>${error.fault}</Type>` +
-    `<Code>${escapeXml(error.queryCode)}</Code><Message>${escapeXml(error.message)}</Message><Detail/></Error>` +
+    `<Code>${escapeXml(error.queryCode)}</Code><Message>${escapeXml(error.queryMessage)}</Message><Detail/></Error>` +
     `<RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>`;
   return { status: error.httpStatus, headers: { ...XML_HEADERS, 'x-amzn-requestid': requestId }, body };
 }

@@ -14,7 +14,7 @@ import {
   type SqsHttpResponse,
   type SqsRequest,
 } from './json-protocol.js';
-import type { SqsAction } from './model.js';
+import { OPERATIONS, SHAPES, type SqsAction } from './model.js';
 import { formatQueryError, formatQueryResponse, parseQueryRequest } from './query-protocol.js';
 import {
   formatQueueUrl,
@@ -105,6 +105,12 @@ export function sqsRequestHandler(
       fail(request);
       return;
     }
+    // On the query endpoint, an action that names no queue sent to a queue's URL is refused as AWS
+    // refuses it: "InvalidAction: The action CreateQueue is not valid for this endpoint."
+    if (!isJson && isQueuePath(path) && !takesQueueUrl(request.action)) {
+      fail(sqsError('InvalidAction', `The action ${request.action} is not valid for this endpoint.`));
+      return;
+    }
     const handler = options.actions[request.action];
     if (!handler) {
       fail(sqsError('UnsupportedOperation', `${request.action} is not supported by this server.`));
@@ -191,6 +197,13 @@ export function sqsRequestHandler(
     options.log(`sqs: ${action} failed: ${(error as Error)?.stack ?? String(error)}`);
     return sqsError('InternalFailure', INTERNAL_FAILURE_MESSAGE);
   }
+}
+
+/** Whether an action's input has a QueueUrl (the actions that may be sent to a queue's URL). */
+function takesQueueUrl(action: SqsAction): boolean {
+  const input = (OPERATIONS[action] as { input?: string }).input;
+  const shape = input === undefined ? undefined : SHAPES[input];
+  return shape?.type === 'structure' && shape.members.some((member) => member.name === 'QueueUrl');
 }
 
 /**

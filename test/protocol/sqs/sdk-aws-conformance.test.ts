@@ -64,16 +64,12 @@ async function rawJson(
   action: string,
   body: Record<string, unknown>,
 ): Promise<{ status: number; queryError: string | null; type: string; message: string }> {
-  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
   const response = await fetch(`${broker.sqs!.endpoint}/`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-amz-json-1.0',
       'x-amz-target': `AmazonSQS.${action}`,
-      'x-amz-date': date,
-      authorization:
-        `AWS4-HMAC-SHA256 Credential=AKIDTEST/${date.slice(0, 8)}/us-east-1/sqs/aws4_request, ` +
-        `SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+      ...dummyAuthorization(),
     },
     body: JSON.stringify(body),
   });
@@ -83,6 +79,37 @@ async function rawJson(
     queryError: response.headers.get('x-amzn-query-error'),
     type: answer.__type,
     message: answer.message,
+  };
+}
+
+function dummyAuthorization(): Record<string, string> {
+  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+  return {
+    'x-amz-date': date,
+    authorization:
+      `AWS4-HMAC-SHA256 Credential=AKIDTEST/${date.slice(0, 8)}/us-east-1/sqs/aws4_request, ` +
+      `SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+  };
+}
+
+/** A query-protocol request as raw HTTP (form body) to `path`: status and XML body. */
+async function rawQuery(
+  path: string,
+  params: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${broker.sqs!.endpoint}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...dummyAuthorization() },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+/** The <Code> and <Message> of a query-protocol error body. */
+function queryError(body: string): { code: string; message: string } {
+  return {
+    code: /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? '',
+    message: /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? '',
   };
 }
 
@@ -159,6 +186,49 @@ describe('error types', () => {
       type: 'com.amazonaws.sqs#QueueDoesNotExist',
       message: 'The specified queue does not exist.',
     });
+  });
+});
+
+describe('query protocol', () => {
+  test('a missing queue: the query code and AWS\'s "for this wsdl version" text', async () => {
+    const answer = await rawQuery('/', { Action: 'GetQueueUrl', QueueName: 'absent' });
+    assert.equal(answer.status, 400);
+    assert.deepEqual(queryError(answer.body), {
+      code: 'AWS.SimpleQueueService.NonExistentQueue',
+      message: 'The specified queue does not exist for this wsdl version.',
+    });
+  });
+
+  test('an action that names no queue, sent to a queue URL: InvalidAction', async () => {
+    const url = await create('query-invalid-action');
+    const answer = await rawQuery(new URL(url).pathname, { Action: 'ListQueues' });
+    assert.equal(answer.status, 400);
+    assert.deepEqual(queryError(answer.body), {
+      code: 'InvalidAction',
+      message: 'The action ListQueues is not valid for this endpoint.',
+    });
+    // A queue action there works, QueueUrl taken from the path.
+    const ok = await rawQuery(new URL(url).pathname, { Action: 'GetQueueAttributes' });
+    assert.equal(ok.status, 200);
+  });
+
+  test('an empty receive is <ReceiveMessageResult/>; a batch without entries is EmptyBatchRequest', async () => {
+    const url = await create('query-empty');
+    const empty = await rawQuery('/', { Action: 'ReceiveMessage', QueueUrl: url });
+    assert.equal(empty.status, 200);
+    assert.match(empty.body, /<ReceiveMessageResponse [^>]*><ReceiveMessageResult\/><ResponseMetadata>/);
+    for (const [action, entry] of [
+      ['SendMessageBatch', 'SendMessageBatchRequestEntry'],
+      ['DeleteMessageBatch', 'DeleteMessageBatchRequestEntry'],
+      ['ChangeMessageVisibilityBatch', 'ChangeMessageVisibilityBatchRequestEntry'],
+    ] as const) {
+      const answer = await rawQuery('/', { Action: action, QueueUrl: url });
+      assert.equal(answer.status, 400);
+      assert.deepEqual(queryError(answer.body), {
+        code: 'AWS.SimpleQueueService.EmptyBatchRequest',
+        message: `There should be at least one ${entry} in the request.`,
+      });
+    }
   });
 });
 

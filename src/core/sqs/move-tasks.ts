@@ -47,8 +47,8 @@ export class SqsMoveTasks {
 
   start(source: SqsQueue, destination: SqsQueue | undefined, maxPerSecond: number | undefined): string {
     if (this.tasks.some((task) => task.sourceArn === source.arn && task.status === 'RUNNING')) {
-      // AWS answers a second task on a source with InvalidParameterValue (LocalStack's AWS-recorded
-      // snapshot test_start_multiple_move_tasks; same text).
+      // AWS answers a second task on a source with InvalidParameterValue and this text (moto's
+      // tests/test_sqs/test_sqs_move_tasks.py and LocalStack's SQS provider agree).
       throw new SqsCoreError(
         'InvalidParameterValue',
         'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
@@ -80,8 +80,8 @@ export class SqsMoveTasks {
 
   cancel(taskHandle: string): number {
     // A handle that is not one AWS could have issued (base64 JSON naming a task and its source) is an
-    // invalid value; a well-formed handle of no task is not found (LocalStack's AWS-recorded
-    // snapshot test_cancel_with_invalid_task_handle / test_cancel_with_invalid_source_arn_in_task_handle).
+    // invalid value, "Value for parameter TaskHandle is invalid." (moto's move-task tests, which
+    // are checked against AWS); a well-formed handle of no task is ResourceNotFoundException.
     if (!isWellFormedHandle(taskHandle)) {
       throw new SqsCoreError('InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
     }

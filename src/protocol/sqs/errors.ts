@@ -31,9 +31,8 @@ export const COMMON_ERRORS = {
   InvalidClientTokenId: { code: 'InvalidClientTokenId', httpStatus: 403, fault: 'Sender' },
   InvalidParameterCombination: { code: 'InvalidParameterCombination', httpStatus: 400, fault: 'Sender' },
   // AWS's JSON endpoint names these two by their own shape names (not in the model), with the query
-  // code in x-amzn-query-error: recorded from AWS in LocalStack's SQS snapshots
-  // (tests/aws/services/sqs/test_sqs.snapshot.json: "QueryErrorCode": "InvalidParameterValueException",
-  // "MissingRequiredParameterException"), as botocore reports __type beside the header's code.
+  // code in x-amzn-query-error (issue 14's recorded AWS runs; LocalStack's SQS exceptions use the
+  // same names; botocore reports the __type as QueryErrorCode beside the header's code).
   InvalidParameterValue: {
     code: 'InvalidParameterValue',
     httpStatus: 400,
@@ -100,7 +99,7 @@ export class SqsError extends Error {
    * "… does not exist for this wsdl version." on the query endpoint (the AWS SDKs' own integration
    * features assert it: aws-sdk-js and aws-sdk-ruby features/sqs/sqs.feature, "Handling errors"),
    * "The specified queue does not exist." on the JSON endpoint (as recorded by emulators that answer
-   * both protocols, e.g. LocalStack's JSON snapshots).
+   * both protocols, e.g. the Node emulator that answers JSON with the short text).
    */
   get queryMessage(): string {
     if (this.shape === 'QueueDoesNotExist' && this.message === QUEUE_DOES_NOT_EXIST_JSON) {

@@ -94,8 +94,8 @@ export function parseCreateQueueAttributes(
     if (parsed === undefined) return invalidValue('FifoQueue');
     // AWS takes FifoQueue only to make a FIFO queue: FifoQueue=false is refused as an attribute a
     // standard queue does not have, like ContentBasedDeduplication (AWS docs, CreateQueue: "FifoQueue –
-    // Designates a queue as FIFO"; LocalStack's AWS-recorded snapshot of CreateQueue with
-    // FifoQueue=false answers InvalidAttributeName "Unknown Attribute FifoQueue.").
+    // Designates a queue as FIFO"; issue 14's recorded AWS runs: CreateQueue with FifoQueue=false
+    // answers InvalidAttributeName "Unknown Attribute FifoQueue.").
     fifoQueue = parsed;
   }
   const nameError = validateQueueName(queueName, fifoQueue);

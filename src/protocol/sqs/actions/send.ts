@@ -160,9 +160,9 @@ export const sendMessageBatch: SqsHandler<'SendMessageBatch'> = async (context, 
   }
   if (queue.isFifo) {
     // On a FIFO queue an entry without MessageGroupId (or without MessageDeduplicationId where the
-    // queue does not derive it) fails the whole request, not the entry: LocalStack's AWS-recorded
-    // snapshots of SendMessageBatch to a FIFO queue (test_sqs.py, batch without group id) answer
-    // MissingParameter / InvalidParameterValue for the request.
+    // queue does not derive it) fails the whole request, not the entry: AWS answers MissingParameter
+    // / InvalidParameterValue for the request (issue 14's recorded AWS runs; LocalStack's SQS
+    // provider checks these before the entries too).
     for (const entry of entries) {
       if (entry.MessageGroupId === undefined) throw missingParameter('MessageGroupId');
     }

@@ -211,11 +211,16 @@ export class SqsQueue {
     return { message, duplicate: false };
   }
 
-  sendCopy(original: SqsMessage, deadLetterSourceArn: string | undefined): SqsMessage {
+  /**
+   * A copy of another queue's message: a dead-lettered one keeps its MessageId; a message move task's
+   * copy is a new message (`asNew`: a new MessageId, as AWS redrives it).
+   */
+  sendCopy(original: SqsMessage, deadLetterSourceArn: string | undefined, asNew = false): SqsMessage {
     this.checkOpen();
     const nowMs = this.clock.now();
     const message: SqsMessage = {
       ...original,
+      messageId: asNew ? randomUUID() : original.messageId,
       sequenceNumber: this.isFifo ? this.nextSequenceNumber(nowMs) : undefined,
       deadLetterSourceArn,
       visibleFromMs: nowMs,

@@ -282,10 +282,39 @@ test('a rated move task moves at most N messages a second and can be cancelled',
   clock.advance(5_000);
   assert.equal(target.counts().visible, 4);
   assert.equal(registry.listMoveTasks(dlq.arn, 1)[0]!.status, 'CANCELLED');
+  // A task that is not running cannot be cancelled: not found, as AWS answers.
   assert.throws(
     () => registry.cancelMoveTask(handle),
-    (err: unknown) => err instanceof SqsCoreError && err.code === 'InvalidParameterValue',
+    (err: unknown) =>
+      err instanceof SqsCoreError &&
+      err.code === 'ResourceNotFoundException' &&
+      err.message === 'Task does not exist.',
   );
+});
+
+test('a move task gives moved messages new ids, and fails on a message with no known source', () => {
+  const { registry } = setup();
+  const dlq = registry.create('dlq', settings(), {});
+  const target = registry.create('target', settings(), {});
+  registry.create(
+    'src',
+    settings({ redrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 } }),
+    {},
+  );
+  const { message: sent } = dlq.send(input('to-target'));
+  registry.startMoveTask(dlq.arn, target.arn);
+  const [moved] = receiveNow(target);
+  assert.equal(moved!.message.body, 'to-target');
+  assert.notEqual(moved!.message.messageId, sent.messageId);
+  assert.equal(moved!.message.receiveCount, 1);
+  // Sent to the DLQ directly: no source queue to return it to.
+  dlq.send(input('direct'));
+  registry.startMoveTask(dlq.arn);
+  const [task] = registry.listMoveTasks(dlq.arn, 1);
+  assert.equal(task!.status, 'FAILED');
+  assert.equal(task!.failureReason, 'CouldNotDetermineMessageSource');
+  assert.equal(task!.approximateNumberOfMessagesMoved, 0);
+  assert.equal(dlq.counts().visible, 1);
 });
 
 test('RedriveAllowPolicy and a missing dead-letter queue refuse a RedrivePolicy', () => {

@@ -8,17 +8,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  CancelMessageMoveTaskCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
   DeleteQueueCommand,
+  GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   SetQueueAttributesCommand,
   SQSClient,
+  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { ManualClock } from '../../../src/index.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
@@ -478,5 +482,75 @@ describe('lifecycle and tracing', () => {
     }
     const [message] = await receive(url, { MessageSystemAttributeNames: ['AWSTraceHeader'] });
     assert.equal(message!.Attributes?.AWSTraceHeader, trace);
+  });
+});
+
+describe('message move tasks', () => {
+  test("AWS's errors for bad handles and a second task; moved counts; moved messages are new", async () => {
+    const dlq = await create('move-dlq');
+    const dlqArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))
+    ).Attributes!.QueueArn!;
+    await create('move-src', {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }),
+    });
+    const target = await create('move-target');
+    const targetArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: target, AttributeNames: ['QueueArn'] }))
+    ).Attributes!.QueueArn!;
+    const sentIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      sentIds.push(
+        (await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: `m${i}` }))).MessageId!,
+      );
+    }
+    const { TaskHandle } = await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlqArn,
+        DestinationArn: targetArn,
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
+    );
+    assert.deepEqual(await refusal(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }))), {
+      name: 'InvalidParameterValue',
+      code: 'InvalidParameterValue',
+      status: 400,
+      message:
+        'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
+    });
+    assert.deepEqual(await refusal(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: 'foobared' }))), {
+      name: 'InvalidParameterValue',
+      code: 'InvalidParameterValue',
+      status: 400,
+      message: 'Value for parameter TaskHandle is invalid.',
+    });
+    const unknownSource = Buffer.from(
+      JSON.stringify({ taskId: 'x', sourceArn: dlqArn.replace('move-dlq', 'move-nowhere') }),
+    ).toString('base64');
+    assert.deepEqual(
+      await refusal(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: unknownSource }))),
+      {
+        name: 'ResourceNotFoundException',
+        code: 'ResourceNotFoundException',
+        status: 404,
+        message: "The resource that you specified for the SourceArn parameter doesn't exist.",
+      },
+    );
+    clock.advance(1_000);
+    const cancelled = await sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }));
+    assert.equal(cancelled.ApproximateNumberOfMessagesMoved, 2);
+    const [task] = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }))).Results!;
+    assert.equal(task!.Status, 'CANCELLED');
+    assert.equal(task!.ApproximateNumberOfMessagesMoved, 2);
+    assert.equal(task!.ApproximateNumberOfMessagesToMove, 3);
+    assert.deepEqual(await refusal(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }))), {
+      name: 'ResourceNotFoundException',
+      code: 'ResourceNotFoundException',
+      status: 404,
+      message: 'Task does not exist.',
+    });
+    const moved = await receive(target);
+    assert.deepEqual(moved.map((m) => m.Body).sort(), ['m0', 'm1']);
+    for (const m of moved) assert.ok(!sentIds.includes(m.MessageId!), 'a moved message has a new MessageId');
   });
 });

@@ -114,3 +114,55 @@ test('boto3: a message received more than maxReceiveCount times moves to the DLQ
   assert.deepEqual(r.sources, [r.srcUrl]);
   assert.deepEqual(r.storedPolicy, { deadLetterTargetArn: r.dlqArn, maxReceiveCount: 2 });
 });
+
+test('boto3 (query protocol): the errors, texts and rules of issue 14 as AWS gives them', { skip }, () => {
+  const r = scenario('conformance');
+  assert.deepEqual(r.missingQueue, {
+    code: 'AWS.SimpleQueueService.NonExistentQueue',
+    message: 'The specified queue does not exist for this wsdl version.',
+    status: 400,
+  });
+  assert.deepEqual(r.badDelay, {
+    code: 'InvalidParameterValue',
+    message: 'Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.',
+    status: 400,
+  });
+  assert.equal(r.emptyReceive, false);
+  assert.deepEqual(r.fifoFalse, {
+    code: 'InvalidAttributeName',
+    message: 'Unknown Attribute FifoQueue.',
+    status: 400,
+  });
+  assert.deepEqual(r.batchSuccessful, ['small']);
+  assert.deepEqual(r.batchFailed, [
+    {
+      Id: 'big',
+      SenderFault: true,
+      Code: 'InvalidParameterValue',
+      Message: 'One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes.',
+    },
+  ]);
+  assert.deepEqual(r.fifoBatchNoGroup, {
+    code: 'MissingParameter',
+    message: 'The request must contain the parameter MessageGroupId.',
+    status: 400,
+  });
+  assert.deepEqual(r.afterPurge, ['again']);
+  assert.deepEqual(r.prefixFiltered, ['Hello'], 'Hel.* matches Hello, not Héllo');
+  const changeDeleted = r.changeDeleted as { code: string; message: string; status: number };
+  assert.equal(changeDeleted.code, 'InvalidParameterValue');
+  assert.equal(changeDeleted.status, 400);
+  assert.match(
+    changeDeleted.message,
+    /^Value \S+ for parameter ReceiptHandle is invalid\. Reason: Message does not exist or is not available for visibility timeout change\.$/,
+  );
+  const policy = r.policy as { Version: string; Statement: Array<Record<string, unknown>> };
+  assert.equal(policy.Version, '2008-10-17');
+  assert.deepEqual(policy.Statement[0]?.Principal, { AWS: 'arn:aws:iam::111122223333:root' });
+  assert.deepEqual(r.deletedRecently, {
+    code: 'AWS.SimpleQueueService.QueueDeletedRecently',
+    message:
+      'You must wait 60 seconds after deleting a queue before you can create another with the same name.',
+    status: 400,
+  });
+});

@@ -104,7 +104,7 @@ test('botocore parses Pier’s query XML responses', { skip }, async () => {
     Error: {
       Type: 'Sender',
       Code: 'AWS.SimpleQueueService.NonExistentQueue',
-      Message: 'The specified queue does not exist.',
+      Message: 'The specified queue does not exist for this wsdl version.',
       Detail: null, // botocore reads <Detail/> as None
     },
     ResponseMetadata: { RequestId: 'rid', HTTPStatusCode: 400, HTTPHeaders: {} },

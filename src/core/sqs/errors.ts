@@ -8,6 +8,7 @@ export type SqsCoreErrorCode =
   | 'ResourceNotFoundException'
   | 'UnsupportedOperation'
   | 'PurgeQueueInProgress'
+  | 'QueueDeletedRecently'
   | 'OverLimit';
 
 export class SqsCoreError extends Error {

@@ -47,8 +47,10 @@ export class SqsMoveTasks {
 
   start(source: SqsQueue, destination: SqsQueue | undefined, maxPerSecond: number | undefined): string {
     if (this.tasks.some((task) => task.sourceArn === source.arn && task.status === 'RUNNING')) {
+      // AWS answers a second task on a source with InvalidParameterValue and this text (moto's
+      // tests/test_sqs/test_sqs_move_tasks.py and LocalStack's SQS provider agree).
       throw new SqsCoreError(
-        'UnsupportedOperation',
+        'InvalidParameterValue',
         'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
       );
     }
@@ -77,10 +79,25 @@ export class SqsMoveTasks {
   }
 
   cancel(taskHandle: string): number {
+    // A handle that is not one AWS could have issued (base64 JSON naming a task and its source) is an
+    // invalid value, "Value for parameter TaskHandle is invalid." (moto's move-task tests, which
+    // are checked against AWS); a well-formed handle of no task is ResourceNotFoundException.
+    // A handle naming a source queue that does not exist, and a task that is not running (finished
+    // tasks cannot be cancelled), are not found either: moto's move-task tests
+    // (test_cancel_message_move_task_with_unknown_source_arn, _that_is_not_running).
+    const sourceArn = sourceArnOfHandle(taskHandle);
+    if (sourceArn === undefined) {
+      throw new SqsCoreError('InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
+    }
+    if (!this.queues.queueByArn(sourceArn)) {
+      throw new SqsCoreError(
+        'ResourceNotFoundException',
+        "The resource that you specified for the SourceArn parameter doesn't exist.",
+      );
+    }
     const task = this.tasks.find((candidate) => candidate.taskHandle === taskHandle);
-    if (!task) throw new SqsCoreError('ResourceNotFoundException', 'Task does not exist.');
-    if (task.status !== 'RUNNING') {
-      throw new SqsCoreError('InvalidParameterValue', 'Only a task in RUNNING status can be cancelled.');
+    if (task?.status !== 'RUNNING') {
+      throw new SqsCoreError('ResourceNotFoundException', 'Task does not exist.');
     }
     task.status = 'CANCELLED';
     this.stopTimer(task);
@@ -111,12 +128,19 @@ export class SqsMoveTasks {
       const message = source.peekVisible();
       if (!message) break;
       const targetArn = task.destinationArn ?? message.deadLetterSourceArn;
-      const target = targetArn === undefined ? undefined : this.queues.queueByArn(targetArn);
+      // A message sent to the DLQ directly has no source to go back to: AWS fails the task with
+      // this reason (moto's test_start_message_move_task_without_known_source_fails).
+      if (targetArn === undefined) {
+        this.fail(task, 'CouldNotDetermineMessageSource');
+        return;
+      }
+      const target = this.queues.queueByArn(targetArn);
       if (!target) {
         this.fail(task, 'AWS.SimpleQueueService.NonExistentQueue');
         return;
       }
-      target.sendCopy(message, undefined);
+      // A moved message is a new message (new MessageId, received 0 times), as AWS moves it.
+      target.sendCopy(message, undefined, true);
       source.takeForMove(message);
       task.approximateNumberOfMessagesMoved++;
     }
@@ -151,5 +175,17 @@ export class SqsMoveTasks {
       if (this.tasks[i]!.sourceArn !== sourceArn) continue;
       if (++kept > KEPT_TASKS && this.tasks[i]!.status !== 'RUNNING') this.tasks.splice(i--, 1);
     }
+  }
+}
+
+/** The source ARN a task handle names (base64 JSON {taskId, sourceArn}), undefined if malformed. */
+function sourceArnOfHandle(taskHandle: string): string | undefined {
+  try {
+    const decoded = JSON.parse(Buffer.from(taskHandle, 'base64').toString('utf8')) as unknown;
+    if (typeof decoded !== 'object' || decoded === null) return undefined;
+    const { taskId, sourceArn } = decoded as { taskId?: unknown; sourceArn?: unknown };
+    return typeof taskId === 'string' && typeof sourceArn === 'string' ? sourceArn : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -35,8 +35,10 @@ export type SqsLeaseResult =
   | 'ok'
   /** The handle is not one this queue issued (ReceiptHandleIsInvalid). */
   | 'invalid'
-  /** The lease is over: the message was received again since, or is gone. */
+  /** The lease is over: the message was received again since (or, on FIFO, is visible again). */
   | 'expired'
+  /** ChangeMessageVisibility on a message that is no longer in the queue. */
+  | 'gone'
   /** ChangeMessageVisibility on a message that is visible again (MessageNotInflight). */
   | 'not-inflight'
   /** ChangeMessageVisibility past 12 hours from the receive (AWS's limit on one lease). */
@@ -194,11 +196,14 @@ export class SqsQueue {
     const nowMs = this.clock.now();
     let dedupKey: string | undefined;
     if (this.isFifo && input.deduplicationId !== undefined) {
-      dedupKey =
-        this.settings.deduplicationScope === 'messageGroup'
-          ? `${input.messageGroupId ?? ''}\u0000${input.deduplicationId}`
-          : input.deduplicationId;
-      const hit = this.dedup.get(dedupKey);
+      const groupKey = `${input.messageGroupId ?? ''}\u0000${input.deduplicationId}`;
+      const queueKey = input.deduplicationId;
+      const byGroup = this.settings.deduplicationScope === 'messageGroup';
+      dedupKey = byGroup ? groupKey : queueKey;
+      // Ids recorded before a change of DeduplicationScope still count (AWS keeps the ids it has:
+      // a SetQueueAttributes does not open a window for duplicates): the same group and id recorded
+      // under the other scope is a duplicate too.
+      const hit = this.dedup.get(dedupKey) ?? this.dedup.get(byGroup ? queueKey : groupKey);
       if (hit) return { message: this.duplicateOf(input, hit, nowMs), duplicate: true };
     }
     const delaySeconds = this.isFifo
@@ -222,11 +227,16 @@ export class SqsQueue {
     return { message, duplicate: false };
   }
 
-  sendCopy(original: SqsMessage, deadLetterSourceArn: string | undefined): SqsMessage {
+  /**
+   * A copy of another queue's message: a dead-lettered one keeps its MessageId; a message move task's
+   * copy is a new message (`asNew`: a new MessageId, as AWS redrives it).
+   */
+  sendCopy(original: SqsMessage, deadLetterSourceArn: string | undefined, asNew = false): SqsMessage {
     this.checkOpen();
     const nowMs = this.clock.now();
     const message: SqsMessage = {
       ...original,
+      messageId: asNew ? randomUUID() : original.messageId,
       sequenceNumber: this.isFifo ? this.nextSequenceNumber(nowMs) : undefined,
       deadLetterSourceArn,
       visibleFromMs: nowMs,
@@ -271,8 +281,15 @@ export class SqsQueue {
     const entry = this.entries.get(parsed.key);
     // Deleting a message that is already gone succeeds, as on AWS (deletes are idempotent).
     if (!entry) return 'ok';
-    // Only the latest lease works: once received again, older handles are expired.
-    if (entry.lease !== parsed.lease) return 'expired';
+    // A FIFO queue takes only the current lease's handle while it lasts: once the message is visible
+    // again or received again, the handle has expired (AWS docs, "Amazon SQS FIFO queue delivery
+    // logic": a message whose visibility timeout expired may be received again, and the old receipt
+    // handle is refused as expired). A standard queue deletes the message with any handle it issued
+    // for it, an older receive's too (AWS docs, DeleteMessage: "Amazon SQS can delete a message from a
+    // queue even if a visibility timeout setting causes the message to be locked by another consumer
+    // ... If you use an old ReceiptHandle, the request will succeed").
+    if (this.isFifo && (entry.lease !== parsed.lease || entry.state !== 'inflight')) return 'expired';
+    if (entry.lease < parsed.lease) return 'expired';
     this.removeEntry(entry);
     this.store?.remove(entry.message);
     this.stats.messagesDeleted++;
@@ -285,10 +302,24 @@ export class SqsQueue {
     if (!parsed) return 'invalid';
     if (parsed === 'stale') return 'expired';
     const entry = this.entries.get(parsed.key);
-    if (!entry || entry.lease !== parsed.lease) return 'expired';
-    if (entry.state !== 'inflight') return 'not-inflight';
+    // A deleted message: AWS's "Message does not exist or is not available for visibility timeout
+    // change." as an invalid ReceiptHandle value.
+    if (!entry || entry.state === 'delayed') return 'gone';
+    if (this.isFifo) {
+      if (entry.lease !== parsed.lease) return 'expired';
+      if (entry.state !== 'inflight') return 'not-inflight';
+    } else if (entry.lease < parsed.lease) {
+      return 'expired';
+    }
+    // A standard queue takes any handle of the message, an older receive's too, and a message whose
+    // lease ran out is hidden again: on AWS, ChangeMessageVisibility after the visibility timeout
+    // succeeds on a standard queue (as issue 14's recorded AWS runs show; LocalStack does the same).
     const nowMs = this.clock.now();
     if (nowMs + visibilityTimeoutSeconds * 1000 > entry.leasedAtMs + MAX_LEASE_MS) return 'too-long';
+    if (entry.state !== 'inflight') {
+      if (visibilityTimeoutSeconds <= 0) return 'ok';
+      this.hideAgain(entry);
+    }
     if (visibilityTimeoutSeconds <= 0) {
       this.makeVisible(entry);
       this.wakeWaiters();
@@ -313,6 +344,12 @@ export class SqsQueue {
       this.store?.remove(entry.message);
     }
     this.visible.clear();
+    // A purge forgets the deduplication ids too: a message sent again after a purge is a new message
+    // (as AWS does, per issue 14's recorded AWS runs; AWS docs, PurgeQueue: "deletes all messages").
+    if (this.isFifo) {
+      this.dedup.clear();
+      this.dedupStore?.rewrite([]);
+    }
   }
 
   peekVisible(): SqsMessage | undefined {
@@ -570,6 +607,14 @@ export class SqsQueue {
       if (this.isFifo) this.groups.returned(entry);
       else this.visible.push(entry);
     }
+  }
+
+  /** A visible message of a standard queue is in flight again (ChangeMessageVisibility after its lease). */
+  private hideAgain(entry: SqsEntry): void {
+    VisibleLine.unlink(entry);
+    entry.state = 'inflight';
+    this.visibleCount--;
+    this.inFlightCount++;
   }
 
   /** Takes a message out of every structure (not the store). */

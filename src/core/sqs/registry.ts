@@ -42,6 +42,14 @@ interface StoredSqsQueue {
 const DEFINITION_KIND = 'sqs-queue';
 
 /**
+ * AWS refuses to create a queue under the name of one deleted less than 60 s ago (AWS docs,
+ * DeleteQueue: "When you delete a queue, you must wait at least 60 seconds before creating a queue
+ * with the same name"; CreateQueue's error QueueDeletedRecently in the Smithy model). Remembered in
+ * memory: a restart forgets it.
+ */
+const QUEUE_REUSE_DELAY_MS = 60_000;
+
+/**
  * The SQS queues of the broker, by name, with their definitions (settings, tags, timestamps) kept
  * in the definitions store, dead-letter relations (redrive on receive, RedriveAllowPolicy), and
  * message move tasks.
@@ -57,6 +65,8 @@ export class SqsQueueRegistry {
   private readonly infos = new Map<SqsQueue, StoredSqsQueue>();
   private readonly moveTasks: SqsMoveTasks;
   private readonly arnPrefix: string;
+  /** When each recently deleted queue name was deleted. */
+  private readonly deletedAtMs = new Map<string, number>();
 
   constructor(options: SqsRegistryOptions) {
     this.clock = options.clock;
@@ -110,8 +120,17 @@ export class SqsQueueRegistry {
   }
 
   create(queueName: string, settings: SqsQueueSettings, tags: Readonly<Record<string, string>>): SqsQueue {
-    this.checkRedrive(queueName, settings);
     const nowMs = this.clock.now();
+    for (const [name, atMs] of this.deletedAtMs) {
+      if (nowMs - atMs >= QUEUE_REUSE_DELAY_MS) this.deletedAtMs.delete(name);
+    }
+    if (this.deletedAtMs.has(queueName)) {
+      throw new SqsCoreError(
+        'QueueDeletedRecently',
+        'You must wait 60 seconds after deleting a queue before you can create another with the same name.',
+      );
+    }
+    this.checkRedrive(queueName, settings);
     const stored: StoredSqsQueue = {
       id: randomBytes(8).toString('hex'),
       settings,
@@ -152,6 +171,7 @@ export class SqsQueueRegistry {
     this.queues.delete(queue.name);
     this.infos.delete(queue);
     this.definitions.delete(DEFINITION_KIND, queue.name);
+    this.deletedAtMs.set(queue.name, this.clock.now());
     queue.destroy();
   }
 

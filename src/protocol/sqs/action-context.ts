@@ -18,6 +18,12 @@ export interface SqsActionContext {
    * request's own path when QueueUrl is absent). Throws SqsError QueueDoesNotExist.
    */
   queueOf(queueUrl: unknown): SqsQueue;
+  /**
+   * The request's X-Amzn-Trace-Id header: SendMessage(Batch) keeps it as the messages' AWSTraceHeader
+   * when they carry none of their own (AWS docs, "Amazon SQS message system attributes" and X-Ray's
+   * "Amazon SQS" integration: the trace header is taken from the HTTP header).
+   */
+  readonly traceHeader?: string | undefined;
   /** Registers a callback for when the client disconnects before the answer is sent. */
   onAbort(callback: () => void): void;
 }

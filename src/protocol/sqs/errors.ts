@@ -5,6 +5,9 @@
 // (docs: AWSSimpleQueueService/latest/APIReference/CommonErrors.html) and the JSON front end's own.
 import { MODEL_ERRORS, type SqsModelErrorShape } from './model.js';
 
+export const QUEUE_DOES_NOT_EXIST_JSON = 'The specified queue does not exist.';
+export const QUEUE_DOES_NOT_EXIST_QUERY = 'The specified queue does not exist for this wsdl version.';
+
 export type SqsFault = 'Sender' | 'Receiver';
 
 interface ErrorInfo {
@@ -13,6 +16,8 @@ interface ErrorInfo {
   readonly fault: SqsFault;
   /** The JSON __type namespace when it is not com.amazonaws.sqs. */
   readonly namespace?: string;
+  /** The JSON __type shape name when it is not the name used here. */
+  readonly jsonShape?: string;
 }
 
 const CORAL = 'com.amazon.coral.service';
@@ -25,12 +30,25 @@ export const COMMON_ERRORS = {
   InvalidAction: { code: 'InvalidAction', httpStatus: 400, fault: 'Sender' },
   InvalidClientTokenId: { code: 'InvalidClientTokenId', httpStatus: 403, fault: 'Sender' },
   InvalidParameterCombination: { code: 'InvalidParameterCombination', httpStatus: 400, fault: 'Sender' },
-  InvalidParameterValue: { code: 'InvalidParameterValue', httpStatus: 400, fault: 'Sender' },
+  // AWS's JSON endpoint names these two by their own shape names (not in the model), with the query
+  // code in x-amzn-query-error (issue 14's recorded AWS runs; LocalStack's SQS exceptions use the
+  // same names; botocore reports the __type as QueryErrorCode beside the header's code).
+  InvalidParameterValue: {
+    code: 'InvalidParameterValue',
+    httpStatus: 400,
+    fault: 'Sender',
+    jsonShape: 'InvalidParameterValueException',
+  },
   InvalidQueryParameter: { code: 'InvalidQueryParameter', httpStatus: 400, fault: 'Sender' },
   MalformedQueryString: { code: 'MalformedQueryString', httpStatus: 404, fault: 'Sender' },
   MissingAction: { code: 'MissingAction', httpStatus: 400, fault: 'Sender' },
   MissingAuthenticationToken: { code: 'MissingAuthenticationToken', httpStatus: 403, fault: 'Sender' },
-  MissingParameter: { code: 'MissingParameter', httpStatus: 400, fault: 'Sender' },
+  MissingParameter: {
+    code: 'MissingParameter',
+    httpStatus: 400,
+    fault: 'Sender',
+    jsonShape: 'MissingRequiredParameterException',
+  },
   RequestExpired: { code: 'RequestExpired', httpStatus: 400, fault: 'Sender' },
   ServiceUnavailable: { code: 'ServiceUnavailable', httpStatus: 503, fault: 'Receiver' },
   SignatureDoesNotMatch: { code: 'SignatureDoesNotMatch', httpStatus: 403, fault: 'Sender' },
@@ -73,7 +91,21 @@ export class SqsError extends Error {
     this.queryCode = info.code;
     this.httpStatus = info.httpStatus;
     this.fault = info.fault;
-    this.jsonType = `${info.namespace ?? 'com.amazonaws.sqs'}#${shape}`;
+    this.jsonType = `${info.namespace ?? 'com.amazonaws.sqs'}#${info.jsonShape ?? shape}`;
+  }
+
+  /**
+   * The message as the query protocol writes it. AWS words a missing queue differently per protocol:
+   * "… does not exist for this wsdl version." on the query endpoint (the AWS SDKs' own integration
+   * features assert it: aws-sdk-js and aws-sdk-ruby features/sqs/sqs.feature, "Handling errors"),
+   * "The specified queue does not exist." on the JSON endpoint (as recorded by emulators that answer
+   * both protocols, e.g. the Node emulator that answers JSON with the short text).
+   */
+  get queryMessage(): string {
+    if (this.shape === 'QueueDoesNotExist' && this.message === QUEUE_DOES_NOT_EXIST_JSON) {
+      return QUEUE_DOES_NOT_EXIST_QUERY;
+    }
+    return this.message;
   }
 }
 

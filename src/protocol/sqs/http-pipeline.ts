@@ -14,9 +14,15 @@ import {
   type SqsHttpResponse,
   type SqsRequest,
 } from './json-protocol.js';
-import type { SqsAction } from './model.js';
+import { OPERATIONS, SHAPES, type SqsAction } from './model.js';
 import { formatQueryError, formatQueryResponse, parseQueryRequest } from './query-protocol.js';
-import { formatQueueUrl, isQueuePath, queueDoesNotExist, queueNameOfUrl } from './queue-urls.js';
+import {
+  formatQueueUrl,
+  isBareQueueName,
+  isQueuePath,
+  queueDoesNotExist,
+  queueNameOfUrl,
+} from './queue-urls.js';
 import { verifySigV4 } from './sigv4.js';
 
 export type SqsActionTable = Readonly<Partial<Record<SqsAction, SqsActionHandler>>>;
@@ -99,6 +105,12 @@ export function sqsRequestHandler(
       fail(request);
       return;
     }
+    // On the query endpoint, an action that names no queue sent to a queue's URL is refused as AWS
+    // refuses it: "InvalidAction: The action CreateQueue is not valid for this endpoint."
+    if (!isJson && isQueuePath(path) && !takesQueueUrl(request.action)) {
+      fail(sqsError('InvalidAction', `The action ${request.action} is not valid for this endpoint.`));
+      return;
+    }
     const handler = options.actions[request.action];
     if (!handler) {
       fail(sqsError('UnsupportedOperation', `${request.action} is not supported by this server.`));
@@ -157,13 +169,16 @@ export function sqsRequestHandler(
   ): SqsActionContext {
     const { registry } = options;
     const authority = req.headers.host || options.defaultAuthority();
+    const trace = req.headers['x-amzn-trace-id'];
     return {
       registry,
       callerId,
+      traceHeader: typeof trace === 'string' && trace !== '' ? trace : undefined,
       queueUrl: (queueName) => formatQueueUrl(authority, registry.accountId, queueName),
       queueOf(queueUrl) {
         const text = typeof queueUrl === 'string' && queueUrl !== '' ? queueUrl : path;
-        const name = queueNameOfUrl(text, registry.accountId);
+        // A bare queue name stands for the caller's queue of that name, as AWS accepts it.
+        const name = isBareQueueName(text) ? text : queueNameOfUrl(text, registry.accountId);
         const queue = name === undefined ? undefined : registry.get(name);
         if (!queue) throw queueDoesNotExist();
         return queue;
@@ -182,6 +197,13 @@ export function sqsRequestHandler(
     options.log(`sqs: ${action} failed: ${(error as Error)?.stack ?? String(error)}`);
     return sqsError('InternalFailure', INTERNAL_FAILURE_MESSAGE);
   }
+}
+
+/** Whether an action's input has a QueueUrl (the actions that may be sent to a queue's URL). */
+function takesQueueUrl(action: SqsAction): boolean {
+  const input = (OPERATIONS[action] as { input?: string }).input;
+  const shape = input === undefined ? undefined : SHAPES[input];
+  return shape?.type === 'structure' && shape.members.some((member) => member.name === 'QueueUrl');
 }
 
 /**

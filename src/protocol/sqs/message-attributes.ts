@@ -24,7 +24,9 @@ const INVALID_CHARACTERS_MESSAGE =
   'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | ' +
   '#x10000 to #x10FFFF';
 
-const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]+$/;
+// Letters and digits of any script: AWS accepts names such as 'Héllo' or '名前' (issue 14's recorded
+// AWS runs; the docs' "alphanumeric" is Unicode letters and digits).
+const ATTRIBUTE_NAME = /^[\p{L}\p{N}_.-]+$/u;
 const RESERVED_PREFIX = /^(aws|amazon)\./i;
 const DATA_TYPE = /^(String|Number|Binary)(\..+)?$/;
 // SQS numbers: up to 38 significant digits, magnitude from 10^-128 to 10^126.

@@ -75,6 +75,13 @@ function decodeStructure(form: Form, shapeName: string, prefix: string): Record<
     const key = memberKey(prefix, member.xmlName ?? member.name);
     const value = form.prefixes.has(key) ? decodeMember(form, member, key) : undefined;
     if (value === undefined) {
+      // A batch without entries is AWS's EmptyBatchRequest, not a missing parameter: the handler
+      // refuses the empty list with AWS's text ("There should be at least one
+      // SendMessageBatchRequestEntry in the request.", as the query endpoint answers it).
+      if (member.required && member.target.endsWith('BatchRequestEntryList')) {
+        out[member.name] = [];
+        continue;
+      }
       if (member.required) throw missingParameter(key);
       continue;
     }
@@ -236,9 +243,12 @@ export function formatQueryResponse(
   const outputShape = (OPERATIONS[action] as { output?: string }).output;
   // Actions without an output shape (DeleteMessage, ...) have no <ActionResult> element.
   if (outputShape) {
-    out.push(`<${action}Result>`);
+    // An empty result is a self-closed element, as AWS writes it (`<ReceiveMessageResult/>` for a
+    // receive that found nothing; botocore's and the SDKs' recorded query fixtures).
+    const start = out.push(`<${action}Result>`);
     encodeStructure(out, outputShape, result ?? {});
-    out.push(`</${action}Result>`);
+    if (out.length === start) out[start - 1] = `<${action}Result/>`;
+    else out.push(`</${action}Result>`);
   }
   out.push(
     `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata></${action}Response>`,
@@ -249,7 +259,7 @@ export function formatQueryResponse(
 export function formatQueryError(error: SqsError, requestId: string): SqsHttpResponse {
   const body =
     `<?xml version="1.0"?><ErrorResponse xmlns="${XML_NAMESPACE}"><Error><Type>${error.fault}</Type>` +
-    `<Code>${escapeXml(error.queryCode)}</Code><Message>${escapeXml(error.message)}</Message><Detail/></Error>` +
+    `<Code>${escapeXml(error.queryCode)}</Code><Message>${escapeXml(error.queryMessage)}</Message><Detail/></Error>` +
     `<RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>`;
   return { status: error.httpStatus, headers: { ...XML_HEADERS, 'x-amzn-requestid': requestId }, body };
 }

@@ -92,10 +92,15 @@ export function parseCreateQueueAttributes(
   if (fifoText !== undefined) {
     const parsed = parseBoolean(fifoText);
     if (parsed === undefined) return invalidValue('FifoQueue');
+    // AWS takes FifoQueue only to make a FIFO queue: FifoQueue=false is refused as an attribute a
+    // standard queue does not have, like ContentBasedDeduplication (AWS docs, CreateQueue: "FifoQueue –
+    // Designates a queue as FIFO"; issue 14's recorded AWS runs: CreateQueue with FifoQueue=false
+    // answers InvalidAttributeName "Unknown Attribute FifoQueue.").
     fifoQueue = parsed;
   }
   const nameError = validateQueueName(queueName, fifoQueue);
   if (nameError) return { ok: false, ...nameError };
+  if (fifoText !== undefined && !fifoQueue) return unknownAttribute('FifoQueue');
   const settings = defaultQueueSettings(fifoQueue);
   // SSE-KMS replaces the SQS-managed default.
   if (attributes.KmsMasterKeyId && attributes.SqsManagedSseEnabled === undefined)
@@ -157,8 +162,10 @@ function applyOther(
 ): ({ ok: false } & SqsValidationError) | undefined {
   switch (name) {
     case 'FifoQueue':
-      // Fixed at creation; parseCreateQueueAttributes already read it.
-      return mode === 'create' ? undefined : unknownAttribute(name);
+      // Fixed at creation; parseCreateQueueAttributes already read it. Setting FifoQueue=true on a
+      // FIFO queue changes nothing, and AWS answers it as a no-op.
+      if (mode === 'create') return undefined;
+      return settings.fifoQueue && parseBoolean(value) === true ? undefined : unknownAttribute(name);
     case 'ContentBasedDeduplication':
     case 'SqsManagedSseEnabled': {
       const parsed = parseBoolean(value);

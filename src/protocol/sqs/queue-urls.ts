@@ -36,6 +36,11 @@ export function queueNameOfUrl(queueUrl: string, accountId: string): string | un
   }
 }
 
+/** A QueueUrl that is only a queue's name (no scheme, no path). */
+export function isBareQueueName(queueUrl: string): boolean {
+  return /^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(queueUrl) && queueUrl.length <= 80;
+}
+
 /** The request path names a queue (`/<account>/<name>`): AWS lets such requests leave QueueUrl out. */
 export function isQueuePath(path: string): boolean {
   return /^\/[^/]+\/[^/]+\/?$/.test(path);

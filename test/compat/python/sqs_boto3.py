@@ -224,8 +224,71 @@ def dlq():
     }
 
 
+def error_of(call):
+    """The query error as botocore reads it: code, message, HTTP status."""
+    try:
+        call()
+    except ClientError as error:
+        return {
+            "code": error.response["Error"]["Code"],
+            "message": error.response["Error"]["Message"],
+            "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
+        }
+    return None
+
+
+def conformance():
+    """Issue 14's points as the query protocol shows them."""
+    out = {}
+    out["missingQueue"] = error_of(lambda: sqs.get_queue_url(QueueName=PREFIX + "-absent"))
+    url = sqs.create_queue(QueueName=PREFIX + "-conf")["QueueUrl"]
+    out["badDelay"] = error_of(lambda: sqs.send_message(QueueUrl=url, MessageBody="x", DelaySeconds=901))
+    out["emptyReceive"] = "Messages" in sqs.receive_message(QueueUrl=url)
+    out["fifoFalse"] = error_of(
+        lambda: sqs.create_queue(QueueName=PREFIX + "-std", Attributes={"FifoQueue": "false"})
+    )
+    small = sqs.create_queue(QueueName=PREFIX + "-small", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    batch = sqs.send_message_batch(
+        QueueUrl=small,
+        Entries=[{"Id": "small", "MessageBody": "x"}, {"Id": "big", "MessageBody": "y" * 2000}],
+    )
+    out["batchSuccessful"] = [e["Id"] for e in batch.get("Successful", [])]
+    out["batchFailed"] = batch.get("Failed", [])
+    fifo_url = sqs.create_queue(QueueName=PREFIX + "-conf.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    out["fifoBatchNoGroup"] = error_of(
+        lambda: sqs.send_message_batch(
+            QueueUrl=fifo_url, Entries=[{"Id": "a", "MessageBody": "a", "MessageDeduplicationId": "a"}]
+        )
+    )
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="a", MessageGroupId="g", MessageDeduplicationId="d")
+    sqs.purge_queue(QueueUrl=fifo_url)
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="again", MessageGroupId="g", MessageDeduplicationId="d")
+    out["afterPurge"] = [m["Body"] for m in sqs.receive_message(QueueUrl=fifo_url).get("Messages", [])]
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody="attrs",
+        MessageAttributes={
+            "Héllo": {"DataType": "String", "StringValue": "1"},
+            "Hello": {"DataType": "String", "StringValue": "2"},
+            "Other": {"DataType": "String", "StringValue": "3"},
+        },
+    )
+    got = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["Hel.*"]).get("Messages", [])
+    out["prefixFiltered"] = sorted(got[0].get("MessageAttributes", {})) if got else None
+    gone_handle = got[0]["ReceiptHandle"] if got else ""
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=gone_handle)
+    out["changeDeleted"] = error_of(
+        lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=gone_handle, VisibilityTimeout=5)
+    )
+    sqs.add_permission(QueueUrl=url, Label="send", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    out["policy"] = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    sqs.delete_queue(QueueUrl=small)
+    out["deletedRecently"] = error_of(lambda: sqs.create_queue(QueueName=PREFIX + "-small"))
+    return out
+
+
 results = {}
-for scenario in (basic, batch, attributes, fifo, dlq):
+for scenario in (basic, batch, attributes, fifo, dlq, conformance):
     try:
         results[scenario.__name__] = scenario()
     except Exception as error:  # report every scenario; the test names the one that failed

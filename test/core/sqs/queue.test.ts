@@ -62,16 +62,16 @@ test('standard queue: a lease hides the message until its visibility timeout, th
   assert.deepEqual(bodies(again).sort(), ['a', 'b']);
   const a = again.find((r) => r.message.body === 'a')!;
   assert.equal(a.message.receiveCount, 2);
-  // The first lease's handle stopped working when the message was received again.
-  assert.equal(queue.deleteMessage(first[0]!.receiptHandle), 'expired');
-  assert.equal(queue.changeVisibility(first[0]!.receiptHandle, 5), 'expired');
-  assert.equal(queue.deleteMessage(a.receiptHandle), 'ok');
+  // On a standard queue the first receive's handle still works after the message was received again,
+  // as on AWS: it changes the current lease and deletes the message.
+  assert.equal(queue.changeVisibility(first[0]!.receiptHandle, 5), 'ok');
+  assert.equal(queue.deleteMessage(first[0]!.receiptHandle), 'ok');
   assert.equal(queue.deleteMessage(a.receiptHandle), 'ok', 'deleting twice succeeds, as on AWS');
   assert.equal(queue.deleteMessage('not-a-handle'), 'invalid');
   assert.deepEqual(queue.counts(), { visible: 0, inFlight: 1, delayed: 0 });
 });
 
-test('ChangeMessageVisibility extends or ends a lease; a visible message is not in flight', () => {
+test("ChangeMessageVisibility extends or ends a lease; after the lease it hides a standard queue's message again", () => {
   const { clock, registry } = setup();
   const queue = registry.create('jobs', settings({ visibilityTimeoutSeconds: 10 }), {});
   queue.send(input('a'));
@@ -80,10 +80,18 @@ test('ChangeMessageVisibility extends or ends a lease; a visible message is not 
   clock.advance(30_000);
   assert.deepEqual(receiveNow(queue), []);
   assert.equal(queue.changeVisibility(lease!.receiptHandle, 0), 'ok');
-  assert.equal(queue.changeVisibility(lease!.receiptHandle, 10), 'not-inflight');
+  assert.deepEqual(queue.counts(), { visible: 1, inFlight: 0, delayed: 0 });
+  // After the lease, the handle hides the message again on a standard queue, as AWS lets it.
+  assert.equal(queue.changeVisibility(lease!.receiptHandle, 10), 'ok');
+  assert.deepEqual(queue.counts(), { visible: 0, inFlight: 1, delayed: 0 });
+  assert.deepEqual(receiveNow(queue), []);
+  clock.advance(10_000);
+  assert.deepEqual(queue.counts(), { visible: 1, inFlight: 0, delayed: 0 });
   // The latest handle still deletes a message that became visible again, as on AWS.
   assert.equal(queue.deleteMessage(lease!.receiptHandle), 'ok');
   assert.deepEqual(queue.counts(), { visible: 0, inFlight: 0, delayed: 0 });
+  // A deleted message's handle: gone.
+  assert.equal(queue.changeVisibility(lease!.receiptHandle, 10), 'gone');
 });
 
 test('delays: per message and per queue; ApproximateNumberOfMessagesDelayed counts them', () => {
@@ -274,10 +282,39 @@ test('a rated move task moves at most N messages a second and can be cancelled',
   clock.advance(5_000);
   assert.equal(target.counts().visible, 4);
   assert.equal(registry.listMoveTasks(dlq.arn, 1)[0]!.status, 'CANCELLED');
+  // A task that is not running cannot be cancelled: not found, as AWS answers.
   assert.throws(
     () => registry.cancelMoveTask(handle),
-    (err: unknown) => err instanceof SqsCoreError && err.code === 'InvalidParameterValue',
+    (err: unknown) =>
+      err instanceof SqsCoreError &&
+      err.code === 'ResourceNotFoundException' &&
+      err.message === 'Task does not exist.',
   );
+});
+
+test('a move task gives moved messages new ids, and fails on a message with no known source', () => {
+  const { registry } = setup();
+  const dlq = registry.create('dlq', settings(), {});
+  const target = registry.create('target', settings(), {});
+  registry.create(
+    'src',
+    settings({ redrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 } }),
+    {},
+  );
+  const { message: sent } = dlq.send(input('to-target'));
+  registry.startMoveTask(dlq.arn, target.arn);
+  const [moved] = receiveNow(target);
+  assert.equal(moved!.message.body, 'to-target');
+  assert.notEqual(moved!.message.messageId, sent.messageId);
+  assert.equal(moved!.message.receiveCount, 1);
+  // Sent to the DLQ directly: no source queue to return it to.
+  dlq.send(input('direct'));
+  registry.startMoveTask(dlq.arn);
+  const [task] = registry.listMoveTasks(dlq.arn, 1);
+  assert.equal(task!.status, 'FAILED');
+  assert.equal(task!.failureReason, 'CouldNotDetermineMessageSource');
+  assert.equal(task!.approximateNumberOfMessagesMoved, 0);
+  assert.equal(dlq.counts().visible, 1);
 });
 
 test('RedriveAllowPolicy and a missing dead-letter queue refuse a RedrivePolicy', () => {

@@ -137,7 +137,7 @@ test('MessageAttributeNames filters message attributes; the digest covers what i
   assert.equal(unmatched.MD5OfMessageAttributes, undefined);
 });
 
-test('visibility timeout: hidden while leased, redelivered after; an old handle has expired', async () => {
+test('visibility timeout: hidden while leased, redelivered after; an old handle still deletes on a standard queue', async () => {
   const h = new Harness();
   const url = await withMessage(h);
   const [first] = await h.receiveAll(url, { VisibilityTimeout: 10 });
@@ -148,6 +148,20 @@ test('visibility timeout: hidden while leased, redelivered after; an old handle 
   assert.equal(second.MessageId, first.MessageId);
   assert.equal(second.Attributes.ApproximateReceiveCount, '2');
   assert.notEqual(second.ReceiptHandle, first.ReceiptHandle);
+  // AWS docs (DeleteMessage): an older receive's handle succeeds, and the message is deleted even
+  // while another consumer holds it.
+  await h.call('DeleteMessage', { QueueUrl: url, ReceiptHandle: first.ReceiptHandle });
+  await h.call('DeleteMessage', { QueueUrl: url, ReceiptHandle: second.ReceiptHandle });
+  h.clock.advance(60_000);
+  assert.deepEqual(await h.receiveAll(url), [], 'deleted for good');
+});
+
+test('FIFO: a handle whose lease ran out has expired (DeleteMessage refused)', async () => {
+  const h = new Harness();
+  const url = h.createQueue('q.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+  await h.call('SendMessage', { QueueUrl: url, MessageBody: 'x', MessageGroupId: 'g' });
+  const [first] = await h.receiveAll(url, { VisibilityTimeout: 10 });
+  h.clock.advance(10_000);
   const expired = await h.refused(
     'DeleteMessage',
     { QueueUrl: url, ReceiptHandle: first.ReceiptHandle },
@@ -157,9 +171,14 @@ test('visibility timeout: hidden while leased, redelivered after; an old handle 
     expired.message,
     `Value ${first.ReceiptHandle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.`,
   );
+  const [second] = await h.receiveAll(url);
+  assert.equal(second.MessageId, first.MessageId, 'still there, in order');
+  await h.refused(
+    'DeleteMessage',
+    { QueueUrl: url, ReceiptHandle: first.ReceiptHandle },
+    'InvalidParameterValue',
+  );
   await h.call('DeleteMessage', { QueueUrl: url, ReceiptHandle: second.ReceiptHandle });
-  h.clock.advance(60_000);
-  assert.deepEqual(await h.receiveAll(url), [], 'deleted for good');
 });
 
 test('DeleteMessage with a handle the queue never issued: ReceiptHandleIsInvalid (404)', async () => {
@@ -193,12 +212,22 @@ test('ChangeMessageVisibility extends, shortens and refuses as AWS does', async 
   const [again] = await h.receiveAll(url, { VisibilityTimeout: 30 });
   assert.equal(again.MessageId, message.MessageId, 'timeout 0: visible at once');
   await change(0, again.ReceiptHandle);
-  const notInflight = await h.refused(
+  // After its lease, a standard queue's message is hidden again by its handle, as AWS lets it.
+  await change(10, again.ReceiptHandle);
+  assert.deepEqual(await h.receiveAll(url), []);
+  h.clock.advance(10_000);
+  const [third] = await h.receiveAll(url);
+  await h.call('DeleteMessage', { QueueUrl: url, ReceiptHandle: third.ReceiptHandle });
+  // A deleted message: AWS's text, as an invalid ReceiptHandle value.
+  const gone = await h.refused(
     'ChangeMessageVisibility',
-    { QueueUrl: url, ReceiptHandle: again.ReceiptHandle, VisibilityTimeout: 10 },
-    'MessageNotInflight',
+    { QueueUrl: url, ReceiptHandle: third.ReceiptHandle, VisibilityTimeout: 10 },
+    'InvalidParameterValue',
   );
-  assert.equal(notInflight.queryCode, 'AWS.SimpleQueueService.MessageNotInflight');
+  assert.equal(
+    gone.message,
+    `Value ${third.ReceiptHandle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`,
+  );
   await h.refused(
     'ChangeMessageVisibility',
     { QueueUrl: url, ReceiptHandle: 'nope', VisibilityTimeout: 10 },

@@ -265,11 +265,12 @@ test('SendMessageBatch whole-call refusals store nothing', async () => {
       /alphanumeric characters, hyphens and underscores. It can be at most 80 letters long/,
     );
   }
+  // The request total is AWS's 1 MiB whatever the queue's MaximumMessageSize.
   await h.refused(
     'SendMessageBatch',
-    { QueueUrl: url, Entries: [entry('a', 'x'.repeat(600)), entry('b', 'y'.repeat(600))] },
+    { QueueUrl: url, Entries: [entry('a', 'x'.repeat(600_000)), entry('b', 'y'.repeat(600_000))] },
     'BatchRequestTooLong',
-    /^Batch requests cannot be longer than 1024 bytes\. You have sent 1200 bytes\.$/,
+    /^Batch requests cannot be longer than 1048576 bytes\. You have sent 1200000 bytes\.$/,
   );
   assert.deepEqual(await h.receiveAll(url), []);
   // Ten entries with ids at the 80-character limit are fine.
@@ -326,20 +327,33 @@ test('SendMessageBatch stores the valid entries and reports the others in Failed
   assert.deepEqual(bodies, ['one', 'two']);
 });
 
-test('SendMessageBatch on a FIFO queue: sequence numbers in entry order, per-entry FIFO refusals', async () => {
+test('SendMessageBatch on a FIFO queue: sequence numbers in entry order; a missing group id fails the request', async () => {
   const h = new Harness();
   const url = h.createQueue('q.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+  await h.refused(
+    'SendMessageBatch',
+    {
+      QueueUrl: url,
+      Entries: [
+        { Id: 'a', MessageBody: '1', MessageGroupId: 'g' },
+        { Id: 'b', MessageBody: '2' },
+      ],
+    },
+    'MissingParameter',
+    /^The request must contain the parameter MessageGroupId\.$/,
+  );
+  assert.deepEqual(await h.receiveAll(url), []);
   const result = await h.call('SendMessageBatch', {
     QueueUrl: url,
     Entries: [
       { Id: 'a', MessageBody: '1', MessageGroupId: 'g' },
-      { Id: 'b', MessageBody: '2' },
+      { Id: 'b', MessageBody: '2', MessageGroupId: 'g', MessageDeduplicationId: '' },
       { Id: 'c', MessageBody: '3', MessageGroupId: 'g' },
     ],
   });
   assert.deepEqual(
     result.Failed.map((f: { Id: string; Code: string }) => [f.Id, f.Code]),
-    [['b', 'MissingParameter']],
+    [['b', 'InvalidParameterValue']],
   );
   const [a, c] = result.Successful;
   assert.ok(BigInt(c.SequenceNumber) > BigInt(a.SequenceNumber));

@@ -101,9 +101,19 @@ test('FifoQueue: only at creation, must agree with the name; FIFO-only attribute
     'InvalidParameterValue',
   );
   assert.equal(refused(parseCreateQueueAttributes('q', { FifoQueue: 'yes' })).code, 'InvalidAttributeValue');
-  assert.equal(created('q', { FifoQueue: 'false' }).fifoQueue, false);
-  const set = applySetQueueAttributes(created('q.fifo', { FifoQueue: 'true' }), { FifoQueue: 'true' });
+  // A standard queue has no FifoQueue attribute: FifoQueue=false is refused as AWS refuses it.
+  assert.deepEqual(refused(parseCreateQueueAttributes('q', { FifoQueue: 'false' })), {
+    code: 'InvalidAttributeName',
+    message: 'Unknown Attribute FifoQueue.',
+  });
+  // FifoQueue=true on a FIFO queue changes nothing and is accepted; false is refused.
+  const fifo = created('q.fifo', { FifoQueue: 'true' });
+  const same = applySetQueueAttributes(fifo, { FifoQueue: 'true' });
+  assert.ok(same.ok && same.settings.fifoQueue);
+  const set = applySetQueueAttributes(fifo, { FifoQueue: 'false' });
   assert.equal(!set.ok && set.code, 'InvalidAttributeName');
+  const onStandard = applySetQueueAttributes(created('q'), { FifoQueue: 'true' });
+  assert.equal(!onStandard.ok && onStandard.code, 'InvalidAttributeName');
   for (const name of ['ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit']) {
     assert.equal(refused(parseCreateQueueAttributes('q', { [name]: 'true' })).code, 'InvalidAttributeName');
   }

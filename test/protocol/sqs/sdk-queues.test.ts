@@ -355,7 +355,7 @@ describe('permissions', () => {
       (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy'] })))
         .Attributes?.Policy;
     const policy = JSON.parse((await read())!);
-    assert.equal(policy.Version, '2012-10-17');
+    assert.equal(policy.Version, '2008-10-17');
     assert.deepEqual(policy.Statement, [
       {
         Sid: 'send',
@@ -410,7 +410,7 @@ describe('permissions', () => {
 });
 
 describe('message move tasks', () => {
-  test('start, list and cancel map the core refusals to ResourceNotFoundException', async () => {
+  test('start, list and cancel map the core refusals to the errors AWS gives', async () => {
     await create('move-dlq');
     await create('move-src', {
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn('move-dlq'), maxReceiveCount: 1 }),
@@ -433,7 +433,24 @@ describe('message move tasks', () => {
     const badHandle = await refusal(
       sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: 'not-a-handle' })),
     );
-    assert.equal(badHandle.name, 'ResourceNotFoundException');
+    assert.deepEqual(badHandle, {
+      name: 'InvalidParameterValue',
+      code: 'InvalidParameterValue',
+      status: 400,
+      message: 'Value for parameter TaskHandle is invalid.',
+    });
+    const unknownHandle = Buffer.from(JSON.stringify({ taskId: 'x', sourceArn: arn('move-dlq') })).toString(
+      'base64',
+    );
+    assert.deepEqual(
+      await refusal(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: unknownHandle }))),
+      {
+        name: 'ResourceNotFoundException',
+        code: 'ResourceNotFoundException',
+        status: 404,
+        message: 'Task does not exist.',
+      },
+    );
     const badMax = await refusal(
       sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('move-dlq'), MaxResults: 11 })),
     );

@@ -26,6 +26,12 @@ export function leaseError(
       );
     case 'expired':
       return invalidParameterValue('ReceiptHandle', receiptHandle, 'The receipt handle has expired.');
+    case 'gone':
+      return invalidParameterValue(
+        'ReceiptHandle',
+        receiptHandle,
+        'Message does not exist or is not available for visibility timeout change.',
+      );
     case 'not-inflight':
       return sqsError(
         'MessageNotInflight',

@@ -30,8 +30,10 @@ interface PolicyDocument {
 
 function readPolicy(queue: SqsQueue): PolicyDocument {
   const text = queue.settings.policy;
+  // AWS starts the policy it writes for AddPermission at policy language version 2008-10-17
+  // (issue 14's recorded AWS runs; moto's AddPermission writes the same).
   if (text === undefined)
-    return { Version: '2012-10-17', Id: `${queue.arn}/SQSDefaultPolicy`, Statement: [] };
+    return { Version: '2008-10-17', Id: `${queue.arn}/SQSDefaultPolicy`, Statement: [] };
   const parsed = JSON.parse(text) as PolicyDocument;
   if (!Array.isArray(parsed.Statement)) {
     parsed.Statement = parsed.Statement === undefined ? [] : [parsed.Statement as Record<string, unknown>];

@@ -33,11 +33,19 @@ const ALL_SYSTEM_ATTRIBUTES = Object.keys(SYSTEM_ATTRIBUTES) as SystemAttributeN
 
 /** Requested system attribute names (legacy AttributeNames and MessageSystemAttributeNames); unknown ones are ignored. */
 export function selectSystemAttributes(names: readonly string[]): SystemAttributeName[] {
-  if (names.includes('All')) return ALL_SYSTEM_ATTRIBUTES;
-  return ALL_SYSTEM_ATTRIBUTES.filter((name) => names.includes(name));
+  if (names.includes('All') || names.includes('.*')) return ALL_SYSTEM_ATTRIBUTES;
+  const prefixes = names.filter((name) => name.endsWith('.*')).map((name) => name.slice(0, -2));
+  return ALL_SYSTEM_ATTRIBUTES.filter(
+    (name) => names.includes(name) || prefixes.some((prefix) => name.startsWith(prefix)),
+  );
 }
 
-/** MessageAttributeNames: All or '.*' for every attribute, exact names, and prefixes written 'name.*'. */
+/**
+ * MessageAttributeNames: All or '.*' for every attribute, exact names, and prefixes written 'name.*'.
+ * The '.*' is a wildcard after the prefix, so 'Hel.*' returns 'Hello' and 'bar.*' returns 'bar.baz'
+ * and 'barn' (AWS docs, ReceiveMessage MessageAttributeNames: "return all of the message attributes
+ * starting with a prefix, for example bar.*"; ElasticMQ matches the name as a regular expression).
+ */
 export interface MessageAttributeFilter {
   readonly all: boolean;
   readonly exact: ReadonlySet<string>;
@@ -50,7 +58,7 @@ export function messageAttributeFilter(names: readonly string[]): MessageAttribu
   const exact = new Set<string>();
   const prefixes: string[] = [];
   for (const name of names) {
-    if (name.endsWith('.*')) prefixes.push(name.slice(0, -1));
+    if (name.endsWith('.*')) prefixes.push(name.slice(0, -2));
     else exact.add(name);
   }
   return { all: false, exact, prefixes };

@@ -21,18 +21,44 @@ import { checkBatchEntries, checkFifoId, core, durable, failedEntry, intParam } 
 const MAX_DELAY_SECONDS = 900;
 const NOT_FOR_THIS_QUEUE_TYPE = 'The request include parameter that is not valid for this queue type.';
 
+const noDeduplicationId = () =>
+  sqsError(
+    'InvalidParameterValue',
+    'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+  );
+
+/**
+ * AWS's limit on a batch's total payload, whatever the queue's MaximumMessageSize (which each entry
+ * meets on its own, failing alone): 1 MiB since AWS raised the message size limit in August 2025
+ * (AWS docs, SendMessageBatch: "The maximum allowed individual message size and the maximum total
+ * payload size (the sum of the individual lengths of all of the batched messages) are both 1 MiB").
+ */
+const MAX_BATCH_PAYLOAD_BYTES = 1_048_576;
+
 /** One message to send: SendMessage's params or a SendMessageBatch entry. */
 type SendEntry = Omit<SendMessageRequest, 'QueueUrl'>;
 
 /** Checks one message (SendMessage's params or a batch entry) and builds what the core stores. */
-export function prepareSend(queue: SqsQueue, entry: SendEntry, senderId: string): SqsSendInput {
+export function prepareSend(
+  queue: SqsQueue,
+  entry: SendEntry,
+  senderId: string,
+  traceHeader?: string,
+): SqsSendInput {
   const body = entry.MessageBody;
   const attributes = entry.MessageAttributes;
-  const systemAttributes = entry.MessageSystemAttributes;
+  const sentSystemAttributes = entry.MessageSystemAttributes;
   const size = validateMessageSize(body, attributes, queue.settings.maximumMessageSizeBytes);
   if (!size.ok) throw sqsError(size.code, size.message);
-  const system = validateMessageSystemAttributes(systemAttributes);
+  const system = validateMessageSystemAttributes(sentSystemAttributes);
   if (!system.ok) throw sqsError(system.code, system.message);
+  // The request's X-Amzn-Trace-Id becomes AWSTraceHeader unless the message sets its own. The answer's
+  // MD5OfMessageSystemAttributes stays that of what the client sent (the SDKs check it against that).
+  const systemAttributes =
+    traceHeader !== undefined && sentSystemAttributes?.AWSTraceHeader === undefined
+      ? { ...sentSystemAttributes, AWSTraceHeader: { DataType: 'String', StringValue: traceHeader } }
+      : sentSystemAttributes;
+  const sentSystem = sentSystemAttributes !== undefined && Object.keys(sentSystemAttributes).length > 0;
 
   const delaySeconds = intParam(
     'DelaySeconds',
@@ -55,10 +81,7 @@ export function prepareSend(queue: SqsQueue, entry: SendEntry, senderId: string)
       // Content-based deduplication: the id is the SHA-256 of the body (the core dedups by id only).
       deduplicationId = createHash('sha256').update(body, 'utf8').digest('hex');
     } else {
-      throw sqsError(
-        'InvalidParameterValue',
-        'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
-      );
+      throw noDeduplicationId();
     }
   } else {
     if (deduplicationId !== undefined) {
@@ -76,7 +99,8 @@ export function prepareSend(queue: SqsQueue, entry: SendEntry, senderId: string)
     messageAttributes: hasAttributes ? attributes : undefined,
     messageAttributesMd5: hasAttributes ? md5OfMessageAttributes(attributes) : undefined,
     systemAttributes: hasSystemAttributes ? systemAttributes : undefined,
-    systemAttributesMd5: hasSystemAttributes ? md5OfMessageSystemAttributes(systemAttributes) : undefined,
+    systemAttributesMd5:
+      sentSystem && sentSystemAttributes ? md5OfMessageSystemAttributes(sentSystemAttributes) : undefined,
     sizeBytes: size.sizeBytes,
     delaySeconds: queue.isFifo ? undefined : delaySeconds,
     messageGroupId: groupId,
@@ -101,7 +125,7 @@ function sendResult(input: SqsSendInput, message: SqsMessage): Omit<SendMessageB
 
 export const sendMessage: SqsHandler<'SendMessage'> = async (context, params) => {
   const queue = context.queueOf(params.QueueUrl);
-  const input = prepareSend(queue, params, context.callerId);
+  const input = prepareSend(queue, params, context.callerId, context.traceHeader);
   const { message } = core(() => queue.send(input));
   await durable(context.registry.durability);
   return sendResult(input, message);
@@ -126,7 +150,7 @@ function payloadBytes(entries: readonly SendMessageBatchRequestEntry[]): number 
 export const sendMessageBatch: SqsHandler<'SendMessageBatch'> = async (context, params) => {
   const queue = context.queueOf(params.QueueUrl);
   const entries = checkBatchEntries(params.Entries, 'SendMessageBatchRequestEntry');
-  const maxBytes = queue.settings.maximumMessageSizeBytes;
+  const maxBytes = MAX_BATCH_PAYLOAD_BYTES;
   const totalBytes = payloadBytes(entries);
   if (totalBytes > maxBytes) {
     throw sqsError(
@@ -134,12 +158,26 @@ export const sendMessageBatch: SqsHandler<'SendMessageBatch'> = async (context, 
       `Batch requests cannot be longer than ${maxBytes} bytes. You have sent ${totalBytes} bytes.`,
     );
   }
+  if (queue.isFifo) {
+    // On a FIFO queue an entry without MessageGroupId (or without MessageDeduplicationId where the
+    // queue does not derive it) fails the whole request, not the entry: AWS answers MissingParameter
+    // / InvalidParameterValue for the request (issue 14's recorded AWS runs; LocalStack's SQS
+    // provider checks these before the entries too).
+    for (const entry of entries) {
+      if (entry.MessageGroupId === undefined) throw missingParameter('MessageGroupId');
+    }
+    if (!queue.settings.contentBasedDeduplication) {
+      for (const entry of entries) {
+        if (entry.MessageDeduplicationId === undefined) throw noDeduplicationId();
+      }
+    }
+  }
   const successful: SendMessageBatchResultEntry[] = [];
   const failed: BatchResultErrorEntry[] = [];
   for (const entry of entries) {
     const id = entry.Id;
     try {
-      const input = prepareSend(queue, entry, context.callerId);
+      const input = prepareSend(queue, entry, context.callerId, context.traceHeader);
       const { message } = core(() => queue.send(input));
       successful.push({ Id: id, ...sendResult(input, message) });
     } catch (err) {

@@ -157,6 +157,8 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     listeners: () => listeners,
     metrics: (perObject) => metrics.renderBytes(perObject ? '/metrics/per-object' : '/metrics'),
     log,
+    kafka: { topics: kafka.topics, groups: kafka.groups },
+    sqs: { registry: sqs.registry, now: () => clock.now() },
   });
   let control: ControlSocket | undefined;
   const shutDown = async () => {

@@ -5,7 +5,13 @@
  */
 import type { BrokerCore } from '../core/broker-core.js';
 import type { DurabilityBarrier } from '../core/durability.js';
-import type { ConnectionView, ListenerView, PropertiesCodec } from '../management/context.js';
+import type {
+  ConnectionView,
+  KafkaContext,
+  ListenerView,
+  PropertiesCodec,
+  SqsContext,
+} from '../management/context.js';
 import { ManagementServer } from '../management/http-server.js';
 import { managementRouter } from '../management/routes.js';
 import {
@@ -18,6 +24,7 @@ import {
 } from '../protocol/amqp/codec/index.js';
 import type { AmqpConnection } from '../protocol/amqp/connection.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
+import { findOffsetForTimestamp } from '../protocol/kafka/offset-search.js';
 import type { ResourceAlarms } from '../resources/resource-monitor.js';
 import { type BoundAddress, bindListener, formatHost } from './listener.js';
 
@@ -38,6 +45,10 @@ export interface ManagementCompositionInput {
   /** The Prometheus exposition, served again on the API port with authentication. */
   readonly metrics: (perObject: boolean) => Buffer;
   readonly log: (line: string) => void;
+  /** Kafka's topics and groups, for /api/kafka. */
+  readonly kafka?: Pick<KafkaContext, 'topics' | 'groups'>;
+  /** SQS's queues, for /api/sqs. */
+  readonly sqs?: SqsContext;
 }
 
 export interface ManagementParts {
@@ -90,6 +101,16 @@ export function composeManagement(input: ManagementCompositionInput): Management
         maxBodyBytes: MANAGEMENT_MAX_BODY_BYTES,
         metrics: input.metrics,
         log: input.log,
+        ...(input.kafka
+          ? {
+              kafka: {
+                ...input.kafka,
+                offsetForTimestamp: (partition, timestampMs) =>
+                  findOffsetForTimestamp(partition, timestampMs)?.offset,
+              },
+            }
+          : {}),
+        ...(input.sqs ? { sqs: input.sqs } : {}),
       });
       const listening = server;
       const bound = await bindListener('http', '--http-port', host, port, (h, p) => listening.listen(h, p));

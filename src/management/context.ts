@@ -4,6 +4,10 @@
  */
 import type { BrokerCore } from '../core/broker-core.js';
 import type { DurabilityBarrier } from '../core/durability.js';
+import type { GroupCoordinator } from '../core/kafka/group-coordinator.js';
+import type { TopicSource } from '../core/kafka/monitoring.js';
+import type { TopicPartition } from '../core/kafka/topic.js';
+import type { SqsQueueRegistry } from '../core/sqs/registry.js';
 
 /** One open AMQP connection as the API shows it. */
 export interface ConnectionView {
@@ -50,6 +54,27 @@ export interface ManagementContext {
   /** Largest request body; a larger one is refused with 413. */
   readonly maxBodyBytes: number;
   readonly log: (line: string) => void;
+  /** Kafka's topics and groups for /api/kafka (absent: those routes answer 404). */
+  readonly kafka?: KafkaContext;
+  /** SQS's queues for /api/sqs (absent: those routes answer 404). */
+  readonly sqs?: SqsContext;
+}
+
+/** What /api/kafka reads and acts on. */
+export interface KafkaContext {
+  readonly topics: TopicSource;
+  readonly groups: Pick<
+    GroupCoordinator,
+    'list' | 'describe' | 'fetchOffsets' | 'commitOffsets' | 'groupState'
+  >;
+  /** The first offset whose record's timestamp is ≥ `timestampMs` (ListOffsets' answer), undefined when none. */
+  readonly offsetForTimestamp: (partition: TopicPartition, timestampMs: number) => number | undefined;
+}
+
+/** What /api/sqs reads and acts on. */
+export interface SqsContext {
+  readonly registry: SqsQueueRegistry;
+  readonly now: () => number;
 }
 
 /** The RabbitMQ version Pier reports (as the AMQP side does) and the node name. */

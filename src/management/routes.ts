@@ -4,12 +4,14 @@ import { connectionRoutes } from './connections.js';
 import { definitionRoutes } from './definitions.js';
 import { exchangeRoutes } from './exchanges.js';
 import { healthRoutes } from './health.js';
+import { kafkaRoutes } from './kafka.js';
 import { metricsRoutes } from './metrics.js';
 import { overviewRoutes } from './overview.js';
 import { permissionRoutes } from './permissions.js';
 import { policyRoutes } from './policies.js';
 import { queueRoutes } from './queues.js';
 import { Router } from './router.js';
+import { sqsRoutes } from './sqs.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
 
@@ -27,5 +29,7 @@ export function managementRouter(): Router {
     ...healthRoutes,
     ...definitionRoutes,
     ...metricsRoutes,
+    ...kafkaRoutes,
+    ...sqsRoutes,
   ]);
 }

@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { DedupCache } from '../dedup-cache.js';
 import type { DedupStore } from '../dedup-store.js';
 import { DelayHeap } from '../delay-heap.js';
-import { type SqsEntry, VisibleLine } from './entry.js';
+import { type SqsEntry, type SqsEntryState, VisibleLine } from './entry.js';
 import { SqsCoreError } from './errors.js';
 import { FifoGroups } from './fifo-groups.js';
 import type { SqsMessage, SqsReceivedMessage, SqsSendInput } from './message.js';
@@ -350,6 +350,19 @@ export class SqsQueue {
       this.dedup.clear();
       this.dedupStore?.rewrite([]);
     }
+  }
+
+  /**
+   * Up to `max` live messages in send order with where each stands, for the management API's peek:
+   * nothing changes (no receive counted, no lease taken, nothing hidden).
+   */
+  inspect(max: number): { message: SqsMessage; state: SqsEntryState; visibleAtMs: number }[] {
+    const found: { message: SqsMessage; state: SqsEntryState; visibleAtMs: number }[] = [];
+    for (const entry of this.entries.values()) {
+      if (found.length >= max) break;
+      found.push({ message: entry.message, state: entry.state, visibleAtMs: entry.visibleAtMs });
+    }
+    return found;
   }
 
   peekVisible(): SqsMessage | undefined {

@@ -26,6 +26,7 @@ import type { AmqpConnection } from '../protocol/amqp/connection.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { findOffsetForTimestamp } from '../protocol/kafka/offset-search.js';
 import type { ResourceAlarms } from '../resources/resource-monitor.js';
+import { peekRecords } from './kafka-records.js';
 import { type BoundAddress, bindListener, formatHost } from './listener.js';
 
 export interface HttpListenerAddress extends BoundAddress {
@@ -107,6 +108,7 @@ export function composeManagement(input: ManagementCompositionInput): Management
                 ...input.kafka,
                 offsetForTimestamp: (partition, timestampMs) =>
                   findOffsetForTimestamp(partition, timestampMs)?.offset,
+                peekRecords,
               },
             }
           : {}),

@@ -69,6 +69,18 @@ export interface KafkaContext {
   >;
   /** The first offset whose record's timestamp is ≥ `timestampMs` (ListOffsets' answer), undefined when none. */
   readonly offsetForTimestamp: (partition: TopicPartition, timestampMs: number) => number | undefined;
+  /** Up to `count` records of the partition from offset `from` (below the high watermark); nothing changes. */
+  readonly peekRecords: (partition: TopicPartition, from: number, count: number) => PeekedRecord[];
+}
+
+/** One stored Kafka record as the peek shows it; a compressed batch is one entry, not decoded. */
+export interface PeekedRecord {
+  readonly offset: number;
+  readonly timestampMs: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly { readonly key: string; readonly value: Buffer | null }[];
+  readonly compressed: boolean;
 }
 
 /** What /api/sqs reads and acts on. */

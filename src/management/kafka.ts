@@ -14,7 +14,7 @@ import { levelsOf, requireLevel } from './auth.js';
 import type { KafkaContext, ManagementContext } from './context.js';
 import { badRequest, forbidden, HttpError, objectNotFound } from './errors.js';
 import { listReply, objectReply } from './query.js';
-import { type ApiRequest, bodyObject, optionalInteger, requiredString } from './request.js';
+import { type ApiRequest, bodyObject, optionalInteger, optionalString, requiredString } from './request.js';
 import { type Route, route } from './router.js';
 
 function kafkaOf(req: ApiRequest, ctx: ManagementContext): KafkaContext {
@@ -222,9 +222,72 @@ async function resetOffsets(req: ApiRequest, ctx: ManagementContext) {
   };
 }
 
+/** Most records one peek returns. */
+const MAX_PEEK = 1000;
+
+/** Bytes as UTF-8 text when they are valid UTF-8 (encoding 'auto'), else base64. */
+function encoded(bytes: Buffer | null, encoding: string): { data: string | null; encoding: string } {
+  if (bytes === null) return { data: null, encoding: 'string' };
+  if (encoding === 'auto') {
+    try {
+      return { data: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'string' };
+    } catch {
+      // not text: base64 below
+    }
+  }
+  return { data: bytes.toString('base64'), encoding: 'base64' };
+}
+
+/**
+ * Reads records of one partition without a consumer or a group (as kafka-ui browses: assign,
+ * seek, fetch): from `offset` (default the log start offset), at most `count`. Keys and values as
+ * text when they are UTF-8 (`encoding` 'auto', the default), else base64, as RabbitMQ's get does.
+ */
+function peek(req: ApiRequest, ctx: ManagementContext) {
+  const kafka = kafkaOf(req, ctx);
+  const topic = topicParam(kafka, req.params[0]!);
+  const index = /^\d+$/.test(req.params[1]!) ? Number(req.params[1]) : -1;
+  const partition = topic.partitions[index];
+  if (!partition) throw objectNotFound();
+  const body = bodyObject(req);
+  const count = optionalInteger(body, 'count') ?? 10;
+  if (count < 1 || count > MAX_PEEK) throw badRequest(`count must be between 1 and ${MAX_PEEK}`);
+  const from = optionalInteger(body, 'offset') ?? partition.logStartOffset;
+  if (from < partition.logStartOffset || from > partition.highWatermark) {
+    throw badRequest(
+      `offset ${from} is out of range: partition ${topic.name}-${index} holds offsets ${partition.logStartOffset} to ${partition.highWatermark} (exclusive)`,
+    );
+  }
+  const encoding = optionalString(body, 'encoding') ?? 'auto';
+  if (encoding !== 'auto' && encoding !== 'base64')
+    throw badRequest(`encoding '${encoding}' must be auto or base64`);
+  return kafka.peekRecords(partition, from, count).map((r) => {
+    const key = encoded(r.key, encoding);
+    const value = encoded(r.value, encoding);
+    return {
+      topic: topic.name,
+      partition: index,
+      offset: r.offset,
+      timestamp: r.timestampMs,
+      compressed: r.compressed,
+      key: key.data,
+      key_encoding: key.encoding,
+      value: value.data,
+      value_encoding: value.encoding,
+      value_bytes: r.value?.length ?? 0,
+      headers: r.headers.map((h) => ({ key: h.key, ...renamed(encoded(h.value, encoding)) })),
+    };
+  });
+}
+
+function renamed(e: { data: string | null; encoding: string }) {
+  return { value: e.data, value_encoding: e.encoding };
+}
+
 export const kafkaRoutes: Route[] = [
   route('GET', '/api/kafka/topics', 'management', listTopics),
   route('GET', '/api/kafka/topics/:topic', 'management', showTopic),
+  route('POST', '/api/kafka/topics/:topic/partitions/:partition/peek', 'management', peek),
   route('GET', '/api/kafka/groups', 'management', listGroups),
   route('GET', '/api/kafka/groups/:group', 'management', showGroup),
   route('POST', '/api/kafka/groups/:group/reset-offsets', 'management', resetOffsets),

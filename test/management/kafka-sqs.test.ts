@@ -93,6 +93,37 @@ describe('management API: Kafka and SQS', () => {
       );
       assert.equal((await api('GET', '/api/kafka/topics/nope')).status, 404);
 
+      // Peek reads records without a group: keys, values and headers as text, timestamps as sent.
+      await producer.send({
+        topic: 'mt',
+        acks: -1,
+        messages: [{ partition: 1, key: 'k', value: Buffer.from([0xff, 0x00]), headers: { h: 'v' } }],
+      });
+      const peeked = await api('POST', '/api/kafka/topics/mt/partitions/1/peek', { offset: 2, count: 5 });
+      assert.equal(peeked.status, 200);
+      const records = peeked.body as Row[];
+      assert.deepEqual(
+        records.map((r) => [r.offset, r.value, r.value_encoding, r.timestamp]),
+        [
+          [2, 'b2', 'string', 3000],
+          [3, 'b3', 'string', 4000],
+          [4, '/wA=', 'base64', records[2]!.timestamp],
+        ],
+      );
+      assert.equal(records[2]!.key, 'k');
+      assert.deepEqual(records[2]!.headers, [{ key: 'h', value: 'v', value_encoding: 'string' }]);
+      const firstTwo = (await api('POST', '/api/kafka/topics/mt/partitions/0/peek', { count: 2 }))
+        .body as Row[];
+      assert.deepEqual(
+        firstTwo.map((r) => [r.offset, r.value]),
+        [
+          [0, 'a0'],
+          [1, 'a1'],
+        ],
+      );
+      assert.equal((await api('POST', '/api/kafka/topics/mt/partitions/0/peek', { offset: 11 })).status, 400);
+      assert.equal((await api('POST', '/api/kafka/topics/mt/partitions/7/peek', {})).status, 404);
+
       let seen = 0;
       await consumer.connect();
       await consumer.subscribe({ topic: 'mt', fromBeginning: true });
@@ -104,7 +135,7 @@ describe('management API: Kafka and SQS', () => {
       await until('the group to commit everything', async () => {
         const g = (await api('GET', '/api/kafka/groups/g1')).body as Row;
         const committed = ((g.partitions as Row[] | undefined) ?? []).map((p) => p.committed_offset);
-        return seen === 14 && committed.join() === '10,4' ? g : undefined;
+        return seen === 15 && committed.join() === '10,5' ? g : undefined;
       });
       consumer.pause([{ topic: 'mt' }]);
       await producer.send({
@@ -123,7 +154,7 @@ describe('management API: Kafka and SQS', () => {
         (group.partitions as Row[]).map((p) => [p.partition, p.committed_offset, p.log_end_offset, p.lag]),
         [
           [0, 10, 13, 3],
-          [1, 4, 4, 0],
+          [1, 5, 5, 0],
         ],
       );
       assert.equal(group.lag, 3);
@@ -180,7 +211,7 @@ describe('management API: Kafka and SQS', () => {
         (reset.partitions as Row[]).map((p) => [p.partition, p.committed_offset, p.lag]),
         [
           [0, 5, 8],
-          [1, 2, 2],
+          [1, 2, 3],
         ],
       );
       // The reset is an OffsetCommit: a new member of the group resumes from it.
@@ -196,10 +227,10 @@ describe('management API: Kafka and SQS', () => {
             count++;
           },
         });
-        await until('the resumed consumer to read 10 records', async () => (count >= 10 ? true : undefined));
+        await until('the resumed consumer to read 11 records', async () => (count >= 11 ? true : undefined));
         assert.equal(firstOffsets.get(0), '5');
         assert.equal(firstOffsets.get(1), '2');
-        assert.equal(count, 10);
+        assert.equal(count, 11);
       } finally {
         await resumed.disconnect();
       }

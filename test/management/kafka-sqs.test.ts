@@ -297,7 +297,13 @@ describe('management API: Kafka and SQS', () => {
       const mon = apiClient(broker.http!.url, 'mon', 'pw');
       assert.equal((await mon('POST', '/api/sqs/queues/peekq/peek', {})).status, 200);
       assert.equal((await mon('DELETE', '/api/sqs/queues/peekq/contents')).status, 403);
-      assert.equal((await api('DELETE', '/api/sqs/queues/peekq/contents')).status, 204);
+      // A management user with configure permission in vhost '/' may purge, without reading rights.
+      const mgr = apiClient(broker.http!.url, 'mgr', 'pw');
+      assert.equal((await mgr('DELETE', '/api/sqs/queues/peekq/contents')).status, 403);
+      const grant = { configure: '^peekq$', write: '', read: '' };
+      assert.equal((await api('PUT', '/api/permissions/%2F/mgr', grant)).status, 201);
+      assert.equal((await mgr('GET', '/api/sqs/queues/peekq')).status, 403);
+      assert.equal((await mgr('DELETE', '/api/sqs/queues/peekq/contents')).status, 204);
       assert.equal(((await api('GET', '/api/sqs/queues/peekq')).body as Row).messages, 0);
       assert.equal((await api('DELETE', '/api/sqs/queues/peekq/contents')).status, 409);
       assert.equal((await api('GET', '/api/sqs/queues/nope')).status, 404);

@@ -7,6 +7,7 @@ import type { BrokerCore } from '../core/broker-core.js';
 import type { DurabilityBarrier } from '../core/durability.js';
 import type { ConnectionView, ListenerView, PropertiesCodec } from '../management/context.js';
 import { ManagementServer } from '../management/http-server.js';
+import { RateSampler } from '../management/rates.js';
 import { managementRouter } from '../management/routes.js';
 import {
   type BasicProperties,
@@ -72,8 +73,10 @@ export function composeManagement(input: ManagementCompositionInput): Management
     };
   };
   let server: ManagementServer | undefined;
+  const rates = new RateSampler(input.core);
   return {
     async listen(host, port) {
+      rates.start();
       server = new ManagementServer(managementRouter(), {
         core: input.core,
         connections: function* () {
@@ -90,12 +93,14 @@ export function composeManagement(input: ManagementCompositionInput): Management
         maxBodyBytes: MANAGEMENT_MAX_BODY_BYTES,
         metrics: input.metrics,
         log: input.log,
+        rates,
       });
       const listening = server;
       const bound = await bindListener('http', '--http-port', host, port, (h, p) => listening.listen(h, p));
       return { ...bound, url: `http://${formatHost(bound.host)}:${bound.port}` };
     },
     async stopListening() {
+      rates.stop();
       await server?.close();
     },
   };

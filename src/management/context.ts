@@ -4,6 +4,7 @@
  */
 import type { BrokerCore } from '../core/broker-core.js';
 import type { DurabilityBarrier } from '../core/durability.js';
+import type { RateSampler } from './rates.js';
 
 /** One open AMQP connection as the API shows it. */
 export interface ConnectionView {
@@ -50,6 +51,8 @@ export interface ManagementContext {
   /** Largest request body; a larger one is refused with 413. */
   readonly maxBodyBytes: number;
   readonly log: (line: string) => void;
+  /** Samples of the counters and queue depths, for `*_details` (rates.ts). */
+  readonly rates: RateSampler;
 }
 
 /** The RabbitMQ version Pier reports (as the AMQP side does) and the node name. */

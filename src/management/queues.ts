@@ -25,14 +25,14 @@ import { bindingView, defaultBindingView, queueView } from './views.js';
 function list(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
   return listReply(
-    vhosts.flatMap((v) => [...v.queues.values()].map(queueView)),
+    vhosts.flatMap((v) => [...v.queues.values()].map((q) => queueView(q, ctx, req.query))),
     req.query,
   );
 }
 
 function show(req: ApiRequest, ctx: ManagementContext) {
   const queue = queueParam(req, ctx);
-  const view = queueView(queue);
+  const view = queueView(queue, ctx, req.query);
   const consumerDetails = queue.consumers.map((c) => ({
     consumer_tag: c.tag,
     exclusive: c.exclusive,

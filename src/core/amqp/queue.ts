@@ -63,6 +63,12 @@ export class Queue {
   readonly consumers: QueueConsumer[] = [];
   /** Messages accepted into the queue, published or dead-lettered (rabbitmq_queue_messages_published_total). */
   messagesPublished = 0;
+  /** Messages handed out by consume or get (the management API's deliver_get), redeliveries included. */
+  messagesDelivered = 0;
+  /** Of those, ones delivered before (the management API's redeliver). */
+  messagesRedelivered = 0;
+  /** Deliveries acknowledged by the client (counted by the protocol that received the ack). */
+  messagesAcknowledged = 0;
   settings: QueueSettings;
   policy: AppliedPolicy | undefined;
   /** Released messages waiting for redelivery, sorted by level (highest first), then sequence. */
@@ -273,6 +279,8 @@ export class Queue {
       }
       if (queued.deliveryCount === 0) this.storeOf(queued).markDelivered(queued);
       queued.deliveryCount++;
+      this.messagesDelivered++;
+      if (queued.deliveryCount > 1) this.messagesRedelivered++;
       this.leased++;
       return queued;
     }

@@ -221,6 +221,35 @@ export class Queue {
     return released;
   }
 
+  /**
+   * Up to `count` ready messages in the order they would be delivered, without taking them: no
+   * lease, no delivery count, the order and the stores untouched (the management API's peek).
+   * Messages whose TTL has run out are left out (they leave rather than be delivered).
+   */
+  peekReady(count: number): QueuedMessage[] {
+    const nowMs = this.host.clock.now();
+    const out: QueuedMessage[] = [];
+    const live = (queued: QueuedMessage) =>
+      queued.expiresAtMs === 0 || queued.expiresAtMs > nowMs || this.deliverableAtZeroTtl(queued, nowMs);
+    let r = 0;
+    // Delivery order: per level from the highest, its released messages, then its store's.
+    for (let level = this.stores.length - 1; level >= 0 && out.length < count; level--) {
+      while (r < this.released.length && out.length < count) {
+        const queued = this.released[r]!;
+        if (this.levelOf(queued.message) < level) break;
+        r++;
+        if (live(queued)) out.push(queued);
+      }
+      if (out.length >= count) break;
+      // Asks for more than needed so expired ones can be skipped over.
+      for (const queued of this.stores[level]!.peekMany(count - out.length + 16)) {
+        if (out.length >= count) break;
+        if (live(queued)) out.push(queued);
+      }
+    }
+    return out;
+  }
+
   private removeHead(): QueuedMessage | undefined {
     const head = this.peekHead();
     if (!head) return undefined;

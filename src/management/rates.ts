@@ -20,26 +20,73 @@ const MAX_POINTS = 1000;
 
 type Values = Record<string, number>;
 
-interface Sample {
-  readonly timestamp: number;
-  readonly values: Values;
-}
+type Series = Array<{ timestamp: number; value: number }>;
 
-/** A fixed-size ring of samples, oldest first when read. */
+/**
+ * A fixed-size ring of samples of named values, in typed arrays (no object per sample: a broker
+ * with many queues keeps one ring per queue).
+ */
 class SampleRing {
-  private readonly samples: Sample[] = [];
+  private readonly timestamps: Float64Array;
+  private readonly values: Float64Array;
+  /** Index of the oldest sample. */
+  private start = 0;
+  private length = 0;
 
-  constructor(private readonly capacity: number) {}
-
-  push(sample: Sample): void {
-    this.samples.push(sample);
-    if (this.samples.length > this.capacity) this.samples.shift();
+  constructor(
+    private readonly fields: readonly string[],
+    private readonly capacity: number,
+  ) {
+    this.timestamps = new Float64Array(capacity);
+    this.values = new Float64Array(capacity * fields.length);
   }
 
-  get all(): readonly Sample[] {
-    return this.samples;
+  push(timestamp: number, values: Values): void {
+    const slot = (this.start + this.length) % this.capacity;
+    if (this.length < this.capacity) this.length++;
+    else this.start = (this.start + 1) % this.capacity;
+    this.timestamps[slot] = timestamp;
+    const base = slot * this.fields.length;
+    for (let f = 0; f < this.fields.length; f++) this.values[base + f] = values[this.fields[f]!] ?? 0;
+  }
+
+  /** One value's samples, oldest first (empty for a name the ring does not keep). */
+  series(name: string): Series {
+    const f = this.fields.indexOf(name);
+    const out: Series = [];
+    if (f < 0) return out;
+    for (let i = 0; i < this.length; i++) {
+      const slot = (this.start + i) % this.capacity;
+      out.push({ timestamp: this.timestamps[slot]!, value: this.values[slot * this.fields.length + f]! });
+    }
+    return out;
   }
 }
+
+const GLOBAL_FIELDS = [
+  'publish',
+  'confirm',
+  'return_unroutable',
+  'drop_unroutable',
+  'deliver',
+  'deliver_no_ack',
+  'get',
+  'get_no_ack',
+  'get_empty',
+  'deliver_get',
+  'redeliver',
+  'ack',
+] as const;
+
+const QUEUE_FIELDS = [
+  'messages',
+  'messages_ready',
+  'messages_unacknowledged',
+  'publish',
+  'deliver_get',
+  'redeliver',
+  'ack',
+] as const;
 
 /** The broker's message counters under RabbitMQ's message_stats names. */
 export function globalMessageCounters(stats: AmqpStats): Values {
@@ -150,7 +197,7 @@ function detailsOf(
 function addWithDetails(
   into: Record<string, unknown>,
   live: Values,
-  rings: readonly (readonly Sample[])[],
+  rings: readonly SampleRing[],
   nowMs: number,
   window: SampleWindow | undefined,
 ): void {
@@ -161,15 +208,12 @@ function addWithDetails(
 }
 
 /** One value's series, summed over several rings at the timestamps they share (all sampled together). */
-function sumSeries(
-  rings: readonly (readonly Sample[])[],
-  name: string,
-): Array<{ timestamp: number; value: number }> {
-  if (rings.length === 1)
-    return rings[0]!.map((s) => ({ timestamp: s.timestamp, value: s.values[name] ?? 0 }));
+function sumSeries(rings: readonly SampleRing[], name: string): Series {
+  if (rings.length === 0) return [];
+  if (rings.length === 1) return rings[0]!.series(name);
   const sums = new Map<number, number>();
   for (const ring of rings) {
-    for (const s of ring) sums.set(s.timestamp, (sums.get(s.timestamp) ?? 0) + (s.values[name] ?? 0));
+    for (const s of ring.series(name)) sums.set(s.timestamp, (sums.get(s.timestamp) ?? 0) + s.value);
   }
   return [...sums.entries()].sort(([a], [b]) => a - b).map(([timestamp, value]) => ({ timestamp, value }));
 }
@@ -193,7 +237,7 @@ export class RateSampler {
   ) {
     this.intervalMs = options.intervalMs ?? SAMPLE_INTERVAL_MS;
     this.capacity = options.capacity ?? SAMPLE_COUNT;
-    this.global = new SampleRing(this.capacity);
+    this.global = new SampleRing(GLOBAL_FIELDS, this.capacity);
   }
 
   /** Takes a sample now and then every interval until stop(). */
@@ -218,16 +262,16 @@ export class RateSampler {
   /** Records one sample of every counter and queue (deleted queues are forgotten). */
   sample(): void {
     const timestamp = this.core.clock.now();
-    this.global.push({ timestamp, values: globalMessageCounters(this.core.stats) });
+    this.global.push(timestamp, globalMessageCounters(this.core.stats));
     const seen = new Set<Queue>();
     for (const queue of this.core.allQueues()) {
       seen.add(queue);
       let ring = this.queues.get(queue);
       if (!ring) {
-        ring = new SampleRing(this.capacity);
+        ring = new SampleRing(QUEUE_FIELDS, this.capacity);
         this.queues.set(queue, ring);
       }
-      ring.push({ timestamp, values: { ...queueLengths(queue), ...queueMessageCounters(queue) } });
+      ring.push(timestamp, { ...queueLengths(queue), ...queueMessageCounters(queue) });
     }
     for (const queue of this.queues.keys()) if (!seen.has(queue)) this.queues.delete(queue);
   }
@@ -236,13 +280,7 @@ export class RateSampler {
   overviewMessageStats(query: URLSearchParams): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const window = sampleWindow(query, 'msg_rates');
-    addWithDetails(
-      out,
-      globalMessageCounters(this.core.stats),
-      [this.global.all],
-      this.core.clock.now(),
-      window,
-    );
+    addWithDetails(out, globalMessageCounters(this.core.stats), [this.global], this.core.clock.now(), window);
     return out;
   }
 
@@ -283,12 +321,12 @@ export class RateSampler {
     return out;
   }
 
-  private ringsOf(queues: readonly Queue[]): Array<readonly Sample[]> {
-    const rings: Array<readonly Sample[]> = [];
+  private ringsOf(queues: readonly Queue[]): SampleRing[] {
+    const rings: SampleRing[] = [];
     for (const queue of queues) {
       const ring = this.queues.get(queue);
-      if (ring) rings.push(ring.all);
+      if (ring) rings.push(ring);
     }
-    return rings.length === 0 ? [[]] : rings;
+    return rings;
   }
 }

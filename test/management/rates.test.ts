@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ChannelModel, connect } from 'amqplib';
+import type { BrokerCore } from '../../src/core/broker-core.js';
+import { AmqpStats } from '../../src/core/stats.js';
 import { ManualClock } from '../../src/index.js';
+import { RateSampler } from '../../src/management/rates.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { type ApiCall, apiClient } from './api-client.js';
 
@@ -101,5 +104,29 @@ describe('management API rates', () => {
   it('refuses a bad window', async () => {
     const reply = await api('GET', '/api/overview?lengths_age=60&lengths_incr=0');
     assert.equal(reply.status, 400);
+  });
+});
+
+describe('RateSampler ring', () => {
+  it('keeps only the last `capacity` samples, oldest dropped first', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const stats = new AmqpStats();
+    const core = { clock, stats, allQueues: () => [] } as unknown as BrokerCore;
+    const sampler = new RateSampler(core, { intervalMs: 1000, capacity: 3 });
+    sampler.start();
+    for (let i = 1; i <= 5; i++) {
+      stats.messagesReceived += i; // 1, 3, 6, 10, 15 after each second
+      clock.advance(1000);
+    }
+    const query = new URLSearchParams('msg_rates_age=10&msg_rates_incr=1');
+    const publish = sampler.overviewMessageStats(query).publish_details as Row;
+    assert.equal(publish.rate, 5);
+    assert.deepEqual(
+      publish.samples.map((s: Row) => s.sample),
+      [15, 10, 6],
+    );
+    assert.equal(publish.avg_rate, 4.5);
+    sampler.stop();
+    assert.equal(clock.pendingTimers, 0);
   });
 });

@@ -100,6 +100,32 @@ describe('management API peek', () => {
     await ch.close();
   });
 
+  it('follows delivery order in a priority queue, requeued messages included', async () => {
+    const ch = await amqp.createConfirmChannel();
+    await ch.assertQueue('prio', { durable: false, arguments: { 'x-max-priority': 5 } });
+    for (const [body, priority] of [
+      ['low1', 0],
+      ['high1', 5],
+      ['mid1', 2],
+      ['high2', 5],
+      ['low2', 0],
+    ] as const) {
+      ch.sendToQueue('prio', Buffer.from(body), { priority });
+    }
+    await ch.waitForConfirms();
+    // Take the first two (high1, high2) and requeue them: they go back ahead of mid1.
+    await api('POST', '/api/queues/%2F/prio/get', { count: 2, ackmode: 'ack_requeue_true' });
+    const rows = (await api('POST', '/api/queues/%2F/prio/peek', { count: 10 })).body as Row[];
+    const peeked = rows.map((r) => r.payload);
+    assert.deepEqual(peeked, ['high1', 'high2', 'mid1', 'low1', 'low2']);
+    const consumed: string[] = [];
+    for (let m = await ch.get('prio', { noAck: true }); m; m = await ch.get('prio', { noAck: true })) {
+      consumed.push(m.content.toString());
+    }
+    assert.deepEqual(consumed, peeked);
+    await ch.close();
+  });
+
   it('refuses a bad count, encoding or queue', async () => {
     await api('PUT', '/api/queues/%2F/pq', { durable: false });
     assert.equal((await api('POST', '/api/queues/%2F/pq/peek', { count: 0 })).status, 400);

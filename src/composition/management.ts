@@ -13,6 +13,7 @@ import type {
   SqsContext,
 } from '../management/context.js';
 import { ManagementServer } from '../management/http-server.js';
+import { RateSampler } from '../management/rates.js';
 import { managementRouter } from '../management/routes.js';
 import {
   type BasicProperties,
@@ -84,8 +85,10 @@ export function composeManagement(input: ManagementCompositionInput): Management
     };
   };
   let server: ManagementServer | undefined;
+  const rates = new RateSampler(input.core);
   return {
     async listen(host, port) {
+      rates.start();
       server = new ManagementServer(managementRouter(), {
         core: input.core,
         connections: function* () {
@@ -113,12 +116,14 @@ export function composeManagement(input: ManagementCompositionInput): Management
             }
           : {}),
         ...(input.sqs ? { sqs: input.sqs } : {}),
+        rates,
       });
       const listening = server;
       const bound = await bindListener('http', '--http-port', host, port, (h, p) => listening.listen(h, p));
       return { ...bound, url: `http://${formatHost(bound.host)}:${bound.port}` };
     },
     async stopListening() {
+      rates.stop();
       await server?.close();
     },
   };

@@ -8,6 +8,7 @@ import type { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import type { TopicSource } from '../core/kafka/monitoring.js';
 import type { TopicPartition } from '../core/kafka/topic.js';
 import type { SqsQueueRegistry } from '../core/sqs/registry.js';
+import type { RateSampler } from './rates.js';
 
 /** One open AMQP connection as the API shows it. */
 export interface ConnectionView {
@@ -54,6 +55,8 @@ export interface ManagementContext {
   /** Largest request body; a larger one is refused with 413. */
   readonly maxBodyBytes: number;
   readonly log: (line: string) => void;
+  /** Samples of the counters and queue depths, for `*_details` (rates.ts). */
+  readonly rates: RateSampler;
   /** Kafka's topics and groups for /api/kafka (absent: those routes answer 404). */
   readonly kafka?: KafkaContext;
   /** SQS's queues for /api/sqs (absent: those routes answer 404). */

@@ -7,12 +7,9 @@ import { objectReply } from './query.js';
 import type { ApiRequest } from './request.js';
 import { type Route, route } from './router.js';
 
-const rate = () => ({ rate: 0.0 });
-
 function overview(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = visibleVhosts(ctx.core, req.user).map((n) => ctx.core.vhosts.get(n)!);
-  let ready = 0;
-  let unacked = 0;
+  const visibleQueues = vhosts.flatMap((v) => [...v.queues.values()]);
   let queues = 0;
   let exchanges = 0;
   let consumers = 0;
@@ -20,8 +17,6 @@ function overview(req: ApiRequest, ctx: ManagementContext) {
     exchanges += vhost.exchanges.size;
     for (const queue of vhost.queues.values()) {
       queues++;
-      ready += queue.messageCount;
-      unacked += queue.leasedCount;
       consumers += queue.consumerCount;
     }
   }
@@ -49,16 +44,9 @@ function overview(req: ApiRequest, ctx: ManagementContext) {
       disable_stats: false,
       enable_queue_totals: true,
       default_queue_type: 'classic',
-      message_stats: {},
+      message_stats: ctx.rates.overviewMessageStats(req.query),
       churn_rates: {},
-      queue_totals: {
-        messages: ready + unacked,
-        messages_details: rate(),
-        messages_ready: ready,
-        messages_ready_details: rate(),
-        messages_unacknowledged: unacked,
-        messages_unacknowledged_details: rate(),
-      },
+      queue_totals: ctx.rates.queueTotals(visibleQueues, req.query),
       object_totals: { channels, connections, consumers, exchanges, queues },
       statistics_db_event_queue: 0,
       node: NODE_NAME,

@@ -1,8 +1,10 @@
 /**
  * /api/queues: list (all, per vhost), show, declare (PUT), delete (`if-empty`, `if-unused`),
- * purge (DELETE …/contents), POST …/get with RabbitMQ's ackmodes, and a queue's bindings.
+ * purge (DELETE …/contents), POST …/get with RabbitMQ's ackmodes, POST …/peek (non-destructive, as
+ * proposed for LavinMQ) and a queue's bindings.
  */
 import type { Queue } from '../core/amqp/queue.js';
+import { StreamQueue } from '../core/amqp/stream-queue.js';
 import type { QueuedMessage } from '../core/message.js';
 import { visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
@@ -25,14 +27,14 @@ import { bindingView, defaultBindingView, queueView } from './views.js';
 function list(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
   return listReply(
-    vhosts.flatMap((v) => [...v.queues.values()].map(queueView)),
+    vhosts.flatMap((v) => [...v.queues.values()].map((q) => queueView(q, ctx, req.query))),
     req.query,
   );
 }
 
 function show(req: ApiRequest, ctx: ManagementContext) {
   const queue = queueParam(req, ctx);
-  const view = queueView(queue);
+  const view = queueView(queue, ctx, req.query);
   const consumerDetails = queue.consumers.map((c) => ({
     consumer_tag: c.tag,
     exclusive: c.exclusive,
@@ -104,11 +106,7 @@ function get(req: ApiRequest, ctx: ManagementContext) {
   if (ackmode === undefined) throw badRequest('[{key_missing,ackmode}]');
   if (!ACKMODES.includes(ackmode))
     throw badRequest(`ackmode '${ackmode}' is not one of ${ACKMODES.join(', ')}`);
-  const encoding = optionalString(body, 'encoding') ?? 'auto';
-  if (encoding !== 'auto' && encoding !== 'base64')
-    throw badRequest(`encoding '${encoding}' must be auto or base64`);
-  const truncate = optionalInteger(body, 'truncate');
-  if (truncate !== undefined && truncate < 0) throw badRequest('truncate must not be negative');
+  const { encoding, truncate } = payloadOptions(body);
   const taken: QueuedMessage[] = [];
   const replies: Record<string, unknown>[] = [];
   while (taken.length < count) {
@@ -123,6 +121,39 @@ function get(req: ApiRequest, ctx: ManagementContext) {
     else queue.release(queued);
   }
   return replies;
+}
+
+function payloadOptions(body: Record<string, unknown>): { encoding: string; truncate: number | undefined } {
+  const encoding = optionalString(body, 'encoding') ?? 'auto';
+  if (encoding !== 'auto' && encoding !== 'base64')
+    throw badRequest(`encoding '${encoding}' must be auto or base64`);
+  const truncate = optionalInteger(body, 'truncate');
+  if (truncate !== undefined && truncate < 0) throw badRequest('truncate must not be negative');
+  return { encoding, truncate };
+}
+
+/** Most messages one peek returns. */
+const MAX_PEEK = 1000;
+
+/**
+ * Up to `count` ready messages in delivery order, left in place: the same objects as …/get, with
+ * `redelivered` as the next delivery will show it and `message_count` the ready messages after it.
+ */
+function peek(req: ApiRequest, ctx: ManagementContext) {
+  const queue = queueParam(req, ctx);
+  requirePermission(req, ctx, queue.vhost, 'read', 'queue', queue.name);
+  if (queue instanceof StreamQueue)
+    throw badRequest('peek is for classic queues; read a stream with an offset');
+  const body = bodyObject(req);
+  const count = optionalInteger(body, 'count') ?? 1;
+  if (count < 1 || count > MAX_PEEK) throw badRequest(`count must be from 1 to ${MAX_PEEK}`);
+  const { encoding, truncate } = payloadOptions(body);
+  const ready = queue.messageCount;
+  return queue.peekReady(count).map((queued, index) => ({
+    ...messageReply(queue, queued, ctx, encoding, truncate),
+    redelivered: queued.deliveryCount > 0,
+    message_count: ready - index - 1,
+  }));
 }
 
 function messageReply(
@@ -178,5 +209,6 @@ export const queueRoutes: Route[] = [
   route('DELETE', '/api/queues/:vhost/:name', 'management', remove),
   route('DELETE', '/api/queues/:vhost/:name/contents', 'management', purge),
   route('POST', '/api/queues/:vhost/:name/get', 'management', get),
+  route('POST', '/api/queues/:vhost/:name/peek', 'management', peek),
   route('GET', '/api/queues/:vhost/:name/bindings', 'management', bindings),
 ];

@@ -2,11 +2,16 @@
 import type { Binding, Exchange } from '../core/amqp/exchange.js';
 import type { Queue } from '../core/amqp/queue.js';
 import { StreamQueue } from '../core/amqp/stream-queue.js';
-import { NODE_NAME } from './context.js';
+import { type ManagementContext, NODE_NAME } from './context.js';
 
 const rate = () => ({ rate: 0.0 });
 
-export function queueView(queue: Queue): Record<string, unknown> {
+/** A queue's JSON; its depths and message_stats carry `_details` from the samples in `ctx.rates`. */
+export function queueView(
+  queue: Queue,
+  ctx: ManagementContext,
+  query: URLSearchParams,
+): Record<string, unknown> {
   const ready = queue.messageCount;
   const unacked = queue.leasedCount;
   const exclusive = queue.options.exclusiveOwner !== undefined;
@@ -29,12 +34,8 @@ export function queueView(queue: Queue): Record<string, unknown> {
     idle_since: undefined,
     head_message_timestamp: null,
     memory: 0,
-    messages: ready + unacked,
-    messages_details: rate(),
-    messages_ready: ready,
-    messages_ready_details: rate(),
-    messages_unacknowledged: unacked,
-    messages_unacknowledged_details: rate(),
+    ...ctx.rates.queueLengthFields(queue, query),
+    message_stats: ctx.rates.queueMessageStats(queue, query),
     messages_ram: ready + unacked,
     messages_persistent: queue.options.durable ? ready + unacked : 0,
     message_bytes: queue.readyBytes,

@@ -39,6 +39,16 @@ export class MemoryQueueStore implements QueueStore {
     return this.ready.peek();
   }
 
+  peekMany(count: number): QueuedMessage[] {
+    const out: QueuedMessage[] = [];
+    if (count <= 0) return out;
+    for (const queued of this.ready) {
+      out.push(queued);
+      if (out.length >= count) break;
+    }
+    return out;
+  }
+
   markDelivered(_queued: QueuedMessage): void {}
 
   settle(_queued: QueuedMessage): void {}

@@ -171,6 +171,10 @@ class DedupTrackingStore implements QueueStore {
     return this.inner.peek();
   }
 
+  peekMany(count: number): QueuedMessage[] {
+    return this.inner.peekMany(count);
+  }
+
   markDelivered(queued: QueuedMessage): void {
     this.inner.markDelivered(queued);
   }

@@ -33,6 +33,12 @@ export interface QueueStore {
   /** The head message without taking it (for TTL checks), or undefined when empty. */
   peek(): QueuedMessage | undefined;
   /**
+   * Up to `count` ready messages from the head, in order, without taking them (bodies loaded). A
+   * durable store answers from its in-memory window (filled from the disk first, as shift()
+   * would), so it may return fewer than asked when the window's limits are reached.
+   */
+  peekMany(count: number): QueuedMessage[];
+  /**
    * Records that a message was handed to a consumer for the first time, so that after a restart
    * it comes back flagged redelivered (as RabbitMQ does). Memory stores do nothing.
    */

@@ -63,6 +63,12 @@ export class Queue {
   readonly consumers: QueueConsumer[] = [];
   /** Messages accepted into the queue, published or dead-lettered (rabbitmq_queue_messages_published_total). */
   messagesPublished = 0;
+  /** Messages handed out by consume or get (the management API's deliver_get), redeliveries included. */
+  messagesDelivered = 0;
+  /** Of those, ones delivered before (the management API's redeliver). */
+  messagesRedelivered = 0;
+  /** Deliveries acknowledged by the client (counted by the protocol that received the ack). */
+  messagesAcknowledged = 0;
   settings: QueueSettings;
   policy: AppliedPolicy | undefined;
   /** Released messages waiting for redelivery, sorted by level (highest first), then sequence. */
@@ -215,6 +221,35 @@ export class Queue {
     return released;
   }
 
+  /**
+   * Up to `count` ready messages in the order they would be delivered, without taking them: no
+   * lease, no delivery count, the order and the stores untouched (the management API's peek).
+   * Messages whose TTL has run out are left out (they leave rather than be delivered).
+   */
+  peekReady(count: number): QueuedMessage[] {
+    const nowMs = this.host.clock.now();
+    const out: QueuedMessage[] = [];
+    const live = (queued: QueuedMessage) =>
+      queued.expiresAtMs === 0 || queued.expiresAtMs > nowMs || this.deliverableAtZeroTtl(queued, nowMs);
+    let r = 0;
+    // Delivery order: per level from the highest, its released messages, then its store's.
+    for (let level = this.stores.length - 1; level >= 0 && out.length < count; level--) {
+      while (r < this.released.length && out.length < count) {
+        const queued = this.released[r]!;
+        if (this.levelOf(queued.message) < level) break;
+        r++;
+        if (live(queued)) out.push(queued);
+      }
+      if (out.length >= count) break;
+      // Asks for more than needed so expired ones can be skipped over.
+      for (const queued of this.stores[level]!.peekMany(count - out.length + 16)) {
+        if (out.length >= count) break;
+        if (live(queued)) out.push(queued);
+      }
+    }
+    return out;
+  }
+
   private removeHead(): QueuedMessage | undefined {
     const head = this.peekHead();
     if (!head) return undefined;
@@ -273,6 +308,8 @@ export class Queue {
       }
       if (queued.deliveryCount === 0) this.storeOf(queued).markDelivered(queued);
       queued.deliveryCount++;
+      this.messagesDelivered++;
+      if (queued.deliveryCount > 1) this.messagesRedelivered++;
       this.leased++;
       return queued;
     }

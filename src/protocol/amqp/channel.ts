@@ -705,7 +705,10 @@ export class Channel {
 
   private ack(deliveryTag: number, multiple: boolean): void {
     const leases = this.takeLeases(deliveryTag, multiple);
-    for (const lease of leases) lease.queue.settle(lease.queued);
+    for (const lease of leases) {
+      lease.queue.settle(lease.queued);
+      lease.queue.messagesAcknowledged++;
+    }
     this.host.stats.acknowledged += leases.length;
     this.afterSettle(leases);
   }

@@ -164,6 +164,12 @@ export class DiskQueueStore implements QueueStore {
     return this.windowHead < this.window.length ? this.window[this.windowHead] : undefined;
   }
 
+  peekMany(count: number): QueuedMessage[] {
+    if (this.window.length - this.windowHead < count && this.diskOnlyCount > 0) this.refill();
+    const end = Math.min(this.window.length, this.windowHead + Math.max(0, count));
+    return this.window.slice(this.windowHead, end);
+  }
+
   shift(): QueuedMessage | undefined {
     // Once messages leave, the recovered list is stale: a queue without deduplication drops it here.
     this.recoveredDedupIds = undefined;

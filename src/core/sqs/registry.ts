@@ -226,8 +226,12 @@ export class SqsQueueRegistry {
     );
   }
 
-  startMoveTask(sourceArn: string, destinationArn?: string, maxPerSecond?: number): string {
-    const source = this.queueByArn(sourceArn);
+  /**
+   * Starts a message move task. With a region, the ARNs must name queues of that region: AWS regions
+   * are separate, so another region's queue is not found.
+   */
+  startMoveTask(sourceArn: string, destinationArn?: string, maxPerSecond?: number, region?: string): string {
+    const source = this.queueInRegion(sourceArn, region);
     if (!source) {
       throw new SqsCoreError(
         'ResourceNotFoundException',
@@ -242,7 +246,7 @@ export class SqsQueueRegistry {
     }
     let destination: SqsQueue | undefined;
     if (destinationArn !== undefined) {
-      destination = this.queueByArn(destinationArn);
+      destination = this.queueInRegion(destinationArn, region);
       if (!destination) {
         throw new SqsCoreError(
           'ResourceNotFoundException',
@@ -253,8 +257,8 @@ export class SqsQueueRegistry {
     return this.moveTasks.start(source, destination, maxPerSecond);
   }
 
-  listMoveTasks(sourceArn: string, maxResults: number): SqsMoveTaskInfo[] {
-    if (!this.queueByArn(sourceArn)) {
+  listMoveTasks(sourceArn: string, maxResults: number, region?: string): SqsMoveTaskInfo[] {
+    if (!this.queueInRegion(sourceArn, region)) {
       throw new SqsCoreError(
         'ResourceNotFoundException',
         "The resource that you specified for the SourceArn parameter doesn't exist.",
@@ -273,6 +277,11 @@ export class SqsQueueRegistry {
     this.queues.clear();
     this.infos.clear();
     this.places.clear();
+  }
+
+  private queueInRegion(arn: string, region: string | undefined): SqsQueue | undefined {
+    const queue = this.queueByArn(arn);
+    return queue && (region === undefined || this.regionOf(queue) === region) ? queue : undefined;
   }
 
   private definitionKey(queue: SqsQueue): string {

@@ -11,10 +11,12 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
   ListQueuesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
+  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 
@@ -110,7 +112,7 @@ describe('two regions on one endpoint', () => {
     );
   });
 
-  test('a dead-letter queue of another region does not exist for the source', async () => {
+  test('a dead-letter queue or move-task source of another region does not exist', async () => {
     await east.send(new CreateQueueCommand({ QueueName: 'east-dlq' }));
     await assert.rejects(
       west.send(
@@ -130,6 +132,14 @@ describe('two regions on one endpoint', () => {
         return true;
       },
     );
+    // Move tasks too: another region's queue ARN names no queue.
+    const eastArn = `arn:aws:sqs:us-east-1:${ACCOUNT}:east-dlq`;
+    await assert.rejects(west.send(new StartMessageMoveTaskCommand({ SourceArn: eastArn })), {
+      name: 'ResourceNotFoundException',
+    });
+    await assert.rejects(west.send(new ListMessageMoveTasksCommand({ SourceArn: eastArn })), {
+      name: 'ResourceNotFoundException',
+    });
   });
 });
 

@@ -25,7 +25,10 @@ export const SQS_ADMIN_COMMANDS: Readonly<Record<string, SqsHandler>> = {
   'sqs.list': ({ sqsQueues, clock }) => sqsQueueDepths(sqsQueues, clock.now()),
   'sqs.describe': ({ sqsQueues, clock }, a) => {
     const name = a.string('name');
-    const queue = sqsQueues.get(name);
+    // `<region>/<name>` names another region's queue (a queue name never contains '/').
+    const slash = name.indexOf('/');
+    const queue =
+      slash === -1 ? sqsQueues.get(name) : sqsQueues.get(name.slice(slash + 1), name.slice(0, slash));
     if (!queue) throw notFound(`no SQS queue '${name}'; 'pier sqs list' shows the queues`);
     const info = sqsQueues.info(queue);
     return {

@@ -335,7 +335,8 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
     },
     describe: {
       args: ['QUEUE'],
-      summary: "an SQS queue's depth, ARN, tags, dead-letter queue and the queues that dead-letter into it",
+      summary:
+        "an SQS queue's depth, ARN, tags, dead-letter queue and the queues that dead-letter into it (REGION/QUEUE for a queue not of --sqs-region)",
       flags: [JSON_OUTPUT, DATA_DIR],
       request: ([name]) => ({ command: 'sqs.describe', args: { name } }),
       print: (r, _p, v) => {
@@ -351,7 +352,7 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
 
 function formatSqsDepths(queues: SqsQueueDepth[]): string {
   return formatTable(
-    ['queue', 'type', 'visible', 'in-flight', 'delayed', 'oldest-age-s', 'dead-letter-queue'],
+    ['queue', 'type', 'visible', 'in-flight', 'delayed', 'oldest-age-s', 'dead-letter-queue', 'region'],
     queues.map((q) => [
       q.name,
       q.fifo ? 'fifo' : 'standard',
@@ -360,6 +361,7 @@ function formatSqsDepths(queues: SqsQueueDepth[]): string {
       String(q.delayed),
       String(q.oldestAgeSeconds),
       q.deadLetterQueue ?? '-',
+      q.region,
     ]),
   );
 }

@@ -245,7 +245,7 @@ export const SETTINGS = [
     option: 'sqs.region',
     type: text({ placeholder: 'region' }),
     default: 'us-east-1',
-    help: 'the region in SQS queue ARNs',
+    help: 'the default SQS region: its queue URLs name no region; queues stored before regions are in it',
   }),
   setting({
     flag: 'sqs-max-request-bytes',

@@ -1,6 +1,6 @@
 /**
  * The SQS side: per-queue gauges and counters mirroring CloudWatch's AWS/SQS metrics, named
- * pier_sqs_<CloudWatch name in snake case>{queue}. The counters count since the queue was created
+ * pier_sqs_<CloudWatch name in snake case>{queue,region} (CloudWatch's metrics are per region too). The counters count since the queue was created
  * or the broker started (CloudWatch reports them per period; `increase()` gives the same).
  */
 import { sqsQueueDepth } from '../core/sqs/monitoring.js';
@@ -8,7 +8,7 @@ import type { SqsQueueRegistry } from '../core/sqs/registry.js';
 import type { ExpositionWriter } from './exposition.js';
 
 export interface SqsMetricsSource {
-  readonly registry: Pick<SqsQueueRegistry, 'list' | 'queueNameOfArn'>;
+  readonly registry: Pick<SqsQueueRegistry, 'list' | 'queueNameOfArn' | 'regionOf'>;
   nowMs(): number;
 }
 
@@ -72,6 +72,6 @@ export function writeSqsMetrics(out: ExpositionWriter, source: SqsMetricsSource)
   ];
   for (const [name, type, help, read] of metrics) {
     out.family(name, type, help);
-    for (const row of rows) out.sample(read(row), { queue: row.queue.name });
+    for (const row of rows) out.sample(read(row), { queue: row.queue.name, region: row.depth.region });
   }
 }

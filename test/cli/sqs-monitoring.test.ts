@@ -63,16 +63,16 @@ describe('pier sqs: queue depth of a running broker', () => {
     assert.equal(run.code, 0, run.stderr);
     const depths = JSON.parse(run.stdout) as SqsQueueDepth[];
     assert.deepEqual(
-      depths.map((d) => [d.name, d.visible, d.inFlight, d.delayed, d.deadLetterQueue ?? null]),
+      depths.map((d) => [d.name, d.region, d.visible, d.inFlight, d.delayed, d.deadLetterQueue ?? null]),
       [
-        ['work', 2, 1, 1, 'work-dlq'],
-        ['work-dlq', 0, 0, 0, null],
+        ['work', 'us-east-1', 2, 1, 1, 'work-dlq'],
+        ['work-dlq', 'us-east-1', 0, 0, 0, null],
       ],
     );
     const table = await pier(['sqs', 'list', '--data-dir', dataDir]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^queue\s+type\s+visible\s+in-flight\s+delayed/m);
-    assert.match(table.stdout, /^work\s+standard\s+2\s+1\s+1\s+\d+\s+work-dlq$/m);
+    assert.match(table.stdout, /^work\s+standard\s+2\s+1\s+1\s+\d+\s+work-dlq\s+us-east-1$/m);
   });
 
   it('describes a queue, naming the queues that dead-letter into it; an unknown one is refused', async () => {
@@ -81,6 +81,11 @@ describe('pier sqs: queue depth of a running broker', () => {
     const described = JSON.parse(run.stdout) as { arn: string; deadLetterSources: string[] };
     assert.equal(described.arn, 'arn:aws:sqs:us-east-1:000000000000:work-dlq');
     assert.deepEqual(described.deadLetterSources, ['work']);
+    // REGION/QUEUE names a queue of any region.
+    const byRegion = await pier(['sqs', 'describe', 'us-east-1/work-dlq', '--json', '--data-dir', dataDir]);
+    assert.equal(JSON.parse(byRegion.stdout).arn, described.arn);
+    const otherRegion = await pier(['sqs', 'describe', 'eu-west-1/work-dlq', '--data-dir', dataDir]);
+    assert.equal(otherRegion.code, 1);
     const missing = await pier(['sqs', 'describe', 'nope', '--data-dir', dataDir]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no SQS queue 'nope'/);

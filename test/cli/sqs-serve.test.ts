@@ -89,7 +89,8 @@ test('with --sqs-access-key the SDK signs with that key; another secret is refus
   const bad = client('secret-two');
   try {
     const { QueueUrl } = await good.send(new CreateQueueCommand({ QueueName: 'cli-q' }));
-    assert.equal(QueueUrl, `http://127.0.0.1:${port}/123456789012/cli-q`);
+    // Signed for eu-west-1, not the default region (us-east-1): the URL carries the region.
+    assert.equal(QueueUrl, `http://127.0.0.1:${port}/queue/eu-west-1/123456789012/cli-q`);
     await assert.rejects(bad.send(new ListQueuesCommand({})), { name: 'SignatureDoesNotMatch' });
   } finally {
     good.destroy();

@@ -166,3 +166,26 @@ test('boto3 (query protocol): the errors, texts and rules of issue 14 as AWS giv
     status: 400,
   });
 });
+
+test("boto3: a client signing for another region has its own queues; another region's URL is refused as AWS refuses it", {
+  skip,
+}, () => {
+  const r = scenario('regions');
+  const endpoint = broker!.sqs!.endpoint;
+  const name = `compat-boto3-${process.pid}-region`;
+  assert.equal(r.eastUrl, `${endpoint}/000000000000/${name}`);
+  assert.equal(r.westUrl, `${endpoint}/queue/eu-west-1/000000000000/${name}`);
+  assert.equal(r.eastArn, `arn:aws:sqs:us-east-1:000000000000:${name}`);
+  assert.equal(r.westArn, `arn:aws:sqs:eu-west-1:000000000000:${name}`);
+  assert.equal(r.westArnByAwsUrl, r.westArn);
+  assert.deepEqual(r.eastList, [r.eastUrl]);
+  assert.deepEqual(r.westList, [r.westUrl]);
+  assert.equal(r.eastReceived, 0);
+  // AWS's query answer to a request signed for us-east-1 reaching eu-west-1 (boto/boto#3688 quotes
+  // the XML: Sender, SignatureDoesNotMatch, 403).
+  assert.deepEqual(r.wrongRegion, {
+    code: 'SignatureDoesNotMatch',
+    message: "Credential should be scoped to a valid region, not 'us-east-1'. ",
+    status: 403,
+  });
+});

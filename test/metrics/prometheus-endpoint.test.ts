@@ -269,7 +269,7 @@ test('SQS traffic through the AWS SDK shows gauges and counters mirroring CloudW
     await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 300 }));
 
     const s = await scrape(broker.prometheus!.url);
-    const q = '{queue="metrics-sqs"}';
+    const q = '{queue="metrics-sqs",region="us-east-1"}';
     assert.equal(value(s, 'pier_sqs_queues'), 2);
     assert.equal(value(s, `pier_sqs_approximate_number_of_messages_visible${q}`), 1);
     assert.equal(value(s, `pier_sqs_approximate_number_of_messages_not_visible${q}`), 1);
@@ -279,8 +279,17 @@ test('SQS traffic through the AWS SDK shows gauges and counters mirroring CloudW
     assert.equal(value(s, `pier_sqs_number_of_messages_received_total${q}`), 2);
     assert.equal(value(s, `pier_sqs_number_of_messages_deleted_total${q}`), 1);
     assert.equal(value(s, `pier_sqs_number_of_empty_receives_total${q}`), 0);
-    assert.equal(value(s, 'pier_sqs_number_of_empty_receives_total{queue="metrics-empty"}'), 1);
-    assert.equal(value(s, 'pier_sqs_approximate_age_of_oldest_message_seconds{queue="metrics-empty"}'), 0);
+    assert.equal(
+      value(s, 'pier_sqs_number_of_empty_receives_total{queue="metrics-empty",region="us-east-1"}'),
+      1,
+    );
+    assert.equal(
+      value(
+        s,
+        'pier_sqs_approximate_age_of_oldest_message_seconds{queue="metrics-empty",region="us-east-1"}',
+      ),
+      0,
+    );
     assert.equal(s.types.get('pier_sqs_number_of_messages_sent_total'), 'counter');
   } finally {
     sqs.destroy();

@@ -4,6 +4,8 @@ import type { SqsQueueRegistry } from './registry.js';
 /** An SQS queue's depth, as `pier sqs list` shows it (the numbers GetQueueAttributes and CloudWatch give). */
 export interface SqsQueueDepth {
   readonly name: string;
+  /** The AWS region the queue belongs to: one name may be a queue in each region. */
+  readonly region: string;
   readonly fifo: boolean;
   /** ApproximateNumberOfMessages: visible, waiting for a receive. */
   readonly visible: number;
@@ -18,7 +20,7 @@ export interface SqsQueueDepth {
 }
 
 export function sqsQueueDepth(
-  registry: Pick<SqsQueueRegistry, 'queueNameOfArn'>,
+  registry: Pick<SqsQueueRegistry, 'queueNameOfArn' | 'regionOf'>,
   queue: SqsQueue,
   nowMs: number,
 ): SqsQueueDepth {
@@ -27,6 +29,7 @@ export function sqsQueueDepth(
   const dlqArn = queue.settings.redrivePolicy?.deadLetterTargetArn;
   return {
     name: queue.name,
+    region: registry.regionOf(queue),
     fifo: queue.isFifo,
     visible: counts.visible,
     inFlight: counts.inFlight,

@@ -15,6 +15,7 @@ export interface SqsRegistryOptions {
   readonly clock: Clock;
   /** The 12-digit account id in queue URLs and ARNs. */
   readonly accountId: string;
+  /** The default region: queues of requests that name no other, and of definitions stored without one. */
   readonly region: string;
   /** Durable stores; undefined = memory only (no storage). */
   readonly storage?: SqsStorage | undefined;
@@ -30,9 +31,14 @@ export interface SqsQueueInfo {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** What the definitions store keeps per queue (kind 'sqs-queue', key = name). */
+/**
+ * What the definitions store keeps per queue (kind 'sqs-queue'). The key is `<region>/<name>` (a
+ * queue name never contains '/'); definitions written before queues had regions are keyed by the
+ * bare name, carry no region and belong to the default region; they keep their key.
+ */
 interface StoredSqsQueue {
   id: string;
+  region?: string;
   settings: SqsQueueSettings;
   tags: Record<string, string>;
   createdAtMs: number;
@@ -61,11 +67,13 @@ export class SqsQueueRegistry {
   private readonly clock: Clock;
   private readonly storage: SqsStorage | undefined;
   private readonly definitions: DefinitionWriter;
+  /** By `<region>/<name>`: AWS regions are separate, so one name may be two queues. */
   private readonly queues = new Map<string, SqsQueue>();
   private readonly infos = new Map<SqsQueue, StoredSqsQueue>();
+  /** Each queue's region and the key of its definition. */
+  private readonly places = new Map<SqsQueue, { region: string; key: string }>();
   private readonly moveTasks: SqsMoveTasks;
-  private readonly arnPrefix: string;
-  /** When each recently deleted queue name was deleted. */
+  /** When each recently deleted queue (`<region>/<name>`) was deleted. */
   private readonly deletedAtMs = new Map<string, number>();
 
   constructor(options: SqsRegistryOptions) {
@@ -75,21 +83,30 @@ export class SqsQueueRegistry {
     this.storage = options.storage;
     this.definitions = options.definitions;
     this.durability = options.durability;
-    this.arnPrefix = `arn:aws:sqs:${options.region}:${options.accountId}:`;
     this.moveTasks = new SqsMoveTasks(this.clock, { queueByArn: (arn) => this.queueByArn(arn) });
   }
 
-  arnOf(queueName: string): string {
-    return this.arnPrefix + queueName;
+  /** `arn:aws:sqs:<region>:<account>:<name>`. */
+  arnOf(queueName: string, region = this.region): string {
+    return `arn:aws:sqs:${region}:${this.accountId}:${queueName}`;
+  }
+
+  /** The region and name of one of this account's queue ARNs; undefined for any other text. */
+  parseArn(arn: string): { region: string; name: string } | undefined {
+    const parts = arn.split(':');
+    if (parts.length !== 6 || parts[0] !== 'arn' || parts[1] !== 'aws' || parts[2] !== 'sqs')
+      return undefined;
+    if (parts[4] !== this.accountId || !parts[3] || !parts[5]) return undefined;
+    return { region: parts[3], name: parts[5] };
   }
 
   queueNameOfArn(arn: string): string | undefined {
-    return arn.startsWith(this.arnPrefix) ? arn.slice(this.arnPrefix.length) : undefined;
+    return this.parseArn(arn)?.name;
   }
 
   queueByArn(arn: string): SqsQueue | undefined {
-    const name = this.queueNameOfArn(arn);
-    return name === undefined ? undefined : this.queues.get(name);
+    const parsed = this.parseArn(arn);
+    return parsed === undefined ? undefined : this.get(parsed.name, parsed.region);
   }
 
   restore(entries: Iterable<{ kind: string; key: string; value: unknown }>): void {
@@ -98,19 +115,28 @@ export class SqsQueueRegistry {
       if (entry.kind !== DEFINITION_KIND) continue;
       const stored = entry.value as StoredSqsQueue;
       keep.add(stored.id);
-      this.open(entry.key, stored);
+      const slash = entry.key.indexOf('/');
+      const name = slash === -1 ? entry.key : entry.key.slice(slash + 1);
+      // Stored before regions: the default region's, from now on for good.
+      stored.region ??= this.region;
+      this.open(name, stored, entry.key);
     }
     this.storage?.removeOrphans(keep);
   }
 
-  get(queueName: string): SqsQueue | undefined {
-    return this.queues.get(queueName);
+  get(queueName: string, region = this.region): SqsQueue | undefined {
+    return this.queues.get(placeKey(region, queueName));
   }
 
-  require(queueName: string): SqsQueue {
-    const queue = this.queues.get(queueName);
+  require(queueName: string, region = this.region): SqsQueue {
+    const queue = this.get(queueName, region);
     if (!queue) throw new SqsCoreError('QueueDoesNotExist', 'The specified queue does not exist.');
     return queue;
+  }
+
+  /** The region a queue belongs to. */
+  regionOf(queue: SqsQueue): string {
+    return this.places.get(queue)?.region ?? this.region;
   }
 
   info(queue: SqsQueue): SqsQueueInfo {
@@ -119,43 +145,50 @@ export class SqsQueueRegistry {
     return stored;
   }
 
-  create(queueName: string, settings: SqsQueueSettings, tags: Readonly<Record<string, string>>): SqsQueue {
+  create(
+    queueName: string,
+    settings: SqsQueueSettings,
+    tags: Readonly<Record<string, string>>,
+    region = this.region,
+  ): SqsQueue {
     const nowMs = this.clock.now();
-    for (const [name, atMs] of this.deletedAtMs) {
-      if (nowMs - atMs >= QUEUE_REUSE_DELAY_MS) this.deletedAtMs.delete(name);
+    for (const [key, atMs] of this.deletedAtMs) {
+      if (nowMs - atMs >= QUEUE_REUSE_DELAY_MS) this.deletedAtMs.delete(key);
     }
-    if (this.deletedAtMs.has(queueName)) {
+    const key = placeKey(region, queueName);
+    if (this.deletedAtMs.has(key)) {
       throw new SqsCoreError(
         'QueueDeletedRecently',
         'You must wait 60 seconds after deleting a queue before you can create another with the same name.',
       );
     }
-    this.checkRedrive(queueName, settings);
+    this.checkRedrive(queueName, region, settings);
     const stored: StoredSqsQueue = {
       id: randomBytes(8).toString('hex'),
+      region,
       settings,
       tags: { ...tags },
       createdAtMs: nowMs,
       lastModifiedAtMs: nowMs,
     };
-    const queue = this.open(queueName, stored);
-    this.definitions.put(DEFINITION_KIND, queueName, stored);
+    const queue = this.open(queueName, stored, key);
+    this.definitions.put(DEFINITION_KIND, key, stored);
     return queue;
   }
 
   updateSettings(queue: SqsQueue, settings: SqsQueueSettings): void {
     const stored = this.info(queue) as StoredSqsQueue;
-    this.checkRedrive(queue.name, settings);
+    this.checkRedrive(queue.name, this.regionOf(queue), settings);
     stored.settings = settings;
     stored.lastModifiedAtMs = this.clock.now();
     queue.applySettings(settings);
-    this.definitions.put(DEFINITION_KIND, queue.name, stored);
+    this.definitions.put(DEFINITION_KIND, this.definitionKey(queue), stored);
   }
 
   tag(queue: SqsQueue, tags: Readonly<Record<string, string>>): void {
     const stored = this.info(queue) as StoredSqsQueue;
     stored.tags = { ...stored.tags, ...tags };
-    this.definitions.put(DEFINITION_KIND, queue.name, stored);
+    this.definitions.put(DEFINITION_KIND, this.definitionKey(queue), stored);
   }
 
   untag(queue: SqsQueue, keys: readonly string[]): void {
@@ -163,21 +196,27 @@ export class SqsQueueRegistry {
     const tags = { ...stored.tags };
     for (const key of keys) delete tags[key];
     stored.tags = tags;
-    this.definitions.put(DEFINITION_KIND, queue.name, stored);
+    this.definitions.put(DEFINITION_KIND, this.definitionKey(queue), stored);
   }
 
   delete(queue: SqsQueue): void {
-    if (this.queues.get(queue.name) !== queue) return;
-    this.queues.delete(queue.name);
+    const place = this.places.get(queue);
+    if (!place) return;
+    const key = placeKey(place.region, queue.name);
+    if (this.queues.get(key) !== queue) return;
+    this.queues.delete(key);
     this.infos.delete(queue);
-    this.definitions.delete(DEFINITION_KIND, queue.name);
-    this.deletedAtMs.set(queue.name, this.clock.now());
+    this.places.delete(queue);
+    this.definitions.delete(DEFINITION_KIND, place.key);
+    this.deletedAtMs.set(key, this.clock.now());
     queue.destroy();
   }
 
-  list(prefix = ''): SqsQueue[] {
+  /** The queues whose name starts with prefix, by name: of one region, or of all when region is undefined. */
+  list(prefix = '', region?: string): SqsQueue[] {
     return [...this.queues.values()]
       .filter((queue) => queue.name.startsWith(prefix))
+      .filter((queue) => region === undefined || this.regionOf(queue) === region)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -187,8 +226,12 @@ export class SqsQueueRegistry {
     );
   }
 
-  startMoveTask(sourceArn: string, destinationArn?: string, maxPerSecond?: number): string {
-    const source = this.queueByArn(sourceArn);
+  /**
+   * Starts a message move task. With a region, the ARNs must name queues of that region: AWS regions
+   * are separate, so another region's queue is not found.
+   */
+  startMoveTask(sourceArn: string, destinationArn?: string, maxPerSecond?: number, region?: string): string {
+    const source = this.queueInRegion(sourceArn, region);
     if (!source) {
       throw new SqsCoreError(
         'ResourceNotFoundException',
@@ -203,7 +246,7 @@ export class SqsQueueRegistry {
     }
     let destination: SqsQueue | undefined;
     if (destinationArn !== undefined) {
-      destination = this.queueByArn(destinationArn);
+      destination = this.queueInRegion(destinationArn, region);
       if (!destination) {
         throw new SqsCoreError(
           'ResourceNotFoundException',
@@ -214,8 +257,8 @@ export class SqsQueueRegistry {
     return this.moveTasks.start(source, destination, maxPerSecond);
   }
 
-  listMoveTasks(sourceArn: string, maxResults: number): SqsMoveTaskInfo[] {
-    if (!this.queueByArn(sourceArn)) {
+  listMoveTasks(sourceArn: string, maxResults: number, region?: string): SqsMoveTaskInfo[] {
+    if (!this.queueInRegion(sourceArn, region)) {
       throw new SqsCoreError(
         'ResourceNotFoundException',
         "The resource that you specified for the SourceArn parameter doesn't exist.",
@@ -233,20 +276,32 @@ export class SqsQueueRegistry {
     for (const queue of this.queues.values()) queue.close();
     this.queues.clear();
     this.infos.clear();
+    this.places.clear();
   }
 
-  private open(queueName: string, stored: StoredSqsQueue): SqsQueue {
+  private queueInRegion(arn: string, region: string | undefined): SqsQueue | undefined {
+    const queue = this.queueByArn(arn);
+    return queue && (region === undefined || this.regionOf(queue) === region) ? queue : undefined;
+  }
+
+  private definitionKey(queue: SqsQueue): string {
+    return this.places.get(queue)?.key ?? placeKey(this.regionOf(queue), queue.name);
+  }
+
+  private open(queueName: string, stored: StoredSqsQueue, key: string): SqsQueue {
+    const region = stored.region ?? this.region;
     const queue = new SqsQueue({
       id: stored.id,
       name: queueName,
-      arn: this.arnOf(queueName),
+      arn: this.arnOf(queueName, region),
       settings: stored.settings,
       host: { clock: this.clock, deadLetter: (source, message) => this.deadLetter(source, message) },
       store: this.storage?.openMessageStore(stored.id),
       dedupStore: stored.settings.fifoQueue ? this.storage?.openDedupStore(stored.id) : undefined,
     });
-    this.queues.set(queueName, queue);
+    this.queues.set(placeKey(region, queueName), queue);
     this.infos.set(queue, stored);
+    this.places.set(queue, { region, key });
     return queue;
   }
 
@@ -259,7 +314,7 @@ export class SqsQueueRegistry {
   }
 
   /** A RedrivePolicy must name an existing dead-letter queue whose RedriveAllowPolicy admits this queue. */
-  private checkRedrive(queueName: string, settings: SqsQueueSettings): void {
+  private checkRedrive(queueName: string, region: string, settings: SqsQueueSettings): void {
     const policy = settings.redrivePolicy;
     if (!policy) return;
     const invalid = (reason: string) =>
@@ -268,15 +323,20 @@ export class SqsQueueRegistry {
         `Value ${settings.redrivePolicyText ?? JSON.stringify(policy)} for parameter RedrivePolicy is invalid. Reason: ${reason}`,
       );
     const target = this.queueByArn(policy.deadLetterTargetArn);
-    if (!target) throw invalid('Dead letter target does not exist.');
+    // AWS regions are separate: another region's queue is, seen from this one, no queue at all.
+    if (!target || this.regionOf(target) !== region) throw invalid('Dead letter target does not exist.');
     if (target.isFifo !== settings.fifoQueue) {
       throw invalid('Dead-letter target must be the same type of queue (standard or FIFO) as the source.');
     }
     const allow = target.settings.redriveAllowPolicy;
     if (!allow || allow.redrivePermission === 'allowAll') return;
-    const sourceArn = this.arnOf(queueName);
+    const sourceArn = this.arnOf(queueName, region);
     if (allow.redrivePermission === 'denyAll' || !(allow.sourceQueueArns ?? []).includes(sourceArn)) {
       throw invalid(`Queue ${target.arn} does not allow ${sourceArn} to use it as a dead-letter queue.`);
     }
   }
+}
+
+function placeKey(region: string, queueName: string): string {
+  return `${region}/${queueName}`;
 }

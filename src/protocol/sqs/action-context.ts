@@ -11,7 +11,9 @@ export interface SqsActionContext {
   readonly registry: SqsQueueRegistry;
   /** The caller's access key id (SenderId); the account id when signatures are not checked. */
   readonly callerId: string;
-  /** `http://<host>:<port>/<account-id>/<name>`: reachable, on the host the client used. */
+  /** The region the request is signed for: its queues are the ones it sees. */
+  readonly region: string;
+  /** The URL of the request region's queue: reachable, on the host the client used (queue-urls.ts). */
   queueUrl(queueName: string): string;
   /**
    * The queue a QueueUrl names (a full URL, a path `/<account>/<name>`, or, as AWS allows, the

@@ -20,8 +20,10 @@ import {
   formatQueueUrl,
   isBareQueueName,
   isQueuePath,
+  parseQueueUrl,
   queueDoesNotExist,
-  queueNameOfUrl,
+  regionOfHost,
+  wrongRegion,
 } from './queue-urls.js';
 import { verifySigV4 } from './sigv4.js';
 
@@ -100,6 +102,14 @@ export function sqsRequestHandler(
       fail(sqsError(auth.code, auth.message));
       return;
     }
+    // The request's region is the one it is signed for (SigV4's credential scope). A client that
+    // addressed a regional host (sqs.<region>.*) of another region gets AWS's answer to that.
+    const region = auth.region;
+    const hostRegion = regionOfHost(req.headers.host ?? '');
+    if (hostRegion !== undefined && hostRegion !== region) {
+      fail(wrongRegion(region));
+      return;
+    }
     const request = decode(isJson, req, body, path, query);
     if (isSqsError(request)) {
       fail(request);
@@ -121,6 +131,7 @@ export function sqsRequestHandler(
       res,
       path,
       acceptAnySignature ? options.registry.accountId : auth.accessKeyId,
+      region,
     );
     const succeed = (result: Record<string, unknown> | undefined) =>
       send(
@@ -166,6 +177,7 @@ export function sqsRequestHandler(
     res: ServerResponse,
     path: string,
     callerId: string,
+    region: string,
   ): SqsActionContext {
     const { registry } = options;
     const authority = req.headers.host || options.defaultAuthority();
@@ -173,13 +185,21 @@ export function sqsRequestHandler(
     return {
       registry,
       callerId,
+      region,
       traceHeader: typeof trace === 'string' && trace !== '' ? trace : undefined,
-      queueUrl: (queueName) => formatQueueUrl(authority, registry.accountId, queueName),
+      queueUrl: (queueName) =>
+        formatQueueUrl(authority, registry.accountId, queueName, region, registry.region),
       queueOf(queueUrl) {
         const text = typeof queueUrl === 'string' && queueUrl !== '' ? queueUrl : path;
         // A bare queue name stands for the caller's queue of that name, as AWS accepts it.
-        const name = isBareQueueName(text) ? text : queueNameOfUrl(text, registry.accountId);
-        const queue = name === undefined ? undefined : registry.get(name);
+        const parts = isBareQueueName(text)
+          ? { name: text, region: undefined }
+          : parseQueueUrl(text, registry.accountId);
+        if (!parts) throw queueDoesNotExist();
+        // Another region's queue URL: on AWS the request goes to that region's endpoint (the SDKs send
+        // it to the QueueUrl's host), signed for this one, and is refused.
+        if (parts.region !== undefined && parts.region !== region) throw wrongRegion(region);
+        const queue = registry.get(parts.name, region);
         if (!queue) throw queueDoesNotExist();
         return queue;
       },

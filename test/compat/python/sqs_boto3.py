@@ -287,8 +287,35 @@ def conformance():
     return out
 
 
+def regions():
+    """A client signing for eu-west-1 on the same endpoint: its own queues, URLs and ARNs."""
+    west = boto3.client(
+        "sqs",
+        endpoint_url=ENDPOINT,
+        region_name="eu-west-1",
+        aws_access_key_id="AKIDCOMPAT",
+        aws_secret_access_key="compat-secret",
+    )
+    name = PREFIX + "-region"
+    out = {}
+    east_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    west_url = west.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "45"})["QueueUrl"]
+    out["eastUrl"] = east_url
+    out["westUrl"] = west_url
+    arn = lambda client, url: client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    out["eastArn"] = arn(sqs, east_url)
+    out["westArn"] = arn(west, west_url)
+    out["westArnByAwsUrl"] = arn(west, "https://sqs.eu-west-1.amazonaws.com/000000000000/" + name)
+    out["eastList"] = sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])
+    out["westList"] = west.list_queues(QueueNamePrefix=name).get("QueueUrls", [])
+    west.send_message(QueueUrl=west_url, MessageBody="west")
+    out["eastReceived"] = len(sqs.receive_message(QueueUrl=east_url).get("Messages", []))
+    out["wrongRegion"] = error_of(lambda: arn(sqs, west_url))
+    return out
+
+
 results = {}
-for scenario in (basic, batch, attributes, fifo, dlq, conformance):
+for scenario in (basic, batch, attributes, fifo, dlq, conformance, regions):
     try:
         results[scenario.__name__] = scenario()
     except Exception as error:  # report every scenario; the test names the one that failed

@@ -44,6 +44,7 @@ export class Harness {
   readonly context: SqsActionContext = {
     registry: this.registry,
     callerId: CALLER_ID,
+    region: 'us-east-1',
     queueUrl: (name) => `http://localhost:9324/${ACCOUNT_ID}/${name}`,
     queueOf: (url) => {
       const queue = this.registry.get(String(url).split('/').pop() ?? '');

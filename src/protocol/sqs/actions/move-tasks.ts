@@ -17,7 +17,12 @@ export const moveTaskActions = typedHandlers({
         `Value must be between 1 and ${MAX_MESSAGES_PER_SECOND}.`,
       );
     }
-    const handle = context.registry.startMoveTask(params.SourceArn, params.DestinationArn, rate);
+    const handle = context.registry.startMoveTask(
+      params.SourceArn,
+      params.DestinationArn,
+      rate,
+      context.region,
+    );
     return { TaskHandle: handle };
   },
 
@@ -30,7 +35,7 @@ export const moveTaskActions = typedHandlers({
         `Value must be between 1 and ${MAX_MOVE_TASK_RESULTS}.`,
       );
     }
-    const tasks = context.registry.listMoveTasks(params.SourceArn, maxResults);
+    const tasks = context.registry.listMoveTasks(params.SourceArn, maxResults, context.region);
     return {
       Results: tasks.map((task) => ({
         // Only a running task has a handle to cancel it by.

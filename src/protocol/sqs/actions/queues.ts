@@ -30,8 +30,8 @@ export const queueActions = typedHandlers({
   CreateQueue(context, params) {
     const name = params.QueueName;
     const attributes = params.Attributes ?? {};
-    const { registry } = context;
-    const existing = registry.get(name);
+    const { registry, region } = context;
+    const existing = registry.get(name, region);
     if (existing) {
       // Same name and every named attribute equal: the existing queue's URL (tags are not compared).
       const conflict = checkCreateQueueAgainstExisting(existing.settings, name, attributes);
@@ -43,7 +43,7 @@ export const queueActions = typedHandlers({
     const tags = params.tags ?? {};
     validateTags(tags);
     // The registry checks that a RedrivePolicy names an existing dead-letter queue that admits this one.
-    registry.create(name, parsed.settings, tags);
+    registry.create(name, parsed.settings, tags, region);
     return { QueueUrl: context.queueUrl(name) };
   },
 
@@ -56,7 +56,7 @@ export const queueActions = typedHandlers({
     const owner = params.QueueOwnerAWSAccountId;
     if (owner !== undefined && owner !== context.registry.accountId) throw queueDoesNotExist();
     const name = params.QueueName;
-    if (!context.registry.get(name)) throw queueDoesNotExist();
+    if (!context.registry.get(name, context.region)) throw queueDoesNotExist();
     return { QueueUrl: context.queueUrl(name) };
   },
 
@@ -85,8 +85,8 @@ export const queueActions = typedHandlers({
 
   ListQueues(context, params) {
     const prefix = params.QueueNamePrefix ?? '';
-    const names = context.registry.list(prefix).map((queue) => queue.name);
-    const page = pageOf(names, params, `ListQueues:${prefix}`);
+    const names = context.registry.list(prefix, context.region).map((queue) => queue.name);
+    const page = pageOf(names, params, `ListQueues:${context.region}:${prefix}`);
     const result: ListQueuesResult = {};
     if (page.items.length > 0) result.QueueUrls = page.items.map((name) => context.queueUrl(name));
     if (page.nextToken) result.NextToken = page.nextToken;

@@ -10,6 +10,7 @@ import { vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import { type ApiRequest, NO_CONTENT } from './request.js';
 import { type Route, route } from './router.js';
+import { consumerView } from './views.js';
 
 function connectionView(c: ConnectionView): Record<string, unknown> {
   return {
@@ -69,18 +70,7 @@ function channels(req: ApiRequest, ctx: ManagementContext) {
 function consumers(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
   const rows = vhosts.flatMap((v) =>
-    [...v.queues.values()].flatMap((q) =>
-      q.consumers.map((c) => ({
-        consumer_tag: c.tag,
-        exclusive: c.exclusive,
-        priority: c.priority,
-        ack_required: true,
-        active: true,
-        activity_status: 'up',
-        arguments: {},
-        queue: { name: q.name, vhost: q.vhost },
-      })),
-    ),
+    [...v.queues.values()].flatMap((q) => q.consumers.map((c) => consumerView(q, c))),
   );
   return listReply(rows, req.query);
 }

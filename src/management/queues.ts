@@ -22,7 +22,7 @@ import {
   optionalString,
 } from './request.js';
 import { type Route, route } from './router.js';
-import { bindingView, defaultBindingView, queueView } from './views.js';
+import { bindingView, consumerView, defaultBindingView, queueView } from './views.js';
 
 function list(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
@@ -35,16 +35,7 @@ function list(req: ApiRequest, ctx: ManagementContext) {
 function show(req: ApiRequest, ctx: ManagementContext) {
   const queue = queueParam(req, ctx);
   const view = queueView(queue, ctx, req.query);
-  const consumerDetails = queue.consumers.map((c) => ({
-    consumer_tag: c.tag,
-    exclusive: c.exclusive,
-    priority: c.priority,
-    ack_required: true,
-    active: true,
-    activity_status: 'up',
-    arguments: {},
-    queue: { name: queue.name, vhost: queue.vhost },
-  }));
+  const consumerDetails = queue.consumers.map((c) => consumerView(queue, c));
   return objectReply({ ...view, consumer_details: consumerDetails, deliveries: [], incoming: [] }, req.query);
 }
 

@@ -3,6 +3,7 @@
  * delete. Password hashes are RabbitMQ's rabbit_password_hashing_sha256 layout, which Pier stores.
  */
 import { addUser, deleteUser } from '../core/amqp/management.js';
+import { parseUserTags } from '../core/amqp/rabbit-definitions.js';
 import { passwordCredentials, type User } from '../core/users.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, objectNotFound } from './errors.js';
@@ -24,16 +25,9 @@ export function userView(user: User): Record<string, unknown> {
 
 /** Tags as a list, or RabbitMQ's older comma-separated string. */
 export function parseTags(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  if (typeof value === 'string')
-    return value
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t !== '');
-  if (Array.isArray(value) && value.every((t) => typeof t === 'string')) {
-    return value.map((t) => t.trim()).filter((t) => t !== '');
-  }
-  throw badRequest('tags must be a string or a list of strings');
+  const tags = parseUserTags(value);
+  if (tags === undefined) throw badRequest('tags must be a string or a list of strings');
+  return tags;
 }
 
 /** A stored password hash must be base64 of a 4-byte salt and a SHA-256 digest. */

@@ -102,3 +102,17 @@ export function defaultBindingView(queue: Queue): Record<string, unknown> {
     properties_key: encodeURIComponent(queue.name),
   };
 }
+
+/** A consumer of `queue` as /api/consumers and a queue's consumer_details show it. */
+export function consumerView(queue: Queue, consumer: Queue['consumers'][number]): Record<string, unknown> {
+  return {
+    consumer_tag: consumer.tag,
+    exclusive: consumer.exclusive,
+    priority: consumer.priority,
+    ack_required: true,
+    active: true,
+    activity_status: 'up',
+    arguments: {},
+    queue: { name: queue.name, vhost: queue.vhost },
+  };
+}

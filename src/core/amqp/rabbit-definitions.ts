@@ -167,15 +167,22 @@ function args(object: Json, what: string): Json {
   return normalizeArguments(value as Json);
 }
 
-function tagsOf(value: unknown, what: string): string[] {
+/**
+ * User tags as RabbitMQ's definitions and API give them: a list, or the older comma-separated
+ * string; undefined when the value is neither.
+ */
+export function parseUserTags(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return [];
-  if (typeof value === 'string')
-    return value
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t !== '');
-  if (Array.isArray(value) && value.every((t) => typeof t === 'string')) return value.filter((t) => t !== '');
-  throw preconditionFailed(`${what}: 'tags' must be a list or a comma-separated string`);
+  const list = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) return undefined;
+  return list.map((t) => t.trim()).filter((t) => t !== '');
+}
+
+function tagsOf(value: unknown, what: string): string[] {
+  const tags = parseUserTags(value);
+  if (tags === undefined)
+    throw preconditionFailed(`${what}: 'tags' must be a list or a comma-separated string`);
+  return tags;
 }
 
 /** A rabbit_password_hashing_sha256 hash: base64 of a 4-byte salt and a SHA-256 digest. */

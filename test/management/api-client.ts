@@ -1,4 +1,7 @@
 /** A small client for the management API in tests: JSON over fetch with HTTP Basic auth. */
+import { after, before } from 'node:test';
+import { type ChannelModel, connect } from 'amqplib';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 export interface ApiReply {
   readonly status: number;
   readonly contentType: string | null;
@@ -29,3 +32,21 @@ export function apiClient(baseUrl: string, user = 'guest', password = 'guest') {
 }
 
 export type ApiCall = ReturnType<typeof apiClient>;
+
+/**
+ * A broker with the management API and an amqplib connection for one describe block, started in
+ * `before` and stopped in `after`; read its fields inside the tests.
+ */
+export function apiFixture(): { broker: TestBroker; api: ApiCall; amqp: ChannelModel } {
+  const fixture = {} as { broker: TestBroker; api: ApiCall; amqp: ChannelModel };
+  before(async () => {
+    fixture.broker = await startTestBroker({ httpPort: 0 });
+    fixture.api = apiClient(fixture.broker.http!.url);
+    fixture.amqp = await connect(fixture.broker.url);
+  });
+  after(async () => {
+    await fixture.amqp.close().catch(() => {});
+    await fixture.broker.stop();
+  });
+  return fixture;
+}

@@ -1,35 +1,21 @@
 // POST /api/queues/{vh}/{q}/peek: ready messages in delivery order, left in place; a consumer then
 // gets the same messages, not flagged redelivered. Also the durable store's peek past its window.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type ChannelModel, connect } from 'amqplib';
+import { describe, it } from 'node:test';
 import { DiskQueueStore } from '../../src/storage/amqp/disk-queue-store.js';
 import { GroupCommitter } from '../../src/storage/group-commit.js';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { makeMessage, tempDir } from '../storage/helpers.js';
-import { type ApiCall, apiClient } from './api-client.js';
+import { apiFixture } from './api-client.js';
 
 type Row = Record<string, unknown>;
 
 describe('management API peek', () => {
-  let broker: TestBroker;
-  let api: ApiCall;
-  let amqp: ChannelModel;
-
-  before(async () => {
-    broker = await startTestBroker({ httpPort: 0 });
-    api = apiClient(broker.http!.url);
-    amqp = await connect(broker.url);
-  });
-  after(async () => {
-    await amqp.close().catch(() => {});
-    await broker.stop();
-  });
+  const f = apiFixture();
 
   for (const durable of [false, true]) {
     it(`peeks without consuming (${durable ? 'durable' : 'transient'} queue)`, async () => {
       const name = `peeked-${durable}`;
-      const ch = await amqp.createConfirmChannel();
+      const ch = await f.amqp.createConfirmChannel();
       await ch.assertQueue(name, { durable });
       for (let i = 0; i < 5; i++) {
         ch.sendToQueue(name, Buffer.from(`m${i}`), { persistent: durable, messageId: `id${i}` });
@@ -37,7 +23,7 @@ describe('management API peek', () => {
       await ch.waitForConfirms();
 
       for (let round = 0; round < 2; round++) {
-        const reply = await api('POST', `/api/queues/%2F/${name}/peek`, { count: 3, encoding: 'auto' });
+        const reply = await f.api('POST', `/api/queues/%2F/${name}/peek`, { count: 3, encoding: 'auto' });
         assert.equal(reply.status, 200);
         const rows = reply.body as Row[];
         assert.deepEqual(
@@ -51,10 +37,10 @@ describe('management API peek', () => {
         assert.equal(rows[0]!.payload_encoding, 'string');
         assert.equal(rows[0]!.routing_key, name);
       }
-      const truncated = (await api('POST', `/api/queues/%2F/${name}/peek`, { count: 1, truncate: 1 }))
+      const truncated = (await f.api('POST', `/api/queues/%2F/${name}/peek`, { count: 1, truncate: 1 }))
         .body as Row[];
       assert.deepEqual([truncated[0]!.payload, truncated[0]!.payload_bytes], ['m', 2]);
-      const queue = broker.core.vhosts.get('/')!.queues.get(name)!;
+      const queue = f.broker.core.vhosts.get('/')!.queues.get(name)!;
       assert.equal(queue.messageCount, 5);
       assert.equal(queue.leasedCount, 0);
 
@@ -80,13 +66,13 @@ describe('management API peek', () => {
   }
 
   it('shows a requeued message first, flagged as its next delivery will be', async () => {
-    const ch = await amqp.createConfirmChannel();
+    const ch = await f.amqp.createConfirmChannel();
     await ch.assertQueue('requeued', { durable: false });
     ch.sendToQueue('requeued', Buffer.from('a'));
     ch.sendToQueue('requeued', Buffer.from('b'));
     await ch.waitForConfirms();
-    await api('POST', '/api/queues/%2F/requeued/get', { count: 1, ackmode: 'ack_requeue_true' });
-    const rows = (await api('POST', '/api/queues/%2F/requeued/peek', { count: 5 })).body as Row[];
+    await f.api('POST', '/api/queues/%2F/requeued/get', { count: 1, ackmode: 'ack_requeue_true' });
+    const rows = (await f.api('POST', '/api/queues/%2F/requeued/peek', { count: 5 })).body as Row[];
     assert.deepEqual(
       rows.map((r) => [r.payload, r.redelivered]),
       [
@@ -101,7 +87,7 @@ describe('management API peek', () => {
   });
 
   it('follows delivery order in a priority queue, requeued messages included', async () => {
-    const ch = await amqp.createConfirmChannel();
+    const ch = await f.amqp.createConfirmChannel();
     await ch.assertQueue('prio', { durable: false, arguments: { 'x-max-priority': 5 } });
     for (const [body, priority] of [
       ['low1', 0],
@@ -114,8 +100,8 @@ describe('management API peek', () => {
     }
     await ch.waitForConfirms();
     // Take the first two (high1, high2) and requeue them: they go back ahead of mid1.
-    await api('POST', '/api/queues/%2F/prio/get', { count: 2, ackmode: 'ack_requeue_true' });
-    const rows = (await api('POST', '/api/queues/%2F/prio/peek', { count: 10 })).body as Row[];
+    await f.api('POST', '/api/queues/%2F/prio/get', { count: 2, ackmode: 'ack_requeue_true' });
+    const rows = (await f.api('POST', '/api/queues/%2F/prio/peek', { count: 10 })).body as Row[];
     const peeked = rows.map((r) => r.payload);
     assert.deepEqual(peeked, ['high1', 'high2', 'mid1', 'low1', 'low2']);
     const consumed: string[] = [];
@@ -127,11 +113,11 @@ describe('management API peek', () => {
   });
 
   it('refuses a bad count, encoding or queue', async () => {
-    await api('PUT', '/api/queues/%2F/pq', { durable: false });
-    assert.equal((await api('POST', '/api/queues/%2F/pq/peek', { count: 0 })).status, 400);
-    assert.equal((await api('POST', '/api/queues/%2F/pq/peek', { count: 1, encoding: 'hex' })).status, 400);
-    assert.equal((await api('POST', '/api/queues/%2F/nope/peek', { count: 1 })).status, 404);
-    assert.deepEqual((await api('POST', '/api/queues/%2F/pq/peek', { count: 1 })).body, []);
+    await f.api('PUT', '/api/queues/%2F/pq', { durable: false });
+    assert.equal((await f.api('POST', '/api/queues/%2F/pq/peek', { count: 0 })).status, 400);
+    assert.equal((await f.api('POST', '/api/queues/%2F/pq/peek', { count: 1, encoding: 'hex' })).status, 400);
+    assert.equal((await f.api('POST', '/api/queues/%2F/nope/peek', { count: 1 })).status, 404);
+    assert.deepEqual((await f.api('POST', '/api/queues/%2F/pq/peek', { count: 1 })).body, []);
   });
 });
 

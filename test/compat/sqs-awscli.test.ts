@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { runOk } from './helpers.js';
+import { run, runOk } from './helpers.js';
 
 // Debian's awscli; an aws earlier on PATH (pip's v1, a pyenv shim) would be another program.
 const AWS = '/usr/bin/aws';
@@ -187,10 +187,66 @@ test('aws sqs: set-queue-attributes with a RedrivePolicy moves a message to the 
   // The second receive would exceed maxReceiveCount 1: the message goes to the DLQ instead.
   const second = await sqs('receive-message', '--queue-url', source.QueueUrl, '--visibility-timeout', '0');
   assert.equal(second.Messages, undefined);
-  const moved = await sqs('receive-message', '--queue-url', dlq.QueueUrl, '--wait-time-seconds', '1');
+  const moved = await sqs(
+    'receive-message',
+    '--queue-url',
+    dlq.QueueUrl,
+    '--wait-time-seconds',
+    '1',
+    '--attribute-names',
+    'All',
+  );
   assert.deepEqual(
     moved.Messages.map((m: { Body: string }) => m.Body),
     ['fails every time'],
+  );
+  // The receive count carries over into the DLQ, as AWS counts it (issue 14).
+  assert.equal(moved.Messages[0]!.Attributes.ApproximateReceiveCount, '2');
+});
+
+test("aws sqs: AWS's query error codes and texts, per-entry batch failures, QueueDeletedRecently", {
+  skip,
+}, async () => {
+  const failure = async (...args: string[]) => {
+    const result = await run(AWS, ['sqs', ...args, '--endpoint-url', endpoint, '--output', 'json'], {
+      timeoutMs: 60_000,
+    });
+    assert.notEqual(result.code, 0, `aws sqs ${args.join(' ')} succeeded`);
+    return String(result.stderr);
+  };
+  assert.match(
+    await failure('get-queue-url', '--queue-name', `${prefix}-absent`),
+    /\(AWS\.SimpleQueueService\.NonExistentQueue\) when calling the GetQueueUrl operation: The specified queue does not exist for this wsdl version\./,
+  );
+  const { QueueUrl } = await sqs(
+    'create-queue',
+    '--queue-name',
+    `${prefix}-small`,
+    '--attributes',
+    'MaximumMessageSize=1024',
+  );
+  const batch = await sqs(
+    'send-message-batch',
+    '--queue-url',
+    QueueUrl,
+    '--entries',
+    JSON.stringify([
+      { Id: 'ok', MessageBody: 'fits' },
+      { Id: 'big', MessageBody: 'x'.repeat(2048) },
+    ]),
+  );
+  assert.deepEqual(
+    batch.Successful.map((e) => e.Id),
+    ['ok'],
+  );
+  assert.deepEqual(
+    (batch.Failed as { Id: string; Code: string; SenderFault: boolean }[]).map((e) => [e.Id, e.SenderFault]),
+    [['big', true]],
+  );
+  await sqs('delete-queue', '--queue-url', QueueUrl);
+  assert.match(
+    await failure('create-queue', '--queue-name', `${prefix}-small`),
+    /\(AWS\.SimpleQueueService\.QueueDeletedRecently\)/,
   );
 });
 

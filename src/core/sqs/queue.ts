@@ -240,8 +240,12 @@ export class SqsQueue {
       sequenceNumber: this.isFifo ? this.nextSequenceNumber(nowMs) : undefined,
       deadLetterSourceArn,
       visibleFromMs: nowMs,
-      receiveCount: 0,
-      firstReceivedAtMs: 0,
+      // A dead-lettered message keeps its receive count and first-receive time: on AWS the first
+      // receive from the DLQ of a message moved at maxReceiveCount 1 reports ApproximateReceiveCount
+      // 2 (LocalStack's AWS-recorded snapshot of test_dead_letter_queue_message_attributes). A
+      // moved-back copy (move task) is a new message and starts again.
+      receiveCount: asNew ? 0 : original.receiveCount,
+      firstReceivedAtMs: asNew ? 0 : original.firstReceivedAtMs,
       storageRef: undefined,
     };
     this.admit(message, true);

@@ -247,6 +247,8 @@ test('redrive: the receive after maxReceiveCount moves the message to the DLQ; a
   assert.equal(dead!.message.messageId, sent.messageId);
   assert.equal(dead!.message.deadLetterSourceArn, source.arn);
   assert.equal(dead!.message.sentAtMs, sent.sentAtMs);
+  // The count carries over, as AWS counts it: two receives in the source, this is the third.
+  assert.equal(dead!.message.receiveCount, 3);
 
   assert.throws(
     () => registry.startMoveTask(source.arn),

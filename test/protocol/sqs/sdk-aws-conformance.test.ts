@@ -100,13 +100,18 @@ function dummyAuthorization(): Record<string, string> {
 async function rawQuery(
   path: string,
   params: Record<string, string>,
-): Promise<{ status: number; body: string }> {
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; contentType: string | null }> {
   const response = await fetch(`${broker.sqs!.endpoint}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...dummyAuthorization() },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...dummyAuthorization(), ...headers },
     body: new URLSearchParams(params).toString(),
   });
-  return { status: response.status, body: await response.text() };
+  return {
+    status: response.status,
+    body: await response.text(),
+    contentType: response.headers.get('content-type'),
+  };
 }
 
 /** The <Code> and <Message> of a query-protocol error body. */
@@ -233,6 +238,77 @@ describe('query protocol', () => {
         message: `There should be at least one ${entry} in the request.`,
       });
     }
+  });
+});
+
+describe('query protocol: no Action, and JSON answers', () => {
+  test('a request to a queue URL without an Action: 404 <UnknownOperationException/>, also when JSON is asked for', async () => {
+    const url = await create('query-no-action');
+    const path = new URL(url).pathname;
+    for (const headers of [{}, { accept: 'application/json' }] as Record<string, string>[]) {
+      const posted = await rawQuery(path, {}, headers);
+      assert.equal(posted.status, 404);
+      assert.equal(posted.body, '<UnknownOperationException/>');
+      const got = await fetch(url, { headers: { ...dummyAuthorization(), ...headers } });
+      assert.equal(got.status, 404);
+      assert.match(await got.text(), /<UnknownOperationException/);
+    }
+    // At the service root it stays MissingAction.
+    const root = await rawQuery('/', {});
+    assert.equal(root.status, 400);
+    assert.equal(queryError(root.body).code, 'MissingAction');
+  });
+
+  test('Accept: application/json answers a query request in JSON: results, received messages and errors', async () => {
+    const url = await create('query-json');
+    const listed = await rawQuery(
+      '/',
+      { Action: 'ListQueues', QueueNamePrefix: 'query-json' },
+      { accept: 'application/json' },
+    );
+    assert.equal(listed.status, 200);
+    assert.match(listed.contentType ?? '', /^application\/json/);
+    const list = JSON.parse(listed.body) as {
+      ListQueuesResponse: {
+        ListQueuesResult: { queueUrls: string[] };
+        ResponseMetadata: { RequestId: string };
+      };
+    };
+    assert.deepEqual(list.ListQueuesResponse.ListQueuesResult.queueUrls, [url]);
+    assert.ok(list.ListQueuesResponse.ResponseMetadata.RequestId);
+    // Without the header the answer is XML, as before.
+    assert.match((await rawQuery('/', { Action: 'ListQueues' })).body, /^<\?xml/);
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"a": "b\\"c"}' }));
+    const received = await rawQuery(
+      '/',
+      { Action: 'ReceiveMessage', QueueUrl: url, VisibilityTimeout: '0', 'AttributeName.1': 'All' },
+      { accept: 'application/json' },
+    );
+    const messages = (
+      JSON.parse(received.body) as {
+        ReceiveMessageResponse: {
+          ReceiveMessageResult: {
+            messages: Array<{ Body: string; Attributes: Array<{ Name: string; Value: string }> }>;
+          };
+        };
+      }
+    ).ReceiveMessageResponse.ReceiveMessageResult.messages;
+    assert.equal(messages[0]!.Body, '{"a": "b\\"c"}');
+    assert.ok(messages[0]!.Attributes.some((a) => a.Name === 'ApproximateReceiveCount' && a.Value === '1'));
+
+    const refused = await rawQuery(
+      new URL(url).pathname,
+      { Action: 'ListQueues' },
+      { accept: 'application/json' },
+    );
+    assert.equal(refused.status, 400);
+    const error = JSON.parse(refused.body) as { Error: { Code: string; Message: string; Type: string } };
+    assert.deepEqual(error.Error, {
+      Type: 'Sender',
+      Code: 'InvalidAction',
+      Message: 'The action ListQueues is not valid for this endpoint.',
+    });
   });
 });
 
@@ -482,6 +558,30 @@ describe('lifecycle and tracing', () => {
     }
     const [message] = await receive(url, { MessageSystemAttributeNames: ['AWSTraceHeader'] });
     assert.equal(message!.Attributes?.AWSTraceHeader, trace);
+  });
+});
+
+describe('dead-lettering', () => {
+  test('a dead-lettered message keeps its receive count: the first receive from the DLQ counts 2 at maxReceiveCount 1', async () => {
+    const dlq = await create('count-dlq');
+    const dlqArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))
+    ).Attributes!.QueueArn!;
+    const source = await create('count-src', {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }),
+      VisibilityTimeout: '0',
+    });
+    const sourceArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: source, AttributeNames: ['QueueArn'] }))
+    ).Attributes!.QueueArn!;
+    await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: 'message-1' }));
+    const first = await receive(source, { AttributeNames: ['All'] });
+    assert.equal(first[0]!.Attributes!.ApproximateReceiveCount, '1');
+    assert.deepEqual(await receive(source), [], 'the second receive moves it to the DLQ');
+    const [dead] = await receive(dlq, { AttributeNames: ['All'] });
+    assert.equal(dead!.Body, 'message-1');
+    assert.equal(dead!.Attributes!.ApproximateReceiveCount, '2');
+    assert.equal(dead!.Attributes!.DeadLetterQueueSourceArn, sourceArn);
   });
 });
 

@@ -111,6 +111,8 @@ test('boto3: a message received more than maxReceiveCount times moves to the DLQ
   assert.deepEqual(r.receiveCounts, [['1'], ['2'], []]);
   assert.deepEqual(r.dlqBodies, ['poison']);
   assert.deepEqual(r.dlqSourceArn, [r.srcArn]);
+  // The receive count carries over: two receives in the source, the DLQ's first is the third.
+  assert.deepEqual(r.dlqReceiveCounts, ['3']);
   assert.deepEqual(r.sources, [r.srcUrl]);
   assert.deepEqual(r.storedPolicy, { deadLetterTargetArn: r.dlqArn, maxReceiveCount: 2 });
 });

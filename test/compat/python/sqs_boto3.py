@@ -218,6 +218,7 @@ def dlq():
         "receiveCounts": counts,
         "dlqBodies": [m["Body"] for m in moved],
         "dlqSourceArn": [m["Attributes"].get("DeadLetterQueueSourceArn") for m in moved],
+        "dlqReceiveCounts": [m["Attributes"]["ApproximateReceiveCount"] for m in moved],
         "sources": sources,
         "storedPolicy": stored_policy,
         "dlqArn": dlq_arn,

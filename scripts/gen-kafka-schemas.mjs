@@ -52,6 +52,9 @@ const APIS = [
   'OffsetDelete',
   'DescribeCluster',
   'DescribeProducers',
+  'DescribeLogDirs',
+  'ElectLeaders',
+  'DescribeAcls',
 ];
 
 const MAX = 32767;

@@ -4,14 +4,16 @@
  * listener is off, so their data is kept.
  */
 import { randomBytes } from 'node:crypto';
+import { statfsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ResolvedBrokerOptions } from '../config/settings.js';
 import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
+import { clusterAdminApis, type LogDirectory } from '../protocol/kafka/apis/cluster-admin.js';
 import { configApis } from '../protocol/kafka/apis/configs.js';
 import { deleteRecordsApis } from '../protocol/kafka/apis/delete-records.js';
 import { fetchApis } from '../protocol/kafka/apis/fetch.js';
@@ -21,6 +23,7 @@ import { groupApis } from '../protocol/kafka/apis/groups.js';
 import { initProducerIdApis } from '../protocol/kafka/apis/init-producer-id.js';
 import { listOffsetsApis } from '../protocol/kafka/apis/list-offsets.js';
 import { metadataApis } from '../protocol/kafka/apis/metadata.js';
+import { offsetDeleteApis } from '../protocol/kafka/apis/offset-delete.js';
 import { offsetApis } from '../protocol/kafka/apis/offsets.js';
 import { produceApis } from '../protocol/kafka/apis/produce.js';
 import { saslApis } from '../protocol/kafka/apis/sasl.js';
@@ -136,6 +139,8 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       ...groupApis({ groups }),
       ...offsetApis({ groups, partitionExists }),
       ...groupAdminApis({ groups }),
+      ...offsetDeleteApis({ groups, partitionExists }),
+      ...clusterAdminApis({ cluster, topics, logDir: logDirectory(storage.dataDir) }),
     ]);
   };
   let server: KafkaServer | undefined;
@@ -197,4 +202,20 @@ function kafkaClusterId(storage: Storage): string {
   const clusterId = randomBytes(16).toString('base64url');
   storage.definitions.put('meta', 'kafka-cluster-id', clusterId);
   return clusterId;
+}
+
+/** The data directory as DescribeLogDirs reports it: its path and its file system's space. */
+function logDirectory(dataDir: string): LogDirectory {
+  const path = resolve(dataDir);
+  return {
+    path,
+    space() {
+      try {
+        const stats = statfsSync(path);
+        return { totalBytes: stats.blocks * stats.bsize, usableBytes: stats.bavail * stats.bsize };
+      } catch {
+        return { totalBytes: -1, usableBytes: -1 };
+      }
+    },
+  };
 }

@@ -46,3 +46,26 @@ export function decodeConsumerAssignment(bytes: Buffer): AssignedTopic[] | undef
   }
   return topics;
 }
+
+/**
+ * The topics a member subscribes to, read from its ConsumerProtocol subscription metadata (JoinGroup's
+ * protocol metadata; versions 0-3 start the same: i16 version, then [topic string]). Undefined when
+ * the bytes are not a ConsumerProtocol subscription.
+ */
+export function decodeConsumerSubscription(bytes: Buffer): string[] | undefined {
+  if (bytes.length < 6) return undefined;
+  let position = 2;
+  const topicCount = bytes.readInt32BE(position);
+  position += 4;
+  if (topicCount < 0 || topicCount > MAX_ENTRIES) return undefined;
+  const topics: string[] = [];
+  for (let t = 0; t < topicCount; t++) {
+    if (position + 2 > bytes.length) return undefined;
+    const nameLength = bytes.readInt16BE(position);
+    position += 2;
+    if (nameLength < 0 || position + nameLength > bytes.length) return undefined;
+    topics.push(bytes.toString('utf8', position, position + nameLength));
+    position += nameLength;
+  }
+  return topics;
+}

@@ -25,7 +25,8 @@ export type GroupErrorName =
   | 'NON_EMPTY_GROUP'
   | 'GROUP_ID_NOT_FOUND'
   | 'OFFSET_METADATA_TOO_LARGE'
-  | 'UNKNOWN_TOPIC_OR_PARTITION';
+  | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'GROUP_SUBSCRIBED_TO_TOPIC';
 
 /** Which states each state may be entered from (Kafka's validPreviousStates). */
 const VALID_PREVIOUS: Record<GroupState, readonly GroupState[]> = {

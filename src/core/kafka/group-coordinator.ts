@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { decodeConsumerSubscription } from './consumer-assignment.js';
 import {
   ConsumerGroup,
   EMPTY_BYTES,
@@ -27,7 +28,12 @@ import {
   type SyncResult,
   syncError,
 } from './consumer-group.js';
-import type { CommittedOffset, GroupOffsetStore, OffsetCommitEntry } from './group-offsets.js';
+import type {
+  CommittedOffset,
+  GroupOffsetStore,
+  OffsetCommitEntry,
+  TopicPartitionRef,
+} from './group-offsets.js';
 
 export interface GroupCoordinatorConfig {
   /** group.min.session.timeout.ms */
@@ -880,6 +886,55 @@ export class GroupCoordinator {
     }
     await Promise.all(durable);
     return results;
+  }
+
+  /**
+   * OffsetDelete as Kafka's coordinator answers it: an unknown group is GROUP_ID_NOT_FOUND; an Empty
+   * group (or one that never used group management) loses the offsets asked for; a consumer group
+   * with members keeps those of topics a member subscribes to (GROUP_SUBSCRIBED_TO_TOPIC for each such
+   * partition) and loses the others; another kind of group with members refuses as a whole
+   * (NON_EMPTY_GROUP). Resolves, once the deletion is durable, with one error per partition.
+   */
+  async deleteOffsets(
+    groupId: string,
+    partitions: readonly TopicPartitionRef[],
+  ): Promise<{ error: GroupErrorName; partitionErrors: GroupErrorName[] }> {
+    const group = this.groups.get(groupId);
+    const none = (error: GroupErrorName) => ({ error, partitionErrors: partitions.map(() => error) });
+    if (this.closed) return none('COORDINATOR_NOT_AVAILABLE');
+    if (!group || group.is('Dead')) {
+      if (!this.offsets.group(groupId)) return none('GROUP_ID_NOT_FOUND');
+    }
+    let subscribed: ReadonlySet<string> = new Set();
+    if (group && !group.is('Empty') && !group.is('Dead')) {
+      if (group.protocolType !== 'consumer') return none('NON_EMPTY_GROUP');
+      subscribed = this.subscribedTopics(group);
+    }
+    const partitionErrors: GroupErrorName[] = [];
+    const deleted: TopicPartitionRef[] = [];
+    for (const ref of partitions) {
+      if (subscribed.has(ref.topic)) {
+        partitionErrors.push('GROUP_SUBSCRIBED_TO_TOPIC');
+      } else {
+        partitionErrors.push('NONE');
+        deleted.push(ref);
+      }
+    }
+    if (deleted.length > 0) {
+      await new Promise<void>((resolve) => this.offsets.deleteOffsets(groupId, deleted, resolve));
+    }
+    return { error: 'NONE', partitionErrors };
+  }
+
+  /** Topics the members of a consumer group subscribe to, from their JoinGroup metadata. */
+  private subscribedTopics(group: ConsumerGroup): Set<string> {
+    const topics = new Set<string>();
+    const protocol = group.protocolName;
+    for (const member of group.members.values()) {
+      const metadata = protocol === null ? member.protocols[0]?.metadata : member.metadataFor(protocol);
+      for (const topic of (metadata && decodeConsumerSubscription(metadata)) ?? []) topics.add(topic);
+    }
+    return topics;
   }
 
   private removeGroup(group: ConsumerGroup): void {

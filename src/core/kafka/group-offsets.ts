@@ -36,7 +36,14 @@ export interface GroupOffsetStore {
   deleteGroup(groupId: string, onDurable: () => void): void;
   /** Drops every group's offsets for the topic (the topic was deleted). */
   deleteTopic(topic: string, onDurable: () => void): void;
+  /** Drops a group's offsets of the given partitions (OffsetDelete). */
+  deleteOffsets(groupId: string, partitions: readonly TopicPartitionRef[], onDurable: () => void): void;
   close(): void;
+}
+
+export interface TopicPartitionRef {
+  readonly topic: string;
+  readonly partition: number;
 }
 
 /** The in-memory table behind every store. */
@@ -86,6 +93,15 @@ export class OffsetTable {
     }
   }
 
+  deletePartition(groupId: string, topic: string, partition: number): void {
+    const topics = this.groups.get(groupId);
+    const partitions = topics?.get(topic);
+    if (!topics || !partitions?.delete(partition)) return;
+    this.size--;
+    if (partitions.size === 0) topics.delete(topic);
+    if (topics.size === 0) this.groups.delete(groupId);
+  }
+
   /** Every offset of a group as commit entries (compaction writes these). */
   *entries(groupId: string): IterableIterator<OffsetCommitEntry> {
     const topics = this.groups.get(groupId);
@@ -123,6 +139,11 @@ export class MemoryGroupOffsetStore implements GroupOffsetStore {
 
   deleteTopic(topic: string, onDurable: () => void): void {
     this.table.deleteTopic(topic);
+    queueMicrotask(onDurable);
+  }
+
+  deleteOffsets(groupId: string, partitions: readonly TopicPartitionRef[], onDurable: () => void): void {
+    for (const { topic, partition } of partitions) this.table.deletePartition(groupId, topic, partition);
     queueMicrotask(onDurable);
   }
 

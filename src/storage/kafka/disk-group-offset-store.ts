@@ -22,6 +22,7 @@ import {
   type GroupOffsetStore,
   type OffsetCommitEntry,
   OffsetTable,
+  type TopicPartitionRef,
 } from '../../core/kafka/group-offsets.js';
 import type { AppendFile, GroupCommitter } from '../group-commit.js';
 import { rewriteLog } from '../log-rewrite.js';
@@ -30,6 +31,8 @@ import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from '../record-form
 export const OFFSET_COMMIT_RECORD = 1;
 export const DELETE_GROUP_RECORD = 2;
 export const DELETE_TOPIC_RECORD = 3;
+/** OffsetDelete: the COMMIT layout, of which only the group, topics and partitions are read. */
+export const DELETE_OFFSETS_RECORD = 4;
 
 const LOG_NAME = 'offsets.log';
 const TMP_NAME = 'offsets.log.tmp';
@@ -57,6 +60,7 @@ function encodeCommit(
   offset: number,
   groupId: string,
   entries: readonly OffsetCommitEntry[],
+  type = OFFSET_COMMIT_RECORD,
 ): number {
   let p = offset + RECORD_HEADER_BYTES;
   p = writeString16(buf, p, groupId);
@@ -73,7 +77,7 @@ function encodeCommit(
     buf.writeUInt32LE(len, p);
     p += 4 + len;
   }
-  writeRecordHeader(buf, offset, OFFSET_COMMIT_RECORD, p - offset - RECORD_HEADER_BYTES);
+  writeRecordHeader(buf, offset, type, p - offset - RECORD_HEADER_BYTES);
   return p;
 }
 
@@ -205,6 +209,12 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
         this.table.deleteTopic(buf.toString('utf8', start, end));
         this.logEntries++;
         return;
+      case DELETE_OFFSETS_RECORD: {
+        const { groupId, entries } = decodeCommit(buf, start, end);
+        for (const e of entries) this.table.deletePartition(groupId, e.topic, e.partition);
+        this.logEntries += entries.length;
+        return;
+      }
       default:
         throw new Error(`unknown record type ${type}`);
     }
@@ -252,6 +262,23 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
     this.assertOpen();
     this.appendString(DELETE_TOPIC_RECORD, topic);
     this.table.deleteTopic(topic);
+    this.afterAppend(onDurable);
+  }
+
+  deleteOffsets(groupId: string, partitions: readonly TopicPartitionRef[], onDurable: () => void): void {
+    this.assertOpen();
+    const entries = partitions.map(({ topic, partition }) => ({
+      topic,
+      partition,
+      offset: -1,
+      leaderEpoch: -1,
+      metadata: '',
+      commitTimestampMs: 0,
+    }));
+    const offset = this.file.reserve(RECORD_HEADER_BYTES + commitPayloadBytes(groupId, entries));
+    encodeCommit(this.file.staging, offset, groupId, entries, DELETE_OFFSETS_RECORD);
+    for (const e of entries) this.table.deletePartition(groupId, e.topic, e.partition);
+    this.logEntries += entries.length;
     this.afterAppend(onDurable);
   }
 

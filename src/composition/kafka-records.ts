@@ -1,12 +1,14 @@
 /**
  * Reads a Kafka partition's stored records for the management API's peek (src/management/kafka.ts):
  * the stored batches from an offset below the high watermark, decoded, without a consumer, a
- * group or any change to the log. A compressed batch is reported as such (its records are not
- * decoded here: the codecs are the clients' business).
+ * group or any change to the log. Compressed batches are decompressed (compression.ts) and their
+ * records marked `compressed`; one whose payload cannot be decompressed is shown as one entry without
+ * key or value.
  */
 import type { TopicPartition } from '../core/kafka/topic.js';
 import type { PeekedRecord } from '../management/context.js';
 import { ATTR_COMPRESSION_MASK, BatchOffset } from '../protocol/kafka/record-batch.js';
+import { MalformedRecords } from '../protocol/kafka/record-cursor.js';
 import { decodeRecords } from '../protocol/kafka/record-decoder.js';
 
 const READ_ENTRIES = 64;
@@ -22,16 +24,8 @@ export function peekRecords(partition: TopicPartition, from: number, count: numb
     for (const entry of entries) {
       if (found.length >= count || entry.offset >= highWatermark) return found;
       const batch = entry.payload;
-      if ((batch.readInt16BE(BatchOffset.attributes) & ATTR_COMPRESSION_MASK) !== 0) {
-        found.push({
-          offset: Math.max(entry.offset, from),
-          timestampMs: entry.timestampMs,
-          key: null,
-          value: null,
-          headers: [],
-          compressed: true,
-        });
-      } else {
+      const compressed = (batch.readInt16BE(BatchOffset.attributes) & ATTR_COMPRESSION_MASK) !== 0;
+      try {
         for (const record of decodeRecords(batch)) {
           if (record.offset < from || record.offset >= highWatermark) continue;
           if (found.length >= count) break;
@@ -41,9 +35,19 @@ export function peekRecords(partition: TopicPartition, from: number, count: numb
             key: record.key,
             value: record.value,
             headers: record.headers.map((h) => ({ key: h.key.toString('utf8'), value: h.value })),
-            compressed: false,
+            compressed,
           });
         }
+      } catch (error) {
+        if (!(error instanceof MalformedRecords)) throw error;
+        found.push({
+          offset: Math.max(entry.offset, from),
+          timestampMs: entry.timestampMs,
+          key: null,
+          value: null,
+          headers: [],
+          compressed,
+        });
       }
       offset = entry.offset + entry.offsetCount;
     }

@@ -76,7 +76,10 @@ export interface KafkaContext {
   readonly peekRecords: (partition: TopicPartition, from: number, count: number) => PeekedRecord[];
 }
 
-/** One stored Kafka record as the peek shows it; a compressed batch is one entry, not decoded. */
+/**
+ * One stored Kafka record as the peek shows it; `compressed`: it was stored in a compressed batch
+ * (decompressed for the peek; a batch that cannot be is one entry without key or value).
+ */
 export interface PeekedRecord {
   readonly offset: number;
   readonly timestampMs: number;

@@ -1,14 +1,13 @@
 /**
  * Offset lookups by timestamp over a partition's stored batches (ListOffsets). A stream entry's
  * timestamp is its batch's max timestamp, so the stream's timestamp index finds the first batch
- * holding a record at or after a time; the record inside is found by decoding the batch when it is
- * uncompressed, else the batch's first offset stands for it. Only offsets in [log start, high
- * watermark) are answered.
+ * holding a record at or after a time; the record inside is found by decoding that one batch
+ * (decompressing it when it is compressed), so the answer is the exact record as Kafka's. Only
+ * offsets in [log start, high watermark) are answered.
  */
 
 import type { TopicPartition } from '../../core/kafka/topic.js';
 import type { StreamEntry } from '../../core/stream/stream-store.js';
-import { ATTR_COMPRESSION_MASK, BatchOffset } from './record-batch.js';
 import { decodeRecords } from './record-decoder.js';
 
 export interface TimestampedOffset {
@@ -92,13 +91,6 @@ function recordAtOrAfter(
   lower: number,
 ): TimestampedOffset | undefined {
   const batch = entry.payload;
-  const compressed = (batch.readInt16BE(BatchOffset.attributes) & ATTR_COMPRESSION_MASK) !== 0;
-  if (compressed) {
-    const last = entry.offset + entry.offsetCount - 1;
-    return last < lower
-      ? undefined
-      : { offset: Math.max(entry.offset, lower), timestampMs: entry.timestampMs };
-  }
   for (const record of decodeRecords(batch)) {
     if (record.offset >= lower && record.timestampMs >= timestampMs) {
       return { offset: record.offset, timestampMs: record.timestampMs };

@@ -75,6 +75,19 @@ export function encodeRecordBatch(input: BatchInput): Buffer {
   return buf;
 }
 
+/**
+ * The uncompressed records section of a batch whose base timestamp is the first record's: what a
+ * caller compresses to build a compressed batch (with `compression` and `encodedRecords`).
+ */
+export function encodeRecordsSection(records: readonly RecordInput[]): Buffer {
+  const baseTimestampMs = records.find((r) => r.timestampMs !== undefined)?.timestampMs ?? 0;
+  return encodeRecords(
+    records,
+    records.map((r) => r.timestampMs ?? baseTimestampMs),
+    baseTimestampMs,
+  );
+}
+
 /** Rewrites the CRC of a batch after a test edited bytes it covers. */
 export function refreshBatchCrc(batch: Buffer): void {
   const end = LOG_OVERHEAD_BYTES + batch.readInt32BE(BatchOffset.batchLength);

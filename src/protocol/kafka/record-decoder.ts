@@ -1,7 +1,10 @@
 /**
- * Decodes the records of a stored, uncompressed v2 batch for readers that are not Kafka clients
- * (an AMQP stream view of a topic partition). Keys, values and headers are views of the batch.
+ * Decodes the records of a stored v2 batch for readers that are not Kafka clients (an AMQP stream
+ * view of a topic partition, timestamp lookups, the management API's peek). Keys, values and headers
+ * are views of the batch, or of its decompressed records section when the batch is compressed.
  */
+
+import { decompressRecords } from './compression.js';
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_LOG_APPEND_TIME,
@@ -27,15 +30,14 @@ export interface DecodedRecord {
 
 /**
  * Yields the records of one batch (`batch` starts at its baseOffset and ends after its last record),
- * with offsets baseOffset + offsetDelta. Compressed batches are refused: they are stored as sent and
- * decoding them needs the codecs, which are not here yet. A malformed batch (it passed validation,
- * so only damaged storage can do this) throws MalformedRecords.
+ * with offsets baseOffset + offsetDelta. A compressed batch is decompressed first (compression.ts).
+ * A malformed batch (it passed validation, so only damaged storage or a client's bad compressed
+ * payload can do this) throws MalformedRecords.
  */
 export function* decodeRecords(batch: Buffer): Generator<DecodedRecord> {
   if (batch.length < BATCH_HEADER_BYTES) throw new MalformedRecords('a record batch is at least 61 bytes');
   const attributes = batch.readInt16BE(BatchOffset.attributes);
   const codec = attributes & ATTR_COMPRESSION_MASK;
-  if (codec !== 0) throw new MalformedRecords(`cannot decode a compressed batch (codec ${codec})`);
   const baseOffset = Number(batch.readBigInt64BE(BatchOffset.baseOffset));
   const baseTimestampMs = Number(batch.readBigInt64BE(BatchOffset.baseTimestamp));
   const appendTimeMs =
@@ -43,11 +45,24 @@ export function* decodeRecords(batch: Buffer): Generator<DecodedRecord> {
   const count = batch.readInt32BE(BatchOffset.recordCount);
   const end = BatchOffset.batchLength + 4 + batch.readInt32BE(BatchOffset.batchLength);
   if (end > batch.length) throw new MalformedRecords('batchLength runs past the stored batch');
-  const cursor = new RecordCursor(batch, BATCH_HEADER_BYTES, end);
+  let records = batch;
+  let start = BATCH_HEADER_BYTES;
+  let recordsEnd = end;
+  if (codec !== 0) {
+    try {
+      records = decompressRecords(codec, batch.subarray(BATCH_HEADER_BYTES, end));
+    } catch (error) {
+      throw new MalformedRecords((error as Error).message);
+    }
+    start = 0;
+    recordsEnd = records.length;
+  }
+  const cursor = new RecordCursor(records, start, recordsEnd);
   for (let i = 0; i < count; i++) {
-    cursor.end = end;
+    cursor.end = recordsEnd;
     const length = cursor.varint();
-    if (length < 0 || length > end - cursor.pos) throw new MalformedRecords(`record ${i} length ${length}`);
+    if (length < 0 || length > recordsEnd - cursor.pos)
+      throw new MalformedRecords(`record ${i} length ${length}`);
     const recordEnd = cursor.pos + length;
     cursor.end = recordEnd;
     cursor.int8();

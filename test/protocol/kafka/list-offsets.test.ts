@@ -1,6 +1,7 @@
 // ListOffsets v0-7 (latest, earliest, max timestamp, by timestamp) and DeleteRecords v0-2, through the codec.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { ManualClock } from '../../../src/core/manual-clock.js';
 import { deleteRecordsApis } from '../../../src/protocol/kafka/apis/delete-records.js';
 import { fetchApis } from '../../../src/protocol/kafka/apis/fetch.js';
@@ -14,7 +15,7 @@ import type {
 } from '../../../src/protocol/kafka/codec/index.js';
 import { KafkaError } from '../../../src/protocol/kafka/error-codes.js';
 import { KafkaProducers, MemoryProducerIdBlockStore } from '../../../src/protocol/kafka/producers.js';
-import { encodeRecordBatch } from '../../../src/protocol/kafka/record-batch-encoder.js';
+import { encodeRecordBatch, encodeRecordsSection } from '../../../src/protocol/kafka/record-batch-encoder.js';
 import { call, FakeTopics, fetchBody, produceBody } from './data-path-helpers.js';
 
 const PRODUCE = 0;
@@ -22,13 +23,16 @@ const FETCH = 1;
 const LIST_OFFSETS = 2;
 const DELETE_RECORDS = 21;
 
-const batch = (timestamps: number[], compressed = false) =>
-  encodeRecordBatch({
-    records: timestamps.map((timestampMs, i) => ({ value: `r${i}`, timestampMs })),
-    ...(compressed
-      ? { compression: 'gzip' as const, encodedRecords: Buffer.from('gzip bytes, opaque') }
-      : {}),
-  });
+/** The records section of batch D ([11000, 12000]) compressed by the zstd CLI (node:zlib on Node 20 has no zstd). */
+const ZSTD_D = Buffer.from('KLUv/QRYmQAAEAAAAAEEcjAAEgDQDwIBBHIxAC2HOj0=', 'base64');
+
+const batch = (timestamps: number[], compression?: 'gzip' | 'zstd') => {
+  const records = timestamps.map((timestampMs, i) => ({ value: `r${i}`, timestampMs }));
+  if (!compression) return encodeRecordBatch({ records });
+  const section = encodeRecordsSection(records);
+  const encodedRecords = compression === 'gzip' ? gzipSync(section) : ZSTD_D;
+  return encodeRecordBatch({ records, compression, encodedRecords });
+};
 
 async function setup() {
   const clock = new ManualClock();
@@ -41,12 +45,12 @@ async function setup() {
     ...listOffsetsApis({ topics }),
     ...deleteRecordsApis({ topics, producers }),
   ];
-  // Offsets 0-2: A (max 3000); 3-4: B (max 9000); 5-6: C gzip (max 5000); 7-8: D gzip (max 12000).
+  // Offsets 0-2: A (max 3000); 3-4: B (max 9000); 5-6: C gzip (max 5000); 7-8: D zstd (max 12000).
   for (const records of [
     batch([1000, 3000, 2000]),
     batch([1500, 9000]),
-    batch([4000, 5000], true),
-    batch([11000, 12000], true),
+    batch([4000, 5000], 'gzip'),
+    batch([11000, 12000], 'zstd'),
   ]) {
     await call(apis, PRODUCE, 9, produceBody('t', 0, records));
   }
@@ -100,14 +104,16 @@ describe('ListOffsets', () => {
     assert.deepEqual(found(await listOffsets(0)), [0, 0n, 1000n]);
     assert.deepEqual(found(await listOffsets(2500)), [0, 1n, 3000n], 'inside batch A');
     assert.deepEqual(found(await listOffsets(3500)), [0, 4n, 9000n], 'B is the first batch reaching 3500');
-    // Compressed batches: their first offset (and max timestamp) stand for the record.
-    assert.deepEqual(found(await listOffsets(10_000)), [0, 7n, 12000n]);
+    // Inside compressed batches: the exact record, the batch decompressed as Kafka does.
+    assert.deepEqual(found(await listOffsets(10_000)), [0, 7n, 11000n], 'the first record of zstd batch D');
+    assert.deepEqual(found(await listOffsets(11_500)), [0, 8n, 12000n], 'inside zstd batch D');
     assert.deepEqual(found(await listOffsets(12_001)), [0, -1n, -1n]);
   });
 
   it('finds the record with the largest timestamp (-3, v7)', async () => {
     const { listOffsets } = await setup();
-    assert.deepEqual(found(await listOffsets(-3)), [0, 7n, 12000n]);
+    // The record holding it, inside a compressed batch too (Kafka 3.8+, KAFKA-16310).
+    assert.deepEqual(found(await listOffsets(-3)), [0, 8n, 12000n]);
   });
 
   it('answers v0 with oldStyleOffsets', async () => {

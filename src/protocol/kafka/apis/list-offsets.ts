@@ -4,9 +4,8 @@
  * - -3 (max timestamp, v7): the record with the largest timestamp, and that timestamp.
  * - t ≥ 0: the first record whose timestamp is ≥ t, and its timestamp; offset -1 and timestamp -1
  *   when there is none. The batch is the first whose max timestamp is ≥ t (the stream's timestamp
- *   index); inside it, the first record with timestamp ≥ t when the batch is uncompressed, and the
- *   batch's first offset when it is compressed (Kafka decompresses to find the record; Pier stores
- *   batches as sent and has no codecs, so a consumer may get a few earlier records of that batch).
+ *   index); inside it, the first record with timestamp ≥ t, the batch decompressed when it is
+ *   compressed, as Kafka does.
  * - v0 answers oldStyleOffsets: [high watermark] for latest, [log start] for earliest, [the offset]
  *   for a timestamp (Kafka lists segment start offsets there; clients use the first element only).
  * isolationLevel is ignored: without transactions the last stable offset is the high watermark.

@@ -1,5 +1,6 @@
 /**
- * Produce v3-9: validates each partition's record batch, assigns its offsets in place and appends
+ * Produce v0-9 (v0-2 carry the old message formats, up-converted to one v2 batch first:
+ * legacy-message-set.ts, which also says why v0 is answered): validates each partition's record batch, assigns its offsets in place and appends
  * it in the same synchronous step, then answers once every appended batch is durable (the
  * partition's high watermark covers it) — for acks=1 as for acks=-1, since Pier's only replica is
  * its disk. acks=0 gets no answer; if a partition failed, the connection is closed instead, as
@@ -27,6 +28,7 @@ import {
   type KafkaSession,
   NO_RESPONSE,
 } from '../kafka-api.js';
+import { upConvertMessageSet } from '../legacy-message-set.js';
 import type { PartitionProducerState } from '../producer-state.js';
 import {
   assignBaseOffset,
@@ -49,7 +51,7 @@ export function produceApis(services: ProduceServices): KafkaApi[] {
   return [
     {
       apiKey: PRODUCE_KEY,
-      minVersion: 3,
+      minVersion: 0,
       maxVersion: 9,
       releasesRequestBytes: true,
       handle: (call: KafkaCall<ProduceRequest>) => produce(services, call),
@@ -165,7 +167,12 @@ function appendPartition(
       `topic '${topic.name}' has ${topic.partitions.length} partition(s); partition ${data.index} does not exist`,
     );
   }
-  const records = data.records ?? EMPTY;
+  let records = data.records ?? EMPTY;
+  if (version < 3 && records.length > 0) {
+    const converted = upConvertMessageSet(records);
+    if (!Buffer.isBuffer(converted)) return failed(data.index, converted.errorCode, converted.message);
+    records = converted;
+  }
   const validation = validateRecordBatches(records, {
     maxMessageBytes: topic.config.maxMessageBytes,
     produceVersion: version,

@@ -162,7 +162,7 @@ test('several concatenated batches: views, headers, null key and value, large va
   assert.equal(decodedC[299]!.timestampMs, T - 299);
 });
 
-test('a compressed batch is validated at header level and passes through as sent (decoding it for the broker's own reads needs a real payload)', () => {
+test('a compressed batch is validated at header level and passes through as sent (decoding it for its own reads needs a real payload)', () => {
   const opaque = Buffer.from('not really zstd, but the CRC covers it');
   for (const compression of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
     const batch = encodeRecordBatch({ compression, encodedRecords: opaque, records: [{}, {}, {}] });

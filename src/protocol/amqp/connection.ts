@@ -65,7 +65,8 @@ export interface ConnectionContext {
   /** Memory and disk alarms: while one is raised, connections that publish are blocked. */
   readonly alarms: ResourceAlarms;
   /** Connections the listener holds now, this one included (for maxConnections). */
-  readonly connectionCount: () => number;
+  /** Open connections: all, or those opened into `vhost`. */
+  readonly connectionCount: (vhost?: string) => number;
   /** Called once the socket is gone, so the server can forget the connection. */
   readonly onClosed: (connection: AmqpConnection) => void;
   /** Reply consumers of every connection on the listener (direct reply-to). */
@@ -181,6 +182,11 @@ export class AmqpConnection implements ChannelHost {
 
   get user(): string {
     return this.username;
+  }
+
+  /** The vhost this connection opened, undefined before connection.open succeeded. */
+  get openedVhost(): string | undefined {
+    return this.vhostRef?.name;
   }
 
   /** Closed or closing: no longer counts toward maxConnections. */
@@ -410,7 +416,11 @@ export class AmqpConnection implements ChannelHost {
         `connection refused: node connection limit (${maxConnections}) is reached`,
       );
     }
-    this.access = AmqpAccess.open(this.context.core, this.username, m.virtualHost); // 530 unless permitted
+    const vhost = m.virtualHost;
+    // 530 unless permitted and under the vhost's connection limit
+    this.access = AmqpAccess.open(this.context.core, this.username, vhost, () =>
+      this.context.connectionCount(vhost),
+    );
     this.vhostRef = this.access.vhost;
     this.phase = Phase.Open;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);

@@ -27,9 +27,11 @@ export class AmqpServer {
     const connectionContext: ConnectionContext = {
       ...context,
       directReply: new DirectReplyRegistry(),
-      connectionCount: () => {
+      connectionCount: (vhost) => {
         let open = 0;
-        for (const connection of this.connections) if (!connection.isClosing) open++;
+        for (const connection of this.connections) {
+          if (!connection.isClosing && (vhost === undefined || connection.openedVhost === vhost)) open++;
+        }
         return open;
       },
       onClosed: (connection) => {

@@ -6,7 +6,7 @@ import type { DurabilityBarrier } from '../../core/durability.js';
 import type { AmqpStats } from '../../core/stats.js';
 import type { ResourceAlarms } from '../../resources/resource-monitor.js';
 import { AmqpAccess } from './access.js';
-import { Channel, type ChannelHost } from './channel.js';
+import { Channel, type ChannelDescription, type ChannelHost } from './channel.js';
 import {
   AmqpCodecError,
   type AmqpMethod,
@@ -535,6 +535,11 @@ export class AmqpConnection implements ChannelHost {
 
   channelClosed(id: number): void {
     if (this.channels.delete(id)) this.stats.channelsClosed++;
+  }
+
+  /** Every open channel's state, by channel number (for the management API). */
+  describeChannels(): ChannelDescription[] {
+    return [...this.channels.values()].map((c) => c.describe()).sort((a, b) => a.number - b.number);
   }
 
   /** Open channels (rabbitmq_channels). */

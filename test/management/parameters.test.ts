@@ -242,6 +242,37 @@ describe('management API: parameters and limits', () => {
     assert.deepEqual((await api('GET', '/api/user-limits/limited')).body, []);
   });
 
+  it('user limits: max-connections refuses connection.open, max-channels refuses channel.open (530)', async () => {
+    const { api, broker } = f;
+    await api('PUT', '/api/users/capped', { password: 'pw', tags: '' });
+    await api('PUT', '/api/permissions/%2F/capped', { configure: '.*', write: '.*', read: '.*' });
+    await api('PUT', '/api/user-limits/capped/max-connections', { value: 1 });
+    await api('PUT', '/api/user-limits/capped/max-channels', { value: 1 });
+    const cappedUrl = broker.url.replace('guest:guest', 'capped:pw');
+    const first = await connect(cappedUrl);
+    const peer = await RawPeer.open(broker.url);
+    try {
+      const frame = await peer.handshake({ virtualHost: '/', response: Buffer.from('\0capped\0pw') });
+      assert.equal(frame.fields?.replyCode, 530);
+      assert.equal(
+        frame.fields?.replyText,
+        "NOT_ALLOWED - connection refused for user 'capped': user connection limit (1) is reached",
+      );
+    } finally {
+      peer.destroy();
+    }
+    await first.createChannel();
+    const closed = channelError(first);
+    await first.createChannel().catch(() => {});
+    const error = await closed;
+    assert.equal(error.code, 530);
+    assert.match(
+      error.message,
+      /NOT_ALLOWED - number of channels opened for user 'capped' has reached the maximum allowed user limit of \(1\)/,
+    );
+    await first.close().catch(() => {});
+  });
+
   it('topic permissions: listed as RabbitMQ lists them; a write or read pattern refuses with 403', async () => {
     const { api, broker } = f;
     await api('PUT', '/api/users/tp', { password: 'pw', tags: '' });

@@ -44,10 +44,15 @@ export class AmqpAccess {
 
   /**
    * connection.open: 530 NOT_ALLOWED unless the vhost exists, the user has permissions there and
-   * the vhost's max-connections limit is not reached (`openInVhost` counts the vhost's open
-   * connections, this one not included).
+   * neither the vhost's nor the user's max-connections limit is reached (`open` counts the open
+   * connections into the vhost and of the user, this one not included).
    */
-  static open(core: BrokerCore, user: string, vhostName: string, openInVhost: () => number): AmqpAccess {
+  static open(
+    core: BrokerCore,
+    user: string,
+    vhostName: string,
+    open: { inVhost: () => number; ofUser: () => number },
+  ): AmqpAccess {
     const vhost = core.vhosts.get(vhostName);
     if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${vhostName} not found`);
     if (!core.permissions.get(user, vhostName)) {
@@ -57,10 +62,17 @@ export class AmqpAccess {
       );
     }
     const maxConnections = vhost.limits.maxConnections;
-    if (maxConnections !== undefined && maxConnections >= 0 && openInVhost() >= maxConnections) {
+    if (maxConnections !== undefined && maxConnections >= 0 && open.inVhost() >= maxConnections) {
       throw connectionError(
         ReplyCode.NOT_ALLOWED,
         `access to vhost '${vhostName}' refused for user '${user}': connection limit (${maxConnections}) is reached`,
+      );
+    }
+    const maxUserConnections = core.users.get(user)?.limits?.['max-connections'];
+    if (maxUserConnections !== undefined && maxUserConnections >= 0 && open.ofUser() >= maxUserConnections) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `connection refused for user '${user}': user connection limit (${maxUserConnections}) is reached`,
       );
     }
     return new AmqpAccess(core, user, vhost);

@@ -72,6 +72,11 @@ describe('management API: parameters and limits', () => {
     assert.equal((await api('GET', '/api/parameters/shovel/params/absent')).status, 404);
     assert.equal((await api('DELETE', '/api/parameters/shovel/params/s1')).status, 204);
     assert.equal((await api('DELETE', '/api/parameters/shovel/params/s1')).status, 404);
+    // A deleted vhost takes its parameters along.
+    assert.equal((await api('DELETE', '/api/vhosts/params')).status, 204);
+    await api('PUT', '/api/vhosts/params', {});
+    assert.deepEqual((await api('GET', '/api/parameters/vhost-limits/params')).body, []);
+    await api('DELETE', '/api/vhosts/params');
   });
 
   it('vhost limits: wrong names and types are 400; max-queues refuses queue.declare with 406', async () => {

@@ -517,4 +517,24 @@ describe('management API: channels', () => {
     assert.equal((await api('GET', '/api/connections/nope/channels')).status, 404);
     await conn.close();
   });
+
+  it('shows a tx.select channel as transactional', async () => {
+    const { api, broker } = f;
+    const peer = await RawPeer.open(broker.url);
+    try {
+      assert.equal((await peer.handshake()).method, 'ConnectionOpenOk');
+      peer.sendMethod(3, 'ChannelOpen', { outOfBand: '' });
+      await peer.nextMethod('ChannelOpenOk');
+      peer.sendMethod(3, 'TxSelect', {});
+      await peer.nextMethod('TxSelectOk');
+      const port = peer.socket.localPort;
+      const rows = (await api('GET', '/api/channels')).body as Row[];
+      const mine = rows.find((c) => (c.connection_details as Row).peer_port === port)!;
+      assert.equal(mine.number, 3);
+      assert.equal(mine.transactional, true);
+      assert.equal(mine.confirm, false);
+    } finally {
+      peer.destroy();
+    }
+  });
 });

@@ -11,8 +11,8 @@
 // failing only on machines where something else listens there; a connection made to one of them
 // (a test talking to a default port) fails the run too. Tests start brokers through
 // test/helpers/broker.ts, which uses port 0 or switches listeners off. A port already in use on
-// this machine, or named by PIER_REFERENCE_AMQP_URL, PIER_COMPAT_URL or PIER_AMQP_TEST_URL (a
-// reference RabbitMQ the tests connect to), is left alone.
+// this machine, or named by PIER_REFERENCE_AMQP_URL, PIER_REFERENCE_HTTP_URL, PIER_COMPAT_URL or
+// PIER_AMQP_TEST_URL (a reference RabbitMQ the tests connect to), is left alone.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -20,7 +20,13 @@ import { join, sep } from 'node:path';
 
 /** Pier's standard ports, as in test/helpers/broker.ts (STANDARD_PORTS). */
 const STANDARD_PORTS = [5672, 9092, 9324, 15672, 15692];
-const REFERENCE_URL_VARIABLES = ['PIER_REFERENCE_AMQP_URL', 'PIER_COMPAT_URL', 'PIER_AMQP_TEST_URL'];
+const REFERENCE_URL_VARIABLES = [
+  'PIER_REFERENCE_AMQP_URL',
+  'PIER_REFERENCE_HTTP_URL',
+  'PIER_COMPAT_URL',
+  'PIER_AMQP_TEST_URL',
+];
+const DEFAULT_PORTS = { 'amqp:': 5672, 'amqps:': 5671, 'http:': 80, 'https:': 443 };
 
 function findTests(dir) {
   const found = [];
@@ -65,7 +71,7 @@ function referencePorts() {
     if (!value) continue;
     try {
       const url = new URL(value);
-      ports.add(Number(url.port || (url.protocol === 'amqps:' ? 5671 : 5672)));
+      ports.add(Number(url.port || DEFAULT_PORTS[url.protocol] || 5672));
     } catch {
       // Not a URL: the suite reports it.
     }

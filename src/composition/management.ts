@@ -81,6 +81,7 @@ export function composeManagement(input: ManagementCompositionInput): Management
       channels: described.channels,
       connectedAtMs: at,
       clientProperties: toJson(described.clientProperties) as Record<string, unknown>,
+      channelDetails: () => connection.describeChannels(),
       close: (reason) => connection.forceClose(reason),
     };
   };

@@ -1,6 +1,8 @@
 import type { ExchangeType } from './amqp/exchange.js';
 import { type Revocation, restoreAccessControl } from './amqp/management.js';
 import { PermissionTable } from './amqp/permissions.js';
+import { ParameterTable, restoreParameters } from './amqp/runtime-parameters.js';
+import { TopicPermissionTable } from './amqp/topic-permissions.js';
 import { VirtualHost, type VirtualHostContext } from './amqp/vhost.js';
 import type { Clock } from './clock.js';
 import type { DefinitionEntry, DefinitionWriter } from './definitions.js';
@@ -24,6 +26,10 @@ export class BrokerCore {
   readonly users = new Map<string, User>();
   /** Configure/write/read patterns per (user, vhost); managed through core/amqp/management.ts. */
   readonly permissions = new PermissionTable();
+  /** Write/read patterns over routing keys per (user, vhost, topic exchange): topic-permissions.ts. */
+  readonly topicPermissions = new TopicPermissionTable();
+  /** Runtime parameters (vhost limits, operator policies, shovels) and global parameters. */
+  readonly parameters = new ParameterTable();
   /** Told when a user or vhost is deleted, so each protocol closes the affected connections. */
   readonly revocations = new Set<(revocation: Revocation) => void>();
 
@@ -53,6 +59,7 @@ export class BrokerCore {
         passwordHash: u.passwordHash,
         tags: u.tags ?? [],
         scram: u.scram,
+        ...(u.limits ? { limits: u.limits } : {}),
       });
     if (!entries.some((e) => e.kind === 'meta' && e.key === 'initialized')) {
       this.addVhost('/', true);
@@ -60,6 +67,7 @@ export class BrokerCore {
       this.definitions.put('meta', 'initialized', true);
     }
     restoreAccessControl(this, entries);
+    restoreParameters(this, entries);
     for (const e of byKind('exchange')) {
       this.vhosts.get(e.vhost)?.restoreExchange(e.name, e.type as ExchangeType, {
         durable: true,

@@ -7,6 +7,10 @@ export type DefinitionKind =
   | 'queue'
   | 'binding'
   | 'policy'
+  /** A runtime parameter: vhost limits, an operator policy, a shovel (core/amqp/runtime-parameters.ts). */
+  | 'parameter'
+  | 'global-parameter'
+  | 'topic-permission'
   /** A Kafka topic (core/kafka/topic-registry.ts). */
   | 'topic'
   /** An SQS queue (core/sqs/registry.ts). */

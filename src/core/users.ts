@@ -5,6 +5,8 @@ export interface User {
   /** base64(salt ‖ SHA-256(salt ‖ password)), RabbitMQ's default password hash layout. */
   readonly passwordHash: string;
   readonly tags: readonly string[];
+  /** RabbitMQ's user limits (max-connections, max-channels); absent or negative: no limit. */
+  readonly limits?: Readonly<Record<string, number>>;
   /**
    * SCRAM credentials (RFC 5802) for Kafka's SCRAM-SHA-256/512, derived when the password is set.
    * Users stored before Pier had them lack them: they log in with PLAIN until the password is reset.

@@ -1,9 +1,10 @@
 /**
  * /api/connections (and DELETE to close one with 320 CONNECTION_FORCED, the reason taken from
- * X-Reason), /api/channels and /api/consumers, from the AMQP listener's connections.
+ * X-Reason), /api/channels (with each channel's prefetch, unacked, unconfirmed, consumers, confirm
+ * and tx state) and /api/consumers, from the AMQP listener's connections.
  */
 import { seesAllVhosts, visibleVhosts } from './auth.js';
-import type { ConnectionView, ManagementContext } from './context.js';
+import type { ChannelView, ConnectionView, ManagementContext } from './context.js';
 import { NODE_NAME } from './context.js';
 import { forbidden, objectNotFound } from './errors.js';
 import { vhostsFor } from './lookup.js';
@@ -52,19 +53,48 @@ function named(req: ApiRequest, ctx: ManagementContext): ConnectionView {
   return connection;
 }
 
+/** A channel as RabbitMQ's /api/channels shows it. */
+function channelView(c: ConnectionView, ch: ChannelView): Record<string, unknown> {
+  return {
+    name: `${c.name} (${ch.number})`,
+    node: NODE_NAME,
+    user: c.user,
+    user_who_performed_action: c.user,
+    vhost: c.vhost,
+    number: ch.number,
+    connection_details: { name: c.name, peer_host: c.peerHost, peer_port: c.peerPort },
+    state: ch.state,
+    prefetch_count: ch.prefetchCount,
+    global_prefetch_count: ch.globalPrefetchCount,
+    messages_unacknowledged: ch.unacknowledged,
+    messages_unconfirmed: ch.unconfirmed,
+    messages_uncommitted: ch.uncommitted,
+    acks_uncommitted: ch.acksUncommitted,
+    consumer_count: ch.consumerCount,
+    confirm: ch.confirm,
+    transactional: ch.transactional,
+    pending_raft_commands: 0,
+  };
+}
+
+function channelRows(connections: readonly ConnectionView[]): Record<string, unknown>[] {
+  return connections.flatMap((c) => c.channelDetails().map((ch) => channelView(c, ch)));
+}
+
 function channels(req: ApiRequest, ctx: ManagementContext) {
-  const rows = visible(req, ctx).flatMap((c) =>
-    Array.from({ length: c.channels }, (_, i) => ({
-      name: `${c.name} (${i + 1})`,
-      node: NODE_NAME,
-      user: c.user,
-      vhost: c.vhost,
-      number: i + 1,
-      connection_details: { name: c.name, peer_host: c.peerHost, peer_port: c.peerPort },
-      state: 'running',
-    })),
-  );
-  return listReply(rows, req.query);
+  return listReply(channelRows(visible(req, ctx)), req.query);
+}
+
+/** `name` is `<connection name> (<number>)`, as RabbitMQ names channels. */
+function namedChannel(req: ApiRequest, ctx: ManagementContext): Record<string, unknown> {
+  const match = /^(.*) \((\d+)\)$/.exec(req.params[0]!);
+  if (!match) throw objectNotFound();
+  const connection = [...ctx.connections()].find((c) => c.name === match[1]);
+  if (!connection) throw objectNotFound();
+  if (!seesAllVhosts(req.user) && connection.user !== req.user.name) throw forbidden('Not monitor user');
+  const channel = connection.channelDetails().find((ch) => ch.number === Number(match[2]));
+  if (!channel) throw objectNotFound();
+  return channelView(connection, channel);
 }
 
 function consumers(req: ApiRequest, ctx: ManagementContext) {
@@ -94,6 +124,16 @@ export const connectionRoutes: Route[] = [
     return NO_CONTENT;
   }),
   route('GET', '/api/channels', 'management', channels),
+  route('GET', '/api/channels/:name', 'management', (req, ctx) =>
+    objectReply(namedChannel(req, ctx), req.query),
+  ),
+  route('GET', '/api/connections/:name/channels', 'management', (req, ctx) =>
+    listReply(channelRows([named(req, ctx)]), req.query),
+  ),
+  route('GET', '/api/vhosts/:vhost/channels', 'management', (req, ctx) => {
+    vhostsFor(req, ctx, []);
+    return listReply(channelRows(visible(req, ctx, req.params[0])), req.query);
+  }),
   route('GET', '/api/consumers', 'management', consumers),
   route('GET', '/api/consumers/:vhost', 'management', consumers),
 ];

@@ -22,8 +22,25 @@ export interface ConnectionView {
   readonly channels: number;
   readonly connectedAtMs: number;
   readonly clientProperties: Record<string, unknown>;
+  /** Its open channels, read when asked (the view is built per request). */
+  readonly channelDetails: () => ChannelView[];
   /** Closes it with 320 CONNECTION_FORCED and `reason`. */
   close(reason: string): void;
+}
+
+/** One open AMQP channel as the API shows it. */
+export interface ChannelView {
+  readonly number: number;
+  readonly prefetchCount: number;
+  readonly globalPrefetchCount: number;
+  readonly unacknowledged: number;
+  readonly unconfirmed: number;
+  readonly consumerCount: number;
+  readonly confirm: boolean;
+  readonly transactional: boolean;
+  readonly uncommitted: number;
+  readonly acksUncommitted: number;
+  readonly state: string;
 }
 
 /** AMQP basic properties to and from the encoded bytes a Message holds. */

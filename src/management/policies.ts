@@ -70,9 +70,4 @@ export const policyRoutes: Route[] = [
     clearPolicy(ctx.core, vhost.name, req.params[1]!);
     return NO_CONTENT;
   }),
-  // Operator policies, parameters and limits are not kept by Pier: empty lists, so tools work.
-  route('GET', '/api/operator-policies', 'policymaker', () => []),
-  route('GET', '/api/parameters', 'policymaker', () => []),
-  route('GET', '/api/global-parameters', 'administrator', () => []),
-  route('GET', '/api/vhost-limits', 'monitoring', () => []),
 ];

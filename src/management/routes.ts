@@ -7,6 +7,7 @@ import { healthRoutes } from './health.js';
 import { kafkaRoutes } from './kafka.js';
 import { metricsRoutes } from './metrics.js';
 import { overviewRoutes } from './overview.js';
+import { parameterRoutes } from './parameters.js';
 import { permissionRoutes } from './permissions.js';
 import { policyRoutes } from './policies.js';
 import { queueRoutes } from './queues.js';
@@ -22,6 +23,7 @@ export function managementRouter(): Router {
     ...userRoutes,
     ...permissionRoutes,
     ...policyRoutes,
+    ...parameterRoutes,
     ...exchangeRoutes,
     ...queueRoutes,
     ...bindingRoutes,

@@ -19,7 +19,7 @@ export function userView(user: User): Record<string, unknown> {
     password_hash: user.passwordHash,
     hashing_algorithm: HASHING_ALGORITHM,
     tags: [...user.tags],
-    limits: {},
+    limits: { ...(user.limits ?? {}) },
   };
 }
 
@@ -91,6 +91,13 @@ export const userRoutes: Route[] = [
     if (!ctx.core.users.has(req.params[0]!)) throw objectNotFound();
     deleteUser(ctx.core, req.params[0]!);
     return NO_CONTENT;
+  }),
+  route('GET', '/api/users/:user/topic-permissions', 'administrator', (req, ctx) => {
+    if (!ctx.core.users.has(req.params[0]!)) throw objectNotFound();
+    return listReply(
+      ctx.core.topicPermissions.list({ user: req.params[0]! }).map((p) => ({ ...p })),
+      req.query,
+    );
   }),
   route('GET', '/api/users/:user/permissions', 'administrator', (req, ctx) => {
     if (!ctx.core.users.has(req.params[0]!)) throw objectNotFound();

@@ -29,6 +29,33 @@ describe('pier definitions', () => {
     assert.equal(imported.code, 0, imported.stderr);
     assert.ok(broker.core.vhosts.get('from-file')?.queues.has('fq'));
 
+    // Parameters, operator policies, limits and topic permissions travel too.
+    // (in the export's order: by vhost, component, name)
+    defs.parameters = [
+      {
+        component: 'operator_policy',
+        vhost: 'from-file',
+        name: 'cap',
+        value: { pattern: '.*', definition: { 'max-length': 3 }, priority: 0, 'apply-to': 'queues' },
+      },
+      { component: 'vhost-limits', vhost: 'from-file', name: 'limits', value: { 'max-queues': 9 } },
+    ];
+    defs.topic_permissions = [
+      { user: 'guest', vhost: 'from-file', exchange: 'amq.topic', write: '^a', read: '^b' },
+    ];
+    defs.global_parameters = [{ name: 'g', value: { x: 1 } }];
+    writeFileSync(file, JSON.stringify(defs));
+    const withParameters = await runPier(['definitions', 'import', file, '--data-dir', broker.dataDir]);
+    assert.equal(withParameters.code, 0, withParameters.stderr);
+    assert.equal(broker.core.vhosts.get('from-file')?.limits.maxQueues, 9);
+    assert.equal(broker.core.vhosts.get('from-file')?.queues.get('fq')?.policy?.operatorPolicy, 'cap');
+    const again = join(dir, 'again.json');
+    assert.equal((await runPier(['definitions', 'export', again, '--data-dir', broker.dataDir])).code, 0);
+    const reexported = JSON.parse(readFileSync(again, 'utf8'));
+    assert.deepEqual(reexported.parameters, defs.parameters);
+    assert.deepEqual(reexported.topic_permissions, defs.topic_permissions);
+    assert.deepEqual(reexported.global_parameters, defs.global_parameters);
+
     const bad = join(dir, 'bad.json');
     writeFileSync(
       bad,

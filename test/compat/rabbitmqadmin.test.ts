@@ -1,12 +1,13 @@
 // Debian's rabbitmqadmin (the python management CLI shipped with rabbitmq-server, run unchanged with
 // /usr/bin/python3) against Pier's management API: list, show overview, declare, publish, get,
-// purge, export and import. Skipped when /usr/bin/rabbitmqadmin is not installed.
+// purge, export and import; channels, parameters, operator policies and vhost limits. Skipped when /usr/bin/rabbitmqadmin is not installed.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { connect } from 'amqplib';
 import { startTestBroker, tempDir } from '../helpers/broker.js';
 
 const RABBITMQADMIN = '/usr/bin/rabbitmqadmin';
@@ -79,6 +80,70 @@ test('rabbitmqadmin against Pier', {
       writeFileSync(file, JSON.stringify(defs));
       assert.match(await admin('import', file), /Uploaded definitions/);
       assert.ok(broker.core.vhosts.get('/')!.queues.has('imported'));
+    });
+    await t.test('list channels', async () => {
+      const conn = await connect(broker.url);
+      const ch = await conn.createConfirmChannel();
+      await ch.prefetch(11);
+      try {
+        const channels = rows(await admin('-f', 'raw_json', 'list', 'channels'));
+        assert.equal(channels.length, 1);
+        assert.equal(channels[0]!.prefetch_count, 11);
+        assert.equal(channels[0]!.confirm, true);
+        assert.match(await admin('list', 'channels', 'name', 'prefetch_count'), /\(1\) +\| 11 +\|/);
+      } finally {
+        await conn.close();
+      }
+    });
+    await t.test('parameters, operator policies and vhost limits', async () => {
+      assert.match(
+        await admin(
+          'declare',
+          'parameter',
+          'component=shovel',
+          'name=sh',
+          'value={"src-queue":"a","dest-queue":"b"}',
+        ),
+        /parameter declared/,
+      );
+      assert.match(
+        await admin(
+          'declare',
+          'operator_policy',
+          'name=cap',
+          'pattern=^c',
+          'definition={"max-length":5}',
+          'priority=2',
+          'apply-to=queues',
+        ),
+        /operator_policy declared/,
+      );
+      assert.match(
+        await admin('declare', 'vhost_limit', 'vhost=/', 'name=max-queues', 'value=50'),
+        /vhost_limit declared/,
+      );
+      const parameters = rows(await admin('-f', 'raw_json', 'list', 'parameters'));
+      assert.deepEqual(parameters.map((p) => [p.component, p.name]).sort(), [
+        ['operator_policy', 'cap'],
+        ['shovel', 'sh'],
+        ['vhost-limits', 'limits'],
+      ]);
+      const operatorPolicies = rows(await admin('-f', 'raw_json', 'list', 'operator_policies'));
+      assert.deepEqual(
+        operatorPolicies.map((p) => [p.name, p.pattern, p.priority, p['apply-to'], p.definition]),
+        [['cap', '^c', 2, 'queues', { 'max-length': 5 }]],
+      );
+      assert.deepEqual(rows(await admin('-f', 'raw_json', 'list', 'vhost_limits')), [
+        { vhost: '/', value: { 'max-queues': 50 } },
+      ]);
+      assert.equal(
+        (broker.core.vhosts.get('/')!.queues.get('cq')!.policy as { operatorPolicy?: string }).operatorPolicy,
+        'cap',
+      );
+      assert.match(await admin('delete', 'parameter', 'component=shovel', 'name=sh'), /parameter deleted/);
+      assert.match(await admin('delete', 'operator_policy', 'name=cap'), /operator_policy deleted/);
+      assert.match(await admin('delete', 'vhost_limit', 'vhost=/', 'name=max-queues'), /vhost_limit deleted/);
+      assert.deepEqual(rows(await admin('-f', 'raw_json', 'list', 'parameters')), []);
     });
     await t.test('delete', async () => {
       assert.match(await admin('delete', 'queue', 'name=imported'), /queue deleted/);

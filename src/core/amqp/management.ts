@@ -12,6 +12,8 @@ import { passwordCredentials } from '../users.js';
 import { notFound, preconditionFailed } from './errors.js';
 import type { PermissionEntry } from './permissions.js';
 import { type Policy, type PolicyInput, reapplyPolicies, validatePolicy } from './policies.js';
+import { forgetVhostParameters, USER_LIMIT_NAMES, validateLimits } from './runtime-parameters.js';
+import type { TopicPermissionEntry } from './topic-permissions.js';
 import type { VirtualHost } from './vhost.js';
 
 /** Connections of a deleted user or vhost must go; protocols subscribe via core.revocations. */
@@ -27,6 +29,8 @@ const PERMISSIONS_MARKER = 'permissions';
 
 const permissionKey = (user: string, vhost: string) => `${user}\0${vhost}`;
 const policyKey = (vhost: string, name: string) => `${vhost}\0${name}`;
+const topicPermissionKey = (user: string, vhost: string, exchange: string) =>
+  `${user}\0${vhost}\0${exchange}`;
 
 // ---- users -------------------------------------------------------------------------------
 
@@ -65,6 +69,8 @@ export function deleteUser(core: BrokerCore, name: string): void {
   core.users.delete(name);
   core.definitions.delete('user', name);
   for (const entry of core.permissions.list({ user: name })) removePermission(core, entry.user, entry.vhost);
+  for (const entry of core.topicPermissions.list({ user: name }))
+    removeTopicPermissions(core, entry.user, entry.vhost);
   revoke(core, { user: name, reason: `user '${name}' is deleted` });
 }
 
@@ -95,6 +101,9 @@ export function deleteVhost(core: BrokerCore, name: string): void {
   }
   for (const policy of vhost.policies.list()) core.definitions.delete('policy', policyKey(name, policy.name));
   for (const entry of core.permissions.list({ vhost: name })) removePermission(core, entry.user, entry.vhost);
+  for (const entry of core.topicPermissions.list({ vhost: name }))
+    removeTopicPermissions(core, entry.user, entry.vhost);
+  forgetVhostParameters(core, name);
   core.vhosts.delete(name);
   core.definitions.delete('vhost', name);
 }
@@ -134,6 +143,55 @@ export function listPermissions(core: BrokerCore, vhost?: string): PermissionEnt
 function removePermission(core: BrokerCore, user: string, vhost: string): void {
   core.permissions.delete(user, vhost);
   core.definitions.delete('permission', permissionKey(user, vhost));
+}
+
+// ---- topic permissions -------------------------------------------------------------------
+
+/** Sets (replacing) a user's topic permission for one exchange of a vhost. */
+export function setTopicPermission(core: BrokerCore, entry: TopicPermissionEntry): void {
+  requireUser(core, entry.user);
+  requireVhost(core, entry.vhost);
+  const stored = core.topicPermissions.set(entry); // compiles first: an invalid pattern throws
+  core.definitions.put(
+    'topic-permission',
+    topicPermissionKey(entry.user, entry.vhost, entry.exchange),
+    stored,
+  );
+}
+
+/** Clears a user's topic permissions in a vhost: one exchange's, or all when `exchange` is undefined. */
+export function clearTopicPermissions(
+  core: BrokerCore,
+  user: string,
+  vhost: string,
+  exchange?: string,
+): number {
+  requireUser(core, user);
+  requireVhost(core, vhost);
+  return removeTopicPermissions(core, user, vhost, exchange);
+}
+
+function removeTopicPermissions(core: BrokerCore, user: string, vhost: string, exchange?: string): number {
+  const removed = core.topicPermissions.delete(user, vhost, exchange);
+  for (const e of removed)
+    core.definitions.delete('topic-permission', topicPermissionKey(e.user, e.vhost, e.exchange));
+  return removed.length;
+}
+
+// ---- user limits -------------------------------------------------------------------------
+
+/** Sets one user limit (max-connections, max-channels), as `rabbitmqctl set_user_limits`. */
+export function setUserLimit(core: BrokerCore, name: string, limit: string, value: unknown): void {
+  const user = requireUser(core, name);
+  const limits = validateLimits({ ...(user.limits ?? {}), [limit]: value }, USER_LIMIT_NAMES, 'user-limits');
+  core.putUser({ ...user, limits });
+}
+
+export function clearUserLimit(core: BrokerCore, name: string, limit: string): void {
+  const user = requireUser(core, name);
+  const { [limit]: _removed, ...rest } = user.limits ?? {};
+  const { limits: _old, ...base } = user;
+  core.putUser(Object.keys(rest).length > 0 ? { ...base, limits: rest } : base);
 }
 
 // ---- policies ----------------------------------------------------------------------------
@@ -177,6 +235,9 @@ export function restoreAccessControl(core: BrokerCore, entries: readonly Definit
     if (e.kind === 'permission') {
       const p = e.value as PermissionEntry;
       if (core.users.has(p.user) && core.vhosts.has(p.vhost)) core.permissions.set(p);
+    } else if (e.kind === 'topic-permission') {
+      const p = e.value as TopicPermissionEntry;
+      if (core.users.has(p.user) && core.vhosts.has(p.vhost)) core.topicPermissions.set(p);
     } else if (e.kind === 'policy') {
       const p = e.value as Policy;
       core.vhosts.get(p.vhost)?.policies.set(p);

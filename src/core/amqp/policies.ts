@@ -12,8 +12,11 @@ export const POLICY_APPLY_TO: readonly PolicyApplyTo[] = ['queues', 'exchanges',
 
 /** What a queue or exchange is told about the policy in effect. */
 export interface AppliedPolicy {
+  /** The (user) policy's name; '' when only an operator policy applies. */
   readonly name: string;
   readonly definition: Record<string, unknown>;
+  /** The operator policy merged in (RabbitMQ's `operator_policy`), if any. */
+  readonly operatorPolicy?: string;
 }
 
 export interface Policy extends AppliedPolicy {
@@ -67,8 +70,25 @@ const DEFINITION_KEYS: Readonly<Record<string, readonly [Check, string]>> = {
 
 export const POLICY_DEFINITION_KEYS: readonly string[] = Object.keys(DEFINITION_KEYS);
 
+/**
+ * What an operator policy may set in RabbitMQ 3.10 (rabbit_policies' operator policy validators):
+ * limits only, each merged with the user policy by taking the lower value.
+ */
+const OPERATOR_DEFINITION_KEYS: Readonly<Record<string, readonly [Check, string]>> = {
+  expires: DEFINITION_KEYS.expires!,
+  'message-ttl': DEFINITION_KEYS['message-ttl']!,
+  'max-length': DEFINITION_KEYS['max-length']!,
+  'max-length-bytes': DEFINITION_KEYS['max-length-bytes']!,
+  'max-in-memory-length': [isInteger(0), 'maximum in-memory length'],
+  'max-in-memory-bytes': [isInteger(0), 'maximum in-memory length in bytes'],
+  'delivery-limit': DEFINITION_KEYS['delivery-limit']!,
+};
+
+export const OPERATOR_POLICY_DEFINITION_KEYS: readonly string[] = Object.keys(OPERATOR_DEFINITION_KEYS);
+
 /** Checks a definition; throws 406-style errors naming the offending key. Returns a copy. */
-export function validatePolicyDefinition(definition: unknown): Record<string, unknown> {
+export function validatePolicyDefinition(definition: unknown, operator = false): Record<string, unknown> {
+  const rules = operator ? OPERATOR_DEFINITION_KEYS : DEFINITION_KEYS;
   if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) {
     throw preconditionFailed(`a policy definition must be a JSON object, e.g. {"max-length":1000}`);
   }
@@ -78,8 +98,16 @@ export function validatePolicyDefinition(definition: unknown): Record<string, un
       `no policy provided: the definition must set at least one key, e.g. {"max-length":1000}`,
     );
   }
+  if (operator) {
+    const unknown = entries.filter(([key]) => !(key in rules));
+    if (unknown.length > 0) {
+      throw preconditionFailed(
+        `${unknown.map(([key, value]) => `'${key}': ${JSON.stringify(value)}`).join(', ')} are not recognised operator policy settings; known keys: ${OPERATOR_POLICY_DEFINITION_KEYS.join(', ')}`,
+      );
+    }
+  }
   for (const [key, value] of entries) {
-    const rule = DEFINITION_KEYS[key];
+    const rule = rules[key];
     if (!rule) {
       throw preconditionFailed(
         `'${key}' is not a recognised policy setting; known keys: ${POLICY_DEFINITION_KEYS.join(', ')}`,
@@ -103,7 +131,7 @@ export interface PolicyInput {
 }
 
 /** Validates every field of a policy; throws with a text naming what is wrong. */
-export function validatePolicy(input: PolicyInput): Policy {
+export function validatePolicy(input: PolicyInput, operator = false): Policy {
   if (input.name === '') throw preconditionFailed('a policy needs a non-empty name');
   compilePolicyPattern(input.pattern);
   const applyTo = input.applyTo ?? 'all';
@@ -118,7 +146,7 @@ export function validatePolicy(input: PolicyInput): Policy {
     pattern: input.pattern,
     applyTo: applyTo as PolicyApplyTo,
     priority,
-    definition: validatePolicyDefinition(input.definition),
+    definition: validatePolicyDefinition(input.definition, operator),
   };
 }
 
@@ -187,20 +215,57 @@ export class PolicyTable {
 }
 
 /**
- * Tells every queue and exchange of a vhost which policy now applies, after a policy was set or
- * cleared. Only entities whose policy changed are told.
+ * The policy a queue runs with: its user policy with the operator policy merged in, as RabbitMQ's
+ * rabbit_policy merges them: for every key both set, the lower value wins (all operator keys are
+ * limits); a key only one of them sets is taken from it.
+ */
+export function mergeOperatorPolicy(
+  policy: Policy | undefined,
+  operator: Policy | undefined,
+): AppliedPolicy | undefined {
+  if (operator === undefined) return policy;
+  const definition: Record<string, unknown> = { ...(policy?.definition ?? {}) };
+  for (const [key, value] of Object.entries(operator.definition)) {
+    const own = definition[key];
+    definition[key] = typeof own === 'number' && typeof value === 'number' ? Math.min(own, value) : value;
+  }
+  return {
+    name: policy?.name ?? '',
+    definition,
+    operatorPolicy: operator.name,
+    base: policy,
+  } as AppliedPolicy;
+}
+
+/** Whether two applied policies are the same (merged ones are rebuilt on every lookup). */
+function samePolicy(a: AppliedPolicy | undefined, b: AppliedPolicy | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const baseA = (a as { base?: unknown }).base;
+  const baseB = (b as { base?: unknown }).base;
+  return (
+    a.operatorPolicy !== undefined &&
+    a.operatorPolicy === b.operatorPolicy &&
+    baseA === baseB &&
+    JSON.stringify(a.definition) === JSON.stringify(b.definition)
+  );
+}
+
+/**
+ * Tells every queue and exchange of a vhost which policy now applies, after a policy or operator
+ * policy was set or cleared. Only entities whose policy changed are told.
  */
 export function reapplyPolicies(vhost: {
-  readonly policies: PolicyTable;
   readonly queues: ReadonlyMap<string, PolicyTarget>;
   readonly exchanges: ReadonlyMap<string, PolicyTarget>;
+  policyFor(kind: 'queue' | 'exchange', name: string): AppliedPolicy | undefined;
 }): void {
   for (const queue of vhost.queues.values()) {
-    const policy = vhost.policies.match('queue', queue.name);
-    if (policy !== queue.policy) queue.applyPolicy(policy);
+    const policy = vhost.policyFor('queue', queue.name);
+    if (!samePolicy(policy, queue.policy)) queue.applyPolicy(policy);
   }
   for (const exchange of vhost.exchanges.values()) {
-    const policy = vhost.policies.match('exchange', exchange.name);
-    if (policy !== exchange.policy) exchange.applyPolicy(policy);
+    const policy = vhost.policyFor('exchange', exchange.name);
+    if (!samePolicy(policy, exchange.policy)) exchange.applyPolicy(policy);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Definitions in RabbitMQ's export format (rabbit_definitions): users (with
- * rabbit_password_hashing_sha256 hashes, which is how Pier stores passwords), vhosts, permissions,
- * policies, queues, exchanges and bindings, for the whole broker or one vhost. An import is all or
+ * rabbit_password_hashing_sha256 hashes and limits, which is how Pier stores passwords), vhosts,
+ * permissions, topic permissions, runtime parameters (vhost limits, operator policies, shovels),
+ * global parameters, policies, queues, exchanges and bindings, for the whole broker or one vhost. An import is all or
  * nothing: every object is checked (shapes, references, patterns, policies, queue arguments,
  * equivalence with what exists) before the first one is applied.
  */
@@ -9,10 +10,19 @@ import type { BrokerCore } from '../broker-core.js';
 import { normalizeArguments } from '../definitions.js';
 import { preconditionFailed } from './errors.js';
 import { type BindingTarget, EXCHANGE_TYPES, type ExchangeType } from './exchange.js';
-import { addVhost, setPermissions, setPolicy } from './management.js';
+import { addVhost, setPermissions, setPolicy, setTopicPermission } from './management.js';
 import { compilePermissionPattern } from './permissions.js';
 import { validatePolicy } from './policies.js';
 import { validateQueueArguments } from './queue-arguments.js';
+import {
+  setGlobalParameter,
+  setParameter,
+  USER_LIMIT_NAMES,
+  VHOST_LIMITS_COMPONENT,
+  validateLimits,
+  validateParameter,
+} from './runtime-parameters.js';
+import { expandTopicPattern } from './topic-permissions.js';
 
 export const RABBIT_HASHING_ALGORITHM = 'rabbit_password_hashing_sha256';
 /** The RabbitMQ version written in exports (as the management API reports). */
@@ -37,6 +47,15 @@ export function exportDefinitions(core: BrokerCore, onlyVhost?: string): Json {
   const exchanges: Json[] = [];
   const bindings: Json[] = [];
   const policies: Json[] = [];
+  // As RabbitMQ 3.10: parameters carry their vhost even in a per-vhost export.
+  const parameters: Json[] = vhostNames.flatMap((name) =>
+    core.parameters.list({ vhost: name }).map((p) => ({
+      value: p.value,
+      vhost: p.vhost,
+      component: p.component,
+      name: p.name,
+    })),
+  );
   for (const name of vhostNames) {
     const vhost = core.vhosts.get(name)!;
     for (const q of vhost.queues.values()) {
@@ -101,7 +120,7 @@ export function exportDefinitions(core: BrokerCore, onlyVhost?: string): Json {
     product_version: EXPORTED_RABBITMQ_VERSION,
   };
   if (onlyVhost !== undefined) {
-    return { ...common, parameters: [], policies, queues, exchanges, bindings };
+    return { ...common, parameters, policies, queues, exchanges, bindings };
   }
   return {
     ...common,
@@ -112,7 +131,7 @@ export function exportDefinitions(core: BrokerCore, onlyVhost?: string): Json {
         password_hash: u.passwordHash,
         hashing_algorithm: RABBIT_HASHING_ALGORITHM,
         tags: [...u.tags],
-        limits: {},
+        limits: { ...(u.limits ?? {}) },
       })),
     vhosts: vhostNames.map((name) => ({ name, limits: [], metadata: { description: '', tags: [] } })),
     permissions: core.permissions.list().map((p) => ({
@@ -122,9 +141,17 @@ export function exportDefinitions(core: BrokerCore, onlyVhost?: string): Json {
       write: p.write,
       read: p.read,
     })),
-    topic_permissions: [],
-    parameters: [],
-    global_parameters: [],
+    topic_permissions: core.topicPermissions.list().map((p) => ({
+      user: p.user,
+      vhost: p.vhost,
+      exchange: p.exchange,
+      write: p.write,
+      read: p.read,
+    })),
+    parameters,
+    global_parameters: [...core.parameters.globals.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((p) => ({ name: p.name, value: p.value })),
     policies,
     queues,
     exchanges,
@@ -220,7 +247,15 @@ export function importDefinitions(core: BrokerCore, defs: unknown, intoVhost?: s
     const hash = str(u, 'password_hash', what, '');
     if (!isRabbitPasswordHash(hash))
       throw preconditionFailed(`${what}: password_hash is not a ${RABBIT_HASHING_ALGORITHM} hash`);
-    return { name, hash, tags: tagsOf(u.tags, what) };
+    const limits =
+      u.limits === undefined || u.limits === null
+        ? {}
+        : validateLimits(
+            Array.isArray(u.limits) && u.limits.length === 0 ? {} : u.limits,
+            USER_LIMIT_NAMES,
+            `${what}: limits`,
+          );
+    return { name, hash, tags: tagsOf(u.tags, what), limits };
   });
   const vhosts = (intoVhost === undefined ? list(d, 'vhosts') : []).map((v) => {
     const name = str(v, 'name', 'vhost');
@@ -245,6 +280,42 @@ export function importDefinitions(core: BrokerCore, defs: unknown, intoVhost?: s
     requireVhost(entry.vhost, what);
     for (const pattern of [entry.configure, entry.write, entry.read]) compilePermissionPattern(pattern);
     return entry;
+  });
+  const topicPermissions = (intoVhost === undefined ? list(d, 'topic_permissions') : []).map((p) => {
+    const what = `topic permissions of ${JSON.stringify(p.user)} in ${JSON.stringify(p.vhost)}`;
+    const entry = {
+      user: str(p, 'user', what),
+      vhost: str(p, 'vhost', what),
+      exchange: str(p, 'exchange', what),
+      write: str(p, 'write', what, ''),
+      read: str(p, 'read', what, ''),
+    };
+    if (!knownUsers.has(entry.user)) throw preconditionFailed(`${what}: user '${entry.user}' does not exist`);
+    requireVhost(entry.vhost, what);
+    for (const pattern of [entry.write, entry.read]) {
+      compilePermissionPattern(expandTopicPattern(pattern, entry.user, entry.vhost));
+    }
+    return entry;
+  });
+  const parameters = list(d, 'parameters').map((p) => {
+    const what = `parameter ${JSON.stringify(p.name)} of component ${JSON.stringify(p.component)}`;
+    const vhost = vhostOf(p, what);
+    requireVhost(vhost, what);
+    const entry = { component: str(p, 'component', what), vhost, name: str(p, 'name', what), value: p.value };
+    try {
+      validateParameter(entry.component, entry.vhost, entry.name, entry.value);
+    } catch (error) {
+      throw preconditionFailed(
+        `${what} in vhost '${vhost}': ${(error as Error).message.replace(/^[A-Z_]+ - /, '')}`,
+      );
+    }
+    return entry;
+  });
+  const globalParameters = (intoVhost === undefined ? list(d, 'global_parameters') : []).map((p) => {
+    const what = `global parameter ${JSON.stringify(p.name)}`;
+    const name = str(p, 'name', what);
+    if (name === '' || p.value === undefined) throw preconditionFailed(`${what}: needs a name and a value`);
+    return { name, value: p.value };
   });
   const policies = list(d, 'policies').map((p) => {
     const what = `policy ${JSON.stringify(p.name)}`;
@@ -338,6 +409,27 @@ export function importDefinitions(core: BrokerCore, defs: unknown, intoVhost?: s
     return binding;
   });
 
+  // The vhost's current queue limit holds for the imported queues (new limits apply after them).
+  const newQueues = new Map<string, Set<string>>();
+  for (const q of queues) {
+    if (core.vhosts.get(q.vhost)?.queues.has(q.name)) continue;
+    newQueues.set(q.vhost, (newQueues.get(q.vhost) ?? new Set()).add(q.name));
+  }
+  for (const [vhost, names] of newQueues) {
+    const existing = core.vhosts.get(vhost);
+    const maxQueues = existing?.limits.maxQueues;
+    if (
+      existing &&
+      maxQueues !== undefined &&
+      maxQueues >= 0 &&
+      existing.queues.size + names.size > maxQueues
+    ) {
+      throw preconditionFailed(
+        `${names.size} new queues in vhost '${vhost}' would pass its queue limit (${maxQueues}); ${existing.queues.size} exist`,
+      );
+    }
+  }
+
   // Apply, in dependency order.
   for (const name of vhosts) addVhost(core, name);
   for (const u of users) {
@@ -347,9 +439,15 @@ export function importDefinitions(core: BrokerCore, defs: unknown, intoVhost?: s
       passwordHash: u.hash,
       tags: u.tags,
       ...(existing && existing.passwordHash === u.hash && existing.scram ? { scram: existing.scram } : {}),
+      ...(Object.keys(u.limits).length > 0 ? { limits: u.limits } : {}),
     });
   }
   for (const p of permissions) setPermissions(core, p);
+  for (const p of topicPermissions) setTopicPermission(core, p);
+  for (const p of globalParameters) setGlobalParameter(core, p.name, p.value);
+  for (const p of parameters) {
+    if (p.component !== VHOST_LIMITS_COMPONENT) setParameter(core, p.component, p.vhost, p.name, p.value);
+  }
   for (const p of policies) setPolicy(core, p);
   for (const x of exchanges) {
     core.vhosts.get(x.vhost)!.declareExchange({ ...x, passive: false });
@@ -361,5 +459,9 @@ export function importDefinitions(core: BrokerCore, defs: unknown, intoVhost?: s
   }
   for (const b of bindings) {
     core.vhosts.get(b.vhost)!.bind(b.source, b.destination, b.routingKey, b.arguments, DEFINITIONS_OWNER);
+  }
+  // Limits last, so a lower max-queues does not refuse the queues this same file declares.
+  for (const p of parameters) {
+    if (p.component === VHOST_LIMITS_COMPONENT) setParameter(core, p.component, p.vhost, p.name, p.value);
   }
 }

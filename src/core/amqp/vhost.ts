@@ -21,7 +21,7 @@ import {
 import { ExchangeExtensions } from './exchange-extensions.js';
 import { MemoryDelayStore } from './memory-delay-store.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
-import { type Policy, PolicyTable } from './policies.js';
+import { type AppliedPolicy, mergeOperatorPolicy, PolicyTable } from './policies.js';
 import { type DeadLetterReason, Queue, type QueueHost, type QueueOptions } from './queue.js';
 import { amqpTypeName, validateQueueArguments } from './queue-arguments.js';
 import type { QueueStore } from './queue-store.js';
@@ -123,6 +123,10 @@ export class VirtualHost implements QueueHost {
   readonly extensions: ExchangeExtensions;
   /** Policies of this vhost (core/amqp/policies.ts); set and cleared through core/amqp/management.ts. */
   readonly policies = new PolicyTable();
+  /** Operator policies (runtime parameters of component operator_policy), merged into queues' policies. */
+  readonly operatorPolicies = new PolicyTable();
+  /** max-connections / max-queues (the vhost-limits parameter); absent: no limit. */
+  limits: { readonly maxConnections?: number; readonly maxQueues?: number } = {};
   private readonly createStreamStore: StreamStoreFactory | undefined;
   /** Finds the queues a message reaches: routing.ts. */
   private readonly router: Router;
@@ -148,9 +152,11 @@ export class VirtualHost implements QueueHost {
     }
   }
 
-  /** The policy in effect for a queue or exchange of this name. */
-  policyFor(kind: 'queue' | 'exchange', name: string): Policy | undefined {
-    return this.policies.match(kind, name);
+  /** The policy in effect for a queue (with the operator policy merged in) or exchange of this name. */
+  policyFor(kind: 'queue' | 'exchange', name: string): AppliedPolicy | undefined {
+    const policy = this.policies.match(kind, name);
+    if (kind === 'exchange' || this.operatorPolicies.size === 0) return policy;
+    return mergeOperatorPolicy(policy, this.operatorPolicies.match('queue', name));
   }
 
   private where(): string {
@@ -279,6 +285,12 @@ export class VirtualHost implements QueueHost {
     }
     if (name.startsWith('amq.') && decl.name !== '') {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const maxQueues = this.limits.maxQueues;
+    if (maxQueues !== undefined && maxQueues >= 0 && this.queues.size >= maxQueues) {
+      throw preconditionFailed(
+        `cannot declare queue '${name}': queue limit ${this.where()} (${maxQueues}) is reached`,
+      );
     }
     const options: QueueOptions = {
       durable: decl.durable,

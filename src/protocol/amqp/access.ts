@@ -13,6 +13,9 @@
  *   basic.publish               write on the exchange (the default exchange is 'amq.default')
  *   basic.get / consume, queue.purge   read on the queue
  *
+ * Topic permissions (core/amqp/topic-permissions.ts) come on top for topic exchanges: write on
+ * the routing key to publish, read on the binding key to bind or unbind from one.
+ *
  * Passive declares need no permission. Checks come before existence checks, so a refused user
  * learns nothing about which names exist; RabbitMQ's own name checks (the default exchange, the
  * reserved 'amq.' prefix) come first, as there.
@@ -20,6 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Revocation } from '../../core/amqp/management.js';
 import type { Permission, ResourceKind } from '../../core/amqp/permissions.js';
+import type { TopicPermission } from '../../core/amqp/topic-permissions.js';
 import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { BrokerCore } from '../../core/broker-core.js';
 import { normalizeArguments } from '../../core/definitions.js';
@@ -38,14 +42,37 @@ export class AmqpAccess {
     readonly vhost: VirtualHost,
   ) {}
 
-  /** connection.open: 530 NOT_ALLOWED unless the vhost exists and the user has permissions there. */
-  static open(core: BrokerCore, user: string, vhostName: string): AmqpAccess {
+  /**
+   * connection.open: 530 NOT_ALLOWED unless the vhost exists, the user has permissions there and
+   * neither the vhost's nor the user's max-connections limit is reached (`open` counts the open
+   * connections into the vhost and of the user, this one not included).
+   */
+  static open(
+    core: BrokerCore,
+    user: string,
+    vhostName: string,
+    open: { inVhost: () => number; ofUser: () => number },
+  ): AmqpAccess {
     const vhost = core.vhosts.get(vhostName);
     if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${vhostName} not found`);
     if (!core.permissions.get(user, vhostName)) {
       throw connectionError(
         ReplyCode.NOT_ALLOWED,
         `access to vhost '${vhostName}' refused for user '${user}'`,
+      );
+    }
+    const maxConnections = vhost.limits.maxConnections;
+    if (maxConnections !== undefined && maxConnections >= 0 && open.inVhost() >= maxConnections) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `access to vhost '${vhostName}' refused for user '${user}': connection limit (${maxConnections}) is reached`,
+      );
+    }
+    const maxUserConnections = core.users.get(user)?.limits?.['max-connections'];
+    if (maxUserConnections !== undefined && maxUserConnections >= 0 && open.ofUser() >= maxUserConnections) {
+      throw connectionError(
+        ReplyCode.NOT_ALLOWED,
+        `connection refused for user '${user}': user connection limit (${maxUserConnections}) is reached`,
       );
     }
     return new AmqpAccess(core, user, vhost);
@@ -56,6 +83,7 @@ export class AmqpAccess {
     switch (m.method) {
       case 'basic.publish':
         this.checkPublish(m.exchange);
+        this.checkTopic(m.exchange, 'write', m.routingKey);
         return;
       case 'exchange.declare':
         if (m.passive || m.exchange === '') return;
@@ -95,11 +123,13 @@ export class AmqpAccess {
       case 'queue.unbind':
         this.require('write', 'queue', m.queue);
         if (m.exchange !== '') this.require('read', 'exchange', m.exchange);
+        this.checkTopic(m.exchange, 'read', m.routingKey);
         return;
       case 'exchange.bind':
       case 'exchange.unbind':
         this.require('write', 'exchange', m.destination);
         if (m.destination !== '' && m.source !== '') this.require('read', 'exchange', m.source);
+        this.checkTopic(m.source, 'read', m.routingKey);
         return;
       case 'queue.purge':
       case 'basic.get':
@@ -117,6 +147,14 @@ export class AmqpAccess {
     this.require('write', 'exchange', exchange);
     this.writableExchange = exchange;
     this.writableVersion = permissions.version;
+  }
+
+  /** Topic permissions, for topic exchanges only; a missing exchange is left to the 404 that follows. */
+  private checkTopic(exchange: string, permission: TopicPermission, routingKey: string): void {
+    const topics = this.core.topicPermissions;
+    if (!topics.has(this.user, this.vhost.name)) return;
+    if (this.vhost.exchanges.get(exchange)?.type !== 'topic') return;
+    topics.check(this.user, this.vhost.name, exchange, permission, routingKey);
   }
 
   private require(permission: Permission, kind: ResourceKind, name: string): void {

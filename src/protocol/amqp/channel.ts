@@ -79,6 +79,21 @@ export interface ChannelHost {
   log(line: string): void;
 }
 
+/** A channel's state for the management API. */
+export interface ChannelDescription {
+  readonly number: number;
+  readonly prefetchCount: number;
+  readonly globalPrefetchCount: number;
+  readonly unacknowledged: number;
+  readonly unconfirmed: number;
+  readonly consumerCount: number;
+  readonly confirm: boolean;
+  readonly transactional: boolean;
+  readonly uncommitted: number;
+  readonly acksUncommitted: number;
+  readonly state: 'running' | 'closing';
+}
+
 /** A delivery awaiting ack on this channel: the lease of one message from one queue. */
 interface Unacked {
   readonly queue: Queue;
@@ -157,6 +172,25 @@ export class Channel {
 
   get isOpen(): boolean {
     return this.state === State.Open;
+  }
+
+  /** What the management API shows of this channel (/api/channels). */
+  describe(): ChannelDescription {
+    let uncommittedPublishes = 0;
+    for (const op of this.txOperations) if (op.kind === 'publish') uncommittedPublishes++;
+    return {
+      number: this.id,
+      prefetchCount: this.consumerPrefetch,
+      globalPrefetchCount: this.channelPrefetch,
+      unacknowledged: this.unacked.size,
+      unconfirmed: this.confirms?.unconfirmed ?? 0,
+      consumerCount: this.consumers.size,
+      confirm: this.confirms !== undefined,
+      transactional: this.txMode,
+      uncommitted: uncommittedPublishes,
+      acksUncommitted: this.txOperations.length - uncommittedPublishes,
+      state: this.state === State.Open ? 'running' : 'closing',
+    };
   }
 
   // ---- frame handling --------------------------------------------------------------------

@@ -6,7 +6,7 @@ import type { DurabilityBarrier } from '../../core/durability.js';
 import type { AmqpStats } from '../../core/stats.js';
 import type { ResourceAlarms } from '../../resources/resource-monitor.js';
 import { AmqpAccess } from './access.js';
-import { Channel, type ChannelHost } from './channel.js';
+import { Channel, type ChannelDescription, type ChannelHost } from './channel.js';
 import {
   AmqpCodecError,
   type AmqpMethod,
@@ -65,7 +65,10 @@ export interface ConnectionContext {
   /** Memory and disk alarms: while one is raised, connections that publish are blocked. */
   readonly alarms: ResourceAlarms;
   /** Connections the listener holds now, this one included (for maxConnections). */
-  readonly connectionCount: () => number;
+  /** Open connections: all, or those opened (connection.open done) into `vhost` or by `user`. */
+  readonly connectionCount: (opened?: { vhost?: string; user?: string }) => number;
+  /** Channels open over every connection of `user` (for its max-channels limit). */
+  readonly channelCountOfUser: (user: string) => number;
   /** Called once the socket is gone, so the server can forget the connection. */
   readonly onClosed: (connection: AmqpConnection) => void;
   /** Reply consumers of every connection on the listener (direct reply-to). */
@@ -183,6 +186,16 @@ export class AmqpConnection implements ChannelHost {
     return this.username;
   }
 
+  /** The user who opened this connection, undefined before connection.open succeeded. */
+  get openedBy(): string | undefined {
+    return this.vhostRef === undefined ? undefined : this.username;
+  }
+
+  /** The vhost this connection opened, undefined before connection.open succeeded. */
+  get openedVhost(): string | undefined {
+    return this.vhostRef?.name;
+  }
+
   /** Closed or closing: no longer counts toward maxConnections. */
   get isClosing(): boolean {
     return this.phase >= Phase.Closing;
@@ -289,6 +302,15 @@ export class AmqpConnection implements ChannelHost {
         ReplyCode.NOT_ALLOWED,
         `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
       );
+    }
+    const maxUserChannels = this.context.core.users.get(this.username)?.limits?.['max-channels'];
+    if (maxUserChannels !== undefined && maxUserChannels >= 0) {
+      if (this.context.channelCountOfUser(this.username) >= maxUserChannels) {
+        throw connectionError(
+          ReplyCode.NOT_ALLOWED,
+          `number of channels opened for user '${this.username}' has reached the maximum allowed user limit of (${maxUserChannels})`,
+        );
+      }
     }
     this.channels.set(channelId, new Channel(channelId, this));
     this.stats.channelsOpened++;
@@ -410,7 +432,12 @@ export class AmqpConnection implements ChannelHost {
         `connection refused: node connection limit (${maxConnections}) is reached`,
       );
     }
-    this.access = AmqpAccess.open(this.context.core, this.username, m.virtualHost); // 530 unless permitted
+    const vhost = m.virtualHost;
+    // 530 unless permitted and under the vhost's and the user's connection limits
+    this.access = AmqpAccess.open(this.context.core, this.username, vhost, {
+      inVhost: () => this.context.connectionCount({ vhost }),
+      ofUser: () => this.context.connectionCount({ user: this.username }),
+    });
     this.vhostRef = this.access.vhost;
     this.phase = Phase.Open;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
@@ -525,6 +552,11 @@ export class AmqpConnection implements ChannelHost {
 
   channelClosed(id: number): void {
     if (this.channels.delete(id)) this.stats.channelsClosed++;
+  }
+
+  /** Every open channel's state, by channel number (for the management API). */
+  describeChannels(): ChannelDescription[] {
+    return [...this.channels.values()].map((c) => c.describe()).sort((a, b) => a.number - b.number);
   }
 
   /** Open channels (rabbitmq_channels). */

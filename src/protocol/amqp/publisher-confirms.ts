@@ -31,6 +31,11 @@ export class PublisherConfirms {
     private readonly stats?: AmqpStats,
   ) {}
 
+  /** Publishes not yet acked or nacked (the management API's messages_unconfirmed). */
+  get unconfirmed(): number {
+    return this.publishSequence - this.confirmedUpTo;
+  }
+
   /** Records the outcome of the next publish. */
   published(needsDisk: boolean, rejected: boolean): void {
     const sequence = ++this.publishSequence;

@@ -23,13 +23,27 @@ export class AmqpServer {
   readonly connections = new Set<AmqpConnection>();
   private readonly stopAlarmUpdates: () => void;
 
-  constructor(context: Omit<ConnectionContext, 'onClosed' | 'connectionCount' | 'directReply'>) {
+  constructor(
+    context: Omit<ConnectionContext, 'onClosed' | 'connectionCount' | 'channelCountOfUser' | 'directReply'>,
+  ) {
     const connectionContext: ConnectionContext = {
       ...context,
       directReply: new DirectReplyRegistry(),
-      connectionCount: () => {
+      connectionCount: (opened) => {
         let open = 0;
-        for (const connection of this.connections) if (!connection.isClosing) open++;
+        for (const connection of this.connections) {
+          if (connection.isClosing) continue;
+          if (opened?.vhost !== undefined && connection.openedVhost !== opened.vhost) continue;
+          if (opened?.user !== undefined && connection.openedBy !== opened.user) continue;
+          open++;
+        }
+        return open;
+      },
+      channelCountOfUser: (user) => {
+        let open = 0;
+        for (const connection of this.connections) {
+          if (connection.openedBy === user) open += connection.channelCount;
+        }
         return open;
       },
       onClosed: (connection) => {

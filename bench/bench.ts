@@ -1,7 +1,14 @@
 // `npm run bench` entry point: `npm run bench -- kafka [options]` runs the Kafka benchmark
 // (kafka-bench.ts), `npm run bench -- sqs [options]` the SQS one (sqs-bench.ts); anything else
 // (`npm run bench -- --rabbitmq ...`, optionally after `amqp`) the AMQP one
-// (amqp-bench.ts). Each reads its options from process.argv.
+// (amqp-bench.ts); `npm run bench -- management` the management API and metrics one
+// (management-bench.ts). Each reads its options from process.argv.
 const [first] = process.argv.slice(2);
-if (first === 'kafka' || first === 'sqs' || first === 'amqp') process.argv.splice(2, 1);
-await import(first === 'kafka' ? './kafka-bench.js' : first === 'sqs' ? './sqs-bench.js' : './amqp-bench.js');
+const named: Record<string, string> = {
+  kafka: './kafka-bench.js',
+  sqs: './sqs-bench.js',
+  amqp: './amqp-bench.js',
+  management: './management-bench.js',
+};
+if (first !== undefined && first in named) process.argv.splice(2, 1);
+await import(first !== undefined && first in named ? named[first]! : './amqp-bench.js');

@@ -10,7 +10,7 @@ import { StreamQueue } from '../core/amqp/stream-queue.js';
 import { type ExpositionWriter, labelBytes, type MetricType } from './exposition.js';
 
 /** Rows written between two yields. */
-export const ROWS_PER_SLICE = 1000;
+export const ROWS_PER_SLICE = 2000;
 
 interface QueueLabels {
   /** `{vhost="…",queue="…"}` as UTF-8 */

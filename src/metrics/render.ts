@@ -27,7 +27,7 @@ export const METRICS_ENDPOINTS = ['/metrics', '/metrics/per-object', '/metrics/d
 export type MetricsEndpoint = (typeof METRICS_ENDPOINTS)[number];
 
 /** Work done between two turns of the event loop, at most (about: a slice of rows is the unit). */
-const SLICE_BUDGET_MS = 4;
+const SLICE_BUDGET_MS = 8;
 
 const NO_QUERY = new URLSearchParams();
 

@@ -1,13 +1,12 @@
-// `npm run bench` entry point: `npm run bench -- kafka [options]` runs the Kafka benchmark
-// (kafka-bench.ts), `npm run bench -- sqs [options]` the SQS one (sqs-bench.ts); anything else
-// (`npm run bench -- --rabbitmq ...`, optionally after `amqp`) the AMQP one
-// (amqp-bench.ts); `scale` memory per connection and per queue (scale-bench.ts). Each reads its
-// options from process.argv.
+// `npm run bench` entry point: `npm run bench -- WORKLOAD [options]` runs one benchmark, each reading
+// its options from process.argv; without a workload name (`npm run bench -- --rabbitmq ...`) the
+// AMQP one runs.
 const WORKLOADS: Record<string, string> = {
-  amqp: './amqp-bench.js',
-  kafka: './kafka-bench.js',
-  sqs: './sqs-bench.js',
-  scale: './scale-bench.js',
+  amqp: './amqp-bench.js', // amqp-bench.ts: Pier vs RabbitMQ, transient and persistent
+  kafka: './kafka-bench.js', // kafka-bench.ts: produce and consume, Pier vs a stub
+  sqs: './sqs-bench.js', // sqs-bench.ts: the SDK and a load generator
+  management: './management-bench.js', // management-bench.ts: API/metrics latency under load, scrape cost
+  scale: './scale-bench.js', // scale-bench.ts: memory per idle connection and per durable queue
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

@@ -155,7 +155,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     durability: storage.committer,
     alarms: resources,
     listeners: () => listeners,
-    metrics: (perObject) => metrics.renderBytes(perObject ? '/metrics/per-object' : '/metrics'),
+    metrics: (endpoint, query) => metrics.renderChunked(endpoint, query),
     log,
     kafka: { topics: kafka.topics, groups: kafka.groups },
     sqs: { registry: sqs.registry, now: () => clock.now() },

@@ -3,6 +3,7 @@
  * connections as plain views, AMQP property encoding, the durability barrier, the resource alarms
  * and the bound listeners, and binds its listener on --http-port.
  */
+
 import type { BrokerCore } from '../core/broker-core.js';
 import type { DurabilityBarrier } from '../core/durability.js';
 import type {
@@ -15,6 +16,7 @@ import type {
 import { ManagementServer } from '../management/http-server.js';
 import { RateSampler } from '../management/rates.js';
 import { managementRouter } from '../management/routes.js';
+import type { MetricsEndpoint } from '../metrics/render.js';
 import {
   type BasicProperties,
   decodeProperties,
@@ -45,7 +47,7 @@ export interface ManagementCompositionInput {
   readonly alarms: ResourceAlarms;
   readonly listeners: () => ListenerView[];
   /** The Prometheus exposition, served again on the API port with authentication. */
-  readonly metrics: (perObject: boolean) => Buffer;
+  readonly metrics: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer>;
   readonly log: (line: string) => void;
   /** Kafka's topics and groups, for /api/kafka. */
   readonly kafka?: Pick<KafkaContext, 'topics' | 'groups'>;

@@ -39,4 +39,9 @@ export class AmqpStats {
   /** Queues created by a declare (not those restored at start). */
   queuesCreated = 0;
   queuesDeleted = 0;
+  /**
+   * Channels that have published at least once and are still open: RabbitMQ's
+   * rabbitmq_global_publishers (a channel becomes a publisher on its first basic.publish).
+   */
+  publishers = 0;
 }

@@ -3,27 +3,41 @@
  * (POST /api/bindings/{vh}/e/{src}/{q|e}/{dst} {routing_key,arguments}) and delete by properties
  * key (DELETE …/{props}).
  */
-import type { BindingTarget } from '../core/amqp/exchange.js';
-import type { VirtualHost } from '../core/amqp/vhost.js';
+import type { Binding, BindingTarget } from '../core/amqp/exchange.js';
+import type { Queue } from '../core/amqp/queue.js';
 import { visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { objectNotFound } from './errors.js';
+import { lazyListReply } from './list-stream.js';
 import { API_OWNER, exchangeName, requirePermission, vhostParam, vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import { type ApiRequest, bodyObject, optionalObject, optionalString } from './request.js';
 import { type Route, route } from './router.js';
 import { bindingView, defaultBindingView, propertiesKey } from './views.js';
 
-function allBindings(vhost: VirtualHost): Record<string, unknown>[] {
-  const views = [...vhost.queues.values()].map(defaultBindingView);
-  for (const exchange of vhost.exchanges.values()) {
-    for (const b of exchange.allBindings()) views.push(bindingView(vhost.name, b));
-  }
-  return views;
+/** A binding of a list: the default exchange's implicit one to a queue, or a declared one. */
+type BindingRow = { readonly queue: Queue } | { readonly vhost: string; readonly binding: Binding };
+
+function bindingRowView(row: BindingRow): Record<string, unknown> {
+  return 'queue' in row ? defaultBindingView(row.queue) : bindingView(row.vhost, row.binding);
 }
 
+const BINDING_KEYS = {
+  name: () => '',
+  source: (r: BindingRow) => ('queue' in r ? '' : r.binding.source),
+  destination: (r: BindingRow) => ('queue' in r ? r.queue.name : r.binding.destination.name),
+  vhost: (r: BindingRow) => ('queue' in r ? r.queue.vhost : r.vhost),
+};
+
 function list(req: ApiRequest, ctx: ManagementContext) {
-  return listReply(vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user)).flatMap(allBindings), req.query);
+  const rows: BindingRow[] = [];
+  for (const vhost of vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user))) {
+    for (const queue of vhost.queues.values()) rows.push({ queue });
+    for (const exchange of vhost.exchanges.values()) {
+      for (const binding of exchange.allBindings()) rows.push({ vhost: vhost.name, binding });
+    }
+  }
+  return lazyListReply({ rows, view: bindingRowView, keys: BINDING_KEYS }, req.query);
 }
 
 /** The vhost, source exchange and destination named in /api/bindings/{vh}/e/{src}/{q|e}/{dst}. */

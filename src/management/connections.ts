@@ -7,6 +7,7 @@ import { seesAllVhosts, visibleVhosts } from './auth.js';
 import type { ChannelView, ConnectionView, ManagementContext } from './context.js';
 import { NODE_NAME } from './context.js';
 import { forbidden, objectNotFound } from './errors.js';
+import { lazyListReply } from './list-stream.js';
 import { vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import { type ApiRequest, NO_CONTENT } from './request.js';
@@ -37,6 +38,14 @@ function connectionView(c: ConnectionView): Record<string, unknown> {
     send_oct_details: { rate: 0.0 },
   };
 }
+
+const CONNECTION_KEYS = {
+  name: (c: ConnectionView) => c.name,
+  user: (c: ConnectionView) => c.user,
+  vhost: (c: ConnectionView) => c.vhost,
+  channels: (c: ConnectionView) => c.channels,
+  connected_at: (c: ConnectionView) => c.connectedAtMs,
+};
 
 /** Connections the caller may see: all for monitoring users, otherwise its own. */
 function visible(req: ApiRequest, ctx: ManagementContext, vhost?: string): ConnectionView[] {
@@ -107,7 +116,7 @@ function consumers(req: ApiRequest, ctx: ManagementContext) {
 
 export const connectionRoutes: Route[] = [
   route('GET', '/api/connections', 'management', (req, ctx) =>
-    listReply(visible(req, ctx).map(connectionView), req.query),
+    lazyListReply({ rows: visible(req, ctx), view: connectionView, keys: CONNECTION_KEYS }, req.query),
   ),
   route('GET', '/api/vhosts/:vhost/connections', 'management', (req, ctx) => {
     vhostsFor(req, ctx, []);

@@ -8,6 +8,7 @@ import type { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import type { TopicSource } from '../core/kafka/monitoring.js';
 import type { TopicPartition } from '../core/kafka/topic.js';
 import type { SqsQueueRegistry } from '../core/sqs/registry.js';
+import type { MetricsEndpoint } from '../metrics/render.js';
 import type { RateSampler } from './rates.js';
 
 /** One open AMQP connection as the API shows it. */
@@ -67,8 +68,11 @@ export interface ManagementContext {
   readonly startedAtMs: number;
   /** Pier's own version, reported beside RabbitMQ's. */
   readonly pierVersion: string;
-  /** The Prometheus exposition (`/metrics`, or `/metrics/per-object` when `perObject`), as bytes. */
-  readonly metrics: (perObject: boolean) => Buffer;
+  /**
+   * The Prometheus exposition of an endpoint (`/metrics`, `/metrics/per-object`, `/metrics/detailed`
+   * with its `family=`/`vhost=` query), rendered in slices that let the event loop run.
+   */
+  readonly metrics: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer>;
   /** Largest request body; a larger one is refused with 413. */
   readonly maxBodyBytes: number;
   readonly log: (line: string) => void;

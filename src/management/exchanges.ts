@@ -2,10 +2,12 @@
  * /api/exchanges: list (all, per vhost), show, declare (PUT), delete (`if-unused`), the bindings
  * from and to one, and POST …/publish replying {routed}.
  */
+import type { Exchange } from '../core/amqp/exchange.js';
 import type { Message } from '../core/message.js';
 import { visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, forbidden } from './errors.js';
+import { lazyListReply } from './list-stream.js';
 import { exchangeName, exchangeParam, requirePermission, vhostParam, vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import {
@@ -21,12 +23,17 @@ import {
 import { type Route, route } from './router.js';
 import { bindingView, exchangeView } from './views.js';
 
+const EXCHANGE_KEYS = {
+  name: (e: Exchange) => e.name,
+  vhost: (e: Exchange) => e.vhost,
+  type: (e: Exchange) => e.type,
+};
+
 function list(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
-  return listReply(
-    vhosts.flatMap((v) => [...v.exchanges.values()].map(exchangeView)),
-    req.query,
-  );
+  const rows: Exchange[] = [];
+  for (const vhost of vhosts) for (const exchange of vhost.exchanges.values()) rows.push(exchange);
+  return lazyListReply({ rows, view: exchangeView, keys: EXCHANGE_KEYS }, req.query);
 }
 
 function declare(req: ApiRequest, ctx: ManagementContext) {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { authenticate, requireLevel } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, HttpError, toHttpError } from './errors.js';
+import { JsonArrayStream } from './list-stream.js';
 import { type ApiRequest, RawReply } from './request.js';
 import type { Router } from './router.js';
 
@@ -67,6 +68,10 @@ export class ManagementServer {
       user,
     };
     const reply = await match.route.handler(apiRequest, this.ctx);
+    if (reply instanceof JsonArrayStream) {
+      await this.stream(req, res, reply);
+      return;
+    }
     if (reply instanceof RawReply) {
       res.writeHead(200, {
         'Content-Type': reply.contentType,
@@ -87,6 +92,30 @@ export class ManagementServer {
     } else {
       this.send(res, 200, reply);
     }
+  }
+
+  /** A long list as a chunked JSON array, written a slice at a time (list-stream.ts). */
+  private async stream(req: IncomingMessage, res: ServerResponse, reply: JsonArrayStream): Promise<void> {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await reply.writeTo(
+      (text) => res.write(text),
+      () =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        }),
+      () => res.destroyed || res.writableEnded,
+    );
+    if (!res.destroyed) res.end();
   }
 
   private send(res: ServerResponse, status: number, body: unknown): void {

@@ -9,7 +9,6 @@ import { type Route, route } from './router.js';
 
 function overview(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = visibleVhosts(ctx.core, req.user).map((n) => ctx.core.vhosts.get(n)!);
-  const visibleQueues = vhosts.flatMap((v) => [...v.queues.values()]);
   let queues = 0;
   let exchanges = 0;
   let consumers = 0;
@@ -46,7 +45,10 @@ function overview(req: ApiRequest, ctx: ManagementContext) {
       default_queue_type: 'classic',
       message_stats: ctx.rates.overviewMessageStats(req.query),
       churn_rates: {},
-      queue_totals: ctx.rates.queueTotals(visibleQueues, req.query),
+      queue_totals: ctx.rates.queueTotals(
+        vhosts.map((v) => v.name),
+        req.query,
+      ),
       object_totals: { channels, connections, consumers, exchanges, queues },
       statistics_db_event_queue: 0,
       node: NODE_NAME,

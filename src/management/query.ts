@@ -6,11 +6,11 @@
 import { badRequest } from './errors.js';
 
 export const MAX_PAGE_SIZE = 500;
-const DEFAULT_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 100;
 
 type Item = Record<string, unknown>;
 
-function fieldAt(item: unknown, path: readonly string[]): unknown {
+export function fieldAt(item: unknown, path: readonly string[]): unknown {
   let value = item;
   for (const key of path) {
     if (value === null || typeof value !== 'object') return undefined;
@@ -19,7 +19,7 @@ function fieldAt(item: unknown, path: readonly string[]): unknown {
   return value;
 }
 
-function compareValues(a: unknown, b: unknown): number {
+export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
   if (a === undefined || a === null) return -1;
   if (b === undefined || b === null) return 1;
@@ -46,7 +46,7 @@ export function selectColumns(item: Item, columns: readonly string[]): Item {
   return out;
 }
 
-function positiveInt(query: URLSearchParams, key: string, fallback: number): number {
+export function positiveInt(query: URLSearchParams, key: string, fallback: number): number {
   const raw = query.get(key);
   if (raw === null || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw badRequest(`${key} must be a positive integer`);

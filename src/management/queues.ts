@@ -9,6 +9,7 @@ import type { QueuedMessage } from '../core/message.js';
 import { visibleVhosts } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest } from './errors.js';
+import { lazyListReply } from './list-stream.js';
 import { API_OWNER, queueParam, requirePermission, vhostParam, vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
 import {
@@ -24,12 +25,28 @@ import {
 import { type Route, route } from './router.js';
 import { bindingView, consumerView, defaultBindingView, queueView } from './views.js';
 
+/** Queue fields sort= and name= read without building the view (same values as queueView's). */
+const QUEUE_KEYS = {
+  name: (q: Queue) => q.name,
+  vhost: (q: Queue) => q.vhost,
+  type: (q: Queue) => (q instanceof StreamQueue ? 'stream' : 'classic'),
+  durable: (q: Queue) => q.options.durable,
+  auto_delete: (q: Queue) => q.options.autoDelete,
+  exclusive: (q: Queue) => q.options.exclusiveOwner !== undefined,
+  consumers: (q: Queue) => q.consumerCount,
+  messages: (q: Queue) => q.messageCount + q.leasedCount,
+  messages_ready: (q: Queue) => q.messageCount,
+  messages_unacknowledged: (q: Queue) => q.leasedCount,
+  message_bytes: (q: Queue) => q.readyBytes,
+  policy: (q: Queue) => q.policy?.name ?? null,
+};
+
+/** Pages build only their rows' views; a full list streams (list-stream.ts). */
 function list(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
-  return listReply(
-    vhosts.flatMap((v) => [...v.queues.values()].map((q) => queueView(q, ctx, req.query))),
-    req.query,
-  );
+  const rows: Queue[] = [];
+  for (const vhost of vhosts) for (const queue of vhost.queues.values()) rows.push(queue);
+  return lazyListReply({ rows, view: (q) => queueView(q, ctx, req.query), keys: QUEUE_KEYS }, req.query);
 }
 
 function show(req: ApiRequest, ctx: ManagementContext) {

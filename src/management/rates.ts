@@ -50,6 +50,28 @@ class SampleRing {
     for (let f = 0; f < this.fields.length; f++) this.values[base + f] = values[this.fields[f]!] ?? 0;
   }
 
+  /**
+   * The last two samples of one value as [olderTimestamp, olderValue, newerTimestamp, newerValue]
+   * written into `into` (a plain `{rate}` needs no more, and no array of 120 objects per field);
+   * false when there are fewer than two.
+   */
+  lastTwo(name: string, into: Float64Array): boolean {
+    const f = this.fields.indexOf(name);
+    if (f < 0 || this.length < 2) return false;
+    const newer = (this.start + this.length - 1) % this.capacity;
+    const older = (this.start + this.length - 2) % this.capacity;
+    into[0] = this.timestamps[older]!;
+    into[1] = this.values[older * this.fields.length + f]!;
+    into[2] = this.timestamps[newer]!;
+    into[3] = this.values[newer * this.fields.length + f]!;
+    return true;
+  }
+
+  /** Timestamp of the newest sample; NaN when empty. */
+  newestTimestamp(): number {
+    return this.length === 0 ? Number.NaN : this.timestamps[(this.start + this.length - 1) % this.capacity]!;
+  }
+
   /** One value's samples, oldest first (empty for a name the ring does not keep). */
   series(name: string): Series {
     const f = this.fields.indexOf(name);
@@ -77,6 +99,8 @@ const GLOBAL_FIELDS = [
   'redeliver',
   'ack',
 ] as const;
+
+const TOTAL_FIELDS = ['messages', 'messages_ready', 'messages_unacknowledged'] as const;
 
 const QUEUE_FIELDS = [
   'messages',
@@ -193,6 +217,28 @@ function detailsOf(
   return details;
 }
 
+const lastTwoScratch = new Float64Array(4);
+
+/**
+ * The rate between the last two samples, summed over rings, without building series: what every
+ * list row needs (10,000 queues x 7 fields x 120 samples would be millions of objects). A ring
+ * counts when its newest sample is the newest of all (rings are sampled together; a queue created
+ * after the last sample has none yet), as the summed series would.
+ */
+function rateOf(rings: readonly SampleRing[], name: string): number {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const ring of rings) newest = Math.max(newest, ring.newestTimestamp());
+  let olderTs = Number.NaN;
+  let delta = 0;
+  for (const ring of rings) {
+    if (ring.newestTimestamp() !== newest || !ring.lastTwo(name, lastTwoScratch)) continue;
+    olderTs = lastTwoScratch[0]!;
+    delta += lastTwoScratch[3]! - lastTwoScratch[1]!;
+  }
+  const seconds = (newest - olderTs) / 1000;
+  return seconds > 0 ? delta / seconds : 0;
+}
+
 /** Adds `X` (the live value) and `X_details` for each name to `into`. */
 function addWithDetails(
   into: Record<string, unknown>,
@@ -201,9 +247,10 @@ function addWithDetails(
   nowMs: number,
   window: SampleWindow | undefined,
 ): void {
-  for (const [name, value] of Object.entries(live)) {
-    into[name] = value;
-    into[`${name}_details`] = detailsOf(sumSeries(rings, name), nowMs, window);
+  for (const name in live) {
+    into[name] = live[name];
+    into[`${name}_details`] =
+      window === undefined ? { rate: rateOf(rings, name) } : detailsOf(sumSeries(rings, name), nowMs, window);
   }
 }
 
@@ -228,7 +275,10 @@ export class RateSampler {
   private readonly intervalMs: number;
   private readonly capacity: number;
   private readonly global: SampleRing;
-  private readonly queues = new Map<Queue, SampleRing>();
+  /** Each queue's ring; `generation` marks the last sample that saw the queue (older: deleted). */
+  private readonly queues = new Map<Queue, { ring: SampleRing; generation: number }>();
+  private readonly vhostTotals = new Map<string, SampleRing>();
+  private generation = 0;
   private timer: TimerHandle | undefined;
 
   constructor(
@@ -263,17 +313,43 @@ export class RateSampler {
   sample(): void {
     const timestamp = this.core.clock.now();
     this.global.push(timestamp, globalMessageCounters(this.core.stats));
-    const seen = new Set<Queue>();
-    for (const queue of this.core.allQueues()) {
-      seen.add(queue);
-      let ring = this.queues.get(queue);
-      if (!ring) {
-        ring = new SampleRing(QUEUE_FIELDS, this.capacity);
-        this.queues.set(queue, ring);
+    this.generation++;
+    const values: Values = {};
+    const totals: Values = {};
+    for (const [name, vhost] of this.core.vhosts) {
+      totals.messages = totals.messages_ready = totals.messages_unacknowledged = 0;
+      for (const queue of vhost.queues.values()) {
+        let entry = this.queues.get(queue);
+        if (!entry) {
+          entry = { ring: new SampleRing(QUEUE_FIELDS, this.capacity), generation: 0 };
+          this.queues.set(queue, entry);
+        }
+        entry.generation = this.generation;
+        const ready = queue.messageCount;
+        const unacked = queue.leasedCount;
+        values.messages = ready + unacked;
+        values.messages_ready = ready;
+        values.messages_unacknowledged = unacked;
+        values.publish = queue.messagesPublished;
+        values.deliver_get = queue.messagesDelivered;
+        values.redeliver = queue.messagesRedelivered;
+        values.ack = queue.messagesAcknowledged;
+        entry.ring.push(timestamp, values);
+        totals.messages += ready + unacked;
+        totals.messages_ready += ready;
+        totals.messages_unacknowledged += unacked;
       }
-      ring.push(timestamp, { ...queueLengths(queue), ...queueMessageCounters(queue) });
+      let ring = this.vhostTotals.get(name);
+      if (!ring) {
+        ring = new SampleRing(TOTAL_FIELDS, this.capacity);
+        this.vhostTotals.set(name, ring);
+      }
+      ring.push(timestamp, totals);
     }
-    for (const queue of this.queues.keys()) if (!seen.has(queue)) this.queues.delete(queue);
+    for (const [queue, entry] of this.queues)
+      if (entry.generation !== this.generation) this.queues.delete(queue);
+    for (const name of this.vhostTotals.keys())
+      if (!this.core.vhosts.has(name)) this.vhostTotals.delete(name);
   }
 
   /** /api/overview message_stats: the broker's counters with details. */
@@ -284,14 +360,28 @@ export class RateSampler {
     return out;
   }
 
-  /** /api/overview queue_totals over the given queues, with details from their summed samples. */
-  queueTotals(queues: readonly Queue[], query: URLSearchParams): Record<string, unknown> {
+  /**
+   * /api/overview queue_totals over the given vhosts' queues, with details from the vhosts' summed
+   * samples (kept per vhost at sampling time: summing 10,000 queue rings per request would not do).
+   */
+  queueTotals(vhosts: readonly string[], query: URLSearchParams): Record<string, unknown> {
     const live: Values = { messages: 0, messages_ready: 0, messages_unacknowledged: 0 };
-    for (const queue of queues) {
-      for (const [name, value] of Object.entries(queueLengths(queue))) live[name] = live[name]! + value;
+    const rings: SampleRing[] = [];
+    for (const name of vhosts) {
+      const vhost = this.core.vhosts.get(name);
+      if (!vhost) continue;
+      for (const queue of vhost.queues.values()) {
+        const ready = queue.messageCount;
+        const unacked = queue.leasedCount;
+        live.messages! += ready + unacked;
+        live.messages_ready! += ready;
+        live.messages_unacknowledged! += unacked;
+      }
+      const ring = this.vhostTotals.get(name);
+      if (ring) rings.push(ring);
     }
     const out: Record<string, unknown> = {};
-    addWithDetails(out, live, this.ringsOf(queues), this.core.clock.now(), sampleWindow(query, 'lengths'));
+    addWithDetails(out, live, rings, this.core.clock.now(), sampleWindow(query, 'lengths'));
     return out;
   }
 
@@ -324,8 +414,8 @@ export class RateSampler {
   private ringsOf(queues: readonly Queue[]): SampleRing[] {
     const rings: SampleRing[] = [];
     for (const queue of queues) {
-      const ring = this.queues.get(queue);
-      if (ring) rings.push(ring);
+      const entry = this.queues.get(queue);
+      if (entry) rings.push(entry.ring);
     }
     return rings;
   }

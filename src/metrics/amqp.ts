@@ -3,14 +3,18 @@
  * /metrics, by {vhost,queue} on /metrics/per-object), object counts, churn counters and the
  * rabbitmq_global_messages_*_total counters with protocol="amqp091".
  */
+import type { Exchange } from '../core/amqp/exchange.js';
 import type { Queue } from '../core/amqp/queue.js';
-import { StreamQueue } from '../core/amqp/stream-queue.js';
 import type { AmqpStats } from '../core/stats.js';
-import { type ExpositionWriter, formatLabels } from './exposition.js';
+import type { ExpositionWriter } from './exposition.js';
+import { queueFamily, queueInfoFamily, queueRows } from './queue-series.js';
 
 /** What the AMQP metrics read: the core's vhosts and counters, and the listener's connections. */
 export interface AmqpMetricsSource {
-  readonly vhosts: ReadonlyMap<string, { readonly queues: ReadonlyMap<string, Queue> }>;
+  readonly vhosts: ReadonlyMap<
+    string,
+    { readonly queues: ReadonlyMap<string, Queue>; readonly exchanges: ReadonlyMap<string, Exchange> }
+  >;
   readonly stats: AmqpStats;
   /** Open AMQP connections; 0 when the listener is off. */
   connectionCount(): number;
@@ -19,14 +23,9 @@ export interface AmqpMetricsSource {
 
 const PROTOCOL = { protocol: 'amqp091' } as const;
 
-interface QueueRow {
-  readonly vhost: string;
-  readonly queue: Queue;
-  /** `{vhost="…",queue="…"}`, formatted once per scrape (per object only). */
-  labels: string;
-}
+export type QueueGauge = readonly [name: string, help: string, read: (q: Queue) => number];
 
-const QUEUE_GAUGES: readonly [name: string, help: string, read: (q: Queue) => number][] = [
+export const QUEUE_GAUGES: readonly QueueGauge[] = [
   ['rabbitmq_queue_messages_ready', 'Messages ready to be delivered to consumers', (q) => q.messageCount],
   [
     'rabbitmq_queue_messages_unacked',
@@ -47,53 +46,36 @@ const QUEUE_GAUGES: readonly [name: string, help: string, read: (q: Queue) => nu
   ['rabbitmq_queue_consumers', 'Consumers on a queue', (q) => q.consumerCount],
 ];
 
-export function writeAmqpMetrics(out: ExpositionWriter, source: AmqpMetricsSource, perObject: boolean): void {
-  const rows: QueueRow[] = [];
-  for (const [vhost, { queues }] of source.vhosts) {
-    for (const queue of queues.values()) rows.push({ vhost, queue, labels: '' });
-  }
-  if (perObject) {
-    rows.sort((a, b) => compare(a.vhost, b.vhost) || compare(a.queue.name, b.queue.name));
-    for (const row of rows) row.labels = formatLabels({ vhost: row.vhost, queue: row.queue.name });
-  }
+export const QUEUE_PUBLISHED: QueueGauge = [
+  'rabbitmq_queue_messages_published_total',
+  'Total number of messages published to queues (stream queues not counted yet)',
+  (q) => q.messagesPublished,
+];
 
+/**
+ * The AMQP series; a generator that yields between slices of queues (render.ts drives it, at
+ * once or letting the event loop run in between).
+ */
+export function* writeAmqpMetrics(
+  out: ExpositionWriter,
+  source: AmqpMetricsSource,
+  perObject: boolean,
+): Generator<void, void, void> {
+  const rows = queueRows(source.vhosts, undefined, perObject);
+  const queues = rows.queues;
   for (const [name, help, read] of QUEUE_GAUGES) {
-    out.family(name, 'gauge', help);
-    if (perObject) for (const { queue, labels } of rows) out.sampleLabelled(read(queue), labels);
-    else {
-      let sum = 0;
-      for (const { queue } of rows) sum += read(queue);
-      out.sample(sum);
-    }
+    if (perObject) yield* queueFamily(out, name, 'gauge', help, rows, read);
+    else out.single(name, 'gauge', help, sumOver(queues, read));
   }
-  out.family(
-    'rabbitmq_queue_messages_published_total',
-    'counter',
-    'Total number of messages published to queues (stream queues not counted yet)',
-  );
+  const [publishedName, publishedHelp, published] = QUEUE_PUBLISHED;
   if (perObject) {
-    for (const { queue, labels } of rows) out.sampleLabelled(queue.messagesPublished, labels);
-  } else {
-    let sum = 0;
-    for (const { queue } of rows) sum += queue.messagesPublished;
-    out.sample(sum);
-  }
-  if (perObject) {
-    out.family('rabbitmq_queue_info', 'gauge', 'Queue information (value is always 1)');
-    for (const { vhost, queue } of rows) {
-      out.sample(1, {
-        vhost,
-        queue: queue.name,
-        queue_type: queue instanceof StreamQueue ? 'stream' : 'classic',
-        membership: 'leader',
-      });
-    }
-  }
+    yield* queueFamily(out, publishedName, 'counter', publishedHelp, rows, published);
+    yield* queueInfoFamily(out, 'rabbitmq_queue_info', rows);
+  } else out.single(publishedName, 'counter', publishedHelp, sumOver(queues, published));
 
   const s = source.stats;
-  let consumers = 0;
-  for (const { queue } of rows) consumers += queue.consumerCount;
-  out.single('rabbitmq_queues', 'gauge', 'Queues available', rows.length);
+  const consumers = sumOver(queues, (q) => q.consumerCount);
+  out.single('rabbitmq_queues', 'gauge', 'Queues available', queues.length);
   out.single(
     'rabbitmq_queues_declared_total',
     'counter',
@@ -199,9 +181,12 @@ export function writeAmqpMetrics(out: ExpositionWriter, source: AmqpMetricsSourc
   for (const [suffix, help, value] of global) {
     out.single(`rabbitmq_global_messages_${suffix}_total`, 'counter', help, value, PROTOCOL);
   }
+  out.single('rabbitmq_global_publishers', 'gauge', 'Current number of publishers', s.publishers, PROTOCOL);
   out.single('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', consumers, PROTOCOL);
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+function sumOver(rows: readonly Queue[], read: (q: Queue) => number): number {
+  let sum = 0;
+  for (const queue of rows) sum += read(queue);
+  return sum;
 }

@@ -25,7 +25,8 @@ export interface NodeMetricsSource {
   };
 }
 
-export function writeNodeMetrics(out: ExpositionWriter, source: NodeMetricsSource, endpoint: string): void {
+/** rabbitmq_identity_info and rabbitmq_build_info: every endpoint has them (dashboards join on them). */
+export function writeIdentity(out: ExpositionWriter, source: NodeMetricsSource, endpoint: string): void {
   out.single('rabbitmq_identity_info', 'untyped', 'RabbitMQ node & cluster identity info', 1, {
     rabbitmq_node: source.nodeName,
     rabbitmq_cluster: source.clusterName,
@@ -39,6 +40,10 @@ export function writeNodeMetrics(out: ExpositionWriter, source: NodeMetricsSourc
     erlang_version: source.runtimeVersion,
     product: 'Pier',
   });
+}
+
+export function writeNodeMetrics(out: ExpositionWriter, source: NodeMetricsSource, endpoint: string): void {
+  writeIdentity(out, source, endpoint);
   out.single('rabbitmq_erlang_uptime_seconds', 'gauge', 'Node uptime', source.uptimeSeconds());
   const p = source.process();
   if (p.openFds !== undefined)

@@ -111,7 +111,7 @@ describe('RateSampler ring', () => {
   it('keeps only the last `capacity` samples, oldest dropped first', () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const stats = new AmqpStats();
-    const core = { clock, stats, allQueues: () => [] } as unknown as BrokerCore;
+    const core = { clock, stats, allQueues: () => [], vhosts: new Map() } as unknown as BrokerCore;
     const sampler = new RateSampler(core, { intervalMs: 1000, capacity: 3 });
     sampler.start();
     for (let i = 1; i <= 5; i++) {

@@ -137,6 +137,8 @@ type MethodHandler<Name extends AmqpMethod['method']> = (channel: Channel, metho
 
 export class Channel {
   private state = State.Open;
+  /** Has published since it opened (rabbitmq_global_publishers). */
+  private publisher = false;
   private content: PendingContent | undefined;
   private readonly consumers = new Map<string, AmqpConsumer>();
   /** Delivery tag → lease. Tags only grow, so Map order is tag order. */
@@ -466,6 +468,7 @@ export class Channel {
     const outcome = vhost.publish(exchange, message);
     const stats = this.host.stats;
     stats.messagesReceived++;
+    if (!this.publisher) this.becomePublisher();
     if (this.confirms) stats.messagesReceivedConfirm++;
     if (outcome.routed) stats.messagesRouted++;
     else if (publish.mandatory) {
@@ -522,6 +525,7 @@ export class Channel {
   private publishReply(publish: BasicPublish, properties: Buffer, body: Buffer): void {
     const delivered = this.host.directReply.deliver(publish.routingKey, properties, body);
     this.host.stats.messagesReceived++;
+    if (!this.publisher) this.becomePublisher();
     if (!delivered && publish.mandatory) this.returnUnroutable(publish, properties, body);
     this.confirms?.published(false, false);
   }
@@ -790,7 +794,17 @@ export class Channel {
   // ---- closing ---------------------------------------------------------------------------
 
   /** Cancels consumers and requeues unacknowledged deliveries. */
+  /** Counted in rabbitmq_global_publishers from the first publish until the channel closes. */
+  private becomePublisher(): void {
+    this.publisher = true;
+    this.host.stats.publishers++;
+  }
+
   releaseResources(): void {
+    if (this.publisher) {
+      this.publisher = false;
+      this.host.stats.publishers--;
+    }
     this.ackTimeout.stop();
     this.stopReplies();
     for (const consumer of [...this.consumers.values()]) this.removeConsumer(consumer);

@@ -1,0 +1,279 @@
+// `npm run bench -- management`: the management API and Prometheus endpoints under load. Starts
+// Pier as a child process (HTTP API and Prometheus listener on ephemeral ports), declares
+// --queues queues and opens --connections idle AMQP connections, drives messages through
+// --load-queues queues with the raw load generator (raw-load.ts), and measures:
+//   1. the latency (p50/p99) of GET /api/overview, /api/queues?page=1&page_size=100, /api/queues
+//      (full), /metrics and /metrics/per-object, requested one after another while the load runs
+//      at --rate msgs/s;
+//   2. the throughput cost of scraping: the load at full speed in alternating windows without and
+//      with a scraper (GET /metrics and /metrics/per-object every --scrape-interval s), and the
+//      ratio of the two.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultPierBin } from './broker.js';
+import { RawConnection } from './raw-client.js';
+import { RawRunner } from './raw-load.js';
+import { machineInfo, machineLine } from './report.js';
+import { type RunConfig, RunStats, sleep } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    queues: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '1000' },
+    'load-queues': { type: 'string', default: '4' },
+    rate: { type: 'string', default: '50000' },
+    'latency-seconds': { type: 'string', default: '40' },
+    'cost-seconds': { type: 'string', default: '15' },
+    'cost-rounds': { type: 'string', default: '2' },
+    'scrape-interval': { type: 'string', default: '5' },
+    'pier-bin': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    'npm run bench -- management [--queues 10000] [--connections 1000] [--load-queues 4] [--rate 50000]\n' +
+      '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n',
+  );
+  process.exit(0);
+}
+const QUEUES = Number(values.queues);
+const CONNECTIONS = Number(values.connections);
+const LOAD_QUEUES = Number(values['load-queues']);
+const RATE = Number(values.rate);
+const LATENCY_S = Number(values['latency-seconds']);
+const COST_S = Number(values['cost-seconds']);
+const COST_ROUNDS = Number(values['cost-rounds']);
+const SCRAPE_MS = Number(values['scrape-interval']) * 1000;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Pier {
+  amqp: string;
+  http: string;
+  prometheus: string;
+  child: ChildProcess;
+  dataDir: string;
+}
+
+async function startPier(): Promise<Pier> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pier-mgmt-bench-'));
+  const child = spawn(
+    process.execPath,
+    [
+      values['pier-bin'] ?? defaultPierBin(),
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--amqp-port',
+      '0',
+      '--kafka-port',
+      'off',
+      '--sqs-port',
+      'off',
+      '--http-port',
+      '0',
+      '--prometheus-port',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const ports = await new Promise<Record<string, string>>((resolve, reject) => {
+    const found: Record<string, string> = {};
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const m of output.matchAll(/(amqp|http|prometheus) listening on ([^\s]+):(\d+)/g))
+        found[m[1]!] = `127.0.0.1:${m[3]}`;
+      if (found.amqp && found.http && found.prometheus) resolve(found);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`Pier exited (${code}):\n${output}`)));
+  });
+  return {
+    amqp: `amqp://guest:guest@${ports.amqp}`,
+    http: `http://${ports.http}`,
+    prometheus: `http://${ports.prometheus}`,
+    child,
+    dataDir,
+  };
+}
+
+const AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
+
+async function timedGet(url: string): Promise<{ ms: number; bytes: number }> {
+  const started = performance.now();
+  const res = await fetch(url, { headers: { authorization: AUTH } });
+  const body = await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+  return { ms: performance.now() - started, bytes: body.byteLength };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function declareQueues(url: string): Promise<void> {
+  const conn = await RawConnection.connect(url, 'pier-bench management setup');
+  const channels = 16;
+  for (let c = 1; c <= channels; c++) await conn.openChannel(c);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: channels }, async (_, i) => {
+      while (next < QUEUES) {
+        const n = next++;
+        await conn.declareQueue(i + 1, `bench-q-${String(n).padStart(5, '0')}`, false);
+      }
+    }),
+  );
+  await conn.close();
+}
+
+async function openIdle(url: string): Promise<RawConnection[]> {
+  const conns: RawConnection[] = [];
+  for (let i = 0; i < CONNECTIONS; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, CONNECTIONS - i) }, async () => {
+        const c = await RawConnection.connect(url, 'pier-bench idle');
+        await c.openChannel(1);
+        return c;
+      }),
+    );
+    conns.push(...batch);
+  }
+  return conns;
+}
+
+function loadConfig(url: string, queue: string, rate: number): RunConfig {
+  return {
+    url,
+    workload: 'transient',
+    queue,
+    size: 100,
+    publishers: 1,
+    consumers: 1,
+    prefetch: 1000,
+    ackEvery: 250,
+    maxOutstanding: 10_000,
+    confirmWindow: 5000,
+    rate,
+  };
+}
+
+/** Starts the load; returns the shared stats and a stop function. */
+async function startLoad(url: string, totalRate: number, tag: string) {
+  const stats = new RunStats();
+  const runners = Array.from(
+    { length: LOAD_QUEUES },
+    (_, i) => new RawRunner(loadConfig(url, `bench-load-${tag}-${i}`, totalRate / LOAD_QUEUES), stats),
+  );
+  for (const r of runners) await r.setup();
+  for (const r of runners) r.start();
+  return {
+    stats,
+    async stop() {
+      for (const r of runners) await r.stop();
+      for (const r of runners) await r.teardown();
+      const failed = runners.find((r) => r.error);
+      if (failed) throw failed.error;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  log(`machine: ${machineLine(machine)}`);
+  const pier = await startPier();
+  try {
+    let t = performance.now();
+    await declareQueues(pier.amqp);
+    log(`declared ${QUEUES} queues in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    t = performance.now();
+    const idle = await openIdle(pier.amqp);
+    log(`opened ${idle.length} idle connections in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    // 1. Latency of each endpoint at --rate msgs/s.
+    const endpoints: [string, string][] = [
+      ['GET /api/overview', `${pier.http}/api/overview`],
+      ['GET /api/queues?page=1&page_size=100', `${pier.http}/api/queues?page=1&page_size=100`],
+      ['GET /api/queues (full)', `${pier.http}/api/queues`],
+      ['GET /metrics', `${pier.prometheus}/metrics`],
+      ['GET /metrics/per-object', `${pier.prometheus}/metrics/per-object`],
+    ];
+    const load = await startLoad(pier.amqp, RATE, 'latency');
+    await sleep(2000);
+    const samples = new Map<string, number[]>(endpoints.map(([name]) => [name, []]));
+    const sizes = new Map<string, number>();
+    const consumedBefore = load.stats.consumed;
+    const latencyStart = performance.now();
+    while (performance.now() - latencyStart < LATENCY_S * 1000) {
+      for (const [name, url] of endpoints) {
+        const { ms, bytes } = await timedGet(url);
+        samples.get(name)!.push(ms);
+        sizes.set(name, bytes);
+      }
+    }
+    const latencyRate = (load.stats.consumed - consumedBefore) / ((performance.now() - latencyStart) / 1000);
+    await load.stop();
+
+    // 2. Throughput at full speed, alternating windows without and with a scraper.
+    const rates = { without: [] as number[], with: [] as number[] };
+    const full = await startLoad(pier.amqp, 0, 'cost');
+    await sleep(2000);
+    for (let round = 0; round < COST_ROUNDS; round++) {
+      for (const mode of ['without', 'with'] as const) {
+        let scraping = mode === 'with';
+        const scraper = (async () => {
+          while (scraping) {
+            const next = performance.now() + SCRAPE_MS;
+            await timedGet(`${pier.prometheus}/metrics`);
+            await timedGet(`${pier.prometheus}/metrics/per-object`);
+            while (scraping && performance.now() < next) await sleep(100);
+          }
+        })();
+        const before = full.stats.consumed;
+        const started = performance.now();
+        await sleep(COST_S * 1000);
+        rates[mode].push((full.stats.consumed - before) / ((performance.now() - started) / 1000));
+        scraping = false;
+        await scraper;
+        log(`cost round ${round + 1} ${mode} scraper: ${Math.round(rates[mode].at(-1)!)} msg/s`);
+      }
+    }
+    await full.stop();
+    await Promise.all(idle.map((c) => c.close().catch(() => undefined)));
+
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const lines = [
+      `Machine: ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}`,
+      `${QUEUES} queues, ${CONNECTIONS} idle connections, load ${RATE} msg/s target through ${LOAD_QUEUES} queues (measured ${Math.round(latencyRate)} msg/s consumed during the latency phase)`,
+      '',
+      '| Request | n | p50 ms | p99 ms | max ms | bytes |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ];
+    for (const [name] of endpoints) {
+      const xs = [...samples.get(name)!].sort((a, b) => a - b);
+      lines.push(
+        `| ${name} | ${xs.length} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${xs.at(-1)!.toFixed(1)} | ${sizes.get(name)} |`,
+      );
+    }
+    const without = mean(rates.without);
+    const withScraper = mean(rates.with);
+    lines.push(
+      '',
+      `Throughput at full speed: ${Math.round(without)} msg/s without a scraper, ${Math.round(withScraper)} msg/s with /metrics + /metrics/per-object scraped every ${SCRAPE_MS / 1000} s; ratio ${(withScraper / without).toFixed(3)} (cost ${((1 - withScraper / without) * 100).toFixed(1)} %), ${COST_ROUNDS} x ${COST_S} s windows each`,
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    pier.child.kill('SIGTERM');
+    await new Promise((resolve) => pier.child.once('exit', resolve));
+    await rm(pier.dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -258,7 +258,16 @@ describe('web UI in Chromium', () => {
         .locator('.tile', { hasText: 'Lag' })
         .filter({ hasText: /^Lag10$/ })
         .waitFor();
-      const group = (await api('GET', '/api/kafka/groups/ui-group')).body as Row;
+      // The server samples the lag every 5 s: the group's chart shows the new lag.
+      clock.warp(5000);
+      clock.warp(5000 - (clock.now() % 5000));
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#chart-group-lag [data-series="lag"]')?.getAttribute('data-last') === '10',
+      );
+      const group = (await api('GET', '/api/kafka/groups/ui-group?lengths_age=60&lengths_incr=5'))
+        .body as Row;
+      assert.equal(group.lag_details.samples[0].sample, 10);
       assert.deepEqual(
         group.partitions.map((p: Row) => [p.partition, p.committed_offset, p.lag]),
         [

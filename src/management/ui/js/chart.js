@@ -5,9 +5,9 @@
 import { h, s } from './dom.js';
 import { clock, num, short } from './format.js';
 
-const WIDTH = 600;
-const HEIGHT = 190;
-const PAD = { left: 46, right: 12, top: 10, bottom: 24 };
+const WIDTH = 480;
+const HEIGHT = 180;
+const PAD = { left: 40, right: 10, top: 10, bottom: 24 };
 
 /** The `samples` of an `X_details` (newest first) as points oldest first. */
 export function samplePoints(details) {

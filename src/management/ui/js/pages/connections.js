@@ -12,7 +12,16 @@ async function connectionsPage(view, _params, ctx) {
     path: '/api/connections',
     rowKey: (c) => c.name,
     columns: [
-      { key: 'name', label: 'Name' },
+      {
+        key: 'name',
+        label: 'Name',
+        value: (c) => [
+          c.name,
+          c.client_properties?.connection_name
+            ? h('div', { class: 'hint' }, c.client_properties.connection_name)
+            : null,
+        ],
+      },
       { key: 'user', label: 'User' },
       { key: 'vhost', label: 'Virtual host' },
       {

@@ -1,7 +1,7 @@
 // Kafka: topics (partitions' offsets and sizes, peek) and consumer groups (members, per-partition
 // lag, a lag chart, offset reset while the group is empty).
 import { api, enc } from '../api.js';
-import { lineChart } from '../chart.js';
+import { lineChart, samplePoints } from '../chart.js';
 import {
   actionForm,
   badge,
@@ -16,7 +16,6 @@ import {
 } from '../components.js';
 import { field, h, replace, select } from '../dom.js';
 import { bytes, duration, num, time } from '../format.js';
-import { lagHistory, recordLag } from '../lag-history.js';
 import { listView } from './list.js';
 
 const topicHref = (name) => `#/kafka/topics/${enc(name)}`;
@@ -164,10 +163,6 @@ async function groupsPage(view, _params, ctx) {
       { key: 'lag', label: 'Lag', numeric: true, value: (g) => num(g.lag) },
     ],
   }).ready;
-  // Each refresh of the list also adds a point to every group's lag history.
-  const sample = async () => recordLag(await api('GET', '/api/kafka/groups'));
-  await sample();
-  ctx.refresh(sample);
 }
 
 async function groupPage(view, [groupId], ctx) {
@@ -177,9 +172,8 @@ async function groupPage(view, [groupId], ctx) {
   const members = h('div');
   let group;
   const refresh = async () => {
-    group = await api('GET', `/api/kafka/groups/${enc(groupId)}`);
+    group = await api('GET', `/api/kafka/groups/${enc(groupId)}?lengths_age=600&lengths_incr=5`);
     if (!ctx.isCurrent()) return;
-    recordLag([group]);
     replace(
       summary,
       tiles([
@@ -192,9 +186,9 @@ async function groupPage(view, [groupId], ctx) {
     replace(
       chart,
       lineChart({
-        title: 'Consumer lag (sampled while the UI is open)',
+        title: 'Consumer lag',
         id: 'chart-group-lag',
-        series: [{ name: 'lag', label: 'Lag', points: lagHistory(groupId) }],
+        series: [{ name: 'lag', label: 'Lag', points: samplePoints(group.lag_details) }],
       }),
     );
     replace(

@@ -5,7 +5,6 @@ import { lineChart, ratePoints, samplePoints } from '../chart.js';
 import { link, notice, pageHeader, section, table, tiles } from '../components.js';
 import { h, replace } from '../dom.js';
 import { bytes, duration, num, rate } from '../format.js';
-import { recordLag } from '../lag-history.js';
 
 /** Ten minutes of samples at the ring's 5 s interval. */
 export const WINDOW_QUERY = 'lengths_age=600&lengths_incr=5&msg_rates_age=600&msg_rates_incr=5';
@@ -31,7 +30,7 @@ export async function overviewPage(view, _params, ctx) {
       api('GET', `/api/overview?${WINDOW_QUERY}`),
       optional('/api/nodes'),
       optional('/api/health/checks/alarms').catch((e) => ({ status: 'failed', reason: e.reason })),
-      optional('/api/kafka/groups'),
+      optional('/api/kafka/groups?lengths_age=600&lengths_incr=5'),
     ]);
     if (!ctx.isCurrent()) return;
     const q = overview.queue_totals ?? {};
@@ -75,15 +74,14 @@ export async function overviewPage(view, _params, ctx) {
       }),
     ];
     if (groups?.length) {
-      const history = recordLag(groups);
       chartList.push(
         lineChart({
-          title: 'Kafka consumer lag (sampled while the UI is open)',
+          title: 'Kafka consumer lag',
           id: 'chart-lag',
           series: groups.slice(0, 6).map((g) => ({
             name: g.group_id,
             label: g.group_id,
-            points: history[g.group_id] ?? [],
+            points: samplePoints(g.lag_details),
           })),
         }),
       );

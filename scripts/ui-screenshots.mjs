@@ -100,41 +100,17 @@ try {
   for (let i = 0; i < 40; i++)
     await pub.assertQueue(`tenant-${String(i).padStart(3, '0')}.events`, { durable: true });
   await sub.prefetch(50);
-  let consuming = false;
+  // The orders.created consumer stalls for a while (its prefetch fills, messages wait unacked).
+  let consuming = true;
+  const held = [];
   await sub.consume('orders.created', (m) => {
-    if (m && consuming) sub.ack(m);
-    else if (m) setTimeout(() => sub.ack(m), 0);
+    if (!m) return;
+    if (consuming) sub.ack(m);
+    else held.push(m);
   });
   await sub.consume('email.outbox', (m) => m && sub.ack(m));
 
-  // Ten minutes of traffic, warped: a wave of orders, a consumer that falls behind and catches up.
-  for (let step = 0; step < STEPS; step++) {
-    const wave = Math.round(30 + 25 * Math.sin(step / 8) + (step > 55 && step < 75 ? 60 : 0));
-    for (let i = 0; i < wave; i++) {
-      pub.publish(
-        'orders',
-        i % 5 === 0 ? 'order.us.paid' : 'order.created.eu',
-        Buffer.from(JSON.stringify({ id: step * 1000 + i, total: (i * 7.3).toFixed(2) })),
-        {
-          persistent: true,
-          contentType: 'application/json',
-        },
-      );
-    }
-    if (step % 3 === 0)
-      pub.publish('orders', 'order.shipped.eu', Buffer.from(`{"id":${step}}`), { persistent: true });
-    if (step % 2 === 0)
-      pub.publish('notifications', '', Buffer.from(`Your order ${step} is on its way`), { persistent: true });
-    if (step % 10 === 0)
-      pub.publish('dlx', '', Buffer.from(`{"id":${step},"error":"card declined"}`), { persistent: true });
-    await pub.waitForConfirms();
-    consuming = step < 50 || step > 78;
-    await new Promise((r) => setTimeout(r, 20));
-    clock.warp(5000);
-  }
-  consuming = true;
-
-  // Kafka: topics, a live group with lag, an empty group behind.
+  // Kafka: topics and a group that stopped consuming (its lag grows with every step below).
   const kafka = new kafkajs.Kafka({
     clientId: 'screens',
     brokers: [broker.kafka.bootstrap],
@@ -171,6 +147,35 @@ try {
     topic: 'clickstream',
     partitions: [0, 1, 2].map((partition) => ({ partition, offset: '40' })),
   });
+  // Ten minutes of traffic, warped: a wave of orders, a consumer that falls behind and catches up.
+  for (let step = 0; step < STEPS; step++) {
+    const wave = Math.round(30 + 25 * Math.sin(step / 8) + (step > 55 && step < 75 ? 60 : 0));
+    for (let i = 0; i < wave; i++) {
+      pub.publish(
+        'orders',
+        i % 5 === 0 ? 'order.us.paid' : 'order.created.eu',
+        Buffer.from(JSON.stringify({ id: step * 1000 + i, total: (i * 7.3).toFixed(2) })),
+        {
+          persistent: true,
+          contentType: 'application/json',
+        },
+      );
+    }
+    if (step % 3 === 0)
+      pub.publish('orders', 'order.shipped.eu', Buffer.from(`{"id":${step}}`), { persistent: true });
+    if (step % 2 === 0)
+      pub.publish('notifications', '', Buffer.from(`Your order ${step} is on its way`), { persistent: true });
+    if (step % 10 === 0)
+      pub.publish('dlx', '', Buffer.from(`{"id":${step},"error":"card declined"}`), { persistent: true });
+    await pub.waitForConfirms();
+    if (step % 4 === 0) await produce(10 + (step % 7));
+    consuming = step < 50 || step > 78;
+    if (consuming) for (const m of held.splice(0)) sub.ack(m);
+    await new Promise((r) => setTimeout(r, 20));
+    clock.warp(5000);
+  }
+  consuming = true;
+
   const consumer = kafka.consumer({ groupId: 'analytics', heartbeatInterval: 500 });
   await consumer.connect();
   await consumer.subscribe({ topic: 'clickstream', fromBeginning: true });
@@ -240,11 +245,7 @@ try {
   await page.getByLabel('Password').fill('guest');
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
-  // A few refreshes of the groups so the lag chart has points.
-  for (let i = 0; i < 6; i++) {
-    await produce(40);
-    await page.waitForTimeout(1000);
-  }
+  await page.waitForTimeout(1500);
   const shots = [
     ['overview', '', 'Overview'],
     ['connections', 'connections', 'Connections'],
@@ -278,7 +279,7 @@ try {
       await page.locator('.messages .message').first().waitFor();
     }
     await page.waitForTimeout(300);
-    await page.screenshot({ path: join(OUT, `${file}.png`), fullPage: true });
+    await page.screenshot({ path: join(OUT, `${file}.png`), fullPage: file !== 'queues' });
     console.log(`docs/screenshots/${file}.png`);
   }
   await page.setViewportSize({ width: 390, height: 844 });

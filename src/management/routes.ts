@@ -6,6 +6,7 @@ import { exchangeRoutes } from './exchanges.js';
 import { healthRoutes } from './health.js';
 import { kafkaRoutes } from './kafka.js';
 import { metricsRoutes } from './metrics.js';
+import { moveRoutes } from './move.js';
 import { overviewRoutes } from './overview.js';
 import { permissionRoutes } from './permissions.js';
 import { policyRoutes } from './policies.js';
@@ -24,6 +25,7 @@ export function managementRouter(): Router {
     ...policyRoutes,
     ...exchangeRoutes,
     ...queueRoutes,
+    ...moveRoutes,
     ...bindingRoutes,
     ...connectionRoutes,
     ...healthRoutes,

@@ -26,11 +26,13 @@ export function ratePoints(details) {
   return out;
 }
 
-function niceMax(value) {
-  if (value <= 0) return 1;
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
-  return 10 * magnitude;
+/** A round tick step (1, 2 or 5 × 10^n) giving at most 5 intervals up to `value`, and the axis top. */
+function niceScale(value) {
+  if (value <= 0) return { step: 0.25, top: 1 };
+  const rough = value / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough);
+  return { step, top: step * Math.ceil(value / step) };
 }
 
 /**
@@ -52,12 +54,11 @@ export function lineChart({ title, series, format = num, id }) {
   });
   const tMin = all.length ? Math.min(...all.map((p) => p.t)) : 0;
   const tMax = all.length ? Math.max(...all.map((p) => p.t)) : 1;
-  const yMax = niceMax(all.length ? Math.max(...all.map((p) => p.v)) : 0);
+  const { step, top: yMax } = niceScale(all.length ? Math.max(...all.map((p) => p.v)) : 0);
   const x = (t) => PAD.left + (tMax === tMin ? innerW : ((t - tMin) / (tMax - tMin)) * innerW);
   const y = (v) => PAD.top + innerH - (v / yMax) * innerH;
 
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax * i) / 4;
+  for (let v = 0; v <= yMax + step / 2; v += step) {
     svg.appendChild(s('line', { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(v), y2: y(v), class: 'grid' }));
     svg.appendChild(s('text', { x: PAD.left - 6, y: y(v) + 4, class: 'axis y' }, short(v)));
   }

@@ -412,10 +412,10 @@ async function queuePage(view, [vhost, name], ctx) {
         select(
           { name: 'mode' },
           [
-            ['peek', 'Peek: leave in place, nothing redelivered'],
-            ['ack_requeue_true', 'Get, then requeue (marks redelivered)'],
-            ['ack_requeue_false', 'Get and acknowledge (removes them)'],
-            ['reject_requeue_false', 'Get and reject (dead-letters them)'],
+            ['peek', 'Peek (leave in place)'],
+            ['ack_requeue_true', 'Get, requeue'],
+            ['ack_requeue_false', 'Get, ack (remove)'],
+            ['reject_requeue_false', 'Get, reject (dead-letter)'],
           ],
           'peek',
         ),
@@ -499,48 +499,55 @@ async function queuePage(view, [vhost, name], ctx) {
   const moveForm = actionForm({
     label: 'Move messages',
     submitLabel: 'Move messages',
+    className: 'move-form',
     fields: [
       field(
         'To',
         select(
           { name: 'destination_type' },
           [
-            ['queue', 'Queue'],
-            ['exchange', 'Exchange'],
+            ['queue', 'A queue'],
+            ['exchange', 'An exchange'],
+            ['x-death', 'Re-drive: back to the queue in x-death'],
           ],
           'queue',
         ),
       ),
-      field('Name', h('input', { name: 'destination', required: true })),
+      field('Name', h('input', { name: 'destination' }), 'The queue or exchange (not for re-drive).'),
       field(
         'Routing key',
         h('input', { name: 'routing_key' }),
-        'For an exchange; the message’s own key when empty.',
+        'For an exchange; each message’s own key when empty.',
+      ),
+      field(
+        'At most',
+        h('input', { name: 'count', type: 'number', min: 1, placeholder: 'all ready messages' }),
       ),
     ],
     action: async (data) => {
-      const body = {
-        destination_type: data.get('destination_type'),
-        destination: data.get('destination'),
-      };
-      if (data.get('routing_key')) body.routing_key = data.get('routing_key');
+      const body = { destination_type: data.get('destination_type') };
+      const destination = String(data.get('destination') ?? '').trim();
+      if (body.destination_type !== 'x-death') {
+        if (!destination) throw new Error(`Name the ${body.destination_type} to move the messages to.`);
+        body.destination = destination;
+      }
+      if (body.destination_type === 'exchange' && data.get('routing_key'))
+        body.routing_key = data.get('routing_key');
+      if (data.get('count')) body.count = Number(data.get('count'));
+      const where =
+        body.destination_type === 'x-death'
+          ? 'the queues named in their x-death headers'
+          : `${body.destination_type} ${destination}`;
       const ok = await confirmAction({
         title: 'Move messages?',
-        message: `Move the ready messages of ${name} to ${body.destination_type} ${body.destination}?`,
+        message: `Move ${body.count ? `up to ${num(body.count)}` : 'the'} ready messages of ${name} to ${where}? Each is removed here only once its copy is stored there.`,
         confirmLabel: 'Move messages',
         danger: false,
       });
       if (!ok) return '';
-      let reply;
-      try {
-        reply = await api('POST', `${path}/move`, body);
-      } catch (error) {
-        if (error.status === 404 && error.reason === 'Not Found')
-          throw new Error('This broker has no queue move endpoint (POST …/move).');
-        throw error;
-      }
+      const reply = await api('POST', `${path}/move`, body);
       refresh();
-      return `Moved ${num(reply?.moved ?? 0)} messages.`;
+      return `Moved ${num(reply.moved)} message${reply.moved === 1 ? '' : 's'}.`;
     },
   });
 
@@ -562,7 +569,7 @@ async function queuePage(view, [vhost, name], ctx) {
         'Publish message',
         publishForm({ vhost, exchange: '', routingKey: name, lockRoutingKey: true }),
       ),
-      section('Move messages', moveForm),
+      section('Move or re-drive messages', moveForm),
     ),
   );
 }

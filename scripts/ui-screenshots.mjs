@@ -257,7 +257,7 @@ try {
     ['kafka-topics', 'kafka/topics', 'Kafka topics'],
     ['kafka-topic', 'kafka/topics/clickstream', 'Topic clickstream'],
     ['kafka-groups', 'kafka/groups', 'Kafka consumer groups'],
-    ['kafka-group', 'kafka/groups/analytics', 'Group analytics'],
+    ['kafka-group', 'kafka/groups/reporting', 'Group reporting'],
     ['sqs-queues', 'sqs', 'SQS queues'],
     ['sqs-queue', 'sqs/payments-dlq', 'SQS queue payments-dlq'],
     ['users', 'admin/users', 'Users'],

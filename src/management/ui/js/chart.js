@@ -5,8 +5,9 @@
 import { h, s } from './dom.js';
 import { clock, num, short } from './format.js';
 
-const WIDTH = 480;
-const HEIGHT = 180;
+/** The drawing's size in user units; a `wide` chart (alone on its row) is wider, so its text keeps its size. */
+const NORMAL = { width: 480, height: 180 };
+const WIDE = { width: 1000, height: 220 };
 const PAD = { left: 40, right: 10, top: 10, bottom: 24 };
 
 /** The `samples` of an `X_details` (newest first) as points oldest first. */
@@ -28,7 +29,7 @@ export function ratePoints(details) {
 
 /** A round tick step (1, 2 or 5 × 10^n) giving at most 5 intervals up to `value`, and the axis top. */
 function niceScale(value) {
-  if (value <= 0) return { step: 0.25, top: 1 };
+  if (value <= 0) return { step: 0.5, top: 1 };
   const rough = value / 4;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
   const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough);
@@ -36,10 +37,11 @@ function niceScale(value) {
 }
 
 /**
- * A chart: lineChart({ title, series: [{ name, label, points: [{t, v}] }], format }).
+ * A chart: lineChart({ title, series: [{ name, label, points: [{t, v}] }], format, wide }).
  * Series are coloured by position (CSS classes series-0 …).
  */
-export function lineChart({ title, series, format = num, id }) {
+export function lineChart({ title, series, format = num, id, wide = false }) {
+  const { width: WIDTH, height: HEIGHT } = wide ? WIDE : NORMAL;
   const all = series.flatMap((sr) => sr.points);
   const innerW = WIDTH - PAD.left - PAD.right;
   const innerH = HEIGHT - PAD.top - PAD.bottom;

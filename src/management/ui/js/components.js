@@ -193,9 +193,9 @@ export function messageList(messages, describe) {
         'li',
         { class: 'message' },
         h(
-          'dl',
+          'p',
           { class: 'meta' },
-          meta.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
+          meta.map(([k, v]) => h('span', { class: 'kv' }, h('span', { class: 'k' }, `${k}:`), ' ', v)),
         ),
         h('pre', { class: 'payload', dataset: { encoding } }, payload),
       );

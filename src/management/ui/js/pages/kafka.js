@@ -188,6 +188,7 @@ async function groupPage(view, [groupId], ctx) {
       lineChart({
         title: 'Consumer lag',
         id: 'chart-group-lag',
+        wide: true,
         series: [{ name: 'lag', label: 'Lag', points: samplePoints(group.lag_details) }],
       }),
     );

@@ -337,6 +337,60 @@ describe('web UI in Chromium', () => {
     }
   });
 
+  it('pages, filters and sorts thousands of queues through the API', async () => {
+    const ch = await amqp.createChannel();
+    for (let i = 0; i < 1500; i++)
+      await ch.assertQueue(`bulk-${String(i).padStart(4, '0')}`, { durable: false });
+    await ch.close();
+    await open('queues', 'Queues');
+    const pager = page.getByRole('navigation', { name: 'Queue pages' });
+    await pager.getByText(/Page 1 of 16 · 1,50\d matching of 1,50\d queues/).waitFor();
+    assert.equal(await page.locator('tbody tr').count(), 100);
+    await pager.getByRole('button', { name: 'Next ›' }).click();
+    await pager.getByText(/^Page 2 of 16/).waitFor();
+    await page.getByLabel('Filter queues by name').fill('bulk-1');
+    await pager.getByText('Page 1 of 5 · 500 matching of').waitFor();
+    await page.getByLabel('Regex').check();
+    await page.getByLabel('Filter queues by name').fill('^bulk-14[0-9]9$');
+    await pager.getByText('Page 1 of 1 · 10 matching of').waitFor();
+    // Sorting by name, then the same header again for descending order.
+    await page.getByRole('button', { name: 'Name' }).click();
+    await page.locator('th[aria-sort="descending"]').waitFor();
+    await page.locator('tbody tr').first().getByText('bulk-1499').waitFor();
+    const names = await page.locator('tbody tr td:first-child').allTextContents();
+    assert.deepEqual(
+      names,
+      [9, 8, 7, 6, 5, 4, 3, 2, 1, 0].map((d) => `bulk-14${d}9`),
+    );
+  });
+
+  it('imports a definitions file and exports the definitions as a download', async () => {
+    await open('admin/definitions', 'Definitions');
+    const importForm = page.getByRole('form', { name: 'Import definitions' });
+    await importForm.getByLabel('File').setInputFiles({
+      name: 'defs.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(
+        JSON.stringify({
+          queues: [{ name: 'ui-imported', vhost: '/', durable: true, auto_delete: false, arguments: {} }],
+        }),
+      ),
+    });
+    await importForm.getByRole('button', { name: 'Import' }).click();
+    await importForm.getByText('Imported defs.json').waitFor();
+    assert.equal((await api('GET', '/api/queues/%2F/ui-imported')).status, 200);
+    const exportForm = page.getByRole('form', { name: 'Export definitions' });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      exportForm.getByRole('button', { name: 'Export' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'pier-definitions.json');
+    const chunks: Buffer[] = [];
+    for await (const chunk of await download.createReadStream()) chunks.push(chunk as Buffer);
+    const exported = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Row;
+    assert.ok(exported.queues.some((q: Row) => q.name === 'ui-imported'));
+  });
+
   it('draws every page without a script error, at 1280 px and on a phone', async () => {
     pageErrors.length = 0; // the refusals above were logged by the browser as failed requests
     const pages: Array<[string, string | RegExp]> = [

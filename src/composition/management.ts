@@ -6,6 +6,7 @@
 
 import type { BrokerCore } from '../core/broker-core.js';
 import type { DurabilityBarrier } from '../core/durability.js';
+import { groupLags } from '../core/kafka/monitoring.js';
 import type {
   ConnectionView,
   KafkaContext,
@@ -14,6 +15,7 @@ import type {
   SqsContext,
 } from '../management/context.js';
 import { ManagementServer } from '../management/http-server.js';
+import { lagSum } from '../management/kafka.js';
 import { RateSampler } from '../management/rates.js';
 import { managementRouter } from '../management/routes.js';
 import type { MetricsEndpoint } from '../metrics/render.js';
@@ -89,6 +91,15 @@ export function composeManagement(input: ManagementCompositionInput): Management
   };
   let server: ManagementServer | undefined;
   const rates = new RateSampler(input.core);
+  const kafka = input.kafka;
+  if (kafka) {
+    rates.sampleGroupLag(() => {
+      const lags = new Map<string, number>();
+      for (const group of groupLags(kafka.groups, kafka.topics))
+        if (group) lags.set(group.groupId, lagSum(group));
+      return lags;
+    });
+  }
   return {
     async listen(host, port) {
       rates.start();

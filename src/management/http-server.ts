@@ -1,7 +1,8 @@
 /**
  * The management API's HTTP listener (node:http): reads a bounded body (413 beyond it), parses
  * JSON (400 when malformed), authenticates, checks the route's access level, runs the handler and
- * replies `application/json` (the Prometheus exposition, a RawReply, excepted).
+ * replies `application/json` (the Prometheus exposition, a RawReply, excepted). Paths outside /api
+ * and /metrics are the web UI's static files (static-files.ts), served without authentication.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { badRequest, HttpError, toHttpError } from './errors.js';
 import { JsonArrayStream } from './list-stream.js';
 import { type ApiRequest, RawReply } from './request.js';
 import type { Router } from './router.js';
+import { isApiPath, StaticFiles } from './static-files.js';
 
 export class ManagementServer {
   private readonly server: Server;
@@ -18,6 +20,7 @@ export class ManagementServer {
   constructor(
     private readonly router: Router,
     private readonly ctx: ManagementContext,
+    private readonly ui: StaticFiles = new StaticFiles(),
   ) {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error) => this.sendError(res, toHttpError(error)));
@@ -47,6 +50,10 @@ export class ManagementServer {
     const url = new URL(req.url ?? '/', 'http://pier');
     const rawPath = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
+    if (!isApiPath(rawPath)) {
+      this.serveFile(req, res, rawPath, method);
+      return;
+    }
     const match = this.router.match(method, rawPath);
     const user = authenticate(this.ctx.core, req.headers.authorization, req.socket.remoteAddress);
     requireLevel(user, match.route.access);
@@ -116,6 +123,17 @@ export class ManagementServer {
       () => res.destroyed || res.writableEnded,
     );
     if (!res.destroyed) res.end();
+  }
+
+  private serveFile(req: IncomingMessage, res: ServerResponse, rawPath: string, method: string): void {
+    if (method !== 'GET' && method !== 'HEAD') {
+      req.resume();
+      throw new HttpError(405, 'method_not_allowed', 'Method Not Allowed');
+    }
+    req.resume();
+    const file = this.ui.lookup(rawPath);
+    res.writeHead(200, file.headers);
+    res.end(method === 'HEAD' ? undefined : file.bytes);
   }
 
   private send(res: ServerResponse, status: number, body: unknown): void {

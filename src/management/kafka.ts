@@ -7,7 +7,7 @@
  * Kafka vhost '/'.
  */
 import { decodeConsumerAssignment } from '../core/kafka/consumer-assignment.js';
-import { groupLag, topicDepth } from '../core/kafka/monitoring.js';
+import { type GroupLag, groupLag, topicDepth } from '../core/kafka/monitoring.js';
 import type { Topic } from '../core/kafka/topic.js';
 import { KAFKA_VHOST } from '../core/kafka/topic-registry.js';
 import { levelsOf, requireLevel } from './auth.js';
@@ -77,7 +77,17 @@ function showTopic(req: ApiRequest, ctx: ManagementContext) {
   return objectReply(topicView(topicParam(kafka, req.params[0]!)), req.query);
 }
 
-function groupView(kafka: KafkaContext, groupId: string) {
+/** kafka_exporter's kafka_consumergroup_lag_sum: log end − committed over partitions with a commit. */
+export function lagSum(lag: GroupLag): number {
+  let sum = 0;
+  for (const p of lag.partitions) {
+    if (p.committedOffset !== null && p.highWatermark !== null)
+      sum += Math.max(0, p.highWatermark - p.committedOffset);
+  }
+  return sum;
+}
+
+function groupView(kafka: KafkaContext, groupId: string, ctx: ManagementContext, query: URLSearchParams) {
   const lag = groupLag(kafka.groups, kafka.topics, groupId);
   if (!lag) return undefined;
   const description = kafka.groups.describe(groupId);
@@ -115,6 +125,8 @@ function groupView(kafka: KafkaContext, groupId: string) {
     members,
     // kafka_exporter's kafka_consumergroup_lag_sum: the partitions with a committed offset.
     lag: partitions.reduce((sum, p) => sum + Math.max(p.lag, 0), 0),
+    // The lag's history from the server's sample ring (rates.ts), as a queue's messages_details.
+    lag_details: ctx.rates.groupLagDetails(groupId, query),
     partitions,
   };
 }
@@ -126,14 +138,14 @@ function listGroups(req: ApiRequest, ctx: ManagementContext) {
     .map((g) => g.groupId)
     .sort();
   return listReply(
-    ids.map((id) => groupView(kafka, id)).filter((g) => g !== undefined),
+    ids.map((id) => groupView(kafka, id, ctx, req.query)).filter((g) => g !== undefined),
     req.query,
   );
 }
 
 function showGroup(req: ApiRequest, ctx: ManagementContext) {
   const kafka = kafkaOf(req, ctx);
-  const view = groupView(kafka, req.params[0]!);
+  const view = groupView(kafka, req.params[0]!, ctx, req.query);
   if (!view) throw objectNotFound();
   return objectReply(view, req.query);
 }

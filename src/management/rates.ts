@@ -265,6 +265,9 @@ function sumSeries(rings: readonly SampleRing[], name: string): Series {
   return [...sums.entries()].sort(([a], [b]) => a - b).map(([timestamp, value]) => ({ timestamp, value }));
 }
 
+/** Kafka consumer groups' total lag now, by group id (sampled beside the queues when Kafka is on). */
+export type GroupLagSource = () => ReadonlyMap<string, number>;
+
 export interface RateSamplerOptions {
   readonly intervalMs?: number;
   readonly capacity?: number;
@@ -279,6 +282,8 @@ export class RateSampler {
   private readonly queues = new Map<Queue, { ring: SampleRing; generation: number }>();
   private readonly vhostTotals = new Map<string, SampleRing>();
   private generation = 0;
+  private readonly groups = new Map<string, SampleRing>();
+  private groupLag: GroupLagSource | undefined;
   private timer: TimerHandle | undefined;
 
   constructor(
@@ -350,6 +355,32 @@ export class RateSampler {
       if (entry.generation !== this.generation) this.queues.delete(queue);
     for (const name of this.vhostTotals.keys())
       if (!this.core.vhosts.has(name)) this.vhostTotals.delete(name);
+    if (this.groupLag) {
+      const lags = this.groupLag();
+      for (const [groupId, lag] of lags) {
+        let ring = this.groups.get(groupId);
+        if (!ring) {
+          ring = new SampleRing(['lag'], this.capacity);
+          this.groups.set(groupId, ring);
+        }
+        ring.push(timestamp, { lag });
+      }
+      for (const groupId of this.groups.keys()) if (!lags.has(groupId)) this.groups.delete(groupId);
+    }
+  }
+
+  /** Also samples Kafka groups' lag (set by composition when Kafka is on). */
+  sampleGroupLag(source: GroupLagSource): void {
+    this.groupLag = source;
+  }
+
+  /** A Kafka group's lag history as `lag_details` ({rate}, with samples for `lengths_age`/`lengths_incr`). */
+  groupLagDetails(groupId: string, query: URLSearchParams): Details {
+    return detailsOf(
+      this.groups.get(groupId)?.series('lag') ?? [],
+      this.core.clock.now(),
+      sampleWindow(query, 'lengths'),
+    );
   }
 
   /** /api/overview message_stats: the broker's counters with details. */

@@ -6,6 +6,7 @@ import { exchangeRoutes } from './exchanges.js';
 import { healthRoutes } from './health.js';
 import { kafkaRoutes } from './kafka.js';
 import { metricsRoutes } from './metrics.js';
+import { moveRoutes } from './move.js';
 import { overviewRoutes } from './overview.js';
 import { parameterRoutes } from './parameters.js';
 import { permissionRoutes } from './permissions.js';
@@ -26,6 +27,7 @@ export function managementRouter(): Router {
     ...parameterRoutes,
     ...exchangeRoutes,
     ...queueRoutes,
+    ...moveRoutes,
     ...bindingRoutes,
     ...connectionRoutes,
     ...healthRoutes,

@@ -4,7 +4,7 @@
  * replies `application/json` (the Prometheus exposition, a RawReply, excepted).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { authenticate, requireLevel } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, HttpError, toHttpError } from './errors.js';
@@ -34,8 +34,15 @@ export class ManagementServer {
     });
   }
 
+  /** Serves a TLS socket after its handshake (the HTTPS listener). */
+  accept(socket: Socket): void {
+    this.server.emit('connection', socket);
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
+      // Connections from the HTTPS listener may be open while the plain one never listened.
+      this.server.closeAllConnections();
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -4,6 +4,7 @@
  * client certificates give (AMQP EXTERNAL's user, Kafka's SSL principal), and reloading the files
  * (SIGHUP, `pier tls reload`) with every file checked before any listener takes them.
  */
+import { constants as cryptoConstants } from 'node:crypto';
 import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import type { ResolvedBrokerOptions } from '../config/settings.js';
@@ -78,6 +79,8 @@ export function composeTls(options: ResolvedBrokerOptions['tls'], log: (line: st
     minVersion: options.minVersion,
     ciphers: options.ciphers,
     honorCipherOrder: true,
+    // TLS 1.2 renegotiation (client-initiated: a DoS lever) is refused by OpenSSL with an alert.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
   } as const;
   const contextOptions = (material: TlsMaterial): SecureContextOptions => ({
     ...shared,

@@ -411,7 +411,8 @@ export const SETTINGS = [
     option: 'tls.ciphers',
     type: text({ placeholder: 'openssl cipher list' }),
     default: DEFAULT_TLS_CIPHERS,
-    help: 'TLS 1.2 cipher suites, in OpenSSL syntax (TLS 1.3 suites are all AEAD and always on); the default: ECDHE with AES-GCM or ChaCha20-Poly1305 only',
+    defaultText: 'ECDHE with AES-GCM or ChaCha20-Poly1305',
+    help: `TLS 1.2 cipher suites, in OpenSSL syntax (TLS 1.3 suites are all AEAD and always on); the default is ${DEFAULT_TLS_CIPHERS}`,
   }),
   setting({
     flag: 'tls-listener-cert',

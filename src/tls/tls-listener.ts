@@ -80,6 +80,8 @@ export class TlsListener {
   }
 
   private onSecured(socket: TLSSocket): void {
+    // Belt and braces with SSL_OP_NO_RENEGOTIATION: a renegotiation that starts anyway ends the connection.
+    socket.disableRenegotiation();
     // "optional" asks for a certificate; one that is presented must still verify (RabbitMQ's
     // verify_peer without fail_if_no_peer_cert, Kafka's ssl.client.auth=requested).
     if (this.options.clientCert === 'optional' && !socket.authorized) {

@@ -183,3 +183,28 @@ describe('Kafka SASL_SSL', () => {
     await admin.disconnect();
   });
 });
+
+describe('Kafka TLS beyond loopback', () => {
+  test('without SASL it needs required client certificates', async () => {
+    await assert.rejects(
+      startTestBroker({
+        host: '0.0.0.0',
+        plaintext: 'loopback-only',
+        amqpPort: false,
+        kafkaTlsPort: 0,
+        kafka: { sasl: false },
+        tls: certs.tls(),
+      }),
+      /TLS listener on 0\.0\.0\.0 is beyond loopback and would accept anyone; .*--tls-client-cert required/,
+    );
+    const broker = await startTestBroker({
+      host: '0.0.0.0',
+      plaintext: 'loopback-only',
+      amqpPort: false,
+      kafkaTlsPort: 0,
+      kafka: { sasl: false },
+      tls: certs.tls({ clientCert: 'required' }),
+    });
+    await broker.stop();
+  });
+});

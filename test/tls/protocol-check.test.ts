@@ -131,3 +131,43 @@ describe('bad input', () => {
     );
   });
 });
+
+describe('renegotiation', () => {
+  test('a TLS 1.2 client asking to renegotiate is refused (no_renegotiation)', async () => {
+    const refused = await new Promise<Error>((resolve, reject) => {
+      const socket = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: broker.amqps!.port,
+          maxVersion: 'TLSv1.2',
+          ca: certs.ca,
+          servername: 'localhost',
+        },
+        () => {
+          socket.renegotiate({ rejectUnauthorized: false }, (error) => {
+            if (!error) reject(new Error('the server renegotiated'));
+          });
+        },
+      );
+      socket.once('error', resolve);
+    });
+    assert.match(refused.message, /no renegotiation/);
+  });
+});
+
+describe('slow handshakes', () => {
+  test('a connection that never sends its ClientHello is dropped after the handshake timeout', async () => {
+    const slow = await startTestBroker({
+      amqpPort: false,
+      amqpsPort: 0,
+      tls: certs.tls({ handshakeTimeoutMs: 200 }),
+    });
+    try {
+      const socket = netConnect(slow.amqps!.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((resolve) => socket.once('close', resolve));
+    } finally {
+      await slow.stop();
+    }
+  });
+});

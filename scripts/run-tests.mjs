@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { join, sep } from 'node:path';
 
 /** Pier's standard ports, as in test/helpers/broker.ts (STANDARD_PORTS). */
-const STANDARD_PORTS = [5672, 9092, 9324, 15672, 15692];
+const STANDARD_PORTS = [5672, 9092, 9324, 15672, 15692, 5671, 9093, 9325, 15671];
 const REFERENCE_URL_VARIABLES = [
   'PIER_REFERENCE_AMQP_URL',
   'PIER_REFERENCE_HTTP_URL',

@@ -7,7 +7,12 @@ import { executeAdminRequest } from './admin/admin-commands.js';
 import { ControlSocket } from './admin/control-socket.js';
 import { composeAmqp, type ListenerAddress } from './composition/amqp.js';
 import { composeKafka, type KafkaListenerAddress, type KafkaOptions } from './composition/kafka.js';
-import { BrokerConfigError, ListenerError, type ProtocolParts } from './composition/listener.js';
+import {
+  BrokerConfigError,
+  isLoopbackHost,
+  ListenerError,
+  type ProtocolParts,
+} from './composition/listener.js';
 import { composeManagement, type HttpListenerAddress } from './composition/management.js';
 import { composeMetrics, type PrometheusListenerAddress } from './composition/metrics.js';
 import {
@@ -16,6 +21,7 @@ import {
   type SqsListenerAddress,
   type SqsOptions,
 } from './composition/sqs.js';
+import { composeTls, type TlsReloadReport } from './composition/tls.js';
 import { type ResolvedBrokerOptions, resolveBrokerOptions } from './config/settings.js';
 import type { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
@@ -27,6 +33,7 @@ import type { MetricsEndpoint } from './metrics/render.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
 import { ResourceMonitor, type ResourceOptions } from './resources/resource-monitor.js';
 import { Storage } from './storage/storage.js';
+import type { TlsOptions } from './tls/options.js';
 
 export type {
   FsyncPolicy,
@@ -40,6 +47,8 @@ export type {
   SqsAccessKey,
   SqsListenerAddress,
   SqsOptions,
+  TlsOptions,
+  TlsReloadReport,
 };
 export { BrokerConfigError, ListenerError };
 
@@ -94,6 +103,21 @@ export interface BrokerOptions {
    * `memoryUsedBytes`/`diskFreeBytes` and call `broker.resources.check()` instead of waiting.
    */
   resources?: ResourceOptions;
+  /**
+   * The plain listeners (`--plaintext`): `on`, bound on `host`; `loopback-only`, bound on 127.0.0.1
+   * (beyond loopback only TLS is spoken); `off`, none.
+   */
+  plaintext?: 'on' | 'loopback-only' | 'off';
+  /** AMQP over TLS; default 5671 once `tls.certFile` is given, else off (`--amqps-port`). */
+  amqpsPort?: number | false;
+  /** Kafka over TLS (SSL, or SASL_SSL with SASL on); default 9093 with a certificate (`--kafka-tls-port`). */
+  kafkaTlsPort?: number | false;
+  /** SQS over HTTPS; default 9325 with a certificate (`--sqs-tls-port`). */
+  sqsTlsPort?: number | false;
+  /** The management API over HTTPS; default 15671 with a certificate (`--https-port`). */
+  httpsPort?: number | false;
+  /** Certificates, client-certificate policy, protocol floor, ciphers, identities from certificates. */
+  tls?: TlsOptions;
   /** Time source for the core; tests inject a fake clock. */
   clock?: Clock;
   /** Receives the broker's log lines. Default: stderr. */
@@ -113,6 +137,16 @@ export interface Broker {
   renderMetrics(endpoint?: MetricsEndpoint): string;
   /** The bound management HTTP API listener, or undefined when switched off. */
   readonly http: HttpListenerAddress | undefined;
+  /** The TLS listeners (amqps, Kafka SSL/SASL_SSL, SQS HTTPS, management HTTPS), undefined when off. */
+  readonly amqps: ListenerAddress | undefined;
+  readonly kafkaTls: KafkaListenerAddress | undefined;
+  readonly sqsTls: SqsListenerAddress | undefined;
+  readonly https: HttpListenerAddress | undefined;
+  /**
+   * Reads the TLS certificates, keys and CAs again; new handshakes use them, open connections keep
+   * theirs. A file that does not load throws (TlsMaterialError) and nothing changes.
+   */
+  reloadTls(): TlsReloadReport;
   /** SQS queues (kept even when the SQS listener is off): for inspection in tests. */
   readonly sqsQueues: SqsQueueRegistry;
   readonly dataDir: string;
@@ -142,6 +176,13 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     segmentSizeBytes: options.queueSegmentBytes,
     logger: log,
   });
+  let tls: ReturnType<typeof composeTls>;
+  try {
+    tls = composeTls(options.tls, log);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
   const resources = new ResourceMonitor(storage.dataDir, options.resources, log);
   const amqp = composeAmqp({ storage, clock, limits: options.amqp, alarms: resources, log });
   const kafka = composeKafka({ storage, core: amqp.core, clock, options: options.kafka, log });
@@ -181,20 +222,39 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     const streams = protocols.flatMap((protocol) => protocol.restore(storedDefinitions));
     storage.removeOrphanStreamData(streams);
     resources.start();
+    // --plaintext: the plain listeners on --host, on loopback only, or not at all.
+    const plainHost = options.plaintext === 'loopback-only' && !isLoopbackHost(host) ? '127.0.0.1' : host;
+    const plain = (port: number | false) => (options.plaintext === 'off' ? false : port);
+    // A TLS port left out is its standard one once there is a certificate, else off.
+    const tlsPort = (port: number | false | undefined, standard: number) =>
+      port ?? (tls.enabled ? standard : false);
     const listen = <A>(parts: ProtocolParts<A>, port: number | false) =>
-      port === false ? undefined : parts.listen(host, port);
+      plain(port) === false ? undefined : parts.listen(plainHost, port as number);
+    const listenTls = <A>(
+      parts: { listenTls(host: string, port: number, t: typeof tls): Promise<A> },
+      port: number | false,
+    ) => (port === false ? undefined : parts.listenTls(host, port, tls));
     const amqpAddress = await listen(amqp, options.amqpPort);
+    const amqpsAddress = await listenTls(amqp, tlsPort(options.amqpsPort, 5671));
     const kafkaAddress = await listen(kafka, options.kafkaPort);
+    const kafkaTlsAddress = await listenTls(kafka, tlsPort(options.kafkaTlsPort, 9093));
     const sqsAddress = await listen(sqs, options.sqsPort);
+    const sqsTlsAddress = await listenTls(sqs, tlsPort(options.sqsTlsPort, 9325));
+    const prometheusPort = plain(options.prometheusPort);
     const prometheusAddress =
-      options.prometheusPort === false ? undefined : await metrics.listen(host, options.prometheusPort);
-    const httpAddress =
-      options.httpPort === false ? undefined : await management.listen(host, options.httpPort);
+      prometheusPort === false ? undefined : await metrics.listen(plainHost, prometheusPort);
+    const httpPort = plain(options.httpPort);
+    const httpAddress = httpPort === false ? undefined : await management.listen(plainHost, httpPort);
+    const httpsAddress = await listenTls(management, tlsPort(options.httpsPort, 15671));
     for (const [protocol, address] of [
       ['amqp', amqpAddress],
+      ['amqp/ssl', amqpsAddress],
       ['kafka', kafkaAddress],
+      ['kafka/ssl', kafkaTlsAddress],
       ['sqs', sqsAddress],
+      ['sqs/https', sqsTlsAddress],
       ['http', httpAddress],
+      ['https', httpsAddress],
       ['http/prometheus', prometheusAddress],
     ] as const) {
       if (address) listeners.push({ protocol, host: address.host, port: address.port });
@@ -208,6 +268,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
           groups: kafka.groups,
           sqsQueues: sqs.registry,
           clock,
+          reloadTls: () => tls.reload(),
         }),
       log,
     );
@@ -219,6 +280,11 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
       prometheus: prometheusAddress,
       renderMetrics: (endpoint) => metrics.render(endpoint),
       http: httpAddress,
+      amqps: amqpsAddress,
+      kafkaTls: kafkaTlsAddress,
+      sqsTls: sqsTlsAddress,
+      https: httpsAddress,
+      reloadTls: () => tls.reload(),
       sqsQueues: sqs.registry,
       dataDir: storage.dataDir,
       core: amqp.core,

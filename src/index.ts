@@ -16,9 +16,12 @@ export {
   type SqsListenerAddress,
   type SqsOptions,
   startBroker,
+  type TlsOptions,
+  type TlsReloadReport,
 } from './broker.js';
 export type { Clock, TimerHandle } from './core/clock.js';
 export { ManualClock } from './core/manual-clock.js';
 export type { AmqpLimits } from './protocol/amqp/connection.js';
 export type { MemoryWatermark } from './resources/information-units.js';
 export type { ResourceAlarm, ResourceMonitor, ResourceOptions } from './resources/resource-monitor.js';
+export { TlsMaterialError } from './tls/certificates.js';

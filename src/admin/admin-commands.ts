@@ -11,8 +11,12 @@ import type { BrokerCore } from '../core/broker-core.js';
 import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
 import { SQS_ADMIN_COMMANDS, type SqsAdminContext } from './sqs-admin-commands.js';
 
-/** What only a running broker has: live Kafka and SQS state. */
-export type LiveAdminContext = KafkaAdminContext & Partial<SqsAdminContext>;
+/** What only a running broker has: live Kafka and SQS state, its TLS listeners. */
+export type LiveAdminContext = KafkaAdminContext &
+  Partial<SqsAdminContext> & {
+    /** Reads the TLS files again (`pier tls reload`); throws, changing nothing, when one is bad. */
+    readonly reloadTls?: () => unknown;
+  };
 
 export interface AdminRequest {
   readonly command: string;
@@ -62,6 +66,7 @@ export const ADMIN_COMMANDS: readonly string[] = [
   ...Object.keys(COMMANDS),
   ...Object.keys(KAFKA_ADMIN_COMMANDS),
   ...Object.keys(SQS_ADMIN_COMMANDS),
+  'tls.reload',
 ];
 
 /**
@@ -82,6 +87,18 @@ export function executeAdminRequest(
     if (kafkaHandler) {
       if (!live) throw new BadRequest(`'${command}' reads live Kafka state: it needs a running broker`);
       return { ok: true, result: kafkaHandler(live, new Args(args ?? {})) ?? null };
+    }
+    if (command === 'tls.reload') {
+      if (!live?.reloadTls) throw new BadRequest(`'tls.reload' reloads a running broker's certificates`);
+      try {
+        return { ok: true, result: live.reloadTls() };
+      } catch (error) {
+        return {
+          ok: false,
+          error: `TLS reload refused, the certificates in use are kept: ${(error as Error).message}`,
+          kind: 'tls',
+        };
+      }
     }
     const sqsHandler = typeof command === 'string' ? SQS_ADMIN_COMMANDS[command] : undefined;
     if (sqsHandler) {

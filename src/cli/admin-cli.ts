@@ -26,9 +26,10 @@ export const ADMIN_GROUPS = [
   'topics',
   'groups',
   'sqs',
+  'tls',
 ] as const;
 /** Groups that read a running broker's live state (nothing to edit offline). */
-const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups', 'sqs']);
+const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups', 'sqs', 'tls']);
 export type AdminGroup = (typeof ADMIN_GROUPS)[number];
 
 class UsageError extends Error {}
@@ -345,6 +346,25 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
         return `${formatSqsDepths([queue])}arn ${queue.arn}\ndead-letter sources: ${
           queue.deadLetterSources.join(', ') || '-'
         }\n`;
+      },
+    },
+  },
+  tls: {
+    reload: {
+      args: [],
+      summary:
+        'read the TLS certificates, keys and CAs again (as SIGHUP does): new connections get them, open ones keep theirs; a bad file is refused and the old ones kept',
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: () => ({ command: 'tls.reload' }),
+      print: (r, _p, v) => {
+        if (v.json) return toJson(r);
+        const { listeners } = r as {
+          listeners: Array<{ listener: string; subject: string; fingerprint256: string; validTo: string }>;
+        };
+        if (listeners.length === 0) return 'no TLS listener is running\n';
+        return listeners
+          .map((l) => `${l.listener}: ${l.subject}, sha256 ${l.fingerprint256}, valid to ${l.validTo}\n`)
+          .join('');
       },
     },
   },

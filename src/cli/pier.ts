@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** The `pier` command line. */
+import { parseArgs } from 'node:util';
 import { BrokerConfigError, ListenerError, startBroker } from '../broker.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { StorageLockedError } from '../storage/storage.js';
+import { DevCertError, makeDevCertificates } from '../tls/dev-cert.js';
 import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
 import { parseServeArgs, serveHelp, UsageError } from './serve-flags.js';
 
@@ -13,6 +15,9 @@ Usage: pier <command> [flags]
 Commands:
   serve        run the broker (pier serve --help for its flags)
 ${adminHelpLines()}
+  tls dev-cert --out DIR [--client-cn NAME]
+               write a development CA, server and client certificates (ca.pem, server.pem,
+               server-key.pem, client.pem, client-key.pem) with the openssl command
   help         show this text
 
 Flags:
@@ -37,6 +42,14 @@ async function serve(argv: string[]): Promise<void> {
       `pier: prometheus listening on ${broker.prometheus.host}:${broker.prometheus.port}\n`,
     );
   if (broker.http) process.stdout.write(`pier: http listening on ${broker.http.host}:${broker.http.port}\n`);
+  for (const [name, address] of [
+    ['amqps', broker.amqps],
+    ['kafka-tls', broker.kafkaTls],
+    ['sqs-tls', broker.sqsTls],
+    ['https', broker.https],
+  ] as const) {
+    if (address) process.stdout.write(`pier: ${name} listening on ${address.host}:${address.port}\n`);
+  }
   if (options.httpPort !== false) {
     process.stdout.write(
       `pier: note: the management HTTP listener is not implemented in this version; --http-port is ignored\n`,
@@ -58,8 +71,54 @@ async function serve(argv: string[]): Promise<void> {
       },
     );
   };
+  // SIGHUP reloads the TLS files, as LavinMQ does; a bad one is refused (logged) and the old kept.
+  process.on('SIGHUP', () => {
+    try {
+      broker.reloadTls();
+    } catch {
+      // composition/tls.ts logged why.
+    }
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function devCert(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: { out: { type: 'string' }, 'client-cn': { type: 'string' }, help: { type: 'boolean' } },
+    strict: true,
+  });
+  if (values.help || values.out === undefined) {
+    (values.help ? process.stdout : process.stderr).write(
+      `Usage: pier tls dev-cert --out DIR [--client-cn NAME]
+  Writes a development CA (ca.pem, ca-key.pem; reused when DIR already has them), a server
+  certificate for localhost, 127.0.0.1 and ::1 (server.pem, server-key.pem) and a client
+  certificate CN=NAME,O=Pier development (client.pem, client-key.pem; NAME defaults to guest).
+  Needs the openssl command. Then:
+    pier serve --tls-cert DIR/server.pem --tls-key DIR/server-key.pem --tls-ca DIR/ca.pem
+`,
+    );
+    if (!values.help) process.exitCode = 2;
+    return;
+  }
+  try {
+    const files = makeDevCertificates({
+      outDir: values.out,
+      ...(values['client-cn'] ? { clientCommonName: values['client-cn'] } : {}),
+    });
+    process.stdout.write(
+      `pier: ${files.caReused ? 'reused the CA in' : 'wrote a development CA to'} ${files.ca}
+pier: wrote ${files.server}, ${files.serverKey} (localhost, 127.0.0.1, ::1)
+pier: wrote ${files.client}, ${files.clientKey}
+pier: start with: pier serve --tls-cert ${files.server} --tls-key ${files.serverKey} --tls-ca ${files.ca}
+`,
+    );
+  } catch (error) {
+    if (!(error instanceof DevCertError)) throw error;
+    process.stderr.write(`pier: ${error.message}\n`);
+    process.exitCode = 1;
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -75,6 +134,8 @@ async function main(argv: string[]): Promise<void> {
     case 'topics':
     case 'groups':
     case 'sqs':
+    case 'tls':
+      if (command === 'tls' && rest[0] === 'dev-cert') return devCert(rest.slice(1));
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);
       return;
     case '--version':

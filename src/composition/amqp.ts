@@ -17,6 +17,7 @@ import { DelayStorage } from '../storage/amqp/disk-delay-store.js';
 import { DedupStorage } from '../storage/disk-dedup-store.js';
 import type { Storage } from '../storage/storage.js';
 import { type BoundAddress, bindListener, formatHost, type ProtocolParts } from './listener.js';
+import type { BoundTlsListener, TlsParts } from './tls.js';
 
 export interface ListenerAddress extends BoundAddress {
   /** A client URL, e.g. `amqp://guest:guest@127.0.0.1:5672`. */
@@ -30,6 +31,8 @@ export interface AmqpParts extends ProtocolParts<ListenerAddress> {
   channelCount(): number;
   /** The listener's open connections (none while it is off): for the management API. */
   connections(): Iterable<AmqpConnection>;
+  /** Binds the amqps listener (call once): the same connections, over TLS. */
+  listenTls(host: string, port: number, tls: TlsParts): Promise<ListenerAddress>;
 }
 
 export interface AmqpCompositionInput {
@@ -59,6 +62,24 @@ export function composeAmqp({ storage, clock, limits, alarms, log }: AmqpComposi
     createDedupStore: (vhost, exchange) => dedupStorage.openStore(vhost, exchange),
   });
   let server: AmqpServer | undefined;
+  let tlsListener: BoundTlsListener | undefined;
+  let externalUser: ((socket: unknown) => string | undefined) | undefined;
+  // One server holds the connections of both listeners (plain and TLS), made by whichever binds first.
+  const ensureServer = (): AmqpServer => {
+    if (server) return server;
+    const created = new AmqpServer({
+      core,
+      durability: storage.committer,
+      clock,
+      limits: { ...DEFAULT_AMQP_LIMITS, ...limits },
+      log,
+      alarms,
+      externalUser: (socket) => externalUser?.(socket),
+    });
+    server = created;
+    core.revocations.add((revoked) => closeRevokedConnections(created.connections, revoked));
+    return created;
+  };
   return {
     core,
     connectionCount: () => server?.connections.size ?? 0,
@@ -84,21 +105,26 @@ export function composeAmqp({ storage, clock, limits, alarms, log }: AmqpComposi
       return refs;
     },
     async listen(host, port) {
-      server = new AmqpServer({
-        core,
-        durability: storage.committer,
-        clock,
-        limits: { ...DEFAULT_AMQP_LIMITS, ...limits },
-        log,
-        alarms,
-      });
-      const listening = server;
-      core.revocations.add((revoked) => closeRevokedConnections(listening.connections, revoked));
+      const listening = ensureServer();
       const bound = await bindListener('amqp', '--amqp-port', host, port, (h, p) => listening.listen(h, p));
       return { ...bound, url: `amqp://guest:guest@${formatHost(bound.host)}:${bound.port}` };
     },
+    async listenTls(host, port, tls) {
+      const listening = ensureServer();
+      externalUser = (socket) => tls.externalUser(socket);
+      tlsListener = await tls.listen('amqps', '--amqps-port', host, port, (socket) =>
+        listening.accept(socket),
+      );
+      return {
+        host: tlsListener.host,
+        port: tlsListener.port,
+        url: `amqps://guest:guest@${formatHost(tlsListener.host)}:${tlsListener.port}`,
+      };
+    },
     async stopListening() {
+      const tlsClosed = tlsListener?.close();
       await server?.close();
+      await tlsClosed;
     },
     close() {
       for (const vhost of core.vhosts.values()) vhost.extensions.close();

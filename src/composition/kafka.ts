@@ -42,6 +42,7 @@ import {
   isLoopbackHost,
   type ProtocolParts,
 } from './listener.js';
+import type { BoundTlsListener, TlsParts } from './tls.js';
 
 /** Kafka settings; the defaults are those of the `--kafka-*` settings (config/settings.ts). */
 export interface KafkaOptions extends Partial<KafkaSettings> {
@@ -67,6 +68,11 @@ export interface KafkaListenerAddress extends BoundAddress {
 }
 
 export interface KafkaParts extends ProtocolParts<KafkaListenerAddress> {
+  /**
+   * Binds the TLS listener (call once): security.protocol SSL, or SASL_SSL with SASL on. Clients that
+   * bootstrap on it are told its port in Metadata and FindCoordinator.
+   */
+  listenTls(host: string, port: number, tls: TlsParts): Promise<KafkaListenerAddress>;
   readonly settings: KafkaSettings;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
@@ -116,12 +122,14 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
     },
   });
+  // Shared by both listeners' API tables: an idempotent producer's state is the partition's, not a listener's.
+  let producers: KafkaProducers | undefined;
   const apis = (cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi> => {
     const partitionExists = (topic: string, partition: number) => {
       const found = topics.get(topic);
       return found !== undefined && partition >= 0 && partition < found.partitions.length;
     };
-    const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
+    producers ??= new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
     return buildApiTable([
       ...produceApis({ topics, producers, clock }),
       ...fetchApis({ topics, clock }),
@@ -144,6 +152,8 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     ]);
   };
   let server: KafkaServer | undefined;
+  let tlsServer: KafkaServer | undefined;
+  let tlsListener: BoundTlsListener | undefined;
   return {
     settings,
     topics,
@@ -159,15 +169,52 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
           `kafka: the listener on ${host} is beyond loopback and would accept anyone; keep SASL on (--kafka-sasl on) or bind 127.0.0.1`,
         );
       }
-      const cluster = kafkaCluster(storage, host, options);
+      const cluster = kafkaCluster(storage, host, options, sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT');
       server = new KafkaServer({ apis: apis(cluster, sasl), settings, saslRequired: sasl, log });
       const listening = server;
       const bound = await bindListener('kafka', '--kafka-port', host, port, (h, p) => listening.listen(h, p));
       if (options.advertisedPort === undefined) cluster.advertisedPort = bound.port;
       return { ...bound, bootstrap: `${formatHost(bound.host)}:${bound.port}` };
     },
+    async listenTls(host, port, tls) {
+      const sasl = options.sasl ?? !isLoopbackHost(host);
+      // Without SASL, a TLS listener beyond loopback is still authenticated when every client must
+      // present a verified certificate (Kafka's SSL listener with ssl.client.auth=required).
+      if (!sasl && !isLoopbackHost(host) && tls.clientCert !== 'required') {
+        throw new BrokerConfigError(
+          `kafka: the TLS listener on ${host} is beyond loopback and would accept anyone; keep SASL on (--kafka-sasl on), require client certificates (--tls-client-cert required) or bind 127.0.0.1`,
+        );
+      }
+      // Its own cluster view: clients that came in over TLS must be sent back to the TLS port.
+      const cluster = kafkaCluster(
+        storage,
+        host,
+        { ...options, advertisedPort: undefined },
+        sasl ? 'SASL_SSL' : 'SSL',
+      );
+      const listening = new KafkaServer({
+        apis: apis(cluster, sasl),
+        settings,
+        saslRequired: sasl,
+        certificatePrincipal: (socket) => tls.kafkaPrincipal(socket),
+        log,
+      });
+      tlsServer = listening;
+      tlsListener = await tls.listen('kafka', '--kafka-tls-port', host, port, (socket) =>
+        listening.accept(socket),
+      );
+      cluster.advertisedPort = tlsListener.port;
+      return {
+        host: tlsListener.host,
+        port: tlsListener.port,
+        bootstrap: `${formatHost(tlsListener.host)}:${tlsListener.port}`,
+      };
+    },
     async stopListening() {
+      const tlsClosed = tlsListener?.close();
       await server?.close();
+      await tlsServer?.close();
+      await tlsClosed;
     },
     close() {
       groups.close();
@@ -182,8 +229,10 @@ function kafkaCluster(
   storage: Storage,
   host: string,
   options: KafkaOptions,
+  securityProtocol: KafkaCluster['securityProtocol'],
 ): KafkaCluster & { advertisedPort: number } {
   return {
+    securityProtocol,
     nodeId: 0,
     clusterId: kafkaClusterId(storage),
     advertisedHost: options.advertisedHost ?? (isWildcardHost(host) ? hostname() : host),

@@ -33,6 +33,7 @@ import { findOffsetForTimestamp } from '../protocol/kafka/offset-search.js';
 import type { ResourceAlarms } from '../resources/resource-monitor.js';
 import { peekRecords } from './kafka-records.js';
 import { type BoundAddress, bindListener, formatHost } from './listener.js';
+import type { BoundTlsListener, TlsParts } from './tls.js';
 
 export interface HttpListenerAddress extends BoundAddress {
   /** The API's base URL, e.g. `http://127.0.0.1:15672`. */
@@ -59,6 +60,8 @@ export interface ManagementCompositionInput {
 
 export interface ManagementParts {
   listen(host: string, port: number): Promise<HttpListenerAddress>;
+  /** Binds the HTTPS listener (call once): the same API, over TLS. */
+  listenTls(host: string, port: number, tls: TlsParts): Promise<HttpListenerAddress>;
   stopListening(): Promise<void>;
 }
 
@@ -90,6 +93,7 @@ export function composeManagement(input: ManagementCompositionInput): Management
     };
   };
   let server: ManagementServer | undefined;
+  let tlsListener: BoundTlsListener | undefined;
   const rates = new RateSampler(input.core);
   const kafka = input.kafka;
   if (kafka) {
@@ -100,45 +104,63 @@ export function composeManagement(input: ManagementCompositionInput): Management
       return lags;
     });
   }
+  // One server answers both listeners (plain and HTTPS), made by whichever binds first.
+  const ensureServer = (): ManagementServer => {
+    if (server) return server;
+    rates.start();
+    server = new ManagementServer(managementRouter(), {
+      core: input.core,
+      connections: function* () {
+        for (const connection of input.connections()) {
+          if (!connection.isClosing && connection.user !== '') yield view(connection);
+        }
+      },
+      properties: amqpPropertiesJson,
+      durability: input.durability,
+      alarms: () => input.alarms.active,
+      listeners: input.listeners,
+      startedAtMs: Date.now(),
+      pierVersion: PIER_VERSION,
+      maxBodyBytes: MANAGEMENT_MAX_BODY_BYTES,
+      metrics: input.metrics,
+      log: input.log,
+      ...(input.kafka
+        ? {
+            kafka: {
+              ...input.kafka,
+              offsetForTimestamp: (partition, timestampMs) =>
+                findOffsetForTimestamp(partition, timestampMs)?.offset,
+              peekRecords,
+            },
+          }
+        : {}),
+      ...(input.sqs ? { sqs: input.sqs } : {}),
+      rates,
+    });
+    return server;
+  };
   return {
     async listen(host, port) {
-      rates.start();
-      server = new ManagementServer(managementRouter(), {
-        core: input.core,
-        connections: function* () {
-          for (const connection of input.connections()) {
-            if (!connection.isClosing && connection.user !== '') yield view(connection);
-          }
-        },
-        properties: amqpPropertiesJson,
-        durability: input.durability,
-        alarms: () => input.alarms.active,
-        listeners: input.listeners,
-        startedAtMs: Date.now(),
-        pierVersion: PIER_VERSION,
-        maxBodyBytes: MANAGEMENT_MAX_BODY_BYTES,
-        metrics: input.metrics,
-        log: input.log,
-        ...(input.kafka
-          ? {
-              kafka: {
-                ...input.kafka,
-                offsetForTimestamp: (partition, timestampMs) =>
-                  findOffsetForTimestamp(partition, timestampMs)?.offset,
-                peekRecords,
-              },
-            }
-          : {}),
-        ...(input.sqs ? { sqs: input.sqs } : {}),
-        rates,
-      });
-      const listening = server;
+      const listening = ensureServer();
       const bound = await bindListener('http', '--http-port', host, port, (h, p) => listening.listen(h, p));
       return { ...bound, url: `http://${formatHost(bound.host)}:${bound.port}` };
     },
+    async listenTls(host, port, tls) {
+      const listening = ensureServer();
+      tlsListener = await tls.listen('https', '--https-port', host, port, (socket) =>
+        listening.accept(socket),
+      );
+      return {
+        host: tlsListener.host,
+        port: tlsListener.port,
+        url: `https://${formatHost(tlsListener.host)}:${tlsListener.port}`,
+      };
+    },
     async stopListening() {
       rates.stop();
+      const tlsClosed = tlsListener?.close();
       await server?.close();
+      await tlsClosed;
     },
   };
 }

@@ -17,6 +17,7 @@ import {
   isLoopbackHost,
   type ProtocolParts,
 } from './listener.js';
+import type { BoundTlsListener, TlsParts } from './tls.js';
 
 export interface SqsAccessKey {
   readonly accessKeyId: string;
@@ -47,6 +48,8 @@ export interface SqsListenerAddress extends BoundAddress {
 
 export interface SqsParts extends ProtocolParts<SqsListenerAddress> {
   readonly registry: SqsQueueRegistry;
+  /** Binds the HTTPS listener (call once): the same API; queue URLs given over it are https. */
+  listenTls(host: string, port: number, tls: TlsParts): Promise<SqsListenerAddress>;
 }
 
 export interface SqsCompositionInput {
@@ -72,6 +75,32 @@ export function composeSqs({ storage, clock, options, log }: SqsCompositionInput
     durability: storage.committer,
   });
   let server: SqsServer | undefined;
+  let tlsListener: BoundTlsListener | undefined;
+  const refuseOpenBeyondLoopback = (host: string) => {
+    if (accessKeys.size === 0 && !isLoopbackHost(host)) {
+      throw new BrokerConfigError(
+        `sqs: the listener on ${host} is beyond loopback and would accept any signature; configure keys (--sqs-access-key <id>:<secret>) or bind 127.0.0.1`,
+      );
+    }
+  };
+  // One HTTP server answers both listeners (plain and TLS), made by whichever binds first.
+  const ensureServer = (): SqsServer => {
+    if (server) return server;
+    server = new SqsServer({
+      registry,
+      actions: sqsActions,
+      accessKeys,
+      maxRequestBytes: options.maxRequestBytes,
+      maxConnections: options.maxConnections,
+      log,
+    });
+    log(
+      accessKeys.size > 0
+        ? `sqs: SigV4 signatures checked against ${accessKeys.size} access key(s)`
+        : 'sqs: loopback mode: any well-formed SigV4 signature accepted (--sqs-access-key to check them)',
+    );
+    return server;
+  };
   return {
     registry,
     restore(storedDefinitions) {
@@ -79,32 +108,30 @@ export function composeSqs({ storage, clock, options, log }: SqsCompositionInput
       return [];
     },
     async listen(host, port) {
-      if (accessKeys.size === 0 && !isLoopbackHost(host)) {
-        throw new BrokerConfigError(
-          `sqs: the listener on ${host} is beyond loopback and would accept any signature; configure keys (--sqs-access-key <id>:<secret>) or bind 127.0.0.1`,
-        );
-      }
-      server = new SqsServer({
-        registry,
-        actions: sqsActions,
-        accessKeys,
-        maxRequestBytes: options.maxRequestBytes,
-        maxConnections: options.maxConnections,
-        log,
-      });
-      const listening = server;
+      refuseOpenBeyondLoopback(host);
+      const listening = ensureServer();
       const bound = await bindListener('sqs', '--sqs-port', host, port, (h, p) => listening.listen(h, p));
-      log(
-        accessKeys.size > 0
-          ? `sqs: SigV4 signatures checked against ${accessKeys.size} access key(s)`
-          : 'sqs: loopback mode: any well-formed SigV4 signature accepted (--sqs-access-key to check them)',
-      );
       return { ...bound, endpoint: `http://${formatHost(bound.host)}:${bound.port}` };
+    },
+    async listenTls(host, port, tls) {
+      refuseOpenBeyondLoopback(host);
+      const listening = ensureServer();
+      tlsListener = await tls.listen('sqs', '--sqs-tls-port', host, port, (socket) =>
+        listening.accept(socket),
+      );
+      listening.tlsBound(tlsListener);
+      return {
+        host: tlsListener.host,
+        port: tlsListener.port,
+        endpoint: `https://${formatHost(tlsListener.host)}:${tlsListener.port}`,
+      };
     },
     async stopListening() {
       // Long polls are answered (empty) before their connections close.
       registry.close();
+      const tlsClosed = tlsListener?.close();
       await server?.close();
+      await tlsClosed;
     },
     close() {
       registry.close();

@@ -23,6 +23,14 @@ import {
 import { DEFAULT_FSYNC_INTERVAL_MS } from '../storage/group-commit.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, MAX_SEGMENT_SIZE_BYTES } from '../storage/queue-log.js';
 import {
+  DEFAULT_TLS_CIPHERS,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+  TLS_LISTENERS,
+  type TlsListenerName,
+  type TlsListenerOverride,
+  type TlsSniCertificate,
+} from '../tls/options.js';
+import {
   boolean,
   choice,
   InvalidValue,
@@ -37,7 +45,7 @@ import {
 } from './value-types.js';
 
 /** The option groups of BrokerOptions a setting may sit in, as `section.key`. */
-const SECTIONS = ['amqp', 'kafka', 'sqs', 'resources'] as const;
+const SECTIONS = ['amqp', 'kafka', 'sqs', 'resources', 'tls'] as const;
 type SectionName = (typeof SECTIONS)[number];
 type Section<S extends SectionName> = NonNullable<BrokerOptions[S]>;
 type TopLevelOption = Exclude<keyof BrokerOptions, SectionName | 'clock' | 'log'>;
@@ -89,6 +97,36 @@ const sqsAccessKey = {
     return key;
   },
   format: (key: SqsAccessKey) => `${key.accessKeyId}:${key.secretAccessKey}`,
+};
+
+const tlsListenerOverride = {
+  placeholder: '<listener:cert.pem:key.pem[:ca.pem]>',
+  parse(value: string): TlsListenerOverride {
+    const [listener, certFile, keyFile, caFile, ...rest] = value.split(':');
+    if (
+      !(TLS_LISTENERS as readonly string[]).includes(listener ?? '') ||
+      !certFile ||
+      !keyFile ||
+      rest.length > 0
+    ) {
+      throw new InvalidValue(value, `must be <${TLS_LISTENERS.join('|')}>:<cert.pem>:<key.pem>[:<ca.pem>]`);
+    }
+    return { listener: listener as TlsListenerName, certFile, keyFile, ...(caFile ? { caFile } : {}) };
+  },
+  format: (o: TlsListenerOverride) =>
+    [o.listener, o.certFile, o.keyFile, ...(o.caFile ? [o.caFile] : [])].join(':'),
+};
+
+const tlsSniCertificate = {
+  placeholder: '<name:cert.pem:key.pem>',
+  parse(value: string): TlsSniCertificate {
+    const [serverName, certFile, keyFile, ...rest] = value.split(':');
+    if (!serverName || !certFile || !keyFile || rest.length > 0) {
+      throw new InvalidValue(value, 'must be <server-name>:<cert.pem>:<key.pem>');
+    }
+    return { serverName, certFile, keyFile };
+  },
+  format: (o: TlsSniCertificate) => `${o.serverName}:${o.certFile}:${o.keyFile}`,
 };
 
 /** In `pier serve --help` and README order. */
@@ -279,6 +317,142 @@ export const SETTINGS = [
     type: portOrOff(),
     default: 15692,
     help: "Prometheus metrics port (/metrics, /metrics/per-object; no authentication, as RabbitMQ's); 0 picks a free port, 'off' disables",
+  }),
+  setting({
+    flag: 'plaintext',
+    env: 'PIER_PLAINTEXT',
+    option: 'plaintext',
+    type: choice({ on: 'on', 'loopback-only': 'loopback-only', off: 'off' } as const),
+    default: 'on',
+    help: 'the plain (unencrypted) listeners: on: bound on --host; loopback-only: bound on 127.0.0.1 whatever --host is, so beyond loopback only TLS is spoken; off: none at all',
+  }),
+  setting({
+    flag: 'amqps-port',
+    env: 'PIER_AMQPS_PORT',
+    option: 'amqpsPort',
+    type: portOrOff(),
+    default: undefined,
+    defaultText: '5671 once --tls-cert is given, else off',
+    help: "AMQP 0-9-1 over TLS (amqps); 0 picks a free port, 'off' disables",
+  }),
+  setting({
+    flag: 'kafka-tls-port',
+    env: 'PIER_KAFKA_TLS_PORT',
+    option: 'kafkaTlsPort',
+    type: portOrOff(),
+    default: undefined,
+    defaultText: '9093 once --tls-cert is given, else off',
+    help: "Kafka over TLS: security.protocol SSL, or SASL_SSL when --kafka-sasl is on; clients that bootstrap here are told this port in Metadata; 0 picks a free port, 'off' disables",
+  }),
+  setting({
+    flag: 'sqs-tls-port',
+    env: 'PIER_SQS_TLS_PORT',
+    option: 'sqsTlsPort',
+    type: portOrOff(),
+    default: undefined,
+    defaultText: '9325 once --tls-cert is given, else off',
+    help: "SQS over HTTPS; queue URLs given over it are https URLs; 0 picks a free port, 'off' disables",
+  }),
+  setting({
+    flag: 'https-port',
+    env: 'PIER_HTTPS_PORT',
+    option: 'httpsPort',
+    type: portOrOff(),
+    default: undefined,
+    defaultText: '15671 once --tls-cert is given, else off',
+    help: "the management HTTP API (and its /metrics) over HTTPS; 0 picks a free port, 'off' disables",
+  }),
+  setting({
+    flag: 'tls-cert',
+    env: 'PIER_TLS_CERT',
+    option: 'tls.certFile',
+    type: text({ placeholder: 'cert.pem' }),
+    default: undefined,
+    defaultText: 'none: TLS listeners off',
+    help: "PEM certificate (leaf first, then intermediates) of every TLS listener; reloaded on SIGHUP and 'pier tls reload'",
+  }),
+  setting({
+    flag: 'tls-key',
+    env: 'PIER_TLS_KEY',
+    option: 'tls.keyFile',
+    type: text({ placeholder: 'key.pem' }),
+    default: undefined,
+    defaultText: 'none',
+    help: 'PEM private key (unencrypted) of --tls-cert',
+  }),
+  setting({
+    flag: 'tls-ca',
+    env: 'PIER_TLS_CA',
+    option: 'tls.caFile',
+    type: text({ placeholder: 'ca.pem' }),
+    default: undefined,
+    defaultText: 'none',
+    help: 'PEM CA bundle client certificates must chain to (needed by --tls-client-cert optional|required)',
+  }),
+  setting({
+    flag: 'tls-client-cert',
+    env: 'PIER_TLS_CLIENT_CERT',
+    option: 'tls.clientCert',
+    type: choice({ none: 'none', optional: 'optional', required: 'required' } as const),
+    default: 'none',
+    help: "client certificates: none: not asked for; optional: asked for, and one that is sent must verify against --tls-ca; required: a client without a valid one is refused (RabbitMQ's fail_if_no_peer_cert, Kafka's ssl.client.auth)",
+  }),
+  setting({
+    flag: 'tls-min-version',
+    env: 'PIER_TLS_MIN_VERSION',
+    option: 'tls.minVersion',
+    type: choice({ '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } as const),
+    default: 'TLSv1.2',
+    help: 'oldest TLS version accepted (SSLv3, TLS 1.0 and 1.1 never are)',
+  }),
+  setting({
+    flag: 'tls-ciphers',
+    env: 'PIER_TLS_CIPHERS',
+    option: 'tls.ciphers',
+    type: text({ placeholder: 'openssl cipher list' }),
+    default: DEFAULT_TLS_CIPHERS,
+    defaultText: 'ECDHE with AES-GCM or ChaCha20-Poly1305',
+    help: `TLS 1.2 cipher suites, in OpenSSL syntax (TLS 1.3 suites are all AEAD and always on); the default is ${DEFAULT_TLS_CIPHERS}`,
+  }),
+  setting({
+    flag: 'tls-listener-cert',
+    env: 'PIER_TLS_LISTENER_CERT',
+    option: 'tls.listenerCerts',
+    type: list(tlsListenerOverride),
+    default: [],
+    help: `another certificate for one TLS listener (${TLS_LISTENERS.join(', ')}): <listener>:<cert.pem>:<key.pem>[:<ca.pem>]; repeat the flag for more`,
+  }),
+  setting({
+    flag: 'tls-sni-cert',
+    env: 'PIER_TLS_SNI_CERT',
+    option: 'tls.sniCerts',
+    type: list(tlsSniCertificate),
+    default: [],
+    help: 'the certificate for clients that ask for a server name (SNI): <name>:<cert.pem>:<key.pem>; repeat the flag for more; other names get --tls-cert',
+  }),
+  setting({
+    flag: 'tls-handshake-timeout-ms',
+    env: 'PIER_TLS_HANDSHAKE_TIMEOUT_MS',
+    option: 'tls.handshakeTimeoutMs',
+    type: integer({ min: 1, unit: 'ms' }),
+    default: DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+    help: 'a TLS handshake not finished in this time is dropped',
+  }),
+  setting({
+    flag: 'tls-cert-login-from',
+    env: 'PIER_TLS_CERT_LOGIN_FROM',
+    option: 'tls.certLoginFrom',
+    type: choice({ distinguished_name: 'distinguished_name', common_name: 'common_name' } as const),
+    default: 'distinguished_name',
+    help: "AMQP EXTERNAL login: the user is the client certificate's subject DN (CN=alice,O=example) or its CN (RabbitMQ's ssl_cert_login_from)",
+  }),
+  setting({
+    flag: 'kafka-ssl-principal-mapping-rules',
+    env: 'PIER_KAFKA_SSL_PRINCIPAL_MAPPING_RULES',
+    option: 'tls.kafkaPrincipalMappingRules',
+    type: text({ placeholder: 'rules' }),
+    default: 'DEFAULT',
+    help: "Kafka principal of a client certificate on the TLS listener without SASL: Kafka's ssl.principal.mapping.rules, e.g. RULE:^CN=(.*?),O=.*$/$1/L,DEFAULT",
   }),
   setting({
     flag: 'fsync',

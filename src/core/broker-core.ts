@@ -119,6 +119,24 @@ export class BrokerCore {
     return { ok: true, user };
   }
 
+  /**
+   * Checks an EXTERNAL login (the user named by a verified client certificate): the user must
+   * exist, and guest stays loopback-only; no password is checked, as in RabbitMQ.
+   */
+  authenticateExternal(username: string, remoteAddress: string | undefined): AuthResult {
+    const user = this.users.get(username);
+    if (!user) {
+      return {
+        ok: false,
+        reason: `Login was refused using authentication mechanism EXTERNAL: the client certificate names '${username}', which is no user; add it with 'pier user add'`,
+      };
+    }
+    if (username === GUEST_USER && !isLoopbackAddress(remoteAddress)) {
+      return { ok: false, reason: `user '${username}' can only connect via localhost` };
+    }
+    return { ok: true, user };
+  }
+
   /** Every queue in every vhost (for shutdown and monitoring). */
   *allQueues() {
     for (const vhost of this.vhosts.values()) yield* vhost.queues.values();

@@ -5,7 +5,7 @@
  * and /metrics are the web UI's static files (static-files.ts), served without authentication.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { authenticate, requireLevel } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, HttpError, toHttpError } from './errors.js';
@@ -38,8 +38,15 @@ export class ManagementServer {
     });
   }
 
+  /** Serves a TLS socket after its handshake (the HTTPS listener). */
+  accept(socket: Socket): void {
+    this.server.emit('connection', socket);
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
+      // Connections from the HTTPS listener may be open while the plain one never listened.
+      this.server.closeAllConnections();
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
       this.server.closeAllConnections();

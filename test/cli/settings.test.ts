@@ -141,6 +141,11 @@ test('startBroker() runs with the declared defaults: options, components and the
     sqsPort: 0,
     httpPort: false as const,
     prometheusPort: false as const,
+    // startTestBroker switches the TLS listeners off (their declared default: off without a certificate).
+    amqpsPort: false as const,
+    kafkaTlsPort: false as const,
+    sqsTlsPort: false as const,
+    httpsPort: false as const,
   };
   const broker = await startTestBroker(given);
   try {

@@ -4,7 +4,7 @@
  *
  * This file is the only way tests start brokers or listen on sockets (test/meta/test-ports.test.ts
  * checks the test sources for it). `startBroker()` and `pier serve` default to the standard ports
- * (5672, 9092, 9324, 15672, 15692) for embedded and dev-server use; the helpers give every listener port 0
+ * (5672, 9092, 9324, 15672, 15692; with a certificate the TLS ones 5671, 9093, 9325, 15671) for embedded and dev-server use; the helpers give every listener port 0
  * or switch it off, and refuse a standard port, so `npm test` runs beside a RabbitMQ, a Kafka or an
  * ElasticMQ on the same machine. scripts/run-tests.mjs also holds the standard ports on loopback
  * during the run, so a test that binds one anyway fails.
@@ -25,6 +25,10 @@ export const STANDARD_PORTS: ReadonlyMap<string, number> = new Map([
   ['sqs', 9324],
   ['http', 15672],
   ['prometheus', 15692],
+  ['amqps', 5671],
+  ['kafka-tls', 9093],
+  ['sqs-tls', 9325],
+  ['https', 15671],
 ]);
 
 const STANDARD_PORT_NUMBERS = new Set(STANDARD_PORTS.values());
@@ -59,6 +63,10 @@ export async function startTestBroker(options: BrokerOptions = {}): Promise<Test
     sqsPort: options.sqsPort ?? false,
     httpPort: options.httpPort ?? false,
     prometheusPort: options.prometheusPort ?? false,
+    amqpsPort: options.amqpsPort ?? false,
+    kafkaTlsPort: options.kafkaTlsPort ?? false,
+    sqsTlsPort: options.sqsTlsPort ?? false,
+    httpsPort: options.httpsPort ?? false,
   } as const;
   for (const [option, port] of Object.entries(ports)) refuseStandardPort(`startTestBroker ${option}`, port);
   const dataDir = options.dataDir ?? tempDir();
@@ -92,6 +100,14 @@ const SERVE_LISTENER_ARGS: readonly string[] = [
   'off',
   '--prometheus-port',
   'off',
+  '--amqps-port',
+  'off',
+  '--kafka-tls-port',
+  'off',
+  '--sqs-tls-port',
+  'off',
+  '--https-port',
+  'off',
 ];
 
 /**
@@ -104,12 +120,18 @@ const SERVE_LISTENER_ENV: Readonly<Record<string, string>> = {
   PIER_SQS_PORT: 'off',
   PIER_HTTP_PORT: 'off',
   PIER_PROMETHEUS_PORT: 'off',
+  PIER_AMQPS_PORT: 'off',
+  PIER_KAFKA_TLS_PORT: 'off',
+  PIER_SQS_TLS_PORT: 'off',
+  PIER_HTTPS_PORT: 'off',
 };
 
 /** Throws if `pier serve` arguments set a listener to a standard port (`--sqs-port 9324`). */
 function refuseStandardPortArgs(where: string, args: readonly string[]): void {
   for (let i = 0; i < args.length; i++) {
-    const match = /^--(amqp|kafka|sqs|http|prometheus)-port(?:=(.*))?$/.exec(args[i]!);
+    const match = /^--(amqp|kafka|sqs|http|prometheus|amqps|kafka-tls|sqs-tls|https)-port(?:=(.*))?$/.exec(
+      args[i]!,
+    );
     if (!match) continue;
     const value = match[2] ?? args[i + 1];
     if (value !== undefined && /^\d+$/.test(value))

@@ -1,6 +1,7 @@
 /**
  * Tests start brokers and listen on sockets only through test/helpers/broker.ts, which gives every
- * listener port 0 or switches it off and refuses the standard ports (5672, 9092, 9324, 15672, 15692): so
+ * listener port 0 or switches it off and refuses the standard ports (5672, 9092, 9324, 15672, 15692 and
+ * the TLS ones 5671, 9093, 9325, 15671): so
  * `npm test` passes beside a RabbitMQ, Kafka or ElasticMQ on the same machine. This scans the test
  * sources (compat and differential included; bench is not a test) for the ways around the helper:
  *   - importing `startBroker` (or the whole entry module) from src;
@@ -199,7 +200,12 @@ describe('the helpers refuse the standard ports', () => {
       spawnBroker('never-created', ['--prometheus-port', '15692']),
       /--prometheus-port: 15692/,
     );
-    assert.deepEqual([...STANDARD_PORTS.values()], [5672, 9092, 9324, 15672, 15692]);
+    await assert.rejects(runPier(['serve', '--amqps-port', '5671']), /--amqps-port: 5671 is a standard port/);
+    await assert.rejects(
+      spawnBroker('never-created', ['--kafka-tls-port=9093']),
+      /--kafka-tls-port: 9093 is a standard port/,
+    );
+    assert.deepEqual([...STANDARD_PORTS.values()], [5672, 9092, 9324, 15672, 15692, 5671, 9093, 9325, 15671]);
   });
 
   test('scripts/run-tests.mjs holds the same ports during a run', () => {

@@ -73,6 +73,11 @@ export interface ConnectionContext {
   readonly onClosed: (connection: AmqpConnection) => void;
   /** Reply consumers of every connection on the listener (direct reply-to). */
   readonly directReply: DirectReplyRegistry;
+  /**
+   * The user a verified TLS client certificate names (ssl_cert_login_from); undefined for a plain
+   * connection or one without a verified certificate. Only when it gives a user is EXTERNAL offered.
+   */
+  readonly externalUser?: ((socket: Socket) => string | undefined) | undefined;
 }
 
 enum Phase {
@@ -132,6 +137,8 @@ export class AmqpConnection implements ChannelHost {
   readonly directReply: DirectReplyRegistry;
   readonly stats: AmqpStats;
   readonly owner = this;
+  /** The user a verified TLS client certificate names, for EXTERNAL; undefined otherwise. */
+  private readonly certificateUser: string | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -148,6 +155,7 @@ export class AmqpConnection implements ChannelHost {
     this.clock = context.clock;
     this.directReply = context.directReply;
     this.stats = context.core.stats;
+    this.certificateUser = context.externalUser?.(socket);
     this.onFrame = this.onFrame.bind(this);
     this.throttle = new PublishThrottle({
       get alarms() {
@@ -352,7 +360,8 @@ export class AmqpConnection implements ChannelHost {
           product: this.context.limits.serverProduct,
           version: this.context.limits.serverVersion,
         }),
-        mechanisms: 'PLAIN AMQPLAIN',
+        // RabbitMQ offers EXTERNAL (rabbitmq_auth_mechanism_ssl) only where a certificate was verified.
+        mechanisms: this.certificateUser === undefined ? 'PLAIN AMQPLAIN' : 'PLAIN AMQPLAIN EXTERNAL',
         locales: 'en_US',
       }),
     );
@@ -364,6 +373,10 @@ export class AmqpConnection implements ChannelHost {
     this.consumerCancelNotify = capabilities.consumer_cancel_notify === true;
     this.blockedNotifications = capabilities['connection.blocked'] === true;
     this.authenticationFailureClose = capabilities.authentication_failure_close === true;
+    if (m.mechanism === 'EXTERNAL') {
+      this.onExternalLogin();
+      return;
+    }
     const credentials = parseCredentials(m.mechanism, m.response);
     if (!credentials) {
       this.refuseLogin(`unsupported authentication mechanism '${m.mechanism}' or malformed response`);
@@ -378,7 +391,28 @@ export class AmqpConnection implements ChannelHost {
       this.refuseLogin(result.reason.replace('PLAIN', m.mechanism));
       return;
     }
-    this.username = credentials.username;
+    this.loggedIn(credentials.username);
+  }
+
+  /** EXTERNAL: the user is the one the verified client certificate names; no password is asked. */
+  private onExternalLogin(): void {
+    const username = this.certificateUser;
+    if (username === undefined) {
+      this.refuseLogin(
+        'EXTERNAL login needs a TLS connection with a verified client certificate (--tls-client-cert optional|required)',
+      );
+      return;
+    }
+    const result = this.context.core.authenticateExternal(username, this.socket.remoteAddress);
+    if (!result.ok) {
+      this.refuseLogin(result.reason);
+      return;
+    }
+    this.loggedIn(username);
+  }
+
+  private loggedIn(username: string): void {
+    this.username = username;
     this.phase = Phase.AwaitingTuneOk;
     this.send(
       encodeMethodFrame(0, {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { listen } from '../../util/listen.js';
 import { AmqpConnection, type AmqpLimits, type ConnectionContext } from './connection.js';
 import { DirectReplyRegistry } from './direct-reply-to.js';
@@ -53,10 +53,16 @@ export class AmqpServer {
     this.stopAlarmUpdates = context.alarms.onChange(() => {
       for (const connection of this.connections) connection.resourceAlarmsChanged();
     });
-    this.server = createServer((socket) => {
-      this.connections.add(new AmqpConnection(socket, connectionContext));
-      context.core.stats.connectionsOpened++;
-    });
+    this.connectionContext = connectionContext;
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  private readonly connectionContext: ConnectionContext;
+
+  /** Serves a connected socket: one the plain listener accepted, or a TLS socket after its handshake. */
+  accept(socket: Socket): void {
+    this.connections.add(new AmqpConnection(socket, this.connectionContext));
+    this.connectionContext.core.stats.connectionsOpened++;
   }
 
   /** Open channels over every connection (rabbitmq_channels). */

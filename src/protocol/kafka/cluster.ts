@@ -8,6 +8,8 @@ export interface KafkaCluster {
   /** Host and port clients are told to connect to (Metadata, FindCoordinator). */
   readonly advertisedHost: string;
   readonly advertisedPort: number;
+  /** The listener's security protocol, as advertised.listeners names it. */
+  readonly securityProtocol?: 'PLAINTEXT' | 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL';
 }
 
 export interface KafkaSettings {

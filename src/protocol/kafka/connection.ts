@@ -36,6 +36,10 @@ export interface KafkaConnectionContext {
   readonly settings: KafkaSettings;
   /** Whether clients must authenticate with SASL before any other request. */
   readonly saslRequired: boolean;
+  /** A TLS client certificate's principal (SSL without SASL), or a reason to refuse the client. */
+  readonly certificatePrincipal?:
+    | ((socket: Socket) => { name: string } | { refused: string } | undefined)
+    | undefined;
   readonly log: (line: string) => void;
   onClosed(connection: KafkaConnection): void;
 }
@@ -60,6 +64,8 @@ export class KafkaConnection implements KafkaSession {
   private isClosed = false;
   /** SASL progress; apis/sasl.ts drives it. */
   readonly sasl: SaslSessionState;
+  /** The principal of a verified TLS client certificate, on a listener without SASL (Kafka's SSL). */
+  private readonly certificatePrincipal: string | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -67,6 +73,10 @@ export class KafkaConnection implements KafkaSession {
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.sasl = { authenticator: undefined, rawTokens: false, principal: undefined };
+    // With SASL (SASL_SSL) the SASL login is the principal, as in Kafka; without it (SSL) the certificate.
+    const fromCertificate = context.saslRequired ? undefined : context.certificatePrincipal?.(socket);
+    this.certificatePrincipal =
+      fromCertificate && 'name' in fromCertificate ? fromCertificate.name : undefined;
     socket.setNoDelay(true);
     if (context.settings.idleTimeoutMs > 0) {
       // Only when nothing is pending: a long poll or a rebalance in progress is not idleness.
@@ -79,10 +89,18 @@ export class KafkaConnection implements KafkaSession {
     socket.on('drain', () => this.maybeResume());
     socket.on('error', () => {});
     socket.on('close', () => this.onSocketClosed());
+    if (fromCertificate && 'refused' in fromCertificate) {
+      const reason = `client certificate refused: ${fromCertificate.refused}`;
+      queueMicrotask(() => this.close(reason));
+    } else if (this.certificatePrincipal !== undefined) {
+      context.log(
+        `kafka: connection ${this.id} from ${this.remoteAddress} is User:${this.certificatePrincipal} (TLS client certificate)`,
+      );
+    }
   }
 
   get principal(): string | undefined {
-    return this.sasl.principal;
+    return this.sasl.principal ?? this.certificatePrincipal;
   }
 
   get closed(): boolean {

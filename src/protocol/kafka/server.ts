@@ -1,14 +1,19 @@
 /** The Kafka listener: accepts sockets and keeps track of their connections. */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { listen } from '../../util/listen.js';
 import type { KafkaSettings } from './cluster.js';
-import { KafkaConnection } from './connection.js';
+import { KafkaConnection, type KafkaConnectionContext } from './connection.js';
 import type { KafkaApi } from './kafka-api.js';
 
 export interface KafkaServerOptions {
   readonly apis: ReadonlyMap<number, KafkaApi>;
   readonly settings: KafkaSettings;
   readonly saslRequired: boolean;
+  /**
+   * The principal a TLS client's certificate gives (used when SASL is not required), or a reason
+   * to refuse the client; undefined for a plain or certificate-less connection.
+   */
+  readonly certificatePrincipal?: (socket: Socket) => { name: string } | { refused: string } | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -21,16 +26,23 @@ export class KafkaServer {
       ...options,
       onClosed: (connection: KafkaConnection) => this.connections.delete(connection),
     };
-    this.server = createServer((socket) => {
-      if (this.connections.size >= options.settings.maxConnections) {
-        options.log(
-          `kafka: refusing a connection from ${socket.remoteAddress}: ${this.connections.size} connections open (--kafka-max-connections)`,
-        );
-        socket.destroy();
-        return;
-      }
-      this.connections.add(new KafkaConnection(socket, context));
-    });
+    this.context = context;
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  private readonly context: KafkaConnectionContext;
+
+  /** Serves a connected socket: one the plain listener accepted, or a TLS socket after its handshake. */
+  accept(socket: Socket): void {
+    const { settings, log } = this.context;
+    if (this.connections.size >= settings.maxConnections) {
+      log(
+        `kafka: refusing a connection from ${socket.remoteAddress}: ${this.connections.size} connections open (--kafka-max-connections)`,
+      );
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new KafkaConnection(socket, this.context));
   }
 
   /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */

@@ -37,8 +37,8 @@ export interface SqsPipelineOptions {
   readonly accessKeys: ReadonlyMap<string, string>;
   /** Larger request bodies are refused with 413, as AWS does, without being read into memory. */
   readonly maxRequestBytes: number;
-  /** host:port for queue URLs when a request carries no Host header. */
-  readonly defaultAuthority: () => string;
+  /** host:port for queue URLs when a request carries no Host header (`secure`: it came over TLS). */
+  readonly defaultAuthority: (secure: boolean) => string;
   readonly log: (line: string) => void;
   /** Wall-clock time for signature expiry (the SDKs sign with real time, not the core's clock). */
   readonly nowMs?: () => number;
@@ -203,7 +203,9 @@ export function sqsRequestHandler(
     region: string,
   ): SqsActionContext {
     const { registry } = options;
-    const authority = req.headers.host || options.defaultAuthority();
+    // A request that came over TLS is told https URLs (its Host names the TLS port).
+    const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const authority = req.headers.host || options.defaultAuthority(secure);
     const trace = req.headers['x-amzn-trace-id'];
     return {
       registry,
@@ -211,7 +213,7 @@ export function sqsRequestHandler(
       region,
       traceHeader: typeof trace === 'string' && trace !== '' ? trace : undefined,
       queueUrl: (queueName) =>
-        formatQueueUrl(authority, registry.accountId, queueName, region, registry.region),
+        formatQueueUrl(authority, registry.accountId, queueName, region, registry.region, secure),
       queueOf(queueUrl) {
         const text = typeof queueUrl === 'string' && queueUrl !== '' ? queueUrl : path;
         // A bare queue name stands for the caller's queue of that name, as AWS accepts it.

@@ -4,8 +4,8 @@
 // `https://queue.amazonaws.com/...` (the legacy endpoints in the AWS General Reference; the SDK
 // issues aws/aws-sdk-ruby#179 and aws/aws-sdk-cpp#93 show both forms in use).
 //
-// Pier's URLs are `http://<host>:<port>/<account-id>/<name>` on the host:port the client used (its
-// Host header), so the URL is reachable from where the client stands: the JS SDK sends each queue call
+// Pier's URLs are `http://<host>:<port>/<account-id>/<name>` (https over the TLS listener) on the
+// host:port the client used (its Host header), so the URL is reachable from where the client stands: the JS SDK sends each queue call
 // to the QueueUrl's host unless it has an endpoint of its own. The region is in the URL:
 // - when the client addressed a regional host (`sqs.<region>.<domain>`), in the host, as on AWS;
 // - otherwise in the path, `/queue/<region>/<account-id>/<name>`, for every region but the default
@@ -41,10 +41,11 @@ export function formatQueueUrl(
   queueName: string,
   region: string,
   defaultRegion: string,
+  secure = false,
 ): string {
   const regionPath =
     regionOfHost(authority) !== undefined || region === defaultRegion ? '' : `/queue/${region}`;
-  return `http://${authority}${regionPath}/${accountId}/${queueName}`;
+  return `${secure ? 'https' : 'http'}://${authority}${regionPath}/${accountId}/${queueName}`;
 }
 
 /** What a QueueUrl names: the queue, and the region when the URL carries one. */

@@ -1,5 +1,6 @@
 /** The SQS listener: node:http with keep-alive, handing each request to the pipeline. */
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { listen } from '../../util/listen.js';
 import { type SqsPipelineOptions, sqsRequestHandler } from './http-pipeline.js';
 
@@ -17,6 +18,8 @@ export class SqsServer {
   private readonly server: Server;
   /** host:port queue URLs name when a request has no Host header; set once bound. */
   private authority = '127.0.0.1:9324';
+  /** The same for requests over the TLS listener; set once it is bound. */
+  private tlsAuthority = '127.0.0.1:9325';
 
   constructor(
     options: Omit<SqsPipelineOptions, 'defaultAuthority'> & {
@@ -27,7 +30,8 @@ export class SqsServer {
   ) {
     const handler = sqsRequestHandler({
       ...options,
-      defaultAuthority: () => options.advertisedAuthority ?? this.authority,
+      defaultAuthority: (secure) =>
+        options.advertisedAuthority ?? (secure ? this.tlsAuthority : this.authority),
     });
     this.server = createServer(
       {
@@ -54,6 +58,16 @@ export class SqsServer {
     const bound = await listen(this.server, host, port, 'SQS');
     this.authority = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     return bound;
+  }
+
+  /** Serves a TLS socket after its handshake, on the TLS listener bound at `bound`. */
+  accept(socket: Socket): void {
+    this.server.emit('connection', socket);
+  }
+
+  /** Where the TLS listener is bound: queue URLs for requests without a Host header. */
+  tlsBound(bound: { host: string; port: number }): void {
+    this.tlsAuthority = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
   }
 
   /** Stops accepting and closes every connection (long polls were answered by the registry). */

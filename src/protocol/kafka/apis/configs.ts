@@ -108,7 +108,7 @@ function brokerConfigs({ topics, cluster }: ConfigServices): BrokerConfig[] {
     { name: 'node.id', value: String(cluster.nodeId), type: 'INT', source: configured },
     {
       name: 'advertised.listeners',
-      value: `PLAINTEXT://${cluster.advertisedHost}:${cluster.advertisedPort}`,
+      value: `${cluster.securityProtocol ?? 'PLAINTEXT'}://${cluster.advertisedHost}:${cluster.advertisedPort}`,
       type: 'STRING',
       source: configured,
     },

@@ -276,6 +276,22 @@ export class Queue<T, R = unknown> extends EventEmitter {
     return (await this.channel.purgeQueue(this.topology.queue)).messageCount;
   }
 
+  /**
+   * Deletes the queue's objects from the broker: its jobs, dead letters and exchanges (fallback
+   * wait queues expire by themselves a minute after their last use). Workers on it lose their
+   * consumer. Then closes the Queue.
+   */
+  async destroy(): Promise<void> {
+    await this.open();
+    const { topology } = this;
+    await this.channel.deleteQueue(topology.queue);
+    await this.channel.deleteQueue(topology.deadLetterQueue);
+    await this.channel.deleteExchange(topology.exchange);
+    if (topology.features.delayedExchange) await this.channel.deleteExchange(topology.retryExchange);
+    await this.channel.deleteExchange(topology.eventsExchange);
+    await this.close();
+  }
+
   override on(event: JobEvent['event'] | 'error', listener: (event: JobEvent) => void): this {
     return super.on(event, listener);
   }

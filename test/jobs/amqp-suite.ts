@@ -353,6 +353,29 @@ export function amqpJobSuite(target: SuiteTarget): void {
     );
   });
 
+  test('repeatable jobs: every N ms, one job per slot even with two producers on the same schedule', async () => {
+    const name = unique('repeat');
+    const first = open(new Queue<string>(name, { connection: target.url() }));
+    const second = open(new Queue<string>(name, { connection: target.url() }));
+    const ids: string[] = [];
+    const worker = open(
+      new Worker<string>(name, (job) => void ids.push(job.id), { connection: target.url() }),
+    );
+    await worker.run();
+    await Promise.all([first.open(), second.open()]);
+    const done = collect(worker, 'completed', 3);
+    const a = first.repeat('tick', 'tick', { everyMs: 100 }, { key: 'ticker' });
+    // Where the broker cannot deduplicate, the second producer's copies are dropped by the worker.
+    const b = second.repeat('tick', 'tick', { everyMs: 100 }, { key: 'ticker' });
+    await done;
+    a.stop();
+    b.stop();
+    const slots = ids.slice(0, 3).map((id) => Number(/^repeat:ticker:(\d+)$/.exec(id)?.[1]));
+    for (const slot of slots) assert.equal(slot % 100, 0);
+    assert.ok(slots[0]! < slots[1]! && slots[1]! < slots[2]!, `slots ${slots}`);
+    assert.equal(new Set(ids).size, ids.length, `a slot ran twice: ${ids}`);
+  });
+
   test('ttlMs: a job still waiting past its TTL is dead-lettered as expired, not run', async () => {
     const name = unique('ttl');
     const queue = open(new Queue<number>(name, { connection: target.url() }));

@@ -20,6 +20,7 @@ import {
 import { checkBackoff } from '../backoff.js';
 import { FinishedJobs } from '../finished-jobs.js';
 import { type AddedJob, checkJobOptions, type JobEvent, type JobOptions } from '../job.js';
+import { type RepeatHandle, type RepeatSchedule, startRepeat } from '../repeat.js';
 import { type StandardSchemaV1, validatePayload } from '../standard-schema.js';
 import {
   createSqsTopology,
@@ -57,6 +58,7 @@ export class SqsQueue<T, R = unknown> extends EventEmitter {
   private readonly polling = new AbortController();
   private pollLoop: Promise<void> | undefined;
   private closed = false;
+  private readonly repeats = new Set<RepeatHandle>();
 
   constructor(
     readonly name: string,
@@ -336,6 +338,40 @@ export class SqsQueue<T, R = unknown> extends EventEmitter {
     return moved;
   }
 
+  /**
+   * Adds `name` with `data` at every slot of `schedule` (every N ms, or cron in UTC) while this
+   * Queue is open; each slot's jobId is `repeat:<key>:<slot ms>` (key defaults to the name), so
+   * producers running the same schedule add each slot once where jobIds deduplicate.
+   */
+  repeat(
+    name: string,
+    data: T,
+    schedule: RepeatSchedule,
+    options: JobOptions & { readonly key?: string } = {},
+  ): RepeatHandle {
+    if (this.closed) throw new Error(`queue ${this.name} is closed`);
+    const { key = name, ...jobOptions } = options;
+    const handle = startRepeat(
+      key,
+      schedule,
+      (_slotMs, jobId) => this.add(name, data, { ...jobOptions, jobId }),
+      (error) => {
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+      },
+    );
+    this.repeats.add(handle);
+    return {
+      key: handle.key,
+      get nextAtMs() {
+        return handle.nextAtMs;
+      },
+      stop: () => {
+        handle.stop();
+        this.repeats.delete(handle);
+      },
+    };
+  }
+
   override on(event: JobEvent['event'] | 'error', listener: (event: JobEvent) => void): this {
     return super.on(event, listener);
   }
@@ -352,6 +388,8 @@ export class SqsQueue<T, R = unknown> extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const repeat of this.repeats) repeat.stop();
+    this.repeats.clear();
     this.finished.abandon(`queue ${this.name} was closed before the job finished`);
     if (!this.opened) return;
     await this.opened.catch(() => {});

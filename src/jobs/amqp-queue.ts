@@ -190,7 +190,12 @@ export class Queue<T, R = unknown> extends EventEmitter {
       const waitQueue = await this.waitQueue(delayMs);
       return publishConfirmed(this.channel, '', waitQueue, body, properties);
     }
-    return publishConfirmed(this.channel, topology.exchange, JOB_ROUTING_KEY, body, properties);
+    // Only a job with an id or a delay needs the deduplicating/delayed exchange; the rest go straight
+    // to the queue, which is cheaper on the broker (no header inspection at the exchange).
+    if (headers[HEADER.dedup] !== undefined || headers['x-delay'] !== undefined) {
+      return publishConfirmed(this.channel, topology.exchange, JOB_ROUTING_KEY, body, properties);
+    }
+    return publishConfirmed(this.channel, '', topology.queue, body, properties);
   }
 
   private async waitQueue(delayMs: number): Promise<string> {

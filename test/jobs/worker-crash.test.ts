@@ -1,5 +1,6 @@
-// A worker process SIGKILLed in the middle of a job: the broker gives the job back, another worker
-// completes it, and the producer sees it completed exactly once (one completed event, one result).
+// Worker processes and signals: one SIGKILLed in the middle of a job (the broker gives the job back,
+// another worker completes it, and the producer sees it completed exactly once: one completed
+// event, one result), and one sent SIGTERM mid-job (it finishes the job, then exits).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,11 +20,9 @@ after(async () => {
   await broker?.stop();
 });
 
-test('a worker killed with SIGKILL mid-job: the job is redelivered and completes exactly once', async () => {
-  const queue = new Queue<{ order: number }, string>('crash', { connection: broker.url });
-  const completed: JobEvent[] = [];
-  queue.on('completed', (event) => completed.push(event));
-  const child = spawn(process.execPath, [FIXTURE, broker.url, 'crash'], {
+/** Starts the fixture worker process; `seen(prefix)` resolves with its next stdout line so starting. */
+function startWorkerProcess(queue: string, mode: 'hang' | 'slow') {
+  const child = spawn(process.execPath, [FIXTURE, broker.url, queue, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit');
@@ -38,6 +37,33 @@ test('a worker killed with SIGKILL mid-job: the job is redelivered and completes
       };
       lines.on('line', listener);
     });
+  return { child, exited, seen };
+}
+
+test('SIGTERM mid-job: the worker process finishes the job, then closes and exits', async () => {
+  const queue = new Queue<number, string>('sigterm', { connection: broker.url });
+  try {
+    const { child, exited, seen } = startWorkerProcess('sigterm', 'slow');
+    await seen('ready');
+    const started = seen('started');
+    const job = await queue.add('n', 1);
+    await started;
+    const closed = seen('closed');
+    child.kill('SIGTERM');
+    assert.equal(await job.waitUntilFinished(10_000), `finished by pid ${child.pid}`);
+    await closed;
+    assert.deepEqual(await exited, [0, null]);
+    assert.equal((await queue.counts()).waiting, 0);
+  } finally {
+    await queue.close();
+  }
+});
+
+test('a worker killed with SIGKILL mid-job: the job is redelivered and completes exactly once', async () => {
+  const queue = new Queue<{ order: number }, string>('crash', { connection: broker.url });
+  const completed: JobEvent[] = [];
+  queue.on('completed', (event) => completed.push(event));
+  const { child, exited, seen } = startWorkerProcess('crash', 'hang');
   await seen('ready');
   const started = seen('started');
   const job = await queue.add('charge', { order: 17 }, { jobId: 'order-17', attempts: 3 });

@@ -2,8 +2,12 @@
 // suite's behaviours with SQS's mechanisms — SendMessageBatch, DelaySeconds, FIFO deduplication,
 // ChangeMessageVisibility for backoff and heartbeats, the redrive policy.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import {
@@ -14,6 +18,8 @@ import {
   ValidationError,
 } from '../../src/jobs/sqs/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+
+const SQS_FIXTURE = fileURLToPath(new URL('./fixtures/hanging-sqs-worker.js', import.meta.url));
 
 const Email = v.object({ to: v.pipe(v.string(), v.email()), subject: v.string() });
 type Email = v.InferOutput<typeof Email>;
@@ -214,5 +220,54 @@ describe('jobs over SQS, against Pier', () => {
     const rescuer = open(new SqsWorker<number, string>(name, (j) => `done ${j.data}`, { client, ...fast }));
     await rescuer.run();
     assert.equal(await job.waitUntilFinished(10_000), 'done 7');
+  });
+
+  test('a worker process SIGKILLed mid-job: the job comes back after its visibility timeout and completes once', async () => {
+    const name = unique('crash');
+    const options = { client, visibilityTimeoutSeconds: 1, ...fast };
+    const queue = open(new SqsQueue<number, string>(name, options));
+    await queue.open();
+    const child = spawn(process.execPath, [SQS_FIXTURE, broker.sqs!.endpoint, name], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    const lines = createInterface({ input: child.stdout! });
+    const seen = (prefix: string) =>
+      new Promise<string>((resolve) => {
+        const listener = (line: string) => {
+          if (line.startsWith(prefix)) {
+            lines.off('line', listener);
+            resolve(line);
+          }
+        };
+        lines.on('line', listener);
+      });
+    await seen('ready');
+    const started = seen('started');
+    const completed: JobEvent[] = [];
+    queue.on('completed', (event) => completed.push(event));
+    const job = await queue.add('charge', 17, { jobId: 'order-17', attempts: 3 });
+    assert.equal(await started, 'started order-17');
+    child.kill('SIGKILL');
+    await exited;
+    const attempts: number[] = [];
+    const rescuer = open(
+      new SqsWorker<number, string>(
+        name,
+        (active) => {
+          attempts.push(active.attempt);
+          return `charged ${active.data}`;
+        },
+        options,
+      ),
+    );
+    await rescuer.run();
+    assert.equal(await job.waitUntilFinished(15_000), 'charged 17');
+    // On SQS the crashed receive counts: the rescue is attempt 2.
+    assert.deepEqual(attempts, [2]);
+    assert.deepEqual(
+      completed.map((e) => e.jobId),
+      ['order-17'],
+    );
   });
 });

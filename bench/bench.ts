@@ -7,6 +7,7 @@ const WORKLOADS: Record<string, string> = {
   sqs: './sqs-bench.js', // sqs-bench.ts: the SDK and a load generator
   management: './management-bench.js', // management-bench.ts: API/metrics latency under load, scrape cost
   scale: './scale-bench.js', // scale-bench.ts: memory per idle connection and per durable queue
+  jobs: './jobs-bench.js', // jobs-bench.ts: piermq/jobs vs plain amqplib and BullMQ on Redis
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

@@ -15,7 +15,10 @@
  *   - the management API (src/management) sits beside composition: it imports the core, never a
  *     protocol, storage, composition, cli or admin module (composition hands it the protocols'
  *     state as plain interfaces), and the core does not import it;
- *   - a codec (src/protocol/X/codec) imports only its own folder and src/util.
+ *   - a codec (src/protocol/X/codec) imports only its own folder and src/util;
+ *   - the jobs library (src/jobs) is a client: it imports only src/jobs, node builtins and its
+ *     client packages (amqplib, @aws-sdk/client-sqs), never the broker's internals, since it must
+ *     run against RabbitMQ and AWS SQS too; nothing else in src imports it.
  * Each rule is also run on small made-up files below, so a rule that stopped finding anything
  * would fail here rather than pass quietly.
  */
@@ -67,6 +70,9 @@ const IO_BUILTINS = new Set([
 ]);
 /** Builtins a codec may use (Buffer is also a global). */
 const CODEC_BUILTINS = new Set(['buffer']);
+
+/** The packages the jobs library may import (its optional peer dependencies). */
+const JOBS_PACKAGES = new Set(['amqplib', '@aws-sdk/client-sqs']);
 
 const builtinName = (target: string): string | undefined =>
   target.startsWith('node:') ? target.slice('node:'.length) : undefined;
@@ -130,6 +136,18 @@ function brokenRule(file: string, ref: ImportReference): string | undefined {
       return `a protocol must not import another: src/protocol/${protocol} imports src/protocol/${other}`;
     }
   }
+  if (file.startsWith('src/jobs/')) {
+    if (target === undefined) return 'the jobs library imports only literal specifiers';
+    if (isRelative(ref)) {
+      if (!target.startsWith('src/jobs/')) {
+        return `the jobs library must not import ${target}: it is a client of any AMQP or SQS broker, not part of Pier`;
+      }
+    } else if (builtinName(target) === undefined && !JOBS_PACKAGES.has(target)) {
+      return `the jobs library imports only node builtins, amqplib and @aws-sdk/client-sqs, not '${target}'`;
+    }
+  } else if (target?.startsWith('src/jobs/') && isRelative(ref)) {
+    return 'only the jobs library imports src/jobs: the broker does not depend on its own client library';
+  }
   const codec = codecFolderOf(file);
   if (codec) {
     if (target === undefined) return 'a codec imports only literal specifiers';
@@ -187,6 +205,29 @@ describe('layering of src/', () => {
 describe('layering rules on made-up files', () => {
   const check = (path: string, text: string) => layeringViolations([{ path, text }]);
   const rulesOf = (path: string, text: string) => check(path, text).map((v) => v.rule);
+
+  test('the jobs library importing the broker, or an unlisted package, is a violation; amqplib is not', () => {
+    assert.match(
+      rulesOf('src/jobs/amqp-worker.ts', "import { DEDUP_HEADER } from '../core/amqp/queue-dedup.js';")[0]!,
+      /the jobs library must not import src\/core\/amqp\/queue-dedup\.ts/,
+    );
+    assert.match(
+      rulesOf('src/jobs/sqs/worker.ts', "import { x } from '../../protocol/sqs/model.js';")[0]!,
+      /the jobs library must not import/,
+    );
+    assert.match(
+      rulesOf('src/jobs/x.ts', "import { z } from 'zod';")[0]!,
+      /imports only node builtins, amqplib/,
+    );
+    assert.match(
+      rulesOf('src/core/amqp/vhost.ts', "import { Queue } from '../../jobs/amqp-queue.js';")[0]!,
+      /only the jobs library imports src\/jobs/,
+    );
+    assert.deepEqual(check('src/jobs/amqp-queue.ts', "import type { ChannelModel } from 'amqplib';"), []);
+    assert.deepEqual(check('src/jobs/sqs/queue.ts', "import { SQSClient } from '@aws-sdk/client-sqs';"), []);
+    assert.deepEqual(check('src/jobs/sqs/queue.ts', "import { HEADER } from '../job-headers.js';"), []);
+    assert.deepEqual(check('src/jobs/x.ts', "import { randomUUID } from 'node:crypto';"), []);
+  });
 
   test('core/kafka, core/sqs and core/stream importing core/amqp are violations, named by file, import and rule', () => {
     const [violation, ...rest] = check(

@@ -1,0 +1,210 @@
+// `npm run bench -- jobs`: jobs/s added and processed by the jobs library (piermq/jobs) on Pier
+// (fsync always: every add is confirmed after fdatasync), in the same run as
+//   - plain amqplib on the same Pier (persistent publishes with confirms, prefetch = concurrency,
+//     manual acks): the floor the library's bookkeeping costs against;
+//   - BullMQ on Debian's redis-server, when `redis-server` is on PATH: without persistence (BullMQ's
+//     usual setup) and with appendonly + appendfsync always (durable like Pier).
+// Every run adds --jobs jobs (addBulk, 1,000 a call) and then processes them with one worker of
+// --concurrency, with a no-op handler, and reports both rates. The Pier runs are warmed up first
+// (5,000 jobs each, unmeasured); BullMQ's are not (each starts a fresh redis-server).
+//
+//   node dist/bench/bench.js jobs [--jobs 20000] [--concurrency 100] [--size 100] [--no-bullmq]
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import amqplib from 'amqplib';
+import { Queue, Worker } from '../src/jobs/index.js';
+import { defaultPierBin, startPier } from './broker.js';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '100' },
+    size: { type: 'string', default: '100' },
+    'no-bullmq': { type: 'boolean', default: false },
+  },
+});
+const JOBS = Number(values.jobs);
+const CONCURRENCY = Number(values.concurrency);
+const payload = { blob: 'x'.repeat(Math.max(0, Number(values.size) - 11)) }; // JSON ≈ --size bytes
+const BATCH = 1_000;
+
+interface Result {
+  readonly name: string;
+  readonly addedPerS: number;
+  readonly processedPerS: number;
+}
+
+const perSecond = (count: number, startedAt: bigint) =>
+  count / (Number(process.hrtime.bigint() - startedAt) / 1e9);
+
+async function pierJobs(url: string, JOBS: number): Promise<Result> {
+  const name = `bench-${Date.now()}`;
+  const queue = new Queue<typeof payload>(name, { connection: url, events: false });
+  let started = process.hrtime.bigint();
+  for (let i = 0; i < JOBS; i += BATCH) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ name: 'bench', data: payload })),
+    );
+  }
+  const addedPerS = perSecond(JOBS, started);
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const worker = new Worker<typeof payload>(
+    name,
+    () => {
+      if (++done === JOBS) finish();
+    },
+    { connection: url, concurrency: CONCURRENCY, events: false },
+  );
+  started = process.hrtime.bigint();
+  await worker.run();
+  await finished;
+  const processedPerS = perSecond(JOBS, started);
+  await worker.close();
+  await queue.destroy();
+  return { name: 'piermq/jobs on Pier (fsync always)', addedPerS, processedPerS };
+}
+
+async function plainAmqplib(url: string, JOBS: number): Promise<Result> {
+  const connection = await amqplib.connect(url);
+  const channel = await connection.createConfirmChannel();
+  const queue = `bench-plain-${Date.now()}`;
+  await channel.assertQueue(queue, { durable: true });
+  const body = Buffer.from(JSON.stringify(payload));
+  let started = process.hrtime.bigint();
+  for (let i = 0; i < JOBS; i += BATCH) {
+    for (let j = i; j < Math.min(JOBS, i + BATCH); j++)
+      channel.sendToQueue(queue, body, { persistent: true });
+    await channel.waitForConfirms();
+  }
+  const addedPerS = perSecond(JOBS, started);
+  const consumer = await connection.createChannel();
+  await consumer.prefetch(CONCURRENCY);
+  let done = 0;
+  started = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    void consumer.consume(queue, (message) => {
+      if (!message) return;
+      JSON.parse(message.content.toString('utf8'));
+      consumer.ack(message);
+      if (++done === JOBS) resolve();
+    });
+  });
+  const processedPerS = perSecond(JOBS, started);
+  await channel.deleteQueue(queue);
+  await connection.close();
+  return { name: 'plain amqplib on Pier (confirms, acks)', addedPerS, processedPerS };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function bullmq(durable: boolean): Promise<Result | undefined> {
+  let mod: typeof import('bullmq');
+  try {
+    mod = await import('bullmq');
+  } catch {
+    console.error('bullmq is not installed: skipping the BullMQ runs');
+    return undefined;
+  }
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'bench-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+  args.push(...(durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  const redis = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const failed = new Promise<never>((_, reject) => redis.once('error', reject));
+  await Promise.race([
+    failed,
+    new Promise<void>((resolve) =>
+      redis.stdout!.on('data', (chunk: Buffer) => {
+        if (/Ready to accept connections/.test(chunk.toString())) resolve();
+      }),
+    ),
+  ]);
+  const connection = { host: '127.0.0.1', port };
+  const name = `bench-${Date.now()}`;
+  try {
+    const queue = new mod.Queue(name, { connection });
+    let started = process.hrtime.bigint();
+    for (let i = 0; i < JOBS; i += BATCH) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ name: 'bench', data: payload })),
+      );
+    }
+    const addedPerS = perSecond(JOBS, started);
+    let done = 0;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    started = process.hrtime.bigint();
+    const worker = new mod.Worker(name, async () => {}, {
+      connection,
+      concurrency: CONCURRENCY,
+      removeOnComplete: { count: 1000 },
+    });
+    worker.on('completed', () => {
+      if (++done === JOBS) finish();
+    });
+    await finished;
+    const processedPerS = perSecond(JOBS, started);
+    await worker.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    return {
+      name: durable
+        ? 'BullMQ on redis-server (appendfsync always)'
+        : 'BullMQ on redis-server (no persistence)',
+      addedPerS,
+      processedPerS,
+    };
+  } finally {
+    redis.kill('SIGTERM');
+    await new Promise((resolve) => redis.once('exit', resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const pier = await startPier(defaultPierBin());
+const results: Result[] = [];
+try {
+  console.error(`${JOBS} jobs of ~${JSON.stringify(payload).length} bytes, concurrency ${CONCURRENCY}`);
+  // Unmeasured warm-up of both (JIT, the broker's first segments), then the measured runs.
+  const warmup = Math.min(JOBS, 5_000);
+  await pierJobs(pier.url, warmup);
+  await plainAmqplib(pier.url, warmup);
+  results.push(await pierJobs(pier.url, JOBS));
+  results.push(await plainAmqplib(pier.url, JOBS));
+} finally {
+  await pier.stop();
+}
+if (!values['no-bullmq']) {
+  for (const durable of [false, true]) {
+    const result = await bullmq(durable).catch((error: unknown) => {
+      console.error(`BullMQ run failed: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+    if (result) results.push(result);
+  }
+}
+const jobs = results[0]!;
+console.log('| run | added jobs/s | processed jobs/s | processed vs piermq/jobs |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const r of results) {
+  console.log(
+    `| ${r.name} | ${Math.round(r.addedPerS)} | ${Math.round(r.processedPerS)} | ${(r.processedPerS / jobs.processedPerS).toFixed(2)}× |`,
+  );
+}

@@ -1,0 +1,31 @@
+/** Connections as Queue and Worker take them: a URL (owned, closed with them) or an amqplib connection. */
+import amqplib, { type ChannelModel } from 'amqplib';
+
+export type AmqpConnectionOption = string | ChannelModel;
+
+export async function openConnection(
+  option: AmqpConnectionOption,
+  clientName: string,
+): Promise<{ connection: ChannelModel; owned: boolean }> {
+  if (typeof option !== 'string') return { connection: option, owned: false };
+  const connection = await amqplib.connect(option, { clientProperties: { connection_name: clientName } });
+  // A connection error is reported through close; without a listener it would crash the process.
+  connection.on('error', () => {});
+  return { connection, owned: true };
+}
+
+/** Publishes on a confirm channel and resolves once the broker confirmed (rejects on a nack). */
+export function publishConfirmed(
+  channel: import('amqplib').ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  body: Buffer,
+  options: import('amqplib').Options.Publish,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    channel.publish(exchange, routingKey, body, options, (error) => {
+      if (error) reject(new Error(`the broker refused the publish to '${exchange || routingKey}' (nack)`));
+      else resolve();
+    });
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Idempotent consumers: the ids of jobs a worker has completed, so a redelivered job (its ack was
+ * lost with a connection, or it was added twice where the broker cannot deduplicate) is
+ * acknowledged without running its handler again.
+ */
+export interface ProcessedIdStore {
+  has(jobId: string): boolean | Promise<boolean>;
+  add(jobId: string): void | Promise<void>;
+}
+
+/** Remembered ids by default: 100,000 ids (about 10 MB) for 24 hours. */
+export const DEFAULT_PROCESSED_IDS = 100_000;
+export const DEFAULT_PROCESSED_TTL_MS = 24 * 3_600_000;
+
+/**
+ * In the worker's memory: the newest `maxEntries` ids, each for `ttlMs`. Lost when the process
+ * ends, and not shared between workers; pass a shared ProcessedIdStore (a database table, Redis
+ * SETNX with a TTL) to close those windows.
+ */
+export class MemoryProcessedIds implements ProcessedIdStore {
+  /** Insertion-ordered: the first entry is the oldest, dropped first. */
+  private readonly expiry = new Map<string, number>();
+
+  constructor(
+    private readonly maxEntries = DEFAULT_PROCESSED_IDS,
+    private readonly ttlMs = DEFAULT_PROCESSED_TTL_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  has(jobId: string): boolean {
+    const until = this.expiry.get(jobId);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.expiry.delete(jobId);
+    return false;
+  }
+
+  add(jobId: string): void {
+    this.expiry.delete(jobId);
+    this.expiry.set(jobId, this.now() + this.ttlMs);
+    while (this.expiry.size > this.maxEntries) {
+      const oldest = this.expiry.keys().next().value as string;
+      this.expiry.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.expiry.size;
+  }
+}

@@ -1,0 +1,6 @@
+/** piermq/jobs/sqs: the jobs library over SQS (Pier's SQS listener or AWS SQS). docs/jobs.md. */
+
+export * from '../index-common.js';
+export { type SqsBulkJob, SqsQueue, type SqsQueueOptions } from './sqs-queue.js';
+export type { SqsTopologyOptions } from './sqs-topology.js';
+export { type SqsProcessor, SqsWorker, type SqsWorkerOptions } from './sqs-worker.js';

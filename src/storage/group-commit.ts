@@ -16,22 +16,12 @@
  * fdatasync is reported and the committer stops firing callbacks for good (after an fsync error
  * the kernel may have dropped the dirty pages, so nothing later can be promised durable).
  */
-import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import type { DurabilityBarrier, FsyncPolicy } from '../core/durability.js';
+import { nodeFs, type StorageFs } from './storage-fs.js';
 
-/** The file-system calls the committer makes; injectable so tests can count or fail them. */
-export interface CommitFs {
-  writeSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
-  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
-  fdatasyncSync(fd: number): void;
-}
-
-const realFs: CommitFs = {
-  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
-  fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
-  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
-};
+/** The calls on the committer's hot path; tests override just these to count or fail them. */
+export type CommitFs = Pick<StorageFs, 'writeSync' | 'fdatasync' | 'fdatasyncSync'>;
 
 /** fdatasync period of the 'interval' policy. */
 export const DEFAULT_FSYNC_INTERVAL_MS = 200;
@@ -41,7 +31,11 @@ export interface GroupCommitterOptions {
   fsyncIntervalMs?: number;
   /** Called with write and fsync errors (the broker logs them; they are never thrown into the loop). */
   onError?: (err: Error, path: string) => void;
-  fs?: CommitFs;
+  /**
+   * The file system of every store using this committer (they read it as `committer.fs`); calls
+   * not given fall back to node:fs.
+   */
+  fs?: Partial<StorageFs>;
   /** Delay before retrying a failed write. */
   retryDelayMs?: number;
 }
@@ -147,7 +141,8 @@ type Callback = () => void;
 export class GroupCommitter implements DurabilityBarrier {
   readonly policy: FsyncPolicy;
   readonly fsyncIntervalMs: number;
-  private readonly fs: CommitFs;
+  /** The file system the stores sharing this committer use for all their calls. */
+  readonly fs: StorageFs;
   private readonly onError: (err: Error, path: string) => void;
   private readonly retryDelayMs: number;
 
@@ -172,7 +167,7 @@ export class GroupCommitter implements DurabilityBarrier {
   constructor(options: GroupCommitterOptions) {
     this.policy = options.fsync;
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
-    this.fs = options.fs ?? realFs;
+    this.fs = options.fs ? { ...nodeFs, ...options.fs } : nodeFs;
     this.onError = options.onError ?? ((err, path) => console.error(`pier storage: ${path}: ${err.message}`));
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     if (this.policy === 'interval') {
@@ -191,14 +186,15 @@ export class GroupCommitter implements DurabilityBarrier {
     let created = false;
     let fd: number;
     try {
-      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+      const { O_RDWR, O_CREAT, O_EXCL } = this.fs.constants;
+      fd = this.fs.openSync(path, O_RDWR | O_CREAT | O_EXCL, 0o644);
       created = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      fd = fs.openSync(path, fs.constants.O_RDWR);
+      fd = this.fs.openSync(path, this.fs.constants.O_RDWR);
     }
-    if (created && this.policy === 'always' && !lazySync) fsyncDir(dirname(path));
-    const size = created ? 0 : fs.fstatSync(fd).size;
+    if (created && this.policy === 'always' && !lazySync) fsyncDir(dirname(path), this.fs);
+    const size = created ? 0 : this.fs.fstatSync(fd).size;
     return new AppendFile(this, path, fd, size, lazySync);
   }
 
@@ -294,7 +290,7 @@ export class GroupCommitter implements DurabilityBarrier {
     this.lazyUnsynced.delete(file);
     file.closed = true;
     try {
-      fs.closeSync(file.fd);
+      this.fs.closeSync(file.fd);
     } catch (err) {
       this.report(err as Error, file.path);
     }
@@ -468,11 +464,11 @@ export class GroupCommitter implements DurabilityBarrier {
 }
 
 /** fsyncs a directory so that entries created, renamed or removed in it survive a crash. */
-export function fsyncDir(path: string): void {
-  const fd = fs.openSync(path, 'r');
+export function fsyncDir(path: string, fsys: StorageFs = nodeFs): void {
+  const fd = fsys.openSync(path, 'r');
   try {
-    fs.fsyncSync(fd);
+    fsys.fsyncSync(fd);
   } finally {
-    fs.closeSync(fd);
+    fsys.closeSync(fd);
   }
 }

@@ -18,7 +18,7 @@
  */
 import { dirname } from 'node:path';
 import type { DurabilityBarrier, FsyncPolicy } from '../core/durability.js';
-import { nodeFs, type StorageFs } from './storage-fs.js';
+import { nodeFs, STORAGE_FS_CALLS, type StorageFs } from './storage-fs.js';
 
 /** The calls on the committer's hot path; tests override just these to count or fail them. */
 export type CommitFs = Pick<StorageFs, 'writeSync' | 'fdatasync' | 'fdatasyncSync'>;
@@ -167,7 +167,7 @@ export class GroupCommitter implements DurabilityBarrier {
   constructor(options: GroupCommitterOptions) {
     this.policy = options.fsync;
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
-    this.fs = options.fs ? { ...nodeFs, ...options.fs } : nodeFs;
+    this.fs = options.fs ? withFallback(options.fs) : nodeFs;
     this.onError = options.onError ?? ((err, path) => console.error(`pier storage: ${path}: ${err.message}`));
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     if (this.policy === 'interval') {
@@ -461,6 +461,16 @@ export class GroupCommitter implements DurabilityBarrier {
   get error(): Error | undefined {
     return this.failed;
   }
+}
+
+/** `fs`'s calls (own or inherited, bound to it), node:fs for the ones it lacks. */
+function withFallback(fs: Partial<StorageFs>): StorageFs {
+  const merged: Record<string, unknown> = { constants: fs.constants ?? nodeFs.constants };
+  for (const key of STORAGE_FS_CALLS) {
+    const own = fs[key];
+    merged[key] = typeof own === 'function' ? own.bind(fs) : nodeFs[key];
+  }
+  return merged as unknown as StorageFs;
 }
 
 /** fsyncs a directory so that entries created, renamed or removed in it survive a crash. */

@@ -34,5 +34,29 @@ export interface StorageFs {
   readonly constants: { readonly O_RDWR: number; readonly O_CREAT: number; readonly O_EXCL: number };
 }
 
+/** The calls of StorageFs (all but `constants`). */
+export const STORAGE_FS_CALLS = [
+  'openSync',
+  'closeSync',
+  'readSync',
+  'writeSync',
+  'fstatSync',
+  'statSync',
+  'ftruncateSync',
+  'truncateSync',
+  'fdatasync',
+  'fdatasyncSync',
+  'fsyncSync',
+  'readFileSync',
+  'writeFileSync',
+  'existsSync',
+  'readdirSync',
+  'mkdirSync',
+  'rmdirSync',
+  'rmSync',
+  'renameSync',
+  'unlinkSync',
+] as const satisfies ReadonlyArray<Exclude<keyof StorageFs, 'constants'>>;
+
 /** node:fs: the real file system. */
 export const nodeFs: StorageFs = fs;

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { DedupStore, StoredDedupId } from '../core/dedup-store.js';
-import { type AppendFile, fsyncDir, type GroupCommitter } from './group-commit.js';
+import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from './group-commit.js';
 import { rewriteLog } from './log-rewrite.js';
 import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from './record-format.js';
 
@@ -68,7 +68,7 @@ export class DiskDedupStore implements DedupStore {
     options: DedupStoreOptions = {},
     onRelease: () => void = () => {},
   ): DiskDedupStore {
-    committer.fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     return new DiskDedupStore(dir, committer, options.logger ?? (() => {}), onRelease);
   }
 
@@ -184,7 +184,7 @@ export class DedupStorage {
     private readonly options: DedupStoreOptions = {},
   ) {
     this.root = join(dataDir, 'dedup');
-    this.committer.fs.mkdirSync(this.root, { recursive: true });
+    mkdirDurable(this.root, this.committer.fs, this.committer.policy === 'always');
   }
 
   static dirName(vhost: string, exchange: string): string {
@@ -199,7 +199,7 @@ export class DedupStorage {
     const dir = join(this.root, name);
     const namePath = join(dir, 'name.json');
     if (!this.committer.fs.existsSync(namePath)) {
-      this.committer.fs.mkdirSync(dir, { recursive: true });
+      mkdirDurable(dir, this.committer.fs, this.committer.policy === 'always');
       this.committer.fs.writeFileSync(namePath, `${JSON.stringify({ vhost, exchange })}\n`);
       if (this.committer.policy === 'always') fsyncDir(this.root, this.committer.fs);
     }

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import type { DefinitionEntry, DefinitionKind } from '../core/definitions.js';
-import { fsyncDir } from './group-commit.js';
+import { fsyncDir, mkdirDurable } from './group-commit.js';
 import { encodeRecord, scanFile } from './record-format.js';
 import { nodeFs, type StorageFs } from './storage-fs.js';
 
@@ -48,7 +48,7 @@ export class DiskDefinitionsStore {
     this.logger = options.logger ?? (() => {});
     this.sync = options.sync ?? true;
     this.fs = options.fs ?? nodeFs;
-    this.fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, this.fs, this.sync);
     unlinkQuiet(this.fs, join(dir, SNAPSHOT_TMP));
     this.load(join(dir, SNAPSHOT_FILE), false);
     const logPath = join(dir, LOG_FILE);

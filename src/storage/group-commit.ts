@@ -482,3 +482,18 @@ export function fsyncDir(path: string, fsys: StorageFs = nodeFs): void {
     fsys.closeSync(fd);
   }
 }
+
+/**
+ * mkdir -p, and (when `sync`) fsyncs the parent of every directory it created, top down: without
+ * that a power cut can forget a new store's directory, and every file later made durable in it.
+ */
+export function mkdirDurable(path: string, fsys: StorageFs, sync: boolean): void {
+  const created: string[] = [];
+  for (let p = path; !fsys.existsSync(p); p = dirname(p)) {
+    created.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  if (created.length === 0) return;
+  fsys.mkdirSync(path, { recursive: true });
+  if (sync) for (const dir of created) fsyncDir(dirname(dir), fsys);
+}

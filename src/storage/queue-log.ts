@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { crc32c } from '../util/crc32c.js';
-import type { AppendFile, GroupCommitter } from './group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from './group-commit.js';
 import {
   READ_CHUNK_BYTES,
   RECORD_HEADER_BYTES,
@@ -132,7 +132,7 @@ export class QueueLog {
 
   /** Opens (creating if needed) the log in `dir` and recovers it. */
   static open(dir: string, committer: GroupCommitter, options: QueueLogOptions = {}): QueueLog {
-    committer.fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     const log = new QueueLog(dir, committer, options);
     log.recover(options.recover);
     return log;

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import type { FsyncPolicy } from '../core/durability.js';
 import { DiskQueueStore } from './amqp/disk-queue-store.js';
 import { DiskDefinitionsStore } from './disk-definitions-store.js';
-import { fsyncDir, GroupCommitter } from './group-commit.js';
+import { fsyncDir, GroupCommitter, mkdirDurable } from './group-commit.js';
 import { DiskSqsStorage } from './sqs/disk-sqs-store.js';
 import { nodeFs, type StorageFs } from './storage-fs.js';
 import { DiskStreamStore, type DiskStreamStoreOptions } from './stream/disk-stream-store.js';
@@ -72,13 +72,13 @@ export class Storage {
     this.logger = options.logger ?? ((line) => console.error(line));
     const fs = options.fs ?? nodeFs;
     this.fs = fs;
-    fs.mkdirSync(this.dataDir, { recursive: true });
+    mkdirDurable(this.dataDir, fs, options.fsync === 'always');
     acquireLock(fs, this.dataDir);
     try {
       this.queuesDir = join(this.dataDir, 'queues');
-      fs.mkdirSync(this.queuesDir, { recursive: true });
+      mkdirDurable(this.queuesDir, fs, options.fsync === 'always');
       this.streamsDir = join(this.dataDir, 'streams');
-      fs.mkdirSync(this.streamsDir, { recursive: true });
+      mkdirDurable(this.streamsDir, fs, options.fsync === 'always');
       this.committer = new GroupCommitter({
         fsync: options.fsync,
         fsyncIntervalMs: options.fsyncIntervalMs,

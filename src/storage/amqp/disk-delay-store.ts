@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { DelayStore } from '../../core/amqp/delay-store.js';
 import type { Message } from '../../core/message.js';
-import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { decodeMessageRecord, encodeMessageRecord, messageRecordLength } from '../message-record.js';
 import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile, writeRecordHeader } from '../record-format.js';
 
@@ -113,7 +113,7 @@ export class DiskDelayStore implements DelayStore {
     options: DelayStoreOptions = {},
     onRelease: () => void = () => {},
   ): DiskDelayStore {
-    committer.fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     const store = new DiskDelayStore(dir, committer, options, onRelease);
     store.recoverSegments();
     return store;
@@ -408,7 +408,7 @@ export class DelayStorage {
     private readonly options: DelayStoreOptions = {},
   ) {
     this.root = join(dataDir, 'delayed');
-    this.committer.fs.mkdirSync(this.root, { recursive: true });
+    mkdirDurable(this.root, this.committer.fs, this.committer.policy === 'always');
   }
 
   static dirName(vhost: string, exchange: string): string {
@@ -427,7 +427,7 @@ export class DelayStorage {
     if (!durable) this.committer.fs.rmSync(dir, { recursive: true, force: true });
     const namePath = join(dir, 'name.json');
     if (!this.committer.fs.existsSync(namePath)) {
-      this.committer.fs.mkdirSync(dir, { recursive: true });
+      mkdirDurable(dir, this.committer.fs, this.committer.policy === 'always');
       this.committer.fs.writeFileSync(namePath, `${JSON.stringify({ vhost, exchange })}\n`);
     }
     const store = DiskDelayStore.open(dir, this.committer, this.options, () => this.open.delete(name));

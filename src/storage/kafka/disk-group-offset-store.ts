@@ -23,7 +23,7 @@ import {
   OffsetTable,
   type TopicPartitionRef,
 } from '../../core/kafka/group-offsets.js';
-import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { rewriteLog } from '../log-rewrite.js';
 import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from '../record-format.js';
 
@@ -149,7 +149,7 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
     committer: GroupCommitter,
     options: GroupOffsetLogOptions = {},
   ): DiskGroupOffsetStore {
-    committer.fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     return new DiskGroupOffsetStore(
       dir,
       committer,

@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import type { SqsMessage } from '../../core/sqs/message.js';
 import type { SqsMessageStore, SqsStorage } from '../../core/sqs/store.js';
 import { DiskDedupStore } from '../disk-dedup-store.js';
-import { fsyncDir, type GroupCommitter } from '../group-commit.js';
+import { fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { type LogLocation, QueueLog } from '../queue-log.js';
 import type { StorageFs } from '../storage-fs.js';
 import {
@@ -466,7 +466,7 @@ export class DiskSqsStorage implements SqsStorage {
     private readonly options: SqsStoreOptions = {},
   ) {
     this.root = join(dataDir, 'sqs');
-    this.committer.fs.mkdirSync(this.root, { recursive: true });
+    mkdirDurable(this.root, this.committer.fs, this.committer.policy === 'always');
   }
 
   queueDir(queueId: string): string {
@@ -560,7 +560,7 @@ export class DiskSqsStorage implements SqsStorage {
     if (this.openDedupStores.has(name))
       throw new Error(`SQS deduplication store of queue id '${queueId}' is already open`);
     if (!this.committer.fs.existsSync(dir)) {
-      this.committer.fs.mkdirSync(dir, { recursive: true });
+      mkdirDurable(dir, this.committer.fs, this.committer.policy === 'always');
       if (this.committer.policy === 'always') fsyncDir(this.root, this.committer.fs);
     }
     const store = DiskDedupStore.open(join(dir, DEDUP_DIR), this.committer, this.options, () => {

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import type { StreamEntry, StreamRetention, StreamStore } from '../../core/stream/stream-store.js';
-import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile } from '../record-format.js';
 import type { StorageFs } from '../storage-fs.js';
 import { SegmentIndex } from './stream-index.js';
@@ -119,7 +119,7 @@ export class DiskStreamStore implements StreamStore {
 
   /** Opens (creating if needed) the log in `dir` and recovers it. */
   static open(dir: string, committer: GroupCommitter, options: DiskStreamStoreOptions): DiskStreamStore {
-    committer.fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     const log = new DiskStreamStore(dir, committer, options);
     log.recover();
     return log;

@@ -244,18 +244,25 @@ export const groupOffsetCase: CutCase<
           entries.push({ topic: t, partition, offset, leaderEpoch: -1, metadata: 'm', commitTimestampMs: 1 });
           acks.push(model.write(`${g}/${t}/${partition}`, String(offset)));
         }
-        if (entries.length > 0) store.commit(g, entries, () => acks.forEach((a) => a()));
+        if (entries.length > 0)
+          store.commit(g, entries, () => {
+            for (const a of acks) a();
+          });
       } else if (r < 0.8) {
         const acks = [...model.keys.keys()]
           .filter((k) => k.startsWith(`${g}/`) && model.current(k) !== undefined)
           .map((k) => model.write(k, undefined));
-        store.deleteGroup(g, () => acks.forEach((a) => a()));
+        store.deleteGroup(g, () => {
+          for (const a of acks) a();
+        });
       } else if (r < 0.87) {
         const t = pick(rng, TOPICS);
         const acks = [...model.keys.keys()]
           .filter((k) => k.split('/')[1] === t && model.current(k) !== undefined)
           .map((k) => model.write(k, undefined));
-        store.deleteTopic(t, () => acks.forEach((a) => a()));
+        store.deleteTopic(t, () => {
+          for (const a of acks) a();
+        });
       } else if (r < 0.93) {
         const t = pick(rng, TOPICS);
         const key = `${g}/${t}/0`;

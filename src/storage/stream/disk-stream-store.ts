@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import type { StreamEntry, StreamRetention, StreamStore } from '../../core/stream/stream-store.js';
-import { type AppendFile, type GroupCommitter, mkdirDurable } from '../group-commit.js';
+import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile } from '../record-format.js';
 import type { StorageFs } from '../storage-fs.js';
 import { SegmentIndex } from './stream-index.js';
@@ -406,6 +406,21 @@ export class DiskStreamStore implements StreamStore {
         unlinkQuiet(this.committer.fs, join(this.dir, n));
     }
     for (let i = 0; i < bases.length; i++) {
+      const prev = this.segments.at(-1);
+      if (prev && bases[i]! > prev.nextOffset) {
+        // The previous segment lost its tail in a crash (power loss drops unsynced writes) but a
+        // later segment file survived: a gap readers could never cross. Nothing past the gap was
+        // acknowledged (a sync round covering a later segment also covers the earlier one's
+        // tail), so the log ends where the damage starts.
+        this.logger(
+          `stream log ${this.dir}: offsets ${prev.nextOffset} to ${bases[i]! - 1} lost in a crash; ` +
+            `dropping the ${bases.length - i} segment(s) after them (never acknowledged)`,
+        );
+        for (const base of bases.slice(i)) this.deleteSegmentFiles(this.newSegment(base));
+        // Durably: offsets past the gap are handed out again, and must not meet the old files.
+        if (this.committer.policy !== 'never') fsyncDir(this.dir, this.committer.fs);
+        break;
+      }
       const seg = this.newSegment(bases[i]!);
       const newest = i === bases.length - 1;
       if (newest || !this.loadIndex(seg)) this.rebuildIndex(seg);

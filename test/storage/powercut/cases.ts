@@ -370,15 +370,17 @@ export const dedupCase: CutCase<
 
 interface DelayModel {
   nextId: number;
+  /** The clock goes on across restarts, as wall time does: nothing new is due before a fired message. */
+  clock: number;
   confirmed: Set<number>;
   firedConfirmed: Set<number>;
   pending: Array<{ id: number; due: number; ref: number }>;
 }
 type DelaySnap = { confirmed: number[]; fired: Set<number> };
 
-function delayContents(store: DiskDelayStore): Array<{ id: number; due: number; ref: number }> {
+function delayContents(store: DiskDelayStore & { lastFiredMs?: number }): Array<{ id: number; due: number; ref: number }> {
   const out: Array<{ id: number; due: number; ref: number }> = [];
-  store.recover((due, ref) => {
+  store.lastFiredMs = store.recover((due, ref) => {
     const m = store.take(ref);
     out.push({ id: m ? Number(String(m.body).slice(1)) : -1, due, ref });
   });
@@ -388,11 +390,11 @@ function delayContents(store: DiskDelayStore): Array<{ id: number; due: number; 
 export const delayCase: CutCase<
   DelayModel,
   DelaySnap,
-  DiskDelayStore & { contents?: Array<{ id: number; due: number; ref: number }> }
+  DiskDelayStore & { contents?: Array<{ id: number; due: number; ref: number }>; lastFiredMs?: number }
 > = {
   name: 'amqp delayed messages',
   open(_fs, committer) {
-    const store: DiskDelayStore & { contents?: Array<{ id: number; due: number; ref: number }> } =
+    const store: DiskDelayStore & { contents?: Array<{ id: number; due: number; ref: number }>; lastFiredMs?: number } =
       DiskDelayStore.open('/data/delayed/x', committer, { segmentSizeBytes: 500 });
     store.contents = delayContents(store);
     return store;
@@ -401,6 +403,7 @@ export const delayCase: CutCase<
     const c = store.contents!;
     return {
       nextId: Math.max(0, ...c.map((e) => e.id + 1)) + 1_000_000,
+      clock: Math.max(0, store.lastFiredMs ?? 0, ...c.map((e) => e.due)),
       confirmed: new Set(c.map((e) => e.id)),
       firedConfirmed: new Set(),
       pending: [...c].sort((a, b) => a.due - b.due || a.ref - b.ref),
@@ -408,19 +411,18 @@ export const delayCase: CutCase<
   },
   async workload(store, model, committer, rng, yieldTurns) {
     const steps = 50 + Math.floor(rng() * 60);
-    let clock = 0;
     for (let s = 0; s < steps; s++) {
       if (rng() < 0.65) {
         const id = model.nextId++;
-        const due = 1_000 + clock + 1 + Math.floor(rng() * 50);
+        const due = model.clock + 1 + Math.floor(rng() * 50);
         const ref = store.add(message(`d${id}`), due);
         committer.afterDurable(() => model.confirmed.add(id));
         model.pending.push({ id, due, ref });
         model.pending.sort((a, b) => a.due - b.due || a.ref - b.ref);
       } else if (model.pending.length > 0) {
         // Time passes; what is due fires, in (due, ref) order, as the exchange routes it.
-        clock += 20;
-        const n = model.pending.findIndex((p) => p.due > 1_000 + clock);
+        model.clock += 20;
+        const n = model.pending.findIndex((p) => p.due > model.clock);
         const fired = model.pending.splice(0, n < 0 ? model.pending.length : n);
         if (fired.length > 0) {
           for (const f of fired) store.take(f.ref);

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import type { DefinitionEntry, DefinitionKind } from '../core/definitions.js';
-import { fsyncDir, mkdirDurable } from './group-commit.js';
+import { fsyncDir, mkdirDurable, StorageFailedError } from './group-commit.js';
 import { encodeRecord, scanFile } from './record-format.js';
 import { nodeFs, type StorageFs } from './storage-fs.js';
 
@@ -41,6 +41,8 @@ export class DiskDefinitionsStore {
   private logSizeBytes: number;
   private logRecords: number;
   private closed = false;
+  /** Set by a failed fdatasync: no write is accepted after it (fail-stop, never a retried sync). */
+  failure: Error | undefined;
 
   private constructor(dir: string, options: DiskDefinitionsStoreOptions) {
     this.dir = dir;
@@ -145,14 +147,28 @@ export class DiskDefinitionsStore {
 
   private write(type: number, json: string): void {
     if (this.closed) throw new Error('definitions store is closed');
+    if (this.failure) throw new StorageFailedError(this.failure);
     const record = encodeRecord(type, Buffer.from(json, 'utf8'));
     let done = 0;
     while (done < record.length) {
       done += this.fs.writeSync(this.fd, record, done, record.length - done, this.logSizeBytes + done);
     }
-    if (this.sync) this.fs.fdatasyncSync(this.fd);
     this.logSizeBytes += record.length;
+    if (this.sync) this.syncOrFail(() => this.fs.fdatasyncSync(this.fd));
     this.logRecords++;
+  }
+
+  /** Runs a sync; on failure the store stops for good (what it covered is not acknowledged). */
+  private syncOrFail(sync: () => void): void {
+    try {
+      sync();
+    } catch (err) {
+      this.failure = err as Error;
+      this.logger(
+        `definitions: ${this.dir}: sync failed (${(err as Error).message}); no further definition changes are accepted until restart`,
+      );
+      throw new StorageFailedError(err as Error);
+    }
   }
 
   private maybeCompact(): void {
@@ -161,6 +177,11 @@ export class DiskDefinitionsStore {
 
   /** Writes the current state as a snapshot and empties the log. */
   compact(): void {
+    if (this.failure) throw new StorageFailedError(this.failure);
+    this.syncOrFail(() => this.compactNow());
+  }
+
+  private compactNow(): void {
     const tmp = join(this.dir, SNAPSHOT_TMP);
     const parts: Buffer[] = [];
     for (const e of this.state.values()) {

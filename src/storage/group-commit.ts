@@ -90,6 +90,8 @@ export class AppendFile {
    */
   reserve(length: number): number {
     if (this.closing) throw new Error(`append to closed file ${this.path}`);
+    const failure = this.committer.error;
+    if (failure) throw new StorageFailedError(failure);
     const offset = this.stagedBytes;
     const needed = offset + length;
     if (needed > this.staging.length) {
@@ -160,6 +162,7 @@ export class GroupCommitter implements DurabilityBarrier {
   private retryTimer: NodeJS.Timeout | undefined;
   private intervalTimer: NodeJS.Timeout | undefined;
   private failed: Error | undefined;
+  private readonly failureListeners: Array<(err: Error) => void> = [];
   private closed = false;
   /** Counters for tests and metrics. */
   readonly stats = { writes: 0, syncs: 0, rounds: 0, bytesWritten: 0 };
@@ -441,8 +444,26 @@ export class GroupCommitter implements DurabilityBarrier {
     }
   }
 
+  /**
+   * Calls `listener` once when an fdatasync fails (at once if one already has): the committer
+   * has then stopped for good (fail-stop, see the file comment). The broker logs it, reports it
+   * through its health check and must be restarted to recover from what is on disk.
+   */
+  onFailure(listener: (err: Error) => void): void {
+    if (this.failed) listener(this.failed);
+    else this.failureListeners.push(listener);
+  }
+
   private fail(err: Error): void {
+    if (this.failed) return;
     this.failed = err;
+    for (const listener of this.failureListeners) {
+      try {
+        listener(err);
+      } catch {
+        // A throwing listener must not stop the others.
+      }
+    }
     const flushWaiters = this.flushWaiters;
     this.flushWaiters = [];
     // flush() callers learn of the failure through a rejected promise.
@@ -460,6 +481,20 @@ export class GroupCommitter implements DurabilityBarrier {
   /** The fatal error that stopped the committer, if any. */
   get error(): Error | undefined {
     return this.failed;
+  }
+}
+
+/**
+ * Thrown by appends once the committer has failed: after a failed fdatasync the kernel may have
+ * dropped the dirty pages, so nothing more can be promised durable until the broker restarts and
+ * recovers from what the disk holds (a retried fsync could "succeed" without the lost data).
+ */
+export class StorageFailedError extends Error {
+  constructor(override readonly cause: Error) {
+    super(
+      `storage is stopped after a failed fdatasync (${cause.message}); nothing more is written or acknowledged: restart the broker to recover from disk`,
+    );
+    this.name = 'StorageFailedError';
   }
 }
 

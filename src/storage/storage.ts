@@ -32,6 +32,11 @@ export interface StorageOptions {
   definitionsCompactAfterRecords?: number;
   /** Stream index spacing (see DiskStreamStoreOptions; tests use small values). */
   streamIndexIntervalBytes?: number;
+  /**
+   * Called once when storage stops after a failed fdatasync (fail-stop: nothing more is written or
+   * acknowledged until a restart). The broker's health check and metrics hook in here.
+   */
+  onFailure?: (err: Error) => void;
   /** The file system every store goes through (default node:fs; tests pass a simulated one). */
   fs?: StorageFs;
 }
@@ -85,6 +90,7 @@ export class Storage {
         onError: (err, path) => this.logger(`storage error: ${path}: ${err.message}`),
         fs,
       });
+      this.committer.onFailure((err) => this.reportFailure(err));
       this.definitions = DiskDefinitionsStore.open(join(this.dataDir, 'definitions'), {
         logger: this.logger,
         sync: options.fsync !== 'never',
@@ -94,6 +100,23 @@ export class Storage {
     } catch (err) {
       releaseLock(this.fs, this.dataDir);
       throw err;
+    }
+  }
+
+  /** The error that stopped storage (a failed fdatasync), or undefined while it is healthy. */
+  get failure(): Error | undefined {
+    return this.committer.error ?? this.definitions.failure;
+  }
+
+  private reportFailure(err: Error): void {
+    this.logger(
+      `storage FAILED: fdatasync error (${err.message}); no further message writes are accepted and nothing ` +
+        'after the last successful sync is acknowledged. Restart the broker to recover from the disk.',
+    );
+    try {
+      this.options.onFailure?.(err);
+    } catch {
+      // a throwing hook must not hide the failure
     }
   }
 

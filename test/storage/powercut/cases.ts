@@ -378,7 +378,9 @@ interface DelayModel {
 }
 type DelaySnap = { confirmed: number[]; fired: Set<number> };
 
-function delayContents(store: DiskDelayStore & { lastFiredMs?: number }): Array<{ id: number; due: number; ref: number }> {
+function delayContents(
+  store: DiskDelayStore & { lastFiredMs?: number },
+): Array<{ id: number; due: number; ref: number }> {
   const out: Array<{ id: number; due: number; ref: number }> = [];
   store.lastFiredMs = store.recover((due, ref) => {
     const m = store.take(ref);
@@ -394,8 +396,10 @@ export const delayCase: CutCase<
 > = {
   name: 'amqp delayed messages',
   open(_fs, committer) {
-    const store: DiskDelayStore & { contents?: Array<{ id: number; due: number; ref: number }>; lastFiredMs?: number } =
-      DiskDelayStore.open('/data/delayed/x', committer, { segmentSizeBytes: 500 });
+    const store: DiskDelayStore & {
+      contents?: Array<{ id: number; due: number; ref: number }>;
+      lastFiredMs?: number;
+    } = DiskDelayStore.open('/data/delayed/x', committer, { segmentSizeBytes: 500 });
     store.contents = delayContents(store);
     return store;
   },

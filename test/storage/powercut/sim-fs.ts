@@ -57,6 +57,8 @@ export interface SimFsCounters {
   renames: number;
   unlinks: number;
   creates: number;
+  /** fdatasync/fsync calls on files, failed ones included. */
+  syncCalls: number;
 }
 
 function fsError(code: string, syscall: string, path?: string): NodeJS.ErrnoException {
@@ -93,7 +95,15 @@ export class SimFs implements StorageFs {
     O_CREAT: fsConstants.O_CREAT,
     O_EXCL: fsConstants.O_EXCL,
   };
-  readonly counters: SimFsCounters = { writes: 0, syncs: 0, dirSyncs: 0, renames: 0, unlinks: 0, creates: 0 };
+  readonly counters: SimFsCounters = {
+    writes: 0,
+    syncs: 0,
+    dirSyncs: 0,
+    renames: 0,
+    unlinks: 0,
+    creates: 0,
+    syncCalls: 0,
+  };
   /** Called after every recorded event (write, sync, create, rename, unlink, directory sync). */
   onEvent: (() => void) | undefined;
   private root: Inode;
@@ -243,6 +253,7 @@ export class SimFs implements StorageFs {
   /** Makes a file's pending data durable (or, when failing, loses it for good). */
   private syncData(node: Inode, upTo: number): void {
     const ops = node.pending.splice(0, upTo);
+    this.counters.syncCalls++;
     if (this.failSyncs > 0) {
       this.failSyncs--;
       throw fsError('EIO', 'fdatasync');

@@ -12,10 +12,9 @@
  * so a crash leaves either the old log or the new one, never a mix. Recovery truncates a torn tail.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { DedupStore, StoredDedupId } from '../core/dedup-store.js';
-import { type AppendFile, fsyncDir, type GroupCommitter } from './group-commit.js';
+import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from './group-commit.js';
 import { rewriteLog } from './log-rewrite.js';
 import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from './record-format.js';
 
@@ -57,7 +56,7 @@ export class DiskDedupStore implements DedupStore {
     this.dir = dir;
     this.logPath = join(dir, LOG_NAME);
     // A rewrite that did not reach its rename: the old log is still complete.
-    fs.rmSync(join(dir, TMP_NAME), { force: true });
+    this.committer.fs.rmSync(join(dir, TMP_NAME), { force: true });
     this.recoverLog();
     this.file = committer.openFile(this.logPath);
   }
@@ -69,38 +68,44 @@ export class DiskDedupStore implements DedupStore {
     options: DedupStoreOptions = {},
     onRelease: () => void = () => {},
   ): DiskDedupStore {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     return new DiskDedupStore(dir, committer, options.logger ?? (() => {}), onRelease);
   }
 
   private recoverLog(): void {
     let fd: number;
     try {
-      fd = fs.openSync(this.logPath, 'r+');
+      fd = this.committer.fs.openSync(this.logPath, 'r+');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     try {
-      const size = fs.fstatSync(fd).size;
-      const result = scanFile(fd, size, (type, buf, start, end) => {
-        if (type !== DEDUP_ID_RECORD_TYPE || end - start < 8) return;
-        this.recovered.push({
-          expiresAtMs: buf.readDoubleLE(start),
-          key: buf.toString('utf8', start + 8, end),
-        });
-      });
+      const size = this.committer.fs.fstatSync(fd).size;
+      const result = scanFile(
+        fd,
+        size,
+        (type, buf, start, end) => {
+          if (type !== DEDUP_ID_RECORD_TYPE || end - start < 8) return;
+          this.recovered.push({
+            expiresAtMs: buf.readDoubleLE(start),
+            key: buf.toString('utf8', start + 8, end),
+          });
+        },
+        undefined,
+        this.committer.fs,
+      );
       this.recordCount = result.records;
       if (result.validBytes < size) {
         this.logger(
           `dedup store ${this.dir}: ${result.stopReason} record at byte ${result.validBytes}; ` +
             `truncated ${size - result.validBytes} bytes (kept ${result.records} ids)`,
         );
-        fs.ftruncateSync(fd, result.validBytes);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+        this.committer.fs.ftruncateSync(fd, result.validBytes);
+        if (this.committer.policy !== 'never') this.committer.fs.fdatasyncSync(fd);
       }
     } finally {
-      fs.closeSync(fd);
+      this.committer.fs.closeSync(fd);
     }
   }
 
@@ -131,7 +136,13 @@ export class DiskDedupStore implements DedupStore {
     let p = 0;
     for (const id of ids) p = encodeIdRecord(buf, p, id);
     try {
-      rewriteLog(this.logPath, join(this.dir, TMP_NAME), buf.subarray(0, p), this.committer.policy);
+      rewriteLog(
+        this.logPath,
+        join(this.dir, TMP_NAME),
+        buf.subarray(0, p),
+        this.committer.policy,
+        this.committer.fs,
+      );
     } catch (err) {
       this.logger(
         `dedup store ${this.dir}: compaction failed, keeping the current log: ${(err as Error).message}`,
@@ -149,7 +160,7 @@ export class DiskDedupStore implements DedupStore {
     this.closed = true;
     this.recovered = [];
     this.file.discard();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.committer.fs.rmSync(this.dir, { recursive: true, force: true });
     if (!wasClosed) this.onRelease();
   }
 
@@ -173,7 +184,7 @@ export class DedupStorage {
     private readonly options: DedupStoreOptions = {},
   ) {
     this.root = join(dataDir, 'dedup');
-    fs.mkdirSync(this.root, { recursive: true });
+    mkdirDurable(this.root, this.committer.fs, this.committer.policy === 'always');
   }
 
   static dirName(vhost: string, exchange: string): string {
@@ -187,10 +198,10 @@ export class DedupStorage {
       throw new Error(`dedup store of exchange '${exchange}' in vhost '${vhost}' is already open`);
     const dir = join(this.root, name);
     const namePath = join(dir, 'name.json');
-    if (!fs.existsSync(namePath)) {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(namePath, `${JSON.stringify({ vhost, exchange })}\n`);
-      if (this.committer.policy === 'always') fsyncDir(this.root);
+    if (!this.committer.fs.existsSync(namePath)) {
+      mkdirDurable(dir, this.committer.fs, this.committer.policy === 'always');
+      this.committer.fs.writeFileSync(namePath, `${JSON.stringify({ vhost, exchange })}\n`);
+      if (this.committer.policy === 'always') fsyncDir(this.root, this.committer.fs);
     }
     const store = DiskDedupStore.open(dir, this.committer, this.options, () => this.open.delete(name));
     this.open.set(name, store);
@@ -199,10 +210,10 @@ export class DedupStorage {
 
   /** Deletes the ids of every exchange whose store is not open (deleted or no longer deduplicating). */
   removeOrphans(): void {
-    for (const name of fs.readdirSync(this.root)) {
+    for (const name of this.committer.fs.readdirSync(this.root)) {
       if (this.open.has(name)) continue;
       this.options.logger?.(`storage: removing dedup ids of unknown exchange in ${join(this.root, name)}`);
-      fs.rmSync(join(this.root, name), { recursive: true, force: true });
+      this.committer.fs.rmSync(join(this.root, name), { recursive: true, force: true });
     }
   }
 

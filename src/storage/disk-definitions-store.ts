@@ -9,11 +9,11 @@
  * over `snapshot`, the directory fsync'd, and the log emptied. A crash between the rename and the
  * truncation only replays idempotent records twice.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { DefinitionEntry, DefinitionKind } from '../core/definitions.js';
-import { fsyncDir } from './group-commit.js';
+import { fsyncDir, mkdirDurable, StorageFailedError } from './group-commit.js';
 import { encodeRecord, scanFile } from './record-format.js';
+import { nodeFs, type StorageFs } from './storage-fs.js';
 
 const PUT = 1;
 const DELETE = 2;
@@ -26,6 +26,8 @@ export interface DiskDefinitionsStoreOptions {
   logger?: (line: string) => void;
   /** fdatasync each write (default true; false only for fsync 'never' setups and tests). */
   sync?: boolean;
+  /** The file system (tests substitute a simulated one). */
+  fs?: StorageFs;
 }
 
 export class DiskDefinitionsStore {
@@ -34,23 +36,27 @@ export class DiskDefinitionsStore {
   private readonly compactAfterRecords: number;
   private readonly logger: (line: string) => void;
   private readonly sync: boolean;
+  private readonly fs: StorageFs;
   private fd: number;
   private logSizeBytes: number;
   private logRecords: number;
   private closed = false;
+  /** Set by a failed fdatasync: no write is accepted after it (fail-stop, never a retried sync). */
+  failure: Error | undefined;
 
   private constructor(dir: string, options: DiskDefinitionsStoreOptions) {
     this.dir = dir;
     this.compactAfterRecords = options.compactAfterRecords ?? 1000;
     this.logger = options.logger ?? (() => {});
     this.sync = options.sync ?? true;
-    fs.mkdirSync(dir, { recursive: true });
-    unlinkQuiet(join(dir, SNAPSHOT_TMP));
+    this.fs = options.fs ?? nodeFs;
+    mkdirDurable(dir, this.fs, this.sync);
+    unlinkQuiet(this.fs, join(dir, SNAPSHOT_TMP));
     this.load(join(dir, SNAPSHOT_FILE), false);
     const logPath = join(dir, LOG_FILE);
-    const existed = fs.existsSync(logPath);
-    this.fd = fs.openSync(logPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    if (!existed && this.sync) fsyncDir(dir);
+    const existed = this.fs.existsSync(logPath);
+    this.fd = this.fs.openSync(logPath, this.fs.constants.O_RDWR | this.fs.constants.O_CREAT, 0o644);
+    if (!existed && this.sync) fsyncDir(dir, this.fs);
     const { validBytes, records } = this.replay(this.fd, logPath, true);
     this.logSizeBytes = validBytes;
     this.logRecords = records;
@@ -63,7 +69,7 @@ export class DiskDefinitionsStore {
   private load(path: string, truncate: boolean): void {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'r');
+      fd = this.fs.openSync(path, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
@@ -71,32 +77,38 @@ export class DiskDefinitionsStore {
     try {
       this.replay(fd, path, truncate);
     } finally {
-      fs.closeSync(fd);
+      this.fs.closeSync(fd);
     }
   }
 
   private replay(fd: number, path: string, truncate: boolean): { validBytes: number; records: number } {
-    const size = fs.fstatSync(fd).size;
-    const result = scanFile(fd, size, (type, buf, start, end) => {
-      let entry: { kind: DefinitionKind; key: string; value?: unknown };
-      try {
-        entry = JSON.parse(buf.toString('utf8', start, end));
-      } catch {
-        this.logger(`definitions: ${path}: undecodable record skipped`);
-        return;
-      }
-      const k = mapKey(entry.kind, entry.key);
-      if (type === PUT) this.state.set(k, { kind: entry.kind, key: entry.key, value: entry.value });
-      else if (type === DELETE) this.state.delete(k);
-    });
+    const size = this.fs.fstatSync(fd).size;
+    const result = scanFile(
+      fd,
+      size,
+      (type, buf, start, end) => {
+        let entry: { kind: DefinitionKind; key: string; value?: unknown };
+        try {
+          entry = JSON.parse(buf.toString('utf8', start, end));
+        } catch {
+          this.logger(`definitions: ${path}: undecodable record skipped`);
+          return;
+        }
+        const k = mapKey(entry.kind, entry.key);
+        if (type === PUT) this.state.set(k, { kind: entry.kind, key: entry.key, value: entry.value });
+        else if (type === DELETE) this.state.delete(k);
+      },
+      undefined,
+      this.fs,
+    );
     if (result.validBytes < size) {
       this.logger(
         `definitions: ${path}: ${result.stopReason} record at byte ${result.validBytes}; ` +
           `ignored ${size - result.validBytes} trailing bytes`,
       );
       if (truncate) {
-        fs.ftruncateSync(fd, result.validBytes);
-        if (this.sync) fs.fdatasyncSync(fd);
+        this.fs.ftruncateSync(fd, result.validBytes);
+        if (this.sync) this.fs.fdatasyncSync(fd);
       }
     }
     return result;
@@ -135,14 +147,28 @@ export class DiskDefinitionsStore {
 
   private write(type: number, json: string): void {
     if (this.closed) throw new Error('definitions store is closed');
+    if (this.failure) throw new StorageFailedError(this.failure);
     const record = encodeRecord(type, Buffer.from(json, 'utf8'));
     let done = 0;
     while (done < record.length) {
-      done += fs.writeSync(this.fd, record, done, record.length - done, this.logSizeBytes + done);
+      done += this.fs.writeSync(this.fd, record, done, record.length - done, this.logSizeBytes + done);
     }
-    if (this.sync) fs.fdatasyncSync(this.fd);
     this.logSizeBytes += record.length;
+    if (this.sync) this.syncOrFail(() => this.fs.fdatasyncSync(this.fd));
     this.logRecords++;
+  }
+
+  /** Runs a sync; on failure the store stops for good (what it covered is not acknowledged). */
+  private syncOrFail(sync: () => void): void {
+    try {
+      sync();
+    } catch (err) {
+      this.failure = err as Error;
+      this.logger(
+        `definitions: ${this.dir}: sync failed (${(err as Error).message}); no further definition changes are accepted until restart`,
+      );
+      throw new StorageFailedError(err as Error);
+    }
   }
 
   private maybeCompact(): void {
@@ -151,6 +177,11 @@ export class DiskDefinitionsStore {
 
   /** Writes the current state as a snapshot and empties the log. */
   compact(): void {
+    if (this.failure) throw new StorageFailedError(this.failure);
+    this.syncOrFail(() => this.compactNow());
+  }
+
+  private compactNow(): void {
     const tmp = join(this.dir, SNAPSHOT_TMP);
     const parts: Buffer[] = [];
     for (const e of this.state.values()) {
@@ -158,19 +189,19 @@ export class DiskDefinitionsStore {
         encodeRecord(PUT, Buffer.from(JSON.stringify({ kind: e.kind, key: e.key, value: e.value }), 'utf8')),
       );
     }
-    const fd = fs.openSync(tmp, 'w');
+    const fd = this.fs.openSync(tmp, 'w');
     try {
       const data = Buffer.concat(parts);
       let done = 0;
-      while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, done);
-      fs.fsyncSync(fd);
+      while (done < data.length) done += this.fs.writeSync(fd, data, done, data.length - done, done);
+      this.fs.fsyncSync(fd);
     } finally {
-      fs.closeSync(fd);
+      this.fs.closeSync(fd);
     }
-    fs.renameSync(tmp, join(this.dir, SNAPSHOT_FILE));
-    fsyncDir(this.dir);
-    fs.ftruncateSync(this.fd, 0);
-    fs.fsyncSync(this.fd);
+    this.fs.renameSync(tmp, join(this.dir, SNAPSHOT_FILE));
+    fsyncDir(this.dir, this.fs);
+    this.fs.ftruncateSync(this.fd, 0);
+    this.fs.fsyncSync(this.fd);
     this.logSizeBytes = 0;
     this.logRecords = 0;
   }
@@ -178,7 +209,7 @@ export class DiskDefinitionsStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    fs.closeSync(this.fd);
+    this.fs.closeSync(this.fd);
   }
 }
 
@@ -186,7 +217,7 @@ function mapKey(kind: string, key: string): string {
   return `${kind}\0${key}`;
 }
 
-function unlinkQuiet(path: string): void {
+function unlinkQuiet(fs: StorageFs, path: string): void {
   try {
     fs.unlinkSync(path);
   } catch (err) {

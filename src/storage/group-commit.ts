@@ -16,22 +16,12 @@
  * fdatasync is reported and the committer stops firing callbacks for good (after an fsync error
  * the kernel may have dropped the dirty pages, so nothing later can be promised durable).
  */
-import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import type { DurabilityBarrier, FsyncPolicy } from '../core/durability.js';
+import { nodeFs, STORAGE_FS_CALLS, type StorageFs } from './storage-fs.js';
 
-/** The file-system calls the committer makes; injectable so tests can count or fail them. */
-export interface CommitFs {
-  writeSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
-  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
-  fdatasyncSync(fd: number): void;
-}
-
-const realFs: CommitFs = {
-  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
-  fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
-  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
-};
+/** The calls on the committer's hot path; tests override just these to count or fail them. */
+export type CommitFs = Pick<StorageFs, 'writeSync' | 'fdatasync' | 'fdatasyncSync'>;
 
 /** fdatasync period of the 'interval' policy. */
 export const DEFAULT_FSYNC_INTERVAL_MS = 200;
@@ -41,7 +31,11 @@ export interface GroupCommitterOptions {
   fsyncIntervalMs?: number;
   /** Called with write and fsync errors (the broker logs them; they are never thrown into the loop). */
   onError?: (err: Error, path: string) => void;
-  fs?: CommitFs;
+  /**
+   * The file system of every store using this committer (they read it as `committer.fs`); calls
+   * not given fall back to node:fs.
+   */
+  fs?: Partial<StorageFs>;
   /** Delay before retrying a failed write. */
   retryDelayMs?: number;
 }
@@ -96,6 +90,8 @@ export class AppendFile {
    */
   reserve(length: number): number {
     if (this.closing) throw new Error(`append to closed file ${this.path}`);
+    const failure = this.committer.error;
+    if (failure) throw new StorageFailedError(failure);
     const offset = this.stagedBytes;
     const needed = offset + length;
     if (needed > this.staging.length) {
@@ -147,7 +143,8 @@ type Callback = () => void;
 export class GroupCommitter implements DurabilityBarrier {
   readonly policy: FsyncPolicy;
   readonly fsyncIntervalMs: number;
-  private readonly fs: CommitFs;
+  /** The file system the stores sharing this committer use for all their calls. */
+  readonly fs: StorageFs;
   private readonly onError: (err: Error, path: string) => void;
   private readonly retryDelayMs: number;
 
@@ -165,6 +162,7 @@ export class GroupCommitter implements DurabilityBarrier {
   private retryTimer: NodeJS.Timeout | undefined;
   private intervalTimer: NodeJS.Timeout | undefined;
   private failed: Error | undefined;
+  private readonly failureListeners: Array<(err: Error) => void> = [];
   private closed = false;
   /** Counters for tests and metrics. */
   readonly stats = { writes: 0, syncs: 0, rounds: 0, bytesWritten: 0 };
@@ -172,7 +170,7 @@ export class GroupCommitter implements DurabilityBarrier {
   constructor(options: GroupCommitterOptions) {
     this.policy = options.fsync;
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
-    this.fs = options.fs ?? realFs;
+    this.fs = options.fs ? withFallback(options.fs) : nodeFs;
     this.onError = options.onError ?? ((err, path) => console.error(`pier storage: ${path}: ${err.message}`));
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     if (this.policy === 'interval') {
@@ -191,14 +189,15 @@ export class GroupCommitter implements DurabilityBarrier {
     let created = false;
     let fd: number;
     try {
-      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+      const { O_RDWR, O_CREAT, O_EXCL } = this.fs.constants;
+      fd = this.fs.openSync(path, O_RDWR | O_CREAT | O_EXCL, 0o644);
       created = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      fd = fs.openSync(path, fs.constants.O_RDWR);
+      fd = this.fs.openSync(path, this.fs.constants.O_RDWR);
     }
-    if (created && this.policy === 'always' && !lazySync) fsyncDir(dirname(path));
-    const size = created ? 0 : fs.fstatSync(fd).size;
+    if (created && this.policy === 'always' && !lazySync) fsyncDir(dirname(path), this.fs);
+    const size = created ? 0 : this.fs.fstatSync(fd).size;
     return new AppendFile(this, path, fd, size, lazySync);
   }
 
@@ -294,7 +293,7 @@ export class GroupCommitter implements DurabilityBarrier {
     this.lazyUnsynced.delete(file);
     file.closed = true;
     try {
-      fs.closeSync(file.fd);
+      this.fs.closeSync(file.fd);
     } catch (err) {
       this.report(err as Error, file.path);
     }
@@ -445,8 +444,26 @@ export class GroupCommitter implements DurabilityBarrier {
     }
   }
 
+  /**
+   * Calls `listener` once when an fdatasync fails (at once if one already has): the committer
+   * has then stopped for good (fail-stop, see the file comment). The broker logs it, reports it
+   * through its health check and must be restarted to recover from what is on disk.
+   */
+  onFailure(listener: (err: Error) => void): void {
+    if (this.failed) listener(this.failed);
+    else this.failureListeners.push(listener);
+  }
+
   private fail(err: Error): void {
+    if (this.failed) return;
     this.failed = err;
+    for (const listener of this.failureListeners) {
+      try {
+        listener(err);
+      } catch {
+        // A throwing listener must not stop the others.
+      }
+    }
     const flushWaiters = this.flushWaiters;
     this.flushWaiters = [];
     // flush() callers learn of the failure through a rejected promise.
@@ -467,12 +484,51 @@ export class GroupCommitter implements DurabilityBarrier {
   }
 }
 
-/** fsyncs a directory so that entries created, renamed or removed in it survive a crash. */
-export function fsyncDir(path: string): void {
-  const fd = fs.openSync(path, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+/**
+ * Thrown by appends once the committer has failed: after a failed fdatasync the kernel may have
+ * dropped the dirty pages, so nothing more can be promised durable until the broker restarts and
+ * recovers from what the disk holds (a retried fsync could "succeed" without the lost data).
+ */
+export class StorageFailedError extends Error {
+  constructor(override readonly cause: Error) {
+    super(
+      `storage is stopped after a failed fdatasync (${cause.message}); nothing more is written or acknowledged: restart the broker to recover from disk`,
+    );
+    this.name = 'StorageFailedError';
   }
+}
+
+/** `fs`'s calls (own or inherited, bound to it), node:fs for the ones it lacks. */
+function withFallback(fs: Partial<StorageFs>): StorageFs {
+  const merged: Record<string, unknown> = { constants: fs.constants ?? nodeFs.constants };
+  for (const key of STORAGE_FS_CALLS) {
+    const own = fs[key];
+    merged[key] = typeof own === 'function' ? own.bind(fs) : nodeFs[key];
+  }
+  return merged as unknown as StorageFs;
+}
+
+/** fsyncs a directory so that entries created, renamed or removed in it survive a crash. */
+export function fsyncDir(path: string, fsys: StorageFs = nodeFs): void {
+  const fd = fsys.openSync(path, 'r');
+  try {
+    fsys.fsyncSync(fd);
+  } finally {
+    fsys.closeSync(fd);
+  }
+}
+
+/**
+ * mkdir -p, and (when `sync`) fsyncs the parent of every directory it created, top down: without
+ * that a power cut can forget a new store's directory, and every file later made durable in it.
+ */
+export function mkdirDurable(path: string, fsys: StorageFs, sync: boolean): void {
+  const created: string[] = [];
+  for (let p = path; !fsys.existsSync(p); p = dirname(p)) {
+    created.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  if (created.length === 0) return;
+  fsys.mkdirSync(path, { recursive: true });
+  if (sync) for (const dir of created) fsyncDir(dirname(dir), fsys);
 }

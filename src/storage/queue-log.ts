@@ -10,10 +10,9 @@
  * After open, appends always go to a new segment, so a stale ack entry in an old segment can
  * never match a record written after a truncation.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '../util/crc32c.js';
-import type { AppendFile, GroupCommitter } from './group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from './group-commit.js';
 import {
   READ_CHUNK_BYTES,
   RECORD_HEADER_BYTES,
@@ -21,6 +20,7 @@ import {
   scanFile,
   writeRecordHeader,
 } from './record-format.js';
+import type { StorageFs } from './storage-fs.js';
 
 export interface LogLocation {
   readonly segmentId: number;
@@ -89,6 +89,7 @@ export class QueueLog {
   readonly dir: string;
   readonly segmentSizeBytes: number;
   private readonly committer: GroupCommitter;
+  private readonly fs: StorageFs;
   private readonly logger: (line: string) => void;
   /** Live segments in increasing id order (Map keeps insertion order; ids only grow). */
   private readonly segments = new Map<number, Segment>();
@@ -119,6 +120,7 @@ export class QueueLog {
   private constructor(dir: string, committer: GroupCommitter, options: QueueLogOptions) {
     this.dir = dir;
     this.committer = committer;
+    this.fs = committer.fs;
     this.segmentSizeBytes = Math.min(
       options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
       MAX_SEGMENT_SIZE_BYTES,
@@ -130,14 +132,14 @@ export class QueueLog {
 
   /** Opens (creating if needed) the log in `dir` and recovers it. */
   static open(dir: string, committer: GroupCommitter, options: QueueLogOptions = {}): QueueLog {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     const log = new QueueLog(dir, committer, options);
     log.recover(options.recover);
     return log;
   }
 
   private recover(classify: QueueLogOptions['recover']): void {
-    const names = fs.readdirSync(this.dir);
+    const names = this.fs.readdirSync(this.dir);
     const ids = names
       .filter((n) => n.endsWith(SEGMENT_SUFFIX) && /^\d{20}\.seg$/.test(n))
       .map((n) => Number(n.slice(0, 20)))
@@ -145,7 +147,8 @@ export class QueueLog {
     const idSet = new Set(ids);
     for (const n of names) {
       // An ack file whose segment is gone (deleted just before a crash) is garbage.
-      if (/^\d{20}\.ack$/.test(n) && !idSet.has(Number(n.slice(0, 20)))) unlinkQuiet(join(this.dir, n));
+      if (/^\d{20}\.ack$/.test(n) && !idSet.has(Number(n.slice(0, 20))))
+        unlinkQuiet(this.fs, join(this.dir, n));
     }
     for (const id of ids) {
       const seg = this.newSegment(id);
@@ -169,7 +172,7 @@ export class QueueLog {
   private loadAcks(seg: Segment): void {
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(seg.ackPath);
+      buf = this.fs.readFileSync(seg.ackPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
@@ -188,25 +191,31 @@ export class QueueLog {
         `queue log ${this.dir}: ${seg.ackPath}: ignored ${bad} invalid ack entries and ${buf.length - whole} trailing bytes`,
       );
       // Rewrite only the valid entries so later appends stay aligned.
-      if (whole !== buf.length) fs.truncateSync(seg.ackPath, whole);
+      if (whole !== buf.length) this.fs.truncateSync(seg.ackPath, whole);
     }
   }
 
   private scanSegment(seg: Segment, classify: QueueLogOptions['recover']): void {
-    const fd = fs.openSync(seg.dataPath, 'r+');
+    const fd = this.fs.openSync(seg.dataPath, 'r+');
     try {
-      const size = fs.fstatSync(fd).size;
+      const size = this.fs.fstatSync(fd).size;
       const validAcks = new Set<number>();
       let ackedOrSkipped = 0;
-      const result = scanFile(fd, size, (type, buf, start, end, recordStart) => {
-        if (seg.acked.has(recordStart)) {
-          validAcks.add(recordStart);
-          ackedOrSkipped++;
-        } else if (classify && !classify(type, buf.subarray(start, end))) {
-          validAcks.add(recordStart);
-          ackedOrSkipped++;
-        }
-      });
+      const result = scanFile(
+        fd,
+        size,
+        (type, buf, start, end, recordStart) => {
+          if (seg.acked.has(recordStart)) {
+            validAcks.add(recordStart);
+            ackedOrSkipped++;
+          } else if (classify && !classify(type, buf.subarray(start, end))) {
+            validAcks.add(recordStart);
+            ackedOrSkipped++;
+          }
+        },
+        undefined,
+        this.fs,
+      );
       // Keep only acks that name real records (drops stale entries past a truncated tail).
       seg.acked.clear();
       for (const p of validAcks) seg.acked.add(p);
@@ -218,11 +227,11 @@ export class QueueLog {
           `queue log ${this.dir}: segment ${seg.id}: ${result.stopReason} record at byte ${result.validBytes}; ` +
             `truncated ${size - result.validBytes} bytes (kept ${result.records} records)`,
         );
-        fs.ftruncateSync(fd, result.validBytes);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+        this.fs.ftruncateSync(fd, result.validBytes);
+        if (this.committer.policy !== 'never') this.fs.fdatasyncSync(fd);
       }
     } finally {
-      fs.closeSync(fd);
+      this.fs.closeSync(fd);
     }
   }
 
@@ -353,8 +362,8 @@ export class QueueLog {
     seg.ackFile = undefined;
     if (this.readFdSegmentId === seg.id) this.closeReadFd();
     if (this.chunkSegmentId === seg.id) this.chunkSegmentId = -1;
-    unlinkQuiet(seg.dataPath);
-    unlinkQuiet(seg.ackPath);
+    unlinkQuiet(this.fs, seg.dataPath);
+    unlinkQuiet(this.fs, seg.ackPath);
   }
 
   /** Moves the read cursor past every record appended so far. */
@@ -456,7 +465,7 @@ export class QueueLog {
     }
     let want = Math.min(this.chunk.length, readable - pos);
     this.chunkSegmentId = -1;
-    let got = readFully(fd, this.chunk, want, pos);
+    let got = readFully(fd, this.chunk, want, pos, this.fs);
     if (got >= RECORD_HEADER_BYTES) {
       const total = RECORD_HEADER_BYTES + this.chunk.readUInt32LE(0);
       if (total > got) {
@@ -465,7 +474,7 @@ export class QueueLog {
         // only for ordinary chunks).
         const big = Buffer.allocUnsafe(total);
         want = total;
-        got = readFully(fd, big, want, pos);
+        got = readFully(fd, big, want, pos, this.fs);
         if (got < total) return this.corruptTail(seg, pos);
         this.chunk = big;
       }
@@ -493,13 +502,13 @@ export class QueueLog {
   private readFdFor(seg: Segment): number {
     if (this.readFd !== undefined && this.readFdSegmentId === seg.id) return this.readFd;
     this.closeReadFd();
-    this.readFd = fs.openSync(seg.dataPath, 'r');
+    this.readFd = this.fs.openSync(seg.dataPath, 'r');
     this.readFdSegmentId = seg.id;
     return this.readFd;
   }
 
   private closeReadFd(): void {
-    if (this.readFd !== undefined) fs.closeSync(this.readFd);
+    if (this.readFd !== undefined) this.fs.closeSync(this.readFd);
     this.readFd = undefined;
     this.readFdSegmentId = -1;
   }
@@ -548,7 +557,7 @@ export class QueueLog {
   }
 }
 
-function unlinkQuiet(path: string): void {
+function unlinkQuiet(fs: StorageFs, path: string): void {
   try {
     fs.unlinkSync(path);
   } catch (err) {

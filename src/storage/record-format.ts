@@ -7,8 +7,8 @@
  * CRC does not match (corruption); everything before it is the valid prefix and recovery
  * truncates the file there.
  */
-import { readSync } from 'node:fs';
 import { crc32c } from '../util/crc32c.js';
+import { nodeFs, type StorageFs } from './storage-fs.js';
 
 export const RECORD_HEADER_BYTES = 9;
 /** Upper bound on one record's payload; a larger length field means a corrupt header. */
@@ -96,6 +96,7 @@ export function scanFile(
   fileSize: number,
   visit?: RecordVisitor,
   chunkBytes = READ_CHUNK_BYTES,
+  fsys: StorageFs = nodeFs,
 ): ScanResult {
   let chunk = Buffer.allocUnsafe(chunkBytes);
   let filePos = 0;
@@ -103,7 +104,7 @@ export function scanFile(
   let size = fileSize;
   while (filePos < size) {
     const want = Math.min(chunk.length, size - filePos);
-    const got = readFully(fd, chunk, want, filePos);
+    const got = readFully(fd, chunk, want, filePos, fsys);
     if (got < want) size = filePos + got; // the file is shorter than we were told
     // scanBuffer reports positions within the chunk; the visitor needs file positions (acks name them).
     const chunkFilePos = filePos;
@@ -131,10 +132,16 @@ export function scanFile(
 }
 
 /** readSync until `length` bytes are read or EOF; returns the count read. */
-export function readFully(fd: number, buf: Buffer, length: number, position: number): number {
+export function readFully(
+  fd: number,
+  buf: Buffer,
+  length: number,
+  position: number,
+  fsys: StorageFs = nodeFs,
+): number {
   let done = 0;
   while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
+    const n = fsys.readSync(fd, buf, done, length - done, position + done);
     if (n === 0) break;
     done += n;
   }

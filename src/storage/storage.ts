@@ -10,13 +10,13 @@
  *   <dataDir>/sqs/<queue id>/dedup/  a FIFO SQS queue's deduplication ids
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FsyncPolicy } from '../core/durability.js';
 import { DiskQueueStore } from './amqp/disk-queue-store.js';
 import { DiskDefinitionsStore } from './disk-definitions-store.js';
-import { fsyncDir, GroupCommitter } from './group-commit.js';
+import { fsyncDir, GroupCommitter, mkdirDurable } from './group-commit.js';
 import { DiskSqsStorage } from './sqs/disk-sqs-store.js';
+import { nodeFs, type StorageFs } from './storage-fs.js';
 import { DiskStreamStore, type DiskStreamStoreOptions } from './stream/disk-stream-store.js';
 
 export interface StorageOptions {
@@ -32,6 +32,13 @@ export interface StorageOptions {
   definitionsCompactAfterRecords?: number;
   /** Stream index spacing (see DiskStreamStoreOptions; tests use small values). */
   streamIndexIntervalBytes?: number;
+  /**
+   * Called once when storage stops after a failed fdatasync (fail-stop: nothing more is written or
+   * acknowledged until a restart). The broker's health check and metrics hook in here.
+   */
+  onFailure?: (err: Error) => void;
+  /** The file system every store goes through (default node:fs; tests pass a simulated one). */
+  fs?: StorageFs;
 }
 
 const LOCK_FILE = 'pier.lock';
@@ -55,6 +62,7 @@ export class Storage {
   readonly committer: GroupCommitter;
   readonly definitions: DiskDefinitionsStore;
   private readonly options: StorageOptions;
+  private readonly fs: StorageFs;
   private readonly logger: (line: string) => void;
   private readonly queuesDir: string;
   private readonly openStores = new Map<string, DiskQueueStore>();
@@ -67,26 +75,48 @@ export class Storage {
     this.options = options;
     this.dataDir = resolve(options.dataDir);
     this.logger = options.logger ?? ((line) => console.error(line));
-    fs.mkdirSync(this.dataDir, { recursive: true });
-    acquireLock(this.dataDir);
+    const fs = options.fs ?? nodeFs;
+    this.fs = fs;
+    mkdirDurable(this.dataDir, fs, options.fsync === 'always');
+    acquireLock(fs, this.dataDir);
     try {
       this.queuesDir = join(this.dataDir, 'queues');
-      fs.mkdirSync(this.queuesDir, { recursive: true });
+      mkdirDurable(this.queuesDir, fs, options.fsync === 'always');
       this.streamsDir = join(this.dataDir, 'streams');
-      fs.mkdirSync(this.streamsDir, { recursive: true });
+      mkdirDurable(this.streamsDir, fs, options.fsync === 'always');
       this.committer = new GroupCommitter({
         fsync: options.fsync,
         fsyncIntervalMs: options.fsyncIntervalMs,
         onError: (err, path) => this.logger(`storage error: ${path}: ${err.message}`),
+        fs,
       });
+      this.committer.onFailure((err) => this.reportFailure(err));
       this.definitions = DiskDefinitionsStore.open(join(this.dataDir, 'definitions'), {
         logger: this.logger,
         sync: options.fsync !== 'never',
         compactAfterRecords: options.definitionsCompactAfterRecords,
+        fs,
       });
     } catch (err) {
-      releaseLock(this.dataDir);
+      releaseLock(this.fs, this.dataDir);
       throw err;
+    }
+  }
+
+  /** The error that stopped storage (a failed fdatasync), or undefined while it is healthy. */
+  get failure(): Error | undefined {
+    return this.committer.error ?? this.definitions.failure;
+  }
+
+  private reportFailure(err: Error): void {
+    this.logger(
+      `storage FAILED: fdatasync error (${err.message}); no further message writes are accepted and nothing ` +
+        'after the last successful sync is acknowledged. Restart the broker to recover from the disk.',
+    );
+    try {
+      this.options.onFailure?.(err);
+    } catch {
+      // a throwing hook must not hide the failure
     }
   }
 
@@ -111,10 +141,10 @@ export class Storage {
       throw new Error(`queue store for '${queueName}' in vhost '${vhost}' is already open`);
     const dir = join(this.queuesDir, dirName);
     const namePath = join(dir, 'name.json');
-    if (!fs.existsSync(namePath)) {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName })}\n`);
-      if (this.options.fsync === 'always') fsyncDir(this.queuesDir);
+    if (!this.fs.existsSync(namePath)) {
+      this.fs.mkdirSync(dir, { recursive: true });
+      this.fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName })}\n`);
+      if (this.options.fsync === 'always') fsyncDir(this.queuesDir, this.fs);
     }
     const store = DiskQueueStore.open(dir, this.committer, {
       segmentSizeBytes: this.options.segmentSizeBytes,
@@ -132,16 +162,18 @@ export class Storage {
     const dirName = Storage.queueDirName(vhost, queueName);
     const store = this.openStores.get(dirName);
     if (store) store.destroy();
-    else fs.rmSync(join(this.queuesDir, dirName), { recursive: true, force: true });
+    else this.fs.rmSync(join(this.queuesDir, dirName), { recursive: true, force: true });
   }
 
   /** Deletes the data of every queue not in `keep` (queues deleted while their data lingered). */
   removeOrphanQueueData(keep: Array<{ vhost: string; queueName: string }>): void {
     const wanted = new Set(keep.map((q) => Storage.queueDirName(q.vhost, q.queueName)));
-    for (const name of fs.readdirSync(this.queuesDir)) {
+    for (const name of this.fs.readdirSync(this.queuesDir)) {
       if (wanted.has(name) || this.openStores.has(name)) continue;
-      this.logger(`storage: removing data of unknown queue ${describeQueueDir(join(this.queuesDir, name))}`);
-      fs.rmSync(join(this.queuesDir, name), { recursive: true, force: true });
+      this.logger(
+        `storage: removing data of unknown queue ${describeQueueDir(this.fs, join(this.queuesDir, name))}`,
+      );
+      this.fs.rmSync(join(this.queuesDir, name), { recursive: true, force: true });
     }
   }
 
@@ -159,10 +191,10 @@ export class Storage {
       throw new Error(`stream '${streamName}' in vhost '${vhost}' is already open`);
     const dir = join(this.streamsDir, dirName);
     const namePath = join(dir, 'name.json');
-    if (!fs.existsSync(namePath)) {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName: streamName })}\n`);
-      if (this.options.fsync === 'always') fsyncDir(this.streamsDir);
+    if (!this.fs.existsSync(namePath)) {
+      this.fs.mkdirSync(dir, { recursive: true });
+      this.fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName: streamName })}\n`);
+      if (this.options.fsync === 'always') fsyncDir(this.streamsDir, this.fs);
     }
     const log = DiskStreamStore.open(dir, this.committer, {
       segmentSizeBytes: options.segmentSizeBytes,
@@ -177,12 +209,12 @@ export class Storage {
   /** Deletes the data of every stream not in `keep` (streams deleted while their data lingered). */
   removeOrphanStreamData(keep: Array<{ vhost: string; queueName: string }>): void {
     const wanted = new Set(keep.map((q) => Storage.queueDirName(q.vhost, q.queueName)));
-    for (const name of fs.readdirSync(this.streamsDir)) {
+    for (const name of this.fs.readdirSync(this.streamsDir)) {
       if (wanted.has(name) || this.openStreams.has(name)) continue;
       this.logger(
-        `storage: removing data of unknown stream ${describeQueueDir(join(this.streamsDir, name))}`,
+        `storage: removing data of unknown stream ${describeQueueDir(this.fs, join(this.streamsDir, name))}`,
       );
-      fs.rmSync(join(this.streamsDir, name), { recursive: true, force: true });
+      this.fs.rmSync(join(this.streamsDir, name), { recursive: true, force: true });
     }
   }
 
@@ -209,34 +241,35 @@ export class Storage {
       await this.committer.close();
     } finally {
       this.definitions.close();
-      releaseLock(this.dataDir);
+      releaseLock(this.fs, this.dataDir);
     }
   }
 }
 
-function describeQueueDir(dir: string): string {
+function describeQueueDir(fs: StorageFs, dir: string): string {
   try {
-    const { vhost, queueName } = JSON.parse(fs.readFileSync(join(dir, 'name.json'), 'utf8'));
+    const { vhost, queueName } = JSON.parse(fs.readFileSync(join(dir, 'name.json')).toString('utf8'));
     return `'${queueName}' in vhost '${vhost}' (${dir})`;
   } catch {
     return dir;
   }
 }
 
-function acquireLock(dataDir: string): void {
+function acquireLock(fs: StorageFs, dataDir: string): void {
   const path = join(dataDir, LOCK_FILE);
   if (lockedByThisProcess.has(dataDir)) throw new StorageLockedError(dataDir, process.pid);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = fs.openSync(path, 'wx');
-      fs.writeSync(fd, `${process.pid}\n`);
+      const pid = Buffer.from(`${process.pid}\n`);
+      fs.writeSync(fd, pid, 0, pid.length, 0);
       fs.closeSync(fd);
       lockedByThisProcess.add(dataDir);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number.parseInt(readQuiet(path), 10);
+    const pid = Number.parseInt(readQuiet(fs, path), 10);
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
       throw new StorageLockedError(dataDir, pid);
     }
@@ -250,7 +283,7 @@ function acquireLock(dataDir: string): void {
   throw new Error(`could not acquire lock ${path}`);
 }
 
-function releaseLock(dataDir: string): void {
+function releaseLock(fs: StorageFs, dataDir: string): void {
   lockedByThisProcess.delete(dataDir);
   try {
     fs.unlinkSync(join(dataDir, LOCK_FILE));
@@ -259,9 +292,9 @@ function releaseLock(dataDir: string): void {
   }
 }
 
-function readQuiet(path: string): string {
+function readQuiet(fs: StorageFs, path: string): string {
   try {
-    return fs.readFileSync(path, 'utf8');
+    return fs.readFileSync(path).toString('utf8');
   } catch {
     return '';
   }

@@ -20,11 +20,10 @@
  * are dropped at restart as RabbitMQ drops transient messages.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { DelayStore } from '../../core/amqp/delay-store.js';
 import type { Message } from '../../core/message.js';
-import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { decodeMessageRecord, encodeMessageRecord, messageRecordLength } from '../message-record.js';
 import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile, writeRecordHeader } from '../record-format.js';
 
@@ -114,7 +113,7 @@ export class DiskDelayStore implements DelayStore {
     options: DelayStoreOptions = {},
     onRelease: () => void = () => {},
   ): DiskDelayStore {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     const store = new DiskDelayStore(dir, committer, options, onRelease);
     store.recoverSegments();
     return store;
@@ -123,7 +122,7 @@ export class DiskDelayStore implements DelayStore {
   // ---- recovery ----------------------------------------------------------------------------
 
   private recoverSegments(): void {
-    const ids = fs
+    const ids = this.committer.fs
       .readdirSync(this.dir)
       .filter((n) => SEGMENT_NAME.test(n))
       .map((n) => Number(n.slice(0, 20)))
@@ -184,21 +183,21 @@ export class DiskDelayStore implements DelayStore {
     segment: Segment,
     visit: (type: number, buf: Buffer, start: number, end: number, recordStart: number) => void,
   ): number {
-    const fd = fs.openSync(segment.path, 'r+');
+    const fd = this.committer.fs.openSync(segment.path, 'r+');
     try {
-      const size = fs.fstatSync(fd).size;
-      const result = scanFile(fd, size, visit);
+      const size = this.committer.fs.fstatSync(fd).size;
+      const result = scanFile(fd, size, visit, undefined, this.committer.fs);
       if (result.validBytes < size) {
         this.logger(
           `delay store ${this.dir}: segment ${segment.id}: ${result.stopReason} record at byte ${result.validBytes}; ` +
             `truncated ${size - result.validBytes} bytes (kept ${result.records} records)`,
         );
-        fs.ftruncateSync(fd, result.validBytes);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+        this.committer.fs.ftruncateSync(fd, result.validBytes);
+        if (this.committer.policy !== 'never') this.committer.fs.fdatasyncSync(fd);
       }
       return result.validBytes;
     } finally {
-      fs.closeSync(fd);
+      this.committer.fs.closeSync(fd);
     }
   }
 
@@ -286,7 +285,7 @@ export class DiskDelayStore implements DelayStore {
       this.segments.delete(segment.id);
       this.closeReadFd(segment.id);
       try {
-        fs.unlinkSync(segment.path);
+        this.committer.fs.unlinkSync(segment.path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
@@ -307,12 +306,18 @@ export class DiskDelayStore implements DelayStore {
     if (segment.file && segment.file.writtenBytes < segment.file.sizeBytes) segment.file.writeStaged();
     const fd = segment.file ? segment.file.fd : this.readFd(segment);
     let buf = this.readBuffer;
-    let got = readFully(fd, buf, Math.min(buf.length, segment.sizeBytes - position), position);
+    let got = readFully(
+      fd,
+      buf,
+      Math.min(buf.length, segment.sizeBytes - position),
+      position,
+      this.committer.fs,
+    );
     if (got >= RECORD_HEADER_BYTES) {
       const total = RECORD_HEADER_BYTES + buf.readUInt32LE(0);
       if (total > got) {
         buf = Buffer.allocUnsafe(total);
-        got = readFully(fd, buf, total, position);
+        got = readFully(fd, buf, total, position, this.committer.fs);
       }
     }
     // scanBuffer checks the length and CRC of exactly this one record.
@@ -341,7 +346,7 @@ export class DiskDelayStore implements DelayStore {
       return open;
     }
     if (this.readFds.size >= MAX_READ_FDS) this.closeReadFd(this.readFds.keys().next().value as number);
-    const fd = fs.openSync(segment.path, 'r');
+    const fd = this.committer.fs.openSync(segment.path, 'r');
     this.readFds.set(segment.id, fd);
     return fd;
   }
@@ -350,7 +355,7 @@ export class DiskDelayStore implements DelayStore {
     const fd = this.readFds.get(segmentId);
     if (fd === undefined) return;
     this.readFds.delete(segmentId);
-    fs.closeSync(fd);
+    this.committer.fs.closeSync(fd);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -381,7 +386,7 @@ export class DiskDelayStore implements DelayStore {
     this.active?.file?.discard();
     this.active = undefined;
     this.segments.clear();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.committer.fs.rmSync(this.dir, { recursive: true, force: true });
     if (!wasClosed) this.onRelease();
   }
 }
@@ -403,7 +408,7 @@ export class DelayStorage {
     private readonly options: DelayStoreOptions = {},
   ) {
     this.root = join(dataDir, 'delayed');
-    fs.mkdirSync(this.root, { recursive: true });
+    mkdirDurable(this.root, this.committer.fs, this.committer.policy === 'always');
   }
 
   static dirName(vhost: string, exchange: string): string {
@@ -419,11 +424,11 @@ export class DelayStorage {
     if (this.open.has(name))
       throw new Error(`delay store of exchange '${exchange}' in vhost '${vhost}' is already open`);
     const dir = join(this.root, name);
-    if (!durable) fs.rmSync(dir, { recursive: true, force: true });
+    if (!durable) this.committer.fs.rmSync(dir, { recursive: true, force: true });
     const namePath = join(dir, 'name.json');
-    if (!fs.existsSync(namePath)) {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(namePath, `${JSON.stringify({ vhost, exchange })}\n`);
+    if (!this.committer.fs.existsSync(namePath)) {
+      mkdirDurable(dir, this.committer.fs, this.committer.policy === 'always');
+      this.committer.fs.writeFileSync(namePath, `${JSON.stringify({ vhost, exchange })}\n`);
     }
     const store = DiskDelayStore.open(dir, this.committer, this.options, () => this.open.delete(name));
     this.open.set(name, store);
@@ -432,12 +437,12 @@ export class DelayStorage {
 
   /** Deletes the data of every delayed exchange whose store is not open (deleted or transient ones). */
   removeOrphans(): void {
-    for (const name of fs.readdirSync(this.root)) {
+    for (const name of this.committer.fs.readdirSync(this.root)) {
       if (this.open.has(name)) continue;
       this.options.logger?.(
         `storage: removing delayed messages of unknown exchange in ${join(this.root, name)}`,
       );
-      fs.rmSync(join(this.root, name), { recursive: true, force: true });
+      this.committer.fs.rmSync(join(this.root, name), { recursive: true, force: true });
     }
   }
 

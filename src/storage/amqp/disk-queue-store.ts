@@ -13,7 +13,6 @@
  * restart. A persistent message's append is staged in the committer in the same event-loop turn,
  * so the committer's next afterDurable round covers it (publisher confirms wait on that).
  */
-import { rmSync } from 'node:fs';
 import type { QueueStore } from '../../core/amqp/queue-store.js';
 import type { RecoveredDedupId, StoredDedupId } from '../../core/dedup-store.js';
 import type { Message, QueuedMessage } from '../../core/message.js';
@@ -266,7 +265,7 @@ export class DiskQueueStore implements QueueStore {
     this.log.destroy();
     this.window = [];
     this.windowHead = 0;
-    rmSync(this.dir, { recursive: true, force: true });
+    this.committer.fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
   close(): void {

@@ -14,7 +14,6 @@
  * rewritten with one COMMIT per group (compaction): written to `offsets.log.tmp`, synced, renamed
  * over the log; a crash leaves the old log or the new one. Recovery truncates a torn tail.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import {
   type CommittedOffset,
@@ -24,7 +23,7 @@ import {
   OffsetTable,
   type TopicPartitionRef,
 } from '../../core/kafka/group-offsets.js';
-import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { rewriteLog } from '../log-rewrite.js';
 import { RECORD_HEADER_BYTES, scanFile, writeRecordHeader } from '../record-format.js';
 
@@ -139,7 +138,7 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
     this.logPath = join(dir, LOG_NAME);
     this.compactMinEntries = compactMinEntries;
     // A compaction that did not reach its rename: the old log is still complete.
-    fs.rmSync(join(dir, TMP_NAME), { force: true });
+    this.committer.fs.rmSync(join(dir, TMP_NAME), { force: true });
     this.recoverLog();
     this.file = committer.openFile(this.logPath);
   }
@@ -150,7 +149,7 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
     committer: GroupCommitter,
     options: GroupOffsetLogOptions = {},
   ): DiskGroupOffsetStore {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     return new DiskGroupOffsetStore(
       dir,
       committer,
@@ -162,22 +161,28 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
   private recoverLog(): void {
     let fd: number;
     try {
-      fd = fs.openSync(this.logPath, 'r+');
+      fd = this.committer.fs.openSync(this.logPath, 'r+');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const size = this.committer.fs.fstatSync(fd).size;
       let undecodable = 0;
-      const result = scanFile(fd, size, (type, buf, start, end) => {
-        try {
-          this.replay(type, buf, start, end);
-        } catch {
-          // CRC-valid but not decodable (a bug, not a torn write): skip it rather than lose the rest.
-          undecodable++;
-        }
-      });
+      const result = scanFile(
+        fd,
+        size,
+        (type, buf, start, end) => {
+          try {
+            this.replay(type, buf, start, end);
+          } catch {
+            // CRC-valid but not decodable (a bug, not a torn write): skip it rather than lose the rest.
+            undecodable++;
+          }
+        },
+        undefined,
+        this.committer.fs,
+      );
       if (undecodable > 0)
         this.logger(`group offsets ${this.dir}: skipped ${undecodable} undecodable records`);
       if (result.validBytes < size) {
@@ -185,11 +190,11 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
           `group offsets ${this.dir}: ${result.stopReason} record at byte ${result.validBytes}; ` +
             `truncated ${size - result.validBytes} bytes (kept ${result.records} records)`,
         );
-        fs.ftruncateSync(fd, result.validBytes);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+        this.committer.fs.ftruncateSync(fd, result.validBytes);
+        if (this.committer.policy !== 'never') this.committer.fs.fdatasyncSync(fd);
       }
     } finally {
-      fs.closeSync(fd);
+      this.committer.fs.closeSync(fd);
     }
   }
 
@@ -314,7 +319,13 @@ export class DiskGroupOffsetStore implements GroupOffsetStore {
     let p = 0;
     for (const g of groups) p = encodeCommit(buf, p, g.groupId, g.entries);
     try {
-      rewriteLog(this.logPath, join(this.dir, TMP_NAME), buf.subarray(0, p), this.committer.policy);
+      rewriteLog(
+        this.logPath,
+        join(this.dir, TMP_NAME),
+        buf.subarray(0, p),
+        this.committer.policy,
+        this.committer.fs,
+      );
     } catch (err) {
       this.logger(
         `group offsets ${this.dir}: compaction failed, keeping the current log: ${(err as Error).message}`,

@@ -33,13 +33,13 @@
  * so a queue deleted just before a crash (its acks lost) does not come back.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { SqsMessage } from '../../core/sqs/message.js';
 import type { SqsMessageStore, SqsStorage } from '../../core/sqs/store.js';
 import { DiskDedupStore } from '../disk-dedup-store.js';
-import { fsyncDir, type GroupCommitter } from '../group-commit.js';
+import { fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { type LogLocation, QueueLog } from '../queue-log.js';
+import type { StorageFs } from '../storage-fs.js';
 import {
   decodeSqsMessageRecord,
   decodeSqsReceiveRecord,
@@ -434,7 +434,7 @@ function recoverSharedLog(log: QueueLog, logger: (line: string) => void): Map<st
   return byQueue;
 }
 
-function removeDirIfEmpty(dir: string): void {
+function removeDirIfEmpty(fs: StorageFs, dir: string): void {
   try {
     fs.rmdirSync(dir);
   } catch {
@@ -466,7 +466,7 @@ export class DiskSqsStorage implements SqsStorage {
     private readonly options: SqsStoreOptions = {},
   ) {
     this.root = join(dataDir, 'sqs');
-    fs.mkdirSync(this.root, { recursive: true });
+    mkdirDurable(this.root, this.committer.fs, this.committer.policy === 'always');
   }
 
   queueDir(queueId: string): string {
@@ -478,12 +478,12 @@ export class DiskSqsStorage implements SqsStorage {
     if (this.shared) return this.shared;
     const logger = this.options.logger ?? (() => {});
     const dir = join(this.root, LOG_DIR);
-    const created = !fs.existsSync(dir);
+    const created = !this.committer.fs.existsSync(dir);
     const log = QueueLog.open(dir, this.committer, {
       segmentSizeBytes: this.options.segmentSizeBytes,
       logger,
     });
-    if (created && this.committer.policy === 'always') fsyncDir(this.root);
+    if (created && this.committer.policy === 'always') fsyncDir(this.root, this.committer.fs);
     this.shared = new SqsSharedLog(log, recoverSharedLog(log, logger), () => this.scheduleRelocation());
     return this.shared;
   }
@@ -559,13 +559,13 @@ export class DiskSqsStorage implements SqsStorage {
     const dir = join(this.root, name);
     if (this.openDedupStores.has(name))
       throw new Error(`SQS deduplication store of queue id '${queueId}' is already open`);
-    if (!fs.existsSync(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      if (this.committer.policy === 'always') fsyncDir(this.root);
+    if (!this.committer.fs.existsSync(dir)) {
+      mkdirDurable(dir, this.committer.fs, this.committer.policy === 'always');
+      if (this.committer.policy === 'always') fsyncDir(this.root, this.committer.fs);
     }
     const store = DiskDedupStore.open(join(dir, DEDUP_DIR), this.committer, this.options, () => {
       this.openDedupStores.delete(name);
-      removeDirIfEmpty(dir);
+      removeDirIfEmpty(this.committer.fs, dir);
     });
     this.openDedupStores.set(name, store);
     return store;
@@ -582,10 +582,10 @@ export class DiskSqsStorage implements SqsStorage {
     const wanted = new Set<string>([LOG_DIR]);
     for (const id of keep) wanted.add(sqsQueueDirName(id));
     for (const id of this.openMessageStores.keys()) wanted.add(sqsQueueDirName(id));
-    for (const name of fs.readdirSync(this.root)) {
+    for (const name of this.committer.fs.readdirSync(this.root)) {
       if (wanted.has(name) || this.openDedupStores.has(name)) continue;
       this.options.logger?.(`storage: removing data of unknown SQS queue in ${join(this.root, name)}`);
-      fs.rmSync(join(this.root, name), { recursive: true, force: true });
+      this.committer.fs.rmSync(join(this.root, name), { recursive: true, force: true });
     }
   }
 

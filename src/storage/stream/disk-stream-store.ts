@@ -13,11 +13,11 @@
  * and its index rebuilt; older segments keep their index when it fits the file, and only the part
  * after their last index entry is scanned to find where they end.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { StreamEntry, StreamRetention, StreamStore } from '../../core/stream/stream-store.js';
-import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile } from '../record-format.js';
+import type { StorageFs } from '../storage-fs.js';
 import { SegmentIndex } from './stream-index.js';
 import {
   decodeStreamRecord,
@@ -119,7 +119,7 @@ export class DiskStreamStore implements StreamStore {
 
   /** Opens (creating if needed) the log in `dir` and recovers it. */
   static open(dir: string, committer: GroupCommitter, options: DiskStreamStoreOptions): DiskStreamStore {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     const log = new DiskStreamStore(dir, committer, options);
     log.recover();
     return log;
@@ -262,7 +262,7 @@ export class DiskStreamStore implements StreamStore {
     this.segments = [];
     this.closeReadFds();
     this.tail.clear();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.committer.fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
   // ---- appending ----------------------------------------------------------------------------
@@ -329,7 +329,7 @@ export class DiskStreamStore implements StreamStore {
     while (pos + RECORD_HEADER_BYTES <= end) {
       const want = Math.min(chunkBytes, end - pos);
       const buf = Buffer.allocUnsafe(want);
-      const got = readFully(fd, buf, want, pos);
+      const got = readFully(fd, buf, want, pos, this.committer.fs);
       let p = 0;
       while (p + RECORD_HEADER_BYTES <= got) {
         const total = RECORD_HEADER_BYTES + buf.readUInt32LE(p);
@@ -367,15 +367,15 @@ export class DiskStreamStore implements StreamStore {
     if (this.readFds.size >= MAX_OPEN_READ_FDS) {
       const [oldest, oldestFd] = this.readFds.entries().next().value as [Segment, number];
       this.readFds.delete(oldest);
-      fs.closeSync(oldestFd);
+      this.committer.fs.closeSync(oldestFd);
     }
-    fd = fs.openSync(seg.dataPath, 'r');
+    fd = this.committer.fs.openSync(seg.dataPath, 'r');
     this.readFds.set(seg, fd);
     return fd;
   }
 
   private closeReadFds(): void {
-    for (const fd of this.readFds.values()) fs.closeSync(fd);
+    for (const fd of this.readFds.values()) this.committer.fs.closeSync(fd);
     this.readFds.clear();
   }
 
@@ -385,16 +385,16 @@ export class DiskStreamStore implements StreamStore {
     seg.data = undefined;
     seg.indexFile = undefined;
     const fd = this.readFds.get(seg);
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined) this.committer.fs.closeSync(fd);
     this.readFds.delete(seg);
-    unlinkQuiet(seg.dataPath);
-    unlinkQuiet(seg.indexPath);
+    unlinkQuiet(this.committer.fs, seg.dataPath);
+    unlinkQuiet(this.committer.fs, seg.indexPath);
   }
 
   // ---- recovery -----------------------------------------------------------------------------
 
   private recover(): void {
-    const names = fs.readdirSync(this.dir);
+    const names = this.committer.fs.readdirSync(this.dir);
     const bases = names
       .filter((n) => /^\d{20}\.seg$/.test(n))
       .map((n) => Number(n.slice(0, 20)))
@@ -402,9 +402,25 @@ export class DiskStreamStore implements StreamStore {
     const baseSet = new Set(bases);
     for (const n of names) {
       // An index whose segment is gone (deleted just before a crash) is garbage.
-      if (/^\d{20}\.idx$/.test(n) && !baseSet.has(Number(n.slice(0, 20)))) unlinkQuiet(join(this.dir, n));
+      if (/^\d{20}\.idx$/.test(n) && !baseSet.has(Number(n.slice(0, 20))))
+        unlinkQuiet(this.committer.fs, join(this.dir, n));
     }
     for (let i = 0; i < bases.length; i++) {
+      const prev = this.segments.at(-1);
+      if (prev && bases[i]! > prev.nextOffset) {
+        // The previous segment lost its tail in a crash (power loss drops unsynced writes) but a
+        // later segment file survived: a gap readers could never cross. Nothing past the gap was
+        // acknowledged (a sync round covering a later segment also covers the earlier one's
+        // tail), so the log ends where the damage starts.
+        this.logger(
+          `stream log ${this.dir}: offsets ${prev.nextOffset} to ${bases[i]! - 1} lost in a crash; ` +
+            `dropping the ${bases.length - i} segment(s) after them (never acknowledged)`,
+        );
+        for (const base of bases.slice(i)) this.deleteSegmentFiles(this.newSegment(base));
+        // Durably: offsets past the gap are handed out again, and must not meet the old files.
+        if (this.committer.policy !== 'never') fsyncDir(this.dir, this.committer.fs);
+        break;
+      }
       const seg = this.newSegment(bases[i]!);
       const newest = i === bases.length - 1;
       if (newest || !this.loadIndex(seg)) this.rebuildIndex(seg);
@@ -426,8 +442,8 @@ export class DiskStreamStore implements StreamStore {
     let bytes: Buffer;
     let size: number;
     try {
-      bytes = fs.readFileSync(seg.indexPath);
-      size = fs.statSync(seg.dataPath).size;
+      bytes = this.committer.fs.readFileSync(seg.indexPath);
+      size = this.committer.fs.statSync(seg.dataPath).size;
     } catch {
       return false;
     }
@@ -435,13 +451,13 @@ export class DiskStreamStore implements StreamStore {
     if (!index) return false;
     const last = index.length - 1;
     const from = index.positionAt(last);
-    const fd = fs.openSync(seg.dataPath, 'r');
+    const fd = this.committer.fs.openSync(seg.dataPath, 'r');
     let buf: Buffer;
     try {
       buf = Buffer.allocUnsafe(size - from);
-      if (readFully(fd, buf, buf.length, from) !== buf.length) return false;
+      if (readFully(fd, buf, buf.length, from, this.committer.fs) !== buf.length) return false;
     } finally {
-      fs.closeSync(fd);
+      this.committer.fs.closeSync(fd);
     }
     let maxTimestampMs = index.timestampBeforeAt(last);
     let expected = index.offsetAt(last);
@@ -470,30 +486,36 @@ export class DiskStreamStore implements StreamStore {
 
   /** Scans a segment whole, truncates a torn or corrupt tail, and rewrites its index. */
   private rebuildIndex(seg: Segment): void {
-    const fd = fs.openSync(seg.dataPath, 'r+');
+    const fd = this.committer.fs.openSync(seg.dataPath, 'r+');
     try {
-      const size = fs.fstatSync(fd).size;
+      const size = this.committer.fs.fstatSync(fd).size;
       const index = new SegmentIndex();
       let expected = seg.baseOffset;
       let lastIndexed = 0;
       let maxTimestampMs = 0;
       let badAt: number | undefined;
-      const result = scanFile(fd, size, (_type, buf, start, end, position) => {
-        if (badAt !== undefined) return;
-        const header = readStreamRecordHeader(buf, start, end);
-        // Offsets run on without gaps inside a segment; anything else is damage.
-        if (!header || header.offset !== expected) {
-          badAt = position;
-          return;
-        }
-        if (index.length === 0 || position - lastIndexed >= this.indexIntervalBytes) {
-          index.add(header.offset, maxTimestampMs, position);
-          lastIndexed = position;
-        }
-        seg.lastEntryOffset = header.offset;
-        expected = header.offset + header.offsetCount;
-        maxTimestampMs = Math.max(maxTimestampMs, header.timestampMs);
-      });
+      const result = scanFile(
+        fd,
+        size,
+        (_type, buf, start, end, position) => {
+          if (badAt !== undefined) return;
+          const header = readStreamRecordHeader(buf, start, end);
+          // Offsets run on without gaps inside a segment; anything else is damage.
+          if (!header || header.offset !== expected) {
+            badAt = position;
+            return;
+          }
+          if (index.length === 0 || position - lastIndexed >= this.indexIntervalBytes) {
+            index.add(header.offset, maxTimestampMs, position);
+            lastIndexed = position;
+          }
+          seg.lastEntryOffset = header.offset;
+          expected = header.offset + header.offsetCount;
+          maxTimestampMs = Math.max(maxTimestampMs, header.timestampMs);
+        },
+        undefined,
+        this.committer.fs,
+      );
       const validBytes = badAt ?? result.validBytes;
       if (validBytes < size) {
         const why = badAt !== undefined ? 'out-of-sequence' : result.stopReason;
@@ -501,8 +523,8 @@ export class DiskStreamStore implements StreamStore {
           `stream log ${this.dir}: segment ${seg.baseOffset}: ${why} record at byte ${validBytes}; ` +
             `truncated ${size - validBytes} bytes (kept offsets ${seg.baseOffset} to ${expected - 1})`,
         );
-        fs.ftruncateSync(fd, validBytes);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+        this.committer.fs.ftruncateSync(fd, validBytes);
+        if (this.committer.policy !== 'never') this.committer.fs.fdatasyncSync(fd);
       }
       seg.index = index;
       seg.lastIndexedPosition = lastIndexed;
@@ -510,14 +532,14 @@ export class DiskStreamStore implements StreamStore {
       seg.maxTimestampMs = maxTimestampMs;
       seg.sealedSizeBytes = validBytes;
       // The index is derived: written plainly, rebuilt again if a crash leaves it short.
-      fs.writeFileSync(seg.indexPath, index.bytes());
+      this.committer.fs.writeFileSync(seg.indexPath, index.bytes());
     } finally {
-      fs.closeSync(fd);
+      this.committer.fs.closeSync(fd);
     }
   }
 }
 
-function unlinkQuiet(path: string): void {
+function unlinkQuiet(fs: StorageFs, path: string): void {
   try {
     fs.unlinkSync(path);
   } catch (err) {

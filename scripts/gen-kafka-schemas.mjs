@@ -52,6 +52,11 @@ const APIS = [
   'OffsetDelete',
   'DescribeCluster',
   'DescribeProducers',
+  'DescribeTransactions',
+  'ListTransactions',
+  'DescribeLogDirs',
+  'ElectLeaders',
+  'DescribeAcls',
 ];
 
 const MAX = 32767;

@@ -11,6 +11,7 @@ import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
+import { TransactionCoordinator } from '../core/kafka/transaction-coordinator.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
 import { configApis } from '../protocol/kafka/apis/configs.js';
 import { deleteRecordsApis } from '../protocol/kafka/apis/delete-records.js';
@@ -25,11 +26,15 @@ import { offsetApis } from '../protocol/kafka/apis/offsets.js';
 import { produceApis } from '../protocol/kafka/apis/produce.js';
 import { saslApis } from '../protocol/kafka/apis/sasl.js';
 import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
+import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.js';
+import { transactionApis } from '../protocol/kafka/apis/transactions.js';
 import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
 import { KafkaServer } from '../protocol/kafka/server.js';
+import { writeMarker } from '../protocol/kafka/transaction-markers.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
+import { DiskTransactionLog } from '../storage/kafka/disk-transaction-log.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type BoundAddress,
@@ -56,6 +61,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   /** group.min.session.timeout.ms / group.max.session.timeout.ms. */
   groupMinSessionTimeoutMs?: number;
   groupMaxSessionTimeoutMs?: number;
+  /** transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
+  transactionMaxTimeoutMs?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -67,6 +74,7 @@ export interface KafkaParts extends ProtocolParts<KafkaListenerAddress> {
   readonly settings: KafkaSettings;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
 }
 
 export interface KafkaCompositionInput {
@@ -113,18 +121,33 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
     },
   });
+  const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
+  const transactions = new TransactionCoordinator({
+    clock,
+    log: DiskTransactionLog.open(join(storage.dataDir, 'kafka-transactions'), storage.committer, {
+      logger: log,
+    }),
+    topics,
+    durability: storage.committer,
+    nextProducerId: () => producers.nextProducerId(),
+    writeMarker,
+    commitOffsets: (groupId, entries) => groups.commitTransactionalOffsets(groupId, entries, () => {}),
+    maxTimeoutMs: options.transactionMaxTimeoutMs,
+    log_: log,
+  });
   const apis = (cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi> => {
     const partitionExists = (topic: string, partition: number) => {
       const found = topics.get(topic);
       return found !== undefined && partition >= 0 && partition < found.partitions.length;
     };
-    const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
     return buildApiTable([
-      ...produceApis({ topics, producers, clock }),
-      ...fetchApis({ topics, clock }),
-      ...listOffsetsApis({ topics }),
+      ...produceApis({ topics, producers, clock, transactions }),
+      ...fetchApis({ topics, clock, transactions }),
+      ...listOffsetsApis({ topics, transactions }),
       ...deleteRecordsApis({ topics, producers }),
-      ...initProducerIdApis({ producers }),
+      ...initProducerIdApis({ producers, transactions }),
+      ...transactionApis({ transactions, groups, topics }),
+      ...transactionAdminApis({ transactions, topics, producers, clock }),
       ...saslApis({
         enabled: sasl,
         users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
@@ -143,8 +166,11 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     settings,
     topics,
     groups,
+    transactions,
     restore(storedDefinitions) {
       topics.restore(storedDefinitions);
+      // Completes or aborts what a crash left half done, before any client can read.
+      transactions.recover();
       return topics.streamKeepList();
     },
     async listen(host, port) {
@@ -165,6 +191,7 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       await server?.close();
     },
     close() {
+      transactions.close();
       groups.close();
       groupOffsets.close();
       topics.close();

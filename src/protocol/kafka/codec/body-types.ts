@@ -804,6 +804,37 @@ export type TxnOffsetCommitResponse = {
   topics: TxnOffsetCommitResponseTopic[];
 };
 
+export type DescribeAclsRequest = {
+  resourceTypeFilter: number;
+  resourceNameFilter: string | null;
+  patternTypeFilter: number;
+  principalFilter: string | null;
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+};
+
+export type DescribeAclsResponseAclDescription = {
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+};
+
+export type DescribeAclsResponseDescribeAclsResource = {
+  resourceType: number;
+  resourceName: string;
+  patternType: number;
+  acls: DescribeAclsResponseAclDescription[];
+};
+
+export type DescribeAclsResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  resources: DescribeAclsResponseDescribeAclsResource[];
+};
+
 export type DescribeConfigsRequestDescribeConfigsResource = {
   resourceType: number;
   resourceName: string;
@@ -875,6 +906,41 @@ export type AlterConfigsResponse = {
   responses: AlterConfigsResponseAlterConfigsResourceResponse[];
 };
 
+export type DescribeLogDirsRequestDescribableLogDirTopic = {
+  topic: string;
+  partitions: number[];
+};
+
+export type DescribeLogDirsRequest = {
+  topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
+};
+
+export type DescribeLogDirsResponseDescribeLogDirsPartition = {
+  partitionIndex: number;
+  partitionSize: bigint;
+  offsetLag: bigint;
+  isFutureKey: boolean;
+};
+
+export type DescribeLogDirsResponseDescribeLogDirsTopic = {
+  name: string;
+  partitions: DescribeLogDirsResponseDescribeLogDirsPartition[];
+};
+
+export type DescribeLogDirsResponseDescribeLogDirsResult = {
+  errorCode: number;
+  logDir: string;
+  topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
+  totalBytes: bigint;
+  usableBytes: bigint;
+};
+
+export type DescribeLogDirsResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  results: DescribeLogDirsResponseDescribeLogDirsResult[];
+};
+
 export type SaslAuthenticateRequest = {
   authBytes: Buffer;
 };
@@ -925,6 +991,34 @@ export type DeleteGroupsResponseDeletableGroupResult = {
 export type DeleteGroupsResponse = {
   throttleTimeMs: number;
   results: DeleteGroupsResponseDeletableGroupResult[];
+};
+
+export type ElectLeadersRequestTopicPartitions = {
+  topic: string;
+  partitions: number[];
+};
+
+export type ElectLeadersRequest = {
+  electionType: number;
+  topicPartitions: ElectLeadersRequestTopicPartitions[] | null;
+  timeoutMs: number;
+};
+
+export type ElectLeadersResponsePartitionResult = {
+  partitionId: number;
+  errorCode: number;
+  errorMessage: string | null;
+};
+
+export type ElectLeadersResponseReplicaElectionResult = {
+  topic: string;
+  partitionResult: ElectLeadersResponsePartitionResult[];
+};
+
+export type ElectLeadersResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  replicaElectionResults: ElectLeadersResponseReplicaElectionResult[];
 };
 
 export type IncrementalAlterConfigsRequestAlterableConfig = {
@@ -1044,6 +1138,50 @@ export type DescribeProducersResponse = {
   topics: DescribeProducersResponseTopicResponse[];
 };
 
+export type DescribeTransactionsRequest = {
+  transactionalIds: string[];
+};
+
+export type DescribeTransactionsResponseTopicData = {
+  topic: string;
+  partitions: number[];
+};
+
+export type DescribeTransactionsResponseTransactionState = {
+  errorCode: number;
+  transactionalId: string;
+  transactionState: string;
+  transactionTimeoutMs: number;
+  transactionStartTimeMs: bigint;
+  producerId: bigint;
+  producerEpoch: number;
+  topics: DescribeTransactionsResponseTopicData[];
+};
+
+export type DescribeTransactionsResponse = {
+  throttleTimeMs: number;
+  transactionStates: DescribeTransactionsResponseTransactionState[];
+};
+
+export type ListTransactionsRequest = {
+  stateFilters: string[];
+  producerIdFilters: bigint[];
+  durationFilter: bigint;
+};
+
+export type ListTransactionsResponseTransactionState = {
+  transactionalId: string;
+  producerId: bigint;
+  transactionState: string;
+};
+
+export type ListTransactionsResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownStateFilters: string[];
+  transactionStates: ListTransactionsResponseTransactionState[];
+};
+
 /** Request body types by API key. */
 export type RequestBodyByKey = {
   0: ProduceRequest;
@@ -1070,15 +1208,20 @@ export type RequestBodyByKey = {
   25: AddOffsetsToTxnRequest;
   26: EndTxnRequest;
   28: TxnOffsetCommitRequest;
+  29: DescribeAclsRequest;
   32: DescribeConfigsRequest;
   33: AlterConfigsRequest;
+  35: DescribeLogDirsRequest;
   36: SaslAuthenticateRequest;
   37: CreatePartitionsRequest;
   42: DeleteGroupsRequest;
+  43: ElectLeadersRequest;
   44: IncrementalAlterConfigsRequest;
   47: OffsetDeleteRequest;
   60: DescribeClusterRequest;
   61: DescribeProducersRequest;
+  65: DescribeTransactionsRequest;
+  66: ListTransactionsRequest;
 };
 
 /** Response body types by API key. */
@@ -1107,14 +1250,19 @@ export type ResponseBodyByKey = {
   25: AddOffsetsToTxnResponse;
   26: EndTxnResponse;
   28: TxnOffsetCommitResponse;
+  29: DescribeAclsResponse;
   32: DescribeConfigsResponse;
   33: AlterConfigsResponse;
+  35: DescribeLogDirsResponse;
   36: SaslAuthenticateResponse;
   37: CreatePartitionsResponse;
   42: DeleteGroupsResponse;
+  43: ElectLeadersResponse;
   44: IncrementalAlterConfigsResponse;
   47: OffsetDeleteResponse;
   60: DescribeClusterResponse;
   61: DescribeProducersResponse;
+  65: DescribeTransactionsResponse;
+  66: ListTransactionsResponse;
 };
 

@@ -279,6 +279,15 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       ] },
     ] },
   ] }],
+  [29, { name: 'DescribeAclsRequest', apiKey: 29, validVersions: [0, 3], flexibleVersions: [2, 32767], fields: [
+    { name: 'resourceTypeFilter', type: 'int8', versions: [0, 32767] },
+    { name: 'resourceNameFilter', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+    { name: 'patternTypeFilter', type: 'int8', versions: [1, 32767], default: 3 },
+    { name: 'principalFilter', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+    { name: 'hostFilter', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+    { name: 'operation', type: 'int8', versions: [0, 32767] },
+    { name: 'permissionType', type: 'int8', versions: [0, 32767] },
+  ] }],
   [32, { name: 'DescribeConfigsRequest', apiKey: 32, validVersions: [0, 4], flexibleVersions: [4, 32767], fields: [
     { name: 'resources', type: '[]struct', versions: [0, 32767], fields: [
       { name: 'resourceType', type: 'int8', versions: [0, 32767] },
@@ -299,6 +308,12 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
     ] },
     { name: 'validateOnly', type: 'bool', versions: [0, 32767] },
   ] }],
+  [35, { name: 'DescribeLogDirsRequest', apiKey: 35, validVersions: [0, 4], flexibleVersions: [2, 32767], fields: [
+    { name: 'topics', type: '[]struct', versions: [0, 32767], nullable: [0, 32767], fields: [
+      { name: 'topic', type: 'string', versions: [0, 32767] },
+      { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+    ] },
+  ] }],
   [36, { name: 'SaslAuthenticateRequest', apiKey: 36, validVersions: [0, 2], flexibleVersions: [2, 32767], fields: [
     { name: 'authBytes', type: 'bytes', versions: [0, 32767] },
   ] }],
@@ -315,6 +330,14 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
   ] }],
   [42, { name: 'DeleteGroupsRequest', apiKey: 42, validVersions: [0, 2], flexibleVersions: [2, 32767], fields: [
     { name: 'groupsNames', type: '[]string', versions: [0, 32767] },
+  ] }],
+  [43, { name: 'ElectLeadersRequest', apiKey: 43, validVersions: [0, 2], flexibleVersions: [2, 32767], fields: [
+    { name: 'electionType', type: 'int8', versions: [1, 32767] },
+    { name: 'topicPartitions', type: '[]struct', versions: [0, 32767], nullable: [0, 32767], fields: [
+      { name: 'topic', type: 'string', versions: [0, 32767] },
+      { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+    ] },
+    { name: 'timeoutMs', type: 'int32', versions: [0, 32767], default: 60000 },
   ] }],
   [44, { name: 'IncrementalAlterConfigsRequest', apiKey: 44, validVersions: [0, 1], flexibleVersions: [1, 32767], fields: [
     { name: 'resources', type: '[]struct', versions: [0, 32767], fields: [
@@ -346,6 +369,14 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'name', type: 'string', versions: [0, 32767] },
       { name: 'partitionIndexes', type: '[]int32', versions: [0, 32767] },
     ] },
+  ] }],
+  [65, { name: 'DescribeTransactionsRequest', apiKey: 65, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'transactionalIds', type: '[]string', versions: [0, 32767] },
+  ] }],
+  [66, { name: 'ListTransactionsRequest', apiKey: 66, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
+    { name: 'stateFilters', type: '[]string', versions: [0, 32767] },
+    { name: 'producerIdFilters', type: '[]int64', versions: [0, 32767] },
+    { name: 'durationFilter', type: 'int64', versions: [1, 32767], default: -1n },
   ] }],
 ]);
 
@@ -702,6 +733,22 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       ] },
     ] },
   ] }],
+  [29, { name: 'DescribeAclsResponse', apiKey: 29, validVersions: [0, 3], flexibleVersions: [2, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+    { name: 'resources', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'resourceType', type: 'int8', versions: [0, 32767] },
+      { name: 'resourceName', type: 'string', versions: [0, 32767] },
+      { name: 'patternType', type: 'int8', versions: [1, 32767], default: 3 },
+      { name: 'acls', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'principal', type: 'string', versions: [0, 32767] },
+        { name: 'host', type: 'string', versions: [0, 32767] },
+        { name: 'operation', type: 'int8', versions: [0, 32767] },
+        { name: 'permissionType', type: 'int8', versions: [0, 32767] },
+      ] },
+    ] },
+  ] }],
   [32, { name: 'DescribeConfigsResponse', apiKey: 32, validVersions: [0, 4], flexibleVersions: [4, 32767], fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
     { name: 'results', type: '[]struct', versions: [0, 32767], fields: [
@@ -735,6 +782,25 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'resourceName', type: 'string', versions: [0, 32767] },
     ] },
   ] }],
+  [35, { name: 'DescribeLogDirsResponse', apiKey: 35, validVersions: [0, 4], flexibleVersions: [2, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [3, 32767] },
+    { name: 'results', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'logDir', type: 'string', versions: [0, 32767] },
+      { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'name', type: 'string', versions: [0, 32767] },
+        { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+          { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+          { name: 'partitionSize', type: 'int64', versions: [0, 32767] },
+          { name: 'offsetLag', type: 'int64', versions: [0, 32767] },
+          { name: 'isFutureKey', type: 'bool', versions: [0, 32767] },
+        ] },
+      ] },
+      { name: 'totalBytes', type: 'int64', versions: [4, 32767], default: -1n },
+      { name: 'usableBytes', type: 'int64', versions: [4, 32767], default: -1n },
+    ] },
+  ] }],
   [36, { name: 'SaslAuthenticateResponse', apiKey: 36, validVersions: [0, 2], flexibleVersions: [2, 32767], fields: [
     { name: 'errorCode', type: 'int16', versions: [0, 32767] },
     { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
@@ -754,6 +820,18 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
     { name: 'results', type: '[]struct', versions: [0, 32767], fields: [
       { name: 'groupId', type: 'string', versions: [0, 32767] },
       { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    ] },
+  ] }],
+  [43, { name: 'ElectLeadersResponse', apiKey: 43, validVersions: [0, 2], flexibleVersions: [2, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [1, 32767] },
+    { name: 'replicaElectionResults', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topic', type: 'string', versions: [0, 32767] },
+      { name: 'partitionResult', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'partitionId', type: 'int32', versions: [0, 32767] },
+        { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+      ] },
     ] },
   ] }],
   [44, { name: 'IncrementalAlterConfigsResponse', apiKey: 44, validVersions: [0, 1], flexibleVersions: [1, 32767], fields: [
@@ -810,6 +888,32 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       ] },
     ] },
   ] }],
+  [65, { name: 'DescribeTransactionsResponse', apiKey: 65, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'transactionStates', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'transactionalId', type: 'string', versions: [0, 32767] },
+      { name: 'transactionState', type: 'string', versions: [0, 32767] },
+      { name: 'transactionTimeoutMs', type: 'int32', versions: [0, 32767] },
+      { name: 'transactionStartTimeMs', type: 'int64', versions: [0, 32767] },
+      { name: 'producerId', type: 'int64', versions: [0, 32767] },
+      { name: 'producerEpoch', type: 'int16', versions: [0, 32767] },
+      { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'topic', type: 'string', versions: [0, 32767] },
+        { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+      ] },
+    ] },
+  ] }],
+  [66, { name: 'ListTransactionsResponse', apiKey: 66, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'unknownStateFilters', type: '[]string', versions: [0, 32767] },
+    { name: 'transactionStates', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'transactionalId', type: 'string', versions: [0, 32767] },
+      { name: 'producerId', type: 'int64', versions: [0, 32767] },
+      { name: 'transactionState', type: 'string', versions: [0, 32767] },
+    ] },
+  ] }],
 ]);
 
 /** API keys by name. */
@@ -838,13 +942,18 @@ export const API_KEYS = {
   AddOffsetsToTxn: 25,
   EndTxn: 26,
   TxnOffsetCommit: 28,
+  DescribeAcls: 29,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  DescribeLogDirs: 35,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
   DescribeCluster: 60,
   DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;

@@ -157,7 +157,11 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       ...configApis({ topics, cluster }),
       ...findCoordinatorApis({ cluster }),
       ...groupApis({ groups }),
-      ...offsetApis({ groups, partitionExists }),
+      ...offsetApis({
+        groups,
+        partitionExists,
+        pendingTransactionalOffset: (g, t, p) => transactions.hasPendingOffset(g, t, p),
+      }),
       ...groupAdminApis({ groups }),
     ]);
   };

@@ -480,6 +480,19 @@ export class TransactionCoordinator {
     return this.existingStateOf(partition)?.openFirstOffset(producerId);
   }
 
+  /** Whether an open or completing transaction has staged an offset for the group's partition. */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const txn of this.txns.values()) {
+      const s = txn.stored;
+      if (s.state !== 'Ongoing' && s.state !== 'PrepareCommit' && !txn.busy) continue;
+      for (const g of s.pendingOffsets) {
+        if (g.groupId !== groupId) continue;
+        if (g.entries.some((e) => e.topic === topic && e.partition === partition)) return true;
+      }
+    }
+    return false;
+  }
+
   describe(transactionalId: string): StoredTransaction | undefined {
     return this.txns.get(transactionalId)?.stored;
   }

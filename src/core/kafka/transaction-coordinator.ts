@@ -446,9 +446,10 @@ export class TransactionCoordinator {
         message: `producer ${producerId} epoch ${producerEpoch} was fenced by epoch ${s.producerEpoch}`,
       };
     }
+    // Not refused while another AddPartitions/AddOffsets of the same transaction is being written:
+    // librdkafka produces to added partitions while it adds others.
     if (
       s.state !== 'Ongoing' ||
-      txn.busy ||
       !s.partitions.some((p) => p.topic === partition.topic && p.partition === partition.index)
     ) {
       return {

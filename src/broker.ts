@@ -206,6 +206,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
         executeAdminRequest(amqp.core, request, {
           topics: kafka.topics,
           groups: kafka.groups,
+          transactions: kafka.transactions,
           sqsQueues: sqs.registry,
           clock,
         }),

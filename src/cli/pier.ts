@@ -74,6 +74,7 @@ async function main(argv: string[]): Promise<void> {
     case 'definitions':
     case 'topics':
     case 'groups':
+    case 'transactions':
     case 'sqs':
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);
       return;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
+import { runPier } from '../../helpers/broker.js';
 import { type KafkaTestBroker, startKafkaTestBroker, uniqueKafkaName } from '../../helpers/kafka.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -88,18 +89,38 @@ describe('kafkajs transactions', () => {
   it('hides an aborted transaction from read_committed consumers and shows it to read_uncommitted ones', async () => {
     const topic = uniqueKafkaName('txn-abort');
     await admin.createTopics({ topics: [{ topic }] });
+    const transactionalId = uniqueKafkaName('abort-txn');
     const producer = kafka.producer({
-      transactionalId: uniqueKafkaName('abort-txn'),
+      transactionalId,
       maxInFlightRequests: 1,
       idempotent: true,
     });
     await producer.connect();
     const aborted = await producer.transaction();
     await aborted.send({ topic, messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] });
+    // `pier transactions describe` shows the open transaction and its partition.
+    const open = await runPier([
+      'transactions',
+      'describe',
+      transactionalId,
+      '--json',
+      '--data-dir',
+      broker.dataDir,
+    ]);
+    assert.equal(open.code, 0, open.stderr);
+    const described = JSON.parse(open.stdout);
+    assert.equal(described.state, 'Ongoing');
+    assert.deepEqual(described.partitions, [`${topic}-0`]);
     await aborted.abort();
     const committed = await producer.transaction();
     await committed.send({ topic, messages: [{ value: 'committed' }] });
     await committed.commit();
+    const listed = await runPier(['transactions', 'list', '--json', '--data-dir', broker.dataDir]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const row = JSON.parse(listed.stdout).find(
+      (t: { transactionalId: string }) => t.transactionalId === transactionalId,
+    );
+    assert.equal(row?.state, 'CompleteCommit');
     await producer.disconnect();
     assert.deepEqual(await readAll(topic, false, 1), ['committed']);
     assert.deepEqual(await readAll(topic, true, 3), ['aborted-1', 'aborted-2', 'committed']);

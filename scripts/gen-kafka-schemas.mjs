@@ -52,6 +52,8 @@ const APIS = [
   'OffsetDelete',
   'DescribeCluster',
   'DescribeProducers',
+  'DescribeTransactions',
+  'ListTransactions',
   'DescribeLogDirs',
   'ElectLeaders',
   'DescribeAcls',

@@ -266,6 +266,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
         executeAdminRequest(amqp.core, request, {
           topics: kafka.topics,
           groups: kafka.groups,
+          transactions: kafka.transactions,
           sqsQueues: sqs.registry,
           clock,
           reloadTls: () => tls.reload(),

@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AdminRequest } from '../admin/admin-commands.js';
+import type { TransactionView } from '../admin/kafka-admin-commands.js';
 import { declaredSetting, describeDefault } from '../config/settings.js';
 import type { PermissionEntry } from '../core/amqp/permissions.js';
 import type { Policy } from '../core/amqp/policies.js';
@@ -25,11 +26,12 @@ export const ADMIN_GROUPS = [
   'definitions',
   'topics',
   'groups',
+  'transactions',
   'sqs',
   'tls',
 ] as const;
 /** Groups that read a running broker's live state (nothing to edit offline). */
-const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups', 'sqs', 'tls']);
+const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups', 'transactions', 'sqs', 'tls']);
 export type AdminGroup = (typeof ADMIN_GROUPS)[number];
 
 class UsageError extends Error {}
@@ -323,6 +325,48 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
       flags: [JSON_OUTPUT, DATA_DIR],
       request: ([group]) => ({ command: 'groups.describe', args: { group } }),
       print: (r, _p, v) => (v.json ? toJson(r) : formatGroupLag(r as GroupLag)),
+    },
+  },
+  transactions: {
+    list: {
+      args: [],
+      summary: 'list Kafka transactional ids: producer id and epoch, state, open partitions',
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: () => ({ command: 'transactions.list' }),
+      print: (r, _p, v) =>
+        v.json
+          ? toJson(r)
+          : formatTable(
+              ['transactional-id', 'producer-id', 'epoch', 'state', 'partitions'],
+              (r as TransactionView[]).map((t) => [
+                t.transactionalId,
+                String(t.producerId),
+                String(t.producerEpoch),
+                t.state,
+                String(t.partitions.length),
+              ]),
+            ),
+    },
+    describe: {
+      args: ['TRANSACTIONAL_ID'],
+      summary:
+        "a transactional id's producer, state, timeout, start and the partitions and groups of its open transaction",
+      flags: [JSON_OUTPUT, DATA_DIR],
+      request: ([id]) => ({ command: 'transactions.describe', args: { id } }),
+      print: (r, _p, v) => {
+        if (v.json) return toJson(r);
+        const t = r as TransactionView;
+        return [
+          `transactional-id ${t.transactionalId}`,
+          `producer-id ${t.producerId} epoch ${t.producerEpoch}`,
+          `state ${t.state}`,
+          `timeout-ms ${t.timeoutMs}`,
+          `started ${t.startTimeMs >= 0 ? new Date(t.startTimeMs).toISOString() : '-'}`,
+          `partitions ${t.partitions.join(' ') || '-'}`,
+          `groups ${t.groups.join(' ') || '-'}`,
+          '',
+        ].join('\n');
+      },
     },
   },
   sqs: {

@@ -133,6 +133,7 @@ async function main(argv: string[]): Promise<void> {
     case 'definitions':
     case 'topics':
     case 'groups':
+    case 'transactions':
     case 'sqs':
     case 'tls':
       if (command === 'tls' && rest[0] === 'dev-cert') return devCert(rest.slice(1));

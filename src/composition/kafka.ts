@@ -12,6 +12,7 @@ import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
+import { TransactionCoordinator } from '../core/kafka/transaction-coordinator.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
 import { clusterAdminApis, type LogDirectory } from '../protocol/kafka/apis/cluster-admin.js';
 import { configApis } from '../protocol/kafka/apis/configs.js';
@@ -28,11 +29,15 @@ import { offsetApis } from '../protocol/kafka/apis/offsets.js';
 import { produceApis } from '../protocol/kafka/apis/produce.js';
 import { saslApis } from '../protocol/kafka/apis/sasl.js';
 import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
+import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.js';
+import { transactionApis } from '../protocol/kafka/apis/transactions.js';
 import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
 import { KafkaServer } from '../protocol/kafka/server.js';
+import { writeMarker } from '../protocol/kafka/transaction-markers.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
+import { DiskTransactionLog } from '../storage/kafka/disk-transaction-log.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type BoundAddress,
@@ -60,6 +65,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   /** group.min.session.timeout.ms / group.max.session.timeout.ms. */
   groupMinSessionTimeoutMs?: number;
   groupMaxSessionTimeoutMs?: number;
+  /** transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
+  transactionMaxTimeoutMs?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -76,6 +83,7 @@ export interface KafkaParts extends ProtocolParts<KafkaListenerAddress> {
   readonly settings: KafkaSettings;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
 }
 
 export interface KafkaCompositionInput {
@@ -122,20 +130,33 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
     },
   });
-  // Shared by both listeners' API tables: an idempotent producer's state is the partition's, not a listener's.
-  let producers: KafkaProducers | undefined;
+  const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
+  const transactions = new TransactionCoordinator({
+    clock,
+    log: DiskTransactionLog.open(join(storage.dataDir, 'kafka-transactions'), storage.committer, {
+      logger: log,
+    }),
+    topics,
+    durability: storage.committer,
+    nextProducerId: () => producers.nextProducerId(),
+    writeMarker,
+    commitOffsets: (groupId, entries) => groups.commitTransactionalOffsets(groupId, entries, () => {}),
+    maxTimeoutMs: options.transactionMaxTimeoutMs,
+    log_: log,
+  });
   const apis = (cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi> => {
     const partitionExists = (topic: string, partition: number) => {
       const found = topics.get(topic);
       return found !== undefined && partition >= 0 && partition < found.partitions.length;
     };
-    producers ??= new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
     return buildApiTable([
-      ...produceApis({ topics, producers, clock }),
-      ...fetchApis({ topics, clock }),
-      ...listOffsetsApis({ topics }),
+      ...produceApis({ topics, producers, clock, transactions }),
+      ...fetchApis({ topics, clock, transactions }),
+      ...listOffsetsApis({ topics, transactions }),
       ...deleteRecordsApis({ topics, producers }),
-      ...initProducerIdApis({ producers }),
+      ...initProducerIdApis({ producers, transactions }),
+      ...transactionApis({ transactions, groups, topics }),
+      ...transactionAdminApis({ transactions, topics, producers, clock }),
       ...saslApis({
         enabled: sasl,
         users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
@@ -145,7 +166,11 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       ...configApis({ topics, cluster }),
       ...findCoordinatorApis({ cluster }),
       ...groupApis({ groups }),
-      ...offsetApis({ groups, partitionExists }),
+      ...offsetApis({
+        groups,
+        partitionExists,
+        pendingTransactionalOffset: (g, t, p) => transactions.hasPendingOffset(g, t, p),
+      }),
       ...groupAdminApis({ groups }),
       ...offsetDeleteApis({ groups, partitionExists }),
       ...clusterAdminApis({ cluster, topics, logDir: logDirectory(storage.dataDir) }),
@@ -158,8 +183,11 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     settings,
     topics,
     groups,
+    transactions,
     restore(storedDefinitions) {
       topics.restore(storedDefinitions);
+      // Completes or aborts what a crash left half done, before any client can read.
+      transactions.recover();
       return topics.streamKeepList();
     },
     async listen(host, port) {
@@ -217,6 +245,7 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       await tlsClosed;
     },
     close() {
+      transactions.close();
       groups.close();
       groupOffsets.close();
       topics.close();

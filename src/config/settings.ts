@@ -13,6 +13,7 @@
 import type { BrokerOptions } from '../broker.js';
 import { parseSqsAccessKey, type SqsAccessKey } from '../composition/sqs.js';
 import { DEFAULT_GROUP_COORDINATOR_CONFIG } from '../core/kafka/group-coordinator.js';
+import { DEFAULT_TRANSACTION_MAX_TIMEOUT_MS } from '../core/kafka/transaction-coordinator.js';
 import { DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import { DEFAULT_KAFKA_SETTINGS } from '../protocol/kafka/cluster.js';
 import {
@@ -236,6 +237,14 @@ export const SETTINGS = [
     type: integer({ min: 1, unit: 'ms' }),
     default: DEFAULT_GROUP_COORDINATOR_CONFIG.maxSessionTimeoutMs,
     help: "largest consumer session timeout accepted (Kafka's group.max.session.timeout.ms)",
+  }),
+  setting({
+    flag: 'kafka-transaction-max-timeout-ms',
+    env: 'PIER_KAFKA_TRANSACTION_MAX_TIMEOUT_MS',
+    option: 'kafka.transactionMaxTimeoutMs',
+    type: integer({ min: 1, unit: 'ms' }),
+    default: DEFAULT_TRANSACTION_MAX_TIMEOUT_MS,
+    help: "longest transaction timeout a transactional producer may ask for; a longer one is refused with INVALID_TRANSACTION_TIMEOUT (Kafka's transaction.max.timeout.ms)",
   }),
   setting({
     flag: 'kafka-idle-timeout-ms',

@@ -778,6 +778,34 @@ export class GroupCoordinator {
     return new Promise((resolve) => this.offsets.commit(req.groupId, accepted, () => resolve(errors)));
   }
 
+  /**
+   * TxnOffsetCommit's check of the committer (v3+ names its member and generation, KIP-447): the
+   * same rules as OffsetCommit's; a group the coordinator does not know accepts generation -1.
+   */
+  checkTransactionalCommitter(
+    req: Pick<OffsetCommitRequest, 'groupId' | 'generationId' | 'memberId' | 'groupInstanceId'>,
+  ): GroupErrorName {
+    if (this.closed) return 'COORDINATOR_NOT_AVAILABLE';
+    const group = this.groups.get(req.groupId);
+    if (!group) return req.generationId >= 0 ? 'ILLEGAL_GENERATION' : 'NONE';
+    if (req.generationId < 0 && req.memberId === '' && req.groupInstanceId === null) return 'NONE';
+    return this.validateOffsetCommit(group, { ...req, entries: [] });
+  }
+
+  /**
+   * Writes the offsets of a committed transaction (checked at TxnOffsetCommit): staged at once, so
+   * a durability barrier registered afterwards covers them; `onDurable` fires with it.
+   */
+  commitTransactionalOffsets(
+    groupId: string,
+    entries: readonly OffsetCommitEntry[],
+    onDurable: () => void,
+  ): void {
+    const nowMs = this.clock.now();
+    const stamped = entries.map((e) => (e.commitTimestampMs < 0 ? { ...e, commitTimestampMs: nowMs } : e));
+    this.offsets.commit(groupId, stamped, onDurable);
+  }
+
   private validateOffsetCommit(group: ConsumerGroup, req: OffsetCommitRequest): GroupErrorName {
     if (group.is('Dead')) return 'COORDINATOR_NOT_AVAILABLE';
     if (req.generationId < 0 && group.is('Empty')) return 'NONE';

@@ -60,6 +60,10 @@ export class PartitionLog implements TopicPartition {
     for (const watcher of [...this.watchers]) watcher();
   }
 
+  wakeReaders(): void {
+    if (!this.closed) this.notify();
+  }
+
   watchHighWatermark(listener: () => void): () => void {
     this.watchers.add(listener);
     return () => this.watchers.delete(listener);

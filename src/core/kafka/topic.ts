@@ -45,6 +45,8 @@ export interface TopicPartition {
   append(batch: Buffer, recordCount: number, timestampMs: number, batchCrc?: PayloadTailCrc): number;
   /** Calls `listener` whenever the high watermark advances (Fetch long polls); returns an unsubscribe. */
   watchHighWatermark(listener: () => void): () => void;
+  /** Wakes the high-watermark watchers without a move (the last stable offset moved: transactions). */
+  wakeReaders(): void;
   /** DeleteRecords: raises the log start offset to `offset` (≤ highWatermark), durably. */
   deleteRecordsBefore(offset: number): void;
 }

@@ -15,7 +15,7 @@ import {
   PRODUCER_BATCHES_RETAINED,
   type ProducerBatch,
 } from './producer-state.js';
-import { BATCH_HEADER_BYTES, BatchOffset } from './record-batch.js';
+import { ATTR_CONTROL, BATCH_HEADER_BYTES, BatchOffset } from './record-batch.js';
 
 export const DEFAULT_PRODUCER_SCAN_BUDGET_BYTES = 64 * 1024 * 1024;
 const FIRST_WINDOW_OFFSETS = 4096;
@@ -90,6 +90,8 @@ function readWindow(
 
 function readProducerBatch(payload: Buffer, timestampMs: number): ProducerBatchInLog | undefined {
   if (payload.length < BATCH_HEADER_BYTES || payload[BatchOffset.magic] !== 2) return undefined;
+  // Transaction markers carry the producer's id but no sequence.
+  if (payload.readInt16BE(BatchOffset.attributes) & ATTR_CONTROL) return undefined;
   const producerId = Number(payload.readBigInt64BE(BatchOffset.producerId));
   if (producerId < 0) return undefined;
   const baseOffset = Number(payload.readBigInt64BE(BatchOffset.baseOffset));

@@ -105,6 +105,17 @@ export class PartitionProducerState {
     return entry && { epoch: entry.epoch, batches: entry.batches };
   }
 
+  /** Every tracked producer with its epoch, newest batch and last append time (DescribeProducers). */
+  *active(): IterableIterator<{
+    producerId: number;
+    epoch: number;
+    lastBatch: ProducerBatch | undefined;
+    lastAppendMs: number;
+  }> {
+    for (const [producerId, e] of this.producers)
+      yield { producerId, epoch: e.epoch, lastBatch: e.batches.at(-1), lastAppendMs: e.lastAppendMs };
+  }
+
   /** Decides what to do with a batch from an idempotent producer (producerId ≥ 0). */
   check(batch: ProducerBatchHeader, nowMs: number): SequenceCheck {
     const { producerId, producerEpoch: epoch, baseSequence: firstSeq } = batch;

@@ -5,6 +5,8 @@
  */
 import type { Clock } from '../../../src/core/clock.js';
 import type { Topic, TopicConfig, TopicLookup, TopicPartition } from '../../../src/core/kafka/topic.js';
+import { TransactionCoordinator } from '../../../src/core/kafka/transaction-coordinator.js';
+import { MemoryTransactionLog } from '../../../src/core/kafka/transaction-log.js';
 import { MemoryStreamStore } from '../../../src/core/stream/memory-stream-store.js';
 import { Stream } from '../../../src/core/stream/stream.js';
 import type { StreamStore } from '../../../src/core/stream/stream-store.js';
@@ -17,6 +19,7 @@ import {
 } from '../../../src/protocol/kafka/codec/index.js';
 import { type KafkaApi, type KafkaSession, NO_RESPONSE } from '../../../src/protocol/kafka/kafka-api.js';
 import { type BatchInput, encodeRecordBatch } from '../../../src/protocol/kafka/record-batch-encoder.js';
+import { writeMarker } from '../../../src/protocol/kafka/transaction-markers.js';
 
 export const DEFAULT_CONFIG: TopicConfig = {
   retentionMs: 7 * 24 * 3600 * 1000,
@@ -61,6 +64,10 @@ export class FakePartition implements TopicPartition {
   makeDurable(upTo = this.stream.nextOffset): void {
     if (upTo <= this.highWatermark) return;
     this.highWatermark = upTo;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  wakeReaders(): void {
     for (const listener of [...this.listeners]) listener();
   }
 
@@ -273,4 +280,18 @@ export function fetchBody(
     ],
     forgottenTopicsData: [],
   };
+}
+
+/** A transaction coordinator over the fake topics, in memory (for APIs that need one). */
+export function testTransactions(topics: TopicLookup, clock: Clock): TransactionCoordinator {
+  let nextId = 1_000_000;
+  return new TransactionCoordinator({
+    clock,
+    log: new MemoryTransactionLog(),
+    topics,
+    durability: { afterDurable: (callback) => queueMicrotask(callback) },
+    nextProducerId: () => nextId++,
+    writeMarker,
+    commitOffsets: () => {},
+  });
 }

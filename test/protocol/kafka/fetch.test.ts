@@ -25,6 +25,7 @@ import {
   produceBody,
   settle,
   start,
+  testTransactions,
 } from './data-path-helpers.js';
 
 const PRODUCE = 0;
@@ -34,7 +35,11 @@ function setup(durability: Durability = 'auto') {
   const clock = new ManualClock();
   const topics = new FakeTopics(clock, { durability });
   const producers = new KafkaProducers({ clock, idStore: new MemoryProducerIdBlockStore() });
-  const apis = [...produceApis({ topics, producers, clock }), ...fetchApis({ topics, clock })];
+  const transactions = testTransactions(topics, clock);
+  const apis = [
+    ...produceApis({ topics, producers, clock, transactions }),
+    ...fetchApis({ topics, clock, transactions }),
+  ];
   const produce = async (topic: string, partition: number, records: Buffer) => {
     const session = new FakeSession();
     const pending = start(apis, PRODUCE, 9, produceBody(topic, partition, records, { acks: 1 }), session);

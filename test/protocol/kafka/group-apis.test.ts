@@ -94,14 +94,15 @@ describe('FindCoordinator', () => {
     );
   });
 
-  it('refuses transaction coordinator lookups with INVALID_REQUEST and a message', async () => {
+  it('answers transaction coordinator lookups with this node, refuses unknown key types', async () => {
     const { call } = setup();
     const r = await call(API_KEYS.FindCoordinator, 2, { key: 'tx-1', keyType: 1 });
-    assert.equal(r.errorCode, KafkaError.INVALID_REQUEST);
-    assert.match(r.errorMessage as string, /transactions/);
-    assert.equal(r.nodeId, -1);
+    assert.equal(r.errorCode, KafkaError.NONE);
+    assert.equal(r.nodeId, 0);
     const r4 = await call(API_KEYS.FindCoordinator, 4, { keyType: 1, coordinatorKeys: ['tx-1'] });
-    assert.equal((r4.coordinators as KafkaStruct[])[0]!.errorCode, KafkaError.INVALID_REQUEST);
+    assert.equal((r4.coordinators as KafkaStruct[])[0]!.errorCode, KafkaError.NONE);
+    const unknown = await call(API_KEYS.FindCoordinator, 2, { key: 'x', keyType: 7 });
+    assert.equal(unknown.errorCode, KafkaError.INVALID_REQUEST);
   });
 });
 

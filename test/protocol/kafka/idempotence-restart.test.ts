@@ -17,7 +17,9 @@ import { DiskDefinitionsStore } from '../../../src/storage/disk-definitions-stor
 import { GroupCommitter } from '../../../src/storage/group-commit.js';
 import { DiskStreamStore } from '../../../src/storage/stream/disk-stream-store.js';
 import { tempDir } from '../../storage/helpers.js';
-import { batchOf, call, FakeTopics, produceBody } from './data-path-helpers.js';
+import { batchOf, call, FakeTopics, produceBody, testTransactions } from './data-path-helpers.js';
+
+const TRANSACTIONS = testTransactions(new FakeTopics(new ManualClock()), new ManualClock());
 
 const PRODUCE = 0;
 const INIT_PRODUCER_ID = 22;
@@ -34,11 +36,16 @@ function dataDir(): string {
 
 describe('InitProducerId', () => {
   const init = async (producers: KafkaProducers, body: object = {}, version = 4) =>
-    (await call<InitProducerIdResponse>(initProducerIdApis({ producers }), INIT_PRODUCER_ID, version, {
-      transactionalId: null,
-      transactionTimeoutMs: 60_000,
-      ...body,
-    })) as InitProducerIdResponse;
+    (await call<InitProducerIdResponse>(
+      initProducerIdApis({ producers, transactions: TRANSACTIONS }),
+      INIT_PRODUCER_ID,
+      version,
+      {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        ...body,
+      },
+    )) as InitProducerIdResponse;
 
   it('hands out new ids with epoch 0, never reused after a restart', async () => {
     const dir = dataDir();
@@ -74,16 +81,16 @@ describe('InitProducerId', () => {
     assert.equal(again.producerEpoch, 0);
   });
 
-  it('refuses transactional ids (transactions are not implemented) and an empty one', async () => {
+  it('hands transactional ids to the transaction coordinator; refuses an empty one', async () => {
     const producers = new KafkaProducers({
       clock: new ManualClock(),
       idStore: new MemoryProducerIdBlockStore(),
     });
     const tx = await init(producers, { transactionalId: 'orders-tx' });
-    assert.deepEqual(
-      [tx.errorCode, tx.producerId, tx.producerEpoch],
-      [KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1n, -1],
-    );
+    assert.equal(tx.errorCode, KafkaError.NONE);
+    assert.equal(tx.producerEpoch, 0);
+    const again = await init(producers, { transactionalId: 'orders-tx' });
+    assert.deepEqual([again.producerId, again.producerEpoch], [tx.producerId, 1], 'the epoch is bumped');
     assert.equal((await init(producers, { transactionalId: '' })).errorCode, KafkaError.INVALID_REQUEST);
   });
 });
@@ -104,7 +111,7 @@ describe('idempotent producers across a restart', () => {
       idStore: new MemoryProducerIdBlockStore(),
       scanBudgetBytes,
     });
-    const apis = produceApis({ topics, producers, clock });
+    const apis = produceApis({ topics, producers, clock, transactions: testTransactions(topics, clock) });
     const produce = async (records: Buffer) => {
       const answer = (await call<ProduceResponse>(
         apis,

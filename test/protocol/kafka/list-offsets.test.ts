@@ -16,7 +16,7 @@ import type {
 import { KafkaError } from '../../../src/protocol/kafka/error-codes.js';
 import { KafkaProducers, MemoryProducerIdBlockStore } from '../../../src/protocol/kafka/producers.js';
 import { encodeRecordBatch, encodeRecordsSection } from '../../../src/protocol/kafka/record-batch-encoder.js';
-import { call, FakeTopics, fetchBody, produceBody } from './data-path-helpers.js';
+import { call, FakeTopics, fetchBody, produceBody, testTransactions } from './data-path-helpers.js';
 
 const PRODUCE = 0;
 const FETCH = 1;
@@ -39,9 +39,10 @@ async function setup() {
   const topics = new FakeTopics(clock);
   topics.create('t');
   const producers = new KafkaProducers({ clock, idStore: new MemoryProducerIdBlockStore() });
+  const transactions = testTransactions(topics, clock);
   const apis = [
-    ...produceApis({ topics, producers, clock }),
-    ...fetchApis({ topics, clock }),
+    ...produceApis({ topics, producers, clock, transactions }),
+    ...fetchApis({ topics, clock, transactions }),
     ...listOffsetsApis({ topics }),
     ...deleteRecordsApis({ topics, producers }),
   ];

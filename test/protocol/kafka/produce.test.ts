@@ -23,6 +23,7 @@ import {
   produceBody,
   settle,
   start,
+  testTransactions,
 } from './data-path-helpers.js';
 
 const PRODUCE = 0;
@@ -31,7 +32,7 @@ function setup(options: { durability?: Durability; autoCreate?: boolean } = {}) 
   const clock = new ManualClock();
   const topics = new FakeTopics(clock, options);
   const producers = new KafkaProducers({ clock, idStore: new MemoryProducerIdBlockStore() });
-  const apis = produceApis({ topics, producers, clock });
+  const apis = produceApis({ topics, producers, clock, transactions: testTransactions(topics, clock) });
   const produce = async (body: KafkaStruct, version = 9, session = new FakeSession()) => {
     const answer = await call<ProduceResponse>(apis, PRODUCE, version, body, session);
     assert.notEqual(answer, NO_RESPONSE);
@@ -215,20 +216,18 @@ describe('Produce', () => {
     assert.equal((await produce(produceBody('t', 0, zstd), 7)).errorCode, KafkaError.NONE);
   });
 
-  it('refuses transactions with TRANSACTIONAL_ID_AUTHORIZATION_FAILED', async () => {
+  it('refuses transactional batches outside an ongoing transaction (INVALID_PRODUCER_ID_MAPPING)', async () => {
     const { topics, produce } = setup();
     topics.create('t');
-    const withId = await produce(produceBody('t', 0, batchOf(1), { transactionalId: 'tx-1' }));
-    assert.equal(withId.errorCode, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    assert.match(withId.errorMessage ?? '', /transactions are not supported/);
     const txBatch = batchOf(1, 'v', {
       transactional: true,
       producerId: 5,
       producerEpoch: 0,
       baseSequence: 0,
     });
-    const answer = await produce(produceBody('t', 0, txBatch));
-    assert.equal(answer.errorCode, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const answer = await produce(produceBody('t', 0, txBatch, { transactionalId: 'tx-1' }));
+    assert.equal(answer.errorCode, KafkaError.INVALID_PRODUCER_ID_MAPPING);
+    assert.match(answer.errorMessage ?? '', /InitProducerId/);
     assert.equal(topics.partition('t').stream.nextOffset, 0);
   });
 

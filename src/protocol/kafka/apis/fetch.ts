@@ -9,6 +9,11 @@
  * Long poll: with fewer than minBytes available (and no partition error), the answer waits up to
  * maxWaitMs for any requested partition's high watermark to move (fetch-wait.ts).
  *
+ * read_committed (isolation level 1): data only below the partition's last stable offset (the
+ * first offset of its oldest open transaction, else the high watermark), with the aborted
+ * transactions (producer id, first offset) overlapping what is returned, so clients drop those
+ * producers' batches up to their abort markers. read_uncommitted reads up to the high watermark.
+ *
  * Fetch sessions (KIP-227) are not cached: a full fetch (sessionEpoch -1 or 0) is answered with
  * sessionId 0, which tells clients to keep sending full fetches — what Kafka does when its session
  * cache has no room. An incremental fetch (epoch > 0) names a session Pier never created →
@@ -16,6 +21,7 @@
  */
 import type { Clock } from '../../../core/clock.js';
 import type { TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
+import type { TransactionCoordinator } from '../../../core/kafka/transaction-coordinator.js';
 import type {
   FetchRequest,
   FetchRequestFetchPartition,
@@ -26,12 +32,14 @@ import type {
 import { KafkaError } from '../error-codes.js';
 import { selectFetchBatches } from '../fetch-batches.js';
 import type { KafkaAnswer, KafkaApi, KafkaCall } from '../kafka-api.js';
+import { batchLastOffset } from '../record-batch.js';
 import { waitForHighWatermarks } from './fetch-wait.js';
 
 export const FETCH_KEY = 1;
 
 export interface FetchServices {
   readonly topics: TopicLookup;
+  readonly transactions: Pick<TransactionCoordinator, 'lastStableOffset' | 'abortedBetween'>;
   readonly clock: Clock;
 }
 
@@ -82,7 +90,7 @@ function fetch(s: FetchServices, call: KafkaCall<FetchRequest>): KafkaAnswer | P
       ),
     };
   });
-  const read = () => readAll(targets, body);
+  const read = () => readAll(s, targets, body);
   const first = read();
   if (body.maxWaitMs <= 0 || first.sizeBytes >= body.minBytes || first.hasError) return first.response;
   const partitions = new Set<TopicPartition>();
@@ -102,6 +110,7 @@ function fetch(s: FetchServices, call: KafkaCall<FetchRequest>): KafkaAnswer | P
 }
 
 function readAll(
+  s: FetchServices,
   topics: readonly { name: string; targets: readonly Target[] }[],
   body: FetchRequest,
 ): ReadResult {
@@ -109,7 +118,7 @@ function readAll(
   let sizeBytes = 0;
   let hasError = false;
   let minOneBatch = true;
-  const abortedTransactions = body.isolationLevel === READ_COMMITTED ? [] : null;
+  const readCommitted = body.isolationLevel === READ_COMMITTED;
   const responses = topics.map(
     (t): FetchResponseFetchableTopicResponse => ({
       topic: t.name,
@@ -128,7 +137,9 @@ function readAll(
           return errorPartition(index, KafkaError.OFFSET_OUT_OF_RANGE);
         }
         const limitBytes = Math.min(request.partitionMaxBytes, remainingBytes);
-        const batches = readBatches(partition, fetchOffset, highWatermark, limitBytes, minOneBatch);
+        const lastStableOffset = s.transactions.lastStableOffset(partition);
+        const upTo = readCommitted ? lastStableOffset : highWatermark;
+        const batches = readBatches(partition, fetchOffset, upTo, limitBytes, minOneBatch);
         if (batches.sizeBytes > 0) minOneBatch = false;
         remainingBytes = Math.max(0, remainingBytes - batches.sizeBytes);
         sizeBytes += batches.sizeBytes;
@@ -136,13 +147,16 @@ function readAll(
           partitionIndex: index,
           errorCode: KafkaError.NONE,
           highWatermark: BigInt(highWatermark),
-          // No transactions: everything below the high watermark is stable.
-          lastStableOffset: BigInt(highWatermark),
+          lastStableOffset: BigInt(lastStableOffset),
           logStartOffset: BigInt(logStartOffset),
           divergingEpoch: NO_DIVERGING_EPOCH,
           currentLeader: NO_LEADER,
           snapshotId: NO_SNAPSHOT,
-          abortedTransactions,
+          abortedTransactions: readCommitted
+            ? s.transactions
+                .abortedBetween(partition, fetchOffset, batches.endOffset)
+                .map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }))
+            : null,
           preferredReadReplica: -1,
           records: batches.records,
         };
@@ -159,28 +173,33 @@ function readAll(
   return { response, sizeBytes, hasError };
 }
 
-/** Whole stored batches from the one holding `fetchOffset`, below the high watermark, within `limitBytes`. */
+/**
+ * Whole stored batches from the one holding `fetchOffset`, wholly below `upTo` (the high watermark
+ * or the last stable offset), within `limitBytes`; `endOffset` is one past the last offset returned.
+ */
 function readBatches(
   partition: TopicPartition,
   fetchOffset: number,
-  highWatermark: number,
+  upTo: number,
   limitBytes: number,
   minOneBatch: boolean,
-): { records: Buffer; sizeBytes: number } {
-  if (fetchOffset >= highWatermark || (limitBytes <= 0 && !minOneBatch))
-    return { records: EMPTY, sizeBytes: 0 };
+): { records: Buffer; sizeBytes: number; endOffset: number } {
+  if (fetchOffset >= upTo || (limitBytes <= 0 && !minOneBatch))
+    return { records: EMPTY, sizeBytes: 0, endOffset: fetchOffset };
   // readFrom returns at least one entry and may pass the byte limit by one entry; selection trims.
   const entries = partition.stream.readFrom(fetchOffset, MAX_BATCHES_PER_PARTITION, Math.max(1, limitBytes));
   const stored: Buffer[] = [];
   for (const entry of entries) {
-    if (entry.offset >= highWatermark) break;
+    // A batch ends before upTo (the high watermark moves batch by batch; the LSO is a batch's start).
+    if (entry.offset >= upTo) break;
     stored.push(entry.payload);
   }
   const { batches, sizeBytes } = selectFetchBatches(stored, fetchOffset, limitBytes, minOneBatch);
-  if (batches.length === 0) return { records: EMPTY, sizeBytes: 0 };
+  if (batches.length === 0) return { records: EMPTY, sizeBytes: 0, endOffset: fetchOffset };
+  const endOffset = batchLastOffset(batches[batches.length - 1]!) + 1;
   // Always a copy: cached batches live in memory the stream recycles as new batches arrive, and the
   // answer may wait in the socket (StreamStore.read).
-  return { records: Buffer.concat(batches, sizeBytes), sizeBytes };
+  return { records: Buffer.concat(batches, sizeBytes), sizeBytes, endOffset };
 }
 
 const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000';

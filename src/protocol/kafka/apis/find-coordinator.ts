@@ -1,10 +1,7 @@
 /**
- * FindCoordinator v0-4: Pier is a one-broker cluster, so this node coordinates every group.
- * Transactions are not implemented yet: a transactional-id lookup (key type 1) gets
- * INVALID_REQUEST with a message saying so, which clients treat as fatal (kafkajs throws a
- * non-retriable KafkaJSProtocolError, librdkafka fails init_transactions with the message) instead
- * of retrying COORDINATOR_NOT_AVAILABLE until they time out. Kafka answers INVALID_REQUEST to key
- * types it does not know as well.
+ * FindCoordinator v0-4: Pier is a one-broker cluster, so this node coordinates every group
+ * (key type 0) and every transactional id (key type 1). Other key types get INVALID_REQUEST, as in
+ * Kafka.
  */
 
 import type { KafkaCluster } from '../cluster.js';
@@ -29,7 +26,7 @@ interface Lookup {
 }
 
 function lookup(cluster: KafkaCluster, keyType: number): Lookup {
-  if (keyType === GROUP_KEY_TYPE) {
+  if (keyType === GROUP_KEY_TYPE || keyType === TRANSACTION_KEY_TYPE) {
     return {
       errorCode: KafkaError.NONE,
       errorMessage: null,
@@ -38,10 +35,7 @@ function lookup(cluster: KafkaCluster, keyType: number): Lookup {
       port: cluster.advertisedPort,
     };
   }
-  const errorMessage =
-    keyType === TRANSACTION_KEY_TYPE
-      ? 'Pier does not implement Kafka transactions yet: use an idempotent producer without transactional.id'
-      : `unknown coordinator key type ${keyType}`;
+  const errorMessage = `unknown coordinator key type ${keyType}`;
   return { errorCode: KafkaError.INVALID_REQUEST, errorMessage, nodeId: -1, host: '', port: -1 };
 }
 

@@ -5,20 +5,22 @@
  * ids get server-side bumps), so Pier does the same. Ids are never reused across restarts
  * (producers.ts).
  *
- * Transactions are not implemented: a transactionalId gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED
- * (53), which Kafka's clients treat as fatal and report plainly (the Java client's
- * initTransactions() throws TransactionalIdAuthorizationException, kafkajs and librdkafka fail
- * with "Transactional Id authorization failed"), instead of COORDINATOR_NOT_AVAILABLE, which they
- * would retry until they time out. An empty transactionalId is INVALID_REQUEST, as in Kafka.
+ * With a transactionalId the transaction coordinator answers (core/kafka/transaction-coordinator.ts):
+ * the id's producer id with its epoch bumped, fencing older instances. PRODUCER_FENCED is sent as
+ * INVALID_PRODUCER_EPOCH below v4, as Kafka does for clients that predate it (KIP-588). An empty
+ * transactionalId is INVALID_REQUEST, as in Kafka.
  */
+import type { TransactionCoordinator } from '../../../core/kafka/transaction-coordinator.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from '../codec/index.js';
 import { KafkaError } from '../error-codes.js';
 import type { KafkaApi, KafkaCall } from '../kafka-api.js';
+import { txnErrorCode } from './transactions.js';
 
 export const INIT_PRODUCER_ID_KEY = 22;
 
 export interface InitProducerIdServices {
   readonly producers: { nextProducerId(): number };
+  readonly transactions: Pick<TransactionCoordinator, 'initProducer'>;
 }
 
 export function initProducerIdApis(services: InitProducerIdServices): KafkaApi[] {
@@ -27,7 +29,10 @@ export function initProducerIdApis(services: InitProducerIdServices): KafkaApi[]
       apiKey: INIT_PRODUCER_ID_KEY,
       minVersion: 0,
       maxVersion: 4,
-      handle: (call: KafkaCall<InitProducerIdRequest>) => initProducerId(services, call.body),
+      handle: (call: KafkaCall<InitProducerIdRequest>) =>
+        call.body.transactionalId
+          ? initTransactional(services, call.body, call.header.apiVersion)
+          : initProducerId(services, call.body),
     },
   ];
 }
@@ -40,7 +45,6 @@ function initProducerId(s: InitProducerIdServices, body: InitProducerIdRequest):
     producerEpoch: -1,
   });
   if (body.transactionalId === '') return refuse(KafkaError.INVALID_REQUEST);
-  if (body.transactionalId !== null) return refuse(KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   let producerId: number;
   try {
     producerId = s.producers.nextProducerId();
@@ -49,4 +53,21 @@ function initProducerId(s: InitProducerIdServices, body: InitProducerIdRequest):
     return refuse(KafkaError.UNKNOWN_SERVER_ERROR);
   }
   return { throttleTimeMs: 0, errorCode: KafkaError.NONE, producerId: BigInt(producerId), producerEpoch: 0 };
+}
+
+async function initTransactional(
+  s: InitProducerIdServices,
+  body: InitProducerIdRequest,
+  version: number,
+): Promise<InitProducerIdResponse> {
+  const result = await s.transactions.initProducer(body.transactionalId!, body.transactionTimeoutMs, {
+    producerId: version >= 3 ? Number(body.producerId) : -1,
+    producerEpoch: version >= 3 ? body.producerEpoch : -1,
+  });
+  return {
+    throttleTimeMs: 0,
+    errorCode: txnErrorCode(result.error, version < 4),
+    producerId: BigInt(result.producerId),
+    producerEpoch: result.producerEpoch,
+  };
 }

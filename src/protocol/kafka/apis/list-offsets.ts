@@ -8,7 +8,7 @@
  *   compressed, as Kafka does.
  * - v0 answers oldStyleOffsets: [high watermark] for latest, [log start] for earliest, [the offset]
  *   for a timestamp (Kafka lists segment start offsets there; clients use the first element only).
- * isolationLevel is ignored: without transactions the last stable offset is the high watermark.
+ * isolationLevel 1 (read_committed): latest is the last stable offset, as Kafka answers.
  */
 import type { TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
 import type {
@@ -28,6 +28,7 @@ export const MAX_TIMESTAMP = -3;
 
 export interface ListOffsetsServices {
   readonly topics: TopicLookup;
+  readonly transactions?: { lastStableOffset(partition: TopicPartition): number };
 }
 
 export function listOffsetsApis(services: ListOffsetsServices): KafkaApi[] {
@@ -55,7 +56,11 @@ function listOffsets(s: ListOffsetsServices, call: KafkaCall<ListOffsetsRequest>
           const partition = topic?.partitions[request.partitionIndex];
           if (!partition)
             return answer(request.partitionIndex, KafkaError.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, []);
-          return lookup(partition, request, version);
+          const latest =
+            version >= 2 && call.body.isolationLevel === 1 && s.transactions
+              ? s.transactions.lastStableOffset(partition)
+              : partition.highWatermark;
+          return lookup(partition, request, version, latest);
         }),
       };
     }),
@@ -83,10 +88,11 @@ function lookup(
   partition: TopicPartition,
   request: ListOffsetsRequestListOffsetsPartition,
   version: number,
+  latest: number,
 ): PartitionResponse {
   const index = request.partitionIndex;
   const target = Number(request.timestamp);
-  const found = offsetFor(partition, target);
+  const found = offsetFor(partition, target, latest);
   if (version === 0) {
     const offsets = request.maxNumOffsets > 0 && found.offset >= 0 ? [BigInt(found.offset)] : [];
     return answer(index, KafkaError.NONE, -1, -1, offsets);
@@ -97,8 +103,12 @@ function lookup(
   return answer(index, KafkaError.NONE, found.offset, found.timestampMs, []);
 }
 
-function offsetFor(partition: TopicPartition, target: number): { offset: number; timestampMs: number } {
-  if (target === LATEST_TIMESTAMP) return { offset: partition.highWatermark, timestampMs: -1 };
+function offsetFor(
+  partition: TopicPartition,
+  target: number,
+  latest: number,
+): { offset: number; timestampMs: number } {
+  if (target === LATEST_TIMESTAMP) return { offset: latest, timestampMs: -1 };
   if (target === EARLIEST_TIMESTAMP) return { offset: partition.logStartOffset, timestampMs: -1 };
   if (target === MAX_TIMESTAMP) return findMaxTimestamp(partition) ?? { offset: -1, timestampMs: -1 };
   return findOffsetForTimestamp(partition, target) ?? { offset: -1, timestampMs: -1 };

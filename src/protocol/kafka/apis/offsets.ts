@@ -1,8 +1,9 @@
 /**
  * OffsetCommit v0-8 and OffsetFetch v0-8. Commits name existing partitions (others get
  * UNKNOWN_TOPIC_OR_PARTITION, checked before the group as Kafka does) and are answered once
- * durable. Fetches return -1 and '' for partitions without a committed offset; `requireStable`
- * (v7+) is accepted and has nothing to wait for, as Pier has no transactional commits.
+ * durable. Fetches return -1 and '' for partitions without a committed offset; with `requireStable`
+ * (v7+, KIP-447) a partition whose offset an open transaction has staged (TxnOffsetCommit, not yet
+ * committed) answers UNSTABLE_OFFSET_COMMIT, and the client retries until the transaction ends.
  */
 import type { GroupCoordinator, PartitionOffset } from '../../../core/kafka/group-coordinator.js';
 import type { OffsetCommitEntry } from '../../../core/kafka/group-offsets.js';
@@ -24,9 +25,19 @@ export interface OffsetServices {
   readonly groups: GroupCoordinator;
   /** Whether the topic exists with this partition. */
   readonly partitionExists: (topic: string, partition: number) => boolean;
+  /** Whether an open transaction has staged an offset for the group's partition. */
+  readonly pendingTransactionalOffset?: (groupId: string, topic: string, partition: number) => boolean;
 }
 
-export function offsetApis({ groups, partitionExists }: OffsetServices): KafkaApi[] {
+export function offsetApis({
+  groups,
+  partitionExists,
+  pendingTransactionalOffset,
+}: OffsetServices): KafkaApi[] {
+  const unstable = (groupId: string, requireStable: boolean) =>
+    requireStable && pendingTransactionalOffset
+      ? (topic: string, partition: number) => pendingTransactionalOffset(groupId, topic, partition)
+      : undefined;
   return [
     {
       apiKey: API_KEYS.OffsetCommit,
@@ -87,12 +98,19 @@ export function offsetApis({ groups, partitionExists }: OffsetServices): KafkaAp
             throttleTimeMs: 0,
             topics: [],
             errorCode: KafkaError.NONE,
-            groups: body.groups.map((g) => fetchGroup(groups, g.groupId, g.topics)),
+            groups: body.groups.map((g) =>
+              fetchGroup(groups, g.groupId, g.topics, unstable(g.groupId, body.requireStable)),
+            ),
           };
         }
         // Topics null ("all committed offsets") exists from v2.
         const topics = version >= 2 ? body.topics : (body.topics ?? []);
-        const group = fetchGroup(groups, body.groupId, topics);
+        const group = fetchGroup(
+          groups,
+          body.groupId,
+          topics,
+          unstable(body.groupId, version >= 7 && body.requireStable),
+        );
         return { throttleTimeMs: 0, topics: group.topics, errorCode: group.errorCode, groups: [] };
       },
     },
@@ -103,6 +121,7 @@ function fetchGroup(
   groups: GroupCoordinator,
   groupId: string,
   topics: readonly { name: string; partitionIndexes: number[] }[] | null,
+  isUnstable?: (topic: string, partition: number) => boolean,
 ): OffsetFetchResponseGroup {
   const request =
     topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
@@ -110,11 +129,27 @@ function fetchGroup(
   return {
     groupId,
     errorCode: KafkaError.NONE,
-    topics: result.map((t) => ({ name: t.topic, partitions: t.partitions.map(toResponsePartition) })),
+    topics: result.map((t) => ({
+      name: t.topic,
+      partitions: t.partitions.map((p) => {
+        const answer = toResponsePartition(p);
+        if (isUnstable?.(t.topic, p.partition)) {
+          answer.errorCode = KafkaError.UNSTABLE_OFFSET_COMMIT;
+          answer.committedOffset = -1n;
+        }
+        return answer;
+      }),
+    })),
   };
 }
 
-function toResponsePartition(p: PartitionOffset) {
+function toResponsePartition(p: PartitionOffset): {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+} {
   return {
     partitionIndex: p.partition,
     committedOffset: BigInt(p.offset),

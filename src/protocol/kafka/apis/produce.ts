@@ -6,14 +6,14 @@
  * its disk. acks=0 gets no answer; if a partition failed, the connection is closed instead, as
  * Kafka does, so the client notices and refreshes its metadata.
  *
- * Transactions are not implemented: a request with a transactionalId or a transactional batch is
- * refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), the error Kafka gives a producer that
- * may not use its transactional id. Clients treat it as fatal and report it clearly (Java's
- * TransactionalIdAuthorizationException, kafkajs and librdkafka "Transactional Id authorization
- * failed") instead of retrying forever; the v8+ errorMessage says transactions are unsupported.
+ * Transactional batches must come from the current epoch of a transactional producer whose ongoing
+ * transaction holds the partition (AddPartitionsToTxn first; KIP-890's verification), else
+ * INVALID_PRODUCER_EPOCH / INVALID_TXN_STATE; the coordinator then tracks the transaction's first
+ * offset in the partition, which holds its last stable offset until the marker.
  */
 import type { Clock } from '../../../core/clock.js';
 import type { Topic, TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
+import type { TransactionCoordinator } from '../../../core/kafka/transaction-coordinator.js';
 import type {
   ProduceRequest,
   ProduceRequestPartitionProduceData,
@@ -43,6 +43,7 @@ export const PRODUCE_KEY = 0;
 
 export interface ProduceServices {
   readonly topics: TopicLookup;
+  readonly transactions: Pick<TransactionCoordinator, 'checkTransactionalAppend' | 'transactionalAppended'>;
   readonly producers: { stateFor(partition: TopicPartition): PartitionProducerState };
   readonly clock: Clock;
 }
@@ -69,8 +70,6 @@ interface DurableWait {
 }
 
 const EMPTY = Buffer.alloc(0);
-const TRANSACTIONS_UNSUPPORTED =
-  'transactions are not supported by Pier yet; produce without a transactional.id (idempotence works)';
 
 function produce(s: ProduceServices, call: KafkaCall<ProduceRequest>): KafkaAnswer | Promise<KafkaAnswer> {
   const { body, session } = call;
@@ -113,9 +112,6 @@ function produce(s: ProduceServices, call: KafkaCall<ProduceRequest>): KafkaAnsw
 function refuseRequest(body: ProduceRequest): { code: number; message: string } | undefined {
   if (body.acks !== 0 && body.acks !== 1 && body.acks !== -1) {
     return { code: KafkaError.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${body.acks}` };
-  }
-  if (body.transactionalId !== null) {
-    return { code: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: TRANSACTIONS_UNSUPPORTED };
   }
   return undefined;
 }
@@ -181,7 +177,15 @@ function appendPartition(
   // From Produce v3 a partition carries exactly one batch (validation enforces it).
   const batch = validation.batches[0]!;
   if (batch.transactional) {
-    return failed(data.index, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, TRANSACTIONS_UNSUPPORTED);
+    if (batch.producerId < 0) {
+      return failed(
+        data.index,
+        KafkaError.INVALID_RECORD,
+        'a transactional batch must carry its producer id',
+      );
+    }
+    const refusal = s.transactions.checkTransactionalAppend(partition, batch.producerId, batch.producerEpoch);
+    if (refusal) return failed(data.index, KafkaError[refusal.error], refusal.message);
   }
   const logAppendTime = topic.config.messageTimestampType === 'LogAppendTime';
   let producers: PartitionProducerState | undefined;
@@ -222,6 +226,7 @@ function appendPartition(
     );
   }
   producers?.record(batch, baseOffset, maxTimestampMs, nowMs);
+  if (batch.transactional) s.transactions.transactionalAppended(partition, batch.producerId, baseOffset);
   const response = succeeded(data.index, baseOffset, logAppendTime ? nowMs : -1, partition.logStartOffset);
   waits.push({ partition, requiredHighWatermark: baseOffset + batch.lastOffsetDelta + 1, response });
   return response;

@@ -1138,6 +1138,50 @@ export type DescribeProducersResponse = {
   topics: DescribeProducersResponseTopicResponse[];
 };
 
+export type DescribeTransactionsRequest = {
+  transactionalIds: string[];
+};
+
+export type DescribeTransactionsResponseTopicData = {
+  topic: string;
+  partitions: number[];
+};
+
+export type DescribeTransactionsResponseTransactionState = {
+  errorCode: number;
+  transactionalId: string;
+  transactionState: string;
+  transactionTimeoutMs: number;
+  transactionStartTimeMs: bigint;
+  producerId: bigint;
+  producerEpoch: number;
+  topics: DescribeTransactionsResponseTopicData[];
+};
+
+export type DescribeTransactionsResponse = {
+  throttleTimeMs: number;
+  transactionStates: DescribeTransactionsResponseTransactionState[];
+};
+
+export type ListTransactionsRequest = {
+  stateFilters: string[];
+  producerIdFilters: bigint[];
+  durationFilter: bigint;
+};
+
+export type ListTransactionsResponseTransactionState = {
+  transactionalId: string;
+  producerId: bigint;
+  transactionState: string;
+};
+
+export type ListTransactionsResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownStateFilters: string[];
+  transactionStates: ListTransactionsResponseTransactionState[];
+};
+
 /** Request body types by API key. */
 export type RequestBodyByKey = {
   0: ProduceRequest;
@@ -1176,6 +1220,8 @@ export type RequestBodyByKey = {
   47: OffsetDeleteRequest;
   60: DescribeClusterRequest;
   61: DescribeProducersRequest;
+  65: DescribeTransactionsRequest;
+  66: ListTransactionsRequest;
 };
 
 /** Response body types by API key. */
@@ -1216,5 +1262,7 @@ export type ResponseBodyByKey = {
   47: OffsetDeleteResponse;
   60: DescribeClusterResponse;
   61: DescribeProducersResponse;
+  65: DescribeTransactionsResponse;
+  66: ListTransactionsResponse;
 };
 

@@ -370,6 +370,14 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'partitionIndexes', type: '[]int32', versions: [0, 32767] },
     ] },
   ] }],
+  [65, { name: 'DescribeTransactionsRequest', apiKey: 65, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'transactionalIds', type: '[]string', versions: [0, 32767] },
+  ] }],
+  [66, { name: 'ListTransactionsRequest', apiKey: 66, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
+    { name: 'stateFilters', type: '[]string', versions: [0, 32767] },
+    { name: 'producerIdFilters', type: '[]int64', versions: [0, 32767] },
+    { name: 'durationFilter', type: 'int64', versions: [1, 32767], default: -1n },
+  ] }],
 ]);
 
 /** Response schemas by API key. */
@@ -880,6 +888,32 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       ] },
     ] },
   ] }],
+  [65, { name: 'DescribeTransactionsResponse', apiKey: 65, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'transactionStates', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'transactionalId', type: 'string', versions: [0, 32767] },
+      { name: 'transactionState', type: 'string', versions: [0, 32767] },
+      { name: 'transactionTimeoutMs', type: 'int32', versions: [0, 32767] },
+      { name: 'transactionStartTimeMs', type: 'int64', versions: [0, 32767] },
+      { name: 'producerId', type: 'int64', versions: [0, 32767] },
+      { name: 'producerEpoch', type: 'int16', versions: [0, 32767] },
+      { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'topic', type: 'string', versions: [0, 32767] },
+        { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+      ] },
+    ] },
+  ] }],
+  [66, { name: 'ListTransactionsResponse', apiKey: 66, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'unknownStateFilters', type: '[]string', versions: [0, 32767] },
+    { name: 'transactionStates', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'transactionalId', type: 'string', versions: [0, 32767] },
+      { name: 'producerId', type: 'int64', versions: [0, 32767] },
+      { name: 'transactionState', type: 'string', versions: [0, 32767] },
+    ] },
+  ] }],
 ]);
 
 /** API keys by name. */
@@ -920,4 +954,6 @@ export const API_KEYS = {
   OffsetDelete: 47,
   DescribeCluster: 60,
   DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;

@@ -10,6 +10,7 @@ import type {
   KafkaContext,
   ListenerView,
   PropertiesCodec,
+  ShovelView,
   SqsContext,
 } from '../management/context.js';
 import { ManagementServer } from '../management/http-server.js';
@@ -51,6 +52,8 @@ export interface ManagementCompositionInput {
   readonly kafka?: Pick<KafkaContext, 'topics' | 'groups'>;
   /** SQS's queues, for /api/sqs. */
   readonly sqs?: SqsContext;
+  /** The shovels' status, for /api/shovels. */
+  readonly shovels?: () => ShovelView[];
 }
 
 export interface ManagementParts {
@@ -117,6 +120,7 @@ export function composeManagement(input: ManagementCompositionInput): Management
             }
           : {}),
         ...(input.sqs ? { sqs: input.sqs } : {}),
+        ...(input.shovels ? { shovels: input.shovels } : {}),
         rates,
       });
       const listening = server;

@@ -219,6 +219,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
           groups: kafka.groups,
           sqsQueues: sqs.registry,
           clock,
+          shovels: () => bridges.manager()?.status() ?? [],
         }),
       log,
     );

@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
     case 'topics':
     case 'groups':
     case 'sqs':
+    case 'shovel':
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);
       return;
     case '--version':

@@ -9,6 +9,7 @@ const WORKLOADS: Record<string, string> = {
   management: './management-bench.js', // management-bench.ts: API/metrics latency under load, scrape cost
   scale: './scale-bench.js', // scale-bench.ts: memory per idle connection and per durable queue
   jobs: './jobs-bench.js', // jobs-bench.ts: piermq/jobs vs plain amqplib and BullMQ on Redis
+  shovel: './shovel-bench.js', // shovel-bench.ts: shovel throughput with on-confirm
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

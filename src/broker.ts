@@ -6,6 +6,7 @@
 import { executeAdminRequest } from './admin/admin-commands.js';
 import { ControlSocket } from './admin/control-socket.js';
 import { composeAmqp, type ListenerAddress } from './composition/amqp.js';
+import { composeBridges } from './composition/bridge.js';
 import { composeKafka, type KafkaListenerAddress, type KafkaOptions } from './composition/kafka.js';
 import {
   BrokerConfigError,
@@ -190,6 +191,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
   const metrics = composeMetrics({ amqp, kafka, sqs, resources, clock, dataDir: storage.dataDir });
   const listeners: Array<{ protocol: string; host: string; port: number }> = [];
+  const bridges = composeBridges({ core: amqp.core, log });
   const management = composeManagement({
     core: amqp.core,
     connections: () => amqp.connections(),
@@ -200,10 +202,12 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     log,
     kafka: { topics: kafka.topics, groups: kafka.groups },
     sqs: { registry: sqs.registry, now: () => clock.now() },
+    shovels: () => bridges.manager()?.status() ?? [],
   });
   let control: ControlSocket | undefined;
   const shutDown = async () => {
     await control?.close();
+    await bridges.close();
     await metrics.stopListening();
     await management.stopListening();
     resources.stop();
@@ -260,6 +264,13 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
       if (address) listeners.push({ protocol, host: address.host, port: address.port });
     }
     log(resources.describeLimits());
+    bridges.start({
+      amqp: amqpAddress,
+      kafka: kafkaAddress,
+      sqs: sqsAddress,
+      sqsRegion: options.sqs.region ?? 'us-east-1',
+      sqsAccessKeys: options.sqs.accessKeys ?? [],
+    });
     control = await ControlSocket.start(
       storage.dataDir,
       (request) =>
@@ -270,6 +281,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
           sqsQueues: sqs.registry,
           clock,
           reloadTls: () => tls.reload(),
+          shovels: () => bridges.manager()?.status() ?? [],
         }),
       log,
     );
@@ -301,6 +313,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   } catch (error) {
     // Best effort: release what was opened, then report the first failure.
     await control?.close().catch(() => {});
+    await bridges.close().catch(() => {});
     await metrics.stopListening().catch(() => {});
     await management.stopListening().catch(() => {});
     resources.stop();

@@ -7,13 +7,26 @@
 import { BrokerError } from '../core/amqp/errors.js';
 import * as management from '../core/amqp/management.js';
 import { exportDefinitions, importDefinitions } from '../core/amqp/rabbit-definitions.js';
+import { clearParameter, SHOVEL_COMPONENT, setParameter } from '../core/amqp/runtime-parameters.js';
 import type { BrokerCore } from '../core/broker-core.js';
 import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
 import { SQS_ADMIN_COMMANDS, type SqsAdminContext } from './sqs-admin-commands.js';
 
-/** What only a running broker has: live Kafka and SQS state, its TLS listeners. */
+/** A shovel's status as `pier shovel status` prints it (composition passes src/bridge's). */
+export interface ShovelStatusView {
+  readonly vhost: string;
+  readonly name: string;
+  readonly state: string;
+  readonly messagesMoved: number;
+  readonly lastError: string | undefined;
+  readonly source: string;
+  readonly destination: string;
+}
+
+/** What only a running broker has: live Kafka, SQS and shovel state, its TLS listeners. */
 export type LiveAdminContext = KafkaAdminContext &
   Partial<SqsAdminContext> & {
+    readonly shovels?: () => ShovelStatusView[];
     /** Reads the TLS files again (`pier tls reload`); throws, changing nothing, when one is bad. */
     readonly reloadTls?: () => unknown;
   };
@@ -62,11 +75,14 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
   'definitions.import': (core, a) => importDefinitions(core, a.raw('definitions'), a.optionalString('vhost')),
 };
 
+const SHOVEL_COMMANDS = ['shovel.add', 'shovel.delete', 'shovel.list', 'shovel.status'];
+
 export const ADMIN_COMMANDS: readonly string[] = [
   ...Object.keys(COMMANDS),
   ...Object.keys(KAFKA_ADMIN_COMMANDS),
   ...Object.keys(SQS_ADMIN_COMMANDS),
   'tls.reload',
+  ...SHOVEL_COMMANDS,
 ];
 
 /**
@@ -107,6 +123,11 @@ export function executeAdminRequest(
       const sqs = { sqsQueues: live.sqsQueues, clock: live.clock };
       return { ok: true, result: sqsHandler(sqs, new Args(args ?? {})) ?? null };
     }
+    if (typeof command === 'string' && command.startsWith('shovel.')) {
+      // Shovels are checked (src/bridge) and run only by a running broker: no offline edits.
+      if (!live?.shovels) throw new BadRequest(`'${command}' needs a running broker (shovels run there)`);
+      return { ok: true, result: shovelCommand(core, command, new Args(args ?? {}), live.shovels) ?? null };
+    }
     if (!handler)
       throw new BadRequest(`unknown command '${String(command)}'; known: ${ADMIN_COMMANDS.join(', ')}`);
     const result = handler(core, new Args(args ?? {}));
@@ -115,6 +136,27 @@ export function executeAdminRequest(
     if (error instanceof BrokerError) return { ok: false, error: error.detail, kind: error.kind };
     if (error instanceof BadRequest) return { ok: false, error: error.message, kind: 'bad-request' };
     return { ok: false, error: `internal error: ${(error as Error)?.message ?? error}`, kind: 'internal' };
+  }
+}
+
+function shovelCommand(
+  core: BrokerCore,
+  command: string,
+  a: Args,
+  shovels: () => ShovelStatusView[],
+): unknown {
+  const vhost = a.optionalString('vhost');
+  switch (command) {
+    case 'shovel.add':
+      return setParameter(core, SHOVEL_COMPONENT, vhost ?? '/', a.string('name'), a.raw('definition'));
+    case 'shovel.delete':
+      return clearParameter(core, SHOVEL_COMPONENT, vhost ?? '/', a.string('name'));
+    case 'shovel.list':
+      return core.parameters.list({ component: SHOVEL_COMPONENT, ...(vhost === undefined ? {} : { vhost }) });
+    case 'shovel.status':
+      return shovels().filter((s) => vhost === undefined || s.vhost === vhost);
+    default:
+      throw new BadRequest(`unknown command '${command}'; known: ${SHOVEL_COMMANDS.join(', ')}`);
   }
 }
 

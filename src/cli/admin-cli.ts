@@ -29,9 +29,17 @@ export const ADMIN_GROUPS = [
   'transactions',
   'sqs',
   'tls',
+  'shovel',
 ] as const;
 /** Groups that read a running broker's live state (nothing to edit offline). */
-const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set(['topics', 'groups', 'transactions', 'sqs', 'tls']);
+const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set([
+  'topics',
+  'groups',
+  'transactions',
+  'sqs',
+  'tls',
+  'shovel',
+]);
 export type AdminGroup = (typeof ADMIN_GROUPS)[number];
 
 class UsageError extends Error {}
@@ -412,7 +420,85 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
       },
     },
   },
+  shovel: {
+    add: {
+      args: ['NAME', 'JSON'],
+      summary:
+        'define (or replace) a shovel: JSON is the shovel parameter\'s value, e.g. \'{"src-queue":"orders","dest-topic":"orders"}\' (docs/bridges.md)',
+      flags: [VHOST, DATA_DIR],
+      request: ([name, json], v) => ({
+        command: 'shovel.add',
+        args: { vhost: v.vhost, name, definition: parseShovelJson(json!) },
+      }),
+      print: (_r, [name], v, where) => `shovel '${name}' set in vhost '${v.vhost}'${where}\n`,
+    },
+    delete: {
+      args: ['NAME'],
+      summary: 'stop a shovel and delete its definition',
+      flags: [VHOST, DATA_DIR],
+      request: ([name], v) => ({ command: 'shovel.delete', args: { vhost: v.vhost, name } }),
+      print: (_r, [name], v, where) => `shovel '${name}' deleted in vhost '${v.vhost}'${where}\n`,
+    },
+    list: {
+      args: [],
+      summary: 'list shovel definitions',
+      flags: [VHOST_FILTER, JSON_OUTPUT, DATA_DIR],
+      request: (_p, v) => ({ command: 'shovel.list', args: { vhost: v.vhost } }),
+      print: (r, _p, v) =>
+        v.json
+          ? toJson(r)
+          : formatTable(
+              ['vhost', 'name', 'definition'],
+              (r as Array<{ vhost: string; name: string; value: unknown }>).map((p) => [
+                p.vhost,
+                p.name,
+                JSON.stringify(p.value),
+              ]),
+            ),
+    },
+    status: {
+      args: [],
+      summary: 'each shovel: state, messages moved, last error',
+      flags: [VHOST_FILTER, JSON_OUTPUT, DATA_DIR],
+      request: (_p, v) => ({ command: 'shovel.status', args: { vhost: v.vhost } }),
+      print: (r, _p, v) =>
+        v.json
+          ? toJson(r)
+          : formatTable(
+              ['vhost', 'name', 'state', 'moved', 'source', 'destination', 'last-error'],
+              (
+                r as Array<{
+                  vhost: string;
+                  name: string;
+                  state: string;
+                  messagesMoved: number;
+                  source: string;
+                  destination: string;
+                  lastError?: string;
+                }>
+              ).map((s) => [
+                s.vhost,
+                s.name,
+                s.state,
+                String(s.messagesMoved),
+                s.source,
+                s.destination,
+                s.lastError ?? '-',
+              ]),
+            ),
+    },
+  },
 };
+
+function parseShovelJson(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch (error) {
+    throw new UsageError(
+      `the shovel definition is not valid JSON (${(error as Error).message}); quote it for the shell, e.g. '{"src-queue":"orders","dest-topic":"orders"}'`,
+    );
+  }
+}
 
 function formatSqsDepths(queues: SqsQueueDepth[]): string {
   return formatTable(

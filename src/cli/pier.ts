@@ -135,6 +135,7 @@ async function main(argv: string[]): Promise<void> {
     case 'groups':
     case 'transactions':
     case 'sqs':
+    case 'shovel':
     case 'tls':
       if (command === 'tls' && rest[0] === 'dev-cert') return devCert(rest.slice(1));
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);

@@ -12,6 +12,7 @@ import type {
   KafkaContext,
   ListenerView,
   PropertiesCodec,
+  ShovelView,
   SqsContext,
 } from '../management/context.js';
 import { ManagementServer } from '../management/http-server.js';
@@ -56,6 +57,8 @@ export interface ManagementCompositionInput {
   readonly kafka?: Pick<KafkaContext, 'topics' | 'groups'>;
   /** SQS's queues, for /api/sqs. */
   readonly sqs?: SqsContext;
+  /** The shovels' status, for /api/shovels. */
+  readonly shovels?: () => ShovelView[];
 }
 
 export interface ManagementParts {
@@ -135,6 +138,7 @@ export function composeManagement(input: ManagementCompositionInput): Management
           }
         : {}),
       ...(input.sqs ? { sqs: input.sqs } : {}),
+      ...(input.shovels ? { shovels: input.shovels } : {}),
       rates,
     });
     return server;

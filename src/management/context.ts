@@ -82,6 +82,20 @@ export interface ManagementContext {
   readonly kafka?: KafkaContext;
   /** SQS's queues for /api/sqs (absent: those routes answer 404). */
   readonly sqs?: SqsContext;
+  /** The running shovels for /api/shovels (absent: 404). */
+  readonly shovels?: () => ShovelView[];
+}
+
+/** A shovel's status as /api/shovels shows it (src/bridge's ShovelStatus, passed in by composition). */
+export interface ShovelView {
+  readonly vhost: string;
+  readonly name: string;
+  readonly state: string;
+  readonly messagesMoved: number;
+  readonly lastError: string | undefined;
+  readonly lastErrorAtMs: number | undefined;
+  readonly source: string;
+  readonly destination: string;
 }
 
 /** What /api/kafka reads and acts on. */

@@ -13,6 +13,7 @@ import { permissionRoutes } from './permissions.js';
 import { policyRoutes } from './policies.js';
 import { queueRoutes } from './queues.js';
 import { Router } from './router.js';
+import { shovelRoutes } from './shovels.js';
 import { sqsRoutes } from './sqs.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
@@ -35,5 +36,6 @@ export function managementRouter(): Router {
     ...metricsRoutes,
     ...kafkaRoutes,
     ...sqsRoutes,
+    ...shovelRoutes,
   ]);
 }

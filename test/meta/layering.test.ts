@@ -18,7 +18,11 @@
  *   - a codec (src/protocol/X/codec) imports only its own folder and src/util;
  *   - the jobs library (src/jobs) is a client: it imports only src/jobs, node builtins and its
  *     client packages (amqplib, @aws-sdk/client-sqs), never the broker's internals, since it must
- *     run against RabbitMQ and AWS SQS too; nothing else in src imports it.
+ *     run against RabbitMQ and AWS SQS too; nothing else in src imports it;
+ *   - the bridges (src/bridge: message mapping and shovels) sit beside the protocols: they import
+ *     the core, src/util and the protocols' pure codecs (src/protocol/X/codec), never a protocol's
+ *     server side, storage, composition, cli, admin or the management API; and only composition
+ *     imports them (the core and the protocols never do).
  * Each rule is also run on small made-up files below, so a rule that stopped finding anything
  * would fail here rather than pass quietly.
  */
@@ -53,6 +57,8 @@ const BESIDE_THE_MANAGEMENT_API = [
   'src/cli/',
   'src/admin/',
 ];
+/** What the bridges must not import: composition wires them to the listeners. */
+const BESIDE_THE_BRIDGES = ['src/storage/', 'src/composition/', 'src/cli/', 'src/admin/', 'src/management/'];
 const ENTRY_POINTS = new Set(['src/broker.ts', 'src/index.ts']);
 /** Builtins that do I/O, which the core leaves to storage and the protocols. */
 const IO_BUILTINS = new Set([
@@ -128,6 +134,22 @@ function brokenRule(file: string, ref: ImportReference): string | undefined {
     }
     if (ENTRY_POINTS.has(target))
       return `the management API must not import the broker's entry point ${target}`;
+  }
+  if (file.startsWith('src/bridge/') && target !== undefined && isRelative(ref)) {
+    const beside = BESIDE_THE_BRIDGES.find((folder) => target.startsWith(folder));
+    if (beside) return `the bridges must not import ${beside.slice(0, -1)} (composition wires them)`;
+    if (ENTRY_POINTS.has(target)) return `the bridges must not import the broker's entry point ${target}`;
+    if (protocolOf(target) && !codecFolderOf(target)) {
+      return `the bridges import only a protocol's pure codec (src/protocol/X/codec), not ${target}`;
+    }
+  }
+  if (
+    target?.startsWith('src/bridge/') &&
+    isRelative(ref) &&
+    !file.startsWith('src/bridge/') &&
+    !file.startsWith('src/composition/')
+  ) {
+    return `only composition imports src/bridge (${file} must not)`;
   }
   const protocol = protocolOf(file);
   if (protocol && target !== undefined && isRelative(ref)) {
@@ -390,5 +412,33 @@ describe('layering rules on made-up files', () => {
       rulesOf('src/protocol/amqp/codec/frames.ts', "import { x } from '../../kafka/codec/index.js';")[0]!,
       /a protocol must not import another/,
     );
+  });
+
+  test('the bridges importing a protocol server side, storage or composition is a violation; codecs and the core are not', () => {
+    const bridge = 'src/bridge/shovel.ts';
+    assert.deepEqual(check(bridge, "import type { Clock } from '../core/clock.js';"), []);
+    assert.deepEqual(check(bridge, "import { x } from '../protocol/amqp/codec/field-table.js';"), []);
+    assert.deepEqual(check(bridge, "import amqplib from 'amqplib';"), []);
+    assert.match(
+      rulesOf(bridge, "import { x } from '../protocol/amqp/channel.js';")[0]!,
+      /only a protocol's pure codec/,
+    );
+    assert.match(
+      rulesOf(bridge, "import { x } from '../composition/amqp.js';")[0]!,
+      /bridges must not import src\/composition/,
+    );
+    assert.match(
+      rulesOf(bridge, "import { x } from '../storage/storage.js';")[0]!,
+      /bridges must not import src\/storage/,
+    );
+    assert.match(
+      rulesOf('src/core/x.ts', "import { x } from '../bridge/shovel.js';")[0]!,
+      /only composition imports src\/bridge/,
+    );
+    assert.match(
+      rulesOf('src/protocol/kafka/server.ts', "import { x } from '../../bridge/shovel.js';")[0]!,
+      /only composition imports src\/bridge/,
+    );
+    assert.deepEqual(check('src/composition/bridge.ts', "import { x } from '../bridge/shovel.js';"), []);
   });
 });

@@ -303,7 +303,8 @@ export function importDefinitions(core: BrokerCore, defs: unknown, intoVhost?: s
     requireVhost(vhost, what);
     const entry = { component: str(p, 'component', what), vhost, name: str(p, 'name', what), value: p.value };
     try {
-      validateParameter(entry.component, entry.vhost, entry.name, entry.value);
+      const generic = validateParameter(entry.component, entry.vhost, entry.name, entry.value);
+      core.parameters.validators.get(entry.component)?.(entry.vhost, entry.name, generic);
     } catch (error) {
       throw preconditionFailed(
         `${what} in vhost '${vhost}': ${(error as Error).message.replace(/^[A-Z_]+ - /, '')}`,

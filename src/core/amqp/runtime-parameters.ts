@@ -3,7 +3,8 @@
  * named by (component, vhost, name), and global ones named by name alone. The components Pier
  * accepts are RabbitMQ's own with no plugin, `vhost-limits` (name `limits`: max-connections,
  * max-queues) and `operator_policy` (operator policies), plus `shovel`, whose definitions are kept
- * for the shovel feature (stored, not yet run). Any other component is refused with RabbitMQ's text.
+ * for the shovel feature: src/bridge validates (ParameterTable.validators) and runs them (watch).
+ * Any other component is refused with RabbitMQ's text.
  * Changes are durable through the core's DefinitionWriter and take effect at once: vhost limits
  * on the next connection or queue.declare, operator policies on the matching queues.
  */
@@ -39,10 +40,28 @@ export interface GlobalParameter {
 
 const parameterKey = (component: string, vhost: string, name: string) => `${component}\0${vhost}\0${name}`;
 
+/** A component's own check, run after the generic one; returns the value to keep or throws. */
+export type ParameterValidator = (vhost: string, name: string, value: unknown) => unknown;
+/** Told after a parameter was set (value) or cleared (value undefined). */
+export type ParameterWatcher = (component: string, vhost: string, name: string, value: unknown) => void;
+
 /** The stored parameters of a broker; set and cleared through the functions below. */
 export class ParameterTable {
   private readonly byKey = new Map<string, Parameter>();
   readonly globals = new Map<string, GlobalParameter>();
+  /** Checks registered by whoever runs a component (composition registers the shovel's). */
+  readonly validators = new Map<string, ParameterValidator>();
+  private readonly watchers = new Set<ParameterWatcher>();
+
+  /** Calls `watcher` after every set or clear; returns the function that stops it. */
+  watch(watcher: ParameterWatcher): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  notify(component: string, vhost: string, name: string, value: unknown): void {
+    for (const watcher of this.watchers) watcher(component, vhost, name, value);
+  }
 
   get(component: string, vhost: string, name: string): Parameter | undefined {
     return this.byKey.get(parameterKey(component, vhost, name));
@@ -188,11 +207,14 @@ export function setParameter(
   value: unknown,
 ): void {
   const vhost = requireVhost(core, vhostName);
-  const kept = validateParameter(component, vhostName, name, value);
+  const generic = validateParameter(component, vhostName, name, value);
+  const own = core.parameters.validators.get(component);
+  const kept = own ? own(vhostName, name, generic) : generic;
   const parameter: Parameter = { component, vhost: vhostName, name, value: kept };
   core.parameters.put(parameter);
   core.definitions.put('parameter', parameterKey(component, vhostName, name), parameter);
   applyToVhost(vhost, component, name, kept);
+  core.parameters.notify(component, vhostName, name, kept);
 }
 
 export function clearParameter(core: BrokerCore, component: string, vhostName: string, name: string): void {
@@ -202,6 +224,7 @@ export function clearParameter(core: BrokerCore, component: string, vhostName: s
   }
   core.definitions.delete('parameter', parameterKey(component, vhostName, name));
   applyToVhost(vhost, component, name, undefined);
+  core.parameters.notify(component, vhostName, name, undefined);
 }
 
 /** Removes every parameter of a deleted vhost. */
@@ -209,6 +232,7 @@ export function forgetVhostParameters(core: BrokerCore, vhostName: string): void
   for (const p of core.parameters.list({ vhost: vhostName })) {
     core.parameters.remove(p.component, p.vhost, p.name);
     core.definitions.delete('parameter', parameterKey(p.component, p.vhost, p.name));
+    core.parameters.notify(p.component, p.vhost, p.name, undefined);
   }
 }
 

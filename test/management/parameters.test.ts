@@ -358,7 +358,7 @@ describe('management API: parameters survive a restart and travel in definitions
     await api('PUT', '/api/vhosts/kept', {});
     await api('PUT', '/api/vhost-limits/kept/max-queues', { value: 7 });
     await api('PUT', '/api/operator-policies/kept/cap', { pattern: '.*', definition: { 'max-length': 9 } });
-    await api('PUT', '/api/parameters/shovel/kept/s', { value: { 'src-queue': 'a' } });
+    await api('PUT', '/api/parameters/shovel/kept/s', { value: { 'src-queue': 'a', 'dest-queue': 'b' } });
     await api('PUT', '/api/global-parameters/g', { value: 'v' });
     await api('PUT', '/api/users/u', { password: 'pw', tags: '' });
     await api('PUT', '/api/user-limits/u/max-channels', { value: 4 });

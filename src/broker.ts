@@ -3,6 +3,9 @@
  * resource alarms and the control socket. This is also the embedded API: `startBroker()` runs a
  * real broker inside a Node process (a test suite, a dev server).
  */
+
+import { chmodSync, existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { executeAdminRequest } from './admin/admin-commands.js';
 import { ControlSocket } from './admin/control-socket.js';
 import { composeAmqp, type ListenerAddress } from './composition/amqp.js';
@@ -29,6 +32,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import type { FsyncPolicy } from './core/durability.js';
 import type { GroupCoordinator } from './core/kafka/group-coordinator.js';
 import type { TopicRegistry } from './core/kafka/topic-registry.js';
+import type { LoginThrottleOptions } from './core/login-throttle.js';
 import type { SqsQueueRegistry } from './core/sqs/registry.js';
 import type { MetricsEndpoint } from './metrics/render.js';
 import type { AmqpLimits } from './protocol/amqp/connection.js';
@@ -119,6 +123,11 @@ export interface BrokerOptions {
   httpsPort?: number | false;
   /** Certificates, client-certificate policy, protocol floor, ciphers, identities from certificates. */
   tls?: TlsOptions;
+  /**
+   * Brute-force protection for every protocol's login (`--login-max-failures`, `--login-lockout-ms`,
+   * `--login-throttle-loopback`): an address with too many failed logins is locked out for a while.
+   */
+  login?: Partial<Pick<LoginThrottleOptions, 'maxFailures' | 'lockoutMs' | 'includeLoopback'>>;
   /** Time source for the core; tests inject a fake clock. */
   clock?: Clock;
   /** Receives the broker's log lines. Default: stderr. */
@@ -170,6 +179,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const clock = options.clock ?? systemClock;
   const { host } = options;
+  const dataDirIsNew = !existsSync(resolvePath(options.dataDir));
   const storage = Storage.open({
     dataDir: options.dataDir,
     fsync: options.fsync,
@@ -177,6 +187,8 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     segmentSizeBytes: options.queueSegmentBytes,
     logger: log,
   });
+  // A data directory Pier creates is its owner's only (0700): it holds messages and password hashes.
+  if (dataDirIsNew) chmodSync(storage.dataDir, 0o700);
   let tls: ReturnType<typeof composeTls>;
   try {
     tls = composeTls(options.tls, log);
@@ -185,9 +197,22 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     throw error;
   }
   const resources = new ResourceMonitor(storage.dataDir, options.resources, log);
-  const amqp = composeAmqp({ storage, clock, limits: options.amqp, alarms: resources, log });
+  const amqp = composeAmqp({
+    storage,
+    clock,
+    limits: options.amqp,
+    alarms: resources,
+    log,
+    loginThrottle: options.login,
+  });
   const kafka = composeKafka({ storage, core: amqp.core, clock, options: options.kafka, log });
-  const sqs = composeSqs({ storage, clock, options: options.sqs, log });
+  const sqs = composeSqs({
+    storage,
+    clock,
+    options: options.sqs,
+    log,
+    loginThrottle: amqp.core.loginThrottle,
+  });
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
   const metrics = composeMetrics({ amqp, kafka, sqs, resources, clock, dataDir: storage.dataDir });
   const listeners: Array<{ protocol: string; host: string; port: number }> = [];

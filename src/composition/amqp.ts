@@ -8,6 +8,7 @@
 import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
 import { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
+import type { LoginThrottleOptions } from '../core/login-throttle.js';
 import { closeRevokedConnections } from '../protocol/amqp/access.js';
 import type { AmqpConnection, AmqpLimits } from '../protocol/amqp/connection.js';
 import { amqpPropertiesCodec } from '../protocol/amqp/message-properties-codec.js';
@@ -42,13 +43,23 @@ export interface AmqpCompositionInput {
   /** Memory and disk alarms: publishers are blocked while one is raised. */
   readonly alarms: ResourceMonitor;
   readonly log: (line: string) => void;
+  /** Brute-force protection for logins (core/login-throttle.ts); defaults where absent. */
+  readonly loginThrottle?: Partial<LoginThrottleOptions>;
 }
 
-export function composeAmqp({ storage, clock, limits, alarms, log }: AmqpCompositionInput): AmqpParts {
+export function composeAmqp({
+  storage,
+  clock,
+  limits,
+  alarms,
+  log,
+  loginThrottle,
+}: AmqpCompositionInput): AmqpParts {
   const delayStorage = new DelayStorage(storage.dataDir, storage.committer, { logger: log });
   const dedupStorage = new DedupStorage(storage.dataDir, storage.committer, { logger: log });
   const core = new BrokerCore({
     clock,
+    ...(loginThrottle ? { loginThrottle } : {}),
     definitions: storage.definitions,
     codec: amqpPropertiesCodec,
     createStore: (vhost, queueName, durable, level) => {

@@ -159,7 +159,11 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       ...transactionAdminApis({ transactions, topics, producers, clock }),
       ...saslApis({
         enabled: sasl,
-        users: { authenticate: (u, p, a) => core.authenticate(u, p, a), get: (u) => core.users.get(u) },
+        users: {
+          authenticate: (u, p, a) => core.authenticate(u, p, a),
+          get: (u) => core.users.get(u),
+          throttle: core.loginThrottle,
+        },
       }),
       ...metadataApis({ topics, cluster }),
       ...topicAdminApis({ topics, nodeId: cluster.nodeId }),

@@ -7,6 +7,7 @@ import type { ResolvedBrokerOptions } from '../config/settings.js';
 import type { Clock } from '../core/clock.js';
 import { SqsQueueRegistry } from '../core/sqs/registry.js';
 import { sqsActions } from '../protocol/sqs/actions/index.js';
+import type { SqsPipelineOptions } from '../protocol/sqs/http-pipeline.js';
 import { SqsServer } from '../protocol/sqs/server.js';
 import type { Storage } from '../storage/storage.js';
 import {
@@ -58,9 +59,11 @@ export interface SqsCompositionInput {
   /** With the defaults filled in (resolveBrokerOptions). */
   readonly options: ResolvedBrokerOptions['sqs'];
   readonly log: (line: string) => void;
+  /** Failed signatures per address, shared with the other protocols' logins. */
+  readonly loginThrottle?: SqsPipelineOptions['loginThrottle'];
 }
 
-export function composeSqs({ storage, clock, options, log }: SqsCompositionInput): SqsParts {
+export function composeSqs({ storage, clock, options, log, loginThrottle }: SqsCompositionInput): SqsParts {
   const { accountId } = options;
   if (!/^\d{12}$/.test(accountId)) {
     throw new Error(`sqs: account id '${accountId}' must be 12 digits (--sqs-account-id)`);
@@ -93,6 +96,7 @@ export function composeSqs({ storage, clock, options, log }: SqsCompositionInput
       maxRequestBytes: options.maxRequestBytes,
       maxConnections: options.maxConnections,
       log,
+      ...(loginThrottle ? { loginThrottle } : {}),
     });
     log(
       accessKeys.size > 0

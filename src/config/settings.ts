@@ -10,10 +10,12 @@
  * rest (ports, host, data directory, fsync policy, SQS identity) are written here. The core,
  * protocols and storage never import this module.
  */
+
 import type { BrokerOptions } from '../broker.js';
 import { parseSqsAccessKey, type SqsAccessKey } from '../composition/sqs.js';
 import { DEFAULT_GROUP_COORDINATOR_CONFIG } from '../core/kafka/group-coordinator.js';
 import { DEFAULT_TRANSACTION_MAX_TIMEOUT_MS } from '../core/kafka/transaction-coordinator.js';
+import { DEFAULT_LOGIN_THROTTLE } from '../core/login-throttle.js';
 import { DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import { DEFAULT_KAFKA_SETTINGS } from '../protocol/kafka/cluster.js';
 import {
@@ -46,7 +48,7 @@ import {
 } from './value-types.js';
 
 /** The option groups of BrokerOptions a setting may sit in, as `section.key`. */
-const SECTIONS = ['amqp', 'kafka', 'sqs', 'resources', 'tls'] as const;
+const SECTIONS = ['amqp', 'kafka', 'sqs', 'resources', 'tls', 'login'] as const;
 type SectionName = (typeof SECTIONS)[number];
 type Section<S extends SectionName> = NonNullable<BrokerOptions[S]>;
 type TopLevelOption = Exclude<keyof BrokerOptions, SectionName | 'clock' | 'log'>;
@@ -470,6 +472,30 @@ export const SETTINGS = [
     type: choice({ always: 'always', interval: 'interval', never: 'never' } as const),
     default: 'always',
     help: 'always: fdatasync before confirming a persistent message; interval: every --fsync-interval-ms, confirm after the write; never: leave it to the OS',
+  }),
+  setting({
+    flag: 'login-max-failures',
+    env: 'PIER_LOGIN_MAX_FAILURES',
+    option: 'login.maxFailures',
+    type: integer({ min: 0 }),
+    default: DEFAULT_LOGIN_THROTTLE.maxFailures,
+    help: 'failed logins from one address within a minute (AMQP, Kafka SASL, SQS signatures, HTTP API) before that address is locked out; 0: no throttle',
+  }),
+  setting({
+    flag: 'login-lockout-ms',
+    env: 'PIER_LOGIN_LOCKOUT_MS',
+    option: 'login.lockoutMs',
+    type: integer({ min: 1, unit: 'ms' }),
+    default: DEFAULT_LOGIN_THROTTLE.lockoutMs,
+    help: 'how long a locked-out address is refused without its credentials being checked; doubled for each further lockout, up to 5 minutes',
+  }),
+  setting({
+    flag: 'login-throttle-loopback',
+    env: 'PIER_LOGIN_THROTTLE_LOOPBACK',
+    option: 'login.includeLoopback',
+    type: boolean(),
+    default: DEFAULT_LOGIN_THROTTLE.includeLoopback,
+    help: 'throttle failed logins from loopback addresses too (off: local tools and test suites are never locked out)',
   }),
   setting({
     flag: 'fsync-interval-ms',

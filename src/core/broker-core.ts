@@ -6,6 +6,7 @@ import { TopicPermissionTable } from './amqp/topic-permissions.js';
 import { VirtualHost, type VirtualHostContext } from './amqp/vhost.js';
 import type { Clock } from './clock.js';
 import type { DefinitionEntry, DefinitionWriter } from './definitions.js';
+import { LoginThrottle, type LoginThrottleOptions, lockedOutReason } from './login-throttle.js';
 import { AmqpStats } from './stats.js';
 import { checkPassword, GUEST_USER, isLoopbackAddress, passwordCredentials, type User } from './users.js';
 
@@ -13,7 +14,10 @@ import { checkPassword, GUEST_USER, isLoopbackAddress, passwordCredentials, type
  * What the core is built from: its clock, where definitions are recorded, the message-properties
  * codec and the store factories (in memory where a factory is absent). Every vhost shares it.
  */
-export type BrokerCoreContext = VirtualHostContext;
+export type BrokerCoreContext = VirtualHostContext & {
+  /** Brute-force protection for every protocol's login; defaults in login-throttle.ts. */
+  readonly loginThrottle?: Partial<LoginThrottleOptions>;
+};
 
 export type AuthResult = { ok: true; user: User } | { ok: false; reason: string };
 
@@ -35,6 +39,8 @@ export class BrokerCore {
 
   readonly clock: Clock;
   readonly definitions: DefinitionWriter;
+  /** Failed logins per source address, shared by AMQP, Kafka SASL, SQS SigV4 and the HTTP API. */
+  readonly loginThrottle: LoginThrottle;
 
   /** Message and churn counters of every vhost and of the AMQP listener (for the metrics). */
   readonly stats: AmqpStats;
@@ -46,6 +52,7 @@ export class BrokerCore {
     this.context = { ...context, stats: this.stats };
     this.clock = context.clock;
     this.definitions = context.definitions;
+    this.loginThrottle = new LoginThrottle(context.clock, context.loginThrottle);
   }
 
   /** Rebuilds state from stored definitions; creates the default vhost and guest user on first start. */
@@ -104,10 +111,18 @@ export class BrokerCore {
     this.definitions.put('user', user.name, user);
   }
 
-  /** Checks a login; guest is refused from non-loopback addresses, as RabbitMQ does. */
+  /**
+   * Checks a login; guest is refused from non-loopback addresses, as RabbitMQ does. An address
+   * locked out by the login throttle is refused without the password being looked at.
+   */
   authenticate(username: string, password: string, remoteAddress: string | undefined): AuthResult {
+    const retryAfterMs = this.loginThrottle.retryAfterMs(remoteAddress);
+    if (retryAfterMs > 0) {
+      return { ok: false, reason: lockedOutReason(remoteAddress ?? 'this address', retryAfterMs) };
+    }
     const user = this.users.get(username);
     if (!user || !checkPassword(user, password)) {
+      this.loginThrottle.failed(remoteAddress);
       return {
         ok: false,
         reason: `Login was refused using authentication mechanism PLAIN. For details see the broker logfile.`,
@@ -116,6 +131,7 @@ export class BrokerCore {
     if (username === GUEST_USER && !isLoopbackAddress(remoteAddress)) {
       return { ok: false, reason: `user '${username}' can only connect via localhost` };
     }
+    this.loginThrottle.succeeded(remoteAddress);
     return { ok: true, user };
   }
 

@@ -4,6 +4,7 @@
  * gets 401, as in RabbitMQ; an action the user's tags do not permit gets 403.
  */
 import type { BrokerCore } from '../core/broker-core.js';
+import { lockedOutReason } from '../core/login-throttle.js';
 import { checkPassword, GUEST_USER, isLoopbackAddress, type User } from '../core/users.js';
 import { forbidden, notAuthorized } from './errors.js';
 
@@ -37,8 +38,14 @@ export function authenticate(
   const colon = decoded.indexOf(':');
   if (colon < 0) throw notAuthorized('Login failed');
   const name = decoded.slice(0, colon);
+  const retryAfterMs = core.loginThrottle.retryAfterMs(remoteAddress);
+  if (retryAfterMs > 0) throw notAuthorized(lockedOutReason(remoteAddress ?? 'this address', retryAfterMs));
   const user = core.users.get(name);
-  if (!user || !checkPassword(user, decoded.slice(colon + 1))) throw notAuthorized('Login failed');
+  if (!user || !checkPassword(user, decoded.slice(colon + 1))) {
+    core.loginThrottle.failed(remoteAddress);
+    throw notAuthorized('Login failed');
+  }
+  core.loginThrottle.succeeded(remoteAddress);
   if (name === GUEST_USER && !isLoopbackAddress(remoteAddress)) {
     throw notAuthorized('User can only log in via localhost');
   }

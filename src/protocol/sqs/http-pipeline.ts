@@ -3,6 +3,7 @@
 // run the action's handler, and answer in the protocol the client spoke, with a request id always.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { lockedOutReason } from '../../core/login-throttle.js';
 import { SqsCoreError } from '../../core/sqs/errors.js';
 import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
 import type { SqsActionContext, SqsActionHandler } from './action-context.js';
@@ -42,7 +43,19 @@ export interface SqsPipelineOptions {
   readonly log: (line: string) => void;
   /** Wall-clock time for signature expiry (the SDKs sign with real time, not the core's clock). */
   readonly nowMs?: () => number;
+  /**
+   * Failed signatures per source address (core/login-throttle.ts): a locked-out address gets
+   * ThrottlingException (which the SDKs retry with backoff) until its lockout ends.
+   */
+  readonly loginThrottle?: {
+    retryAfterMs(address: string | undefined): number;
+    failed(address: string | undefined): number;
+    succeeded(address: string | undefined): void;
+  };
 }
+
+/** Signature failures that count as failed logins (a wrong secret or an unknown key id). */
+const LOGIN_FAILURES: ReadonlySet<string> = new Set(['SignatureDoesNotMatch', 'InvalidClientTokenId']);
 
 const INTERNAL_FAILURE_MESSAGE = 'We encountered an internal error. Please try again.';
 
@@ -102,6 +115,12 @@ export function sqsRequestHandler(
             : formatQueryError(error, requestId),
       );
 
+    const peer = req.socket.remoteAddress;
+    const retryAfterMs = options.loginThrottle?.retryAfterMs(peer) ?? 0;
+    if (retryAfterMs > 0) {
+      fail(sqsError('ThrottlingException', lockedOutReason(peer ?? 'this address', retryAfterMs)));
+      return;
+    }
     const auth = verifySigV4(
       { method: req.method ?? 'POST', path, query, headers: req.headers, body },
       lookupSecret,
@@ -109,9 +128,11 @@ export function sqsRequestHandler(
       { acceptAnySignature },
     );
     if (!auth.ok) {
+      if (LOGIN_FAILURES.has(auth.code)) options.loginThrottle?.failed(peer);
       fail(sqsError(auth.code, auth.message));
       return;
     }
+    if (!acceptAnySignature) options.loginThrottle?.succeeded(peer);
     // The request's region is the one it is signed for (SigV4's credential scope). A client that
     // addressed a regional host (sqs.<region>.*) of another region gets AWS's answer to that.
     const region = auth.region;

@@ -84,7 +84,9 @@ export function saslApis({ enabled, users }: SaslServices): KafkaApi[] {
           state.failure = `SASL ${authenticator.mechanism} authentication failed: ${error.message}`;
           return {
             errorCode: KafkaError.SASL_AUTHENTICATION_FAILED,
-            errorMessage: `Authentication failed during authentication due to invalid credentials with SASL mechanism ${authenticator.mechanism}`,
+            errorMessage: error.toldToClient
+              ? error.message
+              : `Authentication failed during authentication due to invalid credentials with SASL mechanism ${authenticator.mechanism}`,
             authBytes: Buffer.alloc(0),
             sessionLifetimeMs: 0n,
           };

@@ -7,6 +7,16 @@ import { type ScramCredential, type ScramMechanism, scramDigest } from '../../..
 
 export class SaslFailure extends Error {
   override readonly name = 'SaslFailure';
+  /**
+   * Set when the client should be told why (a login throttle's lockout); otherwise clients get
+   * Kafka's fixed "invalid credentials" text, which says nothing about which part was wrong.
+   */
+  constructor(
+    message: string,
+    readonly toldToClient = false,
+  ) {
+    super(message);
+  }
 }
 
 export type CredentialLookup = (userName: string) => ScramCredential | undefined;

@@ -50,11 +50,6 @@ async function serve(argv: string[]): Promise<void> {
   ] as const) {
     if (address) process.stdout.write(`pier: ${name} listening on ${address.host}:${address.port}\n`);
   }
-  if (options.httpPort !== false) {
-    process.stdout.write(
-      `pier: note: the management HTTP listener is not implemented in this version; --http-port is ignored\n`,
-    );
-  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

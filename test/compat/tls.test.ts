@@ -3,6 +3,7 @@
 // client certificate, and SASL_SSL.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { addUser, addVhost, setPermissions } from '../../src/core/amqp/management.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
@@ -130,5 +131,128 @@ describe('kcat over Kafka SSL', { skip: hasKcat ? false : 'kcat is not installed
     );
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /certificate verify failed|SSL handshake failed/i);
+  });
+});
+
+describe('SASL_SSL and HTTPS with the command-line tools', () => {
+  const AWS = '/usr/bin/aws';
+  const hasAws = existsSync(AWS);
+  const hasBoto3 = spawnSync(PYTHON, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+  let secure: TestBroker;
+
+  before(async () => {
+    secure = await startTestBroker({
+      amqpPort: false,
+      kafkaTlsPort: 0,
+      kafka: { ...TEST_KAFKA_SETTINGS, sasl: true },
+      sqsTlsPort: 0,
+      sqs: { accessKeys: [{ accessKeyId: 'AKIDTLS', secretAccessKey: 'tls-secret' }] },
+      tls: certs.tls(),
+    });
+    addUser(secure.core, 'kcat-user', 'kcat-secret', []);
+  });
+  after(() => secure.stop());
+
+  test('kcat with security.protocol=sasl_ssl and SCRAM-SHA-256', {
+    skip: hasKcat ? false : 'kcat is not installed',
+  }, async () => {
+    const topic = uniqueName('kcat-sasl-ssl');
+    const saslSsl = (password: string) => [
+      '-b',
+      `localhost:${secure.kafkaTls!.port}`,
+      '-X',
+      'security.protocol=sasl_ssl',
+      '-X',
+      `ssl.ca.location=${certs.caFile}`,
+      '-X',
+      'sasl.mechanisms=SCRAM-SHA-256',
+      '-X',
+      'sasl.username=kcat-user',
+      '-X',
+      `sasl.password=${password}`,
+    ];
+    await runOk('kcat', ['-P', ...saslSsl('kcat-secret'), '-t', topic], {
+      input: 'a\nb\n',
+      timeoutMs: 60_000,
+    });
+    const consumed = await runOk(
+      'kcat',
+      ['-C', ...saslSsl('kcat-secret'), '-t', topic, '-o', 'beginning', '-c', '2', '-e'],
+      { timeoutMs: 60_000 },
+    );
+    assert.deepEqual(consumed.stdout.toString().trim().split('\n'), ['a', 'b']);
+    const refused = await run('kcat', ['-L', ...saslSsl('wrong'), '-m', '10'], { timeoutMs: 30_000 });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /[Aa]uthentication failed|SASL/);
+  });
+
+  test('the aws CLI over HTTPS with --ca-bundle', {
+    skip: hasAws ? false : 'awscli is not installed',
+  }, async () => {
+    const env = {
+      AWS_ACCESS_KEY_ID: 'AKIDTLS',
+      AWS_SECRET_ACCESS_KEY: 'tls-secret',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/nonexistent/pier-aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/pier-aws-credentials',
+      AWS_PAGER: '',
+    };
+    Object.assign(process.env, env);
+    const endpoint = `https://localhost:${secure.sqsTls!.port}`;
+    const cli = (...args: string[]) =>
+      runOk(
+        AWS,
+        ['sqs', ...args, '--endpoint-url', endpoint, '--ca-bundle', certs.caFile, '--output', 'json'],
+        {
+          timeoutMs: 60_000,
+        },
+      ).then((r) => JSON.parse(r.stdout.toString() || '{}') as Record<string, unknown>);
+    const { QueueUrl } = (await cli(
+      'create-queue',
+      '--queue-name',
+      uniqueName('cli-https').replaceAll('.', '-'),
+    )) as {
+      QueueUrl: string;
+    };
+    assert.match(QueueUrl, /^https:\/\/localhost:\d+\/\d{12}\//);
+    await cli('send-message', '--queue-url', QueueUrl, '--message-body', 'over https');
+    const { Messages } = (await cli('receive-message', '--queue-url', QueueUrl)) as {
+      Messages: { Body: string }[];
+    };
+    assert.equal(Messages[0]!.Body, 'over https');
+    // Without the CA the CLI refuses the certificate.
+    const untrusted = await run(AWS, ['sqs', 'list-queues', '--endpoint-url', endpoint], {
+      timeoutMs: 60_000,
+    });
+    assert.notEqual(untrusted.code, 0);
+    assert.match(untrusted.stderr, /CERTIFICATE_VERIFY_FAILED|SSL validation failed/);
+  });
+
+  test('boto3 over HTTPS with verify= the CA bundle', {
+    skip: hasBoto3 ? false : 'python3-boto3 is not installed',
+  }, async () => {
+    const script = [
+      'import boto3, json, sys',
+      'sqs = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1", verify=sys.argv[2],',
+      '    aws_access_key_id="AKIDTLS", aws_secret_access_key="tls-secret")',
+      'url = sqs.create_queue(QueueName=sys.argv[3])["QueueUrl"]',
+      'sqs.send_message(QueueUrl=url, MessageBody="boto3 over https")',
+      'got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]',
+      'print(json.dumps({"url": url, "body": got[0]["Body"]}))',
+    ].join('\n');
+    const result = await runOk(
+      PYTHON,
+      [
+        '-c',
+        script,
+        `https://localhost:${secure.sqsTls!.port}`,
+        certs.caFile,
+        uniqueName('boto3-https').replaceAll('.', '-'),
+      ],
+      { timeoutMs: 60_000 },
+    );
+    const answer = JSON.parse(result.stdout.toString()) as { url: string; body: string };
+    assert.match(answer.url, /^https:\/\//);
+    assert.equal(answer.body, 'boto3 over https');
   });
 });

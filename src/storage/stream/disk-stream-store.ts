@@ -271,6 +271,16 @@ export class DiskStreamStore implements StreamStore {
   private roll(): Segment {
     const old = this.segments.at(-1);
     if (old?.data) {
+      // A power cut may write back a file's pages in any order, so a sealed segment whose tail
+      // was still unsynced could come back with a hole before records that did reach the disk.
+      // Recovery trusts a sealed segment's index and scans only past its last entry (startup
+      // stays fast), so it would not see the hole: offsets a reader can never cross (power-cut
+      // seed 208). Syncing the segment before its successor exists keeps every sealed one whole;
+      // under 'always' that is at most one turn's appends.
+      if (this.committer.policy !== 'never') {
+        old.data.syncNow();
+        old.indexFile?.syncNow();
+      }
       old.sealedSizeBytes = old.data.sizeBytes;
       old.data.close();
       old.indexFile?.close();

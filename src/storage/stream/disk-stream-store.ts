@@ -67,6 +67,12 @@ class Segment {
   maxTimestampMs = 0;
   index = new SegmentIndex();
   lastIndexedPosition = 0;
+  /**
+   * Records at positions below this were not CRC-checked at recovery (a sealed segment is checked
+   * only past its last index entry); readers check them, once: `checkedBytes` is the prefix done.
+   */
+  uncheckedEnd = 0;
+  checkedBytes = 0;
 
   constructor(
     readonly baseOffset: number,
@@ -348,10 +354,15 @@ export class DiskStreamStore implements StreamStore {
         const total = RECORD_HEADER_BYTES + buf.readUInt32LE(p);
         if (p + total > got) break;
         // Recovery checks sealed segments only past their last index entry (fast startup): bit rot
-        // before it is caught here, so a damaged record is never served.
-        if (!recordIntact(buf, p, total)) {
-          damagedAt = pos + p;
-          break;
+        // before it is caught here, so a damaged record is never served. Sequential readers check
+        // each such record once per process (catching up costs one CRC pass, not one per reader).
+        const at = pos + p;
+        if (at < seg.uncheckedEnd && at >= seg.checkedBytes) {
+          if (!recordIntact(buf, p, total)) {
+            damagedAt = at;
+            break;
+          }
+          if (at === seg.checkedBytes) seg.checkedBytes = at + total;
         }
         let stop: boolean;
         try {
@@ -521,6 +532,7 @@ export class DiskStreamStore implements StreamStore {
     }
     seg.index = index;
     seg.lastIndexedPosition = from;
+    seg.uncheckedEnd = from;
     seg.nextOffset = expected;
     seg.maxTimestampMs = maxTimestampMs;
     seg.sealedSizeBytes = size;

@@ -574,7 +574,18 @@ export const sqsCase: CutCase<SqsModel, SqsSnap, SqsStores> = {
       const live = model.live.get(q) ?? [];
       model.live.set(q, live);
       const r = rng();
-      if (r < 0.45 || live.length === 0) {
+      if (r < 0.03) {
+        // The queue's view is closed and opened again in this process (its records stay in the
+        // shared log; the new view takes them back with fresh message objects).
+        view.close();
+        const reopened = stores.storage.openMessageStore(q);
+        stores.views.set(q, reopened);
+        const back = reopened.recover();
+        const want = live.map((m) => m.messageId).join(',');
+        const got = back.map((m) => m.messageId).join(',');
+        if (got !== want) throw new Error(`queue ${q} reopened with [${got}], expected [${want}]`);
+        model.live.set(q, back);
+      } else if (r < 0.45 || live.length === 0) {
         const id = `${model.tag}-${model.nextId++}`;
         const m = sqsMessage(q, id);
         view.append(m);

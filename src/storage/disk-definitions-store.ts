@@ -178,11 +178,25 @@ export class DiskDefinitionsStore {
   /** Writes the current state as a snapshot and empties the log. */
   compact(): void {
     if (this.failure) throw new StorageFailedError(this.failure);
-    this.syncOrFail(() => this.compactNow());
+    const tmp = join(this.dir, SNAPSHOT_TMP);
+    let fd: number;
+    try {
+      fd = this.writeSnapshot(tmp);
+    } catch (err) {
+      // A full disk (ENOSPC) while writing the snapshot harms nothing: the log still holds every
+      // change. Only a failed sync is fatal (fsyncgate); this compaction is retried after the
+      // next change.
+      unlinkQuiet(this.fs, tmp);
+      this.logger(
+        `definitions: ${this.dir}: compaction skipped (${(err as Error).message}); the log is kept`,
+      );
+      return;
+    }
+    this.syncOrFail(() => this.compactNow(tmp, fd));
   }
 
-  private compactNow(): void {
-    const tmp = join(this.dir, SNAPSHOT_TMP);
+  /** Writes the snapshot to `tmp`; returns its open fd (closed on failure). */
+  private writeSnapshot(tmp: string): number {
     const parts: Buffer[] = [];
     for (const e of this.state.values()) {
       parts.push(
@@ -194,6 +208,15 @@ export class DiskDefinitionsStore {
       const data = Buffer.concat(parts);
       let done = 0;
       while (done < data.length) done += this.fs.writeSync(fd, data, done, data.length - done, done);
+    } catch (err) {
+      this.fs.closeSync(fd);
+      throw err;
+    }
+    return fd;
+  }
+
+  private compactNow(tmp: string, fd: number): void {
+    try {
       this.fs.fsyncSync(fd);
     } finally {
       this.fs.closeSync(fd);

@@ -120,6 +120,14 @@ export class AppendFile {
   }
 
   /**
+   * Writes and fdatasyncs this file now, on the calling thread (for ordering points, not the hot
+   * path). A failed fdatasync stops the committer (fail-stop) and throws StorageFailedError.
+   */
+  syncNow(): void {
+    this.committer.syncNow(this);
+  }
+
+  /**
    * Stops appending. Staged bytes are still written and synced per the policy; the fd is closed
    * once nothing is pending on it.
    */
@@ -429,6 +437,15 @@ export class GroupCommitter implements DurabilityBarrier {
       if (this.failed) return;
       this.maybeCloseFd(file);
     }
+  }
+
+  /** @internal See AppendFile.syncNow. */
+  syncNow(file: AppendFile): void {
+    if (this.failed) throw new StorageFailedError(this.failed);
+    if (file.stagedBytes > 0 && !this.writeFile(file))
+      throw new Error(`write to ${file.path} failed; it is retried, but not synced yet`);
+    this.syncFileSync(file);
+    if (this.failed) throw new StorageFailedError(this.failed);
   }
 
   private syncFileSync(file: AppendFile): void {

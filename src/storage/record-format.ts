@@ -84,6 +84,11 @@ function checkRecordAt(buf: Buffer, pos: number, end: number): number {
   return total;
 }
 
+/** True when the record of `total` bytes at `buf[pos]` matches its CRC (read paths check it too). */
+export function recordIntact(buf: Buffer, pos: number, total: number): boolean {
+  return crc32c(buf, 0, pos + 8, pos + total) === buf.readUInt32LE(pos + 4);
+}
+
 /** Default read size for sequential scans and reads of log files. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 

@@ -11,12 +11,12 @@
  * written to `transactions.log.tmp`, synced, renamed over the log, so a crash leaves either.
  * Recovery truncates a torn tail.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { AbortedRange, StoredTransaction, TransactionLog } from '../../core/kafka/transaction-log.js';
-import type { AppendFile, GroupCommitter } from '../group-commit.js';
+import { type AppendFile, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { rewriteLog } from '../log-rewrite.js';
 import { encodeRecord, scanFile } from '../record-format.js';
+import type { StorageFs } from '../storage-fs.js';
 
 const TXN_RECORD = 1;
 const ABORTED_RECORD = 2;
@@ -33,6 +33,8 @@ export class DiskTransactionLog implements TransactionLog {
   readonly transactions = new Map<string, StoredTransaction>();
   readonly aborted: AbortedRange[] = [];
   private readonly logPath: string;
+  /** The committer's file system (node:fs, or a simulated disk in power-cut tests). */
+  private readonly fs: StorageFs;
   private file: AppendFile;
   private records = 0;
   private closed = false;
@@ -44,7 +46,8 @@ export class DiskTransactionLog implements TransactionLog {
     private readonly compactMinRecords: number,
   ) {
     this.logPath = join(dir, LOG_NAME);
-    fs.rmSync(join(dir, TMP_NAME), { force: true });
+    this.fs = committer.fs;
+    this.fs.rmSync(join(dir, TMP_NAME), { force: true });
     this.recover();
     this.file = committer.openFile(this.logPath);
   }
@@ -54,7 +57,8 @@ export class DiskTransactionLog implements TransactionLog {
     committer: GroupCommitter,
     options: DiskTransactionLogOptions = {},
   ): DiskTransactionLog {
-    fs.mkdirSync(dir, { recursive: true });
+    // Durably: a new directory lost in a power cut would take every synced record with it.
+    mkdirDurable(dir, committer.fs, committer.policy === 'always');
     return new DiskTransactionLog(
       dir,
       committer,
@@ -66,36 +70,42 @@ export class DiskTransactionLog implements TransactionLog {
   private recover(): void {
     let fd: number;
     try {
-      fd = fs.openSync(this.logPath, 'r+');
+      fd = this.fs.openSync(this.logPath, 'r+');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     try {
-      const size = fs.fstatSync(fd).size;
-      const result = scanFile(fd, size, (type, buf, start, end) => {
-        try {
-          const value = JSON.parse(buf.toString('utf8', start, end));
-          if (type === TXN_RECORD) {
-            const txn = value as StoredTransaction;
-            this.transactions.set(txn.transactionalId, txn);
-          } else if (type === ABORTED_RECORD) {
-            this.aborted.push(...(value as AbortedRange[]));
+      const size = this.fs.fstatSync(fd).size;
+      const result = scanFile(
+        fd,
+        size,
+        (type, buf, start, end) => {
+          try {
+            const value = JSON.parse(buf.toString('utf8', start, end));
+            if (type === TXN_RECORD) {
+              const txn = value as StoredTransaction;
+              this.transactions.set(txn.transactionalId, txn);
+            } else if (type === ABORTED_RECORD) {
+              this.aborted.push(...(value as AbortedRange[]));
+            }
+            this.records++;
+          } catch {
+            this.logger(`transactions ${this.dir}: skipped an undecodable record`);
           }
-          this.records++;
-        } catch {
-          this.logger(`transactions ${this.dir}: skipped an undecodable record`);
-        }
-      });
+        },
+        undefined,
+        this.fs,
+      );
       if (result.validBytes < size) {
         this.logger(
           `transactions ${this.dir}: ${result.stopReason} record at byte ${result.validBytes}; truncated ${size - result.validBytes} bytes`,
         );
-        fs.ftruncateSync(fd, result.validBytes);
-        if (this.committer.policy !== 'never') fs.fdatasyncSync(fd);
+        this.fs.ftruncateSync(fd, result.validBytes);
+        if (this.committer.policy !== 'never') this.fs.fdatasyncSync(fd);
       }
     } finally {
-      fs.closeSync(fd);
+      this.fs.closeSync(fd);
     }
   }
 
@@ -124,7 +134,13 @@ export class DiskTransactionLog implements TransactionLog {
     for (const txn of this.transactions.values())
       parts.push(encodeRecord(TXN_RECORD, Buffer.from(JSON.stringify(txn))));
     try {
-      rewriteLog(this.logPath, join(this.dir, TMP_NAME), Buffer.concat(parts), this.committer.policy);
+      rewriteLog(
+        this.logPath,
+        join(this.dir, TMP_NAME),
+        Buffer.concat(parts),
+        this.committer.policy,
+        this.fs,
+      );
     } catch (err) {
       this.logger(
         `transactions ${this.dir}: compaction failed, keeping the current log: ${(err as Error).message}`,

@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import type { StreamEntry, StreamRetention, StreamStore } from '../../core/stream/stream-store.js';
 import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
-import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile } from '../record-format.js';
+import { RECORD_HEADER_BYTES, readFully, recordIntact, scanBuffer, scanFile } from '../record-format.js';
 import type { StorageFs } from '../storage-fs.js';
 import { SegmentIndex } from './stream-index.js';
 import {
@@ -67,6 +67,12 @@ class Segment {
   maxTimestampMs = 0;
   index = new SegmentIndex();
   lastIndexedPosition = 0;
+  /**
+   * Records at positions below this were not CRC-checked at recovery (a sealed segment is checked
+   * only past its last index entry); readers check them, once: `checkedBytes` is the prefix done.
+   */
+  uncheckedEnd = 0;
+  checkedBytes = 0;
 
   constructor(
     readonly baseOffset: number,
@@ -101,6 +107,8 @@ export class DiskStreamStore implements StreamStore {
   private segments: Segment[] = [];
   private next = 0;
   private readonly readFds = new Map<Segment, number>();
+  /** Damaged records already reported (segment base:position), so each is logged once. */
+  private readonly reportedDamage = new Set<string>();
   private closed = false;
 
   private constructor(dir: string, committer: GroupCommitter, options: DiskStreamStoreOptions) {
@@ -271,6 +279,16 @@ export class DiskStreamStore implements StreamStore {
   private roll(): Segment {
     const old = this.segments.at(-1);
     if (old?.data) {
+      // A power cut may write back a file's pages in any order, so a sealed segment whose tail
+      // was still unsynced could come back with a hole before records that did reach the disk.
+      // Recovery trusts a sealed segment's index and scans only past its last entry (startup
+      // stays fast), so it would not see the hole: offsets a reader can never cross (power-cut
+      // seed 208). Syncing the segment before its successor exists keeps every sealed one whole;
+      // under 'always' that is at most one turn's appends.
+      if (this.committer.policy !== 'never') {
+        old.data.syncNow();
+        old.indexFile?.syncNow();
+      }
       old.sealedSizeBytes = old.data.sizeBytes;
       old.data.close();
       old.indexFile?.close();
@@ -331,9 +349,21 @@ export class DiskStreamStore implements StreamStore {
       const buf = Buffer.allocUnsafe(want);
       const got = readFully(fd, buf, want, pos, this.committer.fs);
       let p = 0;
+      let damagedAt: number | undefined;
       while (p + RECORD_HEADER_BYTES <= got) {
         const total = RECORD_HEADER_BYTES + buf.readUInt32LE(p);
         if (p + total > got) break;
+        // Recovery checks sealed segments only past their last index entry (fast startup): bit rot
+        // before it is caught here, so a damaged record is never served. Sequential readers check
+        // each such record once per process (catching up costs one CRC pass, not one per reader).
+        const at = pos + p;
+        if (at < seg.uncheckedEnd && at >= seg.checkedBytes) {
+          if (!recordIntact(buf, p, total)) {
+            damagedAt = at;
+            break;
+          }
+          if (at === seg.checkedBytes) seg.checkedBytes = at + total;
+        }
         let stop: boolean;
         try {
           stop = visit(buf[p + 8]!, buf, p + RECORD_HEADER_BYTES, p + total, pos + p);
@@ -346,19 +376,43 @@ export class DiskStreamStore implements StreamStore {
         p += total;
         if (stop) return;
       }
-      if (p === 0) {
+      if (damagedAt === undefined && p === 0) {
         // One record larger than the chunk: read it whole next time round.
         const total = got >= RECORD_HEADER_BYTES ? RECORD_HEADER_BYTES + buf.readUInt32LE(0) : 0;
-        if (total <= want || pos + total > end) {
-          this.logger(`stream log ${this.dir}: unreadable record at byte ${pos} of ${seg.dataPath}`);
-          return;
+        if (total > want && pos + total <= end) {
+          chunkBytes = total;
+          continue;
         }
-        chunkBytes = total;
+        damagedAt = pos; // a length that does not fit the segment
+      }
+      if (damagedAt !== undefined) {
+        const resume = this.skipDamage(seg, damagedAt);
+        if (resume === undefined) return;
+        pos = resume;
+        chunkBytes = this.readChunkBytes;
         continue;
       }
       chunkBytes = this.readChunkBytes;
       pos += p;
     }
+  }
+
+  /**
+   * A record that fails its CRC (or whose length does not fit): readers resume at the next index
+   * entry of the segment, or at the next segment; the offsets in between are lost (logged loudly,
+   * once per place). Returns the position to resume at, or undefined for the segment's end.
+   */
+  private skipDamage(seg: Segment, position: number): number | undefined {
+    const resume = seg.index.positionAfter(position);
+    const key = `${seg.baseOffset}:${position}`;
+    if (!this.reportedDamage.has(key)) {
+      this.reportedDamage.add(key);
+      this.logger(
+        `stream log ${this.dir}: CORRUPT record at byte ${position} of ${seg.dataPath} (checksum mismatch); ` +
+          `never served: readers skip to ${resume === undefined ? 'the next segment' : `byte ${resume}`}, the offsets in between are lost`,
+      );
+    }
+    return resume;
   }
 
   private readFd(seg: Segment): number {
@@ -478,6 +532,7 @@ export class DiskStreamStore implements StreamStore {
     }
     seg.index = index;
     seg.lastIndexedPosition = from;
+    seg.uncheckedEnd = from;
     seg.nextOffset = expected;
     seg.maxTimestampMs = maxTimestampMs;
     seg.sealedSizeBytes = size;

@@ -87,6 +87,12 @@ export class SegmentIndex {
     return i < 0 ? 0 : this.positionAt(i);
   }
 
+  /** Position of the first entry after byte `position`, or undefined (where a reader resumes past damage). */
+  positionAfter(position: number): number | undefined {
+    const i = this.lastIndexWhere((k) => this.positionAt(k) <= position) + 1;
+    return i < this.count ? this.positionAt(i) : undefined;
+  }
+
   /** The index's bytes (for rewriting the file after a rebuild). */
   bytes(): Buffer {
     return this.buf.subarray(0, this.count * INDEX_ENTRY_BYTES);

@@ -3,13 +3,21 @@
  * recovered store against what was acknowledged at the cut (see harness.ts).
  */
 import type { DefinitionKind } from '../../../src/core/definitions.js';
+import type {
+  AbortedRange,
+  StoredTransaction,
+  TransactionState,
+} from '../../../src/core/kafka/transaction-log.js';
 import type { Message } from '../../../src/core/message.js';
+import type { SqsMessage } from '../../../src/core/sqs/message.js';
 import { DiskDelayStore } from '../../../src/storage/amqp/disk-delay-store.js';
 import { DiskQueueStore } from '../../../src/storage/amqp/disk-queue-store.js';
 import { DiskDedupStore } from '../../../src/storage/disk-dedup-store.js';
 import { DiskDefinitionsStore } from '../../../src/storage/disk-definitions-store.js';
 import type { GroupCommitter } from '../../../src/storage/group-commit.js';
 import { DiskGroupOffsetStore } from '../../../src/storage/kafka/disk-group-offset-store.js';
+import { DiskTransactionLog } from '../../../src/storage/kafka/disk-transaction-log.js';
+import { type DiskSqsMessageStore, DiskSqsStorage } from '../../../src/storage/sqs/disk-sqs-store.js';
 import { DiskStreamStore } from '../../../src/storage/stream/disk-stream-store.js';
 import type { CutCase } from './harness.js';
 import type { SimFs } from './sim-fs.js';
@@ -116,9 +124,11 @@ export const queueCase: CutCase<QueueModel, QueueSnap, DiskQueueStore> = {
         if (q) {
           const id = Number(String(q.message.body).slice(1));
           if (rng() < 0.2) store.markDelivered(q);
+          // The consumer's ack is issued before the store acts on it: a cut inside settle() (it
+          // may delete a fully acked segment) may keep or drop the message, both are right.
+          model.settled.add(id);
           if (rng() < 0.5) store.settle(q);
           else store.settleAfterDurable(q);
-          model.settled.add(id);
         }
       } else if (r < 0.92) {
         // Purge removes every ready message, also those beyond the in-memory window (peekMany
@@ -464,6 +474,286 @@ export const delayCase: CutCase<
   close: (store) => store.close(),
 };
 
+// ---- SQS messages (sqs/disk-sqs-store.ts: one shared QueueLog, receive records, relocation) ------
+
+const SQS_QUEUES = ['qa', 'qb'];
+
+interface SqsStores {
+  storage: DiskSqsStorage;
+  views: Map<string, DiskSqsMessageStore>;
+  /** Per queue, the messages recovered at open. */
+  recovered: Map<string, SqsMessage[]>;
+}
+
+interface SqsModel {
+  /** A tag for this generation's message ids (ids must not repeat across generations). */
+  tag: number;
+  nextId: number;
+  live: Map<string, SqsMessage[]>;
+  confirmed: Set<string>;
+  removed: Set<string>;
+  /** Per message id: the newest receive count known durable, and the highest issued. */
+  ackedReceives: Map<string, number>;
+  issuedReceives: Map<string, number>;
+}
+type SqsSnap = {
+  confirmed: string[];
+  removed: Set<string>;
+  ackedReceives: Map<string, number>;
+  issuedReceives: Map<string, number>;
+};
+
+function sqsMessage(queue: string, id: string): SqsMessage {
+  const body = `${queue}:${id}`;
+  return {
+    messageId: id,
+    body,
+    bodyMd5: 'd41d8cd98f00b204e9800998ecf8427e',
+    messageAttributes: undefined,
+    messageAttributesMd5: undefined,
+    systemAttributes: undefined,
+    systemAttributesMd5: undefined,
+    sizeBytes: body.length,
+    senderId: 'AKIDEXAMPLE',
+    sentAtMs: 1_764_331_200_123,
+    messageGroupId: undefined,
+    deduplicationId: undefined,
+    sequenceNumber: undefined,
+    deadLetterSourceArn: undefined,
+    visibleFromMs: 1_764_331_200_123,
+    receiveCount: 0,
+    firstReceivedAtMs: 0,
+    storageRef: undefined,
+  };
+}
+
+export const sqsCase: CutCase<SqsModel, SqsSnap, SqsStores> = {
+  name: 'sqs messages',
+  open(_fs, committer) {
+    // Small segments and a high sparse fraction: relocation runs often.
+    const storage = new DiskSqsStorage('/data', committer, {
+      segmentSizeBytes: 600,
+      relocateMaxLiveFraction: 0.5,
+    });
+    const views = new Map<string, DiskSqsMessageStore>();
+    const recovered = new Map<string, SqsMessage[]>();
+    for (const q of SQS_QUEUES) {
+      const view = storage.openMessageStore(q);
+      views.set(q, view);
+      recovered.set(q, view.recover());
+    }
+    storage.removeOrphans(new Set(SQS_QUEUES));
+    return { storage, views, recovered };
+  },
+  modelFromRecovered(stores) {
+    const model: SqsModel = {
+      tag: 0,
+      nextId: 0,
+      live: new Map(),
+      confirmed: new Set(),
+      removed: new Set(),
+      ackedReceives: new Map(),
+      issuedReceives: new Map(),
+    };
+    for (const [q, messages] of stores.recovered) {
+      model.live.set(q, [...messages]);
+      for (const m of messages) {
+        model.confirmed.add(m.messageId);
+        model.ackedReceives.set(m.messageId, m.receiveCount);
+        model.issuedReceives.set(m.messageId, m.receiveCount);
+      }
+    }
+    return model;
+  },
+  async workload(stores, model, committer, rng, yieldTurns) {
+    model.tag = Math.floor(rng() * 1e9);
+    const steps = 60 + Math.floor(rng() * 80);
+    for (let s = 0; s < steps; s++) {
+      const q = pick(rng, SQS_QUEUES);
+      const view = stores.views.get(q)!;
+      const live = model.live.get(q) ?? [];
+      model.live.set(q, live);
+      const r = rng();
+      if (r < 0.03) {
+        // The queue's view is closed and opened again in this process (its records stay in the
+        // shared log; the new view takes them back with fresh message objects).
+        view.close();
+        const reopened = stores.storage.openMessageStore(q);
+        stores.views.set(q, reopened);
+        const back = reopened.recover();
+        const want = live.map((m) => m.messageId).join(',');
+        const got = back.map((m) => m.messageId).join(',');
+        if (got !== want) throw new Error(`queue ${q} reopened with [${got}], expected [${want}]`);
+        model.live.set(q, back);
+      } else if (r < 0.45 || live.length === 0) {
+        const id = `${model.tag}-${model.nextId++}`;
+        const m = sqsMessage(q, id);
+        view.append(m);
+        live.push(m);
+        committer.afterDurable(() => model.confirmed.add(id));
+      } else if (r < 0.7) {
+        const m = pick(rng, live);
+        m.receiveCount++;
+        if (m.firstReceivedAtMs === 0) m.firstReceivedAtMs = 1_764_331_300_000;
+        const count = m.receiveCount;
+        model.issuedReceives.set(m.messageId, count);
+        view.recordReceive(m);
+        committer.afterDurable(() => {
+          if (count > (model.ackedReceives.get(m.messageId) ?? 0))
+            model.ackedReceives.set(m.messageId, count);
+        });
+      } else {
+        const i = Math.floor(rng() * live.length);
+        const m = live[i]!;
+        live.splice(i, 1);
+        // DeleteMessage was issued: from here the message may or may not come back.
+        model.removed.add(m.messageId);
+        if (rng() < 0.5) view.remove(m);
+        else view.removeAfterDurable(m);
+      }
+      if (rng() < 0.3) await yieldTurns(1 + Math.floor(rng() * 3));
+    }
+    await yieldTurns(8);
+  },
+  snapshot: (m) => ({
+    confirmed: [...m.confirmed],
+    removed: new Set(m.removed),
+    ackedReceives: new Map(m.ackedReceives),
+    issuedReceives: new Map(m.issuedReceives),
+  }),
+  check(stores, snap) {
+    const problems: string[] = [];
+    const got = new Map<string, SqsMessage>();
+    for (const [q, messages] of stores.recovered) {
+      for (const m of messages) {
+        if (got.has(m.messageId)) problems.push(`message ${m.messageId} recovered twice`);
+        got.set(m.messageId, m);
+        if (m.body !== `${q}:${m.messageId}`)
+          problems.push(`queue ${q} recovered ${m.messageId} holding ${m.body}`);
+        const acked = snap.ackedReceives.get(m.messageId) ?? 0;
+        const issued = snap.issuedReceives.get(m.messageId) ?? 0;
+        if (!snap.removed.has(m.messageId) && m.receiveCount < acked)
+          problems.push(`message ${m.messageId}: receive count ${m.receiveCount} < durable ${acked}`);
+        if (m.receiveCount > issued)
+          problems.push(`message ${m.messageId}: receive count ${m.receiveCount} never written`);
+      }
+    }
+    for (const id of snap.confirmed)
+      if (!snap.removed.has(id) && !got.has(id)) problems.push(`confirmed message ${id} lost`);
+    return problems;
+  },
+  close: (stores) => stores.storage.close(),
+};
+
+// ---- Kafka transactions (kafka/disk-transaction-log.ts) --------------------------------------------
+
+const TXN_IDS = ['tx1', 'tx2', 'tx3'];
+const TXN_STATES: TransactionState[] = [
+  'Ongoing',
+  'PrepareCommit',
+  'CompleteCommit',
+  'PrepareAbort',
+  'CompleteAbort',
+];
+
+interface TxnModel {
+  reg: RegisterModel;
+  tag: number;
+  n: number;
+  /** Ranges written with each txn value (they must come back with it), and every range written. */
+  rangesOf: Map<string, string[]>;
+  writtenRanges: Set<string>;
+  ackedRanges: Set<string>;
+}
+type TxnSnap = {
+  reg: Map<string, Array<string | undefined>>;
+  rangesOf: Map<string, string[]>;
+  writtenRanges: Set<string>;
+  ackedRanges: string[];
+};
+
+const txnValue = (t: StoredTransaction) => `${t.producerEpoch}:${t.state}:${t.updateTimeMs}`;
+const rangeKey = (r: AbortedRange) => `${r.topicId}/${r.partition}/${r.firstOffset}-${r.lastOffset}`;
+
+export const transactionLogCase: CutCase<TxnModel, TxnSnap, DiskTransactionLog> = {
+  name: 'kafka transaction log',
+  open: (_fs, committer) =>
+    DiskTransactionLog.open('/data/kafka-transactions', committer, { compactMinRecords: 8 }),
+  modelFromRecovered(log) {
+    const reg = new RegisterModel([...log.transactions].map(([id, t]) => [id, txnValue(t)]));
+    const ranges = new Set(log.aborted.map(rangeKey));
+    return {
+      reg,
+      tag: 0,
+      n: 0,
+      rangesOf: new Map(),
+      writtenRanges: new Set(ranges),
+      ackedRanges: new Set(ranges),
+    };
+  },
+  async workload(log, model, committer, rng, yieldTurns) {
+    model.tag = Math.floor(rng() * 1e6) * 1000;
+    const steps = 30 + Math.floor(rng() * 50);
+    for (let s = 0; s < steps; s++) {
+      const id = pick(rng, TXN_IDS);
+      const state = pick(rng, TXN_STATES);
+      const txn: StoredTransaction = {
+        transactionalId: id,
+        producerId: 7,
+        producerEpoch: Math.floor(rng() * 5),
+        timeoutMs: 60_000,
+        state,
+        startTimeMs: 1,
+        updateTimeMs: model.tag + model.n++,
+        partitions: [{ topic: 't', topicId: 'T', partition: 0, startOffset: 0 }],
+        groups: [],
+        pendingOffsets: [],
+      };
+      const aborted: AbortedRange[] = [];
+      if (state === 'CompleteAbort') {
+        const first = txn.updateTimeMs * 10;
+        for (let i = 0, n = 1 + Math.floor(rng() * 2); i < n; i++)
+          aborted.push({
+            topicId: 'T',
+            partition: i,
+            producerId: 7,
+            firstOffset: first,
+            lastOffset: first + 3,
+          });
+      }
+      const keys = aborted.map(rangeKey);
+      model.rangesOf.set(txnValue(txn), keys);
+      for (const k of keys) model.writtenRanges.add(k);
+      const ack = model.reg.write(id, txnValue(txn));
+      log.append(txn, aborted, () => {
+        ack();
+        for (const k of keys) model.ackedRanges.add(k);
+      });
+      if (rng() < 0.3) await yieldTurns(1 + Math.floor(rng() * 3));
+    }
+    await yieldTurns(6);
+  },
+  snapshot: (m) => ({
+    reg: m.reg.snapshot(),
+    rangesOf: new Map(m.rangesOf),
+    writtenRanges: new Set(m.writtenRanges),
+    ackedRanges: [...m.ackedRanges],
+  }),
+  check(log, snap) {
+    const values = new Map([...log.transactions].map(([id, t]) => [id, txnValue(t)]));
+    const problems = RegisterModel.check(snap.reg, values);
+    const ranges = new Set(log.aborted.map(rangeKey));
+    for (const k of snap.ackedRanges)
+      if (!ranges.has(k)) problems.push(`acknowledged aborted range ${k} lost`);
+    for (const k of ranges) if (!snap.writtenRanges.has(k)) problems.push(`aborted range ${k} never written`);
+    for (const [id, v] of values)
+      for (const k of snap.rangesOf.get(v) ?? [])
+        if (!ranges.has(k)) problems.push(`${id} recovered as ${v} without its aborted range ${k}`);
+    return problems;
+  },
+  close: (log) => log.close(),
+};
+
 // biome-ignore lint/suspicious/noExplicitAny: the cases differ in their model types
 export const ALL_CASES: Array<CutCase<any, any, any>> = [
   queueCase,
@@ -472,5 +762,7 @@ export const ALL_CASES: Array<CutCase<any, any, any>> = [
   definitionsCase,
   dedupCase,
   delayCase,
+  sqsCase,
+  transactionLogCase,
 ];
 export type { GroupCommitter, SimFs };

@@ -13,20 +13,23 @@ import { runTrial } from './harness.js';
 const CUTS_PER_STORE = Number(process.env.PIER_POWERCUT_CUTS ?? 600);
 
 /**
- * Open finding, not yet explained: seed 16 loses a confirmed queue message after a torn cut in the
- * third generation (`npm run powercut -- --store queue --seed 16 --cuts 1`). Reported by the test,
- * without failing the suite, until it is fixed or shown to be a harness error.
+ * Seeds that once failed, replayed first (they lie beyond the CI budget's seeds):
+ * queue 16: the model counted a settle only after settle() returned, so a cut inside it (deleting
+ * a fully acked segment) expected the message still there (a harness error);
+ * stream 208: a sealed segment came back with a hole before records that survived (stream
+ * segments are now synced before their successor is created).
  */
-const TODO: Record<string, string> = {
-  'amqp queue log': 'seed 16: a confirmed message lost after a torn cut (under investigation)',
+const REGRESSION_SEEDS: Record<string, number[]> = {
+  'amqp queue log': [16],
+  'stream / kafka partition': [208],
 };
 
 for (const kase of ALL_CASES) {
-  test(`power cuts: ${kase.name}: nothing acknowledged is lost, recovery never throws`, {
-    todo: TODO[kase.name],
-  }, async () => {
+  test(`power cuts: ${kase.name}: nothing acknowledged is lost, recovery never throws`, async () => {
     let cuts = 0;
     const failures: string[] = [];
+    for (const seed of REGRESSION_SEEDS[kase.name] ?? [])
+      failures.push(...(await runTrial(kase, seed, 4, 12)).failures);
     for (let seed = 1; cuts < CUTS_PER_STORE && failures.length === 0; seed++) {
       const r = await runTrial(kase, seed, 4, 12);
       cuts += r.cuts;

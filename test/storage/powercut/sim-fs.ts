@@ -113,6 +113,12 @@ export class SimFs implements StorageFs {
   /** Directory changes not yet made durable, in order. */
   private pendingEntries: EntryChange[][] = [];
   private failSyncs = 0;
+  /**
+   * A full disk: 'writes' fails every write (and growing truncate) with ENOSPC, writing nothing;
+   * 'syncs' fails every fdatasync/fsync of a file with ENOSPC (delayed allocation finds no space at
+   * writeback) and, as after EIO, the pending data is gone. undefined: space is back.
+   */
+  diskFull: 'writes' | 'syncs' | undefined;
 
   constructor(root?: Inode) {
     this.root = root ?? new Inode(1, 'dir');
@@ -213,6 +219,7 @@ export class SimFs implements StorageFs {
 
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
     const node = this.fileOf(fd, 'write');
+    if (this.diskFull === 'writes' && length > 0) throw fsError('ENOSPC', 'write');
     const bytes = Buffer.from(buffer.subarray(offset, offset + length));
     const op: DataOp = { kind: 'write', pos: position, bytes };
     ({ buf: node.data, size: node.size } = applyOp(node.data, node.size, op));
@@ -223,6 +230,7 @@ export class SimFs implements StorageFs {
   }
 
   private truncateInode(node: Inode, len: number): void {
+    if (this.diskFull === 'writes' && len > node.size) throw fsError('ENOSPC', 'ftruncate');
     const op: DataOp = { kind: 'truncate', len };
     ({ buf: node.data, size: node.size } = applyOp(node.data, node.size, op));
     node.pending.push(op);
@@ -258,6 +266,7 @@ export class SimFs implements StorageFs {
       this.failSyncs--;
       throw fsError('EIO', 'fdatasync');
     }
+    if (this.diskFull === 'syncs' && ops.length > 0) throw fsError('ENOSPC', 'fdatasync');
     for (const op of ops)
       ({ buf: node.durable, size: node.durableSize } = applyOp(node.durable, node.durableSize, op));
     this.counters.syncs++;

@@ -5,13 +5,11 @@
 // Everything is made in vhosts and users named for the run, deleted from RabbitMQ afterwards (the
 // reference node is shared by the other differential tests).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type ConsumeMessage, connect } from 'amqplib';
-import { runPier, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { runPier, spawnPier, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { type ApiCall, apiClient } from '../management/api-client.js';
 
 const referenceAmqp = process.env.PIER_REFERENCE_AMQP_URL;
@@ -22,8 +20,6 @@ const SKIP =
     : 'PIER_REFERENCE_AMQP_URL and PIER_REFERENCE_HTTP_URL are not both set: the hand-over needs a real RabbitMQ ' +
       '(bash .ci/start-rabbitmq, then PIER_REFERENCE_AMQP_URL=amqp://guest:guest@127.0.0.1:5672 ' +
       'PIER_REFERENCE_HTTP_URL=http://guest:guest@127.0.0.1:15672)';
-
-const CLI = fileURLToPath(new URL('../../src/cli/pier.js', import.meta.url));
 
 function clientFor(url: string): ApiCall {
   const parsed = new URL(url);
@@ -120,6 +116,7 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
   const run = `handover-${randomBytes(6).toString('hex')}`;
   const vhost = `${run}-shop`;
   const interruptedVhost = `${run}-kill`;
+  const quorumVhost = `${run}-quorum`;
   const appUser = `${run}-app`;
   const appPassword = 'app-secret';
   let pier: TestBroker;
@@ -133,7 +130,7 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
   });
   after(async () => {
     if (rabbit) {
-      for (const v of [vhost, interruptedVhost])
+      for (const v of [vhost, interruptedVhost, quorumVhost])
         await rabbit('DELETE', `/api/vhosts/${encodeURIComponent(v)}`);
       await rabbit('DELETE', `/api/users/${encodeURIComponent(appUser)}`);
     }
@@ -267,23 +264,23 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
     await publish(amqpUrl(pier.url, interruptedVhost), '', 'jobs', M, 'j');
 
     // One message in flight at a time, so the move lasts long enough to be killed in the middle.
-    const args = ['--amqp', referenceAmqp!, '--http', referenceHttp!, '--from', pier.url];
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'handover',
-        'rabbitmq',
-        ...args,
-        '--data-dir',
-        pier.dataDir,
-        '--vhosts',
-        interruptedVhost,
-        '--prefetch',
-        '1',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawnPier([
+      'handover',
+      'rabbitmq',
+      '--amqp',
+      referenceAmqp!,
+      '--http',
+      referenceHttp!,
+      '--from',
+      pier.url,
+      '--data-dir',
+      pier.dataDir,
+      '--vhosts',
+      interruptedVhost,
+      '--prefetch',
+      '1',
+    ]);
+    child.stdout!.resume();
     const exited = new Promise<string | number | null>((resolve) =>
       child.once('exit', (code, signal) => resolve(signal ?? code)),
     );
@@ -318,6 +315,36 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
     assert.deepEqual(missing, [], 'messages lost by the interrupted hand-over');
     // At most the in-flight window (one message) can be duplicated by the kill.
     assert.ok(total - M <= 1, `${total - M} duplicates after the kill`);
+  });
+
+  it('--quorum makes quorum queues on RabbitMQ; --queues leaves the other queues and their messages at Pier', async () => {
+    const v = encodeURIComponent(quorumVhost);
+    const put = (path: string, body: unknown) => ok(pierApi('PUT', path, body), `PUT ${path} on Pier`);
+    await put(`/api/vhosts/${v}`, {});
+    await put(`/api/permissions/${v}/guest`, { configure: '.*', write: '.*', read: '.*' });
+    await put(`/api/queues/${v}/q.prio`, { durable: true, arguments: { 'x-max-priority': 9 } });
+    await put(`/api/queues/${v}/stays`, { durable: true });
+    await publish(amqpUrl(pier.url, quorumVhost), '', 'q.prio', 50, 'p');
+    await publish(amqpUrl(pier.url, quorumVhost), '', 'stays', 7, 's');
+
+    const result = await handover(['--vhosts', quorumVhost, '--queues', 'q\\..*', '--quorum']);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stderr, /queue 'q\.prio' in vhost '[^']+' as a quorum queue without x-max-priority/);
+
+    const queue = (await ok(rabbit('GET', `/api/queues/${v}/q.prio`), 'queue')) as Row;
+    assert.equal(queue.type, 'quorum');
+    assert.deepEqual(queue.arguments, { 'x-queue-type': 'quorum' });
+    assert.equal(
+      (await rabbit('GET', `/api/queues/${v}/stays`)).status,
+      404,
+      '--queues moved a queue it excludes',
+    );
+    assert.equal(await depth(amqpUrl(pier.url, quorumVhost), 'stays'), 7);
+    const got = await consumeAll(amqpUrl(referenceAmqp!, quorumVhost), 'q.prio', 50);
+    assert.deepEqual(
+      got.map((m) => m.properties.messageId),
+      Array.from({ length: 50 }, (_, i) => `p-${i}`),
+    );
   });
 });
 

@@ -10,6 +10,7 @@ const WORKLOADS: Record<string, string> = {
   scale: './scale-bench.js', // scale-bench.ts: memory per idle connection and per durable queue
   jobs: './jobs-bench.js', // jobs-bench.ts: piermq/jobs vs plain amqplib and BullMQ on Redis
   shovel: './shovel-bench.js', // shovel-bench.ts: shovel throughput with on-confirm
+  handover: './handover-bench.js', // handover-bench.ts: pier handover rabbitmq, Pier → a real RabbitMQ
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

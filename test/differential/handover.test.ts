@@ -6,10 +6,20 @@
 // reference node is shared by the other differential tests).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type ConsumeMessage, connect } from 'amqplib';
-import { runPier, spawnPier, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import {
+  type ChildBroker,
+  freeLoopbackPort,
+  runPier,
+  spawnBroker,
+  spawnPier,
+  startTestBroker,
+  type TestBroker,
+  tempDir,
+} from '../helpers/broker.js';
 import { type ApiCall, apiClient } from '../management/api-client.js';
 
 const referenceAmqp = process.env.PIER_REFERENCE_AMQP_URL;
@@ -117,6 +127,7 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
   const vhost = `${run}-shop`;
   const interruptedVhost = `${run}-kill`;
   const quorumVhost = `${run}-quorum`;
+  const restartVhost = `${run}-restart`;
   const appUser = `${run}-app`;
   const appPassword = 'app-secret';
   let pier: TestBroker;
@@ -130,7 +141,7 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
   });
   after(async () => {
     if (rabbit) {
-      for (const v of [vhost, interruptedVhost, quorumVhost])
+      for (const v of [vhost, interruptedVhost, quorumVhost, restartVhost])
         await rabbit('DELETE', `/api/vhosts/${encodeURIComponent(v)}`);
       await rabbit('DELETE', `/api/users/${encodeURIComponent(appUser)}`);
     }
@@ -345,6 +356,81 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
       got.map((m) => m.properties.messageId),
       Array.from({ length: 50 }, (_, i) => `p-${i}`),
     );
+  });
+
+  it('Pier SIGKILLed and restarted during the hand-over: the move resumes by itself and loses nothing', async (t) => {
+    const dataDir = tempDir();
+    const port = await freeLoopbackPort();
+    const start = () => spawnBroker(dataDir, ['--amqp-port', String(port)]);
+    let child: ChildBroker | undefined = await start();
+    try {
+      const admin = async (args: string[]) => {
+        const r = await runPier([...args, '--data-dir', dataDir]);
+        assert.equal(r.code, 0, r.stderr);
+      };
+      await admin(['vhost', 'add', restartVhost]);
+      await admin(['permissions', 'set', 'guest', '.*', '.*', '.*', '--vhost', restartVhost]);
+      const pierUrl = amqpUrl(child.url, restartVhost);
+      const connection = await connect(pierUrl);
+      await (await connection.createChannel()).assertQueue('jobs', { durable: true });
+      await connection.close();
+      const M = 5000;
+      await publish(pierUrl, '', 'jobs', M, 'r');
+
+      const handoverRun = spawnPier([
+        'handover',
+        'rabbitmq',
+        '--amqp',
+        referenceAmqp!,
+        '--http',
+        referenceHttp!,
+        '--from',
+        child.url,
+        '--data-dir',
+        dataDir,
+        '--vhosts',
+        restartVhost,
+        '--prefetch',
+        '1',
+      ]);
+      let stdout = '';
+      let stderr = '';
+      handoverRun.stdout!.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      const exited = new Promise<string | number | null>((resolve) =>
+        handoverRun.once('exit', (code, signal) => resolve(signal ?? code)),
+      );
+      const progressed = new Promise<void>((resolve, reject) => {
+        createInterface({ input: handoverRun.stderr! }).on('line', (line) => {
+          stderr += `${line}\n`;
+          if (/queue 'jobs' .*: moved \d+ of \d+/.test(line)) resolve();
+        });
+        void exited.then((code) =>
+          reject(new Error(`the hand-over ended (${code}) before Pier was killed:\n${stderr}`)),
+        );
+      });
+      await progressed;
+      child.process.kill('SIGKILL');
+      await child.exited;
+      child = await start();
+      assert.equal(await exited, 0, `${stdout}\n${stderr}`);
+      assert.match(stdout, /hand-over complete/);
+      assert.match(stderr, /retrying/, 'the move never saw Pier go away');
+      assert.equal(await depth(amqpUrl(child.url, restartVhost), 'jobs'), 0);
+
+      const onRabbit = amqpUrl(referenceAmqp!, restartVhost);
+      const total = await depth(onRabbit, 'jobs');
+      const got = await consumeAll(onRabbit, 'jobs', total);
+      const ids = new Set(got.map((m) => m.properties.messageId as string));
+      const missing = Array.from({ length: M }, (_, i) => `r-${i}`).filter((id) => !ids.has(id));
+      assert.deepEqual(missing, [], 'messages lost when Pier was killed during the hand-over');
+      t.diagnostic(`${total - M} duplicate(s) after Pier's SIGKILL (acks lost with the process)`);
+    } finally {
+      child?.process.kill('SIGKILL');
+      await child?.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -128,6 +128,7 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
   const interruptedVhost = `${run}-kill`;
   const quorumVhost = `${run}-quorum`;
   const restartVhost = `${run}-restart`;
+  const refusedVhost = `${run}-refused`;
   const appUser = `${run}-app`;
   const appPassword = 'app-secret';
   let pier: TestBroker;
@@ -141,7 +142,7 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
   });
   after(async () => {
     if (rabbit) {
-      for (const v of [vhost, interruptedVhost, quorumVhost, restartVhost])
+      for (const v of [vhost, interruptedVhost, quorumVhost, restartVhost, refusedVhost])
         await rabbit('DELETE', `/api/vhosts/${encodeURIComponent(v)}`);
       await rabbit('DELETE', `/api/users/${encodeURIComponent(appUser)}`);
     }
@@ -431,6 +432,34 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
       await child?.exited;
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('a target that refuses messages: the move stops with the reason, Pier keeps them, exit 1', async () => {
+    const v = encodeURIComponent(refusedVhost);
+    await ok(pierApi('PUT', `/api/vhosts/${v}`, {}), 'vhost on Pier');
+    await ok(
+      pierApi('PUT', `/api/permissions/${v}/guest`, { configure: '.*', write: '.*', read: '.*' }),
+      'grant',
+    );
+    await ok(pierApi('PUT', `/api/queues/${v}/capped`, { durable: true }), 'queue on Pier');
+    await publish(amqpUrl(pier.url, refusedVhost), '', 'capped', 20, 'c');
+    // On RabbitMQ a policy of its own caps the queue at 5 and refuses further publishes (basic.nack).
+    await ok(rabbit('PUT', `/api/vhosts/${v}`, {}), 'vhost on RabbitMQ');
+    await ok(
+      rabbit('PUT', `/api/policies/${v}/cap`, {
+        pattern: '^capped$',
+        'apply-to': 'queues',
+        definition: { 'max-length': 5, overflow: 'reject-publish' },
+      }),
+      'policy on RabbitMQ',
+    );
+
+    const result = await handover(['--vhosts', refusedVhost, '--prefetch', '1']);
+    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stderr, /the target refused a message for queue 'capped' \(basic\.nack\)/);
+    assert.match(result.stdout, /hand-over incomplete/);
+    assert.match(result.stdout, new RegExp(`${refusedVhost}\\s+capped\\s+20\\s+5\\s+15\\s+5\\s`));
+    assert.equal(await depth(amqpUrl(pier.url, refusedVhost), 'capped'), 15);
   });
 });
 

@@ -133,15 +133,25 @@ async function moveOnce(options: MoveOptions, confirmed: () => void): Promise<bo
         return;
       }
       inFlight++;
-      out.publish('', queue, message.content, publishOptions(message, targetUser), (error: unknown) => {
-        if (error || returned) {
-          fail(new Error(`the target refused a message for queue '${queue}' (basic.nack)`));
-          return;
-        }
-        input.ack(message);
-        inFlight--;
-        confirmed();
-      });
+      // A channel closed under us throws synchronously: that is a broken attempt, not a crash.
+      try {
+        out.publish('', queue, message.content, publishOptions(message, targetUser), (error: unknown) => {
+          if (error || returned) {
+            fail(new Error(`the target refused a message for queue '${queue}' (basic.nack)`));
+            return;
+          }
+          try {
+            input.ack(message);
+          } catch (ackError) {
+            fail(ackError as Error);
+            return;
+          }
+          inFlight--;
+          confirmed();
+        });
+      } catch (publishError) {
+        fail(publishError as Error);
+      }
     });
     // The end: nothing ready at the source and nothing in flight, seen twice in a row.
     let emptyChecks = 0;

@@ -157,7 +157,13 @@ function formatReport(report: HandoverReport): string {
           ],
     ),
   );
-  if (report.dryRun) return `dry run: nothing changed\n${table}`;
+  if (report.dryRun) {
+    const conflicts =
+      report.definitionProblems.length === 0
+        ? ''
+        : `${report.definitionProblems.length} object(s) exist on the target with other settings; RabbitMQ will refuse the import until they match:\n  ${report.definitionProblems.join('\n  ')}\n`;
+    return `dry run: nothing changed\n${table}${conflicts}`;
+  }
   const moved = report.queues.reduce((sum, q) => sum + q.moved, 0);
   const left = report.queues.reduce((sum, q) => sum + (q.remaining ?? 0), 0);
   const definitions =

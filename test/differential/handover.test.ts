@@ -352,6 +352,13 @@ describe('pier handover rabbitmq (against the reference RabbitMQ)', { skip: SKIP
       '--queues moved a queue it excludes',
     );
     assert.equal(await depth(amqpUrl(pier.url, quorumVhost), 'stays'), 7);
+    // Without --quorum the plan now conflicts with the quorum queue there: the dry run says so.
+    const conflict = await handover(['--vhosts', quorumVhost, '--queues', 'q\\..*', '--dry-run']);
+    assert.equal(conflict.code, 0, conflict.stderr);
+    assert.match(
+      conflict.stdout,
+      /1 object\(s\) exist on the target with other settings[^\n]*\n {2}queue '[^']+' 'q\.prio': arguments is \{"x-queue-type":"quorum"\} on the target/,
+    );
     const got = await consumeAll(amqpUrl(referenceAmqp!, quorumVhost), 'q.prio', 50);
     assert.deepEqual(
       got.map((m) => m.properties.messageId),

@@ -51,7 +51,7 @@ export interface HandoverReport {
   readonly notes: readonly string[];
   readonly planned: Record<string, number>;
   readonly queues: readonly QueueAccount[];
-  /** Planned definitions missing or different on the target (empty: all there). */
+  /** Planned definitions missing or different on the target (empty: all there); in a dry run, those already there with other settings. */
   readonly definitionProblems: readonly string[];
   /** True when every queue is drained and every definition is on the target. */
   readonly complete: boolean;
@@ -79,13 +79,25 @@ export async function handoverToRabbitmq(options: HandoverOptions): Promise<Hand
   for (const note of plan.notes) say(`note: ${note}`);
 
   if (options.dryRun) {
+    // Objects the target has with other settings: RabbitMQ would refuse the import for them.
+    const conflicts = compareDefinitions(plan.definitions, before).filter(
+      (p) => !p.endsWith('missing on the target'),
+    );
+    for (const conflict of conflicts) say(`conflict: ${conflict}`);
     const queues: QueueAccount[] = [];
     for (const q of plan.queues) {
       const atStart = await queueDepth(vhostUrl(options.sourceAmqpUrl, q.vhost), q.name);
       say(`would move queue '${q.name}' in vhost '${q.vhost}': ${atStart ?? 'not found'} message(s)`);
       queues.push({ ...q, atStart, moved: 0, remaining: atStart, onTarget: undefined });
     }
-    return { dryRun: true, notes: plan.notes, planned, queues, definitionProblems: [], complete: false };
+    return {
+      dryRun: true,
+      notes: plan.notes,
+      planned,
+      queues,
+      definitionProblems: conflicts,
+      complete: false,
+    };
   }
 
   await http.post('/api/definitions', plan.definitions);

@@ -11,6 +11,7 @@ const WORKLOADS: Record<string, string> = {
   jobs: './jobs-bench.js', // jobs-bench.ts: piermq/jobs vs plain amqplib and BullMQ on Redis
   shovel: './shovel-bench.js', // shovel-bench.ts: shovel throughput with on-confirm
   tls: './tls-bench.js', // tls-bench.ts: TLS vs plaintext per protocol (amqplib, kcat, the SQS SDK)
+  handover: './handover-bench.js', // handover-bench.ts: pier handover rabbitmq, Pier → a real RabbitMQ
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

@@ -6,6 +6,7 @@ import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import { StorageLockedError } from '../storage/storage.js';
 import { DevCertError, makeDevCertificates } from '../tls/dev-cert.js';
 import { type AdminGroup, adminHelpLines, runAdminCommand } from './admin-cli.js';
+import { runHandover } from './handover-cli.js';
 import { parseServeArgs, serveHelp, UsageError } from './serve-flags.js';
 
 const MAIN_HELP = `pier ${PIER_VERSION} — a durable message broker speaking AMQP 0-9-1, Kafka and SQS
@@ -15,6 +16,8 @@ Usage: pier <command> [flags]
 Commands:
   serve        run the broker (pier serve --help for its flags)
 ${adminHelpLines()}
+  handover     rabbitmq --amqp URL --http URL: move definitions and messages to RabbitMQ
+               (pier handover --help)
   tls dev-cert --out DIR [--client-cn NAME]
                write a development CA, server and client certificates (ca.pem, server.pem,
                server-key.pem, client.pem, client-key.pem) with the openssl command
@@ -134,6 +137,9 @@ async function main(argv: string[]): Promise<void> {
     case 'tls':
       if (command === 'tls' && rest[0] === 'dev-cert') return devCert(rest.slice(1));
       process.exitCode = await runAdminCommand(command as AdminGroup, rest);
+      return;
+    case 'handover':
+      process.exitCode = await runHandover(rest);
       return;
     case '--version':
       process.stdout.write(`${PIER_VERSION}\n`);

@@ -179,6 +179,17 @@ export async function runPier(
   });
 }
 
+/**
+ * Starts a one-shot `pier` command (not `serve`) as a child process and returns at once, for a test
+ * that interrupts it (e.g. SIGKILLs a hand-over mid-way); stdout and stderr are pipes to read.
+ */
+export function spawnPier(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  const env = { ...process.env, ...SERVE_LISTENER_ENV, ...options.env };
+  refuseStandardPortArgs('spawnPier', args);
+  refuseStandardPortEnv('spawnPier', env);
+  return spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 export interface ChildBroker {
   readonly process: ChildProcess;
   readonly url: string;

@@ -94,10 +94,11 @@ const sqsAccessKey = {
   placeholder: '<id:secret>',
   parse(value: string): SqsAccessKey {
     const key = parseSqsAccessKey(value);
-    if (!key) throw new InvalidValue(value, 'must be <access-key-id>:<secret-access-key>');
+    if (!key) throw new InvalidValue(value, 'must be <access-key-id>:<secret-access-key>[:<account-id>]');
     return key;
   },
-  format: (key: SqsAccessKey) => `${key.accessKeyId}:${key.secretAccessKey}`,
+  format: (key: SqsAccessKey) =>
+    `${key.accessKeyId}:${key.secretAccessKey}${key.accountId ? `:${key.accountId}` : ''}`,
 };
 
 const tlsListenerOverride = {
@@ -276,7 +277,7 @@ export const SETTINGS = [
     option: 'sqs.accessKeys',
     type: list(sqsAccessKey),
     default: [],
-    help: 'an access key SQS clients sign with, <id>:<secret>; repeat the flag (or comma-separate in the environment variable) for more. None: any well-formed signature is accepted, allowed on loopback only',
+    help: 'an access key SQS clients sign with, <id>:<secret>[:<account-id>]; a key of another 12-digit account than --sqs-account-id reaches queues only where their Policy allows it; repeat the flag (or comma-separate in the environment variable) for more. None: any well-formed signature is accepted, allowed on loopback only',
   }),
   setting({
     flag: 'sqs-account-id',

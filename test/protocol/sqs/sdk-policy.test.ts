@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { after, before, test } from 'node:test';
+import * as sdk from '@aws-sdk/client-sqs';
 import {
   AddPermissionCommand,
   CreateQueueCommand,
@@ -310,6 +311,77 @@ test('aws:SecureTransport: a Deny on plaintext refuses http and lets https throu
   );
   const tlsUrl = `https://localhost:${broker.sqsTls!.port}/${OWNER}/tls-only`;
   await client('other', true).send(new SendMessageCommand({ QueueUrl: tlsUrl, MessageBody: 'secure' }));
+});
+
+/** Each action on a queue with its input (receipt handles are bogus: allowed means "not AccessDenied"). */
+const MATRIX: Record<string, (url: string, name: string) => object> = {
+  SendMessage: (QueueUrl) => ({ QueueUrl, MessageBody: 'm' }),
+  SendMessageBatch: (QueueUrl) => ({ QueueUrl, Entries: [{ Id: 'a', MessageBody: 'm' }] }),
+  ReceiveMessage: (QueueUrl) => ({ QueueUrl }),
+  DeleteMessage: (QueueUrl) => ({ QueueUrl, ReceiptHandle: 'bogus' }),
+  DeleteMessageBatch: (QueueUrl) => ({ QueueUrl, Entries: [{ Id: 'a', ReceiptHandle: 'bogus' }] }),
+  ChangeMessageVisibility: (QueueUrl) => ({ QueueUrl, ReceiptHandle: 'bogus', VisibilityTimeout: 1 }),
+  ChangeMessageVisibilityBatch: (QueueUrl) => ({
+    QueueUrl,
+    Entries: [{ Id: 'a', ReceiptHandle: 'bogus', VisibilityTimeout: 1 }],
+  }),
+  GetQueueAttributes: (QueueUrl) => ({ QueueUrl, AttributeNames: ['All'] }),
+  SetQueueAttributes: (QueueUrl) => ({ QueueUrl, Attributes: { VisibilityTimeout: '31' } }),
+  GetQueueUrl: (_url, QueueName) => ({ QueueName, QueueOwnerAWSAccountId: OWNER }),
+  ListQueueTags: (QueueUrl) => ({ QueueUrl }),
+  TagQueue: (QueueUrl) => ({ QueueUrl, Tags: { team: 'a' } }),
+  UntagQueue: (QueueUrl) => ({ QueueUrl, TagKeys: ['team'] }),
+  ListDeadLetterSourceQueues: (QueueUrl) => ({ QueueUrl }),
+  PurgeQueue: (QueueUrl) => ({ QueueUrl }),
+  DeleteQueue: (QueueUrl) => ({ QueueUrl }),
+  AddPermission: (QueueUrl) => ({ QueueUrl, Label: 'x', AWSAccountIds: [THIRD], Actions: ['SendMessage'] }),
+  RemovePermission: (QueueUrl) => ({ QueueUrl, Label: 'matrix' }),
+};
+/** Only the owner edits permissions, whatever the policy says. */
+const OWNER_ONLY = new Set(['AddPermission', 'RemovePermission']);
+
+async function outcome(who: keyof typeof keys, action: string, input: object): Promise<string> {
+  const Command = (sdk as unknown as Record<string, new (input: object) => sdk.SetQueueAttributesCommand>)[
+    `${action}Command`
+  ]!;
+  try {
+    await client(who).send(new Command(input));
+    return 'ok';
+  } catch (error) {
+    return (error as Error).name === 'AccessDenied' ? 'denied' : 'ok';
+  }
+}
+
+test('authorization matrix: every queue action × owner / other account without and with an Allow', async () => {
+  const table: string[] = [];
+  for (const [action, input] of Object.entries(MATRIX)) {
+    const name = `matrix-${action.toLowerCase()}`;
+    const url = await createQueue(name);
+    const withoutPolicy = await outcome('other', action, input(url, name));
+    // Allowed exactly this action (batches as their single action), plus a label to remove.
+    const iamAction = action.endsWith('Batch') ? action.slice(0, -'Batch'.length) : action;
+    await setPolicy(url, {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'matrix',
+          Effect: 'Allow',
+          Principal: { AWS: OTHER },
+          Action: `sqs:${iamAction}`,
+          Resource: arn(name),
+        },
+      ],
+    });
+    const third = await outcome('third', action, input(url, name));
+    const withPolicy = await outcome('other', action, input(url, name));
+    const owner = await outcome('owner', action, input(url, name));
+    table.push(`${action}: other=${withoutPolicy} third=${third} other+allow=${withPolicy} owner=${owner}`);
+  }
+  const expected = Object.keys(MATRIX).map(
+    (action) =>
+      `${action}: other=denied third=denied other+allow=${OWNER_ONLY.has(action) ? 'denied' : 'ok'} owner=ok`,
+  );
+  assert.deepEqual(table, expected);
 });
 
 test('a Policy that does not parse is refused whole, naming what is wrong; the old one is kept', async () => {

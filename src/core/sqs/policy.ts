@@ -186,8 +186,9 @@ function parseStatement(raw: unknown, index: number): PolicyStatement {
     principal: raw.Principal === undefined ? undefined : parsePrincipal(raw.Principal, `${where}.Principal`),
     notPrincipal:
       raw.NotPrincipal === undefined ? undefined : parsePrincipal(raw.NotPrincipal, `${where}.NotPrincipal`),
-    action,
-    notAction,
+    // Action names are case-insensitive: kept lower-cased, matched against the lower-cased action.
+    action: action?.map((pattern) => pattern.toLowerCase()),
+    notAction: notAction?.map((pattern) => pattern.toLowerCase()),
     resource,
     notResource,
     conditions: raw.Condition === undefined ? [] : parseConditions(raw.Condition, `${where}.Condition`),
@@ -280,23 +281,33 @@ function checkConditionValue(operator: string, text: string, where: string): voi
 export function evaluateQueuePolicy(policy: QueuePolicy | undefined, request: PolicyRequest): PolicyDecision {
   if (!policy) return 'implicit-deny';
   let allowed = false;
+  const target: Target = {
+    action: `sqs:${request.action.toLowerCase()}`,
+    resource: splitArn(request.resource),
+  };
   for (const statement of policy.statements) {
-    if (!statementApplies(statement, request)) continue;
+    if (!statementApplies(statement, request, target)) continue;
     if (statement.effect === 'Deny') return 'explicit-deny';
     allowed = true;
   }
   return allowed ? 'allow' : 'implicit-deny';
 }
 
-function statementApplies(statement: PolicyStatement, request: PolicyRequest): boolean {
+/** The request's action (lower-cased, `sqs:` prefixed) and queue ARN (split), computed once. */
+interface Target {
+  readonly action: string;
+  readonly resource: string[] | undefined;
+}
+
+function statementApplies(statement: PolicyStatement, request: PolicyRequest, target: Target): boolean {
   if (statement.principal && !principalMatches(statement.principal, request)) return false;
   if (statement.notPrincipal && principalMatches(statement.notPrincipal, request)) return false;
-  const action = `sqs:${request.action}`;
-  if (statement.action && !statement.action.some((pattern) => actionMatches(pattern, action))) return false;
-  if (statement.notAction?.some((pattern) => actionMatches(pattern, action))) return false;
-  if (statement.resource && !statement.resource.some((pattern) => arnLike(pattern, request.resource)))
-    return false;
-  if (statement.notResource?.some((pattern) => arnLike(pattern, request.resource))) return false;
+  const { action, resource } = target;
+  if (statement.action && !statement.action.some((pattern) => wildcardMatch(pattern, action))) return false;
+  if (statement.notAction?.some((pattern) => wildcardMatch(pattern, action))) return false;
+  const matches = (pattern: string) => pattern === request.resource || arnPartsLike(pattern, resource);
+  if (statement.resource && !statement.resource.some(matches)) return false;
+  if (statement.notResource?.some(matches)) return false;
   return statement.conditions.every((clause) => conditionHolds(clause, request.context));
 }
 
@@ -309,11 +320,6 @@ function principalMatches(principal: PrincipalSet, request: PolicyRequest): bool
       entry === `arn:aws:iam::${request.account}:root` ||
       entry === request.principalArn,
   );
-}
-
-/** Action names are case-insensitive, service prefix included (`SQS:Send*` matches sqs:SendMessage). */
-function actionMatches(pattern: string, action: string): boolean {
-  return wildcardMatch(pattern.toLowerCase(), action.toLowerCase());
 }
 
 /** `*` matches any run of characters, `?` one; the rest literally (case-sensitive). */
@@ -346,11 +352,15 @@ export function wildcardMatch(pattern: string, text: string): boolean {
  * keeps any further colons). `*` alone matches any ARN.
  */
 function arnLike(pattern: string, arn: string): boolean {
+  if (pattern === '*' || pattern === arn) return true;
+  return arnPartsLike(pattern, splitArn(arn));
+}
+
+function arnPartsLike(pattern: string, arnParts: string[] | undefined): boolean {
   if (pattern === '*') return true;
   const p = splitArn(pattern);
-  const a = splitArn(arn);
-  if (!p || !a) return false;
-  return p.every((part, index) => wildcardMatch(part, a[index]!));
+  if (!p || !arnParts) return false;
+  return p.every((part, index) => wildcardMatch(part, arnParts[index]!));
 }
 
 function splitArn(arn: string): string[] | undefined {

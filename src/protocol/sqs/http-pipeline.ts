@@ -260,23 +260,35 @@ export function sqsRequestHandler(
     };
   }
 
-  /** The signed caller: its account and the condition keys a queue Policy may test. */
+  /**
+   * The signed caller: its account, and the condition keys a queue Policy may test (built only when
+   * a policy is evaluated: the owner of a queue without one never needs them).
+   */
   function callerOf(req: IncomingMessage, accessKeyId: string | undefined): SqsCaller {
     const owner = options.registry.accountId;
     const account = (accessKeyId !== undefined && options.keyAccounts?.get(accessKeyId)) || owner;
-    const nowMsValue = nowMs();
-    const context = new Map<string, string>([
-      ['aws:securetransport', (req.socket as { encrypted?: boolean }).encrypted === true ? 'true' : 'false'],
-      ['aws:currenttime', new Date(nowMsValue).toISOString()],
-      ['aws:epochtime', String(Math.floor(nowMsValue / 1000))],
-      ['aws:principalaccount', account],
-      ['aws:principalarn', `arn:aws:iam::${account}:root`],
-      ['aws:principaltype', 'Account'],
-    ]);
-    const address = req.socket.remoteAddress;
-    if (address) context.set('aws:sourceip', address.startsWith('::ffff:') ? address.slice(7) : address);
-    if (accessKeyId !== undefined) context.set('aws:userid', accessKeyId);
-    return { account, isOwner: account === owner, context };
+    const requestMs = nowMs();
+    let context: Map<string, string> | undefined;
+    return {
+      account,
+      isOwner: account === owner,
+      get context() {
+        if (context) return context;
+        const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+        context = new Map<string, string>([
+          ['aws:securetransport', secure ? 'true' : 'false'],
+          ['aws:currenttime', new Date(requestMs).toISOString()],
+          ['aws:epochtime', String(Math.floor(requestMs / 1000))],
+          ['aws:principalaccount', account],
+          ['aws:principalarn', `arn:aws:iam::${account}:root`],
+          ['aws:principaltype', 'Account'],
+        ]);
+        const address = req.socket.remoteAddress;
+        if (address) context.set('aws:sourceip', address.startsWith('::ffff:') ? address.slice(7) : address);
+        if (accessKeyId !== undefined) context.set('aws:userid', accessKeyId);
+        return context;
+      },
+    };
   }
 
   function toSqsError(error: unknown, action: SqsAction): SqsError {

@@ -23,6 +23,12 @@ import type { BoundTlsListener, TlsParts } from './tls.js';
 export interface SqsAccessKey {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /**
+   * The 12-digit account the key belongs to; absent: the queues' account (--sqs-account-id), whose
+   * callers are allowed by identity. A key of another account acts only where a queue's Policy
+   * allows it (AWS's cross-account model).
+   */
+  readonly accountId?: string;
 }
 
 /** SQS settings; the defaults are those of the `--sqs-*` settings (config/settings.ts). */
@@ -69,6 +75,9 @@ export function composeSqs({ storage, clock, options, log, loginThrottle }: SqsC
     throw new Error(`sqs: account id '${accountId}' must be 12 digits (--sqs-account-id)`);
   }
   const accessKeys = new Map(options.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey]));
+  const keyAccounts = new Map(
+    options.accessKeys.flatMap((k) => (k.accountId ? [[k.accessKeyId, k.accountId] as const] : [])),
+  );
   const registry = new SqsQueueRegistry({
     clock,
     accountId,
@@ -93,6 +102,7 @@ export function composeSqs({ storage, clock, options, log, loginThrottle }: SqsC
       registry,
       actions: sqsActions,
       accessKeys,
+      keyAccounts,
       maxRequestBytes: options.maxRequestBytes,
       maxConnections: options.maxConnections,
       log,
@@ -143,9 +153,16 @@ export function composeSqs({ storage, clock, options, log, loginThrottle }: SqsC
   };
 }
 
-/** `--sqs-access-key <id>:<secret>`; undefined when malformed. */
+/**
+ * `--sqs-access-key <id>:<secret>[:<account-id>]`; undefined when malformed. A last part of 12
+ * digits after a second colon is the key's account (AWS secret keys never contain ':').
+ */
 export function parseSqsAccessKey(text: string): SqsAccessKey | undefined {
   const colon = text.indexOf(':');
   if (colon <= 0 || colon === text.length - 1) return undefined;
-  return { accessKeyId: text.slice(0, colon), secretAccessKey: text.slice(colon + 1) };
+  const accessKeyId = text.slice(0, colon);
+  const rest = text.slice(colon + 1);
+  const account = /^(.+):(\d{12})$/.exec(rest);
+  if (account) return { accessKeyId, secretAccessKey: account[1]!, accountId: account[2]! };
+  return { accessKeyId, secretAccessKey: rest };
 }

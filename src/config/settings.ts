@@ -93,13 +93,14 @@ function setting<P extends OptionPath, const V extends OptionValue<P>>(
 const MIN_QUEUE_SEGMENT_BYTES = 4096;
 
 const sqsAccessKey = {
-  placeholder: '<id:secret>',
+  placeholder: '<id:secret[:account]>',
   parse(value: string): SqsAccessKey {
     const key = parseSqsAccessKey(value);
-    if (!key) throw new InvalidValue(value, 'must be <access-key-id>:<secret-access-key>');
+    if (!key) throw new InvalidValue(value, 'must be <access-key-id>:<secret-access-key>[:<account-id>]');
     return key;
   },
-  format: (key: SqsAccessKey) => `${key.accessKeyId}:${key.secretAccessKey}`,
+  format: (key: SqsAccessKey) =>
+    `${key.accessKeyId}:${key.secretAccessKey}${key.accountId ? `:${key.accountId}` : ''}`,
 };
 
 const tlsListenerOverride = {
@@ -278,7 +279,7 @@ export const SETTINGS = [
     option: 'sqs.accessKeys',
     type: list(sqsAccessKey),
     default: [],
-    help: 'an access key SQS clients sign with, <id>:<secret>; repeat the flag (or comma-separate in the environment variable) for more. None: any well-formed signature is accepted, allowed on loopback only',
+    help: 'an SQS access key, <id>:<secret>[:<account-id>] (another account than --sqs-account-id: only where a queue Policy allows); repeat (or comma-separate in the variable) for more. None: any well-formed signature, on loopback only',
   }),
   setting({
     flag: 'sqs-account-id',

@@ -11,6 +11,8 @@ export interface SqsActionContext {
   readonly registry: SqsQueueRegistry;
   /** The caller's access key id (SenderId); the account id when signatures are not checked. */
   readonly callerId: string;
+  /** The caller's account (its access key's); Pier's queues belong to registry.accountId. */
+  readonly callerAccountId: string;
   /** The region the request is signed for: its queues are the ones it sees. */
   readonly region: string;
   /** The URL of the request region's queue: reachable, on the host the client used (queue-urls.ts). */
@@ -20,6 +22,8 @@ export interface SqsActionContext {
    * request's own path when QueueUrl is absent). Throws SqsError QueueDoesNotExist.
    */
   queueOf(queueUrl: unknown): SqsQueue;
+  /** Throws AccessDenied unless the caller may perform this request's action on the queue (access.ts). */
+  authorize(queue: SqsQueue): void;
   /**
    * The request's X-Amzn-Trace-Id header: SendMessage(Batch) keeps it as the messages' AWSTraceHeader
    * when they carry none of their own (AWS docs, "Amazon SQS message system attributes" and X-Ray's

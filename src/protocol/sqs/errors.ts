@@ -24,7 +24,15 @@ const CORAL = 'com.amazon.coral.service';
 
 /** Errors that are not shapes of the model, keyed by the name used for them here. */
 export const COMMON_ERRORS = {
-  AccessDenied: { code: 'AccessDenied', httpStatus: 403, fault: 'Sender' },
+  // AWS's JSON endpoint reports an authorization refusal as coral's AccessDeniedException, with
+  // `AccessDenied;Sender` in x-amzn-query-error (the code the SDKs report, as on the query endpoint).
+  AccessDenied: {
+    code: 'AccessDenied',
+    httpStatus: 403,
+    fault: 'Sender',
+    namespace: CORAL,
+    jsonShape: 'AccessDeniedException',
+  },
   IncompleteSignature: { code: 'IncompleteSignature', httpStatus: 400, fault: 'Sender' },
   InternalFailure: { code: 'InternalFailure', httpStatus: 500, fault: 'Receiver' },
   InvalidAction: { code: 'InvalidAction', httpStatus: 400, fault: 'Sender' },

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lockedOutReason } from '../../core/login-throttle.js';
 import { SqsCoreError } from '../../core/sqs/errors.js';
 import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
+import { accessDenied, authorize, type SqsCaller } from './access.js';
 import type { SqsActionContext, SqsActionHandler } from './action-context.js';
 import { isSqsError, SqsError, sqsError } from './errors.js';
 import {
@@ -36,6 +37,12 @@ export interface SqsPipelineOptions {
   readonly actions: SqsActionTable;
   /** Access key id → secret. Empty: any well-formed signature is accepted (loopback only). */
   readonly accessKeys: ReadonlyMap<string, string>;
+  /**
+   * Access key id → the 12-digit account it belongs to. A key without one belongs to the queues'
+   * account (registry.accountId), whose callers are allowed by identity; other accounts need the
+   * queue's Policy (access.ts).
+   */
+  readonly keyAccounts?: ReadonlyMap<string, string>;
   /** Larger request bodies are refused with 413, as AWS does, without being read into memory. */
   readonly maxRequestBytes: number;
   /** host:port for queue URLs when a request carries no Host header (`secure`: it came over TLS). */
@@ -168,12 +175,24 @@ export function sqsRequestHandler(
       fail(sqsError('UnsupportedOperation', `${request.action} is not supported by this server.`));
       return;
     }
+    const caller = callerOf(req, acceptAnySignature ? undefined : auth.accessKeyId);
+    // Another account reaches Pier's queues only through actions on a queue, which its Policy
+    // decides; actions on an account (CreateQueue, ListQueues, move tasks) act on the caller's own
+    // account, which has no queues here.
+    if (!caller.isOwner && !takesQueueUrl(request.action) && request.action !== 'GetQueueUrl') {
+      fail(
+        accessDenied(caller.account, request.action, `arn:aws:sqs:${region}:${caller.account}:*`, 'account'),
+      );
+      return;
+    }
     const context = actionContext(
       req,
       res,
       path,
       acceptAnySignature ? options.registry.accountId : auth.accessKeyId,
       region,
+      caller,
+      request.action,
     );
     const succeed = (result: Record<string, unknown> | undefined) =>
       send(
@@ -222,6 +241,8 @@ export function sqsRequestHandler(
     path: string,
     callerId: string,
     region: string,
+    caller: SqsCaller,
+    action: SqsAction,
   ): SqsActionContext {
     const { registry } = options;
     // A request that came over TLS is told https URLs (its Host names the TLS port).
@@ -231,6 +252,7 @@ export function sqsRequestHandler(
     return {
       registry,
       callerId,
+      callerAccountId: caller.account,
       region,
       traceHeader: typeof trace === 'string' && trace !== '' ? trace : undefined,
       queueUrl: (queueName) =>
@@ -247,12 +269,45 @@ export function sqsRequestHandler(
         if (parts.region !== undefined && parts.region !== region) throw wrongRegion(region);
         const queue = registry.get(parts.name, region);
         if (!queue) throw queueDoesNotExist();
+        authorize(queue, caller, action);
         return queue;
       },
+      authorize: (queue) => authorize(queue, caller, action),
       onAbort(callback) {
         res.once('close', () => {
           if (!res.writableFinished) callback();
         });
+      },
+    };
+  }
+
+  /**
+   * The signed caller: its account, and the condition keys a queue Policy may test (built only when
+   * a policy is evaluated: the owner of a queue without one never needs them).
+   */
+  function callerOf(req: IncomingMessage, accessKeyId: string | undefined): SqsCaller {
+    const owner = options.registry.accountId;
+    const account = (accessKeyId !== undefined && options.keyAccounts?.get(accessKeyId)) || owner;
+    const requestMs = nowMs();
+    let context: Map<string, string> | undefined;
+    return {
+      account,
+      isOwner: account === owner,
+      get context() {
+        if (context) return context;
+        const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+        context = new Map<string, string>([
+          ['aws:securetransport', secure ? 'true' : 'false'],
+          ['aws:currenttime', new Date(requestMs).toISOString()],
+          ['aws:epochtime', String(Math.floor(requestMs / 1000))],
+          ['aws:principalaccount', account],
+          ['aws:principalarn', `arn:aws:iam::${account}:root`],
+          ['aws:principaltype', 'Account'],
+        ]);
+        const address = req.socket.remoteAddress;
+        if (address) context.set('aws:sourceip', address.startsWith('::ffff:') ? address.slice(7) : address);
+        if (accessKeyId !== undefined) context.set('aws:userid', accessKeyId);
+        return context;
       },
     };
   }

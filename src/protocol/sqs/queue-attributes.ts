@@ -18,6 +18,7 @@ export type {
   SqsQueueSettings as QueueSettings,
 } from '../../core/sqs/settings.js';
 
+import { PolicyParseError, parseQueuePolicy } from '../../core/sqs/policy.js';
 import { defaultQueueSettings, type SqsQueueSettings as QueueSettings } from '../../core/sqs/settings.js';
 
 export type AttributeResult = { ok: true; settings: QueueSettings } | ({ ok: false } & SqsValidationError);
@@ -187,7 +188,16 @@ function applyOther(
         settings.policy = undefined;
         return undefined;
       }
-      if (!isJsonObject(value)) return invalidValue(name);
+      try {
+        parseQueuePolicy(value);
+      } catch (error) {
+        // The whole document is refused, naming what is wrong (core/sqs/policy.ts).
+        if (!(error instanceof PolicyParseError)) throw error;
+        return invalid(
+          'InvalidAttributeValue',
+          `Invalid value for the parameter Policy. Reason: ${error.message}`,
+        );
+      }
       settings.policy = value;
       return undefined;
     case 'KmsMasterKeyId':
@@ -377,8 +387,4 @@ function parseJson(text: string): unknown {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isJsonObject(text: string): boolean {
-  return isPlainObject(parseJson(text));
 }

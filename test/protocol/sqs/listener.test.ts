@@ -36,7 +36,11 @@ class HmacSha256 {
   }
 }
 
-const fakeQueue = { name: 'orders', arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:orders` } as unknown as SqsQueue;
+const fakeQueue = {
+  name: 'orders',
+  arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:orders`,
+  settings: {},
+} as unknown as SqsQueue;
 const fakeRegistry = {
   accountId: ACCOUNT,
   region: 'us-east-1',

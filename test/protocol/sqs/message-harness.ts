@@ -44,6 +44,7 @@ export class Harness {
   readonly context: SqsActionContext = {
     registry: this.registry,
     callerId: CALLER_ID,
+    callerAccountId: ACCOUNT_ID,
     region: 'us-east-1',
     queueUrl: (name) => `http://localhost:9324/${ACCOUNT_ID}/${name}`,
     queueOf: (url) => {
@@ -51,6 +52,7 @@ export class Harness {
       if (!queue) throw sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
       return queue;
     },
+    authorize: () => {},
     onAbort: (callback) => this.aborts.push(callback),
   };
 

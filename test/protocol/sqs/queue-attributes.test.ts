@@ -223,12 +223,12 @@ test('RedriveAllowPolicy: allowAll | denyAll | byQueue with 1-10 source ARNs', (
   }
 });
 
-test('Policy must be a JSON object; KMS and SQS-managed SSE exclude each other', () => {
+test('Policy must be a policy document; KMS and SQS-managed SSE exclude each other', () => {
   const policy = '{"Version":"2012-10-17","Statement":[]}';
   assert.equal(created('q', { Policy: policy }).policy, policy);
   assert.deepEqual(refused(parseCreateQueueAttributes('q', { Policy: '{' })), {
     code: 'InvalidAttributeValue',
-    message: 'Invalid value for the parameter Policy.',
+    message: 'Invalid value for the parameter Policy. Reason: the policy is not valid JSON.',
   });
   const kms = created('q', { KmsMasterKeyId: 'alias/aws/sqs' });
   assert.equal(kms.sqsManagedSseEnabled, false);

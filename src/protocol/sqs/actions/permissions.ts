@@ -1,6 +1,6 @@
 // AddPermission and RemovePermission edit the queue's Policy attribute as AWS does: one statement per
 // label (Sid), allowing "SQS:<action>" to the accounts' root principals on the queue's ARN. The policy
-// is only recorded: Pier does not evaluate IAM policies.
+// is evaluated for every caller like any other Policy (../access.ts); only the owner edits it.
 import type { SqsQueue } from '../../../core/sqs/queue.js';
 import { typedHandlers } from '../action-context.js';
 import { invalidParameterValue } from '../errors.js';

@@ -53,10 +53,13 @@ export const queueActions = typedHandlers({
   },
 
   GetQueueUrl(context, params) {
-    const owner = params.QueueOwnerAWSAccountId;
-    if (owner !== undefined && owner !== context.registry.accountId) throw queueDoesNotExist();
+    // Without QueueOwnerAWSAccountId the queue is looked for in the caller's own account.
+    const owner = params.QueueOwnerAWSAccountId ?? context.callerAccountId;
+    if (owner !== context.registry.accountId) throw queueDoesNotExist();
     const name = params.QueueName;
-    if (!context.registry.get(name, context.region)) throw queueDoesNotExist();
+    const queue = context.registry.get(name, context.region);
+    if (!queue) throw queueDoesNotExist();
+    context.authorize(queue);
     return { QueueUrl: context.queueUrl(name) };
   },
 

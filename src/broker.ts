@@ -212,6 +212,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     options: options.sqs,
     log,
     loginThrottle: amqp.core.loginThrottle,
+    userAccessKeys: amqp.core.accessKeys,
   });
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
   const metrics = composeMetrics({ amqp, kafka, sqs, resources, clock, dataDir: storage.dataDir });

@@ -47,6 +47,12 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
   'user.passwd': (core, a) => management.changePassword(core, a.string('name'), a.string('password')),
   'user.tags': (core, a) => management.setUserTags(core, a.string('name'), a.strings('tags')),
   'user.list': (core) => management.listUsers(core),
+  'user.access-key.add': (core, a) => {
+    const account = a.optionalString('account');
+    return management.addAccessKey(core, a.string('user'), account);
+  },
+  'user.access-key.delete': (core, a) => management.deleteAccessKey(core, a.string('id')),
+  'user.access-key.list': (core, a) => management.listAccessKeys(core, a.optionalString('user')),
   'vhost.add': (core, a) => management.addVhost(core, a.string('name')),
   'vhost.delete': (core, a) => management.deleteVhost(core, a.string('name')),
   'vhost.list': (core) => management.listVhosts(core),

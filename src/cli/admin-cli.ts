@@ -131,6 +131,53 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
           (r as Array<{ name: string; tags: string[] }>).map((u) => [u.name, u.tags.join(',')]),
         ),
     },
+    'access-key add': {
+      args: ['USER'],
+      summary:
+        'make an SQS access key (id and secret for SigV4) for a user; the secret is printed once. With keys, SQS checks signatures',
+      flags: [
+        {
+          name: 'account',
+          help: "the 12-digit account the key's caller acts as for queue policies (default: the queues' own account)",
+        },
+        DATA_DIR,
+      ],
+      request: ([user], v) => ({
+        command: 'user.access-key.add',
+        args: { user, ...(v.account !== undefined ? { account: v.account } : {}) },
+      }),
+      print: (r, [user], _v, where) => {
+        const key = r as { accessKeyId: string; secretAccessKey: string; accountId?: string };
+        return (
+          `access key for user '${user}'${key.accountId ? ` (account ${key.accountId})` : ''} made${where}\n` +
+          `AccessKeyId:     ${key.accessKeyId}\nSecretAccessKey: ${key.secretAccessKey}\n` +
+          'The secret is not shown again; store it now (e.g. aws configure).\n'
+        );
+      },
+    },
+    'access-key list': {
+      args: [],
+      summary: "list SQS access keys (not their secrets), all or one user's",
+      flags: [{ name: 'user', help: "only this user's keys" }, DATA_DIR],
+      request: (_p, v) => ({
+        command: 'user.access-key.list',
+        args: v.user !== undefined ? { user: v.user } : {},
+      }),
+      print: (r) =>
+        formatTable(
+          ['access key id', 'user', 'account', 'created'],
+          (
+            r as Array<{ accessKeyId: string; user: string; accountId: string | null; createdMs: number }>
+          ).map((k) => [k.accessKeyId, k.user, k.accountId ?? '', new Date(k.createdMs).toISOString()]),
+        ),
+    },
+    'access-key delete': {
+      args: ['ACCESS_KEY_ID'],
+      summary: 'delete an SQS access key; requests signed with it are refused from now on',
+      flags: [DATA_DIR],
+      request: ([id]) => ({ command: 'user.access-key.delete', args: { id } }),
+      print: (_r, [id], _v, where) => `access key '${id}' deleted${where}\n`,
+    },
   },
   vhost: {
     add: {
@@ -628,7 +675,12 @@ function parseApplyTo(value: string): string {
 
 /** Runs `pier <group> ...`; prints to stdout/stderr and returns the exit code. */
 export async function runAdminCommand(group: AdminGroup, argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  // Two-word commands (`pier user access-key add`).
+  if (name !== undefined && rest[0] !== undefined && COMMANDS[group][`${name} ${rest[0]}`]) {
+    name = `${name} ${rest[0]}`;
+    rest = rest.slice(1);
+  }
   const err = (text: string, code: number) => {
     process.stderr.write(`pier: ${text}\n`);
     return code;

@@ -67,17 +67,44 @@ export interface SqsCompositionInput {
   readonly log: (line: string) => void;
   /** Failed signatures per address, shared with the other protocols' logins. */
   readonly loginThrottle?: SqsPipelineOptions['loginThrottle'];
+  /** Users' access keys (core/access-keys.ts), beside those given by --sqs-access-key. */
+  readonly userAccessKeys?: {
+    get(id: string): { secretAccessKey: string; accountId?: string } | undefined;
+    readonly size: number;
+  };
 }
 
-export function composeSqs({ storage, clock, options, log, loginThrottle }: SqsCompositionInput): SqsParts {
+export function composeSqs({
+  storage,
+  clock,
+  options,
+  log,
+  loginThrottle,
+  userAccessKeys,
+}: SqsCompositionInput): SqsParts {
   const { accountId } = options;
   if (!/^\d{12}$/.test(accountId)) {
     throw new Error(`sqs: account id '${accountId}' must be 12 digits (--sqs-account-id)`);
   }
-  const accessKeys = new Map(options.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey]));
-  const keyAccounts = new Map(
+  const flagKeys = new Map(options.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey]));
+  const flagKeyAccounts = new Map(
     options.accessKeys.flatMap((k) => (k.accountId ? [[k.accessKeyId, k.accountId] as const] : [])),
   );
+  // The keys of --sqs-access-key and those of users (`pier user access-key`), looked up live.
+  // Once there has been a key, signatures stay checked: deleting the last key must not reopen
+  // loopback mode (accept any signature), so `size` never drops back to 0.
+  let keysSeen = false;
+  const accessKeys = {
+    get: (id: string) => flagKeys.get(id) ?? userAccessKeys?.get(id)?.secretAccessKey,
+    get size() {
+      const count = flagKeys.size + (userAccessKeys?.size ?? 0);
+      if (count > 0) keysSeen = true;
+      return keysSeen ? Math.max(count, 1) : 0;
+    },
+  };
+  const keyAccounts = {
+    get: (id: string) => flagKeyAccounts.get(id) ?? userAccessKeys?.get(id)?.accountId,
+  };
   const registry = new SqsQueueRegistry({
     clock,
     accountId,

@@ -1,3 +1,4 @@
+import { type AccessKey, AccessKeyTable } from './access-keys.js';
 import type { ExchangeType } from './amqp/exchange.js';
 import { type Revocation, restoreAccessControl } from './amqp/management.js';
 import { PermissionTable } from './amqp/permissions.js';
@@ -34,6 +35,8 @@ export class BrokerCore {
   readonly topicPermissions = new TopicPermissionTable();
   /** Runtime parameters (vhost limits, operator policies, shovels) and global parameters. */
   readonly parameters = new ParameterTable();
+  /** SQS access keys of users (`pier user access-key`), checked by the SQS front's SigV4. */
+  readonly accessKeys = new AccessKeyTable();
   /** Told when a user or vhost is deleted, so each protocol closes the affected connections. */
   readonly revocations = new Set<(revocation: Revocation) => void>();
 
@@ -73,6 +76,7 @@ export class BrokerCore {
       this.putUser({ name: GUEST_USER, ...passwordCredentials('guest'), tags: ['administrator'] });
       this.definitions.put('meta', 'initialized', true);
     }
+    for (const k of byKind('access-key')) this.accessKeys.set(k as unknown as AccessKey);
     restoreAccessControl(this, entries);
     restoreParameters(this, entries);
     for (const e of byKind('exchange')) {

@@ -15,6 +15,8 @@ export type DefinitionKind =
   | 'topic'
   /** An SQS queue (core/sqs/registry.ts). */
   | 'sqs-queue'
+  /** A user's SQS access key (core/access-keys.ts). */
+  | 'access-key'
   | 'meta';
 
 export interface DefinitionEntry {

@@ -6,6 +6,7 @@
  * to the matching queues and exchanges. The same functions serve the control socket of a running
  * broker and offline edits of a data directory.
  */
+import { type AccessKey, newAccessKeyId, newSecretAccessKey } from '../access-keys.js';
 import type { BrokerCore } from '../broker-core.js';
 import type { DefinitionEntry } from '../definitions.js';
 import { passwordCredentials } from '../users.js';
@@ -68,6 +69,7 @@ export function deleteUser(core: BrokerCore, name: string): void {
   requireUser(core, name);
   core.users.delete(name);
   core.definitions.delete('user', name);
+  for (const key of core.accessKeys.list(name)) deleteAccessKey(core, key.accessKeyId);
   for (const entry of core.permissions.list({ user: name })) removePermission(core, entry.user, entry.vhost);
   for (const entry of core.topicPermissions.list({ user: name }))
     removeTopicPermissions(core, entry.user, entry.vhost);
@@ -78,6 +80,47 @@ export function listUsers(core: BrokerCore): UserInfo[] {
   return [...core.users.values()]
     .map((u) => ({ name: u.name, tags: [...u.tags] }))
     .sort((a, b) => compare(a.name, b.name));
+}
+
+// ---- SQS access keys of users ------------------------------------------------------------
+
+/** Makes a new access key for a user (its secret is shown once, by the caller). */
+export function addAccessKey(core: BrokerCore, user: string, accountId?: string): AccessKey {
+  requireUser(core, user);
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) {
+    throw preconditionFailed(`account id '${accountId}' must be 12 digits`);
+  }
+  const key: AccessKey = {
+    accessKeyId: newAccessKeyId(),
+    secretAccessKey: newSecretAccessKey(),
+    user,
+    ...(accountId !== undefined ? { accountId } : {}),
+    createdMs: core.clock.now(),
+  };
+  core.accessKeys.set(key);
+  core.definitions.put('access-key', key.accessKeyId, key);
+  return key;
+}
+
+export function deleteAccessKey(core: BrokerCore, accessKeyId: string): void {
+  if (!core.accessKeys.delete(accessKeyId)) {
+    throw notFound(`no access key '${accessKeyId}'; 'pier user access-key list' shows them`);
+  }
+  core.definitions.delete('access-key', accessKeyId);
+}
+
+/** The keys (without their secrets) of one user or of all. */
+export function listAccessKeys(
+  core: BrokerCore,
+  user?: string,
+): Array<{ accessKeyId: string; user: string; accountId: string | null; createdMs: number }> {
+  if (user !== undefined) requireUser(core, user);
+  return core.accessKeys.list(user).map((k) => ({
+    accessKeyId: k.accessKeyId,
+    user: k.user,
+    accountId: k.accountId ?? null,
+    createdMs: k.createdMs,
+  }));
 }
 
 // ---- vhosts ------------------------------------------------------------------------------

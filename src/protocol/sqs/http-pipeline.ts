@@ -36,13 +36,13 @@ export interface SqsPipelineOptions {
   readonly registry: SqsQueueRegistry;
   readonly actions: SqsActionTable;
   /** Access key id → secret. Empty: any well-formed signature is accepted (loopback only). */
-  readonly accessKeys: ReadonlyMap<string, string>;
+  readonly accessKeys: { get(accessKeyId: string): string | undefined; readonly size: number };
   /**
    * Access key id → the 12-digit account it belongs to. A key without one belongs to the queues'
    * account (registry.accountId), whose callers are allowed by identity; other accounts need the
    * queue's Policy (access.ts).
    */
-  readonly keyAccounts?: ReadonlyMap<string, string>;
+  readonly keyAccounts?: { get(accessKeyId: string): string | undefined };
   /** Larger request bodies are refused with 413, as AWS does, without being read into memory. */
   readonly maxRequestBytes: number;
   /** host:port for queue URLs when a request carries no Host header (`secure`: it came over TLS). */
@@ -72,7 +72,8 @@ export function sqsRequestHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const nowMs = options.nowMs ?? Date.now;
   const lookupSecret = (id: string) => options.accessKeys.get(id);
-  const acceptAnySignature = options.accessKeys.size === 0;
+  // Keys can be added at runtime (`pier user access-key add`): loopback mode ends with the first.
+  const acceptsAnySignature = () => options.accessKeys.size === 0;
 
   return (req, res) => {
     const requestId = randomUUID();
@@ -128,6 +129,7 @@ export function sqsRequestHandler(
       fail(sqsError('ThrottlingException', lockedOutReason(peer ?? 'this address', retryAfterMs)));
       return;
     }
+    const acceptAnySignature = acceptsAnySignature();
     const auth = verifySigV4(
       { method: req.method ?? 'POST', path, query, headers: req.headers, body },
       lookupSecret,

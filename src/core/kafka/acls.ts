@@ -286,6 +286,25 @@ export class AclAuthorizer {
     }
     return anyAcl ? allowed : this.allowEveryoneIfNoAclFound;
   }
+
+  /**
+   * Whether some resource of the type grants the operation (Kafka's authorizeByResourceType, which
+   * lets an idempotent producer in with WRITE on any topic): an ALLOW for it on any pattern, unless
+   * a DENY on every resource of the type (LITERAL `*`) takes it away.
+   */
+  authorizeAny(principal: string, host: string, operation: number, resourceType: number): boolean {
+    if (this.superUsers.has(principal)) return true;
+    let allowed = false;
+    for (const binding of this.bindings.values()) {
+      if (binding.resourceType !== resourceType) continue;
+      if (binding.principal !== principal && binding.principal !== WILDCARD_PRINCIPAL) continue;
+      if (binding.host !== host && binding.host !== WILDCARD) continue;
+      if (binding.operation !== operation && binding.operation !== AclOperation.ALL) continue;
+      if (binding.permission === AclPermission.ALLOW) allowed = true;
+      else if (binding.patternType === PatternType.LITERAL && binding.resourceName === WILDCARD) return false;
+    }
+    return allowed;
+  }
 }
 
 function aclKey(binding: AclBinding): string {

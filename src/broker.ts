@@ -278,6 +278,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
           topics: kafka.topics,
           groups: kafka.groups,
           transactions: kafka.transactions,
+          acls: kafka.acls,
           sqsQueues: sqs.registry,
           clock,
           reloadTls: () => tls.reload(),

@@ -34,6 +34,10 @@ import type {
   DescribeConfigsResponse,
   DescribeGroupsRequest,
   DescribeGroupsResponse,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
   FetchRequest,
   FetchResponse,
   FindCoordinatorRequest,
@@ -48,6 +52,8 @@ import type {
   MetadataResponse,
   OffsetCommitRequest,
   OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
   OffsetFetchRequest,
   OffsetFetchResponse,
   ProduceRequest,
@@ -815,6 +821,94 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
             name: t.name,
             partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
           })),
+        ],
+      }),
+    );
+  });
+
+  // OffsetDelete: DELETE on the group, READ on each topic.
+  on<OffsetDeleteRequest>(API_KEYS.OffsetDelete, (call, inner) => {
+    const { session, body } = call;
+    if (!access.allows(session, DELETE, GROUP, body.groupId))
+      return { errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const may = topicAllowed(session, READ);
+    const [allowed, refused] = split(body.topics, (t) => may(t.name));
+    if (refused.length === 0) return inner(call as KafkaCall);
+    return partial<OffsetDeleteRequest, OffsetDeleteResponse>(
+      call,
+      inner,
+      allowed.length > 0 ? { ...body, topics: allowed } : undefined,
+      () => ({ errorCode: KafkaError.NONE, throttleTimeMs: 0, topics: [] }),
+      (response) => ({
+        ...response,
+        topics: [
+          ...response.topics,
+          ...refused.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            })),
+          })),
+        ],
+      }),
+    );
+  });
+
+  // DescribeProducers: READ on each topic.
+  on<DescribeProducersRequest>(API_KEYS.DescribeProducers, (call, inner) => {
+    const may = topicAllowed(call.session, READ);
+    const [allowed, refused] = split(call.body.topics, (t) => may(t.name));
+    if (refused.length === 0) return inner(call as KafkaCall);
+    return partial<DescribeProducersRequest, DescribeProducersResponse>(
+      call,
+      inner,
+      allowed.length > 0 ? { ...call.body, topics: allowed } : undefined,
+      () => ({ throttleTimeMs: 0, topics: [] }),
+      (response) => ({
+        ...response,
+        topics: [
+          ...response.topics,
+          ...refused.map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+              errorMessage: DENIED_MESSAGE,
+              activeProducers: [],
+            })),
+          })),
+        ],
+      }),
+    );
+  });
+
+  // DescribeTransactions: DESCRIBE on each transactional id.
+  on<DescribeTransactionsRequest>(API_KEYS.DescribeTransactions, (call, inner) => {
+    const [allowed, refused] = split(call.body.transactionalIds, (id) =>
+      access.allows(call.session, DESCRIBE, TRANSACTIONAL_ID, id),
+    );
+    if (refused.length === 0) return inner(call as KafkaCall);
+    return partial<DescribeTransactionsRequest, DescribeTransactionsResponse>(
+      call,
+      inner,
+      allowed.length > 0 ? { ...call.body, transactionalIds: allowed } : undefined,
+      () => ({ throttleTimeMs: 0, transactionStates: [] }),
+      (response) => ({
+        ...response,
+        transactionStates: [
+          ...response.transactionStates,
+          ...refused.map(
+            (transactionalId) =>
+              blankEntry(API_KEYS.DescribeTransactions, ['transactionStates'], {
+                errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                transactionalId,
+                producerId: -1n,
+                producerEpoch: -1,
+                transactionTimeoutMs: -1,
+                transactionStartTimeMs: -1n,
+              }) as DescribeTransactionsResponse['transactionStates'][number],
+          ),
         ],
       }),
     );

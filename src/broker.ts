@@ -27,6 +27,7 @@ import { type ResolvedBrokerOptions, resolveBrokerOptions } from './config/setti
 import type { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { FsyncPolicy } from './core/durability.js';
+import type { AclAuthorizer } from './core/kafka/acls.js';
 import type { GroupCoordinator } from './core/kafka/group-coordinator.js';
 import type { TopicRegistry } from './core/kafka/topic-registry.js';
 import type { SqsQueueRegistry } from './core/sqs/registry.js';
@@ -157,6 +158,8 @@ export interface Broker {
   readonly topics: TopicRegistry;
   /** Kafka consumer groups and committed offsets: for inspection (consumer lag) in tests. */
   readonly groups: GroupCoordinator;
+  /** The Kafka ACLs when `kafka.acls` is on (`--kafka-acls on`), else undefined. */
+  readonly kafkaAcls: AclAuthorizer | undefined;
   /** Memory and disk alarms; `check()` measures now. */
   readonly resources: ResourceMonitor;
   /** The options it runs with: those given, and every setting's default for the rest. */
@@ -304,6 +307,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
       core: amqp.core,
       topics: kafka.topics,
       groups: kafka.groups,
+      kafkaAcls: kafka.acls,
       resources,
       options,
       close() {

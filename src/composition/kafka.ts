@@ -164,7 +164,12 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       })
     : undefined;
   const access = acls
-    ? new KafkaAccess(acls, settings.autoCreateTopics, (name) => topics.get(name) !== undefined)
+    ? new KafkaAccess(
+        acls,
+        settings.autoCreateTopics,
+        (name) => topics.get(name) !== undefined,
+        (topicId) => topics.getById(topicId)?.name,
+      )
     : undefined;
   const apis = (cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi> => {
     const partitionExists = (topic: string, partition: number) => {

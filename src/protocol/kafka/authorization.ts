@@ -98,6 +98,8 @@ export class KafkaAccess {
     /** Whether Metadata and Produce may create topics (--kafka-auto-create-topics). */
     private readonly autoCreateTopics: boolean,
     private readonly topicExists: (name: string) => boolean,
+    /** The name of the topic with this id (Metadata and DeleteTopics may name topics by id). */
+    readonly topicNameById: (topicId: string) => string | undefined,
   ) {}
 
   allows(session: KafkaSession, operation: number, resourceType: number, resourceName: string): boolean {
@@ -315,7 +317,8 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
       ...response,
       topics: response.topics.filter((t) => t.name === null || may(t.name)),
     });
-    if (body.topics === null) {
+    // Version 0 reads an empty list as "all topics".
+    if (body.topics === null || (call.header.apiVersion === 0 && body.topics.length === 0)) {
       const answer = inner(call as KafkaCall);
       return answer instanceof Promise
         ? answer.then((a) => hide(a as MetadataResponse) as KafkaStruct)
@@ -323,7 +326,11 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     }
     const autoCreating = call.header.apiVersion < 4 || body.allowAutoTopicCreation;
     const [allowed, refused] = split(body.topics, (t) => {
-      if (t.name === null) return true;
+      if (t.name === null) {
+        // By id: an unknown id is the handler's UNKNOWN_TOPIC_ID to answer.
+        const name = access.topicNameById(t.topicId);
+        return name === undefined || may(name);
+      }
       if (!may(t.name)) return false;
       return !(autoCreating && access.wouldAutoCreate(t.name)) || access.mayCreateTopic(session, t.name);
     });
@@ -572,14 +579,16 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     );
   });
 
-  // DeleteTopics: DELETE on each topic (by name; a topic id is resolved by the handler, so ids
-  // are checked by name through `topicName`).
+  // DeleteTopics: DELETE on each topic, named or by id (an unknown id is left to the handler).
   on<DeleteTopicsRequest>(API_KEYS.DeleteTopics, (call, inner) => {
     const may = topicAllowed(call.session, DELETE);
     const v6 = call.header.apiVersion >= 6;
     const names = v6 ? [] : call.body.topicNames;
     const [allowedNames, refusedNames] = split(names, may);
-    const [allowedStates, refusedStates] = split(call.body.topics, (t) => t.name === null || may(t.name));
+    const [allowedStates, refusedStates] = split(call.body.topics, (t) => {
+      const name = t.name ?? access.topicNameById(t.topicId);
+      return name === undefined || may(name);
+    });
     if (refusedNames.length === 0 && refusedStates.length === 0) return inner(call as KafkaCall);
     const anyAllowed = v6 ? allowedStates.length > 0 : allowedNames.length > 0;
     return partial<DeleteTopicsRequest, DeleteTopicsResponse>(

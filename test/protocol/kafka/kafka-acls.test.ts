@@ -11,7 +11,14 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { addUser } from '../../../src/core/amqp/management.js';
 import { AclOperation, AclPermission, PatternType, ResourceType } from '../../../src/core/kafka/acls.js';
+import { formatTopicId } from '../../../src/core/kafka/topic-registry.js';
+import {
+  API_KEYS,
+  type DeleteTopicsResponse,
+  type MetadataResponse,
+} from '../../../src/protocol/kafka/codec/index.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import { RawKafkaClient } from './raw-kafka-client.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -404,5 +411,48 @@ describe('Kafka ACLs off', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+});
+
+describe('Kafka ACLs on the wire: old Metadata and topics named by id', () => {
+  let broker: TestBroker;
+  let client: RawKafkaClient;
+  before(async () => {
+    // Loopback without SASL: the client is User:ANONYMOUS.
+    broker = await startTestBroker({ kafkaPort: 0, kafka: { sasl: false, acls: true } });
+    broker.topics.create('seen', 1, []);
+    broker.topics.create('hidden', 1, []);
+    broker.kafkaAcls!.add({
+      resourceType: ResourceType.TOPIC,
+      resourceName: 'seen',
+      patternType: PatternType.LITERAL,
+      principal: 'User:ANONYMOUS',
+      host: '*',
+      operation: AclOperation.DESCRIBE,
+      permission: AclPermission.ALLOW,
+    });
+    client = await RawKafkaClient.connect(broker.kafka!.port);
+  });
+  after(async () => {
+    client.close();
+    await broker.stop();
+  });
+
+  it('Metadata v0 with an empty list (all topics) leaves out the topics it may not describe', async () => {
+    const response = await client.request<MetadataResponse>(API_KEYS.Metadata, 0, { topics: [] });
+    assert.deepEqual(
+      response.topics.map((t) => t.name),
+      ['seen'],
+    );
+  });
+
+  it('DeleteTopics v6 by topic id is checked against the topic it names', async () => {
+    const topicId = formatTopicId(broker.topics.get('hidden')!.id);
+    const response = await client.request<DeleteTopicsResponse>(API_KEYS.DeleteTopics, 6, {
+      topics: [{ name: null, topicId }],
+      timeoutMs: 1000,
+    });
+    assert.equal(response.responses[0]!.errorCode, 29);
+    assert.ok(broker.topics.get('hidden'), 'the topic is still there');
   });
 });

@@ -57,6 +57,8 @@ const APIS = [
   'DescribeLogDirs',
   'ElectLeaders',
   'DescribeAcls',
+  'CreateAcls',
+  'DeleteAcls',
 ];
 
 const MAX = 32767;

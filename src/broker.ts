@@ -30,6 +30,7 @@ import { type ResolvedBrokerOptions, resolveBrokerOptions } from './config/setti
 import type { BrokerCore } from './core/broker-core.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { FsyncPolicy } from './core/durability.js';
+import type { AclAuthorizer } from './core/kafka/acls.js';
 import type { GroupCoordinator } from './core/kafka/group-coordinator.js';
 import type { TopicRegistry } from './core/kafka/topic-registry.js';
 import type { LoginThrottleOptions } from './core/login-throttle.js';
@@ -166,6 +167,8 @@ export interface Broker {
   readonly topics: TopicRegistry;
   /** Kafka consumer groups and committed offsets: for inspection (consumer lag) in tests. */
   readonly groups: GroupCoordinator;
+  /** The Kafka ACLs when `kafka.acls` is on (`--kafka-acls on`), else undefined. */
+  readonly kafkaAcls: AclAuthorizer | undefined;
   /** Memory and disk alarms; `check()` measures now. */
   readonly resources: ResourceMonitor;
   /** The options it runs with: those given, and every setting's default for the rest. */
@@ -304,6 +307,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
           topics: kafka.topics,
           groups: kafka.groups,
           transactions: kafka.transactions,
+          acls: kafka.acls,
           sqsQueues: sqs.registry,
           clock,
           reloadTls: () => tls.reload(),
@@ -329,6 +333,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
       core: amqp.core,
       topics: kafka.topics,
       groups: kafka.groups,
+      kafkaAcls: kafka.acls,
       resources,
       options,
       close() {

@@ -4,7 +4,15 @@
  * coordinator's state per transactional id). They read live state, so only a running broker
  * answers them; the numbers come from core/kafka/monitoring.ts.
  */
-import { notFound } from '../core/amqp/errors.js';
+import { BrokerError, notFound } from '../core/amqp/errors.js';
+import {
+  type AclAuthorizer,
+  type AclBinding,
+  type AclBindingFilter,
+  codeName,
+  InvalidAclError,
+  validateAclBinding as validateBinding,
+} from '../core/kafka/acls.js';
 import type { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { groupLag, groupLags, topicDepth, topicDepths } from '../core/kafka/monitoring.js';
 import type { TopicRegistry } from '../core/kafka/topic-registry.js';
@@ -16,6 +24,51 @@ export interface KafkaAdminContext {
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
   readonly transactions?: TransactionCoordinator;
+  /** The Kafka ACLs; undefined when `--kafka-acls` is off. */
+  readonly acls?: AclAuthorizer | undefined;
+}
+
+/** An ACL as `pier acls list` shows it: the names kafka-acls.sh prints. */
+export interface AclView {
+  readonly resourceType: string;
+  readonly resourceName: string;
+  readonly patternType: string;
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: string;
+  readonly permission: string;
+}
+
+function aclView(b: AclBinding): AclView {
+  return {
+    resourceType: codeName('resourceType', b.resourceType),
+    resourceName: b.resourceName,
+    patternType: codeName('patternType', b.patternType),
+    principal: b.principal,
+    host: b.host,
+    operation: codeName('operation', b.operation),
+    permission: codeName('permission', b.permission),
+  };
+}
+
+function aclsOf(kafka: KafkaAdminContext): AclAuthorizer {
+  if (!kafka.acls)
+    throw new BrokerError(
+      'precondition-failed',
+      'Kafka ACLs are off on this broker: start it with --kafka-acls on',
+    );
+  return kafka.acls;
+}
+
+/** Runs an ACL change; a binding Kafka would refuse is reported with its reason. */
+function aclChange<T>(change: () => T): T {
+  try {
+    return change();
+  } catch (error) {
+    if (error instanceof InvalidAclError)
+      throw new BrokerError('command-invalid', `invalid ACL: ${error.message}`);
+    throw error;
+  }
 }
 
 /** A transaction as `pier transactions` shows it. */
@@ -47,6 +100,7 @@ function transactionView(t: StoredTransaction): TransactionView {
 /** The part of admin-commands.ts's argument reader these commands use. */
 interface RequestArgs {
   string(name: string): string;
+  raw(name: string): unknown;
 }
 
 type KafkaHandler = (kafka: KafkaAdminContext, args: RequestArgs) => unknown;
@@ -60,6 +114,24 @@ export const KAFKA_ADMIN_COMMANDS: Readonly<Record<string, KafkaHandler>> = {
     return topicDepth(topic);
   },
   'groups.list': ({ topics, groups }) => groupLags(groups, topics),
+  'acls.add': (kafka, a) => {
+    const acls = aclsOf(kafka);
+    const bindings = a.raw('bindings') as AclBinding[];
+    // All or nothing: every binding is checked before any is stored.
+    aclChange(() => {
+      for (const binding of bindings) validateBinding(binding);
+    });
+    for (const binding of bindings) aclChange(() => acls.add(binding));
+    return bindings.map(aclView);
+  },
+  'acls.list': (kafka, a) =>
+    (a.raw('filters') as AclBindingFilter[])
+      .flatMap((filter) => aclChange(() => aclsOf(kafka).describe(filter)))
+      .map(aclView),
+  'acls.remove': (kafka, a) =>
+    (a.raw('filters') as AclBindingFilter[])
+      .flatMap((filter) => aclChange(() => aclsOf(kafka).remove(filter)))
+      .map(aclView),
   'transactions.list': ({ transactions }) =>
     (transactions?.list() ?? [])
       .map(transactionView)

@@ -9,12 +9,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AdminRequest } from '../admin/admin-commands.js';
-import type { TransactionView } from '../admin/kafka-admin-commands.js';
+import type { AclView, TransactionView } from '../admin/kafka-admin-commands.js';
 import { declaredSetting, describeDefault } from '../config/settings.js';
 import type { PermissionEntry } from '../core/amqp/permissions.js';
 import type { Policy } from '../core/amqp/policies.js';
 import type { GroupLag, TopicDepth } from '../core/kafka/monitoring.js';
 import type { SqsQueueDepth } from '../core/sqs/monitoring.js';
+import { AclFlagError, type AclFlags, aclsToAdd, aclsToList, aclsToRemove } from './acl-flags.js';
 import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
 import { formatTable } from './table.js';
 
@@ -27,6 +28,7 @@ export const ADMIN_GROUPS = [
   'topics',
   'groups',
   'transactions',
+  'acls',
   'sqs',
   'tls',
   'shovel',
@@ -34,6 +36,7 @@ export const ADMIN_GROUPS = [
 /** Groups that read a running broker's live state (nothing to edit offline). */
 const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set([
   'topics',
+  'acls',
   'groups',
   'transactions',
   'sqs',
@@ -51,6 +54,8 @@ interface Flag {
   readonly default?: string;
   /** A switch without a value (its value is 'true' when given). */
   readonly boolean?: true;
+  /** May be given more than once; the values reach `request` joined by newlines. */
+  readonly multiple?: true;
 }
 
 type Values = Record<string, string | undefined>;
@@ -79,6 +84,42 @@ const VHOST_FILTER: Flag = {
   env: 'PIER_VHOST',
   help: 'list only this virtual host (default: all)',
 };
+
+/** kafka-acls.sh's resource, principal and operation flags. */
+const ACL_FLAGS: readonly Flag[] = [
+  {
+    name: 'topic',
+    multiple: true,
+    help: 'a topic (repeatable); with --resource-pattern-type prefixed, a prefix; * for all',
+  },
+  { name: 'group', multiple: true, help: 'a consumer group (repeatable)' },
+  { name: 'transactional-id', multiple: true, help: 'a transactional id (repeatable)' },
+  { name: 'cluster', boolean: true, help: 'the cluster resource (kafka-cluster)' },
+  {
+    name: 'resource-pattern-type',
+    help: 'literal (default for add/remove) or prefixed; list and remove also take any and match',
+  },
+  {
+    name: 'allow-principal',
+    multiple: true,
+    help: 'principal to allow, e.g. User:alice or User:* (repeatable)',
+  },
+  { name: 'deny-principal', multiple: true, help: 'principal to deny (repeatable)' },
+  { name: 'allow-host', multiple: true, help: 'IP address the allow applies from (default *)' },
+  { name: 'deny-host', multiple: true, help: 'IP address the deny applies from (default *)' },
+  {
+    name: 'operation',
+    multiple: true,
+    help: 'Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite or All (repeatable)',
+  },
+  {
+    name: 'producer',
+    boolean: true,
+    help: 'WRITE, DESCRIBE and CREATE on the topics (WRITE, DESCRIBE on a --transactional-id)',
+  },
+  { name: 'consumer', boolean: true, help: 'READ and DESCRIBE on the topics, READ on the --group' },
+  { name: 'idempotent', boolean: true, help: 'with --producer: IDEMPOTENT_WRITE on the cluster' },
+];
 
 const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> = {
   user: {
@@ -382,6 +423,38 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
       print: (r, _p, v) => (v.json ? toJson(r) : formatGroupLag(r as GroupLag)),
     },
   },
+  acls: {
+    add: {
+      args: [],
+      summary:
+        "add Kafka ACLs, with kafka-acls.sh's flags, e.g. --allow-principal User:alice --operation Read --topic orders",
+      flags: [...ACL_FLAGS, DATA_DIR],
+      request: (_p, v) => ({ command: 'acls.add', args: { bindings: aclFlagsOr(aclsToAdd, v) } }),
+      print: (r, _p, _v, where) =>
+        `${formatAcls(r as AclView[])}${(r as AclView[]).length} ACL(s) added${where}\n`,
+    },
+    list: {
+      args: [],
+      summary: 'list Kafka ACLs: all, or those of the named resources (--topic, --group, ...) or --principal',
+      flags: [
+        ...ACL_FLAGS,
+        { name: 'principal', help: 'only the ACLs of this principal, e.g. User:alice' },
+        JSON_OUTPUT,
+        DATA_DIR,
+      ],
+      request: (_p, v) => ({ command: 'acls.list', args: { filters: aclFlagsOr(aclsToList, v) } }),
+      print: (r, _p, v) => (v.json ? toJson(r) : formatAcls(r as AclView[])),
+    },
+    remove: {
+      args: [],
+      summary:
+        'remove Kafka ACLs: those the flags describe, or with no principal/operation every ACL of the named resources',
+      flags: [...ACL_FLAGS, DATA_DIR],
+      request: (_p, v) => ({ command: 'acls.remove', args: { filters: aclFlagsOr(aclsToRemove, v) } }),
+      print: (r, _p, _v, where) =>
+        `${formatAcls(r as AclView[])}${(r as AclView[]).length} ACL(s) removed${where}\n`,
+    },
+  },
   transactions: {
     list: {
       args: [],
@@ -547,6 +620,47 @@ function parseShovelJson(json: string): unknown {
   }
 }
 
+function formatAcls(acls: AclView[]): string {
+  return formatTable(
+    ['resource-type', 'name', 'pattern', 'principal', 'host', 'operation', 'permission'],
+    acls.map((a) => [
+      a.resourceType,
+      a.resourceName,
+      a.patternType,
+      a.principal,
+      a.host,
+      a.operation,
+      a.permission,
+    ]),
+  );
+}
+
+/** The kafka-acls.sh flags as lists, turned into bindings or filters; a bad flag is a usage error. */
+function aclFlagsOr<T>(build: (flags: AclFlags) => T, v: Values): T {
+  const many = (name: string) => (v[name] === undefined ? [] : v[name]!.split('\n'));
+  try {
+    return build({
+      topic: many('topic'),
+      group: many('group'),
+      transactionalId: many('transactional-id'),
+      cluster: v.cluster === 'true',
+      resourcePatternType: v['resource-pattern-type'],
+      allowPrincipal: many('allow-principal'),
+      denyPrincipal: many('deny-principal'),
+      allowHost: many('allow-host'),
+      denyHost: many('deny-host'),
+      operation: many('operation'),
+      producer: v.producer === 'true',
+      consumer: v.consumer === 'true',
+      idempotent: v.idempotent === 'true',
+      principal: v.principal,
+    });
+  } catch (error) {
+    if (error instanceof AclFlagError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 function formatSqsDepths(queues: SqsQueueDepth[]): string {
   return formatTable(
     ['queue', 'type', 'visible', 'in-flight', 'delayed', 'oldest-age-s', 'dead-letter-queue', 'region'],
@@ -704,7 +818,7 @@ export async function runAdminCommand(group: AdminGroup, argv: string[]): Promis
         ...Object.fromEntries(
           command.flags.map((f) => [
             f.name,
-            { type: f.boolean ? ('boolean' as const) : ('string' as const) },
+            { type: f.boolean ? ('boolean' as const) : ('string' as const), multiple: f.multiple ?? false },
           ]),
         ),
         help: { type: 'boolean' },
@@ -721,7 +835,7 @@ export async function runAdminCommand(group: AdminGroup, argv: string[]): Promis
     for (const f of command.flags) {
       const given = (parsed.values as Record<string, string | boolean | undefined>)[f.name];
       values[f.name] =
-        (given === undefined ? undefined : String(given)) ??
+        (given === undefined ? undefined : Array.isArray(given) ? given.join('\n') : String(given)) ??
         (f.env ? process.env[f.env] : undefined) ??
         f.default;
     }

@@ -132,6 +132,7 @@ async function main(argv: string[]): Promise<void> {
     case 'topics':
     case 'groups':
     case 'transactions':
+    case 'acls':
     case 'sqs':
     case 'shovel':
     case 'tls':

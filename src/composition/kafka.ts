@@ -10,10 +10,12 @@ import { join, resolve } from 'node:path';
 import type { ResolvedBrokerOptions } from '../config/settings.js';
 import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
+import { AclAuthorizer } from '../core/kafka/acls.js';
 import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
 import { TransactionCoordinator } from '../core/kafka/transaction-coordinator.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
+import { aclApis } from '../protocol/kafka/apis/acls.js';
 import { clusterAdminApis, type LogDirectory } from '../protocol/kafka/apis/cluster-admin.js';
 import { configApis } from '../protocol/kafka/apis/configs.js';
 import { deleteRecordsApis } from '../protocol/kafka/apis/delete-records.js';
@@ -31,6 +33,7 @@ import { saslApis } from '../protocol/kafka/apis/sasl.js';
 import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
 import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.js';
 import { transactionApis } from '../protocol/kafka/apis/transactions.js';
+import { authorizeApis, KafkaAccess } from '../protocol/kafka/authorization.js';
 import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
@@ -67,6 +70,12 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   groupMaxSessionTimeoutMs?: number;
   /** transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
   transactionMaxTimeoutMs?: number;
+  /** Kafka ACLs decide what each principal may do (`--kafka-acls`). Default: off. */
+  acls?: boolean;
+  /** Principals ACLs do not restrict, e.g. `User:admin` (super.users). */
+  superUsers?: readonly string[];
+  /** allow.everyone.if.no.acl.found. Default: false. */
+  allowEveryoneIfNoAclFound?: boolean;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -84,6 +93,8 @@ export interface KafkaParts extends ProtocolParts<KafkaListenerAddress> {
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
   readonly transactions: TransactionCoordinator;
+  /** The ACLs, when `--kafka-acls on`. */
+  readonly acls: AclAuthorizer | undefined;
 }
 
 export interface KafkaCompositionInput {
@@ -144,12 +155,28 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     maxTimeoutMs: options.transactionMaxTimeoutMs,
     log_: log,
   });
+  // Kafka ACLs, kept in the definitions; none when switched off (the ACL APIs say SECURITY_DISABLED).
+  const acls = options.acls
+    ? new AclAuthorizer({
+        superUsers: options.superUsers,
+        allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound,
+        definitions: storage.definitions,
+      })
+    : undefined;
+  const access = acls
+    ? new KafkaAccess(
+        acls,
+        settings.autoCreateTopics,
+        (name) => topics.get(name) !== undefined,
+        (topicId) => topics.getById(topicId)?.name,
+      )
+    : undefined;
   const apis = (cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi> => {
     const partitionExists = (topic: string, partition: number) => {
       const found = topics.get(topic);
       return found !== undefined && partition >= 0 && partition < found.partitions.length;
     };
-    return buildApiTable([
+    const handlers: KafkaApi[] = [
       ...produceApis({ topics, producers, clock, transactions }),
       ...fetchApis({ topics, clock, transactions }),
       ...listOffsetsApis({ topics, transactions }),
@@ -178,7 +205,9 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       ...groupAdminApis({ groups }),
       ...offsetDeleteApis({ groups, partitionExists }),
       ...clusterAdminApis({ cluster, topics, logDir: logDirectory(storage.dataDir) }),
-    ]);
+      ...aclApis(acls),
+    ];
+    return buildApiTable(access ? authorizeApis(handlers, access) : handlers);
   };
   let server: KafkaServer | undefined;
   let tlsServer: KafkaServer | undefined;
@@ -188,8 +217,10 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     topics,
     groups,
     transactions,
+    acls,
     restore(storedDefinitions) {
       topics.restore(storedDefinitions);
+      acls?.restore(storedDefinitions);
       // Completes or aborts what a crash left half done, before any client can read.
       transactions.recover();
       return topics.streamKeepList();

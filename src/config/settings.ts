@@ -133,6 +133,16 @@ const tlsSniCertificate = {
   format: (o: TlsSniCertificate) => `${o.serverName}:${o.certFile}:${o.keyFile}`,
 };
 
+const kafkaPrincipal = {
+  placeholder: 'User:NAME',
+  parse(value: string): string {
+    if (!/^[^:]+:.+$/.test(value))
+      throw new InvalidValue(value, 'must be a Kafka principal, e.g. User:admin');
+    return value;
+  },
+  format: (principal: string) => principal,
+};
+
 /** In `pier serve --help` and README order. */
 export const SETTINGS = [
   setting({
@@ -264,6 +274,30 @@ export const SETTINGS = [
     type: limit(),
     default: DEFAULT_KAFKA_SETTINGS.maxConnections,
     help: 'Kafka connections the broker accepts; more are closed at once',
+  }),
+  setting({
+    flag: 'kafka-acls',
+    env: 'PIER_KAFKA_ACLS',
+    option: 'kafka.acls',
+    type: choice({ on: true, off: false }),
+    default: false,
+    help: "on: Kafka ACLs decide what each principal may do (Kafka's authorizer; manage them with 'pier acls' or the ACL APIs); off: any client that logged in may do anything",
+  }),
+  setting({
+    flag: 'kafka-super-users',
+    env: 'PIER_KAFKA_SUPER_USERS',
+    option: 'kafka.superUsers',
+    type: list(kafkaPrincipal),
+    default: [],
+    help: "principals ACLs do not restrict (Kafka's super.users), e.g. User:admin,User:ops",
+  }),
+  setting({
+    flag: 'kafka-allow-everyone-if-no-acl-found',
+    env: 'PIER_KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND',
+    option: 'kafka.allowEveryoneIfNoAclFound',
+    type: boolean(),
+    default: false,
+    help: "with ACLs on, a resource no ACL names is open to everyone (Kafka's allow.everyone.if.no.acl.found); false: refused",
   }),
   setting({
     flag: 'sqs-port',

@@ -13,6 +13,8 @@ export type DefinitionKind =
   | 'topic-permission'
   /** A Kafka topic (core/kafka/topic-registry.ts). */
   | 'topic'
+  /** A Kafka ACL (core/kafka/acls.ts). */
+  | 'kafka-acl'
   /** An SQS queue (core/sqs/registry.ts). */
   | 'sqs-queue'
   /** A user's SQS access key (core/access-keys.ts). */

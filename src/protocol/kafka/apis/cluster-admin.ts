@@ -6,12 +6,11 @@
  * - ElectLeaders v0-2: every partition already has its only replica as leader, so an election is
  *   never needed (ELECTION_NOT_NEEDED per partition asked for; none listed when all are asked for,
  *   as KRaft's controller leaves those out).
- * - DescribeAcls v0-3: SECURITY_DISABLED, Kafka's answer without an authorizer.
+ * (The ACL APIs are in acls.ts.)
  */
 import type { Topic } from '../../../core/kafka/topic.js';
 import type { KafkaCluster } from '../cluster.js';
 import type {
-  DescribeAclsResponse,
   DescribeClusterRequest,
   DescribeClusterResponse,
   DescribeLogDirsRequest,
@@ -153,19 +152,6 @@ export function clusterAdminApis({ cluster, topics, logDir }: ClusterAdminServic
                     electionResult(topics.get(topic), topic, partitionId),
                   ),
                 })),
-        };
-      },
-    },
-    {
-      apiKey: API_KEYS.DescribeAcls,
-      minVersion: 0,
-      maxVersion: 3,
-      handle(): DescribeAclsResponse {
-        return {
-          throttleTimeMs: 0,
-          errorCode: KafkaError.SECURITY_DISABLED,
-          errorMessage: 'No Authorizer is configured.',
-          resources: [],
         };
       },
     },

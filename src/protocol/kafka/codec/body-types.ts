@@ -835,6 +835,67 @@ export type DescribeAclsResponse = {
   resources: DescribeAclsResponseDescribeAclsResource[];
 };
 
+export type CreateAclsRequestAclCreation = {
+  resourceType: number;
+  resourceName: string;
+  resourcePatternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+};
+
+export type CreateAclsRequest = {
+  creations: CreateAclsRequestAclCreation[];
+};
+
+export type CreateAclsResponseAclCreationResult = {
+  errorCode: number;
+  errorMessage: string | null;
+};
+
+export type CreateAclsResponse = {
+  throttleTimeMs: number;
+  results: CreateAclsResponseAclCreationResult[];
+};
+
+export type DeleteAclsRequestDeleteAclsFilter = {
+  resourceTypeFilter: number;
+  resourceNameFilter: string | null;
+  patternTypeFilter: number;
+  principalFilter: string | null;
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+};
+
+export type DeleteAclsRequest = {
+  filters: DeleteAclsRequestDeleteAclsFilter[];
+};
+
+export type DeleteAclsResponseDeleteAclsMatchingAcl = {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  patternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+};
+
+export type DeleteAclsResponseDeleteAclsFilterResult = {
+  errorCode: number;
+  errorMessage: string | null;
+  matchingAcls: DeleteAclsResponseDeleteAclsMatchingAcl[];
+};
+
+export type DeleteAclsResponse = {
+  throttleTimeMs: number;
+  filterResults: DeleteAclsResponseDeleteAclsFilterResult[];
+};
+
 export type DescribeConfigsRequestDescribeConfigsResource = {
   resourceType: number;
   resourceName: string;
@@ -1209,6 +1270,8 @@ export type RequestBodyByKey = {
   26: EndTxnRequest;
   28: TxnOffsetCommitRequest;
   29: DescribeAclsRequest;
+  30: CreateAclsRequest;
+  31: DeleteAclsRequest;
   32: DescribeConfigsRequest;
   33: AlterConfigsRequest;
   35: DescribeLogDirsRequest;
@@ -1251,6 +1314,8 @@ export type ResponseBodyByKey = {
   26: EndTxnResponse;
   28: TxnOffsetCommitResponse;
   29: DescribeAclsResponse;
+  30: CreateAclsResponse;
+  31: DeleteAclsResponse;
   32: DescribeConfigsResponse;
   33: AlterConfigsResponse;
   35: DescribeLogDirsResponse;

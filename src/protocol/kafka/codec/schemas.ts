@@ -288,6 +288,28 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
     { name: 'operation', type: 'int8', versions: [0, 32767] },
     { name: 'permissionType', type: 'int8', versions: [0, 32767] },
   ] }],
+  [30, { name: 'CreateAclsRequest', apiKey: 30, validVersions: [0, 3], flexibleVersions: [2, 32767], fields: [
+    { name: 'creations', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'resourceType', type: 'int8', versions: [0, 32767] },
+      { name: 'resourceName', type: 'string', versions: [0, 32767] },
+      { name: 'resourcePatternType', type: 'int8', versions: [1, 32767], default: 3 },
+      { name: 'principal', type: 'string', versions: [0, 32767] },
+      { name: 'host', type: 'string', versions: [0, 32767] },
+      { name: 'operation', type: 'int8', versions: [0, 32767] },
+      { name: 'permissionType', type: 'int8', versions: [0, 32767] },
+    ] },
+  ] }],
+  [31, { name: 'DeleteAclsRequest', apiKey: 31, validVersions: [0, 3], flexibleVersions: [2, 32767], fields: [
+    { name: 'filters', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'resourceTypeFilter', type: 'int8', versions: [0, 32767] },
+      { name: 'resourceNameFilter', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+      { name: 'patternTypeFilter', type: 'int8', versions: [1, 32767], default: 3 },
+      { name: 'principalFilter', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+      { name: 'hostFilter', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+      { name: 'operation', type: 'int8', versions: [0, 32767] },
+      { name: 'permissionType', type: 'int8', versions: [0, 32767] },
+    ] },
+  ] }],
   [32, { name: 'DescribeConfigsRequest', apiKey: 32, validVersions: [0, 4], flexibleVersions: [4, 32767], fields: [
     { name: 'resources', type: '[]struct', versions: [0, 32767], fields: [
       { name: 'resourceType', type: 'int8', versions: [0, 32767] },
@@ -749,6 +771,31 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       ] },
     ] },
   ] }],
+  [30, { name: 'CreateAclsResponse', apiKey: 30, validVersions: [0, 3], flexibleVersions: [2, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'results', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+    ] },
+  ] }],
+  [31, { name: 'DeleteAclsResponse', apiKey: 31, validVersions: [0, 3], flexibleVersions: [2, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'filterResults', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+      { name: 'matchingAcls', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+        { name: 'resourceType', type: 'int8', versions: [0, 32767] },
+        { name: 'resourceName', type: 'string', versions: [0, 32767] },
+        { name: 'patternType', type: 'int8', versions: [1, 32767], default: 3 },
+        { name: 'principal', type: 'string', versions: [0, 32767] },
+        { name: 'host', type: 'string', versions: [0, 32767] },
+        { name: 'operation', type: 'int8', versions: [0, 32767] },
+        { name: 'permissionType', type: 'int8', versions: [0, 32767] },
+      ] },
+    ] },
+  ] }],
   [32, { name: 'DescribeConfigsResponse', apiKey: 32, validVersions: [0, 4], flexibleVersions: [4, 32767], fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
     { name: 'results', type: '[]struct', versions: [0, 32767], fields: [
@@ -943,6 +990,8 @@ export const API_KEYS = {
   EndTxn: 26,
   TxnOffsetCommit: 28,
   DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   DescribeLogDirs: 35,

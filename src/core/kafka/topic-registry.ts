@@ -139,6 +139,8 @@ function randomTopicId(): Buffer {
 }
 
 function retentionOf(config: TopicConfig): StreamRetention {
+  // cleanup.policy=compact alone: no segment is deleted for age or size (Kafka's rule).
+  if (!config.cleanupPolicy.includes('delete')) return {};
   return {
     maxAgeMs: config.retentionMs < 0 ? undefined : config.retentionMs,
     maxBytes: config.retentionBytes < 0 ? undefined : config.retentionBytes,

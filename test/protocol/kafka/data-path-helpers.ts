@@ -28,6 +28,10 @@ export const DEFAULT_CONFIG: TopicConfig = {
   cleanupPolicy: 'delete',
   maxMessageBytes: 1048588,
   messageTimestampType: 'CreateTime',
+  deleteRetentionMs: 86_400_000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
 };
 
 /**

@@ -33,6 +33,7 @@ import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.j
 import { transactionApis } from '../protocol/kafka/apis/transactions.js';
 import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
+import { LogCleaner } from '../protocol/kafka/log-cleaner.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
 import { KafkaServer } from '../protocol/kafka/server.js';
 import { writeMarker } from '../protocol/kafka/transaction-markers.js';
@@ -67,6 +68,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   groupMaxSessionTimeoutMs?: number;
   /** transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
   transactionMaxTimeoutMs?: number;
+  /** How often the log cleaner looks at compacted topics (log.cleaner.backoff.ms). */
+  logCleanerIntervalMs?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -177,6 +180,14 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     ]);
   };
   let server: KafkaServer | undefined;
+  const cleaner = new LogCleaner({
+    clock,
+    topics: () => topics.list(),
+    lastStableOffset: (partition) => transactions.lastStableOffset(partition),
+    abortedBetween: (partition, from, to) => transactions.abortedBetween(partition, from, to),
+    intervalMs: options.logCleanerIntervalMs,
+    log,
+  });
   let tlsServer: KafkaServer | undefined;
   let tlsListener: BoundTlsListener | undefined;
   return {
@@ -188,6 +199,7 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       topics.restore(storedDefinitions);
       // Completes or aborts what a crash left half done, before any client can read.
       transactions.recover();
+      cleaner.start();
       return topics.streamKeepList();
     },
     async listen(host, port) {
@@ -245,6 +257,7 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       await tlsClosed;
     },
     close() {
+      cleaner.stop();
       transactions.close();
       groups.close();
       groupOffsets.close();

@@ -14,8 +14,14 @@
  * after their last index entry is scanned to find where they end.
  */
 import { join } from 'node:path';
-import type { StreamEntry, StreamRetention, StreamStore } from '../../core/stream/stream-store.js';
+import type {
+  ClosedSegment,
+  StreamEntry,
+  StreamRetention,
+  StreamStore,
+} from '../../core/stream/stream-store.js';
 import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
+import { rewriteLog } from '../log-rewrite.js';
 import { RECORD_HEADER_BYTES, readFully, scanBuffer, scanFile } from '../record-format.js';
 import type { StorageFs } from '../storage-fs.js';
 import { SegmentIndex } from './stream-index.js';
@@ -52,6 +58,8 @@ const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
 const MAX_OPEN_READ_FDS = 4;
 const SEGMENT_SUFFIX = '.seg';
 const INDEX_SUFFIX = '.idx';
+/** A compacted segment being written: renamed over the segment once synced (log-rewrite.ts). */
+const CLEANED_SUFFIX = '.seg.cleaned';
 
 class Segment {
   /** Open for appends only while this is the newest segment. */
@@ -218,6 +226,85 @@ export class DiskStreamStore implements StreamStore {
       if (found !== undefined) return found;
     }
     return this.next;
+  }
+
+  closedSegments(): ClosedSegment[] {
+    const out: ClosedSegment[] = [];
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const seg = this.segments[i]!;
+      out.push({
+        baseOffset: seg.baseOffset,
+        nextOffset: seg.nextOffset,
+        sizeBytes: seg.sizeBytes,
+        maxTimestampMs: seg.maxTimestampMs,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Compaction's rewrite of a closed segment: the new records go to `<base>.seg.cleaned`, synced,
+   * renamed over `<base>.seg`, the directory synced (log-rewrite.ts). The index is removed first
+   * and written after: recovery rebuilds a missing one from whichever segment file it finds, so a
+   * crash anywhere leaves the old segment or the new one, each with a matching index.
+   */
+  rewriteSegment(baseOffset: number, entries: readonly StreamEntry[]): void {
+    if (this.closed) throw new Error(`stream log ${this.dir} is closed`);
+    const at = this.segments.findIndex((s) => s.baseOffset === baseOffset);
+    if (at < 0 || at === this.segments.length - 1)
+      throw new Error(`stream log ${this.dir}: no closed segment starts at offset ${baseOffset}`);
+    const seg = this.segments[at]!;
+    let expected = seg.baseOffset;
+    let total = 0;
+    for (const entry of entries) {
+      if (entry.offset !== expected || entry.offsetCount < 1)
+        throw new Error(
+          `stream log ${this.dir}: compacted entries of segment ${baseOffset} must tile its offsets ` +
+            `(entry at ${entry.offset}, expected ${expected})`,
+        );
+      expected = entry.offset + entry.offsetCount;
+      total += RECORD_HEADER_BYTES + streamRecordPayloadLength(entry);
+    }
+    if (expected !== seg.nextOffset || entries.length === 0)
+      throw new Error(
+        `stream log ${this.dir}: compacted entries of segment ${baseOffset} end at ${expected}, ` +
+          `the segment at ${seg.nextOffset}`,
+      );
+    const bytes = Buffer.allocUnsafe(total);
+    const index = new SegmentIndex();
+    let position = 0;
+    let lastIndexed = 0;
+    let maxTimestampMs = 0;
+    for (const entry of entries) {
+      const payloadLength = streamRecordPayloadLength(entry);
+      encodeStreamRecord(bytes, position, entry, payloadLength);
+      if (index.length === 0 || position - lastIndexed >= this.indexIntervalBytes) {
+        index.add(entry.offset, maxTimestampMs, position);
+        lastIndexed = position;
+      }
+      maxTimestampMs = Math.max(maxTimestampMs, entry.timestampMs);
+      position += RECORD_HEADER_BYTES + payloadLength;
+    }
+    const fs = this.committer.fs;
+    const fd = this.readFds.get(seg);
+    if (fd !== undefined) fs.closeSync(fd);
+    this.readFds.delete(seg);
+    unlinkQuiet(fs, seg.indexPath);
+    rewriteLog(
+      seg.dataPath,
+      seg.dataPath.slice(0, -SEGMENT_SUFFIX.length) + CLEANED_SUFFIX,
+      bytes,
+      this.committer.policy,
+      fs,
+    );
+    fs.writeFileSync(seg.indexPath, index.bytes());
+    seg.index = index;
+    seg.lastIndexedPosition = lastIndexed;
+    seg.sealedSizeBytes = total;
+    seg.maxTimestampMs = maxTimestampMs;
+    seg.lastEntryOffset = entries.at(-1)!.offset;
+    // Cached copies of the old entries would hide the compaction from readers.
+    this.tail.dropBefore(seg.nextOffset);
   }
 
   applyRetention(nowMs: number, retention: StreamRetention): number {
@@ -401,6 +488,8 @@ export class DiskStreamStore implements StreamStore {
       .sort((a, b) => a - b);
     const baseSet = new Set(bases);
     for (const n of names) {
+      // A compaction interrupted before its rename: the segment itself is intact.
+      if (n.endsWith(CLEANED_SUFFIX)) unlinkQuiet(this.committer.fs, join(this.dir, n));
       // An index whose segment is gone (deleted just before a crash) is garbage.
       if (/^\d{20}\.idx$/.test(n) && !baseSet.has(Number(n.slice(0, 20))))
         unlinkQuiet(this.committer.fs, join(this.dir, n));

@@ -369,11 +369,12 @@ export class TopicRegistry implements TopicLookup {
   }
 
   private openPartitions(topic: TopicState, total: number, logStarts: ReadonlyMap<number, number>): void {
-    const { segmentBytes } = topic.config;
+    const { segmentBytes, segmentMs } = topic.config;
     const retention = retentionOf(topic.config);
     for (let index = topic.partitions.length; index < total; index++) {
       const store = this.options.createStreamStore(KAFKA_VHOST, partitionStreamName(topic.name, index), {
         segmentSizeBytes: segmentBytes,
+        segmentMaxAgeMs: segmentMs,
       });
       const stream = new Stream(`${topic.name}-${index}`, store, this.options.clock, {
         retention,

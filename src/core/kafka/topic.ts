@@ -16,6 +16,8 @@ export interface TopicConfig {
   readonly retentionBytes: number;
   /** segment.bytes: a partition's segment is closed and a new one started beyond this. Default 1 GiB. */
   readonly segmentBytes: number;
+  /** segment.ms: a segment is closed at the first append this long after its first record. Default 7 days. */
+  readonly segmentMs: number;
   /** cleanup.policy: delete (retention), compact (newest record per key), or both. */
   readonly cleanupPolicy: CleanupPolicy;
   /** max.message.bytes: the largest record batch accepted (log overhead included). Default 1048588. */

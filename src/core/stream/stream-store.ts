@@ -102,6 +102,11 @@ export interface ClosedSegment {
 export interface StreamStoreOptions {
   /** `x-stream-max-segment-size-bytes`: a segment is closed and a new one started beyond this. */
   readonly segmentSizeBytes: number;
+  /**
+   * Kafka's segment.ms: a segment is closed at the first append whose timestamp is this much after
+   * its first entry's (so a compacted topic's records leave the active segment). Durable store only.
+   */
+  readonly segmentMaxAgeMs?: number;
 }
 
 /** RabbitMQ's default `x-stream-max-segment-size-bytes`: 500 MB. */

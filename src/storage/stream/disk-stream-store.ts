@@ -36,6 +36,8 @@ import { StreamTailCache } from './stream-tail-cache.js';
 export interface DiskStreamStoreOptions {
   /** A segment is closed once the next record would take it past this size. */
   readonly segmentSizeBytes: number;
+  /** Kafka's segment.ms: the newest segment is closed at an append this long after its first entry. */
+  readonly segmentMaxAgeMs?: number | undefined;
   /** Bytes of records between two index entries (default 16 KiB): a seek scans at most about this. */
   readonly indexIntervalBytes?: number;
   /** Newest entries served from memory (default 4096 entries, 4 MiB). */
@@ -73,6 +75,8 @@ class Segment {
   lastEntryOffset: number | undefined;
   /** Newest timestamp of its entries (0 while empty): retention by age looks at it. */
   maxTimestampMs = 0;
+  /** Timestamp of its first entry (segment.ms counts from it); known for the newest segment. */
+  firstTimestampMs: number | undefined;
   index = new SegmentIndex();
   lastIndexedPosition = 0;
 
@@ -100,6 +104,7 @@ export class DiskStreamStore implements StreamStore {
   readonly dir: string;
   private readonly committer: GroupCommitter;
   private readonly segmentSizeBytes: number;
+  private readonly segmentMaxAgeMs: number | undefined;
   private readonly indexIntervalBytes: number;
   private readonly readChunkBytes: number;
   private readonly logger: (line: string) => void;
@@ -115,6 +120,7 @@ export class DiskStreamStore implements StreamStore {
     this.dir = dir;
     this.committer = committer;
     this.segmentSizeBytes = Math.min(Math.max(1, options.segmentSizeBytes), MAX_SEGMENT_SIZE_BYTES);
+    this.segmentMaxAgeMs = options.segmentMaxAgeMs;
     this.indexIntervalBytes = options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL_BYTES;
     this.readChunkBytes = options.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
     this.logger = options.logger ?? (() => {});
@@ -168,7 +174,14 @@ export class DiskStreamStore implements StreamStore {
     const payloadLength = streamRecordPayloadLength(entry);
     const total = RECORD_HEADER_BYTES + payloadLength;
     let seg = this.segments.at(-1);
-    if (!seg || (seg.sizeBytes > 0 && seg.sizeBytes + total > this.segmentSizeBytes)) seg = this.roll();
+    if (
+      !seg ||
+      (seg.sizeBytes > 0 && seg.sizeBytes + total > this.segmentSizeBytes) ||
+      (this.segmentMaxAgeMs !== undefined &&
+        seg.firstTimestampMs !== undefined &&
+        entry.timestampMs - seg.firstTimestampMs >= this.segmentMaxAgeMs)
+    )
+      seg = this.roll();
     if (!seg.data) this.openForAppend(seg);
     const file = seg.data!;
     const position = file.sizeBytes;
@@ -179,6 +192,7 @@ export class DiskStreamStore implements StreamStore {
       seg.lastIndexedPosition = position;
     }
     seg.maxTimestampMs = Math.max(seg.maxTimestampMs, entry.timestampMs);
+    seg.firstTimestampMs ??= entry.timestampMs;
     seg.lastEntryOffset = entry.offset;
     seg.nextOffset = entry.offset + entry.offsetCount;
     this.next = seg.nextOffset;
@@ -289,6 +303,7 @@ export class DiskStreamStore implements StreamStore {
     const fd = this.readFds.get(seg);
     if (fd !== undefined) fs.closeSync(fd);
     this.readFds.delete(seg);
+    if (this.committer.policy !== 'never') this.syncOtherClosedSegments(at);
     unlinkQuiet(fs, seg.indexPath);
     rewriteLog(
       seg.dataPath,
@@ -305,6 +320,26 @@ export class DiskStreamStore implements StreamStore {
     seg.lastEntryOffset = entries.at(-1)!.offset;
     // Cached copies of the old entries would hide the compaction from readers.
     this.tail.dropBefore(seg.nextOffset);
+  }
+
+  /**
+   * Syncs the data of the closed segments but segments[at]. The rewrite syncs the directory, which
+   * makes newer segment files' names durable; their predecessors' data must be durable first, or a
+   * crash could leave a closed segment with lost writes in its middle that recovery, trusting its
+   * index, would not see (only the newest segment is scanned whole). Segments already synced cost
+   * an fdatasync with nothing to write.
+   */
+  private syncOtherClosedSegments(at: number): void {
+    const fs = this.committer.fs;
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      if (i === at) continue;
+      const fd = fs.openSync(this.segments[i]!.dataPath, 'r');
+      try {
+        fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   }
 
   applyRetention(nowMs: number, retention: StreamRetention): number {
@@ -599,6 +634,7 @@ export class DiskStreamStore implements StreamStore {
             lastIndexed = position;
           }
           seg.lastEntryOffset = header.offset;
+          seg.firstTimestampMs ??= header.timestampMs;
           expected = header.offset + header.offsetCount;
           maxTimestampMs = Math.max(maxTimestampMs, header.timestampMs);
         },

@@ -25,6 +25,7 @@ export const DEFAULT_CONFIG: TopicConfig = {
   retentionMs: 7 * 24 * 3600 * 1000,
   retentionBytes: -1,
   segmentBytes: 1 << 30,
+  segmentMs: 604_800_000,
   cleanupPolicy: 'delete',
   maxMessageBytes: 1048588,
   messageTimestampType: 'CreateTime',

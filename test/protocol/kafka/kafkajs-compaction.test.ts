@@ -255,6 +255,26 @@ describe('log compaction with kafkajs', () => {
     assert.deepEqual(new Map(seen.map((s) => [s.key, { offset: s.offset, value: s.value }])), newest);
   });
 
+  it('rolls segments by segment.ms, so records in a partition of big segments get compacted', async () => {
+    const topic = 'rolled-by-time';
+    await createTopic(broker.bootstrap, topic, [
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'segment.ms', value: '1' },
+      { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+    ]);
+    const updates = updatesOver(3, 40);
+    const offsets = await produce(broker.bootstrap, topic, updates);
+    await until(
+      'the cleaner to compact',
+      async () => (await storedRecords(broker.bootstrap, topic)).length <= 4,
+    );
+    const seen = await consumeAll(broker.bootstrap, topic);
+    assert.deepEqual(
+      new Map(seen.map((s) => [s.key, { offset: s.offset, value: s.value }])),
+      newestPerKey(updates, offsets),
+    );
+  });
+
   it('refuses a record without a key with INVALID_RECORD', async () => {
     const topic = 'needs-keys';
     await createTopic(broker.bootstrap, topic, COMPACT_CONFIGS);

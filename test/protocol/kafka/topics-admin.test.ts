@@ -112,7 +112,8 @@ describe('CreateTopics', () => {
     assert.equal(answer.topics.length, 12, 'a duplicated name is answered once');
     assert.deepEqual(
       h.registry.list().map((t) => t.name),
-      ['exists'],
+      ['compact', 'exists'],
+      'only the valid new topic was created',
     );
   });
 

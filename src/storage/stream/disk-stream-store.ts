@@ -303,7 +303,7 @@ export class DiskStreamStore implements StreamStore {
     const fd = this.readFds.get(seg);
     if (fd !== undefined) fs.closeSync(fd);
     this.readFds.delete(seg);
-    if (this.committer.policy !== 'never') this.syncOtherClosedSegments(at);
+    if (this.committer.policy !== 'never') this.syncClosedSegments();
     unlinkQuiet(fs, seg.indexPath);
     rewriteLog(
       seg.dataPath,
@@ -323,16 +323,16 @@ export class DiskStreamStore implements StreamStore {
   }
 
   /**
-   * Syncs the data of the closed segments but segments[at]. The rewrite syncs the directory, which
-   * makes newer segment files' names durable; their predecessors' data must be durable first, or a
-   * crash could leave a closed segment with lost writes in its middle that recovery, trusting its
-   * index, would not see (only the newest segment is scanned whole). Segments already synced cost
-   * an fdatasync with nothing to write.
+   * Syncs the data of every closed segment, oldest first (the one about to be rewritten too: if the
+   * rename is lost in a crash, its old file is what recovery finds). The rewrite syncs files and the
+   * directory, which can make newer segment files' names durable; their predecessors' data must be
+   * durable first, or a crash could leave a closed segment with lost writes in its middle that
+   * recovery, trusting its index, would not see (only the newest segment is scanned whole).
+   * Segments already synced cost an fdatasync with nothing to write.
    */
-  private syncOtherClosedSegments(at: number): void {
+  private syncClosedSegments(): void {
     const fs = this.committer.fs;
     for (let i = 0; i < this.segments.length - 1; i++) {
-      if (i === at) continue;
       const fd = fs.openSync(this.segments[i]!.dataPath, 'r');
       try {
         fs.fdatasyncSync(fd);

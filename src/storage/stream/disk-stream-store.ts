@@ -394,6 +394,13 @@ export class DiskStreamStore implements StreamStore {
     const old = this.segments.at(-1);
     if (old?.data) {
       old.sealedSizeBytes = old.data.sizeBytes;
+      if (this.committer.policy === 'always') {
+        // The new segment's creation syncs the directory: the old segment's data must be durable
+        // first, or a crash could keep the newer name and lose writes in the middle of the old
+        // segment, which recovery (trusting a closed segment's index) would not see.
+        if (old.data.writtenBytes < old.data.sizeBytes) old.data.writeStaged();
+        this.committer.fs.fdatasyncSync(old.data.fd);
+      }
       old.data.close();
       old.indexFile?.close();
       old.data = undefined;

@@ -36,6 +36,7 @@ import { transactionApis } from '../protocol/kafka/apis/transactions.js';
 import { authorizeApis, KafkaAccess } from '../protocol/kafka/authorization.js';
 import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
+import { LogCleaner } from '../protocol/kafka/log-cleaner.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
 import { KafkaServer } from '../protocol/kafka/server.js';
 import { writeMarker } from '../protocol/kafka/transaction-markers.js';
@@ -76,6 +77,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   superUsers?: readonly string[];
   /** allow.everyone.if.no.acl.found. Default: false. */
   allowEveryoneIfNoAclFound?: boolean;
+  /** How often the log cleaner looks at compacted topics (log.cleaner.backoff.ms). */
+  logCleanerIntervalMs?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -210,6 +213,14 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
     return buildApiTable(access ? authorizeApis(handlers, access) : handlers);
   };
   let server: KafkaServer | undefined;
+  const cleaner = new LogCleaner({
+    clock,
+    topics: () => topics.list(),
+    lastStableOffset: (partition) => transactions.lastStableOffset(partition),
+    abortedBetween: (partition, from, to) => transactions.abortedBetween(partition, from, to),
+    intervalMs: options.logCleanerIntervalMs,
+    log,
+  });
   let tlsServer: KafkaServer | undefined;
   let tlsListener: BoundTlsListener | undefined;
   return {
@@ -223,6 +234,7 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       acls?.restore(storedDefinitions);
       // Completes or aborts what a crash left half done, before any client can read.
       transactions.recover();
+      cleaner.start();
       return topics.streamKeepList();
     },
     async listen(host, port) {
@@ -280,6 +292,7 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       await tlsClosed;
     },
     close() {
+      cleaner.stop();
       transactions.close();
       groups.close();
       groupOffsets.close();

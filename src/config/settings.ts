@@ -18,6 +18,7 @@ import { DEFAULT_TRANSACTION_MAX_TIMEOUT_MS } from '../core/kafka/transaction-co
 import { DEFAULT_LOGIN_THROTTLE } from '../core/login-throttle.js';
 import { DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import { DEFAULT_KAFKA_SETTINGS } from '../protocol/kafka/cluster.js';
+import { DEFAULT_LOG_CLEANER_INTERVAL_MS } from '../protocol/kafka/log-cleaner.js';
 import {
   DEFAULT_DISK_FREE_LIMIT_BYTES,
   DEFAULT_MEMORY_HIGH_WATERMARK,
@@ -258,6 +259,14 @@ export const SETTINGS = [
     type: integer({ min: 1, unit: 'ms' }),
     default: DEFAULT_TRANSACTION_MAX_TIMEOUT_MS,
     help: "longest transaction timeout a transactional producer may ask for; a longer one is refused with INVALID_TRANSACTION_TIMEOUT (Kafka's transaction.max.timeout.ms)",
+  }),
+  setting({
+    flag: 'kafka-log-cleaner-interval-ms',
+    env: 'PIER_KAFKA_LOG_CLEANER_INTERVAL_MS',
+    option: 'kafka.logCleanerIntervalMs',
+    type: integer({ min: 1, unit: 'ms' }),
+    default: DEFAULT_LOG_CLEANER_INTERVAL_MS,
+    help: "how often the log cleaner looks at topics with cleanup.policy=compact and compacts the partitions that are due (Kafka's log.cleaner.backoff.ms)",
   }),
   setting({
     flag: 'kafka-idle-timeout-ms',

@@ -183,7 +183,7 @@ export class Storage {
   openStreamStore(
     vhost: string,
     streamName: string,
-    options: Pick<DiskStreamStoreOptions, 'segmentSizeBytes'>,
+    options: Pick<DiskStreamStoreOptions, 'segmentSizeBytes' | 'segmentMaxAgeMs'>,
   ): DiskStreamStore {
     if (this.closed) throw new Error('storage is closed');
     const dirName = Storage.queueDirName(vhost, streamName);
@@ -198,6 +198,7 @@ export class Storage {
     }
     const log = DiskStreamStore.open(dir, this.committer, {
       segmentSizeBytes: options.segmentSizeBytes,
+      segmentMaxAgeMs: options.segmentMaxAgeMs,
       indexIntervalBytes: this.options.streamIndexIntervalBytes,
       logger: this.logger,
       onRelease: () => this.openStreams.delete(dirName),

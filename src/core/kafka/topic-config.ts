@@ -1,15 +1,16 @@
 /**
  * Kafka topic configs: names, defaults, types and validation, as Kafka's LogConfig defines them.
  * Each config is one of three kinds:
- * - implemented: Pier acts on it (retention, segment size, cleanup policy, batch size, timestamps);
+ * - implemented: Pier acts on it (retention, segment size, cleanup policy and compaction, batch size,
+ *   timestamps);
  * - ignored: it has no effect a client can observe on a one-broker cluster (flush tuning, index
- *   sizes, replication throttles, compaction tuning); any valid value is accepted and stored;
+ *   sizes, replication throttles); any valid value is accepted and stored;
  * - fixed: Pier behaves as one value only (e.g. min.insync.replicas=1, compression.type=producer);
  *   that value is accepted, any other refused with INVALID_CONFIG, so nobody relies on a setting
  *   that does nothing.
  * A name Kafka does not know is refused as Kafka does: "Unknown topic config name: x".
  */
-import type { TopicConfig } from './topic.js';
+import type { CleanupPolicy, TopicConfig } from './topic.js';
 import { TopicError } from './topic-error.js';
 
 /** Kafka's ConfigDef types, with the numbers DescribeConfigs v3+ sends as configType. */
@@ -61,13 +62,13 @@ function def(
 // biome-ignore format: a table, one config per entry
 export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   def('cleanup.policy', 'LIST', 'implemented', 'delete', 'log.cleanup.policy',
-    'delete: old segments are deleted by retention. compact is not implemented by Pier.',
+    'delete: old segments are deleted by retention; compact: closed segments keep the newest record per key.',
     { oneOf: ['compact', 'delete'] }),
   def('compression.type', 'STRING', 'fixed', 'producer', 'compression.type',
     'Batches are stored as the producer compressed them.',
     { oneOf: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] }),
-  def('delete.retention.ms', 'LONG', 'ignored', '86400000', 'log.cleaner.delete.retention.ms',
-    'Compaction only; no effect in Pier.', { min: 0 }),
+  def('delete.retention.ms', 'LONG', 'implemented', '86400000', 'log.cleaner.delete.retention.ms',
+    'Compacted topics: how long a tombstone (null value) is kept after its first compaction.', { min: 0 }),
   def('file.delete.delay.ms', 'LONG', 'ignored', '60000', 'log.segment.delete.delay.ms',
     'Pier deletes segment files at once.', { min: 0 }),
   def('flush.messages', 'LONG', 'ignored', LONG_MAX, 'log.flush.interval.messages',
@@ -84,8 +85,8 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     'Tiered storage only; no effect in Pier.', { min: -2 }),
   def('local.retention.ms', 'LONG', 'ignored', '-2', 'log.local.retention.ms',
     'Tiered storage only; no effect in Pier.', { min: -2 }),
-  def('max.compaction.lag.ms', 'LONG', 'ignored', LONG_MAX, 'log.cleaner.max.compaction.lag.ms',
-    'Compaction only; no effect in Pier.', { min: 1 }),
+  def('max.compaction.lag.ms', 'LONG', 'implemented', LONG_MAX, 'log.cleaner.max.compaction.lag.ms',
+    'Compacted topics: a closed segment older than this is compacted whatever the dirty ratio.', { min: 1 }),
   def('max.message.bytes', 'INT', 'implemented', '1048588', 'message.max.bytes',
     'The largest record batch accepted, in bytes.', { min: 0 }),
   def('message.downconversion.enable', 'BOOLEAN', 'ignored', 'true', 'log.message.downconversion.enable',
@@ -102,10 +103,11 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   def('message.timestamp.type', 'STRING', 'implemented', 'CreateTime', 'log.message.timestamp.type',
     "CreateTime keeps the producer's timestamps; LogAppendTime stamps the broker's time.",
     { oneOf: ['CreateTime', 'LogAppendTime'] }),
-  def('min.cleanable.dirty.ratio', 'DOUBLE', 'ignored', '0.5', 'log.cleaner.min.cleanable.ratio',
-    'Compaction only; no effect in Pier.', { min: 0 }),
-  def('min.compaction.lag.ms', 'LONG', 'ignored', '0', 'log.cleaner.min.compaction.lag.ms',
-    'Compaction only; no effect in Pier.', { min: 0 }),
+  def('min.cleanable.dirty.ratio', 'DOUBLE', 'implemented', '0.5', 'log.cleaner.min.cleanable.ratio',
+    'Compacted topics: compaction starts once this share of the closed log is not yet compacted.',
+    { min: 0 }),
+  def('min.compaction.lag.ms', 'LONG', 'implemented', '0', 'log.cleaner.min.compaction.lag.ms',
+    'Compacted topics: a record stays uncompacted at least this long after it was written.', { min: 0 }),
   def('min.insync.replicas', 'INT', 'fixed', '1', 'min.insync.replicas',
     'Pier is a single broker: every write has exactly one replica.', { min: 1 }),
   def('preallocate', 'BOOLEAN', 'ignored', 'false', 'log.preallocate', 'Pier does not preallocate segments.'),
@@ -119,9 +121,10 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     { min: 14 }),
   def('segment.index.bytes', 'INT', 'ignored', '10485760', 'log.index.size.max.bytes',
     "Pier's stream index is sized by the segment.", { min: 4 }),
-  def('segment.jitter.ms', 'LONG', 'ignored', '0', 'log.roll.jitter.ms', 'Pier rolls segments by size only.',
+  def('segment.jitter.ms', 'LONG', 'ignored', '0', 'log.roll.jitter.ms', 'Pier rolls segments without jitter.',
     { min: 0 }),
-  def('segment.ms', 'LONG', 'fixed', '604800000', 'log.roll.ms', 'Pier rolls segments by size only.',
+  def('segment.ms', 'LONG', 'implemented', '604800000', 'log.roll.ms',
+    "A partition's segment is closed at the first append this long after its first record (so compaction can reach it); applies to partitions opened afterwards.",
     { min: 1 }),
   def('unclean.leader.election.enable', 'BOOLEAN', 'ignored', 'false', 'unclean.leader.election.enable',
     'Replication only; no effect on a single broker.'),
@@ -135,10 +138,22 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   retentionMs: 604_800_000,
   retentionBytes: -1,
   segmentBytes: 1_073_741_824,
+  segmentMs: 604_800_000,
   cleanupPolicy: 'delete',
   maxMessageBytes: 1_048_588,
   messageTimestampType: 'CreateTime',
+  deleteRetentionMs: 86_400_000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
 };
+
+/** A cleanup.policy value as the core uses it: which of delete and compact it names. */
+export function parseCleanupPolicy(value: string): CleanupPolicy {
+  const items = new Set(value.split(','));
+  if (items.has('compact')) return items.has('delete') ? 'compact,delete' : 'compact';
+  return 'delete';
+}
 
 const INTEGER = /^[+-]?\d+$/;
 const INT_RANGE = { INT: [-(2 ** 31), 2 ** 31 - 1], SHORT: [-(2 ** 15), 2 ** 15 - 1] } as const;
@@ -200,18 +215,17 @@ export function validateConfigValue(d: TopicConfigDef, raw: string): string {
 /** Pier-specific refusals of valid Kafka values, with what to do instead. */
 function checkSupported(d: TopicConfigDef, value: string): void {
   if (d.name === 'cleanup.policy') {
-    if (value.split(',').includes('compact'))
-      throw new TopicError(
-        'INVALID_CONFIG',
-        `Pier does not implement log compaction yet: cleanup.policy=${value} is refused; use cleanup.policy=delete`,
-      );
+    // Kafka 3.x also allows an empty policy (neither delete nor compact: keep everything); Pier asks
+    // for one of the two so a typo does not silently keep data forever.
     if (value === '')
       throw new TopicError(
         'INVALID_CONFIG',
-        'cleanup.policy must be delete (Pier deletes old segments by retention)',
+        'cleanup.policy must be delete, compact or compact,delete (Pier does not accept an empty policy)',
       );
     return;
   }
+  if (d.name === 'min.cleanable.dirty.ratio' && Number(value) > 1)
+    throw invalid(d.name, value, 'Value must be no more than 1');
   if (d.kind === 'fixed' && value !== d.defaultValue)
     throw new TopicError(
       'INVALID_CONFIG',
@@ -258,11 +272,17 @@ export function resolveTopicConfig(overrides: ReadonlyMap<string, string>): Topi
     retentionMs: num('retention.ms'),
     retentionBytes: num('retention.bytes'),
     segmentBytes: num('segment.bytes'),
-    cleanupPolicy: 'delete',
+    segmentMs: Math.min(num('segment.ms'), Number.MAX_SAFE_INTEGER),
+    cleanupPolicy: parseCleanupPolicy(effectiveValue(overrides, 'cleanup.policy')),
     maxMessageBytes: num('max.message.bytes'),
     messageTimestampType:
       effectiveValue(overrides, 'message.timestamp.type') === 'LogAppendTime'
         ? 'LogAppendTime'
         : 'CreateTime',
+    deleteRetentionMs: num('delete.retention.ms'),
+    minCleanableDirtyRatio: num('min.cleanable.dirty.ratio'),
+    minCompactionLagMs: num('min.compaction.lag.ms'),
+    // LONG_MAX (the default) is beyond a double's integers: it means "never forces compaction".
+    maxCompactionLagMs: Math.min(num('max.compaction.lag.ms'), Number.MAX_SAFE_INTEGER),
   };
 }

@@ -139,6 +139,8 @@ function randomTopicId(): Buffer {
 }
 
 function retentionOf(config: TopicConfig): StreamRetention {
+  // cleanup.policy=compact alone: no segment is deleted for age or size (Kafka's rule).
+  if (!config.cleanupPolicy.includes('delete')) return {};
   return {
     maxAgeMs: config.retentionMs < 0 ? undefined : config.retentionMs,
     maxBytes: config.retentionBytes < 0 ? undefined : config.retentionBytes,
@@ -367,11 +369,12 @@ export class TopicRegistry implements TopicLookup {
   }
 
   private openPartitions(topic: TopicState, total: number, logStarts: ReadonlyMap<number, number>): void {
-    const { segmentBytes } = topic.config;
+    const { segmentBytes, segmentMs } = topic.config;
     const retention = retentionOf(topic.config);
     for (let index = topic.partitions.length; index < total; index++) {
       const store = this.options.createStreamStore(KAFKA_VHOST, partitionStreamName(topic.name, index), {
         segmentSizeBytes: segmentBytes,
+        segmentMaxAgeMs: segmentMs,
       });
       const stream = new Stream(`${topic.name}-${index}`, store, this.options.clock, {
         retention,

@@ -16,12 +16,29 @@ export interface TopicConfig {
   readonly retentionBytes: number;
   /** segment.bytes: a partition's segment is closed and a new one started beyond this. Default 1 GiB. */
   readonly segmentBytes: number;
-  /** cleanup.policy: only 'delete' is implemented. */
-  readonly cleanupPolicy: 'delete';
+  /** segment.ms: a segment is closed at the first append this long after its first record. Default 7 days. */
+  readonly segmentMs: number;
+  /** cleanup.policy: delete (retention), compact (newest record per key), or both. */
+  readonly cleanupPolicy: CleanupPolicy;
   /** max.message.bytes: the largest record batch accepted (log overhead included). Default 1048588. */
   readonly maxMessageBytes: number;
   /** message.timestamp.type: CreateTime keeps the producer's timestamps; LogAppendTime stamps the broker's. */
   readonly messageTimestampType: 'CreateTime' | 'LogAppendTime';
+  /** delete.retention.ms: a tombstone is kept this long after its first compaction. Default 1 day. */
+  readonly deleteRetentionMs: number;
+  /** min.cleanable.dirty.ratio: share of the closed log not yet compacted that starts a compaction. */
+  readonly minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: records younger than this are not compacted. */
+  readonly minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a closed segment older than this is compacted whatever the dirty ratio. */
+  readonly maxCompactionLagMs: number;
+}
+
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+
+/** True when the policy includes compaction. */
+export function isCompacted(config: TopicConfig): boolean {
+  return config.cleanupPolicy !== 'delete';
 }
 
 export interface TopicPartition {

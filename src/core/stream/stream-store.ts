@@ -67,6 +67,19 @@ export interface StreamStore {
   read(offset: number, maxEntries: number, maxBytes: number): StreamEntry[];
   /** First offset of the first entry with a timestamp at or after `timestampMs`, else nextOffset. */
   offsetForTimestamp(timestampMs: number): number;
+  /**
+   * Segments that no longer take appends, oldest first: what Kafka's log cleaner may rewrite.
+   * Optional: a store without it is never compacted.
+   */
+  closedSegments?(): ClosedSegment[];
+  /**
+   * Replaces the entries of the closed segment starting at `baseOffset` (compaction), crash-safely:
+   * after a crash at any point the segment holds either its old entries or these. `entries` must
+   * tile the segment's offsets exactly (the first starts at its base, each starts where the previous
+   * ends, the last ends at its end), so offsets, firstOffset and nextOffset do not move; an entry
+   * may cover more offsets than its payload holds (the records compaction removed).
+   */
+  rewriteSegment?(baseOffset: number, entries: readonly StreamEntry[]): void;
   /** Drops whole segments per the limits; returns how many segments were dropped. */
   applyRetention(nowMs: number, retention: StreamRetention): number;
   /** Deletes the stream's data for good. */
@@ -75,10 +88,25 @@ export interface StreamStore {
   close(): void;
 }
 
+/** A closed segment as the log cleaner sees it. */
+export interface ClosedSegment {
+  readonly baseOffset: number;
+  /** One past its last offset (the next segment's base). */
+  readonly nextOffset: number;
+  readonly sizeBytes: number;
+  /** Newest entry timestamp in it. */
+  readonly maxTimestampMs: number;
+}
+
 /** Options a store is created with. */
 export interface StreamStoreOptions {
   /** `x-stream-max-segment-size-bytes`: a segment is closed and a new one started beyond this. */
   readonly segmentSizeBytes: number;
+  /**
+   * Kafka's segment.ms: a segment is closed at the first append whose timestamp is this much after
+   * its first entry's (so a compacted topic's records leave the active segment). Durable store only.
+   */
+  readonly segmentMaxAgeMs?: number;
 }
 
 /** RabbitMQ's default `x-stream-max-segment-size-bytes`: 500 MB. */

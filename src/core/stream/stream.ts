@@ -1,6 +1,12 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Message } from '../message.js';
-import type { PayloadTailCrc, StreamEntry, StreamRetention, StreamStore } from './stream-store.js';
+import type {
+  ClosedSegment,
+  PayloadTailCrc,
+  StreamEntry,
+  StreamRetention,
+  StreamStore,
+} from './stream-store.js';
 
 /** Where a reader starts: RabbitMQ's `x-stream-offset` values, Kafka's earliest/latest/timestamp. */
 export type StreamStart =
@@ -148,6 +154,24 @@ export class Stream {
       case 'timestamp':
         return this.store.offsetForTimestamp(start.timestampMs);
     }
+  }
+
+  /** Segments no longer taking appends, oldest first (empty when the store cannot compact). */
+  closedSegments(): ClosedSegment[] {
+    if (this.closed || !this.store.closedSegments) return [];
+    return this.store.closedSegments();
+  }
+
+  /** Whether rewriteSegment is available (a durable store; the memory store does not compact). */
+  get canRewriteSegments(): boolean {
+    return this.store.rewriteSegment !== undefined;
+  }
+
+  /** Replaces a closed segment's entries with compacted ones (StreamStore.rewriteSegment). */
+  rewriteSegment(baseOffset: number, entries: readonly StreamEntry[]): void {
+    if (this.closed) throw new Error(`stream '${this.name}' is closed`);
+    if (!this.store.rewriteSegment) throw new Error(`stream '${this.name}' cannot rewrite segments`);
+    this.store.rewriteSegment(baseOffset, entries);
   }
 
   addReader(reader: StreamReader): void {

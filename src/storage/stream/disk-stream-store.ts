@@ -14,8 +14,14 @@
  * after their last index entry is scanned to find where they end.
  */
 import { join } from 'node:path';
-import type { StreamEntry, StreamRetention, StreamStore } from '../../core/stream/stream-store.js';
+import type {
+  ClosedSegment,
+  StreamEntry,
+  StreamRetention,
+  StreamStore,
+} from '../../core/stream/stream-store.js';
 import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
+import { rewriteLog } from '../log-rewrite.js';
 import { RECORD_HEADER_BYTES, readFully, recordIntact, scanBuffer, scanFile } from '../record-format.js';
 import type { StorageFs } from '../storage-fs.js';
 import { SegmentIndex } from './stream-index.js';
@@ -30,6 +36,8 @@ import { StreamTailCache } from './stream-tail-cache.js';
 export interface DiskStreamStoreOptions {
   /** A segment is closed once the next record would take it past this size. */
   readonly segmentSizeBytes: number;
+  /** Kafka's segment.ms: the newest segment is closed at an append this long after its first entry. */
+  readonly segmentMaxAgeMs?: number | undefined;
   /** Bytes of records between two index entries (default 16 KiB): a seek scans at most about this. */
   readonly indexIntervalBytes?: number;
   /** Newest entries served from memory (default 4096 entries, 4 MiB). */
@@ -52,6 +60,8 @@ const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
 const MAX_OPEN_READ_FDS = 4;
 const SEGMENT_SUFFIX = '.seg';
 const INDEX_SUFFIX = '.idx';
+/** A compacted segment being written: renamed over the segment once synced (log-rewrite.ts). */
+const CLEANED_SUFFIX = '.seg.cleaned';
 
 class Segment {
   /** Open for appends only while this is the newest segment. */
@@ -65,6 +75,8 @@ class Segment {
   lastEntryOffset: number | undefined;
   /** Newest timestamp of its entries (0 while empty): retention by age looks at it. */
   maxTimestampMs = 0;
+  /** Timestamp of its first entry (segment.ms counts from it); known for the newest segment. */
+  firstTimestampMs: number | undefined;
   index = new SegmentIndex();
   lastIndexedPosition = 0;
   /**
@@ -98,6 +110,7 @@ export class DiskStreamStore implements StreamStore {
   readonly dir: string;
   private readonly committer: GroupCommitter;
   private readonly segmentSizeBytes: number;
+  private readonly segmentMaxAgeMs: number | undefined;
   private readonly indexIntervalBytes: number;
   private readonly readChunkBytes: number;
   private readonly logger: (line: string) => void;
@@ -115,6 +128,7 @@ export class DiskStreamStore implements StreamStore {
     this.dir = dir;
     this.committer = committer;
     this.segmentSizeBytes = Math.min(Math.max(1, options.segmentSizeBytes), MAX_SEGMENT_SIZE_BYTES);
+    this.segmentMaxAgeMs = options.segmentMaxAgeMs;
     this.indexIntervalBytes = options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL_BYTES;
     this.readChunkBytes = options.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
     this.logger = options.logger ?? (() => {});
@@ -168,7 +182,14 @@ export class DiskStreamStore implements StreamStore {
     const payloadLength = streamRecordPayloadLength(entry);
     const total = RECORD_HEADER_BYTES + payloadLength;
     let seg = this.segments.at(-1);
-    if (!seg || (seg.sizeBytes > 0 && seg.sizeBytes + total > this.segmentSizeBytes)) seg = this.roll();
+    if (
+      !seg ||
+      (seg.sizeBytes > 0 && seg.sizeBytes + total > this.segmentSizeBytes) ||
+      (this.segmentMaxAgeMs !== undefined &&
+        seg.firstTimestampMs !== undefined &&
+        entry.timestampMs - seg.firstTimestampMs >= this.segmentMaxAgeMs)
+    )
+      seg = this.roll();
     if (!seg.data) this.openForAppend(seg);
     const file = seg.data!;
     const position = file.sizeBytes;
@@ -179,6 +200,7 @@ export class DiskStreamStore implements StreamStore {
       seg.lastIndexedPosition = position;
     }
     seg.maxTimestampMs = Math.max(seg.maxTimestampMs, entry.timestampMs);
+    seg.firstTimestampMs ??= entry.timestampMs;
     seg.lastEntryOffset = entry.offset;
     seg.nextOffset = entry.offset + entry.offsetCount;
     this.next = seg.nextOffset;
@@ -226,6 +248,106 @@ export class DiskStreamStore implements StreamStore {
       if (found !== undefined) return found;
     }
     return this.next;
+  }
+
+  closedSegments(): ClosedSegment[] {
+    const out: ClosedSegment[] = [];
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const seg = this.segments[i]!;
+      out.push({
+        baseOffset: seg.baseOffset,
+        nextOffset: seg.nextOffset,
+        sizeBytes: seg.sizeBytes,
+        maxTimestampMs: seg.maxTimestampMs,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Compaction's rewrite of a closed segment: the new records go to `<base>.seg.cleaned`, synced,
+   * renamed over `<base>.seg`, the directory synced (log-rewrite.ts). The index is removed first
+   * and written after: recovery rebuilds a missing one from whichever segment file it finds, so a
+   * crash anywhere leaves the old segment or the new one, each with a matching index.
+   */
+  rewriteSegment(baseOffset: number, entries: readonly StreamEntry[]): void {
+    if (this.closed) throw new Error(`stream log ${this.dir} is closed`);
+    const at = this.segments.findIndex((s) => s.baseOffset === baseOffset);
+    if (at < 0 || at === this.segments.length - 1)
+      throw new Error(`stream log ${this.dir}: no closed segment starts at offset ${baseOffset}`);
+    const seg = this.segments[at]!;
+    let expected = seg.baseOffset;
+    let total = 0;
+    for (const entry of entries) {
+      if (entry.offset !== expected || entry.offsetCount < 1)
+        throw new Error(
+          `stream log ${this.dir}: compacted entries of segment ${baseOffset} must tile its offsets ` +
+            `(entry at ${entry.offset}, expected ${expected})`,
+        );
+      expected = entry.offset + entry.offsetCount;
+      total += RECORD_HEADER_BYTES + streamRecordPayloadLength(entry);
+    }
+    if (expected !== seg.nextOffset || entries.length === 0)
+      throw new Error(
+        `stream log ${this.dir}: compacted entries of segment ${baseOffset} end at ${expected}, ` +
+          `the segment at ${seg.nextOffset}`,
+      );
+    const bytes = Buffer.allocUnsafe(total);
+    const index = new SegmentIndex();
+    let position = 0;
+    let lastIndexed = 0;
+    let maxTimestampMs = 0;
+    for (const entry of entries) {
+      const payloadLength = streamRecordPayloadLength(entry);
+      encodeStreamRecord(bytes, position, entry, payloadLength);
+      if (index.length === 0 || position - lastIndexed >= this.indexIntervalBytes) {
+        index.add(entry.offset, maxTimestampMs, position);
+        lastIndexed = position;
+      }
+      maxTimestampMs = Math.max(maxTimestampMs, entry.timestampMs);
+      position += RECORD_HEADER_BYTES + payloadLength;
+    }
+    const fs = this.committer.fs;
+    const fd = this.readFds.get(seg);
+    if (fd !== undefined) fs.closeSync(fd);
+    this.readFds.delete(seg);
+    if (this.committer.policy !== 'never') this.syncClosedSegments();
+    unlinkQuiet(fs, seg.indexPath);
+    rewriteLog(
+      seg.dataPath,
+      seg.dataPath.slice(0, -SEGMENT_SUFFIX.length) + CLEANED_SUFFIX,
+      bytes,
+      this.committer.policy,
+      fs,
+    );
+    fs.writeFileSync(seg.indexPath, index.bytes());
+    seg.index = index;
+    seg.lastIndexedPosition = lastIndexed;
+    seg.sealedSizeBytes = total;
+    seg.maxTimestampMs = maxTimestampMs;
+    seg.lastEntryOffset = entries.at(-1)!.offset;
+    // Cached copies of the old entries would hide the compaction from readers.
+    this.tail.dropBefore(seg.nextOffset);
+  }
+
+  /**
+   * Syncs the data of every closed segment, oldest first (the one about to be rewritten too: if the
+   * rename is lost in a crash, its old file is what recovery finds). The rewrite syncs files and the
+   * directory, which can make newer segment files' names durable; their predecessors' data must be
+   * durable first, or a crash could leave a closed segment with lost writes in its middle that
+   * recovery, trusting its index, would not see (only the newest segment is scanned whole).
+   * Segments already synced cost an fdatasync with nothing to write.
+   */
+  private syncClosedSegments(): void {
+    const fs = this.committer.fs;
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const fd = fs.openSync(this.segments[i]!.dataPath, 'r');
+      try {
+        fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   }
 
   applyRetention(nowMs: number, retention: StreamRetention): number {
@@ -455,6 +577,8 @@ export class DiskStreamStore implements StreamStore {
       .sort((a, b) => a - b);
     const baseSet = new Set(bases);
     for (const n of names) {
+      // A compaction interrupted before its rename: the segment itself is intact.
+      if (n.endsWith(CLEANED_SUFFIX)) unlinkQuiet(this.committer.fs, join(this.dir, n));
       // An index whose segment is gone (deleted just before a crash) is garbage.
       if (/^\d{20}\.idx$/.test(n) && !baseSet.has(Number(n.slice(0, 20))))
         unlinkQuiet(this.committer.fs, join(this.dir, n));
@@ -565,6 +689,7 @@ export class DiskStreamStore implements StreamStore {
             lastIndexed = position;
           }
           seg.lastEntryOffset = header.offset;
+          seg.firstTimestampMs ??= header.timestampMs;
           expected = header.offset + header.offsetCount;
           maxTimestampMs = Math.max(maxTimestampMs, header.timestampMs);
         },

@@ -166,7 +166,7 @@ describe('IncrementalAlterConfigs', () => {
     });
   });
 
-  it('appends and subtracts only on list configs, and refuses compaction', async () => {
+  it('appends and subtracts only on list configs (cleanup.policy gains and loses compact)', async () => {
     const h = new TopicApiHarness();
     h.registry.create('t', 1, []);
     const alter = async (configs: unknown[]) =>
@@ -182,8 +182,9 @@ describe('IncrementalAlterConfigs', () => {
       [KafkaError.INVALID_CONFIG, 'Config value append is not allowed for config key: retention.ms'],
     );
     const compact = await alter([{ name: 'cleanup.policy', configOperation: APPEND, value: 'compact' }]);
-    assert.equal(compact.errorCode, KafkaError.INVALID_CONFIG);
-    assert.match(compact.errorMessage, /compaction/);
+    assert.equal(compact.errorCode, 0);
+    assert.equal(h.registry.get('t')!.overrides.get('cleanup.policy'), 'delete,compact');
+    assert.equal(h.registry.get('t')!.config.cleanupPolicy, 'compact,delete');
     const subtract = await alter([{ name: 'cleanup.policy', configOperation: SUBTRACT, value: 'compact' }]);
     assert.equal(subtract.errorCode, 0);
     assert.equal(h.registry.get('t')!.overrides.get('cleanup.policy'), 'delete');

@@ -25,9 +25,14 @@ export const DEFAULT_CONFIG: TopicConfig = {
   retentionMs: 7 * 24 * 3600 * 1000,
   retentionBytes: -1,
   segmentBytes: 1 << 30,
+  segmentMs: 604_800_000,
   cleanupPolicy: 'delete',
   maxMessageBytes: 1048588,
   messageTimestampType: 'CreateTime',
+  deleteRetentionMs: 86_400_000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
 };
 
 /**

@@ -63,6 +63,7 @@ describe('CreateTopics', () => {
         topic('p0', { numPartitions: 0 }),
         topic('bad name'),
         topic('compact', { configs: [{ name: 'cleanup.policy', value: 'compact' }] }),
+        topic('bad-policy', { configs: [{ name: 'cleanup.policy', value: 'compact,shred' }] }),
         topic('unknown-config', { configs: [{ name: 'retention.hours', value: '1' }] }),
         topic('node1', {
           numPartitions: -1,
@@ -95,8 +96,11 @@ describe('CreateTopics', () => {
     assert.equal(results.rf0[0], KafkaError.INVALID_REPLICATION_FACTOR);
     assert.equal(results.p0[0], KafkaError.INVALID_PARTITIONS);
     assert.equal(results['bad name'][0], KafkaError.INVALID_TOPIC_EXCEPTION);
-    assert.equal(results.compact[0], KafkaError.INVALID_CONFIG);
-    assert.match(results.compact[1], /compaction/);
+    assert.equal(results.compact[0], KafkaError.NONE, 'cleanup.policy=compact is accepted');
+    assert.deepEqual(results['bad-policy'], [
+      KafkaError.INVALID_CONFIG,
+      'Invalid value compact,shred for configuration cleanup.policy: String must be one of: compact, delete',
+    ]);
     assert.deepEqual(results['unknown-config'], [
       KafkaError.INVALID_CONFIG,
       'Unknown topic config name: retention.hours',
@@ -105,10 +109,11 @@ describe('CreateTopics', () => {
     assert.equal(results.both[0], KafkaError.INVALID_REQUEST);
     assert.equal(results.gap[0], KafkaError.INVALID_REPLICA_ASSIGNMENT);
     assert.equal(results.twice[0], KafkaError.INVALID_REQUEST);
-    assert.equal(answer.topics.length, 11, 'a duplicated name is answered once');
+    assert.equal(answer.topics.length, 12, 'a duplicated name is answered once');
     assert.deepEqual(
       h.registry.list().map((t) => t.name),
-      ['exists'],
+      ['compact', 'exists'],
+      'only the valid new topic was created',
     );
   });
 

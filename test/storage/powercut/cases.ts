@@ -193,6 +193,8 @@ export const streamCase: CutCase<StreamModel, StreamSnap, DiskStreamStore> = {
         });
       } else if (r < 0.85) {
         store.applyRetention(0, { maxBytes: 1500 });
+      } else if (r < 0.88) {
+        compactSomeSegment(store, rng);
       } else if (r < 0.9) {
         store.read(store.firstOffset, 5, 10_000);
       }
@@ -213,8 +215,10 @@ export const streamCase: CutCase<StreamModel, StreamSnap, DiskStreamStore> = {
       if (entries.length === 0) break;
       for (const e of entries) {
         if (e.offset !== expected) problems.push(`entry at ${e.offset}, expected ${expected}`);
-        if (!e.payload.toString().startsWith(`s${e.offset}:`))
-          problems.push(`entry ${e.offset} holds ${e.payload}`);
+        // Compaction makes an entry cover the offsets of the entries removed before it.
+        const held = Number(/^s(\d+):/.exec(e.payload.toString())?.[1]);
+        if (!(held >= e.offset && held < e.offset + e.offsetCount))
+          problems.push(`entry ${e.offset}+${e.offsetCount} holds ${e.payload}`);
         expected = e.offset + e.offsetCount;
       }
     }
@@ -224,6 +228,29 @@ export const streamCase: CutCase<StreamModel, StreamSnap, DiskStreamStore> = {
   },
   close: (store) => store.close(),
 };
+
+/**
+ * What Kafka's log cleaner does to a closed segment: some entries removed, the rest tiled over the
+ * segment's offsets (StreamStore.rewriteSegment), through a temp file, fsync and rename.
+ */
+function compactSomeSegment(store: DiskStreamStore, rng: () => number): void {
+  const closed = store.closedSegments();
+  if (closed.length === 0) return;
+  const seg = pick(rng, closed);
+  const entries = store
+    .read(seg.baseOffset, 10_000, 1_000_000_000)
+    .filter((e) => e.offset < seg.nextOffset)
+    .map((e) => ({ ...e, payload: Buffer.from(e.payload) }));
+  const kept = entries.filter((_e, i) => i === entries.length - 1 || rng() < 0.5);
+  let start = seg.baseOffset;
+  const tiled = kept.map((e, i) => {
+    const end = i === kept.length - 1 ? seg.nextOffset : e.offset + e.offsetCount;
+    const entry = { ...e, offset: start, offsetCount: end - start };
+    start = end;
+    return entry;
+  });
+  store.rewriteSegment(seg.baseOffset, tiled);
+}
 
 // ---- Kafka group offsets (disk-group-offset-store.ts) ---------------------------------------------
 

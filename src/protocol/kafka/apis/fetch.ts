@@ -32,6 +32,7 @@ import type {
 import { KafkaError } from '../error-codes.js';
 import { selectFetchBatches } from '../fetch-batches.js';
 import type { KafkaAnswer, KafkaApi, KafkaCall } from '../kafka-api.js';
+import { isEmptyDataBatch } from '../log-cleaner.js';
 import { batchLastOffset } from '../record-batch.js';
 import { waitForHighWatermarks } from './fetch-wait.js';
 
@@ -192,6 +193,8 @@ function readBatches(
   for (const entry of entries) {
     // A batch ends before upTo (the high watermark moves batch by batch; the LSO is a batch's start).
     if (entry.offset >= upTo) break;
+    // A batch compaction emptied (kept for its producer's state) has nothing for a consumer.
+    if (isEmptyDataBatch(entry.payload)) continue;
     stored.push(entry.payload);
   }
   const { batches, sizeBytes } = selectFetchBatches(stored, fetchOffset, limitBytes, minOneBatch);

@@ -12,7 +12,7 @@
  * offset in the partition, which holds its last stable offset until the marker.
  */
 import type { Clock } from '../../../core/clock.js';
-import type { Topic, TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
+import { isCompacted, type Topic, type TopicLookup, type TopicPartition } from '../../../core/kafka/topic.js';
 import type { TransactionCoordinator } from '../../../core/kafka/transaction-coordinator.js';
 import type {
   ProduceRequest,
@@ -20,6 +20,7 @@ import type {
   ProduceResponse,
   ProduceResponsePartitionProduceResponse,
 } from '../codec/index.js';
+import { keylessRecords } from '../compacted-keys.js';
 import { KafkaError } from '../error-codes.js';
 import {
   type KafkaAnswer,
@@ -186,6 +187,22 @@ function appendPartition(
     }
     const refusal = s.transactions.checkTransactionalAppend(partition, batch.producerId, batch.producerEpoch);
     if (refusal) return failed(data.index, KafkaError[refusal.error], refusal.message);
+  }
+  if (isCompacted(topic.config)) {
+    let keyless: ReturnType<typeof keylessRecords>;
+    try {
+      keyless = keylessRecords(records.subarray(batch.start, batch.end), topic.name, data.index);
+    } catch (err) {
+      // A compressed section that does not decompress: its keys cannot be checked.
+      return failed(data.index, KafkaError.CORRUPT_MESSAGE, `the batch's records cannot be read: ${err}`);
+    }
+    if (keyless.length > 0) {
+      const refused = failed(data.index, KafkaError.INVALID_RECORD, keyless[0]!.message);
+      return {
+        ...refused,
+        recordErrors: keyless.map((k) => ({ batchIndex: k.batchIndex, batchIndexErrorMessage: k.message })),
+      };
+    }
   }
   const logAppendTime = topic.config.messageTimestampType === 'LogAppendTime';
   let producers: PartitionProducerState | undefined;

@@ -1,0 +1,376 @@
+/**
+ * Kafka's log cleaner for topics with cleanup.policy=compact (or compact,delete): in the background,
+ * on the injected clock, each compacted partition's closed segments are rewritten to keep only the
+ * newest record per key. As in Kafka:
+ * - only closed segments are cleaned, and only below the high watermark and the last stable offset
+ *   (an open transaction's records are never judged), and only segments whose newest record is at
+ *   least min.compaction.lag.ms old;
+ * - a pass starts once the not-yet-cleaned share of those segments reaches min.cleanable.dirty.ratio,
+ *   or a dirty segment is older than max.compaction.lag.ms;
+ * - offsets never change: a kept record keeps its offset and its batch keeps its baseOffset and
+ *   lastOffsetDelta, so consumers see gaps (as in Kafka); a batch whose records all go disappears,
+ *   except a producer's last batch, kept empty (Kafka keeps it for the idempotent producer's state);
+ * - a tombstone (null value) is kept delete.retention.ms after the first pass that saw its segment,
+ *   then removed;
+ * - records of aborted transactions are removed; control batches (transaction markers) are kept.
+ * Compressed batches that lose records are rewritten uncompressed (Kafka recompresses them).
+ *
+ * What the cleaner remembers between passes (how far the log was cleaned, when a segment was first
+ * cleaned) lives in memory: after a restart everything counts as dirty once and tombstones get a
+ * fresh delete.retention.ms, which only keeps data longer. The storage layer makes each segment
+ * rewrite crash-safe (StreamStore.rewriteSegment). A pass runs synchronously one partition at a
+ * time; a partition of large segments stalls the event loop while its pass runs.
+ */
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import { isCompacted, type Topic, type TopicPartition } from '../../core/kafka/topic.js';
+import type { ClosedSegment, StreamEntry } from '../../core/stream/stream-store.js';
+import { crc32c } from '../../util/crc32c.js';
+import { decompressRecords } from './compression.js';
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
+  BATCH_HEADER_BYTES,
+  BatchOffset,
+  CRC_START,
+  LOG_OVERHEAD_BYTES,
+} from './record-batch.js';
+import { RecordCursor } from './record-cursor.js';
+
+export const DEFAULT_LOG_CLEANER_INTERVAL_MS = 15_000;
+const READ_ENTRIES = 1024;
+const READ_BYTES = 4 * 1024 * 1024;
+
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+}
+
+export interface LogCleanerOptions {
+  readonly clock: Clock;
+  /** Every topic (only compacted ones are cleaned). */
+  readonly topics: () => Iterable<Topic>;
+  /** The partition's last stable offset: nothing at or past it is cleaned. */
+  readonly lastStableOffset: (partition: TopicPartition) => number;
+  /** Aborted transactions overlapping [from, to). */
+  readonly abortedBetween: (
+    partition: TopicPartition,
+    from: number,
+    to: number,
+  ) => readonly AbortedTransaction[];
+  readonly intervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+interface PartitionCleaning {
+  /** Offsets below this were cleaned by an earlier pass. */
+  cleanedUpTo: number;
+  /** When a pass first covered each segment (by base offset): tombstones' delete horizon. */
+  readonly firstCleanedAtMs: Map<number, number>;
+  /** Segments (by base offset) the last pass left holding tombstones: a later pass removes them. */
+  readonly withTombstones: Set<number>;
+}
+
+/** One record of a stored batch, as the cleaner judges it. */
+interface RecordSlice {
+  readonly offset: number;
+  readonly key: string | null;
+  readonly tombstone: boolean;
+  /** Bytes of the record (its length varint included) in `section`. */
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface CleanResult {
+  readonly segmentsRewritten: number;
+  readonly recordsRemoved: number;
+}
+
+export class LogCleaner {
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+  private readonly log: (line: string) => void;
+  private readonly state = new WeakMap<TopicPartition, PartitionCleaning>();
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  /** Passes completed (tests and monitoring wait on it). */
+  passes = 0;
+
+  constructor(private readonly options: LogCleanerOptions) {
+    this.clock = options.clock;
+    this.intervalMs = options.intervalMs ?? DEFAULT_LOG_CLEANER_INTERVAL_MS;
+    this.log = options.log ?? (() => {});
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.runOnce();
+      this.arm();
+    }, this.intervalMs);
+  }
+
+  /** One pass over every compacted partition. */
+  runOnce(): CleanResult {
+    let segmentsRewritten = 0;
+    let recordsRemoved = 0;
+    for (const topic of this.options.topics()) {
+      if (!isCompacted(topic.config)) continue;
+      for (const partition of topic.partitions) {
+        try {
+          const r = this.cleanPartition(topic, partition);
+          segmentsRewritten += r.segmentsRewritten;
+          recordsRemoved += r.recordsRemoved;
+        } catch (err) {
+          this.log(`kafka log cleaner: ${topic.name}-${partition.index}: ${(err as Error).message}`);
+        }
+      }
+    }
+    this.passes++;
+    return { segmentsRewritten, recordsRemoved };
+  }
+
+  /** Cleans one partition if it is due; returns what changed. */
+  cleanPartition(topic: Topic, partition: TopicPartition): CleanResult {
+    const none = { segmentsRewritten: 0, recordsRemoved: 0 };
+    const stream = partition.stream;
+    if (!stream.canRewriteSegments) return none;
+    const nowMs = this.clock.now();
+    const config = topic.config;
+    const limit = Math.min(partition.highWatermark, this.options.lastStableOffset(partition));
+    const cleanable: ClosedSegment[] = [];
+    for (const seg of stream.closedSegments()) {
+      if (seg.nextOffset > limit || seg.maxTimestampMs > nowMs - config.minCompactionLagMs) break;
+      cleanable.push(seg);
+    }
+    if (cleanable.length === 0) return none;
+    let state = this.state.get(partition);
+    if (!state) {
+      state = { cleanedUpTo: stream.firstOffset, firstCleanedAtMs: new Map(), withTombstones: new Set() };
+      this.state.set(partition, state);
+    }
+    let dirtyBytes = 0;
+    let totalBytes = 0;
+    let overdue = false;
+    let tombstonesDue = false;
+    for (const seg of cleanable) {
+      totalBytes += seg.sizeBytes;
+      if (seg.baseOffset >= state.cleanedUpTo) {
+        dirtyBytes += seg.sizeBytes;
+        if (seg.maxTimestampMs <= nowMs - config.maxCompactionLagMs) overdue = true;
+      }
+      const firstCleaned = state.firstCleanedAtMs.get(seg.baseOffset);
+      if (firstCleaned !== undefined && firstCleaned <= nowMs - config.deleteRetentionMs)
+        tombstonesDue = true;
+    }
+    const ratio = totalBytes === 0 ? 0 : dirtyBytes / totalBytes;
+    const due = (dirtyBytes > 0 && ratio >= config.minCleanableDirtyRatio) || overdue;
+    // Tombstones past their horizon are removed by a pass even when little is dirty.
+    if (!due && !tombstonesDue) return none;
+    return this.clean(partition, cleanable, state, nowMs, config.deleteRetentionMs);
+  }
+
+  private clean(
+    partition: TopicPartition,
+    segments: readonly ClosedSegment[],
+    state: PartitionCleaning,
+    nowMs: number,
+    deleteRetentionMs: number,
+  ): CleanResult {
+    const from = segments[0]!.baseOffset;
+    const to = segments.at(-1)!.nextOffset;
+    const aborted = this.options.abortedBetween(partition, from, to);
+    const isAborted = (producerId: number, offset: number) =>
+      aborted.some((a) => a.producerId === producerId && a.firstOffset <= offset && offset <= a.lastOffset);
+    // Pass 1: the newest offset of every key, and every producer's last batch.
+    const latest = new Map<string, number>();
+    const lastBatchOf = new Map<number, number>();
+    for (const seg of segments) {
+      this.forEachEntry(partition, seg, (entry) => {
+        const batch = entry.payload;
+        const attributes = batch.readInt16BE(BatchOffset.attributes);
+        const producerId = Number(batch.readBigInt64BE(BatchOffset.producerId));
+        const baseOffset = Number(batch.readBigInt64BE(BatchOffset.baseOffset));
+        if (producerId >= 0) lastBatchOf.set(producerId, baseOffset);
+        if (attributes & ATTR_CONTROL) return;
+        if (attributes & ATTR_TRANSACTIONAL && isAborted(producerId, baseOffset)) return;
+        for (const record of recordSlices(batch).records) {
+          if (record.key !== null) latest.set(record.key, record.offset);
+        }
+      });
+    }
+    // Pass 2: rewrite each segment that loses something.
+    let segmentsRewritten = 0;
+    let recordsRemoved = 0;
+    for (const seg of segments) {
+      if (!state.firstCleanedAtMs.has(seg.baseOffset)) state.firstCleanedAtMs.set(seg.baseOffset, nowMs);
+      const tombstonesExpire =
+        seg.baseOffset < state.cleanedUpTo &&
+        state.firstCleanedAtMs.get(seg.baseOffset)! <= nowMs - deleteRetentionMs;
+      const kept: { entry: StreamEntry; payload: Buffer }[] = [];
+      let removedHere = 0;
+      let keepsTombstones = false;
+      let lastDropped: StreamEntry | undefined;
+      this.forEachEntry(partition, seg, (entry) => {
+        const batch = entry.payload;
+        const attributes = batch.readInt16BE(BatchOffset.attributes);
+        const producerId = Number(batch.readBigInt64BE(BatchOffset.producerId));
+        const baseOffset = Number(batch.readBigInt64BE(BatchOffset.baseOffset));
+        if (attributes & ATTR_CONTROL) {
+          kept.push({ entry, payload: Buffer.from(batch) });
+          return;
+        }
+        const abortedBatch = (attributes & ATTR_TRANSACTIONAL) !== 0 && isAborted(producerId, baseOffset);
+        const { records, section } = recordSlices(batch);
+        const keep = records.filter(
+          (r) =>
+            !abortedBatch &&
+            r.key !== null &&
+            latest.get(r.key) === r.offset &&
+            !(r.tombstone && tombstonesExpire),
+        );
+        removedHere += records.length - keep.length;
+        if (keep.some((r) => r.tombstone)) keepsTombstones = true;
+        if (keep.length === records.length) {
+          kept.push({ entry, payload: Buffer.from(batch) });
+        } else if (keep.length > 0 || (producerId >= 0 && lastBatchOf.get(producerId) === baseOffset)) {
+          kept.push({ entry, payload: rebuildBatch(batch, section, keep) });
+        } else {
+          lastDropped = entry;
+        }
+      });
+      if (keepsTombstones) state.withTombstones.add(seg.baseOffset);
+      else state.withTombstones.delete(seg.baseOffset);
+      if (removedHere === 0) continue;
+      if (kept.length === 0) {
+        // Every batch went: the segment keeps one empty batch covering its offsets (readers skip it).
+        kept.push({ entry: lastDropped!, payload: rebuildBatch(lastDropped!.payload, Buffer.alloc(0), []) });
+      }
+      partition.stream.rewriteSegment(seg.baseOffset, tile(kept, seg));
+      segmentsRewritten++;
+      recordsRemoved += removedHere;
+    }
+    state.cleanedUpTo = Math.max(state.cleanedUpTo, to);
+    if (segmentsRewritten > 0)
+      this.log(
+        `kafka log cleaner: ${partition.topic}-${partition.index}: ${recordsRemoved} record(s) removed from ` +
+          `${segmentsRewritten} segment(s) in offsets ${from} to ${to - 1}`,
+      );
+    return { segmentsRewritten, recordsRemoved };
+  }
+
+  private forEachEntry(
+    partition: TopicPartition,
+    seg: ClosedSegment,
+    visit: (entry: StreamEntry) => void,
+  ): void {
+    let offset = seg.baseOffset;
+    while (offset < seg.nextOffset) {
+      const entries = partition.stream.readFrom(offset, READ_ENTRIES, READ_BYTES);
+      if (entries.length === 0) return;
+      for (const entry of entries) {
+        if (entry.offset >= seg.nextOffset) return;
+        visit(entry);
+        offset = entry.offset + entry.offsetCount;
+      }
+    }
+  }
+}
+
+/**
+ * New stream entries for a segment from the kept batches: each entry starts where the previous one
+ * ended (taking in the offsets of the batches removed before it) and the last reaches the segment's
+ * end, so the entries tile the segment as the store requires.
+ */
+function tile(kept: readonly { entry: StreamEntry; payload: Buffer }[], seg: ClosedSegment): StreamEntry[] {
+  const out: StreamEntry[] = [];
+  let start = seg.baseOffset;
+  kept.forEach(({ entry, payload }, i) => {
+    const end = i === kept.length - 1 ? seg.nextOffset : entry.offset + entry.offsetCount;
+    out.push({
+      offset: start,
+      offsetCount: end - start,
+      timestampMs: entry.timestampMs,
+      message: undefined,
+      payload,
+    });
+    start = end;
+  });
+  return out;
+}
+
+/** The records of a batch with their keys (latin1 strings of the key bytes) and byte ranges. */
+function recordSlices(batch: Buffer): { records: RecordSlice[]; section: Buffer } {
+  const attributes = batch.readInt16BE(BatchOffset.attributes);
+  const end = LOG_OVERHEAD_BYTES + batch.readInt32BE(BatchOffset.batchLength);
+  const codec = attributes & ATTR_COMPRESSION_MASK;
+  const section =
+    codec === 0
+      ? batch.subarray(BATCH_HEADER_BYTES, end)
+      : decompressRecords(codec, batch.subarray(BATCH_HEADER_BYTES, end));
+  const baseOffset = Number(batch.readBigInt64BE(BatchOffset.baseOffset));
+  const count = batch.readInt32BE(BatchOffset.recordCount);
+  const cursor = new RecordCursor(section, 0, section.length);
+  const records: RecordSlice[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = cursor.pos;
+    cursor.end = section.length;
+    const length = cursor.varint();
+    const recordEnd = cursor.pos + length;
+    cursor.end = recordEnd;
+    cursor.int8();
+    cursor.varlong();
+    const offsetDelta = cursor.varint();
+    const key = cursor.nullableBytes('key');
+    const value = cursor.nullableBytes('value');
+    cursor.pos = recordEnd;
+    records.push({
+      offset: baseOffset + offsetDelta,
+      key: key === null ? null : key.toString('latin1'),
+      tombstone: value === null,
+      start,
+      end: recordEnd,
+    });
+  }
+  return { records, section };
+}
+
+/**
+ * The batch with only `keep` of its records (their bytes unchanged, so offset and timestamp deltas
+ * hold), uncompressed; baseOffset, lastOffsetDelta, timestamps and producer fields are kept, as
+ * Kafka's cleaner does, and the CRC recomputed.
+ */
+function rebuildBatch(batch: Buffer, section: Buffer, keep: readonly RecordSlice[]): Buffer {
+  const recordsBytes = keep.reduce((n, r) => n + (r.end - r.start), 0);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsBytes);
+  batch.copy(out, 0, 0, BATCH_HEADER_BYTES);
+  let p = BATCH_HEADER_BYTES;
+  for (const r of keep) p += section.copy(out, p, r.start, r.end);
+  out.writeInt32BE(out.length - LOG_OVERHEAD_BYTES, BatchOffset.batchLength);
+  const attributes = batch.readInt16BE(BatchOffset.attributes);
+  out.writeInt16BE(attributes & ~ATTR_COMPRESSION_MASK, BatchOffset.attributes);
+  out.writeInt32BE(keep.length, BatchOffset.recordCount);
+  out.writeUInt32BE(crc32c(out, 0, CRC_START, out.length), BatchOffset.crc);
+  return out;
+}
+
+/** True for a batch compaction emptied (kept for producer state): Fetch does not return it. */
+export function isEmptyDataBatch(batch: Buffer): boolean {
+  return (
+    batch.readInt32BE(BatchOffset.recordCount) === 0 &&
+    (batch.readInt16BE(BatchOffset.attributes) & ATTR_CONTROL) === 0
+  );
+}

@@ -87,8 +87,8 @@ test('a worker killed with SIGKILL mid-job: the job is redelivered and completes
     await queue.add('charge', { order: 17 }, { jobId: 'order-17' });
     const { waiting } = await queue.counts();
     assert.equal(waiting, 0);
-    // A crash is not a failed attempt: the redelivery is still attempt 1.
-    assert.deepEqual(runs, [1]);
+    // The crashed run counts: the redelivery runs as attempt 2.
+    assert.deepEqual(runs, [2]);
     assert.deepEqual(
       completed.map((e) => [e.jobId, e.result]),
       [['order-17', 'charged order 17']],

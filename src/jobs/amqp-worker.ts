@@ -88,6 +88,8 @@ interface InFlight {
   /** The job's id once known, and whether this worker holds its claim in the processed-id store. */
   id: string | undefined;
   claimed: boolean;
+  /** Who holds the claim: this delivery (two copies of a job in one worker must not both run). */
+  readonly ownerId: string;
   readonly controller: AbortController;
   /** Acked, nacked, or its channel is gone: nothing more is sent for it. */
   settled: boolean;
@@ -125,6 +127,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private readonly onSignal = () => void this.close();
   /** Names this worker's claims and its lease queue. */
   readonly workerId = randomUUID();
+  private deliveries = 0;
   private lease: LeaseQueue | undefined;
   private readonly closedChannels = new WeakSet<Channel>();
   /** Releases publishing their copy: close() waits for them. */
@@ -224,6 +227,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       heartbeat: undefined,
       id: undefined,
       claimed: false,
+      ownerId: `${this.workerId}/${++this.deliveries}`,
       controller: new AbortController(),
       settled: false,
       released: false,
@@ -239,7 +243,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       if (job.claimed && job.id !== undefined) {
         const id = job.id;
         await Promise.resolve()
-          .then(() => this.processedIds?.release?.(id, this.workerId))
+          .then(() => this.processedIds?.release?.(id, job.ownerId))
           .catch((error) => this.reportError(error));
       }
       this.inFlight.delete(job);
@@ -266,7 +270,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       return;
     }
     if (this.processedIds?.claim) {
-      if (!(await this.processedIds.claim(id, this.workerId, CLAIM_LEASE_MS))) {
+      if (!(await this.processedIds.claim(id, job.ownerId, CLAIM_LEASE_MS))) {
         if (await this.processedIds.has(id)) {
           this.ack(channel, job);
           this.emit('duplicate', id);
@@ -471,7 +475,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       if (job.claimed && job.id !== undefined) {
         const id = job.id;
         Promise.resolve()
-          .then(() => this.processedIds?.claim?.(id, this.workerId, CLAIM_LEASE_MS))
+          .then(() => this.processedIds?.claim?.(id, job.ownerId, CLAIM_LEASE_MS))
           .catch((error) => this.reportError(error));
       }
       if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs)

@@ -205,6 +205,11 @@ export class Worker<T, R = unknown> extends EventEmitter {
     this.channel = undefined;
     for (const job of this.inFlight) this.release(job, 'the connection to the broker was lost');
     this.drained?.();
+    this.scheduleReconnect();
+  }
+
+  /** Reconnects after 1 s, 2 s, ... 30 s, until it works or the worker closes. */
+  private scheduleReconnect(): void {
     if (this.closing || !this.ownsConnection) return;
     const delayMs = this.reconnectDelayMs;
     this.reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, delayMs * 2);
@@ -213,7 +218,10 @@ export class Worker<T, R = unknown> extends EventEmitter {
       this.connection?.close().catch(() => {});
       this.start().catch((error) => {
         this.reportError(error);
-        this.channelLost(this.channel ?? channel);
+        const half = this.channel;
+        this.channel = undefined;
+        if (half) this.closedChannels.add(half);
+        this.scheduleReconnect();
       });
     }, delayMs).unref();
   }

@@ -88,6 +88,8 @@ interface InFlight {
   /** The job's id once known, and whether this worker holds its claim in the processed-id store. */
   id: string | undefined;
   claimed: boolean;
+  /** Holds one of the `concurrency` handler slots. */
+  hasSlot: boolean;
   /** Who holds the claim: this delivery (two copies of a job in one worker must not both run). */
   readonly ownerId: string;
   readonly controller: AbortController;
@@ -128,6 +130,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
   /** Names this worker's claims and its lease queue. */
   readonly workerId = randomUUID();
   private deliveries = 0;
+  private runningHandlers = 0;
+  private readonly slotWaiters: Array<() => void> = [];
   private lease: LeaseQueue | undefined;
   private readonly closedChannels = new WeakSet<Channel>();
   /** Releases publishing their copy: close() waits for them. */
@@ -235,6 +239,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       heartbeat: undefined,
       id: undefined,
       claimed: false,
+      hasSlot: false,
       ownerId: `${this.workerId}/${++this.deliveries}`,
       controller: new AbortController(),
       settled: false,
@@ -248,6 +253,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       if (!job.settled) this.release(job, 'the worker could not settle the job');
     } finally {
       clearInterval(job.heartbeat);
+      if (job.hasSlot) this.freeSlot();
       if (job.claimed && job.id !== undefined) {
         const id = job.id;
         await Promise.resolve()
@@ -326,8 +332,13 @@ export class Worker<T, R = unknown> extends EventEmitter {
       },
       extendLease: () => this.renewLease(job),
     };
-    this.emit('active', active);
+    // A leased job's slot in the prefetch is freed by its ack: the slot count keeps `concurrency`.
+    // Its heartbeat runs while it waits for a slot too (see startHeartbeat).
     this.startHeartbeat(job);
+    await this.takeSlot();
+    job.hasSlot = true;
+    if (job.released) return;
+    this.emit('active', active);
     const span = this.options.tracer?.startSpan(`${this.name} process`, {
       kind: 5,
       attributes: {
@@ -469,6 +480,21 @@ export class Worker<T, R = unknown> extends EventEmitter {
     return headers;
   }
 
+  private takeSlot(): Promise<void> {
+    if (this.runningHandlers < this.concurrency) {
+      this.runningHandlers++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /** Hands the slot to the next waiting job, if any. */
+  private freeSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.runningHandlers--;
+  }
+
   private startHeartbeat(job: InFlight): void {
     const renewAfterMs = this.consumerTimeoutMs / 2;
     const tickMs = Math.max(
@@ -486,8 +512,12 @@ export class Worker<T, R = unknown> extends EventEmitter {
           .then(() => this.processedIds?.claim?.(id, job.ownerId, CLAIM_LEASE_MS))
           .catch((error) => this.reportError(error));
       }
-      if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs)
-        void this.renewLease(job);
+      if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs) {
+        // A job still waiting for a slot goes back to the queue (not counted) rather than being
+        // leased, which would free its prefetch slot and pull in yet another job to wait.
+        if (job.hasSlot) void this.renewLease(job);
+        else this.release(job, 'it waited for a free slot past half the consumer timeout');
+      }
     }, tickMs);
     job.heartbeat.unref();
   }

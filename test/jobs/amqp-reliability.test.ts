@@ -71,6 +71,36 @@ describe('lease extension', () => {
     }
   });
 
+  test('leased jobs keep their slot: concurrency 1 runs two long jobs one after the other, each once', async () => {
+    const name = unique('long-pair');
+    const queue = new Queue<number, number>(name, { connection: broker.url });
+    let running = 0;
+    let most = 0;
+    const runs: number[] = [];
+    const worker = new Worker<number, number>(
+      name,
+      async (job) => {
+        running++;
+        most = Math.max(most, running);
+        runs.push(job.data);
+        await new Promise((resolve) => setTimeout(resolve, CONSUMER_TIMEOUT_MS * 3));
+        running--;
+        return job.data;
+      },
+      { connection: broker.url, consumerTimeoutMs: CONSUMER_TIMEOUT_MS, concurrency: 1 },
+    );
+    await worker.run();
+    try {
+      const jobs = await queue.addBulk([1, 2].map((n) => ({ name: 'n', data: n, options: { attempts: 3 } })));
+      assert.deepEqual(await Promise.all(jobs.map((job) => job.waitUntilFinished(30_000))), [1, 2]);
+      assert.equal(most, 1);
+      assert.deepEqual(runs, [1, 2]);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  });
+
   test('without lease extension the consumer timeout kills the attempt, and that attempt counts', async () => {
     const name = unique('no-lease');
     const queue = new Queue<number, string>(name, { connection: broker.url });

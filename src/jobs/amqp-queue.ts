@@ -35,6 +35,12 @@ export interface QueueOptions<T> extends TopologyOptions {
    * exclusive queue on the broker while the Queue is open.
    */
   readonly events?: boolean;
+  /**
+   * How long add()/addBulk() keep retrying a publish the broker did not confirm (a lost connection,
+   * a broker restart), reconnecting with backoff; default 60 s. Only for connections the Queue opened
+   * itself (a URL). A retried job may be added twice; a jobId deduplicates it.
+   */
+  readonly retryAddForMs?: number;
 }
 
 export interface BulkJob<T> {
@@ -45,6 +51,8 @@ export interface BulkJob<T> {
 
 /** Publishes in flight at most during addBulk (then it waits for their confirms). */
 const BULK_WINDOW = 1_000;
+/** Retries of an unconfirmed add wait 250 ms, 500 ms, ... up to this. */
+const MAX_ADD_RETRY_DELAY_MS = 5_000;
 
 export class Queue<T, R = unknown> extends EventEmitter {
   private opened: Promise<void> | undefined;
@@ -68,7 +76,14 @@ export class Queue<T, R = unknown> extends EventEmitter {
 
   /** Connects and declares the queue's objects; add() does it on first use. */
   open(): Promise<void> {
-    this.opened ??= this.connect();
+    if (!this.opened) {
+      const opening = this.connect();
+      this.opened = opening;
+      // A failed connect is tried again by the next open() (add() retries through it).
+      opening.catch(() => {
+        if (this.opened === opening) this.opened = undefined;
+      });
+    }
     return this.opened;
   }
 
@@ -82,9 +97,16 @@ export class Queue<T, R = unknown> extends EventEmitter {
     this.connection = connection;
     this.ownsConnection = owned;
     this.topology = topologyOf(this.name, this.options, this.options.features ?? detectFeatures(connection));
-    this.channel = await connection.createConfirmChannel();
-    this.channel.on('error', (error: Error) => {
+    const channel = await connection.createConfirmChannel();
+    this.channel = channel;
+    channel.on('error', (error: Error) => {
       if (this.listenerCount('error') > 0) this.emit('error', error);
+    });
+    channel.on('close', () => {
+      // Lost (not closed by us): the next open() reconnects, when the connection is ours.
+      if (this.channel !== channel || this.closed || !this.ownsConnection) return;
+      this.opened = undefined;
+      connection.close().catch(() => {});
     });
     await declareTopology(this.channel, this.topology, this.options);
     if (this.options.events !== false) await this.subscribeToEvents();
@@ -126,7 +148,8 @@ export class Queue<T, R = unknown> extends EventEmitter {
    */
   async addBulk(jobs: readonly BulkJob<T>[]): Promise<AddedJob<T, R>[]> {
     if (this.closed) throw new Error(`queue ${this.name} is closed`);
-    await this.open();
+    // The first add connects; later ones reconnect in publishRetrying when the connection was lost.
+    if (!this.topology) await this.open();
     const prepared = [];
     for (const job of jobs) {
       const options = { ...this.options.defaultJobOptions, ...job.options };
@@ -143,7 +166,7 @@ export class Queue<T, R = unknown> extends EventEmitter {
     let window: Promise<void>[] = [];
     for (const job of prepared) {
       if (this.options.events !== false) this.finished.track(job.id);
-      window.push(this.publish(job.name, job.data, job.id, job.options));
+      window.push(this.publishRetrying(job.name, job.data, job.id, job.options));
       if (window.length >= BULK_WINDOW) {
         await Promise.all(window);
         window = [];
@@ -158,6 +181,20 @@ export class Queue<T, R = unknown> extends EventEmitter {
     }
     await Promise.all(window);
     return added;
+  }
+
+  /** publish(), again after a reconnect while the broker is unreachable, for up to retryAddForMs. */
+  private async publishRetrying(name: string, data: T, id: string, options: JobOptions): Promise<void> {
+    const deadlineMs = Date.now() + (this.options.retryAddForMs ?? 60_000);
+    for (let delayMs = 250; ; delayMs = Math.min(MAX_ADD_RETRY_DELAY_MS, delayMs * 2)) {
+      try {
+        await this.open();
+        return await this.publish(name, data, id, options);
+      } catch (error) {
+        if (this.closed || !this.ownsConnection || Date.now() + delayMs > deadlineMs) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   private async publish(name: string, data: T, id: string, options: JobOptions): Promise<void> {
@@ -255,6 +292,9 @@ export class Queue<T, R = unknown> extends EventEmitter {
       if (!message) break;
       const headers = { ...message.properties.headers };
       headers[HEADER.failed] = 0;
+      headers[HEADER.lost] = 0;
+      delete headers[HEADER.leased];
+      delete headers[HEADER.leaseToken];
       delete headers[HEADER.reason];
       delete headers[HEADER.error];
       delete headers[HEADER.dedup];

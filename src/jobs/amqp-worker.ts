@@ -7,9 +7,11 @@
  * leaves the job in the queue (a retry may then exist twice: the processed-id store drops the
  * second run once either completed).
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { type AmqpConnectionOption, openConnection, publishConfirmed } from './amqp-connection.js';
+import { type HeldDelivery, LeaseQueue } from './amqp-lease.js';
 import {
   declareTopology,
   declareWaitQueue,
@@ -27,7 +29,15 @@ import {
   type JobEvent,
   type JobEventName,
 } from './job.js';
-import { appendHistory, failedAttemptHeaders, HEADER, type JobMeta, readJobMeta } from './job-headers.js';
+import {
+  appendHistory,
+  failedAttemptHeaders,
+  HEADER,
+  type JobMeta,
+  lostAttemptHeaders,
+  readJobMeta,
+} from './job-headers.js';
+import type { JobMetricEvent, JobMetrics, JobTracer } from './job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { runAttempt } from './run-attempt.js';
@@ -53,10 +63,35 @@ export interface WorkerOptions<T> extends TopologyOptions {
   readonly handleSignals?: boolean;
   /** Publish job events (completed, failed, retrying, dead-lettered, progress); default true. */
   readonly events?: boolean;
+  /**
+   * The broker's consumer timeout (RabbitMQ's consumer_timeout, Pier's --consumer-timeout-ms);
+   * default 30 min, both brokers' default. A job still running after half of it is moved to a fresh
+   * delivery (amqp-lease.ts), so long jobs are not killed by it. 0 turns lease extension off.
+   */
+  readonly consumerTimeoutMs?: number;
+  /** Counters and histograms (job-metrics.ts): completed, failed, retried, dead-lettered, lost, duration. */
+  readonly metrics?: JobMetrics;
+  /** An OpenTelemetry tracer (or anything shaped like one): one span per attempt. */
+  readonly tracer?: JobTracer;
 }
 
 interface InFlight {
+  /** The delivery from the job queue: the job's content and properties. */
   readonly message: ConsumeMessage;
+  /** What to ack when the job ends: that delivery, or its latest lease copy. */
+  holder: HeldDelivery;
+  /** When the holder was delivered (the consumer timeout counts from then). */
+  heldSinceMs: number;
+  /** A lease renewal under way: the job's outcome waits for it. */
+  renewing: Promise<void> | undefined;
+  heartbeat: NodeJS.Timeout | undefined;
+  /** The job's id once known, and whether this worker holds its claim in the processed-id store. */
+  id: string | undefined;
+  claimed: boolean;
+  /** Holds one of the `concurrency` handler slots. */
+  hasSlot: boolean;
+  /** Who holds the claim: this delivery (two copies of a job in one worker must not both run). */
+  readonly ownerId: string;
   readonly controller: AbortController;
   /** Acked, nacked, or its channel is gone: nothing more is sent for it. */
   settled: boolean;
@@ -66,6 +101,16 @@ interface InFlight {
 
 /** Reconnects after a lost connection wait 1 s, 2 s, ... up to this. */
 const MAX_RECONNECT_DELAY_MS = 30_000;
+/** RabbitMQ's and Pier's default consumer timeout. */
+const DEFAULT_CONSUMER_TIMEOUT_MS = 1_800_000;
+/** A claim in the processed-id store lasts this long; running jobs renew it every third of it. */
+export const CLAIM_LEASE_MS = 60_000;
+/** A copy of a job another worker is running comes back after this long (to see how it ended). */
+const CLAIMED_ELSEWHERE_RETRY_MS = 1_000;
+
+/** Why an attempt ended without an outcome: its worker went away while it ran. */
+export const LOST_ATTEMPT_ERROR =
+  'the worker running this attempt stopped before it finished (it crashed, lost its connection to the broker, or exceeded the consumer timeout)';
 
 export class Worker<T, R = unknown> extends EventEmitter {
   private connection: ChannelModel | undefined;
@@ -82,6 +127,16 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private drained: (() => void) | undefined;
   private reconnectDelayMs = 1_000;
   private readonly onSignal = () => void this.close();
+  /** Names this worker's claims and its lease queue. */
+  readonly workerId = randomUUID();
+  private deliveries = 0;
+  private runningHandlers = 0;
+  private readonly slotWaiters: Array<() => void> = [];
+  private lease: LeaseQueue | undefined;
+  private readonly closedChannels = new WeakSet<Channel>();
+  /** Releases publishing their copy: close() waits for them. */
+  private readonly releasing = new Set<Promise<unknown>>();
+  private readonly consumerTimeoutMs: number;
 
   constructor(
     readonly name: string,
@@ -95,6 +150,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
     this.processedIds =
       options.processedIds === false ? undefined : (options.processedIds ?? new MemoryProcessedIds());
     this.limiter = options.limiter ? new RateLimiter(options.limiter) : undefined;
+    this.consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
   }
 
   /** Connects, declares the queue's objects and starts consuming. */
@@ -120,7 +176,16 @@ export class Worker<T, R = unknown> extends EventEmitter {
     const channel = await connection.createConfirmChannel();
     this.channel = channel;
     channel.on('error', (error: Error) => this.reportError(error));
-    channel.on('close', () => this.channelLost(channel));
+    channel.on('close', () => {
+      this.closedChannels.add(channel);
+      this.channelLost(channel);
+    });
+    this.lease = new LeaseQueue(connection, this.topology.queue, this.workerId, (leaseChannel) => {
+      this.closedChannels.add(leaseChannel);
+      // Its copies go back to the job queue (as lost attempts): stop the jobs they held.
+      for (const job of this.inFlight)
+        if (job.holder.channel === leaseChannel) this.release(job, 'the lease channel closed');
+    });
     await declareTopology(channel, this.topology, this.options);
     await channel.prefetch(this.concurrency);
     const { consumerTag } = await channel.consume(
@@ -144,6 +209,11 @@ export class Worker<T, R = unknown> extends EventEmitter {
     this.channel = undefined;
     for (const job of this.inFlight) this.release(job, 'the connection to the broker was lost');
     this.drained?.();
+    this.scheduleReconnect();
+  }
+
+  /** Reconnects after 1 s, 2 s, ... 30 s, until it works or the worker closes. */
+  private scheduleReconnect(): void {
     if (this.closing || !this.ownsConnection) return;
     const delayMs = this.reconnectDelayMs;
     this.reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, delayMs * 2);
@@ -152,13 +222,29 @@ export class Worker<T, R = unknown> extends EventEmitter {
       this.connection?.close().catch(() => {});
       this.start().catch((error) => {
         this.reportError(error);
-        this.channelLost(this.channel ?? channel);
+        const half = this.channel;
+        this.channel = undefined;
+        if (half) this.closedChannels.add(half);
+        this.scheduleReconnect();
       });
     }, delayMs).unref();
   }
 
   private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
-    const job: InFlight = { message, controller: new AbortController(), settled: false, released: false };
+    const job: InFlight = {
+      message,
+      holder: { channel, message },
+      heldSinceMs: Date.now(),
+      renewing: undefined,
+      heartbeat: undefined,
+      id: undefined,
+      claimed: false,
+      hasSlot: false,
+      ownerId: `${this.workerId}/${++this.deliveries}`,
+      controller: new AbortController(),
+      settled: false,
+      released: false,
+    };
     this.inFlight.add(job);
     try {
       await this.process(channel, job);
@@ -166,6 +252,14 @@ export class Worker<T, R = unknown> extends EventEmitter {
       this.reportError(error);
       if (!job.settled) this.release(job, 'the worker could not settle the job');
     } finally {
+      clearInterval(job.heartbeat);
+      if (job.hasSlot) this.freeSlot();
+      if (job.claimed && job.id !== undefined) {
+        const id = job.id;
+        await Promise.resolve()
+          .then(() => this.processedIds?.release?.(id, job.ownerId))
+          .catch((error) => this.reportError(error));
+      }
       this.inFlight.delete(job);
       if (this.inFlight.size === 0) this.drained?.();
     }
@@ -176,6 +270,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
     const id = String(message.properties.messageId ?? `delivery-${message.fields.deliveryTag}`);
     const name = String(message.properties.type ?? 'job');
     if (this.limiter) await this.limiter.acquire(job.controller.signal).catch(() => {});
+    job.id = id;
     if (job.released) return;
     if (this.processedIds && (await this.processedIds.has(id))) {
       this.ack(channel, job);
@@ -183,7 +278,31 @@ export class Worker<T, R = unknown> extends EventEmitter {
       return;
     }
     const meta = readJobMeta(message.properties.headers, Date.now());
-    const attempt = meta.failed + 1;
+    // Delivered before and never settled, or a dead worker's lease copy: that attempt was lost.
+    if (message.fields.redelivered || message.properties.headers?.[HEADER.leased] !== undefined) {
+      await this.attemptLost(channel, job, meta, id, name);
+      return;
+    }
+    if (this.processedIds?.claim) {
+      if (!(await this.processedIds.claim(id, job.ownerId, CLAIM_LEASE_MS))) {
+        if (await this.processedIds.has(id)) {
+          this.ack(channel, job);
+          this.emit('duplicate', id);
+        } else {
+          // Another worker runs a copy of this job now: look again later, its counters unchanged.
+          await this.retry(channel, job, this.plainHeaders(message), CLAIMED_ELSEWHERE_RETRY_MS);
+          this.emit('claimed-elsewhere', id);
+        }
+        return;
+      }
+      job.claimed = true;
+      if (await this.processedIds.has(id)) {
+        this.ack(channel, job);
+        this.emit('duplicate', id);
+        return;
+      }
+    }
+    const attempt = meta.failed + meta.lost + 1;
     let data: T;
     try {
       data = await validatePayload(
@@ -211,13 +330,45 @@ export class Worker<T, R = unknown> extends EventEmitter {
       updateProgress: async (progress) => {
         this.publishEvent({ event: 'progress', jobId: id, name, attempt, atMs: Date.now(), progress });
       },
-      extendLease: async () => {},
+      extendLease: () => this.renewLease(job),
     };
+    // A leased job's slot in the prefetch is freed by its ack: the slot count keeps `concurrency`.
+    // Its heartbeat runs while it waits for a slot too (see startHeartbeat).
+    this.startHeartbeat(job);
+    await this.takeSlot();
+    job.hasSlot = true;
+    if (job.released) return;
     this.emit('active', active);
+    const span = this.options.tracer?.startSpan(`${this.name} process`, {
+      kind: 5,
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'messaging.destination.name': this.topology.queue,
+        'messaging.message.id': id,
+        'job.name': name,
+        'job.attempt': attempt,
+      },
+    });
+    const startedMs = Date.now();
     const outcome = await runAttempt(() => this.processor(active), job.controller, meta.timeoutMs);
+    const durationMs = Date.now() - startedMs;
+    clearInterval(job.heartbeat);
+    await job.renewing;
+    if (span) {
+      if (!outcome.ok) {
+        const failure = describeError(outcome.error);
+        span.recordException(outcome.error instanceof Error ? outcome.error : failure.message);
+        span.setStatus({ code: 2, message: failure.message });
+      } else span.setStatus({ code: 1 });
+      span.end();
+    }
+    const about: JobMetricEvent = { queue: this.name, jobId: id, name, attempt, durationMs };
+    this.metric('duration', { ...about, outcome: outcome.ok ? 'completed' : 'failed' });
     if (job.released) return;
     if (outcome.ok) {
+      this.metric('completed', about);
       await this.processedIds?.add(id);
+      job.claimed = false;
       this.publishEvent({
         event: 'completed',
         jobId: id,
@@ -230,6 +381,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       return;
     }
     const failure = describeError(outcome.error);
+    this.metric('failed', { ...about, error: failure.message });
     this.publishEvent({
       event: 'failed',
       jobId: id,
@@ -251,6 +403,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
     }
     const record: AttemptRecord = { attempt, error: failure.message, stack: failure.stack, atMs: Date.now() };
     await this.retry(channel, job, failedAttemptHeaders(meta, record), delayMs);
+    this.metric('retried', { ...about, delayMs, error: failure.message });
     this.publishEvent({
       event: 'retrying',
       jobId: id,
@@ -260,6 +413,166 @@ export class Worker<T, R = unknown> extends EventEmitter {
       error: failure.message,
       delayMs,
     });
+  }
+
+  /**
+   * A delivery whose earlier attempt never ended (its worker crashed, lost its connection or hit the
+   * consumer timeout): that attempt counts. The job is republished with `x-job-lost` one higher
+   * (after its backoff) before it runs again, so a job that always kills its worker ends in the
+   * DLQ after `attempts` instead of being redelivered forever.
+   */
+  private async attemptLost(
+    channel: ConfirmChannel,
+    job: InFlight,
+    meta: JobMeta,
+    id: string,
+    name: string,
+  ): Promise<void> {
+    const attempt = meta.failed + meta.lost + 1;
+    const about: JobMetricEvent = { queue: this.name, jobId: id, name, attempt, error: LOST_ATTEMPT_ERROR };
+    this.metric('lost', about);
+    this.publishEvent({
+      event: 'failed',
+      jobId: id,
+      name,
+      attempt,
+      atMs: Date.now(),
+      error: LOST_ATTEMPT_ERROR,
+    });
+    const lost = new Error(LOST_ATTEMPT_ERROR);
+    if (attempt >= meta.attempts) {
+      await this.deadLetter(channel, job, meta, { id, name, attempt }, lost, 'attempts-exhausted', {
+        [HEADER.failed]: meta.failed,
+        [HEADER.lost]: meta.lost + 1,
+      });
+      return;
+    }
+    let delayMs: number;
+    try {
+      delayMs = backoffDelayMs(meta.backoff, attempt, lost, this.options.backoffStrategies);
+    } catch {
+      delayMs = 0;
+    }
+    const record: AttemptRecord = { attempt, error: LOST_ATTEMPT_ERROR, atMs: Date.now() };
+    await this.retry(channel, job, lostAttemptHeaders(meta, record), delayMs);
+    this.metric('retried', { ...about, delayMs });
+    this.publishEvent({
+      event: 'retrying',
+      jobId: id,
+      name,
+      attempt,
+      atMs: Date.now(),
+      error: LOST_ATTEMPT_ERROR,
+      delayMs,
+    });
+  }
+
+  /** The job's headers without the marks of one delivery (lease, delay, dead-lettering). */
+  private plainHeaders(message: ConsumeMessage): Record<string, unknown> {
+    const headers: Record<string, unknown> = { ...message.properties.headers };
+    delete headers[HEADER.leased];
+    delete headers[HEADER.leaseToken];
+    delete headers['x-delay'];
+    delete headers['x-death'];
+    delete headers['x-first-death-exchange'];
+    delete headers['x-first-death-queue'];
+    delete headers['x-first-death-reason'];
+    return headers;
+  }
+
+  private takeSlot(): Promise<void> {
+    if (this.runningHandlers < this.concurrency) {
+      this.runningHandlers++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /** Hands the slot to the next waiting job, if any. */
+  private freeSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.runningHandlers--;
+  }
+
+  private startHeartbeat(job: InFlight): void {
+    const renewAfterMs = this.consumerTimeoutMs / 2;
+    const tickMs = Math.max(
+      10,
+      Math.min(
+        this.consumerTimeoutMs > 0 ? this.consumerTimeoutMs / 4 : Number.POSITIVE_INFINITY,
+        job.claimed ? CLAIM_LEASE_MS / 3 : Number.POSITIVE_INFINITY,
+      ),
+    );
+    if (!Number.isFinite(tickMs)) return;
+    job.heartbeat = setInterval(() => {
+      if (job.claimed && job.id !== undefined) {
+        const id = job.id;
+        Promise.resolve()
+          .then(() => this.processedIds?.claim?.(id, job.ownerId, CLAIM_LEASE_MS))
+          .catch((error) => this.reportError(error));
+      }
+      if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs) {
+        // A job still waiting for a slot goes back to the queue (not counted) rather than being
+        // leased, which would free its prefetch slot and pull in yet another job to wait.
+        if (job.hasSlot) void this.renewLease(job);
+        else this.release(job, 'it waited for a free slot past half the consumer timeout');
+      }
+    }, tickMs);
+    job.heartbeat.unref();
+  }
+
+  /**
+   * Moves the job to a fresh delivery (a copy through this worker's lease queue) and acks the one
+   * it held, so the broker's consumer timeout starts again. One renewal at a time per job.
+   */
+  private renewLease(job: InFlight): Promise<void> {
+    if (!this.lease || job.settled || job.released) return Promise.resolve();
+    job.renewing ??= (async () => {
+      try {
+        const fresh = await this.lease!.take(
+          job.message.content,
+          this.copyProperties(job.message, this.plainHeaders(job.message)),
+        );
+        const old = job.holder;
+        job.holder = fresh;
+        job.heldSinceMs = Date.now();
+        if (job.settled || job.released) {
+          // Settled meanwhile: the copy is not needed (the original went back or was acked).
+          this.settleHolder(job, 'ack');
+          return;
+        }
+        if (!this.closedChannels.has(old.channel)) old.channel.ack(old.message);
+      } catch (error) {
+        this.reportError(error);
+      } finally {
+        job.renewing = undefined;
+      }
+    })();
+    return job.renewing;
+  }
+
+  private settleHolder(job: InFlight, how: 'ack' | 'requeue' | 'dead-letter'): void {
+    const { channel, message } = job.holder;
+    if (this.closedChannels.has(channel)) return;
+    try {
+      if (how === 'ack') channel.ack(message);
+      else channel.nack(message, false, how === 'requeue');
+    } catch {}
+  }
+
+  private metric<K extends keyof JobMetrics>(
+    kind: K,
+    event: Parameters<NonNullable<JobMetrics[K]>>[0],
+  ): void {
+    const metrics = this.options.metrics;
+    const hook = metrics?.[kind] as ((e: typeof event) => void) | undefined;
+    if (!hook) return;
+    try {
+      hook.call(metrics, event);
+    } catch (error) {
+      this.reportError(error);
+    }
   }
 
   /** Republishes the job for its next attempt after `delayMs`, then acks this delivery. */
@@ -291,6 +604,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
     about: { id: string; name: string; attempt: number },
     error: unknown,
     reason: string,
+    counters: Record<string, number> = { [HEADER.failed]: about.attempt },
   ): Promise<void> {
     const failure = describeError(error);
     const history = appendHistory(meta.history, {
@@ -300,14 +614,13 @@ export class Worker<T, R = unknown> extends EventEmitter {
       atMs: Date.now(),
     });
     const headers: Record<string, unknown> = {
-      ...job.message.properties.headers,
-      [HEADER.failed]: about.attempt,
+      ...this.plainHeaders(job.message),
+      ...counters,
       [HEADER.history]: JSON.stringify(history),
       [HEADER.reason]: reason,
       [HEADER.error]: failure.message,
     };
     delete headers[HEADER.dedup];
-    delete headers['x-delay'];
     await publishConfirmed(
       channel,
       '',
@@ -316,6 +629,14 @@ export class Worker<T, R = unknown> extends EventEmitter {
       this.copyProperties(job.message, headers),
     );
     this.ack(channel, job);
+    this.metric('deadLettered', {
+      queue: this.name,
+      jobId: about.id,
+      name: about.name,
+      attempt: about.attempt,
+      reason,
+      error: failure.message,
+    });
     this.publishEvent({
       event: 'dead-lettered',
       jobId: about.id,
@@ -362,24 +683,44 @@ export class Worker<T, R = unknown> extends EventEmitter {
     }
   }
 
-  private ack(channel: ConfirmChannel, job: InFlight): void {
+  /** Acks the delivery the job holds (its own or its lease copy); `_channel` is where it arrived. */
+  private ack(_channel: ConfirmChannel, job: InFlight): void {
     if (job.settled || job.released) return;
     job.settled = true;
-    if (this.channel === channel) channel.ack(job.message);
+    this.settleHolder(job, 'ack');
   }
 
-  /** Gives a job back to the queue (it keeps its attempt count) and aborts its handler's signal. */
+  /**
+   * Gives a job back to the queue (it keeps its attempt count) and aborts its handler's signal. The
+   * job goes back as a confirmed copy, not a requeue: a requeued delivery comes back flagged
+   * `redelivered`, which the next worker counts as a lost attempt.
+   */
   private release(job: InFlight, why: string): void {
     if (job.released) return;
     job.released = true;
+    clearInterval(job.heartbeat);
     job.controller.abort(new Error(`job released: ${why}`));
     if (job.settled) return;
     job.settled = true;
-    const channel = this.channel;
-    if (!channel) return; // a closed channel already gave it back
-    try {
-      channel.nack(job.message, false, true);
-    } catch {}
+    const main = this.channel;
+    const onMain = job.holder.channel === main;
+    if (!main || this.closedChannels.has(main) || this.closedChannels.has(job.holder.channel)) {
+      // A lease copy dead-letters back to the job queue; a closed channel already gave it back.
+      this.settleHolder(job, onMain ? 'requeue' : 'dead-letter');
+      return;
+    }
+    const released = publishConfirmed(
+      main,
+      '',
+      this.topology.queue,
+      job.message.content,
+      this.copyProperties(job.message, this.plainHeaders(job.message)),
+    ).then(
+      () => this.settleHolder(job, 'ack'),
+      () => this.settleHolder(job, onMain ? 'requeue' : 'dead-letter'),
+    );
+    this.releasing.add(released);
+    void released.finally(() => this.releasing.delete(released));
   }
 
   /**
@@ -406,7 +747,9 @@ export class Worker<T, R = unknown> extends EventEmitter {
       this.drained = undefined;
     }
     for (const job of this.inFlight) this.release(job, 'the worker closed before the job finished');
+    await Promise.allSettled([...this.releasing]);
     this.channel = undefined;
+    await this.lease?.close();
     await channel?.close().catch(() => {});
     if (this.ownsConnection) await this.connection?.close().catch(() => {});
   }

@@ -1,6 +1,7 @@
 /** What both flavours share: job types, backoff, schemas, processed-id stores. */
 export { type Backoff, type BackoffFunction, backoffDelayMs } from './backoff.js';
 export { type CronSchedule, parseCron } from './cron.js';
+export { FileProcessedIds } from './file-processed-ids.js';
 export {
   type ActiveJob,
   type AddedJob,
@@ -11,6 +12,7 @@ export {
   type JobOptions,
   JobTimeoutError,
 } from './job.js';
+export type { JobMetricEvent, JobMetrics, JobSpan, JobTracer } from './job-metrics.js';
 export { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 export type { RateLimit } from './rate-limiter.js';
 export type { RepeatHandle, RepeatSchedule } from './repeat.js';

@@ -6,8 +6,13 @@ import { type Backoff, checkBackoff } from './backoff.js';
 import type { AttemptRecord } from './job.js';
 
 export const HEADER = {
-  /** Attempts that already failed. */
+  /** Attempts that already failed (the handler threw or timed out). */
   failed: 'x-job-failed',
+  /** Attempts lost with their worker (a crash, a lost connection, the consumer timeout). */
+  lost: 'x-job-lost',
+  /** On a job's lease copy (amqp-lease.ts): seen back in the job queue, its worker was lost. */
+  leased: 'x-job-leased',
+  leaseToken: 'x-job-lease-token',
   attempts: 'x-job-attempts',
   backoff: 'x-job-backoff',
   timeoutMs: 'x-job-timeout',
@@ -30,6 +35,7 @@ const STACK_CHARS = 2_000;
 /** A job's policy and history as read from its headers. */
 export interface JobMeta {
   readonly failed: number;
+  readonly lost: number;
   readonly attempts: number;
   readonly backoff: Backoff | undefined;
   readonly timeoutMs: number | undefined;
@@ -74,6 +80,7 @@ export function readJobMeta(headers: HeaderBag, nowMs: number): JobMeta {
   const history = jsonOf<AttemptRecord[]>(headers?.[HEADER.history]);
   return {
     failed: Math.max(0, Math.trunc(numberOf(headers?.[HEADER.failed]) ?? 0)),
+    lost: Math.max(0, Math.trunc(numberOf(headers?.[HEADER.lost]) ?? 0)),
     attempts: Math.max(1, Math.trunc(numberOf(headers?.[HEADER.attempts]) ?? 1)),
     backoff: checked,
     timeoutMs: numberOf(headers?.[HEADER.timeoutMs]),
@@ -108,7 +115,16 @@ export function failedAttemptHeaders(meta: JobMeta, record: AttemptRecord): Reco
     addedAtMs: meta.addedAtMs,
   });
   headers[HEADER.failed] = meta.failed + 1;
+  if (meta.lost > 0) headers[HEADER.lost] = meta.lost;
   headers[HEADER.history] = JSON.stringify(appendHistory(meta.history, record));
+  return headers;
+}
+
+/** The headers of the next attempt after one was lost with its worker: the lost counter up. */
+export function lostAttemptHeaders(meta: JobMeta, record: AttemptRecord): Record<string, string | number> {
+  const headers = failedAttemptHeaders(meta, record);
+  headers[HEADER.failed] = meta.failed;
+  headers[HEADER.lost] = meta.lost + 1;
   return headers;
 }
 

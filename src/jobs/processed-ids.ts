@@ -4,8 +4,19 @@
  * acknowledged without running its handler again.
  */
 export interface ProcessedIdStore {
+  /** Whether the job completed (within the store's memory). */
   has(jobId: string): boolean | Promise<boolean>;
+  /** Records the job as completed (and drops a claim on it). */
   add(jobId: string): void | Promise<void>;
+  /**
+   * Optional: reserves the job for `ownerId` for `leaseMs`, so two workers holding copies of the same
+   * job id do not run it at once. True when the job was free, its claim expired (its owner died) or
+   * `ownerId` already holds it (the lease is then extended). A store without claims only keeps
+   * workers from re-running completed jobs.
+   */
+  claim?(jobId: string, ownerId: string, leaseMs: number): boolean | Promise<boolean>;
+  /** Optional: gives up `ownerId`'s claim (the attempt failed and the job is retried). */
+  release?(jobId: string, ownerId: string): void | Promise<void>;
 }
 
 /** Remembered ids by default: 100,000 ids (about 10 MB) for 24 hours. */
@@ -20,6 +31,7 @@ export const DEFAULT_PROCESSED_TTL_MS = 24 * 3_600_000;
 export class MemoryProcessedIds implements ProcessedIdStore {
   /** Insertion-ordered: the first entry is the oldest, dropped first. */
   private readonly expiry = new Map<string, number>();
+  private readonly claims = new Map<string, { ownerId: string; untilMs: number }>();
 
   constructor(
     private readonly maxEntries = DEFAULT_PROCESSED_IDS,
@@ -35,7 +47,19 @@ export class MemoryProcessedIds implements ProcessedIdStore {
     return false;
   }
 
+  claim(jobId: string, ownerId: string, leaseMs: number): boolean {
+    const held = this.claims.get(jobId);
+    if (held && held.ownerId !== ownerId && held.untilMs > this.now()) return false;
+    this.claims.set(jobId, { ownerId, untilMs: this.now() + leaseMs });
+    return true;
+  }
+
+  release(jobId: string, ownerId: string): void {
+    if (this.claims.get(jobId)?.ownerId === ownerId) this.claims.delete(jobId);
+  }
+
   add(jobId: string): void {
+    this.claims.delete(jobId);
     this.expiry.delete(jobId);
     this.expiry.set(jobId, this.now() + this.ttlMs);
     while (this.expiry.size > this.maxEntries) {

@@ -67,7 +67,7 @@ test('a worker killed with SIGKILL mid-job: the job is redelivered and completes
   await seen('ready');
   const started = seen('started');
   const job = await queue.add('charge', { order: 17 }, { jobId: 'order-17', attempts: 3 });
-  assert.equal(await started, 'started order-17');
+  assert.equal(await started, 'started order-17 attempt 1');
   child.kill('SIGKILL');
   await exited;
 
@@ -87,14 +87,56 @@ test('a worker killed with SIGKILL mid-job: the job is redelivered and completes
     await queue.add('charge', { order: 17 }, { jobId: 'order-17' });
     const { waiting } = await queue.counts();
     assert.equal(waiting, 0);
-    // A crash is not a failed attempt: the redelivery is still attempt 1.
-    assert.deepEqual(runs, [1]);
+    // The crashed run counts: the redelivery runs as attempt 2.
+    assert.deepEqual(runs, [2]);
     assert.deepEqual(
       completed.map((e) => [e.jobId, e.result]),
       [['order-17', 'charged order 17']],
     );
   } finally {
     await rescuer.close();
+    await queue.close();
+  }
+});
+
+test('a job that crashes every worker running it: each crash counts, and after `attempts` it is dead-lettered', async () => {
+  const queue = new Queue<{ poison: true }>('poison', { connection: broker.url });
+  try {
+    const job = await queue.add('poison', { poison: true }, { attempts: 3 });
+    // Three worker processes in turn, each SIGKILLed once it started the job.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const { child, exited, seen } = startWorkerProcess('poison', 'hang');
+      assert.equal(await seen('started'), `started ${job.id} attempt ${attempt}`);
+      child.kill('SIGKILL');
+      await exited;
+    }
+    // The next worker finds the third attempt lost too: the job goes to the DLQ, unrun.
+    let runs = 0;
+    const last = new Worker<{ poison: true }>('poison', () => void runs++, { connection: broker.url });
+    const deadLettered = once(last, 'dead-lettered');
+    await last.run();
+    try {
+      await deadLettered;
+    } finally {
+      await last.close();
+    }
+    assert.equal(runs, 0);
+    const [dead] = await queue.deadLetters();
+    assert.equal(dead?.id, job.id);
+    assert.equal(dead?.reason, 'attempts-exhausted');
+    assert.deepEqual(
+      (dead!.history as Array<{ attempt: number; error: string }>).map((h) => [
+        h.attempt,
+        /stopped before it finished/.test(h.error),
+      ]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+      ],
+    );
+    assert.equal((await queue.counts()).waiting, 0);
+  } finally {
     await queue.close();
   }
 });

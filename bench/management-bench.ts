@@ -29,6 +29,10 @@ const { values } = parseArgs({
     'cost-seconds': { type: 'string', default: '15' },
     'cost-rounds': { type: 'string', default: '2' },
     'scrape-interval': { type: 'string', default: '5' },
+    // Which requests the latency phase makes (all by default): a subset shows whether the
+    // small requests' tails come from the megabyte-sized ones made in the same loop.
+    requests: { type: 'string', default: 'overview,page,full,metrics,per-object' },
+
     'pier-bin': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -36,7 +40,8 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     'npm run bench -- management [--queues 10000] [--connections 1000] [--load-queues 4] [--rate 50000]\n' +
-      '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n',
+      '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n' +
+      '  [--requests overview,page,full,metrics,per-object]   (--cost-rounds 0: latency only)\n',
   );
   process.exit(0);
 }
@@ -198,13 +203,19 @@ async function main(): Promise<void> {
     log(`opened ${idle.length} idle connections in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     // 1. Latency of each endpoint at --rate msgs/s.
-    const endpoints: [string, string][] = [
-      ['GET /api/overview', `${pier.http}/api/overview`],
-      ['GET /api/queues?page=1&page_size=100', `${pier.http}/api/queues?page=1&page_size=100`],
-      ['GET /api/queues (full)', `${pier.http}/api/queues`],
-      ['GET /metrics', `${pier.prometheus}/metrics`],
-      ['GET /metrics/per-object', `${pier.prometheus}/metrics/per-object`],
-    ];
+    const allEndpoints: Record<string, [string, string]> = {
+      overview: ['GET /api/overview', `${pier.http}/api/overview`],
+      page: ['GET /api/queues?page=1&page_size=100', `${pier.http}/api/queues?page=1&page_size=100`],
+      full: ['GET /api/queues (full)', `${pier.http}/api/queues`],
+      metrics: ['GET /metrics', `${pier.prometheus}/metrics`],
+      'per-object': ['GET /metrics/per-object', `${pier.prometheus}/metrics/per-object`],
+    };
+    const endpoints = values.requests.split(',').map((key) => {
+      const endpoint = allEndpoints[key];
+      if (!endpoint)
+        throw new Error(`--requests: '${key}' is none of ${Object.keys(allEndpoints).join(', ')}`);
+      return endpoint;
+    });
     const load = await startLoad(pier.amqp, RATE, 'latency');
     await sleep(2000);
     const samples = new Map<string, number[]>(endpoints.map(([name]) => [name, []]));
@@ -223,8 +234,8 @@ async function main(): Promise<void> {
 
     // 2. Throughput at full speed, alternating windows without and with a scraper.
     const rates = { without: [] as number[], with: [] as number[] };
-    const full = await startLoad(pier.amqp, 0, 'cost');
-    await sleep(2000);
+    const full = COST_ROUNDS > 0 ? await startLoad(pier.amqp, 0, 'cost') : undefined;
+    if (full) await sleep(2000);
     for (let round = 0; round < COST_ROUNDS; round++) {
       for (const mode of ['without', 'with'] as const) {
         let scraping = mode === 'with';
@@ -236,16 +247,16 @@ async function main(): Promise<void> {
             while (scraping && performance.now() < next) await sleep(100);
           }
         })();
-        const before = full.stats.consumed;
+        const before = full!.stats.consumed;
         const started = performance.now();
         await sleep(COST_S * 1000);
-        rates[mode].push((full.stats.consumed - before) / ((performance.now() - started) / 1000));
+        rates[mode].push((full!.stats.consumed - before) / ((performance.now() - started) / 1000));
         scraping = false;
         await scraper;
         log(`cost round ${round + 1} ${mode} scraper: ${Math.round(rates[mode].at(-1)!)} msg/s`);
       }
     }
-    await full.stop();
+    await full?.stop();
     await Promise.all(idle.map((c) => c.close().catch(() => undefined)));
 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -264,10 +275,11 @@ async function main(): Promise<void> {
     }
     const without = mean(rates.without);
     const withScraper = mean(rates.with);
-    lines.push(
-      '',
-      `Throughput at full speed: ${Math.round(without)} msg/s without a scraper, ${Math.round(withScraper)} msg/s with /metrics + /metrics/per-object scraped every ${SCRAPE_MS / 1000} s; ratio ${(withScraper / without).toFixed(3)} (cost ${((1 - withScraper / without) * 100).toFixed(1)} %), ${COST_ROUNDS} x ${COST_S} s windows each`,
-    );
+    if (COST_ROUNDS > 0)
+      lines.push(
+        '',
+        `Throughput at full speed: ${Math.round(without)} msg/s without a scraper, ${Math.round(withScraper)} msg/s with /metrics + /metrics/per-object scraped every ${SCRAPE_MS / 1000} s; ratio ${(withScraper / without).toFixed(3)} (cost ${((1 - withScraper / without) * 100).toFixed(1)} %), ${COST_ROUNDS} x ${COST_S} s windows each`,
+      );
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     pier.child.kill('SIGTERM');

@@ -256,3 +256,57 @@ describe('SASL_SSL and HTTPS with the command-line tools', () => {
     assert.equal(answer.body, 'boto3 over https');
   });
 });
+
+describe('confluent-kafka over Kafka SSL and SASL_SSL', () => {
+  const hasConfluent = spawnSync(PYTHON, ['-c', 'import confluent_kafka'], { stdio: 'ignore' }).status === 0;
+  const skip = hasConfluent ? false : 'python3-confluent-kafka is not installed';
+  let saslBroker: TestBroker;
+  before(async () => {
+    saslBroker = await startTestBroker({
+      amqpPort: false,
+      kafkaTlsPort: 0,
+      kafka: { ...TEST_KAFKA_SETTINGS, sasl: true },
+      tls: certs.tls(),
+    });
+    addUser(saslBroker.core, 'py-user', 'py-secret', []);
+  });
+  after(() => saslBroker.stop());
+
+  interface Outcome {
+    delivered: number;
+    values: string[];
+    errors: string[];
+  }
+  const run = (port: number, config: Record<string, string>) =>
+    runPython<Outcome>(
+      'confluent_kafka_tls.py',
+      [
+        '--bootstrap',
+        `localhost:${port}`,
+        '--topic',
+        uniqueName('confluent-tls'),
+        '--config',
+        JSON.stringify(config),
+      ],
+      90_000,
+    );
+
+  test('security.protocol=SSL: produces and consumes trusting the CA', { skip }, async () => {
+    const outcome = await run(broker.kafkaTls!.port, {
+      'security.protocol': 'SSL',
+      'ssl.ca.location': certs.caFile,
+    });
+    assert.deepEqual(outcome, { delivered: 3, values: ['one', 'two', 'three'], errors: [] });
+  });
+
+  test('security.protocol=SASL_SSL with SCRAM-SHA-512', { skip }, async () => {
+    const outcome = await run(saslBroker.kafkaTls!.port, {
+      'security.protocol': 'SASL_SSL',
+      'ssl.ca.location': certs.caFile,
+      'sasl.mechanisms': 'SCRAM-SHA-512',
+      'sasl.username': 'py-user',
+      'sasl.password': 'py-secret',
+    });
+    assert.deepEqual(outcome, { delivered: 3, values: ['one', 'two', 'three'], errors: [] });
+  });
+});

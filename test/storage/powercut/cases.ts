@@ -22,7 +22,8 @@ import { DiskStreamStore } from '../../../src/storage/stream/disk-stream-store.j
 import type { CutCase } from './harness.js';
 import type { SimFs } from './sim-fs.js';
 
-function message(body: string): Message {
+/** A persistent AMQP message with `body`, as the stores under test hold them. */
+export function message(body: string): Message {
   const b = Buffer.from(body);
   return {
     exchange: 'x',

@@ -7,27 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Message } from '../../../src/core/message.js';
 import { DiskQueueStore } from '../../../src/storage/amqp/disk-queue-store.js';
 import { GroupCommitter } from '../../../src/storage/group-commit.js';
 import type { LogLocation } from '../../../src/storage/queue-log.js';
 import { DiskStreamStore } from '../../../src/storage/stream/disk-stream-store.js';
-import { ALL_CASES } from './cases.js';
+import { ALL_CASES, message } from './cases.js';
 import { SimFs, seededRandom } from './sim-fs.js';
-
-function message(body: string): Message {
-  const b = Buffer.from(body);
-  return {
-    exchange: 'x',
-    routingKey: 'rk',
-    properties: Buffer.from([0x10, 0x00, 0x02]),
-    body: b,
-    bodySizeBytes: b.length,
-    persistent: true,
-    publishedAtMs: 1_700_000_000_000,
-    priority: 0,
-  };
-}
 
 function flipByte(fs: SimFs, path: string, position: number): void {
   const fd = fs.openSync(path, 'r+');

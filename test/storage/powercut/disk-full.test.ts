@@ -6,26 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Message } from '../../../src/core/message.js';
 import { DiskQueueStore } from '../../../src/storage/amqp/disk-queue-store.js';
 import { DiskDefinitionsStore } from '../../../src/storage/disk-definitions-store.js';
 import { GroupCommitter, StorageFailedError } from '../../../src/storage/group-commit.js';
 import { DiskStreamStore } from '../../../src/storage/stream/disk-stream-store.js';
+import { message } from './cases.js';
 import { SimFs } from './sim-fs.js';
-
-function message(body: string): Message {
-  const b = Buffer.from(body);
-  return {
-    exchange: 'x',
-    routingKey: 'rk',
-    properties: Buffer.from([0x10, 0x00, 0x02]),
-    body: b,
-    bodySizeBytes: b.length,
-    persistent: true,
-    publishedAtMs: 1_700_000_000_000,
-    priority: 0,
-  };
-}
 
 /** Lets the committer run `n` event-loop turns and its retry timer (retryDelayMs 1) fire. */
 async function settleFor(n: number): Promise<void> {

@@ -21,14 +21,20 @@ export interface SqsEntry {
 }
 
 /**
- * A standard queue's visible messages in the order they became visible. Removal from the middle is
- * lazy (the entry's mark changes, the stale slot is skipped when it reaches the head): a Set would
- * do it eagerly, but iterating a Set from the front after many deletions walks their tombstones,
- * which made every receive O(queue length) on a long queue.
+ * A standard queue's visible messages. New messages queue in the order they became visible; a
+ * message whose lease ended (visibility timeout passed, or changed to 0) goes back to its place in
+ * send order, ahead of messages sent after it: AWS answers the next receive with the requeued
+ * message even when a later one was sent while it was in flight (LocalStack's AWS-validated
+ * test_inflight_message_requeue). Removal from the middle is lazy (the entry's mark changes, the
+ * stale slot is skipped when it reaches the head): a Set would do it eagerly, but iterating a Set
+ * from the front after many deletions walks their tombstones, which made every receive
+ * O(queue length) on a long queue.
  */
 export class VisibleLine {
   private readonly entries = new Deque<SqsEntry>();
   private readonly marks = new Deque<number>();
+  /** Returned messages: a binary min-heap by send order (key), each slot with its mark. */
+  private readonly returned: Array<{ entry: SqsEntry; mark: number }> = [];
   private nextMark = 1;
 
   push(entry: SqsEntry): void {
@@ -37,13 +43,54 @@ export class VisibleLine {
     this.marks.push(entry.visibleMark);
   }
 
+  /** A message back from flight: it is next in line before every message sent after it. */
+  returnToPlace(entry: SqsEntry): void {
+    entry.visibleMark = this.nextMark++;
+    const heap = this.returned;
+    heap.push({ entry, mark: entry.visibleMark });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.entry.key <= heap[i]!.entry.key) break;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  }
+
   /** Forgets the entry's slot (it was taken, deleted or expired). */
   static unlink(entry: SqsEntry): void {
     entry.visibleMark = 0;
   }
 
-  /** The oldest visible entry, or undefined; stale slots on the way are dropped. */
+  /** The next visible entry, or undefined; stale slots on the way are dropped. */
   peek(): SqsEntry | undefined {
+    const fresh = this.peekFresh();
+    const back = this.peekReturned();
+    if (back === undefined) return fresh;
+    if (fresh === undefined) return back;
+    return back.key < fresh.key ? back : fresh;
+  }
+
+  /** Takes the next visible entry off the line. */
+  shift(): SqsEntry | undefined {
+    const entry = this.peek();
+    if (entry === undefined) return undefined;
+    if (this.returned.length > 0 && this.returned[0]!.entry === entry) this.popReturned();
+    else {
+      this.entries.shift();
+      this.marks.shift();
+    }
+    entry.visibleMark = 0;
+    return entry;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.marks.clear();
+    this.returned.length = 0;
+  }
+
+  private peekFresh(): SqsEntry | undefined {
     for (;;) {
       const entry = this.entries.peek();
       if (entry === undefined) return undefined;
@@ -53,19 +100,31 @@ export class VisibleLine {
     }
   }
 
-  /** Takes the oldest visible entry off the line. */
-  shift(): SqsEntry | undefined {
-    const entry = this.peek();
-    if (entry === undefined) return undefined;
-    this.entries.shift();
-    this.marks.shift();
-    entry.visibleMark = 0;
-    return entry;
+  private peekReturned(): SqsEntry | undefined {
+    for (;;) {
+      const top = this.returned[0];
+      if (top === undefined) return undefined;
+      if (top.entry.visibleMark === top.mark && top.entry.state === 'visible') return top.entry;
+      this.popReturned();
+    }
   }
 
-  clear(): void {
-    this.entries.clear();
-    this.marks.clear();
+  private popReturned(): void {
+    const heap = this.returned;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && heap[left]!.entry.key < heap[smallest]!.entry.key) smallest = left;
+      if (right < heap.length && heap[right]!.entry.key < heap[smallest]!.entry.key) smallest = right;
+      if (smallest === i) return;
+      [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
+      i = smallest;
+    }
   }
 }
 

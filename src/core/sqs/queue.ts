@@ -115,7 +115,7 @@ export class SqsQueue {
   private readonly dedupStore: DedupStore | undefined;
   /** Every live message by key; a Map iterates in insertion (≈ send) order, which retention uses. */
   private readonly entries = new Map<number, SqsEntry>();
-  /** Standard queues: visible messages, in the order they became visible. */
+  /** Standard queues: visible messages (new ones in arrival order, returned ones in send order). */
   private readonly visible = new VisibleLine();
   /** FIFO queues: messages by group. */
   private readonly groups = new FifoGroups();
@@ -622,7 +622,7 @@ export class SqsQueue {
     } else {
       this.inFlightCount--;
       if (this.isFifo) this.groups.returned(entry);
-      else this.visible.push(entry);
+      else this.visible.returnToPlace(entry);
     }
   }
 

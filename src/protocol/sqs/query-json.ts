@@ -30,11 +30,21 @@ function jsonValue(shapeName: string, value: unknown): unknown {
   const shape = shapeOf(shapeName);
   switch (shape.type) {
     case 'structure': {
+      // AWS writes every member, null where it has no value, in ASCII order of the names
+      // (recorded: ListQueuesResult {"NextExclusiveStartQueueName":null,"NextToken":null,"queueUrls":null},
+      // and a received message's "Attributes":null … "MessageAttributes":null).
       const out: Record<string, unknown> = {};
       const record = value as Record<string, unknown>;
-      for (const member of shape.members) {
-        const v = record[member.name];
-        if (v !== undefined && v !== null) out[memberName(member)] = jsonValue(member.target, v);
+      const members: Array<readonly [string, SqsMember | undefined]> = shape.members.map(
+        (member) => [memberName(member), member] as const,
+      );
+      // A member AWS's own model has and the published one does not.
+      if (shapeName === 'ListQueuesResult') members.push(['NextExclusiveStartQueueName', undefined]);
+      members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const [name, member] of members) {
+        const v = member === undefined ? undefined : record[member.name];
+        out[name] =
+          member === undefined || v === undefined || v === null ? null : jsonValue(member.target, v);
       }
       return out;
     }

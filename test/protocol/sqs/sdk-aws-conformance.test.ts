@@ -303,6 +303,37 @@ describe('query protocol: no Action, and JSON answers', () => {
       { accept: 'application/json' },
     );
     assert.equal(refused.status, 400);
+
+    // Absent members are null, as AWS answered when recorded (an empty ListQueues; a message
+    // received without attributes).
+    const none = await rawQuery(
+      '/',
+      { Action: 'ListQueues', QueueNamePrefix: 'no-such-prefix' },
+      { accept: 'application/json' },
+    );
+    assert.equal(
+      none.body.replace(/"RequestId":"[^"]+"/, '"RequestId":"id"'),
+      '{"ListQueuesResponse":{"ListQueuesResult":{"NextExclusiveStartQueueName":null,"NextToken":null,"queueUrls":null},"ResponseMetadata":{"RequestId":"id"}}}',
+    );
+    const plain = await rawQuery(
+      '/',
+      { Action: 'ReceiveMessage', QueueUrl: url, VisibilityTimeout: '0' },
+      { accept: 'application/json' },
+    );
+    const [message] = (
+      JSON.parse(plain.body) as { ReceiveMessageResponse: { ReceiveMessageResult: { messages: object[] } } }
+    ).ReceiveMessageResponse.ReceiveMessageResult.messages;
+    assert.deepEqual(Object.keys(message!), [
+      'Attributes',
+      'Body',
+      'MD5OfBody',
+      'MD5OfMessageAttributes',
+      'MessageAttributes',
+      'MessageId',
+      'ReceiptHandle',
+    ]);
+    assert.equal((message as { Attributes: unknown }).Attributes, null);
+
     const error = JSON.parse(refused.body) as { Error: { Code: string; Message: string; Type: string } };
     assert.deepEqual(error.Error, {
       Type: 'Sender',
@@ -558,6 +589,49 @@ describe('lifecycle and tracing', () => {
     }
     const [message] = await receive(url, { MessageSystemAttributeNames: ['AWSTraceHeader'] });
     assert.equal(message!.Attributes?.AWSTraceHeader, trace);
+  });
+});
+
+describe('receipt handles and visibility', () => {
+  // LocalStack's AWS-validated test_inflight_message_requeue: the message whose visibility timeout
+  // passed is received again before one sent while it was in flight.
+  test('a requeued in-flight message comes back before a message sent while it was in flight', async () => {
+    const queue = await create('requeue-order');
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: 'test1' }));
+    const [first] = await receive(queue, { VisibilityTimeout: 3, MaxNumberOfMessages: 1 });
+    assert.equal(first!.Body, 'test1');
+    clock.advance(1_500);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: 'test2' }));
+    clock.advance(3_000);
+    const [again] = await receive(queue, { VisibilityTimeout: 3, MaxNumberOfMessages: 1 });
+    assert.equal(again!.Body, 'test1');
+    const [next] = await receive(queue, { VisibilityTimeout: 3, MaxNumberOfMessages: 1 });
+    assert.equal(next!.Body, 'test2');
+  });
+
+  test('a message given up with ChangeMessageVisibility 0 goes back to its place in send order', async () => {
+    const queue = await create('requeue-change');
+    for (const body of ['a', 'b', 'c'])
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: body }));
+    const [a] = await receive(queue, { MaxNumberOfMessages: 1 });
+    const [b] = await receive(queue, { MaxNumberOfMessages: 1 });
+    assert.deepEqual([a!.Body, b!.Body], ['a', 'b']);
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queue,
+        ReceiptHandle: b!.ReceiptHandle!,
+        VisibilityTimeout: 0,
+      }),
+    );
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queue,
+        ReceiptHandle: a!.ReceiptHandle!,
+        VisibilityTimeout: 0,
+      }),
+    );
+    const bodies = (await receive(queue)).map((message) => message.Body);
+    assert.deepEqual(bodies, ['a', 'b', 'c']);
   });
 });
 

@@ -17,6 +17,8 @@ export type DefinitionKind =
   | 'kafka-acl'
   /** An SQS queue (core/sqs/registry.ts). */
   | 'sqs-queue'
+  /** An SQS queue name deleted less than 60 s ago (QueueDeletedRecently; core/sqs/registry.ts). */
+  | 'sqs-deleted-queue'
   /** A user's SQS access key (core/access-keys.ts). */
   | 'access-key'
   | 'meta';

@@ -46,12 +46,14 @@ interface StoredSqsQueue {
 }
 
 const DEFINITION_KIND = 'sqs-queue';
+/** A deleted queue's name, kept (durably, so a restart does not forget it) while it may not be reused. */
+const DELETED_KIND = 'sqs-deleted-queue';
 
 /**
  * AWS refuses to create a queue under the name of one deleted less than 60 s ago (AWS docs,
  * DeleteQueue: "When you delete a queue, you must wait at least 60 seconds before creating a queue
- * with the same name"; CreateQueue's error QueueDeletedRecently in the Smithy model). Remembered in
- * memory: a restart forgets it.
+ * with the same name"; CreateQueue's error QueueDeletedRecently in the Smithy model). Kept in the
+ * definitions store so a restart inside the 60 s still refuses the name.
  */
 const QUEUE_REUSE_DELAY_MS = 60_000;
 
@@ -112,6 +114,10 @@ export class SqsQueueRegistry {
   restore(entries: Iterable<{ kind: string; key: string; value: unknown }>): void {
     const keep = new Set<string>();
     for (const entry of entries) {
+      if (entry.kind === DELETED_KIND) {
+        this.deletedAtMs.set(entry.key, (entry.value as { deletedAtMs: number }).deletedAtMs);
+        continue;
+      }
       if (entry.kind !== DEFINITION_KIND) continue;
       const stored = entry.value as StoredSqsQueue;
       keep.add(stored.id);
@@ -153,7 +159,9 @@ export class SqsQueueRegistry {
   ): SqsQueue {
     const nowMs = this.clock.now();
     for (const [key, atMs] of this.deletedAtMs) {
-      if (nowMs - atMs >= QUEUE_REUSE_DELAY_MS) this.deletedAtMs.delete(key);
+      if (nowMs - atMs < QUEUE_REUSE_DELAY_MS) continue;
+      this.deletedAtMs.delete(key);
+      this.definitions.delete(DELETED_KIND, key);
     }
     const key = placeKey(region, queueName);
     if (this.deletedAtMs.has(key)) {
@@ -208,7 +216,9 @@ export class SqsQueueRegistry {
     this.infos.delete(queue);
     this.places.delete(queue);
     this.definitions.delete(DEFINITION_KIND, place.key);
-    this.deletedAtMs.set(key, this.clock.now());
+    const deletedAtMs = this.clock.now();
+    this.deletedAtMs.set(key, deletedAtMs);
+    this.definitions.put(DELETED_KIND, key, { deletedAtMs });
     queue.destroy();
   }
 

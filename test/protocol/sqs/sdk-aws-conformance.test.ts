@@ -6,6 +6,7 @@
  * x-amzn-query-error), HTTP status and message.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
   CancelMessageMoveTaskCommand,
@@ -25,7 +26,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { ManualClock } from '../../../src/index.js';
-import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.js';
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
@@ -569,6 +570,31 @@ describe('lifecycle and tracing', () => {
     });
     clock.advance(60_000);
     assert.equal(await create('recreated'), url);
+  });
+
+  test('a restart inside the 60 s still refuses the name; after them it is free', async () => {
+    const dataDir = tempDir('pier-sqs-deleted-');
+    const restartClock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
+    const options = { dataDir, amqpPort: false, sqsPort: 0, clock: restartClock } as const;
+    const first = await startTestBroker(options);
+    const client1 = new SQSClient({ endpoint: first.sqs!.endpoint, region: 'us-east-1', credentials });
+    const { QueueUrl } = await client1.send(new CreateQueueCommand({ QueueName: 'gone' }));
+    await client1.send(new DeleteQueueCommand({ QueueUrl }));
+    client1.destroy();
+    await first.close();
+    restartClock.advance(30_000);
+    const second = await startTestBroker(options);
+    const client2 = new SQSClient({ endpoint: second.sqs!.endpoint, region: 'us-east-1', credentials });
+    try {
+      const refused = await refusal(client2.send(new CreateQueueCommand({ QueueName: 'gone' })));
+      assert.equal(refused.name, 'QueueDeletedRecently');
+      restartClock.advance(30_000);
+      await client2.send(new CreateQueueCommand({ QueueName: 'gone' }));
+    } finally {
+      client2.destroy();
+      await second.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('X-Amzn-Trace-Id becomes the AWSTraceHeader system attribute', async () => {

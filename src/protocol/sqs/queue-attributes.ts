@@ -61,6 +61,15 @@ function invalid(code: SqsValidationError['code'], message: string): { ok: false
 const invalidValue = (name: string) =>
   invalid('InvalidAttributeValue', `Invalid value for the parameter ${name}.`);
 const unknownAttribute = (name: string) => invalid('InvalidAttributeName', `Unknown Attribute ${name}.`);
+/**
+ * A FIFO-only attribute given to a standard queue, as AWS answers it (LocalStack's AWS-validated
+ * test_create_standard_queue_with_fifo_attribute_raises_error): ContentBasedDeduplication is an
+ * unknown attribute there, DeduplicationScope and FifoThroughputLimit are named as FIFO-only.
+ */
+const fifoOnlyAttribute = (name: string) =>
+  name === 'ContentBasedDeduplication'
+    ? unknownAttribute(name)
+    : invalid('InvalidAttributeName', `You can specify the ${name} only when FifoQueue is set to true.`);
 
 /**
  * A queue name is 1-80 characters of [A-Za-z0-9_-]; a FIFO queue's name ends in '.fifo' (counted in
@@ -124,7 +133,7 @@ function applyAttributes(
 ): AttributeResult {
   for (const [name, value] of Object.entries(attributes)) {
     if (READ_ONLY_QUEUE_ATTRIBUTES.has(name)) return unknownAttribute(name);
-    if (FIFO_ONLY.has(name) && !settings.fifoQueue) return unknownAttribute(name);
+    if (FIFO_ONLY.has(name) && !settings.fifoQueue) return fifoOnlyAttribute(name);
     const integer = INTEGER_ATTRIBUTES[name];
     if (integer) {
       const parsed = parseInteger(value);
@@ -166,7 +175,13 @@ function applyOther(
       // Fixed at creation; parseCreateQueueAttributes already read it. Setting FifoQueue=true on a
       // FIFO queue changes nothing, and AWS answers it as a no-op.
       if (mode === 'create') return undefined;
-      return settings.fifoQueue && parseBoolean(value) === true ? undefined : unknownAttribute(name);
+      if (!settings.fifoQueue) return unknownAttribute(name);
+      return parseBoolean(value) === true
+        ? undefined
+        : invalid(
+            'InvalidAttributeValue',
+            'Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.',
+          );
     case 'ContentBasedDeduplication':
     case 'SqsManagedSseEnabled': {
       const parsed = parseBoolean(value);

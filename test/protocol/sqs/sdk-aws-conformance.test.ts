@@ -530,9 +530,35 @@ describe('attributes', () => {
     }
   });
 
-  test('FifoQueue=true on a FIFO queue is a no-op', async () => {
+  test('DeduplicationScope and FifoThroughputLimit on a standard queue are named as FIFO-only', async () => {
+    for (const Attributes of [{ DeduplicationScope: 'queue' }, { FifoThroughputLimit: 'perQueue' }]) {
+      const name = Object.keys(Attributes)[0]!;
+      assert.deepEqual(
+        await refusal(sqs.send(new CreateQueueCommand({ QueueName: 'std-fifo-only', Attributes }))),
+        {
+          name: 'InvalidAttributeName',
+          code: 'InvalidAttributeName',
+          status: 400,
+          message: `You can specify the ${name} only when FifoQueue is set to true.`,
+        },
+      );
+    }
+  });
+
+  test('FifoQueue=true on a FIFO queue is a no-op; FifoQueue=false is refused as a change of type', async () => {
     const url = await fifo('noop.fifo');
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { FifoQueue: 'true' } }));
+    assert.deepEqual(
+      await refusal(
+        sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { FifoQueue: 'false' } })),
+      ),
+      {
+        name: 'InvalidAttributeValue',
+        code: 'InvalidAttributeValue',
+        status: 400,
+        message: 'Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.',
+      },
+    );
   });
 
   test('message attribute names with non-ASCII letters, and Hel.* prefix filters', async () => {

@@ -89,7 +89,7 @@ test('unknown and read-only attributes are refused with InvalidAttributeName', (
       message: `Unknown Attribute ${name}.`,
     });
     const set = applySetQueueAttributes(created('q'), { [name]: '1' });
-    assert.equal(!set.ok && set.code, 'InvalidAttributeName');
+    assert.equal(!set.ok && set.code, 'InvalidAttributeValue');
   }
 });
 
@@ -111,7 +111,7 @@ test('FifoQueue: only at creation, must agree with the name; FIFO-only attribute
   const same = applySetQueueAttributes(fifo, { FifoQueue: 'true' });
   assert.ok(same.ok && same.settings.fifoQueue);
   const set = applySetQueueAttributes(fifo, { FifoQueue: 'false' });
-  assert.equal(!set.ok && set.code, 'InvalidAttributeName');
+  assert.equal(!set.ok && set.code, 'InvalidAttributeValue');
   const onStandard = applySetQueueAttributes(created('q'), { FifoQueue: 'true' });
   assert.equal(!onStandard.ok && onStandard.code, 'InvalidAttributeName');
   for (const name of ['ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit']) {

@@ -89,7 +89,7 @@ test('unknown and read-only attributes are refused with InvalidAttributeName', (
       message: `Unknown Attribute ${name}.`,
     });
     const set = applySetQueueAttributes(created('q'), { [name]: '1' });
-    assert.equal(!set.ok && set.code, 'InvalidAttributeValue');
+    assert.equal(!set.ok && set.code, 'InvalidAttributeName');
   }
 });
 

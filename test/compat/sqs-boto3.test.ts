@@ -167,6 +167,17 @@ test('boto3 (query protocol): the errors, texts and rules of issue 14 as AWS giv
       'You must wait 60 seconds after deleting a queue before you can create another with the same name.',
     status: 400,
   });
+  assert.deepEqual(r.fifoOnly, {
+    code: 'InvalidAttributeName',
+    message: 'You can specify the DeduplicationScope only when FifoQueue is set to true.',
+    status: 400,
+  });
+  assert.deepEqual(r.fifoToStandard, {
+    code: 'InvalidAttributeValue',
+    message: 'Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.',
+    status: 400,
+  });
+  assert.deepEqual(r.requeueOrder, ['test1', 'test2']);
 });
 
 test("boto3: a client signing for another region has its own queues; another region's URL is refused as AWS refuses it", {

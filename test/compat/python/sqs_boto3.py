@@ -285,6 +285,22 @@ def conformance():
     out["policy"] = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
     sqs.delete_queue(QueueUrl=small)
     out["deletedRecently"] = error_of(lambda: sqs.create_queue(QueueName=PREFIX + "-small"))
+    out["fifoOnly"] = error_of(
+        lambda: sqs.create_queue(QueueName=PREFIX + "-std2", Attributes={"DeduplicationScope": "queue"})
+    )
+    out["fifoToStandard"] = error_of(
+        lambda: sqs.set_queue_attributes(QueueUrl=fifo_url, Attributes={"FifoQueue": "false"})
+    )
+    # A message given back (visibility 0) is received again before one sent while it was in flight.
+    order_url = sqs.create_queue(QueueName=PREFIX + "-order")["QueueUrl"]
+    sqs.send_message(QueueUrl=order_url, MessageBody="test1")
+    first = sqs.receive_message(QueueUrl=order_url)["Messages"][0]
+    sqs.send_message(QueueUrl=order_url, MessageBody="test2")
+    sqs.change_message_visibility(QueueUrl=order_url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    out["requeueOrder"] = [
+        sqs.receive_message(QueueUrl=order_url)["Messages"][0]["Body"],
+        sqs.receive_message(QueueUrl=order_url)["Messages"][0]["Body"],
+    ]
     return out
 
 

@@ -8,6 +8,9 @@ import { type Consumer, Kafka, logLevel, type Producer, type SASLOptions } from 
 import type { Delivery, ShovelDestination, ShovelSource } from './endpoint.js';
 import { type BridgeMessage, fromKafka, type KafkaOutbound, toKafka } from './message-mapping.js';
 
+/** A Kafka source commits its offset after this many confirmed records (and at the end of each batch). */
+const COMMIT_EVERY = 100;
+
 export interface KafkaAddress {
   readonly brokers: string[];
   readonly sasl?: { username: string; password: string };
@@ -64,13 +67,28 @@ export class KafkaSource implements ShovelSource {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const settled: Promise<void>[] = [];
+        // Offsets are committed in order, each once every record up to it was confirmed downstream:
+        // a chunk's commit waits for its records and for the chunk before it. Committing every
+        // COMMIT_EVERY records (not once per fetched batch, which can be thousands of records) keeps
+        // the redelivery after a crash to about one chunk in flight.
+        let committed: Promise<void> = Promise.resolve();
+        let chunk: Promise<void>[] = [];
+        const commitChunk = (offset: string) => {
+          const records = chunk;
+          chunk = [];
+          committed = committed
+            .then(() => Promise.all(records))
+            .then(async () => {
+              await this.commit(batch.topic, batch.partition, offset);
+              resolveOffset(offset);
+            });
+        };
         let last: string | undefined;
         for (const record of batch.messages) {
           if (!isRunning() || isStale()) break;
           const offset = record.offset;
           if (this.commitFirst) await this.commit(batch.topic, batch.partition, offset);
-          settled.push(
+          chunk.push(
             new Promise<void>((resolve, reject) => {
               this.unsettled.add(reject);
               deliver({
@@ -84,13 +102,11 @@ export class KafkaSource implements ShovelSource {
             }),
           );
           last = offset;
+          if (!this.commitFirst && chunk.length >= COMMIT_EVERY) commitChunk(offset);
         }
-        // Offsets are committed in order, once every record before them was confirmed downstream.
-        await Promise.all(settled);
-        if (last !== undefined && !this.commitFirst) {
-          await this.commit(batch.topic, batch.partition, last);
-          resolveOffset(last);
-        }
+        if (last !== undefined && !this.commitFirst && chunk.length > 0) commitChunk(last);
+        // Both awaited at once, so a failed delivery never leaves the commit chain's rejection unhandled.
+        await Promise.all([Promise.all(chunk), committed]);
         await heartbeat();
       },
     });

@@ -11,13 +11,13 @@
 //   node dist/bench/bench.js jobs [--jobs 20000] [--concurrency 100] [--size 100] [--no-bullmq]
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqplib from 'amqplib';
 import { Queue, Worker } from '../src/jobs/index.js';
 import { defaultPierBin, startPier } from './broker.js';
+import { freePort } from './rabbitmq-node.js';
 
 const { values } = parseArgs({
   options: {
@@ -101,15 +101,6 @@ async function plainAmqplib(url: string, JOBS: number): Promise<Result> {
   await channel.deleteQueue(queue);
   await connection.close();
   return { name: 'plain amqplib on Pier (confirms, acks)', addedPerS, processedPerS };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 async function bullmq(durable: boolean): Promise<Result | undefined> {

@@ -69,6 +69,12 @@ export interface WorkerOptions<T> extends TopologyOptions {
    * delivery (amqp-lease.ts), so long jobs are not killed by it. 0 turns lease extension off.
    */
   readonly consumerTimeoutMs?: number;
+  /**
+   * How long a claim in the processed-id store lasts (renewed every third of it while the job
+   * runs); default 60 s. A worker that crashed holding a claim delays that job's other copies by
+   * up to this long.
+   */
+  readonly claimLeaseMs?: number;
   /** Counters and histograms (job-metrics.ts): completed, failed, retried, dead-lettered, lost, duration. */
   readonly metrics?: JobMetrics;
   /** An OpenTelemetry tracer (or anything shaped like one): one span per attempt. */
@@ -126,6 +132,11 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private reconnectDelayMs = 1_000;
+  /**
+   * The pending reconnect. Not unref'd: a worker process whose broker went away must stay alive to
+   * reconnect (with nothing else on its event loop it would exit silently); close() clears it.
+   */
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly onSignal = () => void this.close();
   /** Names this worker's claims and its lease queue. */
   readonly workerId = randomUUID();
@@ -137,6 +148,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
   /** Releases publishing their copy: close() waits for them. */
   private readonly releasing = new Set<Promise<unknown>>();
   private readonly consumerTimeoutMs: number;
+  private readonly claimLeaseMs: number;
 
   constructor(
     readonly name: string,
@@ -151,6 +163,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       options.processedIds === false ? undefined : (options.processedIds ?? new MemoryProcessedIds());
     this.limiter = options.limiter ? new RateLimiter(options.limiter) : undefined;
     this.consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
+    this.claimLeaseMs = options.claimLeaseMs ?? CLAIM_LEASE_MS;
   }
 
   /** Connects, declares the queue's objects and starts consuming. */
@@ -217,7 +230,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
     if (this.closing || !this.ownsConnection) return;
     const delayMs = this.reconnectDelayMs;
     this.reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, delayMs * 2);
-    setTimeout(() => {
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
       if (this.closing) return;
       this.connection?.close().catch(() => {});
       this.start().catch((error) => {
@@ -227,7 +241,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
         if (half) this.closedChannels.add(half);
         this.scheduleReconnect();
       });
-    }, delayMs).unref();
+    }, delayMs);
   }
 
   private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
@@ -284,7 +298,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       return;
     }
     if (this.processedIds?.claim) {
-      if (!(await this.processedIds.claim(id, job.ownerId, CLAIM_LEASE_MS))) {
+      if (!(await this.processedIds.claim(id, job.ownerId, this.claimLeaseMs))) {
         if (await this.processedIds.has(id)) {
           this.ack(channel, job);
           this.emit('duplicate', id);
@@ -364,7 +378,12 @@ export class Worker<T, R = unknown> extends EventEmitter {
     }
     const about: JobMetricEvent = { queue: this.name, jobId: id, name, attempt, durationMs };
     this.metric('duration', { ...about, outcome: outcome.ok ? 'completed' : 'failed' });
-    if (job.released) return;
+    if (job.released) {
+      // The handler finished although its delivery was given back (lost connection, close):
+      // remember it, so the copy back in the queue is acked as a duplicate, not run again.
+      if (outcome.ok) await this.processedIds?.add(id);
+      return;
+    }
     if (outcome.ok) {
       this.metric('completed', about);
       await this.processedIds?.add(id);
@@ -501,7 +520,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       10,
       Math.min(
         this.consumerTimeoutMs > 0 ? this.consumerTimeoutMs / 4 : Number.POSITIVE_INFINITY,
-        job.claimed ? CLAIM_LEASE_MS / 3 : Number.POSITIVE_INFINITY,
+        job.claimed ? this.claimLeaseMs / 3 : Number.POSITIVE_INFINITY,
       ),
     );
     if (!Number.isFinite(tickMs)) return;
@@ -509,7 +528,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       if (job.claimed && job.id !== undefined) {
         const id = job.id;
         Promise.resolve()
-          .then(() => this.processedIds?.claim?.(id, job.ownerId, CLAIM_LEASE_MS))
+          .then(() => this.processedIds?.claim?.(id, job.ownerId, this.claimLeaseMs))
           .catch((error) => this.reportError(error));
       }
       if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs) {
@@ -733,6 +752,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
+    clearTimeout(this.reconnectTimer);
     process.off('SIGTERM', this.onSignal);
     process.off('SIGINT', this.onSignal);
     const channel = this.channel;

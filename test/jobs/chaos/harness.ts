@@ -250,6 +250,7 @@ export async function runJobsChaos(options: ChaosOptions): Promise<ChaosReport> 
       elapsedMs: Date.now() - startedMs,
     };
   } finally {
+    log(`  removing ${root} (the effects and processed ids: one file per job)`);
     for (const worker of workers) worker.child.kill('SIGKILL');
     await Promise.all(workers.map((worker) => worker.exited));
     await queue.close().catch(() => {});

@@ -37,7 +37,7 @@ import {
   lostAttemptHeaders,
   readJobMeta,
 } from './job-headers.js';
-import type { JobMetricEvent, JobMetrics, JobTracer } from './job-metrics.js';
+import type { JobMetricEvent, JobMetrics, JobTracer, TraceContextExtractor } from './job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { runAttempt } from './run-attempt.js';
@@ -79,6 +79,11 @@ export interface WorkerOptions<T> extends TopologyOptions {
   readonly metrics?: JobMetrics;
   /** An OpenTelemetry tracer (or anything shaped like one): one span per attempt. */
   readonly tracer?: JobTracer;
+  /**
+   * Reads a job's trace context back (see TraceContextExtractor in job-metrics.ts), e.g.
+   * `(carrier) => propagation.extract(ROOT_CONTEXT, carrier)`: the attempt's span is its child.
+   */
+  readonly extractTraceContext?: TraceContextExtractor;
 }
 
 interface InFlight {
@@ -353,16 +358,20 @@ export class Worker<T, R = unknown> extends EventEmitter {
     job.hasSlot = true;
     if (job.released) return;
     this.emit('active', active);
-    const span = this.options.tracer?.startSpan(`${this.name} process`, {
-      kind: 5,
-      attributes: {
-        'messaging.system': 'rabbitmq',
-        'messaging.destination.name': this.topology.queue,
-        'messaging.message.id': id,
-        'job.name': name,
-        'job.attempt': attempt,
+    const span = this.options.tracer?.startSpan(
+      `${this.name} process`,
+      {
+        kind: 5,
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.destination.name': this.topology.queue,
+          'messaging.message.id': id,
+          'job.name': name,
+          'job.attempt': attempt,
+        },
       },
-    });
+      this.traceContextOf(message),
+    );
     const startedMs = Date.now();
     const outcome = await runAttempt(() => this.processor(active), job.controller, meta.timeoutMs);
     const durationMs = Date.now() - startedMs;
@@ -484,6 +493,23 @@ export class Worker<T, R = unknown> extends EventEmitter {
       error: LOST_ATTEMPT_ERROR,
       delayMs,
     });
+  }
+
+  /** The producer's trace context from the job's string headers, through extractTraceContext. */
+  private traceContextOf(message: ConsumeMessage): unknown {
+    const extract = this.options.extractTraceContext;
+    if (!extract) return undefined;
+    const carrier: Record<string, string> = {};
+    for (const [key, value] of Object.entries(message.properties.headers ?? {})) {
+      if (typeof value === 'string') carrier[key] = value;
+      else if (Buffer.isBuffer(value)) carrier[key] = value.toString('utf8');
+    }
+    try {
+      return extract(carrier);
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
   }
 
   /** The job's headers without the marks of one delivery (lease, delay, dead-lettering). */
@@ -668,6 +694,10 @@ export class Worker<T, R = unknown> extends EventEmitter {
 
   private copyProperties(message: ConsumeMessage, headers: Record<string, unknown>): Options.Publish {
     const p = message.properties;
+    // The job's other headers (its trace context: traceparent, ...) travel with every copy; the
+    // library's own (x-) are the caller's to set. In place: retry() adds x-delay to this object.
+    for (const [key, value] of Object.entries(p.headers ?? {}))
+      if (!key.startsWith('x-') && !(key in headers)) headers[key] = value;
     return {
       persistent: true,
       contentType: p.contentType,

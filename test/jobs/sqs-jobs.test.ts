@@ -378,4 +378,42 @@ describe('jobs over SQS, against Pier', () => {
     const [error] = await reported;
     assert.match(String((error as Error).message), /metrics backend is down/);
   });
+
+  test("trace context: the producer's traceparent travels as a message attribute to every attempt's span", async () => {
+    const name = unique('trace');
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const queue = open(
+      new SqsQueue<number>(name, {
+        client,
+        injectTraceContext: (carrier) => {
+          carrier.traceparent = traceparent;
+        },
+      }),
+    );
+    const parents: unknown[] = [];
+    const noSpan = { setAttribute() {}, recordException() {}, setStatus() {}, end() {} };
+    const worker = open(
+      new SqsWorker<number>(
+        name,
+        (job) => {
+          if (job.attempt === 1) throw new Error('first attempt fails');
+        },
+        {
+          client,
+          ...fast,
+          extractTraceContext: (carrier) => ({ ...carrier }),
+          tracer: {
+            startSpan: (_name, _options, context) => {
+              parents.push(context);
+              return noSpan;
+            },
+          },
+        },
+      ),
+    );
+    await worker.run();
+    const job = await queue.add('n', 1, { attempts: 2 });
+    await job.waitUntilFinished(15_000);
+    assert.deepEqual(parents, [{ traceparent }, { traceparent }]);
+  });
 });

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type BackoffFunction, backoffDelayMs } from '../backoff.js';
 import { type ActiveJob, describeError, type JobEvent } from '../job.js';
-import type { JobMetricEvent, JobMetrics, JobTracer } from '../job-metrics.js';
+import type { JobMetricEvent, JobMetrics, JobTracer, TraceContextExtractor } from '../job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from '../processed-ids.js';
 import { type RateLimit, RateLimiter } from '../rate-limiter.js';
 import { runAttempt } from '../run-attempt.js';
@@ -55,6 +55,11 @@ export interface SqsWorkerOptions<T> extends SqsTopologyOptions {
   readonly metrics?: JobMetrics;
   /** An OpenTelemetry tracer (or anything shaped like one): one span per attempt. */
   readonly tracer?: JobTracer;
+  /**
+   * Reads a job's trace context back (see TraceContextExtractor in job-metrics.ts), e.g.
+   * `(carrier) => propagation.extract(ROOT_CONTEXT, carrier)`: the attempt's span is its child.
+   */
+  readonly extractTraceContext?: TraceContextExtractor;
 }
 
 interface Running {
@@ -121,7 +126,8 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
             QueueUrl: this.topology.queueUrl,
             MaxNumberOfMessages: Math.min(10, free),
             WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
-            MessageAttributeNames: [JOB_ATTRIBUTE],
+            // All: the job's own attribute and the trace context's (named by the app's propagator).
+            MessageAttributeNames: this.options.extractTraceContext ? ['All'] : [JOB_ATTRIBUTE],
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
           { abortSignal: signal },
@@ -222,16 +228,20 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
       },
     };
     this.emit('active', active);
-    const span = this.options.tracer?.startSpan(`${this.name} process`, {
-      kind: 5,
-      attributes: {
-        'messaging.system': 'aws_sqs',
-        'messaging.destination.name': queueNames(this.name, this.options).queue,
-        'messaging.message.id': meta.id,
-        'job.name': meta.name,
-        'job.attempt': attempt,
+    const span = this.options.tracer?.startSpan(
+      `${this.name} process`,
+      {
+        kind: 5,
+        attributes: {
+          'messaging.system': 'aws_sqs',
+          'messaging.destination.name': queueNames(this.name, this.options).queue,
+          'messaging.message.id': meta.id,
+          'job.name': meta.name,
+          'job.attempt': attempt,
+        },
       },
-    });
+      this.traceContextOf(message),
+    );
     const startedMs = Date.now();
     // The heartbeat: the job stays hidden while it runs.
     const visibility = this.topology.visibilityTimeoutSeconds;
@@ -343,6 +353,21 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
       reason,
     });
     await this.publishEvent(meta, { event: 'dead-lettered', attempt, error: failure.message });
+  }
+
+  /** The producer's trace context from the message's String attributes, through extractTraceContext. */
+  private traceContextOf(message: Message): unknown {
+    const extract = this.options.extractTraceContext;
+    if (!extract) return undefined;
+    const carrier: Record<string, string> = {};
+    for (const [key, value] of Object.entries(message.MessageAttributes ?? {}))
+      if (key !== JOB_ATTRIBUTE && value.StringValue !== undefined) carrier[key] = value.StringValue;
+    try {
+      return extract(carrier);
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
   }
 
   /** Calls one metrics hook; one that throws is reported as 'error' and otherwise ignored. */

@@ -357,6 +357,13 @@ export class Worker<T, R = unknown> extends EventEmitter {
     await this.takeSlot();
     job.hasSlot = true;
     if (job.released) return;
+    // A copy that waited for a slot while its twin ran here to completion: a duplicate now.
+    if (!job.claimed && this.processedIds && (await this.processedIds.has(id))) {
+      clearInterval(job.heartbeat);
+      this.ack(channel, job);
+      this.emit('duplicate', id);
+      return;
+    }
     this.emit('active', active);
     const span = this.options.tracer?.startSpan(
       `${this.name} process`,

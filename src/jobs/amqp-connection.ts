@@ -24,8 +24,15 @@ export function publishConfirmed(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     channel.publish(exchange, routingKey, body, options, (error) => {
-      if (error) reject(new Error(`the broker refused the publish to '${exchange || routingKey}' (nack)`));
-      else resolve();
+      if (!error) resolve();
+      else if (/nacked/.test(String((error as Error).message)))
+        reject(new Error(`the broker refused the publish to '${exchange || routingKey}' (nack)`));
+      else
+        reject(
+          new Error(
+            `the publish to '${exchange || routingKey}' was not confirmed: the channel closed before the broker answered (it may or may not have been stored)`,
+          ),
+        );
     });
   });
 }

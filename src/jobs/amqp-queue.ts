@@ -21,6 +21,7 @@ import { checkBackoff } from './backoff.js';
 import { FinishedJobs } from './finished-jobs.js';
 import { type AddedJob, checkJobOptions, type JobEvent, type JobOptions } from './job.js';
 import { HEADER, newJobHeaders } from './job-headers.js';
+import { injectedTraceContext, type TraceContextInjector } from './job-metrics.js';
 import { type RepeatHandle, type RepeatSchedule, startRepeat } from './repeat.js';
 import { type StandardSchemaV1, validatePayload } from './standard-schema.js';
 
@@ -41,6 +42,11 @@ export interface QueueOptions<T> extends TopologyOptions {
    * itself (a URL). A retried job may be added twice; a jobId deduplicates it.
    */
   readonly retryAddForMs?: number;
+  /**
+   * Writes the adding code's trace context into each job (see TraceContextInjector in
+   * job-metrics.ts), e.g. `(carrier) => propagation.inject(context.active(), carrier)`.
+   */
+  readonly injectTraceContext?: TraceContextInjector;
 }
 
 export interface BulkJob<T> {
@@ -199,12 +205,16 @@ export class Queue<T, R = unknown> extends EventEmitter {
 
   private async publish(name: string, data: T, id: string, options: JobOptions): Promise<void> {
     const { topology } = this;
-    const headers: Record<string, unknown> = newJobHeaders({
-      attempts: options.attempts,
-      backoff: options.backoff,
-      timeoutMs: options.timeoutMs,
-      addedAtMs: Date.now(),
-    });
+    const headers: Record<string, unknown> = {
+      // The trace context first: the job's own headers win over a clashing key.
+      ...injectedTraceContext(this.options.injectTraceContext),
+      ...newJobHeaders({
+        attempts: options.attempts,
+        backoff: options.backoff,
+        timeoutMs: options.timeoutMs,
+        addedAtMs: Date.now(),
+      }),
+    };
     if (options.jobId !== undefined && topology.features.deduplication) headers[HEADER.dedup] = options.jobId;
     const delayMs = options.delayMs ?? 0;
     const properties: Options.Publish = {

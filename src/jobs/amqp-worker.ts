@@ -37,7 +37,7 @@ import {
   lostAttemptHeaders,
   readJobMeta,
 } from './job-headers.js';
-import type { JobMetricEvent, JobMetrics, JobTracer } from './job-metrics.js';
+import type { JobMetricEvent, JobMetrics, JobTracer, TraceContextExtractor } from './job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { runAttempt } from './run-attempt.js';
@@ -69,10 +69,21 @@ export interface WorkerOptions<T> extends TopologyOptions {
    * delivery (amqp-lease.ts), so long jobs are not killed by it. 0 turns lease extension off.
    */
   readonly consumerTimeoutMs?: number;
+  /**
+   * How long a claim in the processed-id store lasts (renewed every third of it while the job
+   * runs); default 60 s. A worker that crashed holding a claim delays that job's other copies by
+   * up to this long.
+   */
+  readonly claimLeaseMs?: number;
   /** Counters and histograms (job-metrics.ts): completed, failed, retried, dead-lettered, lost, duration. */
   readonly metrics?: JobMetrics;
   /** An OpenTelemetry tracer (or anything shaped like one): one span per attempt. */
   readonly tracer?: JobTracer;
+  /**
+   * Reads a job's trace context back (see TraceContextExtractor in job-metrics.ts), e.g.
+   * `(carrier) => propagation.extract(ROOT_CONTEXT, carrier)`: the attempt's span is its child.
+   */
+  readonly extractTraceContext?: TraceContextExtractor;
 }
 
 interface InFlight {
@@ -126,6 +137,11 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private reconnectDelayMs = 1_000;
+  /**
+   * The pending reconnect. Not unref'd: a worker process whose broker went away must stay alive to
+   * reconnect (with nothing else on its event loop it would exit silently); close() clears it.
+   */
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly onSignal = () => void this.close();
   /** Names this worker's claims and its lease queue. */
   readonly workerId = randomUUID();
@@ -137,6 +153,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
   /** Releases publishing their copy: close() waits for them. */
   private readonly releasing = new Set<Promise<unknown>>();
   private readonly consumerTimeoutMs: number;
+  private readonly claimLeaseMs: number;
 
   constructor(
     readonly name: string,
@@ -151,6 +168,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       options.processedIds === false ? undefined : (options.processedIds ?? new MemoryProcessedIds());
     this.limiter = options.limiter ? new RateLimiter(options.limiter) : undefined;
     this.consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
+    this.claimLeaseMs = options.claimLeaseMs ?? CLAIM_LEASE_MS;
   }
 
   /** Connects, declares the queue's objects and starts consuming. */
@@ -217,7 +235,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
     if (this.closing || !this.ownsConnection) return;
     const delayMs = this.reconnectDelayMs;
     this.reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, delayMs * 2);
-    setTimeout(() => {
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
       if (this.closing) return;
       this.connection?.close().catch(() => {});
       this.start().catch((error) => {
@@ -227,7 +246,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
         if (half) this.closedChannels.add(half);
         this.scheduleReconnect();
       });
-    }, delayMs).unref();
+    }, delayMs);
   }
 
   private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
@@ -284,7 +303,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       return;
     }
     if (this.processedIds?.claim) {
-      if (!(await this.processedIds.claim(id, job.ownerId, CLAIM_LEASE_MS))) {
+      if (!(await this.processedIds.claim(id, job.ownerId, this.claimLeaseMs))) {
         if (await this.processedIds.has(id)) {
           this.ack(channel, job);
           this.emit('duplicate', id);
@@ -338,17 +357,28 @@ export class Worker<T, R = unknown> extends EventEmitter {
     await this.takeSlot();
     job.hasSlot = true;
     if (job.released) return;
+    // A copy that waited for a slot while its twin ran here to completion: a duplicate now.
+    if (!job.claimed && this.processedIds && (await this.processedIds.has(id))) {
+      clearInterval(job.heartbeat);
+      this.ack(channel, job);
+      this.emit('duplicate', id);
+      return;
+    }
     this.emit('active', active);
-    const span = this.options.tracer?.startSpan(`${this.name} process`, {
-      kind: 5,
-      attributes: {
-        'messaging.system': 'rabbitmq',
-        'messaging.destination.name': this.topology.queue,
-        'messaging.message.id': id,
-        'job.name': name,
-        'job.attempt': attempt,
+    const span = this.options.tracer?.startSpan(
+      `${this.name} process`,
+      {
+        kind: 5,
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.destination.name': this.topology.queue,
+          'messaging.message.id': id,
+          'job.name': name,
+          'job.attempt': attempt,
+        },
       },
-    });
+      this.traceContextOf(message),
+    );
     const startedMs = Date.now();
     const outcome = await runAttempt(() => this.processor(active), job.controller, meta.timeoutMs);
     const durationMs = Date.now() - startedMs;
@@ -364,7 +394,12 @@ export class Worker<T, R = unknown> extends EventEmitter {
     }
     const about: JobMetricEvent = { queue: this.name, jobId: id, name, attempt, durationMs };
     this.metric('duration', { ...about, outcome: outcome.ok ? 'completed' : 'failed' });
-    if (job.released) return;
+    if (job.released) {
+      // The handler finished although its delivery was given back (lost connection, close):
+      // remember it, so the copy back in the queue is acked as a duplicate, not run again.
+      if (outcome.ok) await this.processedIds?.add(id);
+      return;
+    }
     if (outcome.ok) {
       this.metric('completed', about);
       await this.processedIds?.add(id);
@@ -467,6 +502,23 @@ export class Worker<T, R = unknown> extends EventEmitter {
     });
   }
 
+  /** The producer's trace context from the job's string headers, through extractTraceContext. */
+  private traceContextOf(message: ConsumeMessage): unknown {
+    const extract = this.options.extractTraceContext;
+    if (!extract) return undefined;
+    const carrier: Record<string, string> = {};
+    for (const [key, value] of Object.entries(message.properties.headers ?? {})) {
+      if (typeof value === 'string') carrier[key] = value;
+      else if (Buffer.isBuffer(value)) carrier[key] = value.toString('utf8');
+    }
+    try {
+      return extract(carrier);
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
   /** The job's headers without the marks of one delivery (lease, delay, dead-lettering). */
   private plainHeaders(message: ConsumeMessage): Record<string, unknown> {
     const headers: Record<string, unknown> = { ...message.properties.headers };
@@ -501,7 +553,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       10,
       Math.min(
         this.consumerTimeoutMs > 0 ? this.consumerTimeoutMs / 4 : Number.POSITIVE_INFINITY,
-        job.claimed ? CLAIM_LEASE_MS / 3 : Number.POSITIVE_INFINITY,
+        job.claimed ? this.claimLeaseMs / 3 : Number.POSITIVE_INFINITY,
       ),
     );
     if (!Number.isFinite(tickMs)) return;
@@ -509,7 +561,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       if (job.claimed && job.id !== undefined) {
         const id = job.id;
         Promise.resolve()
-          .then(() => this.processedIds?.claim?.(id, job.ownerId, CLAIM_LEASE_MS))
+          .then(() => this.processedIds?.claim?.(id, job.ownerId, this.claimLeaseMs))
           .catch((error) => this.reportError(error));
       }
       if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs) {
@@ -649,6 +701,10 @@ export class Worker<T, R = unknown> extends EventEmitter {
 
   private copyProperties(message: ConsumeMessage, headers: Record<string, unknown>): Options.Publish {
     const p = message.properties;
+    // The job's other headers (its trace context: traceparent, ...) travel with every copy; the
+    // library's own (x-) are the caller's to set. In place: retry() adds x-delay to this object.
+    for (const [key, value] of Object.entries(p.headers ?? {}))
+      if (!key.startsWith('x-') && !(key in headers)) headers[key] = value;
     return {
       persistent: true,
       contentType: p.contentType,
@@ -733,6 +789,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
+    clearTimeout(this.reconnectTimer);
     process.off('SIGTERM', this.onSignal);
     process.off('SIGINT', this.onSignal);
     const channel = this.channel;

@@ -12,7 +12,14 @@ export {
   type JobOptions,
   JobTimeoutError,
 } from './job.js';
-export type { JobMetricEvent, JobMetrics, JobSpan, JobTracer } from './job-metrics.js';
+export type {
+  JobMetricEvent,
+  JobMetrics,
+  JobSpan,
+  JobTracer,
+  TraceContextExtractor,
+  TraceContextInjector,
+} from './job-metrics.js';
 export { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 export type { RateLimit } from './rate-limiter.js';
 export type { RepeatHandle, RepeatSchedule } from './repeat.js';

@@ -45,9 +45,51 @@ export interface JobSpan {
   end(): void;
 }
 
-/** The part of OpenTelemetry's Tracer the worker uses: one span per attempt, kind CONSUMER (5). */
+/**
+ * The part of OpenTelemetry's Tracer the worker uses: one span per attempt, kind CONSUMER (5); the
+ * third argument is what the worker's `extractTraceContext` returned (the producer's context).
+ */
 export interface JobTracer {
-  startSpan(name: string, options?: { kind?: number; attributes?: Record<string, string | number> }): JobSpan;
+  startSpan(
+    name: string,
+    options?: { kind?: number; attributes?: Record<string, string | number> },
+    context?: unknown,
+  ): JobSpan;
+}
+
+/**
+ * Trace context through the message (W3C `traceparent`/`tracestate`, or whatever the app's
+ * propagator writes): a Queue's `injectTraceContext` fills a carrier when a job is added, e.g.
+ * `(carrier) => propagation.inject(context.active(), carrier)`, and its keys travel as AMQP headers
+ * or SQS message attributes. A Worker's `extractTraceContext`, e.g.
+ * `(carrier) => propagation.extract(ROOT_CONTEXT, carrier)`, turns them back into the context its
+ * attempt spans are children of. Plain functions, so the library needs no OpenTelemetry dependency.
+ */
+export type TraceContextInjector = (carrier: Record<string, string>) => void;
+export type TraceContextExtractor = (carrier: Readonly<Record<string, string>>) => unknown;
+
+/**
+ * The carrier `inject` fills, without keys that would clash with the library's own (`x-`
+ * headers) or that SQS refuses as attribute names; undefined when empty or when `inject` throws
+ * (tracing must never stop an add).
+ */
+export function injectedTraceContext(
+  inject: TraceContextInjector | undefined,
+): Record<string, string> | undefined {
+  if (!inject) return undefined;
+  const carrier: Record<string, string> = {};
+  try {
+    inject(carrier);
+  } catch {
+    return undefined;
+  }
+  const kept = Object.entries(carrier).filter(
+    ([key, value]) =>
+      typeof value === 'string' &&
+      /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,255}$/.test(key) &&
+      !/^(x-|aws\.|amazon\.)/i.test(key),
+  );
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
 /** Calls one hook, never letting it break the worker. */

@@ -393,4 +393,47 @@ export function amqpJobSuite(target: SuiteTarget): void {
       await channel.close();
     }
   });
+
+  test("trace context: the producer's traceparent reaches the span of every attempt, retries included", async () => {
+    const name = unique('trace');
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const queue = open(
+      new Queue<number>(name, {
+        connection: target.url(),
+        // What OpenTelemetry's propagation.inject(context.active(), carrier) writes.
+        injectTraceContext: (carrier) => {
+          carrier.traceparent = traceparent;
+          carrier.tracestate = 'pier=1';
+          carrier['x-job-attempts'] = 'clash'; // the library's own headers win over the propagator's
+        },
+      }),
+    );
+    const parents: unknown[] = [];
+    const noSpan = { setAttribute() {}, recordException() {}, setStatus() {}, end() {} };
+    const worker = open(
+      new Worker<number>(
+        name,
+        (job) => {
+          if (job.attempt === 1) throw new Error('first attempt fails');
+        },
+        {
+          connection: target.url(),
+          extractTraceContext: (carrier) => ({ parent: carrier.traceparent, state: carrier.tracestate }),
+          tracer: {
+            startSpan: (_name, _options, context) => {
+              parents.push(context);
+              return noSpan;
+            },
+          },
+        },
+      ),
+    );
+    await worker.run();
+    const job = await queue.add('n', 1, { attempts: 2 });
+    await job.waitUntilFinished(10_000);
+    assert.deepEqual(parents, [
+      { parent: traceparent, state: 'pier=1' },
+      { parent: traceparent, state: 'pier=1' },
+    ]);
+  });
 }

@@ -13,6 +13,8 @@ import * as v from 'valibot';
 import {
   type JobEvent,
   JobFailedError,
+  type JobMetricEvent,
+  type JobSpan,
   SqsQueue,
   SqsWorker,
   ValidationError,
@@ -269,5 +271,149 @@ describe('jobs over SQS, against Pier', () => {
       completed.map((e) => e.jobId),
       ['order-17'],
     );
+  });
+
+  test('metrics hooks and tracer: completed, failed, retried, dead-lettered and duration, one span per attempt', async () => {
+    const name = unique('metrics');
+    const queue = open(new SqsQueue<string>(name, { client }));
+    const seen: Array<[string, Partial<JobMetricEvent>]> = [];
+    const record = (kind: string) => (event: JobMetricEvent) =>
+      seen.push([kind, { jobId: event.jobId, attempt: event.attempt, reason: event.reason }]);
+    const spans: Array<{ attributes: Record<string, unknown>; status?: number; ended: boolean }> = [];
+    const tracer = {
+      startSpan(_name: string, options?: { attributes?: Record<string, string | number> }): JobSpan {
+        const span = {
+          attributes: { ...options?.attributes } as Record<string, unknown>,
+          status: undefined as number | undefined,
+          ended: false,
+        };
+        spans.push(span);
+        return {
+          setAttribute: (key, value) => {
+            span.attributes[key] = value;
+          },
+          recordException: () => {},
+          setStatus: ({ code }) => {
+            span.status = code;
+          },
+          end: () => {
+            span.ended = true;
+          },
+        };
+      },
+    };
+    const durations: string[] = [];
+    const worker = open(
+      new SqsWorker<string>(
+        name,
+        (job) => {
+          if (job.data === 'never' || job.attempt === 1) throw new Error(`fails on attempt ${job.attempt}`);
+        },
+        {
+          client,
+          ...fast,
+          tracer,
+          metrics: {
+            completed: record('completed'),
+            failed: record('failed'),
+            retried: record('retried'),
+            deadLettered: record('dead-lettered'),
+            lost: record('lost'),
+            duration: (event) => durations.push(event.outcome),
+          },
+        },
+      ),
+    );
+    const errors: unknown[] = [];
+    worker.on('error', (error) => errors.push(error));
+    await worker.run();
+    const flaky = await queue.add('n', 'flaky', { attempts: 2 });
+    await flaky.waitUntilFinished(15_000);
+    const doomed = await queue.add('n', 'never', { attempts: 1 });
+    await assert.rejects(doomed.waitUntilFinished(15_000), JobFailedError);
+    assert.deepEqual(seen, [
+      ['failed', { jobId: flaky.id, attempt: 1, reason: undefined }],
+      ['retried', { jobId: flaky.id, attempt: 1, reason: undefined }],
+      ['completed', { jobId: flaky.id, attempt: 2, reason: undefined }],
+      ['failed', { jobId: doomed.id, attempt: 1, reason: undefined }],
+      ['dead-lettered', { jobId: doomed.id, attempt: 1, reason: 'attempts-exhausted' }],
+    ]);
+    assert.deepEqual(durations, ['failed', 'completed', 'failed']);
+    assert.deepEqual(
+      spans.map((s) => [
+        s.attributes['messaging.system'],
+        s.attributes['messaging.destination.name'],
+        s.attributes['messaging.message.id'],
+        s.attributes['job.attempt'],
+        s.status,
+        s.ended,
+      ]),
+      [
+        ['aws_sqs', `jobs-${name}`, flaky.id, 1, 2, true],
+        ['aws_sqs', `jobs-${name}`, flaky.id, 2, 1, true],
+        ['aws_sqs', `jobs-${name}`, doomed.id, 1, 2, true],
+      ],
+    );
+    assert.deepEqual(errors, []);
+  });
+
+  test('a metrics hook that throws is reported as an error and the job still completes', async () => {
+    const name = unique('metrics-throw');
+    const queue = open(new SqsQueue<number, number>(name, { client }));
+    const worker = open(
+      new SqsWorker<number, number>(name, (job) => job.data * 2, {
+        client,
+        ...fast,
+        metrics: {
+          completed: () => {
+            throw new Error('the metrics backend is down');
+          },
+        },
+      }),
+    );
+    const reported = once(worker, 'error');
+    await worker.run();
+    const job = await queue.add('n', 21);
+    assert.equal(await job.waitUntilFinished(10_000), 42);
+    const [error] = await reported;
+    assert.match(String((error as Error).message), /metrics backend is down/);
+  });
+
+  test("trace context: the producer's traceparent travels as a message attribute to every attempt's span", async () => {
+    const name = unique('trace');
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const queue = open(
+      new SqsQueue<number>(name, {
+        client,
+        injectTraceContext: (carrier) => {
+          carrier.traceparent = traceparent;
+        },
+      }),
+    );
+    const parents: unknown[] = [];
+    const noSpan = { setAttribute() {}, recordException() {}, setStatus() {}, end() {} };
+    const worker = open(
+      new SqsWorker<number>(
+        name,
+        (job) => {
+          if (job.attempt === 1) throw new Error('first attempt fails');
+        },
+        {
+          client,
+          ...fast,
+          extractTraceContext: (carrier) => ({ ...carrier }),
+          tracer: {
+            startSpan: (_name, _options, context) => {
+              parents.push(context);
+              return noSpan;
+            },
+          },
+        },
+      ),
+    );
+    await worker.run();
+    const job = await queue.add('n', 1, { attempts: 2 });
+    await job.waitUntilFinished(15_000);
+    assert.deepEqual(parents, [{ traceparent }, { traceparent }]);
   });
 });

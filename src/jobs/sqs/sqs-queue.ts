@@ -20,6 +20,7 @@ import {
 import { checkBackoff } from '../backoff.js';
 import { FinishedJobs } from '../finished-jobs.js';
 import { type AddedJob, checkJobOptions, type JobEvent, type JobOptions } from '../job.js';
+import { injectedTraceContext, type TraceContextInjector } from '../job-metrics.js';
 import { type RepeatHandle, type RepeatSchedule, startRepeat } from '../repeat.js';
 import { type StandardSchemaV1, validatePayload } from '../standard-schema.js';
 import {
@@ -39,6 +40,11 @@ export interface SqsQueueOptions<T> extends SqsTopologyOptions {
   readonly defaultJobOptions?: JobOptions;
   /** Create an events queue for results and job events of the jobs this Queue adds; default true. */
   readonly events?: boolean;
+  /**
+   * Writes the adding code's trace context into each job (see TraceContextInjector in
+   * job-metrics.ts), e.g. `(carrier) => propagation.inject(context.active(), carrier)`.
+   */
+  readonly injectTraceContext?: TraceContextInjector;
 }
 
 export interface SqsBulkJob<T> {
@@ -177,7 +183,15 @@ export class SqsQueue<T, R = unknown> extends EventEmitter {
       entries.push({
         Id: String(entries.length),
         MessageBody: JSON.stringify(data ?? null),
-        MessageAttributes: { [JOB_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(meta) } },
+        MessageAttributes: {
+          // SQS allows 10 attributes a message: the trace context gets up to 9 (traceparent, ...).
+          ...Object.fromEntries(
+            Object.entries(injectedTraceContext(this.options.injectTraceContext) ?? {})
+              .slice(0, 9)
+              .map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
+          ),
+          [JOB_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(meta) },
+        },
         ...(delayMs > 0 ? { DelaySeconds: wholeSeconds(delayMs, MAX_DELAY_SECONDS) } : {}),
         ...(topology.fifo ? { MessageGroupId: id, MessageDeduplicationId: id } : {}),
       });

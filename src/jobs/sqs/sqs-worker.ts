@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type BackoffFunction, backoffDelayMs } from '../backoff.js';
 import { type ActiveJob, describeError, type JobEvent } from '../job.js';
+import type { JobMetricEvent, JobMetrics, JobTracer, TraceContextExtractor } from '../job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from '../processed-ids.js';
 import { type RateLimit, RateLimiter } from '../rate-limiter.js';
 import { runAttempt } from '../run-attempt.js';
@@ -25,6 +26,7 @@ import {
   JOB_ATTRIBUTE,
   MAX_DELAY_SECONDS,
   MAX_VISIBILITY_SECONDS,
+  queueNames,
   readSqsMeta,
   type SqsJobMeta,
   type SqsTopology,
@@ -45,6 +47,19 @@ export interface SqsWorkerOptions<T> extends SqsTopologyOptions {
   readonly handleSignals?: boolean;
   /** Long-poll wait per receive, seconds (0-20); default 20. */
   readonly waitTimeSeconds?: number;
+  /**
+   * Counters and histograms (job-metrics.ts), as on the AMQP Worker: completed, failed, retried,
+   * dead-lettered, duration. `lost` is never called: SQS counts a crashed attempt as a receive,
+   * indistinguishable from a failed one.
+   */
+  readonly metrics?: JobMetrics;
+  /** An OpenTelemetry tracer (or anything shaped like one): one span per attempt. */
+  readonly tracer?: JobTracer;
+  /**
+   * Reads a job's trace context back (see TraceContextExtractor in job-metrics.ts), e.g.
+   * `(carrier) => propagation.extract(ROOT_CONTEXT, carrier)`: the attempt's span is its child.
+   */
+  readonly extractTraceContext?: TraceContextExtractor;
 }
 
 interface Running {
@@ -111,7 +126,8 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
             QueueUrl: this.topology.queueUrl,
             MaxNumberOfMessages: Math.min(10, free),
             WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
-            MessageAttributeNames: [JOB_ATTRIBUTE],
+            // All: the job's own attribute and the trace context's (named by the app's propagator).
+            MessageAttributeNames: this.options.extractTraceContext ? ['All'] : [JOB_ATTRIBUTE],
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
           { abortSignal: signal },
@@ -212,6 +228,21 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
       },
     };
     this.emit('active', active);
+    const span = this.options.tracer?.startSpan(
+      `${this.name} process`,
+      {
+        kind: 5,
+        attributes: {
+          'messaging.system': 'aws_sqs',
+          'messaging.destination.name': queueNames(this.name, this.options).queue,
+          'messaging.message.id': meta.id,
+          'job.name': meta.name,
+          'job.attempt': attempt,
+        },
+      },
+      this.traceContextOf(message),
+    );
+    const startedMs = Date.now();
     // The heartbeat: the job stays hidden while it runs.
     const visibility = this.topology.visibilityTimeoutSeconds;
     const heartbeat = setInterval(
@@ -227,14 +258,32 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
     } finally {
       clearInterval(heartbeat);
     }
-    if (running.released) return;
+    const durationMs = Date.now() - startedMs;
+    if (span) {
+      if (!outcome.ok) {
+        const failure = describeError(outcome.error);
+        span.recordException(outcome.error instanceof Error ? outcome.error : failure.message);
+        span.setStatus({ code: 2, message: failure.message });
+      } else span.setStatus({ code: 1 });
+      span.end();
+    }
+    const about: JobMetricEvent = { queue: this.name, jobId: meta.id, name: meta.name, attempt, durationMs };
+    this.metric('duration', { ...about, outcome: outcome.ok ? 'completed' : 'failed' });
+    if (running.released) {
+      // The handler finished although the job was given back (close): remember it, so the
+      // message, visible again, is deleted as a duplicate instead of running twice.
+      if (outcome.ok) await this.processedIds?.add(meta.id);
+      return;
+    }
     if (outcome.ok) {
+      this.metric('completed', about);
       await this.processedIds?.add(meta.id);
       await this.delete(message);
       await this.publishEvent(meta, { event: 'completed', attempt, result: outcome.result });
       return;
     }
     const failure = describeError(outcome.error);
+    this.metric('failed', { ...about, error: failure.message });
     await this.publishEvent(meta, { event: 'failed', attempt, error: failure.message });
     if (attempt >= meta.attempts) {
       await this.deadLetter(message, meta, attempt, outcome.error, 'attempts-exhausted');
@@ -249,6 +298,7 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
     }
     // Hidden for the backoff (whole seconds, at most 12 h), then received again with the count up.
     await this.changeVisibility(message, wholeSeconds(delayMs, MAX_VISIBILITY_SECONDS));
+    this.metric('retried', { ...about, delayMs, error: failure.message });
     await this.publishEvent(meta, { event: 'retrying', attempt, error: failure.message, delayMs });
   }
 
@@ -294,7 +344,45 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
       }),
     );
     await this.delete(message);
+    this.metric('deadLettered', {
+      queue: this.name,
+      jobId: meta.id,
+      name: meta.name,
+      attempt,
+      error: failure.message,
+      reason,
+    });
     await this.publishEvent(meta, { event: 'dead-lettered', attempt, error: failure.message });
+  }
+
+  /** The producer's trace context from the message's String attributes, through extractTraceContext. */
+  private traceContextOf(message: Message): unknown {
+    const extract = this.options.extractTraceContext;
+    if (!extract) return undefined;
+    const carrier: Record<string, string> = {};
+    for (const [key, value] of Object.entries(message.MessageAttributes ?? {}))
+      if (key !== JOB_ATTRIBUTE && value.StringValue !== undefined) carrier[key] = value.StringValue;
+    try {
+      return extract(carrier);
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /** Calls one metrics hook; one that throws is reported as 'error' and otherwise ignored. */
+  private metric<K extends keyof JobMetrics>(
+    kind: K,
+    event: Parameters<NonNullable<JobMetrics[K]>>[0],
+  ): void {
+    const metrics = this.options.metrics;
+    const hook = metrics?.[kind] as ((e: typeof event) => void) | undefined;
+    if (!hook) return;
+    try {
+      hook.call(metrics, event);
+    } catch (error) {
+      this.reportError(error);
+    }
   }
 
   private async publishEvent(

@@ -13,6 +13,12 @@ import {
 import { declaredSetting, describeDefault } from '../config/settings.js';
 import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
 import {
+  formatKafkaReport,
+  HANDOVER_KAFKA_HELP,
+  handoverKafka,
+  KAFKA_OPTIONS,
+} from './handover-kafka-cli.js';
+import {
   formatSqsReport,
   HANDOVER_SQS_HELP,
   HandoverUsageError,
@@ -81,6 +87,7 @@ async function handover(argv: string[]): Promise<number> {
     return target === undefined ? 2 : 0;
   }
   if (target === 'sqs') return await sqs(rest);
+  if (target === 'kafka') return await kafka(rest);
   if (target !== 'rabbitmq') {
     throw new UsageError(
       `handover to '${target}' is not available; the targets are rabbitmq, kafka and sqs (pier handover --help)`,
@@ -148,6 +155,17 @@ async function sqs(argv: string[]): Promise<number> {
   }
   const report = await handoverSqs(values, regex);
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatSqsReport(report));
+  return report.complete || report.dryRun ? 0 : 1;
+}
+
+async function kafka(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: KAFKA_OPTIONS, strict: true });
+  if (values.help) {
+    process.stdout.write(HANDOVER_KAFKA_HELP);
+    return 0;
+  }
+  const report = await handoverKafka(values, regex);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatKafkaReport(report));
   return report.complete || report.dryRun ? 0 : 1;
 }
 

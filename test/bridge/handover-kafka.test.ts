@@ -6,7 +6,7 @@
 // starts at 200 after DeleteRecords; the copy starts at 0).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -154,6 +154,29 @@ describe('pier handover kafka: to a second Pier', () => {
     const partial = await endsAt(target, 'orders');
     const total = [...partial.values()].reduce((a, b) => a + b, 0);
     assert.ok(total < 3 * PER_PARTITION - DELETED_FROM_P0, `killed mid-way (${total} copied)`);
+
+    // The kill's worst instant, made certain: the target acknowledged records the saved map does
+    // not have yet (a kill between the acknowledgement and the save). Roll the map back up to 300
+    // records per partition.
+    const saved = JSON.parse(readFileSync(state, 'utf8')) as {
+      partitions: Record<
+        string,
+        { sourceNext: number; targetNext: number; runs: [number, number, number][] }
+      >;
+    };
+    let rolledBack = 0;
+    for (const progress of Object.values(saved.partitions)) {
+      const last = progress.runs.at(-1);
+      if (!last) continue;
+      const back = Math.min(300, last[2]);
+      last[2] -= back;
+      if (last[2] === 0) progress.runs.pop();
+      progress.sourceNext -= back;
+      progress.targetNext -= back;
+      rolledBack += back;
+    }
+    assert.ok(rolledBack > 0, 'some records had been copied when the hand-over was killed');
+    writeFileSync(state, JSON.stringify(saved));
 
     const rerun = await runPier(handover(), { timeoutMs: 120_000 });
     assert.equal(rerun.code, 1, `${rerun.stdout}\n${rerun.stderr}`);

@@ -224,10 +224,8 @@ describe('pier handover sqs: to a second Pier', () => {
     const received = await drain(target, await urlAt(target, 'orders'));
     const bodies = new Set(received.map((m) => m.Body));
     assert.equal(bodies.size, STANDARD_COUNT, 'every message arrived');
-    assert.ok(
-      received.length - STANDARD_COUNT <= 10,
-      `${received.length - STANDARD_COUNT} duplicates: at most one batch`,
-    );
+    const duplicates = received.length - STANDARD_COUNT;
+    assert.ok(duplicates <= 40, `${duplicates} duplicates: at most one batch of 10 per receive loop (4)`);
     const sample = received.find((m) => m.Body === 'order-1234')!;
     assert.equal(sample.MessageAttributes?.kind?.StringValue, 'order');
     assert.equal(sample.MessageAttributes?.amount?.DataType, 'Number');

@@ -297,6 +297,13 @@ async function createAtTarget(
   return { url, wanted: { ...base, ...withArns } };
 }
 
+/**
+ * Receive loops per queue. In a FIFO queue too: SQS gives no loop a group's next message while an
+ * earlier one of that group is in flight, and a loop deletes (or returns) what it received only
+ * after the target answered, so each group still arrives in order.
+ */
+const RECEIVE_LOOPS = 4;
+
 /** Drains one queue at Pier into its twin; resolves with the messages moved. */
 async function moveMessages(
   queue: SqsQueueSnapshot,
@@ -304,14 +311,29 @@ async function moveMessages(
   targetUrl: string,
   options: SqsHandoverOptions,
 ): Promise<number> {
+  const counter = { moved: 0, lastReportMs: Date.now() };
+  const loops = Array.from({ length: RECEIVE_LOOPS }, () =>
+    moveLoop(queue, sourceUrl, targetUrl, options, counter),
+  );
+  const outcomes = await Promise.allSettled(loops);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return counter.moved;
+}
+
+async function moveLoop(
+  queue: SqsQueueSnapshot,
+  sourceUrl: string,
+  targetUrl: string,
+  options: SqsHandoverOptions,
+  counter: { moved: number; lastReportMs: number },
+): Promise<void> {
   const { source, target } = options;
   const fifo = isFifo(queue.attributes);
   const contentBased = queue.attributes.ContentBasedDeduplication === 'true';
   const say = options.progress;
   const maxWaitMs = options.maxWaitMs ?? 120_000;
-  let moved = 0;
   let failedBatches = 0;
-  let lastReportMs = Date.now();
   let idleSinceMs: number | undefined;
   for (;;) {
     const { Messages = [] } = await source.send(
@@ -326,7 +348,7 @@ async function moveMessages(
     );
     if (Messages.length === 0) {
       const left = await attributesOf(source, sourceUrl);
-      if (depthOf(left) === 0) return moved;
+      if (depthOf(left) === 0) return;
       if (Number(left.ApproximateNumberOfMessages ?? 0) > 0) continue;
       const now = Date.now();
       idleSinceMs ??= now;
@@ -336,15 +358,15 @@ async function moveMessages(
           `${waiting} at Pier after waiting ${Math.round(maxWaitMs / 1000)} s; stop the consumers at Pier and run again`,
         );
       }
-      if (now - lastReportMs >= 5 * PROGRESS_INTERVAL_MS) {
-        lastReportMs = now;
+      if (now - counter.lastReportMs >= 5 * PROGRESS_INTERVAL_MS) {
+        counter.lastReportMs = now;
         say(`queue '${queue.name}': waiting for ${waiting}`);
       }
       continue;
     }
     idleSinceMs = undefined;
     const outcome = await sendAndDelete(Messages, fifo, contentBased, sourceUrl, targetUrl, source, target);
-    moved += outcome.moved;
+    counter.moved += outcome.moved;
     if (outcome.moved === 0 && outcome.lastError !== undefined) {
       failedBatches++;
       if (failedBatches >= MAX_FAILED_BATCHES) {
@@ -356,9 +378,9 @@ async function moveMessages(
       failedBatches = 0;
     }
     const now = Date.now();
-    if (now - lastReportMs >= PROGRESS_INTERVAL_MS) {
-      lastReportMs = now;
-      say(`queue '${queue.name}': moved ${moved}`);
+    if (now - counter.lastReportMs >= PROGRESS_INTERVAL_MS) {
+      counter.lastReportMs = now;
+      say(`queue '${queue.name}': moved ${counter.moved}`);
     }
   }
 }

@@ -12,6 +12,7 @@ const WORKLOADS: Record<string, string> = {
   shovel: './shovel-bench.js', // shovel-bench.ts: shovel throughput with on-confirm
   tls: './tls-bench.js', // tls-bench.ts: TLS vs plaintext per protocol (amqplib, kcat, the SQS SDK)
   handover: './handover-bench.js', // handover-bench.ts: pier handover rabbitmq, Pier → a real RabbitMQ
+  'handover-pier': './handover-pier-bench.js', // handover-pier-bench.ts: pier handover sqs|kafka, Pier → Pier
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

@@ -12,12 +12,27 @@ import {
 } from '../bridge/handover/rabbitmq-handover.js';
 import { declaredSetting, describeDefault } from '../config/settings.js';
 import { AdminUnavailableError, sendAdminRequest } from './admin-client.js';
+import {
+  formatKafkaReport,
+  HANDOVER_KAFKA_HELP,
+  handoverKafka,
+  KAFKA_OPTIONS,
+} from './handover-kafka-cli.js';
+import {
+  formatSqsReport,
+  HANDOVER_SQS_HELP,
+  HandoverUsageError,
+  handoverSqs,
+  SQS_OPTIONS,
+} from './handover-sqs-cli.js';
 import { formatTable } from './table.js';
 
 const dataDirSetting = declaredSetting('data-dir');
 const DEFAULT_FROM = 'amqp://guest:guest@127.0.0.1:5672';
 
 export const HANDOVER_HELP = `Usage: pier handover rabbitmq --amqp URL --http URL [flags]
+       pier handover sqs --endpoint URL [flags]       (pier handover sqs --help)
+       pier handover kafka --bootstrap HOST:PORT [flags]  (pier handover kafka --help)
 
 Hands this Pier's AMQP workload over to RabbitMQ: its definitions (users, vhosts, permissions,
 policies, queues, exchanges, bindings; RabbitMQ's format) are imported through the target's
@@ -43,7 +58,7 @@ Flags:
   --data-dir DIR    data directory of the running Pier (env ${dataDirSetting.env}, default ${describeDefault(dataDirSetting)})
 `;
 
-class UsageError extends Error {}
+const UsageError = HandoverUsageError;
 
 export async function runHandover(argv: string[]): Promise<number> {
   try {
@@ -53,7 +68,11 @@ export async function runHandover(argv: string[]): Promise<number> {
       process.stderr.write(`pier: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof HandoverError || error instanceof AdminUnavailableError) {
+    if (
+      error instanceof HandoverError ||
+      error instanceof AdminUnavailableError ||
+      isHandoverFailure(error)
+    ) {
       process.stderr.write(`pier: handover: ${error.message}\n`);
       return 1;
     }
@@ -67,9 +86,11 @@ async function handover(argv: string[]): Promise<number> {
     process.stdout.write(HANDOVER_HELP);
     return target === undefined ? 2 : 0;
   }
+  if (target === 'sqs') return await sqs(rest);
+  if (target === 'kafka') return await kafka(rest);
   if (target !== 'rabbitmq') {
     throw new UsageError(
-      `handover to '${target}' is not available; this version hands over to rabbitmq only (pier handover --help)`,
+      `handover to '${target}' is not available; the targets are rabbitmq, kafka and sqs (pier handover --help)`,
     );
   }
   const { values } = parseArgs({
@@ -124,6 +145,44 @@ async function handover(argv: string[]): Promise<number> {
   });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return report.complete || report.dryRun ? 0 : 1;
+}
+
+async function sqs(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: SQS_OPTIONS, strict: true });
+  if (values.help) {
+    process.stdout.write(HANDOVER_SQS_HELP);
+    return 0;
+  }
+  const report = await handoverSqs(values, regex);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatSqsReport(report));
+  return report.complete || report.dryRun ? 0 : 1;
+}
+
+async function kafka(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: KAFKA_OPTIONS, strict: true });
+  if (values.help) {
+    process.stdout.write(HANDOVER_KAFKA_HELP);
+    return 0;
+  }
+  const report = await handoverKafka(values, regex);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatKafkaReport(report));
+  return report.complete || report.dryRun ? 0 : 1;
+}
+
+/**
+ * An error from the target or from Pier's listener (refused, unreachable, wrong credentials):
+ * reported as the hand-over's failure (exit 1), not as a crash.
+ */
+function isHandoverFailure(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === 'SqsHandoverError' ||
+    error.name === 'KafkaHandoverError' ||
+    '$metadata' in error ||
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|KafkaJS/.test(
+      `${error.name} ${error.message} ${(error as { code?: string }).code ?? ''}`,
+    )
+  );
 }
 
 /** Anchored, as RabbitMQ's policy patterns are not: the whole name must match. */

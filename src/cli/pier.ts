@@ -16,8 +16,8 @@ Usage: pier <command> [flags]
 Commands:
   serve        run the broker (pier serve --help for its flags)
 ${adminHelpLines()}
-  handover     rabbitmq --amqp URL --http URL: move definitions and messages to RabbitMQ
-               (pier handover --help)
+  handover     rabbitmq --amqp URL --http URL | kafka --bootstrap HOST:PORT | sqs --endpoint URL:
+               move definitions, messages and positions to a bigger broker (pier handover --help)
   tls dev-cert --out DIR [--client-cn NAME]
                write a development CA, server and client certificates (ca.pem, server.pem,
                server-key.pem, client.pem, client-key.pem) with the openssl command

@@ -14,11 +14,11 @@ describe('pier handover: bad input', () => {
   });
 
   it('names the targets it has and the flags it needs (exit 2)', async () => {
-    const kafka = await runPier(['handover', 'kafka', '--bootstrap', 'localhost:1']);
-    assert.equal(kafka.code, 2);
+    const other = await runPier(['handover', 'nats', '--bootstrap', 'localhost:1']);
+    assert.equal(other.code, 2);
     assert.match(
-      kafka.stderr,
-      /handover to 'kafka' is not available; this version hands over to rabbitmq only/,
+      other.stderr,
+      /handover to 'nats' is not available; the targets are rabbitmq, kafka and sqs/,
     );
     const missing = await runPier(['handover', 'rabbitmq', '--amqp', 'amqp://guest:guest@127.0.0.1:1']);
     assert.equal(missing.code, 2);
@@ -26,6 +26,8 @@ describe('pier handover: bad input', () => {
     const help = await runPier(['handover', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: pier handover rabbitmq --amqp URL --http URL/);
+    assert.match(help.stdout, /pier handover sqs --endpoint URL/);
+    assert.match(help.stdout, /pier handover kafka --bootstrap HOST:PORT/);
   });
 
   it('says when no Pier runs on the data directory (exit 1)', async () => {

@@ -12,6 +12,7 @@ import {
   type AclAuthorizer,
   AclOperation,
   ANONYMOUS_PRINCIPAL,
+  AUTHORIZED_OPERATIONS_OMITTED,
   CLUSTER_RESOURCE_NAME,
   ResourceType,
 } from '../../core/kafka/acls.js';
@@ -30,6 +31,8 @@ import type {
   DeleteRecordsResponse,
   DeleteTopicsRequest,
   DeleteTopicsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
   DescribeConfigsRequest,
   DescribeConfigsResponse,
   DescribeGroupsRequest,
@@ -48,6 +51,7 @@ import type {
   ListGroupsResponse,
   ListOffsetsRequest,
   ListOffsetsResponse,
+  ListTransactionsResponse,
   MetadataRequest,
   MetadataResponse,
   OffsetCommitRequest,
@@ -114,6 +118,16 @@ export class KafkaAccess {
 
   allowsCluster(session: KafkaSession, operation: number): boolean {
     return this.allows(session, operation, CLUSTER, CLUSTER_RESOURCE_NAME);
+  }
+
+  /** The operations the connection may do on the resource, as Kafka's authorized-operations bits. */
+  authorizedOperations(session: KafkaSession, resourceType: number, resourceName: string): number {
+    return this.authorizer.authorizedOperations(
+      sessionPrincipal(session),
+      sessionHost(session),
+      resourceType,
+      resourceName,
+    );
   }
 
   allowsAny(session: KafkaSession, operation: number, resourceType: number): boolean {
@@ -186,6 +200,16 @@ function partial<Req, Res>(
   const finish = (value: KafkaAnswer) =>
     value === NO_RESPONSE ? value : (addRefused(value as Res) as KafkaStruct);
   return answer instanceof Promise ? answer.then(finish) : finish(answer);
+}
+
+/** Applies `finish` to the handler's answer, whether it came at once or later. */
+function after<Res>(
+  answer: KafkaAnswer | Promise<KafkaAnswer>,
+  finish: (response: Res) => Res,
+): KafkaAnswer | Promise<KafkaAnswer> {
+  const apply = (value: KafkaAnswer) =>
+    value === NO_RESPONSE ? value : (finish(value as Res) as KafkaStruct);
+  return answer instanceof Promise ? answer.then(apply) : apply(answer);
 }
 
 function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
@@ -309,22 +333,41 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
   });
 
   // Metadata: topics it may not DESCRIBE are left out of "all topics" and refused when named;
-  // a topic that would be auto-created needs CREATE.
+  // a topic that would be auto-created needs CREATE. Authorized operations, when asked for, are
+  // the principal's (the cluster's only with DESCRIBE on it, else 0), as in Kafka.
   on<MetadataRequest>(API_KEYS.Metadata, (call, inner) => {
     const { session, body } = call;
     const may = topicAllowed(session, DESCRIBE);
-    const hide = (response: MetadataResponse): MetadataResponse => ({
-      ...response,
-      topics: response.topics.filter((t) => t.name === null || may(t.name)),
-    });
+    const version = call.header.apiVersion;
+    const withOperations = (response: MetadataResponse): MetadataResponse => {
+      if (version < 8) return response;
+      const clusterAsked = version <= 10 && body.includeClusterAuthorizedOperations;
+      return {
+        ...response,
+        clusterAuthorizedOperations: clusterAsked
+          ? access.allowsCluster(session, DESCRIBE)
+            ? access.authorizedOperations(session, CLUSTER, CLUSTER_RESOURCE_NAME)
+            : 0
+          : response.clusterAuthorizedOperations,
+        topics: body.includeTopicAuthorizedOperations
+          ? response.topics.map((t) =>
+              t.name === null || t.topicAuthorizedOperations === AUTHORIZED_OPERATIONS_OMITTED
+                ? t
+                : { ...t, topicAuthorizedOperations: access.authorizedOperations(session, TOPIC, t.name) },
+            )
+          : response.topics,
+      };
+    };
     // Version 0 reads an empty list as "all topics".
-    if (body.topics === null || (call.header.apiVersion === 0 && body.topics.length === 0)) {
-      const answer = inner(call as KafkaCall);
-      return answer instanceof Promise
-        ? answer.then((a) => hide(a as MetadataResponse) as KafkaStruct)
-        : (hide(answer as MetadataResponse) as KafkaStruct);
+    if (body.topics === null || (version === 0 && body.topics.length === 0)) {
+      return after<MetadataResponse>(inner(call as KafkaCall), (response) =>
+        withOperations({
+          ...response,
+          topics: response.topics.filter((t) => t.name === null || may(t.name)),
+        }),
+      );
     }
-    const autoCreating = call.header.apiVersion < 4 || body.allowAutoTopicCreation;
+    const autoCreating = version < 4 || body.allowAutoTopicCreation;
     const [allowed, refused] = split(body.topics, (t) => {
       if (t.name === null) {
         // By id: an unknown id is the handler's UNKNOWN_TOPIC_ID to answer.
@@ -334,30 +377,28 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
       if (!may(t.name)) return false;
       return !(autoCreating && access.wouldAutoCreate(t.name)) || access.mayCreateTopic(session, t.name);
     });
-    if (refused.length === 0) return inner(call as KafkaCall);
+    if (refused.length === 0) return after<MetadataResponse>(inner(call as KafkaCall), withOperations);
     // Asked with the allowed topics only (even none: brokers and cluster id are still answered).
     const answer = inner({ ...call, body: { ...body, topics: allowed } as KafkaStruct });
-    const finish = (value: KafkaAnswer): KafkaStruct => {
-      const response = value as MetadataResponse;
-      // Version 0 reads an empty list as "all topics".
-      const answered = allowed.length === 0 ? [] : response.topics;
+    return after<MetadataResponse>(answer, (response) => {
+      const answered = withOperations(response);
       return {
-        ...response,
+        ...answered,
         topics: [
-          ...answered,
+          // Version 0 reads an empty list as "all topics".
+          ...(allowed.length === 0 ? [] : answered.topics),
           ...refused.map(
             (t) =>
               blankEntry(API_KEYS.Metadata, ['topics'], {
                 errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
                 name: t.name,
                 topicId: t.topicId,
-                topicAuthorizedOperations: -2147483648,
+                topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
               }) as MetadataResponse['topics'][number],
           ),
         ],
-      } as KafkaStruct;
-    };
-    return answer instanceof Promise ? answer.then(finish) : finish(answer);
+      };
+    });
   });
 
   // OffsetCommit: READ on the group, then READ on each topic.
@@ -487,27 +528,31 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     );
   });
 
-  // DescribeGroups: DESCRIBE on each group.
+  // DescribeGroups: DESCRIBE on each group; authorized operations (v3+, when asked) are the
+  // principal's on each group described without error.
   on<DescribeGroupsRequest>(API_KEYS.DescribeGroups, (call, inner) => {
-    const [allowed, refused] = split(call.body.groups, (g) =>
-      access.allows(call.session, DESCRIBE, GROUP, g),
-    );
-    if (refused.length === 0) return inner(call as KafkaCall);
+    const { session, body } = call;
+    const operationsAsked = call.header.apiVersion >= 3 && body.includeAuthorizedOperations;
+    const [allowed, refused] = split(body.groups, (g) => access.allows(session, DESCRIBE, GROUP, g));
     return partial<DescribeGroupsRequest, DescribeGroupsResponse>(
       call,
       inner,
-      allowed.length > 0 ? { ...call.body, groups: allowed } : undefined,
+      allowed.length > 0 ? { ...body, groups: allowed } : undefined,
       () => ({ throttleTimeMs: 0, groups: [] }),
       (response) => ({
         ...response,
         groups: [
-          ...response.groups,
+          ...response.groups.map((g) =>
+            operationsAsked && g.errorCode === KafkaError.NONE
+              ? { ...g, authorizedOperations: access.authorizedOperations(session, GROUP, g.groupId) }
+              : g,
+          ),
           ...refused.map(
             (groupId) =>
               blankEntry(API_KEYS.DescribeGroups, ['groups'], {
                 errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
                 groupId,
-                authorizedOperations: -2147483648,
+                authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
               }) as DescribeGroupsResponse['groups'][number],
           ),
         ],
@@ -933,11 +978,34 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
             errorMessage: DENIED_MESSAGE,
           }),
     );
-  clusterWide(API_KEYS.DescribeCluster, DESCRIBE);
   clusterWide(API_KEYS.DescribeLogDirs, DESCRIBE);
   clusterWide(API_KEYS.ElectLeaders, ALTER);
   clusterWide(API_KEYS.DescribeAcls, DESCRIBE);
-  clusterWide(API_KEYS.ListTransactions, DESCRIBE);
+
+  // DescribeCluster: answered to every principal, as Kafka does; the cluster's authorized
+  // operations (when asked) are the principal's with DESCRIBE on the cluster, else 0.
+  on<DescribeClusterRequest>(API_KEYS.DescribeCluster, (call, inner) => {
+    const { session, body } = call;
+    if (!body.includeClusterAuthorizedOperations) return inner(call as KafkaCall);
+    const operations = access.allowsCluster(session, DESCRIBE)
+      ? access.authorizedOperations(session, CLUSTER, CLUSTER_RESOURCE_NAME)
+      : 0;
+    return after(inner(call as KafkaCall), (response: DescribeClusterResponse) =>
+      response.errorCode === KafkaError.NONE
+        ? { ...response, clusterAuthorizedOperations: operations }
+        : response,
+    );
+  });
+
+  // ListTransactions: only the transactional ids the principal may DESCRIBE, as Kafka filters them.
+  on<KafkaStruct>(API_KEYS.ListTransactions, (call, inner) =>
+    after(inner(call), (response: ListTransactionsResponse) => ({
+      ...response,
+      transactionStates: response.transactionStates.filter((t) =>
+        access.allows(call.session, DESCRIBE, TRANSACTIONAL_ID, t.transactionalId),
+      ),
+    })),
+  );
 
   // CreateAcls / DeleteAcls: ALTER on the cluster, every entry refused.
   on<KafkaStruct>(API_KEYS.CreateAcls, (call, inner) =>

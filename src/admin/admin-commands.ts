@@ -9,7 +9,14 @@ import * as management from '../core/amqp/management.js';
 import { exportDefinitions, importDefinitions } from '../core/amqp/rabbit-definitions.js';
 import { clearParameter, SHOVEL_COMPONENT, setParameter } from '../core/amqp/runtime-parameters.js';
 import type { BrokerCore } from '../core/broker-core.js';
-import { KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
+import {
+  AclDefinitionError,
+  exportAcls,
+  KAFKA_ACLS_KEY,
+  parseAclDefinitions,
+} from '../core/kafka/acl-definitions.js';
+import type { AclAuthorizer } from '../core/kafka/acls.js';
+import { ACL_ADMIN_COMMANDS, KAFKA_ADMIN_COMMANDS, type KafkaAdminContext } from './kafka-admin-commands.js';
 import { SQS_ADMIN_COMMANDS, type SqsAdminContext } from './sqs-admin-commands.js';
 
 /** A shovel's status as `pier shovel status` prints it (composition passes src/bridge's). */
@@ -77,14 +84,46 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
     }),
   'policy.clear': (core, a) => management.clearPolicy(core, a.string('vhost'), a.string('name')),
   'policy.list': (core, a) => management.listPolicies(core, a.optionalString('vhost')),
-  'definitions.export': (core, a) => exportDefinitions(core, a.optionalString('vhost')),
-  'definitions.import': (core, a) => importDefinitions(core, a.raw('definitions'), a.optionalString('vhost')),
 };
+
+/**
+ * `pier definitions export|import`: RabbitMQ's format, plus the Kafka ACLs under their own key
+ * (whole-broker files only: ACLs belong to no vhost). Import checks the ACLs before anything else,
+ * so a bad ACL changes nothing.
+ */
+function definitionsCommand(core: BrokerCore, command: string, a: Args, acls: AclAuthorizer | undefined) {
+  const vhost = a.optionalString('vhost');
+  if (command === 'definitions.export') {
+    const exported = exportDefinitions(core, vhost);
+    return acls && vhost === undefined ? { ...exported, [KAFKA_ACLS_KEY]: exportAcls(acls) } : exported;
+  }
+  const definitions = a.raw('definitions');
+  let bindings: ReturnType<typeof parseAclDefinitions> = [];
+  if (vhost === undefined && definitions !== null && typeof definitions === 'object') {
+    try {
+      bindings = parseAclDefinitions((definitions as Record<string, unknown>)[KAFKA_ACLS_KEY]);
+    } catch (error) {
+      if (error instanceof AclDefinitionError) throw new BadRequest(error.message);
+      throw error;
+    }
+  }
+  if (bindings.length > 0 && !acls)
+    throw new BadRequest(
+      `the file has ${KAFKA_ACLS_KEY} but Kafka ACLs are off on this broker: start it with --kafka-acls on, or import into its data directory while it is stopped`,
+    );
+  importDefinitions(core, definitions, vhost);
+  for (const binding of bindings) acls!.add(binding);
+  return null;
+}
 
 const SHOVEL_COMMANDS = ['shovel.add', 'shovel.delete', 'shovel.list', 'shovel.status'];
 
+const DEFINITIONS_COMMANDS = ['definitions.export', 'definitions.import'];
+
 export const ADMIN_COMMANDS: readonly string[] = [
   ...Object.keys(COMMANDS),
+  ...DEFINITIONS_COMMANDS,
+  ...Object.keys(ACL_ADMIN_COMMANDS),
   ...Object.keys(KAFKA_ADMIN_COMMANDS),
   ...Object.keys(SQS_ADMIN_COMMANDS),
   'tls.reload',
@@ -94,17 +133,25 @@ export const ADMIN_COMMANDS: readonly string[] = [
 /**
  * Runs one request; failures become `{ ok: false, error }` with a text meant for the operator.
  * Kafka and SQS commands (topics.*, groups.*, sqs.*) need `live`: only a running broker has it.
+ * ACL commands and definitions use the running broker's ACLs, or offline `storedAcls` (an
+ * authorizer over the stopped broker's stored definitions).
  */
 export function executeAdminRequest(
   core: BrokerCore,
   request: unknown,
   live?: LiveAdminContext,
+  storedAcls?: AclAuthorizer,
 ): AdminResponse {
   try {
     if (request === null || typeof request !== 'object')
       throw new BadRequest('a request must be a JSON object');
     const { command, args } = request as AdminRequest;
     const handler = typeof command === 'string' ? COMMANDS[command] : undefined;
+    const acls = live ? live.acls : storedAcls;
+    const aclHandler = typeof command === 'string' ? ACL_ADMIN_COMMANDS[command] : undefined;
+    if (aclHandler) return { ok: true, result: aclHandler(acls, new Args(args ?? {})) ?? null };
+    if (typeof command === 'string' && DEFINITIONS_COMMANDS.includes(command))
+      return { ok: true, result: definitionsCommand(core, command, new Args(args ?? {}), acls) ?? null };
     const kafkaHandler = typeof command === 'string' ? KAFKA_ADMIN_COMMANDS[command] : undefined;
     if (kafkaHandler) {
       if (!live) throw new BadRequest(`'${command}' reads live Kafka state: it needs a running broker`);

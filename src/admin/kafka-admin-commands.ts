@@ -51,13 +51,13 @@ function aclView(b: AclBinding): AclView {
   };
 }
 
-function aclsOf(kafka: KafkaAdminContext): AclAuthorizer {
-  if (!kafka.acls)
+function aclsOf(acls: AclAuthorizer | undefined): AclAuthorizer {
+  if (!acls)
     throw new BrokerError(
       'precondition-failed',
       'Kafka ACLs are off on this broker: start it with --kafka-acls on',
     );
-  return kafka.acls;
+  return acls;
 }
 
 /** Runs an ACL change; a binding Kafka would refuse is reported with its reason. */
@@ -105,6 +105,33 @@ interface RequestArgs {
 
 type KafkaHandler = (kafka: KafkaAdminContext, args: RequestArgs) => unknown;
 
+/**
+ * `pier acls add|list|remove`: over a running broker's ACLs, or (offline) over an authorizer on
+ * a stopped broker's stored definitions; undefined when the running broker has ACLs off.
+ */
+export const ACL_ADMIN_COMMANDS: Readonly<
+  Record<string, (acls: AclAuthorizer | undefined, args: RequestArgs) => unknown>
+> = {
+  'acls.add': (acls, a) => {
+    const stored = aclsOf(acls);
+    const bindings = a.raw('bindings') as AclBinding[];
+    // All or nothing: every binding is checked before any is stored.
+    aclChange(() => {
+      for (const binding of bindings) validateBinding(binding);
+    });
+    for (const binding of bindings) aclChange(() => stored.add(binding));
+    return bindings.map(aclView);
+  },
+  'acls.list': (acls, a) =>
+    (a.raw('filters') as AclBindingFilter[])
+      .flatMap((filter) => aclChange(() => aclsOf(acls).describe(filter)))
+      .map(aclView),
+  'acls.remove': (acls, a) =>
+    (a.raw('filters') as AclBindingFilter[])
+      .flatMap((filter) => aclChange(() => aclsOf(acls).remove(filter)))
+      .map(aclView),
+};
+
 export const KAFKA_ADMIN_COMMANDS: Readonly<Record<string, KafkaHandler>> = {
   'topics.list': ({ topics }) => topicDepths(topics),
   'topics.describe': ({ topics }, a) => {
@@ -114,24 +141,6 @@ export const KAFKA_ADMIN_COMMANDS: Readonly<Record<string, KafkaHandler>> = {
     return topicDepth(topic);
   },
   'groups.list': ({ topics, groups }) => groupLags(groups, topics),
-  'acls.add': (kafka, a) => {
-    const acls = aclsOf(kafka);
-    const bindings = a.raw('bindings') as AclBinding[];
-    // All or nothing: every binding is checked before any is stored.
-    aclChange(() => {
-      for (const binding of bindings) validateBinding(binding);
-    });
-    for (const binding of bindings) aclChange(() => acls.add(binding));
-    return bindings.map(aclView);
-  },
-  'acls.list': (kafka, a) =>
-    (a.raw('filters') as AclBindingFilter[])
-      .flatMap((filter) => aclChange(() => aclsOf(kafka).describe(filter)))
-      .map(aclView),
-  'acls.remove': (kafka, a) =>
-    (a.raw('filters') as AclBindingFilter[])
-      .flatMap((filter) => aclChange(() => aclsOf(kafka).remove(filter)))
-      .map(aclView),
   'transactions.list': ({ transactions }) =>
     (transactions?.list() ?? [])
       .map(transactionView)

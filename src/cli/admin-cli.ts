@@ -36,7 +36,6 @@ export const ADMIN_GROUPS = [
 /** Groups that read a running broker's live state (nothing to edit offline). */
 const LIVE_GROUPS: ReadonlySet<AdminGroup> = new Set([
   'topics',
-  'acls',
   'groups',
   'transactions',
   'sqs',
@@ -332,7 +331,7 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
     export: {
       args: ['FILE'],
       summary:
-        "write users, vhosts, permissions, policies, queues, exchanges and bindings in RabbitMQ's definitions format ('-' for stdout)",
+        "write users, vhosts, permissions, policies, queues, exchanges and bindings in RabbitMQ's definitions format ('-' for stdout), and the Kafka ACLs under pier_kafka_acls (which RabbitMQ ignores)",
       flags: [VHOST_FILTER, DATA_DIR],
       request: (_p, v) => ({ command: 'definitions.export', args: { vhost: v.vhost } }),
       print: (r, [file]) => {

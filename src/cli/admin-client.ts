@@ -11,6 +11,7 @@ import { controlSocketPath } from '../admin/control-socket.js';
 import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
 import { NO_PROPERTIES } from '../core/amqp/message-properties.js';
 import { BrokerCore } from '../core/broker-core.js';
+import { AclAuthorizer } from '../core/kafka/acls.js';
 import { ManualClock } from '../core/manual-clock.js';
 import { Storage, StorageLockedError } from '../storage/storage.js';
 
@@ -109,7 +110,10 @@ async function requestOffline(dataDir: string, request: AdminRequest): Promise<A
       codec: NO_PROPERTIES,
     });
     core.restore(storage.definitions.entries());
-    const response = executeAdminRequest(core, request);
+    // The Kafka ACLs are stored among the definitions too; a broker uses them with --kafka-acls on.
+    const acls = new AclAuthorizer({ definitions: storage.definitions });
+    acls.restore(storage.definitions.entries());
+    const response = executeAdminRequest(core, request, undefined, acls);
     const durable = [...core.allQueues()].filter((q) => q.isDurable);
     storage.removeOrphanQueueData(durable.map((q) => ({ vhost: q.vhost, queueName: q.name })));
     return response;

@@ -182,6 +182,64 @@ const IMPLIED_BY: ReadonlyMap<number, readonly number[]> = new Map([
   [AclOperation.DESCRIBE_CONFIGS, [AclOperation.ALTER_CONFIGS, AclOperation.ALL]],
 ]);
 
+/**
+ * The operations each resource type supports (Kafka's AclEntry.supportedOperations): the bits an
+ * "authorized operations" field may carry for a resource of that type.
+ */
+export const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
+  [
+    ResourceType.TOPIC,
+    [
+      AclOperation.READ,
+      AclOperation.WRITE,
+      AclOperation.CREATE,
+      AclOperation.DESCRIBE,
+      AclOperation.DELETE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+    ],
+  ],
+  [
+    ResourceType.GROUP,
+    [
+      AclOperation.READ,
+      AclOperation.DESCRIBE,
+      AclOperation.DELETE,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+    ],
+  ],
+  [
+    ResourceType.CLUSTER,
+    [
+      AclOperation.CREATE,
+      AclOperation.CLUSTER_ACTION,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+      AclOperation.IDEMPOTENT_WRITE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE,
+    ],
+  ],
+  [ResourceType.TRANSACTIONAL_ID, [AclOperation.DESCRIBE, AclOperation.WRITE]],
+  [ResourceType.DELEGATION_TOKEN, [AclOperation.DESCRIBE]],
+  [ResourceType.USER, [AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS]],
+]);
+
+/** One bit per operation code (Kafka's Utils.to32BitField), as "authorized operations" fields carry them. */
+export function operationBits(operations: readonly number[]): number {
+  return operations.reduce((bits, operation) => bits | (1 << operation), 0);
+}
+
+/** Every operation a resource type supports, as bits: what Kafka reports without an authorizer. */
+export function supportedOperationBits(resourceType: number): number {
+  return operationBits(SUPPORTED_OPERATIONS.get(resourceType) ?? []);
+}
+
+/** Kafka's value for "authorized operations" the client did not ask for (INT32_MIN). */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
 /** What the authorizer needs to decide: who asks, from where, for what. */
 export interface AccessRequest {
   /** `User:alice`. */
@@ -285,6 +343,20 @@ export class AclAuthorizer {
       }
     }
     return anyAcl ? allowed : this.allowEveryoneIfNoAclFound;
+  }
+
+  /**
+   * The operations `principal` may do on the resource, as the bit set Metadata, DescribeGroups and
+   * DescribeCluster report (Kafka's AuthHelper.authorizedOperations): each operation the type
+   * supports, asked of authorize() on that resource (so implied DESCRIBE counts, DENY removes).
+   */
+  authorizedOperations(principal: string, host: string, resourceType: number, resourceName: string): number {
+    const operations = SUPPORTED_OPERATIONS.get(resourceType) ?? [];
+    return operationBits(
+      operations.filter((operation) =>
+        this.authorize({ principal, host, operation, resourceType, resourceName }),
+      ),
+    );
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   type AclAuthorizer,
   AclOperation,
   ANONYMOUS_PRINCIPAL,
+  AUTHORIZED_OPERATIONS_OMITTED,
   CLUSTER_RESOURCE_NAME,
   ResourceType,
 } from '../../core/kafka/acls.js';
@@ -30,6 +31,8 @@ import type {
   DeleteRecordsResponse,
   DeleteTopicsRequest,
   DeleteTopicsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
   DescribeConfigsRequest,
   DescribeConfigsResponse,
   DescribeGroupsRequest,
@@ -48,6 +51,7 @@ import type {
   ListGroupsResponse,
   ListOffsetsRequest,
   ListOffsetsResponse,
+  ListTransactionsResponse,
   MetadataRequest,
   MetadataResponse,
   OffsetCommitRequest,
@@ -114,6 +118,16 @@ export class KafkaAccess {
 
   allowsCluster(session: KafkaSession, operation: number): boolean {
     return this.allows(session, operation, CLUSTER, CLUSTER_RESOURCE_NAME);
+  }
+
+  /** The operations the connection may do on the resource, as Kafka's authorized-operations bits. */
+  authorizedOperations(session: KafkaSession, resourceType: number, resourceName: string): number {
+    return this.authorizer.authorizedOperations(
+      sessionPrincipal(session),
+      sessionHost(session),
+      resourceType,
+      resourceName,
+    );
   }
 
   allowsAny(session: KafkaSession, operation: number, resourceType: number): boolean {
@@ -188,6 +202,46 @@ function partial<Req, Res>(
   return answer instanceof Promise ? answer.then(finish) : finish(answer);
 }
 
+/**
+ * The shape most checks share: the request's `requestList` split by `allowed`; the handler runs on
+ * the allowed entries (not at all when none is), and each refused entry is answered by `refuse` in
+ * the response's `responseList`.
+ */
+function perEntry<Req, Res, Item>(
+  call: KafkaCall<Req>,
+  inner: (call: KafkaCall) => KafkaAnswer | Promise<KafkaAnswer>,
+  spec: {
+    readonly requestList: keyof Req & string;
+    readonly responseList: keyof Res & string;
+    readonly allowed: (item: Item) => boolean;
+    readonly empty: () => Res;
+    readonly refuse: (item: Item) => unknown;
+  },
+): KafkaAnswer | Promise<KafkaAnswer> {
+  const [allowed, refused] = split(call.body[spec.requestList] as readonly Item[], spec.allowed);
+  if (refused.length === 0) return inner(call as KafkaCall);
+  return partial<Req, Res>(
+    call,
+    inner,
+    allowed.length > 0 ? { ...call.body, [spec.requestList]: allowed } : undefined,
+    spec.empty,
+    (response) => ({
+      ...response,
+      [spec.responseList]: [...(response[spec.responseList] as unknown[]), ...refused.map(spec.refuse)],
+    }),
+  );
+}
+
+/** Applies `finish` to the handler's answer, whether it came at once or later. */
+function after<Res>(
+  answer: KafkaAnswer | Promise<KafkaAnswer>,
+  finish: (response: Res) => Res,
+): KafkaAnswer | Promise<KafkaAnswer> {
+  const apply = (value: KafkaAnswer) =>
+    value === NO_RESPONSE ? value : (finish(value as Res) as KafkaStruct);
+  return answer instanceof Promise ? answer.then(apply) : apply(answer);
+}
+
 function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
   const checks = new Map<number, Wrapper>();
   const on = <Req>(
@@ -242,89 +296,95 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
   // Fetch: READ on each topic.
   on<FetchRequest>(API_KEYS.Fetch, (call, inner) => {
     const may = topicAllowed(call.session, READ);
-    const [allowed, refused] = split(call.body.topics, (t) => may(t.topic));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<FetchRequest, FetchResponse>(
-      call,
-      inner,
-      allowed.length > 0 ? { ...call.body, topics: allowed } : undefined,
-      () => blankResponse(API_KEYS.Fetch, {}) as FetchResponse,
-      (response) => ({
-        ...response,
-        responses: [
-          ...response.responses,
-          ...refused.map((t) => ({
-            topic: t.topic,
-            topicId: t.topicId,
-            partitions: t.partitions.map(
-              (p) =>
-                blankEntry(API_KEYS.Fetch, ['responses', 'partitions'], {
-                  partitionIndex: p.partition,
-                  errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-                  highWatermark: -1n,
-                  lastStableOffset: -1n,
-                  logStartOffset: -1n,
-                  abortedTransactions: null,
-                  preferredReadReplica: -1,
-                  records: null,
-                  divergingEpoch: { epoch: -1, endOffset: -1n },
-                  currentLeader: { leaderId: -1, leaderEpoch: -1 },
-                  snapshotId: { endOffset: -1n, epoch: -1 },
-                }) as FetchResponse['responses'][number]['partitions'][number],
-            ),
-          })),
-        ],
+    return perEntry<FetchRequest, FetchResponse, FetchRequest['topics'][number]>(call, inner, {
+      requestList: 'topics',
+      responseList: 'responses',
+      allowed: (t) => may(t.topic),
+      empty: () => blankResponse(API_KEYS.Fetch, {}) as FetchResponse,
+      refuse: (t) => ({
+        topic: t.topic,
+        topicId: t.topicId,
+        partitions: t.partitions.map((p) =>
+          blankEntry(API_KEYS.Fetch, ['responses', 'partitions'], {
+            partitionIndex: p.partition,
+            errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            highWatermark: -1n,
+            lastStableOffset: -1n,
+            logStartOffset: -1n,
+            abortedTransactions: null,
+            preferredReadReplica: -1,
+            records: null,
+            divergingEpoch: { epoch: -1, endOffset: -1n },
+            currentLeader: { leaderId: -1, leaderEpoch: -1 },
+            snapshotId: { endOffset: -1n, epoch: -1 },
+          }),
+        ),
       }),
-    );
+    });
   });
 
   // ListOffsets: DESCRIBE on each topic.
   on<ListOffsetsRequest>(API_KEYS.ListOffsets, (call, inner) => {
     const may = topicAllowed(call.session, DESCRIBE);
-    const [allowed, refused] = split(call.body.topics, (t) => may(t.name));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<ListOffsetsRequest, ListOffsetsResponse>(
+    return perEntry<ListOffsetsRequest, ListOffsetsResponse, ListOffsetsRequest['topics'][number]>(
       call,
       inner,
-      allowed.length > 0 ? { ...call.body, topics: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, topics: [] }),
-      (response) => ({
-        ...response,
-        topics: [
-          ...response.topics,
-          ...refused.map((t) => ({
-            name: t.name,
-            partitions: t.partitions.map((p) => ({
-              partitionIndex: p.partitionIndex,
-              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-              oldStyleOffsets: [],
-              timestamp: -1n,
-              offset: -1n,
-              leaderEpoch: -1,
-            })),
+      {
+        requestList: 'topics',
+        responseList: 'topics',
+        allowed: (t) => may(t.name),
+        empty: () => ({ throttleTimeMs: 0, topics: [] }),
+        refuse: (t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            oldStyleOffsets: [],
+            timestamp: -1n,
+            offset: -1n,
+            leaderEpoch: -1,
           })),
-        ],
-      }),
+        }),
+      },
     );
   });
 
   // Metadata: topics it may not DESCRIBE are left out of "all topics" and refused when named;
-  // a topic that would be auto-created needs CREATE.
+  // a topic that would be auto-created needs CREATE. Authorized operations, when asked for, are
+  // the principal's (the cluster's only with DESCRIBE on it, else 0), as in Kafka.
   on<MetadataRequest>(API_KEYS.Metadata, (call, inner) => {
     const { session, body } = call;
     const may = topicAllowed(session, DESCRIBE);
-    const hide = (response: MetadataResponse): MetadataResponse => ({
-      ...response,
-      topics: response.topics.filter((t) => t.name === null || may(t.name)),
-    });
+    const version = call.header.apiVersion;
+    const withOperations = (response: MetadataResponse): MetadataResponse => {
+      if (version < 8) return response;
+      const clusterAsked = version <= 10 && body.includeClusterAuthorizedOperations;
+      return {
+        ...response,
+        clusterAuthorizedOperations: clusterAsked
+          ? access.allowsCluster(session, DESCRIBE)
+            ? access.authorizedOperations(session, CLUSTER, CLUSTER_RESOURCE_NAME)
+            : 0
+          : response.clusterAuthorizedOperations,
+        topics: body.includeTopicAuthorizedOperations
+          ? response.topics.map((t) =>
+              t.name === null || t.topicAuthorizedOperations === AUTHORIZED_OPERATIONS_OMITTED
+                ? t
+                : { ...t, topicAuthorizedOperations: access.authorizedOperations(session, TOPIC, t.name) },
+            )
+          : response.topics,
+      };
+    };
     // Version 0 reads an empty list as "all topics".
-    if (body.topics === null || (call.header.apiVersion === 0 && body.topics.length === 0)) {
-      const answer = inner(call as KafkaCall);
-      return answer instanceof Promise
-        ? answer.then((a) => hide(a as MetadataResponse) as KafkaStruct)
-        : (hide(answer as MetadataResponse) as KafkaStruct);
+    if (body.topics === null || (version === 0 && body.topics.length === 0)) {
+      return after<MetadataResponse>(inner(call as KafkaCall), (response) =>
+        withOperations({
+          ...response,
+          topics: response.topics.filter((t) => t.name === null || may(t.name)),
+        }),
+      );
     }
-    const autoCreating = call.header.apiVersion < 4 || body.allowAutoTopicCreation;
+    const autoCreating = version < 4 || body.allowAutoTopicCreation;
     const [allowed, refused] = split(body.topics, (t) => {
       if (t.name === null) {
         // By id: an unknown id is the handler's UNKNOWN_TOPIC_ID to answer.
@@ -334,30 +394,28 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
       if (!may(t.name)) return false;
       return !(autoCreating && access.wouldAutoCreate(t.name)) || access.mayCreateTopic(session, t.name);
     });
-    if (refused.length === 0) return inner(call as KafkaCall);
+    if (refused.length === 0) return after<MetadataResponse>(inner(call as KafkaCall), withOperations);
     // Asked with the allowed topics only (even none: brokers and cluster id are still answered).
     const answer = inner({ ...call, body: { ...body, topics: allowed } as KafkaStruct });
-    const finish = (value: KafkaAnswer): KafkaStruct => {
-      const response = value as MetadataResponse;
-      // Version 0 reads an empty list as "all topics".
-      const answered = allowed.length === 0 ? [] : response.topics;
+    return after<MetadataResponse>(answer, (response) => {
+      const answered = withOperations(response);
       return {
-        ...response,
+        ...answered,
         topics: [
-          ...answered,
+          // Version 0 reads an empty list as "all topics".
+          ...(allowed.length === 0 ? [] : answered.topics),
           ...refused.map(
             (t) =>
               blankEntry(API_KEYS.Metadata, ['topics'], {
                 errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
                 name: t.name,
                 topicId: t.topicId,
-                topicAuthorizedOperations: -2147483648,
+                topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
               }) as MetadataResponse['topics'][number],
           ),
         ],
-      } as KafkaStruct;
-    };
-    return answer instanceof Promise ? answer.then(finish) : finish(answer);
+      };
+    });
   });
 
   // OffsetCommit: READ on the group, then READ on each topic.
@@ -487,27 +545,31 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     );
   });
 
-  // DescribeGroups: DESCRIBE on each group.
+  // DescribeGroups: DESCRIBE on each group; authorized operations (v3+, when asked) are the
+  // principal's on each group described without error.
   on<DescribeGroupsRequest>(API_KEYS.DescribeGroups, (call, inner) => {
-    const [allowed, refused] = split(call.body.groups, (g) =>
-      access.allows(call.session, DESCRIBE, GROUP, g),
-    );
-    if (refused.length === 0) return inner(call as KafkaCall);
+    const { session, body } = call;
+    const operationsAsked = call.header.apiVersion >= 3 && body.includeAuthorizedOperations;
+    const [allowed, refused] = split(body.groups, (g) => access.allows(session, DESCRIBE, GROUP, g));
     return partial<DescribeGroupsRequest, DescribeGroupsResponse>(
       call,
       inner,
-      allowed.length > 0 ? { ...call.body, groups: allowed } : undefined,
+      allowed.length > 0 ? { ...body, groups: allowed } : undefined,
       () => ({ throttleTimeMs: 0, groups: [] }),
       (response) => ({
         ...response,
         groups: [
-          ...response.groups,
+          ...response.groups.map((g) =>
+            operationsAsked && g.errorCode === KafkaError.NONE
+              ? { ...g, authorizedOperations: access.authorizedOperations(session, GROUP, g.groupId) }
+              : g,
+          ),
           ...refused.map(
             (groupId) =>
               blankEntry(API_KEYS.DescribeGroups, ['groups'], {
                 errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
                 groupId,
-                authorizedOperations: -2147483648,
+                authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
               }) as DescribeGroupsResponse['groups'][number],
           ),
         ],
@@ -530,54 +592,34 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
   });
 
   // DeleteGroups: DELETE on each group.
-  on<DeleteGroupsRequest>(API_KEYS.DeleteGroups, (call, inner) => {
-    const [allowed, refused] = split(call.body.groupsNames, (g) =>
-      access.allows(call.session, DELETE, GROUP, g),
-    );
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<DeleteGroupsRequest, DeleteGroupsResponse>(
-      call,
-      inner,
-      allowed.length > 0 ? { ...call.body, groupsNames: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, results: [] }),
-      (response) => ({
-        ...response,
-        results: [
-          ...response.results,
-          ...refused.map((groupId) => ({ groupId, errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED })),
-        ],
-      }),
-    );
-  });
+  on<DeleteGroupsRequest>(API_KEYS.DeleteGroups, (call, inner) =>
+    perEntry<DeleteGroupsRequest, DeleteGroupsResponse, string>(call, inner, {
+      requestList: 'groupsNames',
+      responseList: 'results',
+      allowed: (g) => access.allows(call.session, DELETE, GROUP, g),
+      empty: () => ({ throttleTimeMs: 0, results: [] }),
+      refuse: (groupId) => ({ groupId, errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED }),
+    }),
+  );
 
   // CreateTopics: CREATE on the cluster or on each topic.
-  on<CreateTopicsRequest>(API_KEYS.CreateTopics, (call, inner) => {
-    const [allowed, refused] = split(call.body.topics, (t) => access.mayCreateTopic(call.session, t.name));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<CreateTopicsRequest, CreateTopicsResponse>(
-      call,
-      inner,
-      allowed.length > 0 ? { ...call.body, topics: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, topics: [] }),
-      (response) => ({
-        ...response,
-        topics: [
-          ...response.topics,
-          ...refused.map(
-            (t) =>
-              blankEntry(API_KEYS.CreateTopics, ['topics'], {
-                name: t.name,
-                errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-                errorMessage: DENIED_MESSAGE,
-                numPartitions: -1,
-                replicationFactor: -1,
-                configs: null,
-              }) as CreateTopicsResponse['topics'][number],
-          ),
-        ],
-      }),
-    );
-  });
+  on<CreateTopicsRequest>(API_KEYS.CreateTopics, (call, inner) =>
+    perEntry<CreateTopicsRequest, CreateTopicsResponse, CreateTopicsRequest['topics'][number]>(call, inner, {
+      requestList: 'topics',
+      responseList: 'topics',
+      allowed: (t) => access.mayCreateTopic(call.session, t.name),
+      empty: () => ({ throttleTimeMs: 0, topics: [] }),
+      refuse: (t) =>
+        blankEntry(API_KEYS.CreateTopics, ['topics'], {
+          name: t.name,
+          errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: DENIED_MESSAGE,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+        }),
+    }),
+  );
 
   // DeleteTopics: DELETE on each topic, named or by id (an unknown id is left to the handler).
   on<DeleteTopicsRequest>(API_KEYS.DeleteTopics, (call, inner) => {
@@ -617,51 +659,43 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
   // CreatePartitions: ALTER on each topic.
   on<CreatePartitionsRequest>(API_KEYS.CreatePartitions, (call, inner) => {
     const may = topicAllowed(call.session, ALTER);
-    const [allowed, refused] = split(call.body.topics, (t) => may(t.name));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<CreatePartitionsRequest, CreatePartitionsResponse>(
-      call,
-      inner,
-      allowed.length > 0 ? { ...call.body, topics: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, results: [] }),
-      (response) => ({
-        ...response,
-        results: [
-          ...response.results,
-          ...refused.map((t) => ({
-            name: t.name,
-            errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-            errorMessage: DENIED_MESSAGE,
-          })),
-        ],
+    return perEntry<
+      CreatePartitionsRequest,
+      CreatePartitionsResponse,
+      CreatePartitionsRequest['topics'][number]
+    >(call, inner, {
+      requestList: 'topics',
+      responseList: 'results',
+      allowed: (t) => may(t.name),
+      empty: () => ({ throttleTimeMs: 0, results: [] }),
+      refuse: (t) => ({
+        name: t.name,
+        errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: DENIED_MESSAGE,
       }),
-    );
+    });
   });
 
   // DeleteRecords: DELETE on each topic.
   on<DeleteRecordsRequest>(API_KEYS.DeleteRecords, (call, inner) => {
     const may = topicAllowed(call.session, DELETE);
-    const [allowed, refused] = split(call.body.topics, (t) => may(t.name));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<DeleteRecordsRequest, DeleteRecordsResponse>(
+    return perEntry<DeleteRecordsRequest, DeleteRecordsResponse, DeleteRecordsRequest['topics'][number]>(
       call,
       inner,
-      allowed.length > 0 ? { ...call.body, topics: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, topics: [] }),
-      (response) => ({
-        ...response,
-        topics: [
-          ...response.topics,
-          ...refused.map((t) => ({
-            name: t.name,
-            partitions: t.partitions.map((p) => ({
-              partitionIndex: p.partitionIndex,
-              lowWatermark: -1n,
-              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-            })),
+      {
+        requestList: 'topics',
+        responseList: 'topics',
+        allowed: (t) => may(t.name),
+        empty: () => ({ throttleTimeMs: 0, topics: [] }),
+        refuse: (t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            lowWatermark: -1n,
+            errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
           })),
-        ],
-      }),
+        }),
+      },
     );
   });
 
@@ -676,59 +710,38 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     resourceType === CONFIG_RESOURCE_TOPIC
       ? KafkaError.TOPIC_AUTHORIZATION_FAILED
       : KafkaError.CLUSTER_AUTHORIZATION_FAILED;
-  on<DescribeConfigsRequest>(API_KEYS.DescribeConfigs, (call, inner) => {
-    const [allowed, refused] = split(
-      call.body.resources,
-      configResourceAllowed(call.session, DESCRIBE_CONFIGS),
-    );
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<DescribeConfigsRequest, DescribeConfigsResponse>(
-      call,
-      inner,
-      allowed.length > 0 ? { ...call.body, resources: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, results: [] }),
-      (response) => ({
-        ...response,
-        results: [
-          ...response.results,
-          ...refused.map((r) => ({
-            errorCode: configError(r.resourceType),
-            errorMessage: DENIED_MESSAGE,
-            resourceType: r.resourceType,
-            resourceName: r.resourceName,
-            configs: [],
-          })),
-        ],
+  type ConfigResource = { resourceType: number; resourceName: string };
+  on<DescribeConfigsRequest>(API_KEYS.DescribeConfigs, (call, inner) =>
+    perEntry<DescribeConfigsRequest, DescribeConfigsResponse, ConfigResource>(call, inner, {
+      requestList: 'resources',
+      responseList: 'results',
+      allowed: configResourceAllowed(call.session, DESCRIBE_CONFIGS),
+      empty: () => ({ throttleTimeMs: 0, results: [] }),
+      refuse: (r) => ({
+        errorCode: configError(r.resourceType),
+        errorMessage: DENIED_MESSAGE,
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+        configs: [],
+      }),
+    }),
+  );
+  for (const apiKey of [API_KEYS.AlterConfigs, API_KEYS.IncrementalAlterConfigs]) {
+    type Response = { throttleTimeMs: number; responses: KafkaStruct[] };
+    on<AlterConfigsRequest>(apiKey, (call, inner) =>
+      perEntry<AlterConfigsRequest, Response, ConfigResource>(call, inner, {
+        requestList: 'resources',
+        responseList: 'responses',
+        allowed: configResourceAllowed(call.session, ALTER_CONFIGS),
+        empty: () => ({ throttleTimeMs: 0, responses: [] }),
+        refuse: (r) => ({
+          errorCode: configError(r.resourceType),
+          errorMessage: DENIED_MESSAGE,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        }),
       }),
     );
-  });
-  for (const apiKey of [API_KEYS.AlterConfigs, API_KEYS.IncrementalAlterConfigs]) {
-    on<AlterConfigsRequest>(apiKey, (call, inner) => {
-      const [allowed, refused] = split(
-        call.body.resources,
-        configResourceAllowed(call.session, ALTER_CONFIGS),
-      );
-      if (refused.length === 0) return inner(call as KafkaCall);
-      type Response = { throttleTimeMs: number; responses: KafkaStruct[] };
-      return partial<AlterConfigsRequest, Response>(
-        call,
-        inner,
-        allowed.length > 0 ? { ...call.body, resources: allowed } : undefined,
-        () => ({ throttleTimeMs: 0, responses: [] }),
-        (response) => ({
-          ...response,
-          responses: [
-            ...response.responses,
-            ...refused.map((r) => ({
-              errorCode: configError(r.resourceType),
-              errorMessage: DENIED_MESSAGE,
-              resourceType: r.resourceType,
-              resourceName: r.resourceName,
-            })),
-          ],
-        }),
-      );
-    });
   }
 
   // InitProducerId: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE
@@ -867,61 +880,45 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
   // DescribeProducers: READ on each topic.
   on<DescribeProducersRequest>(API_KEYS.DescribeProducers, (call, inner) => {
     const may = topicAllowed(call.session, READ);
-    const [allowed, refused] = split(call.body.topics, (t) => may(t.name));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<DescribeProducersRequest, DescribeProducersResponse>(
-      call,
-      inner,
-      allowed.length > 0 ? { ...call.body, topics: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, topics: [] }),
-      (response) => ({
-        ...response,
-        topics: [
-          ...response.topics,
-          ...refused.map((t) => ({
-            name: t.name,
-            partitions: t.partitionIndexes.map((partitionIndex) => ({
-              partitionIndex,
-              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-              errorMessage: DENIED_MESSAGE,
-              activeProducers: [],
-            })),
-          })),
-        ],
+    return perEntry<
+      DescribeProducersRequest,
+      DescribeProducersResponse,
+      DescribeProducersRequest['topics'][number]
+    >(call, inner, {
+      requestList: 'topics',
+      responseList: 'topics',
+      allowed: (t) => may(t.name),
+      empty: () => ({ throttleTimeMs: 0, topics: [] }),
+      refuse: (t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => ({
+          partitionIndex,
+          errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: DENIED_MESSAGE,
+          activeProducers: [],
+        })),
       }),
-    );
+    });
   });
 
   // DescribeTransactions: DESCRIBE on each transactional id.
-  on<DescribeTransactionsRequest>(API_KEYS.DescribeTransactions, (call, inner) => {
-    const [allowed, refused] = split(call.body.transactionalIds, (id) =>
-      access.allows(call.session, DESCRIBE, TRANSACTIONAL_ID, id),
-    );
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<DescribeTransactionsRequest, DescribeTransactionsResponse>(
-      call,
-      inner,
-      allowed.length > 0 ? { ...call.body, transactionalIds: allowed } : undefined,
-      () => ({ throttleTimeMs: 0, transactionStates: [] }),
-      (response) => ({
-        ...response,
-        transactionStates: [
-          ...response.transactionStates,
-          ...refused.map(
-            (transactionalId) =>
-              blankEntry(API_KEYS.DescribeTransactions, ['transactionStates'], {
-                errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-                transactionalId,
-                producerId: -1n,
-                producerEpoch: -1,
-                transactionTimeoutMs: -1,
-                transactionStartTimeMs: -1n,
-              }) as DescribeTransactionsResponse['transactionStates'][number],
-          ),
-        ],
-      }),
-    );
-  });
+  on<DescribeTransactionsRequest>(API_KEYS.DescribeTransactions, (call, inner) =>
+    perEntry<DescribeTransactionsRequest, DescribeTransactionsResponse, string>(call, inner, {
+      requestList: 'transactionalIds',
+      responseList: 'transactionStates',
+      allowed: (id) => access.allows(call.session, DESCRIBE, TRANSACTIONAL_ID, id),
+      empty: () => ({ throttleTimeMs: 0, transactionStates: [] }),
+      refuse: (transactionalId) =>
+        blankEntry(API_KEYS.DescribeTransactions, ['transactionStates'], {
+          errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          transactionalId,
+          producerId: -1n,
+          producerEpoch: -1,
+          transactionTimeoutMs: -1,
+          transactionStartTimeMs: -1n,
+        }),
+    }),
+  );
 
   // Cluster-wide APIs: DESCRIBE or ALTER on the cluster, refused whole.
   const clusterWide = (apiKey: number, operation: number) =>
@@ -933,11 +930,34 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
             errorMessage: DENIED_MESSAGE,
           }),
     );
-  clusterWide(API_KEYS.DescribeCluster, DESCRIBE);
   clusterWide(API_KEYS.DescribeLogDirs, DESCRIBE);
   clusterWide(API_KEYS.ElectLeaders, ALTER);
   clusterWide(API_KEYS.DescribeAcls, DESCRIBE);
-  clusterWide(API_KEYS.ListTransactions, DESCRIBE);
+
+  // DescribeCluster: answered to every principal, as Kafka does; the cluster's authorized
+  // operations (when asked) are the principal's with DESCRIBE on the cluster, else 0.
+  on<DescribeClusterRequest>(API_KEYS.DescribeCluster, (call, inner) => {
+    const { session, body } = call;
+    if (!body.includeClusterAuthorizedOperations) return inner(call as KafkaCall);
+    const operations = access.allowsCluster(session, DESCRIBE)
+      ? access.authorizedOperations(session, CLUSTER, CLUSTER_RESOURCE_NAME)
+      : 0;
+    return after(inner(call as KafkaCall), (response: DescribeClusterResponse) =>
+      response.errorCode === KafkaError.NONE
+        ? { ...response, clusterAuthorizedOperations: operations }
+        : response,
+    );
+  });
+
+  // ListTransactions: only the transactional ids the principal may DESCRIBE, as Kafka filters them.
+  on<KafkaStruct>(API_KEYS.ListTransactions, (call, inner) =>
+    after(inner(call), (response: ListTransactionsResponse) => ({
+      ...response,
+      transactionStates: response.transactionStates.filter((t) =>
+        access.allows(call.session, DESCRIBE, TRANSACTIONAL_ID, t.transactionalId),
+      ),
+    })),
+  );
 
   // CreateAcls / DeleteAcls: ALTER on the cluster, every entry refused.
   on<KafkaStruct>(API_KEYS.CreateAcls, (call, inner) =>

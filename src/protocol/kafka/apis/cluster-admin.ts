@@ -8,6 +8,11 @@
  *   as KRaft's controller leaves those out).
  * (The ACL APIs are in acls.ts.)
  */
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  ResourceType,
+  supportedOperationBits,
+} from '../../../core/kafka/acls.js';
 import type { Topic } from '../../../core/kafka/topic.js';
 import type { KafkaCluster } from '../cluster.js';
 import type {
@@ -27,15 +32,8 @@ import type { KafkaApi, KafkaCall } from '../kafka-api.js';
 /** DescribeCluster's EndpointType: 1 brokers, 2 controllers. */
 const ENDPOINT_TYPE_BROKERS = 1;
 
-/** Authorized operations left out: the client did not ask for them. */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-
-/**
- * Without an authorizer Kafka reports every operation a CLUSTER resource supports: CREATE(5),
- * ALTER(7), DESCRIBE(8), CLUSTER_ACTION(9), DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11),
- * IDEMPOTENT_WRITE(12), one bit each.
- */
-const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0);
+/** Without ACLs Kafka reports every operation the CLUSTER resource supports. */
+const CLUSTER_OPERATIONS = supportedOperationBits(ResourceType.CLUSTER);
 
 export interface LogDirectory {
   /** The directory's absolute path, as DescribeLogDirs names it. */

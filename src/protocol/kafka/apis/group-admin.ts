@@ -3,6 +3,11 @@
  * DeleteGroups v0-2. An unknown group is described as Dead with no error, as Kafka does before
  * DescribeGroups v6.
  */
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  ResourceType,
+  supportedOperationBits,
+} from '../../../core/kafka/acls.js';
 import type { GroupCoordinator } from '../../../core/kafka/group-coordinator.js';
 import type {
   DeleteGroupsRequest,
@@ -17,8 +22,8 @@ import { KafkaError } from '../error-codes.js';
 import type { KafkaApi, KafkaCall } from '../kafka-api.js';
 import { errorCode } from './groups.js';
 
-/** DescribeGroups' authorizedOperations when the client did not ask for them. */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/** Without ACLs Kafka reports every operation a GROUP resource supports. */
+const GROUP_OPERATIONS = supportedOperationBits(ResourceType.GROUP);
 
 export interface GroupAdminServices {
   readonly groups: GroupCoordinator;
@@ -31,12 +36,15 @@ export function groupAdminApis({ groups }: GroupAdminServices): KafkaApi[] {
       minVersion: 0,
       maxVersion: 5,
       handle(call: KafkaCall<DescribeGroupsRequest>): DescribeGroupsResponse {
+        // Kafka fills them in from v3 when asked, for the groups it could describe.
+        const operationsAsked = call.header.apiVersion >= 3 && call.body.includeAuthorizedOperations;
         return {
           throttleTimeMs: 0,
           groups: call.body.groups.map((groupId) => {
             const d = groups.describe(groupId);
+            const code = errorCode(d.error);
             return {
-              errorCode: errorCode(d.error),
+              errorCode: code,
               groupId: d.groupId,
               groupState: d.state,
               protocolType: d.protocolType,
@@ -49,7 +57,10 @@ export function groupAdminApis({ groups }: GroupAdminServices): KafkaApi[] {
                 memberMetadata: m.metadata,
                 memberAssignment: m.assignment,
               })),
-              authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+              authorizedOperations:
+                operationsAsked && code === KafkaError.NONE
+                  ? GROUP_OPERATIONS
+                  : AUTHORIZED_OPERATIONS_OMITTED,
             };
           }),
         };

@@ -4,6 +4,11 @@
  * auto-created when both the broker (auto.create.topics.enable) and the request (v4+) allow it;
  * v0-3 requests always allow it, as in Kafka.
  */
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  ResourceType,
+  supportedOperationBits,
+} from '../../../core/kafka/acls.js';
 import type { Topic } from '../../../core/kafka/topic.js';
 import { formatTopicId, isValidTopicName, type TopicRegistry } from '../../../core/kafka/topic-registry.js';
 import type { KafkaCluster } from '../cluster.js';
@@ -30,45 +35,11 @@ export interface MetadataServices {
   readonly cluster: KafkaCluster;
 }
 
-/** Kafka's "authorized operations not requested" value. */
-export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+export { AUTHORIZED_OPERATIONS_OMITTED };
 
-/** AclOperation codes: with no ACLs in Pier every client may do all of these. */
-const AclOperation = {
-  READ: 3,
-  WRITE: 4,
-  CREATE: 5,
-  DELETE: 6,
-  ALTER: 7,
-  DESCRIBE: 8,
-  CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10,
-  ALTER_CONFIGS: 11,
-  IDEMPOTENT_WRITE: 12,
-} as const;
-
-const bits = (ops: readonly number[]) => ops.reduce((acc, op) => acc | (1 << op), 0);
-const { READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS } =
-  AclOperation;
-export const TOPIC_OPERATIONS = bits([
-  READ,
-  WRITE,
-  CREATE,
-  DELETE,
-  ALTER,
-  DESCRIBE,
-  DESCRIBE_CONFIGS,
-  ALTER_CONFIGS,
-]);
-export const CLUSTER_OPERATIONS = bits([
-  CREATE,
-  ALTER,
-  DESCRIBE,
-  CLUSTER_ACTION,
-  DESCRIBE_CONFIGS,
-  ALTER_CONFIGS,
-  AclOperation.IDEMPOTENT_WRITE,
-]);
+/** Without ACLs every client may do every operation a topic or the cluster supports, as in Kafka. */
+export const TOPIC_OPERATIONS = supportedOperationBits(ResourceType.TOPIC);
+export const CLUSTER_OPERATIONS = supportedOperationBits(ResourceType.CLUSTER);
 
 export function metadataApis({ topics, cluster }: MetadataServices): KafkaApi[] {
   function describeTopic(topic: Topic, topicOperations: number): MetadataResponseTopic {
@@ -93,14 +64,23 @@ export function metadataApis({ topics, cluster }: MetadataServices): KafkaApi[] 
     };
   }
 
-  function failed(name: string | null, topicId: string, errorCode: number): MetadataResponseTopic {
+  /**
+   * A topic that could not be described. Kafka reports authorized operations for every name it
+   * looked up, found or not, but not for an unknown topic id (`topicOperations` omitted then).
+   */
+  function failed(
+    name: string | null,
+    topicId: string,
+    errorCode: number,
+    topicOperations = AUTHORIZED_OPERATIONS_OMITTED,
+  ): MetadataResponseTopic {
     return {
       errorCode,
       name,
       topicId,
       isInternal: false,
       partitions: [],
-      topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      topicAuthorizedOperations: topicOperations,
     };
   }
 
@@ -121,12 +101,13 @@ export function metadataApis({ topics, cluster }: MetadataServices): KafkaApi[] 
     }
     const found = topics.get(name);
     if (found) return describeTopic(found, topicOperations);
-    if (!isValidTopicName(name)) return failed(name, ZERO_UUID, KafkaError.INVALID_TOPIC_EXCEPTION);
-    if (!autoCreate) return failed(name, ZERO_UUID, KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
+    if (!isValidTopicName(name))
+      return failed(name, ZERO_UUID, KafkaError.INVALID_TOPIC_EXCEPTION, topicOperations);
+    if (!autoCreate) return failed(name, ZERO_UUID, KafkaError.UNKNOWN_TOPIC_OR_PARTITION, topicOperations);
     try {
       return describeTopic(topics.autoCreate(name), topicOperations);
     } catch (error) {
-      return failed(name, ZERO_UUID, fromTopicError(error).errorCode);
+      return failed(name, ZERO_UUID, fromTopicError(error).errorCode, topicOperations);
     }
   }
 

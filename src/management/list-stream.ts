@@ -31,6 +31,11 @@ export interface ListSource<T> {
    * is required (the `name=` filter). A sort on any other field builds every view first.
    */
   readonly keys: { readonly name: (row: T) => string } & Readonly<Record<string, (row: T) => unknown>>;
+  /**
+   * The row's JSON, the same text as JSON.stringify(view(row)) but cheaper (no object per row);
+   * used for a full list without columns=.
+   */
+  readonly json?: (row: T) => string;
 }
 
 /** A row with its view once built (for a sort on a field only the view has). */
@@ -46,7 +51,8 @@ interface Entry<T> {
 export class JsonArrayStream {
   constructor(
     private readonly count: number,
-    private readonly itemAt: (index: number) => Item,
+    /** The item's JSON text. */
+    private readonly jsonAt: (index: number) => string,
   ) {}
 
   /**
@@ -65,7 +71,7 @@ export class JsonArrayStream {
       const started = performance.now();
       const parts: string[] = [];
       do {
-        parts.push(JSON.stringify(this.itemAt(index++)));
+        parts.push(this.jsonAt(index++));
       } while (index < this.count && performance.now() - started < SLICE_BUDGET_MS);
       const text = (first ? '' : ',') + parts.join(',');
       first = false;
@@ -119,7 +125,15 @@ export async function lazyListReply<T>(source: ListSource<T>, query: URLSearchPa
     return columns ? selectColumns(item, columns) : item;
   };
   const paginated = query.has('page') || query.get('pagination') === 'true';
-  if (!paginated) return new JsonArrayStream(entries.length, (i) => itemOf(entries[i]!));
+  if (!paginated) {
+    const json = source.json;
+    if (json && !columns)
+      return new JsonArrayStream(entries.length, (i) => {
+        const entry = entries[i]!;
+        return entry.item ? JSON.stringify(entry.item) : json(entry.row);
+      });
+    return new JsonArrayStream(entries.length, (i) => JSON.stringify(itemOf(entries[i]!)));
+  }
 
   const page = positiveInt(query, 'page', 1);
   const pageSize = positiveInt(query, 'page_size', DEFAULT_PAGE_SIZE);

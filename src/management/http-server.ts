@@ -119,7 +119,7 @@ export class ManagementServer {
       return;
     }
     await reply.writeTo(
-      (text) => res.write(text),
+      (bytes) => res.write(bytes),
       () =>
         new Promise<void>((resolve) => {
           const done = () => {

@@ -9,7 +9,7 @@
 //      with a scraper (GET /metrics and /metrics/per-object every --scrape-interval s), and the
 //      ratio of the two.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     'cost-seconds': { type: 'string', default: '15' },
     'cost-rounds': { type: 'string', default: '2' },
     'scrape-interval': { type: 'string', default: '5' },
+    // Scrapes (and full lists) made with the load stopped to read the broker's CPU time per answer.
+    'cpu-requests': { type: 'string', default: '20' },
     // Which requests the latency phase makes (all by default): a subset shows whether the
     // small requests' tails come from the megabyte-sized ones made in the same loop.
     requests: { type: 'string', default: 'overview,page,full,metrics,per-object' },
@@ -41,7 +43,8 @@ if (values.help) {
   process.stdout.write(
     'npm run bench -- management [--queues 10000] [--connections 1000] [--load-queues 4] [--rate 50000]\n' +
       '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n' +
-      '  [--requests overview,page,full,metrics,per-object]   (--cost-rounds 0: latency only)\n',
+      '  [--requests overview,page,full,metrics,per-object] [--cpu-requests 20]\n' +
+      '  (--cost-rounds 0: no cost phase; --cpu-requests 0: no CPU-per-request phase)\n',
   );
   process.exit(0);
 }
@@ -52,6 +55,7 @@ const RATE = Number(values.rate);
 const LATENCY_S = Number(values['latency-seconds']);
 const COST_S = Number(values['cost-seconds']);
 const COST_ROUNDS = Number(values['cost-rounds']);
+const CPU_REQUESTS = Number(values['cpu-requests']);
 const SCRAPE_MS = Number(values['scrape-interval']) * 1000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -116,6 +120,25 @@ async function timedGet(url: string): Promise<{ ms: number; bytes: number }> {
   const body = await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
   return { ms: performance.now() - started, bytes: body.byteLength };
+}
+
+/** CPU time (user + system) the child has used, in ms, from /proc (clock ticks of 10 ms). */
+async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * The broker's CPU time per request, the load stopped: a number that the machine's other work
+ * hardly moves, unlike throughput. At one scrape per interval it is the share of a core scraping
+ * takes from the broker.
+ */
+async function cpuPerRequest(pid: number, urls: readonly string[], count: number): Promise<number> {
+  for (const url of urls) await timedGet(url); // warm: caches filled, code compiled
+  const before = await cpuMsOf(pid);
+  for (let i = 0; i < count; i++) for (const url of urls) await timedGet(url);
+  return ((await cpuMsOf(pid)) - before) / count;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -232,6 +255,23 @@ async function main(): Promise<void> {
     const latencyRate = (load.stats.consumed - consumedBefore) / ((performance.now() - latencyStart) / 1000);
     await load.stop();
 
+    // CPU per answer, the load stopped.
+    const cpu: string[] = [];
+    if (CPU_REQUESTS > 0) {
+      const pid = pier.child.pid!;
+      const scrape = await cpuPerRequest(
+        pid,
+        [`${pier.prometheus}/metrics`, `${pier.prometheus}/metrics/per-object`],
+        CPU_REQUESTS,
+      );
+      const list = await cpuPerRequest(pid, [`${pier.http}/api/queues`], CPU_REQUESTS);
+      cpu.push(
+        `Broker CPU per answer (load stopped, ${CPU_REQUESTS} each): /metrics + /metrics/per-object ${scrape.toFixed(1)} ms` +
+          ` (${((scrape / SCRAPE_MS) * 100).toFixed(2)} % of a core at one scrape per ${SCRAPE_MS / 1000} s), full /api/queues ${list.toFixed(1)} ms`,
+      );
+      log(cpu[0]!);
+    }
+
     // 2. Throughput at full speed, alternating windows without and with a scraper.
     const rates = { without: [] as number[], with: [] as number[] };
     const full = COST_ROUNDS > 0 ? await startLoad(pier.amqp, 0, 'cost') : undefined;
@@ -273,6 +313,7 @@ async function main(): Promise<void> {
         `| ${name} | ${xs.length} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${xs.at(-1)!.toFixed(1)} | ${sizes.get(name)} |`,
       );
     }
+    if (cpu.length > 0) lines.push('', ...cpu);
     const without = mean(rates.without);
     const withScraper = mean(rates.with);
     if (COST_ROUNDS > 0)

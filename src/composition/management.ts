@@ -51,7 +51,7 @@ export interface ManagementCompositionInput {
   readonly alarms: ResourceAlarms;
   readonly listeners: () => ListenerView[];
   /** The Prometheus exposition, served again on the API port with authentication. */
-  readonly metrics: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer>;
+  readonly metrics: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer[]>;
   readonly log: (line: string) => void;
   /** Kafka's topics and groups, for /api/kafka. */
   readonly kafka?: Pick<KafkaContext, 'topics' | 'groups'>;

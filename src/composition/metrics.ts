@@ -20,6 +20,7 @@ import {
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import type { ResourceMonitor } from '../resources/resource-monitor.js';
 import { listen } from '../util/listen.js';
+import { byteLength, writePieces } from '../util/write-pieces.js';
 import type { AmqpParts } from './amqp.js';
 import type { KafkaParts } from './kafka.js';
 import { type BoundAddress, bindListener, formatHost } from './listener.js';
@@ -45,8 +46,11 @@ export interface MetricsParts {
   render(endpoint?: MetricsEndpoint): string;
   /** The same as UTF-8 bytes, for an HTTP answer. */
   renderBytes(endpoint?: MetricsEndpoint): Buffer;
-  /** The bytes, rendered in slices that let the event loop run (10,000 queues never block it long). */
-  renderChunked(endpoint: MetricsEndpoint, query: URLSearchParams): Promise<Buffer>;
+  /**
+   * The bytes as pieces to write in order, rendered in slices that let the event loop run (10,000
+   * queues never block it long).
+   */
+  renderChunked(endpoint: MetricsEndpoint, query: URLSearchParams): Promise<Buffer[]>;
   listen(host: string, port: number): Promise<PrometheusListenerAddress>;
   stopListening(): Promise<void>;
 }
@@ -118,7 +122,7 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
 async function answer(
   request: IncomingMessage,
   response: ServerResponse,
-  render: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer>,
+  render: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer[]>,
 ): Promise<void> {
   const url = request.url ?? '/';
   const queryAt = url.indexOf('?');
@@ -135,7 +139,7 @@ async function answer(
     response.end('method not allowed\n');
     return;
   }
-  let body: Buffer;
+  let body: Buffer[];
   try {
     body = await render(endpoint, new URLSearchParams(search));
   } catch (error) {
@@ -145,9 +149,10 @@ async function answer(
   }
   response.writeHead(200, {
     'content-type': EXPOSITION_CONTENT_TYPE,
-    'content-length': body.length,
+    'content-length': byteLength(body),
   });
-  response.end(request.method === 'HEAD' ? undefined : body);
+  if (request.method === 'HEAD') response.end();
+  else writePieces(response, body);
 }
 
 /** Open file descriptors of this process; undefined where /proc is absent. */

@@ -72,7 +72,7 @@ export interface ManagementContext {
    * The Prometheus exposition of an endpoint (`/metrics`, `/metrics/per-object`, `/metrics/detailed`
    * with its `family=`/`vhost=` query), rendered in slices that let the event loop run.
    */
-  readonly metrics: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer>;
+  readonly metrics: (endpoint: MetricsEndpoint, query: URLSearchParams) => Promise<Buffer[]>;
   /** Largest request body; a larger one is refused with 413. */
   readonly maxBodyBytes: number;
   readonly log: (line: string) => void;

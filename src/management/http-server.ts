@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { byteLength, writePieces } from '../util/write-pieces.js';
 import { authenticate, requireLevel } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, HttpError, toHttpError } from './errors.js';
@@ -87,12 +88,14 @@ export class ManagementServer {
       return;
     }
     if (reply instanceof RawReply) {
+      const pieces = Buffer.isBuffer(reply.bytes) ? [reply.bytes] : reply.bytes;
       res.writeHead(200, {
         'Content-Type': reply.contentType,
         'Cache-Control': 'no-cache',
-        'Content-Length': reply.bytes.length,
+        'Content-Length': byteLength(pieces),
       });
-      res.end(reply.bytes);
+      if (method === 'HEAD') res.end();
+      else writePieces(res, pieces);
       return;
     }
     if (
@@ -116,7 +119,7 @@ export class ManagementServer {
       return;
     }
     await reply.writeTo(
-      (text) => res.write(text),
+      (bytes) => res.write(bytes),
       () =>
         new Promise<void>((resolve) => {
           const done = () => {

@@ -31,6 +31,12 @@ export interface ListSource<T> {
    * is required (the `name=` filter). A sort on any other field builds every view first.
    */
   readonly keys: { readonly name: (row: T) => string } & Readonly<Record<string, (row: T) => unknown>>;
+  /**
+   * The row's JSON, the same as JSON.stringify(view(row)) but cheaper (no object per row; UTF-8
+   * bytes may be cached with the row);
+   * used for a full list without columns=.
+   */
+  readonly json?: (row: T) => string | Buffer;
 }
 
 /** A row with its view once built (for a sort on a field only the view has). */
@@ -46,7 +52,8 @@ interface Entry<T> {
 export class JsonArrayStream {
   constructor(
     private readonly count: number,
-    private readonly itemAt: (index: number) => Item,
+    /** The item's JSON, as text or UTF-8. */
+    private readonly jsonAt: (index: number) => string | Buffer,
   ) {}
 
   /**
@@ -54,30 +61,40 @@ export class JsonArrayStream {
    * when `aborted()` (the client went away).
    */
   async writeTo(
-    write: (text: string) => boolean,
+    write: (bytes: Buffer) => boolean,
     drained: () => Promise<void>,
     aborted: () => boolean,
   ): Promise<void> {
     let index = 0;
-    let first = true;
-    write('[');
+    write(OPEN);
     while (index < this.count) {
       const started = performance.now();
-      const parts: string[] = [];
+      const pieces: Buffer[] = [];
+      let sizeBytes = 0;
       do {
-        parts.push(JSON.stringify(this.itemAt(index++)));
+        if (index > 0) {
+          pieces.push(COMMA);
+          sizeBytes += 1;
+        }
+        const json = this.jsonAt(index++);
+        const piece = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
+        pieces.push(piece);
+        sizeBytes += piece.length;
       } while (index < this.count && performance.now() - started < SLICE_BUDGET_MS);
-      const text = (first ? '' : ',') + parts.join(',');
-      first = false;
-      const flowing = write(text);
+      // One write per slice: the pieces copied once into it, no string of the whole slice.
+      const flowing = write(Buffer.concat(pieces, sizeBytes));
       if (aborted()) return;
       if (!flowing) await drained();
       else await yieldToEventLoop();
       if (aborted()) return;
     }
-    write(']');
+    write(CLOSE);
   }
 }
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
 
 /** Builds every entry's view in time-boxed slices. */
 async function buildAll<T>(entries: Entry<T>[], view: (row: T) => Item): Promise<void> {
@@ -119,7 +136,15 @@ export async function lazyListReply<T>(source: ListSource<T>, query: URLSearchPa
     return columns ? selectColumns(item, columns) : item;
   };
   const paginated = query.has('page') || query.get('pagination') === 'true';
-  if (!paginated) return new JsonArrayStream(entries.length, (i) => itemOf(entries[i]!));
+  if (!paginated) {
+    const json = source.json;
+    if (json && !columns)
+      return new JsonArrayStream(entries.length, (i) => {
+        const entry = entries[i]!;
+        return entry.item ? JSON.stringify(entry.item) : json(entry.row);
+      });
+    return new JsonArrayStream(entries.length, (i) => JSON.stringify(itemOf(entries[i]!)));
+  }
 
   const page = positiveInt(query, 'page', 1);
   const pageSize = positiveInt(query, 'page_size', DEFAULT_PAGE_SIZE);

@@ -12,6 +12,7 @@ import { badRequest } from './errors.js';
 import { lazyListReply } from './list-stream.js';
 import { API_OWNER, queueParam, requirePermission, vhostParam, vhostsFor } from './lookup.js';
 import { listReply, objectReply } from './query.js';
+import { sampleWindow } from './rates.js';
 import {
   type ApiRequest,
   bodyObject,
@@ -23,7 +24,7 @@ import {
   optionalString,
 } from './request.js';
 import { type Route, route } from './router.js';
-import { bindingView, consumerView, defaultBindingView, queueView } from './views.js';
+import { bindingView, consumerView, defaultBindingView, queueJson, queueView } from './views.js';
 
 /** Queue fields sort= and name= read without building the view (same values as queueView's). */
 const QUEUE_KEYS = {
@@ -46,7 +47,17 @@ function list(req: ApiRequest, ctx: ManagementContext) {
   const vhosts = vhostsFor(req, ctx, visibleVhosts(ctx.core, req.user));
   const rows: Queue[] = [];
   for (const vhost of vhosts) for (const queue of vhost.queues.values()) rows.push(queue);
-  return lazyListReply({ rows, view: (q) => queueView(q, ctx, req.query), keys: QUEUE_KEYS }, req.query);
+  // Without sample windows a row's JSON is written as text (queueJson), the same bytes as its view.
+  const windowed = sampleWindow(req.query, 'lengths') || sampleWindow(req.query, 'msg_rates');
+  return lazyListReply(
+    {
+      rows,
+      view: (q) => queueView(q, ctx, req.query),
+      keys: QUEUE_KEYS,
+      json: windowed ? undefined : (q) => queueJson(q, ctx),
+    },
+    req.query,
+  );
 }
 
 function show(req: ApiRequest, ctx: ManagementContext) {

@@ -67,6 +67,26 @@ class SampleRing {
     return true;
   }
 
+  /**
+   * Every value's rate between the last two samples into `into` (in field order), as rateOf
+   * computes it for this ring alone; zeros with fewer than two samples.
+   */
+  rates(into: Float64Array): void {
+    const fields = this.fields.length;
+    if (this.length < 2) {
+      into.fill(0, 0, fields);
+      return;
+    }
+    const newer = (this.start + this.length - 1) % this.capacity;
+    const older = (this.start + this.length - 2) % this.capacity;
+    const seconds = (this.timestamps[newer]! - this.timestamps[older]!) / 1000;
+    for (let f = 0; f < fields; f++) {
+      let delta = 0;
+      delta += this.values[newer * fields + f]! - this.values[older * fields + f]!;
+      into[f] = seconds > 0 ? delta / seconds : 0;
+    }
+  }
+
   /** Timestamp of the newest sample; NaN when empty. */
   newestTimestamp(): number {
     return this.length === 0 ? Number.NaN : this.timestamps[(this.start + this.length - 1) % this.capacity]!;
@@ -440,6 +460,17 @@ export class RateSampler {
       sampleWindow(query, 'msg_rates'),
     );
     return out;
+  }
+
+  /**
+   * The queue's rates between the last two samples, as queueLengthFields and queueMessageStats
+   * show them without a window, into `into` in QUEUE_FIELDS order (messages, messages_ready,
+   * messages_unacknowledged, publish, deliver_get, redeliver, ack); no object made.
+   */
+  queueRates(queue: Queue, into: Float64Array): void {
+    const entry = this.queues.get(queue);
+    if (entry) entry.ring.rates(into);
+    else into.fill(0, 0, QUEUE_FIELDS.length);
   }
 
   private ringsOf(queues: readonly Queue[]): SampleRing[] {

@@ -19,7 +19,8 @@ export type ApiReply = { status: number; body?: unknown } | unknown;
 export class RawReply {
   constructor(
     readonly contentType: string,
-    readonly bytes: Buffer,
+    /** The body, or its pieces in order (a metrics scrape; written without joining them). */
+    readonly bytes: Buffer | readonly Buffer[],
   ) {}
 }
 

@@ -6,6 +6,24 @@ import { type ManagementContext, NODE_NAME } from './context.js';
 
 const rate = () => ({ rate: 0.0 });
 
+/** A queue's fields that change only with its policy: the head of its JSON. */
+function queueHead(queue: Queue): Record<string, unknown> {
+  return {
+    name: queue.name,
+    vhost: queue.vhost,
+    type: queue instanceof StreamQueue ? 'stream' : 'classic',
+    durable: queue.options.durable,
+    auto_delete: queue.options.autoDelete,
+    exclusive: queue.options.exclusiveOwner !== undefined,
+    arguments: queue.options.arguments,
+    node: NODE_NAME,
+    state: 'running',
+    policy: queue.policy?.name || null,
+    operator_policy: queue.policy?.operatorPolicy ?? null,
+    effective_policy_definition: queue.policy?.definition ?? {},
+  };
+}
+
 /** A queue's JSON; its depths and message_stats carry `_details` from the samples in `ctx.rates`. */
 export function queueView(
   queue: Queue,
@@ -14,20 +32,8 @@ export function queueView(
 ): Record<string, unknown> {
   const ready = queue.messageCount;
   const unacked = queue.leasedCount;
-  const exclusive = queue.options.exclusiveOwner !== undefined;
   return {
-    name: queue.name,
-    vhost: queue.vhost,
-    type: queue instanceof StreamQueue ? 'stream' : 'classic',
-    durable: queue.options.durable,
-    auto_delete: queue.options.autoDelete,
-    exclusive,
-    arguments: queue.options.arguments,
-    node: NODE_NAME,
-    state: 'running',
-    policy: queue.policy?.name || null,
-    operator_policy: queue.policy?.operatorPolicy ?? null,
-    effective_policy_definition: queue.policy?.definition ?? {},
+    ...queueHead(queue),
     consumers: queue.consumerCount,
     consumer_utilisation: null,
     consumer_capacity: queue.consumerCount > 0 ? 1 : 0,
@@ -47,6 +53,87 @@ export function queueView(
     reductions: 0,
     reductions_details: rate(),
   };
+}
+
+/**
+ * A queue's JSON as last written: the head (kept until its policy changes; name, vhost and
+ * arguments never do) and the whole text with the numbers it was written from, reused while they
+ * are the same (most of 10,000 queues are idle between two listings).
+ */
+interface CachedJson {
+  readonly policy: Queue['policy'];
+  readonly head: string;
+  readonly numbers: Float64Array;
+  bytes: Buffer;
+}
+
+const cachedJson = new WeakMap<Queue, CachedJson>();
+const EMPTY = Buffer.alloc(0);
+
+/** Numbers a queue's JSON is written from: its 7 rates (rates.ts QUEUE_FIELDS order), then 8 counters. */
+const numbers = new Float64Array(15);
+const COUNTERS_AT = 7;
+
+/** A number as JSON.stringify writes it. */
+const json = (n: number) => (Number.isFinite(n) ? String(n) : 'null');
+
+/**
+ * JSON.stringify(queueView(queue, ctx, query)) as UTF-8, for a query without
+ * `lengths_age`/`msg_rates_age` windows, built as text: the head is cached, the rest written from
+ * numbers, and the bytes kept while the numbers stay the same, so listing 10,000 queues makes no
+ * object per queue and mostly copies bytes (list-stream.ts; the same bytes, checked by
+ * test/management/large-lists.test.ts).
+ */
+export function queueJson(queue: Queue, ctx: ManagementContext): Buffer {
+  let cached = cachedJson.get(queue);
+  if (cached === undefined || cached.policy !== queue.policy) {
+    const head = JSON.stringify(queueHead(queue)).slice(0, -1);
+    cached = {
+      policy: queue.policy,
+      head,
+      numbers: new Float64Array(numbers.length).fill(Number.NaN),
+      bytes: EMPTY,
+    };
+    cachedJson.set(queue, cached);
+  }
+  ctx.rates.queueRates(queue, numbers);
+  numbers[COUNTERS_AT] = queue.messageCount;
+  numbers[COUNTERS_AT + 1] = queue.leasedCount;
+  numbers[COUNTERS_AT + 2] = queue.consumerCount;
+  numbers[COUNTERS_AT + 3] = queue.readyBytes;
+  numbers[COUNTERS_AT + 4] = queue.messagesPublished;
+  numbers[COUNTERS_AT + 5] = queue.messagesDelivered;
+  numbers[COUNTERS_AT + 6] = queue.messagesRedelivered;
+  numbers[COUNTERS_AT + 7] = queue.messagesAcknowledged;
+  let same = true;
+  for (let i = 0; i < numbers.length && same; i++) same = numbers[i] === cached.numbers[i];
+  if (!same) {
+    cached.numbers.set(numbers);
+    cached.bytes = Buffer.from(writeQueueJson(cached.head, queue.options.durable, numbers), 'utf8');
+  }
+  return cached.bytes;
+}
+
+function writeQueueJson(head: string, durable: boolean, n: Float64Array): string {
+  const ready = n[COUNTERS_AT]!;
+  const unacked = n[COUNTERS_AT + 1]!;
+  const consumers = n[COUNTERS_AT + 2]!;
+  const readyBytes = n[COUNTERS_AT + 3]!;
+  return (
+    `${head},"consumers":${json(consumers)},"consumer_utilisation":null,"consumer_capacity":${consumers > 0 ? 1 : 0}` +
+    `,"exclusive_consumer_tag":null,"head_message_timestamp":null,"memory":0` +
+    `,"messages":${json(ready + unacked)},"messages_details":{"rate":${json(n[0]!)}}` +
+    `,"messages_ready":${json(ready)},"messages_ready_details":{"rate":${json(n[1]!)}}` +
+    `,"messages_unacknowledged":${json(unacked)},"messages_unacknowledged_details":{"rate":${json(n[2]!)}}` +
+    `,"message_stats":{"publish":${json(n[COUNTERS_AT + 4]!)},"publish_details":{"rate":${json(n[3]!)}}` +
+    `,"deliver_get":${json(n[COUNTERS_AT + 5]!)},"deliver_get_details":{"rate":${json(n[4]!)}}` +
+    `,"redeliver":${json(n[COUNTERS_AT + 6]!)},"redeliver_details":{"rate":${json(n[5]!)}}` +
+    `,"ack":${json(n[COUNTERS_AT + 7]!)},"ack_details":{"rate":${json(n[6]!)}}}` +
+    `,"messages_ram":${json(ready + unacked)},"messages_persistent":${json(durable ? ready + unacked : 0)}` +
+    `,"message_bytes":${json(readyBytes)},"message_bytes_ready":${json(readyBytes)}` +
+    `,"message_bytes_unacknowledged":0,"message_bytes_persistent":${json(durable ? readyBytes : 0)}` +
+    `,"garbage_collection":{},"reductions":0,"reductions_details":{"rate":0}}`
+  );
 }
 
 export function exchangeView(exchange: Exchange): Record<string, unknown> {

@@ -43,17 +43,26 @@ const SPACE = 0x20;
 const MINUS = 0x2d;
 const ZERO = 0x30;
 
-/** Size of the last exposition written: the next starts with room for it (no regrowth). */
-let lastSizeBytes = 64 * 1024;
+/** Bytes of a segment the writer fills before starting the next (the exposition is a list of them). */
+const SEGMENT_BYTES = 64 * 1024;
 
 export class ExpositionWriter {
   /**
-   * The exposition as UTF-8 in one buffer, pre-sized from the last scrape: a scrape of 10,000
-   * queues is megabytes. Per-object samples are copied from cached label bytes and their values
-   * written as digits (sampleBytes), so a sample allocates nothing.
+   * The exposition as UTF-8 pieces in order, never one megabyte string: segments this writer
+   * filled, and pieces shared with earlier scrapes (shared(); queue-series.ts caches slices of
+   * per-queue samples). A segment is never written again once a piece of it is handed out, so
+   * pieces can be cached and written to sockets as they are. Per-object samples are copied from
+   * cached label bytes and their values written as digits (sampleBytes): a sample allocates
+   * nothing.
    */
-  private buffer = Buffer.allocUnsafe(lastSizeBytes);
+  private readonly parts: Buffer[] = [];
+  private partsBytes = 0;
+  private buffer = Buffer.allocUnsafe(SEGMENT_BYTES);
+  /** Start of the bytes written into `buffer` that are not yet in `parts`. */
+  private start = 0;
   private length = 0;
+  /** Inside beginPiece()/endPiece(): the pending bytes must stay contiguous. */
+  private inPiece = false;
   private readonly families = new Set<string>();
   private current: string | undefined;
   private currentBytes: Uint8Array = new Uint8Array(0);
@@ -102,21 +111,72 @@ export class ExpositionWriter {
     return this.family(name, type, help).sample(value, labels);
   }
 
-  /** The exposition as UTF-8 (a view of the writer's buffer). */
+  /**
+   * Starts a piece: the bytes written until endPiece() come back as one Buffer that stays valid
+   * (and unchanged) after this scrape, for a cache to share with the next one.
+   */
+  beginPiece(): void {
+    this.flush();
+    this.inPiece = true;
+  }
+
+  endPiece(): Buffer {
+    this.inPiece = false;
+    const piece = this.buffer.subarray(this.start, this.length);
+    this.flush();
+    return piece;
+  }
+
+  /** Appends a piece from an earlier scrape (endPiece()) without copying it. */
+  shared(piece: Buffer): this {
+    this.flush();
+    this.parts.push(piece);
+    this.partsBytes += piece.length;
+    return this;
+  }
+
+  /** The exposition as UTF-8 pieces, in order, to be written one after another (no copy). */
+  chunks(): Buffer[] {
+    this.flush();
+    return this.parts;
+  }
+
+  /** Bytes written so far. */
+  get sizeBytes(): number {
+    return this.partsBytes + this.length - this.start;
+  }
+
+  /** The exposition as UTF-8 in one buffer. */
   bytes(): Buffer {
-    lastSizeBytes = Math.max(64 * 1024, Math.ceil(this.length * 1.1));
-    return this.buffer.subarray(0, this.length);
+    const parts = this.chunks();
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.partsBytes);
   }
 
   text(): string {
-    return this.buffer.toString('utf8', 0, this.length);
+    return this.bytes().toString('utf8');
   }
 
+  /** Moves the pending bytes into `parts`. */
+  private flush(): void {
+    if (this.length === this.start) return;
+    this.parts.push(this.buffer.subarray(this.start, this.length));
+    this.partsBytes += this.length - this.start;
+    this.start = this.length;
+  }
+
+  /**
+   * Room for `bytes` more; a new segment when the current one is full (a piece in progress moves
+   * to it whole, so it stays one Buffer).
+   */
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
-    this.buffer.copy(grown, 0, 0, this.length);
-    this.buffer = grown;
+    const pending = this.inPiece ? this.length - this.start : 0;
+    if (!this.inPiece) this.flush();
+    const next = Buffer.allocUnsafe(Math.max(SEGMENT_BYTES, 2 * (pending + bytes)));
+    if (pending > 0) this.buffer.copy(next, 0, this.start, this.length);
+    this.buffer = next;
+    this.start = 0;
+    this.length = pending;
   }
 
   private writeString(text: string): void {

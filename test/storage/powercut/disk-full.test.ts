@@ -45,6 +45,9 @@ test('disk full: an AMQP queue confirms nothing it could not write, keeps delive
   const errors: string[] = [];
   const committer = committerOn(fs, errors);
   const store = DiskQueueStore.open('/data/q', committer, { segmentSizeBytes: 600 });
+  // What the broker's disk alarm hears (broker.ts: committer.onWriteState -> diskWriteFailing).
+  const writeStates: Array<string | undefined> = [];
+  committer.onWriteState((err) => writeStates.push((err as NodeJS.ErrnoException | undefined)?.code));
   const confirmed = new Set<number>();
   const publish = (id: number) => {
     store.push(message(`m${id}`));
@@ -64,6 +67,7 @@ test('disk full: an AMQP queue confirms nothing it could not write, keeps delive
     'confirmed while the disk was full',
   );
   assert.ok(errors.includes('ENOSPC'), `errors reported: ${errors.join(', ')}`);
+  assert.deepEqual(writeStates, ['ENOSPC'], 'the failing write is reported once, while it lasts');
   assert.equal(
     committer.error,
     undefined,
@@ -82,6 +86,7 @@ test('disk full: an AMQP queue confirms nothing it could not write, keeps delive
   publish(30);
   await waitFor('a confirm after space returned', () => confirmed.has(30));
   assert.equal(committer.error, undefined);
+  assert.deepEqual(writeStates, ['ENOSPC', undefined], 'writes going through again are reported');
   store.close();
   await committer.close();
 

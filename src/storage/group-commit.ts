@@ -204,7 +204,9 @@ export class GroupCommitter implements DurabilityBarrier {
       fd = this.fs.openSync(path, O_RDWR | O_CREAT | O_EXCL, 0o644);
       created = true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') this.creationFailed(err as Error);
+      if (code !== 'EEXIST') throw err;
       fd = this.fs.openSync(path, this.fs.constants.O_RDWR);
     }
     if (created && this.policy === 'always' && !lazySync) fsyncDir(dirname(path), this.fs);
@@ -489,6 +491,20 @@ export class GroupCommitter implements DurabilityBarrier {
   /** The error of the write failing now, undefined while writes go through. */
   get writeError(): Error | undefined {
     return this.failingWrite;
+  }
+
+  /**
+   * A full disk refused a new file (the append that needed it fails): reported as a failing write,
+   * so the disk alarm is raised; a retry turn after retryDelayMs clears it if nothing else is
+   * failing, and the next file creation tries again.
+   */
+  private creationFailed(err: Error): void {
+    this.report(err, 'open');
+    this.setFailingWrite(err);
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, this.retryDelayMs);
   }
 
   private setFailingWrite(err: Error | undefined): void {

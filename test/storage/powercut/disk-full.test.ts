@@ -273,6 +273,8 @@ test('disk full at file creation: an append that must roll to a new segment is r
   const errors: string[] = [];
   const committer = committerOn(fs, errors);
   const store = DiskQueueStore.open('/data/q', committer, { segmentSizeBytes: 600 });
+  const writeStates: Array<string | undefined> = [];
+  committer.onWriteState((err) => writeStates.push((err as NodeJS.ErrnoException | undefined)?.code));
   const confirmed = new Set<number>();
   const accepted: number[] = [];
   const publish = (id: number) => {
@@ -295,6 +297,7 @@ test('disk full at file creation: an append that must roll to a new segment is r
     }
   }
   assert.ok(refused.length > 0, 'no append had to roll to a new segment');
+  assert.equal(writeStates[0], 'ENOSPC', 'a refused file creation raises the disk alarm');
   await settleFor(20);
   assert.deepEqual(
     [...confirmed].sort((a, b) => a - b),
@@ -306,6 +309,7 @@ test('disk full at file creation: an append that must roll to a new segment is r
   fs.createsFail = false;
   for (const id of range(40, 45)) publish(id);
   await waitFor('the confirms once space returned', () => accepted.every((id) => confirmed.has(id)));
+  assert.equal(writeStates.at(-1), undefined, 'the alarm clears once files can be created and written');
   store.close();
   await committer.close();
   const after = committerOn(fs.crashImage(Math.random, 'drop'), []);

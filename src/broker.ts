@@ -200,6 +200,10 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     throw error;
   }
   const resources = new ResourceMonitor(storage.dataDir, options.resources, log);
+  // A write refused for lack of space, or a failed fdatasync, raises the disk alarm: publishers are
+  // blocked or refused (never acknowledged) and the health check and metrics say so.
+  storage.committer.onWriteState((err) => resources.diskWriteFailing(err));
+  storage.onFailure((err) => resources.storageFailed(err));
   const amqp = composeAmqp({
     storage,
     clock,
@@ -208,7 +212,14 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     log,
     loginThrottle: options.login,
   });
-  const kafka = composeKafka({ storage, core: amqp.core, clock, options: options.kafka, log });
+  const kafka = composeKafka({
+    storage,
+    core: amqp.core,
+    clock,
+    options: options.kafka,
+    log,
+    writes: resources,
+  });
   const sqs = composeSqs({
     storage,
     clock,
@@ -216,6 +227,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     log,
     loginThrottle: amqp.core.loginThrottle,
     userAccessKeys: amqp.core.accessKeys,
+    writes: resources,
   });
   const protocols: ProtocolParts<unknown>[] = [amqp, kafka, sqs];
   const metrics = composeMetrics({ amqp, kafka, sqs, resources, clock, dataDir: storage.dataDir });

@@ -40,6 +40,7 @@ import { LogCleaner } from '../protocol/kafka/log-cleaner.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
 import { KafkaServer } from '../protocol/kafka/server.js';
 import { writeMarker } from '../protocol/kafka/transaction-markers.js';
+import type { WriteAvailability } from '../resources/resource-monitor.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
 import { DiskTransactionLog } from '../storage/kafka/disk-transaction-log.js';
 import type { Storage } from '../storage/storage.js';
@@ -108,9 +109,18 @@ export interface KafkaCompositionInput {
   /** With the defaults filled in (resolveBrokerOptions). */
   readonly options: ResolvedBrokerOptions['kafka'];
   readonly log: (line: string) => void;
+  /** The disk alarm: produce is refused with KAFKA_STORAGE_ERROR while it is raised. */
+  readonly writes?: WriteAvailability;
 }
 
-export function composeKafka({ storage, core, clock, options, log }: KafkaCompositionInput): KafkaParts {
+export function composeKafka({
+  storage,
+  core,
+  clock,
+  options,
+  log,
+  writes,
+}: KafkaCompositionInput): KafkaParts {
   const settings: KafkaSettings = {
     autoCreateTopics: options.autoCreateTopics,
     defaultPartitions: options.defaultPartitions,
@@ -180,7 +190,7 @@ export function composeKafka({ storage, core, clock, options, log }: KafkaCompos
       return found !== undefined && partition >= 0 && partition < found.partitions.length;
     };
     const handlers: KafkaApi[] = [
-      ...produceApis({ topics, producers, clock, transactions }),
+      ...produceApis({ topics, producers, clock, transactions, writes }),
       ...fetchApis({ topics, clock, transactions }),
       ...listOffsetsApis({ topics, transactions }),
       ...deleteRecordsApis({ topics, producers }),

@@ -78,6 +78,8 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
         diskFreeLimitBytes: resources.diskFreeLimitBytes,
         memoryAlarm: resources.active.has('memory'),
         diskAlarm: resources.active.has('disk'),
+        diskWriteFailing: resources.diskWriteError !== undefined,
+        storageFailed: resources.storageFailure !== undefined,
       }),
     },
     amqp: {

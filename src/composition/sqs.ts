@@ -9,6 +9,7 @@ import { SqsQueueRegistry } from '../core/sqs/registry.js';
 import { sqsActions } from '../protocol/sqs/actions/index.js';
 import type { SqsPipelineOptions } from '../protocol/sqs/http-pipeline.js';
 import { SqsServer } from '../protocol/sqs/server.js';
+import type { WriteAvailability } from '../resources/resource-monitor.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type BoundAddress,
@@ -72,6 +73,8 @@ export interface SqsCompositionInput {
     get(id: string): { secretAccessKey: string; accountId?: string } | undefined;
     readonly size: number;
   };
+  /** The disk alarm: sends are answered 503 ServiceUnavailable while it is raised. */
+  readonly writes?: WriteAvailability;
 }
 
 export function composeSqs({
@@ -81,6 +84,7 @@ export function composeSqs({
   log,
   loginThrottle,
   userAccessKeys,
+  writes,
 }: SqsCompositionInput): SqsParts {
   const { accountId } = options;
   if (!/^\d{12}$/.test(accountId)) {
@@ -134,6 +138,7 @@ export function composeSqs({
       maxConnections: options.maxConnections,
       log,
       ...(loginThrottle ? { loginThrottle } : {}),
+      ...(writes ? { writes } : {}),
     });
     log(
       accessKeys.size > 0

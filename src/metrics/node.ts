@@ -22,6 +22,10 @@ export interface NodeMetricsSource {
     diskFreeLimitBytes: number;
     memoryAlarm: boolean;
     diskAlarm: boolean;
+    /** A store's write is failing for lack of space (ENOSPC, EDQUOT); it is retried. */
+    diskWriteFailing?: boolean;
+    /** Storage stopped after a failed fdatasync (fail-stop until a restart). */
+    storageFailed?: boolean;
   };
 }
 
@@ -88,6 +92,18 @@ export function writeNodeMetrics(out: ExpositionWriter, source: NodeMetricsSourc
     'gauge',
     'is 1 if free disk space watermark alarm is in effect',
     r.diskAlarm ? 1 : 0,
+  );
+  out.single(
+    'pier_storage_write_failing',
+    'gauge',
+    'is 1 while writes to the data directory fail for lack of space (ENOSPC); they are retried',
+    r.diskWriteFailing ? 1 : 0,
+  );
+  out.single(
+    'pier_storage_failed',
+    'gauge',
+    'is 1 once storage has stopped after a failed fdatasync; restart the broker',
+    r.storageFailed ? 1 : 0,
   );
   out.single(
     'rabbitmq_alarms_file_descriptor_limit',

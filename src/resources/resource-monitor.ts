@@ -18,6 +18,17 @@ export interface ResourceAlarms {
   onChange(listener: () => void): () => void;
 }
 
+/**
+ * What protocols that answer each write themselves (Kafka produce, SQS send) see of the disk
+ * alarm: while it is raised they refuse writes with their own retriable error instead of blocking.
+ */
+export interface WriteAvailability {
+  /** Why writes are refused now (the disk alarm's reason), undefined while they are accepted. */
+  refusal(): string | undefined;
+  /** Calls `listener` after any alarm changes; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+}
+
 export interface ResourceOptions {
   /** Default `{ fraction: 0.4 }` of total memory, as RabbitMQ's vm_memory_high_watermark. */
   memoryHighWatermark?: MemoryWatermark;
@@ -44,7 +55,7 @@ export function availableMemoryBytes(): number {
   return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
 
-export class ResourceMonitor implements ResourceAlarms {
+export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
   readonly memoryLimitBytes: number;
   readonly diskFreeLimitBytes: number;
   readonly checkIntervalMs: number;
@@ -56,6 +67,15 @@ export class ResourceMonitor implements ResourceAlarms {
   private readonly totalMemoryBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private diskErrorLogged = false;
+  /** A store's write is failing with a full disk (ENOSPC, EDQUOT): the disk alarm holds meanwhile. */
+  private failingWrite: Error | undefined;
+  /** Storage stopped after a failed fdatasync (fail-stop): the disk alarm holds until a restart. */
+  storageFailure: Error | undefined;
+
+  /** The full-disk error of a store's write failing now; undefined while writes go through. */
+  get diskWriteError(): Error | undefined {
+    return this.failingWrite;
+  }
   /** The last measurements (for the metrics); undefined before the first, or when it failed. */
   lastMemoryUsedBytes: number | undefined;
   lastDiskFreeBytes: number | undefined;
@@ -79,6 +99,10 @@ export class ResourceMonitor implements ResourceAlarms {
 
   get active(): ReadonlySet<ResourceAlarm> {
     return this.raised;
+  }
+
+  refusal(): string | undefined {
+    return this.raised.has('disk') ? `disk alarm: ${this.diskMessage(this.lastDiskFreeBytes)}` : undefined;
   }
 
   onChange(listener: () => void): () => void {
@@ -125,12 +149,44 @@ export class ResourceMonitor implements ResourceAlarms {
     let diskChanged = false;
     const freeBytes = this.measureDisk();
     this.lastDiskFreeBytes = freeBytes;
-    if (freeBytes !== undefined) {
-      diskChanged = this.update('disk', freeBytes < this.diskFreeLimitBytes, () =>
-        this.diskMessage(freeBytes),
-      );
-    }
-    if (memoryChanged || diskChanged) for (const listener of [...this.listeners]) listener();
+    if (freeBytes !== undefined || this.diskHeld()) diskChanged = this.updateDisk(freeBytes);
+    if (memoryChanged || diskChanged) this.notify();
+  }
+
+  /**
+   * A store's write failed for lack of space (`err`), or writes go through again (undefined). The
+   * disk alarm is raised at once, whatever the last measurement said (the limit may be 0, or the
+   * disk filled between two measurements), so that publishers are refused instead of waiting on
+   * confirms that cannot come; it clears when writes go through and free space is above the limit.
+   */
+  diskWriteFailing(err: Error | undefined): void {
+    if (err !== undefined && !isDiskFullError(err)) return;
+    this.failingWrite = err;
+    if (err === undefined) this.lastDiskFreeBytes = this.measureDisk() ?? this.lastDiskFreeBytes;
+    if (this.updateDisk(this.lastDiskFreeBytes, true)) this.notify();
+  }
+
+  /** Storage stopped after a failed fdatasync: the disk alarm stays raised until a restart. */
+  storageFailed(err: Error): void {
+    this.storageFailure ??= err;
+    if (this.updateDisk(this.lastDiskFreeBytes)) this.notify();
+  }
+
+  /** Whether a failing write or a storage failure holds the disk alarm, whatever the free space. */
+  private diskHeld(): boolean {
+    return this.failingWrite !== undefined || this.storageFailure !== undefined;
+  }
+
+  /** `clearWhenUnknown`: an unmeasured free space clears the alarm (else it leaves it as it is). */
+  private updateDisk(freeBytes: number | undefined, clearWhenUnknown = false): boolean {
+    const held = this.diskHeld();
+    if (freeBytes === undefined && !held && !clearWhenUnknown) return false;
+    const raise = held || (freeBytes !== undefined && freeBytes < this.diskFreeLimitBytes);
+    return this.update('disk', raise, () => this.diskMessage(freeBytes));
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
   }
 
   private update(alarm: ResourceAlarm, over: boolean, describe: () => string): boolean {
@@ -152,7 +208,14 @@ export class ResourceMonitor implements ResourceAlarms {
     return `memory used ${formatBytes(usedBytes)} is above ${limit}; consume or purge queued messages, or raise --memory-high-watermark`;
   }
 
-  private diskMessage(freeBytes: number): string {
+  private diskMessage(freeBytes: number | undefined): string {
+    if (this.storageFailure) {
+      return `storage stopped after a failed fdatasync (${this.storageFailure.message}); nothing more is written: restart the broker to recover from the disk`;
+    }
+    if (this.failingWrite) {
+      return `writing to ${this.dataDir} fails (${this.failingWrite.message}); staged messages are kept and retried, nothing is acknowledged until written; free disk space`;
+    }
+    if (freeBytes === undefined) return `free space on ${this.dataDir} cannot be measured`;
     const limit = `the limit ${formatBytes(this.diskFreeLimitBytes)} on ${this.dataDir}`;
     if (freeBytes >= this.diskFreeLimitBytes) return `${formatBytes(freeBytes)} free is within ${limit}`;
     return `${formatBytes(freeBytes)} free is below ${limit}; free disk space (consuming and acking messages deletes queue segments), or lower --disk-free-limit`;
@@ -172,6 +235,12 @@ export class ResourceMonitor implements ResourceAlarms {
       return undefined;
     }
   }
+}
+
+/** A write that failed because the file system (or the user's quota) is full. */
+export function isDiskFullError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 function statfsFreeBytes(dir: string): number {

@@ -28,6 +28,8 @@ export interface DiskDefinitionsStoreOptions {
   sync?: boolean;
   /** The file system (tests substitute a simulated one). */
   fs?: StorageFs;
+  /** Called once when a failed sync stops the store (the broker's health check and metric). */
+  onFailure?: (err: Error) => void;
 }
 
 export class DiskDefinitionsStore {
@@ -37,6 +39,7 @@ export class DiskDefinitionsStore {
   private readonly logger: (line: string) => void;
   private readonly sync: boolean;
   private readonly fs: StorageFs;
+  private readonly onFailure: ((err: Error) => void) | undefined;
   private fd: number;
   private logSizeBytes: number;
   private logRecords: number;
@@ -50,6 +53,7 @@ export class DiskDefinitionsStore {
     this.logger = options.logger ?? (() => {});
     this.sync = options.sync ?? true;
     this.fs = options.fs ?? nodeFs;
+    this.onFailure = options.onFailure;
     mkdirDurable(dir, this.fs, this.sync);
     unlinkQuiet(this.fs, join(dir, SNAPSHOT_TMP));
     this.load(join(dir, SNAPSHOT_FILE), false);
@@ -167,6 +171,11 @@ export class DiskDefinitionsStore {
       this.logger(
         `definitions: ${this.dir}: sync failed (${(err as Error).message}); no further definition changes are accepted until restart`,
       );
+      try {
+        this.onFailure?.(err as Error);
+      } catch {
+        // a throwing hook must not hide the failure
+      }
       throw new StorageFailedError(err as Error);
     }
   }

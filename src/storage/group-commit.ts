@@ -171,6 +171,9 @@ export class GroupCommitter implements DurabilityBarrier {
   private intervalTimer: NodeJS.Timeout | undefined;
   private failed: Error | undefined;
   private readonly failureListeners: Array<(err: Error) => void> = [];
+  /** The error of the write that is failing now (ENOSPC...), until a later write goes through. */
+  private failingWrite: Error | undefined;
+  private readonly writeStateListeners: Array<(failing: Error | undefined) => void> = [];
   private closed = false;
   /** Counters for tests and metrics. */
   readonly stats = { writes: 0, syncs: 0, rounds: 0, bytesWritten: 0 };
@@ -201,7 +204,9 @@ export class GroupCommitter implements DurabilityBarrier {
       fd = this.fs.openSync(path, O_RDWR | O_CREAT | O_EXCL, 0o644);
       created = true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') this.creationFailed(err as Error);
+      if (code !== 'EEXIST') throw err;
       fd = this.fs.openSync(path, this.fs.constants.O_RDWR);
     }
     if (created && this.policy === 'always' && !lazySync) fsyncDir(dirname(path), this.fs);
@@ -263,6 +268,7 @@ export class GroupCommitter implements DurabilityBarrier {
       } catch (err) {
         this.writeFailed = true;
         this.report(err as Error, file.path);
+        this.setFailingWrite(err as Error);
         return false;
       }
       this.stats.writes++;
@@ -349,6 +355,7 @@ export class GroupCommitter implements DurabilityBarrier {
       }
       return;
     }
+    if (this.failingWrite && this.dirty.length === 0) this.setFailingWrite(undefined);
     const needsSyncRound = this.policy === 'always' || this.flushWaiters.length > 0;
     if (this.policy !== 'always') this.fireWaiting();
     if (!needsSyncRound || this.syncing) return;
@@ -469,6 +476,47 @@ export class GroupCommitter implements DurabilityBarrier {
   onFailure(listener: (err: Error) => void): void {
     if (this.failed) listener(this.failed);
     else this.failureListeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` with the error when writes start failing (a full disk: ENOSPC, EDQUOT; the
+   * bytes stay staged and are retried) and with undefined once every staged byte is written again.
+   * The broker raises its disk alarm on it, so publishers are refused before anything is lost.
+   */
+  onWriteState(listener: (failing: Error | undefined) => void): void {
+    this.writeStateListeners.push(listener);
+    if (this.failingWrite) listener(this.failingWrite);
+  }
+
+  /** The error of the write failing now, undefined while writes go through. */
+  get writeError(): Error | undefined {
+    return this.failingWrite;
+  }
+
+  /**
+   * A full disk refused a new file (the append that needed it fails): reported as a failing write,
+   * so the disk alarm is raised; a retry turn after retryDelayMs clears it if nothing else is
+   * failing, and the next file creation tries again.
+   */
+  private creationFailed(err: Error): void {
+    this.report(err, 'open');
+    this.setFailingWrite(err);
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, this.retryDelayMs);
+  }
+
+  private setFailingWrite(err: Error | undefined): void {
+    if ((err === undefined) === (this.failingWrite === undefined)) return;
+    this.failingWrite = err;
+    for (const listener of this.writeStateListeners) {
+      try {
+        listener(err);
+      } catch {
+        // A throwing listener must not stop the committer.
+      }
+    }
   }
 
   private fail(err: Error): void {

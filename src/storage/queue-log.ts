@@ -306,8 +306,15 @@ export class QueueLog {
 
   private roll(): Segment {
     const old = this.active;
-    const seg = this.newSegment(this.nextSegmentId++);
-    seg.data = this.committer.openFile(seg.dataPath);
+    const seg = this.newSegment(this.nextSegmentId);
+    try {
+      seg.data = this.committer.openFile(seg.dataPath);
+    } catch (err) {
+      // A full disk may refuse the new file (ENOSPC): the append fails, the log stays as it was.
+      this.segments.delete(seg.id);
+      throw err;
+    }
+    this.nextSegmentId++;
     this.active = seg;
     if (old) {
       old.sealedSizeBytes = old.data!.sizeBytes;

@@ -70,6 +70,8 @@ export class Storage {
   private readonly openStreams = new Map<string, DiskStreamStore>();
   private sqsStorage: DiskSqsStorage | undefined;
   private closed = false;
+  private reportedFailure: Error | undefined;
+  private readonly failureListeners: Array<(err: Error) => void> = [];
 
   private constructor(options: StorageOptions) {
     this.options = options;
@@ -96,6 +98,7 @@ export class Storage {
         sync: options.fsync !== 'never',
         compactAfterRecords: options.definitionsCompactAfterRecords,
         fs,
+        onFailure: (err) => this.reportFailure(err),
       });
     } catch (err) {
       releaseLock(this.fs, this.dataDir);
@@ -108,7 +111,25 @@ export class Storage {
     return this.committer.error ?? this.definitions.failure;
   }
 
+  /**
+   * Calls `listener` once when storage stops after a failed fdatasync (message stores or
+   * definitions), at once if it already has: the broker raises its disk alarm and health check.
+   */
+  onFailure(listener: (err: Error) => void): void {
+    if (this.reportedFailure) listener(this.reportedFailure);
+    else this.failureListeners.push(listener);
+  }
+
   private reportFailure(err: Error): void {
+    if (this.reportedFailure) return;
+    this.reportedFailure = err;
+    for (const listener of this.failureListeners) {
+      try {
+        listener(err);
+      } catch {
+        // a throwing listener must not hide the failure
+      }
+    }
     this.logger(
       `storage FAILED: fdatasync error (${err.message}); no further message writes are accepted and nothing ` +
         'after the last successful sync is acknowledged. Restart the broker to recover from the disk.',

@@ -208,13 +208,23 @@ export async function spawnBroker(
   dataDir: string,
   extraArgs: string[] = [],
   waitFor: readonly string[] = ['amqp'],
+  options: {
+    /** A command the broker runs under, e.g. `['nsenter', '-t', pid, '-m', '--']` (another mount namespace). */
+    wrapper?: readonly string[];
+  } = {},
 ): Promise<ChildBroker> {
   refuseStandardPortArgs('spawnBroker', extraArgs);
-  const child = spawn(
+  const command = [
+    ...(options.wrapper ?? []),
     process.execPath,
-    [CLI, 'serve', '--data-dir', dataDir, ...SERVE_LISTENER_ARGS, ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    CLI,
+    'serve',
+    '--data-dir',
+    dataDir,
+    ...SERVE_LISTENER_ARGS,
+    ...extraArgs,
+  ];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? code)),
   );

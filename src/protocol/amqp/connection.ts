@@ -4,7 +4,7 @@ import type { BrokerCore } from '../../core/broker-core.js';
 import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/durability.js';
 import type { AmqpStats } from '../../core/stats.js';
-import type { ResourceAlarms } from '../../resources/resource-monitor.js';
+import { isDiskFullError, type ResourceAlarms } from '../../resources/resource-monitor.js';
 import { AmqpAccess } from './access.js';
 import { Channel, type ChannelDescription, type ChannelHost } from './channel.js';
 import {
@@ -529,7 +529,16 @@ export class AmqpConnection implements ChannelHost {
     if (error instanceof AmqpError) amqpError = error;
     else if (error instanceof AmqpCodecError)
       amqpError = new AmqpError(error.replyCode, stripName(error.message), true);
-    else {
+    else if (isStorageRefusal(error)) {
+      // A full disk refused a new segment file, or storage stopped after a failed fdatasync: the
+      // publish is not stored and its confirm never comes; the disk alarm blocks publishers now.
+      this.context.log(`amqp: ${this.remoteAddress}: publish refused: ${(error as Error).message}`);
+      amqpError = connectionError(
+        ReplyCode.INTERNAL_ERROR,
+        // reply-text is a shortstr: the code, not the path-laden message (which is logged).
+        `cannot store the message (${(error as NodeJS.ErrnoException).code ?? (error as Error).name}); publish again once disk space is freed`,
+      );
+    } else {
       this.context.log(`amqp: internal error on ${this.remoteAddress}: ${(error as Error)?.stack ?? error}`);
       amqpError = connectionError(ReplyCode.INTERNAL_ERROR, 'internal error');
     }
@@ -711,4 +720,10 @@ function parseCredentials(
     }
   }
   return undefined;
+}
+
+/** A write refused by a full disk (ENOSPC, EDQUOT) or by storage stopped after a failed fdatasync. */
+function isStorageRefusal(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'StorageFailedError' || isDiskFullError(error);
 }

@@ -1,5 +1,6 @@
 import type { SqsQueue } from '../../core/sqs/queue.js';
 import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
+import type { WriteAvailability } from '../../resources/resource-monitor.js';
 import type { SqsAction } from './model.js';
 import type { SqsInputs, SqsOutputs } from './model-types.js';
 
@@ -9,6 +10,8 @@ import type { SqsInputs, SqsOutputs } from './model-types.js';
  */
 export interface SqsActionContext {
   readonly registry: SqsQueueRegistry;
+  /** The disk alarm (absent: sends are always accepted): see durableSend in actions/params.ts. */
+  readonly writes?: WriteAvailability | undefined;
   /** The caller's access key id (SenderId); the account id when signatures are not checked. */
   readonly callerId: string;
   /** The caller's account (its access key's); Pier's queues belong to registry.accountId. */

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lockedOutReason } from '../../core/login-throttle.js';
 import { SqsCoreError } from '../../core/sqs/errors.js';
 import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
+import type { WriteAvailability } from '../../resources/resource-monitor.js';
 import { accessDenied, authorize, type SqsCaller } from './access.js';
 import type { SqsActionContext, SqsActionHandler } from './action-context.js';
 import { isSqsError, SqsError, sqsError } from './errors.js';
@@ -59,6 +60,8 @@ export interface SqsPipelineOptions {
     failed(address: string | undefined): number;
     succeeded(address: string | undefined): void;
   };
+  /** The disk alarm: SendMessage(Batch) is answered 503 ServiceUnavailable while it is raised. */
+  readonly writes?: WriteAvailability;
 }
 
 /** Signature failures that count as failed logins (a wrong secret or an unknown key id). */
@@ -253,6 +256,7 @@ export function sqsRequestHandler(
     const trace = req.headers['x-amzn-trace-id'];
     return {
       registry,
+      writes: options.writes,
       callerId,
       callerAccountId: caller.account,
       region,

@@ -45,6 +45,9 @@ test('disk full: an AMQP queue confirms nothing it could not write, keeps delive
   const errors: string[] = [];
   const committer = committerOn(fs, errors);
   const store = DiskQueueStore.open('/data/q', committer, { segmentSizeBytes: 600 });
+  // What the broker's disk alarm hears (broker.ts: committer.onWriteState -> diskWriteFailing).
+  const writeStates: Array<string | undefined> = [];
+  committer.onWriteState((err) => writeStates.push((err as NodeJS.ErrnoException | undefined)?.code));
   const confirmed = new Set<number>();
   const publish = (id: number) => {
     store.push(message(`m${id}`));
@@ -64,6 +67,7 @@ test('disk full: an AMQP queue confirms nothing it could not write, keeps delive
     'confirmed while the disk was full',
   );
   assert.ok(errors.includes('ENOSPC'), `errors reported: ${errors.join(', ')}`);
+  assert.deepEqual(writeStates, ['ENOSPC'], 'the failing write is reported once, while it lasts');
   assert.equal(
     committer.error,
     undefined,
@@ -82,6 +86,7 @@ test('disk full: an AMQP queue confirms nothing it could not write, keeps delive
   publish(30);
   await waitFor('a confirm after space returned', () => confirmed.has(30));
   assert.equal(committer.error, undefined);
+  assert.deepEqual(writeStates, ['ENOSPC', undefined], 'writes going through again are reported');
   store.close();
   await committer.close();
 
@@ -216,5 +221,99 @@ test('disk full: a definition change is refused, a compaction is skipped without
       ['c', { n: 3 }],
     ],
   );
+  recovered.close();
+});
+
+test('disk full mid-write: a short write keeps the rest staged, nothing partly written is confirmed, a power cut recovers every confirmed message', async () => {
+  for (const mode of ['drop', 'torn', 'reorder'] as const) {
+    const fs = new SimFs();
+    const errors: string[] = [];
+    const committer = committerOn(fs, errors);
+    const store = DiskQueueStore.open('/data/q', committer, { segmentSizeBytes: 4096 });
+    const confirmed = new Set<number>();
+    const publish = (id: number) => {
+      store.push(message(`m${id}`));
+      committer.afterDurable(() => confirmed.add(id));
+    };
+    for (const id of range(0, 10)) publish(id);
+    await waitFor('the first confirms', () => confirmed.size === 10);
+
+    fs.spaceLeftBytes = 50; // about a record and a half: the write comes back short, then ENOSPC
+    for (const id of range(10, 20)) publish(id);
+    await settleFor(20);
+    assert.deepEqual(
+      [...confirmed].sort((a, b) => a - b),
+      range(0, 10),
+      `${mode}: confirmed while full`,
+    );
+    assert.ok(errors.includes('ENOSPC'), `errors reported: ${errors.join(', ')}`);
+    assert.equal(committer.error, undefined);
+
+    // A power cut now: every confirmed message, then at most whole records, never a torn one.
+    const during = committerOn(fs.crashImage(Math.random, mode), []);
+    const whileFull = DiskQueueStore.open('/data/q', during, { segmentSizeBytes: 4096 });
+    const kept = queueIds(whileFull);
+    assert.deepEqual(kept.slice(0, 10), range(0, 10), `${mode}: ${kept}`);
+    assert.deepEqual(kept, range(0, kept.length), `${mode}: recovered out of order or damaged: ${kept}`);
+    whileFull.close();
+
+    fs.spaceLeftBytes = undefined;
+    await waitFor('the confirms once space returned', () => confirmed.size === 20);
+    store.close();
+    await committer.close();
+    const after = committerOn(fs.crashImage(Math.random, mode), []);
+    const recovered = DiskQueueStore.open('/data/q', after, { segmentSizeBytes: 4096 });
+    assert.deepEqual(queueIds(recovered), range(0, 20));
+    recovered.close();
+  }
+});
+
+test('disk full at file creation: an append that must roll to a new segment is refused, the log stays usable and resumes when space returns', async () => {
+  const fs = new SimFs();
+  const errors: string[] = [];
+  const committer = committerOn(fs, errors);
+  const store = DiskQueueStore.open('/data/q', committer, { segmentSizeBytes: 600 });
+  const writeStates: Array<string | undefined> = [];
+  committer.onWriteState((err) => writeStates.push((err as NodeJS.ErrnoException | undefined)?.code));
+  const confirmed = new Set<number>();
+  const accepted: number[] = [];
+  const publish = (id: number) => {
+    store.push(message(`m${id}`));
+    accepted.push(id);
+    committer.afterDurable(() => confirmed.add(id));
+  };
+  for (const id of range(0, 10)) publish(id);
+  await waitFor('the first confirms', () => confirmed.size === 10);
+
+  fs.diskFull = 'writes';
+  fs.createsFail = true;
+  const refused: number[] = [];
+  for (const id of range(10, 40)) {
+    try {
+      publish(id);
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+      refused.push(id);
+    }
+  }
+  assert.ok(refused.length > 0, 'no append had to roll to a new segment');
+  assert.equal(writeStates[0], 'ENOSPC', 'a refused file creation raises the disk alarm');
+  await settleFor(20);
+  assert.deepEqual(
+    [...confirmed].sort((a, b) => a - b),
+    range(0, 10),
+    'confirmed while full',
+  );
+
+  fs.diskFull = undefined;
+  fs.createsFail = false;
+  for (const id of range(40, 45)) publish(id);
+  await waitFor('the confirms once space returned', () => accepted.every((id) => confirmed.has(id)));
+  assert.equal(writeStates.at(-1), undefined, 'the alarm clears once files can be created and written');
+  store.close();
+  await committer.close();
+  const after = committerOn(fs.crashImage(Math.random, 'drop'), []);
+  const recovered = DiskQueueStore.open('/data/q', after, { segmentSizeBytes: 600 });
+  assert.deepEqual(queueIds(recovered), accepted);
   recovered.close();
 });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from '../../../src/core/message.js';
+import { ResourceMonitor } from '../../../src/resources/resource-monitor.js';
 import { StorageFailedError } from '../../../src/storage/group-commit.js';
 import { Storage } from '../../../src/storage/storage.js';
 import { SimFs } from './sim-fs.js';
@@ -40,6 +41,15 @@ test('fsync failure: the data it covered is never acknowledged, writes stop, the
     logger: (line) => lines.push(line),
     onFailure: (err) => failures.push(err),
   });
+  // The broker's wiring (broker.ts): a failure raises the disk alarm, which publishers, the health
+  // check and the metrics see.
+  const alarms = new ResourceMonitor(
+    '/data',
+    { diskFreeBytes: () => 1e12, memoryUsedBytes: () => 0 },
+    () => {},
+  );
+  storage.onFailure((err) => alarms.storageFailed(err));
+  alarms.check();
   const queue = storage.openQueueStore('/', 'q');
   const acked: string[] = [];
   queue.push(message('before'));
@@ -56,6 +66,11 @@ test('fsync failure: the data it covered is never acknowledged, writes stop, the
   assert.equal(failures.length, 1);
   assert.equal((failures[0] as NodeJS.ErrnoException).code, 'EIO');
   assert.equal(storage.failure, failures[0]);
+  assert.deepEqual([...alarms.active], ['disk']);
+  assert.match(alarms.refusal() ?? '', /failed fdatasync \(EIO.*restart the broker/);
+  alarms.check(); // plenty of free space does not clear it
+  assert.deepEqual([...alarms.active], ['disk']);
+  assert.equal(alarms.storageFailure, failures[0]);
   assert.ok(
     lines.some((l) => l.includes('storage FAILED') && l.includes('Restart the broker')),
     lines.join('\n'),
@@ -83,9 +98,12 @@ test('fsync failure: the data it covered is never acknowledged, writes stop, the
 test('fsync failure in the definitions store: the change is refused, and so is every later one, without another sync', async () => {
   const fs = new SimFs();
   const storage = Storage.open({ dataDir: '/defs', fsync: 'always', fs, logger: () => {} });
+  const failures: Error[] = [];
+  storage.onFailure((err) => failures.push(err));
   storage.definitions.put('queue', 'a', { n: 1 });
   fs.failNextSync();
   assert.throws(() => storage.definitions.put('queue', 'b', { n: 2 }), StorageFailedError);
+  assert.equal(failures.length, 1, 'the broker hears of a definitions failure too');
   const syncCalls = fs.counters.syncCalls;
   assert.throws(() => storage.definitions.put('queue', 'c', { n: 3 }), StorageFailedError);
   assert.throws(() => storage.definitions.delete('queue', 'a'), StorageFailedError);

@@ -119,6 +119,13 @@ export class SimFs implements StorageFs {
    * writeback) and, as after EIO, the pending data is gone. undefined: space is back.
    */
   diskFull: 'writes' | 'syncs' | undefined;
+  /**
+   * Bytes the disk still takes (undefined: no limit). A write that does not fit writes the prefix
+   * that does and returns its length (a short write); the next one fails with ENOSPC.
+   */
+  spaceLeftBytes: number | undefined;
+  /** Creating a file or directory fails with ENOSPC (a full disk has no block for the new entry). */
+  createsFail = false;
 
   constructor(root?: Inode) {
     this.root = root ?? new Inode(1, 'dir');
@@ -192,6 +199,7 @@ export class SimFs implements StorageFs {
     if (!node) {
       if (!create) throw fsError('ENOENT', 'open', path);
       const { dir, name } = this.parentOf(path, 'open');
+      if (this.createsFail) throw fsError('ENOSPC', 'open', path);
       node = new Inode(this.nextIno++, 'file');
       this.changeEntries([{ dir, name, target: node }]);
       this.counters.creates++;
@@ -220,6 +228,11 @@ export class SimFs implements StorageFs {
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
     const node = this.fileOf(fd, 'write');
     if (this.diskFull === 'writes' && length > 0) throw fsError('ENOSPC', 'write');
+    if (this.spaceLeftBytes !== undefined && length > 0) {
+      if (this.spaceLeftBytes === 0) throw fsError('ENOSPC', 'write');
+      length = Math.min(length, this.spaceLeftBytes);
+      this.spaceLeftBytes -= length;
+    }
     const bytes = Buffer.from(buffer.subarray(offset, offset + length));
     const op: DataOp = { kind: 'write', pos: position, bytes };
     ({ buf: node.data, size: node.size } = applyOp(node.data, node.size, op));
@@ -353,6 +366,7 @@ export class SimFs implements StorageFs {
     for (const p of this.parts(path)) {
       let next = node.entries.get(p);
       if (!next) {
+        if (this.createsFail) throw fsError('ENOSPC', 'mkdir', path);
         next = new Inode(this.nextIno++, 'dir');
         this.changeEntries([{ dir: node, name: p, target: next }]);
         this.counters.creates++;

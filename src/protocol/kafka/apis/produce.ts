@@ -14,6 +14,7 @@
 import type { Clock } from '../../../core/clock.js';
 import { isCompacted, type Topic, type TopicLookup, type TopicPartition } from '../../../core/kafka/topic.js';
 import type { TransactionCoordinator } from '../../../core/kafka/transaction-coordinator.js';
+import type { WriteAvailability } from '../../../resources/resource-monitor.js';
 import type {
   ProduceRequest,
   ProduceRequestPartitionProduceData,
@@ -47,6 +48,13 @@ export interface ProduceServices {
   readonly transactions: Pick<TransactionCoordinator, 'checkTransactionalAppend' | 'transactionalAppended'>;
   readonly producers: { stateFor(partition: TopicPartition): PartitionProducerState };
   readonly clock: Clock;
+  /**
+   * The disk alarm. While it is raised (free space below --disk-free-limit, a write failing with
+   * ENOSPC, or storage stopped after a failed fdatasync) produce is answered KAFKA_STORAGE_ERROR,
+   * which producers retry, as Kafka answers when its log directory fails; batches still waiting to
+   * become durable when it is raised are answered so too (they stay appended, as in Kafka).
+   */
+  readonly writes?: WriteAvailability;
 }
 
 export function produceApis(services: ProduceServices): KafkaApi[] {
@@ -107,7 +115,17 @@ function produce(s: ProduceServices, call: KafkaCall<ProduceRequest>): KafkaAnsw
     if (firstFailure !== undefined) session.close(`Produce with acks=0 failed for ${firstFailure}`);
     return NO_RESPONSE;
   }
-  return whenDurable(waits, s.clock, body.timeoutMs, session, response);
+  return whenDurable(waits, s, body.timeoutMs, session, response);
+}
+
+function storageRefused(s: ProduceServices, topic: Topic, index: number): PartitionResponse | undefined {
+  const refusal = s.writes?.refusal();
+  if (refusal === undefined) return undefined;
+  return failed(
+    index,
+    KafkaError.KAFKA_STORAGE_ERROR,
+    `${topic.name}-${index} is not writable now (${refusal}); retry later`,
+  );
 }
 
 function refuseRequest(body: ProduceRequest): { code: number; message: string } | undefined {
@@ -164,6 +182,9 @@ function appendPartition(
       `topic '${topic.name}' has ${topic.partitions.length} partition(s); partition ${data.index} does not exist`,
     );
   }
+  // Before the duplicate check: a retried idempotent batch is answered only once it is durable.
+  const refused = storageRefused(s, topic, data.index);
+  if (refused) return refused;
   let records = data.records ?? EMPTY;
   if (version < 3 && records.length > 0) {
     const converted = upConvertMessageSet(records);
@@ -258,7 +279,7 @@ function appendPartition(
  */
 function whenDurable(
   waits: readonly DurableWait[],
-  clock: Clock,
+  s: ProduceServices,
   timeoutMs: number,
   session: KafkaSession,
   response: ProduceResponse,
@@ -273,26 +294,43 @@ function whenDurable(
       if (done) return;
       done = true;
       for (const unwatch of unwatchers) unwatch();
-      if (timer !== undefined) clock.clearTimeout(timer);
+      if (timer !== undefined) s.clock.clearTimeout(timer);
       stopClose();
+      stopAlarm?.();
       resolve(answer);
     };
     const check = () => {
       if (pending.every(covered)) finish(response);
     };
     const unwatchers = [...new Set(pending.map((w) => w.partition))].map((p) => p.watchHighWatermark(check));
+    const answerUncovered = (errorCode: number, message: string) => {
+      for (const w of pending) {
+        if (covered(w)) continue;
+        w.response.errorCode = errorCode;
+        w.response.baseOffset = -1n;
+        w.response.logAppendTimeMs = -1n;
+        w.response.logStartOffset = -1n;
+        w.response.errorMessage = message;
+      }
+      finish(response);
+    };
+    // The disk filled while the batches waited: answer now rather than at the timeout.
+    const stopAlarm = s.writes?.onChange(() => {
+      const refusal = s.writes?.refusal();
+      if (refusal !== undefined && !done) {
+        answerUncovered(
+          KafkaError.KAFKA_STORAGE_ERROR,
+          `the batch was appended but cannot be made durable now (${refusal}); retry later`,
+        );
+      }
+    });
     const timer =
       timeoutMs > 0
-        ? clock.setTimeout(() => {
-            for (const w of pending) {
-              if (covered(w)) continue;
-              w.response.errorCode = KafkaError.REQUEST_TIMED_OUT;
-              w.response.baseOffset = -1n;
-              w.response.logAppendTimeMs = -1n;
-              w.response.logStartOffset = -1n;
-              w.response.errorMessage = `the batch was appended but not made durable within timeoutMs ${timeoutMs}`;
-            }
-            finish(response);
+        ? s.clock.setTimeout(() => {
+            answerUncovered(
+              KafkaError.REQUEST_TIMED_OUT,
+              `the batch was appended but not made durable within timeoutMs ${timeoutMs}`,
+            );
           }, timeoutMs)
         : undefined;
     const stopClose = untilSessionCloses(session, () => finish(NO_RESPONSE));

@@ -3,6 +3,7 @@
  * the batch envelope rules (entry count, ids) and BatchResultErrorEntry for per-entry failures.
  */
 import { SqsCoreError } from '../../../core/sqs/errors.js';
+import type { SqsActionContext } from '../action-context.js';
 import { invalidParameterValue, type SqsError, sqsError } from '../errors.js';
 import type { BatchResultErrorEntry } from '../model-types.js';
 
@@ -85,6 +86,49 @@ export function checkBatchEntries<Entry extends { readonly Id: string }>(
 /** A BatchResultErrorEntry: the error's wire code, as the single-message action would answer. */
 export function failedEntry(id: string, error: SqsError): BatchResultErrorEntry {
   return { Id: id, SenderFault: error.fault === 'Sender', Code: error.queryCode, Message: error.message };
+}
+
+/**
+ * Throws ServiceUnavailable (HTTP 503, which the SDKs retry with backoff) while the disk alarm is
+ * raised: a send is refused rather than accepted into memory with nowhere to write it.
+ */
+export function refuseWhileDiskFull(context: SqsActionContext): void {
+  const refusal = context.writes?.refusal();
+  if (refusal !== undefined) throw serviceUnavailable(refusal);
+}
+
+function serviceUnavailable(refusal: string): SqsError {
+  return sqsError(
+    'ServiceUnavailable',
+    `The request has failed due to a temporary failure of the server (${refusal}). Retry later.`,
+  );
+}
+
+/**
+ * Resolves once the sends made so far are durable; rejects with ServiceUnavailable if the disk alarm
+ * is raised first (a write failed with ENOSPC): the message stays queued and is written once space
+ * returns, so a retry may duplicate it, as a 5xx from SQS allows (at-least-once; FIFO queues
+ * deduplicate the retry by its deduplication id).
+ */
+export function durableSend(context: SqsActionContext): Promise<void> {
+  const writes = context.writes;
+  if (!writes) return durable(context.registry.durability);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const stop = writes.onChange(() => {
+      const refusal = writes.refusal();
+      if (refusal === undefined || done) return;
+      done = true;
+      stop();
+      reject(serviceUnavailable(refusal));
+    });
+    context.registry.durability.afterDurable(() => {
+      if (done) return;
+      done = true;
+      stop();
+      resolve();
+    });
+  });
 }
 
 /** Resolves once every write made so far is durable (group commit), so an answer never outruns its data. */

@@ -16,7 +16,15 @@ import type {
   SendMessageBatchResultEntry,
   SendMessageRequest,
 } from '../model-types.js';
-import { checkBatchEntries, checkFifoId, core, durable, failedEntry, intParam } from './params.js';
+import {
+  checkBatchEntries,
+  checkFifoId,
+  core,
+  durableSend,
+  failedEntry,
+  intParam,
+  refuseWhileDiskFull,
+} from './params.js';
 
 const MAX_DELAY_SECONDS = 900;
 const NOT_FOR_THIS_QUEUE_TYPE = 'The request include parameter that is not valid for this queue type.';
@@ -126,8 +134,9 @@ function sendResult(input: SqsSendInput, message: SqsMessage): Omit<SendMessageB
 export const sendMessage: SqsHandler<'SendMessage'> = async (context, params) => {
   const queue = context.queueOf(params.QueueUrl);
   const input = prepareSend(queue, params, context.callerId, context.traceHeader);
+  refuseWhileDiskFull(context);
   const { message } = core(() => queue.send(input));
-  await durable(context.registry.durability);
+  await durableSend(context);
   return sendResult(input, message);
 };
 
@@ -172,6 +181,7 @@ export const sendMessageBatch: SqsHandler<'SendMessageBatch'> = async (context, 
       }
     }
   }
+  refuseWhileDiskFull(context);
   const successful: SendMessageBatchResultEntry[] = [];
   const failed: BatchResultErrorEntry[] = [];
   for (const entry of entries) {
@@ -185,6 +195,6 @@ export const sendMessageBatch: SqsHandler<'SendMessageBatch'> = async (context, 
       failed.push(failedEntry(id, err));
     }
   }
-  if (successful.length > 0) await durable(context.registry.durability);
+  if (successful.length > 0) await durableSend(context);
   return { Successful: successful, Failed: failed };
 };

@@ -67,6 +67,7 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
   private readonly totalMemoryBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private diskErrorLogged = false;
+  private memoryErrorLogged = false;
   /** A store's write is failing with a full disk (ENOSPC, EDQUOT): the disk alarm holds meanwhile. */
   private failingWrite: Error | undefined;
   /** Storage stopped after a failed fdatasync (fail-stop): the disk alarm holds until a restart. */
@@ -140,12 +141,12 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
 
   /** Measures memory and disk now, raising or clearing alarms; listeners hear of any change. */
   check(): void {
-    const memoryBytes = this.memoryUsedBytes();
+    const memoryBytes = this.measureMemory();
     this.lastMemoryUsedBytes = memoryBytes;
     // As RabbitMQ: the memory alarm is above the watermark, the disk alarm below the limit.
-    const memoryChanged = this.update('memory', memoryBytes > this.memoryLimitBytes, () =>
-      this.memoryMessage(memoryBytes),
-    );
+    const memoryChanged =
+      memoryBytes !== undefined &&
+      this.update('memory', memoryBytes > this.memoryLimitBytes, () => this.memoryMessage(memoryBytes));
     let diskChanged = false;
     const freeBytes = this.measureDisk();
     this.lastDiskFreeBytes = freeBytes;
@@ -219,6 +220,26 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
     const limit = `the limit ${formatBytes(this.diskFreeLimitBytes)} on ${this.dataDir}`;
     if (freeBytes >= this.diskFreeLimitBytes) return `${formatBytes(freeBytes)} free is within ${limit}`;
     return `${formatBytes(freeBytes)} free is below ${limit}; free disk space (consuming and acking messages deletes queue segments), or lower --disk-free-limit`;
+  }
+
+  /**
+   * The resident set size, or undefined when it cannot be read: process.memoryUsage.rss() reads
+   * /proc/self/stat, which throws EMFILE while every file descriptor is taken (a connection flood
+   * past `ulimit -n`); a timer throwing there used to take the broker down.
+   */
+  private measureMemory(): number | undefined {
+    try {
+      const used = this.memoryUsedBytes();
+      this.memoryErrorLogged = false;
+      return used;
+    } catch (error) {
+      // Leave the memory alarm as it is: a failed measurement says nothing about memory use.
+      if (!this.memoryErrorLogged) {
+        this.log(`cannot measure memory use: ${(error as Error).message}`);
+        this.memoryErrorLogged = true;
+      }
+      return undefined;
+    }
   }
 
   private measureDisk(): number | undefined {

@@ -536,7 +536,9 @@ export class AmqpConnection implements ChannelHost {
       amqpError = connectionError(
         ReplyCode.INTERNAL_ERROR,
         // reply-text is a shortstr: the code, not the path-laden message (which is logged).
-        `cannot store the message (${(error as NodeJS.ErrnoException).code ?? (error as Error).name}); publish again once disk space is freed`,
+        isOutOfFileDescriptors(error as Error)
+          ? `cannot store the message (${(error as NodeJS.ErrnoException).code}: too many open files); publish again once connections are fewer`
+          : `cannot store the message (${(error as NodeJS.ErrnoException).code ?? (error as Error).name}); publish again once disk space is freed`,
       );
     } else {
       this.context.log(`amqp: internal error on ${this.remoteAddress}: ${(error as Error)?.stack ?? error}`);
@@ -725,5 +727,11 @@ function parseCredentials(
 /** A write refused by a full disk (ENOSPC, EDQUOT) or by storage stopped after a failed fdatasync. */
 function isStorageRefusal(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return error.name === 'StorageFailedError' || isDiskFullError(error);
+  return error.name === 'StorageFailedError' || isDiskFullError(error) || isOutOfFileDescriptors(error);
+}
+
+/** The process (EMFILE) or the system (ENFILE) has no file descriptor left to open a segment with. */
+function isOutOfFileDescriptors(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EMFILE' || code === 'ENFILE';
 }

@@ -15,6 +15,7 @@ const hasPrlimit = spawnSync('prlimit', ['--version'], { stdio: 'ignore' }).stat
 
 test('EMFILE at the accept loop: the broker stays up, open connections keep working, new ones come back', {
   skip: hasPrlimit ? false : 'prlimit (util-linux) is not installed',
+  timeout: 120_000,
 }, async (t) => {
   const dataDir = tempDir();
   // The resource monitor measures every 50 ms so it certainly runs while descriptors are exhausted.

@@ -239,10 +239,13 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     );
   });
 
-  // Fetch: READ on each topic.
+  // Fetch: READ on each topic (v13+ name topics by id). A fetch session keeps the partitions it was
+  // allowed when they were added and does not check them again while it lasts (Kafka does, each fetch).
   on<FetchRequest>(API_KEYS.Fetch, (call, inner) => {
     const may = topicAllowed(call.session, READ);
-    const [allowed, refused] = split(call.body.topics, (t) => may(t.topic));
+    const nameOf = (t: { topic: string; topicId: string }) =>
+      call.header.apiVersion >= 13 ? (access.topicNameById(t.topicId) ?? '') : t.topic;
+    const [allowed, refused] = split(call.body.topics, (t) => may(nameOf(t)));
     if (refused.length === 0) return inner(call as KafkaCall);
     return partial<FetchRequest, FetchResponse>(
       call,

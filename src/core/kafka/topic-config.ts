@@ -270,6 +270,10 @@ export function effectiveValue(overrides: ReadonlyMap<string, string>, name: str
   return overrides.get(name) ?? TOPIC_CONFIGS.get(name)!.defaultValue;
 }
 
+function compressionOf(value: string): { compressionType?: TopicCompression } {
+  return value === 'producer' ? {} : { compressionType: value as TopicCompression };
+}
+
 /** The implemented configs as the core uses them. Overrides must already be validated. */
 export function resolveTopicConfig(overrides: ReadonlyMap<string, string>): TopicConfig {
   const num = (name: string) => Number(effectiveValue(overrides, name));
@@ -289,6 +293,7 @@ export function resolveTopicConfig(overrides: ReadonlyMap<string, string>): Topi
     minCompactionLagMs: num('min.compaction.lag.ms'),
     // LONG_MAX (the default) is beyond a double's integers: it means "never forces compaction".
     maxCompactionLagMs: Math.min(num('max.compaction.lag.ms'), Number.MAX_SAFE_INTEGER),
-    compressionType: effectiveValue(overrides, 'compression.type') as TopicCompression,
+    // Absent for 'producer' (the default): batches are stored as produced.
+    ...compressionOf(effectiveValue(overrides, 'compression.type')),
   };
 }

@@ -4,13 +4,17 @@
 // consumers read the records back, DescribeConfigs reports the setting, AlterConfigs changes it for
 // later batches, and zstd (which Pier cannot write) is refused with a reason.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { API_KEYS, type FetchResponse } from '../../../src/protocol/kafka/codec/index.js';
 import { COMPRESSION_NAMES } from '../../../src/protocol/kafka/record-batch.js';
 import { decodeRecords } from '../../../src/protocol/kafka/record-decoder.js';
+import { runOk } from '../../compat/helpers.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { KafkaWireClient } from '../../helpers/kafka-wire.js';
+
+const hasKcat = spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0;
 
 const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = kafkajs;
 
@@ -156,6 +160,57 @@ describe('topic compression.type', () => {
       assert.equal(entry.configValue, topicCodec);
     });
   }
+
+  it('kcat (librdkafka) reads back the batches Pier recompressed to lz4 and snappy, and produces into a gzip topic', {
+    skip: hasKcat ? false : 'kcat is not installed (apt-get install kcat)',
+  }, async () => {
+    const expected = Array.from({ length: 20 }, (_, i) => `value-${i}-${'x'.repeat(200)}`);
+    for (const topic of ['codec-lz4', 'codec-snappy']) {
+      const out = await runOk(
+        'kcat',
+        [
+          '-C',
+          '-b',
+          broker.kafka!.bootstrap,
+          '-t',
+          topic,
+          '-p',
+          '0',
+          '-o',
+          'beginning',
+          '-e',
+          '-q',
+          '-f',
+          '%s\\n',
+        ],
+        { timeoutMs: 30_000 },
+      );
+      assert.deepEqual(out.stdout.toString('utf8').trim().split('\n'), expected, topic);
+    }
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'codec-kcat',
+          numPartitions: 1,
+          configEntries: [{ name: 'compression.type', value: 'gzip' }],
+        },
+      ],
+    });
+    await runOk(
+      'kcat',
+      ['-P', '-b', broker.kafka!.bootstrap, '-t', 'codec-kcat', '-p', '0', '-z', 'lz4', '-X', 'acks=all'],
+      {
+        input: 'one\ntwo\nthree\n',
+        timeoutMs: 30_000,
+      },
+    );
+    const stored = await storedBatches(broker.kafka!.port, 'codec-kcat');
+    assert.ok(
+      stored.codecs.every((c) => c === 'gzip'),
+      `stored as gzip: ${stored.codecs.join(',')}`,
+    );
+    assert.deepEqual(stored.values, ['one', 'two', 'three']);
+  });
 
   it('AlterConfigs changes the codec of later batches; zstd is refused with what to use instead', async () => {
     const topic = 'codec-altered';

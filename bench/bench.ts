@@ -5,6 +5,7 @@ const WORKLOADS: Record<string, string> = {
   amqp: './amqp-bench.js', // amqp-bench.ts: Pier vs RabbitMQ, transient and persistent
   kafka: './kafka-bench.js', // kafka-bench.ts: produce and consume, Pier vs a stub
   'kafka-txn': './kafka-txn-bench.js', // kafka-txn-bench.ts: transactions vs idempotent producers
+  'kafka-fetch-sessions': './kafka-fetch-session-bench.js', // kafka-fetch-session-bench.ts: KIP-227 on vs off
   sqs: './sqs-bench.js', // sqs-bench.ts: the SDK and a load generator
   management: './management-bench.js', // management-bench.ts: API/metrics latency under load, scrape cost
   scale: './scale-bench.js', // scale-bench.ts: memory per idle connection and per durable queue

@@ -35,6 +35,7 @@ import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.j
 import { transactionApis } from '../protocol/kafka/apis/transactions.js';
 import { authorizeApis, KafkaAccess } from '../protocol/kafka/authorization.js';
 import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
+import { FetchSessionCache } from '../protocol/kafka/fetch-sessions.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
 import { LogCleaner } from '../protocol/kafka/log-cleaner.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
@@ -80,6 +81,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   allowEveryoneIfNoAclFound?: boolean;
   /** How often the log cleaner looks at compacted topics (log.cleaner.backoff.ms). */
   logCleanerIntervalMs?: number;
+  /** max.incremental.fetch.session.cache.slots: fetch sessions kept (0: none, every fetch is full). */
+  fetchSessionCacheSlots?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -184,6 +187,8 @@ export function composeKafka({
         (topicId) => topics.getById(topicId)?.name,
       )
     : undefined;
+  // One cache for all listeners: a client may reconnect through another and keep its session.
+  const fetchSessions = new FetchSessionCache({ clock, maxSlots: options.fetchSessionCacheSlots });
   const apis = (cluster: KafkaCluster, sasl: boolean): ReadonlyMap<number, KafkaApi> => {
     const partitionExists = (topic: string, partition: number) => {
       const found = topics.get(topic);
@@ -191,7 +196,7 @@ export function composeKafka({
     };
     const handlers: KafkaApi[] = [
       ...produceApis({ topics, producers, clock, transactions, writes }),
-      ...fetchApis({ topics, clock, transactions }),
+      ...fetchApis({ topics, clock, transactions, sessions: fetchSessions }),
       ...listOffsetsApis({ topics, transactions }),
       ...deleteRecordsApis({ topics, producers }),
       ...initProducerIdApis({ producers, transactions }),

@@ -18,6 +18,7 @@ import { DEFAULT_TRANSACTION_MAX_TIMEOUT_MS } from '../core/kafka/transaction-co
 import { DEFAULT_LOGIN_THROTTLE } from '../core/login-throttle.js';
 import { DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import { DEFAULT_KAFKA_SETTINGS } from '../protocol/kafka/cluster.js';
+import { DEFAULT_FETCH_SESSION_SLOTS } from '../protocol/kafka/fetch-sessions.js';
 import { DEFAULT_LOG_CLEANER_INTERVAL_MS } from '../protocol/kafka/log-cleaner.js';
 import {
   DEFAULT_DISK_FREE_LIMIT_BYTES,
@@ -267,6 +268,14 @@ export const SETTINGS = [
     type: integer({ min: 1, unit: 'ms' }),
     default: DEFAULT_LOG_CLEANER_INTERVAL_MS,
     help: "how often the log cleaner looks at topics with cleanup.policy=compact and compacts the partitions that are due (Kafka's log.cleaner.backoff.ms)",
+  }),
+  setting({
+    flag: 'kafka-fetch-session-cache-slots',
+    env: 'PIER_KAFKA_FETCH_SESSION_CACHE_SLOTS',
+    option: 'kafka.fetchSessionCacheSlots',
+    type: integer({ min: 0 }),
+    default: DEFAULT_FETCH_SESSION_SLOTS,
+    help: "incremental fetch sessions (KIP-227) kept for consumers; when full, new sessions replace idle or smaller old ones, else clients send full fetches; 0: no sessions (Kafka's max.incremental.fetch.session.cache.slots)",
   }),
   setting({
     flag: 'kafka-idle-timeout-ms',

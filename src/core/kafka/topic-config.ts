@@ -2,15 +2,15 @@
  * Kafka topic configs: names, defaults, types and validation, as Kafka's LogConfig defines them.
  * Each config is one of three kinds:
  * - implemented: Pier acts on it (retention, segment size, cleanup policy and compaction, batch size,
- *   timestamps);
+ *   timestamps, compression.type except zstd);
  * - ignored: it has no effect a client can observe on a one-broker cluster (flush tuning, index
  *   sizes, replication throttles); any valid value is accepted and stored;
- * - fixed: Pier behaves as one value only (e.g. min.insync.replicas=1, compression.type=producer);
+ * - fixed: Pier behaves as one value only (e.g. min.insync.replicas=1);
  *   that value is accepted, any other refused with INVALID_CONFIG, so nobody relies on a setting
  *   that does nothing.
  * A name Kafka does not know is refused as Kafka does: "Unknown topic config name: x".
  */
-import type { CleanupPolicy, TopicConfig } from './topic.js';
+import type { CleanupPolicy, TopicCompression, TopicConfig } from './topic.js';
 import { TopicError } from './topic-error.js';
 
 /** Kafka's ConfigDef types, with the numbers DescribeConfigs v3+ sends as configType. */
@@ -64,8 +64,8 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   def('cleanup.policy', 'LIST', 'implemented', 'delete', 'log.cleanup.policy',
     'delete: old segments are deleted by retention; compact: closed segments keep the newest record per key.',
     { oneOf: ['compact', 'delete'] }),
-  def('compression.type', 'STRING', 'fixed', 'producer', 'compression.type',
-    'Batches are stored as the producer compressed them.',
+  def('compression.type', 'STRING', 'implemented', 'producer', 'compression.type',
+    'producer: batches are stored as the producer compressed them; otherwise recompressed to this codec.',
     { oneOf: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] }),
   def('delete.retention.ms', 'LONG', 'implemented', '86400000', 'log.cleaner.delete.retention.ms',
     'Compacted topics: how long a tombstone (null value) is kept after its first compaction.', { min: 0 }),
@@ -224,6 +224,11 @@ function checkSupported(d: TopicConfigDef, value: string): void {
       );
     return;
   }
+  if (d.name === 'compression.type' && value === 'zstd')
+    throw new TopicError(
+      'INVALID_CONFIG',
+      'Pier reads zstd batches but cannot write them (no zstd encoder in this Node.js): use compression.type producer, gzip, snappy, lz4 or uncompressed',
+    );
   if (d.name === 'min.cleanable.dirty.ratio' && Number(value) > 1)
     throw invalid(d.name, value, 'Value must be no more than 1');
   if (d.kind === 'fixed' && value !== d.defaultValue)
@@ -265,6 +270,10 @@ export function effectiveValue(overrides: ReadonlyMap<string, string>, name: str
   return overrides.get(name) ?? TOPIC_CONFIGS.get(name)!.defaultValue;
 }
 
+function compressionOf(value: string): { compressionType?: TopicCompression } {
+  return value === 'producer' ? {} : { compressionType: value as TopicCompression };
+}
+
 /** The implemented configs as the core uses them. Overrides must already be validated. */
 export function resolveTopicConfig(overrides: ReadonlyMap<string, string>): TopicConfig {
   const num = (name: string) => Number(effectiveValue(overrides, name));
@@ -284,5 +293,7 @@ export function resolveTopicConfig(overrides: ReadonlyMap<string, string>): Topi
     minCompactionLagMs: num('min.compaction.lag.ms'),
     // LONG_MAX (the default) is beyond a double's integers: it means "never forces compaction".
     maxCompactionLagMs: Math.min(num('max.compaction.lag.ms'), Number.MAX_SAFE_INTEGER),
+    // Absent for 'producer' (the default): batches are stored as produced.
+    ...compressionOf(effectiveValue(overrides, 'compression.type')),
   };
 }

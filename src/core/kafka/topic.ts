@@ -32,7 +32,14 @@ export interface TopicConfig {
   readonly minCompactionLagMs: number;
   /** max.compaction.lag.ms: a closed segment older than this is compacted whatever the dirty ratio. */
   readonly maxCompactionLagMs: number;
+  /**
+   * compression.type: 'producer' (absent: the same) stores batches as produced; otherwise batches are
+   * recompressed to this codec on produce.
+   */
+  readonly compressionType?: TopicCompression;
 }
+
+export type TopicCompression = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4';
 
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 

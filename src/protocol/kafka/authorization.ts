@@ -293,13 +293,16 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     );
   });
 
-  // Fetch: READ on each topic.
+  // Fetch: READ on each topic (v13+ name topics by id). A fetch session keeps the partitions it was
+  // allowed when they were added and does not check them again while it lasts (Kafka does, each fetch).
   on<FetchRequest>(API_KEYS.Fetch, (call, inner) => {
     const may = topicAllowed(call.session, READ);
+    const nameOf = (t: { topic: string; topicId: string }) =>
+      call.header.apiVersion >= 13 ? (access.topicNameById(t.topicId) ?? '') : t.topic;
     return perEntry<FetchRequest, FetchResponse, FetchRequest['topics'][number]>(call, inner, {
       requestList: 'topics',
       responseList: 'responses',
-      allowed: (t) => may(t.topic),
+      allowed: (t) => may(nameOf(t)),
       empty: () => blankResponse(API_KEYS.Fetch, {}) as FetchResponse,
       refuse: (t) => ({
         topic: t.topic,

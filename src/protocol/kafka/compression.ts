@@ -10,10 +10,10 @@
  * The three packages are small, dependency-free, pure JavaScript: no native build at install.
  * Output is bounded (maxBytes) so a hostile batch cannot make the broker allocate without limit.
  */
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
-import { decompressBound as lz4Bound, decompress as lz4Decompress } from 'lz4js';
-import { uncompress as snappyUncompress } from 'snappyjs';
+import { decompressBound as lz4Bound, compress as lz4Compress, decompress as lz4Decompress } from 'lz4js';
+import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappyjs';
 
 export const CompressionCodec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
@@ -57,6 +57,26 @@ export function decompressRecords(
   } catch (error) {
     if (error instanceof CompressionError) throw error;
     throw new CompressionError(`cannot decompress a codec ${codec} batch: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A records section compressed with `codec`, for topics whose compression.type differs from the
+ * producer's. Snappy is written raw (as librdkafka writes it; Kafka's readers take raw and xerial),
+ * lz4 as an LZ4 frame. zstd cannot be written: there is no zstd encoder before Node 22.15.
+ */
+export function compressRecords(codec: number, data: Buffer): Buffer {
+  switch (codec) {
+    case CompressionCodec.none:
+      return data;
+    case CompressionCodec.gzip:
+      return gzipSync(data);
+    case CompressionCodec.snappy:
+      return toBuffer(snappyCompress(data));
+    case CompressionCodec.lz4:
+      return toBuffer(lz4Compress(data));
+    default:
+      throw new CompressionError(`Pier cannot write codec ${codec} batches`);
   }
 }
 

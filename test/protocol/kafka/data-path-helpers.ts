@@ -132,6 +132,12 @@ export class FakeTopics implements TopicLookup {
     return this.topics.get(name);
   }
 
+  getById(id: string): Topic | undefined {
+    const hex = id.replaceAll('-', '');
+    for (const topic of this.topics.values()) if (topic.id.toString('hex') === hex) return topic;
+    return undefined;
+  }
+
   getOrAutoCreate(name: string): Topic | undefined {
     return this.topics.get(name) ?? (this.options.autoCreate ? this.create(name) : undefined);
   }

@@ -1,4 +1,4 @@
-// Fetch v4-12 through the codec: produce → fetch round trip of the stored bytes, the high watermark
+// Fetch v4-17 through the codec: produce → fetch round trip of the stored bytes, the high watermark
 // limit, out-of-range offsets, byte limits (KIP-74), long polls on a ManualClock, fetch sessions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -265,15 +265,19 @@ describe('Fetch', () => {
     });
   });
 
-  it('answers full fetches with sessionId 0 and an unknown incremental session with FETCH_SESSION_ID_NOT_FOUND', async () => {
+  it('creates a session for a full fetch with epoch 0 (none for -1); an unknown session is FETCH_SESSION_ID_NOT_FOUND', async () => {
     const { topics, produce, fetchAll } = setup();
     topics.create('t');
     await produce('t', 0, batchOf(1));
+    const sessionless = await fetchAll(fetchBody('t', 0, 0, { sessionId: 0, sessionEpoch: -1 }));
+    assert.equal(sessionless.sessionId, 0);
     const initial = await fetchAll(fetchBody('t', 0, 0, { sessionId: 0, sessionEpoch: 0 }));
-    assert.equal(initial.sessionId, 0);
+    assert.notEqual(initial.sessionId, 0);
     assert.equal(initial.errorCode, KafkaError.NONE);
     assert.equal(recordsOf(initial.responses[0]!.partitions[0]!).length, 1);
-    const incremental = await fetchAll(fetchBody('t', 0, 0, { sessionId: 123, sessionEpoch: 1 }));
+    const incremental = await fetchAll(
+      fetchBody('t', 0, 0, { sessionId: initial.sessionId + 1, sessionEpoch: 1 }),
+    );
     assert.equal(incremental.errorCode, KafkaError.FETCH_SESSION_ID_NOT_FOUND);
     assert.deepEqual(incremental.responses, []);
   });

@@ -32,6 +32,7 @@ import {
 } from '../kafka-api.js';
 import { upConvertMessageSet } from '../legacy-message-set.js';
 import type { PartitionProducerState } from '../producer-state.js';
+import { recompressForTopic } from '../recompress.js';
 import {
   assignBaseOffset,
   BatchOffset,
@@ -225,6 +226,26 @@ function appendPartition(
       };
     }
   }
+  let { start, end } = batch;
+  if (topic.config.compressionType !== undefined && topic.config.compressionType !== 'producer') {
+    let recompressed: Buffer | undefined;
+    try {
+      recompressed = recompressForTopic(records.subarray(start, end), topic.config.compressionType);
+    } catch (err) {
+      return failed(data.index, KafkaError.CORRUPT_MESSAGE, `the batch's records cannot be read: ${err}`);
+    }
+    if (recompressed) {
+      if (recompressed.length > topic.config.maxMessageBytes)
+        return failed(
+          data.index,
+          KafkaError.MESSAGE_TOO_LARGE,
+          `the batch recompressed to the topic's compression.type ${topic.config.compressionType} is ${recompressed.length} bytes, over max.message.bytes ${topic.config.maxMessageBytes}`,
+        );
+      records = recompressed;
+      start = 0;
+      end = recompressed.length;
+    }
+  }
   const logAppendTime = topic.config.messageTimestampType === 'LogAppendTime';
   let producers: PartitionProducerState | undefined;
   if (batch.producerId >= 0) {
@@ -245,14 +266,14 @@ function appendPartition(
   }
   let maxTimestampMs = batch.maxTimestampMs;
   if (logAppendTime) {
-    stampLogAppendTime(records, batch.start, batch.end, nowMs);
+    stampLogAppendTime(records, start, end, nowMs);
     maxTimestampMs = nowMs;
   }
   const baseOffset = partition.stream.nextOffset;
-  assignBaseOffset(records, batch.start, baseOffset);
+  assignBaseOffset(records, start, baseOffset);
   try {
     // The store copies the batch: the listener reuses this request's memory for the next one.
-    const stored = records.subarray(batch.start, batch.end);
+    const stored = records.subarray(start, end);
     // The batch's own CRC (checked above) lets storage frame it without a second pass over the bytes.
     const batchCrc = { from: CRC_START, crc: stored.readUInt32BE(BatchOffset.crc) };
     partition.append(stored, batch.recordCount, maxTimestampMs, batchCrc);

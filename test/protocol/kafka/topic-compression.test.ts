@@ -1,0 +1,248 @@
+// Topic compression.type with real clients: kafkajs producing uncompressed or gzip batches to topics
+// whose compression.type is gzip, lz4, snappy or uncompressed; Pier stores each batch recompressed
+// to the topic's codec (seen in the stored batch's attributes) with offsets and CRC valid, kafkajs
+// consumers read the records back, DescribeConfigs reports the setting, AlterConfigs changes it for
+// later batches, and zstd (which Pier cannot write) is refused with a reason.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
+import { API_KEYS, type FetchResponse } from '../../../src/protocol/kafka/codec/index.js';
+import { COMPRESSION_NAMES } from '../../../src/protocol/kafka/record-batch.js';
+import { decodeRecords } from '../../../src/protocol/kafka/record-decoder.js';
+import { runOk } from '../../compat/helpers.js';
+import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import { KafkaWireClient } from '../../helpers/kafka-wire.js';
+
+const hasKcat = spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0;
+
+const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = kafkajs;
+
+/** Codec name of each stored batch of partition 0, and every record value, read with raw Fetch. */
+async function storedBatches(
+  port: number,
+  topic: string,
+): Promise<{ codecs: string[]; values: string[]; offsets: number[] }> {
+  const client = await KafkaWireClient.connect('127.0.0.1', port);
+  try {
+    const response = (await client.send(API_KEYS.Fetch, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 24,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          topicId: '00000000-0000-0000-0000-000000000000',
+          partitions: [
+            {
+              partition: 0,
+              fetchOffset: 0n,
+              partitionMaxBytes: 1 << 24,
+              currentLeaderEpoch: -1,
+              logStartOffset: -1n,
+              lastFetchedEpoch: -1,
+              replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    })) as unknown as FetchResponse;
+    const records = response.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0);
+    const codecs: string[] = [];
+    const values: string[] = [];
+    const offsets: number[] = [];
+    for (let pos = 0; pos < records.length; ) {
+      const size = 12 + records.readInt32BE(pos + 8);
+      const batch = records.subarray(pos, pos + size);
+      codecs.push(COMPRESSION_NAMES[batch.readInt16BE(21) & 7]!);
+      // decodeRecords checks nothing of the CRC; the kafkajs consumer below does.
+      for (const r of decodeRecords(batch)) {
+        values.push(r.value!.toString());
+        offsets.push(r.offset);
+      }
+      pos += size;
+    }
+    return { codecs, values, offsets };
+  } finally {
+    client.close();
+  }
+}
+
+describe('topic compression.type', () => {
+  let broker: TestBroker;
+  let kafka: kafkajs.Kafka;
+  let admin: kafkajs.Admin;
+  let producer: kafkajs.Producer;
+  before(async () => {
+    broker = await startTestBroker({ kafkaPort: 0, kafka: { groupInitialRebalanceDelayMs: 0 } });
+    kafka = new Kafka({
+      clientId: 'compression',
+      brokers: [broker.kafka!.bootstrap],
+      logLevel: logLevel.NOTHING,
+    });
+    admin = kafka.admin();
+    await admin.connect();
+    producer = kafka.producer();
+    await producer.connect();
+  });
+  after(async () => {
+    await producer.disconnect();
+    await admin.disconnect();
+    await broker.stop();
+  });
+
+  const consumeAll = async (topic: string, count: number): Promise<string[]> => {
+    const consumer = kafka.consumer({ groupId: `read-${topic}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const values: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            values.push(message.value!.toString());
+            if (values.length === count) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    return values;
+  };
+
+  for (const [topicCodec, expected] of [
+    ['gzip', 'gzip'],
+    ['lz4', 'lz4'],
+    ['snappy', 'snappy'],
+    ['uncompressed', 'none'],
+    ['producer', 'gzip'],
+  ] as const) {
+    it(`compression.type=${topicCodec}: a gzip and an uncompressed batch are both stored as ${expected}`, async () => {
+      const topic = `codec-${topicCodec}`;
+      await admin.createTopics({
+        topics: [
+          { topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: topicCodec }] },
+        ],
+      });
+      const values = Array.from({ length: 20 }, (_, i) => `value-${i}-${'x'.repeat(200)}`);
+      await producer.send({
+        topic,
+        compression: CompressionTypes.GZIP,
+        messages: values.slice(0, 10).map((value, i) => ({ key: `k${i}`, value })),
+      });
+      await producer.send({
+        topic,
+        compression: CompressionTypes.None,
+        messages: values.slice(10).map((value, i) => ({ key: `k${i}`, value })),
+      });
+      const stored = await storedBatches(broker.kafka!.port, topic);
+      if (topicCodec === 'producer') assert.deepEqual(stored.codecs, ['gzip', 'none'], 'as produced');
+      else assert.deepEqual(stored.codecs, [expected, expected]);
+      assert.deepEqual(stored.values, values);
+      assert.deepEqual(
+        stored.offsets,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      // kafkajs reads gzip and uncompressed batches itself (and checks each batch's CRC).
+      if (expected === 'gzip' || expected === 'none') assert.deepEqual(await consumeAll(topic, 20), values);
+
+      const described = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['compression.type'] }],
+        includeSynonyms: false,
+      });
+      const entry = described.resources[0]!.configEntries.find((e) => e.configName === 'compression.type')!;
+      assert.equal(entry.configValue, topicCodec);
+    });
+  }
+
+  it('kcat (librdkafka) reads back the batches Pier recompressed to lz4 and snappy, and produces into a gzip topic', {
+    skip: hasKcat ? false : 'kcat is not installed (apt-get install kcat)',
+  }, async () => {
+    const expected = Array.from({ length: 20 }, (_, i) => `value-${i}-${'x'.repeat(200)}`);
+    for (const topic of ['codec-lz4', 'codec-snappy']) {
+      const out = await runOk(
+        'kcat',
+        [
+          '-C',
+          '-b',
+          broker.kafka!.bootstrap,
+          '-t',
+          topic,
+          '-p',
+          '0',
+          '-o',
+          'beginning',
+          '-e',
+          '-q',
+          '-f',
+          '%s\\n',
+        ],
+        { timeoutMs: 30_000 },
+      );
+      assert.deepEqual(out.stdout.toString('utf8').trim().split('\n'), expected, topic);
+    }
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'codec-kcat',
+          numPartitions: 1,
+          configEntries: [{ name: 'compression.type', value: 'gzip' }],
+        },
+      ],
+    });
+    await runOk(
+      'kcat',
+      ['-P', '-b', broker.kafka!.bootstrap, '-t', 'codec-kcat', '-p', '0', '-z', 'lz4', '-X', 'acks=all'],
+      {
+        input: 'one\ntwo\nthree\n',
+        timeoutMs: 30_000,
+      },
+    );
+    const stored = await storedBatches(broker.kafka!.port, 'codec-kcat');
+    assert.ok(
+      stored.codecs.every((c) => c === 'gzip'),
+      `stored as gzip: ${stored.codecs.join(',')}`,
+    );
+    assert.deepEqual(stored.values, ['one', 'two', 'three']);
+  });
+
+  it('AlterConfigs changes the codec of later batches; zstd is refused with what to use instead', async () => {
+    const topic = 'codec-altered';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await producer.send({ topic, messages: [{ value: 'before' }] });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: [{ name: 'compression.type', value: 'gzip' }],
+        },
+      ],
+    });
+    await producer.send({ topic, messages: [{ value: 'after' }] });
+    const stored = await storedBatches(broker.kafka!.port, topic);
+    assert.deepEqual(stored.codecs, ['none', 'gzip']);
+    assert.deepEqual(await consumeAll(topic, 2), ['before', 'after']);
+
+    await assert.rejects(
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: [{ name: 'compression.type', value: 'zstd' }],
+          },
+        ],
+      }),
+      (err: { type?: string }) => err.type === 'INVALID_CONFIG',
+    );
+  });
+});

@@ -73,6 +73,20 @@ const COMMANDS: Readonly<Record<string, Handler>> = {
     }),
   'permissions.clear': (core, a) => management.clearPermissions(core, a.string('user'), a.string('vhost')),
   'permissions.list': (core, a) => management.listPermissions(core, a.optionalString('vhost')),
+  'permissions.topic.set': (core, a) =>
+    management.setTopicPermission(core, {
+      user: a.string('user'),
+      vhost: a.string('vhost'),
+      exchange: a.string('exchange'),
+      write: a.string('write'),
+      read: a.string('read'),
+    }),
+  'permissions.topic.clear': (core, a) =>
+    management.clearTopicPermissions(core, a.string('user'), a.string('vhost'), a.optionalString('exchange')),
+  'permissions.topic.list': (core, a) => {
+    const vhost = a.optionalString('vhost');
+    return core.topicPermissions.list(vhost === undefined ? {} : { vhost }).map((p) => ({ ...p }));
+  },
   'policy.set': (core, a) =>
     management.setPolicy(core, {
       vhost: a.string('vhost'),

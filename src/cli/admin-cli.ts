@@ -277,6 +277,45 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
           (r as PermissionEntry[]).map((p) => [p.vhost, p.user, p.configure, p.write, p.read]),
         ),
     },
+    // RabbitMQ's topic permissions (rabbitmqctl set_topic_permissions): on topic exchanges, the
+    // routing key of a publish must match WRITE and the binding key of a queue.bind READ;
+    // {username} and {vhost} are expanded.
+    'topic set': {
+      args: ['USER', 'VHOST', 'EXCHANGE', 'WRITE', 'READ'],
+      summary:
+        "set a user's topic permission on a topic exchange: routing keys it may publish with (WRITE) and bind with (READ), regular expressions with {username} and {vhost}",
+      flags: [DATA_DIR],
+      request: ([user, vhost, exchange, write, read]) => ({
+        command: 'permissions.topic.set',
+        args: { user, vhost, exchange, write, read },
+      }),
+      print: (_r, [user, vhost, exchange], _v, where) =>
+        `topic permission of user '${user}' on exchange '${exchange}' in vhost '${vhost}' set${where}\n`,
+    },
+    'topic clear': {
+      args: ['USER', 'VHOST'],
+      summary: "clear a user's topic permissions in a vhost (all exchanges, or --exchange)",
+      flags: [{ name: 'exchange', help: 'only the topic permission on this exchange' }, DATA_DIR],
+      request: ([user, vhost], v) => ({
+        command: 'permissions.topic.clear',
+        args: { user, vhost, ...(v.exchange !== undefined ? { exchange: v.exchange } : {}) },
+      }),
+      print: (r, [user, vhost], _v, where) =>
+        `${r as number} topic permission(s) of user '${user}' in vhost '${vhost}' cleared${where}\n`,
+    },
+    'topic list': {
+      args: [],
+      summary: 'list topic permissions',
+      flags: [VHOST_FILTER, DATA_DIR],
+      request: (_p, v) => ({ command: 'permissions.topic.list', args: { vhost: v.vhost } }),
+      print: (r) =>
+        formatTable(
+          ['vhost', 'user', 'exchange', 'write', 'read'],
+          (r as Array<{ vhost: string; user: string; exchange: string; write: string; read: string }>).map(
+            (p) => [p.vhost, p.user, p.exchange, p.write, p.read],
+          ),
+        ),
+    },
   },
   policy: {
     set: {

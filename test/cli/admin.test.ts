@@ -114,6 +114,52 @@ describe('pier admin commands against a running broker', () => {
     assert.match(users, /^guest\s+administrator$/m);
   });
 
+  it('permissions topic set|list|clear: a publish or bind outside the pattern is refused with 403, as RabbitMQ does', async () => {
+    await ok(['user', 'add', 'tpu', 'pw', '--data-dir', dataDir]);
+    await ok(['permissions', 'set', 'tpu', '.*', '.*', '.*', '--data-dir', dataDir]);
+    const set = await ok([
+      'permissions',
+      'topic',
+      'set',
+      'tpu',
+      '/',
+      'amq.topic',
+      '^{username}\\.',
+      '^{vhost}x',
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.equal(set, "topic permission of user 'tpu' on exchange 'amq.topic' in vhost '/' set\n");
+    assert.match(
+      await ok(['permissions', 'topic', 'list', '--data-dir', dataDir]),
+      /^\/\s+tpu\s+amq\.topic\s+\^\{username\}\\\.\s+\^\{vhost\}x$/m,
+    );
+
+    const connection = await amqp.connect(amqpUrl(broker, 'tpu', 'pw'));
+    try {
+      const channel = await connection.createConfirmChannel();
+      channel.publish('amq.topic', 'tpu.allowed', Buffer.from('ok'));
+      await channel.waitForConfirms();
+      const refused = new Promise<Error>((resolve) => channel.once('error', resolve));
+      channel.publish('amq.topic', 'someone.else', Buffer.from('no'));
+      assert.match(
+        (await refused).message,
+        /403 \(ACCESS-REFUSED\) with message "ACCESS_REFUSED - access to topic 'someone.else' in exchange 'amq.topic' in vhost '\/' refused for user 'tpu'"/,
+      );
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+    assert.equal(
+      await ok(['permissions', 'topic', 'clear', 'tpu', '/', '--data-dir', dataDir]),
+      "1 topic permission(s) of user 'tpu' in vhost '/' cleared\n",
+    );
+    const free = await amqp.connect(amqpUrl(broker, 'tpu', 'pw'));
+    const channel = await free.createConfirmChannel();
+    channel.publish('amq.topic', 'someone.else', Buffer.from('now allowed'));
+    await channel.waitForConfirms();
+    await free.close();
+  });
+
   it('refusals exit 1 with one line saying what to do', async () => {
     const duplicate = await pier(['user', 'add', 'guest', 'x', '--data-dir', dataDir]);
     assert.equal(duplicate.code, 1);

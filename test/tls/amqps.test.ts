@@ -2,6 +2,9 @@
 // certificate (CN or DN, as RabbitMQ's ssl_cert_login_from), EXTERNAL offered only where a
 // certificate was verified, --tls-client-cert required, --plaintext.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import amqplib from 'amqplib';
 import { addUser, addVhost, setPermissions } from '../../src/core/amqp/management.js';
@@ -123,6 +126,97 @@ describe('amqps with optional client certificates, EXTERNAL from the CN', () => 
       other.remove();
     }
   });
+});
+
+/**
+ * A client certificate for CN=alice signed by the test CA but expired yesterday, or one that signs
+ * itself; made with openssl next to the test certificates.
+ */
+function badClientCertificate(kind: 'expired' | 'self-signed'): { cert: Buffer; key: Buffer } {
+  const key = join(certs.dir, `${kind}-key.pem`);
+  const cert = join(certs.dir, `${kind}.pem`);
+  const subject = '/O=Pier development/CN=alice';
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key];
+  if (kind === 'self-signed') {
+    execFileSync('openssl', ['req', '-x509', ...newKey, '-subj', subject, '-days', '30', '-out', cert], {
+      stdio: 'ignore',
+    });
+  } else {
+    const csr = join(certs.dir, 'expired.csr');
+    execFileSync('openssl', ['req', ...newKey, '-subj', subject, '-out', csr], { stdio: 'ignore' });
+    // -days -1: valid until yesterday (OpenSSL 3 sets notAfter before notBefore's day).
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        certs.caFile,
+        '-CAkey',
+        join(certs.dir, 'ca-key.pem'),
+        '-set_serial',
+        '77',
+        '-days',
+        '-1',
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+  }
+  return { cert: readFileSync(cert), key: readFileSync(key) };
+}
+
+describe('client certificates the server must refuse', () => {
+  let broker: TestBroker;
+  let vhost: string;
+  const logs: string[] = [];
+
+  before(async () => {
+    broker = await startTestBroker({
+      amqpPort: false,
+      amqpsPort: 0,
+      tls: certs.tls({ clientCert: 'required' }),
+      log: (line) => logs.push(line),
+    });
+    vhost = allowUser(broker, 'CN=alice,O=Pier development');
+  });
+  after(async () => {
+    await broker.stop();
+  });
+
+  for (const kind of ['expired', 'self-signed'] as const) {
+    test(`an ${kind} client certificate is refused at the handshake, logged, and other clients are unaffected`, async () => {
+      const bad = badClientCertificate(kind);
+      const before = logs.length;
+      const refusal = await amqplib
+        .connect(`amqps://localhost:${broker.amqps!.port}/${vhost}`, {
+          ca: [certs.ca],
+          cert: bad.cert,
+          key: bad.key,
+          credentials: amqplib.credentials.external(),
+        })
+        .then(
+          () => assert.fail('the connection was accepted'),
+          (error: Error) => error,
+        );
+      // TLS 1.3 finishes the client's side of the handshake before the server checks the
+      // certificate, so amqplib sees the server's alert as the socket closing during its handshake.
+      assert.match(refusal.message, /closed|handshake|certificate|ECONNRESET/i);
+      const failures = logs.slice(before).filter((line) => /^amqps: TLS handshake failed from /.test(line));
+      assert.equal(failures.length, 1, logs.slice(before).join('\n'));
+      // The good certificate still logs in.
+      const good = await amqplib.connect(`amqps://localhost:${broker.amqps!.port}/${vhost}`, {
+        ca: [certs.ca],
+        cert: certs.clientCert,
+        key: certs.clientKey,
+        credentials: amqplib.credentials.external(),
+      });
+      await good.close();
+    });
+  }
 });
 
 describe('EXTERNAL from the distinguished name (the default), --tls-client-cert required', () => {

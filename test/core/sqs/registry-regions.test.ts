@@ -38,6 +38,8 @@ test('one name in two regions is two queues, each stored under its region', () =
     'put sqs-queue us-east-1/q',
     'put sqs-queue eu-west-1/q',
     'delete sqs-queue eu-west-1/q',
+    // The deleted name is kept (durably) for AWS's 60 s of QueueDeletedRecently.
+    'put sqs-deleted-queue eu-west-1/q',
   ]);
 });
 
@@ -63,5 +65,9 @@ test('a definition stored without a region belongs to the default region and kee
   assert.equal(registry.get('new'), undefined);
   registry.tag(old, { a: 'b' });
   registry.delete(old);
-  assert.deepEqual(writes, ['put sqs-queue old', 'delete sqs-queue old']);
+  assert.deepEqual(writes, [
+    'put sqs-queue old',
+    'delete sqs-queue old',
+    'put sqs-deleted-queue us-east-1/old',
+  ]);
 });

@@ -9,7 +9,7 @@ import { connect as netConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { makeTestCertificates, type TestCertificates } from './certs.js';
+import { makeTestCertificates, servedCertificate, type TestCertificates } from './certs.js';
 
 const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 
@@ -170,6 +170,34 @@ describe('slow handshakes', () => {
       socket.on('error', () => {});
       socket.resume();
       await new Promise((resolve) => socket.once('close', resolve));
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  test('a truncated ClientHello is dropped (at the timeout, or at once when the client hangs up); others connect', async () => {
+    const logs: string[] = [];
+    const slow = await startTestBroker({
+      amqpPort: false,
+      amqpsPort: 0,
+      tls: certs.tls({ handshakeTimeoutMs: 200 }),
+      log: (line) => logs.push(line),
+    });
+    try {
+      // The first bytes of a TLS 1.2 ClientHello record announcing 512 bytes, then nothing more.
+      const partial = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
+      const stalled = netConnect(slow.amqps!.port, '127.0.0.1', () => stalled.write(partial));
+      stalled.on('error', () => {});
+      stalled.resume();
+      await new Promise((resolve) => stalled.once('close', resolve));
+      const hungUp = netConnect(slow.amqps!.port, '127.0.0.1', () => hungUp.end(partial));
+      hungUp.on('error', () => {});
+      hungUp.resume();
+      await new Promise((resolve) => hungUp.once('close', resolve));
+      // A well-behaved client is served meanwhile.
+      const served = await servedCertificate(slow.amqps!.port, certs.ca);
+      assert.equal(served.subject.CN, 'localhost');
+      assert.ok(logs.filter((line) => /TLS handshake failed/.test(line)).length <= 2, logs.join('\n'));
     } finally {
       await slow.stop();
     }

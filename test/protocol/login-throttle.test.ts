@@ -63,6 +63,7 @@ async function httpStatus(broker: TestBroker, password: string): Promise<{ statu
 describe('login throttling (opted in for loopback)', () => {
   let broker: TestBroker;
   let clock: ManualClock;
+  const logs: string[] = [];
 
   before(async () => {
     clock = new ManualClock(Date.now());
@@ -74,6 +75,7 @@ describe('login throttling (opted in for loopback)', () => {
       sqs: { accessKeys: [KEY] },
       httpPort: 0,
       login: { maxFailures: 4, lockoutMs: LOCKOUT_MS, includeLoopback: true },
+      log: (line) => logs.push(line),
     });
     addUser(broker.core, 'app', 'app-secret');
   });
@@ -102,6 +104,21 @@ describe('login throttling (opted in for loopback)', () => {
     await kafkaLogin(broker, 'app-secret');
     await sqsCall(broker, KEY.secretAccessKey);
     assert.equal((await httpStatus(broker, 'guest')).status, 200);
+  });
+
+  it('credentials and message bodies never reach the log', async () => {
+    const connection = await amqplib.connect(amqpUrl(broker, 'guest'));
+    const channel = await connection.createConfirmChannel();
+    await channel.assertQueue('quiet', { durable: true });
+    channel.sendToQueue('quiet', Buffer.from('body-that-must-not-be-logged'), { persistent: true });
+    await channel.waitForConfirms();
+    await connection.close();
+    assert.ok(logs.length > 0, 'the refusals above were logged');
+    const secrets = ['app-secret', 'wrong-secret', KEY.secretAccessKey, 'body-that-must-not-be-logged'];
+    const basic = Buffer.from('guest:guest').toString('base64');
+    for (const line of logs) {
+      for (const secret of [...secrets, basic]) assert.ok(!line.includes(secret), `logged: ${line}`);
+    }
   });
 });
 

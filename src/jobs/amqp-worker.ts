@@ -37,7 +37,13 @@ import {
   lostAttemptHeaders,
   readJobMeta,
 } from './job-headers.js';
-import type { JobMetricEvent, JobMetrics, JobTracer, TraceContextExtractor } from './job-metrics.js';
+import {
+  callMetricHook,
+  type JobMetricEvent,
+  type JobMetrics,
+  type JobTracer,
+  type TraceContextExtractor,
+} from './job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { runAttempt } from './run-attempt.js';
@@ -617,14 +623,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
     kind: K,
     event: Parameters<NonNullable<JobMetrics[K]>>[0],
   ): void {
-    const metrics = this.options.metrics;
-    const hook = metrics?.[kind] as ((e: typeof event) => void) | undefined;
-    if (!hook) return;
-    try {
-      hook.call(metrics, event);
-    } catch (error) {
-      this.reportError(error);
-    }
+    callMetricHook(this.options.metrics, kind, event, (error) => this.reportError(error));
   }
 
   /** Republishes the job for its next attempt after `delayMs`, then acks this delivery. */

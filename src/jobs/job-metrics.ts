@@ -36,6 +36,22 @@ export interface JobMetrics {
   duration?(event: JobMetricEvent & { readonly outcome: 'completed' | 'failed' }): void;
 }
 
+/** Calls one metrics hook, if set; a hook that throws is handed to `onError` and otherwise ignored. */
+export function callMetricHook<K extends keyof JobMetrics>(
+  metrics: JobMetrics | undefined,
+  kind: K,
+  event: Parameters<NonNullable<JobMetrics[K]>>[0],
+  onError: (error: unknown) => void,
+): void {
+  const hook = metrics?.[kind] as ((e: typeof event) => void) | undefined;
+  if (!hook) return;
+  try {
+    hook.call(metrics, event);
+  } catch (error) {
+    onError(error);
+  }
+}
+
 /** The part of OpenTelemetry's Span the worker uses. */
 export interface JobSpan {
   setAttribute(key: string, value: string | number | boolean): unknown;

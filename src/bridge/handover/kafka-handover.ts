@@ -14,8 +14,8 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Admin, ConfigResourceTypes, IHeaders, Kafka, Producer } from 'kafkajs';
+import { inParallel } from './in-parallel.js';
 import { emptyProgress, type PartitionProgress, recordCopied, translateOffset } from './kafka-offsets.js';
-import { inParallel } from './sqs-handover.js';
 
 /** ConfigResourceTypes.TOPIC (kafkajs is CommonJS: its enums are not named ESM exports). */
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;

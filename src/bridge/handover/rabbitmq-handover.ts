@@ -17,6 +17,7 @@ import {
   planDefinitions,
   type QueueRef,
 } from './definitions-plan.js';
+import { inParallel } from './in-parallel.js';
 import { moveQueue, queueDepth } from './queue-mover.js';
 
 export interface HandoverOptions extends PlanOptions {
@@ -151,23 +152,6 @@ async function moveOne(q: QueueRef, options: HandoverOptions): Promise<QueueAcco
   const onTarget = await queueDepth(targetUrl, q.name).catch(() => undefined);
   say(`${label}: moved ${moved}, ${remaining ?? '?'} left at Pier, ${onTarget ?? '?'} on the target`);
   return { ...q, atStart, moved, remaining, onTarget, ...(error === undefined ? {} : { error }) };
-}
-
-async function inParallel<T, R>(
-  items: readonly T[],
-  width: number,
-  run: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, worker));
-  return results;
 }
 
 /** The AMQP URL for one vhost (its path is the vhost, percent-encoded: '/' is %2F). */

@@ -28,6 +28,7 @@ import {
   type SQSClient,
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
+import { inParallel } from './in-parallel.js';
 import {
   arnAttributes,
   arnPrefix,
@@ -542,21 +543,4 @@ function sizeOf(message: Message): number {
     size += value.BinaryValue?.length ?? 0;
   }
   return size;
-}
-
-export async function inParallel<T, R>(
-  items: readonly T[],
-  width: number,
-  run: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, worker));
-  return results;
 }

@@ -16,7 +16,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type BackoffFunction, backoffDelayMs } from '../backoff.js';
 import { type ActiveJob, describeError, type JobEvent } from '../job.js';
-import type { JobMetricEvent, JobMetrics, JobTracer, TraceContextExtractor } from '../job-metrics.js';
+import {
+  callMetricHook,
+  type JobMetricEvent,
+  type JobMetrics,
+  type JobTracer,
+  type TraceContextExtractor,
+} from '../job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from '../processed-ids.js';
 import { type RateLimit, RateLimiter } from '../rate-limiter.js';
 import { runAttempt } from '../run-attempt.js';
@@ -375,14 +381,7 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
     kind: K,
     event: Parameters<NonNullable<JobMetrics[K]>>[0],
   ): void {
-    const metrics = this.options.metrics;
-    const hook = metrics?.[kind] as ((e: typeof event) => void) | undefined;
-    if (!hook) return;
-    try {
-      hook.call(metrics, event);
-    } catch (error) {
-      this.reportError(error);
-    }
+    callMetricHook(this.options.metrics, kind, event, (error) => this.reportError(error));
   }
 
   private async publishEvent(

@@ -8,12 +8,15 @@
 //   2. the throughput cost of scraping: the load at full speed in alternating windows without and
 //      with a scraper (GET /metrics and /metrics/per-object every --scrape-interval s), and the
 //      ratio of the two.
-import { type ChildProcess, spawn } from 'node:child_process';
+// The requests of 1. and the scraper of 2. run in a process of their own (http-prober.ts), apart
+// from the load generator, as a monitoring system would.
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultPierBin } from './broker.js';
+import type { ProberAnswer, ProberCommand } from './http-prober.js';
 import { RawConnection } from './raw-client.js';
 import { RawRunner } from './raw-load.js';
 import { machineInfo, machineLine } from './report.js';
@@ -120,6 +123,44 @@ async function timedGet(url: string): Promise<{ ms: number; bytes: number }> {
   const body = await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
   return { ms: performance.now() - started, bytes: body.byteLength };
+}
+
+/** The HTTP client in its own process (see http-prober.ts). */
+function startProber() {
+  const child = fork(new URL('./http-prober.js', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const answer = <T extends ProberAnswer['type']>(type: T) =>
+    new Promise<Extract<ProberAnswer, { type: T }>>((resolve, reject) => {
+      const onMessage = (message: ProberAnswer) => {
+        if (message.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(message as Extract<ProberAnswer, { type: T }>);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the HTTP prober exited (${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const command = (c: ProberCommand) => child.send(c);
+  return {
+    async latency(endpoints: [string, string][], seconds: number) {
+      const done = answer('latency-done');
+      command({ type: 'latency', endpoints, seconds, authorization: AUTH });
+      return done;
+    },
+    startScraping(urls: string[], intervalMs: number) {
+      command({ type: 'scrape', urls, intervalMs, authorization: AUTH });
+    },
+    async stopScraping() {
+      const done = answer('scrape-stopped');
+      command({ type: 'stop-scrape' });
+      const stopped = await done;
+      if (stopped.error) throw new Error(`scraper: ${stopped.error}`);
+      return stopped.scrapes;
+    },
+    stop: () => child.disconnect(),
+  };
 }
 
 /** CPU time (user + system) the child has used, in ms, from /proc (clock ticks of 10 ms). */
@@ -241,17 +282,12 @@ async function main(): Promise<void> {
     });
     const load = await startLoad(pier.amqp, RATE, 'latency');
     await sleep(2000);
-    const samples = new Map<string, number[]>(endpoints.map(([name]) => [name, []]));
-    const sizes = new Map<string, number>();
+    const prober = startProber();
     const consumedBefore = load.stats.consumed;
     const latencyStart = performance.now();
-    while (performance.now() - latencyStart < LATENCY_S * 1000) {
-      for (const [name, url] of endpoints) {
-        const { ms, bytes } = await timedGet(url);
-        samples.get(name)!.push(ms);
-        sizes.set(name, bytes);
-      }
-    }
+    const latency = await prober.latency(endpoints, LATENCY_S);
+    const samples = new Map(Object.entries(latency.samplesMs));
+    const sizes = new Map(Object.entries(latency.sizesBytes));
     const latencyRate = (load.stats.consumed - consumedBefore) / ((performance.now() - latencyStart) / 1000);
     await load.stop();
 
@@ -278,25 +314,21 @@ async function main(): Promise<void> {
     if (full) await sleep(2000);
     for (let round = 0; round < COST_ROUNDS; round++) {
       for (const mode of ['without', 'with'] as const) {
-        let scraping = mode === 'with';
-        const scraper = (async () => {
-          while (scraping) {
-            const next = performance.now() + SCRAPE_MS;
-            await timedGet(`${pier.prometheus}/metrics`);
-            await timedGet(`${pier.prometheus}/metrics/per-object`);
-            while (scraping && performance.now() < next) await sleep(100);
-          }
-        })();
+        if (mode === 'with')
+          prober.startScraping(
+            [`${pier.prometheus}/metrics`, `${pier.prometheus}/metrics/per-object`],
+            SCRAPE_MS,
+          );
         const before = full!.stats.consumed;
         const started = performance.now();
         await sleep(COST_S * 1000);
         rates[mode].push((full!.stats.consumed - before) / ((performance.now() - started) / 1000));
-        scraping = false;
-        await scraper;
+        if (mode === 'with') await prober.stopScraping();
         log(`cost round ${round + 1} ${mode} scraper: ${Math.round(rates[mode].at(-1)!)} msg/s`);
       }
     }
     await full?.stop();
+    prober.stop();
     await Promise.all(idle.map((c) => c.close().catch(() => undefined)));
 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -314,12 +346,21 @@ async function main(): Promise<void> {
       );
     }
     if (cpu.length > 0) lines.push('', ...cpu);
+    const median = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
+    const pairedRatios = rates.with.map((w, i) => w / rates.without[i]!);
     const without = mean(rates.without);
     const withScraper = mean(rates.with);
     if (COST_ROUNDS > 0)
       lines.push(
         '',
-        `Throughput at full speed: ${Math.round(without)} msg/s without a scraper, ${Math.round(withScraper)} msg/s with /metrics + /metrics/per-object scraped every ${SCRAPE_MS / 1000} s; ratio ${(withScraper / without).toFixed(3)} (cost ${((1 - withScraper / without) * 100).toFixed(1)} %), ${COST_ROUNDS} x ${COST_S} s windows each`,
+        `Throughput at full speed: ${Math.round(without)} msg/s without a scraper, ${Math.round(withScraper)} msg/s with /metrics + /metrics/per-object scraped every ${SCRAPE_MS / 1000} s; ratio of the means ${(withScraper / without).toFixed(3)} (cost ${((1 - withScraper / without) * 100).toFixed(1)} %), ${COST_ROUNDS} x ${COST_S} s windows each`,
+        // Each round's two windows are adjacent in time, so their ratio cancels most of the
+        // machine's slower drifts; the median of those ratios is the steadier figure.
+        `Paired ratio per round (with ÷ without): ${pairedRatios.map((r) => r.toFixed(3)).join(', ')}; median ${median(pairedRatios).toFixed(3)} (cost ${((1 - median(pairedRatios)) * 100).toFixed(1)} %)`,
       );
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

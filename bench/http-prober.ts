@@ -1,0 +1,77 @@
+// The management benchmark's HTTP client, run as its own process (forked by management-bench.ts)
+// so that a request's latency is not stretched by the load generator's event loop, and a
+// scraper's CPU is not taken from the load generator: as with a real Prometheus, only the broker
+// is shared. Commands arrive over the IPC channel; answers go back the same way.
+
+export type ProberCommand =
+  | { type: 'latency'; endpoints: [name: string, url: string][]; seconds: number; authorization: string }
+  | { type: 'scrape'; urls: string[]; intervalMs: number; authorization: string }
+  | { type: 'stop-scrape' };
+
+export type ProberAnswer =
+  | { type: 'latency-done'; samplesMs: Record<string, number[]>; sizesBytes: Record<string, number> }
+  | { type: 'scrape-stopped'; scrapes: number; error?: string };
+
+async function timedGet(url: string, authorization: string): Promise<{ ms: number; bytes: number }> {
+  const started = performance.now();
+  const res = await fetch(url, { headers: { authorization } });
+  const body = await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+  return { ms: performance.now() - started, bytes: body.byteLength };
+}
+
+const send = (answer: ProberAnswer) => process.send!(answer);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let scraping: Promise<void> | undefined;
+let scrapingWanted = false;
+
+async function measureLatency(command: Extract<ProberCommand, { type: 'latency' }>): Promise<void> {
+  const samplesMs: Record<string, number[]> = {};
+  const sizesBytes: Record<string, number> = {};
+  for (const [name] of command.endpoints) samplesMs[name] = [];
+  const started = performance.now();
+  while (performance.now() - started < command.seconds * 1000) {
+    for (const [name, url] of command.endpoints) {
+      const { ms, bytes } = await timedGet(url, command.authorization);
+      samplesMs[name]!.push(ms);
+      sizesBytes[name] = bytes;
+    }
+  }
+  send({ type: 'latency-done', samplesMs, sizesBytes });
+}
+
+async function scrape(command: Extract<ProberCommand, { type: 'scrape' }>): Promise<number> {
+  let scrapes = 0;
+  while (scrapingWanted) {
+    const next = performance.now() + command.intervalMs;
+    for (const url of command.urls) await timedGet(url, command.authorization);
+    scrapes++;
+    while (scrapingWanted && performance.now() < next) await sleep(50);
+  }
+  return scrapes;
+}
+
+process.on('message', (command: ProberCommand) => {
+  if (command.type === 'latency') {
+    measureLatency(command).catch((error: unknown) => {
+      process.stderr.write(`prober: ${String(error)}\n`);
+      process.exit(1);
+    });
+  } else if (command.type === 'scrape') {
+    scrapingWanted = true;
+    scraping = scrape(command).then(
+      (scrapes) => {
+        send({ type: 'scrape-stopped', scrapes });
+      },
+      (error: unknown) => {
+        send({ type: 'scrape-stopped', scrapes: 0, error: String(error) });
+      },
+    );
+  } else if (command.type === 'stop-scrape') {
+    scrapingWanted = false;
+    if (!scraping) send({ type: 'scrape-stopped', scrapes: 0 });
+    scraping = undefined;
+  }
+});
+process.on('disconnect', () => process.exit(0));

@@ -2,7 +2,7 @@
  * Kafka topic configs: names, defaults, types and validation, as Kafka's LogConfig defines them.
  * Each config is one of three kinds:
  * - implemented: Pier acts on it (retention, segment size, cleanup policy and compaction, batch size,
- *   timestamps, compression.type except zstd);
+ *   timestamps, compression.type);
  * - ignored: it has no effect a client can observe on a one-broker cluster (flush tuning, index
  *   sizes, replication throttles); any valid value is accepted and stored;
  * - fixed: Pier behaves as one value only (e.g. min.insync.replicas=1);
@@ -224,11 +224,6 @@ function checkSupported(d: TopicConfigDef, value: string): void {
       );
     return;
   }
-  if (d.name === 'compression.type' && value === 'zstd')
-    throw new TopicError(
-      'INVALID_CONFIG',
-      'Pier reads zstd batches but cannot write them (no zstd encoder in this Node.js): use compression.type producer, gzip, snappy, lz4 or uncompressed',
-    );
   if (d.name === 'min.cleanable.dirty.ratio' && Number(value) > 1)
     throw invalid(d.name, value, 'Value must be no more than 1');
   if (d.kind === 'fixed' && value !== d.defaultValue)

@@ -39,7 +39,7 @@ export interface TopicConfig {
   readonly compressionType?: TopicCompression;
 }
 
-export type TopicCompression = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4';
+export type TopicCompression = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 

@@ -14,6 +14,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { decompressBound as lz4Bound, compress as lz4Compress, decompress as lz4Decompress } from 'lz4js';
 import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappyjs';
+import { zstdFrame } from './zstd-frame.js';
 
 export const CompressionCodec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
@@ -63,7 +64,8 @@ export function decompressRecords(
 /**
  * A records section compressed with `codec`, for topics whose compression.type differs from the
  * producer's. Snappy is written raw (as librdkafka writes it; Kafka's readers take raw and xerial),
- * lz4 as an LZ4 frame. zstd cannot be written: there is no zstd encoder before Node 22.15.
+ * lz4 as an LZ4 frame, zstd as a zstd frame (compressed by node:zlib where it can, stored
+ * blocks on older Node.js: see zstd-frame.ts).
  */
 export function compressRecords(codec: number, data: Buffer): Buffer {
   switch (codec) {
@@ -75,6 +77,8 @@ export function compressRecords(codec: number, data: Buffer): Buffer {
       return toBuffer(snappyCompress(data));
     case CompressionCodec.lz4:
       return toBuffer(lz4Compress(data));
+    case CompressionCodec.zstd:
+      return zstdFrame(data);
     default:
       throw new CompressionError(`Pier cannot write codec ${codec} batches`);
   }

@@ -13,7 +13,8 @@
  * - a tombstone (null value) is kept delete.retention.ms after the first pass that saw its segment,
  *   then removed;
  * - records of aborted transactions are removed; control batches (transaction markers) are kept.
- * Compressed batches that lose records are rewritten uncompressed (Kafka recompresses them).
+ * A compressed batch that loses records is rewritten compressed with its own codec, as Kafka's
+ * cleaner does (zstd as stored blocks on Node.js without a zstd encoder: see zstd-frame.ts).
  *
  * What the cleaner remembers between passes (how far the log was cleaned, when a segment was first
  * cleaned) lives in memory: after a restart everything counts as dirty once and tombstones get a
@@ -25,7 +26,7 @@ import type { Clock, TimerHandle } from '../../core/clock.js';
 import { isCompacted, type Topic, type TopicPartition } from '../../core/kafka/topic.js';
 import type { ClosedSegment, StreamEntry } from '../../core/stream/stream-store.js';
 import { crc32c } from '../../util/crc32c.js';
-import { decompressRecords } from './compression.js';
+import { compressRecords, decompressRecords } from './compression.js';
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
@@ -350,18 +351,23 @@ function recordSlices(batch: Buffer): { records: RecordSlice[]; section: Buffer 
 
 /**
  * The batch with only `keep` of its records (their bytes unchanged, so offset and timestamp deltas
- * hold), uncompressed; baseOffset, lastOffsetDelta, timestamps and producer fields are kept, as
- * Kafka's cleaner does, and the CRC recomputed.
+ * hold), compressed with the batch's codec (an emptied batch is written uncompressed);
+ * baseOffset, lastOffsetDelta, timestamps and producer fields are kept, as Kafka's cleaner does,
+ * and the CRC recomputed.
  */
 function rebuildBatch(batch: Buffer, section: Buffer, keep: readonly RecordSlice[]): Buffer {
   const recordsBytes = keep.reduce((n, r) => n + (r.end - r.start), 0);
-  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsBytes);
-  batch.copy(out, 0, 0, BATCH_HEADER_BYTES);
-  let p = BATCH_HEADER_BYTES;
-  for (const r of keep) p += section.copy(out, p, r.start, r.end);
-  out.writeInt32BE(out.length - LOG_OVERHEAD_BYTES, BatchOffset.batchLength);
+  const records = Buffer.allocUnsafe(recordsBytes);
+  let p = 0;
+  for (const r of keep) p += section.copy(records, p, r.start, r.end);
   const attributes = batch.readInt16BE(BatchOffset.attributes);
-  out.writeInt16BE(attributes & ~ATTR_COMPRESSION_MASK, BatchOffset.attributes);
+  const codec = keep.length === 0 ? 0 : attributes & ATTR_COMPRESSION_MASK;
+  const body = codec === 0 ? records : compressRecords(codec, records);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+  batch.copy(out, 0, 0, BATCH_HEADER_BYTES);
+  body.copy(out, BATCH_HEADER_BYTES);
+  out.writeInt32BE(out.length - LOG_OVERHEAD_BYTES, BatchOffset.batchLength);
+  out.writeInt16BE((attributes & ~ATTR_COMPRESSION_MASK) | codec, BatchOffset.attributes);
   out.writeInt32BE(keep.length, BatchOffset.recordCount);
   out.writeUInt32BE(crc32c(out, 0, CRC_START, out.length), BatchOffset.crc);
   return out;

@@ -17,6 +17,7 @@ const TARGET_CODECS: Record<Exclude<TopicCompression, 'producer'>, number> = {
   gzip: CompressionCodec.gzip,
   snappy: CompressionCodec.snappy,
   lz4: CompressionCodec.lz4,
+  zstd: CompressionCodec.zstd,
 };
 
 /**

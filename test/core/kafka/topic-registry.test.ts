@@ -180,7 +180,6 @@ describe('TopicRegistry configs', () => {
       refused('INVALID_CONFIG', /String must be one of: compact, delete/),
     );
     assert.throws(create('min.insync.replicas', '2'), refused('INVALID_CONFIG', /min.insync.replicas=1/));
-    assert.throws(create('compression.type', 'zstd'), refused('INVALID_CONFIG', /cannot write them/));
     assert.throws(create('compression.type', 'brotli'), refused('INVALID_CONFIG', /String must be one of/));
     assert.throws(create('retention.ms', null), refused('INVALID_CONFIG', /Null value not supported/));
     assert.throws(

@@ -1,19 +1,24 @@
-// Kafka's four codecs as the broker reads them (compression.ts), and record decoding of compressed
+// Kafka's four codecs as the broker reads them (compression.ts), the zstd frames it writes,, and record decoding of compressed
 // batches: gzip, raw and xerial-framed snappy, lz4 frames, zstd (a fixture made by the zstd CLI);
 // output bounds and damaged payloads.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { describe, it, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { compress as lz4Compress } from 'lz4js';
 import { compress as snappyCompress } from 'snappyjs';
 import {
   CompressionCodec,
   CompressionError,
+  compressRecords,
   decompressRecords,
 } from '../../../src/protocol/kafka/compression.js';
 import { encodeRecordBatch, encodeRecordsSection } from '../../../src/protocol/kafka/record-batch-encoder.js';
 import { MalformedRecords } from '../../../src/protocol/kafka/record-cursor.js';
 import { decodeRecords } from '../../../src/protocol/kafka/record-decoder.js';
+import { rawBlockFrame } from '../../../src/protocol/kafka/zstd-frame.js';
+
+const hasZstdCli = spawnSync('zstd', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const records = [
   { key: 'k0', value: 'first', timestampMs: 11000, headers: [{ key: 'h', value: 'v' }] },
@@ -95,4 +100,23 @@ describe('decodeRecords on compressed batches', () => {
     const batch = encodeRecordBatch({ records, compression: 'lz4', encodedRecords: Buffer.from('opaque') });
     assert.throws(() => [...decodeRecords(batch)], MalformedRecords);
   });
+});
+
+test('zstd frames Pier writes (stored blocks on Node 20, node:zlib where it has zstd) read back byte-exact', () => {
+  for (const size of [0, 1, 1000, 128 * 1024, 128 * 1024 + 1, 300_000]) {
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 7919) % 251;
+    for (const frame of [rawBlockFrame(data), compressRecords(CompressionCodec.zstd, data)]) {
+      assert.deepEqual(decompressRecords(CompressionCodec.zstd, frame), data, `${size} bytes`);
+    }
+  }
+});
+
+test('the zstd CLI reads a stored-block frame Pier wrote', {
+  skip: hasZstdCli ? false : 'no zstd CLI',
+}, () => {
+  const data = Buffer.from('a record section '.repeat(20_000));
+  const out = spawnSync('zstd', ['-d', '-c', '-q'], { input: rawBlockFrame(data) });
+  assert.equal(out.status, 0, out.stderr.toString());
+  assert.deepEqual(out.stdout, data);
 });

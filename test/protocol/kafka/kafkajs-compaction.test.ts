@@ -5,6 +5,7 @@
 // and SIGKILL of a child broker, and kcat (librdkafka) reads across the gaps.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
@@ -232,6 +233,68 @@ describe('log compaction with kafkajs', () => {
     const [bounds] = (await admin2.fetchTopicOffsets(topic)) as { low: string; high: string }[];
     await admin2.disconnect();
     assert.deepEqual([bounds!.low, bounds!.high], ['0', String(updates.length)]);
+  });
+
+  it('keeps a gzip batch that lost records gzip-compressed, as Kafka does', async () => {
+    const topic = 'compacted-gzip';
+    await createTopic(broker.bootstrap, topic, COMPACT_CONFIGS);
+    const producer = clientOf(broker.bootstrap).producer();
+    await producer.connect();
+    // Values that gzip does not shrink much, so each batch of 20 fills most of a 2 KiB segment.
+    const updates = updatesOver(7, 400).map((u) => ({
+      key: u.key,
+      value: `${u.value}-${randomBytes(60).toString('hex')}`,
+    }));
+    for (let i = 0; i < updates.length; i += 20)
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: kafkajs.CompressionTypes.GZIP,
+        messages: updates.slice(i, i + 20),
+      });
+    await producer.disconnect();
+    await until(
+      'the cleaner to compact',
+      async () => (await storedRecords(broker.bootstrap, topic)).length < 100,
+    );
+    const codecs = new Set<number>();
+    const [host, port] = broker.bootstrap.split(':');
+    const client = await KafkaWireClient.connect(host!, Number(port));
+    try {
+      const response = await client.send(API_KEYS.Fetch, 4, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 22,
+        isolationLevel: 0,
+        topics: [
+          {
+            topic,
+            topicId: '00000000-0000-0000-0000-000000000000',
+            partitions: [
+              {
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: 0n,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1n,
+                partitionMaxBytes: 1 << 22,
+                replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+              },
+            ],
+          },
+        ],
+      });
+      for (const batch of splitBatches(response.responses[0].partitions[0].records ?? Buffer.alloc(0)))
+        if (batch.readInt32BE(57) > 0) codecs.add(batch.readInt16BE(21) & 0x07);
+    } finally {
+      client.close();
+    }
+    assert.deepEqual([...codecs], [1], 'every stored batch with records, cleaned or not, is gzip');
+    const seen = await consumeAll(broker.bootstrap, topic);
+    const newestSeen = new Map(seen.map((r) => [r.key, r.value]));
+    const newestProduced = new Map(updates.map((u) => [u.key, u.value]));
+    assert.deepEqual(newestSeen, newestProduced);
   });
 
   it('removes a tombstone once delete.retention.ms has passed after its first compaction', async () => {

@@ -1,8 +1,9 @@
 // Topic compression.type with real clients: kafkajs producing uncompressed or gzip batches to topics
-// whose compression.type is gzip, lz4, snappy or uncompressed; Pier stores each batch recompressed
-// to the topic's codec (seen in the stored batch's attributes) with offsets and CRC valid, kafkajs
-// consumers read the records back, DescribeConfigs reports the setting, AlterConfigs changes it for
-// later batches, and zstd (which Pier cannot write) is refused with a reason.
+// whose compression.type is gzip, lz4, snappy, zstd or uncompressed; Pier stores each batch
+// recompressed to the topic's codec (seen in the stored batch's attributes) with offsets and CRC
+// valid, kafkajs consumers read the records back, kcat reads lz4, snappy and zstd back,
+// DescribeConfigs reports the setting, AlterConfigs changes it for later batches, and a zstd topic
+// is refused to Fetch below v10 as Kafka refuses it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +15,8 @@ import { runOk } from '../../compat/helpers.js';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { KafkaWireClient } from '../../helpers/kafka-wire.js';
 
+/** The all-zero UUID: no topic id (Fetch by name), no replica directory. */
+const NO_DIRECTORY = '00000000-0000-0000-0000-000000000000';
 const hasKcat = spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0;
 
 const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = kafkajs;
@@ -120,6 +123,7 @@ describe('topic compression.type', () => {
     ['gzip', 'gzip'],
     ['lz4', 'lz4'],
     ['snappy', 'snappy'],
+    ['zstd', 'zstd'],
     ['uncompressed', 'none'],
     ['producer', 'gzip'],
   ] as const) {
@@ -161,11 +165,11 @@ describe('topic compression.type', () => {
     });
   }
 
-  it('kcat (librdkafka) reads back the batches Pier recompressed to lz4 and snappy, and produces into a gzip topic', {
+  it('kcat (librdkafka) reads back the batches Pier recompressed to lz4, snappy and zstd, and produces into a gzip topic', {
     skip: hasKcat ? false : 'kcat is not installed (apt-get install kcat)',
   }, async () => {
     const expected = Array.from({ length: 20 }, (_, i) => `value-${i}-${'x'.repeat(200)}`);
-    for (const topic of ['codec-lz4', 'codec-snappy']) {
+    for (const topic of ['codec-lz4', 'codec-snappy', 'codec-zstd']) {
       const out = await runOk(
         'kcat',
         [
@@ -212,7 +216,7 @@ describe('topic compression.type', () => {
     assert.deepEqual(stored.values, ['one', 'two', 'three']);
   });
 
-  it('AlterConfigs changes the codec of later batches; zstd is refused with what to use instead', async () => {
+  it('AlterConfigs changes the codec of later batches, zstd included', async () => {
     const topic = 'codec-altered';
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
     await producer.send({ topic, messages: [{ value: 'before' }] });
@@ -231,18 +235,65 @@ describe('topic compression.type', () => {
     assert.deepEqual(stored.codecs, ['none', 'gzip']);
     assert.deepEqual(await consumeAll(topic, 2), ['before', 'after']);
 
-    await assert.rejects(
-      admin.alterConfigs({
-        validateOnly: false,
-        resources: [
-          {
-            type: ConfigResourceTypes.TOPIC,
-            name: topic,
-            configEntries: [{ name: 'compression.type', value: 'zstd' }],
-          },
-        ],
-      }),
-      (err: { type?: string }) => err.type === 'INVALID_CONFIG',
-    );
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: [{ name: 'compression.type', value: 'zstd' }],
+        },
+      ],
+    });
+    await producer.send({ topic, messages: [{ value: 'zstd now' }] });
+    assert.deepEqual((await storedBatches(broker.kafka!.port, topic)).codecs, ['none', 'gzip', 'zstd']);
+  });
+
+  it('a zstd topic is refused to Fetch below v10 (UNSUPPORTED_COMPRESSION_TYPE), served from v10', async () => {
+    const topic = 'codec-zstd-old-fetch';
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: 'zstd' }] }],
+    });
+    await producer.send({ topic, messages: [{ value: 'v' }] });
+    const client = await KafkaWireClient.connect('127.0.0.1', broker.kafka!.port);
+    try {
+      const fetchAt = async (version: number) => {
+        const response = (await client.send(API_KEYS.Fetch, version, {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 1 << 20,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic,
+              topicId: NO_DIRECTORY,
+              partitions: [
+                {
+                  partition: 0,
+                  fetchOffset: 0n,
+                  partitionMaxBytes: 1 << 20,
+                  currentLeaderEpoch: -1,
+                  logStartOffset: -1n,
+                  lastFetchedEpoch: -1,
+                  replicaDirectoryId: NO_DIRECTORY,
+                },
+              ],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        })) as unknown as FetchResponse;
+        return response.responses[0]!.partitions[0]!;
+      };
+      assert.equal((await fetchAt(9)).errorCode, 76, 'UNSUPPORTED_COMPRESSION_TYPE');
+      const served = await fetchAt(10);
+      assert.equal(served.errorCode, 0);
+      assert.ok((served.records?.length ?? 0) > 0);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -118,7 +118,7 @@ function fetch(
 
   const parts = context.kind === 'incremental' ? [...context.session.partitions.values()] : context.parts;
   const resolve = topicResolver(s, usesTopicIds);
-  const read = () => readAll(s, parts, resolve, usesTopicIds, body);
+  const read = () => readAll(s, parts, resolve, usesTopicIds, body, version);
   const answer = (result: ReadResult) => respond(sessions, context, usesTopicIds, result);
   const first = read();
   if (body.maxWaitMs <= 0 || first.sizeBytes >= body.minBytes || first.hasError) return answer(first);
@@ -274,6 +274,7 @@ function readAll(
   resolve: (key: string) => Topic | undefined,
   usesTopicIds: boolean,
   body: FetchRequest,
+  version: number,
 ): ReadResult {
   let remainingBytes = Math.max(0, body.maxBytes);
   let sizeBytes = 0;
@@ -294,6 +295,11 @@ function readAll(
       const unknownId = usesTopicIds && topic === undefined;
       const errorCode = unknownId ? KafkaError.UNKNOWN_TOPIC_ID : KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
       return { part, topic, data: errorPartition(index, errorCode) };
+    }
+    // As Kafka: a zstd topic is not served below Fetch v10, whose clients may not read zstd.
+    if (version < ZSTD_FETCH_VERSION && topic!.config.compressionType === 'zstd') {
+      hasError = true;
+      return { part, topic, data: errorPartition(index, KafkaError.UNSUPPORTED_COMPRESSION_TYPE) };
     }
     const fetchOffset = part.fetchOffset;
     const highWatermark = partition.highWatermark;
@@ -361,6 +367,9 @@ function readBatches(
   // answer may wait in the socket (StreamStore.read).
   return { records: Buffer.concat(batches, sizeBytes), sizeBytes, endOffset };
 }
+
+/** The first Fetch version whose clients read zstd batches (KIP-110). */
+const ZSTD_FETCH_VERSION = 10;
 
 const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000';
 

@@ -19,8 +19,12 @@
  * What the cleaner remembers between passes (how far the log was cleaned, when a segment was first
  * cleaned) lives in memory: after a restart everything counts as dirty once and tombstones get a
  * fresh delete.retention.ms, which only keeps data longer. The storage layer makes each segment
- * rewrite crash-safe (StreamStore.rewriteSegment). A pass runs synchronously one partition at a
- * time; a partition of large segments stalls the event loop while its pass runs.
+ * rewrite crash-safe (StreamStore.rewriteSegment). A pass runs one partition at a time and gives
+ * the event loop back after every chunk it reads (READ_ENTRIES / READ_BYTES) and every segment it
+ * rewrites, so produce and fetch are served between them; what can change meanwhile is handled:
+ * appends go to the open segment, which is never cleaned, and a segment that retention, DeleteRecords
+ * or a topic deletion removed mid-pass makes that partition's rewrite fail and be logged, not the pass.
+ * Only the rewrite of one segment (its kept bytes written and synced) is done in one go.
  */
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import { isCompacted, type Topic, type TopicPartition } from '../../core/kafka/topic.js';
@@ -41,6 +45,9 @@ import { RecordCursor } from './record-cursor.js';
 export const DEFAULT_LOG_CLEANER_INTERVAL_MS = 15_000;
 const READ_ENTRIES = 1024;
 const READ_BYTES = 4 * 1024 * 1024;
+
+/** Lets pending I/O (produce, fetch) run before the pass goes on. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface AbortedTransaction {
   readonly producerId: number;
@@ -95,6 +102,8 @@ export class LogCleaner {
   private readonly state = new WeakMap<TopicPartition, PartitionCleaning>();
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** The pass under way, if any (stop() lets it end at its next yield). */
+  private running: Promise<CleanResult> | undefined;
   /** Passes completed (tests and monitoring wait on it). */
   passes = 0;
 
@@ -109,33 +118,40 @@ export class LogCleaner {
     this.arm();
   }
 
-  stop(): void {
+  /** Stops the timer; a pass under way ends at its next yield, before touching the log again. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    await this.running?.catch(() => undefined);
   }
 
   private arm(): void {
     if (this.stopped) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      this.runOnce();
-      this.arm();
+      this.running = this.runOnce();
+      void this.running.finally(() => {
+        this.running = undefined;
+        this.arm();
+      });
     }, this.intervalMs);
   }
 
   /** One pass over every compacted partition. */
-  runOnce(): CleanResult {
+  async runOnce(): Promise<CleanResult> {
     let segmentsRewritten = 0;
     let recordsRemoved = 0;
-    for (const topic of this.options.topics()) {
+    for (const topic of [...this.options.topics()]) {
       if (!isCompacted(topic.config)) continue;
       for (const partition of topic.partitions) {
+        if (this.stopped) break;
         try {
-          const r = this.cleanPartition(topic, partition);
+          const r = await this.cleanPartition(topic, partition);
           segmentsRewritten += r.segmentsRewritten;
           recordsRemoved += r.recordsRemoved;
         } catch (err) {
+          if (err instanceof CleanerStopped) break;
           this.log(`kafka log cleaner: ${topic.name}-${partition.index}: ${(err as Error).message}`);
         }
       }
@@ -145,7 +161,7 @@ export class LogCleaner {
   }
 
   /** Cleans one partition if it is due; returns what changed. */
-  cleanPartition(topic: Topic, partition: TopicPartition): CleanResult {
+  async cleanPartition(topic: Topic, partition: TopicPartition): Promise<CleanResult> {
     const none = { segmentsRewritten: 0, recordsRemoved: 0 };
     const stream = partition.stream;
     if (!stream.canRewriteSegments) return none;
@@ -184,13 +200,13 @@ export class LogCleaner {
     return this.clean(partition, cleanable, state, nowMs, config.deleteRetentionMs);
   }
 
-  private clean(
+  private async clean(
     partition: TopicPartition,
     segments: readonly ClosedSegment[],
     state: PartitionCleaning,
     nowMs: number,
     deleteRetentionMs: number,
-  ): CleanResult {
+  ): Promise<CleanResult> {
     const from = segments[0]!.baseOffset;
     const to = segments.at(-1)!.nextOffset;
     const aborted = this.options.abortedBetween(partition, from, to);
@@ -200,7 +216,7 @@ export class LogCleaner {
     const latest = new Map<string, number>();
     const lastBatchOf = new Map<number, number>();
     for (const seg of segments) {
-      this.forEachEntry(partition, seg, (entry) => {
+      await this.forEachEntry(partition, seg, (entry) => {
         const batch = entry.payload;
         const attributes = batch.readInt16BE(BatchOffset.attributes);
         const producerId = Number(batch.readBigInt64BE(BatchOffset.producerId));
@@ -225,7 +241,7 @@ export class LogCleaner {
       let removedHere = 0;
       let keepsTombstones = false;
       let lastDropped: StreamEntry | undefined;
-      this.forEachEntry(partition, seg, (entry) => {
+      await this.forEachEntry(partition, seg, (entry) => {
         const batch = entry.payload;
         const attributes = batch.readInt16BE(BatchOffset.attributes);
         const producerId = Number(batch.readBigInt64BE(BatchOffset.producerId));
@@ -260,10 +276,13 @@ export class LogCleaner {
         // Every batch went: the segment keeps one empty batch covering its offsets (readers skip it).
         kept.push({ entry: lastDropped!, payload: rebuildBatch(lastDropped!.payload, Buffer.alloc(0), []) });
       }
+      if (this.stopped) break;
       partition.stream.rewriteSegment(seg.baseOffset, tile(kept, seg));
       segmentsRewritten++;
       recordsRemoved += removedHere;
+      await yieldToEventLoop();
     }
+    if (this.stopped) return { segmentsRewritten, recordsRemoved };
     state.cleanedUpTo = Math.max(state.cleanedUpTo, to);
     if (segmentsRewritten > 0)
       this.log(
@@ -273,13 +292,16 @@ export class LogCleaner {
     return { segmentsRewritten, recordsRemoved };
   }
 
-  private forEachEntry(
+  /** Visits the segment's entries chunk by chunk, yielding after each chunk. */
+  private async forEachEntry(
     partition: TopicPartition,
     seg: ClosedSegment,
     visit: (entry: StreamEntry) => void,
-  ): void {
+  ): Promise<void> {
     let offset = seg.baseOffset;
     while (offset < seg.nextOffset) {
+      if (offset !== seg.baseOffset) await yieldToEventLoop();
+      if (this.stopped) throw new CleanerStopped();
       const entries = partition.stream.readFrom(offset, READ_ENTRIES, READ_BYTES);
       if (entries.length === 0) return;
       for (const entry of entries) {
@@ -288,6 +310,13 @@ export class LogCleaner {
         offset = entry.offset + entry.offsetCount;
       }
     }
+  }
+}
+
+/** Ends a pass that stop() interrupted (caught per partition like any other failure). */
+class CleanerStopped extends Error {
+  constructor() {
+    super('stopped');
   }
 }
 

@@ -9,6 +9,7 @@ const WORKLOADS: Record<string, string> = {
   sqs: './sqs-bench.js', // sqs-bench.ts: the SDK and a load generator
   management: './management-bench.js', // management-bench.ts: API/metrics latency under load, scrape cost
   scale: './scale-bench.js', // scale-bench.ts: memory per idle connection and per durable queue
+  'scale-all': './scale-all-bench.js', // scale-all-bench.ts: issue 16's scale figures at once, then start-up time
   jobs: './jobs-bench.js', // jobs-bench.ts: piermq/jobs vs plain amqplib and BullMQ on Redis
   shovel: './shovel-bench.js', // shovel-bench.ts: shovel throughput with on-confirm
   tls: './tls-bench.js', // tls-bench.ts: TLS vs plaintext per protocol (amqplib, kcat, the SQS SDK)

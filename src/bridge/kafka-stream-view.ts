@@ -175,7 +175,7 @@ class KafkaPartitionView implements StreamLogView {
     if (this.isGone) return `${this.description} was deleted`;
     if (message.body === null) return 'the message body is not in memory';
     const config = this.topic.config;
-    let { batch, keyed } = batchOfAmqpMessage(
+    const built = batchOfAmqpMessage(
       {
         exchange: message.exchange,
         routingKey: message.routingKey,
@@ -185,7 +185,8 @@ class KafkaPartitionView implements StreamLogView {
       },
       this.partition.stream.nextOffset,
     );
-    if (isCompacted(config) && !keyed) {
+    let batch = built.batch;
+    if (isCompacted(config) && !built.keyed) {
       return `${this.description} is compacted and the message has no key: publish through an exchange (the routing key is the key) or set the x-message-key header`;
     }
     const recompressed = recompressForTopic(batch, config.compressionType);

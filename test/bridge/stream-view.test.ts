@@ -256,6 +256,37 @@ describe('a Kafka topic as an AMQP stream queue (x-kafka-topic)', () => {
     await channel.close();
   });
 
+  test("the topic's configs apply to AMQP publishes: compression.type recompresses, a compacted topic nacks a keyless record", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: 'zipped', numPartitions: 1, configEntries: [{ name: 'compression.type', value: 'gzip' }] },
+        { topic: 'compact', numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      ],
+    });
+    await admin.disconnect();
+    const channel = await connection.createConfirmChannel();
+    await declareView(channel, 'zipped-view', { 'x-kafka-topic': 'zipped' });
+    await declareView(channel, 'compact-view', { 'x-kafka-topic': 'compact' });
+    channel.sendToQueue('zipped-view', Buffer.from('z'.repeat(1000)), { headers: { n: 1 } });
+    channel.sendToQueue('compact-view', Buffer.from('keyed'), { headers: { 'x-message-key': 'id-1' } });
+    await channel.waitForConfirms();
+    const nacked = new Promise<boolean>((resolve) =>
+      channel.sendToQueue('compact-view', Buffer.from('keyless'), {}, (error) => resolve(error !== null)),
+    );
+    assert.equal(await nacked, true, 'a keyless record in a compacted topic is nacked');
+    await channel.close();
+    const zipped = await readWithGroup(kafka, 'zipped', 1, 'zipped-readers');
+    assert.equal(zipped[0]!.value, 'z'.repeat(1000));
+    assert.equal(zipped[0]!.headers.n, '1');
+    const compacted = await readWithGroup(kafka, 'compact', 1, 'compact-readers');
+    assert.deepEqual(
+      compacted.map((r) => [r.key, r.value]),
+      [['id-1', 'keyed']],
+    );
+  });
+
   test('declarations that do not fit are refused with PRECONDITION_FAILED naming the argument', async () => {
     const admin = kafka.admin();
     await admin.connect();

@@ -224,6 +224,47 @@ describe('a Kafka topic as an AMQP stream queue (x-kafka-topic)', () => {
     await channel.close();
   });
 
+  test("x-stream-offset 'last' starts at the newest batch and 'next' sees only what comes after it", async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'ticks', messages: [{ value: 't0' }, { value: 't1' }] });
+    await producer.send({ topic: 'ticks', messages: [{ value: 't2' }, { value: 't3' }] });
+    const channel = await connection.createChannel();
+    await declareView(channel, 'ticks-view', { 'x-kafka-topic': 'ticks' });
+    await channel.prefetch(10);
+    const last = await consumeStream(channel, 'ticks-view', 'last', 2);
+    assert.deepEqual(
+      last.map((m) => [streamOffsetOf(m), m.content.toString()]),
+      [
+        [2, 't2'],
+        [3, 't3'],
+      ],
+    );
+    const next: ConsumeMessage[] = [];
+    const gotOne = new Promise<void>((resolve) => {
+      void channel.consume(
+        'ticks-view',
+        (message) => {
+          if (!message) return;
+          next.push(message);
+          channel.ack(message);
+          resolve();
+        },
+        { arguments: { 'x-stream-offset': 'next' } },
+      );
+    });
+    // A round trip on the channel: the consume is registered before the produce.
+    await channel.checkQueue('ticks-view');
+    await producer.send({ topic: 'ticks', messages: [{ value: 't4' }] });
+    await gotOne;
+    await producer.disconnect();
+    assert.deepEqual(
+      next.map((m) => [streamOffsetOf(m), m.content.toString()]),
+      [[4, 't4']],
+    );
+    await channel.close();
+  });
+
   test('transactions: aborted records never reach the AMQP consumer; committed ones do once committed', async () => {
     const channel = await connection.createChannel();
     await declareView(channel, 'txn-view', { 'x-kafka-topic': 'txn' });

@@ -225,7 +225,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     writes: resources,
     onTopicDeleted: (name) => streamViews.topicDeleted(name),
   });
-  streamViews.attach({ topics: kafka.topics, transactions: kafka.transactions, core: amqp.core });
+  streamViews.attach({ topics: kafka.topics, transactions: kafka.transactions, core: amqp.core, log });
   const sqs = composeSqs({
     storage,
     clock,

@@ -32,6 +32,8 @@ export interface KafkaViewSources {
   readonly transactions: TransactionCoordinator;
   /** The AMQP core: a deleted topic's views are deleted with it. */
   readonly core: BrokerCore;
+  /** The broker's log: why a publish to a view was refused (the publisher only sees a nack). */
+  readonly log?: (line: string) => void;
 }
 
 interface ViewTarget {
@@ -101,7 +103,16 @@ export class KafkaStreamViews implements StreamViewFactory {
     if (!partition) {
       fail(VIEW_PARTITION_ARGUMENT, `topic '${target.topic}' has no partition ${index}`);
     }
-    return new KafkaPartitionView(topics, transactions, topic, partition, queueName);
+    const log = this.sources?.log;
+    return new KafkaPartitionView(
+      topics,
+      transactions,
+      topic,
+      partition,
+      `${vhost}/${queueName}`,
+      queueName,
+      log,
+    );
   }
 
   /** The topic was deleted (DeleteTopics): its views go too, their consumers cancelled. */
@@ -145,7 +156,10 @@ class KafkaPartitionView implements StreamLogView {
     private readonly transactions: TransactionCoordinator,
     private readonly topic: Topic,
     private readonly partition: TopicPartition,
+    /** vhost/queue, for log lines. */
+    private readonly queuePath: string,
     private readonly queueName: string,
+    private readonly log: ((line: string) => void) | undefined,
   ) {
     this.description = `Kafka topic '${topic.name}' partition ${partition.index}`;
   }
@@ -171,7 +185,18 @@ class KafkaPartitionView implements StreamLogView {
     return this.topics.get(this.topic.name)?.partitions[this.partition.index] !== this.partition;
   }
 
+  /** Refused publishes: the first is logged, then every 1,000th (a refusing view must not flood the log). */
+  private refusals = 0;
+
   append(message: Message): string | undefined {
+    const refusal = this.tryAppend(message);
+    if (refusal !== undefined && this.refusals++ % 1000 === 0) {
+      this.log?.(`stream view ${this.queuePath}: publish refused (${this.refusals} so far): ${refusal}`);
+    }
+    return refusal;
+  }
+
+  private tryAppend(message: Message): string | undefined {
     if (this.isGone) return `${this.description} was deleted`;
     if (message.body === null) return 'the message body is not in memory';
     const config = this.topic.config;

@@ -94,9 +94,14 @@ describe('a Kafka topic as an AMQP stream queue (x-kafka-topic)', () => {
   let broker: TestBroker;
   let kafka: Kafka;
   let connection: amqplib.ChannelModel;
+  const logLines: string[] = [];
 
   before(async () => {
-    broker = await startTestBroker({ kafkaPort: 0, kafka: TEST_KAFKA_SETTINGS });
+    broker = await startTestBroker({
+      kafkaPort: 0,
+      kafka: TEST_KAFKA_SETTINGS,
+      log: (line) => logLines.push(line),
+    });
     kafka = new Kafka({ brokers: [broker.kafka!.bootstrap], logLevel: logLevel.NOTHING });
     connection = await amqplib.connect(broker.url);
   });
@@ -317,6 +322,10 @@ describe('a Kafka topic as an AMQP stream queue (x-kafka-topic)', () => {
       channel.sendToQueue('compact-view', Buffer.from('keyless'), {}, (error) => resolve(error !== null)),
     );
     assert.equal(await nacked, true, 'a keyless record in a compacted topic is nacked');
+    assert.ok(
+      logLines.some((line) => /stream view \/\/compact-view: publish refused .*compacted/.test(line)),
+      `the broker says why: ${logLines.join('\n')}`,
+    );
     await channel.close();
     const zipped = await readWithGroup(kafka, 'zipped', 1, 'zipped-readers');
     assert.equal(zipped[0]!.value, 'z'.repeat(1000));

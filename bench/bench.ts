@@ -15,6 +15,7 @@ const WORKLOADS: Record<string, string> = {
   tls: './tls-bench.js', // tls-bench.ts: TLS vs plaintext per protocol (amqplib, kcat, the SQS SDK)
   handover: './handover-bench.js', // handover-bench.ts: pier handover rabbitmq, Pier → a real RabbitMQ
   'handover-pier': './handover-pier-bench.js', // handover-pier-bench.ts: pier handover sqs|kafka, Pier → Pier
+  'stream-view': './stream-view-bench.js', // stream-view-bench.ts: a Kafka topic as an AMQP stream vs a plain stream
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

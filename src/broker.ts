@@ -25,6 +25,7 @@ import {
   type SqsListenerAddress,
   type SqsOptions,
 } from './composition/sqs.js';
+import { composeStreamViews } from './composition/stream-view.js';
 import { composeTls, type TlsReloadReport } from './composition/tls.js';
 import { type ResolvedBrokerOptions, resolveBrokerOptions } from './config/settings.js';
 import type { BrokerCore } from './core/broker-core.js';
@@ -204,7 +205,10 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   // blocked or refused (never acknowledged) and the health check and metrics say so.
   storage.committer.onWriteState((err) => resources.diskWriteFailing(err));
   storage.onFailure((err) => resources.storageFailed(err));
+  // Kafka topics seen as AMQP stream queues (x-kafka-topic): the AMQP core opens them through this.
+  const streamViews = composeStreamViews();
   const amqp = composeAmqp({
+    streamViews,
     storage,
     clock,
     limits: options.amqp,
@@ -219,7 +223,9 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     options: options.kafka,
     log,
     writes: resources,
+    onTopicDeleted: (name) => streamViews.topicDeleted(name),
   });
+  streamViews.attach({ topics: kafka.topics, transactions: kafka.transactions, core: amqp.core, log });
   const sqs = composeSqs({
     storage,
     clock,
@@ -264,7 +270,8 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   try {
     // Read once: entries() clones every definition.
     const storedDefinitions = storage.definitions.entries();
-    const streams = protocols.flatMap((protocol) => protocol.restore(storedDefinitions));
+    // Kafka's topics first: AMQP stream views (x-kafka-topic) recover onto their partitions.
+    const streams = [kafka, amqp, sqs].flatMap((protocol) => protocol.restore(storedDefinitions));
     storage.removeOrphanStreamData(streams);
     resources.start();
     // --plaintext: the plain listeners on --host, on loopback only, or not at all.

@@ -6,6 +6,7 @@
  */
 
 import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
+import type { StreamViewFactory } from '../core/amqp/stream-view-queue.js';
 import { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import type { LoginThrottleOptions } from '../core/login-throttle.js';
@@ -45,6 +46,8 @@ export interface AmqpCompositionInput {
   readonly log: (line: string) => void;
   /** Brute-force protection for logins (core/login-throttle.ts); defaults where absent. */
   readonly loginThrottle?: Partial<LoginThrottleOptions>;
+  /** Kafka partitions seen as stream queues (`x-kafka-topic`): composition/stream-view.ts. */
+  readonly streamViews?: StreamViewFactory;
 }
 
 export function composeAmqp({
@@ -54,6 +57,7 @@ export function composeAmqp({
   alarms,
   log,
   loginThrottle,
+  streamViews,
 }: AmqpCompositionInput): AmqpParts {
   const delayStorage = new DelayStorage(storage.dataDir, storage.committer, { logger: log });
   const dedupStorage = new DedupStorage(storage.dataDir, storage.committer, { logger: log });
@@ -71,6 +75,7 @@ export function composeAmqp({
     createStreamStore: (vhost, streamName, streamOptions) =>
       storage.openStreamStore(vhost, streamName, streamOptions),
     createDedupStore: (vhost, exchange) => dedupStorage.openStore(vhost, exchange),
+    ...(streamViews ? { streamViews } : {}),
   });
   let server: AmqpServer | undefined;
   let tlsListener: BoundTlsListener | undefined;

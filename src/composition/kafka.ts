@@ -114,6 +114,8 @@ export interface KafkaCompositionInput {
   readonly log: (line: string) => void;
   /** The disk alarm: produce is refused with KAFKA_STORAGE_ERROR while it is raised. */
   readonly writes?: WriteAvailability;
+  /** Told after a topic is deleted (its AMQP stream views go with it). */
+  readonly onTopicDeleted?: (name: string) => void;
 }
 
 export function composeKafka({
@@ -123,6 +125,7 @@ export function composeKafka({
   options,
   log,
   writes,
+  onTopicDeleted,
 }: KafkaCompositionInput): KafkaParts {
   const settings: KafkaSettings = {
     autoCreateTopics: options.autoCreateTopics,
@@ -155,6 +158,7 @@ export function composeKafka({
       groups
         .deleteTopicOffsets(name)
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
+      onTopicDeleted?.(name);
     },
   });
   const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });

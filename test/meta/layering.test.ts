@@ -20,7 +20,9 @@
  *     client packages (amqplib, @aws-sdk/client-sqs), never the broker's internals, since it must
  *     run against RabbitMQ and AWS SQS too; nothing else in src imports it;
  *   - the bridges (src/bridge: message mapping and shovels) sit beside the protocols: they import
- *     the core, src/util and the protocols' pure codecs (src/protocol/X/codec), never a protocol's
+ *     the core, src/util and the protocols' pure codecs (src/protocol/X/codec, and Kafka's record-batch
+ *     modules: record-batch, record-batch-encoder, record-decoder, record-cursor, compression,
+ *     recompress — pure functions over stored batches, used by the stream view), never a protocol's
  *     server side, storage, composition, cli, admin or the management API; and only composition
  *     imports them (the core and the protocols never do), besides `pier handover`
  *     (src/cli/handover-cli.ts, handover-kafka-cli.ts, handover-sqs-cli.ts), which runs the
@@ -61,6 +63,20 @@ const BESIDE_THE_MANAGEMENT_API = [
 ];
 /** What the bridges must not import: composition wires them to the listeners. */
 const BESIDE_THE_BRIDGES = ['src/storage/', 'src/composition/', 'src/cli/', 'src/admin/', 'src/management/'];
+/**
+ * Kafka's record-batch format outside its codec folder: pure functions over Buffers (no sockets, no
+ * state) that the bridges may use like a codec (the stream view builds and reads stored batches).
+ */
+const KAFKA_RECORD_MODULES = new Set(
+  [
+    'record-batch',
+    'record-batch-encoder',
+    'record-decoder',
+    'record-cursor',
+    'compression',
+    'recompress',
+  ].map((name) => `src/protocol/kafka/${name}.ts`),
+);
 const ENTRY_POINTS = new Set(['src/broker.ts', 'src/index.ts']);
 /** Builtins that do I/O, which the core leaves to storage and the protocols. */
 const IO_BUILTINS = new Set([
@@ -141,8 +157,8 @@ function brokenRule(file: string, ref: ImportReference): string | undefined {
     const beside = BESIDE_THE_BRIDGES.find((folder) => target.startsWith(folder));
     if (beside) return `the bridges must not import ${beside.slice(0, -1)} (composition wires them)`;
     if (ENTRY_POINTS.has(target)) return `the bridges must not import the broker's entry point ${target}`;
-    if (protocolOf(target) && !codecFolderOf(target)) {
-      return `the bridges import only a protocol's pure codec (src/protocol/X/codec), not ${target}`;
+    if (protocolOf(target) && !codecFolderOf(target) && !KAFKA_RECORD_MODULES.has(target)) {
+      return `the bridges import only a protocol's pure codec (src/protocol/X/codec, Kafka's record-batch modules), not ${target}`;
     }
   }
   if (
@@ -422,6 +438,15 @@ describe('layering rules on made-up files', () => {
     assert.deepEqual(check(bridge, "import type { Clock } from '../core/clock.js';"), []);
     assert.deepEqual(check(bridge, "import { x } from '../protocol/amqp/codec/field-table.js';"), []);
     assert.deepEqual(check(bridge, "import amqplib from 'amqplib';"), []);
+    assert.deepEqual(
+      check(bridge, "import { decodeRecords } from '../protocol/kafka/record-decoder.js';"),
+      [],
+    );
+    assert.deepEqual(check(bridge, "import { x } from '../protocol/kafka/recompress.js';"), []);
+    assert.match(
+      rulesOf(bridge, "import { x } from '../protocol/kafka/apis/produce.js';")[0]!,
+      /only a protocol's pure codec/,
+    );
     assert.match(
       rulesOf(bridge, "import { x } from '../protocol/amqp/channel.js';")[0]!,
       /only a protocol's pure codec/,

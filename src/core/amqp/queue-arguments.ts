@@ -106,6 +106,8 @@ const ONLY_FOR: Record<string, readonly QueueType[]> = {
   'x-delivery-limit': ['quorum'],
   'x-max-age': ['stream'],
   'x-stream-max-segment-size-bytes': ['stream'],
+  'x-kafka-topic': ['stream'],
+  'x-kafka-partition': ['stream'],
   'x-max-priority': ['classic'],
   'x-message-ttl': ['classic', 'quorum'],
   'x-expires': ['classic', 'quorum'],
@@ -204,6 +206,24 @@ export function validateQueueArguments(
         if (parseMaxAge(check.string(key, value)) === undefined)
           check.fail(key, `{invalid_max_age,${String(value)}}`);
         break;
+      case 'x-kafka-topic':
+        if (check.string(key, value) === '') check.fail(key, 'a Kafka topic name is required');
+        break;
+      case 'x-kafka-partition':
+        check.integer(key, value);
+        if (args['x-kafka-topic'] === undefined)
+          check.fail(key, 'it needs x-kafka-topic, the topic it is a partition of');
+        break;
+    }
+  }
+  if (args['x-kafka-topic'] !== undefined) {
+    // A view of a Kafka topic keeps the topic's log, so the topic's retention and segments apply.
+    for (const key of ['x-max-length-bytes', 'x-max-age', 'x-stream-max-segment-size-bytes']) {
+      if (args[key] !== undefined)
+        check.fail(
+          key,
+          "a view of a Kafka topic keeps the topic's retention and segments: set retention.bytes, retention.ms or segment.bytes on the topic instead",
+        );
     }
   }
   return type;

@@ -33,28 +33,43 @@ function retentionOf(settings: QueueSettings): StreamRetention {
   return { maxAgeMs: settings.maxAgeMs, maxBytes: settings.maxLengthBytes };
 }
 
+/** A consumer's reader of the stream, as the queue drives it. */
+export interface StreamConsumerReader {
+  pump(): void;
+  schedulePump(): void;
+  cancel(): void;
+}
+
 export class StreamQueue extends Queue {
   readonly stream: Stream;
-  private readonly subscriptions = new Map<QueueConsumer, StreamSubscription>();
+  protected readonly subscriptions = new Map<QueueConsumer, StreamConsumerReader>();
 
+  /**
+   * `backing`: the factory of the queue's own store, or (a stream view, stream-view-queue.ts) a
+   * Stream another model owns, which this queue reads and never closes or destroys.
+   */
   constructor(
     vhost: string,
     name: string,
     options: QueueOptions,
     host: QueueHost,
-    createStore: StreamStoreFactory | undefined,
+    backing: StreamStoreFactory | Stream | undefined,
     policy?: AppliedPolicy,
   ) {
     super(vhost, name, options, [], host, policy);
+    if (backing instanceof Stream) {
+      this.stream = backing;
+      return;
+    }
     const segmentSizeBytes = this.settings.streamMaxSegmentSizeBytes || DEFAULT_STREAM_SEGMENT_SIZE_BYTES;
     const storeOptions = { segmentSizeBytes };
-    const store = createStore ? createStore(vhost, name, storeOptions) : new MemoryStreamStore(storeOptions);
+    const store = backing ? backing(vhost, name, storeOptions) : new MemoryStreamStore(storeOptions);
     this.stream = new Stream(name, store, host.clock, {
       retention: retentionOf(this.settings),
     });
   }
 
-  private describe(): string {
+  protected describe(): string {
     return `queue '${this.name}' in vhost '${this.vhost}'`;
   }
 

@@ -28,6 +28,12 @@ import type { QueueStore } from './queue-store.js';
 import { Router } from './routing.js';
 import { senderSelectedKeys } from './sender-selected-keys.js';
 import { isStreamArguments, StreamQueue } from './stream-queue.js';
+import {
+  isStreamViewArguments,
+  type StreamViewFactory,
+  StreamViewQueue,
+  VIEW_TOPIC_ARGUMENT,
+} from './stream-view-queue.js';
 
 /**
  * Creates the store for a queue: on disk for durable queues, in memory otherwise. A priority
@@ -50,6 +56,11 @@ export interface VirtualHostContext {
   readonly createDelayStore?: DelayStoreFactory;
   /** Stores for stream queues (`x-queue-type: stream`); in memory when absent (core tests). */
   readonly createStreamStore?: StreamStoreFactory;
+  /**
+   * Opens the log a stream view (`x-kafka-topic`) reads (composition: a Kafka partition); absent
+   * (core tests, no Kafka): such a declaration is refused.
+   */
+  readonly streamViews?: StreamViewFactory;
   /** Where durable deduplicating exchanges keep their ids; in memory only when absent. */
   readonly createDedupStore?: DedupStoreFactory;
   /** Counters for the metrics; a vhost of its own when absent (core tests). */
@@ -128,6 +139,7 @@ export class VirtualHost implements QueueHost {
   /** max-connections / max-queues (the vhost-limits parameter); absent: no limit. */
   limits: { readonly maxConnections?: number; readonly maxQueues?: number } = {};
   private readonly createStreamStore: StreamStoreFactory | undefined;
+  private readonly streamViewFactory: StreamViewFactory | undefined;
   /** Finds the queues a message reaches: routing.ts. */
   private readonly router: Router;
 
@@ -146,6 +158,7 @@ export class VirtualHost implements QueueHost {
       context.createDedupStore,
     );
     this.createStreamStore = context.createStreamStore;
+    this.streamViewFactory = context.streamViews;
     this.router = new Router(this, (exchange) => this.extensions.holdsMessages(exchange));
     for (const [exchangeName, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(exchangeName, new Exchange(name, exchangeName, type, DURABLE_SYSTEM_EXCHANGE));
@@ -292,6 +305,8 @@ export class VirtualHost implements QueueHost {
         `cannot declare queue '${name}': queue limit ${this.where()} (${maxQueues}) is reached`,
       );
     }
+    if (isStreamArguments(args) && isStreamViewArguments(args))
+      this.streamViews(name).check(this.name, name, args);
     const options: QueueOptions = {
       durable: decl.durable,
       exclusiveOwner: decl.exclusive ? decl.owner : undefined,
@@ -315,6 +330,12 @@ export class VirtualHost implements QueueHost {
   /** Creates a queue without checks: used by declare and by recovery at start-up. */
   addQueue(name: string, options: QueueOptions): Queue {
     // ---- streams: a StreamQueue lives in the same map, so routing and deletion need no change.
+    if (isStreamArguments(options.arguments) && isStreamViewArguments(options.arguments)) {
+      const view = this.streamViews(name).open(this.name, name, options.arguments);
+      const queue = new StreamViewQueue(this.name, name, options, this, view);
+      this.queues.set(name, queue);
+      return queue;
+    }
     if (isStreamArguments(options.arguments)) {
       const stream = new StreamQueue(this.name, name, options, this, this.createStreamStore);
       this.queues.set(name, stream);
@@ -328,6 +349,13 @@ export class VirtualHost implements QueueHost {
     const queue = new Queue(this.name, name, options, stores, this, this.policyFor('queue', name));
     this.queues.set(name, queue);
     return queue;
+  }
+
+  private streamViews(queueName: string): StreamViewFactory {
+    if (this.streamViewFactory) return this.streamViewFactory;
+    throw preconditionFailed(
+      `invalid arg '${VIEW_TOPIC_ARGUMENT}' for queue '${queueName}' ${this.where()}: this broker has no Kafka topics to view`,
+    );
   }
 
   // ---- QueueHost: what queues ask of their vhost -----------------------------------------

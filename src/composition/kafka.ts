@@ -12,6 +12,7 @@ import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import { AclAuthorizer } from '../core/kafka/acls.js';
 import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
+import { ShareGroupCoordinator } from '../core/kafka/share-groups.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
 import { TransactionCoordinator } from '../core/kafka/transaction-coordinator.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
@@ -30,6 +31,7 @@ import { offsetDeleteApis } from '../protocol/kafka/apis/offset-delete.js';
 import { offsetApis } from '../protocol/kafka/apis/offsets.js';
 import { produceApis } from '../protocol/kafka/apis/produce.js';
 import { saslApis } from '../protocol/kafka/apis/sasl.js';
+import { shareApis, shareSessionCache } from '../protocol/kafka/apis/share.js';
 import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
 import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.js';
 import { transactionApis } from '../protocol/kafka/apis/transactions.js';
@@ -43,6 +45,7 @@ import { KafkaServer } from '../protocol/kafka/server.js';
 import { writeMarker } from '../protocol/kafka/transaction-markers.js';
 import type { WriteAvailability } from '../resources/resource-monitor.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
+import { DiskShareStateStore } from '../storage/kafka/disk-share-state-store.js';
 import { DiskTransactionLog } from '../storage/kafka/disk-transaction-log.js';
 import type { Storage } from '../storage/storage.js';
 import {
@@ -83,6 +86,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   logCleanerIntervalMs?: number;
   /** max.incremental.fetch.session.cache.slots: fetch sessions kept (0: none, every fetch is full). */
   fetchSessionCacheSlots?: number;
+  /** group.share.min.record.lock.duration.ms: the shortest share.record.lock.duration.ms a group may set. */
+  shareMinRecordLockDurationMs?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -157,6 +162,28 @@ export function composeKafka({
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
     },
   });
+  // Share groups (KIP-932): their share-partitions' state and configs in their own durable log.
+  const shareState = DiskShareStateStore.open(
+    join(storage.dataDir, 'kafka-share-groups'),
+    storage.committer,
+    {
+      logger: log,
+    },
+  );
+  const shares = new ShareGroupCoordinator({
+    clock,
+    store: shareState,
+    topics: {
+      get: (name) => topics.get(name),
+      getById: (id) => topics.getById(id),
+      classicGroupExists: (groupId) => groups.describe(groupId).state !== 'Dead',
+    },
+    defaults:
+      options.shareMinRecordLockDurationMs === undefined
+        ? {}
+        : { minRecordLockDurationMs: options.shareMinRecordLockDurationMs },
+  });
+  const shareSessions = shareSessionCache(shares);
   const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
   const transactions = new TransactionCoordinator({
     clock,
@@ -212,7 +239,7 @@ export function composeKafka({
       }),
       ...metadataApis({ topics, cluster }),
       ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
-      ...configApis({ topics, cluster }),
+      ...configApis({ topics, cluster, shares }),
       ...findCoordinatorApis({ cluster }),
       ...groupApis({ groups }),
       ...offsetApis({
@@ -220,7 +247,8 @@ export function composeKafka({
         partitionExists,
         pendingTransactionalOffset: (g, t, p) => transactions.hasPendingOffset(g, t, p),
       }),
-      ...groupAdminApis({ groups }),
+      ...groupAdminApis({ groups, shares }),
+      ...shareApis({ shares, topics, clock, nodeId: cluster.nodeId, sessions: shareSessions }),
       ...offsetDeleteApis({ groups, partitionExists }),
       ...clusterAdminApis({ cluster, topics, logDir: logDirectory(storage.dataDir) }),
       ...aclApis(acls),
@@ -311,6 +339,8 @@ export function composeKafka({
       transactions.close();
       groups.close();
       groupOffsets.close();
+      shares.close();
+      shareState.close();
       topics.close();
     },
   };

@@ -79,7 +79,14 @@ export class SharePartition {
     this.end = initial.endOffset;
     for (const [first, last, state, deliveryCount] of initial.ranges) {
       for (let o = first; o <= last; o++) {
-        const restored = state === RecordState.ACQUIRED ? RecordState.AVAILABLE : state;
+        // A record stored AVAILABLE may have been locked when the broker stopped: its lock is gone,
+        // which counts as a release, so one that reached the delivery limit is archived.
+        const released = state === RecordState.ACQUIRED || state === RecordState.AVAILABLE;
+        const restored = !released
+          ? state
+          : deliveryCount >= settings.deliveryCountLimit()
+            ? RecordState.ARCHIVED
+            : RecordState.AVAILABLE;
         this.inFlight.set(o, { state: restored, deliveryCount, memberId: null, acquisition: 0 });
       }
     }

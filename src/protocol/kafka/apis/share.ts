@@ -349,8 +349,8 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
           const entry = ack
             ? { ...data, acknowledgeErrorCode: ack.errorCode, acknowledgeErrorMessage: ack.errorMessage }
             : data;
-          let list = byTopic.get(topicIdHex);
-          if (!list) byTopic.set(topicIdHex, (list = []));
+          const list = byTopic.get(topicIdHex) ?? [];
+          byTopic.set(topicIdHex, list);
           list.push(entry);
         }
         return {
@@ -406,8 +406,8 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
       const byTopic = new Map<string, ShareAcknowledgeResponsePartitionData[]>();
       for (const [key, r] of results) {
         const [topicIdHex, index] = splitKey(key);
-        let list = byTopic.get(topicIdHex);
-        if (!list) byTopic.set(topicIdHex, (list = []));
+        const list = byTopic.get(topicIdHex) ?? [];
+        byTopic.set(topicIdHex, list);
         list.push({
           partitionIndex: index,
           errorCode: r.errorCode,

@@ -2,13 +2,13 @@
 // acknowledge types, the delivery limit, the start offset, and the snapshot a restart resumes from.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../../../src/core/manual-clock.js';
 import {
   AcknowledgeType,
   RecordState,
   SharePartition,
   type SharePartitionSnapshot,
 } from '../../../src/core/kafka/share-partition.js';
+import { ManualClock } from '../../../src/core/manual-clock.js';
 
 function partition(
   clock: ManualClock,
@@ -49,7 +49,10 @@ describe('SharePartition', () => {
   it('redelivers a released record with delivery count 2, before new records', () => {
     const { p } = partition(new ManualClock());
     p.acquire('a', 2, 0, 10);
-    assert.equal(p.acknowledge('a', [ack(0, 0, AcknowledgeType.ACCEPT), ack(1, 1, AcknowledgeType.RELEASE)], () => {}), 'NONE');
+    assert.equal(
+      p.acknowledge('a', [ack(0, 0, AcknowledgeType.ACCEPT), ack(1, 1, AcknowledgeType.RELEASE)], () => {}),
+      'NONE',
+    );
     assert.equal(p.startOffset, 1);
     assert.deepEqual(p.acquire('b', 2, 0, 10), [
       { firstOffset: 1, lastOffset: 1, deliveryCount: 2 },
@@ -65,7 +68,10 @@ describe('SharePartition', () => {
     assert.equal(p.stateOf(0)?.state, RecordState.ACQUIRED);
     clock.advance(1);
     assert.equal(p.stateOf(0)?.state, RecordState.AVAILABLE);
-    assert.equal(p.acknowledge('a', [ack(0, 0, AcknowledgeType.ACCEPT)], () => {}), 'INVALID_RECORD_STATE');
+    assert.equal(
+      p.acknowledge('a', [ack(0, 0, AcknowledgeType.ACCEPT)], () => {}),
+      'INVALID_RECORD_STATE',
+    );
     assert.deepEqual(p.acquire('b', 1, 0, 1), [{ firstOffset: 0, lastOffset: 0, deliveryCount: 2 }]);
   });
 
@@ -74,7 +80,8 @@ describe('SharePartition', () => {
     const { p } = partition(clock, { limit: 3, lockMs: 1000 });
     for (let delivery = 1; delivery <= 3; delivery++) {
       assert.deepEqual(p.acquire('a', 1, 0, 1), [{ firstOffset: 0, lastOffset: 0, deliveryCount: delivery }]);
-      if (delivery === 2) clock.advance(1000); // a lock timeout counts like a release
+      if (delivery === 2)
+        clock.advance(1000); // a lock timeout counts like a release
       else p.acknowledge('a', [ack(0, 0, AcknowledgeType.RELEASE)], () => {});
     }
     assert.equal(p.stateOf(0)?.state, RecordState.ACKNOWLEDGED); // below the start offset now: settled
@@ -88,7 +95,11 @@ describe('SharePartition', () => {
     p.acknowledge('a', [ack(1, 1, AcknowledgeType.REJECT), ack(2, 2, AcknowledgeType.ACCEPT)], () => {});
     assert.equal(p.startOffset, 0);
     assert.equal(p.stateOf(1)?.state, RecordState.ARCHIVED);
-    p.acknowledge('a', [{ firstOffset: 0, lastOffset: 0, acknowledgeTypes: [AcknowledgeType.ACCEPT] }], () => {});
+    p.acknowledge(
+      'a',
+      [{ firstOffset: 0, lastOffset: 0, acknowledgeTypes: [AcknowledgeType.ACCEPT] }],
+      () => {},
+    );
     assert.equal(p.startOffset, 3);
   });
 
@@ -101,7 +112,10 @@ describe('SharePartition', () => {
       'INVALID_RECORD_STATE',
     );
     assert.equal(p.stateOf(0)?.state, RecordState.ACQUIRED);
-    assert.equal(p.acknowledge('a', [{ firstOffset: 0, lastOffset: 0, acknowledgeTypes: [7] }], () => {}), 'INVALID_REQUEST');
+    assert.equal(
+      p.acknowledge('a', [{ firstOffset: 0, lastOffset: 0, acknowledgeTypes: [7] }], () => {}),
+      'INVALID_REQUEST',
+    );
   });
 
   it('stops acquiring new records when the in-flight window is full', () => {
@@ -123,7 +137,15 @@ describe('SharePartition', () => {
     const clock = new ManualClock();
     const { p, saved } = partition(clock, { limit: 2 });
     p.acquire('a', 4, 0, 4);
-    p.acknowledge('a', [ack(0, 0, AcknowledgeType.ACCEPT), ack(2, 2, AcknowledgeType.REJECT), ack(3, 3, AcknowledgeType.RELEASE)], () => {});
+    p.acknowledge(
+      'a',
+      [
+        ack(0, 0, AcknowledgeType.ACCEPT),
+        ack(2, 2, AcknowledgeType.REJECT),
+        ack(3, 3, AcknowledgeType.RELEASE),
+      ],
+      () => {},
+    );
     p.acquire('a', 1, 0, 4); // offset 1 stays locked, offset 3 locked again (count 2)
     const snapshot = saved[saved.length - 1]!;
     p.close();

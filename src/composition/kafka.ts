@@ -87,7 +87,7 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   /** max.incremental.fetch.session.cache.slots: fetch sessions kept (0: none, every fetch is full). */
   fetchSessionCacheSlots?: number;
   /** group.share.min.record.lock.duration.ms: the shortest share.record.lock.duration.ms a group may set. */
-  shareMinRecordLockDurationMs?: number;
+  shareMinLockDurationMs?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -179,9 +179,9 @@ export function composeKafka({
       classicGroupExists: (groupId) => groups.describe(groupId).state !== 'Dead',
     },
     defaults:
-      options.shareMinRecordLockDurationMs === undefined
+      options.shareMinLockDurationMs === undefined
         ? {}
-        : { minRecordLockDurationMs: options.shareMinRecordLockDurationMs },
+        : { minRecordLockDurationMs: options.shareMinLockDurationMs },
   });
   const shareSessions = shareSessionCache(shares);
   const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });

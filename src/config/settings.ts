@@ -271,9 +271,9 @@ export const SETTINGS = [
     help: "how often the log cleaner looks at topics with cleanup.policy=compact and compacts the partitions that are due (Kafka's log.cleaner.backoff.ms)",
   }),
   setting({
-    flag: 'kafka-share-min-record-lock-duration-ms',
-    env: 'PIER_KAFKA_SHARE_MIN_RECORD_LOCK_DURATION_MS',
-    option: 'kafka.shareMinRecordLockDurationMs',
+    flag: 'kafka-share-min-lock-duration-ms',
+    env: 'PIER_KAFKA_SHARE_MIN_LOCK_DURATION_MS',
+    option: 'kafka.shareMinLockDurationMs',
     type: integer({ min: 1000, unit: 'ms' }),
     default: DEFAULT_SHARE_GROUP_SETTINGS.minRecordLockDurationMs,
     help: "shortest acquisition lock a share group may set with share.record.lock.duration.ms (Kafka's group.share.min.record.lock.duration.ms)",

@@ -54,7 +54,7 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
   let broker: KafkaTestBroker;
   let admin: KafkaWireClient;
   before(async () => {
-    broker = await startKafkaTestBroker({ kafka: { shareMinRecordLockDurationMs: 1000 } });
+    broker = await startKafkaTestBroker({ kafka: { shareMinLockDurationMs: 1000 } });
     admin = await KafkaWireClient.connect(broker.host, broker.port);
   });
   after(async () => {
@@ -292,6 +292,68 @@ describe('share-partition state across a SIGKILL', () => {
     } finally {
       await child.kill();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('share groups under Kafka ACLs (--kafka-acls on)', () => {
+  it('needs READ on the group for heartbeat and fetch, READ on the topic to fetch, ALTER_CONFIGS on the group', async () => {
+    const broker = await startKafkaTestBroker({ kafka: { sasl: false, acls: true } });
+    const allow = (resourceType: number, resourceName: string, operation: number) =>
+      broker.broker.kafkaAcls!.add({
+        resourceType,
+        resourceName,
+        patternType: 3, // LITERAL
+        principal: 'User:ANONYMOUS',
+        host: '*',
+        operation,
+        permission: 3, // ALLOW
+      });
+    const GROUP = 3;
+    const TOPIC = 2;
+    const READ = 3;
+    try {
+      broker.broker.topics.create('guarded', 1, []);
+      const client = await KafkaWireClient.connect(broker.host, broker.port);
+      const join = () =>
+        client.send(API_KEYS.ShareGroupHeartbeat, 0, {
+          groupId: 'sg-acl',
+          memberId: '',
+          memberEpoch: 0,
+          rackId: null,
+          subscribedTopicNames: ['guarded'],
+        });
+      assert.equal((await join()).errorCode, 30); // GROUP_AUTHORIZATION_FAILED
+      assert.equal(
+        (await setGroupConfigs(client, 'sg-acl', { 'share.auto.offset.reset': 'earliest' })).errorCode,
+        30,
+      );
+      allow(GROUP, 'sg-acl', READ);
+      const joined = await join();
+      assert.equal(joined.errorCode, 0);
+      const topicId = joined.assignment!.topicPartitions[0]!.topicId;
+      const fetch = () =>
+        client.send(API_KEYS.ShareFetch, 0, {
+          groupId: 'sg-acl',
+          memberId: joined.memberId!,
+          shareSessionEpoch: 0,
+          maxWaitMs: 0,
+          minBytes: 1,
+          maxBytes: 1 << 20,
+          topics: [
+            {
+              topicId,
+              partitions: [{ partitionIndex: 0, partitionMaxBytes: 1 << 20, acknowledgementBatches: [] }],
+            },
+          ],
+          forgottenTopicsData: [],
+        });
+      assert.equal((await fetch()).errorCode, 29); // TOPIC_AUTHORIZATION_FAILED
+      allow(TOPIC, 'guarded', READ);
+      assert.equal((await fetch()).errorCode, 0);
+      client.close();
+    } finally {
+      await broker.stop();
     }
   });
 });

@@ -68,6 +68,8 @@ export class SharePartition {
   private readonly inFlight = new Map<number, InFlight>();
   private readonly timers = new Map<number, TimerHandle>();
   private acquisitions = 0;
+  /** Woken when records become available again (released, lock expired): a waiting ShareFetch. */
+  private readonly availableWatchers = new Set<() => void>();
 
   constructor(
     private readonly clock: Clock,
@@ -188,6 +190,7 @@ export class SharePartition {
     }
     this.advanceStart();
     this.save(onDurable);
+    this.notifyAvailable();
     return 'NONE';
   }
 
@@ -202,6 +205,13 @@ export class SharePartition {
     if (!changed) return;
     this.advanceStart();
     this.save(() => {});
+    this.notifyAvailable();
+  }
+
+  /** Calls `listener` whenever released records become available again; returns an unsubscribe. */
+  watchAvailable(listener: () => void): () => void {
+    this.availableWatchers.add(listener);
+    return () => this.availableWatchers.delete(listener);
   }
 
   /** Stops the lock timers (the broker is closing; the stored state makes locked records available). */
@@ -251,6 +261,11 @@ export class SharePartition {
     if (!changed) return;
     this.advanceStart();
     this.save(() => {});
+    this.notifyAvailable();
+  }
+
+  private notifyAvailable(): void {
+    for (const listener of [...this.availableWatchers]) listener();
   }
 
   /** Archives offsets the log no longer holds. */

@@ -63,11 +63,15 @@ describe('SharePartition', () => {
   it('releases a record whose acquisition lock expires; the late acknowledgement is refused', () => {
     const clock = new ManualClock();
     const { p } = partition(clock, { lockMs: 1000 });
+    let woken = 0;
+    p.watchAvailable(() => woken++);
     p.acquire('a', 1, 0, 1);
     clock.advance(999);
+    assert.equal(woken, 0);
     assert.equal(p.stateOf(0)?.state, RecordState.ACQUIRED);
     clock.advance(1);
     assert.equal(p.stateOf(0)?.state, RecordState.AVAILABLE);
+    assert.equal(woken, 1); // a waiting ShareFetch is woken
     assert.equal(
       p.acknowledge('a', [ack(0, 0, AcknowledgeType.ACCEPT)], () => {}),
       'INVALID_RECORD_STATE',

@@ -6,7 +6,7 @@
  * records in each of the session's partitions for the member and returns the stored batches that
  * cover them with the AcquiredRecords ranges (offsets and delivery counts): the client delivers only
  * acquired offsets and acknowledges the others in the batches' range as gaps if it must. With nothing
- * to acquire it long-polls up to MaxWaitMs, woken by new records.
+ * to acquire it long-polls up to MaxWaitMs, woken by new records and by released ones.
  */
 import type { Clock } from '../../../core/clock.js';
 import type { ShareGroupCoordinator } from '../../../core/kafka/share-groups.js';
@@ -316,10 +316,13 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
       const first = acquire();
       if (first.size > 0 || body.maxWaitMs <= 0 || partitions.length === 0)
         return answer(ackResults, first, initial);
-      const logs: TopicPartition[] = [];
+      // Woken by new records, and by records another member released or whose lock expired.
+      const logs: Array<Pick<TopicPartition, 'watchHighWatermark'>> = [];
       for (const p of partitions) {
         const found = findPartition(groupId, p.topicIdHex, p.partition);
-        if (!('errorCode' in found)) logs.push(found.log);
+        if ('errorCode' in found) continue;
+        const share = shares.partition(groupId, found.topic, p.partition);
+        logs.push(found.log, { watchHighWatermark: (listener) => share.watchAvailable(listener) });
       }
       return waitForHighWatermarks({
         partitions: logs,

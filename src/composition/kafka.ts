@@ -241,7 +241,7 @@ export function composeKafka({
       ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
       ...configApis({ topics, cluster, shares }),
       ...findCoordinatorApis({ cluster }),
-      ...groupApis({ groups }),
+      ...groupApis({ groups, isShareGroup: (groupId) => shares.isShareGroup(groupId) }),
       ...offsetApis({
         groups,
         partitionExists,

@@ -330,7 +330,10 @@ export class ShareGroupCoordinator {
   }
 
   isShareGroup(groupId: string): boolean {
-    return this.list().some((g) => g.groupId === groupId);
+    if (this.groups.has(groupId)) return true;
+    const prefix = `${groupId}\0`;
+    for (const key of this.store.partitions.keys()) if (key.startsWith(prefix)) return true;
+    return false;
   }
 
   describe(groupId: string): ShareGroupDescription {

@@ -237,13 +237,35 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
       subscribedTopicNames: null,
     });
     assert.equal(stranger.errorCode, 25);
+    // A classic member cannot join a share group's id.
+    const classicJoin = await admin.send(API_KEYS.JoinGroup, 5, {
+      groupId: group,
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: '',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+    });
+    assert.equal(classicJoin.errorCode, 23); // INCONSISTENT_GROUP_PROTOCOL
     await a.close();
     const after = await admin.send(API_KEYS.ListGroups, 4, { statesFilter: ['Empty'] });
     assert.ok(after.groups.some((g) => g.groupId === group && g.protocolType === 'share'));
   });
 
-  it("refuses a group config outside Kafka's ranges", async () => {
+  it("refuses a group config outside Kafka's ranges; DescribeConfigs shows the group's configs", async () => {
     const group = uniqueKafkaName('sg');
+    assert.equal((await setGroupConfigs(admin, group, { 'share.delivery.count.limit': '3' })).errorCode, 0);
+    const described = await admin.send(API_KEYS.DescribeConfigs, 4, {
+      resources: [{ resourceType: 32, resourceName: group, configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    // Config source 8: DYNAMIC_GROUP_CONFIG; 5: DEFAULT_CONFIG.
+    const configs = new Map(described.results[0]!.configs.map((c) => [c.name, [c.value, c.configSource]]));
+    assert.deepEqual(configs.get('share.delivery.count.limit'), ['3', 8]);
+    assert.deepEqual(configs.get('share.record.lock.duration.ms'), ['30000', 5]);
+    assert.deepEqual(configs.get('share.auto.offset.reset'), ['latest', 5]);
     const tooShort = await setGroupConfigs(admin, group, { 'share.record.lock.duration.ms': '10' });
     assert.equal(tooShort.errorCode, 40);
     const unknown = await setGroupConfigs(admin, group, { 'share.no.such.config': '1' });

@@ -59,6 +59,11 @@ const APIS = [
   'DescribeAcls',
   'CreateAcls',
   'DeleteAcls',
+  // Share groups (KIP-932): the four APIs a share consumer sends.
+  'ShareGroupHeartbeat',
+  'ShareGroupDescribe',
+  'ShareFetch',
+  'ShareAcknowledge',
 ];
 
 const MAX = 32767;

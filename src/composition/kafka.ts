@@ -12,6 +12,7 @@ import type { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
 import { AclAuthorizer } from '../core/kafka/acls.js';
 import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
+import { ShareGroupCoordinator } from '../core/kafka/share-groups.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
 import { TransactionCoordinator } from '../core/kafka/transaction-coordinator.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
@@ -30,6 +31,7 @@ import { offsetDeleteApis } from '../protocol/kafka/apis/offset-delete.js';
 import { offsetApis } from '../protocol/kafka/apis/offsets.js';
 import { produceApis } from '../protocol/kafka/apis/produce.js';
 import { saslApis } from '../protocol/kafka/apis/sasl.js';
+import { shareApis, shareSessionCache } from '../protocol/kafka/apis/share.js';
 import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
 import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.js';
 import { transactionApis } from '../protocol/kafka/apis/transactions.js';
@@ -43,6 +45,7 @@ import { KafkaServer } from '../protocol/kafka/server.js';
 import { writeMarker } from '../protocol/kafka/transaction-markers.js';
 import type { WriteAvailability } from '../resources/resource-monitor.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
+import { DiskShareStateStore } from '../storage/kafka/disk-share-state-store.js';
 import { DiskTransactionLog } from '../storage/kafka/disk-transaction-log.js';
 import type { Storage } from '../storage/storage.js';
 import {
@@ -83,6 +86,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   logCleanerIntervalMs?: number;
   /** max.incremental.fetch.session.cache.slots: fetch sessions kept (0: none, every fetch is full). */
   fetchSessionCacheSlots?: number;
+  /** group.share.min.record.lock.duration.ms: the shortest share.record.lock.duration.ms a group may set. */
+  shareMinLockDurationMs?: number;
 }
 
 export interface KafkaListenerAddress extends BoundAddress {
@@ -161,6 +166,28 @@ export function composeKafka({
       onTopicDeleted?.(name);
     },
   });
+  // Share groups (KIP-932): their share-partitions' state and configs in their own durable log.
+  const shareState = DiskShareStateStore.open(
+    join(storage.dataDir, 'kafka-share-groups'),
+    storage.committer,
+    {
+      logger: log,
+    },
+  );
+  const shares = new ShareGroupCoordinator({
+    clock,
+    store: shareState,
+    topics: {
+      get: (name) => topics.get(name),
+      getById: (id) => topics.getById(id),
+      classicGroupExists: (groupId) => groups.describe(groupId).state !== 'Dead',
+    },
+    defaults:
+      options.shareMinLockDurationMs === undefined
+        ? {}
+        : { minRecordLockDurationMs: options.shareMinLockDurationMs },
+  });
+  const shareSessions = shareSessionCache(shares);
   const producers = new KafkaProducers({ clock, idStore: producerIdBlockStoreIn(storage.definitions) });
   const transactions = new TransactionCoordinator({
     clock,
@@ -216,15 +243,16 @@ export function composeKafka({
       }),
       ...metadataApis({ topics, cluster }),
       ...topicAdminApis({ topics, nodeId: cluster.nodeId }),
-      ...configApis({ topics, cluster }),
+      ...configApis({ topics, cluster, shares }),
       ...findCoordinatorApis({ cluster }),
-      ...groupApis({ groups }),
+      ...groupApis({ groups, isShareGroup: (groupId) => shares.isShareGroup(groupId) }),
       ...offsetApis({
         groups,
         partitionExists,
         pendingTransactionalOffset: (g, t, p) => transactions.hasPendingOffset(g, t, p),
       }),
-      ...groupAdminApis({ groups }),
+      ...groupAdminApis({ groups, shares }),
+      ...shareApis({ shares, topics, clock, nodeId: cluster.nodeId, sessions: shareSessions }),
       ...offsetDeleteApis({ groups, partitionExists }),
       ...clusterAdminApis({ cluster, topics, logDir: logDirectory(storage.dataDir) }),
       ...aclApis(acls),
@@ -315,6 +343,8 @@ export function composeKafka({
       transactions.close();
       groups.close();
       groupOffsets.close();
+      shares.close();
+      shareState.close();
       topics.close();
     },
   };

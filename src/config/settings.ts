@@ -14,6 +14,7 @@
 import type { BrokerOptions } from '../broker.js';
 import { parseSqsAccessKey, type SqsAccessKey } from '../composition/sqs.js';
 import { DEFAULT_GROUP_COORDINATOR_CONFIG } from '../core/kafka/group-coordinator.js';
+import { DEFAULT_SHARE_GROUP_SETTINGS } from '../core/kafka/share-groups.js';
 import { DEFAULT_TRANSACTION_MAX_TIMEOUT_MS } from '../core/kafka/transaction-coordinator.js';
 import { DEFAULT_LOGIN_THROTTLE } from '../core/login-throttle.js';
 import { DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
@@ -268,6 +269,14 @@ export const SETTINGS = [
     type: integer({ min: 1, unit: 'ms' }),
     default: DEFAULT_LOG_CLEANER_INTERVAL_MS,
     help: "how often the log cleaner looks at topics with cleanup.policy=compact and compacts the partitions that are due (Kafka's log.cleaner.backoff.ms)",
+  }),
+  setting({
+    flag: 'kafka-share-min-lock-duration-ms',
+    env: 'PIER_KAFKA_SHARE_MIN_LOCK_DURATION_MS',
+    option: 'kafka.shareMinLockDurationMs',
+    type: integer({ min: 1000, unit: 'ms' }),
+    default: DEFAULT_SHARE_GROUP_SETTINGS.minRecordLockDurationMs,
+    help: "shortest acquisition lock a share group may set with share.record.lock.duration.ms (Kafka's group.share.min.record.lock.duration.ms)",
   }),
   setting({
     flag: 'kafka-fetch-session-cache-slots',

@@ -83,6 +83,8 @@ const DENIED_MESSAGE = 'Authorization failed.';
 
 /** DescribeConfigs/AlterConfigs resource types: 2 a topic, 4 a broker (the Cluster resource). */
 const CONFIG_RESOURCE_TOPIC = 2;
+/** A share group's configs (resource type 32). */
+const CONFIG_RESOURCE_GROUP = 32;
 
 /** The Kafka principal of a connection: its SASL user or certificate principal, else ANONYMOUS. */
 export function sessionPrincipal(session: KafkaSession): string {
@@ -518,6 +520,45 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     assignment: Buffer.alloc(0),
   }));
   groupMember(API_KEYS.Heartbeat, () => ({}));
+  // Share groups (KIP-932): READ on the group; fetching and acknowledging also READ on every topic
+  // named (Pier refuses the whole request where Kafka answers the refused partitions one by one).
+  groupMember(API_KEYS.ShareGroupHeartbeat, () => ({ memberId: null, assignment: null }));
+  for (const apiKey of [API_KEYS.ShareFetch, API_KEYS.ShareAcknowledge])
+    on<KafkaStruct>(apiKey, (call, inner) => {
+      const { session, body } = call;
+      const groupId = (body.groupId as string | null) ?? '';
+      if (!access.allows(session, READ, GROUP, groupId))
+        return blankResponse(apiKey, {
+          errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+          errorMessage: DENIED_MESSAGE,
+        });
+      const topicIds = (body.topics as Array<{ topicId: string }>).map((t) => t.topicId);
+      const refused = topicIds.some((id) => {
+        const name = access.topicNameById(id);
+        return name !== undefined && !access.allows(session, READ, TOPIC, name);
+      });
+      return refused
+        ? blankResponse(apiKey, {
+            errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            errorMessage: DENIED_MESSAGE,
+          })
+        : inner(call);
+    });
+  on<KafkaStruct>(API_KEYS.ShareGroupDescribe, async (call, inner) => {
+    const answer = (await inner(call)) as { groups: Array<{ groupId: string }> };
+    return {
+      ...answer,
+      groups: answer.groups.map((g) =>
+        access.allows(call.session, DESCRIBE, GROUP, g.groupId)
+          ? g
+          : blankEntry(API_KEYS.ShareGroupDescribe, ['groups'], {
+              groupId: g.groupId,
+              errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+              errorMessage: DENIED_MESSAGE,
+            }),
+      ),
+    } as unknown as KafkaStruct;
+  });
   groupMember(API_KEYS.LeaveGroup, () => ({}));
 
   // FindCoordinator: DESCRIBE on the group or the transactional id.
@@ -708,11 +749,15 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     (session: KafkaSession, operation: number) => (r: { resourceType: number; resourceName: string }) =>
       r.resourceType === CONFIG_RESOURCE_TOPIC
         ? access.allows(session, operation, TOPIC, r.resourceName)
-        : access.allowsCluster(session, operation);
+        : r.resourceType === CONFIG_RESOURCE_GROUP
+          ? access.allows(session, operation, GROUP, r.resourceName)
+          : access.allowsCluster(session, operation);
   const configError = (resourceType: number) =>
     resourceType === CONFIG_RESOURCE_TOPIC
       ? KafkaError.TOPIC_AUTHORIZATION_FAILED
-      : KafkaError.CLUSTER_AUTHORIZATION_FAILED;
+      : resourceType === CONFIG_RESOURCE_GROUP
+        ? KafkaError.GROUP_AUTHORIZATION_FAILED
+        : KafkaError.CLUSTER_AUTHORIZATION_FAILED;
   type ConfigResource = { resourceType: number; resourceName: string };
   on<DescribeConfigsRequest>(API_KEYS.DescribeConfigs, (call, inner) =>
     perEntry<DescribeConfigsRequest, DescribeConfigsResponse, ConfigResource>(call, inner, {

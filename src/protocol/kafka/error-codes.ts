@@ -81,5 +81,9 @@ export const KafkaError = {
   TRANSACTIONAL_ID_NOT_FOUND: 105,
   GROUP_SUBSCRIBED_TO_TOPIC: 86,
   UNSUPPORTED_ENDPOINT_TYPE: 119,
+  FENCED_MEMBER_EPOCH: 110,
+  INVALID_RECORD_STATE: 121,
+  SHARE_SESSION_NOT_FOUND: 122,
+  INVALID_SHARE_SESSION_EPOCH: 123,
 } as const;
 export type KafkaErrorCode = (typeof KafkaError)[keyof typeof KafkaError];

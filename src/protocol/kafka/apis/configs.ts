@@ -3,6 +3,8 @@
  * (resource type 2) and, read-only, for the broker (type 4). Topic configs are Kafka's names with
  * Kafka's defaults (src/core/kafka/topic-config.ts); a change is durable and takes effect at once.
  */
+
+import { SHARE_GROUP_CONFIGS, type ShareGroupCoordinator } from '../../../core/kafka/share-groups.js';
 import type { Topic } from '../../../core/kafka/topic.js';
 import {
   ConfigType,
@@ -34,10 +36,15 @@ export const ALTER_CONFIGS_KEY = 33;
 export const INCREMENTAL_ALTER_CONFIGS_KEY = 44;
 
 /** ConfigResource.Type */
-export const ResourceType = { TOPIC: 2, BROKER: 4 } as const;
+export const ResourceType = { TOPIC: 2, BROKER: 4, GROUP: 32 } as const;
 
 /** DescribeConfigsResponse ConfigSource */
-export const ConfigSource = { DYNAMIC_TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const;
+export const ConfigSource = {
+  DYNAMIC_TOPIC_CONFIG: 1,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+  DYNAMIC_GROUP_CONFIG: 8,
+} as const;
 
 /** IncrementalAlterConfigs operations. */
 const OpType = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -50,6 +57,11 @@ export type ConfigTopics = Pick<
 export interface ConfigServices {
   readonly topics: ConfigTopics;
   readonly cluster: KafkaCluster;
+  /** Share groups' configs (resource type GROUP, IncrementalAlterConfigs and DescribeConfigs). */
+  readonly shares?: Pick<
+    ShareGroupCoordinator,
+    'groupConfigs' | 'validateGroupConfigs' | 'setGroupConfigs' | 'defaults'
+  >;
 }
 
 export interface DescribeOptions {
@@ -176,7 +188,7 @@ function checkBrokerName(name: string, nodeId: number): KafkaErrorAnswer {
 function unsupportedType(resourceType: number): KafkaErrorAnswer {
   return kafkaError(
     KafkaError.INVALID_REQUEST,
-    `Pier supports config resources of type TOPIC (2) and BROKER (4), not ${resourceType}`,
+    `Pier supports config resources of type TOPIC (2), BROKER (4) and, for share groups, GROUP (32), not ${resourceType}`,
   );
 }
 
@@ -277,6 +289,9 @@ export function configApis(services: ConfigServices): KafkaApi[] {
           const topic = findTopic(topics, resource.resourceName);
           answer = isError(topic) ? topic : NO_ERROR;
           if (!isError(topic)) configs = describeTopicConfigs(topic.overrides, options);
+        } else if (resource.resourceType === ResourceType.GROUP && services.shares) {
+          answer = NO_ERROR;
+          configs = describeGroupConfigs(services.shares, resource.resourceName, options);
         } else if (resource.resourceType === ResourceType.BROKER) {
           answer = checkBrokerName(resource.resourceName, cluster.nodeId);
           // '' is the cluster-wide dynamic defaults: Pier has none.
@@ -339,15 +354,95 @@ export function configApis(services: ConfigServices): KafkaApi[] {
     apiKey: INCREMENTAL_ALTER_CONFIGS_KEY,
     minVersion: 0,
     maxVersion: 1,
-    handle({ body }: KafkaCall<IncrementalAlterConfigsRequest>): IncrementalAlterConfigsResponse {
-      const responses = alterResources(body.resources, (topic, resource) =>
-        topics.alterConfigs(topic.name, applyIncremental(topic.overrides, resource.configs), {
-          validateOnly: body.validateOnly,
-        }),
+    async handle({
+      body,
+    }: KafkaCall<IncrementalAlterConfigsRequest>): Promise<IncrementalAlterConfigsResponse> {
+      const shares = services.shares;
+      const groupResources = shares
+        ? body.resources.filter((r) => r.resourceType === ResourceType.GROUP)
+        : [];
+      const others = alterResources(
+        body.resources.filter((r) => !groupResources.includes(r)),
+        (topic, resource) =>
+          topics.alterConfigs(topic.name, applyIncremental(topic.overrides, resource.configs), {
+            validateOnly: body.validateOnly,
+          }),
       );
+      const groupAnswers = new Map<(typeof body.resources)[number], KafkaErrorAnswer>();
+      for (const resource of groupResources)
+        groupAnswers.set(resource, await alterGroup(shares!, resource, body.validateOnly));
+      let next = 0;
+      const responses = body.resources.map((resource) => {
+        const answer = groupAnswers.get(resource);
+        if (!answer) return others[next++]!;
+        return { ...answer, resourceType: resource.resourceType, resourceName: resource.resourceName };
+      });
       return { throttleTimeMs: 0, responses };
     },
   };
 
   return [describe, alter, incremental];
+}
+
+type ShareConfigs = NonNullable<ConfigServices['shares']>;
+
+/** A share group's configs: its overrides, else the broker defaults (group.share.*). */
+function describeGroupConfigs(
+  shares: ShareConfigs,
+  groupId: string,
+  options: DescribeOptions,
+): ConfigEntry[] {
+  const overrides = shares.groupConfigs(groupId);
+  const d = shares.defaults;
+  const defaults: Record<string, string> = {
+    'share.record.lock.duration.ms': String(d.recordLockDurationMs),
+    'share.delivery.count.limit': String(d.deliveryCountLimit),
+    'share.auto.offset.reset': 'latest',
+    'share.session.timeout.ms': String(d.sessionTimeoutMs),
+    'share.heartbeat.interval.ms': String(d.heartbeatIntervalMs),
+  };
+  const wanted = options.keys && options.keys.length > 0 ? new Set(options.keys) : undefined;
+  return SHARE_GROUP_CONFIGS.filter((name) => !wanted || wanted.has(name)).map((name) => {
+    const override = overrides[name];
+    return {
+      name,
+      value: override ?? defaults[name]!,
+      readOnly: false,
+      isDefault: override === undefined,
+      configSource: override === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.DYNAMIC_GROUP_CONFIG,
+      isSensitive: false,
+      synonyms: [],
+      configType: name === 'share.auto.offset.reset' ? ConfigType.STRING : ConfigType.INT,
+      documentation: null,
+    };
+  });
+}
+
+/** IncrementalAlterConfigs on a share group: SET and DELETE, checked, stored before the answer. */
+async function alterGroup(
+  shares: ShareConfigs,
+  resource: { resourceName: string; configs: IncrementalAlterConfigsRequestAlterableConfig[] },
+  validateOnly: boolean,
+): Promise<KafkaErrorAnswer> {
+  if (resource.resourceName === '')
+    return kafkaError(KafkaError.INVALID_REQUEST, 'Group name must not be empty');
+  const next: Record<string, string> = { ...shares.groupConfigs(resource.resourceName) };
+  for (const { name, configOperation, value } of resource.configs) {
+    if (configOperation === OpType.SET) {
+      if (value === null)
+        return kafkaError(KafkaError.INVALID_CONFIG, `Null value not supported for ${name}`);
+      next[name] = value;
+    } else if (configOperation === OpType.DELETE) {
+      delete next[name];
+    } else {
+      return kafkaError(
+        KafkaError.INVALID_CONFIG,
+        `Config value append/subtract is not allowed for config key: ${name}`,
+      );
+    }
+  }
+  const problem = shares.validateGroupConfigs(next);
+  if (problem) return kafkaError(KafkaError.INVALID_CONFIG, problem);
+  if (!validateOnly) await shares.setGroupConfigs(resource.resourceName, next);
+  return NO_ERROR;
 }

@@ -10,7 +10,8 @@ import { type KafkaAnswer, type KafkaSession, NO_RESPONSE } from '../kafka-api.j
 import { untilSessionCloses } from '../session-close.js';
 
 export interface HighWatermarkWait {
-  readonly partitions: Iterable<TopicPartition>;
+  /** What wakes the wait: partitions' high watermarks (or anything else with the same watch). */
+  readonly partitions: Iterable<Pick<TopicPartition, 'watchHighWatermark'>>;
   readonly clock: Clock;
   readonly maxWaitMs: number;
   readonly session: KafkaSession;

@@ -9,6 +9,7 @@ import {
   supportedOperationBits,
 } from '../../../core/kafka/acls.js';
 import type { GroupCoordinator } from '../../../core/kafka/group-coordinator.js';
+import type { ShareGroupCoordinator } from '../../../core/kafka/share-groups.js';
 import type {
   DeleteGroupsRequest,
   DeleteGroupsResponse,
@@ -27,9 +28,11 @@ const GROUP_OPERATIONS = supportedOperationBits(ResourceType.GROUP);
 
 export interface GroupAdminServices {
   readonly groups: GroupCoordinator;
+  /** Share groups, listed with type "share" (and protocol type "share", as Kafka's ShareGroup). */
+  readonly shares?: Pick<ShareGroupCoordinator, 'list'>;
 }
 
-export function groupAdminApis({ groups }: GroupAdminServices): KafkaApi[] {
+export function groupAdminApis({ groups, shares }: GroupAdminServices): KafkaApi[] {
   return [
     {
       apiKey: API_KEYS.DescribeGroups,
@@ -72,15 +75,27 @@ export function groupAdminApis({ groups }: GroupAdminServices): KafkaApi[] {
       maxVersion: 4,
       handle(call: KafkaCall<ListGroupsRequest>): ListGroupsResponse {
         const statesFilter = call.header.apiVersion >= 4 ? call.body.statesFilter : [];
+        const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+        const shareGroups = (shares?.list() ?? [])
+          .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
+          .map((g) => ({
+            groupId: g.groupId,
+            protocolType: 'share',
+            groupState: g.state,
+            groupType: 'share',
+          }));
         return {
           throttleTimeMs: 0,
           errorCode: KafkaError.NONE,
-          groups: groups.list(statesFilter).map((g) => ({
-            groupId: g.groupId,
-            protocolType: g.protocolType,
-            groupState: g.state,
-            groupType: 'classic',
-          })),
+          groups: [
+            ...groups.list(statesFilter).map((g) => ({
+              groupId: g.groupId,
+              protocolType: g.protocolType,
+              groupState: g.state,
+              groupType: 'classic',
+            })),
+            ...shareGroups,
+          ],
         };
       },
     },

@@ -21,6 +21,8 @@ import type { KafkaApi, KafkaCall, KafkaSession } from '../kafka-api.js';
 
 export interface GroupServices {
   readonly groups: GroupCoordinator;
+  /** True for a share group's id: a classic member may not join it (INCONSISTENT_GROUP_PROTOCOL, as Kafka). */
+  readonly isShareGroup?: (groupId: string) => boolean;
 }
 
 export function errorCode(name: GroupErrorName): number {
@@ -32,7 +34,7 @@ export function clientHost(session: KafkaSession): string {
   return `/${session.remoteAddress}`;
 }
 
-export function groupApis({ groups }: GroupServices): KafkaApi[] {
+export function groupApis({ groups, isShareGroup }: GroupServices): KafkaApi[] {
   return [
     {
       apiKey: API_KEYS.JoinGroup,
@@ -41,6 +43,18 @@ export function groupApis({ groups }: GroupServices): KafkaApi[] {
       async handle(call: KafkaCall<JoinGroupRequest>): Promise<JoinGroupResponse> {
         const { body, header } = call;
         const version = header.apiVersion;
+        if (isShareGroup?.(body.groupId))
+          return {
+            throttleTimeMs: 0,
+            errorCode: KafkaError.INCONSISTENT_GROUP_PROTOCOL,
+            generationId: -1,
+            protocolType: null,
+            protocolName: version >= 7 ? null : '',
+            leader: '',
+            skipAssignment: false,
+            memberId: '',
+            members: [],
+          };
         const result = await groups.join({
           groupId: body.groupId,
           memberId: body.memberId,

@@ -1243,6 +1243,205 @@ export type ListTransactionsResponse = {
   transactionStates: ListTransactionsResponseTransactionState[];
 };
 
+export type ShareGroupHeartbeatRequest = {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  rackId: string | null;
+  subscribedTopicNames: string[] | null;
+};
+
+export type ShareGroupHeartbeatResponseTopicPartitions = {
+  topicId: string;
+  partitions: number[];
+};
+
+export type ShareGroupHeartbeatResponseAssignment = {
+  topicPartitions: ShareGroupHeartbeatResponseTopicPartitions[];
+};
+
+export type ShareGroupHeartbeatResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: ShareGroupHeartbeatResponseAssignment | null;
+};
+
+export type ShareGroupDescribeRequest = {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+};
+
+export type ShareGroupDescribeResponseTopicPartitions = {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+};
+
+export type ShareGroupDescribeResponseAssignment = {
+  topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
+};
+
+export type ShareGroupDescribeResponseMember = {
+  memberId: string;
+  rackId: string | null;
+  memberEpoch: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  assignment: ShareGroupDescribeResponseAssignment;
+};
+
+export type ShareGroupDescribeResponseDescribedGroup = {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: ShareGroupDescribeResponseMember[];
+  authorizedOperations: number;
+};
+
+export type ShareGroupDescribeResponse = {
+  throttleTimeMs: number;
+  groups: ShareGroupDescribeResponseDescribedGroup[];
+};
+
+export type ShareFetchRequestForgottenTopic = {
+  topicId: string;
+  partitions: number[];
+};
+
+export type ShareFetchRequestAcknowledgementBatch = {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  acknowledgeTypes: number[];
+};
+
+export type ShareFetchRequestFetchPartition = {
+  partitionIndex: number;
+  partitionMaxBytes: number;
+  acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
+};
+
+export type ShareFetchRequestFetchTopic = {
+  topicId: string;
+  partitions: ShareFetchRequestFetchPartition[];
+};
+
+export type ShareFetchRequest = {
+  groupId: string | null;
+  memberId: string | null;
+  shareSessionEpoch: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  topics: ShareFetchRequestFetchTopic[];
+  forgottenTopicsData: ShareFetchRequestForgottenTopic[];
+};
+
+export type ShareFetchResponseNodeEndpoint = {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+};
+
+export type ShareFetchResponseAcquiredRecords = {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  deliveryCount: number;
+};
+
+export type ShareFetchResponseLeaderIdAndEpoch = {
+  leaderId: number;
+  leaderEpoch: number;
+};
+
+export type ShareFetchResponsePartitionData = {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage: string | null;
+  acknowledgeErrorCode: number;
+  acknowledgeErrorMessage: string | null;
+  currentLeader: ShareFetchResponseLeaderIdAndEpoch;
+  records: Buffer | null;
+  acquiredRecords: ShareFetchResponseAcquiredRecords[];
+};
+
+export type ShareFetchResponseShareFetchableTopicResponse = {
+  topicId: string;
+  partitions: ShareFetchResponsePartitionData[];
+};
+
+export type ShareFetchResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: ShareFetchResponseShareFetchableTopicResponse[];
+  nodeEndpoints: ShareFetchResponseNodeEndpoint[];
+};
+
+export type ShareAcknowledgeRequestAcknowledgementBatch = {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  acknowledgeTypes: number[];
+};
+
+export type ShareAcknowledgeRequestAcknowledgePartition = {
+  partitionIndex: number;
+  acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatch[];
+};
+
+export type ShareAcknowledgeRequestAcknowledgeTopic = {
+  topicId: string;
+  partitions: ShareAcknowledgeRequestAcknowledgePartition[];
+};
+
+export type ShareAcknowledgeRequest = {
+  groupId: string | null;
+  memberId: string | null;
+  shareSessionEpoch: number;
+  topics: ShareAcknowledgeRequestAcknowledgeTopic[];
+};
+
+export type ShareAcknowledgeResponseNodeEndpoint = {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+};
+
+export type ShareAcknowledgeResponseLeaderIdAndEpoch = {
+  leaderId: number;
+  leaderEpoch: number;
+};
+
+export type ShareAcknowledgeResponsePartitionData = {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage: string | null;
+  currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch;
+};
+
+export type ShareAcknowledgeResponseShareAcknowledgeTopicResponse = {
+  topicId: string;
+  partitions: ShareAcknowledgeResponsePartitionData[];
+};
+
+export type ShareAcknowledgeResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
+  nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
+};
+
 /** Request body types by API key. */
 export type RequestBodyByKey = {
   0: ProduceRequest;
@@ -1285,6 +1484,10 @@ export type RequestBodyByKey = {
   61: DescribeProducersRequest;
   65: DescribeTransactionsRequest;
   66: ListTransactionsRequest;
+  76: ShareGroupHeartbeatRequest;
+  77: ShareGroupDescribeRequest;
+  78: ShareFetchRequest;
+  79: ShareAcknowledgeRequest;
 };
 
 /** Response body types by API key. */
@@ -1329,5 +1532,9 @@ export type ResponseBodyByKey = {
   61: DescribeProducersResponse;
   65: DescribeTransactionsResponse;
   66: ListTransactionsResponse;
+  76: ShareGroupHeartbeatResponse;
+  77: ShareGroupDescribeResponse;
+  78: ShareFetchResponse;
+  79: ShareAcknowledgeResponse;
 };
 

@@ -400,6 +400,57 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
     { name: 'producerIdFilters', type: '[]int64', versions: [0, 32767] },
     { name: 'durationFilter', type: 'int64', versions: [1, 32767], default: -1n },
   ] }],
+  [76, { name: 'ShareGroupHeartbeatRequest', apiKey: 76, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'groupId', type: 'string', versions: [0, 32767] },
+    { name: 'memberId', type: 'string', versions: [0, 32767] },
+    { name: 'memberEpoch', type: 'int32', versions: [0, 32767] },
+    { name: 'rackId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'subscribedTopicNames', type: '[]string', versions: [0, 32767], nullable: [0, 32767], default: null },
+  ] }],
+  [77, { name: 'ShareGroupDescribeRequest', apiKey: 77, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'groupIds', type: '[]string', versions: [0, 32767] },
+    { name: 'includeAuthorizedOperations', type: 'bool', versions: [0, 32767] },
+  ] }],
+  [78, { name: 'ShareFetchRequest', apiKey: 78, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'groupId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'memberId', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+    { name: 'shareSessionEpoch', type: 'int32', versions: [0, 32767] },
+    { name: 'maxWaitMs', type: 'int32', versions: [0, 32767] },
+    { name: 'minBytes', type: 'int32', versions: [0, 32767] },
+    { name: 'maxBytes', type: 'int32', versions: [0, 32767], default: 2147483647 },
+    { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+      { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+        { name: 'partitionMaxBytes', type: 'int32', versions: [0, 32767] },
+        { name: 'acknowledgementBatches', type: '[]struct', versions: [0, 32767], fields: [
+          { name: 'firstOffset', type: 'int64', versions: [0, 32767] },
+          { name: 'lastOffset', type: 'int64', versions: [0, 32767] },
+          { name: 'acknowledgeTypes', type: '[]int8', versions: [0, 32767] },
+        ] },
+      ] },
+    ] },
+    { name: 'forgottenTopicsData', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+      { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+    ] },
+  ] }],
+  [79, { name: 'ShareAcknowledgeRequest', apiKey: 79, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'groupId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'memberId', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+    { name: 'shareSessionEpoch', type: 'int32', versions: [0, 32767] },
+    { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+      { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+        { name: 'acknowledgementBatches', type: '[]struct', versions: [0, 32767], fields: [
+          { name: 'firstOffset', type: 'int64', versions: [0, 32767] },
+          { name: 'lastOffset', type: 'int64', versions: [0, 32767] },
+          { name: 'acknowledgeTypes', type: '[]int8', versions: [0, 32767] },
+        ] },
+      ] },
+    ] },
+  ] }],
 ]);
 
 /** Response schemas by API key. */
@@ -961,6 +1012,102 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'transactionState', type: 'string', versions: [0, 32767] },
     ] },
   ] }],
+  [76, { name: 'ShareGroupHeartbeatResponse', apiKey: 76, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'memberId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'memberEpoch', type: 'int32', versions: [0, 32767] },
+    { name: 'heartbeatIntervalMs', type: 'int32', versions: [0, 32767] },
+    { name: 'assignment', type: 'struct', versions: [0, 32767], nullable: [0, 32767], default: null, fields: [
+      { name: 'topicPartitions', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+        { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+      ] },
+    ] },
+  ] }],
+  [77, { name: 'ShareGroupDescribeResponse', apiKey: 77, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'groups', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+      { name: 'groupId', type: 'string', versions: [0, 32767] },
+      { name: 'groupState', type: 'string', versions: [0, 32767] },
+      { name: 'groupEpoch', type: 'int32', versions: [0, 32767] },
+      { name: 'assignmentEpoch', type: 'int32', versions: [0, 32767] },
+      { name: 'assignorName', type: 'string', versions: [0, 32767] },
+      { name: 'members', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'memberId', type: 'string', versions: [0, 32767] },
+        { name: 'rackId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+        { name: 'memberEpoch', type: 'int32', versions: [0, 32767] },
+        { name: 'clientId', type: 'string', versions: [0, 32767] },
+        { name: 'clientHost', type: 'string', versions: [0, 32767] },
+        { name: 'subscribedTopicNames', type: '[]string', versions: [0, 32767] },
+        { name: 'assignment', type: 'struct', versions: [0, 32767], fields: [
+          { name: 'topicPartitions', type: '[]struct', versions: [0, 32767], fields: [
+            { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+            { name: 'topicName', type: 'string', versions: [0, 32767] },
+            { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+          ] },
+        ] },
+      ] },
+      { name: 'authorizedOperations', type: 'int32', versions: [0, 32767], default: -2147483648 },
+    ] },
+  ] }],
+  [78, { name: 'ShareFetchResponse', apiKey: 78, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'responses', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+      { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+        { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+        { name: 'acknowledgeErrorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'acknowledgeErrorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+        { name: 'currentLeader', type: 'struct', versions: [0, 32767], fields: [
+          { name: 'leaderId', type: 'int32', versions: [0, 32767] },
+          { name: 'leaderEpoch', type: 'int32', versions: [0, 32767] },
+        ] },
+        { name: 'records', type: 'records', versions: [0, 32767], nullable: [0, 32767] },
+        { name: 'acquiredRecords', type: '[]struct', versions: [0, 32767], fields: [
+          { name: 'firstOffset', type: 'int64', versions: [0, 32767] },
+          { name: 'lastOffset', type: 'int64', versions: [0, 32767] },
+          { name: 'deliveryCount', type: 'int16', versions: [0, 32767] },
+        ] },
+      ] },
+    ] },
+    { name: 'nodeEndpoints', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'nodeId', type: 'int32', versions: [0, 32767] },
+      { name: 'host', type: 'string', versions: [0, 32767] },
+      { name: 'port', type: 'int32', versions: [0, 32767] },
+      { name: 'rack', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    ] },
+  ] }],
+  [79, { name: 'ShareAcknowledgeResponse', apiKey: 79, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'responses', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+      { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+        { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+        { name: 'currentLeader', type: 'struct', versions: [0, 32767], fields: [
+          { name: 'leaderId', type: 'int32', versions: [0, 32767] },
+          { name: 'leaderEpoch', type: 'int32', versions: [0, 32767] },
+        ] },
+      ] },
+    ] },
+    { name: 'nodeEndpoints', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'nodeId', type: 'int32', versions: [0, 32767] },
+      { name: 'host', type: 'string', versions: [0, 32767] },
+      { name: 'port', type: 'int32', versions: [0, 32767] },
+      { name: 'rack', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    ] },
+  ] }],
 ]);
 
 /** API keys by name. */
@@ -1005,4 +1152,8 @@ export const API_KEYS = {
   DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  ShareGroupHeartbeat: 76,
+  ShareGroupDescribe: 77,
+  ShareFetch: 78,
+  ShareAcknowledge: 79,
 } as const;

@@ -14,6 +14,7 @@ const WORKLOADS: Record<string, string> = {
   tls: './tls-bench.js', // tls-bench.ts: TLS vs plaintext per protocol (amqplib, kcat, the SQS SDK)
   handover: './handover-bench.js', // handover-bench.ts: pier handover rabbitmq, Pier → a real RabbitMQ
   'handover-pier': './handover-pier-bench.js', // handover-pier-bench.ts: pier handover sqs|kafka, Pier → Pier
+  'sqs-depth': './sqs-depth-bench.js', // sqs-depth-bench.ts: RSS with a deep SQS queue, before and after a restart
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

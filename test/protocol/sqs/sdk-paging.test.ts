@@ -72,7 +72,10 @@ async function memory(): Promise<{ used: number; window: number; pageIns: number
 async function assertWithinWindow(when: string): Promise<void> {
   const m = await memory();
   assert.equal(m.window, WINDOW_BYTES);
-  assert.ok(m.used <= WINDOW_BYTES, `${when}: ${m.used} bytes of message content in memory > ${WINDOW_BYTES}`);
+  assert.ok(
+    m.used <= WINDOW_BYTES,
+    `${when}: ${m.used} bytes of message content in memory > ${WINDOW_BYTES}`,
+  );
 }
 
 /** A body of 600-1000 bytes of mixed UTF-8 (1-4 bytes per character), distinct per index. */
@@ -115,7 +118,12 @@ async function createQueue(name: string, attrs: Record<string, string> = {}): Pr
   return QueueUrl!;
 }
 
-async function sendAll(url: string, tag: string, count: number, groupOf?: (i: number) => string): Promise<void> {
+async function sendAll(
+  url: string,
+  tag: string,
+  count: number,
+  groupOf?: (i: number) => string,
+): Promise<void> {
   for (let first = 0; first < count; first += 10) {
     const entries = [];
     for (let i = first; i < Math.min(count, first + 10); i++) {
@@ -249,7 +257,9 @@ test('a FIFO queue 20 times the window: each group in strict order', async () =>
   let received = 0;
   for (let batch = await receive(url); batch.length > 0; batch = await receive(url)) {
     // A group's messages in one receive come together (as SQS returns them).
-    const runs = batch.map((m) => m.Attributes?.MessageGroupId).filter((g, i, all) => i === 0 || all[i - 1] !== g);
+    const runs = batch
+      .map((m) => m.Attributes?.MessageGroupId)
+      .filter((g, i, all) => i === 0 || all[i - 1] !== g);
     assert.equal(new Set(runs).size, runs.length, `groups interleaved in one receive: ${runs.join(',')}`);
     for (const m of batch) {
       const i = indexOf(m, 'fifo');
@@ -278,7 +288,8 @@ test('redrive: messages past maxReceiveCount move to the DLQ with their content 
   await sendAll(url, 'dlq', count);
   // Each received once (visibility 10 s) and not deleted...
   let first = 0;
-  for (let batch = await receive(url, 10); batch.length > 0; batch = await receive(url, 10)) first += batch.length;
+  for (let batch = await receive(url, 10); batch.length > 0; batch = await receive(url, 10))
+    first += batch.length;
   assert.equal(first, count);
   // ...so the next receive moves every one to the DLQ instead of handing it out.
   clock.advance(11_000);
@@ -289,7 +300,10 @@ test('redrive: messages past maxReceiveCount move to the DLQ with their content 
     for (const m of batch) {
       const i = indexOf(m, 'dlq');
       assertExact(m, 'dlq', i);
-      assert.equal(m.Attributes?.DeadLetterQueueSourceArn, url.replace(/.*\/(\d+)\/(.*)$/, 'arn:aws:sqs:us-east-1:$1:$2'));
+      assert.equal(
+        m.Attributes?.DeadLetterQueueSourceArn,
+        url.replace(/.*\/(\d+)\/(.*)$/, 'arn:aws:sqs:us-east-1:$1:$2'),
+      );
       moved.push(i);
     }
     await deleteAll(dlqUrl, batch);

@@ -16,6 +16,7 @@ const WORKLOADS: Record<string, string> = {
   handover: './handover-bench.js', // handover-bench.ts: pier handover rabbitmq, Pier → a real RabbitMQ
   'handover-pier': './handover-pier-bench.js', // handover-pier-bench.ts: pier handover sqs|kafka, Pier → Pier
   'stream-view': './stream-view-bench.js', // stream-view-bench.ts: a Kafka topic as an AMQP stream vs a plain stream
+  'sqs-depth': './sqs-depth-bench.js', // sqs-depth-bench.ts: RSS with a deep SQS queue, before and after a restart
 };
 const [first] = process.argv.slice(2);
 const workload = first !== undefined ? WORKLOADS[first] : undefined;

@@ -89,7 +89,7 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
       channelCount: () => amqp.channelCount(),
     },
     kafka: { topics: kafka.topics, groups: kafka.groups },
-    sqs: { registry: sqs.registry, nowMs: () => clock.now() },
+    sqs: { registry: sqs.registry, memory: sqs.registry.memory, nowMs: () => clock.now() },
   };
   const render = (endpoint: MetricsEndpoint = '/metrics') => renderMetrics(sources, endpoint);
   let server: Server | undefined;

@@ -47,6 +47,8 @@ export interface SqsOptions {
   maxRequestBytes?: number;
   /** More connections are closed at once (node:http's maxConnections); Infinity: no limit. */
   maxConnections?: number;
+  /** Message content of durable queues held in memory (core/sqs/memory-window.ts). */
+  memoryWindowBytes?: number;
 }
 
 export interface SqsListenerAddress extends BoundAddress {
@@ -116,6 +118,7 @@ export function composeSqs({
     storage: storage.sqs,
     definitions: storage.definitions,
     durability: storage.committer,
+    memoryWindowBytes: options.memoryWindowBytes,
   });
   let server: SqsServer | undefined;
   let tlsListener: BoundTlsListener | undefined;

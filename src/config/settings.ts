@@ -17,6 +17,7 @@ import { DEFAULT_GROUP_COORDINATOR_CONFIG } from '../core/kafka/group-coordinato
 import { DEFAULT_SHARE_GROUP_SETTINGS } from '../core/kafka/share-groups.js';
 import { DEFAULT_TRANSACTION_MAX_TIMEOUT_MS } from '../core/kafka/transaction-coordinator.js';
 import { DEFAULT_LOGIN_THROTTLE } from '../core/login-throttle.js';
+import { DEFAULT_SQS_MEMORY_WINDOW_BYTES } from '../core/sqs/memory-window.js';
 import { DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import { DEFAULT_KAFKA_SETTINGS } from '../protocol/kafka/cluster.js';
 import { DEFAULT_FETCH_SESSION_SLOTS } from '../protocol/kafka/fetch-sessions.js';
@@ -366,6 +367,14 @@ export const SETTINGS = [
     // A 1 MiB message URL-encoded in a query form, or JSON-escaped, with batch and attribute overhead.
     default: 4 * 1024 * 1024,
     help: 'largest SQS HTTP request body; a bigger one is refused with 413, as AWS does',
+  }),
+  setting({
+    flag: 'sqs-memory-window-bytes',
+    env: 'PIER_SQS_MEMORY_WINDOW_BYTES',
+    option: 'sqs.memoryWindowBytes',
+    type: size(),
+    default: DEFAULT_SQS_MEMORY_WINDOW_BYTES,
+    help: 'SQS message content (bodies, attributes) held in memory across all durable queues; the rest is read back from the data directory on receive (memory-only brokers keep every message in memory)',
   }),
   setting({
     flag: 'sqs-max-connections',

@@ -3,12 +3,15 @@
  * pier_sqs_<CloudWatch name in snake case>{queue,region} (CloudWatch's metrics are per region too). The counters count since the queue was created
  * or the broker started (CloudWatch reports them per period; `increase()` gives the same).
  */
+import type { SqsMemoryWindow } from '../core/sqs/memory-window.js';
 import { sqsQueueDepth } from '../core/sqs/monitoring.js';
 import type { SqsQueueRegistry } from '../core/sqs/registry.js';
 import type { ExpositionWriter } from './exposition.js';
 
 export interface SqsMetricsSource {
   readonly registry: Pick<SqsQueueRegistry, 'list' | 'queueNameOfArn' | 'regionOf'>;
+  /** The broker's SQS memory window (pier_sqs_memory_bytes); absent in tests that build none. */
+  readonly memory?: SqsMemoryWindow | undefined;
   nowMs(): number;
 }
 
@@ -20,6 +23,27 @@ export function writeSqsMetrics(out: ExpositionWriter, source: SqsMetricsSource)
     depth: sqsQueueDepth(source.registry, queue, nowMs),
   }));
   out.single('pier_sqs_queues', 'gauge', 'SQS queues', rows.length);
+  const memory = source.memory;
+  if (memory) {
+    out.single(
+      'pier_sqs_memory_bytes',
+      'gauge',
+      'Estimated bytes of SQS message content in memory (bodies, attributes, ids); durable queues stay within pier_sqs_memory_window_bytes, memory-only ones do not',
+      memory.usedBytes,
+    );
+    out.single(
+      'pier_sqs_memory_window_bytes',
+      'gauge',
+      'SQS message content durable queues may hold in memory (--sqs-memory-window-bytes)',
+      memory.limitBytes,
+    );
+    out.single(
+      'pier_sqs_page_ins_total',
+      'counter',
+      'SQS messages whose content was read back from disk (received beyond the memory window)',
+      memory.pageIns,
+    );
+  }
   const metrics: readonly [string, 'gauge' | 'counter', string, (r: (typeof rows)[number]) => number][] = [
     [
       'pier_sqs_approximate_number_of_messages_visible',

@@ -17,6 +17,7 @@ import {
   READ_CHUNK_BYTES,
   RECORD_HEADER_BYTES,
   readFully,
+  recordIntact,
   scanFile,
   writeRecordHeader,
 } from './record-format.js';
@@ -53,6 +54,11 @@ export const DEFAULT_SEGMENT_SIZE_BYTES = 8 * 1024 * 1024;
 export const MAX_SEGMENT_SIZE_BYTES = 0xffff_ffff;
 /** Ack-file entry: u32 record position + u32 CRC-32C of it; XOR DELIVERED_MARK for a delivery mark. */
 const ACK_ENTRY_BYTES = 8;
+/**
+ * Read-ahead of readAt(): records read in log order come from one read per this many bytes, and
+ * stores whose readers alternate between places (one shared log, many queues) re-read little.
+ */
+const PAGE_READ_BYTES = 128 * 1024;
 const DELIVERED_MARK = 0xffffffff;
 const SEGMENT_SUFFIX = '.seg';
 const ACK_SUFFIX = '.ack';
@@ -115,6 +121,11 @@ export class QueueLog {
   private appendLength = 0;
   private appendPosition = 0;
   private readonly ackScratch = Buffer.alloc(4);
+  // Random-access reads (readAt): their own cache, so they never disturb readNext()'s cursor chunk.
+  private pageChunk: Buffer | undefined;
+  private pageChunkSegmentId = -1;
+  private pageChunkStart = 0;
+  private pageChunkLength = 0;
   private closed = false;
 
   private constructor(dir: string, committer: GroupCommitter, options: QueueLogOptions) {
@@ -369,6 +380,7 @@ export class QueueLog {
     seg.ackFile = undefined;
     if (this.readFdSegmentId === seg.id) this.closeReadFd();
     if (this.chunkSegmentId === seg.id) this.chunkSegmentId = -1;
+    if (this.pageChunkSegmentId === seg.id) this.pageChunkSegmentId = -1;
     unlinkQuiet(this.fs, seg.dataPath);
     unlinkQuiet(this.fs, seg.ackPath);
   }
@@ -449,6 +461,63 @@ export class QueueLog {
       }
     }
     return out;
+  }
+
+  /**
+   * The payload of the unacked record at `location` (a copy), for stores that keep only where a
+   * record is and read it back on demand (SQS paging). Reads `readChunkBytes` ahead and keeps them,
+   * so records read in log order cost one read per chunk. Undefined when the record is acked, its
+   * segment gone, or it fails its CRC (corruption is never handed out).
+   */
+  readAt(location: LogLocation): { type: number; payload: Buffer } | undefined {
+    const seg = this.segments.get(location.segmentId);
+    if (!seg || seg.acked.has(location.position)) return undefined;
+    const pos = location.position;
+    let readable = seg.sizeBytes;
+    if (seg.data) {
+      // The record may still be staged in the committer: write it now so the read sees it.
+      if (seg.data.writtenBytes < readable) seg.data.writeStaged();
+      readable = seg.data.writtenBytes;
+    }
+    if (pos + RECORD_HEADER_BYTES > readable) return undefined;
+    let chunk = this.pageChunk;
+    let start = pos - this.pageChunkStart;
+    const cached =
+      chunk !== undefined &&
+      this.pageChunkSegmentId === seg.id &&
+      start >= 0 &&
+      start + RECORD_HEADER_BYTES <= this.pageChunkLength &&
+      start + RECORD_HEADER_BYTES + chunk.readUInt32LE(start) <= this.pageChunkLength;
+    if (!cached) {
+      chunk ??= Buffer.allocUnsafe(Math.min(this.readChunkBytes, PAGE_READ_BYTES));
+      const fd = this.readFdFor(seg);
+      let got = readFully(fd, chunk, Math.min(chunk.length, readable - pos), pos, this.fs);
+      if (got < RECORD_HEADER_BYTES) return undefined;
+      const total = RECORD_HEADER_BYTES + chunk.readUInt32LE(0);
+      if (total > got) {
+        if (pos + total > readable) return undefined;
+        // One record bigger than the chunk: read into its own buffer (the cache keeps its size).
+        const big = Buffer.allocUnsafe(total);
+        got = readFully(fd, big, total, pos, this.fs);
+        if (got < total || !recordIntact(big, 0, total)) return undefined;
+        return { type: big[8]!, payload: big.subarray(RECORD_HEADER_BYTES) };
+      }
+      this.pageChunk = chunk;
+      this.pageChunkSegmentId = seg.id;
+      this.pageChunkStart = pos;
+      this.pageChunkLength = got;
+      start = 0;
+    }
+    chunk = this.pageChunk!;
+    const total = RECORD_HEADER_BYTES + chunk.readUInt32LE(start);
+    if (!recordIntact(chunk, start, total)) {
+      this.logger(`queue log ${this.dir}: segment ${seg.id}: record at byte ${pos} fails its CRC`);
+      return undefined;
+    }
+    return {
+      type: chunk[start + 8]!,
+      payload: Buffer.from(chunk.subarray(start + RECORD_HEADER_BYTES, start + total)),
+    };
   }
 
   /**

@@ -4,11 +4,28 @@ import type { SqsMessage } from './message.js';
 /** Where a message stands in its queue. */
 export type SqsEntryState = 'delayed' | 'visible' | 'inflight';
 
-/** A queue's bookkeeping for one message. */
+/**
+ * A queue's bookkeeping for one message: its index entry. The message's content (`message`) is in
+ * memory while the queue's memory window has room or the queue has no store; otherwise it is
+ * undefined and read back from the store when needed (receive, dead-lettering, peek).
+ */
 export interface SqsEntry {
   /** Position in the queue's send order; also the entry's name inside receipt handles. */
   readonly key: number;
-  readonly message: SqsMessage;
+  /** The whole message while in memory; undefined when paged out (the store has it). */
+  message: SqsMessage | undefined;
+  /** The store's handle for the stored copy (opaque to the core), undefined when not stored. */
+  storageRef: unknown;
+  /** SentTimestamp, epoch ms (retention). */
+  readonly sentAtMs: number;
+  /** The MessageGroupId (one string per group, shared by its entries), FIFO queues. */
+  readonly groupId: string | undefined;
+  /** What the content costs in the memory window while in memory. */
+  readonly residentBytes: number;
+  /** ApproximateReceiveCount. */
+  receiveCount: number;
+  /** ApproximateFirstReceiveTimestamp, epoch ms; 0 until the first receive. */
+  firstReceivedAtMs: number;
   state: SqsEntryState;
   /** delayed or in flight: when the message becomes visible (epoch ms). */
   visibleAtMs: number;

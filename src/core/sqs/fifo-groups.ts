@@ -68,6 +68,11 @@ export class FifoGroups {
     return taken;
   }
 
+  /** The group's id string if the group exists (new entries share it instead of their own copy). */
+  internId(id: string): string {
+    return this.groups.get(id)?.id ?? id;
+  }
+
   get readyCount(): number {
     return this.ready.size;
   }
@@ -78,7 +83,7 @@ export class FifoGroups {
   }
 
   private groupOf(entry: SqsEntry): FifoGroup {
-    const id = entry.message.messageGroupId ?? '';
+    const id = entry.groupId ?? '';
     let group = this.groups.get(id);
     if (!group) {
       group = new FifoGroup(id);

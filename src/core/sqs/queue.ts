@@ -6,9 +6,10 @@ import { DelayHeap } from '../delay-heap.js';
 import { type SqsEntry, type SqsEntryState, VisibleLine } from './entry.js';
 import { SqsCoreError } from './errors.js';
 import { FifoGroups } from './fifo-groups.js';
+import { MESSAGE_OVERHEAD_BYTES, SqsMemoryWindow } from './memory-window.js';
 import type { SqsMessage, SqsReceivedMessage, SqsSendInput } from './message.js';
 import type { SqsQueueSettings } from './settings.js';
-import type { SqsMessageStore } from './store.js';
+import type { SqsMessageStore, SqsRecoveredMessage } from './store.js';
 
 /** What a queue needs from the registry around it. */
 export interface SqsQueueHost {
@@ -18,6 +19,8 @@ export interface SqsQueueHost {
    * sent there in this turn). False when the dead-letter queue does not exist: the message stays.
    */
   deadLetter(source: SqsQueue, message: SqsMessage): boolean;
+  /** The broker's window for message content in memory; none: unbounded (tests). */
+  readonly memory?: SqsMemoryWindow | undefined;
 }
 
 export interface SqsReceiveRequest {
@@ -84,8 +87,9 @@ export const MAX_LEASE_MS = 12 * 3600_000;
 const MAX_DEDUP_IDS = 300_000;
 
 /**
- * One SQS queue, standard or FIFO: every live message in memory (the store is the write-ahead
- * log), visibility-timeout leases on the injected clock, delays, retention, long polls, FIFO
+ * One SQS queue, standard or FIFO: an index entry per live message in memory, the content of a
+ * durable queue's messages in memory only while the broker's memory window has room (the store,
+ * the write-ahead log, has it and load() reads it back), visibility-timeout leases on the injected clock, delays, retention, long polls, FIFO
  * message groups and the deduplication window, and redrive to a dead-letter queue.
  */
 /** NumberOfMessagesSent, NumberOfMessagesReceived, NumberOfMessagesDeleted, NumberOfEmptyReceives. */
@@ -94,6 +98,8 @@ export interface SqsQueueStats {
   messagesReceived: number;
   messagesDeleted: number;
   emptyReceives: number;
+  /** Messages whose stored content could not be read back (corrupt or missing) and were dropped. */
+  unreadableDropped: number;
 }
 
 export class SqsQueue {
@@ -108,11 +114,13 @@ export class SqsQueue {
     messagesReceived: 0,
     messagesDeleted: 0,
     emptyReceives: 0,
+    unreadableDropped: 0,
   };
   private readonly host: SqsQueueHost;
   private readonly clock: Clock;
   private readonly store: SqsMessageStore | undefined;
   private readonly dedupStore: DedupStore | undefined;
+  private readonly memory: SqsMemoryWindow;
   /** Every live message by key; a Map iterates in insertion (≈ send) order, which retention uses. */
   private readonly entries = new Map<number, SqsEntry>();
   /** Standard queues: visible messages (new ones in arrival order, returned ones in send order). */
@@ -131,6 +139,8 @@ export class SqsQueue {
   private handleSerial = 0;
   /** The entry peekVisible() last returned, so takeForMove() finds it without a search. */
   private peeked: SqsEntry | undefined;
+  /** The message peekVisible() last returned (the content of `peeked`). */
+  private peekedMessage: SqsMessage | undefined;
   private lastSequence = 0n;
   private visibleCount = 0;
   private inFlightCount = 0;
@@ -160,6 +170,7 @@ export class SqsQueue {
     this.clock = options.host.clock;
     this.store = options.store;
     this.dedupStore = options.dedupStore;
+    this.memory = options.host.memory ?? new SqsMemoryWindow(Number.POSITIVE_INFINITY);
     this.handlePrefix = `${options.id}:${randomBytes(6).toString('hex')}:`;
     this.dedup = new DedupCache(this.clock, MAX_DEDUP_IDS, FIFO_DEDUP_WINDOW_MS);
     this.attempts = new DedupCache(this.clock, 10_000, FIFO_DEDUP_WINDOW_MS);
@@ -181,7 +192,7 @@ export class SqsQueue {
 
   /** SentTimestamp of the oldest message (ApproximateAgeOfOldestMessage), undefined when empty. */
   oldestSentAtMs(): number | undefined {
-    return (this.entries.values().next().value as SqsEntry | undefined)?.message.sentAtMs;
+    return (this.entries.values().next().value as SqsEntry | undefined)?.sentAtMs;
   }
 
   /** New settings (SetQueueAttributes): retention re-armed, long polls woken (a DLQ may be gone). */
@@ -222,7 +233,7 @@ export class SqsQueue {
       this.dedup.set(dedupKey, hit);
       this.recordDedup(dedupKey, hit, nowMs + FIFO_DEDUP_WINDOW_MS);
     }
-    this.admit(message, true);
+    this.admit(message);
     this.stats.messagesSent++;
     return { message, duplicate: false };
   }
@@ -248,7 +259,7 @@ export class SqsQueue {
       firstReceivedAtMs: asNew ? 0 : original.firstReceivedAtMs,
       storageRef: undefined,
     };
-    this.admit(message, true);
+    this.admit(message);
     return message;
   }
 
@@ -295,7 +306,7 @@ export class SqsQueue {
     if (this.isFifo && (entry.lease !== parsed.lease || entry.state !== 'inflight')) return 'expired';
     if (entry.lease < parsed.lease) return 'expired';
     this.removeEntry(entry);
-    this.store?.remove(entry.message);
+    this.store?.remove(entry);
     this.stats.messagesDeleted++;
     if (this.isFifo) this.wakeWaiters();
     return 'ok';
@@ -345,7 +356,7 @@ export class SqsQueue {
     this.lastPurgeAtMs = nowMs;
     for (const entry of [...this.entries.values()]) {
       this.removeEntry(entry);
-      this.store?.remove(entry.message);
+      this.store?.remove(entry);
     }
     this.visible.clear();
     // A purge forgets the deduplication ids too: a message sent again after a purge is a new message
@@ -364,18 +375,29 @@ export class SqsQueue {
     const found: { message: SqsMessage; state: SqsEntryState; visibleAtMs: number }[] = [];
     for (const entry of this.entries.values()) {
       if (found.length >= max) break;
-      found.push({ message: entry.message, state: entry.state, visibleAtMs: entry.visibleAtMs });
+      const message = this.contentOf(entry);
+      if (message) found.push({ message, state: entry.state, visibleAtMs: entry.visibleAtMs });
     }
     return found;
   }
 
+  /** The next visible message (read back from the store if paged out), nothing changed. */
   peekVisible(): SqsMessage | undefined {
-    this.peeked = this.isFifo ? this.firstVisibleFifo() : this.visible.peek();
-    return this.peeked?.message;
+    for (;;) {
+      const entry = this.isFifo ? this.firstVisibleFifo() : this.visible.peek();
+      const message = entry && this.contentOf(entry);
+      if (entry && !message) {
+        this.dropUnreadable(entry);
+        continue;
+      }
+      this.peeked = entry;
+      this.peekedMessage = message;
+      return message;
+    }
   }
 
   takeForMove(message: SqsMessage): void {
-    let entry = this.peeked?.message === message ? this.peeked : undefined;
+    let entry = this.peekedMessage === message ? this.peeked : undefined;
     if (entry === undefined) {
       for (const candidate of this.entries.values()) {
         if (candidate.message === message) {
@@ -385,9 +407,10 @@ export class SqsQueue {
       }
     }
     this.peeked = undefined;
+    this.peekedMessage = undefined;
     if (entry === undefined || this.entries.get(entry.key) !== entry) return;
     this.removeEntry(entry);
-    this.store?.removeAfterDurable(message);
+    this.store?.removeAfterDurable(entry);
     if (this.isFifo) this.wakeWaiters();
   }
 
@@ -426,6 +449,42 @@ export class SqsQueue {
     if (this.retentionTimer !== undefined) this.clock.clearTimeout(this.retentionTimer);
     this.timelineTimer = undefined;
     this.retentionTimer = undefined;
+    // The window is the broker's: a closed or deleted queue's contents no longer count.
+    for (const entry of this.entries.values()) this.dropContent(entry);
+  }
+
+  /**
+   * The whole message of `entry`, with its receive count and time: in memory, or read back from
+   * the store (paged out). Undefined when the stored copy cannot be read (corrupt or missing).
+   */
+  private contentOf(entry: SqsEntry): SqsMessage | undefined {
+    let message = entry.message;
+    if (message === undefined) {
+      if (!this.store) return undefined;
+      try {
+        message = this.store.load(entry);
+      } catch {
+        return undefined;
+      }
+      this.memory.pageIns++;
+    }
+    message.receiveCount = entry.receiveCount;
+    message.firstReceivedAtMs = entry.firstReceivedAtMs;
+    return message;
+  }
+
+  /** Lets the content of a durable queue's message go from memory (the store has it). */
+  private dropContent(entry: SqsEntry): void {
+    if (entry.message === undefined) return;
+    this.memory.release(entry.residentBytes);
+    entry.message = undefined;
+  }
+
+  /** A message whose stored copy cannot be read is dropped (never served damaged), and counted. */
+  private dropUnreadable(entry: SqsEntry): void {
+    this.removeEntry(entry);
+    this.store?.remove(entry);
+    this.stats.unreadableDropped++;
   }
 
   /** A duplicate send is answered with the original's id and sequence number, and is not stored. */
@@ -456,13 +515,13 @@ export class SqsQueue {
 
   /** Rebuilds the queue from its store and the deduplication ids from theirs (at construction). */
   private recover(): void {
-    const recovered = this.store?.recover() ?? [];
-    for (const message of recovered) {
-      if (message.sequenceNumber !== undefined) {
-        const sequence = BigInt(message.sequenceNumber);
+    const recovered = this.store?.recoverIndex() ?? [];
+    for (const stored of recovered) {
+      if (stored.sequenceNumber !== undefined) {
+        const sequence = BigInt(stored.sequenceNumber);
         if (sequence > this.lastSequence) this.lastSequence = sequence;
       }
-      this.admit(message, false);
+      this.index(stored, undefined);
     }
     for (const stored of this.dedupStore?.recover() ?? []) {
       const [key, messageId, sequenceNumber] = stored.key.split('\n');
@@ -476,16 +535,38 @@ export class SqsQueue {
     this.armRetention();
   }
 
-  /** Adds a message as delayed or visible; `append` stores it (false when recovered from the store). */
-  private admit(message: SqsMessage, append: boolean): void {
-    if (append) this.store?.append(message);
+  /**
+   * Adds a new message as delayed or visible: stored first (durable queues), its content kept in
+   * memory while the memory window has room (always without a store).
+   */
+  private admit(message: SqsMessage): void {
+    const residentBytes = message.sizeBytes + MESSAGE_OVERHEAD_BYTES;
+    let content: SqsMessage | undefined = message;
+    if (this.store) {
+      this.store.append(message);
+      if (!this.memory.tryTake(residentBytes)) content = undefined;
+    } else {
+      this.memory.take(residentBytes);
+    }
+    this.index(message, content);
+  }
+
+  /** Makes the index entry of a message (sent now, or recovered with `content` undefined). */
+  private index(stored: SqsRecoveredMessage, content: SqsMessage | undefined): void {
     const nowMs = this.clock.now();
+    const groupId = stored.messageGroupId;
     const entry: SqsEntry = {
       key: this.nextKey++,
-      message,
+      message: content,
+      storageRef: stored.storageRef,
+      sentAtMs: stored.sentAtMs,
+      groupId: groupId === undefined ? undefined : this.groups.internId(groupId),
+      residentBytes: stored.sizeBytes + MESSAGE_OVERHEAD_BYTES,
+      receiveCount: stored.receiveCount,
+      firstReceivedAtMs: stored.firstReceivedAtMs,
       state: 'delayed',
-      visibleAtMs: message.visibleFromMs,
-      lease: message.receiveCount,
+      visibleAtMs: stored.visibleFromMs,
+      lease: stored.receiveCount,
       leasedAtMs: 0,
       visibleMark: 0,
     };
@@ -512,15 +593,25 @@ export class SqsQueue {
       if (retried) return retried;
     }
     const max = Math.max(1, request.maxMessages);
+    // The content of each taken entry, in the order taken.
+    const contents: SqsMessage[] = [];
     const consider = (entry: SqsEntry): 'take' | 'drop' => {
+      const message = this.contentOf(entry);
+      if (message === undefined) {
+        this.removeEntry(entry, true);
+        this.store?.remove(entry);
+        this.stats.unreadableDropped++;
+        return 'drop';
+      }
       const redrive = this.settings.redrivePolicy;
-      if (redrive && entry.message.receiveCount >= redrive.maxReceiveCount) {
-        if (this.host.deadLetter(this, entry.message)) {
+      if (redrive && entry.receiveCount >= redrive.maxReceiveCount) {
+        if (this.host.deadLetter(this, message)) {
           this.removeEntry(entry, true);
-          this.store?.removeAfterDurable(entry.message);
+          this.store?.removeAfterDurable(entry);
           return 'drop';
         }
       }
+      contents.push(message);
       return 'take';
     };
     let taken: SqsEntry[];
@@ -539,13 +630,19 @@ export class SqsQueue {
     const timeoutSeconds = request.visibilityTimeoutSeconds ?? this.settings.visibilityTimeoutSeconds;
     const logReceives = this.settings.redrivePolicy !== undefined;
     const received: SqsReceivedMessage[] = [];
-    for (const entry of taken) {
-      const message = entry.message;
-      message.receiveCount++;
-      if (message.firstReceivedAtMs === 0) message.firstReceivedAtMs = nowMs;
+    for (let i = 0; i < taken.length; i++) {
+      const entry = taken[i]!;
+      const message = contents[i]!;
+      entry.receiveCount++;
+      if (entry.firstReceivedAtMs === 0) entry.firstReceivedAtMs = nowMs;
+      message.receiveCount = entry.receiveCount;
+      message.firstReceivedAtMs = entry.firstReceivedAtMs;
       // Receive counts are logged only where they decide something (a redrive policy): elsewhere a
       // restart resets ApproximateReceiveCount, and each receive costs no log record and ack.
-      if (logReceives) this.store?.recordReceive(message);
+      if (logReceives) this.store?.recordReceive(entry);
+      // Handed out: a durable queue reads it back if it is received again (the window is for
+      // messages waiting to be received).
+      if (this.store) this.dropContent(entry);
       entry.lease++;
       entry.leasedAtMs = nowMs;
       entry.state = 'inflight';
@@ -637,6 +734,7 @@ export class SqsQueue {
   /** Takes a message out of every structure (not the store). */
   private removeEntry(entry: SqsEntry, alreadyTaken = false): void {
     if (!this.entries.delete(entry.key)) return;
+    this.dropContent(entry);
     const state = entry.state;
     if (state === 'visible') this.visibleCount--;
     else if (state === 'inflight') this.inFlightCount--;
@@ -706,7 +804,7 @@ export class SqsQueue {
     if (this.closed) return;
     const oldest = this.entries.values().next().value as SqsEntry | undefined;
     if (!oldest) return;
-    const expiresAtMs = oldest.message.sentAtMs + this.settings.messageRetentionPeriodSeconds * 1000;
+    const expiresAtMs = oldest.sentAtMs + this.settings.messageRetentionPeriodSeconds * 1000;
     this.retentionTimer = this.clock.setTimeout(
       () => this.onRetention(),
       Math.max(0, expiresAtMs - this.clock.now()),
@@ -717,9 +815,9 @@ export class SqsQueue {
     this.retentionTimer = undefined;
     const cutoffMs = this.clock.now() - this.settings.messageRetentionPeriodSeconds * 1000;
     for (const entry of this.entries.values()) {
-      if (entry.message.sentAtMs > cutoffMs) break;
+      if (entry.sentAtMs > cutoffMs) break;
       this.removeEntry(entry);
-      this.store?.remove(entry.message);
+      this.store?.remove(entry);
     }
     this.armRetention();
     if (this.isFifo) this.wakeWaiters();

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { DefinitionWriter } from '../definitions.js';
 import type { DurabilityBarrier } from '../durability.js';
 import { SqsCoreError } from './errors.js';
+import { DEFAULT_SQS_MEMORY_WINDOW_BYTES, SqsMemoryWindow } from './memory-window.js';
 import type { SqsMessage } from './message.js';
 import { type SqsMoveTaskInfo, SqsMoveTasks } from './move-tasks.js';
 import { SqsQueue } from './queue.js';
@@ -22,6 +23,8 @@ export interface SqsRegistryOptions {
   readonly definitions: DefinitionWriter;
   /** Answers to sends wait on it (group commit); resolves at once without storage. */
   readonly durability: DurabilityBarrier;
+  /** Message content of durable queues held in memory (default DEFAULT_SQS_MEMORY_WINDOW_BYTES). */
+  readonly memoryWindowBytes?: number | undefined;
 }
 
 /** A queue's bookkeeping beyond its settings. */
@@ -66,6 +69,8 @@ export class SqsQueueRegistry {
   readonly accountId: string;
   readonly region: string;
   readonly durability: DurabilityBarrier;
+  /** Message content in memory, all queues (durable queues page beyond its limit). */
+  readonly memory: SqsMemoryWindow;
   private readonly clock: Clock;
   private readonly storage: SqsStorage | undefined;
   private readonly definitions: DefinitionWriter;
@@ -85,6 +90,7 @@ export class SqsQueueRegistry {
     this.storage = options.storage;
     this.definitions = options.definitions;
     this.durability = options.durability;
+    this.memory = new SqsMemoryWindow(options.memoryWindowBytes ?? DEFAULT_SQS_MEMORY_WINDOW_BYTES);
     this.moveTasks = new SqsMoveTasks(this.clock, { queueByArn: (arn) => this.queueByArn(arn) });
   }
 
@@ -305,7 +311,11 @@ export class SqsQueueRegistry {
       name: queueName,
       arn: this.arnOf(queueName, region),
       settings: stored.settings,
-      host: { clock: this.clock, deadLetter: (source, message) => this.deadLetter(source, message) },
+      host: {
+        clock: this.clock,
+        deadLetter: (source, message) => this.deadLetter(source, message),
+        memory: this.memory,
+      },
       store: this.storage?.openMessageStore(stored.id),
       dedupStore: stored.settings.fifoQueue ? this.storage?.openDedupStore(stored.id) : undefined,
     });

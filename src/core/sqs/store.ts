@@ -1,10 +1,31 @@
 import type { SqsMessage } from './message.js';
 
 /**
+ * A stored message as the queue holds it (its index entry, or the message itself): where the store
+ * put it, and the receive count and first-receive time to record.
+ */
+export interface SqsStoredMessage {
+  storageRef: unknown;
+  readonly receiveCount: number;
+  readonly firstReceivedAtMs: number;
+}
+
+/**
+ * What a queue needs to index a recovered message without its content (read back with load()).
+ */
+export interface SqsRecoveredMessage extends SqsStoredMessage {
+  readonly sentAtMs: number;
+  readonly visibleFromMs: number;
+  readonly sizeBytes: number;
+  readonly messageGroupId: string | undefined;
+  readonly sequenceNumber: string | undefined;
+}
+
+/**
  * Where a durable SQS queue keeps its messages: a write-ahead log of sends and deletions. The
- * queue (core/sqs/queue.ts) keeps every live message in memory and is the authority; the store
- * only has to bring back, after a restart or a crash, every message whose send was answered and
- * that was not deleted.
+ * queue (core/sqs/queue.ts) keeps an index entry for every live message and is the authority; the
+ * content of a message may stay only here (paged out, read back by load()). The store has to bring
+ * back, after a restart or a crash, every message whose send was answered and that was not deleted.
  *
  * One implementation: DiskSqsStore (storage/sqs/disk-sqs-store.ts). Brokers without storage give queues
  * no store (memory only).
@@ -12,9 +33,15 @@ import type { SqsMessage } from './message.js';
 export interface SqsMessageStore {
   /**
    * The messages stored before this open and not removed, in send order, with the receive count
-   * and first-receive time last recorded. Handed over once (then empty).
+   * and first-receive time last recorded, without their content (load() reads it). Handed over
+   * once (then empty).
    */
-  recover(): SqsMessage[];
+  recoverIndex(): SqsRecoveredMessage[];
+  /**
+   * The whole message stored for `stored` (read from disk), with the receive count and time as
+   * last recorded there. Throws when it cannot be read (the record is gone or corrupt).
+   */
+  load(stored: SqsStoredMessage): SqsMessage;
   /**
    * Appends a message and sets its storageRef. The write is staged in the group committer in this
    * event-loop turn: the protocol layer answers the send from `afterDurable` (durability.ts).
@@ -25,15 +52,15 @@ export interface SqsMessageStore {
    * for: a crash may forget the newest receives, so a redelivered message may count fewer. Queues
    * call it only while they have a redrive policy (the count decides when a message moves).
    */
-  recordReceive(message: SqsMessage): void;
+  recordReceive(message: SqsStoredMessage): void;
   /** Deletes a message for good (DeleteMessage, retention expiry, purge). */
-  remove(message: SqsMessage): void;
+  remove(message: SqsStoredMessage): void;
   /**
    * remove(), once every write made in this event-loop turn is durable: used when the message was
    * copied to another queue in the same turn (dead-lettering, move tasks), so a crash leaves it
    * in one queue or both (at least once), never in neither.
    */
-  removeAfterDurable(message: SqsMessage): void;
+  removeAfterDurable(message: SqsStoredMessage): void;
   /** Removes the store's data for good (queue deleted). */
   destroy(): void;
   /** Releases resources and keeps the data (broker shutdown). */

@@ -35,7 +35,12 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { SqsMessage } from '../../core/sqs/message.js';
-import type { SqsMessageStore, SqsStorage } from '../../core/sqs/store.js';
+import type {
+  SqsMessageStore,
+  SqsRecoveredMessage,
+  SqsStorage,
+  SqsStoredMessage,
+} from '../../core/sqs/store.js';
 import { DiskDedupStore } from '../disk-dedup-store.js';
 import { fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { type LogLocation, QueueLog } from '../queue-log.js';
@@ -48,6 +53,7 @@ import {
   SQS_MESSAGE_RECORD_TYPE,
   SQS_RECEIVE_RECORD_BYTES,
   SQS_RECEIVE_RECORD_TYPE,
+  setSqsMessageRecordReceives,
   sqsMessageRecordLength,
   sqsMessageRecordPrefix,
 } from './message-record.js';
@@ -73,19 +79,34 @@ const RELOCATE_MAX_LIVE_FRACTION = 0.05;
 /** The most recently sealed segment is left alone: its records are usually about to be deleted. */
 const RELOCATE_SKIP_NEWEST_SEGMENTS = 1;
 
+/** What recovery read of a message record and its queue needs to index it (until the queue opens). */
+interface RecoveredSummary {
+  readonly sentAtMs: number;
+  readonly visibleFromMs: number;
+  readonly sizeBytes: number;
+  readonly messageGroupId: string | undefined;
+  readonly sequenceNumber: string | undefined;
+}
+
 /**
- * A message's storageRef: where its record is, its newest receive record if any, and its links in
- * its queue's list of live records (send order), so deleting the queue can ack them all.
+ * A message's storageRef: where its record is, its newest receive record if any (and the count and
+ * time it recorded, which relocation writes again), and its links in its queue's list of live
+ * records (send order), so deleting the queue can ack them all. It holds no content: the queue
+ * keeps that in memory while its memory window has room, and load() reads the record back.
  */
 class SqsStoredRef implements LogLocation {
   receive: LogLocation | undefined;
   removed = false;
   prev: SqsStoredRef | undefined;
   next: SqsStoredRef | undefined;
+  receiveCount = 0;
+  firstReceivedAtMs = 0;
+  /** From recovery until the queue takes its index (recoverIndex), then dropped. */
+  summary: RecoveredSummary | undefined;
+  /** segmentId and position change when relocation moves the record (the queue keeps this ref). */
   constructor(
-    readonly segmentId: number,
-    readonly position: number,
-    public message: SqsMessage,
+    public segmentId: number,
+    public position: number,
   ) {}
 }
 
@@ -93,9 +114,6 @@ class SqsStoredRef implements LogLocation {
 class SqsRefList {
   head: SqsStoredRef | undefined;
   tail: SqsStoredRef | undefined;
-  /** Handed back by a closed view: its messages are the closed queue's objects (copied on reuse). */
-  released = false;
-
   push(ref: SqsStoredRef): void {
     ref.prev = this.tail;
     ref.next = undefined;
@@ -160,11 +178,41 @@ class SqsSharedLog {
     encodeSqsMessageRecord(log.appendBuffer, offset, prefix, message);
     const location = log.endAppend();
     this.noteSegment(location.segmentId);
-    return new SqsStoredRef(location.segmentId, location.position, message);
+    const ref = new SqsStoredRef(location.segmentId, location.position);
+    ref.receiveCount = message.receiveCount;
+    ref.firstReceivedAtMs = message.firstReceivedAtMs;
+    return ref;
   }
 
-  /** Appends a receive record with `message`'s count for the message record at `ref`. */
-  appendReceive(ref: LogLocation, message: SqsMessage): LogLocation {
+  /**
+   * Appends a copy of the record at `ref` carrying its newest receive count (relocation); undefined
+   * when it cannot be read.
+   */
+  copyMessage(ref: SqsStoredRef): LogLocation | undefined {
+    const record = this.log.readAt(ref);
+    if (record === undefined || record.type !== SQS_MESSAGE_RECORD_TYPE) return undefined;
+    setSqsMessageRecordReceives(record.payload, ref.receiveCount, ref.firstReceivedAtMs);
+    const location = this.log.append(SQS_MESSAGE_RECORD_TYPE, record.payload);
+    this.noteSegment(location.segmentId);
+    return location;
+  }
+
+  /** The whole message recorded at `ref`, with the receive count and time last recorded. */
+  loadMessage(ref: SqsStoredRef): SqsMessage {
+    const record = this.closed ? undefined : this.log.readAt(ref);
+    if (record === undefined || record.type !== SQS_MESSAGE_RECORD_TYPE) {
+      throw new Error(
+        `sqs store ${this.log.dir}: the message record at segment ${ref.segmentId} byte ${ref.position} cannot be read (gone or corrupt)`,
+      );
+    }
+    const { message } = decodeSqsMessageRecord(record.payload);
+    message.receiveCount = ref.receiveCount;
+    message.firstReceivedAtMs = ref.firstReceivedAtMs;
+    return message;
+  }
+
+  /** Appends a receive record with `ref`'s count for the message record at `ref`. */
+  appendReceive(ref: SqsStoredRef): LogLocation {
     const log = this.log;
     const offset = log.beginAppend(SQS_RECEIVE_RECORD_TYPE, SQS_RECEIVE_RECORD_BYTES);
     encodeSqsReceiveRecord(
@@ -172,8 +220,8 @@ class SqsSharedLog {
       offset,
       ref.segmentId,
       ref.position,
-      message.receiveCount,
-      message.firstReceivedAtMs,
+      ref.receiveCount,
+      ref.firstReceivedAtMs,
     );
     const location = log.endAppend();
     this.noteSegment(location.segmentId);
@@ -195,11 +243,12 @@ export class DiskSqsMessageStore implements SqsMessageStore {
   /** Version and queue id, the first bytes of each of this queue's message records. */
   private readonly prefix: Buffer;
   private readonly live: SqsRefList;
-  private recovered: SqsMessage[];
+  /** recoverIndex() not called yet. */
+  private recoverPending = true;
   /** Superseded receive records of this turn, acked once this turn's writes are durable. */
   private supersededReceives: LogLocation[] | undefined;
   /** Messages whose removal waits for durability (removeAfterDurable). */
-  private readonly removalsWaiting = new Set<SqsMessage>();
+  private readonly removalsWaiting = new Set<SqsStoredRef>();
   private closed = false;
 
   /** Opened by DiskSqsStorage.openMessageStore. */
@@ -215,17 +264,6 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     this.log = shared.log;
     this.prefix = sqsMessageRecordPrefix(queueId);
     this.live = live;
-    const recovered: SqsMessage[] = [];
-    for (let ref = live.head; ref; ref = ref.next) {
-      // A list handed back by a closed queue of this process: its objects stay with that queue.
-      if (live.released) ref.message = { ...ref.message, storageRef: ref };
-      recovered.push(ref.message);
-    }
-    live.released = false;
-    // Relocation moves records to the log's head: a FIFO queue's order is its sequence numbers'.
-    if (recovered.some((m, i) => i > 0 && compareSequence(recovered[i - 1]!, m) > 0))
-      recovered.sort(compareSequence);
-    this.recovered = recovered;
   }
 
   /** Segment files of the shared log (for tests and metrics). */
@@ -233,10 +271,42 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     return this.log.segmentCount;
   }
 
+  recoverIndex(): SqsRecoveredMessage[] {
+    if (!this.recoverPending || this.closed) return [];
+    this.recoverPending = false;
+    const recovered: SqsRecoveredMessage[] = [];
+    for (let ref = this.live.head; ref; ref = ref.next) {
+      // Records handed back by a queue closed in this process have no summary left: read them.
+      const summary = ref.summary ?? summarize(this.shared.loadMessage(ref));
+      ref.summary = undefined;
+      recovered.push({
+        storageRef: ref,
+        receiveCount: ref.receiveCount,
+        firstReceivedAtMs: ref.firstReceivedAtMs,
+        sentAtMs: summary.sentAtMs,
+        visibleFromMs: summary.visibleFromMs,
+        sizeBytes: summary.sizeBytes,
+        messageGroupId: summary.messageGroupId,
+        sequenceNumber: summary.sequenceNumber,
+      });
+    }
+    // Relocation moves records to the log's head: a FIFO queue's order is its sequence numbers'.
+    if (recovered.some((m, i) => i > 0 && compareSequence(recovered[i - 1]!, m) > 0))
+      recovered.sort(compareSequence);
+    return recovered;
+  }
+
+  /** The whole messages recoverIndex() names, read back (tests and tools; queues page them in). */
   recover(): SqsMessage[] {
-    const messages = this.recovered;
-    this.recovered = [];
-    return messages;
+    return this.recoverIndex().map((stored) => {
+      const message = this.load(stored);
+      message.storageRef = stored.storageRef;
+      return message;
+    });
+  }
+
+  load(stored: SqsStoredMessage): SqsMessage {
+    return this.shared.loadMessage(stored.storageRef as SqsStoredRef);
   }
 
   append(message: SqsMessage): void {
@@ -245,11 +315,13 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     message.storageRef = ref;
   }
 
-  recordReceive(message: SqsMessage): void {
+  recordReceive(message: SqsStoredMessage): void {
     const ref = message.storageRef as SqsStoredRef | undefined;
     if (!ref || ref.removed || this.closed) return;
     const previous = ref.receive;
-    ref.receive = this.shared.appendReceive(ref, message);
+    ref.receiveCount = message.receiveCount;
+    ref.firstReceivedAtMs = message.firstReceivedAtMs;
+    ref.receive = this.shared.appendReceive(ref);
     if (previous) this.ackWhenDurable(previous);
   }
 
@@ -257,9 +329,9 @@ export class DiskSqsMessageStore implements SqsMessageStore {
    * Rewrites at the log's head every live record of this queue that sits in one of `sparse`
    * segments (see DiskSqsStorage.relocateSparseSegments), adding the refs it replaced to `replaced`.
    */
-  relocate(sparse: ReadonlySet<number>, replaced: SqsStoredRef[]): void {
-    if (this.closed) return;
-    relocateList(this.shared, this.prefix, this.live, sparse, replaced, this.removalsWaiting);
+  relocate(sparse: ReadonlySet<number>, replaced: LogLocation[]): number {
+    if (this.closed) return 0;
+    return relocateList(this.shared, this.live, sparse, replaced, this.removalsWaiting);
   }
 
   /** One array and one callback per event-loop turn, however many receives the turn records. */
@@ -283,24 +355,28 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     batch.push(location);
   }
 
-  remove(message: SqsMessage): void {
+  remove(message: SqsStoredMessage): void {
     const ref = message.storageRef as SqsStoredRef | undefined;
-    if (!ref || ref.removed || this.closed) return;
+    if (ref) this.removeRef(ref);
+  }
+
+  private removeRef(ref: SqsStoredRef): void {
+    if (ref.removed || this.closed) return;
     ref.removed = true;
     this.live.unlink(ref);
-    this.removalsWaiting.delete(message);
+    this.removalsWaiting.delete(ref);
     this.log.ack(ref);
     if (ref.receive) this.log.ack(ref.receive);
   }
 
-  removeAfterDurable(message: SqsMessage): void {
+  removeAfterDurable(message: SqsStoredMessage): void {
     const ref = message.storageRef as SqsStoredRef | undefined;
     if (!ref || ref.removed || this.closed) return;
     // Acking now could let the ack (or the deletion of a fully acked segment, which is immediate)
     // reach the disk before the copy written to another queue in this turn.
-    this.removalsWaiting.add(message);
+    this.removalsWaiting.add(ref);
     this.committer.afterDurable(() => {
-      if (this.removalsWaiting.delete(message)) this.remove(message);
+      if (this.removalsWaiting.delete(ref)) this.removeRef(ref);
     });
   }
 
@@ -308,7 +384,7 @@ export class DiskSqsMessageStore implements SqsMessageStore {
     const wasClosed = this.closed;
     this.closed = true;
     this.removalsWaiting.clear();
-    this.recovered = [];
+    this.recoverPending = false;
     // Once closed, the records are no longer this view's: the storage acks them if still idle.
     if (!wasClosed && !this.shared.closed) this.live.ackAll(this.log);
     this.onRelease(this.live, true);
@@ -317,16 +393,26 @@ export class DiskSqsMessageStore implements SqsMessageStore {
   close(): void {
     if (this.closed) return;
     // A clean shutdown writes the copies too (the committer flushes everything after this).
-    for (const message of this.removalsWaiting) this.remove(message);
+    for (const ref of this.removalsWaiting) this.removeRef(ref);
     this.removalsWaiting.clear();
     this.closed = true;
-    this.recovered = [];
+    this.recoverPending = false;
     this.onRelease(this.live, false);
   }
 }
 
+function summarize(message: SqsMessage): RecoveredSummary {
+  return {
+    sentAtMs: message.sentAtMs,
+    visibleFromMs: message.visibleFromMs,
+    sizeBytes: message.sizeBytes,
+    messageGroupId: message.messageGroupId,
+    sequenceNumber: message.sequenceNumber,
+  };
+}
+
 /** FIFO messages by sequence number (20 digits); others (no number) keep their order. */
-function compareSequence(a: SqsMessage, b: SqsMessage): number {
+function compareSequence(a: SqsRecoveredMessage, b: SqsRecoveredMessage): number {
   if (a.sequenceNumber === undefined || b.sequenceNumber === undefined) return 0;
   if (a.sequenceNumber.length !== b.sequenceNumber.length)
     return a.sequenceNumber.length - b.sequenceNumber.length;
@@ -335,32 +421,33 @@ function compareSequence(a: SqsMessage, b: SqsMessage): number {
 
 /**
  * Rewrites the live records of `list` found in `sparse` segments at the log's head: the message
- * record, and its newest receive record pointing at the copy; the copy's ref takes the old one's
- * place. The caller acks the old records (`replaced`) once the copies are durable; a crash before
- * that finds both, and recovery keeps the later copy. Messages whose removal waits are left alone.
+ * record (its bytes copied) and its newest receive record pointing at the copy; the ref moves to
+ * the copy in place. The caller acks the old records (`replaced`) once the copies are durable; a
+ * crash before that finds both, and recovery keeps the later copy. Messages whose removal waits
+ * are left alone. Returns the messages moved.
  */
 function relocateList(
   shared: SqsSharedLog,
-  prefix: Buffer,
   list: SqsRefList,
   sparse: ReadonlySet<number>,
-  replaced: SqsStoredRef[],
-  removalsWaiting?: ReadonlySet<SqsMessage>,
-): void {
-  for (let ref = list.head; ref; ) {
-    const next = ref.next;
+  replaced: LogLocation[],
+  removalsWaiting?: ReadonlySet<SqsStoredRef>,
+): number {
+  let moved = 0;
+  for (let ref = list.head; ref; ref = ref.next) {
     const pinning =
       sparse.has(ref.segmentId) || (ref.receive !== undefined && sparse.has(ref.receive.segmentId));
-    if (pinning && !removalsWaiting?.has(ref.message)) {
-      const fresh = shared.appendMessage(prefix, ref.message);
-      if (ref.receive) fresh.receive = shared.appendReceive(fresh, ref.message);
-      list.replace(ref, fresh);
-      ref.message.storageRef = fresh;
-      ref.removed = true;
-      replaced.push(ref);
-    }
-    ref = next;
+    const copy = pinning && !removalsWaiting?.has(ref) ? shared.copyMessage(ref) : undefined;
+    if (!copy) continue;
+    // The ref moves to the copy in place (its queue holds it); the old records are acked later.
+    replaced.push({ segmentId: ref.segmentId, position: ref.position });
+    if (ref.receive) replaced.push(ref.receive);
+    ref.segmentId = copy.segmentId;
+    ref.position = copy.position;
+    if (ref.receive) ref.receive = shared.appendReceive(ref);
+    moved++;
   }
+  return moved;
 }
 
 /**
@@ -374,6 +461,8 @@ function recoverSharedLog(log: QueueLog, logger: (line: string) => void): Map<st
   const bySegment = new Map<number, Map<number, SqsStoredRef>>();
   // Queue id + message id → its record: a relocated message whose old record was not acked yet.
   const byMessageId = new Map<string, SqsStoredRef>();
+  // One string per MessageGroupId, however many messages share it.
+  const groupIds = new Map<string, string>();
   let dropped = 0;
   for (;;) {
     const records = log.readNext(RECOVERY_READ_RECORDS, RECOVERY_READ_BYTES);
@@ -390,8 +479,19 @@ function recoverSharedLog(log: QueueLog, logger: (line: string) => void): Map<st
           log.ack(location);
           continue;
         }
-        const ref = new SqsStoredRef(record.segmentId, record.position, message);
-        message.storageRef = ref;
+        const ref = new SqsStoredRef(record.segmentId, record.position);
+        ref.receiveCount = message.receiveCount;
+        ref.firstReceivedAtMs = message.firstReceivedAtMs;
+        const groupId = message.messageGroupId;
+        let sharedGroupId = groupId;
+        if (groupId !== undefined) {
+          sharedGroupId = groupIds.get(groupId);
+          if (sharedGroupId === undefined) {
+            sharedGroupId = groupId;
+            groupIds.set(groupId, groupId);
+          }
+        }
+        ref.summary = { ...summarize(message), messageGroupId: sharedGroupId };
         let list = byQueue.get(queueId);
         if (!list) {
           list = new SqsRefList();
@@ -426,8 +526,8 @@ function recoverSharedLog(log: QueueLog, logger: (line: string) => void): Map<st
       }
       if (ref.receive) log.ack(ref.receive);
       ref.receive = location;
-      ref.message.receiveCount = receive.receiveCount;
-      ref.message.firstReceivedAtMs = receive.firstReceivedAtMs;
+      ref.receiveCount = receive.receiveCount;
+      ref.firstReceivedAtMs = receive.firstReceivedAtMs;
     }
   }
   if (dropped > 0) logger(`sqs store ${log.dir}: dropped ${dropped} records of unknown type`);
@@ -509,19 +609,16 @@ export class DiskSqsStorage implements SqsStorage {
     const maxLiveFraction = this.options.relocateMaxLiveFraction ?? RELOCATE_MAX_LIVE_FRACTION;
     const sparse = new Set(shared.log.sparseSegments(maxLiveFraction, RELOCATE_SKIP_NEWEST_SEGMENTS));
     if (sparse.size === 0) return 0;
-    const replaced: SqsStoredRef[] = [];
-    for (const [queueId, list] of shared.idle)
-      relocateList(shared, sqsMessageRecordPrefix(queueId), list, sparse, replaced);
-    for (const store of this.openMessageStores.values()) store.relocate(sparse, replaced);
-    if (replaced.length === 0) return 0;
+    const replaced: LogLocation[] = [];
+    let moved = 0;
+    for (const list of shared.idle.values()) moved += relocateList(shared, list, sparse, replaced);
+    for (const store of this.openMessageStores.values()) moved += store.relocate(sparse, replaced);
+    if (moved === 0) return 0;
     this.committer.afterDurable(() => {
       if (shared.closed) return;
-      for (const ref of replaced) {
-        shared.log.ack(ref);
-        if (ref.receive) shared.log.ack(ref.receive);
-      }
+      for (const location of replaced) shared.log.ack(location);
     });
-    return replaced.length;
+    return moved;
   }
 
   /** Segment files of the shared log (for tests and metrics). */
@@ -547,7 +644,6 @@ export class DiskSqsStorage implements SqsStorage {
       }
       if (!list.head) return;
       // Closed, not deleted: a later open in this process takes the records back.
-      list.released = true;
       shared.idle.set(queueId, list);
     });
     this.openMessageStores.set(queueId, store);

@@ -335,3 +335,19 @@ export function decodeSqsReceiveRecord(payload: Buffer): SqsReceiveRecord | unde
     firstReceivedAtMs: payload.readDoubleLE(16),
   };
 }
+
+/**
+ * Sets the receive count and first-receive time inside an encoded SQS_MESSAGE payload (relocation
+ * copies a record's bytes: the copy must carry the newest count, since recovery prefers the copy).
+ */
+export function setSqsMessageRecordReceives(
+  payload: Buffer,
+  receiveCount: number,
+  firstReceivedAtMs: number,
+): void {
+  if (payload[0] !== FORMAT_VERSION) throw new RangeError(`unknown SQS message record version ${payload[0]}`);
+  // version | u32 queue id length | queue id | u16 flags | f64 sentAtMs | f64 visibleFromMs | here
+  const p = 1 + 4 + payload.readUInt32LE(1) + 2 + 8 + 8;
+  payload.writeDoubleLE(firstReceivedAtMs, p);
+  payload.writeUInt32LE(receiveCount, p + 8);
+}

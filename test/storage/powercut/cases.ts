@@ -613,12 +613,19 @@ export const sqsCase: CutCase<SqsModel, SqsSnap, SqsStores> = {
         const got = back.map((m) => m.messageId).join(',');
         if (got !== want) throw new Error(`queue ${q} reopened with [${got}], expected [${want}]`);
         model.live.set(q, back);
-      } else if (r < 0.45 || live.length === 0) {
+      } else if (r < 0.42 || live.length === 0) {
         const id = `${model.tag}-${model.nextId++}`;
         const m = sqsMessage(q, id);
         view.append(m);
         live.push(m);
         committer.afterDurable(() => model.confirmed.add(id));
+      } else if (r < 0.5) {
+        // A paged-out message is read back (what a queue does on receive beyond its memory window),
+        // whether its record is still staged, written, or relocated since.
+        const m = pick(rng, live);
+        const loaded = view.load(m);
+        if (loaded.messageId !== m.messageId || loaded.body !== `${q}:${m.messageId}`)
+          throw new Error(`queue ${q} read ${m.messageId} back as ${loaded.messageId} '${loaded.body}'`);
       } else if (r < 0.7) {
         const m = pick(rng, live);
         m.receiveCount++;

@@ -310,8 +310,10 @@ export class StreamProcessedIds implements ProcessedIdStore {
     if (this.live !== session) return;
     const offset = Number(message.properties.headers?.['x-stream-offset']);
     if (Number.isFinite(offset)) {
-      if (this.nextOffset !== undefined && offset < this.nextOffset)
-        return this.acknowledge(session, message);
+      if (this.nextOffset !== undefined && offset < this.nextOffset) {
+        this.acknowledge(session, message);
+        return;
+      }
       this.nextOffset = offset + 1;
     }
     this.recordsRead++;

@@ -43,7 +43,7 @@ export interface StreamProcessedIdsOptions {
   readonly now?: () => number;
 }
 
-/** The tail starts this much before now − TTL: the broker places a timestamp start at chunk level. */
+/** The tail starts this much earlier than it needs: timestamp starts are placed at chunk level, and clocks differ. */
 const START_SLACK_MS = 60_000;
 /** At most this many ids in one completion record. */
 const MAX_IDS_PER_RECORD = 500;
@@ -112,8 +112,8 @@ export class StreamProcessedIds implements ProcessedIdStore {
   private readonly waiting = new Map<string, Waiter>();
   private session: Promise<Session> | undefined;
   private live: Session | undefined;
-  /** The offset after the last record read: a reconnect resumes there. */
-  private nextOffset: number | undefined;
+  /** When (this clock) the last record was read: a reconnect resumes a minute before it. */
+  private lastReadAtMs: number | undefined;
   /** A barrier not yet published: callers arriving meanwhile share it. */
   private queuedBarrier: Promise<void> | undefined;
   /** Adds not yet published: those of one tick go out as one record. */
@@ -298,24 +298,24 @@ export class StreamProcessedIds implements ProcessedIdStore {
     await channel.close().catch(() => {});
   }
 
-  /** Where the tail starts: after the last record read, or at now − TTL (less a chunk's slack). */
+  /**
+   * Where the tail starts: at now − TTL, or after a lost connection a minute before the last record
+   * read (records read twice are harmless). Not at the next offset: a broker that crashed may have
+   * lost the newest entries a reader already saw, and then gives their offsets to new records.
+   * Both use the broker's timestamps, hence the slack for clocks that differ (up to a minute).
+   */
   private startOffset(): unknown {
-    if (this.nextOffset !== undefined) return { '!': 'long', value: this.nextOffset };
-    const fromMs = this.now() - this.ttlMs - START_SLACK_MS;
+    const fromMs =
+      this.lastReadAtMs !== undefined
+        ? Math.max(this.lastReadAtMs, this.now() - this.ttlMs) - START_SLACK_MS
+        : this.now() - this.ttlMs - START_SLACK_MS;
     if (fromMs <= 0) return 'first';
     return { '!': 'timestamp', value: Math.floor(fromMs / 1000) };
   }
 
   private read(session: Session, message: ConsumeMessage): void {
     if (this.live !== session) return;
-    const offset = Number(message.properties.headers?.['x-stream-offset']);
-    if (Number.isFinite(offset)) {
-      if (this.nextOffset !== undefined && offset < this.nextOffset) {
-        this.acknowledge(session, message);
-        return;
-      }
-      this.nextOffset = offset + 1;
-    }
+    this.lastReadAtMs = this.now();
     this.recordsRead++;
     try {
       const record = JSON.parse(message.content.toString('utf8')) as {

@@ -9,13 +9,17 @@
 // (5,000 jobs each, unmeasured); BullMQ's are not (each starts a fresh redis-server).
 //
 //   node dist/bench/bench.js jobs [--jobs 20000] [--concurrency 100] [--size 100] [--no-bullmq]
+//     [--stream-ids] [--amqp-url URL]
+// --stream-ids adds a run of the library with the shared StreamProcessedIds (every completion a
+// confirmed stream record before the ack) and the latency of one add and one read barrier;
+// --amqp-url runs the library's rows against that broker (e.g. RabbitMQ) instead of a Pier child.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqplib from 'amqplib';
-import { Queue, Worker } from '../src/jobs/index.js';
+import { Queue, StreamProcessedIds, Worker } from '../src/jobs/index.js';
 import { defaultPierBin, startPier } from './broker.js';
 import { freePort } from './rabbitmq-node.js';
 
@@ -25,6 +29,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '100' },
     size: { type: 'string', default: '100' },
     'no-bullmq': { type: 'boolean', default: false },
+    'stream-ids': { type: 'boolean', default: false },
+    'amqp-url': { type: 'string' },
   },
 });
 const JOBS = Number(values.jobs);
@@ -41,8 +47,11 @@ interface Result {
 const perSecond = (count: number, startedAt: bigint) =>
   count / (Number(process.hrtime.bigint() - startedAt) / 1e9);
 
-async function pierJobs(url: string, JOBS: number): Promise<Result> {
+async function pierJobs(url: string, JOBS: number, streamIds = false): Promise<Result> {
   const name = `bench-${Date.now()}`;
+  const processedIds = streamIds
+    ? new StreamProcessedIds({ connection: url, stream: `${name}.ids` })
+    : undefined;
   const queue = new Queue<typeof payload>(name, { connection: url, events: false });
   let started = process.hrtime.bigint();
   for (let i = 0; i < JOBS; i += BATCH) {
@@ -61,15 +70,49 @@ async function pierJobs(url: string, JOBS: number): Promise<Result> {
     () => {
       if (++done === JOBS) finish();
     },
-    { connection: url, concurrency: CONCURRENCY, events: false },
+    { connection: url, concurrency: CONCURRENCY, events: false, ...(processedIds ? { processedIds } : {}) },
   );
+  await processedIds?.start();
   started = process.hrtime.bigint();
   await worker.run();
   await finished;
   const processedPerS = perSecond(JOBS, started);
   await worker.close();
   await queue.destroy();
-  return { name: 'piermq/jobs on Pier (fsync always)', addedPerS, processedPerS };
+  await processedIds?.close();
+  if (processedIds) await deleteQueue(url, processedIds.stream);
+  const broker = values['amqp-url'] ? 'the given broker' : 'Pier (fsync always)';
+  return {
+    name: `piermq/jobs${streamIds ? ' + StreamProcessedIds' : ''} on ${broker}`,
+    addedPerS,
+    processedPerS,
+  };
+}
+
+async function deleteQueue(url: string, queue: string): Promise<void> {
+  const connection = await amqplib.connect(url);
+  await (await connection.createChannel()).deleteQueue(queue);
+  await connection.close();
+}
+
+/** Mean latency of one confirmed completion record and of one read barrier (another connection's). */
+async function streamIdLatency(url: string): Promise<void> {
+  const stream = `bench-ids-${Date.now()}`;
+  const writer = new StreamProcessedIds({ connection: url, stream });
+  const reader = new StreamProcessedIds({ connection: url, stream });
+  await Promise.all([writer.start(), reader.start()]);
+  const rounds = 100;
+  let started = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) await writer.add(`id-${i}`);
+  const addMs = Number(process.hrtime.bigint() - started) / 1e6 / rounds;
+  started = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) await reader.barrier();
+  const barrierMs = Number(process.hrtime.bigint() - started) / 1e6 / rounds;
+  await Promise.all([writer.close(), reader.close()]);
+  await deleteQueue(url, stream);
+  console.error(
+    `StreamProcessedIds: one add ${addMs.toFixed(1)} ms, one read barrier ${barrierMs.toFixed(1)} ms (means of ${rounds})`,
+  );
 }
 
 async function plainAmqplib(url: string, JOBS: number): Promise<Result> {
@@ -100,7 +143,8 @@ async function plainAmqplib(url: string, JOBS: number): Promise<Result> {
   const processedPerS = perSecond(JOBS, started);
   await channel.deleteQueue(queue);
   await connection.close();
-  return { name: 'plain amqplib on Pier (confirms, acks)', addedPerS, processedPerS };
+  const broker = values['amqp-url'] ? 'the given broker' : 'Pier';
+  return { name: `plain amqplib on ${broker} (confirms, acks)`, addedPerS, processedPerS };
 }
 
 async function bullmq(durable: boolean): Promise<Result | undefined> {
@@ -169,18 +213,23 @@ async function bullmq(durable: boolean): Promise<Result | undefined> {
   }
 }
 
-const pier = await startPier(defaultPierBin());
+const pier = values['amqp-url'] ? undefined : await startPier(defaultPierBin());
+const url = values['amqp-url'] ?? pier!.url;
 const results: Result[] = [];
 try {
   console.error(`${JOBS} jobs of ~${JSON.stringify(payload).length} bytes, concurrency ${CONCURRENCY}`);
   // Unmeasured warm-up of both (JIT, the broker's first segments), then the measured runs.
   const warmup = Math.min(JOBS, 5_000);
-  await pierJobs(pier.url, warmup);
-  await plainAmqplib(pier.url, warmup);
-  results.push(await pierJobs(pier.url, JOBS));
-  results.push(await plainAmqplib(pier.url, JOBS));
+  await pierJobs(url, warmup);
+  await plainAmqplib(url, warmup);
+  results.push(await pierJobs(url, JOBS));
+  results.push(await plainAmqplib(url, JOBS));
+  if (values['stream-ids']) {
+    results.push(await pierJobs(url, JOBS, true));
+    await streamIdLatency(url);
+  }
 } finally {
-  await pier.stop();
+  await pier?.stop();
 }
 if (!values['no-bullmq']) {
   for (const durable of [false, true]) {

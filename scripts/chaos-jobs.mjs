@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run chaos:jobs -- [--jobs 100000] [--workers 3] [--concurrency 50] [--broker-kills 10]
-//   [--worker-kills 20] [--attempts 5] [--seed N] [--fsync always]`: the long jobs chaos run
+//   [--worker-kills 20] [--attempts 5] [--seed N] [--fsync always] [--processed-ids file|stream]`: the long jobs chaos run
 // (test/jobs/chaos/harness.ts) with progress output. Exits 1 when a job was lost, completed and
 // dead-lettered, or dead-lettered without its attempts; prints the seed that replays the schedule.
 import { runJobsChaos } from '../dist/test/jobs/chaos/harness.js';
@@ -22,6 +22,7 @@ const options = {
   seed: Number(opt('seed', Date.now() % 100_000)),
   stallMs: Number(opt('stall-ms', 120_000)),
   brokerArgs: opt('fsync', undefined) ? ['--fsync', opt('fsync', undefined)] : [],
+  processedIds: opt('processed-ids', 'file'),
   log: (line) => console.log(line),
 };
 console.log(`jobs chaos run: ${JSON.stringify(options)}`);

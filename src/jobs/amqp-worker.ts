@@ -297,14 +297,20 @@ export class Worker<T, R = unknown> extends EventEmitter {
     if (this.limiter) await this.limiter.acquire(job.controller.signal).catch(() => {});
     job.id = id;
     if (job.released) return;
-    if (this.processedIds && (await this.processedIds.has(id))) {
+    const meta = readJobMeta(message.properties.headers, Date.now());
+    // Delivered before and never settled, or a dead worker's lease copy: that attempt was lost.
+    const lost = message.fields.redelivered || message.properties.headers?.[HEADER.leased] !== undefined;
+    // A copy that may have run elsewhere: a shared store reads its latest state before answering.
+    const mayHaveRun =
+      lost ||
+      meta.failed + meta.lost > 0 ||
+      Number(message.properties.headers?.['x-delivery-count'] ?? 0) > 0;
+    if (this.processedIds && (await this.processedIds.has(id, { mayHaveRun }))) {
       this.ack(channel, job);
       this.emit('duplicate', id);
       return;
     }
-    const meta = readJobMeta(message.properties.headers, Date.now());
-    // Delivered before and never settled, or a dead worker's lease copy: that attempt was lost.
-    if (message.fields.redelivered || message.properties.headers?.[HEADER.leased] !== undefined) {
+    if (lost) {
       await this.attemptLost(channel, job, meta, id, name);
       return;
     }

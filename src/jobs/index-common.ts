@@ -20,7 +20,7 @@ export type {
   TraceContextExtractor,
   TraceContextInjector,
 } from './job-metrics.js';
-export { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
+export { type HasOptions, MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 export type { RateLimit } from './rate-limiter.js';
 export type { RepeatHandle, RepeatSchedule } from './repeat.js';
 export { type StandardSchemaV1, ValidationError } from './standard-schema.js';

@@ -3,9 +3,18 @@
  * lost with a connection, or it was added twice where the broker cannot deduplicate) is
  * acknowledged without running its handler again.
  */
+export interface HasOptions {
+  /**
+   * The delivery may have run before (redelivered, a failed or lost attempt before it, an SQS
+   * receive count above 1): a store with a lagging replica (StreamProcessedIds) first makes it
+   * current, so a completion recorded elsewhere before this delivery is seen. Others ignore it.
+   */
+  readonly mayHaveRun?: boolean;
+}
+
 export interface ProcessedIdStore {
   /** Whether the job completed (within the store's memory). */
-  has(jobId: string): boolean | Promise<boolean>;
+  has(jobId: string, options?: HasOptions): boolean | Promise<boolean>;
   /** Records the job as completed (and drops a claim on it). */
   add(jobId: string): void | Promise<void>;
   /**

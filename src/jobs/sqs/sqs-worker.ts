@@ -195,7 +195,8 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
     }
     if (this.limiter) await this.limiter.acquire(running.controller.signal).catch(() => {});
     if (running.released) return;
-    if (this.processedIds && (await this.processedIds.has(meta.id))) {
+    // Received before: it may have completed elsewhere (a shared store reads its latest state).
+    if (this.processedIds && (await this.processedIds.has(meta.id, { mayHaveRun: receives > 1 }))) {
       await this.delete(message);
       this.emit('duplicate', meta.id);
       return;

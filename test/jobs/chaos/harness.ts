@@ -1,6 +1,6 @@
 /**
  * The jobs chaos run: `jobs` jobs added by this process and processed by worker processes
- * (fixtures/chaos-worker.ts) sharing a FileProcessedIds, while the broker (a `pier serve` child on
+ * (fixtures/chaos-worker.ts) sharing a FileProcessedIds (or a StreamProcessedIds), while the broker (a `pier serve` child on
  * one data directory and port) and the workers are SIGKILLed at random moments and restarted.
  * Some jobs fail their first attempt (retried after a backoff), some always fail (dead-lettered
  * after `attempts`). The oracle is the handlers' side effects: each job must end with exactly one
@@ -33,6 +33,8 @@ export interface ChaosOptions {
   readonly stallMs: number;
   /** Extra `pier serve` flags, e.g. ['--fsync', 'always']. */
   readonly brokerArgs?: readonly string[];
+  /** The workers' shared processed-id store: FileProcessedIds (default) or StreamProcessedIds. */
+  readonly processedIds?: 'file' | 'stream';
   readonly log?: (line: string) => void;
 }
 
@@ -100,7 +102,7 @@ export async function runJobsChaos(options: ChaosOptions): Promise<ChaosReport> 
   const startWorker = (): WorkerProcess => {
     const child = spawn(
       process.execPath,
-      [WORKER, url, name, effectsDir, idsDir, String(options.concurrency)],
+      [WORKER, url, name, effectsDir, idsDir, String(options.concurrency), options.processedIds ?? 'file'],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));

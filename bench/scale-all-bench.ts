@@ -53,6 +53,8 @@ const DEEP_QUEUE = 'scale-deep';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const perUnit = (bytes: number) =>
+  Math.abs(bytes) < 1024 ? `${bytes.toFixed(0)} B` : `${(bytes / 1024).toFixed(1)} KiB`;
 
 interface Running {
   child: ChildProcess;
@@ -289,7 +291,7 @@ async function main(): Promise<void> {
       const now = rssBytes(pid());
       rows.push([
         `+ ${fmtInt(count)} ${name}`,
-        `${mib(now)} (+${mib(now - previous)}, ${((now - previous) / count / 1024).toFixed(1)} KiB per ${unit})`,
+        `${mib(now)} (+${mib(now - previous)}, ${perUnit((now - previous) / count)} per ${unit})`,
       ]);
       previous = now;
     };

@@ -130,7 +130,10 @@ describe('shovels and destinations that refuse a message', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({
-      topics: [{ topic: 'small', configEntries: [{ name: 'max.message.bytes', value: '4096' }] }],
+      topics: [
+        { topic: 'small', configEntries: [{ name: 'max.message.bytes', value: '4096' }] },
+        { topic: 'k-events', numPartitions: 1 },
+      ],
     });
     await admin.disconnect();
     connection = await amqplib.connect(broker.url);
@@ -240,6 +243,47 @@ describe('shovels and destinations that refuse a message', () => {
     assert.equal(attribute('x-shovel-dead-letter-destination'), "local sqs queue 'tiny'");
     assert.equal((await status('to-tiny-dl'))?.messages_dead_lettered, 1);
     assert.equal(await deleteAndCount('to-tiny-dl', 'to-tiny-dl'), 0);
+  });
+
+  test('Kafka → SQS with dead-letter-queue: the big record is dead-lettered, the group commits past it, the others arrive', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'k-events',
+      messages: [
+        { key: 'a', value: 'small 1' },
+        { key: 'b', value: Buffer.alloc(4000, 'y') },
+        { key: 'c', value: 'small 2' },
+      ],
+    });
+    await producer.disconnect();
+    await addShovel('k-to-tiny', {
+      'src-topic': 'k-events',
+      'dest-sqs-queue': 'tiny',
+      'reconnect-delay': 0.05,
+      'dead-letter-queue': 'k-dead',
+      'dead-letter-after-attempts': 2,
+    });
+    await counted('k-to-tiny', 2, 1);
+    const dead = await channel.get('k-dead', { noAck: true });
+    assert.ok(dead);
+    assert.equal(dead.content.length, 4000);
+    assert.match(String(dead.properties.headers!['x-shovel-dead-letter-reason']), /shorter than 1024/);
+    assert.match(
+      String(dead.properties.headers!['x-shovel-message-id']),
+      /^\/\/k-to-tiny\/kafka\/k-events\/0\/1$/,
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    await until('the group to commit past the refused record', async () => {
+      const [offsets] = await admin.fetchOffsets({
+        groupId: 'pier-shovel-/-k-to-tiny',
+        topics: ['k-events'],
+      });
+      return offsets?.partitions.every((p) => p.offset === '3') ?? false;
+    });
+    await admin.disconnect();
+    await api('DELETE', '/api/parameters/shovel/%2F/k-to-tiny');
   });
 
   test('AMQP → a remote Pier queue full with x-overflow reject-publish (basic.nack): without a dead-letter destination the message waits and moves once there is room; with one it is dead-lettered and later messages move', async () => {

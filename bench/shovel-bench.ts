@@ -138,7 +138,8 @@ async function measureRabbitShovel(pier: Broker): Promise<void> {
       'dest-queue': 'bench-p',
     });
     const arrived = (await channel.checkQueue('bench-p')).messageCount;
-    if (arrived < messages) throw new Error(`pier -> rabbitmq: ${arrived} of ${messages} messages at RabbitMQ`);
+    if (arrived < messages)
+      throw new Error(`pier -> rabbitmq: ${arrived} of ${messages} messages at RabbitMQ`);
     await destination.close();
   } finally {
     await stopRabbitNodes(nodes, `pier-bench-shovel-${run}-`);
@@ -161,4 +162,3 @@ try {
   await remote.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
-

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
-const BOOT_TIMEOUT_MS = 240_000;
+const BOOT_TIMEOUT_MS = 400_000;
 
 /** A TCP port free on loopback right now. */
 export async function freePort(): Promise<number> {
@@ -120,7 +120,8 @@ export async function startRabbitNode(
   // await_startup fails at once while epmd does not know the node yet: try again until the deadline.
   const deadline = Date.now() + BOOT_TIMEOUT_MS;
   for (;;) {
-    const r = await exec('rabbitmqctl', ['-q', '-n', node.name, 'await_startup', '--timeout', '30'], 40_000);
+    // rabbitmqctl itself (an Erlang VM) takes ~40 s to start on a loaded 2-core machine: give it room.
+    const r = await exec('rabbitmqctl', ['-q', '-n', node.name, 'await_startup', '--timeout', '60'], 150_000);
     if (r.code === 0) return;
     if (Date.now() > deadline) {
       const log = await exec('sh', ['-c', `tail -n 30 ${join(dir, 'log')}/*.log`], 10_000);

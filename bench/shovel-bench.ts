@@ -4,7 +4,9 @@
 // local AMQP queue → a second Pier over amqp://. Both brokers run in this process (fsync always).
 // With --rabbitmq (root, Debian's rabbitmq-server): RabbitMQ's own shovel (on-confirm, its default
 // prefetch) moving the same messages between two RabbitMQ nodes booted for the run, timed from the
-// shovel's definition to the last message at the destination.
+// shovel's definition to the last message at the destination, and in the same run a Pier shovel
+// whose dest-uri is one of those RabbitMQ nodes (Pier → RabbitMQ, on-confirm, timed like the Pier
+// paths above: until the source queue is drained, every message confirmed by RabbitMQ).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +78,7 @@ function report(label: string, seconds: number): void {
 }
 
 /** RabbitMQ's shovel between two RabbitMQ nodes booted for the run (dynamic shovel, on-confirm). */
-async function measureRabbitShovel(): Promise<void> {
+async function measureRabbitShovel(pier: Broker): Promise<void> {
   const unavailable = rabbitNodesUnavailable();
   if (unavailable) {
     console.log(`rabbitmq shovel: skipped (${unavailable})`);
@@ -129,6 +131,15 @@ async function measureRabbitShovel(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     report('rabbitmq shovel (2 nodes)', (performance.now() - started) / 1000);
+    await channel.assertQueue('bench-p', { durable: true });
+    await measure('pier -> rabbitmq over amqp', pier, {
+      'src-queue': 'bench-p',
+      'dest-uri': b.amqpUrl,
+      'dest-queue': 'bench-p',
+    });
+    const arrived = (await channel.checkQueue('bench-p')).messageCount;
+    if (arrived < messages)
+      throw new Error(`pier -> rabbitmq: ${arrived} of ${messages} messages at RabbitMQ`);
     await destination.close();
   } finally {
     await stopRabbitNodes(nodes, `pier-bench-shovel-${run}-`);
@@ -145,9 +156,9 @@ try {
     'dest-uri': remote.amqp!.url,
     'dest-queue': 'bench-b',
   });
+  if (values.rabbitmq) await measureRabbitShovel(source);
 } finally {
   await source.close();
   await remote.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
-if (values.rabbitmq) await measureRabbitShovel();

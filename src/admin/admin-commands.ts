@@ -28,6 +28,12 @@ export interface ShovelStatusView {
   readonly lastError: string | undefined;
   readonly source: string;
   readonly destination: string;
+  readonly failuresInRow?: number;
+  readonly nextRetryAtMs?: number | undefined;
+  readonly messagesRefused?: number;
+  readonly messagesDeadLettered?: number;
+  readonly deadLetter?: string | undefined;
+  readonly lastDeadLetterReason?: string | undefined;
 }
 
 /** What only a running broker has: live Kafka, SQS and shovel state, its TLS listeners. */

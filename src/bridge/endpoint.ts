@@ -57,3 +57,24 @@ export class EndpointUnavailable extends Error {
     this.name = 'EndpointUnavailable';
   }
 }
+
+/**
+ * A destination refused this one message for good (too large, malformed, unroutable, nacked):
+ * sending it again unchanged will not help. Everything else a destination rejects with (connection
+ * refused, broker down, timeouts) is transient and retried with back-off for ever.
+ */
+export class PermanentRefusal extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'PermanentRefusal';
+  }
+}
+
+/** Headers (Kafka headers, SQS attributes) saying why a dead-lettered copy is there. */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'x-shovel-dead-letter-reason',
+  shovel: 'x-shovel-dead-letter-shovel',
+  source: 'x-shovel-dead-letter-source',
+  destination: 'x-shovel-dead-letter-destination',
+  attempts: 'x-shovel-dead-letter-attempts',
+} as const;

@@ -5,7 +5,7 @@
  * confirmed at the destination; a destination is a producer with acks=all (-1).
  */
 import { type Consumer, Kafka, logLevel, type Producer, type SASLOptions } from 'kafkajs';
-import type { Delivery, ShovelDestination, ShovelSource } from './endpoint.js';
+import { type Delivery, PermanentRefusal, type ShovelDestination, type ShovelSource } from './endpoint.js';
 import { type BridgeMessage, fromKafka, type KafkaOutbound, toKafka } from './message-mapping.js';
 
 /** A Kafka source commits its offset after this many confirmed records (and at the end of each batch). */
@@ -125,9 +125,39 @@ export class KafkaSource implements ShovelSource {
   }
 }
 
+/** Produce errors about the records themselves: sending them again unchanged cannot succeed. */
+const PERMANENT_KAFKA_ERRORS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_TIMESTAMP',
+  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+]);
+
+/** The Kafka error type and message when `error` (or what it wraps) refuses the records for good. */
+export function permanentKafkaError(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const e = queue.shift() as
+      | { type?: unknown; message?: unknown; cause?: unknown; errors?: unknown }
+      | undefined;
+    if (e === null || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    if (typeof e.type === 'string' && PERMANENT_KAFKA_ERRORS.has(e.type))
+      return `${e.type}: ${String(e.message)}`;
+    queue.push(e.cause, (e as { originalError?: unknown }).originalError);
+    if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return undefined;
+}
+
+type Pending = { record: KafkaOutbound; resolve: () => void; reject: (e: Error) => void };
+
 export class KafkaDestination implements ShovelDestination {
   private producer: Producer | undefined;
-  private pending: { record: KafkaOutbound; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private pending: Pending[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
 
@@ -173,15 +203,29 @@ export class KafkaDestination implements ShovelDestination {
     });
   }
 
-  private async produce(batch: { record: KafkaOutbound; resolve: () => void; reject: (e: Error) => void }[]) {
+  private async produce(batch: Pending[]) {
     try {
-      const producer = this.producer;
-      if (!producer) throw new Error('the Kafka destination is not connected');
-      await producer.send({ topic: this.topic, acks: this.acks, messages: batch.map((b) => b.record) });
+      await this.produceRecords(batch.map((b) => b.record));
       for (const b of batch) b.resolve();
     } catch (error) {
-      for (const b of batch) b.reject(error as Error);
+      const refusal = permanentKafkaError(error);
+      if (refusal === undefined) {
+        for (const b of batch) b.reject(error as Error);
+      } else if (batch.length === 1) {
+        batch[0]!.reject(new PermanentRefusal(`the Kafka destination refused the record: ${refusal}`));
+      } else {
+        // Kafka refuses a whole produce batch for one bad record (or for a total over
+        // max.message.bytes): one at a time, only the bad record is refused. Records of other
+        // partitions that were written already are written again (at-least-once, same stable id).
+        for (const b of batch) await this.produce([b]);
+      }
     }
+  }
+
+  private async produceRecords(records: KafkaOutbound[]): Promise<void> {
+    const producer = this.producer;
+    if (!producer) throw new Error('the Kafka destination is not connected');
+    await producer.send({ topic: this.topic, acks: this.acks, messages: records });
   }
 
   async close(): Promise<void> {

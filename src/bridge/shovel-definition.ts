@@ -3,8 +3,10 @@
  * format (src-uri, src-queue | src-exchange + src-exchange-key, dest-uri, dest-queue |
  * dest-exchange + dest-exchange-key, ack-mode, prefetch-count, src-delete-after,
  * reconnect-delay, add-forward-headers), extended with Kafka (src-topic + src-group,
- * dest-topic + dest-topic-partition) and SQS (src-sqs-queue, dest-sqs-queue) endpoints. Pure:
- * a bad value is refused with the field named (ShovelDefinitionError).
+ * dest-topic + dest-topic-partition) and SQS (src-sqs-queue, dest-sqs-queue) endpoints, and
+ * Pier's dead-letter destination for messages the destination refuses for good (dead-letter-queue |
+ * dead-letter-topic | dead-letter-sqs-queue on this Pier, dead-letter-after-attempts). Pure: a bad
+ * value is refused with the field named (ShovelDefinitionError).
  */
 
 export type AckMode = 'on-confirm' | 'on-publish' | 'no-ack';
@@ -54,6 +56,17 @@ export type DestinationSpec =
     }
   | { readonly kind: 'sqs-queue'; readonly queue: string; readonly at: EndpointLocation };
 
+/**
+ * Where a message the destination refuses for good goes (always on this Pier, in the shovel's
+ * vhost) once it was refused `afterAttempts` times.
+ */
+export interface DeadLetterSpec {
+  readonly kind: 'amqp-queue' | 'kafka-topic' | 'sqs-queue';
+  /** The queue or topic name (an SQS queue may also be given by URL). */
+  readonly name: string;
+  readonly afterAttempts: number;
+}
+
 export interface ShovelDefinition {
   readonly vhost: string;
   readonly name: string;
@@ -65,6 +78,8 @@ export interface ShovelDefinition {
   readonly reconnectDelayMs: number;
   readonly addForwardHeaders: boolean;
   readonly addTimestampHeader: boolean;
+  /** Undefined: a refused message stays at the source and the shovel retries it for ever. */
+  readonly deadLetter: DeadLetterSpec | undefined;
 }
 
 export class ShovelDefinitionError extends Error {
@@ -105,10 +120,16 @@ const KNOWN_FIELDS = new Set([
   'dest-add-forward-headers',
   'dest-add-timestamp-header',
   'add-timestamp-header',
+  'dead-letter-queue',
+  'dead-letter-topic',
+  'dead-letter-sqs-queue',
+  'dead-letter-after-attempts',
 ]);
 
 export const DEFAULT_PREFETCH_COUNT = 1000;
 export const DEFAULT_RECONNECT_DELAY_SECONDS = 5;
+/** Refusals of one message before it is dead-lettered, when dead-letter-after-attempts is not given. */
+export const DEFAULT_DEAD_LETTER_AFTER_ATTEMPTS = 3;
 
 /** Parses and checks a shovel parameter's value; throws ShovelDefinitionError naming the field. */
 export function parseShovelDefinition(vhost: string, name: string, value: unknown): ShovelDefinition {
@@ -172,6 +193,44 @@ export function parseShovelDefinition(vhost: string, name: string, value: unknow
       v,
       v['dest-add-timestamp-header'] !== undefined ? 'dest-add-timestamp-header' : 'add-timestamp-header',
     ),
+    deadLetter: deadLetterOf(v, destination),
+  };
+}
+
+const DEAD_LETTER_FIELDS = ['dead-letter-queue', 'dead-letter-topic', 'dead-letter-sqs-queue'] as const;
+
+function deadLetterOf(v: Record<string, unknown>, destination: DestinationSpec): DeadLetterSpec | undefined {
+  const given = DEAD_LETTER_FIELDS.filter((f) => v[f] !== undefined);
+  if (given.length === 0) {
+    if (v['dead-letter-after-attempts'] !== undefined) {
+      throw new ShovelDefinitionError(
+        'dead-letter-after-attempts',
+        `only applies with a dead-letter destination: one of ${DEAD_LETTER_FIELDS.join(', ')}`,
+      );
+    }
+    return undefined;
+  }
+  if (given.length > 1) throw new ShovelDefinitionError(given[1]!, `give only one of ${given.join(', ')}`);
+  const field = given[0]!;
+  const name = stringField(v, field);
+  const kind =
+    field === 'dead-letter-queue'
+      ? 'amqp-queue'
+      : field === 'dead-letter-topic'
+        ? 'kafka-topic'
+        : 'sqs-queue';
+  const same =
+    destination.at.local &&
+    ((kind === 'amqp-queue' && destination.kind === 'amqp' && destination.queue === name) ||
+      (kind === 'kafka-topic' && destination.kind === 'kafka-topic' && destination.topic === name) ||
+      (kind === 'sqs-queue' && destination.kind === 'sqs-queue' && destination.queue === name));
+  if (same) {
+    throw new ShovelDefinitionError(field, 'must not be the destination itself (it refuses these messages)');
+  }
+  return {
+    kind,
+    name,
+    afterAttempts: positiveInteger(v, 'dead-letter-after-attempts', DEFAULT_DEAD_LETTER_AFTER_ATTEMPTS),
   };
 }
 

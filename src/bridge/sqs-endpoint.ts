@@ -14,7 +14,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Delivery, ShovelDestination, ShovelSource } from './endpoint.js';
+import { type Delivery, PermanentRefusal, type ShovelDestination, type ShovelSource } from './endpoint.js';
 import { type BridgeMessage, fromSqs, type SqsInbound, type SqsOutbound, toSqs } from './message-mapping.js';
 
 export interface SqsAddress {
@@ -165,6 +165,42 @@ export async function releaseSqsMessages(
 
 type Pending = { request: SqsOutbound; resolve: () => void; reject: (e: Error) => void };
 
+/** SendMessageBatch's limits: 10 entries, 1 MiB of payload (bodies and attributes) in all. */
+const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_PAYLOAD_BYTES = 1_048_576;
+
+function payloadBytes(request: SqsOutbound): number {
+  let total = Buffer.byteLength(request.MessageBody, 'utf8');
+  for (const [name, value] of Object.entries(request.MessageAttributes)) {
+    total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value.DataType ?? '', 'utf8');
+    if (value.StringValue !== undefined) total += Buffer.byteLength(value.StringValue, 'utf8');
+    if (value.BinaryValue !== undefined) total += value.BinaryValue.length;
+  }
+  return total;
+}
+
+/** In order, as few batches as the limits allow (a message too long on its own goes alone). */
+function batchesOf(all: Pending[]): Pending[][] {
+  const batches: Pending[][] = [];
+  let current: Pending[] = [];
+  let bytes = 0;
+  for (const p of all) {
+    const size = payloadBytes(p.request);
+    if (
+      current.length === MAX_BATCH_ENTRIES ||
+      (current.length > 0 && bytes + size > MAX_BATCH_PAYLOAD_BYTES)
+    ) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(p);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
 export class SqsDestination implements ShovelDestination {
   private client: SQSClient | undefined;
   private queueUrl = '';
@@ -195,8 +231,7 @@ export class SqsDestination implements ShovelDestination {
           this.scheduled = false;
           const all = this.pending;
           this.pending = [];
-          for (let i = 0; i < all.length; i += 10) {
-            const batch = all.slice(i, i + 10);
+          for (const batch of batchesOf(all)) {
             this.flushing = this.flushing.then(() => this.sendBatch(batch));
           }
         });
@@ -217,11 +252,23 @@ export class SqsDestination implements ShovelDestination {
       const failed = new Map(Failed.map((f) => [Number(f.Id), f]));
       batch.forEach((b, i) => {
         const f = failed.get(i);
-        if (f) b.reject(new Error(`SQS refused the message: ${f.Code}: ${f.Message ?? ''}`));
-        else b.resolve();
+        if (!f) b.resolve();
+        else if (f.SenderFault) {
+          // The entry itself is at fault (too long, invalid characters, bad attributes).
+          b.reject(new PermanentRefusal(`SQS refused the message: ${f.Code}: ${f.Message ?? ''}`));
+        } else b.reject(new Error(`SQS could not take the message: ${f.Code}: ${f.Message ?? ''}`));
       });
     } catch (error) {
-      for (const b of batch) b.reject(error as Error);
+      const name = (error as { name?: string }).name ?? '';
+      if (!/BatchRequestTooLong/.test(name)) {
+        for (const b of batch) b.reject(error as Error);
+      } else if (batch.length === 1) {
+        batch[0]!.reject(
+          new PermanentRefusal(`SQS refused the message: ${name}: ${(error as Error).message}`),
+        );
+      } else {
+        for (const b of batch) await this.sendBatch([b]);
+      }
     }
   }
 

@@ -616,20 +616,21 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
     },
     status: {
       args: [],
-      summary: 'each shovel: state, messages moved, last error',
+      summary: 'each shovel: state, messages moved and dead-lettered, last error',
       flags: [VHOST_FILTER, JSON_OUTPUT, DATA_DIR],
       request: (_p, v) => ({ command: 'shovel.status', args: { vhost: v.vhost } }),
       print: (r, _p, v) =>
         v.json
           ? toJson(r)
           : formatTable(
-              ['vhost', 'name', 'state', 'moved', 'source', 'destination', 'last-error'],
+              ['vhost', 'name', 'state', 'moved', 'dead-lettered', 'source', 'destination', 'last-error'],
               (
                 r as Array<{
                   vhost: string;
                   name: string;
                   state: string;
                   messagesMoved: number;
+                  messagesDeadLettered?: number;
                   source: string;
                   destination: string;
                   lastError?: string;
@@ -639,6 +640,7 @@ const COMMANDS: Readonly<Record<AdminGroup, Readonly<Record<string, Command>>>> 
                 s.name,
                 s.state,
                 String(s.messagesMoved),
+                String(s.messagesDeadLettered ?? 0),
                 s.source,
                 s.destination,
                 s.lastError ?? '-',

@@ -96,6 +96,12 @@ export interface ShovelView {
   readonly lastErrorAtMs: number | undefined;
   readonly source: string;
   readonly destination: string;
+  readonly failuresInRow?: number;
+  readonly nextRetryAtMs?: number | undefined;
+  readonly messagesRefused?: number;
+  readonly messagesDeadLettered?: number;
+  readonly deadLetter?: string | undefined;
+  readonly lastDeadLetterReason?: string | undefined;
 }
 
 /** What /api/kafka reads and acts on. */

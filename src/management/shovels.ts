@@ -1,7 +1,8 @@
 /**
  * RabbitMQ's shovel status routes (rabbitmq_shovel_management): /api/shovels and
  * /api/shovels/{vhost}. Rows carry RabbitMQ's fields (name, vhost, type, state, reason when
- * terminated, src_uri, dest_uri) and Pier's extras (messages_moved, last_error). Shovels are
+ * terminated, src_uri, dest_uri) and Pier's extras (messages_moved, last_error, the back-off's
+ * failures_in_row and next_retry_at, messages_refused and messages_dead_lettered). Shovels are
  * defined through /api/parameters/shovel (parameters.ts); composition passes the status in.
  */
 import { visibleVhosts } from './auth.js';
@@ -35,6 +36,12 @@ function list(req: ApiRequest, ctx: ManagementContext) {
       messages_moved: s.messagesMoved,
       last_error: s.lastError ?? null,
       last_error_at: s.lastErrorAtMs === undefined ? null : new Date(s.lastErrorAtMs).toISOString(),
+      failures_in_row: s.failuresInRow ?? 0,
+      next_retry_at: s.nextRetryAtMs === undefined ? null : new Date(s.nextRetryAtMs).toISOString(),
+      messages_refused: s.messagesRefused ?? 0,
+      messages_dead_lettered: s.messagesDeadLettered ?? 0,
+      dead_letter: s.deadLetter ?? null,
+      last_dead_letter_reason: s.lastDeadLetterReason ?? null,
     }));
   return listReply(rows, req.query);
 }

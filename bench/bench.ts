@@ -8,6 +8,7 @@ const WORKLOADS: Record<string, string> = {
   'kafka-fetch-sessions': './kafka-fetch-session-bench.js', // kafka-fetch-session-bench.ts: KIP-227 on vs off
   sqs: './sqs-bench.js', // sqs-bench.ts: the SDK and a load generator
   management: './management-bench.js', // management-bench.ts: API/metrics latency under load, scrape cost
+  'transient-paging': './transient-paging-bench.js', // transient-paging-bench.ts: RSS of a deep non-durable queue
   scale: './scale-bench.js', // scale-bench.ts: memory per idle connection and per durable queue
   'scale-all': './scale-all-bench.js', // scale-all-bench.ts: issue 16's scale figures at once, then start-up time
   jobs: './jobs-bench.js', // jobs-bench.ts: piermq/jobs vs plain amqplib and BullMQ on Redis

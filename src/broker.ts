@@ -100,6 +100,11 @@ export interface BrokerOptions {
   /** Segment file size of queue logs (AMQP classic queues, the SQS message log; `--queue-segment-bytes`). */
   queueSegmentBytes?: number;
   /**
+   * Ready messages a classic queue keeps in memory with their bodies (`--queue-window-messages`);
+   * a durable queue reads the rest from its log, a non-durable one pages it to a scratch log.
+   */
+  queueWindowMessages?: number;
+  /**
    * AMQP limits: frame size, channels, heartbeat, max message size, handshake timeout, connections,
    * consumers per channel, consumer acknowledgement timeout; and the server identity clients see
    * (`serverProduct`, `serverVersion`: default `RabbitMQ` 3.10.8, the semantics Pier implements).
@@ -189,6 +194,7 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     fsync: options.fsync,
     fsyncIntervalMs: options.fsyncIntervalMs,
     segmentSizeBytes: options.queueSegmentBytes,
+    queueWindowMessages: options.queueWindowMessages,
     logger: log,
   });
   // A data directory Pier creates is its owner's only (0700): it holds messages and password hashes.
@@ -203,7 +209,17 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
   const resources = new ResourceMonitor(storage.dataDir, options.resources, log);
   // A write refused for lack of space, or a failed fdatasync, raises the disk alarm: publishers are
   // blocked or refused (never acknowledged) and the health check and metrics say so.
-  storage.committer.onWriteState((err) => resources.diskWriteFailing(err));
+  // Pages of non-durable queues go through a committer of their own: either one failing holds the alarm.
+  let storeWriteError: Error | undefined;
+  let pageWriteError: Error | undefined;
+  storage.committer.onWriteState((err) => {
+    storeWriteError = err;
+    resources.diskWriteFailing(storeWriteError ?? pageWriteError);
+  });
+  storage.transient.committer.onWriteState((err) => {
+    pageWriteError = err;
+    resources.diskWriteFailing(storeWriteError ?? pageWriteError);
+  });
   storage.onFailure((err) => resources.storageFailed(err));
   // Kafka topics seen as AMQP stream queues (x-kafka-topic): the AMQP core opens them through this.
   const streamViews = composeStreamViews();

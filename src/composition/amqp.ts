@@ -5,7 +5,6 @@
  * Kafka's SASL and the admin commands use its users.
  */
 
-import { MemoryQueueStore } from '../core/amqp/memory-queue-store.js';
 import type { StreamViewFactory } from '../core/amqp/stream-view-queue.js';
 import { BrokerCore } from '../core/broker-core.js';
 import type { Clock } from '../core/clock.js';
@@ -16,6 +15,7 @@ import { amqpPropertiesCodec } from '../protocol/amqp/message-properties-codec.j
 import { AmqpServer, DEFAULT_AMQP_LIMITS } from '../protocol/amqp/server.js';
 import type { ResourceMonitor } from '../resources/resource-monitor.js';
 import { DelayStorage } from '../storage/amqp/disk-delay-store.js';
+import type { TransientPagingStats } from '../storage/amqp/transient-queue-store.js';
 import { DedupStorage } from '../storage/disk-dedup-store.js';
 import type { Storage } from '../storage/storage.js';
 import { type BoundAddress, bindListener, formatHost, type ProtocolParts } from './listener.js';
@@ -33,6 +33,8 @@ export interface AmqpParts extends ProtocolParts<ListenerAddress> {
   channelCount(): number;
   /** The listener's open connections (none while it is off): for the management API. */
   connections(): Iterable<AmqpConnection>;
+  /** Non-durable queues' ready messages in memory and paged to disk (the metrics). */
+  transientPaging(): TransientPagingStats;
   /** Binds the amqps listener (call once): the same connections, over TLS. */
   listenTls(host: string, port: number, tls: TlsParts): Promise<ListenerAddress>;
 }
@@ -61,13 +63,16 @@ export function composeAmqp({
 }: AmqpCompositionInput): AmqpParts {
   const delayStorage = new DelayStorage(storage.dataDir, storage.committer, { logger: log });
   const dedupStorage = new DedupStorage(storage.dataDir, storage.committer, { logger: log });
+  // RabbitMQ's vm_memory_high_watermark_paging_ratio: past it, non-durable queues page what they can.
+  alarms.onPagingChange((paging) => storage.transient.setMemoryPressure(paging));
   const core = new BrokerCore({
     clock,
     ...(loginThrottle ? { loginThrottle } : {}),
     definitions: storage.definitions,
     codec: amqpPropertiesCodec,
     createStore: (vhost, queueName, durable, level) => {
-      if (!durable) return new MemoryQueueStore();
+      // Non-durable queues keep a window in memory and page the rest to a scratch log.
+      if (!durable) return storage.transient.openStore();
       // Each level of a priority queue has its own log.
       return storage.openQueueStore(vhost, level === 0 ? queueName : `${queueName}\0priority ${level}`);
     },
@@ -101,6 +106,7 @@ export function composeAmqp({
     connectionCount: () => server?.connections.size ?? 0,
     channelCount: () => server?.channelCount() ?? 0,
     connections: () => server?.connections ?? [],
+    transientPaging: () => storage.transient.stats(),
     restore(storedDefinitions) {
       const startedAtMs = Date.now();
       core.restore(storedDefinitions);

@@ -87,6 +87,7 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
       stats: amqp.core.stats,
       connectionCount: () => amqp.connectionCount(),
       channelCount: () => amqp.channelCount(),
+      paging: () => ({ ...amqp.transientPaging(), underPressure: resources.memoryPaging }),
     },
     kafka: { topics: kafka.topics, groups: kafka.groups },
     sqs: { registry: sqs.registry, memory: sqs.registry.memory, nowMs: () => clock.now() },

@@ -27,6 +27,7 @@ import {
   DEFAULT_MEMORY_HIGH_WATERMARK,
   DEFAULT_RESOURCE_CHECK_INTERVAL_MS,
 } from '../resources/resource-monitor.js';
+import { DEFAULT_WINDOW_MESSAGES } from '../storage/amqp/disk-queue-store.js';
 import { DEFAULT_FSYNC_INTERVAL_MS } from '../storage/group-commit.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, MAX_SEGMENT_SIZE_BYTES } from '../storage/queue-log.js';
 import {
@@ -583,6 +584,14 @@ export const SETTINGS = [
     type: integer({ min: MIN_QUEUE_SEGMENT_BYTES, max: MAX_SEGMENT_SIZE_BYTES, unit: 'bytes' }),
     default: DEFAULT_SEGMENT_SIZE_BYTES,
     help: 'size of the segment files of queue logs (AMQP classic queues, the SQS message log); a file is deleted once its messages are settled',
+  }),
+  setting({
+    flag: 'queue-window-messages',
+    env: 'PIER_QUEUE_WINDOW_MESSAGES',
+    option: 'queueWindowMessages',
+    type: integer({ min: 1, unit: 'messages' }),
+    default: DEFAULT_WINDOW_MESSAGES,
+    help: 'ready messages an AMQP classic queue keeps in memory (also at most 16 MiB of bodies); beyond it a durable queue reads from its log and a non-durable one pages to <data-dir>/transient (emptied at start); at half the memory watermark non-durable queues shrink to 256',
   }),
   setting({
     flag: 'amqp-server-product',

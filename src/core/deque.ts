@@ -23,6 +23,16 @@ export class Deque<T> {
     return item;
   }
 
+  /** Removes and returns the newest item (the tail). */
+  pop(): T | undefined {
+    if (this.count === 0) return undefined;
+    this.count--;
+    const index = (this.head + this.count) & (this.items.length - 1);
+    const item = this.items[index];
+    this.items[index] = undefined;
+    return item;
+  }
+
   peek(): T | undefined {
     return this.count === 0 ? undefined : this.items[this.head];
   }

@@ -19,6 +19,16 @@ export interface AmqpMetricsSource {
   /** Open AMQP connections; 0 when the listener is off. */
   connectionCount(): number;
   channelCount(): number;
+  /** Non-durable queues' ready messages: in memory, paged to disk, and whether memory pressure is on. */
+  paging?(): AmqpPagingState;
+}
+
+export interface AmqpPagingState {
+  readonly pagedMessages: number;
+  readonly pagedBytes: number;
+  readonly memoryMessages: number;
+  readonly memoryBytes: number;
+  readonly underPressure: boolean;
 }
 
 const PROTOCOL = { protocol: 'amqp091' } as const;
@@ -180,6 +190,37 @@ export function* writeAmqpMetrics(
   ];
   for (const [suffix, help, value] of global) {
     out.single(`rabbitmq_global_messages_${suffix}_total`, 'counter', help, value, PROTOCOL);
+  }
+  const paging = source.paging?.();
+  if (paging) {
+    const pagingSeries: readonly [name: string, help: string, value: number][] = [
+      [
+        'pier_amqp_paged_messages',
+        'Ready messages of non-durable queues paged to disk (bodies not in memory)',
+        paging.pagedMessages,
+      ],
+      [
+        'pier_amqp_paged_bytes',
+        'Body bytes of the ready messages of non-durable queues paged to disk',
+        paging.pagedBytes,
+      ],
+      [
+        'pier_amqp_ready_memory_messages',
+        'Ready messages of non-durable queues held in memory with their bodies',
+        paging.memoryMessages,
+      ],
+      [
+        'pier_amqp_ready_memory_bytes',
+        'Body bytes of the ready messages of non-durable queues held in memory',
+        paging.memoryBytes,
+      ],
+      [
+        'pier_amqp_memory_paging',
+        '1 while memory is above the paging ratio (0.5) of the high watermark: queues page to disk',
+        paging.underPressure ? 1 : 0,
+      ],
+    ];
+    for (const [name, help, value] of pagingSeries) out.single(name, 'gauge', help, value);
   }
   out.single('rabbitmq_global_publishers', 'gauge', 'Current number of publishers', s.publishers, PROTOCOL);
   out.single('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', consumers, PROTOCOL);

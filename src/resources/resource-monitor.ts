@@ -45,6 +45,11 @@ export interface ResourceOptions {
 }
 
 export const DEFAULT_MEMORY_HIGH_WATERMARK: MemoryWatermark = { fraction: 0.4 };
+/**
+ * RabbitMQ's vm_memory_high_watermark_paging_ratio (default 0.5): above this fraction of the
+ * watermark, queues page messages to disk to stay clear of the alarm.
+ */
+export const MEMORY_PAGING_RATIO = 0.5;
 export const DEFAULT_DISK_FREE_LIMIT_BYTES = 50_000_000;
 export const DEFAULT_RESOURCE_CHECK_INTERVAL_MS = 1000;
 
@@ -61,6 +66,9 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
   readonly checkIntervalMs: number;
   private readonly raised = new Set<ResourceAlarm>();
   private readonly listeners = new Set<() => void>();
+  private readonly pagingListeners = new Set<(paging: boolean) => void>();
+  /** Memory above MEMORY_PAGING_RATIO of the watermark: queues page to disk (no alarm, nobody blocked). */
+  memoryPaging = false;
   private readonly memoryUsedBytes: () => number;
   private readonly diskFreeBytes: () => number;
   private readonly watermark: MemoryWatermark;
@@ -111,6 +119,17 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
     return () => this.listeners.delete(listener);
   }
 
+  /** Calls `listener` when memory use crosses the paging threshold, either way; returns an unsubscribe function. */
+  onPagingChange(listener: (paging: boolean) => void): () => void {
+    this.pagingListeners.add(listener);
+    return () => this.pagingListeners.delete(listener);
+  }
+
+  /** Memory above which queues page to disk: MEMORY_PAGING_RATIO of the watermark. */
+  get pagingThresholdBytes(): number {
+    return Math.floor(this.memoryLimitBytes * MEMORY_PAGING_RATIO);
+  }
+
   /** Measures now and keeps measuring every checkIntervalMs. */
   start(): void {
     this.check();
@@ -144,6 +163,8 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
     const memoryBytes = this.measureMemory();
     this.lastMemoryUsedBytes = memoryBytes;
     // As RabbitMQ: the memory alarm is above the watermark, the disk alarm below the limit.
+    // Paging first: queues free what they can before publishers are blocked.
+    if (memoryBytes !== undefined) this.updatePaging(memoryBytes > this.pagingThresholdBytes, memoryBytes);
     const memoryChanged =
       memoryBytes !== undefined &&
       this.update('memory', memoryBytes > this.memoryLimitBytes, () => this.memoryMessage(memoryBytes));
@@ -152,6 +173,17 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
     this.lastDiskFreeBytes = freeBytes;
     if (freeBytes !== undefined || this.diskHeld()) diskChanged = this.updateDisk(freeBytes);
     if (memoryChanged || diskChanged) this.notify();
+  }
+
+  private updatePaging(paging: boolean, memoryBytes: number): void {
+    if (paging === this.memoryPaging) return;
+    this.memoryPaging = paging;
+    this.log(
+      `memory used ${formatBytes(memoryBytes)} is ${paging ? 'above' : 'back below'} the paging threshold ` +
+        `${formatBytes(this.pagingThresholdBytes)} (${MEMORY_PAGING_RATIO} of the high watermark): ` +
+        (paging ? 'queues page messages to disk' : 'queues keep their usual in-memory windows'),
+    );
+    for (const listener of [...this.pagingListeners]) listener(paging);
   }
 
   /**

@@ -612,6 +612,28 @@ export class QueueLog {
     return count;
   }
 
+  /**
+   * Deletes the sealed segments the read cursor has passed, whatever their acks (a scratch log,
+   * whose records are used up by reading them: transient-queue-store.ts).
+   */
+  discardReadSegments(): void {
+    for (const seg of [...this.segments.values()]) {
+      if (seg === this.active) return;
+      const passed =
+        seg.id < this.cursorSegmentId ||
+        (seg.id === this.cursorSegmentId && this.cursorPosition >= seg.sizeBytes);
+      if (!passed) return;
+      this.deleteSegment(seg);
+    }
+  }
+
+  /** Deletes every segment, the one being written too; the next append starts a new one. */
+  discardAll(): void {
+    for (const seg of [...this.segments.values()]) this.deleteSegment(seg);
+    this.active = undefined;
+    this.moveCursorToEnd();
+  }
+
   /** Releases fds. Appended data is still written and synced by the committer per its policy. */
   close(): void {
     if (this.closed) return;

@@ -8,11 +8,13 @@
  *   <dataDir>/streams/<hex>/         one DiskStreamStore per stream queue (same naming, same name.json)
  *   <dataDir>/sqs/log/               the messages of all SQS queues, one shared log (sqs/disk-sqs-store.ts)
  *   <dataDir>/sqs/<queue id>/dedup/  a FIFO SQS queue's deduplication ids
+ *   <dataDir>/transient/<n>/         pages of non-durable queues (emptied at start, never fsync'd)
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { FsyncPolicy } from '../core/durability.js';
 import { DiskQueueStore } from './amqp/disk-queue-store.js';
+import { TransientQueueStorage } from './amqp/transient-queue-store.js';
 import { DiskDefinitionsStore } from './disk-definitions-store.js';
 import { fsyncDir, GroupCommitter, mkdirDurable } from './group-commit.js';
 import { DiskSqsStorage } from './sqs/disk-sqs-store.js';
@@ -25,7 +27,7 @@ export interface StorageOptions {
   fsyncIntervalMs?: number;
   segmentSizeBytes?: number;
   logger?: (line: string) => void;
-  /** Per-queue in-memory window (see DiskQueueStoreOptions). */
+  /** Per-queue in-memory window of durable and non-durable queues (see DiskQueueStoreOptions). */
   queueWindowMessages?: number;
   queueWindowBytes?: number;
   /** Definitions log records before compaction (default 1000). */
@@ -61,6 +63,8 @@ export class Storage {
   readonly dataDir: string;
   readonly committer: GroupCommitter;
   readonly definitions: DiskDefinitionsStore;
+  /** Non-durable queues' pages: a scratch directory emptied at start (amqp/transient-queue-store.ts). */
+  readonly transient: TransientQueueStorage;
   private readonly options: StorageOptions;
   private readonly fs: StorageFs;
   private readonly logger: (line: string) => void;
@@ -93,6 +97,12 @@ export class Storage {
         fs,
       });
       this.committer.onFailure((err) => this.reportFailure(err));
+      this.transient = new TransientQueueStorage(join(this.dataDir, 'transient'), fs, {
+        windowMessages: options.queueWindowMessages,
+        windowBytes: options.queueWindowBytes,
+        segmentSizeBytes: options.segmentSizeBytes,
+        logger: this.logger,
+      });
       this.definitions = DiskDefinitionsStore.open(join(this.dataDir, 'definitions'), {
         logger: this.logger,
         sync: options.fsync !== 'never',
@@ -259,6 +269,7 @@ export class Storage {
     for (const store of [...this.openStores.values()]) store.close();
     for (const log of [...this.openStreams.values()]) log.close();
     this.sqsStorage?.close();
+    this.transient.close();
     try {
       await this.committer.close();
     } finally {

@@ -5,7 +5,9 @@ import type { Message, QueuedMessage } from '../message.js';
  * Where a queue keeps its ready messages. The core's Queue owns leases, consumers and requeue
  * order; the store only keeps messages in FIFO order and makes them durable when asked.
  *
- * Two implementations: MemoryQueueStore (core, for non-durable queues) and DiskQueueStore
+ * Three implementations: MemoryQueueStore (core: tests and offline admin), TransientQueueStore
+ * (storage, the broker's non-durable queues: a window in memory, the rest paged to a scratch log,
+ * nothing kept across a restart) and DiskQueueStore
  * (storage, for durable queues: appends to a segment log and keeps only a window of message
  * bodies in memory, so a queue of millions of messages does not fill the heap). A durable store
  * opened on existing data starts with the unsettled persistent messages it recovered as ready

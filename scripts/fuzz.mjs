@@ -31,6 +31,8 @@ const progressEvery = Math.max(1000, Math.min(50_000, Math.floor(inputs / 20)));
 const targets = FUZZ_TARGETS.filter((t) => !only || t.name.includes(only));
 const MAX_INPUT_BYTES = 64 * 1024;
 const SHARED_HEADER_BYTES = 8;
+/** Loading the decoders in a worker on a loaded machine can take long: not a hang before input 0. */
+const STARTUP_GRACE_MS = 180_000;
 
 if (flag('write-seeds')) {
   for (const t of targets) console.log(`${t.name}: ${saveCorpus(t.name, t.seeds())} new corpus files`);
@@ -80,12 +82,13 @@ function runOne(target, index) {
       if (index !== lastIndex) {
         lastIndex = index;
         lastChangeAt = Date.now();
-      } else if (Date.now() - lastChangeAt > hangMs) {
+      } else if (Date.now() - lastChangeAt > (index === -1 ? STARTUP_GRACE_MS : hangMs)) {
         extra.push({
           kind: 'hang',
           message: `input ${index} made no progress for ${hangMs} ms`,
           input: stuckInput(),
         });
+        clearInterval(watchdog);
         worker.terminate();
       }
     }, 500);
@@ -104,6 +107,7 @@ function runOne(target, index) {
       }
     });
     worker.on('error', (error) => {
+      if (extra.some((f) => f.kind === 'hang')) return;
       extra.push({ kind: 'crash', message: error?.stack ?? String(error), input: stuckInput() });
     });
     worker.on('exit', (code) => {

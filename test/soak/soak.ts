@@ -57,7 +57,15 @@ export interface SoakResult {
 const BROKER_ARGS = ['--kafka-port', '0', '--sqs-port', '0', '--fsync', 'always', ...GROUP_TEST_ARGS];
 
 async function startBroker(dataDir: string): Promise<{ broker: ChildBroker; address: SoakAddress }> {
-  const broker = await spawnBroker(dataDir, BROKER_ARGS, ['amqp', 'kafka', 'sqs']);
+  // spawnBroker gives a start-up 20 s; on a loaded machine a start can take longer: try again.
+  let broker: ChildBroker | undefined;
+  for (let attempt = 1; !broker; attempt++) {
+    try {
+      broker = await spawnBroker(dataDir, BROKER_ARGS, ['amqp', 'kafka', 'sqs']);
+    } catch (error) {
+      if (attempt >= 3 || !/in 20 s/.test((error as Error).message)) throw error;
+    }
+  }
   const kafka = broker.listeners.get('kafka')!;
   const sqs = broker.listeners.get('sqs')!;
   return {

@@ -28,15 +28,20 @@ export class AmqpLoad implements ProtocolLoad {
     return [this.work, this.order];
   }
 
-  private async connect(address: SoakAddress): Promise<amqp.ChannelModel> {
+  private async connect(address: SoakAddress, signal: AbortSignal): Promise<amqp.ChannelModel> {
     const connection = await amqp.connect(address.amqpUrl);
     connection.on('error', () => {});
     this.connections.push(connection);
+    // The cycle ended while connecting: close() has already run.
+    if (signal.aborted) {
+      await connection.close().catch(() => {});
+      throw new Error('the cycle ended');
+    }
     return connection;
   }
 
   async run(address: SoakAddress, signal: AbortSignal): Promise<void> {
-    const connection = await this.connect(address);
+    const connection = await this.connect(address, signal);
     const publisher = await connection.createConfirmChannel();
     publisher.on('error', () => {});
     await publisher.assertQueue(WORK, { durable: true });
@@ -115,7 +120,7 @@ export class AmqpLoad implements ProtocolLoad {
 
   /** Takes a few messages and closes its connection without acking them (they must come back). */
   private async dyingConsumer(address: SoakAddress, signal: AbortSignal): Promise<void> {
-    const connection = await this.connect(address);
+    const connection = await this.connect(address, signal);
     const channel = await connection.createChannel();
     channel.on('error', () => {});
     await channel.prefetch(5);

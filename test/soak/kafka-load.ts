@@ -66,6 +66,11 @@ export class KafkaLoad implements ProtocolLoad {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.clients.push(producer);
     await producer.connect();
+    if (signal.aborted) {
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      return;
+    }
     void this.produce(producer, signal);
     void this.groupMembers(kafka, signal);
   }
@@ -93,23 +98,24 @@ export class KafkaLoad implements ProtocolLoad {
 
   /** Two members, then one leaves and another joins at random moments: rebalances under load. */
   private async groupMembers(kafka: Kafka, signal: AbortSignal): Promise<void> {
-    const first = await this.member(kafka).catch(() => undefined);
-    const second = await this.member(kafka).catch(() => undefined);
+    const first = await this.member(kafka, signal).catch(() => undefined);
+    const second = await this.member(kafka, signal).catch(() => undefined);
     await pause(100 + this.random() * 400, signal);
     if (signal.aborted) return;
     await (this.random() < 0.5 ? first : second)?.disconnect().catch(() => {});
     await pause(100 + this.random() * 400, signal);
-    if (!signal.aborted) await this.member(kafka).catch(() => undefined);
+    if (!signal.aborted) await this.member(kafka, signal).catch(() => undefined);
   }
 
-  private async member(kafka: Kafka): Promise<Consumer> {
+  private async member(kafka: Kafka, signal: AbortSignal): Promise<Consumer> {
     const consumer = kafka.consumer({
       groupId: GROUP,
       sessionTimeout: 6000,
       rebalanceTimeout: 2000,
       heartbeatInterval: 300,
       maxWaitTimeInMs: 100,
-      retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 200 },
+      // A member that fails (its broker was killed) stays down: kafkajs would restart it forever.
+      retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 200, restartOnFailure: async () => false },
     });
     this.clients.push(consumer);
     // A commit counts as acknowledged only when kafkajs reports the broker's answer: commitOffsets

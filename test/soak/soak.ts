@@ -140,6 +140,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       cycle = options.cycles;
       await drainAll('end');
     }
+    // Clients a cycle's end caught while connecting closed themselves; sweep once more anyway.
+    await Promise.all(loads.map((load) => load.close()));
     const ledgers = loads.flatMap((l) => l.ledgers().map((g) => g.summary()));
     const kafka = loads.find((l) => l instanceof KafkaLoad) as KafkaLoad | undefined;
     const forbidden = ledgers.some((l) => l.problems.some((p) => /duplicate|stored twice/.test(p)));

@@ -237,8 +237,7 @@ export function formatSoakResult(result: SoakResult): string {
     );
   }
   for (const l of result.ledgers) for (const p of l.problems) out.push(`  ${p}`);
-  out.push(
-    `${result.cycles} SIGKILL cycles in ${(result.elapsedMs / 1000).toFixed(0)} s: ${result.ok ? 'ok' : 'FAILED'}`,
-  );
+  const what = result.rss ? 'steady load (no kills)' : `${result.cycles} SIGKILL cycles`;
+  out.push(`${what} in ${(result.elapsedMs / 1000).toFixed(0)} s: ${result.ok ? 'ok' : 'FAILED'}`);
   return out.join('\n');
 }

@@ -72,6 +72,17 @@ export class Ledger {
     this.owed.delete(id);
   }
 
+  /**
+   * The consumer asked to finish `id` (an SQS delete, an AMQP ack) and got no answer: the broker may
+   * have died after doing it. Not lost if the drain does not find it.
+   */
+  maybeFinished(id: string): void {
+    if (this.owed.delete(id)) this.finishedInFlight++;
+  }
+
+  /** Finishes whose answer never came and whose message the drain did not find (allowed). */
+  finishedInFlight = 0;
+
   /** Redelivery is expected for `id` again (nack/requeue, expired lease): not finished after all. */
   isFinished(id: string): boolean {
     return this.finishedIds.has(id);

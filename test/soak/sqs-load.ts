@@ -118,6 +118,7 @@ export class SqsLoad implements ProtocolLoad {
     signal: AbortSignal,
     deleteShare: number,
   ) {
+    let pendingDeletes: { body: string }[] = [];
     while (!signal.aborted) {
       try {
         const answer = await client.send(
@@ -133,6 +134,8 @@ export class SqsLoad implements ProtocolLoad {
           if (this.random() < deleteShare) toDelete.push({ body, handle: message.ReceiptHandle! });
         }
         if (toDelete.length > 0) {
+          // A delete the broker took but died before answering is gone: not lost (see maybeFinished).
+          pendingDeletes = toDelete;
           await client.send(
             new DeleteMessageBatchCommand({
               QueueUrl: url,
@@ -141,8 +144,11 @@ export class SqsLoad implements ProtocolLoad {
             { abortSignal: signal },
           );
           for (const m of toDelete) ledger.finished(m.body);
+          pendingDeletes = [];
         }
       } catch {
+        for (const m of pendingDeletes) ledger.maybeFinished(m.body);
+        pendingDeletes = [];
         if (signal.aborted) return;
         await pause(50, signal);
       }

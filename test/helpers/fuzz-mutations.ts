@@ -76,3 +76,42 @@ export function converse(port: number, bytes: Buffer, timeoutMs: number): Promis
     socket.write(bytes, () => socket.end());
   });
 }
+
+/** Values of the wrong type, size or shape that JSON decoders must refuse cleanly. */
+export const STRANGE_VALUES: unknown[] = [
+  null,
+  0,
+  -1,
+  1.5,
+  2 ** 60,
+  '',
+  'x'.repeat(2000),
+  '__proto__',
+  true,
+  [],
+  [null],
+  {},
+  { __proto__: null, constructor: 1 },
+  '\u0000\ud800',
+];
+
+/** Replaces one value somewhere in a JSON document with a value of another type. */
+export function mutateJsonValue(value: unknown, random: () => number): unknown {
+  if (Array.isArray(value)) {
+    if (value.length === 0 || random() < 0.2) return pick(STRANGE_VALUES, random);
+    const copy = [...value];
+    const i = Math.floor(random() * copy.length);
+    copy[i] = mutateJsonValue(copy[i], random);
+    return copy;
+  }
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 0 || random() < 0.2) return pick(STRANGE_VALUES, random);
+    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    const key = pick(keys, random);
+    if (random() < 0.15) delete copy[key];
+    else copy[key] = mutateJsonValue(copy[key], random);
+    return copy;
+  }
+  return pick(STRANGE_VALUES, random);
+}

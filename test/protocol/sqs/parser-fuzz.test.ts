@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { SqsError } from '../../../src/protocol/sqs/errors.js';
 import { parseJsonRequest, type SqsRequest } from '../../../src/protocol/sqs/json-protocol.js';
 import { parseQueryRequest } from '../../../src/protocol/sqs/query-protocol.js';
-import { pick } from '../../helpers/fuzz-mutations.js';
+import { mutateJsonValue, pick } from '../../helpers/fuzz-mutations.js';
 import { prng } from '../../helpers/prng.js';
 
 const QUEUE_URL = 'http://127.0.0.1:9324/000000000000/jobs';
@@ -70,44 +70,6 @@ const QUERY_SEEDS = [
     '&ChangeMessageVisibilityBatchRequestEntry.1.Id=a&ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle=h' +
     '&ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout=5',
 ];
-
-const STRANGE_VALUES: unknown[] = [
-  null,
-  0,
-  -1,
-  1.5,
-  2 ** 60,
-  '',
-  'x'.repeat(2000),
-  '__proto__',
-  true,
-  [],
-  [null],
-  {},
-  { __proto__: null, constructor: 1 },
-  '\u0000\ud800',
-];
-
-/** Replaces one value somewhere in a JSON document with a value of another type. */
-function mutateJsonValue(value: unknown, random: () => number): unknown {
-  if (Array.isArray(value)) {
-    if (value.length === 0 || random() < 0.2) return pick(STRANGE_VALUES, random);
-    const copy = [...value];
-    const i = Math.floor(random() * copy.length);
-    copy[i] = mutateJsonValue(copy[i], random);
-    return copy;
-  }
-  if (value && typeof value === 'object') {
-    const keys = Object.keys(value);
-    if (keys.length === 0 || random() < 0.2) return pick(STRANGE_VALUES, random);
-    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    const key = pick(keys, random);
-    if (random() < 0.15) delete copy[key];
-    else copy[key] = mutateJsonValue(copy[key], random);
-    return copy;
-  }
-  return pick(STRANGE_VALUES, random);
-}
 
 function mutateBytes(bytes: Buffer, random: () => number): Buffer {
   const copy = Buffer.from(bytes);

@@ -48,6 +48,10 @@ const START_SLACK_MS = 60_000;
 /** At most this many ids in one completion record. */
 const MAX_IDS_PER_RECORD = 500;
 
+/** RabbitMQ's refusal of a consumer on a stream whose replica is still starting. */
+const STREAM_STARTING = /does not have a replica on the local node/;
+const STREAM_START_WAIT_MS = 10_000;
+
 interface Session {
   readonly connection: ChannelModel;
   readonly owned: boolean;
@@ -254,31 +258,55 @@ export class StreamProcessedIds implements ProcessedIdStore {
     try {
       await this.declare(connection);
       const publisher = await connection.createConfirmChannel();
-      const tail = await connection.createChannel();
-      const session: Session = { connection, owned, publisher, tail };
       publisher.on('error', () => {});
-      tail.on('error', () => {});
+      const session = await this.subscribe(connection, owned, publisher);
       const lost = () => this.lose(session);
       connection.once('close', lost);
       publisher.once('close', lost);
-      tail.once('close', lost);
-      this.live = session;
-      // Stream consumers must set a prefetch (acks move the window; they remove nothing).
-      await tail.prefetch(this.prefetch);
-      await tail.consume(
-        this.stream,
-        (message) => {
-          if (message) this.read(session, message);
-          else lost(); // the broker cancelled the consumer (the stream was deleted)
-        },
-        { noAck: false, arguments: { 'x-stream-offset': this.startOffset() } },
-      );
+      session.tail.once('close', lost);
       await this.sendBarrier(session); // caught up with everything recorded before now
       return session;
     } catch (error) {
       if (this.live?.connection === connection) this.lose(this.live);
-      else if (owned) await connection.close().catch(() => {});
+      // Not awaited: amqplib's close() of a connection already closing never settles.
+      else if (owned) connection.close().catch(() => {});
       throw error;
+    }
+  }
+
+  /**
+   * Starts the tail. RabbitMQ refuses a consumer on a stream declared a moment ago with 406 "does
+   * not have a replica on the local node" until the stream's replica has started (a channel
+   * error): then a new channel tries again, for up to STREAM_START_WAIT_MS.
+   */
+  private async subscribe(
+    connection: ChannelModel,
+    owned: boolean,
+    publisher: ConfirmChannel,
+  ): Promise<Session> {
+    const deadline = Date.now() + STREAM_START_WAIT_MS;
+    for (;;) {
+      const tail = await connection.createChannel();
+      tail.on('error', () => {});
+      const session: Session = { connection, owned, publisher, tail };
+      this.live = session; // deliveries may arrive before consume's answer is handled
+      try {
+        // Stream consumers must set a prefetch (acks move the window; they remove nothing).
+        await tail.prefetch(this.prefetch);
+        await tail.consume(
+          this.stream,
+          (message) => {
+            if (message) this.read(session, message);
+            else this.lose(session); // the broker cancelled the consumer (the stream was deleted)
+          },
+          { noAck: false, arguments: { 'x-stream-offset': this.startOffset() } },
+        );
+        return session;
+      } catch (error) {
+        if (this.live === session) this.live = undefined;
+        if (!STREAM_STARTING.test((error as Error).message) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
   }
 

@@ -222,14 +222,8 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
     maxVersion: 0,
     async handle(call: KafkaCall<ShareFetchRequest>): Promise<KafkaAnswer> {
       const { body } = call;
-      const topLevel = (errorCode: number, errorMessage: string): ShareFetchResponse => ({
-        throttleTimeMs: 0,
-        errorCode,
-        errorMessage,
-        responses: [],
-        nodeEndpoints: [],
-      });
-      if (body.groupId === null || body.groupId === '' || body.memberId === null || body.memberId === '')
+      const topLevel = topLevelError;
+      if (!namesGroupAndMember(body))
         return topLevel(KafkaError.INVALID_REQUEST, 'ShareFetch needs a group id and a member id');
       const { groupId, memberId } = body;
       const epoch = body.shareSessionEpoch;
@@ -373,14 +367,8 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
     maxVersion: 0,
     async handle(call: KafkaCall<ShareAcknowledgeRequest>): Promise<ShareAcknowledgeResponse> {
       const { body } = call;
-      const topLevel = (errorCode: number, errorMessage: string): ShareAcknowledgeResponse => ({
-        throttleTimeMs: 0,
-        errorCode,
-        errorMessage,
-        responses: [],
-        nodeEndpoints: [],
-      });
-      if (body.groupId === null || body.groupId === '' || body.memberId === null || body.memberId === '')
+      const topLevel = topLevelError;
+      if (!namesGroupAndMember(body))
         return topLevel(KafkaError.INVALID_REQUEST, 'ShareAcknowledge needs a group id and a member id');
       const epoch = body.shareSessionEpoch;
       // A share session is opened by ShareFetch only.
@@ -483,4 +471,16 @@ function hex(topicId: string): string {
 function splitKey(key: string): [string, number] {
   const at = key.lastIndexOf(':');
   return [key.slice(0, at), Number(key.slice(at + 1))];
+}
+
+/** A ShareFetch or ShareAcknowledge answer refused as a whole (the two have the same top level). */
+function topLevelError(errorCode: number, errorMessage: string) {
+  return { throttleTimeMs: 0, errorCode, errorMessage, responses: [], nodeEndpoints: [] };
+}
+
+/** Both share requests name their group and member; Kafka refuses one without either. */
+function namesGroupAndMember<T extends { groupId: string | null; memberId: string | null }>(
+  body: T,
+): body is T & { groupId: string; memberId: string } {
+  return body.groupId !== null && body.groupId !== '' && body.memberId !== null && body.memberId !== '';
 }

@@ -151,9 +151,11 @@ describe('pier handover kafka: to a second Pier', () => {
     await exited;
     assert.match(seen, /partition\(s\) to go/, `the hand-over ended before it was killed:\n${seen}`);
     assert.ok(existsSync(state), 'the offset map was saved');
+    // The signal can land after the last record was copied (the child runs ahead of this reader
+    // on a busy machine); the roll-back below makes the mid-way state certain either way.
     const partial = await endsAt(target, 'orders');
     const total = [...partial.values()].reduce((a, b) => a + b, 0);
-    assert.ok(total < 3 * PER_PARTITION - DELETED_FROM_P0, `killed mid-way (${total} copied)`);
+    assert.ok(total > 0, 'some records reached the target before the kill');
 
     // The kill's worst instant, made certain: the target acknowledged records the saved map does
     // not have yet (a kill between the acknowledgement and the save). Roll the map back up to 300

@@ -80,6 +80,7 @@ export function composeAmqp({
     createStreamStore: (vhost, streamName, streamOptions) =>
       storage.openStreamStore(vhost, streamName, streamOptions),
     createDedupStore: (vhost, exchange) => dedupStorage.openStore(vhost, exchange),
+    durability: storage.committer,
     ...(streamViews ? { streamViews } : {}),
   });
   let server: AmqpServer | undefined;

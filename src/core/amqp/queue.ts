@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
+import type { DurabilityBarrier } from '../durability.js';
 import type { Message, QueuedMessage } from '../message.js';
 import type { Arguments } from './exchange.js';
 import type { MessagePropertiesCodec } from './message-properties.js';
@@ -44,6 +45,8 @@ export interface QueueHost {
   deadLetter(queue: Queue, queued: QueuedMessage, reason: DeadLetterReason): void;
   /** Deletes the queue: auto-delete after its last consumer, or `x-expires` after being unused. */
   remove(queue: Queue): void;
+  /** When writes are durable: a stream queue's consumers read only that far. Absent: at once. */
+  readonly durability?: DurabilityBarrier | undefined;
 }
 
 /** What happened to a published message at this queue. */
@@ -92,7 +95,7 @@ export class Queue {
     readonly options: QueueOptions,
     /** One store per priority level (index = level); a single store without priorities. */
     private stores: readonly QueueStore[],
-    private readonly host: QueueHost,
+    protected readonly host: QueueHost,
     policy?: AppliedPolicy,
   ) {
     this.policy = policy;

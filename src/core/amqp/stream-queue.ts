@@ -43,6 +43,11 @@ export interface StreamConsumerReader {
 export class StreamQueue extends Queue {
   readonly stream: Stream;
   protected readonly subscriptions = new Map<QueueConsumer, StreamConsumerReader>();
+  /**
+   * One past the last durable offset: consumers read up to here. A crash loses what lies beyond,
+   * and the offsets would be given to new messages, so a consumer that saw them would skip those.
+   */
+  private durableEnd = 0;
 
   /**
    * `backing`: the factory of the queue's own store, or (a stream view, stream-view-queue.ts) a
@@ -67,6 +72,13 @@ export class StreamQueue extends Queue {
     this.stream = new Stream(name, store, host.clock, {
       retention: retentionOf(this.settings),
     });
+    // What recovery found was on disk.
+    this.durableEnd = this.stream.nextOffset;
+  }
+
+  /** One past the last offset consumers may read. */
+  get readableEnd(): number {
+    return this.host.durability && this.options.durable ? this.durableEnd : this.stream.nextOffset;
   }
 
   protected describe(): string {
@@ -84,6 +96,15 @@ export class StreamQueue extends Queue {
 
   override enqueue(message: Message): EnqueueResult {
     this.stream.appendMessage(message);
+    const durability = this.host.durability;
+    if (durability && this.options.durable) {
+      const end = this.stream.nextOffset;
+      durability.afterDurable(() => {
+        if (end <= this.durableEnd || this.deleted) return;
+        this.durableEnd = end;
+        this.scheduleDispatch();
+      });
+    }
     return 'queued';
   }
 
@@ -97,10 +118,15 @@ export class StreamQueue extends Queue {
    * message's stream offset (the AMQP layer adds it as the `x-stream-offset` header).
    */
   addStreamConsumer(consumer: QueueConsumer, start: StreamStart): void {
-    const subscription = new StreamSubscription(this.stream, this.stream.startOffset(start), {
-      canAccept: () => consumer.canAccept(),
-      deliver: (entry) => this.deliverEntry(consumer, entry),
-    });
+    const subscription = new StreamSubscription(
+      this.stream,
+      this.stream.startOffset(start),
+      {
+        canAccept: () => consumer.canAccept(),
+        deliver: (entry) => this.deliverEntry(consumer, entry),
+      },
+      () => this.readableEnd,
+    );
     this.subscriptions.set(consumer, subscription);
     this.consumers.push(consumer);
   }

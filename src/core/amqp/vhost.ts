@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { DedupStoreFactory } from '../dedup-store.js';
 import { type DefinitionWriter, normalizeArguments } from '../definitions.js';
+import type { DurabilityBarrier } from '../durability.js';
 import type { Message, QueuedMessage } from '../message.js';
 import { AmqpStats } from '../stats.js';
 import type { StreamStoreFactory } from '../stream/stream-store.js';
@@ -65,6 +66,11 @@ export interface VirtualHostContext {
   readonly createDedupStore?: DedupStoreFactory;
   /** Counters for the metrics; a vhost of its own when absent (core tests). */
   readonly stats?: AmqpStats;
+  /**
+   * Group commit of the stores (composition: the storage committer): stream queues show consumers
+   * only what it has made durable. Absent (core tests, in-memory stores): everything is readable.
+   */
+  readonly durability?: DurabilityBarrier;
 }
 
 /** What became of a published message. */
@@ -130,6 +136,7 @@ export class VirtualHost implements QueueHost {
   private readonly createStore: QueueStoreFactory;
   private readonly definitions: DefinitionWriter;
   readonly codec: MessagePropertiesCodec;
+  readonly durability: DurabilityBarrier | undefined;
   /** Delayed (x-delayed-message) and deduplicating exchanges: exchange-extensions.ts. */
   readonly extensions: ExchangeExtensions;
   /** Policies of this vhost (core/amqp/policies.ts); set and cleared through core/amqp/management.ts. */
@@ -152,6 +159,7 @@ export class VirtualHost implements QueueHost {
     this.createStore = context.createStore;
     this.definitions = context.definitions;
     this.codec = context.codec;
+    this.durability = context.durability;
     this.extensions = new ExchangeExtensions(
       this,
       context.createDelayStore ?? (() => new MemoryDelayStore()),

@@ -29,6 +29,11 @@ export class StreamSubscription implements StreamReader {
     /** The next offset to deliver. */
     public position: number,
     private readonly sink: StreamSink,
+    /**
+     * One past the last offset it may deliver: what is durable (a reader must never see an entry
+     * a crash could take back and a later publish reuse the offset of). Default: the whole stream.
+     */
+    private readonly readableEnd: () => number = () => stream.nextOffset,
   ) {
     stream.addReader(this);
     this.schedulePump();
@@ -55,8 +60,14 @@ export class StreamSubscription implements StreamReader {
       if (this.pendingIndex >= this.pending.length) {
         // Retention may have dropped what this reader had not read yet: go on at the first kept.
         if (this.position < stream.firstOffset) this.position = stream.firstOffset;
-        if (this.position >= stream.nextOffset) return;
+        const readableEnd = this.readableEnd();
+        if (this.position >= readableEnd) return;
         this.pending = stream.readFrom(this.position, READ_BATCH_ENTRIES, READ_BATCH_BYTES);
+        // Entries reaching past the readable end wait for the commit that makes them durable.
+        let keep = this.pending.length;
+        while (keep > 0 && this.pending[keep - 1]!.offset + this.pending[keep - 1]!.offsetCount > readableEnd)
+          keep--;
+        this.pending.length = keep;
         this.pendingIndex = 0;
         if (this.pending.length === 0) return;
       }

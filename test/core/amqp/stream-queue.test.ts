@@ -86,3 +86,41 @@ test('basic.get, purge and reject on a stream queue raise not-implemented with R
   assert.equal(v.deleteQueue('s', undefined, false, false), 0);
   assert.equal(stream.deleted, true);
 });
+
+test('a durable stream shows consumers only what the group commit made durable', async () => {
+  // The commit round is held until the test lets it go: a crash before it would take the entry
+  // back and a later publish would reuse its offset, so no consumer may see it yet.
+  const rounds: Array<() => void> = [];
+  const v = new VirtualHost('/', {
+    clock: new ManualClock(),
+    createStore: () => new MemoryQueueStore(),
+    definitions: discardDefinitions,
+    codec: NO_PROPERTIES,
+    durability: { afterDurable: (callback) => rounds.push(callback) },
+  });
+  const stream = declare(v, 'events', { 'x-queue-type': 'stream' }) as StreamQueue;
+  const delivered: number[] = [];
+  stream.addStreamConsumer(
+    {
+      tag: 'c',
+      exclusive: false,
+      priority: 0,
+      canAccept: () => true,
+      deliver: (queued) => delivered.push(queued.sequence),
+      queueDeleted: () => {},
+    },
+    { kind: 'first' },
+  );
+  const exchange = v.getExchange('');
+  v.publish(exchange, message('a', true));
+  v.publish(exchange, message('b', true));
+  await new Promise<void>((resolve) => queueMicrotask(resolve));
+  assert.deepEqual(delivered, [], 'nothing durable yet');
+  rounds.shift()!();
+  await new Promise<void>((resolve) => queueMicrotask(resolve));
+  assert.deepEqual(delivered, [0], 'the first entry is durable');
+  rounds.shift()!();
+  await new Promise<void>((resolve) => queueMicrotask(resolve));
+  assert.deepEqual(delivered, [0, 1]);
+  assert.equal(stream.messageCount, 2, 'the count still says what is stored');
+});

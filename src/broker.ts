@@ -241,7 +241,13 @@ export async function startBroker(given: BrokerOptions = {}): Promise<Broker> {
     writes: resources,
     onTopicDeleted: (name) => streamViews.topicDeleted(name),
   });
-  streamViews.attach({ topics: kafka.topics, transactions: kafka.transactions, core: amqp.core, log });
+  streamViews.attach({
+    topics: kafka.topics,
+    transactions: kafka.transactions,
+    core: amqp.core,
+    log,
+    ...(kafka.acls ? { acls: kafka.acls } : {}),
+  });
   const sqs = composeSqs({
     storage,
     clock,

@@ -9,13 +9,16 @@ import { preconditionFailed } from '../core/amqp/errors.js';
 import type { Arguments } from '../core/amqp/exchange.js';
 import {
   type StreamLogView,
+  type StreamViewClient,
   type StreamViewFactory,
+  type StreamViewOperation,
   StreamViewQueue,
   VIEW_PARTITION_ARGUMENT,
   VIEW_TOPIC_ARGUMENT,
   type ViewMessage,
 } from '../core/amqp/stream-view-queue.js';
 import type { BrokerCore } from '../core/broker-core.js';
+import { type AclAuthorizer, AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../core/kafka/acls.js';
 import { isCompacted, type Topic, type TopicPartition } from '../core/kafka/topic.js';
 import { TopicError } from '../core/kafka/topic-error.js';
 import type { TopicRegistry } from '../core/kafka/topic-registry.js';
@@ -34,7 +37,16 @@ export interface KafkaViewSources {
   readonly core: BrokerCore;
   /** The broker's log: why a publish to a view was refused (the publisher only sees a nack). */
   readonly log?: (line: string) => void;
+  /** The Kafka ACLs (`--kafka-acls on`): they govern AMQP clients of a view as `User:<user>`. */
+  readonly acls?: AclAuthorizer;
 }
+
+/** The Kafka operation each thing an AMQP client does through a view needs, and its CLI name. */
+const VIEW_OPERATIONS = {
+  read: [AclOperation.READ, 'Read'],
+  write: [AclOperation.WRITE, 'Write'],
+  declare: [AclOperation.DESCRIBE, 'Describe'],
+} as const;
 
 interface ViewTarget {
   readonly topic: string;
@@ -126,10 +138,35 @@ export class KafkaStreamViews implements StreamViewFactory {
     }
   }
 
+  refusal(client: StreamViewClient, args: Arguments, operation: StreamViewOperation): string | undefined {
+    const acls = this.sources?.acls;
+    if (!acls) return undefined;
+    const topic = targetOf(args).topic;
+    const principal = `User:${client.user}`;
+    const allows = (op: number, resourceType: number, resourceName: string) =>
+      acls.authorize({ principal, host: client.host, operation: op, resourceType, resourceName });
+    // A view over a missing topic creates it: Kafka's CREATE on the cluster or on the topic.
+    if (operation === 'declare' && !this.sources!.topics.get(topic)) {
+      if (allows(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)) return undefined;
+      if (allows(AclOperation.CREATE, ResourceType.TOPIC, topic)) return undefined;
+      return refusalText(client, topic, 'Create');
+    }
+    const [code, name] = VIEW_OPERATIONS[operation];
+    return allows(code, ResourceType.TOPIC, topic) ? undefined : refusalText(client, topic, name);
+  }
+
   private kafka(vhost: string, queueName: string): KafkaViewSources {
     if (this.sources) return this.sources;
     return failure(vhost, queueName)(VIEW_TOPIC_ARGUMENT, 'the Kafka side of this broker is not composed');
   }
+}
+
+function refusalText(client: StreamViewClient, topic: string, operation: string): string {
+  return (
+    `access to Kafka topic '${topic}' refused for user '${client.user}': the Kafka ACLs (--kafka-acls on) ` +
+    `do not allow ${operation} to User:${client.user}; add one, e.g. kafka-acls.sh --add ` +
+    `--allow-principal User:${client.user} --operation ${operation} --topic ${topic}`
+  );
 }
 
 function targetOf(args: Arguments): ViewTarget {

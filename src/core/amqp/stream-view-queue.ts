@@ -56,8 +56,23 @@ export interface StreamLogView {
   watch(listener: () => void): () => void;
 }
 
+/** What an AMQP client does through a view, as the viewed log's own access rules name it. */
+export type StreamViewOperation = 'read' | 'write' | 'declare';
+
+/** The AMQP client asking: its user and the address it connects from. */
+export interface StreamViewClient {
+  readonly user: string;
+  readonly host: string;
+}
+
 /** Where stream views find their logs (composition: Kafka's topics). */
 export interface StreamViewFactory {
+  /**
+   * Whether the log's own access rules (Kafka ACLs for `User:<user>`) let the client do this
+   * through a view declared with `args`; returns why not, or undefined when allowed (or when the
+   * log has no rules of its own).
+   */
+  refusal?(client: StreamViewClient, args: Arguments, operation: StreamViewOperation): string | undefined;
   /**
    * Checks a new declaration's arguments against the log; throws BrokerError PRECONDITION_FAILED
    * naming the argument (no such partition, a topic of several partitions without x-kafka-partition).

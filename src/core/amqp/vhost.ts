@@ -31,7 +31,9 @@ import { senderSelectedKeys } from './sender-selected-keys.js';
 import { isStreamArguments, StreamQueue } from './stream-queue.js';
 import {
   isStreamViewArguments,
+  type StreamViewClient,
   type StreamViewFactory,
+  type StreamViewOperation,
   StreamViewQueue,
   VIEW_TOPIC_ARGUMENT,
 } from './stream-view-queue.js';
@@ -357,6 +359,19 @@ export class VirtualHost implements QueueHost {
     const queue = new Queue(this.name, name, options, stores, this, this.policyFor('queue', name));
     this.queues.set(name, queue);
     return queue;
+  }
+
+  /**
+   * Why the viewed log's own access rules refuse `client` this operation on the stream view
+   * declared with `args` (Kafka ACLs), or undefined when allowed or not a view.
+   */
+  streamViewRefusal(
+    client: StreamViewClient,
+    args: Arguments,
+    operation: StreamViewOperation,
+  ): string | undefined {
+    if (!isStreamViewArguments(args)) return undefined;
+    return this.streamViewFactory?.refusal?.(client, args, operation);
   }
 
   private streamViews(queueName: string): StreamViewFactory {

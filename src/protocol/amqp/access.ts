@@ -21,8 +21,14 @@
  * reserved 'amq.' prefix) come first, as there.
  */
 import { randomBytes } from 'node:crypto';
+import { accessRefused } from '../../core/amqp/errors.js';
 import type { Revocation } from '../../core/amqp/management.js';
 import type { Permission, ResourceKind } from '../../core/amqp/permissions.js';
+import {
+  type StreamViewClient,
+  type StreamViewOperation,
+  StreamViewQueue,
+} from '../../core/amqp/stream-view-queue.js';
 import type { TopicPermission } from '../../core/amqp/topic-permissions.js';
 import type { VirtualHost } from '../../core/amqp/vhost.js';
 import type { BrokerCore } from '../../core/broker-core.js';
@@ -40,6 +46,8 @@ export class AmqpAccess {
     private readonly core: BrokerCore,
     readonly user: string,
     readonly vhost: VirtualHost,
+    /** The client's IP address (Kafka ACLs of a stream view match it). */
+    private readonly clientHost: string,
   ) {}
 
   /**
@@ -52,6 +60,7 @@ export class AmqpAccess {
     user: string,
     vhostName: string,
     open: { inVhost: () => number; ofUser: () => number },
+    clientHost = '',
   ): AmqpAccess {
     const vhost = core.vhosts.get(vhostName);
     if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${vhostName} not found`);
@@ -75,7 +84,7 @@ export class AmqpAccess {
         `connection refused for user '${user}': user connection limit (${maxUserConnections}) is reached`,
       );
     }
-    return new AmqpAccess(core, user, vhost);
+    return new AmqpAccess(core, user, vhost, clientHost);
   }
 
   /** Throws 403 ACCESS_REFUSED (a BrokerError the channel maps) when the method is not permitted. */
@@ -84,6 +93,7 @@ export class AmqpAccess {
       case 'basic.publish':
         this.checkPublish(m.exchange);
         this.checkTopic(m.exchange, 'write', m.routingKey);
+        if (m.exchange === '') this.checkView(m.routingKey, 'write');
         return;
       case 'exchange.declare':
         if (m.passive || m.exchange === '') return;
@@ -107,6 +117,7 @@ export class AmqpAccess {
         const name =
           m.queue === '' ? `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}` : m.queue;
         this.require('configure', 'queue', name);
+        this.refuseView(this.vhost.streamViewRefusal(this.client(), m.arguments, 'declare'));
         if (!this.vhost.queues.has(name)) {
           const deadLetterExchange = stringArgument(m.arguments, 'x-dead-letter-exchange');
           if (deadLetterExchange !== undefined) {
@@ -124,6 +135,9 @@ export class AmqpAccess {
         this.require('write', 'queue', m.queue);
         if (m.exchange !== '') this.require('read', 'exchange', m.exchange);
         this.checkTopic(m.exchange, 'read', m.routingKey);
+        // Who binds a view lets the exchange's publishers write to the log (as RabbitMQ's write
+        // permission on the queue at bind time does); unbinding takes nothing from the log.
+        if (m.method === 'queue.bind') this.checkView(m.queue, 'write');
         return;
       case 'exchange.bind':
       case 'exchange.unbind':
@@ -135,6 +149,7 @@ export class AmqpAccess {
       case 'basic.get':
       case 'basic.consume':
         this.require('read', 'queue', m.queue);
+        this.checkView(m.queue, 'read');
         return;
       default:
         return;
@@ -155,6 +170,21 @@ export class AmqpAccess {
     if (!topics.has(this.user, this.vhost.name)) return;
     if (this.vhost.exchanges.get(exchange)?.type !== 'topic') return;
     topics.check(this.user, this.vhost.name, exchange, permission, routingKey);
+  }
+
+  /** A stream view of a Kafka partition: the Kafka ACLs of `User:<user>` apply too. */
+  private checkView(queueName: string, operation: StreamViewOperation): void {
+    const queue = this.vhost.queues.get(queueName);
+    if (!(queue instanceof StreamViewQueue)) return;
+    this.refuseView(this.vhost.streamViewRefusal(this.client(), queue.options.arguments, operation));
+  }
+
+  private refuseView(refusal: string | undefined): void {
+    if (refusal !== undefined) throw accessRefused(refusal);
+  }
+
+  private client(): StreamViewClient {
+    return { user: this.user, host: this.clientHost };
   }
 
   private require(permission: Permission, kind: ResourceKind, name: string): void {

@@ -468,10 +468,16 @@ export class AmqpConnection implements ChannelHost {
     }
     const vhost = m.virtualHost;
     // 530 unless permitted and under the vhost's and the user's connection limits
-    this.access = AmqpAccess.open(this.context.core, this.username, vhost, {
-      inVhost: () => this.context.connectionCount({ vhost }),
-      ofUser: () => this.context.connectionCount({ user: this.username }),
-    });
+    this.access = AmqpAccess.open(
+      this.context.core,
+      this.username,
+      vhost,
+      {
+        inVhost: () => this.context.connectionCount({ vhost }),
+        ofUser: () => this.context.connectionCount({ user: this.username }),
+      },
+      this.socket.remoteAddress ?? '',
+    );
     this.vhostRef = this.access.vhost;
     this.phase = Phase.Open;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);

@@ -3,6 +3,7 @@
  * recovered store against what was acknowledged at the cut (see harness.ts).
  */
 import type { DefinitionKind } from '../../../src/core/definitions.js';
+import type { SharePartitionSnapshot } from '../../../src/core/kafka/share-partition.js';
 import type {
   AbortedRange,
   StoredTransaction,
@@ -16,6 +17,7 @@ import { DiskDedupStore } from '../../../src/storage/disk-dedup-store.js';
 import { DiskDefinitionsStore } from '../../../src/storage/disk-definitions-store.js';
 import type { GroupCommitter } from '../../../src/storage/group-commit.js';
 import { DiskGroupOffsetStore } from '../../../src/storage/kafka/disk-group-offset-store.js';
+import { DiskShareStateStore } from '../../../src/storage/kafka/disk-share-state-store.js';
 import { DiskTransactionLog } from '../../../src/storage/kafka/disk-transaction-log.js';
 import { type DiskSqsMessageStore, DiskSqsStorage } from '../../../src/storage/sqs/disk-sqs-store.js';
 import { DiskStreamStore } from '../../../src/storage/stream/disk-stream-store.js';
@@ -789,6 +791,61 @@ export const transactionLogCase: CutCase<TxnModel, TxnSnap, DiskTransactionLog> 
   close: (log) => log.close(),
 };
 
+// ---- Kafka share groups' state (kafka/disk-share-state-store.ts) --------------------------------
+
+const SHARE_KEYS = ['g1/t/0', 'g1/t/1', 'g2/t/0'];
+const SHARE_GROUPS = ['g1', 'g2'];
+
+function shareStateOf(store: DiskShareStateStore): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const [key, snapshot] of store.partitions) values.set(`p:${key}`, JSON.stringify(snapshot));
+  for (const [group, configs] of store.groupConfigs) values.set(`c:${group}`, JSON.stringify(configs));
+  return values;
+}
+
+type ShareModel = { reg: RegisterModel; n: number };
+
+export const shareStateCase: CutCase<
+  ShareModel,
+  Map<string, Array<string | undefined>>,
+  DiskShareStateStore
+> = {
+  name: 'kafka share group state',
+  open: (_fs, committer) =>
+    DiskShareStateStore.open('/data/kafka-share-groups', committer, { compactMinRecords: 8 }),
+  modelFromRecovered: (store) => ({ reg: new RegisterModel(shareStateOf(store)), n: 0 }),
+  async workload(store, model, _committer, rng, yieldTurns) {
+    const steps = 30 + Math.floor(rng() * 50);
+    for (let s = 0; s < steps; s++) {
+      if (rng() < 0.8) {
+        const key = pick(rng, SHARE_KEYS);
+        const start = model.n++;
+        // A snapshot's in-flight window: acknowledged, archived and available runs.
+        const snapshot: SharePartitionSnapshot = {
+          startOffset: start,
+          endOffset: start + 3,
+          ranges: [
+            [start, start + 1, 2, 1],
+            [start + 2, start + 2, 0, 1 + Math.floor(rng() * 4)],
+          ],
+        };
+        const ack = model.reg.write(`p:${key}`, JSON.stringify(snapshot));
+        store.writePartition(key, snapshot, ack);
+      } else {
+        const group = pick(rng, SHARE_GROUPS);
+        const configs = { 'share.record.lock.duration.ms': String(1000 + model.n++) };
+        const ack = model.reg.write(`c:${group}`, JSON.stringify(configs));
+        store.writeGroupConfigs(group, configs, ack);
+      }
+      if (rng() < 0.3) await yieldTurns(1 + Math.floor(rng() * 3));
+    }
+    await yieldTurns(6);
+  },
+  snapshot: (model) => model.reg.snapshot(),
+  check: (store, snap) => RegisterModel.check(snap, shareStateOf(store)),
+  close: (store) => store.close(),
+};
+
 // biome-ignore lint/suspicious/noExplicitAny: the cases differ in their model types
 export const ALL_CASES: Array<CutCase<any, any, any>> = [
   queueCase,
@@ -799,5 +856,6 @@ export const ALL_CASES: Array<CutCase<any, any, any>> = [
   delayCase,
   sqsCase,
   transactionLogCase,
+  shareStateCase,
 ];
 export type { GroupCommitter, SimFs };

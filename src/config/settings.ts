@@ -26,6 +26,7 @@ import {
   DEFAULT_DISK_FREE_LIMIT_BYTES,
   DEFAULT_MEMORY_HIGH_WATERMARK,
   DEFAULT_RESOURCE_CHECK_INTERVAL_MS,
+  MEMORY_PAGING_RATIO,
 } from '../resources/resource-monitor.js';
 import { DEFAULT_WINDOW_MESSAGES } from '../storage/amqp/disk-queue-store.js';
 import { DEFAULT_FSYNC_INTERVAL_MS } from '../storage/group-commit.js';
@@ -41,6 +42,7 @@ import {
 import {
   boolean,
   choice,
+  fraction,
   InvalidValue,
   integer,
   limit,
@@ -672,6 +674,14 @@ export const SETTINGS = [
     type: memoryWatermark(),
     default: DEFAULT_MEMORY_HIGH_WATERMARK,
     help: 'memory alarm above this: a fraction of total RAM (or of the cgroup limit) or a size (512MiB, 2GB); publishers are blocked',
+  }),
+  setting({
+    flag: 'memory-paging-ratio',
+    env: 'PIER_MEMORY_PAGING_RATIO',
+    option: 'resources.memoryPagingRatio',
+    type: fraction({ min: 0, max: 10 }),
+    default: MEMORY_PAGING_RATIO,
+    help: "RabbitMQ's vm_memory_high_watermark_paging_ratio: above this fraction of the memory high watermark, non-durable AMQP queues page their messages to disk (above 1: never, the alarm comes first)",
   }),
   setting({
     flag: 'disk-free-limit',

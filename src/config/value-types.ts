@@ -144,6 +144,21 @@ export function memoryWatermark(): ValueType<MemoryWatermark> {
   };
 }
 
+/** A decimal number in [min, max], e.g. a ratio (0.5). */
+export function fraction(options: { min: number; max: number }): ValueType<number> {
+  return {
+    placeholder: '<ratio>',
+    parse(value) {
+      const n = /^\s*\d*\.?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+      if (!(n >= options.min && n <= options.max)) {
+        throw new InvalidValue(value, `must be a number from ${options.min} to ${options.max} (e.g. 0.5)`);
+      }
+      return n;
+    },
+    format: (value) => String(value),
+  };
+}
+
 /** One of a few words, each standing for a value (`auto` may stand for undefined: decided later). */
 export function choice<T>(values: Readonly<Record<string, T>>): ValueType<T> {
   const words = Object.keys(values);

@@ -42,12 +42,15 @@ export interface ResourceOptions {
   diskFreeBytes?: () => number;
   /** Memory a fractional watermark is taken of. Default: total RAM, or the cgroup limit when lower. */
   totalMemoryBytes?: number;
+  /** RabbitMQ's vm_memory_high_watermark_paging_ratio; default MEMORY_PAGING_RATIO. */
+  memoryPagingRatio?: number;
 }
 
 export const DEFAULT_MEMORY_HIGH_WATERMARK: MemoryWatermark = { fraction: 0.4 };
 /**
  * RabbitMQ's vm_memory_high_watermark_paging_ratio (default 0.5): above this fraction of the
- * watermark, queues page messages to disk to stay clear of the alarm.
+ * watermark, queues page messages to disk to stay clear of the alarm (`--memory-paging-ratio`;
+ * above 1, as in RabbitMQ, they never page for memory: the alarm comes first).
  */
 export const MEMORY_PAGING_RATIO = 0.5;
 export const DEFAULT_DISK_FREE_LIMIT_BYTES = 50_000_000;
@@ -73,6 +76,7 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
   private readonly diskFreeBytes: () => number;
   private readonly watermark: MemoryWatermark;
   private readonly totalMemoryBytes: number;
+  private readonly memoryPagingRatio: number;
   private timer: NodeJS.Timeout | undefined;
   private diskErrorLogged = false;
   private memoryErrorLogged = false;
@@ -96,6 +100,7 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
   ) {
     this.watermark = options.memoryHighWatermark ?? DEFAULT_MEMORY_HIGH_WATERMARK;
     this.totalMemoryBytes = options.totalMemoryBytes ?? availableMemoryBytes();
+    this.memoryPagingRatio = options.memoryPagingRatio ?? MEMORY_PAGING_RATIO;
     this.memoryLimitBytes =
       'bytes' in this.watermark
         ? this.watermark.bytes
@@ -125,9 +130,9 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
     return () => this.pagingListeners.delete(listener);
   }
 
-  /** Memory above which queues page to disk: MEMORY_PAGING_RATIO of the watermark. */
+  /** Memory above which queues page to disk: the paging ratio of the watermark. */
   get pagingThresholdBytes(): number {
-    return Math.floor(this.memoryLimitBytes * MEMORY_PAGING_RATIO);
+    return Math.floor(this.memoryLimitBytes * this.memoryPagingRatio);
   }
 
   /** Measures now and keeps measuring every checkIntervalMs. */
@@ -180,7 +185,7 @@ export class ResourceMonitor implements ResourceAlarms, WriteAvailability {
     this.memoryPaging = paging;
     this.log(
       `memory used ${formatBytes(memoryBytes)} is ${paging ? 'above' : 'back below'} the paging threshold ` +
-        `${formatBytes(this.pagingThresholdBytes)} (${MEMORY_PAGING_RATIO} of the high watermark): ` +
+        `${formatBytes(this.pagingThresholdBytes)} (${this.memoryPagingRatio} of the high watermark): ` +
         (paging ? 'queues page messages to disk' : 'queues keep their usual in-memory windows'),
     );
     for (const listener of [...this.pagingListeners]) listener(paging);

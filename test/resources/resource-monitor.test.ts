@@ -119,6 +119,32 @@ describe('ResourceMonitor', () => {
     );
   });
 
+  it('pages above the paging ratio of the watermark (RabbitMQ vm_memory_high_watermark_paging_ratio)', () => {
+    const memory = { used: 0 };
+    const paging = (ratio: number | undefined, used: number) => {
+      memory.used = used;
+      const m = new ResourceMonitor(
+        '/data',
+        {
+          memoryHighWatermark: { bytes: 1000 },
+          diskFreeLimitBytes: 0,
+          memoryUsedBytes: () => memory.used,
+          diskFreeBytes: () => 1,
+          ...(ratio === undefined ? {} : { memoryPagingRatio: ratio }),
+        },
+        () => {},
+      );
+      m.check();
+      return [m.memoryPaging, [...m.active].includes('memory')];
+    };
+    assert.deepEqual(paging(undefined, 499), [false, false]);
+    assert.deepEqual(paging(undefined, 501), [true, false], 'default 0.5 of the watermark');
+    assert.deepEqual(paging(0.8, 700), [false, false]);
+    assert.deepEqual(paging(0.8, 801), [true, false]);
+    assert.deepEqual(paging(1.5, 999), [false, false], 'above 1: never pages before the alarm');
+    assert.deepEqual(paging(1.5, 1001)[1], true, 'the alarm still comes at the watermark');
+  });
+
   it('by default measures the process RSS and the data directory filesystem', () => {
     const dir = tempDir();
     try {

@@ -13,6 +13,7 @@ import type { Clock } from '../core/clock.js';
 import { AclAuthorizer } from '../core/kafka/acls.js';
 import { GroupCoordinator } from '../core/kafka/group-coordinator.js';
 import { ShareGroupCoordinator } from '../core/kafka/share-groups.js';
+import type { TopicCompression } from '../core/kafka/topic.js';
 import { TopicRegistry } from '../core/kafka/topic-registry.js';
 import { TransactionCoordinator } from '../core/kafka/transaction-coordinator.js';
 import { buildApiTable } from '../protocol/kafka/api-table.js';
@@ -39,11 +40,12 @@ import { authorizeApis, KafkaAccess } from '../protocol/kafka/authorization.js';
 import type { KafkaCluster, KafkaSettings } from '../protocol/kafka/cluster.js';
 import { FetchSessionCache } from '../protocol/kafka/fetch-sessions.js';
 import type { KafkaApi } from '../protocol/kafka/kafka-api.js';
-import { LogCleaner } from '../protocol/kafka/log-cleaner.js';
+import { LogCleaner, type LogCleanerStats } from '../protocol/kafka/log-cleaner.js';
 import { KafkaProducers, producerIdBlockStoreIn } from '../protocol/kafka/producers.js';
 import { KafkaServer } from '../protocol/kafka/server.js';
 import { writeMarker } from '../protocol/kafka/transaction-markers.js';
 import type { WriteAvailability } from '../resources/resource-monitor.js';
+import { CleanerOffsetCheckpoint } from '../storage/kafka/cleaner-offset-checkpoint.js';
 import { DiskGroupOffsetStore } from '../storage/kafka/disk-group-offset-store.js';
 import { DiskShareStateStore } from '../storage/kafka/disk-share-state-store.js';
 import { DiskTransactionLog } from '../storage/kafka/disk-transaction-log.js';
@@ -82,6 +84,8 @@ export interface KafkaOptions extends Partial<KafkaSettings> {
   superUsers?: readonly string[];
   /** allow.everyone.if.no.acl.found. Default: false. */
   allowEveryoneIfNoAclFound?: boolean;
+  /** Broker compression.type: the codec of topics without their own (default 'producer': as produced). */
+  compressionType?: TopicCompression;
   /** How often the log cleaner looks at compacted topics (log.cleaner.backoff.ms). */
   logCleanerIntervalMs?: number;
   /** max.incremental.fetch.session.cache.slots: fetch sessions kept (0: none, every fetch is full). */
@@ -107,6 +111,8 @@ export interface KafkaParts extends ProtocolParts<KafkaListenerAddress> {
   readonly transactions: TransactionCoordinator;
   /** The ACLs, when `--kafka-acls on`. */
   readonly acls: AclAuthorizer | undefined;
+  /** The log cleaner's figures (Kafka's LogCleanerManager metrics). */
+  readonly logCleaner: { readonly stats: LogCleanerStats };
 }
 
 export interface KafkaCompositionInput {
@@ -159,7 +165,12 @@ export function composeKafka({
     durability: storage.committer,
     autoCreateTopics: settings.autoCreateTopics,
     defaultPartitions: settings.defaultPartitions,
+    brokerDefaults:
+      options.compressionType === undefined || options.compressionType === 'producer'
+        ? undefined
+        : new Map([['compression.type', options.compressionType]]),
     onTopicDeleted: (name) => {
+      cleaner.forgetTopic(name);
       groups
         .deleteTopicOffsets(name)
         .catch((error: Error) => log(`kafka: dropping offsets of '${name}': ${error.message}`));
@@ -267,6 +278,13 @@ export function composeKafka({
     abortedBetween: (partition, from, to) => transactions.abortedBetween(partition, from, to),
     intervalMs: options.logCleanerIntervalMs,
     log,
+    // At the data directory's root, where Kafka keeps it in each log dir (DescribeLogDirs names it).
+    checkpoint: new CleanerOffsetCheckpoint(
+      storage.dataDir,
+      storage.committer.fs,
+      storage.committer.policy,
+      log,
+    ),
   });
   let tlsServer: KafkaServer | undefined;
   let tlsListener: BoundTlsListener | undefined;
@@ -276,6 +294,7 @@ export function composeKafka({
     groups,
     transactions,
     acls,
+    logCleaner: cleaner,
     restore(storedDefinitions) {
       topics.restore(storedDefinitions);
       acls?.restore(storedDefinitions);

@@ -89,7 +89,12 @@ export function composeMetrics(input: MetricsCompositionInput): MetricsParts {
       channelCount: () => amqp.channelCount(),
       paging: () => ({ ...amqp.transientPaging(), underPressure: resources.memoryPaging }),
     },
-    kafka: { topics: kafka.topics, groups: kafka.groups },
+    kafka: {
+      topics: kafka.topics,
+      groups: kafka.groups,
+      logCleaner: kafka.logCleaner,
+      nowMs: () => clock.now(),
+    },
     sqs: { registry: sqs.registry, memory: sqs.registry.memory, nowMs: () => clock.now() },
   };
   const render = (endpoint: MetricsEndpoint = '/metrics') => renderMetrics(sources, endpoint);

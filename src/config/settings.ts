@@ -275,6 +275,21 @@ export const SETTINGS = [
     help: "how often the log cleaner looks at topics with cleanup.policy=compact and compacts the partitions that are due (Kafka's log.cleaner.backoff.ms)",
   }),
   setting({
+    flag: 'kafka-compression-type',
+    env: 'PIER_KAFKA_COMPRESSION_TYPE',
+    option: 'kafka.compressionType',
+    type: choice({
+      producer: 'producer',
+      uncompressed: 'uncompressed',
+      gzip: 'gzip',
+      snappy: 'snappy',
+      lz4: 'lz4',
+      zstd: 'zstd',
+    } as const),
+    default: 'producer',
+    help: "codec produced batches are stored in for topics that do not set compression.type: producer keeps the producer's, any other recompresses to it (Kafka's broker compression.type)",
+  }),
+  setting({
     flag: 'kafka-share-min-lock-duration-ms',
     env: 'PIER_KAFKA_SHARE_MIN_LOCK_DURATION_MS',
     option: 'kafka.shareMinLockDurationMs',

@@ -10,6 +10,20 @@ import type { ExpositionWriter } from './exposition.js';
 export interface KafkaMetricsSource {
   readonly topics: TopicSource;
   readonly groups: GroupSource;
+  /** The log cleaner (protocol/kafka/log-cleaner.ts), when there is one. */
+  readonly logCleaner?: { readonly stats: LogCleanerMetrics };
+  /** The clock the cleaner's times are on. */
+  readonly nowMs?: () => number;
+}
+
+/** The cleaner's figures, named after Kafka's kafka.log:type=LogCleanerManager gauges. */
+export interface LogCleanerMetrics {
+  readonly maxDirtyPercent: number;
+  readonly lastRunAtMs: number;
+  readonly passes: number;
+  readonly cleanings: number;
+  readonly segmentsRewritten: number;
+  readonly recordsRemoved: number;
 }
 
 export function writeKafkaMetrics(out: ExpositionWriter, source: KafkaMetricsSource): void {
@@ -97,6 +111,46 @@ export function writeKafkaMetrics(out: ExpositionWriter, source: KafkaMetricsSou
       out.sample(sum, { consumergroup: g.groupId, topic });
     }
   }
+  if (source.logCleaner) writeLogCleanerMetrics(out, source.logCleaner.stats, source.nowMs ?? Date.now);
+}
+
+/**
+ * Kafka's JMX gauges kafka.log:type=LogCleanerManager,name=max-dirty-percent and
+ * time-since-last-run-ms under the names the Prometheus JMX exporter's Kafka rules give them, and
+ * Pier's own counters of the cleaner's work.
+ */
+function writeLogCleanerMetrics(out: ExpositionWriter, stats: LogCleanerMetrics, nowMs: () => number): void {
+  out.single(
+    'kafka_log_logcleanermanager_max_dirty_percent',
+    'gauge',
+    "Dirty share (%) of the dirtiest compacted partition at the log cleaner's last pass.",
+    stats.maxDirtyPercent,
+  );
+  out.single(
+    'kafka_log_logcleanermanager_time_since_last_run_ms',
+    'gauge',
+    'Milliseconds since the log cleaner last looked at the compacted partitions.',
+    Math.max(0, nowMs() - stats.lastRunAtMs),
+  );
+  out.single('pier_kafka_log_cleaner_passes_total', 'counter', 'Log cleaner passes.', stats.passes);
+  out.single(
+    'pier_kafka_log_cleaner_cleanings_total',
+    'counter',
+    'Partitions the log cleaner cleaned (dirty ratio reached, max.compaction.lag.ms or tombstones due).',
+    stats.cleanings,
+  );
+  out.single(
+    'pier_kafka_log_cleaner_segments_rewritten_total',
+    'counter',
+    'Segments the log cleaner rewrote.',
+    stats.segmentsRewritten,
+  );
+  out.single(
+    'pier_kafka_log_cleaner_records_removed_total',
+    'counter',
+    'Records the log cleaner removed.',
+    stats.recordsRemoved,
+  );
 }
 
 function byTopic<P extends { readonly topic: string }>(rows: readonly P[]): Map<string, P[]> {

@@ -1,17 +1,20 @@
 /**
  * Share groups (KIP-932): membership through ShareGroupHeartbeat, the group's configs, and its
- * share-partitions. As Kafka's simple assignor does while the members are homogeneous, every member
- * is assigned every partition of the topics the group subscribes to: members share partitions, and
+ * share-partitions. Partitions are assigned by Kafka's SimpleAssignor rules (share-assignor.ts): balanced
+ * over the members, a partition shared only when there are more members than partitions, sticky;
  * the share-partitions' acquisition locks keep a record with one member at a time.
  *
  * Member epochs follow Kafka's: 0 joins (the coordinator answers the group epoch, and a member id when
  * the client sent none), -1 leaves, any other epoch must be the member's current one
  * (FENCED_MEMBER_EPOCH otherwise); the group epoch moves when members join or leave, or the
- * subscribed topics or their partitions change. A member not heard from within the session timeout
- * is removed.
+ * subscribed topics or their partitions change. As in Kafka's coordinator, the next heartbeat after a
+ * move computes the group's target assignment (assignment epoch = group epoch), and each member takes
+ * its part and the new epoch at its next heartbeat (share groups have no revocation phase). A member
+ * not heard from within the session timeout is removed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.js';
+import { assignShareGroup } from './share-assignor.js';
 import { SharePartition, type SharePartitionSnapshot } from './share-partition.js';
 import { type ShareStateStore, sharePartitionKey } from './share-state.js';
 import type { Topic } from './topic.js';
@@ -100,6 +103,10 @@ interface ShareMember {
 interface ShareGroup {
   readonly groupId: string;
   groupEpoch: number;
+  /** The group epoch the target assignment was computed for. */
+  assignmentEpoch: number;
+  /** Each member's part of the target assignment. */
+  target: Map<string, ShareAssignmentTopic[]>;
   /** Subscribed topics with their ids and partition counts when the epoch last moved. */
   metadata: string;
   readonly members: Map<string, ShareMember>;
@@ -190,7 +197,14 @@ export class ShareGroupCoordinator {
       return { ...fail('NONE', ''), errorMessage: null, memberId: req.memberId, memberEpoch: -1 };
     }
     if (!group) {
-      group = { groupId: req.groupId, groupEpoch: 0, metadata: '', members: new Map() };
+      group = {
+        groupId: req.groupId,
+        groupEpoch: 0,
+        assignmentEpoch: 0,
+        target: new Map(),
+        metadata: '',
+        members: new Map(),
+      };
       this.groups.set(req.groupId, group);
     }
     let member = group.members.get(req.memberId);
@@ -229,9 +243,10 @@ export class ShareGroupCoordinator {
       }
     }
     this.refreshMetadata(group);
-    if (member.memberEpoch !== group.groupEpoch) {
-      member.memberEpoch = group.groupEpoch;
-      member.assignment = this.assignmentFor(member.subscribed);
+    this.updateTargetAssignment(group);
+    if (member.memberEpoch !== group.assignmentEpoch) {
+      member.memberEpoch = group.assignmentEpoch;
+      member.assignment = group.target.get(member.memberId) ?? [];
     }
     this.touch(group, member);
     const signature = assignmentSignature(member.assignment);
@@ -365,7 +380,7 @@ export class ShareGroupCoordinator {
       errorMessage: null,
       state: members.length > 0 ? 'Stable' : 'Empty',
       groupEpoch: group?.groupEpoch ?? 0,
-      assignmentEpoch: group?.groupEpoch ?? 0,
+      assignmentEpoch: group?.assignmentEpoch ?? 0,
       members,
     };
   }
@@ -417,14 +432,39 @@ export class ShareGroupCoordinator {
     }
   }
 
-  private assignmentFor(subscribed: readonly string[]): ShareAssignmentTopic[] {
-    const out: ShareAssignmentTopic[] = [];
-    for (const name of subscribed) {
-      const topic = this.topics.get(name);
-      if (!topic) continue;
-      out.push({ topicId: topic.id, topicName: name, partitions: topic.partitions.map((p) => p.index) });
-    }
-    return out;
+  /** Computes the target assignment when the group epoch moved past it (Kafka: on the next heartbeat). */
+  private updateTargetAssignment(group: ShareGroup): void {
+    if (group.assignmentEpoch === group.groupEpoch) return;
+    const byId = new Map<string, Topic>();
+    for (const m of group.members.values())
+      for (const name of m.subscribed) {
+        const topic = this.topics.get(name);
+        if (topic) byId.set(topic.id.toString('hex'), topic);
+      }
+    const members = [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      subscribedTopicIds: m.subscribed.flatMap((name) => {
+        const topic = this.topics.get(name);
+        return topic ? [topic.id.toString('hex')] : [];
+      }),
+      current: new Map(
+        (group.target.get(m.memberId) ?? []).map((t) => [t.topicId.toString('hex'), t.partitions] as const),
+      ),
+    }));
+    const assignment = assignShareGroup(members, (id) => byId.get(id)?.partitions.length ?? 0);
+    group.target = new Map(
+      [...assignment].map(([memberId, topics]) => [
+        memberId,
+        [...topics]
+          .filter(([, partitions]) => partitions.length > 0)
+          .map(([id, partitions]) => ({
+            topicId: byId.get(id)!.id,
+            topicName: byId.get(id)!.name,
+            partitions,
+          })),
+      ]),
+    );
+    group.assignmentEpoch = group.groupEpoch;
   }
 
   private touch(group: ShareGroup, member: ShareMember): void {

@@ -260,9 +260,19 @@ export function validateOverrides(
   return out;
 }
 
-/** The effective value of a config: the override if set, else Kafka's default. */
-export function effectiveValue(overrides: ReadonlyMap<string, string>, name: string): string {
-  return overrides.get(name) ?? TOPIC_CONFIGS.get(name)!.defaultValue;
+/**
+ * Topic config defaults the broker was started with (Kafka's broker configs that topic configs take
+ * their defaults from, e.g. compression.type), by topic config name; absent ones are Kafka's.
+ */
+export type BrokerTopicDefaults = ReadonlyMap<string, string>;
+
+/** The effective value of a config: the override if set, else the broker's default, else Kafka's. */
+export function effectiveValue(
+  overrides: ReadonlyMap<string, string>,
+  name: string,
+  brokerDefaults?: BrokerTopicDefaults,
+): string {
+  return overrides.get(name) ?? brokerDefaults?.get(name) ?? TOPIC_CONFIGS.get(name)!.defaultValue;
 }
 
 function compressionOf(value: string): { compressionType?: TopicCompression } {
@@ -270,8 +280,11 @@ function compressionOf(value: string): { compressionType?: TopicCompression } {
 }
 
 /** The implemented configs as the core uses them. Overrides must already be validated. */
-export function resolveTopicConfig(overrides: ReadonlyMap<string, string>): TopicConfig {
-  const num = (name: string) => Number(effectiveValue(overrides, name));
+export function resolveTopicConfig(
+  overrides: ReadonlyMap<string, string>,
+  brokerDefaults?: BrokerTopicDefaults,
+): TopicConfig {
+  const num = (name: string) => Number(effectiveValue(overrides, name, brokerDefaults));
   return {
     retentionMs: num('retention.ms'),
     retentionBytes: num('retention.bytes'),
@@ -289,6 +302,6 @@ export function resolveTopicConfig(overrides: ReadonlyMap<string, string>): Topi
     // LONG_MAX (the default) is beyond a double's integers: it means "never forces compaction".
     maxCompactionLagMs: Math.min(num('max.compaction.lag.ms'), Number.MAX_SAFE_INTEGER),
     // Absent for 'producer' (the default): batches are stored as produced.
-    ...compressionOf(effectiveValue(overrides, 'compression.type')),
+    ...compressionOf(effectiveValue(overrides, 'compression.type', brokerDefaults)),
   };
 }

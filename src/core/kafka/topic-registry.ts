@@ -17,7 +17,7 @@ import { Stream } from '../stream/stream.js';
 import type { StreamRetention, StreamStoreFactory } from '../stream/stream-store.js';
 import { PartitionLog } from './partition-log.js';
 import type { Topic, TopicConfig, TopicLookup } from './topic.js';
-import { resolveTopicConfig, validateOverrides } from './topic-config.js';
+import { type BrokerTopicDefaults, resolveTopicConfig, validateOverrides } from './topic-config.js';
 import { TopicError } from './topic-error.js';
 
 export const KAFKA_VHOST = '/';
@@ -52,6 +52,8 @@ export interface TopicRegistryOptions {
   readonly newTopicId?: () => Buffer;
   /** Told after a topic is deleted (its consumer groups' committed offsets go too). */
   readonly onTopicDeleted?: (name: string) => void;
+  /** Broker-level defaults of topic configs (e.g. compression.type); Kafka's where absent. */
+  readonly brokerDefaults?: BrokerTopicDefaults;
 }
 
 export interface CreateTopicOptions {
@@ -87,8 +89,9 @@ class TopicState implements Topic {
     readonly name: string,
     readonly id: Buffer,
     public overrides: ReadonlyMap<string, string>,
+    brokerDefaults: BrokerTopicDefaults | undefined,
   ) {
-    this.config = resolveTopicConfig(overrides);
+    this.config = resolveTopicConfig(overrides, brokerDefaults);
   }
 
   get partitionCount(): number {
@@ -171,6 +174,11 @@ export class TopicRegistry implements TopicLookup {
     return this.options.defaultPartitions;
   }
 
+  /** Broker-level defaults of topic configs (DescribeConfigs shows them as the broker's). */
+  get brokerDefaults(): BrokerTopicDefaults {
+    return this.options.brokerDefaults ?? new Map();
+  }
+
   get retentionCheckIntervalMs(): number {
     return this.retentionIntervalMs;
   }
@@ -239,7 +247,7 @@ export class TopicRegistry implements TopicLookup {
     const overrides = validateOverrides(configs);
     if (options.validateOnly) return { name, id: ZERO_ID, partitionCount, overrides };
 
-    const topic = new TopicState(name, this.newTopicId(), overrides);
+    const topic = new TopicState(name, this.newTopicId(), overrides, this.options.brokerDefaults);
     this.register(topic);
     try {
       this.openPartitions(topic, partitionCount, new Map());
@@ -312,7 +320,7 @@ export class TopicRegistry implements TopicLookup {
     const overrides = validateOverrides(configs);
     if (options.validateOnly) return;
     topic.overrides = overrides;
-    topic.config = resolveTopicConfig(overrides);
+    topic.config = resolveTopicConfig(overrides, this.options.brokerDefaults);
     this.persist(topic);
     const retention = retentionOf(topic.config);
     for (const partition of topic.partitions) partition.stream.setRetention(retention);
@@ -327,6 +335,7 @@ export class TopicRegistry implements TopicLookup {
         stored.name,
         Buffer.from(stored.id, 'hex'),
         new Map(Object.entries(stored.configs)),
+        this.options.brokerDefaults,
       );
       this.register(topic);
       const logStarts = new Map(Object.entries(stored.logStartOffsets ?? {}).map(([k, v]) => [Number(k), v]));

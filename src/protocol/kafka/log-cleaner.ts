@@ -16,9 +16,13 @@
  * A compressed batch that loses records is rewritten compressed with its own codec, as Kafka's
  * cleaner does (zstd as stored blocks on Node.js without a zstd encoder: see zstd-frame.ts).
  *
- * What the cleaner remembers between passes (how far the log was cleaned, when a segment was first
- * cleaned) lives in memory: after a restart everything counts as dirty once and tombstones get a
- * fresh delete.retention.ms, which only keeps data longer. The storage layer makes each segment
+ * How far each partition was cleaned (its first dirty offset) is saved after every pass that moved
+ * it, in Kafka's cleaner-offset-checkpoint (storage/kafka/cleaner-offset-checkpoint.ts), so after a
+ * restart only what was appended since counts as dirty. A saved offset below the log start or beyond
+ * the log end is reset to the log start, as Kafka's LogCleanerManager does. When a segment was first
+ * cleaned (the tombstones' horizon) is kept in memory only: after a restart the clean segments count
+ * as cleaned at the restart and may hold tombstones, so tombstones get a fresh delete.retention.ms,
+ * which only keeps data longer (Kafka 3.1+ stores the horizon in the batch instead). The storage layer makes each segment
  * rewrite crash-safe (StreamStore.rewriteSegment). A pass runs one partition at a time and gives
  * the event loop back after every chunk it reads (READ_ENTRIES / READ_BYTES) and every segment it
  * rewrites, so produce and fetch are served between them; what can change meanwhile is handled:
@@ -69,6 +73,35 @@ export interface LogCleanerOptions {
   ) => readonly AbortedTransaction[];
   readonly intervalMs?: number;
   readonly log?: (line: string) => void;
+  /** Where the first dirty offsets are kept across restarts (Kafka's cleaner-offset-checkpoint). */
+  readonly checkpoint?: CleanerCheckpointStore;
+}
+
+/** A partition's first dirty offset: offsets below it were cleaned. */
+export interface CleanerCheckpointEntry {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface CleanerCheckpointStore {
+  /** The entries last written; empty when there are none or they cannot be read. */
+  read(): readonly CleanerCheckpointEntry[];
+  /** Replaces every entry, durably. */
+  write(entries: Iterable<CleanerCheckpointEntry>): void;
+}
+
+/** What Kafka's LogCleanerManager and LogCleaner report (kafka.log:type=LogCleanerManager,...). */
+export interface LogCleanerStats {
+  /** max-dirty-percent: the dirty share of the dirtiest compacted partition at the last pass. */
+  readonly maxDirtyPercent: number;
+  /** When the last pass started (time-since-last-run-ms is now minus this), on the cleaner's clock. */
+  readonly lastRunAtMs: number;
+  readonly passes: number;
+  /** Partitions cleaned (their dirty ratio or max.compaction.lag.ms made them due, or tombstones expired). */
+  readonly cleanings: number;
+  readonly segmentsRewritten: number;
+  readonly recordsRemoved: number;
 }
 
 interface PartitionCleaning {
@@ -106,11 +139,39 @@ export class LogCleaner {
   private running: Promise<CleanResult> | undefined;
   /** Passes completed (tests and monitoring wait on it). */
   passes = 0;
+  private cleanings = 0;
+  private segmentsRewrittenTotal = 0;
+  private recordsRemovedTotal = 0;
+  private maxDirtyRatio = 0;
+  private lastRunAtMs: number;
+  /** The dirtiest ratio seen by the pass under way. */
+  private passDirtiest = 0;
+  /** First dirty offsets read from the checkpoint (`topic\0partition`), loaded on the first pass. */
+  private saved: Map<string, number> | undefined;
 
   constructor(private readonly options: LogCleanerOptions) {
     this.clock = options.clock;
     this.intervalMs = options.intervalMs ?? DEFAULT_LOG_CLEANER_INTERVAL_MS;
     this.log = options.log ?? (() => {});
+    this.lastRunAtMs = this.clock.now();
+  }
+
+  get stats(): LogCleanerStats {
+    return {
+      maxDirtyPercent: Math.floor(100 * this.maxDirtyRatio),
+      lastRunAtMs: this.lastRunAtMs,
+      passes: this.passes,
+      cleanings: this.cleanings,
+      segmentsRewritten: this.segmentsRewrittenTotal,
+      recordsRemoved: this.recordsRemovedTotal,
+    };
+  }
+
+  /** Drops a deleted topic's saved progress (Kafka removes it from the checkpoint with the log). */
+  forgetTopic(name: string): void {
+    const saved = this.savedOffsets();
+    for (const key of [...saved.keys()]) if (key.startsWith(`${name}\0`)) saved.delete(key);
+    this.saveCheckpoint();
   }
 
   start(): void {
@@ -142,6 +203,8 @@ export class LogCleaner {
   async runOnce(): Promise<CleanResult> {
     let segmentsRewritten = 0;
     let recordsRemoved = 0;
+    this.lastRunAtMs = this.clock.now();
+    this.passDirtiest = 0;
     for (const topic of [...this.options.topics()]) {
       if (!isCompacted(topic.config)) continue;
       for (const partition of topic.partitions) {
@@ -156,8 +219,71 @@ export class LogCleaner {
         }
       }
     }
+    this.maxDirtyRatio = this.passDirtiest;
     this.passes++;
+    this.segmentsRewrittenTotal += segmentsRewritten;
+    this.recordsRemovedTotal += recordsRemoved;
     return { segmentsRewritten, recordsRemoved };
+  }
+
+  private savedOffsets(): Map<string, number> {
+    if (this.saved === undefined) {
+      this.saved = new Map();
+      for (const e of this.options.checkpoint?.read() ?? [])
+        this.saved.set(partitionKey(e.topic, e.partition), e.offset);
+    }
+    return this.saved;
+  }
+
+  /**
+   * A partition's cleaning state when the cleaner first sees it: from the checkpoint, checked
+   * against the log as Kafka's cleanableOffsets does (below the log start or beyond the log end:
+   * the log start).
+   */
+  private initialState(topic: Topic, partition: TopicPartition, nowMs: number): PartitionCleaning {
+    const stream = partition.stream;
+    const logStart = stream.firstOffset;
+    const saved = this.savedOffsets().get(partitionKey(partition.topic, partition.index));
+    let cleanedUpTo = saved ?? logStart;
+    if (saved !== undefined && saved > stream.nextOffset) {
+      this.log(
+        `kafka log cleaner: ${partition.topic}-${partition.index}: the checkpointed first dirty offset ${saved} is beyond the log end offset ${stream.nextOffset}; resetting to the log start offset ${logStart}`,
+      );
+      cleanedUpTo = logStart;
+    } else if (cleanedUpTo < logStart) {
+      if (topic.config.cleanupPolicy !== 'compact,delete')
+        this.log(
+          `kafka log cleaner: ${partition.topic}-${partition.index}: resetting the first dirty offset to the log start offset ${logStart} since the checkpointed offset ${cleanedUpTo} is invalid`,
+        );
+      cleanedUpTo = logStart;
+    }
+    const state: PartitionCleaning = { cleanedUpTo, firstCleanedAtMs: new Map(), withTombstones: new Set() };
+    // Segments cleaned before the restart: their tombstones' horizon starts now (it was in memory).
+    for (const seg of stream.closedSegments()) {
+      if (seg.nextOffset > cleanedUpTo) break;
+      state.firstCleanedAtMs.set(seg.baseOffset, nowMs);
+      state.withTombstones.add(seg.baseOffset);
+    }
+    return state;
+  }
+
+  /** Writes every existing partition's first dirty offset; a failure is logged (the next pass retries). */
+  private saveCheckpoint(): void {
+    const store = this.options.checkpoint;
+    if (!store) return;
+    const saved = this.savedOffsets();
+    const entries: CleanerCheckpointEntry[] = [];
+    for (const topic of this.options.topics())
+      for (const partition of topic.partitions) {
+        const offset =
+          this.state.get(partition)?.cleanedUpTo ?? saved.get(partitionKey(topic.name, partition.index));
+        if (offset !== undefined) entries.push({ topic: topic.name, partition: partition.index, offset });
+      }
+    try {
+      store.write(entries);
+    } catch (err) {
+      this.log(`kafka log cleaner: cannot write its checkpoint: ${(err as Error).message}`);
+    }
   }
 
   /** Cleans one partition if it is due; returns what changed. */
@@ -176,7 +302,7 @@ export class LogCleaner {
     if (cleanable.length === 0) return none;
     let state = this.state.get(partition);
     if (!state) {
-      state = { cleanedUpTo: stream.firstOffset, firstCleanedAtMs: new Map(), withTombstones: new Set() };
+      state = this.initialState(topic, partition, nowMs);
       this.state.set(partition, state);
     }
     let dirtyBytes = 0;
@@ -190,13 +316,19 @@ export class LogCleaner {
         if (seg.maxTimestampMs <= nowMs - config.maxCompactionLagMs) overdue = true;
       }
       const firstCleaned = state.firstCleanedAtMs.get(seg.baseOffset);
-      if (firstCleaned !== undefined && firstCleaned <= nowMs - config.deleteRetentionMs)
+      if (
+        firstCleaned !== undefined &&
+        firstCleaned <= nowMs - config.deleteRetentionMs &&
+        state.withTombstones.has(seg.baseOffset)
+      )
         tombstonesDue = true;
     }
     const ratio = totalBytes === 0 ? 0 : dirtyBytes / totalBytes;
+    this.passDirtiest = Math.max(this.passDirtiest, ratio);
     const due = (dirtyBytes > 0 && ratio >= config.minCleanableDirtyRatio) || overdue;
     // Tombstones past their horizon are removed by a pass even when little is dirty.
     if (!due && !tombstonesDue) return none;
+    this.cleanings++;
     return this.clean(partition, cleanable, state, nowMs, config.deleteRetentionMs);
   }
 
@@ -283,7 +415,10 @@ export class LogCleaner {
       await yieldToEventLoop();
     }
     if (this.stopped) return { segmentsRewritten, recordsRemoved };
-    state.cleanedUpTo = Math.max(state.cleanedUpTo, to);
+    if (to > state.cleanedUpTo) {
+      state.cleanedUpTo = to;
+      this.saveCheckpoint();
+    }
     if (segmentsRewritten > 0)
       this.log(
         `kafka log cleaner: ${partition.topic}-${partition.index}: ${recordsRemoved} record(s) removed from ` +
@@ -311,6 +446,10 @@ export class LogCleaner {
       }
     }
   }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\0${partition}`;
 }
 
 /** Ends a pass that stop() interrupted (caught per partition like any other failure). */

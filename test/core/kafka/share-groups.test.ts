@@ -1,5 +1,5 @@
-// The share group coordinator on a manual clock: member epochs, fencing, session expiry, every
-// member assigned every partition, assignments resent when partitions are added, share.auto.offset.reset.
+// The share group coordinator on a manual clock: member epochs, fencing, session expiry, partitions
+// split between members (share-assignor.ts), assignments resent when partitions are added, share.auto.offset.reset.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ShareGroupCoordinator } from '../../../src/core/kafka/share-groups.js';
@@ -56,7 +56,7 @@ function setUp() {
 }
 
 describe('ShareGroupCoordinator', () => {
-  it('assigns every partition to every member; epochs move with membership', () => {
+  it("splits the partitions between members as Kafka's simple assignor; epochs move with membership", () => {
     const { join, beat } = setUp();
     const a = join();
     assert.equal(a.error, 'NONE');
@@ -70,16 +70,28 @@ describe('ShareGroupCoordinator', () => {
     assert.equal(b.memberEpoch, 2);
     assert.deepEqual(
       b.assignment?.map((t) => t.partitions),
-      [[0, 1]],
+      [[1]],
+      'the newcomer takes one partition from a',
     );
-    // a catches up to the group epoch; its assignment did not change, so none is sent.
+    // a catches up to the group epoch and is told its smaller assignment.
     const again = beat(a.memberId!, 1);
     assert.equal(again.memberEpoch, 2);
-    assert.equal(again.assignment, null);
+    assert.deepEqual(
+      again.assignment?.map((t) => t.partitions),
+      [[0]],
+    );
+    assert.equal(beat(a.memberId!, 2).assignment, null, 'unchanged: not sent again');
     assert.equal(beat(a.memberId!, 1).error, 'FENCED_MEMBER_EPOCH');
     assert.equal(beat('stranger', 2).error, 'UNKNOWN_MEMBER_ID');
     assert.equal(beat(a.memberId!, -1).memberEpoch, -1);
     assert.equal(beat(a.memberId!, 3).error, 'UNKNOWN_MEMBER_ID');
+    // b, alone now, gets both partitions with the next epoch.
+    const alone = beat(b.memberId!, 2);
+    assert.equal(alone.memberEpoch, 3);
+    assert.deepEqual(
+      alone.assignment?.map((t) => t.partitions),
+      [[0, 1]],
+    );
   });
 
   it('resends the assignment when a subscribed topic gains partitions', () => {

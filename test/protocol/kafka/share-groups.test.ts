@@ -121,6 +121,94 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     await b.close();
   });
 
+  it("2 members × 4 partitions get two each, as Kafka's simple assignor gives; a leaving member hands its partitions over", async () => {
+    const topic = uniqueKafkaName('share4');
+    const group = uniqueKafkaName('sg4');
+    const kafka = new Kafka({
+      clientId: 'share-test',
+      brokers: [broker.bootstrap],
+      logLevel: logLevel.NOTHING,
+    });
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin.connect();
+    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: 4 }] });
+    await kafkaAdmin.disconnect();
+    assert.equal(
+      (await setGroupConfigs(admin, group, { 'share.auto.offset.reset': 'earliest' })).errorCode,
+      0,
+    );
+    const producer = kafka.producer();
+    await producer.connect();
+    const sendToEach = async (tag: string) => {
+      for (let partition = 0; partition < 4; partition++)
+        await producer.send({ topic, acks: -1, messages: [{ partition, value: `${tag}-p${partition}` }] });
+    };
+    await sendToEach('first');
+
+    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    assert.equal(a.memberEpoch, 1);
+    assert.deepEqual(
+      a.assignment.map((t) => t.partitions),
+      [[0, 1, 2, 3]],
+      'alone: every partition',
+    );
+    const b = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    assert.equal(b.memberEpoch, 2, 'the join moved the group epoch');
+    assert.deepEqual(
+      b.assignment.map((t) => t.partitions),
+      [[2, 3]],
+      'a keeps its first two (balance, then stickiness), b takes the rest',
+    );
+    const beat = await a.heartbeat();
+    assert.equal(beat.memberEpoch, 2, 'a takes the new epoch at its next heartbeat');
+    assert.deepEqual(
+      a.assignment.map((t) => t.partitions),
+      [[0, 1]],
+    );
+    const described = await admin.send(API_KEYS.ShareGroupDescribe, 0, {
+      groupIds: [group],
+      includeAuthorizedOperations: false,
+    });
+    const d = described.groups[0]!;
+    assert.deepEqual([d.groupEpoch, d.assignmentEpoch], [2, 2]);
+    assert.deepEqual(
+      d.members.map((m) => [m.memberId, m.assignment.topicPartitions[0]!.partitions]),
+      [
+        [a.memberId, [0, 1]],
+        [b.memberId, [2, 3]],
+      ],
+    );
+    // Each reads only its own partitions; together every record once.
+    const fromA = (await a.fetch()).records;
+    const fromB = (await b.fetch()).records;
+    assert.deepEqual(values(fromA).sort(), ['first-p0', 'first-p1']);
+    assert.deepEqual(values(fromB).sort(), ['first-p2', 'first-p3']);
+    await a.fetch(ackAll(fromA, ACCEPT));
+
+    // b leaves (its locks released with its session): a gets all four partitions at its next heartbeat.
+    await b.close();
+    const handedOver = await a.heartbeat();
+    assert.equal(handedOver.memberEpoch, 3);
+    assert.deepEqual(
+      a.assignment.map((t) => t.partitions),
+      [[0, 1, 2, 3]],
+    );
+    await sendToEach('second');
+    const seen: string[] = [];
+    for (let round = 0; round < 10 && seen.length < 4 + 2; round++) {
+      const { records } = await a.fetch([], { maxWaitMs: 1000 });
+      seen.push(...values(records).filter((v): v is string => v !== null));
+      await a.acknowledge(ackAll(records, ACCEPT));
+    }
+    assert.deepEqual(
+      seen.sort(),
+      ['first-p2', 'first-p3', 'second-p0', 'second-p1', 'second-p2', 'second-p3'],
+      "b's released records and everything new, now read by a",
+    );
+    await producer.disconnect();
+    await a.close();
+  });
+
   it('redelivers a released record with delivery count 2, to the other member', async () => {
     const { topic, group } = await setUp(3);
     const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);

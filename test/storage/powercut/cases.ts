@@ -15,7 +15,11 @@ import { DiskDelayStore } from '../../../src/storage/amqp/disk-delay-store.js';
 import { DiskQueueStore } from '../../../src/storage/amqp/disk-queue-store.js';
 import { DiskDedupStore } from '../../../src/storage/disk-dedup-store.js';
 import { DiskDefinitionsStore } from '../../../src/storage/disk-definitions-store.js';
-import type { GroupCommitter } from '../../../src/storage/group-commit.js';
+import { type GroupCommitter, mkdirDurable } from '../../../src/storage/group-commit.js';
+import {
+  CleanerOffsetCheckpoint,
+  formatCheckpoint,
+} from '../../../src/storage/kafka/cleaner-offset-checkpoint.js';
 import { DiskGroupOffsetStore } from '../../../src/storage/kafka/disk-group-offset-store.js';
 import { DiskShareStateStore } from '../../../src/storage/kafka/disk-share-state-store.js';
 import { DiskTransactionLog } from '../../../src/storage/kafka/disk-transaction-log.js';
@@ -846,6 +850,44 @@ export const shareStateCase: CutCase<
   close: (store) => store.close(),
 };
 
+// ---- Kafka log cleaner checkpoint (kafka/cleaner-offset-checkpoint.ts) ------------------------------
+
+/** The whole checkpoint as one register: a write replaces every entry, so a cut leaves one whole file. */
+const checkpointText = (store: CleanerOffsetCheckpoint) => formatCheckpoint(store.read());
+
+export const cleanerCheckpointCase: CutCase<
+  RegisterModel,
+  Map<string, Array<string | undefined>>,
+  CleanerOffsetCheckpoint
+> = {
+  name: 'kafka cleaner offset checkpoint',
+  open(fs) {
+    mkdirDurable('/data', fs, true);
+    return new CleanerOffsetCheckpoint('/data', fs, 'always');
+  },
+  modelFromRecovered: (store) => new RegisterModel([['file', checkpointText(store)]]),
+  async workload(store, model, _committer, rng, yieldTurns) {
+    const steps = 10 + Math.floor(rng() * 20);
+    const offsets = new Map<string, number>();
+    for (let s = 0; s < steps; s++) {
+      const key = `${pick(rng, TOPICS)} ${Math.floor(rng() * 3)}`;
+      offsets.set(key, (offsets.get(key) ?? 0) + 1 + Math.floor(rng() * 500));
+      if (rng() < 0.1) offsets.delete(key);
+      const entries = [...offsets].map(([k, offset]) => {
+        const [topic, partition] = k.split(' ');
+        return { topic: topic!, partition: Number(partition), offset };
+      });
+      const ack = model.write('file', formatCheckpoint(entries));
+      store.write(entries); // durable when it returns
+      ack();
+      if (rng() < 0.3) await yieldTurns(1);
+    }
+  },
+  snapshot: (m) => m.snapshot(),
+  check: (store, snap) => RegisterModel.check(snap, new Map([['file', checkpointText(store)]])),
+  close: () => {},
+};
+
 // biome-ignore lint/suspicious/noExplicitAny: the cases differ in their model types
 export const ALL_CASES: Array<CutCase<any, any, any>> = [
   queueCase,
@@ -857,5 +899,6 @@ export const ALL_CASES: Array<CutCase<any, any, any>> = [
   sqsCase,
   transactionLogCase,
   shareStateCase,
+  cleanerCheckpointCase,
 ];
 export type { GroupCommitter, SimFs };

@@ -7,6 +7,7 @@
 import { SHARE_GROUP_CONFIGS, type ShareGroupCoordinator } from '../../../core/kafka/share-groups.js';
 import type { Topic } from '../../../core/kafka/topic.js';
 import {
+  type BrokerTopicDefaults,
   ConfigType,
   configDef,
   effectiveValue,
@@ -51,7 +52,12 @@ const OpType = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 export type ConfigTopics = Pick<
   TopicRegistry,
-  'get' | 'alterConfigs' | 'autoCreateTopics' | 'defaultPartitions' | 'retentionCheckIntervalMs'
+  | 'get'
+  | 'alterConfigs'
+  | 'autoCreateTopics'
+  | 'defaultPartitions'
+  | 'retentionCheckIntervalMs'
+  | 'brokerDefaults'
 >;
 
 export interface ConfigServices {
@@ -73,29 +79,48 @@ export interface DescribeOptions {
 
 type ConfigEntry = DescribeConfigsResponseDescribeConfigsResourceResult;
 
-/** A topic's configs as DescribeConfigs (and CreateTopics v5+) show them. */
+/**
+ * A topic's configs as DescribeConfigs (and CreateTopics v5+) show them. As Kafka's ConfigHelper: the
+ * source is the first synonym's — the topic's override, else the broker's configured default
+ * (STATIC_BROKER_CONFIG, e.g. `--kafka-compression-type`), else Kafka's (DEFAULT_CONFIG) — and the
+ * synonyms list them in that order.
+ */
 export function describeTopicConfigs(
   overrides: ReadonlyMap<string, string>,
   options: DescribeOptions,
+  brokerDefaults: BrokerTopicDefaults = new Map(),
 ): ConfigEntry[] {
   const wanted = options.keys && options.keys.length > 0 ? new Set(options.keys) : undefined;
   const out: ConfigEntry[] = [];
   for (const d of TOPIC_CONFIG_DEFS) {
     if (wanted && !wanted.has(d.name)) continue;
     const override = overrides.get(d.name);
+    const brokerValue = d.brokerSynonym === undefined ? undefined : brokerDefaults.get(d.name);
+    const source =
+      override !== undefined
+        ? ConfigSource.DYNAMIC_TOPIC_CONFIG
+        : brokerValue !== undefined
+          ? ConfigSource.STATIC_BROKER_CONFIG
+          : ConfigSource.DEFAULT_CONFIG;
     const synonyms: ConfigEntry['synonyms'] = [];
     if (options.includeSynonyms) {
       if (override !== undefined)
         synonyms.push({ name: d.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+      if (d.brokerSynonym && brokerValue !== undefined)
+        synonyms.push({
+          name: d.brokerSynonym,
+          value: brokerValue,
+          source: ConfigSource.STATIC_BROKER_CONFIG,
+        });
       if (d.brokerSynonym)
         synonyms.push({ name: d.brokerSynonym, value: d.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
     }
     out.push({
       name: d.name,
-      value: effectiveValue(overrides, d.name),
+      value: effectiveValue(overrides, d.name, brokerDefaults),
       readOnly: d.kind === 'fixed',
-      isDefault: override === undefined,
-      configSource: override === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.DYNAMIC_TOPIC_CONFIG,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      configSource: source,
       isSensitive: false,
       synonyms,
       configType: ConfigType[d.type],
@@ -147,11 +172,12 @@ function brokerConfigs({ topics, cluster }: ConfigServices): BrokerConfig[] {
   ];
   for (const d of TOPIC_CONFIG_DEFS) {
     if (!d.brokerSynonym || configs.some((c) => c.name === d.brokerSynonym)) continue;
+    const configuredValue = topics.brokerDefaults.get(d.name);
     configs.push({
       name: d.brokerSynonym,
-      value: d.defaultValue,
+      value: configuredValue ?? d.defaultValue,
       type: d.type,
-      source: ConfigSource.DEFAULT_CONFIG,
+      source: configuredValue === undefined ? ConfigSource.DEFAULT_CONFIG : configured,
     });
   }
   return configs.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -288,7 +314,8 @@ export function configApis(services: ConfigServices): KafkaApi[] {
         if (resource.resourceType === ResourceType.TOPIC) {
           const topic = findTopic(topics, resource.resourceName);
           answer = isError(topic) ? topic : NO_ERROR;
-          if (!isError(topic)) configs = describeTopicConfigs(topic.overrides, options);
+          if (!isError(topic))
+            configs = describeTopicConfigs(topic.overrides, options, topics.brokerDefaults);
         } else if (resource.resourceType === ResourceType.GROUP && services.shares) {
           answer = NO_ERROR;
           configs = describeGroupConfigs(services.shares, resource.resourceName, options);

@@ -26,7 +26,7 @@ export const CREATE_PARTITIONS_KEY = 37;
 
 export type AdminTopics = Pick<
   TopicRegistry,
-  'get' | 'create' | 'delete' | 'addPartitions' | 'defaultPartitions'
+  'get' | 'create' | 'delete' | 'addPartitions' | 'defaultPartitions' | 'brokerDefaults'
 >;
 
 export interface TopicAdminServices {
@@ -133,11 +133,11 @@ export function topicAdminApis({ topics, nodeId }: TopicAdminServices): KafkaApi
         topicConfigErrorCode: KafkaError.NONE,
         numPartitions: created.partitionCount,
         replicationFactor: 1,
-        configs: describeTopicConfigs(created.overrides, {
-          keys: null,
-          includeSynonyms: false,
-          includeDocumentation: false,
-        }).map((c) => ({
+        configs: describeTopicConfigs(
+          created.overrides,
+          { keys: null, includeSynonyms: false, includeDocumentation: false },
+          topics.brokerDefaults,
+        ).map((c) => ({
           name: c.name,
           value: c.value,
           readOnly: c.readOnly,

@@ -39,6 +39,8 @@ const { values } = parseArgs({
     requests: { type: 'string', default: 'overview,page,full,metrics,per-object' },
 
     'pier-bin': { type: 'string' },
+    // A directory for the broker's CPU profile (node --cpu-prof), written when it stops.
+    'broker-cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -46,6 +48,7 @@ if (values.help) {
   process.stdout.write(
     'npm run bench -- management [--queues 10000] [--connections 1000] [--load-queues 4] [--rate 50000]\n' +
       '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n' +
+      '  [--broker-cpu-prof DIR]\n' +
       '  [--requests overview,page,full,metrics,per-object] [--cpu-requests 20]\n' +
       '  (--cost-rounds 0: no cost phase; --cpu-requests 0: no CPU-per-request phase)\n',
   );
@@ -76,6 +79,7 @@ async function startPier(): Promise<Pier> {
   const child = spawn(
     process.execPath,
     [
+      ...(values['broker-cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['broker-cpu-prof']] : []),
       values['pier-bin'] ?? defaultPierBin(),
       'serve',
       '--data-dir',

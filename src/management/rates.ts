@@ -462,6 +462,11 @@ export class RateSampler {
     return out;
   }
 
+  /** Changes with every sample taken: queueRates' answers are the same while it is. */
+  get sampleGeneration(): number {
+    return this.generation;
+  }
+
   /**
    * The queue's rates between the last two samples, as queueLengthFields and queueMessageStats
    * show them without a window, into `into` in QUEUE_FIELDS order (messages, messages_ready,

@@ -4,16 +4,19 @@
  * ring per queue was two typed arrays per queue: the first sample after 10,000 queues were
  * declared allocated 20,000 off-heap buffers (77 MB) at once and held the event loop for over a
  * second (a CPU profile of `npm run bench -- management`); a block is one allocation for 1,024
- * queues. A block is laid out sample by sample (all its rows' values of one sample together), so
- * a sample writes a few contiguous pages instead of touching a page per queue. Rows of deleted
- * queues are reused.
+ * queues. A block is an array per sample slot (all its rows' values of one sample together),
+ * allocated when the slot is first written: a sample writes a few contiguous pages instead of
+ * touching a page per queue, and the table's memory grows a slot at a time over the first
+ * `capacity` samples instead of all at once (69 MB for 10,000 queues, a burst that still held
+ * the loop ~450 ms with the garbage collection it set off). Rows of deleted queues are reused.
  */
 
 /** Rows per block: the unit of allocation. */
 const BLOCK_ROWS = 1024;
 
 export class QueueRings {
-  private readonly blocks: Float64Array[] = [];
+  /** Block -> sample slot -> the block's rows' values (fields per row) in that slot. */
+  private readonly blocks: Array<Array<Float64Array | undefined>> = [];
   /** Each row's first sample number (the sample that first saw its queue). */
   private firstSample = new Float64Array(BLOCK_ROWS);
   private readonly free: number[] = [];
@@ -22,15 +25,12 @@ export class QueueRings {
   private readonly timestamps: Float64Array;
   /** Samples taken (started) so far: the number of the next. */
   private taken = 0;
-  /** Values of one sample of a block: fields x BLOCK_ROWS. */
-  private readonly slotSize: number;
 
   constructor(
     readonly fields: readonly string[],
     readonly capacity: number,
   ) {
     this.timestamps = new Float64Array(capacity);
-    this.slotSize = fields.length * BLOCK_ROWS;
   }
 
   /** Starts a sample: rows written with set() until the next begin() belong to it. */
@@ -42,8 +42,7 @@ export class QueueRings {
   /** A row for a queue first seen in the sample begun last. */
   allocate(): number {
     const row = this.free.pop() ?? this.rowCount++;
-    if (row >= this.blocks.length * BLOCK_ROWS)
-      this.blocks.push(new Float64Array(this.capacity * this.slotSize));
+    if (row >= this.blocks.length * BLOCK_ROWS) this.blocks.push([]);
     if (row >= this.firstSample.length) {
       const grown = new Float64Array(this.firstSample.length * 2);
       grown.set(this.firstSample);
@@ -59,7 +58,14 @@ export class QueueRings {
 
   /** A value of the row in the sample begun last. */
   set(row: number, field: number, value: number): void {
-    this.blocks[Math.floor(row / BLOCK_ROWS)]![this.indexOf(row, this.taken - 1, field)] = value;
+    const block = this.blocks[Math.floor(row / BLOCK_ROWS)]!;
+    const slot = (this.taken - 1) % this.capacity;
+    let values = block[slot];
+    if (values === undefined) {
+      values = new Float64Array(BLOCK_ROWS * this.fields.length);
+      block[slot] = values;
+    }
+    values[(row % BLOCK_ROWS) * this.fields.length + field] = value;
   }
 
   /** Samples the row holds (at most capacity). */
@@ -68,12 +74,9 @@ export class QueueRings {
   }
 
   private value(row: number, sample: number, field: number): number {
-    return this.blocks[Math.floor(row / BLOCK_ROWS)]![this.indexOf(row, sample, field)]!;
-  }
-
-  /** Where a value sits in its row's block. */
-  private indexOf(row: number, sample: number, field: number): number {
-    return (sample % this.capacity) * this.slotSize + (row % BLOCK_ROWS) * this.fields.length + field;
+    // Only samples the row was written in are read, so their slot exists.
+    const values = this.blocks[Math.floor(row / BLOCK_ROWS)]![sample % this.capacity]!;
+    return values[(row % BLOCK_ROWS) * this.fields.length + field]!;
   }
 
   /** Every value's rate between the row's last two samples into `into` (field order); zeros with fewer. */

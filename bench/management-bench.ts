@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultPierBin } from './broker.js';
-import type { ProberAnswer, ProberCommand } from './http-prober.js';
+import type { ProberAnswer, ProberClient, ProberCommand } from './http-prober.js';
 import { RawConnection } from './raw-client.js';
 import { RawRunner } from './raw-load.js';
 import { machineInfo, machineLine } from './report.js';
@@ -37,8 +37,13 @@ const { values } = parseArgs({
     // Which requests the latency phase makes (all by default): a subset shows whether the
     // small requests' tails come from the megabyte-sized ones made in the same loop.
     requests: { type: 'string', default: 'overview,page,full,metrics,per-object' },
+    // How the latency phase's client reads answers (http-prober.ts): fetch, or node:http counting
+    // the bytes (less of the client's own CPU in the figure).
+    'prober-client': { type: 'string', default: 'fetch' },
 
     'pier-bin': { type: 'string' },
+    // A directory for the broker's CPU profile (node --cpu-prof), written when it stops.
+    'broker-cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -46,6 +51,7 @@ if (values.help) {
   process.stdout.write(
     'npm run bench -- management [--queues 10000] [--connections 1000] [--load-queues 4] [--rate 50000]\n' +
       '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n' +
+      '  [--broker-cpu-prof DIR] [--prober-client fetch|http]\n' +
       '  [--requests overview,page,full,metrics,per-object] [--cpu-requests 20]\n' +
       '  (--cost-rounds 0: no cost phase; --cpu-requests 0: no CPU-per-request phase)\n',
   );
@@ -60,6 +66,9 @@ const COST_S = Number(values['cost-seconds']);
 const COST_ROUNDS = Number(values['cost-rounds']);
 const CPU_REQUESTS = Number(values['cpu-requests']);
 const SCRAPE_MS = Number(values['scrape-interval']) * 1000;
+const PROBER_CLIENT = values['prober-client'] as ProberClient;
+if (PROBER_CLIENT !== 'fetch' && PROBER_CLIENT !== 'http')
+  throw new Error(`--prober-client: '${PROBER_CLIENT}' is neither fetch nor http`);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -76,6 +85,7 @@ async function startPier(): Promise<Pier> {
   const child = spawn(
     process.execPath,
     [
+      ...(values['broker-cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['broker-cpu-prof']] : []),
       values['pier-bin'] ?? defaultPierBin(),
       'serve',
       '--data-dir',
@@ -146,7 +156,7 @@ function startProber() {
   return {
     async latency(endpoints: [string, string][], seconds: number) {
       const done = answer('latency-done');
-      command({ type: 'latency', endpoints, seconds, authorization: AUTH });
+      command({ type: 'latency', endpoints, seconds, authorization: AUTH, client: PROBER_CLIENT });
       return done;
     },
     startScraping(urls: string[], intervalMs: number) {
@@ -334,7 +344,7 @@ async function main(): Promise<void> {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const lines = [
       `Machine: ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}`,
-      `${QUEUES} queues, ${CONNECTIONS} idle connections, load ${RATE} msg/s target through ${LOAD_QUEUES} queues (measured ${Math.round(latencyRate)} msg/s consumed during the latency phase)`,
+      `${QUEUES} queues, ${CONNECTIONS} idle connections, load ${RATE} msg/s target through ${LOAD_QUEUES} queues (measured ${Math.round(latencyRate)} msg/s consumed during the latency phase); prober client ${PROBER_CLIENT}`,
       '',
       '| Request | n | p50 ms | p99 ms | max ms | bytes |',
       '| --- | ---: | ---: | ---: | ---: | ---: |',

@@ -111,7 +111,7 @@ export class ManagementServer {
     }
   }
 
-  /** A long list as a chunked JSON array, written a slice at a time (list-stream.ts). */
+  /** A long list as a chunked JSON array, a write per slice of rows (list-stream.ts). */
   private async stream(req: IncomingMessage, res: ServerResponse, reply: JsonArrayStream): Promise<void> {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
     if (req.method === 'HEAD') {
@@ -119,17 +119,9 @@ export class ManagementServer {
       return;
     }
     await reply.writeTo(
-      (bytes) => res.write(bytes),
-      () =>
-        new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        }),
+      (bytes) => {
+        res.write(bytes);
+      },
       () => res.destroyed || res.writableEnded,
     );
     if (!res.destroyed) res.end();

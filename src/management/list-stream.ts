@@ -45,53 +45,91 @@ interface Entry<T> {
   item: Item | undefined;
 }
 
+/** Rows in a slice: the unit of a write and of the slice cache. */
+export const ROWS_PER_SLICE = 500;
+
+/** A slice as last written: its rows' JSON (the same Buffer objects while unchanged) and the joined bytes. */
+interface CachedSlice {
+  readonly rows: readonly Buffer[];
+  readonly bytes: Buffer;
+}
+
 /**
- * An unpaginated list reply: http-server.ts writes it as a JSON array, a slice of rows at a time,
- * yielding to the event loop between slices.
+ * Slices of lists whose rows' JSON is cached as Buffers (a queue's JSON while its numbers are
+ * unchanged, views.ts queueJson), keyed by the slice's first row object. A slice is reused only
+ * when every row's Buffer is the very object it was joined from, so another list (a vhost, a sort)
+ * starting a slice at the same row costs a rewrite, never a wrong row.
+ */
+const cachedSlices = new WeakMap<object, CachedSlice>();
+
+/**
+ * An unpaginated list reply: http-server.ts writes it as a JSON array, a slice of 500 rows per
+ * write; the event loop runs between slices whenever building them took longer than the budget.
+ * Slices whose rows are unchanged since the last listing are written from cache (no copy).
+ * Writes are not held back for the socket to drain: the pieces are the cached slices themselves,
+ * so queueing them costs no memory beyond the cache, and libuv sends them as the client reads
+ * without the event loop coming back to this list.
  */
 export class JsonArrayStream {
   constructor(
     private readonly count: number,
     /** The item's JSON, as text or UTF-8. */
     private readonly jsonAt: (index: number) => string | Buffer,
+    /** The object the item is the JSON of (for the slice cache); without it, nothing is cached. */
+    private readonly rowAt?: (index: number) => object,
   ) {}
 
-  /**
-   * Writes the array through `write` (false: wait for `drained` before going on); stops early
-   * when `aborted()` (the client went away).
-   */
-  async writeTo(
-    write: (bytes: Buffer) => boolean,
-    drained: () => Promise<void>,
-    aborted: () => boolean,
-  ): Promise<void> {
-    let index = 0;
+  /** Writes the array through `write`; stops early when `aborted()` (the client went away). */
+  async writeTo(write: (bytes: Buffer) => void, aborted: () => boolean): Promise<void> {
     write(OPEN);
-    while (index < this.count) {
-      const started = performance.now();
-      const pieces: Buffer[] = [];
-      let sizeBytes = 0;
-      do {
-        if (index > 0) {
-          pieces.push(COMMA);
-          sizeBytes += 1;
-        }
-        const json = this.jsonAt(index++);
-        const piece = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
-        pieces.push(piece);
-        sizeBytes += piece.length;
-      } while (index < this.count && performance.now() - started < SLICE_BUDGET_MS);
-      // One write per slice: the pieces copied once into it, no string of the whole slice.
-      const flowing = write(Buffer.concat(pieces, sizeBytes));
+    let started = performance.now();
+    for (let start = 0; start < this.count; start += ROWS_PER_SLICE) {
+      const end = Math.min(this.count, start + ROWS_PER_SLICE);
+      if (start > 0) write(COMMA);
+      write(this.slice(start, end));
       if (aborted()) return;
-      if (!flowing) await drained();
-      else await yieldToEventLoop();
-      if (aborted()) return;
+      if (end < this.count && performance.now() - started >= SLICE_BUDGET_MS) {
+        await yieldToEventLoop();
+        if (aborted()) return;
+        started = performance.now();
+      }
     }
     write(CLOSE);
   }
+
+  /** Rows start…end-1 joined with commas, from the cache when every row is unchanged. */
+  private slice(start: number, end: number): Buffer {
+    const rows: Buffer[] = [];
+    let sizeBytes = end - start - 1;
+    let cacheable = this.rowAt !== undefined;
+    for (let i = start; i < end; i++) {
+      const json = this.jsonAt(i);
+      if (typeof json === 'string') cacheable = false;
+      const piece = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
+      rows.push(piece);
+      sizeBytes += piece.length;
+    }
+    const key = cacheable ? this.rowAt!(start) : undefined;
+    const cached = key && cachedSlices.get(key);
+    if (cached && sameRows(cached.rows, rows)) return cached.bytes;
+    const bytes = Buffer.allocUnsafe(sizeBytes);
+    let at = 0;
+    for (let i = 0; i < rows.length; i++) {
+      if (i > 0) bytes[at++] = COMMA_BYTE;
+      at += rows[i]!.copy(bytes, at);
+    }
+    if (key) cachedSlices.set(key, { rows, bytes });
+    return bytes;
+  }
 }
 
+function sameRows(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const COMMA_BYTE = 0x2c;
 const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
@@ -139,10 +177,14 @@ export async function lazyListReply<T>(source: ListSource<T>, query: URLSearchPa
   if (!paginated) {
     const json = source.json;
     if (json && !columns)
-      return new JsonArrayStream(entries.length, (i) => {
-        const entry = entries[i]!;
-        return entry.item ? JSON.stringify(entry.item) : json(entry.row);
-      });
+      return new JsonArrayStream(
+        entries.length,
+        (i) => {
+          const entry = entries[i]!;
+          return entry.item ? JSON.stringify(entry.item) : json(entry.row);
+        },
+        (i) => entries[i]!.row as unknown as object,
+      );
     return new JsonArrayStream(entries.length, (i) => JSON.stringify(itemOf(entries[i]!)));
   }
 

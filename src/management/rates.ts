@@ -12,6 +12,7 @@ import type { BrokerCore } from '../core/broker-core.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { AmqpStats } from '../core/stats.js';
 import { badRequest } from './errors.js';
+import { QueueRings } from './queue-rings.js';
 
 export const SAMPLE_INTERVAL_MS = 5000;
 export const SAMPLE_COUNT = 120;
@@ -67,26 +68,6 @@ class SampleRing {
     return true;
   }
 
-  /**
-   * Every value's rate between the last two samples into `into` (in field order), as rateOf
-   * computes it for this ring alone; zeros with fewer than two samples.
-   */
-  rates(into: Float64Array): void {
-    const fields = this.fields.length;
-    if (this.length < 2) {
-      into.fill(0, 0, fields);
-      return;
-    }
-    const newer = (this.start + this.length - 1) % this.capacity;
-    const older = (this.start + this.length - 2) % this.capacity;
-    const seconds = (this.timestamps[newer]! - this.timestamps[older]!) / 1000;
-    for (let f = 0; f < fields; f++) {
-      let delta = 0;
-      delta += this.values[newer * fields + f]! - this.values[older * fields + f]!;
-      into[f] = seconds > 0 ? delta / seconds : 0;
-    }
-  }
-
   /** Timestamp of the newest sample; NaN when empty. */
   newestTimestamp(): number {
     return this.length === 0 ? Number.NaN : this.timestamps[(this.start + this.length - 1) % this.capacity]!;
@@ -103,6 +84,13 @@ class SampleRing {
     }
     return out;
   }
+}
+
+/** What `*_details` read of a ring: a SampleRing, or a queue's row of QueueRings. */
+interface Ring {
+  lastTwo(name: string, into: Float64Array): boolean;
+  newestTimestamp(): number;
+  series(name: string): Series;
 }
 
 const GLOBAL_FIELDS = [
@@ -245,7 +233,7 @@ const lastTwoScratch = new Float64Array(4);
  * counts when its newest sample is the newest of all (rings are sampled together; a queue created
  * after the last sample has none yet), as the summed series would.
  */
-function rateOf(rings: readonly SampleRing[], name: string): number {
+function rateOf(rings: readonly Ring[], name: string): number {
   let newest = Number.NEGATIVE_INFINITY;
   for (const ring of rings) newest = Math.max(newest, ring.newestTimestamp());
   let olderTs = Number.NaN;
@@ -263,7 +251,7 @@ function rateOf(rings: readonly SampleRing[], name: string): number {
 function addWithDetails(
   into: Record<string, unknown>,
   live: Values,
-  rings: readonly SampleRing[],
+  rings: readonly Ring[],
   nowMs: number,
   window: SampleWindow | undefined,
 ): void {
@@ -275,7 +263,7 @@ function addWithDetails(
 }
 
 /** One value's series, summed over several rings at the timestamps they share (all sampled together). */
-function sumSeries(rings: readonly SampleRing[], name: string): Series {
+function sumSeries(rings: readonly Ring[], name: string): Series {
   if (rings.length === 0) return [];
   if (rings.length === 1) return rings[0]!.series(name);
   const sums = new Map<number, number>();
@@ -298,8 +286,9 @@ export class RateSampler {
   private readonly intervalMs: number;
   private readonly capacity: number;
   private readonly global: SampleRing;
-  /** Each queue's ring; `generation` marks the last sample that saw the queue (older: deleted). */
-  private readonly queues = new Map<Queue, { ring: SampleRing; generation: number }>();
+  /** Each queue's row of the rings; `generation` marks the last sample that saw the queue (older: deleted). */
+  private readonly queues = new Map<Queue, { row: number; generation: number }>();
+  private readonly queueRings: QueueRings;
   private readonly vhostTotals = new Map<string, SampleRing>();
   private generation = 0;
   private readonly groups = new Map<string, SampleRing>();
@@ -313,6 +302,7 @@ export class RateSampler {
     this.intervalMs = options.intervalMs ?? SAMPLE_INTERVAL_MS;
     this.capacity = options.capacity ?? SAMPLE_COUNT;
     this.global = new SampleRing(GLOBAL_FIELDS, this.capacity);
+    this.queueRings = new QueueRings(QUEUE_FIELDS, this.capacity);
   }
 
   /** Takes a sample now and then every interval until stop(). */
@@ -339,27 +329,29 @@ export class RateSampler {
     const timestamp = this.core.clock.now();
     this.global.push(timestamp, globalMessageCounters(this.core.stats));
     this.generation++;
-    const values: Values = {};
     const totals: Values = {};
+    const rings = this.queueRings;
+    rings.begin(timestamp);
     for (const [name, vhost] of this.core.vhosts) {
       totals.messages = totals.messages_ready = totals.messages_unacknowledged = 0;
       for (const queue of vhost.queues.values()) {
         let entry = this.queues.get(queue);
         if (!entry) {
-          entry = { ring: new SampleRing(QUEUE_FIELDS, this.capacity), generation: 0 };
+          entry = { row: rings.allocate(), generation: 0 };
           this.queues.set(queue, entry);
         }
         entry.generation = this.generation;
         const ready = queue.messageCount;
         const unacked = queue.leasedCount;
-        values.messages = ready + unacked;
-        values.messages_ready = ready;
-        values.messages_unacknowledged = unacked;
-        values.publish = queue.messagesPublished;
-        values.deliver_get = queue.messagesDelivered;
-        values.redeliver = queue.messagesRedelivered;
-        values.ack = queue.messagesAcknowledged;
-        entry.ring.push(timestamp, values);
+        const row = entry.row;
+        // QUEUE_FIELDS order.
+        rings.set(row, 0, ready + unacked);
+        rings.set(row, 1, ready);
+        rings.set(row, 2, unacked);
+        rings.set(row, 3, queue.messagesPublished);
+        rings.set(row, 4, queue.messagesDelivered);
+        rings.set(row, 5, queue.messagesRedelivered);
+        rings.set(row, 6, queue.messagesAcknowledged);
         totals.messages += ready + unacked;
         totals.messages_ready += ready;
         totals.messages_unacknowledged += unacked;
@@ -371,8 +363,11 @@ export class RateSampler {
       }
       ring.push(timestamp, totals);
     }
-    for (const [queue, entry] of this.queues)
-      if (entry.generation !== this.generation) this.queues.delete(queue);
+    for (const [queue, entry] of this.queues) {
+      if (entry.generation === this.generation) continue;
+      this.queues.delete(queue);
+      rings.release(entry.row);
+    }
     for (const name of this.vhostTotals.keys())
       if (!this.core.vhosts.has(name)) this.vhostTotals.delete(name);
     if (this.groupLag) {
@@ -462,6 +457,11 @@ export class RateSampler {
     return out;
   }
 
+  /** Changes with every sample taken: queueRates' answers are the same while it is. */
+  get sampleGeneration(): number {
+    return this.generation;
+  }
+
   /**
    * The queue's rates between the last two samples, as queueLengthFields and queueMessageStats
    * show them without a window, into `into` in QUEUE_FIELDS order (messages, messages_ready,
@@ -469,15 +469,15 @@ export class RateSampler {
    */
   queueRates(queue: Queue, into: Float64Array): void {
     const entry = this.queues.get(queue);
-    if (entry) entry.ring.rates(into);
+    if (entry) this.queueRings.rates(entry.row, into);
     else into.fill(0, 0, QUEUE_FIELDS.length);
   }
 
-  private ringsOf(queues: readonly Queue[]): SampleRing[] {
-    const rings: SampleRing[] = [];
+  private ringsOf(queues: readonly Queue[]): Ring[] {
+    const rings: Ring[] = [];
     for (const queue of queues) {
       const entry = this.queues.get(queue);
-      if (entry) rings.push(entry.ring);
+      if (entry) rings.push(this.queueRings.ring(entry.row));
     }
     return rings;
   }

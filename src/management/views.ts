@@ -64,6 +64,8 @@ interface CachedJson {
   readonly policy: Queue['policy'];
   readonly head: string;
   readonly numbers: Float64Array;
+  /** The rate sampler's generation the rates in `numbers` were read at (rates change only then). */
+  ratesGeneration: number;
   bytes: Buffer;
 }
 
@@ -92,11 +94,17 @@ export function queueJson(queue: Queue, ctx: ManagementContext): Buffer {
       policy: queue.policy,
       head,
       numbers: new Float64Array(numbers.length).fill(Number.NaN),
+      ratesGeneration: Number.NaN,
       bytes: EMPTY,
     };
     cachedJson.set(queue, cached);
   }
-  ctx.rates.queueRates(queue, numbers);
+  const generation = ctx.rates.sampleGeneration;
+  if (cached.ratesGeneration === generation) numbers.set(cached.numbers.subarray(0, COUNTERS_AT));
+  else {
+    ctx.rates.queueRates(queue, numbers);
+    cached.ratesGeneration = generation;
+  }
   numbers[COUNTERS_AT] = queue.messageCount;
   numbers[COUNTERS_AT + 1] = queue.leasedCount;
   numbers[COUNTERS_AT + 2] = queue.consumerCount;

@@ -39,37 +39,72 @@ function runBenchJson(script: string, args: string[], log: (line: string) => voi
 
 interface KafkaBenchJson {
   phases: { phase: string; recordsPerS: number; brokerCpuPct: number | null }[];
-  recordBytes: number;
 }
 
-/** kcat producing (acks=all) and consuming `records` records to and from one partition. */
+/**
+ * kcat producing (acks=all) and consuming `records` 100-byte records: one partition with a plain
+ * consumer, then 12 partitions read by 3 consumer groups at once (records/s over all groups).
+ */
 export async function kafkaEntries(records: number, log: (line: string) => void): Promise<WorkloadEntry[]> {
-  const base = { group: 'kafka' as const, unit: 'records/s', baseline: null };
-  try {
-    const out = (await runBenchJson(
-      './kafka-bench.js',
-      ['--records', String(records), '--warmup', String(Math.min(200_000, records)), '--disk-test-mib', '0'],
-      log,
-    )) as KafkaBenchJson;
-    const phase = (name: string) => out.phases.find((p) => p.phase === name);
-    return (['produce', 'consume'] as const).map((name) => ({
-      ...base,
-      id: `kafka.${name}.1partition.100B`,
-      title: `kcat ${name}${name === 'produce' ? ' (acks=all)' : ''}, 1 partition, 100 B`,
-      results: {
-        Pier: { rate: phase(name)?.recordsPerS ?? null, brokerCpuPct: phase(name)?.brokerCpuPct ?? null },
+  const runs = [
+    { partitions: 1, groups: 0, consume: 'consume' },
+    { partitions: 12, groups: 3, consume: 'consume, 3 groups' },
+  ];
+  const entries: WorkloadEntry[] = [];
+  for (const run of runs) {
+    const part = `${run.partitions} partition${run.partitions > 1 ? 's' : ''}`;
+    const phases = [
+      {
+        name: 'produce',
+        id: `kafka.produce.${run.partitions}p.100B`,
+        title: `kcat produce (acks=all), ${part}`,
       },
-    }));
-  } catch (err) {
-    const error = (err as Error).message;
-    log(`  kafka: FAILED: ${error}`);
-    return (['produce', 'consume'] as const).map((name) => ({
-      ...base,
-      id: `kafka.${name}.1partition.100B`,
-      title: `kcat ${name}, 1 partition, 100 B`,
-      results: { Pier: { rate: null, error } },
-    }));
+      {
+        name: 'consume',
+        id: `kafka.consume.${run.partitions}p${run.groups > 0 ? `.${run.groups}groups` : ''}.100B`,
+        title: `kcat ${run.consume}, ${part}`,
+      },
+    ];
+    let out: KafkaBenchJson | null = null;
+    let error: string | null = null;
+    try {
+      out = (await runBenchJson(
+        './kafka-bench.js',
+        [
+          '--records',
+          String(records),
+          '--warmup',
+          String(Math.min(200_000, records)),
+          '--disk-test-mib',
+          '0',
+          '--partitions',
+          String(run.partitions),
+          '--groups',
+          String(run.groups),
+        ],
+        log,
+      )) as KafkaBenchJson;
+    } catch (err) {
+      error = (err as Error).message;
+      log(`  kafka: FAILED: ${error}`);
+    }
+    for (const ph of phases) {
+      const figures = out?.phases.find((p) => p.phase === ph.name);
+      entries.push({
+        id: ph.id,
+        group: 'kafka',
+        title: ph.title,
+        unit: 'records/s',
+        baseline: null,
+        results: {
+          Pier: figures
+            ? { rate: figures.recordsPerS, brokerCpuPct: figures.brokerCpuPct }
+            : { rate: null, error: error ?? `no ${ph.name} phase in the output` },
+        },
+      });
+    }
   }
+  return entries;
 }
 
 interface SqsBenchJson {

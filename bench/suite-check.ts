@@ -169,6 +169,8 @@ export function checkReportText(result: CheckResult, options: CheckOptions): str
   if (result.notMeasured.length > 0)
     lines.push(`not measured in this run (skipped): ${result.notMeasured.length} figure(s)`);
   const tol = `${(options.tolerance * 100).toFixed(0)} %`;
+  if (result.findings.length === 0)
+    lines.push('nothing compared: neither report has a figure the other has (check --only and failed runs)');
   lines.push(
     result.regressions.length === 0
       ? `check passed: no figure regressed by more than ${tol} (${result.findings.length} compared, by ${options.by})`

@@ -114,3 +114,12 @@ test('figures the fresh run did not measure are listed, not failed; failed runs 
   ]);
   assert.ok(!comparableFigures(fresh).some((f) => f.key === KEY));
 });
+
+test('a check that compared nothing says so instead of reading like a pass of real figures', () => {
+  const fresh = fixtureReport();
+  fresh.workloads = [];
+  fresh.memory = [];
+  const result = compareReports(fixtureReport(), fresh);
+  assert.equal(result.findings.length, 0);
+  assert.match(checkReportText(result, DEFAULT_CHECK), /nothing compared/);
+});

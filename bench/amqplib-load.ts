@@ -4,6 +4,7 @@
 // the persistent workload, and channel.consume with prefetch and multiple acks.
 
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { OpenLoopSchedule } from './open-loop.js';
 import { LoadRunnerBase } from './runner-base.js';
 import { nowNs, Pacer, type RunConfig, type RunStats, withTimeout } from './stats.js';
 
@@ -27,6 +28,7 @@ class AmqplibPublisher {
   private unconfirmed = 0;
   private template: Buffer;
   private pacer: Pacer;
+  private readonly schedule: OpenLoopSchedule | null;
 
   constructor(
     private readonly amqp: Amqplib,
@@ -35,7 +37,8 @@ class AmqplibPublisher {
     private readonly onError: (err: Error) => void,
   ) {
     this.template = Buffer.alloc(cfg.size, 0x61);
-    this.pacer = new Pacer(cfg.rate / cfg.publishers);
+    this.pacer = new Pacer(cfg.openLoop ? 0 : cfg.rate / cfg.publishers);
+    this.schedule = cfg.openLoop && cfg.rate > 0 ? new OpenLoopSchedule(cfg.rate / cfg.publishers) : null;
   }
 
   async setup(): Promise<void> {
@@ -68,6 +71,7 @@ class AmqplibPublisher {
   start(): void {
     this.running = true;
     this.pacer.start();
+    this.schedule?.start(nowNs());
     this.pump();
   }
 
@@ -81,9 +85,10 @@ class AmqplibPublisher {
     const stats = this.stats;
     const persistent = cfg.workload === 'persistent';
     const ts = nowNs();
+    const schedule = this.schedule;
     let burst = PUBLISH_BURST;
-    if (this.pacer.enabled) {
-      burst = Math.min(burst, this.pacer.allowance());
+    if (this.pacer.enabled || schedule) {
+      burst = Math.min(burst, schedule ? schedule.due(ts) : this.pacer.allowance());
       if (burst <= 0) {
         this.scheduled = true;
         setTimeout(() => {
@@ -99,7 +104,8 @@ class AmqplibPublisher {
       this.pacer.sentMessages(1);
       const body = Buffer.allocUnsafe(cfg.size);
       this.template.copy(body);
-      body.writeDoubleBE(ts, 0);
+      // open loop: the time the message was due, not the time it went out
+      body.writeDoubleBE(schedule ? schedule.take(1) : ts, 0);
       let ok: boolean;
       if (persistent) {
         this.unconfirmed++;

@@ -21,6 +21,9 @@ const WORKLOADS: Record<string, string> = {
   'sqs-depth': './sqs-depth-bench.js', // sqs-depth-bench.ts: RSS with a deep SQS queue, before and after a restart
 };
 const [first] = process.argv.slice(2);
+// --report / --check / --render: the published report over every workload (suite.ts)
+const suiteFlags = ['--report', '--check', '--render'];
+const suite = process.argv.slice(2).some((a) => suiteFlags.includes(a));
 const workload = first !== undefined ? WORKLOADS[first] : undefined;
-if (workload) process.argv.splice(2, 1);
-await import(workload ?? './amqp-bench.js');
+if (workload && !suite) process.argv.splice(2, 1);
+await import(suite ? './suite.js' : (workload ?? './amqp-bench.js'));

@@ -50,6 +50,11 @@ Options:
   --disk-test-mib N       size of the sequential write test in MiB (default 512; 0 skips it)
   --dir PATH              parent of the temporary directory (default: the OS temp dir)
   --producer-config K=V   extra librdkafka producer setting for kcat -P, repeatable (e.g. linger.ms=20)
+  --partitions N          partitions of the topic (default 1); above 1 kcat -P spreads the records
+                          with librdkafka's partitioner and kcat -C reads every partition
+  --groups N              consume with N consumer groups at once (N kcat -G processes, each reading
+                          every record) instead of one plain consumer; records/s counts all groups
+                          (default 0: one kcat -C without a group)
   --pier-bin PATH         Pier CLI (default: dist/src/cli/pier.js next to this script)
   --pier-cpus LIST        pin the broker with taskset -c LIST (Linux)
   --json                  print the results as JSON instead of markdown
@@ -58,6 +63,8 @@ Options:
 
 interface Options {
   records: number;
+  partitions: number;
+  groups: number;
   warmup: number;
   recordBytes: number;
   fsync: string;
@@ -74,6 +81,8 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       records: { type: 'string', default: '1000000' },
+      partitions: { type: 'string', default: '1' },
+      groups: { type: 'string', default: '0' },
       warmup: { type: 'string', default: '200000' },
       'record-bytes': { type: 'string', default: '100' },
       fsync: { type: 'string', default: 'always' },
@@ -100,6 +109,8 @@ function parseOptions(argv: string[]): Options {
   };
   return {
     records: positive('records', values.records),
+    partitions: positive('partitions', values.partitions),
+    groups: positive('groups', values.groups, true),
     warmup: positive('warmup', values.warmup, true),
     recordBytes: positive('record-bytes', values['record-bytes']),
     fsync: values.fsync,
@@ -218,18 +229,26 @@ function directoryBytes(dir: string): number {
   return total;
 }
 
-async function highWatermark(client: KafkaWireClient): Promise<number> {
+/** The sum of the high watermarks of the topic's partitions: the records acknowledged so far. */
+async function highWatermark(client: KafkaWireClient, partitions: number): Promise<number> {
   const answer = await client.request(API_KEYS.ListOffsets, 1, {
     replicaId: -1,
     topics: [
       {
         name: TOPIC,
-        partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+        partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({
+          partitionIndex,
+          currentLeaderEpoch: -1,
+          timestamp: -1n,
+          maxNumOffsets: 1,
+        })),
       },
     ],
   });
-  const partition = answer.topics[0]?.partitions[0];
-  return partition && partition.errorCode === 0 ? Number(partition.offset) : 0;
+  let total = 0;
+  for (const partition of answer.topics[0]?.partitions ?? [])
+    if (partition.errorCode === 0) total += Number(partition.offset);
+  return total;
 }
 
 interface PhaseResult {
@@ -291,6 +310,7 @@ function phaseResult(
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const onePartition = options.partitions === 1 ? ['-p', '0'] : [];
   const root = join(options.dir, `pier-kafka-bench-${process.pid}`);
   const dataDir = join(root, 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -321,7 +341,15 @@ async function main(): Promise<void> {
     const pid = pier.child.pid!;
     client = await KafkaWireClient.connect(pier.host, pier.port, 'kafka-bench');
     const created = await client.request(API_KEYS.CreateTopics, 4, {
-      topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      topics: [
+        {
+          name: TOPIC,
+          numPartitions: options.partitions,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [],
+        },
+      ],
       timeoutMs: 10_000,
       validateOnly: false,
     });
@@ -338,7 +366,7 @@ async function main(): Promise<void> {
     }
 
     // Produce.
-    const producerArgs = ['-P', '-b', bootstrap, '-t', TOPIC, '-p', '0', '-X', 'acks=all'];
+    const producerArgs = ['-P', '-b', bootstrap, '-t', TOPIC, ...onePartition, '-X', 'acks=all'];
     for (const setting of options.producerConfig) producerArgs.push('-X', setting);
     producerArgs.push('-l', recordsFile);
     let cpuBefore = cpuSeconds(pid);
@@ -348,7 +376,7 @@ async function main(): Promise<void> {
     const produceSeconds = await runKcat(producerArgs, null, () => {
       if (polling) return;
       polling = true;
-      highWatermark(client!)
+      highWatermark(client!, options.partitions)
         .then((hw) => {
           produced = hw;
           const rate = hw / ((Date.now() - started) / 1000);
@@ -369,7 +397,7 @@ async function main(): Promise<void> {
       cpuBefore,
       cpuSeconds(pid),
     );
-    produced = await highWatermark(client);
+    produced = await highWatermark(client, options.partitions);
     if (produced !== options.records) {
       throw new Error(`kcat exited 0 but the partition holds ${produced} records, not ${options.records}`);
     }
@@ -381,39 +409,53 @@ async function main(): Promise<void> {
 
     // Consume.
     const lineBytes = options.recordBytes + 1;
-    const consumerArgs = ['-C', '-b', bootstrap, '-t', TOPIC, '-p', '0', '-o', 'beginning'];
-    consumerArgs.push('-c', String(options.records), '-e', '-q');
+    // With groups: one balanced consumer (kcat -G) per group, all at once, each reading every
+    // record from the earliest offset and stopping after the count.
+    const groups = options.groups;
+    const consumerArgs =
+      groups === 0
+        ? ['-C', '-b', bootstrap, '-t', TOPIC, ...onePartition, '-o', 'beginning', '-e']
+        : ['-b', bootstrap, '-X', 'auto.offset.reset=earliest', '-G', 'GROUP', TOPIC];
+    consumerArgs.push('-c', String(options.records), '-q');
+    const consumers = Math.max(1, groups);
+    const expectedRecords = options.records * consumers;
     let consumedBytes = 0;
     cpuBefore = cpuSeconds(pid);
     started = Date.now();
-    const consumeSeconds = await runKcat(
-      consumerArgs,
-      (chunk) => {
-        consumedBytes += chunk.length;
-      },
-      () => {
-        const consumed = Math.floor(consumedBytes / lineBytes);
-        const rate = consumed / ((Date.now() - started) / 1000);
-        progress.update(
-          `consume: ${fmtInt(consumed)} / ${fmtInt(options.records)} records (${fmtInt(rate)}/s)`,
-        );
-      },
+    const consumerTimes = await Promise.all(
+      Array.from({ length: consumers }, (_, g) =>
+        runKcat(
+          consumerArgs.map((a) => (a === 'GROUP' ? `pier-bench-group-${g}` : a)),
+          (chunk) => {
+            consumedBytes += chunk.length;
+          },
+          () => {
+            if (g !== 0) return;
+            const consumed = Math.floor(consumedBytes / lineBytes);
+            const rate = consumed / ((Date.now() - started) / 1000);
+            progress.update(
+              `consume: ${fmtInt(consumed)} / ${fmtInt(expectedRecords)} records (${fmtInt(rate)}/s)`,
+            );
+          },
+        ),
+      ),
     );
+    const consumeSeconds = Math.max(...consumerTimes);
     const consumeResult = phaseResult(
       'consume',
-      `kcat ${consumerArgs.join(' ')}`,
-      options,
+      `kcat ${consumerArgs.join(' ')}${groups > 1 ? ` (× ${groups} groups)` : ''}`,
+      { ...options, records: expectedRecords },
       consumeSeconds,
       cpuBefore,
       cpuSeconds(pid),
     );
-    if (consumedBytes !== options.records * lineBytes) {
+    if (consumedBytes !== expectedRecords * lineBytes) {
       throw new Error(
-        `kcat printed ${consumedBytes} bytes, not ${options.records} records of ${lineBytes} bytes`,
+        `kcat printed ${consumedBytes} bytes, not ${expectedRecords} records of ${lineBytes} bytes`,
       );
     }
     progress.done(
-      `consume: ${fmtInt(options.records)} records in ${consumeSeconds.toFixed(2)} s: ${fmtInt(consumeResult.recordsPerS)} records/s`,
+      `consume: ${fmtInt(expectedRecords)} records in ${consumeSeconds.toFixed(2)} s: ${fmtInt(consumeResult.recordsPerS)} records/s`,
     );
     const memoryAtEnd = memoryMiB(pid);
 
@@ -425,6 +467,8 @@ async function main(): Promise<void> {
       diskSequentialWriteMBPerS: diskMBPerS,
       diskTestMiB: options.diskTestMiB,
       recordBytes: options.recordBytes,
+      partitions: options.partitions,
+      groups: options.groups,
       logBytes,
       logMBPerSDuringProduce: logBytes / 1e6 / produceSeconds,
       phases: [produceResult, consumeResult],
@@ -480,9 +524,11 @@ function markdown(
       (disk === null
         ? 'not measured'
         : `${disk.toFixed(0)} MB/s sequential write (${options.diskTestMiB} MiB in 1 MiB writes, then fdatasync)`),
-    `- records: ${options.recordBytes}-byte values, one partition; produce: kcat -P -l <file> -X acks=all` +
+    `- records: ${options.recordBytes}-byte values, ${options.partitions === 1 ? 'one partition' : `${options.partitions} partitions`}; produce: kcat -P -l <file> -X acks=all` +
       (options.producerConfig.length ? ` ${options.producerConfig.map((c) => `-X ${c}`).join(' ')}` : '') +
-      '; consume: kcat -C -o beginning -c N -e; each timed from kcat start to exit' +
+      (options.groups > 0
+        ? `; consume: ${options.groups} consumer group(s) at once, kcat -G each, -c N; timed until the last exits`
+        : '; consume: kcat -C -o beginning -c N -e; each timed from kcat start to exit') +
       (options.warmup > 0
         ? `; after an untimed warm-up of ${fmtInt(Math.min(options.warmup, options.records))} records to another topic`
         : '; cold broker (no warm-up)'),

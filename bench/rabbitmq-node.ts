@@ -113,7 +113,13 @@ export async function startRabbitNode(
   ].join(' ');
   const started = await exec(
     'su',
-    ['rabbitmq', '-s', '/bin/sh', '-c', `cd /var/lib/rabbitmq && ${env} ${SERVER} -detached`],
+    [
+      'rabbitmq',
+      '-s',
+      '/bin/sh',
+      '-c',
+      `cd /var/lib/rabbitmq && ulimit -n $(ulimit -Hn) && ${env} ${SERVER} -detached`,
+    ],
     30_000,
   );
   if (started.code !== 0) throw new Error(`rabbitmq-server ${node.name} did not start: ${started.output}`);

@@ -2,6 +2,7 @@
 // publish frames written in large batches, multiple=true acks, one connection
 // per publisher and per consumer.
 
+import { OpenLoopSchedule } from './open-loop.js';
 import { encodePublish, type MessageTemplate, RawConnection } from './raw-client.js';
 import { LoadRunnerBase } from './runner-base.js';
 import { nowNs, Pacer, type RunConfig, type RunStats } from './stats.js';
@@ -26,6 +27,7 @@ class RawPublisher {
   private confirmedUpTo = 0;
   private confirmedSingles = new Set<number>();
   private pacer: Pacer;
+  private readonly schedule: OpenLoopSchedule | null;
 
   constructor(
     private readonly cfg: RunConfig,
@@ -33,7 +35,8 @@ class RawPublisher {
     private readonly index: number,
     private readonly onError: (err: Error) => void,
   ) {
-    this.pacer = new Pacer(cfg.rate / cfg.publishers);
+    this.pacer = new Pacer(cfg.openLoop ? 0 : cfg.rate / cfg.publishers);
+    this.schedule = cfg.openLoop && cfg.rate > 0 ? new OpenLoopSchedule(cfg.rate / cfg.publishers) : null;
   }
 
   async setup(): Promise<void> {
@@ -55,7 +58,7 @@ class RawPublisher {
     };
     this.template = encodePublish(
       CH,
-      '',
+      this.cfg.exchange ?? '',
       this.cfg.queue,
       this.cfg.size,
       persistent ? 2 : 1,
@@ -74,6 +77,7 @@ class RawPublisher {
   start(): void {
     this.running = true;
     this.pacer.start();
+    this.schedule?.start(nowNs());
     this.pump();
   }
 
@@ -127,8 +131,9 @@ class RawPublisher {
       // Capped: wait (for deliveries / confirms, which call pump) until a
       // reasonably sized batch fits rather than dribbling single messages.
       if (n <= 0 || (n < this.batch && n < this.batch / 4)) return;
-      if (this.pacer.enabled) {
-        n = Math.min(n, this.pacer.allowance());
+      const schedule = this.schedule;
+      if (this.pacer.enabled || schedule) {
+        n = Math.min(n, schedule ? schedule.due(nowNs()) : this.pacer.allowance());
         if (n <= 0) {
           this.scheduled = true;
           setTimeout(() => {
@@ -141,8 +146,15 @@ class RawPublisher {
       }
       const out = Buffer.allocUnsafe(n * msgLen);
       this.batchBytes.copy(out, 0, 0, n * msgLen);
-      const ts = nowNs();
-      for (let i = 0, o = tsOff; i < n; i++, o += msgLen) out.writeDoubleBE(ts, o);
+      if (schedule) {
+        // open loop: each message carries the time it was due, not the time it went out
+        const first = schedule.take(n);
+        const step = schedule.intervalNs;
+        for (let i = 0, o = tsOff; i < n; i++, o += msgLen) out.writeDoubleBE(first + i * step, o);
+      } else {
+        const ts = nowNs();
+        for (let i = 0, o = tsOff; i < n; i++, o += msgLen) out.writeDoubleBE(ts, o);
+      }
       this.seq += n;
       stats.published += n;
       stats.noteOutstanding();
@@ -202,7 +214,9 @@ class RawConsumer {
         this.onProgress();
       },
     };
-    await this.conn.consume(CH, this.cfg.queue, `bench-${this.index}`);
+    const queues = this.cfg.consumeQueues;
+    const queue = queues && queues.length > 0 ? queues[this.index % queues.length] : this.cfg.queue;
+    await this.conn.consume(CH, queue, `bench-${this.index}`);
   }
 
   stop(): void {
@@ -220,7 +234,8 @@ export class RawRunner extends LoadRunnerBase<RawPublisher, RawConsumer> {
   async setup(): Promise<void> {
     this.control = await RawConnection.connect(this.cfg.url, 'pier-bench raw control');
     await this.control.openChannel(CH);
-    await this.control.declareQueue(CH, this.cfg.queue, this.cfg.workload === 'persistent');
+    if (!this.cfg.topologyDeclared)
+      await this.control.declareQueue(CH, this.cfg.queue, this.cfg.workload === 'persistent');
     await this.addWorkers(
       (i) => new RawConsumer(this.cfg, this.stats, i, this.wake, this.fail),
       (i) => new RawPublisher(this.cfg, this.stats, i, this.fail),
@@ -233,9 +248,9 @@ export class RawRunner extends LoadRunnerBase<RawPublisher, RawConsumer> {
     );
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
     const control = this.control;
-    if (control && !control.closed) {
+    if (control && !control.closed && !this.cfg.topologyDeclared) {
       await this.deleteQueueQuietly(() => control.deleteQueue(CH, this.cfg.queue));
-      await control.close().catch(() => undefined);
     }
+    if (control && !control.closed) await control.close().catch(() => undefined);
   }
 }

@@ -21,6 +21,18 @@ export interface RunConfig {
   confirmWindow: number;
   /** Target publish rate in msgs/s summed over all publishers (0 = as fast as allowed). */
   rate: number;
+  /**
+   * With a rate: keep to the schedule however far behind the publisher falls (no catch-up cap) and
+   * stamp each message with the time it was due, so latency includes any wait to be sent (an
+   * open-loop run, free of coordinated omission). Used by the report's latency-at-load runs.
+   */
+  openLoop?: boolean;
+  /** Publish to this exchange with routing key `queue` (default: the default exchange). */
+  exchange?: string;
+  /** Consumer i consumes consumeQueues[i % length] instead of `queue` (fan-out runs). */
+  consumeQueues?: string[];
+  /** The caller declared the topology: the runner neither declares nor deletes `queue`. */
+  topologyDeclared?: boolean;
 }
 
 /**
@@ -104,6 +116,15 @@ export class LatencyHistogram {
     return this.maxUs;
   }
 
+  /** Adds another histogram's samples (the report sums runners that each had their own). */
+  mergeFrom(other: LatencyHistogram): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] += other.counts[i];
+    this.count += other.count;
+    this.sumUs += other.sumUs;
+    if (other.maxUs > this.maxUs) this.maxUs = other.maxUs;
+    if (other.minUs < this.minUs) this.minUs = other.minUs;
+  }
+
   reset(): void {
     this.counts.fill(0);
     this.count = 0;
@@ -129,9 +150,11 @@ export class RunStats {
   readonly latency = new LatencyHistogram();
   /** Latency of the messages received since the last progress tick. */
   readonly tickLatency = new LatencyHistogram();
+  /** Deliveries each publish makes: 1, or the number of bound queues in a fan-out. */
+  copiesPerPublish = 1;
 
   get outstanding(): number {
-    return this.published - this.consumed;
+    return this.published * this.copiesPerPublish - this.consumed;
   }
 
   /** Called once per consumed message. */
@@ -147,7 +170,7 @@ export class RunStats {
   }
 
   noteOutstanding(): void {
-    const o = this.published - this.consumed;
+    const o = this.outstanding;
     if (o > this.maxOutstanding) this.maxOutstanding = o;
   }
 
@@ -155,7 +178,7 @@ export class RunStats {
     this.windowStartNs = nowNs();
     this.e2e = 0;
     this.latency.reset();
-    this.maxOutstanding = this.published - this.consumed;
+    this.maxOutstanding = this.outstanding;
     this.windowOpen = true;
   }
 }

@@ -1,0 +1,164 @@
+// The report's Kafka and SQS parts: the existing kafka and sqs benches, run as child processes with
+// --json, their figures turned into report entries.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { WorkloadEntry } from './suite-model.js';
+
+/** Runs dist/bench/<script> with args; resolves with its parsed JSON stdout. */
+function runBenchJson(script: string, args: string[], log: (line: string) => void): Promise<unknown> {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderrTail = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderrTail = (stderrTail + c).slice(-4000);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(
+          new Error(
+            `${script} ${args.join(' ')} exited with ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout));
+      } catch (err) {
+        reject(new Error(`${script} printed no JSON (${(err as Error).message})`));
+      }
+    });
+    log(`  ${script} ${args.join(' ')} (pid ${child.pid})`);
+  });
+}
+
+interface KafkaBenchJson {
+  phases: { phase: string; recordsPerS: number; brokerCpuPct: number | null }[];
+}
+
+/**
+ * kcat producing (acks=all) and consuming `records` 100-byte records: one partition with a plain
+ * consumer, then 12 partitions read by 3 consumer groups at once (records/s over all groups).
+ */
+export async function kafkaEntries(records: number, log: (line: string) => void): Promise<WorkloadEntry[]> {
+  const runs = [
+    { partitions: 1, groups: 0, consume: 'consume' },
+    { partitions: 12, groups: 3, consume: 'consume, 3 groups' },
+  ];
+  const entries: WorkloadEntry[] = [];
+  for (const run of runs) {
+    const part = `${run.partitions} partition${run.partitions > 1 ? 's' : ''}`;
+    const phases = [
+      {
+        name: 'produce',
+        id: `kafka.produce.${run.partitions}p.100B`,
+        title: `kcat produce (acks=all), ${part}`,
+      },
+      {
+        name: 'consume',
+        id: `kafka.consume.${run.partitions}p${run.groups > 0 ? `.${run.groups}groups` : ''}.100B`,
+        title: `kcat ${run.consume}, ${part}`,
+      },
+    ];
+    let out: KafkaBenchJson | null = null;
+    let error: string | null = null;
+    try {
+      out = (await runBenchJson(
+        './kafka-bench.js',
+        [
+          '--records',
+          String(records),
+          '--warmup',
+          String(Math.min(200_000, records)),
+          '--disk-test-mib',
+          '0',
+          '--partitions',
+          String(run.partitions),
+          '--groups',
+          String(run.groups),
+        ],
+        log,
+      )) as KafkaBenchJson;
+    } catch (err) {
+      error = (err as Error).message;
+      log(`  kafka: FAILED: ${error}`);
+    }
+    for (const ph of phases) {
+      const figures = out?.phases.find((p) => p.phase === ph.name);
+      entries.push({
+        id: ph.id,
+        group: 'kafka',
+        title: ph.title,
+        unit: 'records/s',
+        baseline: null,
+        results: {
+          Pier: figures
+            ? { rate: figures.recordsPerS, brokerCpuPct: figures.brokerCpuPct }
+            : { rate: null, error: error ?? `no ${ph.name} phase in the output` },
+        },
+      });
+    }
+  }
+  return entries;
+}
+
+interface SqsBenchJson {
+  rows: {
+    client: string;
+    target: string;
+    concurrency: number;
+    messagesPerS: number;
+    serverCpuPct: number | null;
+  }[];
+}
+
+/**
+ * SQS standard queues end to end (send batch, receive, delete batch), with the AWS SDK and with the
+ * bench's own generator, each against Pier and against a do-nothing stub: the stub's figure is the
+ * client's ceiling, the baseline Pier is compared with.
+ */
+export async function sqsEntries(
+  durationS: number,
+  warmupS: number,
+  log: (line: string) => void,
+): Promise<WorkloadEntry[]> {
+  const clients = [
+    { client: '@aws-sdk/client-sqs', id: 'sdk', title: '@aws-sdk/client-sqs' },
+    { client: 'sqs-load', id: 'load', title: 'own generator' },
+  ];
+  const base = { group: 'sqs' as const, unit: 'msgs/s', baseline: 'stub' };
+  try {
+    const out = (await runBenchJson(
+      './sqs-bench.js',
+      ['--duration', String(durationS), '--warmup', String(warmupS), '--workers', '64', '--lanes', '64'],
+      log,
+    )) as SqsBenchJson;
+    return clients.map((c) => {
+      const pier = out.rows.find((r) => r.client === c.client && r.target !== 'stub');
+      const stub = out.rows.find((r) => r.client === c.client && r.target === 'stub');
+      return {
+        ...base,
+        id: `sqs.standard.${c.id}.64`,
+        title: `standard queues, ${c.title}, 64 workers, 100 B`,
+        results: {
+          Pier: { rate: pier?.messagesPerS ?? null, brokerCpuPct: pier?.serverCpuPct ?? null },
+          stub: { rate: stub?.messagesPerS ?? null, brokerCpuPct: stub?.serverCpuPct ?? null },
+        },
+      };
+    });
+  } catch (err) {
+    const error = (err as Error).message;
+    log(`  sqs: FAILED: ${error}`);
+    return clients.map((c) => ({
+      ...base,
+      id: `sqs.standard.${c.id}.64`,
+      title: `standard queues, ${c.title}, 64 workers, 100 B`,
+      results: { Pier: { rate: null, error } },
+    }));
+  }
+}

@@ -102,9 +102,9 @@ interface InFlight {
   heldSinceMs: number;
   /** A lease renewal under way: the job's outcome waits for it. */
   renewing: Promise<void> | undefined;
-  /** Its heartbeat's period while it beats (see startHeartbeat), and when it last beat. */
-  heartbeatMs: number | undefined;
-  lastBeatMs: number;
+  /** Whether its heartbeat runs (startHeartbeat), and when it last renewed its claim. */
+  beating: boolean;
+  claimRenewedMs: number;
   /** The job's id once known, and whether this worker holds its claim in the processed-id store. */
   id: string | undefined;
   claimed: boolean;
@@ -295,8 +295,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
       holder: { channel, message },
       heldSinceMs: Date.now(),
       renewing: undefined,
-      heartbeatMs: undefined,
-      lastBeatMs: 0,
+      beating: false,
+      claimRenewedMs: 0,
       id: undefined,
       claimed: false,
       hasSlot: false,
@@ -607,23 +607,23 @@ export class Worker<T, R = unknown> extends EventEmitter {
 
   /**
    * Beats for a job while it waits for a slot and runs: renews its claim every third of the claim
-   * lease, and its delivery (renewLease) after half the consumer timeout. One timer for the worker
-   * checks every beating job (a timer per job was a measurable part of a no-op job's cost); it
-   * ticks every half period, so a beat comes at most half a period late.
+   * lease, and its delivery (renewLease) once it was held half the consumer timeout. One timer for
+   * the worker checks every beating job every sixteenth of the consumer timeout (twelfth of the
+   * claim lease) and does what falls due before its next check, so a beat is up to that much early,
+   * never late; a timer per job was a measurable part of a no-op job's cost.
    */
   private startHeartbeat(job: InFlight): void {
-    const tickMs = Math.max(
-      10,
+    const sweepMs = Math.max(
+      5,
       Math.min(
-        this.consumerTimeoutMs > 0 ? this.consumerTimeoutMs / 4 : Number.POSITIVE_INFINITY,
-        job.claimed ? this.claimLeaseMs / 3 : Number.POSITIVE_INFINITY,
+        this.consumerTimeoutMs > 0 ? this.consumerTimeoutMs / 16 : Number.POSITIVE_INFINITY,
+        job.claimed ? this.claimLeaseMs / 12 : Number.POSITIVE_INFINITY,
       ),
     );
-    if (!Number.isFinite(tickMs)) return;
-    job.heartbeatMs = tickMs;
-    job.lastBeatMs = Date.now();
+    if (!Number.isFinite(sweepMs)) return;
+    job.beating = true;
+    job.claimRenewedMs = Date.now();
     this.beating.add(job);
-    const sweepMs = tickMs / 2;
     if (this.heartbeatTimer === undefined || sweepMs < this.heartbeatSweepMs) {
       clearInterval(this.heartbeatTimer);
       this.heartbeatSweepMs = sweepMs;
@@ -633,37 +633,33 @@ export class Worker<T, R = unknown> extends EventEmitter {
   }
 
   private stopHeartbeat(job: InFlight): void {
-    if (job.heartbeatMs === undefined) return;
-    job.heartbeatMs = undefined;
+    if (!job.beating) return;
+    job.beating = false;
     this.beating.delete(job);
     if (this.beating.size === 0) {
       clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = undefined;
+      this.heartbeatSweepMs = Number.POSITIVE_INFINITY;
     }
   }
 
   private beatDue(): void {
-    const nowMs = Date.now();
+    // A beat due before the next sweep is done now: never later than a timer per job would.
+    const dueByMs = Date.now() + this.heartbeatSweepMs;
     for (const job of this.beating) {
-      if (job.heartbeatMs === undefined || nowMs - job.lastBeatMs < job.heartbeatMs) continue;
-      job.lastBeatMs = nowMs;
-      this.beat(job);
-    }
-  }
-
-  private beat(job: InFlight): void {
-    const renewAfterMs = this.consumerTimeoutMs / 2;
-    if (job.claimed && job.id !== undefined) {
-      const id = job.id;
-      Promise.resolve()
-        .then(() => this.processedIds?.claim?.(id, job.ownerId, this.claimLeaseMs))
-        .catch((error) => this.reportError(error));
-    }
-    if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs) {
-      // A job still waiting for a slot goes back to the queue (not counted) rather than being
-      // leased, which would free its prefetch slot and pull in yet another job to wait.
-      if (job.hasSlot) void this.renewLease(job);
-      else this.release(job, 'it waited for a free slot past half the consumer timeout');
+      if (job.claimed && job.id !== undefined && dueByMs - job.claimRenewedMs >= this.claimLeaseMs / 3) {
+        job.claimRenewedMs = Date.now();
+        const id = job.id;
+        Promise.resolve()
+          .then(() => this.processedIds?.claim?.(id, job.ownerId, this.claimLeaseMs))
+          .catch((error) => this.reportError(error));
+      }
+      if (this.consumerTimeoutMs > 0 && dueByMs - job.heldSinceMs >= this.consumerTimeoutMs / 2) {
+        // A job still waiting for a slot goes back to the queue (not counted) rather than being
+        // leased, which would free its prefetch slot and pull in yet another job to wait.
+        if (job.hasSlot) void this.renewLease(job);
+        else this.release(job, 'it waited for a free slot past half the consumer timeout');
+      }
     }
   }
 

@@ -9,17 +9,21 @@
 // (5,000 jobs each, unmeasured); BullMQ's are not (each starts a fresh redis-server).
 //
 //   node dist/bench/bench.js jobs [--jobs 20000] [--concurrency 100] [--size 100] [--no-bullmq]
-//     [--stream-ids] [--amqp-url URL]
+//     [--stream-ids] [--amqp-url URL] [--before PATH]
 // --stream-ids adds a run of the library with the shared StreamProcessedIds (every completion a
 // confirmed stream record before the ack) and the latency of one add and one read barrier;
 // --amqp-url runs the library's rows against that broker (e.g. RabbitMQ) instead of a Pier child.
+// --before adds a row for another build of the library (the path of its compiled jobs/index.js),
+// run on the same broker right after this build's, to compare two versions in one run (docs/jobs.md
+// shows how to build one from an older commit).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqplib from 'amqplib';
-import { Queue, StreamProcessedIds, Worker } from '../src/jobs/index.js';
+import * as jobsLibrary from '../src/jobs/index.js';
+import { StreamProcessedIds } from '../src/jobs/index.js';
 import { defaultPierBin, startPier } from './broker.js';
 import { freePort } from './rabbitmq-node.js';
 
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     'no-bullmq': { type: 'boolean', default: false },
     'stream-ids': { type: 'boolean', default: false },
     'amqp-url': { type: 'string' },
+    before: { type: 'string' },
   },
 });
 const JOBS = Number(values.jobs);
@@ -47,7 +52,17 @@ interface Result {
 const perSecond = (count: number, startedAt: bigint) =>
   count / (Number(process.hrtime.bigint() - startedAt) / 1e9);
 
-async function pierJobs(url: string, JOBS: number, streamIds = false): Promise<Result> {
+/** The parts of a build of piermq/jobs the bench uses (this one's, or --before's). */
+type JobsLibrary = Pick<typeof jobsLibrary, 'Queue' | 'Worker'>;
+
+async function pierJobs(
+  url: string,
+  JOBS: number,
+  streamIds = false,
+  library: JobsLibrary = jobsLibrary,
+  label = 'piermq/jobs',
+): Promise<Result> {
+  const { Queue, Worker } = library;
   const name = `bench-${Date.now()}`;
   const processedIds = streamIds
     ? new StreamProcessedIds({ connection: url, stream: `${name}.ids` })
@@ -83,7 +98,7 @@ async function pierJobs(url: string, JOBS: number, streamIds = false): Promise<R
   if (processedIds) await deleteQueue(url, processedIds.stream);
   const broker = values['amqp-url'] ? 'the given broker' : 'Pier (fsync always)';
   return {
-    name: `piermq/jobs${streamIds ? ' + StreamProcessedIds' : ''} on ${broker}`,
+    name: `${label}${streamIds ? ' + StreamProcessedIds' : ''} on ${broker}`,
     addedPerS,
     processedPerS,
   };
@@ -220,10 +235,14 @@ try {
   console.error(`${JOBS} jobs of ~${JSON.stringify(payload).length} bytes, concurrency ${CONCURRENCY}`);
   // Unmeasured warm-up of both (JIT, the broker's first segments), then the measured runs.
   const warmup = Math.min(JOBS, 5_000);
+  const before = values.before ? ((await import(resolve(values.before))) as JobsLibrary) : undefined;
   await pierJobs(url, warmup);
   await plainAmqplib(url, warmup);
+  if (before) await pierJobs(url, warmup, false, before, 'before');
   results.push(await pierJobs(url, JOBS));
   results.push(await plainAmqplib(url, JOBS));
+  if (before)
+    results.push(await pierJobs(url, JOBS, false, before, `piermq/jobs (--before ${values.before})`));
   if (values['stream-ids']) {
     results.push(await pierJobs(url, JOBS, true));
     await streamIdLatency(url);
@@ -241,10 +260,16 @@ if (!values['no-bullmq']) {
   }
 }
 const jobs = results[0]!;
-console.log('| run | added jobs/s | processed jobs/s | processed vs piermq/jobs |');
-console.log('| --- | ---: | ---: | ---: |');
+const plain = results.find((r) => r.name.startsWith('plain amqplib'));
+console.log(
+  '| run | added jobs/s | processed jobs/s | processed vs piermq/jobs | added, processed vs plain amqplib |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const r of results) {
+  const vsPlain = plain
+    ? `${(r.addedPerS / plain.addedPerS).toFixed(2)}, ${(r.processedPerS / plain.processedPerS).toFixed(2)}`
+    : '';
   console.log(
-    `| ${r.name} | ${Math.round(r.addedPerS)} | ${Math.round(r.processedPerS)} | ${(r.processedPerS / jobs.processedPerS).toFixed(2)}× |`,
+    `| ${r.name} | ${Math.round(r.addedPerS)} | ${Math.round(r.processedPerS)} | ${(r.processedPerS / jobs.processedPerS).toFixed(2)}× | ${vsPlain} |`,
   );
 }

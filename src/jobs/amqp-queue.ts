@@ -62,6 +62,8 @@ const MAX_ADD_RETRY_DELAY_MS = 5_000;
 
 export class Queue<T, R = unknown> extends EventEmitter {
   private opened: Promise<void> | undefined;
+  /** Connected, topology declared, channel not lost: adds publish without awaiting open(). */
+  private ready = false;
   private connection!: ChannelModel;
   private ownsConnection = false;
   private channel!: ConfirmChannel;
@@ -109,6 +111,7 @@ export class Queue<T, R = unknown> extends EventEmitter {
       if (this.listenerCount('error') > 0) this.emit('error', error);
     });
     channel.on('close', () => {
+      if (this.channel === channel) this.ready = false;
       // Lost (not closed by us): the next open() reconnects, when the connection is ours.
       if (this.channel !== channel || this.closed || !this.ownsConnection) return;
       this.opened = undefined;
@@ -116,6 +119,7 @@ export class Queue<T, R = unknown> extends EventEmitter {
     });
     await declareTopology(this.channel, this.topology, this.options);
     if (this.options.events !== false) await this.subscribeToEvents();
+    this.ready = true;
   }
 
   private async subscribeToEvents(): Promise<void> {
@@ -161,11 +165,9 @@ export class Queue<T, R = unknown> extends EventEmitter {
       const options = { ...this.options.defaultJobOptions, ...job.options };
       checkJobOptions(options, this.topology.maxPriority);
       checkBackoff(options.backoff);
-      const data = await validatePayload(
-        this.options.schema,
-        job.data,
-        `queue ${this.name}, job '${job.name}'`,
-      );
+      const data = this.options.schema
+        ? await validatePayload(this.options.schema, job.data, `queue ${this.name}, job '${job.name}'`)
+        : job.data;
       prepared.push({ name: job.name, data, options, id: options.jobId ?? randomUUID() });
     }
     const added: AddedJob<T, R>[] = [];
@@ -190,9 +192,36 @@ export class Queue<T, R = unknown> extends EventEmitter {
   }
 
   /** publish(), again after a reconnect while the broker is unreachable, for up to retryAddForMs. */
-  private async publishRetrying(name: string, data: T, id: string, options: JobOptions): Promise<void> {
-    const deadlineMs = Date.now() + (this.options.retryAddForMs ?? 60_000);
-    for (let delayMs = 250; ; delayMs = Math.min(MAX_ADD_RETRY_DELAY_MS, delayMs * 2)) {
+  private publishRetrying(name: string, data: T, id: string, options: JobOptions): Promise<void> {
+    // Connected: publish at once (one promise per job, not an async retry loop per job).
+    if (this.ready) {
+      const deadlineMs = Date.now() + (this.options.retryAddForMs ?? 60_000);
+      let published: Promise<void>;
+      try {
+        published = this.publish(name, data, id, options);
+      } catch (error) {
+        published = Promise.reject(error);
+      }
+      return published.catch((error: unknown) => this.republish(name, data, id, options, deadlineMs, error));
+    }
+    return this.republish(name, data, id, options, Date.now() + (this.options.retryAddForMs ?? 60_000));
+  }
+
+  private async republish(
+    name: string,
+    data: T,
+    id: string,
+    options: JobOptions,
+    deadlineMs: number,
+    failed?: unknown,
+  ): Promise<void> {
+    let delayMs = 250;
+    if (failed !== undefined) {
+      if (this.closed || !this.ownsConnection || Date.now() + delayMs > deadlineMs) throw failed;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs *= 2;
+    }
+    for (; ; delayMs = Math.min(MAX_ADD_RETRY_DELAY_MS, delayMs * 2)) {
       try {
         await this.open();
         return await this.publish(name, data, id, options);
@@ -203,7 +232,8 @@ export class Queue<T, R = unknown> extends EventEmitter {
     }
   }
 
-  private async publish(name: string, data: T, id: string, options: JobOptions): Promise<void> {
+  /** Publishes one job on the current channel (may throw synchronously: publishRetrying catches). */
+  private publish(name: string, data: T, id: string, options: JobOptions): Promise<void> {
     const { topology } = this;
     const headers: Record<string, unknown> = {
       // The trace context first: the job's own headers win over a clashing key.
@@ -234,8 +264,9 @@ export class Queue<T, R = unknown> extends EventEmitter {
     if (delayMs > 0 && topology.features.delayedExchange) {
       headers['x-delay'] = delayMs;
     } else if (delayMs > 0) {
-      const waitQueue = await this.waitQueue(delayMs);
-      return publishConfirmed(this.channel, '', waitQueue, body, properties);
+      return this.waitQueue(delayMs).then((waitQueue) =>
+        publishConfirmed(this.channel, '', waitQueue, body, properties),
+      );
     }
     // Only a job with an id or a delay needs the deduplicating/delayed exchange; the rest go straight
     // to the queue, which is cheaper on the broker (no header inspection at the exchange).
@@ -390,6 +421,7 @@ export class Queue<T, R = unknown> extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.ready = false;
     for (const repeat of this.repeats) repeat.stop();
     this.repeats.clear();
     this.finished.abandon(`queue ${this.name} was closed before the job finished`);

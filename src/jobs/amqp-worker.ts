@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { AckBatcher } from './ack-batcher.js';
 import { type AmqpConnectionOption, openConnection, publishConfirmed } from './amqp-connection.js';
 import { type HeldDelivery, LeaseQueue } from './amqp-lease.js';
 import {
@@ -46,7 +47,7 @@ import {
 } from './job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
-import { runAttempt } from './run-attempt.js';
+import { AttemptAbort, runAttempt } from './run-attempt.js';
 import { type StandardSchemaV1, ValidationError, validatePayload } from './standard-schema.js';
 
 export type Processor<T, R> = (job: ActiveJob<T>) => Promise<R> | R;
@@ -101,7 +102,9 @@ interface InFlight {
   heldSinceMs: number;
   /** A lease renewal under way: the job's outcome waits for it. */
   renewing: Promise<void> | undefined;
-  heartbeat: NodeJS.Timeout | undefined;
+  /** Whether its heartbeat runs (startHeartbeat), and when it last renewed its claim. */
+  beating: boolean;
+  claimRenewedMs: number;
   /** The job's id once known, and whether this worker holds its claim in the processed-id store. */
   id: string | undefined;
   claimed: boolean;
@@ -109,11 +112,19 @@ interface InFlight {
   hasSlot: boolean;
   /** Who holds the claim: this delivery (two copies of a job in one worker must not both run). */
   readonly ownerId: string;
-  readonly controller: AbortController;
+  readonly controller: AttemptAbort;
   /** Acked, nacked, or its channel is gone: nothing more is sent for it. */
   settled: boolean;
   /** Given back by close() or a lost connection: its outcome is dropped. */
   released: boolean;
+}
+
+/**
+ * Whether a store's answer is still to come. Answers are awaited only then: the in-memory store
+ * answers synchronously, and an await per step was a good part of a no-op job's cost.
+ */
+function isPending<V>(answer: V | PromiseLike<V>): answer is PromiseLike<V> {
+  return typeof answer === 'object' && answer !== null && 'then' in answer;
 }
 
 /** Reconnects after a lost connection wait 1 s, 2 s, ... up to this. */
@@ -133,6 +144,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private connection: ChannelModel | undefined;
   private ownsConnection = false;
   private channel: ConfirmChannel | undefined;
+  /** Acks of the main channel's deliveries, sent in groups (ack-batcher.ts). */
+  private acks: AckBatcher | undefined;
   private topology!: Topology;
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<InFlight>();
@@ -160,6 +173,10 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private readonly releasing = new Set<Promise<unknown>>();
   private readonly consumerTimeoutMs: number;
   private readonly claimLeaseMs: number;
+  /** Jobs whose heartbeat runs, and the one timer that beats them (startHeartbeat). */
+  private readonly beating = new Set<InFlight>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatSweepMs = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly name: string,
@@ -199,8 +216,11 @@ export class Worker<T, R = unknown> extends EventEmitter {
     this.topology = topologyOf(this.name, this.options, this.options.features ?? detectFeatures(connection));
     const channel = await connection.createConfirmChannel();
     this.channel = channel;
+    const acks = new AckBatcher(channel);
+    this.acks = acks;
     channel.on('error', (error: Error) => this.reportError(error));
     channel.on('close', () => {
+      acks.close();
       this.closedChannels.add(channel);
       this.channelLost(channel);
     });
@@ -212,15 +232,29 @@ export class Worker<T, R = unknown> extends EventEmitter {
     });
     await declareTopology(channel, this.topology, this.options);
     await channel.prefetch(this.concurrency);
+    // Deliveries that arrive before start() returned wait for the next turn of the event loop: a
+    // job runs with no await when its store answers synchronously, and its events must not fire
+    // before the code that awaited run() has added its listeners.
+    let early: ConsumeMessage[] | undefined = [];
     const { consumerTag } = await channel.consume(
       this.topology.queue,
       (message) => {
-        if (message) void this.handle(channel, message);
+        if (!message) return;
+        acks.delivered(message);
+        if (early) early.push(message);
+        else void this.handle(channel, message);
       },
       { noAck: false },
     );
     this.consumerTag = consumerTag;
     this.reconnectDelayMs = 1_000;
+    setImmediate(() => {
+      const waiting = early ?? [];
+      early = undefined;
+      // A channel closed meanwhile gave these back to the queue.
+      if (this.closedChannels.has(channel)) return;
+      for (const message of waiting) void this.handle(channel, message);
+    });
   }
 
   private reportError(error: unknown): void {
@@ -261,12 +295,13 @@ export class Worker<T, R = unknown> extends EventEmitter {
       holder: { channel, message },
       heldSinceMs: Date.now(),
       renewing: undefined,
-      heartbeat: undefined,
+      beating: false,
+      claimRenewedMs: 0,
       id: undefined,
       claimed: false,
       hasSlot: false,
       ownerId: `${this.workerId}/${++this.deliveries}`,
-      controller: new AbortController(),
+      controller: new AttemptAbort(),
       settled: false,
       released: false,
     };
@@ -277,7 +312,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       this.reportError(error);
       if (!job.settled) this.release(job, 'the worker could not settle the job');
     } finally {
-      clearInterval(job.heartbeat);
+      this.stopHeartbeat(job);
       if (job.hasSlot) this.freeSlot();
       if (job.claimed && job.id !== undefined) {
         const id = job.id;
@@ -305,7 +340,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
       lost ||
       meta.failed + meta.lost > 0 ||
       Number(message.properties.headers?.['x-delivery-count'] ?? 0) > 0;
-    if (this.processedIds && (await this.processedIds.has(id, { mayHaveRun }))) {
+    const done = this.processedIds?.has(id, { mayHaveRun });
+    if (isPending(done) ? await done : done) {
       this.ack(channel, job);
       this.emit('duplicate', id);
       return;
@@ -315,7 +351,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
       return;
     }
     if (this.processedIds?.claim) {
-      if (!(await this.processedIds.claim(id, job.ownerId, this.claimLeaseMs))) {
+      const claimed = this.processedIds.claim(id, job.ownerId, this.claimLeaseMs);
+      if (!(isPending(claimed) ? await claimed : claimed)) {
         if (await this.processedIds.has(id)) {
           this.ack(channel, job);
           this.emit('duplicate', id);
@@ -327,7 +364,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
         return;
       }
       job.claimed = true;
-      if (await this.processedIds.has(id)) {
+      const doneMeanwhile = this.processedIds.has(id);
+      if (isPending(doneMeanwhile) ? await doneMeanwhile : doneMeanwhile) {
         this.ack(channel, job);
         this.emit('duplicate', id);
         return;
@@ -336,11 +374,10 @@ export class Worker<T, R = unknown> extends EventEmitter {
     const attempt = meta.failed + meta.lost + 1;
     let data: T;
     try {
-      data = await validatePayload(
-        this.options.schema,
-        JSON.parse(message.content.toString('utf8')),
-        `queue ${this.name}, job ${id}`,
-      );
+      const payload: unknown = JSON.parse(message.content.toString('utf8'));
+      data = this.options.schema
+        ? await validatePayload(this.options.schema, payload, `queue ${this.name}, job ${id}`)
+        : (payload as T);
     } catch (error) {
       const reason =
         error instanceof ValidationError
@@ -357,7 +394,9 @@ export class Worker<T, R = unknown> extends EventEmitter {
       attempts: meta.attempts,
       addedAtMs: meta.addedAtMs,
       history: meta.history,
-      signal: job.controller.signal,
+      get signal() {
+        return job.controller.signal;
+      },
       updateProgress: async (progress) => {
         this.publishEvent({ event: 'progress', jobId: id, name, attempt, atMs: Date.now(), progress });
       },
@@ -366,12 +405,14 @@ export class Worker<T, R = unknown> extends EventEmitter {
     // A leased job's slot in the prefetch is freed by its ack: the slot count keeps `concurrency`.
     // Its heartbeat runs while it waits for a slot too (see startHeartbeat).
     this.startHeartbeat(job);
-    await this.takeSlot();
+    const slot = this.takeSlot();
+    if (slot) await slot;
     job.hasSlot = true;
     if (job.released) return;
     // A copy that waited for a slot while its twin ran here to completion: a duplicate now.
-    if (!job.claimed && this.processedIds && (await this.processedIds.has(id))) {
-      clearInterval(job.heartbeat);
+    const ranHere = job.claimed ? false : this.processedIds?.has(id);
+    if (isPending(ranHere) ? await ranHere : ranHere) {
+      this.stopHeartbeat(job);
       this.ack(channel, job);
       this.emit('duplicate', id);
       return;
@@ -394,8 +435,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
     const startedMs = Date.now();
     const outcome = await runAttempt(() => this.processor(active), job.controller, meta.timeoutMs);
     const durationMs = Date.now() - startedMs;
-    clearInterval(job.heartbeat);
-    await job.renewing;
+    this.stopHeartbeat(job);
+    if (job.renewing) await job.renewing;
     if (span) {
       if (!outcome.ok) {
         const failure = describeError(outcome.error);
@@ -405,7 +446,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
       span.end();
     }
     const about: JobMetricEvent = { queue: this.name, jobId: id, name, attempt, durationMs };
-    this.metric('duration', { ...about, outcome: outcome.ok ? 'completed' : 'failed' });
+    if (this.options.metrics)
+      this.metric('duration', { ...about, outcome: outcome.ok ? 'completed' : 'failed' });
     if (job.released) {
       // The handler finished although its delivery was given back (lost connection, close):
       // remember it, so the copy back in the queue is acked as a duplicate, not run again.
@@ -414,16 +456,19 @@ export class Worker<T, R = unknown> extends EventEmitter {
     }
     if (outcome.ok) {
       this.metric('completed', about);
-      await this.processedIds?.add(id);
+      const recorded = this.processedIds?.add(id);
+      if (isPending(recorded)) await recorded;
       job.claimed = false;
-      this.publishEvent({
-        event: 'completed',
-        jobId: id,
-        name,
-        attempt,
-        atMs: Date.now(),
-        result: outcome.result,
-      });
+      if (this.wantsEvent('completed')) {
+        this.publishEvent({
+          event: 'completed',
+          jobId: id,
+          name,
+          attempt,
+          atMs: Date.now(),
+          result: outcome.result,
+        });
+      }
       this.ack(channel, job);
       return;
     }
@@ -544,10 +589,11 @@ export class Worker<T, R = unknown> extends EventEmitter {
     return headers;
   }
 
-  private takeSlot(): Promise<void> {
+  /** Takes a handler slot now (undefined) or once one is free (the promise). */
+  private takeSlot(): Promise<void> | undefined {
     if (this.runningHandlers < this.concurrency) {
       this.runningHandlers++;
-      return Promise.resolve();
+      return undefined;
     }
     return new Promise((resolve) => this.slotWaiters.push(resolve));
   }
@@ -559,31 +605,62 @@ export class Worker<T, R = unknown> extends EventEmitter {
     else this.runningHandlers--;
   }
 
+  /**
+   * Beats for a job while it waits for a slot and runs: renews its claim every third of the claim
+   * lease, and its delivery (renewLease) once it was held half the consumer timeout. One timer for
+   * the worker checks every beating job every sixteenth of the consumer timeout (twelfth of the
+   * claim lease) and does what falls due before its next check, so a beat is up to that much early,
+   * never late; a timer per job was a measurable part of a no-op job's cost.
+   */
   private startHeartbeat(job: InFlight): void {
-    const renewAfterMs = this.consumerTimeoutMs / 2;
-    const tickMs = Math.max(
-      10,
+    const sweepMs = Math.max(
+      5,
       Math.min(
-        this.consumerTimeoutMs > 0 ? this.consumerTimeoutMs / 4 : Number.POSITIVE_INFINITY,
-        job.claimed ? this.claimLeaseMs / 3 : Number.POSITIVE_INFINITY,
+        this.consumerTimeoutMs > 0 ? this.consumerTimeoutMs / 16 : Number.POSITIVE_INFINITY,
+        job.claimed ? this.claimLeaseMs / 12 : Number.POSITIVE_INFINITY,
       ),
     );
-    if (!Number.isFinite(tickMs)) return;
-    job.heartbeat = setInterval(() => {
-      if (job.claimed && job.id !== undefined) {
+    if (!Number.isFinite(sweepMs)) return;
+    job.beating = true;
+    job.claimRenewedMs = Date.now();
+    this.beating.add(job);
+    if (this.heartbeatTimer === undefined || sweepMs < this.heartbeatSweepMs) {
+      clearInterval(this.heartbeatTimer);
+      this.heartbeatSweepMs = sweepMs;
+      this.heartbeatTimer = setInterval(() => this.beatDue(), sweepMs);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  private stopHeartbeat(job: InFlight): void {
+    if (!job.beating) return;
+    job.beating = false;
+    this.beating.delete(job);
+    if (this.beating.size === 0) {
+      clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = undefined;
+      this.heartbeatSweepMs = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  private beatDue(): void {
+    // A beat due before the next sweep is done now: never later than a timer per job would.
+    const dueByMs = Date.now() + this.heartbeatSweepMs;
+    for (const job of this.beating) {
+      if (job.claimed && job.id !== undefined && dueByMs - job.claimRenewedMs >= this.claimLeaseMs / 3) {
+        job.claimRenewedMs = Date.now();
         const id = job.id;
         Promise.resolve()
           .then(() => this.processedIds?.claim?.(id, job.ownerId, this.claimLeaseMs))
           .catch((error) => this.reportError(error));
       }
-      if (this.consumerTimeoutMs > 0 && Date.now() - job.heldSinceMs >= renewAfterMs) {
+      if (this.consumerTimeoutMs > 0 && dueByMs - job.heldSinceMs >= this.consumerTimeoutMs / 2) {
         // A job still waiting for a slot goes back to the queue (not counted) rather than being
         // leased, which would free its prefetch slot and pull in yet another job to wait.
         if (job.hasSlot) void this.renewLease(job);
         else this.release(job, 'it waited for a free slot past half the consumer timeout');
       }
-    }, tickMs);
-    job.heartbeat.unref();
+    }
   }
 
   /**
@@ -606,7 +683,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
           this.settleHolder(job, 'ack');
           return;
         }
-        if (!this.closedChannels.has(old.channel)) old.channel.ack(old.message);
+        this.settleDelivery(old, 'ack');
       } catch (error) {
         this.reportError(error);
       } finally {
@@ -617,8 +694,18 @@ export class Worker<T, R = unknown> extends EventEmitter {
   }
 
   private settleHolder(job: InFlight, how: 'ack' | 'requeue' | 'dead-letter'): void {
-    const { channel, message } = job.holder;
+    this.settleDelivery(job.holder, how);
+  }
+
+  /** Acks (in the main channel's next group) or nacks one delivery, unless its channel is gone. */
+  private settleDelivery({ channel, message }: HeldDelivery, how: 'ack' | 'requeue' | 'dead-letter'): void {
     if (this.closedChannels.has(channel)) return;
+    const acks = this.acks?.channel === channel ? this.acks : undefined;
+    if (acks && how === 'ack') {
+      acks.ack(message);
+      return;
+    }
+    acks?.settledElsewhere(message);
     try {
       if (how === 'ack') channel.ack(message);
       else channel.nack(message, false, how === 'requeue');
@@ -731,6 +818,11 @@ export class Worker<T, R = unknown> extends EventEmitter {
     return name;
   }
 
+  /** Whether an event of this kind goes anywhere (the broker, or a listener here). */
+  private wantsEvent(name: JobEventName): boolean {
+    return this.options.events !== false || this.listenerCount(name) > 0;
+  }
+
   private publishEvent(event: JobEvent): void {
     this.emit(event.event satisfies JobEventName, event);
     const channel = this.channel;
@@ -759,7 +851,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private release(job: InFlight, why: string): void {
     if (job.released) return;
     job.released = true;
-    clearInterval(job.heartbeat);
+    this.stopHeartbeat(job);
     job.controller.abort(new Error(`job released: ${why}`));
     if (job.settled) return;
     job.settled = true;
@@ -810,6 +902,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
     }
     for (const job of this.inFlight) this.release(job, 'the worker closed before the job finished');
     await Promise.allSettled([...this.releasing]);
+    this.acks?.flush();
     this.channel = undefined;
     await this.lease?.close();
     await channel?.close().catch(() => {});

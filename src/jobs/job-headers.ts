@@ -89,18 +89,19 @@ export function readJobMeta(headers: HeaderBag, nowMs: number): JobMeta {
   };
 }
 
-/** The headers a new job carries (strings and numbers only, so they fit SQS attributes too). */
+/**
+ * The headers a new job carries (strings and numbers only, so they fit SQS attributes too). The
+ * counters' defaults (no failed attempt, 1 attempt) are left out: readJobMeta reads a missing
+ * header as its default, and every header costs an encode on the producer and a decode on the broker.
+ */
 export function newJobHeaders(options: {
   attempts?: number;
   backoff?: Backoff;
   timeoutMs?: number;
   addedAtMs: number;
 }): Record<string, string | number> {
-  const headers: Record<string, string | number> = {
-    [HEADER.failed]: 0,
-    [HEADER.attempts]: options.attempts ?? 1,
-    [HEADER.addedAtMs]: options.addedAtMs,
-  };
+  const headers: Record<string, string | number> = { [HEADER.addedAtMs]: options.addedAtMs };
+  if (options.attempts !== undefined && options.attempts !== 1) headers[HEADER.attempts] = options.attempts;
   if (options.backoff) headers[HEADER.backoff] = JSON.stringify(options.backoff);
   if (options.timeoutMs !== undefined) headers[HEADER.timeoutMs] = options.timeoutMs;
   return headers;

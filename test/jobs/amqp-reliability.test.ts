@@ -296,3 +296,58 @@ describe('metrics hooks and tracer', () => {
     }
   });
 });
+
+describe('grouped acks', () => {
+  test('jobs finished around a still-running one are acked together, the running one is not: it comes back when the connection drops', async () => {
+    const name = unique('grouped');
+    const queue = new Queue<string>(name, { connection: broker.url });
+    const connection = await amqplib.connect(broker.url);
+    connection.on('error', () => {});
+    const admin = await amqplib.connect(broker.url);
+    const ran: string[] = [];
+    const worker = new Worker<string>(
+      name,
+      (job) => {
+        ran.push(job.data);
+        // The first delivery (the lowest delivery tag) never ends on this connection.
+        if (job.data === 'stuck') return new Promise<void>(() => {});
+      },
+      { connection, concurrency: 10, events: false },
+    );
+    try {
+      await queue.add('j', 'stuck');
+      await queue.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'j', data: `done-${i}` })));
+      const twentyDone = new Promise<void>((resolve) => {
+        let done = 0;
+        worker.on('completed', () => {
+          if (++done === 20) resolve();
+        });
+      });
+      await worker.run();
+      await twentyDone;
+      // The acks go out at the end of an event-loop turn: wait until the broker counted all 20.
+      const inBroker = broker.core.vhosts.get('/')!.queues.get(`jobs.${name}`)!;
+      const deadlineMs = Date.now() + 10_000;
+      while (inBroker.messagesAcknowledged < 20 && Date.now() < deadlineMs)
+        await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(
+        inBroker.messagesAcknowledged,
+        20,
+        'the 20 finished jobs are acked, the running one is not',
+      );
+      await connection.close();
+      const channel = await admin.createChannel();
+      const { messageCount } = await channel.checkQueue(`jobs.${name}`);
+      assert.equal(messageCount, 1, 'only the running job is back in the queue');
+      const back = await channel.get(`jobs.${name}`, { noAck: true });
+      assert.ok(back);
+      assert.equal(JSON.parse(back.content.toString('utf8')), 'stuck');
+      assert.equal(back.fields.redelivered, true);
+      assert.equal(ran.length, 21);
+    } finally {
+      await worker.close(0).catch(() => {});
+      await admin.close();
+      await queue.destroy();
+    }
+  });
+});

@@ -25,7 +25,7 @@ import {
 } from '../job-metrics.js';
 import { MemoryProcessedIds, type ProcessedIdStore } from '../processed-ids.js';
 import { type RateLimit, RateLimiter } from '../rate-limiter.js';
-import { runAttempt } from '../run-attempt.js';
+import { AttemptAbort, runAttempt } from '../run-attempt.js';
 import { type StandardSchemaV1, ValidationError, validatePayload } from '../standard-schema.js';
 import {
   createSqsTopology,
@@ -70,7 +70,7 @@ export interface SqsWorkerOptions<T> extends SqsTopologyOptions {
 
 interface Running {
   readonly message: Message;
-  readonly controller: AbortController;
+  readonly controller: AttemptAbort;
   released: boolean;
 }
 
@@ -146,7 +146,7 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
         continue;
       }
       for (const message of messages) {
-        const running: Running = { message, controller: new AbortController(), released: false };
+        const running: Running = { message, controller: new AttemptAbort(), released: false };
         this.running.add(running);
         void this.handle(running).finally(() => {
           this.running.delete(running);
@@ -226,7 +226,9 @@ export class SqsWorker<T, R = unknown> extends EventEmitter {
       attempts: meta.attempts,
       addedAtMs: meta.addedAtMs,
       history: meta.history ?? [],
-      signal: running.controller.signal,
+      get signal() {
+        return running.controller.signal;
+      },
       updateProgress: async (progress) => {
         await this.publishEvent(meta, { event: 'progress', attempt, progress });
       },

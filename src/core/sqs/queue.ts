@@ -829,7 +829,8 @@ export class SqsQueue {
       this.timeline.pop();
       // Stale items: the message left, was made visible, or its lease was changed since.
       if (t.state[slot] === FREE || t.state[slot] === VISIBLE || t.visibleAtMs[slot] !== dueMs) continue;
-      (due ??= []).push(slot);
+      due ??= [];
+      due.push(slot);
     }
     if (due !== undefined) {
       // The heap orders ties by slot; messages due together become visible in send order.

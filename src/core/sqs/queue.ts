@@ -135,11 +135,11 @@ export class SqsQueue {
   private readonly dedupStore: DedupStore | undefined;
   private readonly memory: SqsMemoryWindow;
   /** Every live message: one slot each, linked in send order (which retention uses). */
-  private readonly table = new SqsEntryTable();
+  private readonly table: SqsEntryTable;
   /** Standard queues: visible messages (new ones in arrival order, returned ones in send order). */
-  private readonly visible = new VisibleLine(this.table);
+  private readonly visible: VisibleLine;
   /** FIFO queues: messages by group. */
-  private readonly groups = new FifoGroups(this.table);
+  private readonly groups: FifoGroups;
   /** What the store is handed for a slot (one object, refilled per call). */
   private readonly storedScratch: SqsStoredMessage = {
     storageRef: undefined,
@@ -191,6 +191,10 @@ export class SqsQueue {
     this.store = options.store;
     this.dedupStore = options.dedupStore;
     this.memory = options.host.memory ?? new SqsMemoryWindow(Number.POSITIVE_INFINITY);
+    // A queue stays FIFO or standard for life (FifoQueue cannot be changed).
+    this.table = new SqsEntryTable(options.settings.fifoQueue);
+    this.visible = new VisibleLine(this.table);
+    this.groups = new FifoGroups(this.table);
     this.handlePrefix = `${options.id}:${randomBytes(6).toString('hex')}:`;
     this.dedup = new DedupCache(this.clock, MAX_DEDUP_IDS, FIFO_DEDUP_WINDOW_MS);
     this.attempts = new DedupCache(this.clock, 10_000, FIFO_DEDUP_WINDOW_MS);
@@ -433,7 +437,7 @@ export class SqsQueue {
       key = this.peekedKey;
     } else {
       for (let candidate = t.head; candidate !== NONE; candidate = t.next[candidate]!) {
-        if (t.content[candidate] === message) {
+        if (t.content.get(candidate) === message) {
           slot = candidate;
           key = t.key[candidate]!;
           break;
@@ -505,7 +509,7 @@ export class SqsQueue {
    */
   private contentOf(slot: number): SqsMessage | undefined {
     const t = this.table;
-    let message = t.content[slot];
+    let message = t.content.get(slot);
     if (message === undefined) {
       if (!this.store || t.storageRef[slot] === NONE) return undefined;
       try {
@@ -522,10 +526,10 @@ export class SqsQueue {
 
   /** Lets the content of a durable queue's message go from memory (the store has it). */
   private dropContent(slot: number): void {
-    const message = this.table.content[slot];
+    const message = this.table.content.get(slot);
     if (message === undefined) return;
     this.memory.release(message.sizeBytes + MESSAGE_OVERHEAD_BYTES);
-    this.table.content[slot] = undefined;
+    this.table.content.delete(slot);
   }
 
   /** A message whose stored copy cannot be read is dropped (never served damaged), and counted. */
@@ -604,11 +608,11 @@ export class SqsQueue {
     const t = this.table;
     const slot = t.alloc(this.nextKey++);
     const groupId = stored.messageGroupId;
-    t.content[slot] = content;
+    if (content !== undefined) t.content.set(slot, content);
     const ref = stored.storageRef;
     t.storageRef[slot] = typeof ref === 'number' ? ref : NONE;
     t.sentAtMs[slot] = stored.sentAtMs;
-    t.group[slot] = this.isFifo ? this.groups.numberOf(groupId ?? '') : NONE;
+    if (this.isFifo) t.group[slot] = this.groups.numberOf(groupId ?? '');
     t.receiveCount[slot] = stored.receiveCount;
     t.firstReceivedAtMs[slot] = stored.firstReceivedAtMs;
     t.visibleAtMs[slot] = stored.visibleFromMs;

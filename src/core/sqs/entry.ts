@@ -101,6 +101,11 @@ export class SqsEntryTable {
     this.size--;
   }
 
+  /** Makes room for `count` slots in all (recovery knows how many messages come: no growth garbage). */
+  reserve(count: number): void {
+    if (count > this.capacity) this.grow(count);
+  }
+
   /** Whether a handle's slot and key still name a live message. */
   holds(slot: number, key: number): boolean {
     return slot >= 0 && slot < this.capacity && this.state[slot] !== FREE && this.key[slot] === key;
@@ -111,9 +116,9 @@ export class SqsEntryTable {
     return this.capacity * (5 * 8 + 4 * (this.fifo ? 6 : 5) + 1);
   }
 
-  private grow(): void {
+  private grow(minCapacity = 0): void {
     const old = this.capacity;
-    const capacity = Math.max(MIN_CAPACITY, old < 1 << 20 ? old * 2 : Math.ceil(old * 1.5));
+    const capacity = Math.max(MIN_CAPACITY, minCapacity, old < 1 << 20 ? old * 2 : Math.ceil(old * 1.5));
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(capacity);
       b.set(a);

@@ -567,6 +567,7 @@ export class SqsQueue {
 
   /** Rebuilds the queue from its store and the deduplication ids from theirs (at construction). */
   private recover(): void {
+    this.table.reserve(this.store?.pendingRecoveryCount?.() ?? 0);
     this.store?.recoverIndex((stored) => {
       if (stored.sequenceNumber !== undefined) {
         const sequence = BigInt(stored.sequenceNumber);

@@ -39,6 +39,8 @@ export interface SqsMessageStore {
    * call visits nothing).
    */
   recoverIndex(visit: (message: SqsRecoveredMessage) => void): void;
+  /** How many messages recoverIndex() will visit (at most), so the queue sizes its index once. */
+  pendingRecoveryCount?(): number;
   /**
    * The whole message stored for `stored` (read from disk), with the receive count and time as
    * last recorded there. Throws when it cannot be read (the record is gone or corrupt).

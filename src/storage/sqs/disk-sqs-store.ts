@@ -163,10 +163,15 @@ class SqsRefTable {
     for (const slot of deferred) this.release(slot);
   }
 
-  private grow(): void {
+  /** Makes room for `count` slots in all (recovery knows the log's unacked records: no growth garbage). */
+  reserve(count: number): void {
+    if (count > this.capacity) this.grow(count);
+  }
+
+  private grow(minCapacity = 0): void {
     const old = this.capacity;
     // Doubling up to 2^20 slots, then by half: a deep log does not hold twice its size in slack.
-    const capacity = Math.max(MIN_CAPACITY, old < 1 << 20 ? old * 2 : Math.ceil(old * 1.5));
+    const capacity = Math.max(MIN_CAPACITY, minCapacity, old < 1 << 20 ? old * 2 : Math.ceil(old * 1.5));
     const u32 = (a: Uint32Array) => {
       const b = new Uint32Array(capacity);
       b.set(a);
@@ -434,6 +439,10 @@ export class DiskSqsMessageStore implements SqsMessageStore {
   /** Where the record of a stored message is now (tests). */
   locationOf(message: SqsStoredMessage): LogLocation | undefined {
     return this.table.isLive(message.storageRef) ? this.table.location(message.storageRef) : undefined;
+  }
+
+  pendingRecoveryCount(): number {
+    return this.recoverPending && !this.closed ? this.live.count : 0;
   }
 
   recoverIndex(visit: (message: SqsRecoveredMessage) => void): void {
@@ -704,6 +713,7 @@ function recoverSharedLog(
   // position): copies only, few.
   const copies = new Map<number, number>();
   let dropped = 0;
+  table.reserve(log.unackedCount);
   table.deferFrees();
   for (;;) {
     const records = log.readNext(RECOVERY_READ_RECORDS, RECOVERY_READ_BYTES);

@@ -490,24 +490,20 @@ export class DiskSqsMessageStore implements SqsMessageStore {
 
   /** `slots` sorted by their records' sequence numbers (already sorted: returned as they are). */
   private inSequenceOrder(slots: Int32Array, summary: SqsMessageSummary): Int32Array {
-    const high = new Float64Array(this.table.capacity);
-    const low = new Float64Array(this.table.capacity);
+    // Indexed by place in `slots` (not by slot): sized by this queue, not by the whole log.
+    const high = new Float64Array(slots.length);
+    const low = new Float64Array(slots.length);
     let sorted = true;
-    let lastHigh = -1;
-    let lastLow = -1;
-    for (const slot of slots) {
-      const sequence = this.trySummary(slot, summary)?.sequenceNumber;
-      if (sequence === undefined) continue;
-      const h = sequenceHigh(sequence);
-      const l = sequenceLow(sequence);
-      high[slot] = h;
-      low[slot] = l;
-      if (h < lastHigh || (h === lastHigh && l < lastLow)) sorted = false;
-      lastHigh = h;
-      lastLow = l;
+    for (let i = 0; i < slots.length; i++) {
+      const sequence = this.trySummary(slots[i]!, summary)?.sequenceNumber;
+      high[i] = sequence === undefined ? Number.POSITIVE_INFINITY : sequenceHigh(sequence);
+      low[i] = sequence === undefined ? 0 : sequenceLow(sequence);
+      if (i > 0 && (high[i]! < high[i - 1]! || (high[i] === high[i - 1] && low[i]! < low[i - 1]!)))
+        sorted = false;
     }
     if (sorted) return slots;
-    return slots.slice().sort((a, b) => high[a]! - high[b]! || low[a]! - low[b]!);
+    const order = Array.from(slots.keys()).sort((a, b) => high[a]! - high[b]! || low[a]! - low[b]!);
+    return Int32Array.from(order, (i) => slots[i]!);
   }
 
   /** The whole messages recoverIndex() names, read back (tests and tools; queues page them in). */

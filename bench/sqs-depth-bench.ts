@@ -3,7 +3,9 @@
 // standard queue through the SQS core (no HTTP: the client would dominate the run time on a small
 // machine, and the queue's memory does not depend on how the messages came), then reports its RSS;
 // a second child starts a broker on that data directory and reports start-up time, depth and RSS
-// after recovery. Both children run with --expose-gc and collect garbage before measuring.
+// after recovery. Both children run with --expose-gc and collect garbage before measuring; the
+// fill child also reports the empty broker's RSS, so the restart's per-message cost can be
+// given without the broker's fixed memory (recoveredBytesPerMessageOverEmptyBroker).
 //
 //   npm run bench -- sqs-depth [--messages 1000000] [--body-bytes 100] [--window 64MiB]
 //   npm run bench -- sqs-depth --dist /path/to/another/checkout/dist   (before/after comparisons:
@@ -78,6 +80,11 @@ async function child(mode: string, dataDir: string): Promise<void> {
   const registry = broker.sqsQueues;
   const out: Record<string, number> = { startMs };
   if (mode === 'fill') {
+    // The broker without messages: what the queue's messages cost is measured from here.
+    await settle();
+    out.brokerRssMiB = rssMiB().rssMiB;
+  }
+  if (mode === 'fill') {
     const queue = registry.create('depth', defaultQueueSettings(false), {});
     const messages = Number(opts.messages);
     const bodyBytes = Number(opts['body-bytes']);
@@ -127,6 +134,7 @@ if (opts.help) {
     return JSON.parse(line) as Record<string, number>;
   };
   try {
+    // The broker's own memory is outside the messages' cost only when both children measure alike.
     const fill = run('fill');
     const recover = run('recover');
     const messages = Number(opts.messages);
@@ -145,6 +153,12 @@ if (opts.help) {
       recoveredRssMiB: recover.rssMiB,
       recoveredPeakMiB: recover.peakMiB,
       recoveredBytesPerMessage: perMessage(recover),
+      // RSS after the restart above that of the same broker with no messages (fill child, before
+      // it sent any): the index and whatever else the queued messages cost after a restart.
+      emptyBrokerRssMiB: fill.brokerRssMiB,
+      recoveredBytesPerMessageOverEmptyBroker: Math.round(
+        ((recover.rssMiB! - fill.brokerRssMiB!) * 1048576) / messages,
+      ),
       loadavg1m: Number(loadavg()[0]!.toFixed(2)),
     };
     if (opts.json) console.log(JSON.stringify(result, null, 2));

@@ -1,40 +1,220 @@
-import { Deque } from '../deque.js';
 import type { SqsMessage } from './message.js';
 
 /** Where a message stands in its queue. */
 export type SqsEntryState = 'delayed' | 'visible' | 'inflight';
 
+/** Entry states as the table stores them (FREE: the slot holds no message). */
+export const FREE = 0;
+export const DELAYED = 1;
+export const VISIBLE = 2;
+export const INFLIGHT = 3;
+const STATE_NAMES: readonly SqsEntryState[] = ['delayed', 'delayed', 'visible', 'inflight'];
+
+export function stateName(state: number): SqsEntryState {
+  return STATE_NAMES[state]!;
+}
+
+/** No slot (end of a list, no storage ref, no group). */
+export const NONE = -1;
+const MIN_CAPACITY = 64;
+
 /**
- * A queue's bookkeeping for one message: its index entry. The message's content (`message`) is in
- * memory while the queue's memory window has room or the queue has no store; otherwise it is
- * undefined and read back from the store when needed (receive, dead-lettering, peek).
+ * A queue's index: one slot per live message in parallel typed arrays (struct of arrays) instead
+ * of a JS object and a Map entry per message. A deep standard queue costs 61 bytes per message
+ * here (plus 8 in its VisibleLine) (RELIABILITY.md has the measured figures) and gives the garbage collector nothing to
+ * trace per message; only the content of messages held in memory (the memory window) is an object.
+ *
+ * A slot is reused after its message leaves, so a message is named by its slot and its `key` (its
+ * place in the queue's send order, never reused within a run): receipt handles carry both, and a
+ * handle whose slot now holds another key is stale. Live slots form a doubly linked list in send
+ * order (retention deletes from its head; peek and purge walk it).
  */
-export interface SqsEntry {
-  /** Position in the queue's send order; also the entry's name inside receipt handles. */
-  readonly key: number;
-  /** The whole message while in memory; undefined when paged out (the store has it). */
-  message: SqsMessage | undefined;
-  /** The store's handle for the stored copy (opaque to the core), undefined when not stored. */
-  storageRef: unknown;
+export class SqsEntryTable {
+  capacity = 0;
+  /** Position in send order; also names the message inside receipt handles. */
+  key = new Float64Array(0);
   /** SentTimestamp, epoch ms (retention). */
-  readonly sentAtMs: number;
-  /** The MessageGroupId (one string per group, shared by its entries), FIFO queues. */
-  readonly groupId: string | undefined;
-  /** What the content costs in the memory window while in memory. */
-  readonly residentBytes: number;
-  /** ApproximateReceiveCount. */
-  receiveCount: number;
-  /** ApproximateFirstReceiveTimestamp, epoch ms; 0 until the first receive. */
-  firstReceivedAtMs: number;
-  state: SqsEntryState;
+  sentAtMs = new Float64Array(0);
   /** delayed or in flight: when the message becomes visible (epoch ms). */
-  visibleAtMs: number;
-  /** Counts receives: a receipt handle names one lease, and only the latest one works. */
-  lease: number;
+  visibleAtMs = new Float64Array(0);
   /** When the current lease began (its receive), epoch ms: a lease may last at most 12 hours. */
-  leasedAtMs: number;
-  /** Standard queues: names the entry's current slot in the visible line (0 = none). */
-  visibleMark: number;
+  leasedAtMs = new Float64Array(0);
+  /** ApproximateFirstReceiveTimestamp, epoch ms; 0 until the first receive. */
+  firstReceivedAtMs = new Float64Array(0);
+  /**
+   * ApproximateReceiveCount; also the lease number: a receipt handle names one lease (the count at
+   * its receive), and only the latest one works.
+   */
+  receiveCount = new Uint32Array(0);
+  state = new Uint8Array(0);
+  /** Standard queues: names the slot's current place in the visible line (VisibleLine). */
+  mark = new Uint32Array(0);
+  /** The store's handle for the stored copy (a number the store gave), NONE when not stored. */
+  storageRef = new Int32Array(0);
+  /** FIFO queues: the message group's number (FifoGroups); standard queues: none (empty). */
+  group = new Int32Array(0);
+  prev = new Int32Array(0);
+  next = new Int32Array(0);
+  /**
+   * The whole message of the slots whose content is in memory (a durable queue's only while the
+   * memory window has room): a Map, so a deep paged-out queue pays nothing per message for it.
+   */
+  readonly content = new Map<number, SqsMessage>();
+  /** Oldest and newest live slots (send order). */
+  head = NONE;
+  tail = NONE;
+  size = 0;
+  /** Free slots, linked through `next`. */
+  private freeHead = NONE;
+
+  /** `fifo`: slots have a message group. */
+  constructor(private readonly fifo: boolean) {}
+
+  /** A slot for a new message with `key`, linked at the end of the send order. */
+  alloc(key: number): number {
+    if (this.freeHead === NONE) this.grow();
+    const slot = this.freeHead;
+    this.freeHead = this.next[slot]!;
+    this.key[slot] = key;
+    this.prev[slot] = this.tail;
+    this.next[slot] = NONE;
+    if (this.tail === NONE) this.head = slot;
+    else this.next[this.tail] = slot;
+    this.tail = slot;
+    this.size++;
+    return slot;
+  }
+
+  /** Gives the slot back (its message left the queue). */
+  release(slot: number): void {
+    const prev = this.prev[slot]!;
+    const next = this.next[slot]!;
+    if (prev === NONE) this.head = next;
+    else this.next[prev] = next;
+    if (next === NONE) this.tail = prev;
+    else this.prev[next] = prev;
+    this.state[slot] = FREE;
+    this.content.delete(slot);
+    this.key[slot] = -1;
+    this.next[slot] = this.freeHead;
+    this.freeHead = slot;
+    this.size--;
+  }
+
+  /** Makes room for `count` slots in all (recovery knows how many messages come: no growth garbage). */
+  reserve(count: number): void {
+    if (count > this.capacity) this.grow(count);
+  }
+
+  /** Whether a handle's slot and key still name a live message. */
+  holds(slot: number, key: number): boolean {
+    return slot >= 0 && slot < this.capacity && this.state[slot] !== FREE && this.key[slot] === key;
+  }
+
+  /** Bytes of the index arrays (for the memory bound and tests). */
+  get capacityBytes(): number {
+    return this.capacity * (5 * 8 + 4 * (this.fifo ? 6 : 5) + 1);
+  }
+
+  private grow(minCapacity = 0): void {
+    const old = this.capacity;
+    const capacity = Math.max(MIN_CAPACITY, minCapacity, old < 1 << 20 ? old * 2 : Math.ceil(old * 1.5));
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const u32 = (a: Uint32Array) => {
+      const b = new Uint32Array(capacity);
+      b.set(a);
+      return b;
+    };
+    this.key = f64(this.key);
+    this.sentAtMs = f64(this.sentAtMs);
+    this.visibleAtMs = f64(this.visibleAtMs);
+    this.leasedAtMs = f64(this.leasedAtMs);
+    this.firstReceivedAtMs = f64(this.firstReceivedAtMs);
+    this.receiveCount = u32(this.receiveCount);
+    this.mark = u32(this.mark);
+    this.storageRef = i32(this.storageRef);
+    if (this.fifo) this.group = i32(this.group);
+    this.prev = i32(this.prev);
+    this.next = i32(this.next);
+    const state = new Uint8Array(capacity);
+    state.set(this.state);
+    this.state = state;
+    // New slots join the free list in increasing order.
+    for (let slot = capacity - 1; slot >= old; slot--) {
+      this.next[slot] = this.freeHead;
+      this.key[slot] = -1;
+      this.freeHead = slot;
+    }
+    this.capacity = capacity;
+  }
+}
+
+/** A ring of (slot, mark) pairs in two typed arrays: O(1) push and shift, 8 bytes per item. */
+class SlotRing {
+  private slots = new Int32Array(16);
+  private marks = new Uint32Array(16);
+  private head = 0;
+  length = 0;
+
+  push(slot: number, mark: number): void {
+    if (this.length === this.slots.length) this.grow();
+    const i = (this.head + this.length) & (this.slots.length - 1);
+    this.slots[i] = slot;
+    this.marks[i] = mark;
+    this.length++;
+  }
+
+  get headSlot(): number {
+    return this.slots[this.head]!;
+  }
+
+  get headMark(): number {
+    return this.marks[this.head]!;
+  }
+
+  shift(): void {
+    this.head = (this.head + 1) & (this.slots.length - 1);
+    this.length--;
+    if (this.length === 0) this.head = 0;
+    else if (this.slots.length > 1024 && this.length * 8 < this.slots.length) this.shrink();
+  }
+
+  clear(): void {
+    this.slots = new Int32Array(16);
+    this.marks = new Uint32Array(16);
+    this.head = 0;
+    this.length = 0;
+  }
+
+  private grow(): void {
+    this.resize(this.slots.length * 2);
+  }
+
+  private shrink(): void {
+    this.resize(this.slots.length / 4);
+  }
+
+  private resize(capacity: number): void {
+    const slots = new Int32Array(capacity);
+    const marks = new Uint32Array(capacity);
+    const mask = this.slots.length - 1;
+    for (let i = 0; i < this.length; i++) {
+      slots[i] = this.slots[(this.head + i) & mask]!;
+      marks[i] = this.marks[(this.head + i) & mask]!;
+    }
+    this.slots = slots;
+    this.marks = marks;
+    this.head = 0;
+  }
 }
 
 /**
@@ -42,160 +222,192 @@ export interface SqsEntry {
  * message whose lease ended (visibility timeout passed, or changed to 0) goes back to its place in
  * send order, ahead of messages sent after it: AWS answers the next receive with the requeued
  * message even when a later one was sent while it was in flight (LocalStack's AWS-validated
- * test_inflight_message_requeue). Removal from the middle is lazy (the entry's mark changes, the
- * stale slot is skipped when it reaches the head): a Set would do it eagerly, but iterating a Set
- * from the front after many deletions walks their tombstones, which made every receive
- * O(queue length) on a long queue.
+ * test_inflight_message_requeue). Removal from the middle is lazy: the slot's mark changes and the
+ * stale item is skipped when it reaches the head (marks count per slot, so an item left behind by
+ * a message whose slot was reused never matches the new message's mark).
  */
 export class VisibleLine {
-  private readonly entries = new Deque<SqsEntry>();
-  private readonly marks = new Deque<number>();
-  /** Returned messages: a binary min-heap by send order (key), each slot with its mark. */
-  private readonly returned: Array<{ entry: SqsEntry; mark: number }> = [];
-  private nextMark = 1;
+  private readonly fresh = new SlotRing();
+  /** Returned messages: a binary min-heap by send order (key), each item with its slot's mark. */
+  private heapKeys: number[] = [];
+  private heapSlots: number[] = [];
+  private heapMarks: number[] = [];
 
-  push(entry: SqsEntry): void {
-    entry.visibleMark = this.nextMark++;
-    this.entries.push(entry);
-    this.marks.push(entry.visibleMark);
+  constructor(private readonly table: SqsEntryTable) {}
+
+  push(slot: number): void {
+    this.fresh.push(slot, this.bumpMark(slot));
   }
 
   /** A message back from flight: it is next in line before every message sent after it. */
-  returnToPlace(entry: SqsEntry): void {
-    entry.visibleMark = this.nextMark++;
-    const heap = this.returned;
-    heap.push({ entry, mark: entry.visibleMark });
-    let i = heap.length - 1;
+  returnToPlace(slot: number): void {
+    const mark = this.bumpMark(slot);
+    const keys = this.heapKeys;
+    const slots = this.heapSlots;
+    const marks = this.heapMarks;
+    const key = this.table.key[slot]!;
+    let i = keys.length;
+    keys.push(key);
+    slots.push(slot);
+    marks.push(mark);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent]!.entry.key <= heap[i]!.entry.key) break;
-      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      if (keys[parent]! <= key) break;
+      keys[i] = keys[parent]!;
+      slots[i] = slots[parent]!;
+      marks[i] = marks[parent]!;
       i = parent;
     }
+    keys[i] = key;
+    slots[i] = slot;
+    marks[i] = mark;
   }
 
-  /** Forgets the entry's slot (it was taken, deleted or expired). */
-  static unlink(entry: SqsEntry): void {
-    entry.visibleMark = 0;
+  /** Forgets the slot's place (it was taken, deleted or expired). */
+  unlink(slot: number): void {
+    this.bumpMark(slot);
   }
 
-  /** The next visible entry, or undefined; stale slots on the way are dropped. */
-  peek(): SqsEntry | undefined {
+  /** The next visible slot, or NONE; stale items on the way are dropped. */
+  peek(): number {
     const fresh = this.peekFresh();
     const back = this.peekReturned();
-    if (back === undefined) return fresh;
-    if (fresh === undefined) return back;
-    return back.key < fresh.key ? back : fresh;
+    if (back === NONE) return fresh;
+    if (fresh === NONE) return back;
+    return this.table.key[back]! < this.table.key[fresh]! ? back : fresh;
   }
 
-  /** Takes the next visible entry off the line. */
-  shift(): SqsEntry | undefined {
-    const entry = this.peek();
-    if (entry === undefined) return undefined;
-    if (this.returned.length > 0 && this.returned[0]!.entry === entry) this.popReturned();
-    else {
-      this.entries.shift();
-      this.marks.shift();
-    }
-    entry.visibleMark = 0;
-    return entry;
+  /** Takes the next visible slot off the line. */
+  shift(): number {
+    const slot = this.peek();
+    if (slot === NONE) return NONE;
+    if (
+      this.heapSlots.length > 0 &&
+      this.heapSlots[0] === slot &&
+      this.heapMarks[0] === this.table.mark[slot]
+    )
+      this.popReturned();
+    else this.fresh.shift();
+    this.bumpMark(slot);
+    return slot;
   }
 
   clear(): void {
-    this.entries.clear();
-    this.marks.clear();
-    this.returned.length = 0;
+    this.fresh.clear();
+    this.heapKeys = [];
+    this.heapSlots = [];
+    this.heapMarks = [];
   }
 
-  private peekFresh(): SqsEntry | undefined {
-    for (;;) {
-      const entry = this.entries.peek();
-      if (entry === undefined) return undefined;
-      if (entry.visibleMark === this.marks.peek() && entry.state === 'visible') return entry;
-      this.entries.shift();
-      this.marks.shift();
+  private bumpMark(slot: number): number {
+    const mark = (this.table.mark[slot]! + 1) >>> 0;
+    this.table.mark[slot] = mark;
+    return mark;
+  }
+
+  private isCurrent(slot: number, mark: number): boolean {
+    return this.table.mark[slot] === mark && this.table.state[slot] === VISIBLE;
+  }
+
+  private peekFresh(): number {
+    const fresh = this.fresh;
+    while (fresh.length > 0) {
+      const slot = fresh.headSlot;
+      if (this.isCurrent(slot, fresh.headMark)) return slot;
+      fresh.shift();
     }
+    return NONE;
   }
 
-  private peekReturned(): SqsEntry | undefined {
-    for (;;) {
-      const top = this.returned[0];
-      if (top === undefined) return undefined;
-      if (top.entry.visibleMark === top.mark && top.entry.state === 'visible') return top.entry;
+  private peekReturned(): number {
+    while (this.heapSlots.length > 0) {
+      const slot = this.heapSlots[0]!;
+      if (this.isCurrent(slot, this.heapMarks[0]!)) return slot;
       this.popReturned();
     }
+    return NONE;
   }
 
   private popReturned(): void {
-    const heap = this.returned;
-    const last = heap.pop();
-    if (last === undefined || heap.length === 0) return;
-    heap[0] = last;
+    const keys = this.heapKeys;
+    const slots = this.heapSlots;
+    const marks = this.heapMarks;
+    const lastKey = keys.pop()!;
+    const lastSlot = slots.pop()!;
+    const lastMark = marks.pop()!;
+    const n = keys.length;
+    if (n === 0) return;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
+      if (left >= n) break;
       const right = left + 1;
-      let smallest = i;
-      if (left < heap.length && heap[left]!.entry.key < heap[smallest]!.entry.key) smallest = left;
-      if (right < heap.length && heap[right]!.entry.key < heap[smallest]!.entry.key) smallest = right;
-      if (smallest === i) return;
-      [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
-      i = smallest;
+      const child = right < n && keys[right]! < keys[left]! ? right : left;
+      if (keys[child]! >= lastKey) break;
+      keys[i] = keys[child]!;
+      slots[i] = slots[child]!;
+      marks[i] = marks[child]!;
+      i = child;
     }
+    keys[i] = lastKey;
+    slots[i] = lastSlot;
+    marks[i] = lastMark;
   }
 }
 
-/** The entries of a FIFO group that are not in flight, in send order, with O(1) removal at the head. */
+/** The slots of a FIFO group that are not in flight, in send order, with O(1) removal at the head. */
 export class EntryRun {
-  private items: SqsEntry[] = [];
+  private items: number[] = [];
   private head = 0;
+
+  constructor(private readonly table: SqsEntryTable) {}
 
   get length(): number {
     return this.items.length - this.head;
   }
 
-  first(): SqsEntry | undefined {
-    return this.items[this.head];
+  /** The first slot, or NONE. */
+  first(): number {
+    return this.head < this.items.length ? this.items[this.head]! : NONE;
   }
 
-  shift(): SqsEntry | undefined {
-    const entry = this.items[this.head];
-    if (entry === undefined) return undefined;
-    this.items[this.head++] = undefined as unknown as SqsEntry;
+  shift(): number {
+    if (this.head >= this.items.length) return NONE;
+    const slot = this.items[this.head++]!;
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
+    } else if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
     }
-    return entry;
+    return slot;
   }
 
   /** Inserts in key order (a new message goes at the end; a returning one near the front). */
-  insert(entry: SqsEntry): void {
-    const index = this.indexFor(entry.key);
-    if (index === this.items.length) this.items.push(entry);
-    else if (index === this.head && this.head > 0) this.items[--this.head] = entry;
-    else this.items.splice(index, 0, entry);
+  insert(slot: number): void {
+    const index = this.indexFor(this.table.key[slot]!);
+    if (index === this.items.length) this.items.push(slot);
+    else if (index === this.head && this.head > 0) this.items[--this.head] = slot;
+    else this.items.splice(index, 0, slot);
   }
 
-  remove(entry: SqsEntry): boolean {
-    const index = this.indexFor(entry.key);
-    if (this.items[index] !== entry) return false;
+  remove(slot: number): boolean {
+    const index = this.indexFor(this.table.key[slot]!);
+    if (this.items[index] !== slot) return false;
     if (index === this.head) this.shift();
     else this.items.splice(index, 1);
     return true;
   }
 
-  *[Symbol.iterator](): IterableIterator<SqsEntry> {
-    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
-  }
-
   /** First index whose key is ≥ `key` (binary search over the live part). */
   private indexFor(key: number): number {
+    const keys = this.table.key;
     let low = this.head;
     let high = this.items.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (this.items[mid]!.key < key) low = mid + 1;
+      if (keys[this.items[mid]!]! < key) low = mid + 1;
       else high = mid;
     }
     return low;

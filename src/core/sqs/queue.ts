@@ -3,13 +3,23 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { DedupCache } from '../dedup-cache.js';
 import type { DedupStore } from '../dedup-store.js';
 import { DelayHeap } from '../delay-heap.js';
-import { type SqsEntry, type SqsEntryState, VisibleLine } from './entry.js';
+import {
+  DELAYED,
+  FREE,
+  INFLIGHT,
+  NONE,
+  type SqsEntryState,
+  SqsEntryTable,
+  stateName,
+  VISIBLE,
+  VisibleLine,
+} from './entry.js';
 import { SqsCoreError } from './errors.js';
 import { FifoGroups } from './fifo-groups.js';
 import { MESSAGE_OVERHEAD_BYTES, SqsMemoryWindow } from './memory-window.js';
 import type { SqsMessage, SqsReceivedMessage, SqsSendInput } from './message.js';
 import type { SqsQueueSettings } from './settings.js';
-import type { SqsMessageStore, SqsRecoveredMessage } from './store.js';
+import type { SqsMessageStore, SqsRecoveredMessage, SqsStoredMessage } from './store.js';
 
 /** What a queue needs from the registry around it. */
 export interface SqsQueueHost {
@@ -68,7 +78,8 @@ interface Waiter {
 }
 
 interface Attempt {
-  readonly entries: readonly SqsEntry[];
+  readonly slots: readonly number[];
+  readonly keys: readonly number[];
   readonly leases: readonly number[];
   readonly received: SqsReceivedMessage[];
 }
@@ -85,6 +96,8 @@ const PURGE_INTERVAL_MS = 60_000;
 export const MAX_LEASE_MS = 12 * 3600_000;
 /** Most deduplication ids a FIFO queue remembers (AWS does not say; 300,000 = 1,000 sends/s for 5 min). */
 const MAX_DEDUP_IDS = 300_000;
+/** A receipt handle's text: queue id : incarnation : slot : key : lease : serial. */
+const HANDLE_FIELDS = 6;
 
 /**
  * One SQS queue, standard or FIFO: an index entry per live message in memory, the content of a
@@ -121,12 +134,18 @@ export class SqsQueue {
   private readonly store: SqsMessageStore | undefined;
   private readonly dedupStore: DedupStore | undefined;
   private readonly memory: SqsMemoryWindow;
-  /** Every live message by key; a Map iterates in insertion (≈ send) order, which retention uses. */
-  private readonly entries = new Map<number, SqsEntry>();
+  /** Every live message: one slot each, linked in send order (which retention uses). */
+  private readonly table: SqsEntryTable;
   /** Standard queues: visible messages (new ones in arrival order, returned ones in send order). */
-  private readonly visible = new VisibleLine();
+  private readonly visible: VisibleLine;
   /** FIFO queues: messages by group. */
-  private readonly groups = new FifoGroups();
+  private readonly groups: FifoGroups;
+  /** What the store is handed for a slot (one object, refilled per call). */
+  private readonly storedScratch: SqsStoredMessage = {
+    storageRef: undefined,
+    receiveCount: 0,
+    firstReceivedAtMs: 0,
+  };
   /** When delayed and in-flight messages become visible (stale items are skipped when popped). */
   private readonly timeline = new DelayHeap();
   private timelineTimer: TimerHandle | undefined;
@@ -137,8 +156,9 @@ export class SqsQueue {
   private readonly attempts: DedupCache<Attempt>;
   private nextKey = 0;
   private handleSerial = 0;
-  /** The entry peekVisible() last returned, so takeForMove() finds it without a search. */
-  private peeked: SqsEntry | undefined;
+  /** The slot and key peekVisible() last returned, so takeForMove() finds it without a search. */
+  private peekedSlot = NONE;
+  private peekedKey = -1;
   /** The message peekVisible() last returned (the content of `peeked`). */
   private peekedMessage: SqsMessage | undefined;
   private lastSequence = 0n;
@@ -171,6 +191,10 @@ export class SqsQueue {
     this.store = options.store;
     this.dedupStore = options.dedupStore;
     this.memory = options.host.memory ?? new SqsMemoryWindow(Number.POSITIVE_INFINITY);
+    // A queue stays FIFO or standard for life (FifoQueue cannot be changed).
+    this.table = new SqsEntryTable(options.settings.fifoQueue);
+    this.visible = new VisibleLine(this.table);
+    this.groups = new FifoGroups(this.table);
     this.handlePrefix = `${options.id}:${randomBytes(6).toString('hex')}:`;
     this.dedup = new DedupCache(this.clock, MAX_DEDUP_IDS, FIFO_DEDUP_WINDOW_MS);
     this.attempts = new DedupCache(this.clock, 10_000, FIFO_DEDUP_WINDOW_MS);
@@ -192,7 +216,8 @@ export class SqsQueue {
 
   /** SentTimestamp of the oldest message (ApproximateAgeOfOldestMessage), undefined when empty. */
   oldestSentAtMs(): number | undefined {
-    return (this.entries.values().next().value as SqsEntry | undefined)?.sentAtMs;
+    const head = this.table.head;
+    return head === NONE ? undefined : this.table.sentAtMs[head];
   }
 
   /** New settings (SetQueueAttributes): retention re-armed, long polls woken (a DLQ may be gone). */
@@ -293,9 +318,11 @@ export class SqsQueue {
     const parsed = this.parseHandle(receiptHandle);
     if (!parsed) return 'invalid';
     if (parsed === 'stale') return 'expired';
-    const entry = this.entries.get(parsed.key);
+    const t = this.table;
+    const slot = parsed.slot;
     // Deleting a message that is already gone succeeds, as on AWS (deletes are idempotent).
-    if (!entry) return 'ok';
+    if (!t.holds(slot, parsed.key)) return 'ok';
+    const lease = t.receiveCount[slot]!;
     // A FIFO queue takes only the current lease's handle while it lasts: once the message is visible
     // again or received again, the handle has expired (AWS docs, "Amazon SQS FIFO queue delivery
     // logic": a message whose visibility timeout expired may be received again, and the old receipt
@@ -303,10 +330,10 @@ export class SqsQueue {
     // for it, an older receive's too (AWS docs, DeleteMessage: "Amazon SQS can delete a message from a
     // queue even if a visibility timeout setting causes the message to be locked by another consumer
     // ... If you use an old ReceiptHandle, the request will succeed").
-    if (this.isFifo && (entry.lease !== parsed.lease || entry.state !== 'inflight')) return 'expired';
-    if (entry.lease < parsed.lease) return 'expired';
-    this.removeEntry(entry);
-    this.store?.remove(entry);
+    if (this.isFifo && (lease !== parsed.lease || t.state[slot] !== INFLIGHT)) return 'expired';
+    if (lease < parsed.lease) return 'expired';
+    this.store?.remove(this.stored(slot));
+    this.removeEntry(slot);
     this.stats.messagesDeleted++;
     if (this.isFifo) this.wakeWaiters();
     return 'ok';
@@ -316,31 +343,33 @@ export class SqsQueue {
     const parsed = this.parseHandle(receiptHandle);
     if (!parsed) return 'invalid';
     if (parsed === 'stale') return 'expired';
-    const entry = this.entries.get(parsed.key);
+    const t = this.table;
+    const slot = parsed.slot;
     // A deleted message: AWS's "Message does not exist or is not available for visibility timeout
     // change." as an invalid ReceiptHandle value.
-    if (!entry || entry.state === 'delayed') return 'gone';
+    if (!t.holds(slot, parsed.key) || t.state[slot] === DELAYED) return 'gone';
+    const lease = t.receiveCount[slot]!;
     if (this.isFifo) {
-      if (entry.lease !== parsed.lease) return 'expired';
-      if (entry.state !== 'inflight') return 'not-inflight';
-    } else if (entry.lease < parsed.lease) {
+      if (lease !== parsed.lease) return 'expired';
+      if (t.state[slot] !== INFLIGHT) return 'not-inflight';
+    } else if (lease < parsed.lease) {
       return 'expired';
     }
     // A standard queue takes any handle of the message, an older receive's too, and a message whose
     // lease ran out is hidden again: on AWS, ChangeMessageVisibility after the visibility timeout
     // succeeds on a standard queue (as issue 14's recorded AWS runs show; LocalStack does the same).
     const nowMs = this.clock.now();
-    if (nowMs + visibilityTimeoutSeconds * 1000 > entry.leasedAtMs + MAX_LEASE_MS) return 'too-long';
-    if (entry.state !== 'inflight') {
+    if (nowMs + visibilityTimeoutSeconds * 1000 > t.leasedAtMs[slot]! + MAX_LEASE_MS) return 'too-long';
+    if (t.state[slot] !== INFLIGHT) {
       if (visibilityTimeoutSeconds <= 0) return 'ok';
-      this.hideAgain(entry);
+      this.hideAgain(slot);
     }
     if (visibilityTimeoutSeconds <= 0) {
-      this.makeVisible(entry);
+      this.makeVisible(slot);
       this.wakeWaiters();
     } else {
-      entry.visibleAtMs = nowMs + visibilityTimeoutSeconds * 1000;
-      this.schedule(entry);
+      t.visibleAtMs[slot] = nowMs + visibilityTimeoutSeconds * 1000;
+      this.schedule(slot);
     }
     return 'ok';
   }
@@ -354,9 +383,9 @@ export class SqsQueue {
       );
     }
     this.lastPurgeAtMs = nowMs;
-    for (const entry of [...this.entries.values()]) {
-      this.removeEntry(entry);
-      this.store?.remove(entry);
+    for (let slot = this.table.head; slot !== NONE; slot = this.table.head) {
+      this.store?.remove(this.stored(slot));
+      this.removeEntry(slot);
     }
     this.visible.clear();
     // A purge forgets the deduplication ids too: a message sent again after a purge is a new message
@@ -373,10 +402,12 @@ export class SqsQueue {
    */
   inspect(max: number): { message: SqsMessage; state: SqsEntryState; visibleAtMs: number }[] {
     const found: { message: SqsMessage; state: SqsEntryState; visibleAtMs: number }[] = [];
-    for (const entry of this.entries.values()) {
+    const t = this.table;
+    for (let slot = t.head; slot !== NONE; slot = t.next[slot]!) {
       if (found.length >= max) break;
-      const message = this.contentOf(entry);
-      if (message) found.push({ message, state: entry.state, visibleAtMs: entry.visibleAtMs });
+      const message = this.contentOf(slot);
+      if (message)
+        found.push({ message, state: stateName(t.state[slot]!), visibleAtMs: t.visibleAtMs[slot]! });
     }
     return found;
   }
@@ -384,39 +415,47 @@ export class SqsQueue {
   /** The next visible message (read back from the store if paged out), nothing changed. */
   peekVisible(): SqsMessage | undefined {
     for (;;) {
-      const entry = this.isFifo ? this.firstVisibleFifo() : this.visible.peek();
-      const message = entry && this.contentOf(entry);
-      if (entry && !message) {
-        this.dropUnreadable(entry);
+      const slot = this.isFifo ? this.firstVisibleFifo() : this.visible.peek();
+      const message = slot === NONE ? undefined : this.contentOf(slot);
+      if (slot !== NONE && !message) {
+        this.dropUnreadable(slot);
         continue;
       }
-      this.peeked = entry;
+      this.peekedSlot = slot;
+      this.peekedKey = slot === NONE ? -1 : this.table.key[slot]!;
       this.peekedMessage = message;
       return message;
     }
   }
 
   takeForMove(message: SqsMessage): void {
-    let entry = this.peekedMessage === message ? this.peeked : undefined;
-    if (entry === undefined) {
-      for (const candidate of this.entries.values()) {
-        if (candidate.message === message) {
-          entry = candidate;
+    const t = this.table;
+    let slot = NONE;
+    let key = -1;
+    if (this.peekedMessage === message) {
+      slot = this.peekedSlot;
+      key = this.peekedKey;
+    } else {
+      for (let candidate = t.head; candidate !== NONE; candidate = t.next[candidate]!) {
+        if (t.content.get(candidate) === message) {
+          slot = candidate;
+          key = t.key[candidate]!;
           break;
         }
       }
     }
-    this.peeked = undefined;
+    this.peekedSlot = NONE;
     this.peekedMessage = undefined;
-    if (entry === undefined || this.entries.get(entry.key) !== entry) return;
-    this.removeEntry(entry);
-    this.store?.removeAfterDurable(entry);
+    if (slot === NONE || !t.holds(slot, key)) return;
+    this.store?.removeAfterDurable(this.stored(slot));
+    this.removeEntry(slot);
     if (this.isFifo) this.wakeWaiters();
   }
 
-  private firstVisibleFifo(): SqsEntry | undefined {
-    for (const entry of this.entries.values()) if (entry.state === 'visible') return entry;
-    return undefined;
+  private firstVisibleFifo(): number {
+    const t = this.table;
+    for (let slot = t.head; slot !== NONE; slot = t.next[slot]!) if (t.state[slot] === VISIBLE) return slot;
+    return NONE;
   }
 
   destroy(): void {
@@ -450,40 +489,53 @@ export class SqsQueue {
     this.timelineTimer = undefined;
     this.retentionTimer = undefined;
     // The window is the broker's: a closed or deleted queue's contents no longer count.
-    for (const entry of this.entries.values()) this.dropContent(entry);
+    for (let slot = this.table.head; slot !== NONE; slot = this.table.next[slot]!) this.dropContent(slot);
+  }
+
+  /** The store's view of a slot (one scratch object: the store must not keep it). */
+  private stored(slot: number): SqsStoredMessage {
+    const t = this.table;
+    const scratch = this.storedScratch;
+    const ref = t.storageRef[slot]!;
+    scratch.storageRef = ref === NONE ? undefined : ref;
+    (scratch as { receiveCount: number }).receiveCount = t.receiveCount[slot]!;
+    (scratch as { firstReceivedAtMs: number }).firstReceivedAtMs = t.firstReceivedAtMs[slot]!;
+    return scratch;
   }
 
   /**
-   * The whole message of `entry`, with its receive count and time: in memory, or read back from
+   * The whole message in `slot`, with its receive count and time: in memory, or read back from
    * the store (paged out). Undefined when the stored copy cannot be read (corrupt or missing).
    */
-  private contentOf(entry: SqsEntry): SqsMessage | undefined {
-    let message = entry.message;
+  private contentOf(slot: number): SqsMessage | undefined {
+    const t = this.table;
+    let message = t.content.get(slot);
     if (message === undefined) {
-      if (!this.store) return undefined;
+      if (!this.store || t.storageRef[slot] === NONE) return undefined;
       try {
-        message = this.store.load(entry);
+        message = this.store.load(this.stored(slot));
       } catch {
         return undefined;
       }
       this.memory.pageIns++;
     }
-    message.receiveCount = entry.receiveCount;
-    message.firstReceivedAtMs = entry.firstReceivedAtMs;
+    message.receiveCount = t.receiveCount[slot]!;
+    message.firstReceivedAtMs = t.firstReceivedAtMs[slot]!;
     return message;
   }
 
   /** Lets the content of a durable queue's message go from memory (the store has it). */
-  private dropContent(entry: SqsEntry): void {
-    if (entry.message === undefined) return;
-    this.memory.release(entry.residentBytes);
-    entry.message = undefined;
+  private dropContent(slot: number): void {
+    const message = this.table.content.get(slot);
+    if (message === undefined) return;
+    this.memory.release(message.sizeBytes + MESSAGE_OVERHEAD_BYTES);
+    this.table.content.delete(slot);
   }
 
   /** A message whose stored copy cannot be read is dropped (never served damaged), and counted. */
-  private dropUnreadable(entry: SqsEntry): void {
-    this.removeEntry(entry);
-    this.store?.remove(entry);
+  private dropUnreadable(slot: number): void {
+    this.store?.remove(this.stored(slot));
+    this.removeEntry(slot);
     this.stats.unreadableDropped++;
   }
 
@@ -515,14 +567,14 @@ export class SqsQueue {
 
   /** Rebuilds the queue from its store and the deduplication ids from theirs (at construction). */
   private recover(): void {
-    const recovered = this.store?.recoverIndex() ?? [];
-    for (const stored of recovered) {
+    this.table.reserve(this.store?.pendingRecoveryCount?.() ?? 0);
+    this.store?.recoverIndex((stored) => {
       if (stored.sequenceNumber !== undefined) {
         const sequence = BigInt(stored.sequenceNumber);
         if (sequence > this.lastSequence) this.lastSequence = sequence;
       }
       this.index(stored, undefined);
-    }
+    });
     for (const stored of this.dedupStore?.recover() ?? []) {
       const [key, messageId, sequenceNumber] = stored.key.split('\n');
       if (key === undefined || messageId === undefined) continue;
@@ -554,35 +606,31 @@ export class SqsQueue {
   /** Makes the index entry of a message (sent now, or recovered with `content` undefined). */
   private index(stored: SqsRecoveredMessage, content: SqsMessage | undefined): void {
     const nowMs = this.clock.now();
+    const t = this.table;
+    const slot = t.alloc(this.nextKey++);
     const groupId = stored.messageGroupId;
-    const entry: SqsEntry = {
-      key: this.nextKey++,
-      message: content,
-      storageRef: stored.storageRef,
-      sentAtMs: stored.sentAtMs,
-      groupId: groupId === undefined ? undefined : this.groups.internId(groupId),
-      residentBytes: stored.sizeBytes + MESSAGE_OVERHEAD_BYTES,
-      receiveCount: stored.receiveCount,
-      firstReceivedAtMs: stored.firstReceivedAtMs,
-      state: 'delayed',
-      visibleAtMs: stored.visibleFromMs,
-      lease: stored.receiveCount,
-      leasedAtMs: 0,
-      visibleMark: 0,
-    };
-    this.entries.set(entry.key, entry);
-    if (entry.visibleAtMs > nowMs) {
+    if (content !== undefined) t.content.set(slot, content);
+    const ref = stored.storageRef;
+    t.storageRef[slot] = typeof ref === 'number' ? ref : NONE;
+    t.sentAtMs[slot] = stored.sentAtMs;
+    if (this.isFifo) t.group[slot] = this.groups.numberOf(groupId ?? '');
+    t.receiveCount[slot] = stored.receiveCount;
+    t.firstReceivedAtMs[slot] = stored.firstReceivedAtMs;
+    t.visibleAtMs[slot] = stored.visibleFromMs;
+    t.leasedAtMs[slot] = 0;
+    if (stored.visibleFromMs > nowMs) {
+      t.state[slot] = DELAYED;
       this.delayedCount++;
-      if (this.isFifo) this.groups.add(entry);
-      this.schedule(entry);
+      if (this.isFifo) this.groups.add(slot);
+      this.schedule(slot);
     } else {
-      entry.state = 'visible';
+      t.state[slot] = VISIBLE;
       this.visibleCount++;
-      if (this.isFifo) this.groups.add(entry);
-      else this.visible.push(entry);
+      if (this.isFifo) this.groups.add(slot);
+      else this.visible.push(slot);
       this.wakeWaiters();
     }
-    if (this.entries.size === 1) this.armRetention();
+    if (t.size === 1) this.armRetention();
   }
 
   /** Leases up to request.maxMessages visible messages (dead-lettering those past maxReceiveCount). */
@@ -592,37 +640,38 @@ export class SqsQueue {
       const retried = this.retriedAttempt(attemptId);
       if (retried) return retried;
     }
+    const t = this.table;
     const max = Math.max(1, request.maxMessages);
-    // The content of each taken entry, in the order taken.
+    // The content of each taken slot, in the order taken.
     const contents: SqsMessage[] = [];
-    const consider = (entry: SqsEntry): 'take' | 'drop' => {
-      const message = this.contentOf(entry);
+    const consider = (slot: number): 'take' | 'drop' => {
+      const message = this.contentOf(slot);
       if (message === undefined) {
-        this.removeEntry(entry, true);
-        this.store?.remove(entry);
+        this.store?.remove(this.stored(slot));
+        this.removeEntry(slot, true);
         this.stats.unreadableDropped++;
         return 'drop';
       }
       const redrive = this.settings.redrivePolicy;
-      if (redrive && entry.receiveCount >= redrive.maxReceiveCount) {
+      if (redrive && t.receiveCount[slot]! >= redrive.maxReceiveCount) {
         if (this.host.deadLetter(this, message)) {
-          this.removeEntry(entry, true);
-          this.store?.removeAfterDurable(entry);
+          this.store?.removeAfterDurable(this.stored(slot));
+          this.removeEntry(slot, true);
           return 'drop';
         }
       }
       contents.push(message);
       return 'take';
     };
-    let taken: SqsEntry[];
+    let taken: number[];
     if (this.isFifo) {
       taken = this.groups.take(max, consider);
     } else {
       taken = [];
       while (taken.length < max) {
-        const entry = this.visible.shift();
-        if (entry === undefined) break;
-        if (consider(entry) === 'take') taken.push(entry);
+        const slot = this.visible.shift();
+        if (slot === NONE) break;
+        if (consider(slot) === 'take') taken.push(slot);
       }
     }
     if (taken.length === 0) return [];
@@ -631,33 +680,33 @@ export class SqsQueue {
     const logReceives = this.settings.redrivePolicy !== undefined;
     const received: SqsReceivedMessage[] = [];
     for (let i = 0; i < taken.length; i++) {
-      const entry = taken[i]!;
+      const slot = taken[i]!;
       const message = contents[i]!;
-      entry.receiveCount++;
-      if (entry.firstReceivedAtMs === 0) entry.firstReceivedAtMs = nowMs;
-      message.receiveCount = entry.receiveCount;
-      message.firstReceivedAtMs = entry.firstReceivedAtMs;
+      t.receiveCount[slot]++;
+      if (t.firstReceivedAtMs[slot] === 0) t.firstReceivedAtMs[slot] = nowMs;
+      message.receiveCount = t.receiveCount[slot]!;
+      message.firstReceivedAtMs = t.firstReceivedAtMs[slot]!;
       // Receive counts are logged only where they decide something (a redrive policy): elsewhere a
       // restart resets ApproximateReceiveCount, and each receive costs no log record and ack.
-      if (logReceives) this.store?.recordReceive(entry);
+      if (logReceives) this.store?.recordReceive(this.stored(slot));
       // Handed out: a durable queue reads it back if it is received again (the window is for
       // messages waiting to be received).
-      if (this.store) this.dropContent(entry);
-      entry.lease++;
-      entry.leasedAtMs = nowMs;
-      entry.state = 'inflight';
+      if (this.store) this.dropContent(slot);
+      t.leasedAtMs[slot] = nowMs;
+      t.state[slot] = INFLIGHT;
       this.visibleCount--;
       this.inFlightCount++;
-      entry.visibleAtMs = nowMs + timeoutSeconds * 1000;
-      received.push({ message, receiptHandle: this.receiptHandleOf(entry) });
+      t.visibleAtMs[slot] = nowMs + timeoutSeconds * 1000;
+      received.push({ message, receiptHandle: this.receiptHandleOf(slot) });
     }
     // A visibility timeout of 0 leaves the messages visible at once (received, count incremented).
-    if (timeoutSeconds <= 0) for (const entry of taken) this.makeVisible(entry);
-    else for (const entry of taken) this.schedule(entry);
+    if (timeoutSeconds <= 0) for (const slot of taken) this.makeVisible(slot);
+    else for (const slot of taken) this.schedule(slot);
     if (attemptId !== undefined) {
       this.attempts.set(attemptId, {
-        entries: taken,
-        leases: taken.map((entry) => entry.lease),
+        slots: taken,
+        keys: taken.map((slot) => t.key[slot]!),
+        leases: taken.map((slot) => t.receiveCount[slot]!),
         received,
       });
     }
@@ -669,11 +718,12 @@ export class SqsQueue {
   private retriedAttempt(attemptId: string): SqsReceivedMessage[] | undefined {
     const attempt = this.attempts.get(attemptId);
     if (!attempt) return undefined;
-    const unchanged = attempt.entries.every(
-      (entry, i) =>
-        entry.state === 'inflight' &&
-        entry.lease === attempt.leases[i] &&
-        this.entries.get(entry.key) === entry,
+    const t = this.table;
+    const unchanged = attempt.slots.every(
+      (slot, i) =>
+        t.holds(slot, attempt.keys[i]!) &&
+        t.state[slot] === INFLIGHT &&
+        t.receiveCount[slot] === attempt.leases[i],
     );
     if (unchanged) return attempt.received;
     this.attempts.delete(attemptId);
@@ -681,75 +731,82 @@ export class SqsQueue {
   }
 
   /**
-   * The handle names the entry and its lease; the serial makes every handle distinct. Handles are
-   * not secrets (anyone who may receive may delete), so no random bytes per message: they cost a
-   * tenth of the broker's receive path.
+   * The handle names the slot, the message's key there and its lease (the receive count); the
+   * serial makes every handle distinct. Handles are not secrets (anyone who may receive may
+   * delete), so no random bytes per message: they cost a tenth of the broker's receive path.
    */
-  private receiptHandleOf(entry: SqsEntry): string {
-    const text = `${this.handlePrefix}${entry.key}:${entry.lease}:${(this.handleSerial++).toString(36)}`;
+  private receiptHandleOf(slot: number): string {
+    const t = this.table;
+    const text = `${this.handlePrefix}${slot}:${t.key[slot]}:${t.receiveCount[slot]}:${(this.handleSerial++).toString(36)}`;
     return Buffer.from(text, 'latin1').toString('base64');
   }
 
-  /** The entry key and lease a handle names; 'stale' for a handle from before a restart. */
-  private parseHandle(handle: string): { key: number; lease: number } | 'stale' | undefined {
+  /** The slot, key and lease a handle names; 'stale' for a handle from before a restart. */
+  private parseHandle(handle: string): { slot: number; key: number; lease: number } | 'stale' | undefined {
     if (handle.length === 0 || handle.length > 1024) return undefined;
     const text = Buffer.from(handle, 'base64').toString('utf8');
     if (!text.startsWith(this.handlePrefix)) {
-      return text.startsWith(`${this.id}:`) && text.split(':').length === 5 ? 'stale' : undefined;
+      return text.startsWith(`${this.id}:`) && text.split(':').length === HANDLE_FIELDS ? 'stale' : undefined;
     }
     const parts = text.slice(this.handlePrefix.length).split(':');
-    if (parts.length !== 3) return undefined;
-    const key = Number(parts[0]);
-    const lease = Number(parts[1]);
-    if (!Number.isSafeInteger(key) || !Number.isSafeInteger(lease)) return undefined;
-    return { key, lease };
+    if (parts.length !== HANDLE_FIELDS - 2) return undefined;
+    const slot = Number(parts[0]);
+    const key = Number(parts[1]);
+    const lease = Number(parts[2]);
+    if (!Number.isSafeInteger(slot) || !Number.isSafeInteger(key) || !Number.isSafeInteger(lease))
+      return undefined;
+    return { slot, key, lease };
   }
 
   /** A delayed or in-flight message becomes visible (delay passed, lease over or given up). */
-  private makeVisible(entry: SqsEntry): void {
-    const previous = entry.state;
-    if (previous === 'visible') return;
-    entry.state = 'visible';
-    entry.visibleAtMs = 0;
+  private makeVisible(slot: number): void {
+    const t = this.table;
+    const previous = t.state[slot];
+    if (previous === VISIBLE) return;
+    t.state[slot] = VISIBLE;
+    t.visibleAtMs[slot] = 0;
     this.visibleCount++;
-    if (previous === 'delayed') {
+    if (previous === DELAYED) {
       this.delayedCount--;
-      if (this.isFifo) this.groups.becameVisible(entry);
-      else this.visible.push(entry);
+      if (this.isFifo) this.groups.becameVisible(slot);
+      else this.visible.push(slot);
     } else {
       this.inFlightCount--;
-      if (this.isFifo) this.groups.returned(entry);
-      else this.visible.returnToPlace(entry);
+      if (this.isFifo) this.groups.returned(slot);
+      else this.visible.returnToPlace(slot);
     }
   }
 
   /** A visible message of a standard queue is in flight again (ChangeMessageVisibility after its lease). */
-  private hideAgain(entry: SqsEntry): void {
-    VisibleLine.unlink(entry);
-    entry.state = 'inflight';
+  private hideAgain(slot: number): void {
+    this.visible.unlink(slot);
+    this.table.state[slot] = INFLIGHT;
     this.visibleCount--;
     this.inFlightCount++;
   }
 
-  /** Takes a message out of every structure (not the store). */
-  private removeEntry(entry: SqsEntry, alreadyTaken = false): void {
-    if (!this.entries.delete(entry.key)) return;
-    this.dropContent(entry);
-    const state = entry.state;
-    if (state === 'visible') this.visibleCount--;
-    else if (state === 'inflight') this.inFlightCount--;
+  /** Takes a message out of every structure and frees its slot (the store is the caller's). */
+  private removeEntry(slot: number, alreadyTaken = false): void {
+    const t = this.table;
+    const state = t.state[slot];
+    if (state === FREE) return;
+    this.dropContent(slot);
+    if (state === VISIBLE) this.visibleCount--;
+    else if (state === INFLIGHT) this.inFlightCount--;
     else this.delayedCount--;
     if (this.isFifo) {
       // A head taken out by groups.take is no longer in its group's waiting run.
-      if (!alreadyTaken) this.groups.removed(entry, state === 'inflight');
+      if (!alreadyTaken) this.groups.removed(slot, state === INFLIGHT);
     } else {
-      VisibleLine.unlink(entry);
+      this.visible.unlink(slot);
     }
+    t.release(slot);
   }
 
-  private schedule(entry: SqsEntry): void {
-    this.timeline.push(entry.visibleAtMs, entry.key);
-    if (entry.visibleAtMs < this.timelineTimerAtMs) this.armTimeline();
+  private schedule(slot: number): void {
+    const dueMs = this.table.visibleAtMs[slot]!;
+    this.timeline.push(dueMs, slot);
+    if (dueMs < this.timelineTimerAtMs) this.armTimeline();
   }
 
   private armTimeline(): void {
@@ -769,19 +826,24 @@ export class SqsQueue {
     this.timelineTimer = undefined;
     this.timelineTimerAtMs = Number.POSITIVE_INFINITY;
     const nowMs = this.clock.now();
-    let woke = false;
+    const t = this.table;
+    let due: number[] | undefined;
     while (this.timeline.size > 0 && this.timeline.minDueMs <= nowMs) {
       const dueMs = this.timeline.minDueMs;
-      const key = this.timeline.minRef;
+      const slot = this.timeline.minRef;
       this.timeline.pop();
-      const entry = this.entries.get(key);
       // Stale items: the message left, was made visible, or its lease was changed since.
-      if (!entry || entry.state === 'visible' || entry.visibleAtMs !== dueMs) continue;
-      this.makeVisible(entry);
-      woke = true;
+      if (t.state[slot] === FREE || t.state[slot] === VISIBLE || t.visibleAtMs[slot] !== dueMs) continue;
+      due ??= [];
+      due.push(slot);
+    }
+    if (due !== undefined) {
+      // The heap orders ties by slot; messages due together become visible in send order.
+      due.sort((a, b) => t.visibleAtMs[a]! - t.visibleAtMs[b]! || t.key[a]! - t.key[b]!);
+      for (const slot of due) this.makeVisible(slot);
     }
     this.armTimeline();
-    if (woke) this.wakeWaiters();
+    if (due !== undefined) this.wakeWaiters();
   }
 
   /** Hands newly visible messages to long polls, oldest poll first. */
@@ -802,9 +864,9 @@ export class SqsQueue {
     if (this.retentionTimer !== undefined) this.clock.clearTimeout(this.retentionTimer);
     this.retentionTimer = undefined;
     if (this.closed) return;
-    const oldest = this.entries.values().next().value as SqsEntry | undefined;
-    if (!oldest) return;
-    const expiresAtMs = oldest.sentAtMs + this.settings.messageRetentionPeriodSeconds * 1000;
+    const oldest = this.table.head;
+    if (oldest === NONE) return;
+    const expiresAtMs = this.table.sentAtMs[oldest]! + this.settings.messageRetentionPeriodSeconds * 1000;
     this.retentionTimer = this.clock.setTimeout(
       () => this.onRetention(),
       Math.max(0, expiresAtMs - this.clock.now()),
@@ -814,10 +876,11 @@ export class SqsQueue {
   private onRetention(): void {
     this.retentionTimer = undefined;
     const cutoffMs = this.clock.now() - this.settings.messageRetentionPeriodSeconds * 1000;
-    for (const entry of this.entries.values()) {
-      if (entry.sentAtMs > cutoffMs) break;
-      this.removeEntry(entry);
-      this.store?.remove(entry);
+    const t = this.table;
+    for (let slot = t.head; slot !== NONE; slot = t.head) {
+      if (t.sentAtMs[slot]! > cutoffMs) break;
+      this.store?.remove(this.stored(slot));
+      this.removeEntry(slot);
     }
     this.armRetention();
     if (this.isFifo) this.wakeWaiters();

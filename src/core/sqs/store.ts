@@ -5,6 +5,7 @@ import type { SqsMessage } from './message.js';
  * put it, and the receive count and first-receive time to record.
  */
 export interface SqsStoredMessage {
+  /** A non-negative 32-bit integer the store chose (queues keep it in an Int32Array). */
   storageRef: unknown;
   readonly receiveCount: number;
   readonly firstReceivedAtMs: number;
@@ -32,11 +33,14 @@ export interface SqsRecoveredMessage extends SqsStoredMessage {
  */
 export interface SqsMessageStore {
   /**
-   * The messages stored before this open and not removed, in send order, with the receive count
-   * and first-receive time last recorded, without their content (load() reads it). Handed over
-   * once (then empty).
+   * Calls `visit` for each message stored before this open and not removed, in send order, with
+   * the receive count and first-receive time last recorded, without their content (load() reads
+   * it). The object passed may be reused for the next call: copy what is kept. Done once (a second
+   * call visits nothing).
    */
-  recoverIndex(): SqsRecoveredMessage[];
+  recoverIndex(visit: (message: SqsRecoveredMessage) => void): void;
+  /** How many messages recoverIndex() will visit (at most), so the queue sizes its index once. */
+  pendingRecoveryCount?(): number;
   /**
    * The whole message stored for `stored` (read from disk), with the receive count and time as
    * last recorded there. Throws when it cannot be read (the record is gone or corrupt).

@@ -7,6 +7,10 @@
  *     | [attribute map: messageAttributes] | [attribute map: systemAttributes]
  *   SQS_RECEIVE (type 2): f64 LE message segment id | u32 LE message position | u32 LE receiveCount
  *     | f64 LE firstReceivedAtMs
+ *   SQS_MESSAGE_COPY (type 3): f64 LE segment id | u32 LE position of the message's first record
+ *     (SQS_MESSAGE) | an SQS_MESSAGE payload. Relocation's copy of a message record (a copy of a
+ *     copy names the same first record): recovery, finding older records of the message too (a
+ *     crash before they were acked), keeps the newest copy, without remembering message ids.
  *
  * String: u32 LE byte length | UTF-8. Attribute map: u32 LE entry count, then per entry: name
  * string | DataType string | u8 value kinds (1 string, 2 binary, 4 string list, 8 binary list)
@@ -17,6 +21,9 @@ import type { SqsAttributeMap, SqsAttributeValue, SqsMessage } from '../../core/
 export const SQS_MESSAGE_RECORD_TYPE = 1;
 export const SQS_RECEIVE_RECORD_TYPE = 2;
 export const SQS_RECEIVE_RECORD_BYTES = 24;
+export const SQS_MESSAGE_COPY_RECORD_TYPE = 3;
+/** The first record's location before the SQS_MESSAGE payload of a copy record. */
+export const SQS_COPY_HEADER_BYTES = 12;
 
 const FORMAT_VERSION = 2;
 /** After the queue id prefix. */
@@ -210,6 +217,11 @@ class Reader {
     this.p += n;
     return s;
   }
+  skipString(): void {
+    const n = this.u32();
+    this.need(n);
+    this.p += n;
+  }
   optionalString(present: boolean): string | undefined {
     return present ? this.string() : undefined;
   }
@@ -350,4 +362,49 @@ export function setSqsMessageRecordReceives(
   const p = 1 + 4 + payload.readUInt32LE(1) + 2 + 8 + 8;
   payload.writeDoubleLE(firstReceivedAtMs, p);
   payload.writeUInt32LE(receiveCount, p + 8);
+}
+
+/** What recovery and the queue's index need of a message record, without its content. */
+export interface SqsMessageSummary {
+  queueId: string;
+  sentAtMs: number;
+  visibleFromMs: number;
+  firstReceivedAtMs: number;
+  receiveCount: number;
+  sizeBytes: number;
+  messageGroupId: string | undefined;
+  sequenceNumber: string | undefined;
+}
+
+/**
+ * Decodes the fixed fields, queue id, group id and sequence number of an SQS_MESSAGE payload
+ * into `out` (the body and attributes are skipped, not copied). Throws as decodeSqsMessageRecord.
+ */
+export function decodeSqsMessageSummary(payload: Buffer, out: SqsMessageSummary): SqsMessageSummary {
+  const r = new Reader(payload);
+  const version = r.u8();
+  if (version !== FORMAT_VERSION) throw new RangeError(`unknown SQS message record version ${version}`);
+  out.queueId = r.string();
+  const flags = r.u16();
+  out.sentAtMs = r.f64();
+  out.visibleFromMs = r.f64();
+  out.firstReceivedAtMs = r.f64();
+  out.receiveCount = r.u32();
+  out.sizeBytes = r.u32();
+  // messageId, body, bodyMd5, senderId, then the two optional digests.
+  let skip = 4 + (flags & HAS_ATTRIBUTES_MD5 ? 1 : 0) + (flags & HAS_SYSTEM_ATTRIBUTES_MD5 ? 1 : 0);
+  while (skip-- > 0) r.skipString();
+  out.messageGroupId = r.optionalString((flags & HAS_GROUP_ID) !== 0);
+  if (flags & HAS_DEDUP_ID) r.skipString();
+  out.sequenceNumber = r.optionalString((flags & HAS_SEQUENCE_NUMBER) !== 0);
+  return out;
+}
+
+/** The queue id of an SQS_MESSAGE payload, as its UTF-8 bytes (no string made). */
+export function sqsMessageRecordQueueIdBytes(payload: Buffer): Buffer {
+  if (payload[0] !== FORMAT_VERSION) throw new RangeError(`unknown SQS message record version ${payload[0]}`);
+  if (payload.length < 5) throw new RangeError('SQS message record is truncated');
+  const n = payload.readUInt32LE(1);
+  if (5 + n > payload.length) throw new RangeError('SQS message record is truncated');
+  return payload.subarray(5, 5 + n);
 }

@@ -417,3 +417,45 @@ test('receives are logged to the store only for queues with a redrive policy', (
   assert.equal(receiveNow(redriven).length, 1);
   assert.deepEqual(logged, [redriven.id]);
 });
+
+test("a deleted message's slot is reused: its old receipt handles never touch the message now there", () => {
+  const { clock, registry } = setup();
+  const standard = registry.create('reuse', settings({ visibilityTimeoutSeconds: 10 }), {});
+  standard.send(input('a'));
+  const [a] = receiveNow(standard, 1);
+  assert.equal(standard.deleteMessage(a!.receiptHandle), 'ok');
+  standard.send(input('b'));
+  const [b] = receiveNow(standard, 1);
+  assert.equal(b!.message.body, 'b');
+  // a's handle names the slot b now holds: deleting a again succeeds (idempotent) and leaves b.
+  assert.equal(standard.deleteMessage(a!.receiptHandle), 'ok');
+  assert.equal(standard.changeVisibility(a!.receiptHandle, 0), 'gone');
+  assert.deepEqual(standard.counts(), { visible: 0, inFlight: 1, delayed: 0 });
+  clock.advance(10_000);
+  assert.deepEqual(bodies(receiveNow(standard)), ['b']);
+
+  const fifo = registry.create('reuse.fifo', settings({ fifoQueue: true, visibilityTimeoutSeconds: 10 }), {});
+  fifo.send(input('x', { messageGroupId: 'g', deduplicationId: 'x' }));
+  const [x] = receiveNow(fifo, 1);
+  assert.equal(fifo.deleteMessage(x!.receiptHandle), 'ok');
+  fifo.send(input('y', { messageGroupId: 'g', deduplicationId: 'y' }));
+  const [y] = receiveNow(fifo, 1);
+  assert.equal(y!.message.body, 'y');
+  assert.equal(fifo.deleteMessage(x!.receiptHandle), 'ok');
+  assert.deepEqual(fifo.counts(), { visible: 0, inFlight: 1, delayed: 0 });
+  assert.equal(fifo.deleteMessage(y!.receiptHandle), 'ok');
+  assert.deepEqual(fifo.counts(), { visible: 0, inFlight: 0, delayed: 0 });
+});
+
+test('messages made visible at the same millisecond keep their send order, however their slots were reused', () => {
+  const { clock, registry } = setup();
+  const queue = registry.create('order', settings({ visibilityTimeoutSeconds: 10 }), {});
+  // Free slots 0..4 in an order unlike the send order of the messages that reuse them.
+  for (const body of ['0', '1', '2', '3', '4']) queue.send(input(body));
+  const taken = receiveNow(queue, 5);
+  for (const r of [...taken].reverse()) queue.deleteMessage(r.receiptHandle);
+  for (const body of ['a', 'b', 'c', 'd', 'e']) queue.send(input(body, { delaySeconds: 5 }));
+  assert.deepEqual(queue.counts(), { visible: 0, inFlight: 0, delayed: 5 });
+  clock.advance(5_000);
+  assert.deepEqual(bodies(receiveNow(queue)), ['a', 'b', 'c', 'd', 'e']);
+});

@@ -571,8 +571,10 @@ async function afterRelocation(gc: GroupCommitter): Promise<void> {
 }
 
 /** Segment id of a stored message's record. */
-function segmentOf(m: SqsMessage): number {
-  return (m.storageRef as { segmentId: number }).segmentId;
+function segmentOf(store: ReturnType<DiskSqsStorage['openMessageStore']>, m: SqsMessage): number {
+  const location = store.locationOf(m);
+  assert.ok(location, 'the message is stored');
+  return location.segmentId;
 }
 
 /** Churn: `count` messages of queue `busy` appended and removed, a turn every 50. */
@@ -646,7 +648,7 @@ test('a relocated FIFO message keeps its place: recovery orders a FIFO queue by 
     const staying: SqsMessage[] = [];
     for (let m = makeSqsMessage('doomed'); ; m = makeSqsMessage('doomed')) {
       busy.append(m);
-      if (segmentOf(m) !== segmentOf(first)) {
+      if (segmentOf(busy, m) !== segmentOf(fifo, first)) {
         staying.push(m);
         break;
       }
@@ -654,16 +656,19 @@ test('a relocated FIFO message keeps its place: recovery orders a FIFO queue by 
     }
     const second = fifoMessage(2);
     fifo.append(second);
-    while (segmentOf(staying.at(-1)!) === segmentOf(second)) {
+    while (segmentOf(busy, staying.at(-1)!) === segmentOf(fifo, second)) {
       const m = makeSqsMessage('staying');
       busy.append(m);
       staying.push(m);
     }
-    const firstSegment = segmentOf(first);
+    const firstSegment = segmentOf(fifo, first);
     for (const m of doomed) busy.remove(m);
     await churn(busy, 100);
     await afterRelocation(gc);
-    assert.ok(segmentOf(first) > segmentOf(second), 'the first FIFO message was rewritten after the second');
+    assert.ok(
+      segmentOf(fifo, first) > segmentOf(fifo, second),
+      'the first FIFO message was rewritten after the second',
+    );
     assert.ok(!segmentFiles(dir).includes(`${String(firstSegment).padStart(20, '0')}.seg`));
     sqs.close();
     assert.deepEqual(
@@ -697,12 +702,15 @@ test('relocation under kill -9: every state on disk recovers each message once, 
     kept[1]!.firstReceivedAtMs = 1_764_331_500_000;
     dlq.recordReceive(kept[1]!);
     await durable(gc);
-    const before = kept.map(segmentOf);
+    const before = kept.map((m) => segmentOf(dlq, m));
     recorder.recording = true;
     await churn(busy, 60);
     await afterRelocation(gc);
     recorder.recording = false;
-    assert.notDeepEqual(kept.map(segmentOf), before);
+    assert.notDeepEqual(
+      kept.map((m) => segmentOf(dlq, m)),
+      before,
+    );
     assert.ok(snapshots.length >= 2, `writes seen: ${snapshots.length}`);
     for (const [i, copy] of snapshots.entries()) {
       assert.deepEqual(

@@ -21,6 +21,12 @@ export interface StreamEntry {
    * Produce), so a durable store framing the entry need not read those bytes again.
    */
   readonly payloadTailCrc?: PayloadTailCrc;
+  /**
+   * Set on entries `read` returns whose payload is a view of memory the store recycles at a later
+   * append (a durable store's tail cache): copy it before the current synchronous step ends. Other
+   * payloads (fresh disk reads, a memory store's own copies) may be kept and sent as they are.
+   */
+  readonly recycled?: true;
 }
 
 export interface PayloadTailCrc {

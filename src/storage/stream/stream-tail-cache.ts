@@ -66,7 +66,7 @@ export class StreamTailCache {
     const start = this.rawHalf * halfBytes + this.rawPosition;
     entry.payload.copy(this.raw, start);
     this.rawPosition += length;
-    const copy: StreamEntry = { ...entry, payload: this.raw.subarray(start, start + length) };
+    const copy: StreamEntry = { ...entry, payload: this.raw.subarray(start, start + length), recycled: true };
     this.rawHalfOf.set(copy, this.rawHalf);
     return copy;
   }

@@ -330,7 +330,8 @@ function readAll(
             .map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }))
         : null,
       preferredReadReplica: -1,
-      records: batches.records,
+      // The codec's writer takes a list of batches for a records field (Writer.records).
+      records: batches.records as Buffer,
     };
     return { part, topic, data };
   });
@@ -347,25 +348,29 @@ function readBatches(
   upTo: number,
   limitBytes: number,
   minOneBatch: boolean,
-): { records: Buffer; sizeBytes: number; endOffset: number } {
+): { records: Buffer | Buffer[]; sizeBytes: number; endOffset: number } {
   if (fetchOffset >= upTo || (limitBytes <= 0 && !minOneBatch))
     return { records: EMPTY, sizeBytes: 0, endOffset: fetchOffset };
   // readFrom returns at least one entry and may pass the byte limit by one entry; selection trims.
   const entries = partition.stream.readFrom(fetchOffset, MAX_BATCHES_PER_PARTITION, Math.max(1, limitBytes));
   const stored: Buffer[] = [];
+  let recycled = false;
   for (const entry of entries) {
     // A batch ends before upTo (the high watermark moves batch by batch; the LSO is a batch's start).
     if (entry.offset >= upTo) break;
     // A batch compaction emptied (kept for its producer's state) has nothing for a consumer.
     if (isEmptyDataBatch(entry.payload)) continue;
     stored.push(entry.payload);
+    if (entry.recycled) recycled = true;
   }
   const { batches, sizeBytes } = selectFetchBatches(stored, fetchOffset, limitBytes, minOneBatch);
   if (batches.length === 0) return { records: EMPTY, sizeBytes: 0, endOffset: fetchOffset };
   const endOffset = batchLastOffset(batches[batches.length - 1]!) + 1;
-  // Always a copy: cached batches live in memory the stream recycles as new batches arrive, and the
-  // answer may wait in the socket (StreamStore.read).
-  return { records: Buffer.concat(batches, sizeBytes), sizeBytes, endOffset };
+  // Batches read from disk are fresh memory: sent as they are, as a list the response writer shares
+  // (no copy). Cached batches live in memory the stream recycles as new batches arrive while the
+  // answer may wait in the socket (StreamEntry.recycled): those are copied.
+  if (recycled) return { records: Buffer.concat(batches, sizeBytes), sizeBytes, endOffset };
+  return { records: batches.length === 1 ? batches[0]! : batches, sizeBytes, endOffset };
 }
 
 /** The first Fetch version whose clients read zstd batches (KIP-110). */

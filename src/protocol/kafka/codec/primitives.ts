@@ -393,8 +393,15 @@ export class Writer {
     return share ? this.shareLarge(value) : this.raw(value);
   }
   /** A records field (nullable bytes): large record batches are shared, not copied. */
-  records(value: Buffer | null, compact: boolean): this {
-    return this.blob(value, compact, true, true);
+  records(value: Buffer | readonly Buffer[] | null, compact: boolean): this {
+    if (!Array.isArray(value)) return this.blob(value as Buffer | null, compact, true, true);
+    // A list of stored batches (Fetch): one length, then each batch shared, never concatenated.
+    let length = 0;
+    for (const batch of value) length += batch.length;
+    if (compact) this.uvarint(length + 1);
+    else this.int32(length);
+    for (const batch of value) this.shareLarge(batch);
+    return this;
   }
   bytes(value: Buffer): this {
     return this.blob(value, false, false);

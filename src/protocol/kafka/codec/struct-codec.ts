@@ -228,7 +228,7 @@ function writeValue(
         return;
       case 'records':
         if (value === null) checkNull(field, nullable);
-        w.records(value as Buffer | null, compact);
+        w.records(value as Buffer | readonly Buffer[] | null, compact);
         return;
       case 'struct':
         if (nullable) {

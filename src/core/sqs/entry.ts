@@ -1,3 +1,4 @@
+import { grownArray, grownCapacity } from '../../util/typed-arrays.js';
 import type { SqsMessage } from './message.js';
 
 /** Where a message stands in its queue. */
@@ -118,36 +119,19 @@ export class SqsEntryTable {
 
   private grow(minCapacity = 0): void {
     const old = this.capacity;
-    const capacity = Math.max(MIN_CAPACITY, minCapacity, old < 1 << 20 ? old * 2 : Math.ceil(old * 1.5));
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(capacity);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    const u32 = (a: Uint32Array) => {
-      const b = new Uint32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    this.key = f64(this.key);
-    this.sentAtMs = f64(this.sentAtMs);
-    this.visibleAtMs = f64(this.visibleAtMs);
-    this.leasedAtMs = f64(this.leasedAtMs);
-    this.firstReceivedAtMs = f64(this.firstReceivedAtMs);
-    this.receiveCount = u32(this.receiveCount);
-    this.mark = u32(this.mark);
-    this.storageRef = i32(this.storageRef);
-    if (this.fifo) this.group = i32(this.group);
-    this.prev = i32(this.prev);
-    this.next = i32(this.next);
-    const state = new Uint8Array(capacity);
-    state.set(this.state);
-    this.state = state;
+    const capacity = grownCapacity(old, minCapacity, MIN_CAPACITY);
+    this.key = grownArray(this.key, capacity);
+    this.sentAtMs = grownArray(this.sentAtMs, capacity);
+    this.visibleAtMs = grownArray(this.visibleAtMs, capacity);
+    this.leasedAtMs = grownArray(this.leasedAtMs, capacity);
+    this.firstReceivedAtMs = grownArray(this.firstReceivedAtMs, capacity);
+    this.receiveCount = grownArray(this.receiveCount, capacity);
+    this.mark = grownArray(this.mark, capacity);
+    this.storageRef = grownArray(this.storageRef, capacity);
+    if (this.fifo) this.group = grownArray(this.group, capacity);
+    this.prev = grownArray(this.prev, capacity);
+    this.next = grownArray(this.next, capacity);
+    this.state = grownArray(this.state, capacity);
     // New slots join the free list in increasing order.
     for (let slot = capacity - 1; slot >= old; slot--) {
       this.next[slot] = this.freeHead;

@@ -47,6 +47,7 @@ import type {
   SqsStorage,
   SqsStoredMessage,
 } from '../../core/sqs/store.js';
+import { grownArray, grownCapacity } from '../../util/typed-arrays.js';
 import { DiskDedupStore } from '../disk-dedup-store.js';
 import { fsyncDir, type GroupCommitter, mkdirDurable } from '../group-commit.js';
 import { type LogLocation, QueueLog } from '../queue-log.js';
@@ -170,25 +171,12 @@ class SqsRefTable {
 
   private grow(minCapacity = 0): void {
     const old = this.capacity;
-    // Doubling up to 2^20 slots, then by half: a deep log does not hold twice its size in slack.
-    const capacity = Math.max(MIN_CAPACITY, minCapacity, old < 1 << 20 ? old * 2 : Math.ceil(old * 1.5));
-    const u32 = (a: Uint32Array) => {
-      const b = new Uint32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    this.segmentId = u32(this.segmentId);
-    this.position = u32(this.position);
-    this.prev = i32(this.prev);
-    this.next = i32(this.next);
-    const live = new Uint8Array(capacity);
-    live.set(this.live);
-    this.live = live;
+    const capacity = grownCapacity(old, minCapacity, MIN_CAPACITY);
+    this.segmentId = grownArray(this.segmentId, capacity);
+    this.position = grownArray(this.position, capacity);
+    this.prev = grownArray(this.prev, capacity);
+    this.next = grownArray(this.next, capacity);
+    this.live = grownArray(this.live, capacity);
     for (let slot = capacity - 1; slot >= old; slot--) {
       this.next[slot] = this.freeHead;
       this.freeHead = slot;

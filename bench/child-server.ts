@@ -70,3 +70,28 @@ export function cpuSeconds(pid: number): number | null {
     return null;
   }
 }
+
+/** `pier serve` with only the Kafka listener (port 0), as the Kafka benches run it. */
+export function startKafkaOnlyPier(
+  pierBin: string,
+  dataDir: string,
+  options: { fsync?: string; nodeArgs?: readonly string[]; cpus?: string | null } = {},
+): Promise<ServerProcess> {
+  const args = [
+    ...(options.nodeArgs ?? []),
+    pierBin,
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--amqp-port',
+    'off',
+    '--kafka-port',
+    '0',
+    '--sqs-port',
+    'off',
+    '--http-port',
+    'off',
+    ...(options.fsync ? ['--fsync', options.fsync] : []),
+  ];
+  return startServer(args, 'kafka', options.cpus ?? null);
+}

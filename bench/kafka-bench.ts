@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { API_KEYS } from '../src/protocol/kafka/codec/index.js';
 import { KafkaWireClient } from '../test/helpers/kafka-wire.js';
-import { cpuSeconds, type ServerProcess, startServer } from './child-server.js';
+import { cpuSeconds, type ServerProcess, startKafkaOnlyPier } from './child-server.js';
 import { fmtInt, machineInfo, machineLine } from './report.js';
 
 /** LinkedIn's single-producer figure (one producer thread, no replication: 821,557 records/s of 100 bytes). */
@@ -190,23 +190,7 @@ async function startPier(options: Options, dataDir: string): Promise<ServerProce
   if (!existsSync(options.pierBin)) {
     throw new Error(`Pier CLI not found at ${options.pierBin} (run \`npm run build\` or pass --pier-bin)`);
   }
-  const args = [
-    options.pierBin,
-    'serve',
-    '--data-dir',
-    dataDir,
-    '--amqp-port',
-    'off',
-    '--kafka-port',
-    '0',
-    '--sqs-port',
-    'off',
-    '--http-port',
-    'off',
-    '--fsync',
-    options.fsync,
-  ];
-  return startServer(args, 'kafka', options.pierCpus);
+  return startKafkaOnlyPier(options.pierBin, dataDir, { fsync: options.fsync, cpus: options.pierCpus });
 }
 
 function memoryMiB(pid: number): { rss: number; peak: number } | null {

@@ -19,7 +19,7 @@ import {
   type KafkaStruct,
 } from '../src/protocol/kafka/codec/index.js';
 import { encodeRecordBatch } from '../src/protocol/kafka/record-batch-encoder.js';
-import { cpuSeconds, startServer } from './child-server.js';
+import { cpuSeconds, startKafkaOnlyPier } from './child-server.js';
 import { machineInfo, machineLine } from './report.js';
 
 const { values } = parseArgs({
@@ -208,27 +208,7 @@ const pierBin = fileURLToPath(new URL('../src/cli/pier.js', import.meta.url));
 const profArgs = values['broker-cpu-prof']
   ? ['--cpu-prof', `--cpu-prof-dir=${values['broker-cpu-prof']}`]
   : [];
-const server = await startServer(
-  [
-    ...profArgs,
-    pierBin,
-    'serve',
-    '--data-dir',
-    dataDir,
-    '--amqp-port',
-    'off',
-    '--kafka-port',
-    '0',
-    '--sqs-port',
-    'off',
-    '--http-port',
-    'off',
-    '--fsync',
-    'never',
-  ],
-  'kafka',
-  null,
-);
+const server = await startKafkaOnlyPier(pierBin, dataDir, { fsync: 'never', nodeArgs: profArgs });
 try {
   const setup = await RawClient.connect(server.host, server.port);
   const created = await setup.send<{ topics: { errorCode: number }[] }>(API_KEYS.CreateTopics, 4, {

@@ -23,7 +23,7 @@ import {
   type KafkaStruct,
 } from '../src/protocol/kafka/codec/index.js';
 import { encodeRecordBatch } from '../src/protocol/kafka/record-batch-encoder.js';
-import { cpuSeconds, startServer } from './child-server.js';
+import { cpuSeconds, startKafkaOnlyPier } from './child-server.js';
 import { machineInfo, machineLine } from './report.js';
 
 const { values } = parseArgs({
@@ -194,24 +194,7 @@ async function phase(
 
 const dataDir = mkdtempSync(join(tmpdir(), 'pier-fetch-session-bench-'));
 const pierBin = fileURLToPath(new URL('../src/cli/pier.js', import.meta.url));
-const server = await startServer(
-  [
-    pierBin,
-    'serve',
-    '--data-dir',
-    dataDir,
-    '--amqp-port',
-    'off',
-    '--kafka-port',
-    '0',
-    '--sqs-port',
-    'off',
-    '--http-port',
-    'off',
-  ],
-  'kafka',
-  null,
-);
+const server = await startKafkaOnlyPier(pierBin, dataDir);
 try {
   const setup = await CountingClient.connect(server.host, server.port);
   const created = await setup.send<{ topics: { errorCode: number }[] }>(API_KEYS.CreateTopics, 4, {

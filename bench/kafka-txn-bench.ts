@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { API_KEYS } from '../src/protocol/kafka/codec/index.js';
 import { encodeRecordBatch } from '../src/protocol/kafka/record-batch-encoder.js';
 import { KafkaWireClient } from '../test/helpers/kafka-wire.js';
-import { startServer } from './child-server.js';
+import { startKafkaOnlyPier } from './child-server.js';
 import { machineInfo, machineLine } from './report.js';
 
 const RECORDS_PER_TXN = 100;
@@ -131,26 +131,7 @@ async function phase(
 
 const dataDir = mkdtempSync(join(tmpdir(), 'pier-txn-bench-'));
 const pierBin = fileURLToPath(new URL('../src/cli/pier.js', import.meta.url));
-const server = await startServer(
-  [
-    pierBin,
-    'serve',
-    '--data-dir',
-    dataDir,
-    '--amqp-port',
-    'off',
-    '--kafka-port',
-    '0',
-    '--sqs-port',
-    'off',
-    '--http-port',
-    'off',
-    '--fsync',
-    String(values.fsync),
-  ],
-  'kafka',
-  null,
-);
+const server = await startKafkaOnlyPier(pierBin, dataDir, { fsync: String(values.fsync) });
 try {
   const setup = await KafkaWireClient.connect(server.host, server.port, 'bench-setup');
   const created = await setup.request(API_KEYS.CreateTopics, 4, {

@@ -33,6 +33,13 @@ export interface DefinitionEntry {
 export interface DefinitionWriter {
   put(kind: DefinitionKind, key: string, value: unknown): void;
   delete(kind: DefinitionKind, key: string): void;
+  /**
+   * Runs `fn` with its changes written but not yet durable; the caller must call syncDeferred()
+   * before it acknowledges any of them (group commit of one event-loop turn's declares).
+   */
+  deferSyncs?<T>(fn: () => T): T;
+  /** Makes the changes written under deferSyncs() durable (throws if storage has failed). */
+  syncDeferred?(): void;
 }
 
 export const discardDefinitions: DefinitionWriter = { put() {}, delete() {} };

@@ -44,6 +44,10 @@ export class DiskDefinitionsStore {
   private logSizeBytes: number;
   private logRecords: number;
   private closed = false;
+  /** Nesting depth of deferSyncs(): while above 0, writes are not synced one by one. */
+  private deferDepth = 0;
+  /** Written under deferSyncs() and not synced since. */
+  private unsynced = false;
   /** Set by a failed fdatasync: no write is accepted after it (fail-stop, never a retried sync). */
   failure: Error | undefined;
 
@@ -158,8 +162,35 @@ export class DiskDefinitionsStore {
       done += this.fs.writeSync(this.fd, record, done, record.length - done, this.logSizeBytes + done);
     }
     this.logSizeBytes += record.length;
-    if (this.sync) this.syncOrFail(() => this.fs.fdatasyncSync(this.fd));
+    if (this.sync && this.deferDepth > 0) this.unsynced = true;
+    else if (this.sync) this.syncLog();
     this.logRecords++;
+  }
+
+  private syncLog(): void {
+    this.unsynced = false;
+    this.syncOrFail(() => this.fs.fdatasyncSync(this.fd));
+  }
+
+  /**
+   * Runs `fn` with the changes it makes written but not yet synced: the caller promises not to
+   * acknowledge them before syncDeferred(). The AMQP listener wraps each socket read in this and
+   * syncs before it writes its answers, so the declares of one event-loop turn (many channels and
+   * connections) share one fdatasync instead of one each.
+   */
+  deferSyncs<T>(fn: () => T): T {
+    this.deferDepth++;
+    try {
+      return fn();
+    } finally {
+      this.deferDepth--;
+    }
+  }
+
+  /** Makes every change written under deferSyncs() durable; throws StorageFailedError if it cannot. */
+  syncDeferred(): void {
+    if (this.failure) throw new StorageFailedError(this.failure);
+    if (this.unsynced && !this.closed) this.syncLog();
   }
 
   /** Runs a sync; on failure the store stops for good (what it covered is not acknowledged). */
@@ -240,6 +271,7 @@ export class DiskDefinitionsStore {
 
   close(): void {
     if (this.closed) return;
+    if (this.unsynced && !this.failure) this.syncLog();
     this.closed = true;
     this.fs.closeSync(this.fd);
   }

@@ -175,7 +175,8 @@ export class Storage {
     if (!this.fs.existsSync(namePath)) {
       this.fs.mkdirSync(dir, { recursive: true });
       this.fs.writeFileSync(namePath, `${JSON.stringify({ vhost, queueName })}\n`);
-      if (this.options.fsync === 'always') fsyncDir(this.queuesDir, this.fs);
+      // The queue's directory entry is made durable with the first acknowledgement that needs it.
+      this.committer.syncDirBeforeNextAck(this.queuesDir);
     }
     const store = DiskQueueStore.open(dir, this.committer, {
       segmentSizeBytes: this.options.segmentSizeBytes,

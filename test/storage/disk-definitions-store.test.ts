@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DiskDefinitionsStore } from '../../src/storage/disk-definitions-store.js';
+import type { StorageFs } from '../../src/storage/storage-fs.js';
 import { tempDir } from './helpers.js';
 
 test('put, delete, entries, and recovery', () => {
@@ -78,6 +79,60 @@ test('recovery tolerates a torn or corrupt tail at every cut', () => {
     bad[full.length - 5] ^= 0xff;
     fs.writeFileSync(log, bad);
     assert.equal(DiskDefinitionsStore.open(dir).entries().length, 4);
+  } finally {
+    cleanup();
+  }
+});
+
+test('deferSyncs: changes are written at once, synced together by syncDeferred (one fdatasync), and survive', () => {
+  const { dir, cleanup } = tempDir();
+  let syncs = 0;
+  const counting: StorageFs = {
+    ...fs,
+    fdatasyncSync(fd: number) {
+      syncs++;
+      fs.fdatasyncSync(fd);
+    },
+  };
+  try {
+    const d = DiskDefinitionsStore.open(dir, { fs: counting });
+    const before = syncs;
+    d.deferSyncs(() => {
+      for (let i = 0; i < 50; i++) d.put('queue', `/\0q${i}`, { durable: true });
+      d.delete('queue', '/\0q0');
+    });
+    assert.equal(syncs, before, 'nothing synced inside deferSyncs');
+    d.syncDeferred();
+    assert.equal(syncs, before + 1, 'one fdatasync covers the whole batch');
+    d.syncDeferred();
+    assert.equal(syncs, before + 1, 'nothing left to sync');
+    d.put('queue', '/\0single', {});
+    assert.equal(syncs, before + 2, 'a change outside deferSyncs is synced before put returns');
+    d.close();
+    const reopened = DiskDefinitionsStore.open(dir);
+    assert.equal(reopened.entries().filter((e) => e.kind === 'queue').length, 50);
+    reopened.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('deferSyncs: close() syncs what is still unsynced', () => {
+  const { dir, cleanup } = tempDir();
+  let syncs = 0;
+  const counting: StorageFs = {
+    ...fs,
+    fdatasyncSync(fd: number) {
+      syncs++;
+      fs.fdatasyncSync(fd);
+    },
+  };
+  try {
+    const d = DiskDefinitionsStore.open(dir, { fs: counting });
+    d.deferSyncs(() => d.put('exchange', '/\0x', { type: 'direct' }));
+    const before = syncs;
+    d.close();
+    assert.equal(syncs, before + 1);
   } finally {
     cleanup();
   }

@@ -223,7 +223,11 @@ export class AmqpConnection implements ChannelHost {
       if (chunk.length === 0) return;
     }
     try {
-      this.parser.push(chunk, this.onFrame);
+      // Definition changes this read makes (declares, binds, deletes) are synced once, before the
+      // answers are written (flush): one fdatasync per turn for every channel, not one per change.
+      const definitions = this.context.core.definitions;
+      if (definitions.deferSyncs) definitions.deferSyncs(() => this.parser.push(chunk, this.onFrame));
+      else this.parser.push(chunk, this.onFrame);
     } catch (error) {
       this.handleError(error, 0, 0, 0);
     }
@@ -654,6 +658,15 @@ export class AmqpConnection implements ChannelHost {
   private flush(): void {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return;
+    try {
+      this.context.core.definitions.syncDeferred?.();
+    } catch {
+      // Storage has stopped (fail-stop): answers that may cover unsynced changes never leave.
+      this.outbox = [];
+      this.outboxBytes = 0;
+      this.socket.destroy();
+      return;
+    }
     const frames = this.outbox;
     const bytes = this.outboxBytes;
     this.outbox = [];

@@ -106,7 +106,16 @@ type QueueSnap = { confirmed: number[]; settled: Set<number> };
 
 export const queueCase: CutCase<QueueModel, QueueSnap, DiskQueueStore> = {
   name: 'amqp queue log',
-  open: (fs, committer) => DiskQueueStore.open('/data/queues/q1', committer, { segmentSizeBytes: 600 }),
+  open: (fs, committer) => {
+    // As Storage.openQueueStore declares a queue: its directory entry is synced only before the
+    // first acknowledgement that needs it (GroupCommitter.syncDirBeforeNextAck).
+    mkdirDurable('/data/queues', fs, true);
+    if (!fs.existsSync('/data/queues/q1')) {
+      fs.mkdirSync('/data/queues/q1', { recursive: true });
+      committer.syncDirBeforeNextAck('/data/queues');
+    }
+    return DiskQueueStore.open('/data/queues/q1', committer, { segmentSizeBytes: 600 });
+  },
   modelFromRecovered(store) {
     const ids = store.peekMany(1_000_000).map((q) => Number(String(q.message.body).slice(1)));
     if (ids.length !== store.readyCount) throw new Error('peekMany did not return every recovered message');
@@ -350,19 +359,39 @@ export const definitionsCase: CutCase<
   modelFromRecovered: (store) => new RegisterModel(definitionsOf(store)),
   async workload(store, model, _committer, rng, yieldTurns) {
     const steps = 20 + Math.floor(rng() * 40);
-    for (let s = 0; s < steps; s++) {
+    // Some changes are made as the AMQP listener makes them: a batch under deferSyncs, acknowledged
+    // only after syncDeferred (a cut inside the batch may keep or drop any of them).
+    let deferred: Array<() => void> | undefined;
+    const change = (s: number) => {
       const kind = pick(rng, KINDS);
       const key = `k${Math.floor(rng() * 6)}`;
       if (rng() < 0.75) {
         const value = { n: Math.floor(rng() * 1000) };
         const ack = model.write(`${kind}/${key}`, JSON.stringify(value));
         store.put(kind, key, value);
-        ack();
+        if (deferred) deferred.push(ack);
+        else ack();
       } else if (model.current(`${kind}/${key}`) !== undefined) {
         const ack = model.write(`${kind}/${key}`, undefined);
         store.delete(kind, key);
-        ack();
+        if (deferred) deferred.push(ack);
+        else ack();
       }
+      return s;
+    };
+    for (let s = 0; s < steps; s++) {
+      if (rng() < 0.15) {
+        const batch: Array<() => void> = [];
+        deferred = batch;
+        const size = 1 + Math.floor(rng() * 5);
+        store.deferSyncs(() => {
+          for (let i = 0; i < size; i++) change(s);
+        });
+        deferred = undefined;
+        if (rng() < 0.2) await yieldTurns(1);
+        store.syncDeferred();
+        for (const ack of batch) ack();
+      } else change(s);
       if (rng() < 0.2) await yieldTurns(1);
     }
   },

@@ -29,6 +29,12 @@ export interface SoakOptions {
   readonly protocols: readonly ('amqp' | 'kafka' | 'sqs')[];
   /** Seconds of steady load without kills (memory-stability mode); 0: the kill cycles. */
   readonly steadyS: number;
+  /**
+   * Steady mode: seconds of load before the measured `steadyS` (not sampled for the verdict). 0: the
+   * first fifth of `steadyS` (at least 60 s) is the warm-up. Kafka's tail caches (4,096 batches per
+   * partition) take ~20 min to fill at 50 records/s, and memory grows until they have.
+   */
+  readonly warmupS?: number;
   readonly log: (line: string) => void;
 }
 
@@ -173,7 +179,10 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   }
 }
 
-/** Steady load for `steadyS` seconds, RSS sampled every 5 s; warm-up is the first fifth (at least 60 s). */
+/**
+ * Steady load for `warmupS` + `steadyS` seconds, RSS sampled every 5 s; without `warmupS` the warm-up
+ * is the first fifth (at least 60 s).
+ */
 async function steady(
   options: SoakOptions,
   loads: ProtocolLoad[],
@@ -184,13 +193,14 @@ async function steady(
   const samples: number[] = [];
   try {
     await Promise.all(loads.map((load) => load.run(address, controller.signal)));
-    const endAt = Date.now() + options.steadyS * 1000;
+    const totalS = (options.warmupS ?? 0) + options.steadyS;
+    const endAt = Date.now() + totalS * 1000;
     while (Date.now() < endAt) {
       await pause(5000, new AbortController().signal);
       samples.push(rssMiB(broker.process.pid!));
       const owed = loads.flatMap((l) => l.ledgers()).map((l) => l.owedCount);
       options.log(
-        `steady ${Math.round((options.steadyS * 1000 - (endAt - Date.now())) / 1000)}/${options.steadyS} s: ` +
+        `steady ${Math.round((totalS * 1000 - (endAt - Date.now())) / 1000)}/${totalS} s: ` +
           `RSS ${samples.at(-1)!.toFixed(1)} MiB, owed ${owed.join('/')}`,
       );
     }
@@ -201,7 +211,9 @@ async function steady(
     controller.abort();
     await kill(broker);
   }
-  const warmupSamples = Math.min(samples.length - 2, Math.max(12, Math.ceil(samples.length / 5)));
+  const warmupSamples = options.warmupS
+    ? Math.min(samples.length - 2, Math.round(options.warmupS / 5))
+    : Math.min(samples.length - 2, Math.max(12, Math.ceil(samples.length / 5)));
   const after = samples.slice(Math.max(0, warmupSamples));
   const quarter = Math.max(1, Math.floor(after.length / 4));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -283,8 +283,7 @@ export class ShareGroupCoordinator {
     found = new SharePartition(
       this.clock,
       {
-        lockDurationMs: () =>
-          this.groupInt(groupId, 'share.record.lock.duration.ms', this.defaults.recordLockDurationMs),
+        lockDurationMs: () => this.lockDurationMs(groupId),
         deliveryCountLimit: () =>
           this.groupInt(groupId, 'share.delivery.count.limit', this.defaults.deliveryCountLimit),
         maxInFlightRecords: () => this.defaults.partitionMaxRecordLocks,
@@ -303,6 +302,11 @@ export class ShareGroupCoordinator {
   }
 
   // ---- configs -------------------------------------------------------------------------------------
+
+  /** How long an acquisition locks records for the group (share.record.lock.duration.ms). */
+  lockDurationMs(groupId: string): number {
+    return this.groupInt(groupId, 'share.record.lock.duration.ms', this.defaults.recordLockDurationMs);
+  }
 
   groupConfigs(groupId: string): Readonly<Record<string, string>> {
     return this.store.groupConfigs.get(groupId) ?? {};

@@ -4,10 +4,15 @@
 // --check writes nothing and exits 1 if the committed files differ from what the schemas give.
 // The schemas are vendored in spec/kafka (see its README); the output is committed, so building needs
 // neither. Version ranges are parsed here ("3+" → [3, 32767], "none" → absent) and common structs are
-// inlined, so the codec never interprets schema strings at run time.
+// inlined, so the codec never interprets schema strings at run time. Kafka 4.1's share-group
+// definitions missing from the vendored files come from scripts/kafka-schema-supplement.mjs.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  MESSAGES as SUPPLEMENT_MESSAGES,
+  PATCHES as SUPPLEMENT_PATCHES,
+} from './kafka-schema-supplement.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -59,11 +64,14 @@ const APIS = [
   'DescribeAcls',
   'CreateAcls',
   'DeleteAcls',
-  // Share groups (KIP-932): the four APIs a share consumer sends.
+  // Share groups (KIP-932): the four APIs a share consumer sends, and the admin's offsets APIs.
   'ShareGroupHeartbeat',
   'ShareGroupDescribe',
   'ShareFetch',
   'ShareAcknowledge',
+  'DescribeShareGroupOffsets',
+  'AlterShareGroupOffsets',
+  'DeleteShareGroupOffsets',
 ];
 
 const MAX = 32767;
@@ -83,12 +91,15 @@ const PRIMITIVES = new Set([
 ]);
 
 function load(name) {
+  if (SUPPLEMENT_MESSAGES[name]) return structuredClone(SUPPLEMENT_MESSAGES[name]);
   // The schemas carry `//` comment lines, which JSON does not allow.
   const text = readFileSync(resolve(specDir, `${name}.json`), 'utf8')
     .split('\n')
     .filter((line) => !line.trim().startsWith('//'))
     .join('\n');
-  return JSON.parse(text);
+  const spec = JSON.parse(text);
+  SUPPLEMENT_PATCHES[name]?.(spec);
+  return spec;
 }
 
 function range(spec) {

@@ -33,6 +33,7 @@ import { offsetApis } from '../protocol/kafka/apis/offsets.js';
 import { produceApis } from '../protocol/kafka/apis/produce.js';
 import { saslApis } from '../protocol/kafka/apis/sasl.js';
 import { shareApis, shareSessionCache } from '../protocol/kafka/apis/share.js';
+import { shareOffsetsApis } from '../protocol/kafka/apis/share-offsets.js';
 import { topicAdminApis } from '../protocol/kafka/apis/topics-admin.js';
 import { transactionAdminApis } from '../protocol/kafka/apis/transaction-admin.js';
 import { transactionApis } from '../protocol/kafka/apis/transactions.js';
@@ -264,6 +265,7 @@ export function composeKafka({
       }),
       ...groupAdminApis({ groups, shares }),
       ...shareApis({ shares, topics, clock, nodeId: cluster.nodeId, sessions: shareSessions }),
+      ...shareOffsetsApis({ shares, topics }),
       ...offsetDeleteApis({ groups, partitionExists }),
       ...clusterAdminApis({ cluster, topics, logDir: logDirectory(storage.dataDir) }),
       ...aclApis(acls),

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.js';
 import { assignShareGroup } from './share-assignor.js';
 import { SharePartition, type SharePartitionSnapshot } from './share-partition.js';
-import { type ShareStateStore, sharePartitionKey } from './share-state.js';
+import { parseSharePartitionKey, type ShareStateStore, sharePartitionKey } from './share-state.js';
 import type { Topic } from './topic.js';
 
 export type ShareGroupErrorName =
@@ -283,8 +283,7 @@ export class ShareGroupCoordinator {
     found = new SharePartition(
       this.clock,
       {
-        lockDurationMs: () =>
-          this.groupInt(groupId, 'share.record.lock.duration.ms', this.defaults.recordLockDurationMs),
+        lockDurationMs: () => this.lockDurationMs(groupId),
         deliveryCountLimit: () =>
           this.groupInt(groupId, 'share.delivery.count.limit', this.defaults.deliveryCountLimit),
         maxInFlightRecords: () => this.defaults.partitionMaxRecordLocks,
@@ -303,6 +302,11 @@ export class ShareGroupCoordinator {
   }
 
   // ---- configs -------------------------------------------------------------------------------------
+
+  /** How long an acquisition locks records for the group (share.record.lock.duration.ms). */
+  lockDurationMs(groupId: string): number {
+    return this.groupInt(groupId, 'share.record.lock.duration.ms', this.defaults.recordLockDurationMs);
+  }
 
   groupConfigs(groupId: string): Readonly<Record<string, string>> {
     return this.store.groupConfigs.get(groupId) ?? {};
@@ -385,6 +389,78 @@ export class ShareGroupCoordinator {
     };
   }
 
+  /** Members the share group has now (0 for an unknown group). */
+  memberCount(groupId: string): number {
+    return this.groups.get(groupId)?.members.size ?? 0;
+  }
+
+  /** True when a classic group owns the id (it cannot name a share group). */
+  isClassicGroup(groupId: string): boolean {
+    return this.topics.classicGroupExists(groupId);
+  }
+
+  // ---- share-partition start offsets (DescribeShareGroupOffsets, Alter…, Delete…) --------------------
+
+  /**
+   * The start offsets of the group's share-partitions with state: topic id (hex) → partition →
+   * start offset (every record before it acknowledged or archived).
+   */
+  startOffsets(groupId: string): Map<string, Map<number, number>> {
+    const out = new Map<string, Map<number, number>>();
+    const prefix = `${groupId}\0`;
+    for (const key of this.store.partitions.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const { topicIdHex, partition } = parseSharePartitionKey(key);
+      const byPartition = out.get(topicIdHex) ?? new Map<number, number>();
+      out.set(topicIdHex, byPartition);
+      byPartition.set(partition, this.startOffsetOf(key)!);
+    }
+    return out;
+  }
+
+  /** A share-partition's start offset, or undefined when it has no state (Kafka answers -1). */
+  startOffset(groupId: string, topicIdHex: string, partition: number): number | undefined {
+    return this.startOffsetOf(sharePartitionKey(groupId, topicIdHex, partition));
+  }
+
+  /**
+   * Sets share-partitions' start offsets (AlterShareGroupOffsets; the caller checked the group is
+   * empty): each restarts at its offset with nothing in flight. Resolves once stored.
+   */
+  async alterStartOffsets(
+    groupId: string,
+    entries: ReadonlyArray<{ topic: Topic; partition: number; startOffset: number }>,
+  ): Promise<void> {
+    const durable: Promise<void>[] = [];
+    for (const { topic, partition, startOffset } of entries) {
+      const key = sharePartitionKey(groupId, topic.id.toString('hex'), partition);
+      this.unload(key);
+      const snapshot: SharePartitionSnapshot = { startOffset, endOffset: startOffset, ranges: [] };
+      durable.push(new Promise((resolve) => this.store.writePartition(key, snapshot, resolve)));
+    }
+    await Promise.all(durable);
+  }
+
+  /** Forgets the group's state for a topic's partitions (DeleteShareGroupOffsets). Resolves once stored. */
+  deleteTopicState(groupId: string, topicIdHex: string): Promise<void> {
+    const prefix = `${groupId}\0${topicIdHex}\0`;
+    return this.deleteState([...this.store.partitions.keys()].filter((k) => k.startsWith(prefix)));
+  }
+
+  /**
+   * DeleteGroups for a share group: refused while it has members (NON_EMPTY_GROUP), else its
+   * share-partitions' state is deleted in one durable record. Its config overrides stay, as Kafka
+   * keeps a group's dynamic configs in the cluster metadata.
+   */
+  async deleteGroup(groupId: string): Promise<'NONE' | 'NON_EMPTY_GROUP' | 'GROUP_ID_NOT_FOUND'> {
+    if (!this.isShareGroup(groupId)) return 'GROUP_ID_NOT_FOUND';
+    if (this.memberCount(groupId) > 0) return 'NON_EMPTY_GROUP';
+    this.groups.delete(groupId);
+    const prefix = `${groupId}\0`;
+    await this.deleteState([...this.store.partitions.keys()].filter((k) => k.startsWith(prefix)));
+    return 'NONE';
+  }
+
   close(): void {
     for (const group of this.groups.values())
       for (const member of group.members.values()) if (member.timer) this.clock.clearTimeout(member.timer);
@@ -392,6 +468,22 @@ export class ShareGroupCoordinator {
   }
 
   // ---- internals ---------------------------------------------------------------------------------
+
+  private startOffsetOf(key: string): number | undefined {
+    return this.partitions.get(key)?.startOffset ?? this.store.partitions.get(key)?.startOffset;
+  }
+
+  /** Drops a loaded share-partition (its lock timers stop): the next use loads the stored state. */
+  private unload(key: string): void {
+    this.partitions.get(key)?.close();
+    this.partitions.delete(key);
+  }
+
+  private deleteState(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.unload(key);
+    if (keys.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.store.deletePartitions(keys, resolve));
+  }
 
   private configRange(name: string): readonly [number, number] | 'reset' | undefined {
     switch (name) {

@@ -11,11 +11,23 @@ export function sharePartitionKey(groupId: string, topicIdHex: string, partition
   return `${groupId}\0${topicIdHex}\0${partition}`;
 }
 
+/** The parts of a share-partition key. */
+export function parseSharePartitionKey(key: string): {
+  groupId: string;
+  topicIdHex: string;
+  partition: number;
+} {
+  const [groupId, topicIdHex, partition] = key.split('\0') as [string, string, string];
+  return { groupId, topicIdHex, partition: Number(partition) };
+}
+
 export interface ShareStateStore {
   readonly partitions: ReadonlyMap<string, SharePartitionSnapshot>;
   /** Group id → its config overrides (Kafka's names: share.record.lock.duration.ms, …). */
   readonly groupConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
   writePartition(key: string, snapshot: SharePartitionSnapshot, onDurable: () => void): void;
+  /** Forgets these share-partitions at once, in one record (DeleteGroups, DeleteShareGroupOffsets). */
+  deletePartitions(keys: readonly string[], onDurable: () => void): void;
   writeGroupConfigs(groupId: string, configs: Readonly<Record<string, string>>, onDurable: () => void): void;
   close(): void;
 }
@@ -26,6 +38,11 @@ export class MemoryShareStateStore implements ShareStateStore {
 
   writePartition(key: string, snapshot: SharePartitionSnapshot, onDurable: () => void): void {
     this.partitions.set(key, snapshot);
+    queueMicrotask(onDurable);
+  }
+
+  deletePartitions(keys: readonly string[], onDurable: () => void): void {
+    for (const key of keys) this.partitions.delete(key);
     queueMicrotask(onDurable);
   }
 

@@ -16,11 +16,14 @@ import {
   CLUSTER_RESOURCE_NAME,
   ResourceType,
 } from '../../core/kafka/acls.js';
+import { ZERO_UUID } from './apis/topic-errors.js';
 import type {
   AddOffsetsToTxnRequest,
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse,
   AlterConfigsRequest,
+  AlterShareGroupOffsetsRequest,
+  AlterShareGroupOffsetsResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicsRequest,
@@ -29,6 +32,8 @@ import type {
   DeleteGroupsResponse,
   DeleteRecordsRequest,
   DeleteRecordsResponse,
+  DeleteShareGroupOffsetsRequest,
+  DeleteShareGroupOffsetsResponse,
   DeleteTopicsRequest,
   DeleteTopicsResponse,
   DescribeClusterRequest,
@@ -39,6 +44,8 @@ import type {
   DescribeGroupsResponse,
   DescribeProducersRequest,
   DescribeProducersResponse,
+  DescribeShareGroupOffsetsRequest,
+  DescribeShareGroupOffsetsResponse,
   DescribeTransactionsRequest,
   DescribeTransactionsResponse,
   FetchRequest,
@@ -560,6 +567,103 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
     } as unknown as KafkaStruct;
   });
   groupMember(API_KEYS.LeaveGroup, () => ({}));
+
+  // The share-group offsets APIs, as Kafka 4.1 checks them: Describe needs DESCRIBE on the group and
+  // on each topic (with no topics named, those it may not describe are left out); Alter READ on the
+  // group and on each topic; Delete DELETE on the group and READ on each topic.
+  on<DescribeShareGroupOffsetsRequest>(API_KEYS.DescribeShareGroupOffsets, (call, inner) => {
+    const { session } = call;
+    const mayDescribe = topicAllowed(session, DESCRIBE);
+    const asked = new Map(call.body.groups.map((g) => [g.groupId, g.topics]));
+    return after<DescribeShareGroupOffsetsResponse>(inner(call), (response) => ({
+      ...response,
+      groups: response.groups.map((g) => {
+        if (!access.allows(session, DESCRIBE, GROUP, g.groupId))
+          return {
+            groupId: g.groupId,
+            topics: [],
+            errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+            errorMessage: DENIED_MESSAGE,
+          };
+        const allTopics = asked.get(g.groupId) === null;
+        return {
+          ...g,
+          topics: g.topics.flatMap((t) => {
+            if (mayDescribe(t.topicName)) return [t];
+            if (allTopics) return [];
+            const partitions = t.partitions.map((p) => ({
+              ...p,
+              startOffset: -1n,
+              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+              errorMessage: DENIED_MESSAGE,
+            }));
+            return [{ ...t, partitions }];
+          }),
+        };
+      }),
+    }));
+  });
+  on<AlterShareGroupOffsetsRequest>(API_KEYS.AlterShareGroupOffsets, (call, inner) => {
+    const { session, body } = call;
+    if (!access.allows(session, READ, GROUP, body.groupId))
+      return blankResponse(API_KEYS.AlterShareGroupOffsets, {
+        errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+        errorMessage: DENIED_MESSAGE,
+      });
+    const may = topicAllowed(session, READ);
+    const [allowed, refused] = split(body.topics, (t) => may(t.topicName));
+    if (refused.length === 0) return inner(call as KafkaCall);
+    return partial<AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse>(
+      call,
+      inner,
+      { ...body, topics: allowed },
+      () => blankResponse(API_KEYS.AlterShareGroupOffsets, {}) as AlterShareGroupOffsetsResponse,
+      (response) => ({
+        ...response,
+        responses: [
+          ...response.responses,
+          ...refused.map((t) => ({
+            topicName: t.topicName,
+            topicId: ZERO_UUID,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+              errorMessage: DENIED_MESSAGE,
+            })),
+          })),
+        ],
+      }),
+    );
+  });
+  on<DeleteShareGroupOffsetsRequest>(API_KEYS.DeleteShareGroupOffsets, (call, inner) => {
+    const { session, body } = call;
+    if (!access.allows(session, DELETE, GROUP, body.groupId))
+      return blankResponse(API_KEYS.DeleteShareGroupOffsets, {
+        errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+        errorMessage: DENIED_MESSAGE,
+      });
+    const may = topicAllowed(session, READ);
+    const [allowed, refused] = split(body.topics, (t) => may(t.topicName));
+    if (refused.length === 0) return inner(call as KafkaCall);
+    return partial<DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse>(
+      call,
+      inner,
+      { ...body, topics: allowed },
+      () => blankResponse(API_KEYS.DeleteShareGroupOffsets, {}) as DeleteShareGroupOffsetsResponse,
+      (response) => ({
+        ...response,
+        responses: [
+          ...response.responses,
+          ...refused.map((t) => ({
+            topicName: t.topicName,
+            topicId: ZERO_UUID,
+            errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            errorMessage: DENIED_MESSAGE,
+          })),
+        ],
+      }),
+    );
+  });
 
   // FindCoordinator: DESCRIBE on the group or the transactional id.
   on<FindCoordinatorRequest>(API_KEYS.FindCoordinator, (call, inner) => {

@@ -4,6 +4,7 @@
  *
  *   PARTITION (1): { k: share-partition key, s: its whole new snapshot }
  *   CONFIG (2):    { g: group id, c: its whole config overrides }
+ *   DELETE (3):    { ks: share-partition keys } — all gone at once (a group or a topic's state)
  *
  * Replaying in order gives each key's newest value. A snapshot holds only the in-flight window
  * (at most group.share.partition.max.record.locks offsets, run-length coded), so records stay small.
@@ -20,6 +21,7 @@ import type { StorageFs } from '../storage-fs.js';
 
 const PARTITION_RECORD = 1;
 const CONFIG_RECORD = 2;
+const DELETE_RECORD = 3;
 const LOG_NAME = 'share-state.log';
 const TMP_NAME = 'share-state.log.tmp';
 const DEFAULT_COMPACT_MIN_RECORDS = 10_000;
@@ -63,6 +65,11 @@ export class DiskShareStateStore implements ShareStateStore {
   writePartition(key: string, snapshot: SharePartitionSnapshot, onDurable: () => void): void {
     this.partitions.set(key, snapshot);
     this.append(PARTITION_RECORD, { k: key, s: snapshot }, onDurable);
+  }
+
+  deletePartitions(keys: readonly string[], onDurable: () => void): void {
+    for (const key of keys) this.partitions.delete(key);
+    this.append(DELETE_RECORD, { ks: keys }, onDurable);
   }
 
   writeGroupConfigs(groupId: string, configs: Readonly<Record<string, string>>, onDurable: () => void): void {
@@ -128,6 +135,8 @@ export class DiskShareStateStore implements ShareStateStore {
             const value = JSON.parse(buf.toString('utf8', start, end));
             if (type === PARTITION_RECORD) this.partitions.set(value.k, value.s as SharePartitionSnapshot);
             else if (type === CONFIG_RECORD) this.groupConfigs.set(value.g, value.c);
+            else if (type === DELETE_RECORD)
+              for (const key of value.ks as string[]) this.partitions.delete(key);
             this.records++;
           } catch {
             this.logger(`share state ${this.dir}: skipped an undecodable record`);

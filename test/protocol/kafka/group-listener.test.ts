@@ -62,7 +62,7 @@ describe('group APIs over the Kafka listener', () => {
     assert.deepEqual(range(API_KEYS.OffsetCommit), [0, 8]);
     assert.deepEqual(range(API_KEYS.OffsetFetch), [0, 8]);
     assert.deepEqual(range(API_KEYS.DescribeGroups), [0, 5]);
-    assert.deepEqual(range(API_KEYS.ListGroups), [0, 4]);
+    assert.deepEqual(range(API_KEYS.ListGroups), [0, 5]);
     assert.deepEqual(range(API_KEYS.DeleteGroups), [0, 2]);
     client.close();
   });

@@ -4,7 +4,10 @@
  * ShareGroupHeartbeat, fetches with ShareFetch (share session epochs 0, 1, 2, …; acknowledgements
  * piggy-backed), acknowledges with ShareAcknowledge, and closes its session (-1) and membership.
  * Records are the batches' records inside the AcquiredRecords ranges, as the Java client delivers.
+ * `version` 1 speaks as Kafka 4.1's KafkaShareConsumer does: it picks its own member id (a UUID),
+ * and its ShareFetch names partitions without byte limits and caps the records with MaxRecords.
  */
+import { randomUUID } from 'node:crypto';
 
 import type { ShareFetchResponse } from '../../../src/protocol/kafka/codec/index.js';
 import { API_KEYS } from '../../../src/protocol/kafka/codec/index.js';
@@ -41,6 +44,8 @@ export class ShareConsumer {
     readonly client: KafkaWireClient,
     readonly groupId: string,
     readonly topics: readonly string[],
+    /** The version of the four share APIs this consumer sends (0: Kafka 4.0, 1: Kafka 4.1). */
+    readonly version: 0 | 1,
   ) {}
 
   static async join(
@@ -48,9 +53,11 @@ export class ShareConsumer {
     port: number,
     groupId: string,
     topics: readonly string[],
+    options: { version?: 0 | 1 } = {},
   ): Promise<ShareConsumer> {
     const client = await KafkaWireClient.connect(host, port, 'share-consumer-test');
-    const consumer = new ShareConsumer(client, groupId, topics);
+    const consumer = new ShareConsumer(client, groupId, topics, options.version ?? 0);
+    if (consumer.version >= 1) consumer.memberId = randomUUID();
     const answer = await consumer.heartbeat(0, topics);
     if (answer.errorCode !== 0)
       throw new Error(`ShareGroupHeartbeat: error ${answer.errorCode} ${answer.errorMessage}`);
@@ -59,7 +66,7 @@ export class ShareConsumer {
 
   /** One ShareGroupHeartbeat at `epoch` (default: the member's current one). */
   async heartbeat(epoch = this.memberEpoch, subscribed: readonly string[] | null = null) {
-    const answer = await this.client.send(API_KEYS.ShareGroupHeartbeat, 0, {
+    const answer = await this.client.send(API_KEYS.ShareGroupHeartbeat, this.version, {
       groupId: this.groupId,
       memberId: this.memberId,
       memberEpoch: epoch,
@@ -81,7 +88,7 @@ export class ShareConsumer {
   /** A ShareFetch at the session's epoch carrying `acks`; returns the acquired records and the raw answer. */
   async fetch(
     acks: readonly Ack[] = [],
-    options: { maxWaitMs?: number; epoch?: number } = {},
+    options: { maxWaitMs?: number; epoch?: number; maxRecords?: number } = {},
   ): Promise<{ records: ShareRecord[]; response: ShareFetchResponse }> {
     const epoch = options.epoch ?? this.sessionEpoch;
     const byPartition = groupAcks(acks);
@@ -94,13 +101,16 @@ export class ShareConsumer {
         acknowledgementBatches: byPartition.get(`${t.topicId}:${partition}`) ?? [],
       })),
     }));
-    const response = await this.client.send(API_KEYS.ShareFetch, 0, {
+    const response = await this.client.send(API_KEYS.ShareFetch, this.version, {
       groupId: this.groupId,
       memberId: this.memberId,
       shareSessionEpoch: epoch,
       maxWaitMs: options.maxWaitMs ?? 0,
       minBytes: 1,
       maxBytes: 8 * 1024 * 1024,
+      // v1 only (the Java client's max.poll.records and its batch size default to 500).
+      maxRecords: options.maxRecords ?? 500,
+      batchSize: 500,
       topics,
       forgottenTopicsData: [],
     });
@@ -140,7 +150,7 @@ export class ShareConsumer {
       topics.set(topicId, list);
       list.push({ partitionIndex: Number(partition), acknowledgementBatches: batches });
     }
-    const response = await this.client.send(API_KEYS.ShareAcknowledge, 0, {
+    const response = await this.client.send(API_KEYS.ShareAcknowledge, this.version, {
       groupId: this.groupId,
       memberId: this.memberId,
       shareSessionEpoch: sent,

@@ -13,42 +13,10 @@ import {
   uniqueKafkaName,
 } from '../../helpers/kafka.js';
 import { KafkaWireClient } from '../../helpers/kafka-wire.js';
-import { ACCEPT, ackAll, REJECT, RELEASE, ShareConsumer, type ShareRecord } from './share-consumer.js';
+import { ACCEPT, ackAll, REJECT, RELEASE, ShareConsumer } from './share-consumer.js';
+import { createTopic, produce, setGroupConfigs, values } from './share-test-kit.js';
 
 const { Kafka, logLevel } = kafkajs;
-
-async function produce(bootstrap: string, topic: string, values: readonly string[]): Promise<void> {
-  const kafka = new Kafka({ clientId: 'share-test', brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
-  await producer.disconnect();
-}
-
-async function createTopic(bootstrap: string, topic: string): Promise<void> {
-  const kafka = new Kafka({ clientId: 'share-test', brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
-}
-
-/** IncrementalAlterConfigs SET on a GROUP resource (type 32). */
-async function setGroupConfigs(client: KafkaWireClient, groupId: string, configs: Record<string, string>) {
-  const answer = await client.send(API_KEYS.IncrementalAlterConfigs, 1, {
-    resources: [
-      {
-        resourceType: 32,
-        resourceName: groupId,
-        configs: Object.entries(configs).map(([name, value]) => ({ name, configOperation: 0, value })),
-      },
-    ],
-    validateOnly: false,
-  });
-  return answer.responses[0]!;
-}
-
-const values = (records: readonly ShareRecord[]) => records.map((r) => r.value);
 
 describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
   let broker: KafkaTestBroker;
@@ -78,8 +46,8 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     return { topic, group };
   }
 
-  it('advertises the four share APIs in ApiVersions', () => {
-    for (const key of [76, 77, 78, 79]) assert.equal(admin.brokerMax.get(key), 0, `API key ${key}`);
+  it('advertises the four share APIs in ApiVersions at v0-1', () => {
+    for (const key of [76, 77, 78, 79]) assert.equal(admin.brokerMax.get(key), 1, `API key ${key}`);
   });
 
   it('two consumers split one partition: no record goes to both while locked; every record once', async () => {

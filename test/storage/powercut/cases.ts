@@ -850,7 +850,15 @@ export const shareStateCase: CutCase<
   async workload(store, model, _committer, rng, yieldTurns) {
     const steps = 30 + Math.floor(rng() * 50);
     for (let s = 0; s < steps; s++) {
-      if (rng() < 0.8) {
+      const roll = rng();
+      if (roll < 0.1) {
+        // DeleteGroups / DeleteShareGroupOffsets: several keys gone in one record.
+        const keys = SHARE_KEYS.filter(() => rng() < 0.5);
+        const acks = keys.map((key) => model.reg.write(`p:${key}`, undefined));
+        store.deletePartitions(keys, () => {
+          for (const ack of acks) ack();
+        });
+      } else if (roll < 0.8) {
         const key = pick(rng, SHARE_KEYS);
         const start = model.n++;
         // A snapshot's in-flight window: acknowledged, archived and available runs.

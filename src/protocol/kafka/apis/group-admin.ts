@@ -1,7 +1,9 @@
 /**
- * Group administration: DescribeGroups v0-5, ListGroups v0-4 (states filter from v4) and
- * DeleteGroups v0-2. An unknown group is described as Dead with no error, as Kafka does before
- * DescribeGroups v6.
+ * Group administration: DescribeGroups v0-5, ListGroups v0-5 (states filter from v4, types filter
+ * and group type from v5, KIP-848) and DeleteGroups v0-2. An unknown group is described as Dead
+ * with no error, as Kafka does before DescribeGroups v6. Share groups (KIP-932) are listed with
+ * type "share" and deleted by DeleteGroups as Kafka does: refused with NON_EMPTY_GROUP while they
+ * have members, else their share-partitions' state is deleted durably.
  */
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
@@ -29,7 +31,7 @@ const GROUP_OPERATIONS = supportedOperationBits(ResourceType.GROUP);
 export interface GroupAdminServices {
   readonly groups: GroupCoordinator;
   /** Share groups, listed with type "share" (and protocol type "share", as Kafka's ShareGroup). */
-  readonly shares?: Pick<ShareGroupCoordinator, 'list'>;
+  readonly shares?: Pick<ShareGroupCoordinator, 'list' | 'isShareGroup' | 'deleteGroup'>;
 }
 
 export function groupAdminApis({ groups, shares }: GroupAdminServices): KafkaApi[] {
@@ -72,11 +74,16 @@ export function groupAdminApis({ groups, shares }: GroupAdminServices): KafkaApi
     {
       apiKey: API_KEYS.ListGroups,
       minVersion: 0,
-      maxVersion: 4,
+      maxVersion: 5,
       handle(call: KafkaCall<ListGroupsRequest>): ListGroupsResponse {
         const statesFilter = call.header.apiVersion >= 4 ? call.body.statesFilter : [];
         const states = new Set(statesFilter.map((s) => s.toLowerCase()));
-        const shareGroups = (shares?.list() ?? [])
+        // Kafka's group types (classic, consumer, share, streams), matched case-insensitively; an
+        // empty filter lists every type. Pier's classic groups are all of type "classic".
+        const typesFilter = call.header.apiVersion >= 5 ? call.body.typesFilter : [];
+        const types = new Set(typesFilter.map((t) => t.toLowerCase()));
+        const wanted = (type: string) => types.size === 0 || types.has(type);
+        const shareGroups = (wanted('share') ? (shares?.list() ?? []) : [])
           .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
           .map((g) => ({
             groupId: g.groupId,
@@ -88,7 +95,7 @@ export function groupAdminApis({ groups, shares }: GroupAdminServices): KafkaApi
           throttleTimeMs: 0,
           errorCode: KafkaError.NONE,
           groups: [
-            ...groups.list(statesFilter).map((g) => ({
+            ...(wanted('classic') ? groups.list(statesFilter) : []).map((g) => ({
               groupId: g.groupId,
               protocolType: g.protocolType,
               groupState: g.state,
@@ -104,10 +111,20 @@ export function groupAdminApis({ groups, shares }: GroupAdminServices): KafkaApi
       minVersion: 0,
       maxVersion: 2,
       async handle(call: KafkaCall<DeleteGroupsRequest>): Promise<DeleteGroupsResponse> {
-        const results = await groups.deleteGroups(call.body.groupsNames);
+        const names = [...new Set(call.body.groupsNames)];
+        const shareNames = names.filter((g) => shares?.isShareGroup(g));
+        const [classic, shared] = await Promise.all([
+          groups.deleteGroups(names.filter((g) => !shareNames.includes(g))),
+          Promise.all(
+            shareNames.map(async (groupId) => ({ groupId, error: await shares!.deleteGroup(groupId) })),
+          ),
+        ]);
+        const byId = new Map<string, number>();
+        for (const r of classic) byId.set(r.groupId, errorCode(r.error));
+        for (const r of shared) byId.set(r.groupId, KafkaError[r.error]);
         return {
           throttleTimeMs: 0,
-          results: results.map((r) => ({ groupId: r.groupId, errorCode: errorCode(r.error) })),
+          results: names.map((groupId) => ({ groupId, errorCode: byId.get(groupId)! })),
         };
       },
     },

@@ -1,6 +1,10 @@
 /**
- * Share groups (KIP-932) on the wire: ShareGroupHeartbeat v0, ShareGroupDescribe v0, ShareFetch v0
- * and ShareAcknowledge v0, over the core ShareGroupCoordinator and the share sessions.
+ * Share groups (KIP-932) on the wire: ShareGroupHeartbeat, ShareGroupDescribe, ShareFetch and
+ * ShareAcknowledge at v0 (Kafka 4.0's early access) and v1 (Kafka 4.1's first stable version), over
+ * the core ShareGroupCoordinator and the share sessions. What v1 changed: the client chooses its
+ * member id (an empty one is INVALID_REQUEST); ShareFetch names no per-partition byte limit (every
+ * partition named joins the session and is fetched) and caps the records acquired by the whole
+ * request (MaxRecords), and its answer carries AcquisitionLockTimeoutMs, the group's lock duration.
  *
  * ShareFetch applies the piggy-backed acknowledgements first (answered once stored), then acquires
  * records in each of the session's partitions for the member and returns the stored batches that
@@ -38,7 +42,10 @@ import {
 import { waitForHighWatermarks } from './fetch-wait.js';
 import { clientHost } from './groups.js';
 
-/** Records acquired per partition per ShareFetch (the Java client's max.poll.records default). */
+/**
+ * Records acquired per ShareFetch: per partition at v0, for the whole request at v1 when the client
+ * sends no MaxRecords (the Java client's max.poll.records default).
+ */
 export const SHARE_FETCH_MAX_RECORDS = 500;
 const MAX_BATCHES_PER_PARTITION = 10_000;
 const EMPTY = Buffer.alloc(0);
@@ -148,9 +155,20 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
   const heartbeat: KafkaApi = {
     apiKey: API_KEYS.ShareGroupHeartbeat,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     handle(call: KafkaCall<ShareGroupHeartbeatRequest>): ShareGroupHeartbeatResponse {
       const { body } = call;
+      // From v1 the member id is the client's own (a UUID it keeps for its lifetime), as in KIP-1082.
+      if (call.header.apiVersion >= 1 && body.memberId === '')
+        return {
+          throttleTimeMs: 0,
+          errorCode: KafkaError.INVALID_REQUEST,
+          errorMessage: "MemberId can't be empty.",
+          memberId: null,
+          memberEpoch: 0,
+          heartbeatIntervalMs: 0,
+          assignment: null,
+        };
       const result = shares.heartbeat({
         groupId: body.groupId,
         memberId: body.memberId,
@@ -180,7 +198,7 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
   const describe: KafkaApi = {
     apiKey: API_KEYS.ShareGroupDescribe,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     handle(call: KafkaCall<ShareGroupDescribeRequest>): ShareGroupDescribeResponse {
       return {
         throttleTimeMs: 0,
@@ -219,9 +237,10 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
   const shareFetch: KafkaApi = {
     apiKey: API_KEYS.ShareFetch,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     async handle(call: KafkaCall<ShareFetchRequest>): Promise<KafkaAnswer> {
       const { body } = call;
+      const v1 = call.header.apiVersion >= 1;
       const topLevel = topLevelError;
       if (!namesGroupAndMember(body))
         return topLevel(KafkaError.INVALID_REQUEST, 'ShareFetch needs a group id and a member id');
@@ -230,7 +249,11 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
       const acksPresent = body.topics.some((t) =>
         t.partitions.some((p) => p.acknowledgementBatches.length > 0),
       );
-      const fetching = body.topics.some((t) => t.partitions.some((p) => p.partitionMaxBytes > 0));
+      // v0 fetches the partitions given a byte limit; v1 every partition named, except in the
+      // request closing the session, whose partitions only carry acknowledgements.
+      const fetches = (p: { partitionMaxBytes: number }) =>
+        v1 ? epoch !== SHARE_FINAL_EPOCH : p.partitionMaxBytes > 0;
+      const fetching = body.topics.some((t) => t.partitions.some(fetches));
       let session: ShareSession;
       if (epoch === SHARE_INITIAL_EPOCH) {
         if (acksPresent)
@@ -259,8 +282,7 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
         session = used;
       }
       for (const t of body.topics)
-        for (const p of t.partitions)
-          if (p.partitionMaxBytes > 0) session.add(hex(t.topicId), p.partitionIndex);
+        for (const p of t.partitions) if (fetches(p)) session.add(hex(t.topicId), p.partitionIndex);
       for (const f of body.forgottenTopicsData)
         for (const p of f.partitions) session.forget(hex(f.topicId), p);
 
@@ -275,9 +297,13 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
       }
 
       const partitions = [...session.partitions.values()];
+      const requestMaxRecords = body.maxRecords > 0 ? body.maxRecords : SHARE_FETCH_MAX_RECORDS;
       const acquire = (): Map<string, ShareFetchResponsePartitionData> => {
         const out = new Map<string, ShareFetchResponsePartitionData>();
+        // v1: one budget for the whole request; v0: the default per partition.
+        let budget = requestMaxRecords;
         for (const p of partitions) {
+          if (v1 && budget <= 0) break;
           const found = findPartition(groupId, p.topicIdHex, p.partition);
           if ('errorCode' in found) {
             out.set(
@@ -289,11 +315,12 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
           const share = shares.partition(groupId, found.topic, p.partition);
           const ranges = share.acquire(
             memberId,
-            SHARE_FETCH_MAX_RECORDS,
+            v1 ? budget : SHARE_FETCH_MAX_RECORDS,
             found.log.logStartOffset,
             found.log.highWatermark,
           );
           if (ranges.length === 0) continue;
+          for (const r of ranges) budget -= r.lastOffset - r.firstOffset + 1;
           out.set(`${p.topicIdHex}:${p.partition}`, {
             ...partitionData(p.partition, KafkaError.NONE, null),
             records: readCovering(found.log, ranges),
@@ -354,6 +381,7 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
           throttleTimeMs: 0,
           errorCode: KafkaError.NONE,
           errorMessage: null,
+          acquisitionLockTimeoutMs: shares.lockDurationMs(groupId),
           responses: [...byTopic].map(([topicId, parts]) => ({ topicId, partitions: parts })),
           nodeEndpoints: [],
         };
@@ -364,7 +392,7 @@ export function shareApis({ shares, topics, clock, nodeId, sessions }: ShareServ
   const shareAcknowledge: KafkaApi = {
     apiKey: API_KEYS.ShareAcknowledge,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     async handle(call: KafkaCall<ShareAcknowledgeRequest>): Promise<ShareAcknowledgeResponse> {
       const { body } = call;
       const topLevel = topLevelError;

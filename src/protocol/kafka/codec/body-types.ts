@@ -1341,6 +1341,8 @@ export type ShareFetchRequest = {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
+  maxRecords: number;
+  batchSize: number;
   topics: ShareFetchRequestFetchTopic[];
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
 };
@@ -1383,6 +1385,7 @@ export type ShareFetchResponse = {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   nodeEndpoints: ShareFetchResponseNodeEndpoint[];
 };
@@ -1442,6 +1445,103 @@ export type ShareAcknowledgeResponse = {
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
 };
 
+export type DescribeShareGroupOffsetsRequestTopic = {
+  topicName: string;
+  partitions: number[];
+};
+
+export type DescribeShareGroupOffsetsRequestGroup = {
+  groupId: string;
+  topics: DescribeShareGroupOffsetsRequestTopic[] | null;
+};
+
+export type DescribeShareGroupOffsetsRequest = {
+  groups: DescribeShareGroupOffsetsRequestGroup[];
+};
+
+export type DescribeShareGroupOffsetsResponsePartition = {
+  partitionIndex: number;
+  startOffset: bigint;
+  leaderEpoch: number;
+  errorCode: number;
+  errorMessage: string | null;
+};
+
+export type DescribeShareGroupOffsetsResponseTopic = {
+  topicName: string;
+  topicId: string;
+  partitions: DescribeShareGroupOffsetsResponsePartition[];
+};
+
+export type DescribeShareGroupOffsetsResponseGroup = {
+  groupId: string;
+  topics: DescribeShareGroupOffsetsResponseTopic[];
+  errorCode: number;
+  errorMessage: string | null;
+};
+
+export type DescribeShareGroupOffsetsResponse = {
+  throttleTimeMs: number;
+  groups: DescribeShareGroupOffsetsResponseGroup[];
+};
+
+export type AlterShareGroupOffsetsRequestPartition = {
+  partitionIndex: number;
+  startOffset: bigint;
+};
+
+export type AlterShareGroupOffsetsRequestTopic = {
+  topicName: string;
+  partitions: AlterShareGroupOffsetsRequestPartition[];
+};
+
+export type AlterShareGroupOffsetsRequest = {
+  groupId: string;
+  topics: AlterShareGroupOffsetsRequestTopic[];
+};
+
+export type AlterShareGroupOffsetsResponsePartition = {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage: string | null;
+};
+
+export type AlterShareGroupOffsetsResponseTopic = {
+  topicName: string;
+  topicId: string;
+  partitions: AlterShareGroupOffsetsResponsePartition[];
+};
+
+export type AlterShareGroupOffsetsResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: AlterShareGroupOffsetsResponseTopic[];
+};
+
+export type DeleteShareGroupOffsetsRequestTopic = {
+  topicName: string;
+};
+
+export type DeleteShareGroupOffsetsRequest = {
+  groupId: string;
+  topics: DeleteShareGroupOffsetsRequestTopic[];
+};
+
+export type DeleteShareGroupOffsetsResponseTopic = {
+  topicName: string;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+};
+
+export type DeleteShareGroupOffsetsResponse = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: DeleteShareGroupOffsetsResponseTopic[];
+};
+
 /** Request body types by API key. */
 export type RequestBodyByKey = {
   0: ProduceRequest;
@@ -1488,6 +1588,9 @@ export type RequestBodyByKey = {
   77: ShareGroupDescribeRequest;
   78: ShareFetchRequest;
   79: ShareAcknowledgeRequest;
+  90: DescribeShareGroupOffsetsRequest;
+  91: AlterShareGroupOffsetsRequest;
+  92: DeleteShareGroupOffsetsRequest;
 };
 
 /** Response body types by API key. */
@@ -1536,5 +1639,8 @@ export type ResponseBodyByKey = {
   77: ShareGroupDescribeResponse;
   78: ShareFetchResponse;
   79: ShareAcknowledgeResponse;
+  90: DescribeShareGroupOffsetsResponse;
+  91: AlterShareGroupOffsetsResponse;
+  92: DeleteShareGroupOffsetsResponse;
 };
 

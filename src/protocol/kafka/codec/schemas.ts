@@ -400,29 +400,31 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
     { name: 'producerIdFilters', type: '[]int64', versions: [0, 32767] },
     { name: 'durationFilter', type: 'int64', versions: [1, 32767], default: -1n },
   ] }],
-  [76, { name: 'ShareGroupHeartbeatRequest', apiKey: 76, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [76, { name: 'ShareGroupHeartbeatRequest', apiKey: 76, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'groupId', type: 'string', versions: [0, 32767] },
     { name: 'memberId', type: 'string', versions: [0, 32767] },
     { name: 'memberEpoch', type: 'int32', versions: [0, 32767] },
     { name: 'rackId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
     { name: 'subscribedTopicNames', type: '[]string', versions: [0, 32767], nullable: [0, 32767], default: null },
   ] }],
-  [77, { name: 'ShareGroupDescribeRequest', apiKey: 77, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [77, { name: 'ShareGroupDescribeRequest', apiKey: 77, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'groupIds', type: '[]string', versions: [0, 32767] },
     { name: 'includeAuthorizedOperations', type: 'bool', versions: [0, 32767] },
   ] }],
-  [78, { name: 'ShareFetchRequest', apiKey: 78, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [78, { name: 'ShareFetchRequest', apiKey: 78, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'groupId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
     { name: 'memberId', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
     { name: 'shareSessionEpoch', type: 'int32', versions: [0, 32767] },
     { name: 'maxWaitMs', type: 'int32', versions: [0, 32767] },
     { name: 'minBytes', type: 'int32', versions: [0, 32767] },
     { name: 'maxBytes', type: 'int32', versions: [0, 32767], default: 2147483647 },
+    { name: 'maxRecords', type: 'int32', versions: [1, 32767] },
+    { name: 'batchSize', type: 'int32', versions: [1, 32767] },
     { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
       { name: 'topicId', type: 'uuid', versions: [0, 32767] },
       { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
         { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
-        { name: 'partitionMaxBytes', type: 'int32', versions: [0, 32767] },
+        { name: 'partitionMaxBytes', type: 'int32', versions: [0, 0] },
         { name: 'acknowledgementBatches', type: '[]struct', versions: [0, 32767], fields: [
           { name: 'firstOffset', type: 'int64', versions: [0, 32767] },
           { name: 'lastOffset', type: 'int64', versions: [0, 32767] },
@@ -435,7 +437,7 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'partitions', type: '[]int32', versions: [0, 32767] },
     ] },
   ] }],
-  [79, { name: 'ShareAcknowledgeRequest', apiKey: 79, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [79, { name: 'ShareAcknowledgeRequest', apiKey: 79, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'groupId', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
     { name: 'memberId', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
     { name: 'shareSessionEpoch', type: 'int32', versions: [0, 32767] },
@@ -449,6 +451,31 @@ export const REQUESTS: ReadonlyMap<number, KafkaMessageSchema> = new Map([
           { name: 'acknowledgeTypes', type: '[]int8', versions: [0, 32767] },
         ] },
       ] },
+    ] },
+  ] }],
+  [90, { name: 'DescribeShareGroupOffsetsRequest', apiKey: 90, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'groups', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'groupId', type: 'string', versions: [0, 32767] },
+      { name: 'topics', type: '[]struct', versions: [0, 32767], nullable: [0, 32767], fields: [
+        { name: 'topicName', type: 'string', versions: [0, 32767] },
+        { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+      ] },
+    ] },
+  ] }],
+  [91, { name: 'AlterShareGroupOffsetsRequest', apiKey: 91, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'groupId', type: 'string', versions: [0, 32767] },
+    { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicName', type: 'string', versions: [0, 32767] },
+      { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+        { name: 'startOffset', type: 'int64', versions: [0, 32767] },
+      ] },
+    ] },
+  ] }],
+  [92, { name: 'DeleteShareGroupOffsetsRequest', apiKey: 92, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'groupId', type: 'string', versions: [0, 32767] },
+    { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicName', type: 'string', versions: [0, 32767] },
     ] },
   ] }],
 ]);
@@ -1012,7 +1039,7 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'transactionState', type: 'string', versions: [0, 32767] },
     ] },
   ] }],
-  [76, { name: 'ShareGroupHeartbeatResponse', apiKey: 76, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [76, { name: 'ShareGroupHeartbeatResponse', apiKey: 76, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
     { name: 'errorCode', type: 'int16', versions: [0, 32767] },
     { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
@@ -1026,7 +1053,7 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       ] },
     ] },
   ] }],
-  [77, { name: 'ShareGroupDescribeResponse', apiKey: 77, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [77, { name: 'ShareGroupDescribeResponse', apiKey: 77, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
     { name: 'groups', type: '[]struct', versions: [0, 32767], fields: [
       { name: 'errorCode', type: 'int16', versions: [0, 32767] },
@@ -1054,10 +1081,11 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'authorizedOperations', type: 'int32', versions: [0, 32767], default: -2147483648 },
     ] },
   ] }],
-  [78, { name: 'ShareFetchResponse', apiKey: 78, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [78, { name: 'ShareFetchResponse', apiKey: 78, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
     { name: 'errorCode', type: 'int16', versions: [0, 32767] },
     { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'acquisitionLockTimeoutMs', type: 'int32', versions: [1, 32767] },
     { name: 'responses', type: '[]struct', versions: [0, 32767], fields: [
       { name: 'topicId', type: 'uuid', versions: [0, 32767] },
       { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
@@ -1085,7 +1113,7 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'rack', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
     ] },
   ] }],
-  [79, { name: 'ShareAcknowledgeResponse', apiKey: 79, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+  [79, { name: 'ShareAcknowledgeResponse', apiKey: 79, validVersions: [0, 1], flexibleVersions: [0, 32767], fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
     { name: 'errorCode', type: 'int16', versions: [0, 32767] },
     { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
@@ -1106,6 +1134,50 @@ export const RESPONSES: ReadonlyMap<number, KafkaMessageSchema> = new Map([
       { name: 'host', type: 'string', versions: [0, 32767] },
       { name: 'port', type: 'int32', versions: [0, 32767] },
       { name: 'rack', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    ] },
+  ] }],
+  [90, { name: 'DescribeShareGroupOffsetsResponse', apiKey: 90, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'groups', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'groupId', type: 'string', versions: [0, 32767] },
+      { name: 'topics', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'topicName', type: 'string', versions: [0, 32767] },
+        { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+        { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+          { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+          { name: 'startOffset', type: 'int64', versions: [0, 32767] },
+          { name: 'leaderEpoch', type: 'int32', versions: [0, 32767] },
+          { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+          { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+        ] },
+      ] },
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    ] },
+  ] }],
+  [91, { name: 'AlterShareGroupOffsetsResponse', apiKey: 91, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'responses', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicName', type: 'string', versions: [0, 32767] },
+      { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+      { name: 'partitions', type: '[]struct', versions: [0, 32767], fields: [
+        { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+        { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+      ] },
+    ] },
+  ] }],
+  [92, { name: 'DeleteShareGroupOffsetsResponse', apiKey: 92, validVersions: [0, 0], flexibleVersions: [0, 32767], fields: [
+    { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+    { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+    { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
+    { name: 'responses', type: '[]struct', versions: [0, 32767], fields: [
+      { name: 'topicName', type: 'string', versions: [0, 32767] },
+      { name: 'topicId', type: 'uuid', versions: [0, 32767] },
+      { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+      { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767], default: null },
     ] },
   ] }],
 ]);
@@ -1156,4 +1228,7 @@ export const API_KEYS = {
   ShareGroupDescribe: 77,
   ShareFetch: 78,
   ShareAcknowledge: 79,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
 } as const;

@@ -3,8 +3,9 @@
  *
  * A list of 10,000 queues is ~9 MB; written at once to a client that reads slowly, it would sit in
  * the socket's user-space buffer until sent. Here each write hands the socket at most
- * WRITE_PIECE_BYTES (a subarray, not a copy) and the next waits for `drain`, so a response holds
- * at most about that much beyond the kernel's buffers however slowly its client reads; a client
+ * WRITE_PIECE_BYTES (a subarray, not a copy; small pieces corked together into one writev) and,
+ * once more than QUEUED_LIMIT_BYTES wait, the next write waits for `drain`, so a response holds a
+ * few hundred KiB at most beyond the kernel's buffers however slowly its client reads; a client
  * that goes away ends the writing at the next piece.
  *
  * gzip runs in node:zlib's stream (on libuv's thread pool, never on the event loop) at the fastest
@@ -17,8 +18,16 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { constants, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 
-/** Bytes handed to the socket (or to gzip) in one write: the most a slow client keeps queued. */
-export const WRITE_PIECE_BYTES = 64 * 1024;
+/** Bytes handed to the socket (or to gzip) in one write at most. */
+export const WRITE_PIECE_BYTES = 128 * 1024;
+
+/**
+ * Bytes a response may have queued in user space before the next write waits for `drain` (which
+ * comes once they are all sent): with a piece written on top, a slow client costs at most
+ * QUEUED_LIMIT_BYTES + WRITE_PIECE_BYTES. Waiting on every write above the socket's 16 KiB
+ * high-water mark instead costs a turn of the event loop per piece even for a fast client.
+ */
+export const QUEUED_LIMIT_BYTES = 256 * 1024;
 
 /**
  * Test and diagnostics hook: `wait` each time a body waits for `drain` (with the bytes queued in
@@ -30,7 +39,7 @@ export const bodyChannel = channel('pier:http-body');
 export interface BodyEvent {
   readonly kind: 'wait' | 'end';
   readonly response: ServerResponse;
-  /** Bytes queued in user space for this response: the response's own plus its socket's. */
+  /** Bytes queued in user space for this response: the response's and its socket's (and gzip's). */
   readonly queuedBytes: number;
   /** Body bytes handed over so far (before compression). */
   readonly writtenBytes: number;
@@ -90,22 +99,51 @@ export class BodyWriter {
     return this.clientGone || this.response.destroyed || (this.gzip?.destroyed ?? false);
   }
 
-  /** Writes the bytes, waiting for `drain` between pieces; false once the client has gone. */
+  /** Writes the bytes, waiting for `drain` when too much is queued; false once the client has gone. */
   async write(bytes: Buffer): Promise<boolean> {
     for (let at = 0; at < bytes.length; at += WRITE_PIECE_BYTES) {
       if (this.aborted) return false;
       const piece =
         at === 0 && bytes.length <= WRITE_PIECE_BYTES ? bytes : bytes.subarray(at, at + WRITE_PIECE_BYTES);
       this.writtenBytes += piece.length;
-      if (!this.sink.write(piece)) await this.drained();
+      this.sink.write(piece);
+      await this.paced();
     }
     return !this.aborted;
   }
 
-  /** Writes every piece in order (see write). */
+  /**
+   * Writes every piece in order: small ones corked together (one writev per WRITE_PIECE_BYTES,
+   * not a syscall each; a scrape is hundreds of pieces), large ones through write.
+   */
   async writeAll(pieces: readonly Buffer[]): Promise<boolean> {
-    for (const piece of pieces) if (piece.length > 0 && !(await this.write(piece))) return false;
+    let corkedBytes = 0;
+    for (const piece of pieces) {
+      if (piece.length === 0) continue;
+      if (this.aborted) break;
+      if (piece.length >= WRITE_PIECE_BYTES) {
+        if (corkedBytes > 0) this.sink.uncork();
+        corkedBytes = 0;
+        if (!(await this.write(piece))) return false;
+        continue;
+      }
+      if (corkedBytes === 0) this.sink.cork();
+      this.sink.write(piece);
+      this.writtenBytes += piece.length;
+      corkedBytes += piece.length;
+      if (corkedBytes >= WRITE_PIECE_BYTES) {
+        this.sink.uncork();
+        corkedBytes = 0;
+        await this.paced();
+      }
+    }
+    if (corkedBytes > 0) this.sink.uncork();
     return !this.aborted;
+  }
+
+  /** Waits for `drain` when more than QUEUED_LIMIT_BYTES are queued (drain then comes once all is sent). */
+  private async paced(): Promise<void> {
+    if (this.sink.writableNeedDrain && this.sink.writableLength > QUEUED_LIMIT_BYTES) await this.drained();
   }
 
   /** Ends the body (after gzip's trailer when compressing); a body whose client left is only reported. */
@@ -136,10 +174,9 @@ export class BodyWriter {
     const event: BodyEvent = {
       kind,
       response: this.response,
+      // A response's writableLength includes its socket's.
       queuedBytes:
-        this.response.writableLength +
-        (this.response.socket?.writableLength ?? 0) +
-        (this.gzip ? this.gzip.writableLength + this.gzip.readableLength : 0),
+        this.response.writableLength + (this.gzip ? this.gzip.writableLength + this.gzip.readableLength : 0),
       writtenBytes: this.writtenBytes,
       ...(outcome ? { outcome } : {}),
     };

@@ -4,6 +4,7 @@
 // is shared. Commands arrive over the IPC channel; answers go back the same way.
 
 import { Agent, get } from 'node:http';
+import { createGunzip } from 'node:zlib';
 
 /**
  * How the prober reads an answer: `fetch` (undici, web streams, the body collected into one
@@ -20,6 +21,8 @@ export type ProberCommand =
       seconds: number;
       authorization: string;
       client: ProberClient;
+      /** Ask for gzip and decode it (else Accept-Encoding: identity); sizes are the decoded bytes. */
+      gzip: boolean;
     }
   | { type: 'scrape'; urls: string[]; intervalMs: number; authorization: string }
   | { type: 'stop-scrape' };
@@ -28,9 +31,14 @@ export type ProberAnswer =
   | { type: 'latency-done'; samplesMs: Record<string, number[]>; sizesBytes: Record<string, number> }
   | { type: 'scrape-stopped'; scrapes: number; error?: string };
 
-async function timedGet(url: string, authorization: string): Promise<{ ms: number; bytes: number }> {
+async function timedGet(
+  url: string,
+  authorization: string,
+  gzip = false,
+): Promise<{ ms: number; bytes: number }> {
   const started = performance.now();
-  const res = await fetch(url, { headers: { authorization } });
+  // fetch decodes gzip itself; it asks for it unless told otherwise.
+  const res = await fetch(url, { headers: { authorization, 'accept-encoding': gzip ? 'gzip' : 'identity' } });
   const body = await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
   return { ms: performance.now() - started, bytes: body.byteLength };
@@ -38,19 +46,27 @@ async function timedGet(url: string, authorization: string): Promise<{ ms: numbe
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-function timedHttpGet(url: string, authorization: string): Promise<{ ms: number; bytes: number }> {
+function timedHttpGet(
+  url: string,
+  authorization: string,
+  gzip: boolean,
+): Promise<{ ms: number; bytes: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    get(url, { agent, headers: { authorization } }, (res) => {
+    const headers = { authorization, 'accept-encoding': gzip ? 'gzip' : 'identity' };
+    get(url, { agent, headers }, (res) => {
       let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
+      // A gzip'd answer is decoded as a client would (on the thread pool), its decoded bytes counted.
+      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+      body.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
       });
-      res.on('end', () => {
+      body.on('end', () => {
         if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode}`));
         else resolve({ ms: performance.now() - started, bytes });
       });
       res.on('error', reject);
+      body.on('error', reject);
     }).on('error', reject);
   });
 }
@@ -70,8 +86,8 @@ async function measureLatency(command: Extract<ProberCommand, { type: 'latency' 
     for (const [name, url] of command.endpoints) {
       const { ms, bytes } =
         command.client === 'http'
-          ? await timedHttpGet(url, command.authorization)
-          : await timedGet(url, command.authorization);
+          ? await timedHttpGet(url, command.authorization, command.gzip)
+          : await timedGet(url, command.authorization, command.gzip);
       samplesMs[name]!.push(ms);
       sizesBytes[name] = bytes;
     }

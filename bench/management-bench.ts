@@ -40,6 +40,9 @@ const { values } = parseArgs({
     // How the latency phase's client reads answers (http-prober.ts): fetch, or node:http counting
     // the bytes (less of the client's own CPU in the figure).
     'prober-client': { type: 'string', default: 'fetch' },
+    // Ask for gzip (Accept-Encoding: gzip, decoded by the client) in the latency and CPU phases;
+    // without it every request says Accept-Encoding: identity (fetch would otherwise ask for gzip).
+    'prober-gzip': { type: 'boolean', default: false },
 
     'pier-bin': { type: 'string' },
     // A directory for the broker's CPU profile (node --cpu-prof), written when it stops.
@@ -51,7 +54,7 @@ if (values.help) {
   process.stdout.write(
     'npm run bench -- management [--queues 10000] [--connections 1000] [--load-queues 4] [--rate 50000]\n' +
       '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n' +
-      '  [--broker-cpu-prof DIR] [--prober-client fetch|http]\n' +
+      '  [--broker-cpu-prof DIR] [--prober-client fetch|http] [--prober-gzip]\n' +
       '  [--requests overview,page,full,metrics,per-object] [--cpu-requests 20]\n' +
       '  (--cost-rounds 0: no cost phase; --cpu-requests 0: no CPU-per-request phase)\n',
   );
@@ -69,6 +72,9 @@ const SCRAPE_MS = Number(values['scrape-interval']) * 1000;
 const PROBER_CLIENT = values['prober-client'] as ProberClient;
 if (PROBER_CLIENT !== 'fetch' && PROBER_CLIENT !== 'http')
   throw new Error(`--prober-client: '${PROBER_CLIENT}' is neither fetch nor http`);
+
+const PROBER_GZIP = values['prober-gzip'];
+const ACCEPT_ENCODING = PROBER_GZIP ? 'gzip' : 'identity';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -129,7 +135,7 @@ const AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
 
 async function timedGet(url: string): Promise<{ ms: number; bytes: number }> {
   const started = performance.now();
-  const res = await fetch(url, { headers: { authorization: AUTH } });
+  const res = await fetch(url, { headers: { authorization: AUTH, 'accept-encoding': ACCEPT_ENCODING } });
   const body = await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
   return { ms: performance.now() - started, bytes: body.byteLength };
@@ -156,7 +162,14 @@ function startProber() {
   return {
     async latency(endpoints: [string, string][], seconds: number) {
       const done = answer('latency-done');
-      command({ type: 'latency', endpoints, seconds, authorization: AUTH, client: PROBER_CLIENT });
+      command({
+        type: 'latency',
+        endpoints,
+        seconds,
+        authorization: AUTH,
+        client: PROBER_CLIENT,
+        gzip: PROBER_GZIP,
+      });
       return done;
     },
     startScraping(urls: string[], intervalMs: number) {
@@ -344,7 +357,7 @@ async function main(): Promise<void> {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const lines = [
       `Machine: ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}`,
-      `${QUEUES} queues, ${CONNECTIONS} idle connections, load ${RATE} msg/s target through ${LOAD_QUEUES} queues (measured ${Math.round(latencyRate)} msg/s consumed during the latency phase); prober client ${PROBER_CLIENT}`,
+      `${QUEUES} queues, ${CONNECTIONS} idle connections, load ${RATE} msg/s target through ${LOAD_QUEUES} queues (measured ${Math.round(latencyRate)} msg/s consumed during the latency phase); prober client ${PROBER_CLIENT}${PROBER_GZIP ? ' with gzip' : ''}`,
       '',
       '| Request | n | p50 ms | p99 ms | max ms | bytes |',
       '| --- | ---: | ---: | ---: | ---: | ---: |',

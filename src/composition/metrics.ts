@@ -1,7 +1,8 @@
 /**
  * Composes the Prometheus listener (`--prometheus-port`, 15692 as RabbitMQ's rabbitmq_prometheus,
  * no authentication): `GET /metrics` and `GET /metrics/per-object`, rendered by src/metrics from
- * the state of every protocol's model, plus the process measurements read here (/proc).
+ * the state of every protocol's model, plus the process measurements read here (/proc). Bodies
+ * are written with backpressure and gzip'd when asked for (util/http-body.ts).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -19,8 +20,9 @@ import {
 } from '../metrics/render.js';
 import { PIER_VERSION } from '../protocol/amqp/server-properties.js';
 import type { ResourceMonitor } from '../resources/resource-monitor.js';
+import { acceptsGzip, sendPieces } from '../util/http-body.js';
 import { listen } from '../util/listen.js';
-import { byteLength, writePieces } from '../util/write-pieces.js';
+import { byteLength } from '../util/write-pieces.js';
 import type { AmqpParts } from './amqp.js';
 import type { KafkaParts } from './kafka.js';
 import { type BoundAddress, bindListener, formatHost } from './listener.js';
@@ -155,12 +157,17 @@ async function answer(
     response.end(`cannot render metrics: ${(error as Error).message}\n`);
     return;
   }
+  // As rabbitmq_prometheus (the Prometheus client library's negotiation): gzip whenever asked for,
+  // whatever the size (Prometheus itself asks), and `content-encoding: identity` otherwise.
+  const head = request.method === 'HEAD';
+  const compress = !head && acceptsGzip(request.headers['accept-encoding']);
   response.writeHead(200, {
     'content-type': EXPOSITION_CONTENT_TYPE,
-    'content-length': byteLength(body),
+    ...(compress
+      ? { 'content-encoding': 'gzip' }
+      : { 'content-encoding': 'identity', 'content-length': byteLength(body) }),
   });
-  if (request.method === 'HEAD') response.end();
-  else writePieces(response, body);
+  await sendPieces(response, body, { compress, head });
 }
 
 /** Open file descriptors of this process; undefined where /proc is absent. */

@@ -3,10 +3,14 @@
  * JSON (400 when malformed), authenticates, checks the route's access level, runs the handler and
  * replies `application/json` (the Prometheus exposition, a RawReply, excepted). Paths outside /api
  * and /metrics are the web UI's static files (static-files.ts), served without authentication.
+ * Bodies are written with backpressure and gzip'd as RabbitMQ's cowboy does (util/http-body.ts):
+ * when Accept-Encoding names gzip and the body is at least GZIP_MIN_BYTES, with
+ * `Vary: accept-encoding` on every API answer.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { byteLength, writePieces } from '../util/write-pieces.js';
+import { acceptsGzip, BodyWriter, sendPieces } from '../util/http-body.js';
+import { byteLength } from '../util/write-pieces.js';
 import { authenticate, requireLevel } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, HttpError, toHttpError } from './errors.js';
@@ -14,6 +18,16 @@ import { JsonArrayStream } from './list-stream.js';
 import { type ApiRequest, RawReply } from './request.js';
 import type { Router } from './router.js';
 import { isApiPath, StaticFiles } from './static-files.js';
+
+/**
+ * Bodies shorter than this are sent plain even to a client asking for gzip: cowboy's
+ * cowboy_compress_h threshold, which RabbitMQ 3.10's management API uses (an answer of 299 bytes
+ * is plain, one of 300 gzip'd).
+ */
+export const GZIP_MIN_BYTES = 300;
+
+/** RabbitMQ's answers vary on these request headers (cowboy_rest and cowboy_compress_h add them). */
+const VARY = 'accept, accept-encoding, origin';
 
 export class ManagementServer {
   private readonly server: Server;
@@ -24,7 +38,7 @@ export class ManagementServer {
     private readonly ui: StaticFiles = new StaticFiles(),
   ) {
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => this.sendError(res, toHttpError(error)));
+      this.handle(req, res).catch((error) => this.sendError(req, res, toHttpError(error)));
     });
   }
 
@@ -89,13 +103,7 @@ export class ManagementServer {
     }
     if (reply instanceof RawReply) {
       const pieces = Buffer.isBuffer(reply.bytes) ? [reply.bytes] : reply.bytes;
-      res.writeHead(200, {
-        'Content-Type': reply.contentType,
-        'Cache-Control': 'no-cache',
-        'Content-Length': byteLength(pieces),
-      });
-      if (method === 'HEAD') res.end();
-      else writePieces(res, pieces);
+      await this.sendBytes(req, res, 200, reply.contentType, pieces);
       return;
     }
     if (
@@ -105,26 +113,55 @@ export class ManagementServer {
       typeof reply.status === 'number'
     ) {
       const { status, body: replyBody } = reply as { status: number; body?: unknown };
-      this.send(res, status, replyBody);
+      await this.send(req, res, status, replyBody);
     } else {
-      this.send(res, 200, reply);
+      await this.send(req, res, 200, reply);
     }
   }
 
-  /** A long list as a chunked JSON array, a write per slice of rows (list-stream.ts). */
+  /**
+   * A long list as a chunked JSON array, a write per slice of rows (list-stream.ts), each written
+   * once the client has taken the previous ones; a list of one slice is sent whole (Content-Length).
+   */
   private async stream(req: IncomingMessage, res: ServerResponse, reply: JsonArrayStream): Promise<void> {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
+    if (reply.isSmall) {
+      await this.sendBytes(req, res, 200, 'application/json', [reply.whole()]);
+      return;
+    }
+    const compress = req.method !== 'HEAD' && acceptsGzip(req.headers['accept-encoding']);
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache',
+      Vary: VARY,
+      ...(compress ? { 'Content-Encoding': 'gzip' } : {}),
+    });
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    await reply.writeTo(
-      (bytes) => {
-        res.write(bytes);
-      },
-      () => res.destroyed || res.writableEnded,
-    );
-    if (!res.destroyed) res.end();
+    const body = new BodyWriter(res, compress);
+    await reply.writeTo((bytes) => body.write(bytes));
+    body.end();
+  }
+
+  /** A whole body: gzip'd when asked for and at least GZIP_MIN_BYTES, else plain with Content-Length. */
+  private async sendBytes(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    contentType: string,
+    pieces: readonly Buffer[],
+  ): Promise<void> {
+    const sizeBytes = byteLength(pieces);
+    const head = req.method === 'HEAD';
+    const compress = !head && sizeBytes >= GZIP_MIN_BYTES && acceptsGzip(req.headers['accept-encoding']);
+    res.writeHead(status, {
+      'Content-Type': contentType,
+      'Cache-Control': 'no-cache',
+      Vary: VARY,
+      ...(compress ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': sizeBytes }),
+    });
+    await sendPieces(res, pieces, { compress, head });
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse, rawPath: string, method: string): void {
@@ -138,24 +175,21 @@ export class ManagementServer {
     res.end(method === 'HEAD' ? undefined : file.bytes);
   }
 
-  private send(res: ServerResponse, status: number, body: unknown): void {
+  private send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): Promise<void> {
     const text = body === undefined ? '' : JSON.stringify(body);
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      'Cache-Control': 'no-cache',
-      'Content-Length': Buffer.byteLength(text),
-    });
-    res.end(text);
+    return this.sendBytes(req, res, status, 'application/json', [Buffer.from(text, 'utf8')]);
   }
 
-  private sendError(res: ServerResponse, error: HttpError): void {
+  private sendError(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
     if (error.status >= 500) this.ctx.log(`management: ${error.reason}`);
     if (res.headersSent) {
       res.destroy();
       return;
     }
     if (error.status === 413) res.setHeader('Connection', 'close');
-    this.send(res, error.status, { error: error.error, reason: error.reason });
+    this.send(req, res, error.status, { error: error.error, reason: error.reason }).catch(() =>
+      res.destroy(),
+    );
   }
 }
 

@@ -65,36 +65,46 @@ const cachedSlices = new WeakMap<object, CachedSlice>();
 /**
  * An unpaginated list reply: http-server.ts writes it as a JSON array, a slice of 500 rows per
  * write; the event loop runs between slices whenever building them took longer than the budget.
- * Slices whose rows are unchanged since the last listing are written from cache (no copy).
- * Writes are not held back for the socket to drain: the pieces are the cached slices themselves,
- * so queueing them costs no memory beyond the cache, and libuv sends them as the client reads
- * without the event loop coming back to this list.
+ * Slices whose rows are unchanged since the last listing are written from cache (no copy). Each
+ * write may wait for the client to read (util/http-body.ts: backpressure), so a slow client holds
+ * back the building of further slices rather than the broker queueing the whole list for it.
  */
 export class JsonArrayStream {
   constructor(
-    private readonly count: number,
+    readonly count: number,
     /** The item's JSON, as text or UTF-8. */
     private readonly jsonAt: (index: number) => string | Buffer,
     /** The object the item is the JSON of (for the slice cache); without it, nothing is cached. */
     private readonly rowAt?: (index: number) => object,
   ) {}
 
-  /** Writes the array through `write`; stops early when `aborted()` (the client went away). */
-  async writeTo(write: (bytes: Buffer) => void, aborted: () => boolean): Promise<void> {
-    write(OPEN);
+  /** Whether the whole array fits one slice (then `whole()` builds it at once). */
+  get isSmall(): boolean {
+    return this.count <= ROWS_PER_SLICE;
+  }
+
+  /** The whole array as one Buffer (for a list of at most one slice). */
+  whole(): Buffer {
+    return this.count === 0 ? EMPTY : Buffer.concat([OPEN, this.slice(0, this.count), CLOSE]);
+  }
+
+  /**
+   * Writes the array through `write`, awaiting each write (it resolves when the client may take
+   * more, false once the client has gone: then nothing more is built or written).
+   */
+  async writeTo(write: (bytes: Buffer) => Promise<boolean>): Promise<void> {
+    if (!(await write(OPEN))) return;
     let started = performance.now();
     for (let start = 0; start < this.count; start += ROWS_PER_SLICE) {
       const end = Math.min(this.count, start + ROWS_PER_SLICE);
-      if (start > 0) write(COMMA);
-      write(this.slice(start, end));
-      if (aborted()) return;
+      if (start > 0 && !(await write(COMMA))) return;
+      if (!(await write(this.slice(start, end)))) return;
       if (end < this.count && performance.now() - started >= SLICE_BUDGET_MS) {
         await yieldToEventLoop();
-        if (aborted()) return;
         started = performance.now();
       }
     }
-    write(CLOSE);
+    await write(CLOSE);
   }
 
   /** Rows start…end-1 joined with commas, from the cache when every row is unchanged. */
@@ -133,6 +143,7 @@ const COMMA_BYTE = 0x2c;
 const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
+const EMPTY = Buffer.from('[]');
 
 /** Builds every entry's view in time-boxed slices. */
 async function buildAll<T>(entries: Entry<T>[], view: (row: T) => Item): Promise<void> {

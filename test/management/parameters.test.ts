@@ -358,6 +358,11 @@ describe('management API: parameters survive a restart and travel in definitions
     await api('PUT', '/api/vhosts/kept', {});
     await api('PUT', '/api/vhost-limits/kept/max-queues', { value: 7 });
     await api('PUT', '/api/operator-policies/kept/cap', { pattern: '.*', definition: { 'max-length': 9 } });
+    // The shovel's queues exist first: a shovel declares its destination when it starts, and
+    // whether that happened before the export (or the stop) must not decide what is compared.
+    for (const queue of ['a', 'b']) {
+      assert.equal((await api('PUT', `/api/queues/kept/${queue}`, { durable: true })).status, 201);
+    }
     await api('PUT', '/api/parameters/shovel/kept/s', { value: { 'src-queue': 'a', 'dest-queue': 'b' } });
     await api('PUT', '/api/global-parameters/g', { value: 'v' });
     await api('PUT', '/api/users/u', { password: 'pw', tags: '' });

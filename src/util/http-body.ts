@@ -3,10 +3,10 @@
  *
  * A list of 10,000 queues is ~9 MB; written at once to a client that reads slowly, it would sit in
  * the socket's user-space buffer until sent. Here each write hands the socket at most
- * WRITE_PIECE_BYTES (a subarray, not a copy; small pieces corked together into one writev) and,
- * once more than QUEUED_LIMIT_BYTES wait, the next write waits for `drain`, so a response holds a
- * about 1.5 MB at most beyond the kernel's buffers however slowly its client reads; a client
- * that goes away ends the writing at the next piece.
+ * bodyPacing.pieceBytes (a subarray, not a copy; small pieces corked together into one writev)
+ * and, once more than bodyPacing.queuedLimitBytes wait, the next write waits for `drain`, so a
+ * response holds about 5 MB at most beyond the kernel's buffers however slowly its client reads;
+ * a client that goes away ends the writing at the next piece.
  *
  * gzip runs in node:zlib's stream (on libuv's thread pool, never on the event loop) at the fastest
  * level: the answers are JSON and Prometheus text that shrink ~10x even so, and the broker's CPU
@@ -18,18 +18,20 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { constants, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 
-/** Bytes handed to the socket (or to gzip) in one write at most. */
-export const WRITE_PIECE_BYTES = 512 * 1024;
-
 /**
- * Bytes a response may have queued in user space before the next write waits for `drain` (which
- * comes once they are all sent): with a piece written on top, a slow client costs at most
- * QUEUED_LIMIT_BYTES + WRITE_PIECE_BYTES. Waiting on every write above the socket's 16 KiB
- * high-water mark instead costs a turn of the event loop per piece even for a fast client.
+ * How bodies are paced. `pieceBytes`: bytes handed to the socket (or to gzip) in one write at most.
+ * `queuedLimitBytes`: bytes a response may have queued in user space before the next write waits
+ * for `drain` (which comes once they are all sent): with a piece written on top, a slow client
+ * costs at most queuedLimitBytes + pieceBytes (~5 MB). Waiting on every write above the socket's
+ * 16 KiB high-water mark instead costs a turn of the event loop per piece even for a fast client.
+ *
+ * Measured (10,000-queue list, 9.4 MB, 50,000 msg/s carried on 2 cores): 128 KiB pieces and a
+ * 256 KiB limit cost the broker 19–20 ms per list against 15 ms unpaced; 512 KiB and 1 MiB, 16 ms
+ * and a p99 of 70–104 ms; 1 MiB and 4 MiB, 9–12 ms and a p99 of 46–56 ms (each write of the
+ * list's tail waits on the event loop, which the message load keeps busy). Mutable for tests,
+ * which shrink it to see the pacing with answers that fit in the kernel's buffers.
  */
-// Measured (10,000-queue list, 9.4 MB): 128 KiB pieces and a 256 KiB limit cost the broker 19–20 ms
-// per list against 15 ms unpaced; 512 KiB and 1 MiB cost 16 ms, holding ≤ 1.5 MB per slow client.
-export const QUEUED_LIMIT_BYTES = 1024 * 1024;
+export const bodyPacing = { pieceBytes: 1024 * 1024, queuedLimitBytes: 4 * 1024 * 1024 };
 
 /**
  * Test and diagnostics hook: `wait` each time a body waits for `drain` (with the bytes queued in
@@ -83,8 +85,8 @@ export class BodyWriter {
       // zlib passes the options on to its Transform (highWaterMark included), though its types omit it.
       const options: ZlibOptions & { highWaterMark: number } = {
         level: constants.Z_BEST_SPEED,
-        chunkSize: WRITE_PIECE_BYTES,
-        highWaterMark: WRITE_PIECE_BYTES,
+        chunkSize: bodyPacing.pieceBytes,
+        highWaterMark: bodyPacing.pieceBytes,
       };
       this.gzip = createGzip(options);
       // pipeline ends the response after gzip's last bytes and destroys gzip (its zlib handle
@@ -103,10 +105,12 @@ export class BodyWriter {
 
   /** Writes the bytes, waiting for `drain` when too much is queued; false once the client has gone. */
   async write(bytes: Buffer): Promise<boolean> {
-    for (let at = 0; at < bytes.length; at += WRITE_PIECE_BYTES) {
+    for (let at = 0; at < bytes.length; at += bodyPacing.pieceBytes) {
       if (this.aborted) return false;
       const piece =
-        at === 0 && bytes.length <= WRITE_PIECE_BYTES ? bytes : bytes.subarray(at, at + WRITE_PIECE_BYTES);
+        at === 0 && bytes.length <= bodyPacing.pieceBytes
+          ? bytes
+          : bytes.subarray(at, at + bodyPacing.pieceBytes);
       this.writtenBytes += piece.length;
       this.sink.write(piece);
       await this.paced();
@@ -115,7 +119,7 @@ export class BodyWriter {
   }
 
   /**
-   * Writes every piece in order: small ones corked together (one writev per WRITE_PIECE_BYTES,
+   * Writes every piece in order: small ones corked together (one writev per bodyPacing.pieceBytes,
    * not a syscall each; a scrape is hundreds of pieces), large ones through write.
    */
   async writeAll(pieces: readonly Buffer[]): Promise<boolean> {
@@ -123,7 +127,7 @@ export class BodyWriter {
     for (const piece of pieces) {
       if (piece.length === 0) continue;
       if (this.aborted) break;
-      if (piece.length >= WRITE_PIECE_BYTES) {
+      if (piece.length >= bodyPacing.pieceBytes) {
         if (corkedBytes > 0) this.sink.uncork();
         corkedBytes = 0;
         if (!(await this.write(piece))) return false;
@@ -133,7 +137,7 @@ export class BodyWriter {
       this.sink.write(piece);
       this.writtenBytes += piece.length;
       corkedBytes += piece.length;
-      if (corkedBytes >= WRITE_PIECE_BYTES) {
+      if (corkedBytes >= bodyPacing.pieceBytes) {
         this.sink.uncork();
         corkedBytes = 0;
         await this.paced();
@@ -143,9 +147,10 @@ export class BodyWriter {
     return !this.aborted;
   }
 
-  /** Waits for `drain` when more than QUEUED_LIMIT_BYTES are queued (drain then comes once all is sent). */
+  /** Waits for `drain` when more than bodyPacing.queuedLimitBytes are queued (drain then comes once all is sent). */
   private async paced(): Promise<void> {
-    if (this.sink.writableNeedDrain && this.sink.writableLength > QUEUED_LIMIT_BYTES) await this.drained();
+    if (this.sink.writableNeedDrain && this.sink.writableLength > bodyPacing.queuedLimitBytes)
+      await this.drained();
   }
 
   /** Ends the body (after gzip's trailer when compressing); a body whose client left is only reported. */
@@ -202,7 +207,7 @@ export async function sendPieces(
   }
   let sizeBytes = 0;
   for (const piece of pieces) sizeBytes += piece.length;
-  if (!options.compress && sizeBytes <= WRITE_PIECE_BYTES) {
+  if (!options.compress && sizeBytes <= bodyPacing.pieceBytes) {
     response.cork();
     for (const piece of pieces) if (piece.length > 0) response.write(piece);
     response.end();

@@ -8,11 +8,7 @@ import { type IncomingMessage, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { ManualClock } from '../../src/index.js';
-import {
-  type BodyEvent,
-  QUEUED_LIMIT_BYTES as LIMIT_BYTES,
-  WRITE_PIECE_BYTES,
-} from '../../src/util/http-body.js';
+import { type BodyEvent, bodyPacing } from '../../src/util/http-body.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 
 const QUEUES = 10_000;
@@ -21,7 +17,11 @@ const AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
  * What a response may keep queued in user space while its client does not read: the broker's
  * limit, the piece written on top (with its chunk framing) and what gzip holds. The list is ~9 MB.
  */
-const QUEUED_LIMIT_BYTES = LIMIT_BYTES + 2 * WRITE_PIECE_BYTES;
+// The broker's pacing, shrunk so that its waits show with answers (5–10 MB) the kernel's socket
+// buffers could almost hold whole at the default limit.
+bodyPacing.pieceBytes = 128 * 1024;
+bodyPacing.queuedLimitBytes = 256 * 1024;
+const QUEUED_LIMIT_BYTES = bodyPacing.queuedLimitBytes + 2 * bodyPacing.pieceBytes;
 
 interface Answer {
   readonly status: number;

@@ -160,8 +160,6 @@ export class GroupCommitter implements DurabilityBarrier {
   private unsynced = new Set<AppendFile>();
   /** Lazy-sync files written since their last fdatasync (AppendFile.lazySync). */
   private lazyUnsynced = new Set<AppendFile>();
-  /** Directories whose new entries must be durable before the next acknowledgement (fsync 'always'). */
-  private pendingDirs = new Set<string>();
   /** Callbacks registered since the last round took its callbacks. */
   private waiting: Callback[] = [];
   /** flush() resolvers; they always need an fdatasync, whatever the policy. */
@@ -216,33 +214,6 @@ export class GroupCommitter implements DurabilityBarrier {
     return new AppendFile(this, path, fd, size, lazySync);
   }
 
-  /**
-   * fsyncs `dir` before the next acknowledgement instead of now: a new store's directory entry
-   * only matters once something in it is acknowledged, and the declares of one event-loop turn
-   * then share one fsync of their parent (10,000 durable queues declared at 3 ms each was 30 s).
-   */
-  syncDirBeforeNextAck(dir: string): void {
-    if (this.policy === 'always') this.pendingDirs.add(dir);
-  }
-
-  /** fsyncs the deferred directories; false (and the committer failed) if one fails. */
-  private syncPendingDirs(): boolean {
-    if (this.pendingDirs.size === 0) return true;
-    const dirs = [...this.pendingDirs];
-    this.pendingDirs.clear();
-    for (const dir of dirs) {
-      try {
-        this.stats.syncs++;
-        fsyncDir(dir, this.fs);
-      } catch (err) {
-        this.report(err as Error, dir);
-        this.fail(err as Error);
-        return false;
-      }
-    }
-    return true;
-  }
-
   afterDurable(callback: () => void): void {
     this.waiting.push(callback);
     this.schedule();
@@ -272,7 +243,6 @@ export class GroupCommitter implements DurabilityBarrier {
   /** Synchronous variant for shutdown paths that cannot await: write and fdatasync everything now. */
   flushSync(): void {
     this.writeAll();
-    if (!this.syncPendingDirs()) return;
     for (const file of [...this.unsynced, ...this.lazyUnsynced])
       if (!file.syncInFlight) this.syncFileSync(file);
     if (this.syncing || this.failed) return; // the round in flight fires its callbacks first
@@ -397,7 +367,6 @@ export class GroupCommitter implements DurabilityBarrier {
   }
 
   private startSyncRound(): void {
-    if (!this.syncPendingDirs()) return;
     const callbacks = this.policy === 'always' ? this.waiting : [];
     this.waiting = this.policy === 'always' ? [] : this.waiting;
     const flushWaiters = this.flushWaiters;
@@ -482,7 +451,6 @@ export class GroupCommitter implements DurabilityBarrier {
     if (this.failed) throw new StorageFailedError(this.failed);
     if (file.stagedBytes > 0 && !this.writeFile(file))
       throw new Error(`write to ${file.path} failed; it is retried, but not synced yet`);
-    if (!this.syncPendingDirs()) throw new StorageFailedError(this.failed!);
     this.syncFileSync(file);
     if (this.failed) throw new StorageFailedError(this.failed);
   }

@@ -10,9 +10,9 @@
  * After open, appends always go to a new segment, so a stale ack entry in an old segment can
  * never match a record written after a truncation.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32c } from '../util/crc32c.js';
-import { type AppendFile, type GroupCommitter, mkdirDurable } from './group-commit.js';
+import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from './group-commit.js';
 import {
   READ_CHUNK_BYTES,
   RECORD_HEADER_BYTES,
@@ -128,6 +128,8 @@ export class QueueLog {
   private pageChunkStart = 0;
   private pageChunkLength = 0;
   private closed = false;
+  /** The log's own directory entry may not be durable yet: fsync the parent before the first segment. */
+  private parentDirSyncPending = false;
 
   private constructor(dir: string, committer: GroupCommitter, options: QueueLogOptions) {
     this.dir = dir;
@@ -149,6 +151,9 @@ export class QueueLog {
     mkdirDurable(dir, committer.fs, committer.policy === 'always');
     const log = new QueueLog(dir, committer, options);
     log.recover(options.recover);
+    // A queue declared without its directory entry synced (Storage.openQueueStore does not fsync at
+    // declare) syncs it before its first segment: no message in it is acknowledged before that.
+    if (committer.policy === 'always' && log.segments.size === 0) log.parentDirSyncPending = true;
     return log;
   }
 
@@ -322,6 +327,10 @@ export class QueueLog {
     const old = this.active;
     const seg = this.newSegment(this.nextSegmentId);
     try {
+      if (this.parentDirSyncPending) {
+        fsyncDir(dirname(this.dir), this.fs);
+        this.parentDirSyncPending = false;
+      }
       seg.data = this.committer.openFile(seg.dataPath);
     } catch (err) {
       // A full disk may refuse the new file (ENOSPC): the append fails, the log stays as it was.

@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type CommitFs, GroupCommitter } from '../../src/storage/group-commit.js';
-import type { StorageFs } from '../../src/storage/storage-fs.js';
 import { nextTurn, tempDir } from './helpers.js';
 
 /** Real fs calls, counted; fdatasync completions can be held back to observe in-flight rounds. */
@@ -225,59 +224,6 @@ test("a lazy-sync file is written each turn but fdatasync'd only by flush(); clo
     assert.equal(acks.closed, true, 'closed at once, its bytes written');
     assert.equal(fs.readFileSync(join(dir, 'acks'), 'utf8'), 'ack-more-last');
     data.close();
-  } finally {
-    await gc.close();
-    cleanup();
-  }
-});
-
-test("syncDirBeforeNextAck: the directory is fsync'd once, before the next round acknowledges anything", async () => {
-  const { dir, cleanup } = tempDir();
-  const dirSyncs: number[] = [];
-  const layer: Partial<StorageFs> = {
-    fsyncSync(fd: number) {
-      dirSyncs.push(fd);
-      fs.fsyncSync(fd);
-    },
-  };
-  const gc = new GroupCommitter({ fsync: 'always', fs: layer });
-  try {
-    const file = gc.openFile(join(dir, 'data'));
-    const afterOpen = dirSyncs.length;
-    for (let i = 0; i < 100; i++) gc.syncDirBeforeNextAck(dir);
-    assert.equal(dirSyncs.length, afterOpen, 'not synced when asked');
-    let acked = false;
-    file.append(Buffer.from('x'));
-    gc.afterDurable(() => {
-      acked = true;
-      assert.equal(dirSyncs.length, afterOpen + 1, 'synced once before the acknowledgement');
-    });
-    await gc.flush();
-    assert.ok(acked);
-    assert.equal(dirSyncs.length, afterOpen + 1);
-    file.close();
-  } finally {
-    await gc.close();
-    cleanup();
-  }
-});
-
-test('syncDirBeforeNextAck: nothing to do with fsync never', async () => {
-  const { dir, cleanup } = tempDir();
-  let dirSyncs = 0;
-  const gc = new GroupCommitter({
-    fsync: 'never',
-    fs: {
-      fsyncSync(fd: number) {
-        dirSyncs++;
-        fs.fsyncSync(fd);
-      },
-    },
-  });
-  try {
-    gc.syncDirBeforeNextAck(dir);
-    await gc.flush();
-    assert.equal(dirSyncs, 0);
   } finally {
     await gc.close();
     cleanup();

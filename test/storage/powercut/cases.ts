@@ -107,13 +107,10 @@ type QueueSnap = { confirmed: number[]; settled: Set<number> };
 export const queueCase: CutCase<QueueModel, QueueSnap, DiskQueueStore> = {
   name: 'amqp queue log',
   open: (fs, committer) => {
-    // As Storage.openQueueStore declares a queue: its directory entry is synced only before the
-    // first acknowledgement that needs it (GroupCommitter.syncDirBeforeNextAck).
+    // As Storage.openQueueStore declares a queue: its directory is made without a sync; the queue
+    // log syncs the parent before its first segment.
     mkdirDurable('/data/queues', fs, true);
-    if (!fs.existsSync('/data/queues/q1')) {
-      fs.mkdirSync('/data/queues/q1', { recursive: true });
-      committer.syncDirBeforeNextAck('/data/queues');
-    }
+    if (!fs.existsSync('/data/queues/q1')) fs.mkdirSync('/data/queues/q1', { recursive: true });
     return DiskQueueStore.open('/data/queues/q1', committer, { segmentSizeBytes: 600 });
   },
   modelFromRecovered(store) {

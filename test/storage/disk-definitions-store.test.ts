@@ -84,30 +84,36 @@ test('recovery tolerates a torn or corrupt tail at every cut', () => {
   }
 });
 
-test('deferSyncs: changes are written at once, synced together by syncDeferred (one fdatasync), and survive', () => {
-  const { dir, cleanup } = tempDir();
-  let syncs = 0;
-  const counting: StorageFs = {
+/** node:fs with its fdatasyncSync calls counted. */
+function countingFdatasync(): StorageFs & { syncs: number } {
+  const counting = {
     ...fs,
+    syncs: 0,
     fdatasyncSync(fd: number) {
-      syncs++;
+      counting.syncs++;
       fs.fdatasyncSync(fd);
     },
   };
+  return counting as unknown as StorageFs & { syncs: number };
+}
+
+test('deferSyncs: changes are written at once, synced together by syncDeferred (one fdatasync), and survive', () => {
+  const { dir, cleanup } = tempDir();
+  const counting = countingFdatasync();
   try {
     const d = DiskDefinitionsStore.open(dir, { fs: counting });
-    const before = syncs;
+    const before = counting.syncs;
     d.deferSyncs(() => {
       for (let i = 0; i < 50; i++) d.put('queue', `/\0q${i}`, { durable: true });
       d.delete('queue', '/\0q0');
     });
-    assert.equal(syncs, before, 'nothing synced inside deferSyncs');
+    assert.equal(counting.syncs, before, 'nothing synced inside deferSyncs');
     d.syncDeferred();
-    assert.equal(syncs, before + 1, 'one fdatasync covers the whole batch');
+    assert.equal(counting.syncs, before + 1, 'one fdatasync covers the whole batch');
     d.syncDeferred();
-    assert.equal(syncs, before + 1, 'nothing left to sync');
+    assert.equal(counting.syncs, before + 1, 'nothing left to sync');
     d.put('queue', '/\0single', {});
-    assert.equal(syncs, before + 2, 'a change outside deferSyncs is synced before put returns');
+    assert.equal(counting.syncs, before + 2, 'a change outside deferSyncs is synced before put returns');
     d.close();
     const reopened = DiskDefinitionsStore.open(dir);
     assert.equal(reopened.entries().filter((e) => e.kind === 'queue').length, 50);
@@ -119,20 +125,13 @@ test('deferSyncs: changes are written at once, synced together by syncDeferred (
 
 test('deferSyncs: close() syncs what is still unsynced', () => {
   const { dir, cleanup } = tempDir();
-  let syncs = 0;
-  const counting: StorageFs = {
-    ...fs,
-    fdatasyncSync(fd: number) {
-      syncs++;
-      fs.fdatasyncSync(fd);
-    },
-  };
+  const counting = countingFdatasync();
   try {
     const d = DiskDefinitionsStore.open(dir, { fs: counting });
     d.deferSyncs(() => d.put('exchange', '/\0x', { type: 'direct' }));
-    const before = syncs;
+    const before = counting.syncs;
     d.close();
-    assert.equal(syncs, before + 1);
+    assert.equal(counting.syncs, before + 1);
   } finally {
     cleanup();
   }

@@ -35,6 +35,18 @@ if (failures.length === 0) {
         .slice(0, 40),
     );
 }
-console.log(
-  failures.length > 0 ? failures.join('\n') : '(no failed test found in the log: see the step output)',
-);
+if (failures.length === 0) {
+  // No failed test: the runner's own complaints (a stopped file, a connection to a standard port), the
+  // file that was running when the step ended, and the run's totals say what went wrong instead.
+  const notes = lines.filter((line) =>
+    /^run-tests:|timed out|^# (tests|pass|fail|cancelled|duration_ms) /.test(line),
+  );
+  // Node 20's TAP names each file's top-level tests; the last one begun and never ended was running.
+  const lastStart = lines.findLastIndex((line) => line.startsWith('# Subtest: '));
+  const running = lastStart >= 0 ? lines[lastStart].slice('# Subtest: '.length) : undefined;
+  const ended = lines.slice(lastStart + 1).some((line) => /^(?:not )?ok \d+ - /.test(line));
+  failures.push('(no failed test found in the log)', ...notes.slice(-12));
+  if (running !== undefined && !ended) failures.push(`running when the log ends: the test "${running}"`);
+  failures.push('last lines of the log:', ...lines.filter((line) => line.trim() !== '').slice(-8));
+}
+console.log(failures.join('\n'));

@@ -13,8 +13,11 @@
 // test/helpers/broker.ts, which uses port 0 or switches listeners off. A port already in use on
 // this machine, or named by PIER_REFERENCE_AMQP_URL, PIER_REFERENCE_HTTP_URL, PIER_COMPAT_URL or
 // PIER_AMQP_TEST_URL (a reference RabbitMQ the tests connect to), is left alone.
+//
+// A test file that runs longer than PIER_TEST_FILE_LIMIT_S (600 s) is stopped and fails by name, and the
+// run ends with its slowest files: a hang costs one file, not the whole CI step.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, sep } from 'node:path';
 
@@ -123,16 +126,100 @@ async function holdStandardPorts() {
   };
 }
 
+/**
+ * node:test runs each file in a child process and waits for it to exit, so one test that hangs (or a
+ * handle left open) would hold the whole run until CI's step limit, naming nothing. This watches the
+ * file processes (Linux /proc) and stops one that outlives the limit: the runner then reports that file
+ * as failed, and the run goes on.
+ */
+const FILE_LIMIT_S = Number(process.env.PIER_TEST_FILE_LIMIT_S ?? 600);
+
+function childrenOf() {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The command name (field 2) may hold spaces and parentheses: the fields after its last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+function descendants(pid, children) {
+  const found = [];
+  for (const child of children.get(pid) ?? []) found.push(child, ...descendants(child, children));
+  return found;
+}
+
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}
+
+function watchTestFiles(runnerPid) {
+  if (!existsSync('/proc/self/stat') || !(FILE_LIMIT_S > 0)) return undefined;
+  const firstSeenMs = new Map();
+  const ranS = new Map();
+  const timer = setInterval(() => {
+    const children = childrenOf();
+    const seen = new Set();
+    for (const pid of children.get(runnerPid) ?? []) {
+      let file;
+      try {
+        file = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+          .split('\0')
+          .find((arg) => arg.endsWith('.test.js'));
+      } catch {
+        continue;
+      }
+      if (file === undefined) continue;
+      const key = `${pid} ${file}`;
+      seen.add(key);
+      if (!firstSeenMs.has(key)) firstSeenMs.set(key, Date.now());
+      ranS.set(file, Math.round((Date.now() - firstSeenMs.get(key)) / 1000));
+      if (ranS.get(file) < FILE_LIMIT_S) continue;
+      console.error(
+        `run-tests: ${file} still running after ${ranS.get(file)} s (limit PIER_TEST_FILE_LIMIT_S=${FILE_LIMIT_S}): ` +
+          'stopping it and what it started',
+      );
+      // SIGKILL: node:test's own SIGTERM handling in Node 20 names no test either, and brokers the file
+      // started as child processes must not outlive it.
+      for (const stuck of [pid, ...descendants(pid, children)]) signal(stuck, 'SIGKILL');
+    }
+    for (const key of firstSeenMs.keys()) if (!seen.has(key)) firstSeenMs.delete(key);
+  }, 2000).unref();
+  return {
+    stop: () => clearInterval(timer),
+    /** The slowest files, for choosing the limit: "name (N s)". */
+    slowest: (count) =>
+      [...ranS]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, count)
+        .map(([file, seconds]) => `${file.split(`${sep}test${sep}`).pop()} (${seconds} s)`),
+  };
+}
+
 const ports = await holdStandardPorts();
 console.log(
   `run-tests: holding ${ports.held.join(', ') || 'no ports'} on loopback so a test binding a standard port fails` +
     (ports.busy.length > 0 ? ` (${ports.busy.join(', ')} in use by another process)` : ''),
 );
 const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const watchdog = watchTestFiles(child.pid);
 const status = await new Promise((resolve) => {
   child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   child.once('error', () => resolve(1));
 });
+watchdog?.stop();
+if (watchdog) console.log(`run-tests: slowest files: ${watchdog.slowest(5).join(', ')}`);
 await ports.close();
 if (ports.connections.size > 0) {
   for (const [port, count] of ports.connections) {

@@ -54,6 +54,9 @@ export async function startPier(
     'off',
     '--http-port',
     'off',
+    // Off too: a bench that dies leaves its broker running, which must not hold a standard port.
+    '--prometheus-port',
+    'off',
   ];
   const child: ChildProcess =
     cpus === null

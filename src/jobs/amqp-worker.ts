@@ -42,12 +42,13 @@ import {
   callMetricHook,
   type JobMetricEvent,
   type JobMetrics,
+  type JobSpan,
   type JobTracer,
   type TraceContextExtractor,
 } from './job-metrics.js';
-import { MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
+import { type HasOptions, MemoryProcessedIds, type ProcessedIdStore } from './processed-ids.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
-import { AttemptAbort, runAttempt } from './run-attempt.js';
+import { AttemptAbort, type AttemptOutcome, runAttempt } from './run-attempt.js';
 import { type StandardSchemaV1, ValidationError, validatePayload } from './standard-schema.js';
 
 export type Processor<T, R> = (job: ActiveJob<T>) => Promise<R> | R;
@@ -127,6 +128,58 @@ function isPending<V>(answer: V | PromiseLike<V>): answer is PromiseLike<V> {
   return typeof answer === 'object' && answer !== null && 'then' in answer;
 }
 
+/** has()'s options, made once: a delivery's own object per job was garbage for the common case. */
+const MAY_HAVE_RUN: HasOptions = { mayHaveRun: true };
+const FIRST_RUN: HasOptions = { mayHaveRun: false };
+
+/** What RunningJob asks of its worker. */
+interface JobHooks {
+  progress(job: ActiveJob<unknown>, progress: unknown): void;
+  extendLease(job: InFlight): Promise<void>;
+}
+
+/**
+ * The ActiveJob a handler gets. A class, not an object literal with a getter and two arrow
+ * functions: that literal was the largest allocation of a no-op job (about 1 KB each).
+ */
+class RunningJob<T> implements ActiveJob<T> {
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly addedAtMs: number;
+  readonly history: readonly AttemptRecord[];
+  // Private (#) so that logging the job (JSON, a spread) shows only what ActiveJob has.
+  readonly #hooks: JobHooks;
+  readonly #job: InFlight;
+
+  constructor(
+    hooks: JobHooks,
+    job: InFlight,
+    readonly id: string,
+    readonly name: string,
+    readonly data: T,
+    meta: JobMeta,
+  ) {
+    this.#hooks = hooks;
+    this.#job = job;
+    this.attempt = meta.failed + meta.lost + 1;
+    this.attempts = meta.attempts;
+    this.addedAtMs = meta.addedAtMs;
+    this.history = meta.history;
+  }
+
+  get signal(): AbortSignal {
+    return this.#job.controller.signal;
+  }
+
+  async updateProgress(progress: unknown): Promise<void> {
+    this.#hooks.progress(this, progress);
+  }
+
+  extendLease(): Promise<void> {
+    return this.#hooks.extendLease(this.#job);
+  }
+}
+
 /** Reconnects after a lost connection wait 1 s, 2 s, ... up to this. */
 const MAX_RECONNECT_DELAY_MS = 30_000;
 /** RabbitMQ's and Pier's default consumer timeout. */
@@ -177,6 +230,19 @@ export class Worker<T, R = unknown> extends EventEmitter {
   private readonly beating = new Set<InFlight>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatSweepMs = Number.POSITIVE_INFINITY;
+  /** What a running job's own methods do, made once per worker (RunningJob). */
+  private readonly jobHooks: JobHooks = {
+    progress: (job, progress) =>
+      this.publishEvent({
+        event: 'progress',
+        jobId: job.id,
+        name: job.name,
+        attempt: job.attempt,
+        atMs: Date.now(),
+        progress,
+      }),
+    extendLease: (job) => this.renewLease(job),
+  };
 
   constructor(
     readonly name: string,
@@ -289,7 +355,13 @@ export class Worker<T, R = unknown> extends EventEmitter {
     }, delayMs);
   }
 
-  private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+  /**
+   * A delivery arrived: runs it as a job, then frees what it held. Not an async function, and
+   * process() keeps only the common path: a suspended async call holds its whole register file, so
+   * rare branches in the same function made every running job heavier (a no-op job's cost was a
+   * third garbage collection).
+   */
+  private handle(channel: ConfirmChannel, message: ConsumeMessage): void {
     const job: InFlight = {
       message,
       holder: { channel, message },
@@ -306,72 +378,49 @@ export class Worker<T, R = unknown> extends EventEmitter {
       released: false,
     };
     this.inFlight.add(job);
-    try {
-      await this.process(channel, job);
-    } catch (error) {
-      this.reportError(error);
-      if (!job.settled) this.release(job, 'the worker could not settle the job');
-    } finally {
-      this.stopHeartbeat(job);
-      if (job.hasSlot) this.freeSlot();
-      if (job.claimed && job.id !== undefined) {
-        const id = job.id;
-        await Promise.resolve()
-          .then(() => this.processedIds?.release?.(id, job.ownerId))
-          .catch((error) => this.reportError(error));
+    this.process(channel, job).then(
+      () => this.finish(job),
+      (error: unknown) => {
+        this.reportError(error);
+        if (!job.settled) this.release(job, 'the worker could not settle the job');
+        this.finish(job);
+      },
+    );
+  }
+
+  /** A job ended (or could not run): its heartbeat, slot and claim are given up. */
+  private finish(job: InFlight): void {
+    this.stopHeartbeat(job);
+    if (job.hasSlot) this.freeSlot();
+    let released: Promise<void> | undefined;
+    if (job.claimed && job.id !== undefined) {
+      try {
+        released = this.processedIds?.release?.(job.id, job.ownerId) ?? undefined;
+      } catch (error) {
+        this.reportError(error);
       }
-      this.inFlight.delete(job);
-      if (this.inFlight.size === 0) this.drained?.();
     }
+    if (isPending(released)) {
+      Promise.resolve(released)
+        .catch((error: unknown) => this.reportError(error))
+        .finally(() => this.left(job));
+    } else this.left(job);
+  }
+
+  private left(job: InFlight): void {
+    this.inFlight.delete(job);
+    if (this.inFlight.size === 0) this.drained?.();
   }
 
   private async process(channel: ConfirmChannel, job: InFlight): Promise<void> {
     const { message } = job;
     const id = String(message.properties.messageId ?? `delivery-${message.fields.deliveryTag}`);
-    const name = String(message.properties.type ?? 'job');
     if (this.limiter) await this.limiter.acquire(job.controller.signal).catch(() => {});
     job.id = id;
     if (job.released) return;
     const meta = readJobMeta(message.properties.headers, Date.now());
-    // Delivered before and never settled, or a dead worker's lease copy: that attempt was lost.
-    const lost = message.fields.redelivered || message.properties.headers?.[HEADER.leased] !== undefined;
-    // A copy that may have run elsewhere: a shared store reads its latest state before answering.
-    const mayHaveRun =
-      lost ||
-      meta.failed + meta.lost > 0 ||
-      Number(message.properties.headers?.['x-delivery-count'] ?? 0) > 0;
-    const done = this.processedIds?.has(id, { mayHaveRun });
-    if (isPending(done) ? await done : done) {
-      this.ack(channel, job);
-      this.emit('duplicate', id);
-      return;
-    }
-    if (lost) {
-      await this.attemptLost(channel, job, meta, id, name);
-      return;
-    }
-    if (this.processedIds?.claim) {
-      const claimed = this.processedIds.claim(id, job.ownerId, this.claimLeaseMs);
-      if (!(isPending(claimed) ? await claimed : claimed)) {
-        if (await this.processedIds.has(id)) {
-          this.ack(channel, job);
-          this.emit('duplicate', id);
-        } else {
-          // Another worker runs a copy of this job now: look again later, its counters unchanged.
-          await this.retry(channel, job, this.plainHeaders(message), CLAIMED_ELSEWHERE_RETRY_MS);
-          this.emit('claimed-elsewhere', id);
-        }
-        return;
-      }
-      job.claimed = true;
-      const doneMeanwhile = this.processedIds.has(id);
-      if (isPending(doneMeanwhile) ? await doneMeanwhile : doneMeanwhile) {
-        this.ack(channel, job);
-        this.emit('duplicate', id);
-        return;
-      }
-    }
-    const attempt = meta.failed + meta.lost + 1;
+    const admitted = this.admit(channel, job, meta, id);
+    if (!(isPending(admitted) ? await admitted : admitted)) return;
     let data: T;
     try {
       const payload: unknown = JSON.parse(message.content.toString('utf8'));
@@ -379,29 +428,10 @@ export class Worker<T, R = unknown> extends EventEmitter {
         ? await validatePayload(this.options.schema, payload, `queue ${this.name}, job ${id}`)
         : (payload as T);
     } catch (error) {
-      const reason =
-        error instanceof ValidationError
-          ? error
-          : new ValidationError([{ message: String(error) }], `job ${id}`);
-      await this.deadLetter(channel, job, meta, { id, name, attempt }, reason, 'invalid-payload');
+      await this.invalidPayload(channel, job, meta, id, error);
       return;
     }
-    const active: ActiveJob<T> = {
-      id,
-      name,
-      data,
-      attempt,
-      attempts: meta.attempts,
-      addedAtMs: meta.addedAtMs,
-      history: meta.history,
-      get signal() {
-        return job.controller.signal;
-      },
-      updateProgress: async (progress) => {
-        this.publishEvent({ event: 'progress', jobId: id, name, attempt, atMs: Date.now(), progress });
-      },
-      extendLease: () => this.renewLease(job),
-    };
+    const active = this.activeJob(job, id, data, meta);
     // A leased job's slot in the prefetch is freed by its ack: the slot count keeps `concurrency`.
     // Its heartbeat runs while it waits for a slot too (see startHeartbeat).
     this.startHeartbeat(job);
@@ -413,30 +443,214 @@ export class Worker<T, R = unknown> extends EventEmitter {
     const ranHere = job.claimed ? false : this.processedIds?.has(id);
     if (isPending(ranHere) ? await ranHere : ranHere) {
       this.stopHeartbeat(job);
-      this.ack(channel, job);
-      this.emit('duplicate', id);
+      this.duplicate(channel, job, id);
       return;
     }
     this.emit('active', active);
-    const span = this.options.tracer?.startSpan(
+    const span = this.options.tracer ? this.startSpan(message, active) : undefined;
+    const startedMs = Date.now();
+    const outcome = await runAttempt(() => this.processor(active), job.controller, meta.timeoutMs);
+    const ended = this.attemptEnded(channel, job, meta, active, outcome, Date.now() - startedMs, span);
+    if (ended) await ended;
+  }
+
+  /** Acks a job that already completed (here or elsewhere) without running it. */
+  private duplicate(channel: ConfirmChannel, job: InFlight, id: string): void {
+    this.ack(channel, job);
+    this.emit('duplicate', id);
+  }
+
+  /**
+   * Whether the job should run here: not when it completed before (a duplicate), when its last
+   * attempt was lost (it is republished with that attempt counted), or when another worker holds
+   * its claim. Answers synchronously when the processed-id store does.
+   */
+  private admit(
+    channel: ConfirmChannel,
+    job: InFlight,
+    meta: JobMeta,
+    id: string,
+  ): boolean | Promise<boolean> {
+    const { message } = job;
+    // Delivered before and never settled, or a dead worker's lease copy: that attempt was lost.
+    const lost = message.fields.redelivered || message.properties.headers?.[HEADER.leased] !== undefined;
+    // A copy that may have run elsewhere: a shared store reads its latest state before answering.
+    const mayHaveRun =
+      lost ||
+      meta.failed + meta.lost > 0 ||
+      Number(message.properties.headers?.['x-delivery-count'] ?? 0) > 0;
+    const done = this.processedIds?.has(id, mayHaveRun ? MAY_HAVE_RUN : FIRST_RUN);
+    if (isPending(done)) return this.admitLater(channel, job, meta, id, lost, done);
+    if (done) {
+      this.duplicate(channel, job, id);
+      return false;
+    }
+    if (lost) return this.attemptLost(channel, job, meta, id, this.jobName(message)).then(() => false);
+    if (!this.processedIds?.claim) return true;
+    const claimed = this.processedIds.claim(id, job.ownerId, this.claimLeaseMs);
+    if (isPending(claimed)) return this.admitLater(channel, job, meta, id, lost, false, claimed);
+    return this.claimAnswered(channel, job, id, claimed);
+  }
+
+  /** admit() once the store's answers come (a store answering with promises). */
+  private async admitLater(
+    channel: ConfirmChannel,
+    job: InFlight,
+    meta: JobMeta,
+    id: string,
+    lost: boolean,
+    done: boolean | PromiseLike<boolean>,
+    claim?: PromiseLike<boolean>,
+  ): Promise<boolean> {
+    if (await done) {
+      this.duplicate(channel, job, id);
+      return false;
+    }
+    if (lost) {
+      await this.attemptLost(channel, job, meta, id, this.jobName(job.message));
+      return false;
+    }
+    if (!this.processedIds?.claim) return true;
+    const claimed = await (claim ?? this.processedIds.claim(id, job.ownerId, this.claimLeaseMs));
+    return this.claimAnswered(channel, job, id, claimed);
+  }
+
+  /** After the claim: runs when it was taken and the job is still not done meanwhile. */
+  private claimAnswered(
+    channel: ConfirmChannel,
+    job: InFlight,
+    id: string,
+    claimed: boolean,
+  ): boolean | Promise<boolean> {
+    if (!claimed) return this.claimedElsewhere(channel, job, id).then(() => false);
+    job.claimed = true;
+    const doneMeanwhile = this.processedIds!.has(id);
+    if (isPending(doneMeanwhile)) {
+      return Promise.resolve(doneMeanwhile).then((done) => {
+        if (done) this.duplicate(channel, job, id);
+        return !done;
+      });
+    }
+    if (doneMeanwhile) this.duplicate(channel, job, id);
+    return !doneMeanwhile;
+  }
+
+  /** Another worker holds the job's claim: a duplicate if it completed, else look again later. */
+  private async claimedElsewhere(channel: ConfirmChannel, job: InFlight, id: string): Promise<void> {
+    if (await this.processedIds!.has(id)) {
+      this.duplicate(channel, job, id);
+      return;
+    }
+    // Another worker runs a copy of this job now: look again later, its counters unchanged.
+    await this.retry(channel, job, this.plainHeaders(job.message), CLAIMED_ELSEWHERE_RETRY_MS);
+    this.emit('claimed-elsewhere', id);
+  }
+
+  private jobName(message: ConsumeMessage): string {
+    return String(message.properties.type ?? 'job');
+  }
+
+  /** A payload that is not JSON or fails the schema: to the DLQ, never retried. */
+  private async invalidPayload(
+    channel: ConfirmChannel,
+    job: InFlight,
+    meta: JobMeta,
+    id: string,
+    error: unknown,
+  ): Promise<void> {
+    const reason =
+      error instanceof ValidationError
+        ? error
+        : new ValidationError([{ message: String(error) }], `job ${id}`);
+    const name = this.jobName(job.message);
+    const attempt = meta.failed + meta.lost + 1;
+    await this.deadLetter(channel, job, meta, { id, name, attempt }, reason, 'invalid-payload');
+  }
+
+  /** What the handler sees of its job. */
+  private activeJob(job: InFlight, id: string, data: T, meta: JobMeta): ActiveJob<T> {
+    return new RunningJob(this.jobHooks, job, id, this.jobName(job.message), data, meta);
+  }
+
+  private startSpan(message: ConsumeMessage, active: ActiveJob<T>): JobSpan | undefined {
+    return this.options.tracer?.startSpan(
       `${this.name} process`,
       {
         kind: 5,
         attributes: {
           'messaging.system': 'rabbitmq',
           'messaging.destination.name': this.topology.queue,
-          'messaging.message.id': id,
-          'job.name': name,
-          'job.attempt': attempt,
+          'messaging.message.id': active.id,
+          'job.name': active.name,
+          'job.attempt': active.attempt,
         },
       },
       this.traceContextOf(message),
     );
-    const startedMs = Date.now();
-    const outcome = await runAttempt(() => this.processor(active), job.controller, meta.timeoutMs);
-    const durationMs = Date.now() - startedMs;
+  }
+
+  /** The attempt ended: ack a completed job, retry or dead-letter a failed one. */
+  private attemptEnded(
+    channel: ConfirmChannel,
+    job: InFlight,
+    meta: JobMeta,
+    active: ActiveJob<T>,
+    outcome: AttemptOutcome<R>,
+    durationMs: number,
+    span: JobSpan | undefined,
+  ): Promise<void> | undefined {
     this.stopHeartbeat(job);
+    if (job.renewing || !outcome.ok || job.released)
+      return this.attemptEndedLater(channel, job, meta, active, outcome, durationMs, span);
+    const { id, name, attempt } = active;
+    if (span) {
+      span.setStatus({ code: 1 });
+      span.end();
+    }
+    if (this.options.metrics) {
+      const about: JobMetricEvent = { queue: this.name, jobId: id, name, attempt, durationMs };
+      this.metric('duration', { ...about, outcome: 'completed' });
+      this.metric('completed', about);
+    }
+    const recorded = this.processedIds?.add(id);
+    if (isPending(recorded)) return this.completedLater(channel, job, active, outcome.result, recorded);
+    this.completed(channel, job, active, outcome.result);
+    return undefined;
+  }
+
+  private async completedLater(
+    channel: ConfirmChannel,
+    job: InFlight,
+    active: ActiveJob<T>,
+    result: R,
+    recorded: PromiseLike<void>,
+  ): Promise<void> {
+    await recorded;
+    this.completed(channel, job, active, result);
+  }
+
+  /** The completion is recorded: the completed event, then the ack. */
+  private completed(channel: ConfirmChannel, job: InFlight, active: ActiveJob<T>, result: R): void {
+    job.claimed = false;
+    if (this.wantsEvent('completed')) {
+      const { id: jobId, name, attempt } = active;
+      this.publishEvent({ event: 'completed', jobId, name, attempt, atMs: Date.now(), result });
+    }
+    this.ack(channel, job);
+  }
+
+  /** attemptEnded's other cases: a lease renewal under way, a failure, a job given back meanwhile. */
+  private async attemptEndedLater(
+    channel: ConfirmChannel,
+    job: InFlight,
+    meta: JobMeta,
+    active: ActiveJob<T>,
+    outcome: AttemptOutcome<R>,
+    durationMs: number,
+    span: JobSpan | undefined,
+  ): Promise<void> {
     if (job.renewing) await job.renewing;
+    const { id, name, attempt } = active;
     if (span) {
       if (!outcome.ok) {
         const failure = describeError(outcome.error);
@@ -458,18 +672,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
       this.metric('completed', about);
       const recorded = this.processedIds?.add(id);
       if (isPending(recorded)) await recorded;
-      job.claimed = false;
-      if (this.wantsEvent('completed')) {
-        this.publishEvent({
-          event: 'completed',
-          jobId: id,
-          name,
-          attempt,
-          atMs: Date.now(),
-          result: outcome.result,
-        });
-      }
-      this.ack(channel, job);
+      this.completed(channel, job, active, outcome.result);
       return;
     }
     const failure = describeError(outcome.error);

@@ -603,67 +603,57 @@ function apiChecks(access: KafkaAccess): Map<number, Wrapper> {
       }),
     }));
   });
-  on<AlterShareGroupOffsetsRequest>(API_KEYS.AlterShareGroupOffsets, (call, inner) => {
-    const { session, body } = call;
-    if (!access.allows(session, READ, GROUP, body.groupId))
-      return blankResponse(API_KEYS.AlterShareGroupOffsets, {
-        errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+  // Alter and Delete: the group operation on the group and READ on each topic. The handler runs even
+  // when every topic is refused, so group-level errors (a group with members) still answer.
+  const shareOffsetsChange = <
+    Req extends { groupId: string; topics: Array<{ topicName: string }> },
+    Res extends { responses: unknown[] },
+  >(
+    apiKey: number,
+    groupOperation: number,
+    refuse: (topic: Req['topics'][number]) => Res['responses'][number],
+  ) =>
+    on<Req>(apiKey, (call, inner) => {
+      const { session, body } = call;
+      if (!access.allows(session, groupOperation, GROUP, body.groupId))
+        return blankResponse(apiKey, {
+          errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+          errorMessage: DENIED_MESSAGE,
+        });
+      const may = topicAllowed(session, READ);
+      const [allowed, refused] = split(body.topics, (t) => may(t.topicName));
+      if (refused.length === 0) return inner(call as KafkaCall);
+      return partial<Req, Res>(
+        call,
+        inner,
+        { ...body, topics: allowed },
+        () => blankResponse(apiKey, {}) as unknown as Res,
+        (response) => ({ ...response, responses: [...response.responses, ...refused.map(refuse)] }),
+      );
+    });
+  shareOffsetsChange<AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse>(
+    API_KEYS.AlterShareGroupOffsets,
+    READ,
+    (t) => ({
+      topicName: t.topicName,
+      topicId: ZERO_UUID,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
         errorMessage: DENIED_MESSAGE,
-      });
-    const may = topicAllowed(session, READ);
-    const [allowed, refused] = split(body.topics, (t) => may(t.topicName));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse>(
-      call,
-      inner,
-      { ...body, topics: allowed },
-      () => blankResponse(API_KEYS.AlterShareGroupOffsets, {}) as AlterShareGroupOffsetsResponse,
-      (response) => ({
-        ...response,
-        responses: [
-          ...response.responses,
-          ...refused.map((t) => ({
-            topicName: t.topicName,
-            topicId: ZERO_UUID,
-            partitions: t.partitions.map((p) => ({
-              partitionIndex: p.partitionIndex,
-              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-              errorMessage: DENIED_MESSAGE,
-            })),
-          })),
-        ],
-      }),
-    );
-  });
-  on<DeleteShareGroupOffsetsRequest>(API_KEYS.DeleteShareGroupOffsets, (call, inner) => {
-    const { session, body } = call;
-    if (!access.allows(session, DELETE, GROUP, body.groupId))
-      return blankResponse(API_KEYS.DeleteShareGroupOffsets, {
-        errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
-        errorMessage: DENIED_MESSAGE,
-      });
-    const may = topicAllowed(session, READ);
-    const [allowed, refused] = split(body.topics, (t) => may(t.topicName));
-    if (refused.length === 0) return inner(call as KafkaCall);
-    return partial<DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse>(
-      call,
-      inner,
-      { ...body, topics: allowed },
-      () => blankResponse(API_KEYS.DeleteShareGroupOffsets, {}) as DeleteShareGroupOffsetsResponse,
-      (response) => ({
-        ...response,
-        responses: [
-          ...response.responses,
-          ...refused.map((t) => ({
-            topicName: t.topicName,
-            topicId: ZERO_UUID,
-            errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
-            errorMessage: DENIED_MESSAGE,
-          })),
-        ],
-      }),
-    );
-  });
+      })),
+    }),
+  );
+  shareOffsetsChange<DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse>(
+    API_KEYS.DeleteShareGroupOffsets,
+    DELETE,
+    (t) => ({
+      topicName: t.topicName,
+      topicId: ZERO_UUID,
+      errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+      errorMessage: DENIED_MESSAGE,
+    }),
+  );
 
   // FindCoordinator: DESCRIBE on the group or the transactional id.
   on<FindCoordinatorRequest>(API_KEYS.FindCoordinator, (call, inner) => {

@@ -4,19 +4,14 @@
 // types filter and DeleteGroups of share groups — durable across a SIGKILL, and under ACLs.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { API_KEYS } from '../../../src/protocol/kafka/codec/index.js';
 import { tempDir } from '../../helpers/broker.js';
-import {
-  type KafkaTestBroker,
-  spawnKafkaBroker,
-  startKafkaTestBroker,
-  uniqueKafkaName,
-} from '../../helpers/kafka.js';
+import { spawnKafkaBroker, startKafkaTestBroker, uniqueKafkaName } from '../../helpers/kafka.js';
 import { KafkaWireClient } from '../../helpers/kafka-wire.js';
 import { ACCEPT, ackAll, ShareConsumer } from './share-consumer.js';
-import { createTopic, produce, setGroupConfigs, values } from './share-test-kit.js';
+import { createTopic, produce, shareSuite, values } from './share-test-kit.js';
 
 const { Kafka, logLevel } = kafkajs;
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -59,33 +54,16 @@ const deleteOffsets = (client: KafkaWireClient, groupId: string, topicNames: str
     topics: topicNames.map((topicName) => ({ topicName })),
   });
 
-describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', () => {
-  let broker: KafkaTestBroker;
-  let admin: KafkaWireClient;
-  before(async () => {
-    broker = await startKafkaTestBroker({ kafka: { shareMinLockDurationMs: 1000 } });
-    admin = await KafkaWireClient.connect(broker.host, broker.port);
-  });
-  after(async () => {
-    admin.close();
-    await broker.stop();
-  });
+describe('share-group offsets and group administration (Kafka 4.1 suite.admin APIs)', () => {
+  const suite = shareSuite('sgadm');
+  const { setUp } = suite;
 
   /** A topic of `n` records, a share group reading from the earliest, and a member that settled `settled` of them. */
   async function groupWithState(n: number, settled: number) {
-    const topic = uniqueKafkaName('sgadm');
-    const group = uniqueKafkaName('sgadm-g');
-    await createTopic(broker.bootstrap, topic);
-    assert.equal(
-      (await setGroupConfigs(admin, group, { 'share.auto.offset.reset': 'earliest' })).errorCode,
-      0,
-    );
-    await produce(
-      broker.bootstrap,
-      topic,
-      Array.from({ length: n }, (_, i) => `v${i}`),
-    );
-    const member = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 1 });
+    const { topic, group } = await setUp(n);
+    const member = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], {
+      version: 1,
+    });
     const got = (await member.fetch([], { maxRecords: settled })).records;
     assert.equal(got.length, settled);
     await member.acknowledge(ackAll(got, ACCEPT));
@@ -93,13 +71,13 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
   }
 
   it('advertises DescribeShareGroupOffsets, AlterShareGroupOffsets and DeleteShareGroupOffsets at v0, ListGroups to v5', () => {
-    for (const key of [90, 91, 92]) assert.equal(admin.brokerMax.get(key), 0, `API key ${key}`);
-    assert.equal(admin.brokerMax.get(API_KEYS.ListGroups), 5);
+    for (const key of [90, 91, 92]) assert.equal(suite.admin.brokerMax.get(key), 0, `API key ${key}`);
+    assert.equal(suite.admin.brokerMax.get(API_KEYS.ListGroups), 5);
   });
 
   it('DescribeShareGroupOffsets: start offsets; -1 where there is no state; every share-partition when no topics are named', async () => {
     const { topic, group, member } = await groupWithState(5, 3);
-    const named = await describeOffsets(admin, group, [{ topicName: topic, partitions: [0, 1] }]);
+    const named = await describeOffsets(suite.admin, group, [{ topicName: topic, partitions: [0, 1] }]);
     const g = named.groups[0]!;
     assert.deepEqual([g.groupId, g.errorCode], [group, E.NONE]);
     // Partition 1 does not exist: no state, -1 as Kafka answers it, no error.
@@ -108,29 +86,33 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
       [topic, 1, -1, E.NONE],
     ]);
     assert.notEqual(g.topics[0]!.topicId, ZERO_UUID);
-    const all = await describeOffsets(admin, group, null);
+    const all = await describeOffsets(suite.admin, group, null);
     assert.deepEqual(offsetRows(all.groups[0]!), [[topic, 0, 3, E.NONE]]);
-    const unknownTopic = await describeOffsets(admin, group, [
+    const unknownTopic = await describeOffsets(suite.admin, group, [
       { topicName: 'no-such-topic', partitions: [0] },
     ]);
     assert.deepEqual(offsetRows(unknownTopic.groups[0]!), [['no-such-topic', 0, -1, E.NONE]]);
     assert.equal(unknownTopic.groups[0]!.topics[0]!.topicId, ZERO_UUID);
-    const unknownGroup = await describeOffsets(admin, uniqueKafkaName('nosuch'), null);
+    const unknownGroup = await describeOffsets(suite.admin, uniqueKafkaName('nosuch'), null);
     assert.equal(unknownGroup.groups[0]!.errorCode, E.GROUP_ID_NOT_FOUND);
     await member.close();
   });
 
   it('AlterShareGroupOffsets: refused with NON_EMPTY_GROUP while the group has members; afterwards consumers start at the new offset', async () => {
     const { topic, group, member } = await groupWithState(10, 2);
-    const busy = await alterOffsets(admin, group, [
+    const busy = await alterOffsets(suite.admin, group, [
       { topicName: topic, partitions: [{ partitionIndex: 0, startOffset: 7n }] },
     ]);
     assert.equal(busy.errorCode, E.NON_EMPTY_GROUP);
     assert.match(busy.errorMessage ?? '', /active member/);
-    assert.equal(offsetRows((await describeOffsets(admin, group, null)).groups[0]!)[0]![2], 2, 'unchanged');
+    assert.equal(
+      offsetRows((await describeOffsets(suite.admin, group, null)).groups[0]!)[0]![2],
+      2,
+      'unchanged',
+    );
     await member.close();
 
-    const altered = await alterOffsets(admin, group, [
+    const altered = await alterOffsets(suite.admin, group, [
       {
         topicName: topic,
         partitions: [
@@ -154,17 +136,19 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
         ['no-such-topic', [[0, E.UNKNOWN_TOPIC_OR_PARTITION]]],
       ],
     );
-    assert.deepEqual(offsetRows((await describeOffsets(admin, group, null)).groups[0]!), [
+    assert.deepEqual(offsetRows((await describeOffsets(suite.admin, group, null)).groups[0]!), [
       [topic, 0, 7, E.NONE],
     ]);
-    const next = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 1 });
+    const next = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], {
+      version: 1,
+    });
     assert.deepEqual(values((await next.fetch()).records), ['v7', 'v8', 'v9']);
     await next.close();
 
     // A classic group's id is not a share group's.
     const kafka = new Kafka({
-      clientId: 'share-admin',
-      brokers: [broker.bootstrap],
+      clientId: 'share-suite.admin',
+      brokers: [suite.broker.bootstrap],
       logLevel: logLevel.NOTHING,
     });
     const classic = uniqueKafkaName('classic');
@@ -172,7 +156,7 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
     await kafkaAdmin.connect();
     await kafkaAdmin.setOffsets({ groupId: classic, topic, partitions: [{ partition: 0, offset: '1' }] });
     await kafkaAdmin.disconnect();
-    const notShare = await alterOffsets(admin, classic, [
+    const notShare = await alterOffsets(suite.admin, classic, [
       { topicName: topic, partitions: [{ partitionIndex: 0, startOffset: 0n }] },
     ]);
     assert.equal(notShare.errorCode, E.GROUP_ID_NOT_FOUND);
@@ -180,10 +164,10 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
 
   it('DeleteShareGroupOffsets: NON_EMPTY_GROUP while the group has members; then the topic state is gone and share.auto.offset.reset applies again', async () => {
     const { topic, group, member } = await groupWithState(4, 4);
-    const busy = await deleteOffsets(admin, group, [topic]);
+    const busy = await deleteOffsets(suite.admin, group, [topic]);
     assert.equal(busy.errorCode, E.NON_EMPTY_GROUP);
     await member.close();
-    const deleted = await deleteOffsets(admin, group, [topic, 'no-such-topic']);
+    const deleted = await deleteOffsets(suite.admin, group, [topic, 'no-such-topic']);
     assert.equal(deleted.errorCode, E.NONE);
     assert.deepEqual(
       deleted.responses.map((t) => [t.topicName, t.errorCode, t.topicId === ZERO_UUID]),
@@ -193,11 +177,15 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
       ],
     );
     assert.deepEqual(
-      offsetRows((await describeOffsets(admin, group, [{ topicName: topic, partitions: [0] }])).groups[0]!),
+      offsetRows(
+        (await describeOffsets(suite.admin, group, [{ topicName: topic, partitions: [0] }])).groups[0]!,
+      ),
       [[topic, 0, -1, E.NONE]],
     );
     // earliest: a new member reads all four again, first deliveries.
-    const again = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 1 });
+    const again = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], {
+      version: 1,
+    });
     const got = (await again.fetch()).records;
     assert.deepEqual(
       got.map((r) => [r.value, r.deliveryCount]),
@@ -209,15 +197,15 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
       ],
     );
     await again.close();
-    const unknownGroup = await deleteOffsets(admin, uniqueKafkaName('nosuch'), [topic]);
+    const unknownGroup = await deleteOffsets(suite.admin, uniqueKafkaName('nosuch'), [topic]);
     assert.equal(unknownGroup.errorCode, E.GROUP_ID_NOT_FOUND);
   });
 
   it('ListGroups v5 filters by type: "share" lists share groups only, "classic" leaves them out', async () => {
     const { group, member } = await groupWithState(1, 1);
     const kafka = new Kafka({
-      clientId: 'share-admin',
-      brokers: [broker.bootstrap],
+      clientId: 'share-suite.admin',
+      brokers: [suite.broker.bootstrap],
       logLevel: logLevel.NOTHING,
     });
     const classic = uniqueKafkaName('classic');
@@ -228,7 +216,7 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
     await kafkaAdmin.setOffsets({ groupId: classic, topic, partitions: [{ partition: 0, offset: '0' }] });
     await kafkaAdmin.disconnect();
     const list = async (typesFilter: string[]) =>
-      (await admin.send(API_KEYS.ListGroups, 5, { statesFilter: [], typesFilter })).groups;
+      (await suite.admin.send(API_KEYS.ListGroups, 5, { statesFilter: [], typesFilter })).groups;
     const shareOnly = await list(['share']);
     assert.ok(shareOnly.every((g) => g.groupType === 'share' && g.protocolType === 'share'));
     assert.deepEqual(
@@ -241,7 +229,7 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
     assert.ok(!classicOnly.some((g) => g.groupId === group));
     const both = (await list([])).map((g) => g.groupId);
     assert.ok(both.includes(group) && both.includes(classic));
-    const stateAndType = await admin.send(API_KEYS.ListGroups, 5, {
+    const stateAndType = await suite.admin.send(API_KEYS.ListGroups, 5, {
       statesFilter: ['Empty'],
       typesFilter: ['share'],
     });
@@ -251,7 +239,8 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
 
   it('DeleteGroups: NON_EMPTY_GROUP for a share group with members; an empty one is deleted with its state', async () => {
     const { topic, group, member } = await groupWithState(3, 3);
-    const deleteGroups = (names: string[]) => admin.send(API_KEYS.DeleteGroups, 2, { groupsNames: names });
+    const deleteGroups = (names: string[]) =>
+      suite.admin.send(API_KEYS.DeleteGroups, 2, { groupsNames: names });
     const missing = uniqueKafkaName('nosuch');
     const busy = await deleteGroups([group, missing]);
     assert.deepEqual(
@@ -267,16 +256,24 @@ describe('share-group offsets and group administration (Kafka 4.1 admin APIs)', 
       deleted.results.map((r) => [r.groupId, r.errorCode]),
       [[group, E.NONE]],
     );
-    const listed = await admin.send(API_KEYS.ListGroups, 5, { statesFilter: [], typesFilter: ['share'] });
+    const listed = await suite.admin.send(API_KEYS.ListGroups, 5, {
+      statesFilter: [],
+      typesFilter: ['share'],
+    });
     assert.ok(!listed.groups.some((g) => g.groupId === group));
-    assert.equal((await describeOffsets(admin, group, null)).groups[0]!.errorCode, E.GROUP_ID_NOT_FOUND);
-    const described = await admin.send(API_KEYS.ShareGroupDescribe, 1, {
+    assert.equal(
+      (await describeOffsets(suite.admin, group, null)).groups[0]!.errorCode,
+      E.GROUP_ID_NOT_FOUND,
+    );
+    const described = await suite.admin.send(API_KEYS.ShareGroupDescribe, 1, {
       groupIds: [group],
       includeAuthorizedOperations: false,
     });
     assert.equal(described.groups[0]!.errorCode, E.GROUP_ID_NOT_FOUND);
     // Deleted means a fresh start: the group's configs stay (earliest), so a new member reads all again.
-    const fresh = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 1 });
+    const fresh = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], {
+      version: 1,
+    });
     assert.deepEqual(values((await fresh.fetch()).records), ['v0', 'v1', 'v2']);
     await fresh.close();
   });

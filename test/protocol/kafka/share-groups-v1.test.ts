@@ -3,44 +3,19 @@
 // members of the same group as a Kafka 4.0 client would be.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { API_KEYS } from '../../../src/protocol/kafka/codec/index.js';
-import { type KafkaTestBroker, startKafkaTestBroker, uniqueKafkaName } from '../../helpers/kafka.js';
-import { KafkaWireClient } from '../../helpers/kafka-wire.js';
 import { ACCEPT, ackAll, RELEASE, ShareConsumer } from './share-consumer.js';
-import { createTopic, produce, setGroupConfigs, values } from './share-test-kit.js';
+import { shareSuite, values } from './share-test-kit.js';
 
 describe('share groups at v1 (Kafka 4.1)', () => {
-  let broker: KafkaTestBroker;
-  let admin: KafkaWireClient;
-  before(async () => {
-    broker = await startKafkaTestBroker({ kafka: { shareMinLockDurationMs: 1000 } });
-    admin = await KafkaWireClient.connect(broker.host, broker.port);
-  });
-  after(async () => {
-    admin.close();
-    await broker.stop();
-  });
-
-  async function setUp(n: number, configs: Record<string, string> = {}) {
-    const topic = uniqueKafkaName('sharev1');
-    const group = uniqueKafkaName('sgv1');
-    await createTopic(broker.bootstrap, topic);
-    const set = await setGroupConfigs(admin, group, { 'share.auto.offset.reset': 'earliest', ...configs });
-    assert.equal(set.errorCode, 0, set.errorMessage ?? '');
-    if (n > 0)
-      await produce(
-        broker.bootstrap,
-        topic,
-        Array.from({ length: n }, (_, i) => `v${i}`),
-      );
-    return { topic, group };
-  }
+  const suite = shareSuite('sharev1');
+  const { setUp } = suite;
 
   it('ShareGroupHeartbeat v1 keeps the member id the client chose, and refuses an empty one', async () => {
     const { topic, group } = await setUp(0);
     const memberId = randomUUID();
-    const joined = await admin.send(API_KEYS.ShareGroupHeartbeat, 1, {
+    const joined = await suite.admin.send(API_KEYS.ShareGroupHeartbeat, 1, {
       groupId: group,
       memberId,
       memberEpoch: 0,
@@ -51,7 +26,7 @@ describe('share groups at v1 (Kafka 4.1)', () => {
     assert.equal(joined.memberId, memberId);
     assert.equal(joined.memberEpoch, 1);
     assert.equal(joined.assignment?.topicPartitions[0]?.partitions.join(), '0');
-    const empty = await admin.send(API_KEYS.ShareGroupHeartbeat, 1, {
+    const empty = await suite.admin.send(API_KEYS.ShareGroupHeartbeat, 1, {
       groupId: group,
       memberId: '',
       memberEpoch: 0,
@@ -59,7 +34,7 @@ describe('share groups at v1 (Kafka 4.1)', () => {
       subscribedTopicNames: [topic],
     });
     assert.deepEqual([empty.errorCode, empty.errorMessage], [42, "MemberId can't be empty."]);
-    const left = await admin.send(API_KEYS.ShareGroupHeartbeat, 1, {
+    const left = await suite.admin.send(API_KEYS.ShareGroupHeartbeat, 1, {
       groupId: group,
       memberId,
       memberEpoch: -1,
@@ -71,7 +46,7 @@ describe('share groups at v1 (Kafka 4.1)', () => {
 
   it('ShareFetch v1: AcquisitionLockTimeoutMs is the group lock duration; MaxRecords caps the whole request', async () => {
     const { topic, group } = await setUp(10, { 'share.record.lock.duration.ms': '15000' });
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 1 });
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], { version: 1 });
     const first = await a.fetch([], { maxRecords: 4 });
     assert.equal(first.response.errorCode, 0);
     assert.equal(first.response.acquisitionLockTimeoutMs, 15_000);
@@ -109,8 +84,12 @@ describe('share groups at v1 (Kafka 4.1)', () => {
 
   it('a v0 member (Kafka 4.0) and a v1 member (Kafka 4.1) share one group and split its records', async () => {
     const { topic, group } = await setUp(6);
-    const old = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 0 });
-    const current = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 1 });
+    const old = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], {
+      version: 0,
+    });
+    const current = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], {
+      version: 1,
+    });
     const fromOld = await old.fetch([], { maxRecords: 3 }); // v0 ignores MaxRecords: it takes all 6
     assert.deepEqual(values(fromOld.records), ['v0', 'v1', 'v2', 'v3', 'v4', 'v5']);
     assert.deepEqual((await current.fetch()).records, []);
@@ -128,7 +107,7 @@ describe('share groups at v1 (Kafka 4.1)', () => {
         ['v2', 2],
       ],
     );
-    const described = await admin.send(API_KEYS.ShareGroupDescribe, 1, {
+    const described = await suite.admin.send(API_KEYS.ShareGroupDescribe, 1, {
       groupIds: [group],
       includeAuthorizedOperations: false,
     });
@@ -143,7 +122,7 @@ describe('share groups at v1 (Kafka 4.1)', () => {
 
   it('the ShareFetch v1 that closes the session (epoch -1) only acknowledges', async () => {
     const { topic, group } = await setUp(2);
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic], { version: 1 });
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic], { version: 1 });
     const got = await a.fetch();
     assert.equal(got.records.length, 2);
     const closing = await a.fetch(ackAll(got.records, ACCEPT), { epoch: -1 });

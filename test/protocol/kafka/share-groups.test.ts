@@ -2,58 +2,29 @@
 // Pier's codec (share-consumer.ts; the only share consumer is Java's) joins, fetches, acknowledges.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { API_KEYS } from '../../../src/protocol/kafka/codec/index.js';
 import { tempDir } from '../../helpers/broker.js';
-import {
-  type KafkaTestBroker,
-  spawnKafkaBroker,
-  startKafkaTestBroker,
-  uniqueKafkaName,
-} from '../../helpers/kafka.js';
+import { spawnKafkaBroker, startKafkaTestBroker, uniqueKafkaName } from '../../helpers/kafka.js';
 import { KafkaWireClient } from '../../helpers/kafka-wire.js';
 import { ACCEPT, ackAll, REJECT, RELEASE, ShareConsumer } from './share-consumer.js';
-import { createTopic, produce, setGroupConfigs, values } from './share-test-kit.js';
+import { createTopic, produce, setGroupConfigs, shareSuite, values } from './share-test-kit.js';
 
 const { Kafka, logLevel } = kafkajs;
 
 describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
-  let broker: KafkaTestBroker;
-  let admin: KafkaWireClient;
-  before(async () => {
-    broker = await startKafkaTestBroker({ kafka: { shareMinLockDurationMs: 1000 } });
-    admin = await KafkaWireClient.connect(broker.host, broker.port);
-  });
-  after(async () => {
-    admin.close();
-    await broker.stop();
-  });
-
-  /** A topic with records v0..v(n-1) and a share group reading it from the earliest offset. */
-  async function setUp(n: number, configs: Record<string, string> = {}) {
-    const topic = uniqueKafkaName('share');
-    const group = uniqueKafkaName('sg');
-    await createTopic(broker.bootstrap, topic);
-    const set = await setGroupConfigs(admin, group, { 'share.auto.offset.reset': 'earliest', ...configs });
-    assert.equal(set.errorCode, 0, set.errorMessage ?? '');
-    if (n > 0)
-      await produce(
-        broker.bootstrap,
-        topic,
-        Array.from({ length: n }, (_, i) => `v${i}`),
-      );
-    return { topic, group };
-  }
+  const suite = shareSuite('share');
+  const { setUp } = suite;
 
   it('advertises the four share APIs in ApiVersions at v0-1', () => {
-    for (const key of [76, 77, 78, 79]) assert.equal(admin.brokerMax.get(key), 1, `API key ${key}`);
+    for (const key of [76, 77, 78, 79]) assert.equal(suite.admin.brokerMax.get(key), 1, `API key ${key}`);
   });
 
   it('two consumers split one partition: no record goes to both while locked; every record once', async () => {
     const { topic, group } = await setUp(10);
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
-    const b = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
+    const b = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
     assert.notEqual(a.memberId, b.memberId);
     // Every member is assigned the one partition.
     assert.deepEqual(
@@ -72,7 +43,7 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     assert.ok(fromA.every((r) => r.deliveryCount === 1));
     // A holds 0-9: B gets nothing of them, only what is produced next.
     assert.deepEqual((await b.fetch()).records, []);
-    await produce(broker.bootstrap, topic, ['v10', 'v11', 'v12']);
+    await produce(suite.broker.bootstrap, topic, ['v10', 'v11', 'v12']);
     const fromB = (await b.fetch([], { maxWaitMs: 5000 })).records;
     assert.deepEqual(values(fromB), ['v10', 'v11', 'v12']);
     const offsetsA = new Set(fromA.map((r) => r.offset));
@@ -94,7 +65,7 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     const group = uniqueKafkaName('sg4');
     const kafka = new Kafka({
       clientId: 'share-test',
-      brokers: [broker.bootstrap],
+      brokers: [suite.broker.bootstrap],
       logLevel: logLevel.NOTHING,
     });
     const kafkaAdmin = kafka.admin();
@@ -102,7 +73,7 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: 4 }] });
     await kafkaAdmin.disconnect();
     assert.equal(
-      (await setGroupConfigs(admin, group, { 'share.auto.offset.reset': 'earliest' })).errorCode,
+      (await setGroupConfigs(suite.admin, group, { 'share.auto.offset.reset': 'earliest' })).errorCode,
       0,
     );
     const producer = kafka.producer();
@@ -113,14 +84,14 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     };
     await sendToEach('first');
 
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
     assert.equal(a.memberEpoch, 1);
     assert.deepEqual(
       a.assignment.map((t) => t.partitions),
       [[0, 1, 2, 3]],
       'alone: every partition',
     );
-    const b = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    const b = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
     assert.equal(b.memberEpoch, 2, 'the join moved the group epoch');
     assert.deepEqual(
       b.assignment.map((t) => t.partitions),
@@ -133,7 +104,7 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
       a.assignment.map((t) => t.partitions),
       [[0, 1]],
     );
-    const described = await admin.send(API_KEYS.ShareGroupDescribe, 0, {
+    const described = await suite.admin.send(API_KEYS.ShareGroupDescribe, 0, {
       groupIds: [group],
       includeAuthorizedOperations: false,
     });
@@ -179,8 +150,8 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
 
   it('redelivers a released record with delivery count 2, to the other member', async () => {
     const { topic, group } = await setUp(3);
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
-    const b = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
+    const b = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
     const got = (await a.fetch()).records;
     assert.equal(got.length, 3);
     const ack = await a.acknowledge([...ackAll([got[0]!, got[2]!], ACCEPT), ...ackAll([got[1]!], RELEASE)]);
@@ -196,8 +167,8 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
 
   it('a lock that times out (share.record.lock.duration.ms) frees the records; the late ack is refused', async () => {
     const { topic, group } = await setUp(2, { 'share.record.lock.duration.ms': '1000' });
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
-    const b = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
+    const b = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
     const held = (await a.fetch()).records;
     assert.equal(held.length, 2);
     // B's long poll is answered when A's lock expires (after 1 s, well within its 20 s wait).
@@ -217,7 +188,7 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
 
   it('archives a record at share.delivery.count.limit, and a rejected one at once', async () => {
     const { topic, group } = await setUp(2, { 'share.delivery.count.limit': '2' });
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
     const first = (await a.fetch()).records;
     // v0 rejected: archived. v1 released twice: its second release archives it.
     await a.acknowledge([...ackAll([first[0]!], REJECT), ...ackAll([first[1]!], RELEASE)]);
@@ -228,14 +199,14 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     );
     await a.acknowledge(ackAll(second, RELEASE));
     assert.deepEqual((await a.fetch()).records, []);
-    await produce(broker.bootstrap, topic, ['v2']);
+    await produce(suite.broker.bootstrap, topic, ['v2']);
     assert.deepEqual(values((await a.fetch([], { maxWaitMs: 5000 })).records), ['v2']);
     await a.close();
   });
 
   it('share session epochs: SHARE_SESSION_NOT_FOUND, INVALID_SHARE_SESSION_EPOCH, INVALID_REQUEST', async () => {
     const { topic, group } = await setUp(1);
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
     // No session yet: epoch 1 is not found; ShareAcknowledge cannot open one.
     assert.equal((await a.fetch([], { epoch: 1 })).response.errorCode, 122);
     assert.equal((await a.acknowledge([], 0)).errorCode, 123);
@@ -259,12 +230,12 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
 
   it('ListGroups shows protocol type share; ShareGroupDescribe; DescribeGroups says Dead; epochs are checked', async () => {
     const { topic, group } = await setUp(0);
-    const a = await ShareConsumer.join(broker.host, broker.port, group, [topic]);
-    const listed = await admin.send(API_KEYS.ListGroups, 4, { statesFilter: [] });
+    const a = await ShareConsumer.join(suite.broker.host, suite.broker.port, group, [topic]);
+    const listed = await suite.admin.send(API_KEYS.ListGroups, 4, { statesFilter: [] });
     const entry = listed.groups.find((g) => g.groupId === group);
     // Protocol type "share" as Kafka's ShareGroup; the GroupType field exists from ListGroups v5 only.
     assert.deepEqual(entry && [entry.protocolType, entry.groupState], ['share', 'Stable']);
-    const described = await admin.send(API_KEYS.ShareGroupDescribe, 0, {
+    const described = await suite.admin.send(API_KEYS.ShareGroupDescribe, 0, {
       groupIds: [group, 'no-such-share-group'],
       includeAuthorizedOperations: false,
     });
@@ -278,14 +249,14 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     );
     assert.equal(d!.members[0]!.assignment.topicPartitions[0]!.topicName, topic);
     assert.equal(missing!.errorCode, 69); // GROUP_ID_NOT_FOUND
-    const classic = await admin.send(API_KEYS.DescribeGroups, 5, {
+    const classic = await suite.admin.send(API_KEYS.DescribeGroups, 5, {
       groups: [group],
       includeAuthorizedOperations: false,
     });
     assert.equal(classic.groups[0]!.groupState, 'Dead');
     // A stale member epoch is fenced; an unknown member is refused.
     assert.equal((await a.heartbeat(a.memberEpoch + 5)).errorCode, 110);
-    const stranger = await admin.send(API_KEYS.ShareGroupHeartbeat, 0, {
+    const stranger = await suite.admin.send(API_KEYS.ShareGroupHeartbeat, 0, {
       groupId: group,
       memberId: 'nobody',
       memberEpoch: 3,
@@ -294,7 +265,7 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     });
     assert.equal(stranger.errorCode, 25);
     // A classic member cannot join a share group's id.
-    const classicJoin = await admin.send(API_KEYS.JoinGroup, 5, {
+    const classicJoin = await suite.admin.send(API_KEYS.JoinGroup, 5, {
       groupId: group,
       sessionTimeoutMs: 10_000,
       rebalanceTimeoutMs: 10_000,
@@ -305,14 +276,17 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     });
     assert.equal(classicJoin.errorCode, 23); // INCONSISTENT_GROUP_PROTOCOL
     await a.close();
-    const after = await admin.send(API_KEYS.ListGroups, 4, { statesFilter: ['Empty'] });
+    const after = await suite.admin.send(API_KEYS.ListGroups, 4, { statesFilter: ['Empty'] });
     assert.ok(after.groups.some((g) => g.groupId === group && g.protocolType === 'share'));
   });
 
   it("refuses a group config outside Kafka's ranges; DescribeConfigs shows the group's configs", async () => {
     const group = uniqueKafkaName('sg');
-    assert.equal((await setGroupConfigs(admin, group, { 'share.delivery.count.limit': '3' })).errorCode, 0);
-    const described = await admin.send(API_KEYS.DescribeConfigs, 4, {
+    assert.equal(
+      (await setGroupConfigs(suite.admin, group, { 'share.delivery.count.limit': '3' })).errorCode,
+      0,
+    );
+    const described = await suite.admin.send(API_KEYS.DescribeConfigs, 4, {
       resources: [{ resourceType: 32, resourceName: group, configurationKeys: null }],
       includeSynonyms: false,
       includeDocumentation: false,
@@ -322,9 +296,9 @@ describe('share groups (KIP-932) with a share consumer and kafkajs', () => {
     assert.deepEqual(configs.get('share.delivery.count.limit'), ['3', 8]);
     assert.deepEqual(configs.get('share.record.lock.duration.ms'), ['30000', 5]);
     assert.deepEqual(configs.get('share.auto.offset.reset'), ['latest', 5]);
-    const tooShort = await setGroupConfigs(admin, group, { 'share.record.lock.duration.ms': '10' });
+    const tooShort = await setGroupConfigs(suite.admin, group, { 'share.record.lock.duration.ms': '10' });
     assert.equal(tooShort.errorCode, 40);
-    const unknown = await setGroupConfigs(admin, group, { 'share.no.such.config': '1' });
+    const unknown = await setGroupConfigs(suite.admin, group, { 'share.no.such.config': '1' });
     assert.equal(unknown.errorCode, 40);
   });
 });

@@ -1,7 +1,10 @@
 /** What the share-group tests share: kafkajs to create topics and produce, and group configs over the wire. */
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import kafkajs from 'kafkajs';
 import { API_KEYS } from '../../../src/protocol/kafka/codec/index.js';
-import type { KafkaWireClient } from '../../helpers/kafka-wire.js';
+import { type KafkaTestBroker, startKafkaTestBroker, uniqueKafkaName } from '../../helpers/kafka.js';
+import { KafkaWireClient } from '../../helpers/kafka-wire.js';
 import type { ShareRecord } from './share-consumer.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -42,3 +45,56 @@ export async function setGroupConfigs(
 }
 
 export const values = (records: readonly ShareRecord[]) => records.map((r) => r.value);
+
+export interface ShareSuite {
+  readonly broker: KafkaTestBroker;
+  /** A wire client for the APIs kafkajs lacks (group configs, the share-group admin APIs). */
+  readonly admin: KafkaWireClient;
+  /** A new topic with records v0..v(n-1) and a new share group reading it from the earliest offset. */
+  setUp(n: number, configs?: Record<string, string>): Promise<{ topic: string; group: string }>;
+}
+
+/**
+ * A broker (share locks may be as short as 1 s) and a wire client for the calling suite: started in
+ * its `before`, stopped in its `after`.
+ */
+export function shareSuite(namePrefix: string): ShareSuite {
+  let broker: KafkaTestBroker | undefined;
+  let admin: KafkaWireClient | undefined;
+  before(async () => {
+    broker = await startKafkaTestBroker({ kafka: { shareMinLockDurationMs: 1000 } });
+    admin = await KafkaWireClient.connect(broker.host, broker.port);
+  });
+  after(async () => {
+    admin?.close();
+    await broker?.stop();
+  });
+  const suite: ShareSuite = {
+    get broker() {
+      assert.ok(broker, 'the suite has not started yet');
+      return broker;
+    },
+    get admin() {
+      assert.ok(admin, 'the suite has not started yet');
+      return admin;
+    },
+    async setUp(n, configs = {}) {
+      const topic = uniqueKafkaName(namePrefix);
+      const group = uniqueKafkaName(`${namePrefix}-g`);
+      await createTopic(suite.broker.bootstrap, topic);
+      const set = await setGroupConfigs(suite.admin, group, {
+        'share.auto.offset.reset': 'earliest',
+        ...configs,
+      });
+      assert.equal(set.errorCode, 0, set.errorMessage ?? '');
+      if (n > 0)
+        await produce(
+          suite.broker.bootstrap,
+          topic,
+          Array.from({ length: n }, (_, i) => `v${i}`),
+        );
+      return { topic, group };
+    },
+  };
+  return suite;
+}

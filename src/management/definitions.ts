@@ -2,6 +2,7 @@
 import { exportDefinitions, importDefinitions } from '../core/amqp/rabbit-definitions.js';
 import type { ManagementContext } from './context.js';
 import { objectNotFound } from './errors.js';
+import { JsonObjectStream } from './list-stream.js';
 import { type ApiRequest, NO_CONTENT } from './request.js';
 import { type Route, route } from './router.js';
 
@@ -11,8 +12,9 @@ function vhostName(req: ApiRequest, ctx: ManagementContext): string | undefined 
   return name;
 }
 
+/** Streamed: a broker's queues and bindings are megabytes of JSON (list-stream.ts). */
 function exportRoute(req: ApiRequest, ctx: ManagementContext) {
-  return exportDefinitions(ctx.core, vhostName(req, ctx));
+  return new JsonObjectStream(exportDefinitions(ctx.core, vhostName(req, ctx)) as Record<string, unknown>);
 }
 
 function importRoute(req: ApiRequest, ctx: ManagementContext) {

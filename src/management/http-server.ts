@@ -14,7 +14,7 @@ import { byteLength } from '../util/write-pieces.js';
 import { authenticate, requireLevel } from './auth.js';
 import type { ManagementContext } from './context.js';
 import { badRequest, HttpError, toHttpError } from './errors.js';
-import { JsonArrayStream } from './list-stream.js';
+import { JsonArrayStream, JsonObjectStream } from './list-stream.js';
 import { type ApiRequest, RawReply } from './request.js';
 import type { Router } from './router.js';
 import { isApiPath, StaticFiles } from './static-files.js';
@@ -97,7 +97,7 @@ export class ManagementServer {
       user,
     };
     const reply = await match.route.handler(apiRequest, this.ctx);
-    if (reply instanceof JsonArrayStream) {
+    if (reply instanceof JsonArrayStream || reply instanceof JsonObjectStream) {
       await this.stream(req, res, reply);
       return;
     }
@@ -120,10 +120,15 @@ export class ManagementServer {
   }
 
   /**
-   * A long list as a chunked JSON array, a write per slice of rows (list-stream.ts), each written
-   * once the client has taken the previous ones; a list of one slice is sent whole (Content-Length).
+   * A long list as a chunked JSON array (or an object holding long lists), a write per slice of
+   * rows (list-stream.ts), each written once the client has taken the previous ones; a reply of
+   * one slice is sent whole (Content-Length).
    */
-  private async stream(req: IncomingMessage, res: ServerResponse, reply: JsonArrayStream): Promise<void> {
+  private async stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    reply: JsonArrayStream | JsonObjectStream,
+  ): Promise<void> {
     if (reply.isSmall) {
       await this.sendBytes(req, res, 200, 'application/json', [reply.whole()]);
       return;

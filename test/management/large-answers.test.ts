@@ -7,6 +7,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { exportDefinitions } from '../../src/core/amqp/rabbit-definitions.js';
 import { ManualClock } from '../../src/index.js';
 import { type BodyEvent, bodyPacing } from '../../src/util/http-body.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
@@ -244,5 +245,33 @@ describe('large answers: backpressure and gzip', () => {
     const perObject = await get(`${metrics}/metrics/per-object`, asPrometheus);
     assert.equal(perObject.headers['content-encoding'], 'gzip');
     assert.equal(depthSeries(gunzipSync(perObject.body).toString()), QUEUES);
+  });
+
+  // Last: it adds queues the tests above count.
+  test('the definitions export is streamed in slices (chunked, bounded for a slow client) and is the same JSON', async () => {
+    const vhost = broker.core.vhosts.get('/')!;
+    for (let i = 0; i < 3_000; i++) {
+      vhost.declareQueue({
+        name: `durable-${String(i).padStart(5, '0')}`,
+        passive: false,
+        durable: true,
+        exclusive: false,
+        autoDelete: false,
+        arguments: { 'x-queue-type': 'classic', 'x-message-ttl': i },
+        owner: {},
+      });
+    }
+    const expected = JSON.stringify(exportDefinitions(broker.core));
+    const { answer, end, maxQueuedBytes } = await readSlowly(api, '/api/definitions');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers['transfer-encoding'], 'chunked');
+    assert.equal(answer.headers['content-length'], undefined);
+    assert.equal(end.outcome, 'complete');
+    assert.ok(maxQueuedBytes <= QUEUED_LIMIT_BYTES, `${maxQueuedBytes} bytes queued`);
+    assert.equal(answer.body.toString(), expected);
+    assert.equal((JSON.parse(expected) as { queues: unknown[] }).queues.length, 3_000);
+    // One vhost's export, and gzip'd: the same text.
+    const perVhost = await get(`${api}/api/definitions/%2F`, { 'accept-encoding': 'gzip' });
+    assert.equal(gunzipSync(perVhost.body).toString(), JSON.stringify(exportDefinitions(broker.core, '/')));
   });
 });

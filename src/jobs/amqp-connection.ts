@@ -8,7 +8,13 @@ export async function openConnection(
   clientName: string,
 ): Promise<{ connection: ChannelModel; owned: boolean }> {
   if (typeof option !== 'string') return { connection: option, owned: false };
-  const connection = await amqplib.connect(option, { clientProperties: { connection_name: clientName } });
+  // noDelay: with Nagle's algorithm on, amqplib's handshake waits out the broker's delayed ACK
+  // (~45 ms per connect against Pier and RabbitMQ alike, ~4 ms without), and so would a confirm
+  // or an ack frame written right after another.
+  const connection = await amqplib.connect(option, {
+    clientProperties: { connection_name: clientName },
+    noDelay: true,
+  });
   // A connection error is reported through close; without a listener it would crash the process.
   connection.on('error', () => {});
   return { connection, owned: true };

@@ -132,6 +132,17 @@ function isPending<V>(answer: V | PromiseLike<V>): answer is PromiseLike<V> {
 const MAY_HAVE_RUN: HasOptions = { mayHaveRun: true };
 const FIRST_RUN: HasOptions = { mayHaveRun: false };
 
+/** An attempt's end as attemptEnded() hands it to attemptEndedLater(). */
+interface AttemptEnded<T, R> {
+  readonly channel: ConfirmChannel;
+  readonly job: InFlight;
+  readonly meta: JobMeta;
+  readonly active: ActiveJob<T>;
+  readonly outcome: AttemptOutcome<R>;
+  readonly durationMs: number;
+  readonly span: JobSpan | undefined;
+}
+
 /** What RunningJob asks of its worker. */
 interface JobHooks {
   progress(job: ActiveJob<unknown>, progress: unknown): void;
@@ -601,7 +612,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
   ): Promise<void> | undefined {
     this.stopHeartbeat(job);
     if (job.renewing || !outcome.ok || job.released)
-      return this.attemptEndedLater(channel, job, meta, active, outcome, durationMs, span);
+      return this.attemptEndedLater({ channel, job, meta, active, outcome, durationMs, span });
     const { id, name, attempt } = active;
     if (span) {
       span.setStatus({ code: 1 });
@@ -640,15 +651,8 @@ export class Worker<T, R = unknown> extends EventEmitter {
   }
 
   /** attemptEnded's other cases: a lease renewal under way, a failure, a job given back meanwhile. */
-  private async attemptEndedLater(
-    channel: ConfirmChannel,
-    job: InFlight,
-    meta: JobMeta,
-    active: ActiveJob<T>,
-    outcome: AttemptOutcome<R>,
-    durationMs: number,
-    span: JobSpan | undefined,
-  ): Promise<void> {
+  private async attemptEndedLater(ended: AttemptEnded<T, R>): Promise<void> {
+    const { channel, job, meta, active, outcome, durationMs, span } = ended;
     if (job.renewing) await job.renewing;
     const { id, name, attempt } = active;
     if (span) {

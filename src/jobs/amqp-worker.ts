@@ -182,12 +182,14 @@ class RunningJob<T> implements ActiveJob<T> {
     return this.#job.controller.signal;
   }
 
-  async updateProgress(progress: unknown): Promise<void> {
-    this.#hooks.progress(this, progress);
+  // Getters handing out bound functions, made only when read: a handler may destructure them
+  // (`async ({ data, updateProgress }) => …`), as it could when they were own arrow functions.
+  get updateProgress(): (progress: unknown) => Promise<void> {
+    return async (progress) => this.#hooks.progress(this, progress);
   }
 
-  extendLease(): Promise<void> {
-    return this.#hooks.extendLease(this.#job);
+  get extendLease(): (ms: number) => Promise<void> {
+    return () => this.#hooks.extendLease(this.#job);
   }
 }
 

@@ -333,9 +333,10 @@ export function amqpJobSuite(target: SuiteTarget): void {
     const worker = open(
       new Worker<number>(
         name,
-        async (job) => {
-          await job.updateProgress({ done: 1, of: 2 });
-          await job.updateProgress({ done: 2, of: 2 });
+        // Destructured, as handlers often take it: the methods work unbound.
+        async ({ updateProgress }) => {
+          await updateProgress({ done: 1, of: 2 });
+          await updateProgress({ done: 2, of: 2 });
         },
         { connection: target.url() },
       ),

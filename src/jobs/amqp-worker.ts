@@ -32,6 +32,7 @@ import {
 } from './job.js';
 import {
   appendHistory,
+  attemptNumber,
   failedAttemptHeaders,
   HEADER,
   type JobMeta,
@@ -172,7 +173,7 @@ class RunningJob<T> implements ActiveJob<T> {
   ) {
     this.#hooks = hooks;
     this.#job = job;
-    this.attempt = meta.failed + meta.lost + 1;
+    this.attempt = attemptNumber(meta);
     this.attempts = meta.attempts;
     this.addedAtMs = meta.addedAtMs;
     this.history = meta.history;
@@ -576,7 +577,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
         ? error
         : new ValidationError([{ message: String(error) }], `job ${id}`);
     const name = this.jobName(job.message);
-    const attempt = meta.failed + meta.lost + 1;
+    const attempt = attemptNumber(meta);
     await this.deadLetter(channel, job, meta, { id, name, attempt }, reason, 'invalid-payload');
   }
 
@@ -729,7 +730,7 @@ export class Worker<T, R = unknown> extends EventEmitter {
     id: string,
     name: string,
   ): Promise<void> {
-    const attempt = meta.failed + meta.lost + 1;
+    const attempt = attemptNumber(meta);
     const about: JobMetricEvent = { queue: this.name, jobId: id, name, attempt, error: LOST_ATTEMPT_ERROR };
     this.metric('lost', about);
     this.publishEvent({

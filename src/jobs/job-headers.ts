@@ -107,6 +107,11 @@ export function newJobHeaders(options: {
   return headers;
 }
 
+/** The attempt a delivery of the job is: one after every failed and lost one. */
+export function attemptNumber(meta: JobMeta): number {
+  return meta.failed + meta.lost + 1;
+}
+
 /** The headers of the next attempt after a failure: the counter up, the failure in the history. */
 export function failedAttemptHeaders(meta: JobMeta, record: AttemptRecord): Record<string, string | number> {
   const headers = newJobHeaders({

@@ -142,8 +142,11 @@ export class JsonObjectStream {
   private readonly members: ReadonlyArray<readonly [string, unknown]>;
 
   constructor(private readonly object: Readonly<Record<string, unknown>>) {
-    // As JSON.stringify: members whose value has no JSON (undefined, a function) are left out.
-    this.members = Object.entries(object).filter(([, value]) => JSON.stringify(value) !== undefined);
+    // As JSON.stringify: members whose value has no JSON (undefined, a function, a symbol) are left
+    // out — judged by type, not by stringifying them (that would build every long array at once).
+    this.members = Object.entries(object).filter(
+      ([, value]) => value !== undefined && typeof value !== 'function' && typeof value !== 'symbol',
+    );
   }
 
   /** Whether no member is a long array (then `whole()` builds it at once). */

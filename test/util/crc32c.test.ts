@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { crc32c, crc32cCombine } from '../../src/util/crc32c.js';
+import {
+  crc32c,
+  crc32cCombine,
+  crc32cPortable,
+  NATIVE_MIN_BYTES,
+  nativeCrc32c,
+} from '../../src/util/crc32c.js';
 
 /** Bit-at-a-time reference implementation. */
 function slowCrc(buf: Uint8Array): number {
@@ -47,4 +54,46 @@ test('crc32cCombine gives the CRC of a concatenation from the CRCs of its parts'
     const b = data.subarray(split);
     assert.equal(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(data), `split at ${split}`);
   }
+});
+
+test("the native CRC-32C is installed here and gives the JavaScript one's results", () => {
+  // Linux x64 (the CI machine) has a prebuilt binary: if it stopped loading, large records would
+  // silently be checksummed ~7x slower.
+  if (process.platform === 'linux' && process.arch === 'x64')
+    assert.ok(nativeCrc32c, '@node-rs/crc32 loaded');
+  const data = Buffer.alloc(3 * NATIVE_MIN_BYTES + 77);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 89 + 3) & 0xff;
+  // Offsets inside a larger buffer (a pooled slice), lengths either side of the switch, chaining.
+  const pooled = Buffer.concat([Buffer.alloc(13, 1), data]).subarray(13);
+  for (const start of [0, 1, 5, 8]) {
+    for (const length of [
+      0,
+      1,
+      NATIVE_MIN_BYTES - 1,
+      NATIVE_MIN_BYTES,
+      NATIVE_MIN_BYTES + 9,
+      2 * NATIVE_MIN_BYTES,
+    ]) {
+      const end = start + length;
+      const expected = crc32cPortable(data, 0, start, end);
+      assert.equal(crc32c(pooled, 0, start, end), expected, `${start}..${end}`);
+      assert.equal(crc32c(pooled, 0xdeadbeef, start, end), crc32cPortable(data, 0xdeadbeef, start, end));
+    }
+  }
+  const head = data.subarray(0, 700);
+  const tail = data.subarray(700);
+  assert.equal(crc32c(tail, crc32c(head)), crc32cPortable(data));
+  assert.equal(crc32c(data), slowCrc(data));
+});
+
+test('PIER_CRC32C=js makes every call take the JavaScript implementation', () => {
+  const script =
+    "import('./src/util/crc32c.js').then((m) => console.log(m.nativeCrc32c === undefined, m.crc32c(Buffer.alloc(4096, 7))))";
+  const cwd = new URL('../..', import.meta.url).pathname;
+  const out = execFileSync(process.execPath, ['-e', script], {
+    cwd,
+    env: { ...process.env, PIER_CRC32C: 'js' },
+    encoding: 'utf8',
+  }).trim();
+  assert.equal(out, `true ${crc32cPortable(Buffer.alloc(4096, 7))}`);
 });

@@ -276,7 +276,7 @@ export class Channel {
     }
     content.parts.push(payload);
     if (content.receivedBytes === content.bodySizeBytes) {
-      const body = content.parts.length === 1 ? Buffer.from(content.parts[0]!) : Buffer.concat(content.parts);
+      const body = content.parts.length === 1 ? ownBody(content.parts[0]!) : Buffer.concat(content.parts);
       this.completeContent(content, body);
     }
   }
@@ -900,3 +900,14 @@ function toAmqpError(error: unknown): unknown {
 }
 
 export type { FieldTable };
+
+/**
+ * A body that arrived in one frame, as the queue may keep it. The payload is a slice of a socket
+ * read or of the frame parser's joined buffer: a small one is copied so that a queued message does
+ * not keep a whole 64 KiB read alive; one that is at least half of the memory under it is kept as
+ * it is (at most twice its size held, one copy fewer for every large message).
+ */
+function ownBody(payload: Buffer): Buffer {
+  if (payload.length * 2 >= payload.buffer.byteLength) return payload;
+  return Buffer.from(payload);
+}

@@ -146,6 +146,22 @@ function jsonReplacer(this: Record<string, unknown>, key: string, value: unknown
   return typeof value === 'bigint' ? Number(value) : value;
 }
 
+/**
+ * Whether an answer holds a value JSON.stringify would get wrong without jsonReplacer (binary, a
+ * bigint). Most received messages carry none, and a replacer — a call per key — made stringifying
+ * ReceiveMessage answers the largest single cost of a receive.
+ */
+function needsReplacer(value: unknown): boolean {
+  if (typeof value === 'bigint' || value instanceof Uint8Array) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (needsReplacer(item)) return true;
+    return false;
+  }
+  for (const key in value) if (needsReplacer((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
 /** Whether a shape can hold a blob (binary value), through any member, item or map value. */
 function reachesBlob(shapeName: string, seen = new Set<string>()): boolean {
   if (seen.has(shapeName)) return false;
@@ -184,9 +200,10 @@ export function formatJsonResponse(
 ): SqsHttpResponse {
   const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE };
   if (requestId) headers['x-amzn-requestid'] = requestId;
-  const body = BINARY_OUTPUTS.has(action)
-    ? JSON.stringify(result ?? {}, jsonReplacer)
-    : JSON.stringify(result ?? {});
+  const body =
+    BINARY_OUTPUTS.has(action) && needsReplacer(result)
+      ? JSON.stringify(result ?? {}, jsonReplacer)
+      : JSON.stringify(result ?? {});
   return { status: 200, headers, body };
 }
 

@@ -4,6 +4,7 @@
  * (the Java SDK does) accept ours.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { hexDigest } from '../../util/digest.js';
 
 /** A message (or message system) attribute as the API carries it; binary values already decoded. */
 export interface AttributeValueForMd5 {
@@ -22,7 +23,7 @@ const BINARY_LIST_TRANSPORT = 4;
 
 /** Hex MD5 of the body's UTF-8 bytes (MD5OfMessageBody). */
 export function md5OfMessageBody(body: string): string {
-  return createHash('md5').update(body, 'utf8').digest('hex');
+  return hexDigest('md5', body);
 }
 
 /**

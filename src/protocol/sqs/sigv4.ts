@@ -5,7 +5,8 @@
  * and botocore (which signs content-type;host;x-amz-date). Both the Authorization header form and the
  * presigned query-string form are accepted.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hexDigest } from '../../util/digest.js';
 
 export interface SigV4Request {
   method: string;
@@ -308,7 +309,7 @@ function dateHeaderAsAmzDate(date: string | undefined): string | undefined {
 }
 
 function sha256Hex(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hexDigest('sha256', data);
 }
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters, '/' kept when asked. */

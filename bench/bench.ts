@@ -7,6 +7,7 @@ const WORKLOADS: Record<string, string> = {
   'kafka-txn': './kafka-txn-bench.js', // kafka-txn-bench.ts: transactions vs idempotent producers
   'kafka-fetch-sessions': './kafka-fetch-session-bench.js', // kafka-fetch-session-bench.ts: KIP-227 on vs off
   'kafka-cleaner-restart': './kafka-cleaner-restart-bench.js', // kafka-cleaner-restart-bench.ts: a cleaner pass after restart, checkpoint vs none
+  'kafka-produce': './kafka-produce-bench.js', // kafka-produce-bench.ts: raw pipelined Produce, acks=all (not the limit), records/s
   'kafka-consume': './kafka-consume-bench.js', // kafka-consume-bench.ts: raw Fetch consumer (not the limit), records/s
   sqs: './sqs-bench.js', // sqs-bench.ts: the SDK and a load generator
   management: './management-bench.js', // management-bench.ts: API/metrics latency under load, scrape cost

@@ -7,19 +7,14 @@
 //
 //   npm run bench -- kafka-consume [--records 2000000] [--partitions 1] [--rounds 3] [--broker-cpu-prof DIR]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  API_KEYS,
-  decodeResponse,
-  encodeRequest,
-  type KafkaStruct,
-} from '../src/protocol/kafka/codec/index.js';
+import { API_KEYS, type KafkaStruct } from '../src/protocol/kafka/codec/index.js';
 import { encodeRecordBatch } from '../src/protocol/kafka/record-batch-encoder.js';
 import { cpuSeconds, startKafkaOnlyPier } from './child-server.js';
+import { RawKafkaClient, readUVarint, skipTaggedFields } from './kafka-raw-client.js';
 import { machineInfo, machineLine } from './report.js';
 
 const { values } = parseArgs({
@@ -40,95 +35,6 @@ const RECORD_BYTES = Number(values['record-bytes']);
 const BATCH_RECORDS = Number(values['batch-records']);
 const TOPIC = 'bench-consume';
 const FETCH_VERSION = 12;
-
-/** One connection, one request at a time; frames are returned raw. */
-class RawClient {
-  /** Bytes of the next frame's size field or body not yet complete. */
-  private head: Buffer = Buffer.alloc(0);
-  /** The frame being filled (allocated once at its full size: no repeated concatenation). */
-  private frame: Buffer | undefined;
-  private filled = 0;
-  private waiting: ((frame: Buffer) => void) | undefined;
-  private correlationId = 0;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-  }
-
-  private onData(chunk: Buffer): void {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.frame === undefined) {
-        const need = 4 - this.head.length;
-        this.head = Buffer.concat([this.head, chunk.subarray(at, at + need)]);
-        at += Math.min(need, chunk.length - at);
-        if (this.head.length < 4) return;
-        this.frame = Buffer.allocUnsafe(this.head.readInt32BE(0));
-        this.filled = 0;
-        this.head = Buffer.alloc(0);
-      }
-      const take = Math.min(this.frame.length - this.filled, chunk.length - at);
-      chunk.copy(this.frame, this.filled, at, at + take);
-      this.filled += take;
-      at += take;
-      if (this.filled === this.frame.length) {
-        const frame = this.frame;
-        this.frame = undefined;
-        const waiting = this.waiting;
-        this.waiting = undefined;
-        waiting?.(frame);
-      }
-    }
-  }
-
-  static async connect(host: string, port: number): Promise<RawClient> {
-    const socket = connect({ host, port });
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new RawClient(socket);
-  }
-
-  sendRaw(apiKey: number, apiVersion: number, body: KafkaStruct): Promise<Buffer> {
-    const correlationId = ++this.correlationId;
-    return new Promise<Buffer>((resolve) => {
-      this.waiting = resolve;
-      this.socket.write(encodeRequest({ apiKey, apiVersion, correlationId, clientId: 'bench' }, body));
-    });
-  }
-
-  async send<T = KafkaStruct>(apiKey: number, apiVersion: number, body: KafkaStruct): Promise<T> {
-    const frame = await this.sendRaw(apiKey, apiVersion, body);
-    return decodeResponse(apiKey, apiVersion, frame).body as T;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-/** Unsigned varint (compact arrays / lengths in flexible versions). */
-function readUVarint(buf: Buffer, pos: { at: number }): number {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = buf[pos.at++]!;
-    value += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return value;
-    shift += 7;
-  }
-}
-
-function skipTaggedFields(buf: Buffer, pos: { at: number }): void {
-  const count = readUVarint(buf, pos);
-  for (let i = 0; i < count; i++) {
-    readUVarint(buf, pos);
-    const length = readUVarint(buf, pos); // read before adding: `pos.at += f(pos)` adds to the old pos.at
-    pos.at += length;
-  }
-}
 
 /**
  * Walks a Fetch v12 response frame (correlation id, tagged header fields, body) and, per partition,
@@ -210,7 +116,7 @@ const profArgs = values['broker-cpu-prof']
   : [];
 const server = await startKafkaOnlyPier(pierBin, dataDir, { fsync: 'never', nodeArgs: profArgs });
 try {
-  const setup = await RawClient.connect(server.host, server.port);
+  const setup = await RawKafkaClient.connect(server.host, server.port);
   const created = await setup.send<{ topics: { errorCode: number }[] }>(API_KEYS.CreateTopics, 4, {
     topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],
     timeoutMs: 30_000,
@@ -254,7 +160,7 @@ try {
     `produced ${total} records in ${((performance.now() - produceStart) / 1000).toFixed(1)} s\n`,
   );
 
-  const consumer = await RawClient.connect(server.host, server.port);
+  const consumer = await RawKafkaClient.connect(server.host, server.port);
   const results: {
     recordsPerS: number;
     mbPerS: number;

@@ -107,6 +107,91 @@ export async function kafkaEntries(records: number, log: (line: string) => void)
   return entries;
 }
 
+interface RawProduceJson {
+  recordsPerS: number;
+  brokerCpuPct: number;
+}
+
+interface RawConsumeJson {
+  rounds: { recordsPerS: number; brokerCpuS: number }[];
+  records: number;
+}
+
+/**
+ * Pier with clients that are not the limit (kcat is, above ~0.5M records/s consumed): the raw
+ * pipelined producer (acks=all, fsync always) on 1 and 12 partitions, and the raw Fetch consumer
+ * on 1 and 1,000 partitions (the median of 3 passes over the log).
+ */
+export async function kafkaRawEntries(
+  records: number,
+  log: (line: string) => void,
+): Promise<WorkloadEntry[]> {
+  const entries: WorkloadEntry[] = [];
+  const entry = (
+    id: string,
+    title: string,
+    run: () => Promise<{ rate: number; brokerCpuPct: number | null }>,
+  ): Promise<WorkloadEntry> =>
+    run().then(
+      (figures): WorkloadEntry => ({
+        id,
+        group: 'kafka',
+        title,
+        unit: 'records/s',
+        baseline: null,
+        results: { Pier: figures },
+      }),
+      (err: Error): WorkloadEntry => {
+        log(`  kafka: FAILED: ${err.message}`);
+        return {
+          id,
+          group: 'kafka',
+          title,
+          unit: 'records/s',
+          baseline: null,
+          results: { Pier: { rate: null, error: err.message } },
+        };
+      },
+    );
+  for (const partitions of [1, 12]) {
+    const part = `${partitions} partition${partitions > 1 ? 's' : ''}`;
+    entries.push(
+      await entry(`kafka.raw-produce.${partitions}p.100B`, `raw producer (acks=all), ${part}`, async () => {
+        const out = (await runBenchJson(
+          './kafka-produce-bench.js',
+          [
+            '--records',
+            String(records),
+            '--warmup',
+            String(Math.min(200_000, records)),
+            '--partitions',
+            String(partitions),
+          ],
+          log,
+        )) as RawProduceJson;
+        return { rate: out.recordsPerS, brokerCpuPct: out.brokerCpuPct };
+      }),
+    );
+  }
+  for (const partitions of [1, 1000]) {
+    const part = `${partitions.toLocaleString('en-US')} partition${partitions > 1 ? 's' : ''}`;
+    entries.push(
+      await entry(`kafka.raw-consume.${partitions}p.100B`, `raw Fetch consumer, ${part}`, async () => {
+        const out = (await runBenchJson(
+          './kafka-consume-bench.js',
+          ['--records', String(records), '--partitions', String(partitions), '--rounds', '3'],
+          log,
+        )) as RawConsumeJson;
+        const sorted = [...out.rounds].sort((a, b) => a.recordsPerS - b.recordsPerS);
+        const median = sorted[Math.floor(sorted.length / 2)]!;
+        const seconds = out.records / median.recordsPerS;
+        return { rate: median.recordsPerS, brokerCpuPct: (median.brokerCpuS / seconds) * 100 };
+      }),
+    );
+  }
+  return entries;
+}
+
 interface SqsBenchJson {
   rows: {
     client: string;

@@ -37,7 +37,7 @@ import {
   toJson,
   type WorkloadEntry,
 } from './suite-model.js';
-import { kafkaEntries, sqsEntries } from './suite-others.js';
+import { kafkaEntries, kafkaRawEntries, sqsEntries } from './suite-others.js';
 import { renderReport } from './suite-render.js';
 
 const HELP = `Usage: npm run bench -- --report [options]
@@ -294,6 +294,8 @@ async function run(options: Options): Promise<BenchReport> {
   if (selected(options.only, 'kafka.')) {
     log(`Kafka: kcat, ${options.kafkaRecords.toLocaleString('en-US')} records`);
     workloads.push(...(await kafkaEntries(options.kafkaRecords, log)));
+    log('Kafka: raw producer and consumer (not the limit)');
+    workloads.push(...(await kafkaRawEntries(options.kafkaRecords * 2, log)));
   }
   if (selected(options.only, 'sqs.')) {
     log(`SQS: ${options.sqsDurationS} s runs`);

@@ -6,15 +6,16 @@
 //     usual setup) and with appendonly + appendfsync always (durable like Pier).
 // Every run adds --jobs jobs (addBulk, 1,000 a call) and then processes them with one worker of
 // --concurrency, with a no-op handler, and reports both rates. The Pier runs are warmed up first
-// (5,000 jobs each, unmeasured); BullMQ's are not (each starts a fresh redis-server).
+// (5,000 jobs each, unmeasured); BullMQ's are not (each starts a fresh redis-server). Every row runs
+// --rounds times (the Pier rows in rotating order) and reports its median round.
 //
 //   node dist/bench/bench.js jobs [--jobs 20000] [--concurrency 100] [--size 100] [--no-bullmq]
-//     [--stream-ids] [--amqp-url URL] [--before PATH]
+//     [--stream-ids] [--amqp-url URL] [--before PATH] [--rounds 3]
 // --stream-ids adds a run of the library with the shared StreamProcessedIds (every completion a
 // confirmed stream record before the ack) and the latency of one add and one read barrier;
 // --amqp-url runs the library's rows against that broker (e.g. RabbitMQ) instead of a Pier child.
 // --before adds a row for another build of the library (the path of its compiled jobs/index.js),
-// run on the same broker right after this build's, to compare two versions in one run (docs/jobs.md
+// run on the same broker in the same rounds as this build's, to compare two versions in one run (docs/jobs.md
 // shows how to build one from an older commit).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,8 +37,10 @@ const { values } = parseArgs({
     'stream-ids': { type: 'boolean', default: false },
     'amqp-url': { type: 'string' },
     before: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
+const ROUNDS = Math.max(1, Number(values.rounds));
 const JOBS = Number(values.jobs);
 const CONCURRENCY = Number(values.concurrency);
 const payload = { blob: 'x'.repeat(Math.max(0, Number(values.size) - 11)) }; // JSON ≈ --size bytes
@@ -239,10 +242,13 @@ try {
   await pierJobs(url, warmup);
   await plainAmqplib(url, warmup);
   if (before) await pierJobs(url, warmup, false, before, 'before');
-  results.push(await pierJobs(url, JOBS));
-  results.push(await plainAmqplib(url, JOBS));
-  if (before)
-    results.push(await pierJobs(url, JOBS, false, before, `piermq/jobs (--before ${values.before})`));
+  // Rounds, each run once per round in an order that rotates: whichever runs first after the
+  // warm-up measured up to 1.5x slower than the same code run second (JIT, the broker's segments),
+  // so a fixed order favoured the later rows. Each row reports its median round.
+  const runs: Array<() => Promise<Result>> = [() => pierJobs(url, JOBS), () => plainAmqplib(url, JOBS)];
+  if (before) runs.push(() => pierJobs(url, JOBS, false, before, `piermq/jobs (--before ${values.before})`));
+  for (let round = 0; round < ROUNDS; round++)
+    for (let i = 0; i < runs.length; i++) results.push(await runs[(i + round) % runs.length]!());
   if (values['stream-ids']) {
     results.push(await pierJobs(url, JOBS, true));
     await streamIdLatency(url);
@@ -252,24 +258,45 @@ try {
 }
 if (!values['no-bullmq']) {
   for (const durable of [false, true]) {
-    const result = await bullmq(durable).catch((error: unknown) => {
-      console.error(`BullMQ run failed: ${error instanceof Error ? error.message : String(error)}`);
-      return undefined;
-    });
-    if (result) results.push(result);
+    for (let round = 0; round < ROUNDS; round++) {
+      const result = await bullmq(durable).catch((error: unknown) => {
+        console.error(`BullMQ run failed: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      });
+      if (result) results.push(result);
+    }
   }
 }
-const jobs = results[0]!;
-const plain = results.find((r) => r.name.startsWith('plain amqplib'));
+const rows = medianRows(results);
+const jobs = rows[0]!;
+const plain = rows.find((r) => r.name.startsWith('plain amqplib'));
+console.log(`medians of ${ROUNDS} round(s)`);
 console.log(
-  '| run | added jobs/s | processed jobs/s | processed vs piermq/jobs | added, processed vs plain amqplib |',
+  '| run | added jobs/s | processed jobs/s | processed vs piermq/jobs | added, processed vs plain amqplib | processed per round |',
 );
-console.log('| --- | ---: | ---: | ---: | ---: |');
-for (const r of results) {
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
   const vsPlain = plain
     ? `${(r.addedPerS / plain.addedPerS).toFixed(2)}, ${(r.processedPerS / plain.processedPerS).toFixed(2)}`
     : '';
   console.log(
-    `| ${r.name} | ${Math.round(r.addedPerS)} | ${Math.round(r.processedPerS)} | ${(r.processedPerS / jobs.processedPerS).toFixed(2)}× | ${vsPlain} |`,
+    `| ${r.name} | ${Math.round(r.addedPerS)} | ${Math.round(r.processedPerS)} | ${(r.processedPerS / jobs.processedPerS).toFixed(2)}× | ${vsPlain} | ${r.rounds.map((v) => Math.round(v)).join(', ')} |`,
   );
+}
+
+/** One row per run name (first-seen order): the median added and processed rates of its rounds. */
+function medianRows(all: readonly Result[]): Array<Result & { rounds: number[] }> {
+  const byName = new Map<string, Result[]>();
+  for (const r of all) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  return [...byName.entries()].map(([name, list]) => ({
+    name,
+    addedPerS: median(list.map((r) => r.addedPerS)),
+    processedPerS: median(list.map((r) => r.processedPerS)),
+    rounds: list.map((r) => r.processedPerS),
+  }));
 }

@@ -99,7 +99,10 @@ describe('web UI in Chromium', () => {
     // The browser logs the refused login's 401; later pages must log nothing.
     pageErrors.length = 0;
     assert.match((await page.locator('#user').textContent()) ?? '', /guest \(administrator\)/);
-    const listeners = await page.locator('section', { hasText: 'Listeners' }).locator('tbody tr').count();
+    // The overview fills its tables when its data arrives, after the heading: wait for the rows.
+    const listenerRows = page.locator('section', { hasText: 'Listeners' }).locator('tbody tr');
+    await listenerRows.nth(3).waitFor();
+    const listeners = await listenerRows.count();
     assert.ok(listeners >= 4, `listeners shown: ${listeners}`);
   });
 

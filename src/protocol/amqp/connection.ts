@@ -677,19 +677,17 @@ export class AmqpConnection implements ChannelHost {
       return;
     }
     const frames = this.outbox;
-    const bytes = this.outboxBytes;
     this.outbox = [];
     this.outboxBytes = 0;
     if (this.socket.destroyed) return;
     this.sentSinceHeartbeat = true;
+    const pieces = frames.length === 1 ? frames : coalesceSmall(frames);
     let ok: boolean;
-    if (frames.length === 1) ok = this.socket.write(frames[0]!);
-    else if (bytes <= COALESCE_MAX_BYTES && !hasLargeFrame(frames))
-      ok = this.socket.write(Buffer.concat(frames, bytes));
+    if (pieces.length === 1) ok = this.socket.write(pieces[0]!);
     else {
       this.socket.cork();
       ok = true;
-      for (const piece of coalesceSmall(frames)) ok = this.socket.write(piece);
+      for (const piece of pieces) ok = this.socket.write(piece);
       this.socket.uncork();
     }
     if (!ok || this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.writesPaused = true;
@@ -763,12 +761,10 @@ function isOutOfFileDescriptors(error: Error): boolean {
   return code === 'EMFILE' || code === 'ENFILE';
 }
 
-function hasLargeFrame(frames: readonly Buffer[]): boolean {
-  for (const frame of frames) if (frame.length >= LARGE_PIECE_BYTES) return true;
-  return false;
-}
-
-/** `frames` with each run of small pieces joined into one buffer and large pieces left as they are. */
+/**
+ * `frames` with each run of small pieces (up to COALESCE_MAX_BYTES) joined into one buffer and
+ * large pieces left as they are: a batch of small frames only becomes one buffer.
+ */
 function coalesceSmall(frames: readonly Buffer[]): Buffer[] {
   const out: Buffer[] = [];
   let runStart = 0;

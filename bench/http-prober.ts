@@ -23,12 +23,26 @@ export type ProberCommand =
       client: ProberClient;
       /** Ask for gzip and decode it (else Accept-Encoding: identity); sizes are the decoded bytes. */
       gzip: boolean;
+      /**
+       * A round (every endpoint once, one after another) starts every `roundIntervalMs`, as a
+       * dashboard and a scraper refresh on a timer; 0 starts the next round as soon as one ends
+       * (a closed loop: the broker always has one of these answers in hand).
+       */
+      roundIntervalMs: number;
     }
   | { type: 'scrape'; urls: string[]; intervalMs: number; authorization: string }
   | { type: 'stop-scrape' };
 
 export type ProberAnswer =
-  | { type: 'latency-done'; samplesMs: Record<string, number[]>; sizesBytes: Record<string, number> }
+  | {
+      type: 'latency-done';
+      samplesMs: Record<string, number[]>;
+      sizesBytes: Record<string, number>;
+      /** Rounds that started late because the one before ran past its interval. */
+      lateRounds: number;
+      /** Each endpoint's first answer (caches cold, code not yet optimized), made before the timed rounds. */
+      firstMs: Record<string, number>;
+    }
   | { type: 'scrape-stopped'; scrapes: number; error?: string };
 
 async function timedGet(
@@ -81,18 +95,29 @@ async function measureLatency(command: Extract<ProberCommand, { type: 'latency' 
   const samplesMs: Record<string, number[]> = {};
   const sizesBytes: Record<string, number> = {};
   for (const [name] of command.endpoints) samplesMs[name] = [];
+  const get = (url: string) =>
+    command.client === 'http'
+      ? timedHttpGet(url, command.authorization, command.gzip)
+      : timedGet(url, command.authorization, command.gzip);
+  // One round first, not counted: the first answer of a list fills its caches (every row's JSON).
+  const firstMs: Record<string, number> = {};
+  for (const [name, url] of command.endpoints) firstMs[name] = (await get(url)).ms;
   const started = performance.now();
-  while (performance.now() - started < command.seconds * 1000) {
+  let lateRounds = 0;
+  for (let round = 0; performance.now() - started < command.seconds * 1000; round++) {
+    if (command.roundIntervalMs > 0) {
+      const dueMs = started + round * command.roundIntervalMs;
+      const waitMs = dueMs - performance.now();
+      if (waitMs > 0) await sleep(waitMs);
+      else if (round > 0) lateRounds++;
+    }
     for (const [name, url] of command.endpoints) {
-      const { ms, bytes } =
-        command.client === 'http'
-          ? await timedHttpGet(url, command.authorization, command.gzip)
-          : await timedGet(url, command.authorization, command.gzip);
+      const { ms, bytes } = await get(url);
       samplesMs[name]!.push(ms);
       sizesBytes[name] = bytes;
     }
   }
-  send({ type: 'latency-done', samplesMs, sizesBytes });
+  send({ type: 'latency-done', samplesMs, sizesBytes, lateRounds, firstMs });
 }
 
 async function scrape(command: Extract<ProberCommand, { type: 'scrape' }>): Promise<number> {

@@ -43,6 +43,9 @@ const { values } = parseArgs({
     // Ask for gzip (Accept-Encoding: gzip, decoded by the client) in the latency and CPU phases;
     // without it every request says Accept-Encoding: identity (fetch would otherwise ask for gzip).
     'prober-gzip': { type: 'boolean', default: false },
+    // The latency phase makes a round of its requests (one after another) every this many ms, as
+    // dashboards and scrapers do on a timer; 0 = a closed loop (the next round as soon as one ends).
+    'round-interval-ms': { type: 'string', default: '250' },
 
     'pier-bin': { type: 'string' },
     // A directory for the broker's CPU profile (node --cpu-prof), written when it stops.
@@ -55,7 +58,7 @@ if (values.help) {
     'npm run bench -- management [--queues 10000] [--connections 1000] [--load-queues 4] [--rate 50000]\n' +
       '  [--latency-seconds 40] [--cost-seconds 15] [--cost-rounds 2] [--scrape-interval 5] [--pier-bin PATH]\n' +
       '  [--broker-cpu-prof DIR] [--prober-client fetch|http] [--prober-gzip]\n' +
-      '  [--requests overview,page,full,metrics,per-object] [--cpu-requests 20]\n' +
+      '  [--requests overview,page,full,metrics,per-object] [--cpu-requests 20] [--round-interval-ms 250]\n' +
       '  (--cost-rounds 0: no cost phase; --cpu-requests 0: no CPU-per-request phase)\n',
   );
   process.exit(0);
@@ -74,6 +77,8 @@ if (PROBER_CLIENT !== 'fetch' && PROBER_CLIENT !== 'http')
   throw new Error(`--prober-client: '${PROBER_CLIENT}' is neither fetch nor http`);
 
 const PROBER_GZIP = values['prober-gzip'];
+const ROUND_INTERVAL_MS = Number(values['round-interval-ms']);
+if (!(ROUND_INTERVAL_MS >= 0)) throw new Error(`--round-interval-ms: '${values['round-interval-ms']}' is not a number ≥ 0`);
 const ACCEPT_ENCODING = PROBER_GZIP ? 'gzip' : 'identity';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -169,6 +174,7 @@ function startProber() {
         authorization: AUTH,
         client: PROBER_CLIENT,
         gzip: PROBER_GZIP,
+        roundIntervalMs: ROUND_INTERVAL_MS,
       });
       return done;
     },
@@ -357,15 +363,15 @@ async function main(): Promise<void> {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const lines = [
       `Machine: ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}`,
-      `${QUEUES} queues, ${CONNECTIONS} idle connections, load ${RATE} msg/s target through ${LOAD_QUEUES} queues (measured ${Math.round(latencyRate)} msg/s consumed during the latency phase); prober client ${PROBER_CLIENT}${PROBER_GZIP ? ' with gzip' : ''}`,
+      `${QUEUES} queues, ${CONNECTIONS} idle connections, load ${RATE} msg/s target through ${LOAD_QUEUES} queues (measured ${Math.round(latencyRate)} msg/s consumed during the latency phase); prober client ${PROBER_CLIENT}${PROBER_GZIP ? ' with gzip' : ''}; ${ROUND_INTERVAL_MS > 0 ? `a round of requests every ${ROUND_INTERVAL_MS} ms (${latency.lateRounds} started late)` : 'rounds back to back (closed loop)'}`,
       '',
-      '| Request | n | p50 ms | p99 ms | max ms | bytes |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      '| Request | n | p50 ms | p99 ms | max ms | first ms | bytes |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     for (const [name] of endpoints) {
       const xs = [...samples.get(name)!].sort((a, b) => a - b);
       lines.push(
-        `| ${name} | ${xs.length} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${xs.at(-1)!.toFixed(1)} | ${sizes.get(name)} |`,
+        `| ${name} | ${xs.length} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${xs.at(-1)!.toFixed(1)} | ${latency.firstMs[name]!.toFixed(1)} | ${sizes.get(name)} |`,
       );
     }
     if (cpu.length > 0) lines.push('', ...cpu);

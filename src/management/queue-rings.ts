@@ -79,6 +79,21 @@ export class QueueRings {
     return values[(row % BLOCK_ROWS) * this.fields.length + field]!;
   }
 
+  /**
+   * Whether every value of the row is the same in its last two samples (all its rates are 0);
+   * false with fewer than two.
+   */
+  unchangedInLastSample(row: number): boolean {
+    if (this.lengthOf(row) < 2) return false;
+    const fields = this.fields.length;
+    const at = (row % BLOCK_ROWS) * fields;
+    const block = this.blocks[Math.floor(row / BLOCK_ROWS)]!;
+    const newer = block[(this.taken - 1) % this.capacity]!;
+    const older = block[(this.taken - 2) % this.capacity]!;
+    for (let f = 0; f < fields; f++) if (newer[at + f] !== older[at + f]) return false;
+    return true;
+  }
+
   /** Every value's rate between the row's last two samples into `into` (field order); zeros with fewer. */
   rates(row: number, into: Float64Array): void {
     const fields = this.fields.length;

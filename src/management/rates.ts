@@ -286,8 +286,16 @@ export class RateSampler {
   private readonly intervalMs: number;
   private readonly capacity: number;
   private readonly global: SampleRing;
-  /** Each queue's row of the rings; `generation` marks the last sample that saw the queue (older: deleted). */
-  private readonly queues = new Map<Queue, { row: number; generation: number }>();
+  /**
+   * Each queue's row of the rings; `generation` marks the last sample that saw the queue (older:
+   * deleted), `ratesChangedAt` the last sample after which its rates differed from the sample
+   * before (a queue without traffic keeps all-zero rates: a 10,000-queue list need not re-read
+   * them every sample), `zeroRates` whether its rates are all 0 now.
+   */
+  private readonly queues = new Map<
+    Queue,
+    { row: number; generation: number; ratesChangedAt: number; zeroRates: boolean }
+  >();
   private readonly queueRings: QueueRings;
   private readonly vhostTotals = new Map<string, SampleRing>();
   private generation = 0;
@@ -337,7 +345,7 @@ export class RateSampler {
       for (const queue of vhost.queues.values()) {
         let entry = this.queues.get(queue);
         if (!entry) {
-          entry = { row: rings.allocate(), generation: 0 };
+          entry = { row: rings.allocate(), generation: 0, ratesChangedAt: this.generation, zeroRates: false };
           this.queues.set(queue, entry);
         }
         entry.generation = this.generation;
@@ -352,6 +360,9 @@ export class RateSampler {
         rings.set(row, 4, queue.messagesDelivered);
         rings.set(row, 5, queue.messagesRedelivered);
         rings.set(row, 6, queue.messagesAcknowledged);
+        const zeroRates = rings.unchangedInLastSample(row);
+        if (!(zeroRates && entry.zeroRates)) entry.ratesChangedAt = this.generation;
+        entry.zeroRates = zeroRates;
         totals.messages += ready + unacked;
         totals.messages_ready += ready;
         totals.messages_unacknowledged += unacked;
@@ -460,6 +471,16 @@ export class RateSampler {
   /** Changes with every sample taken: queueRates' answers are the same while it is. */
   get sampleGeneration(): number {
     return this.generation;
+  }
+
+  /**
+   * Whether queueRates' answer for the queue may differ from the one it gave while sampleGeneration
+   * was `generation` (NaN: never asked).
+   */
+  queueRatesChangedSince(queue: Queue, generation: number): boolean {
+    if (Number.isNaN(generation)) return true;
+    const entry = this.queues.get(queue);
+    return entry === undefined || entry.ratesChangedAt > generation;
   }
 
   /**

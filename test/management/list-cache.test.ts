@@ -122,6 +122,16 @@ test('the cached full list equals freshly built views after depth, queue, policy
   clock.advance(5000); // and back to 0
   rows = await assertFullIsFresh('after the next sample');
   assert.deepEqual(rowOf(rows, name(3)).messages_details, { rate: 0 });
+  // Idle for one sample more (rates that stay 0 are not re-read), then busy again: the rate shows.
+  clock.advance(5000);
+  rows = await assertFullIsFresh('idle for another sample');
+  assert.deepEqual((rowOf(rows, name(3)).message_stats as Row).publish_details, { rate: 0 });
+  for (let i = 0; i < 5; i++) channel.sendToQueue(name(3), Buffer.from(`p${i}`));
+  await channel.checkQueue(name(3));
+  clock.advance(5000);
+  rows = await assertFullIsFresh('busy again');
+  assert.deepEqual((rowOf(rows, name(3)).message_stats as Row).publish_details, { rate: 1 });
+  assert.deepEqual(rowOf(rows, name(3)).messages_details, { rate: 1 });
 
   // Other lists start their slices at other rows: sorted, reversed, one vhost.
   await assertFullIsFresh('sorted', '', 'sort=messages&sort_reverse=true');

@@ -78,7 +78,8 @@ if (PROBER_CLIENT !== 'fetch' && PROBER_CLIENT !== 'http')
 
 const PROBER_GZIP = values['prober-gzip'];
 const ROUND_INTERVAL_MS = Number(values['round-interval-ms']);
-if (!(ROUND_INTERVAL_MS >= 0)) throw new Error(`--round-interval-ms: '${values['round-interval-ms']}' is not a number ≥ 0`);
+if (!(ROUND_INTERVAL_MS >= 0))
+  throw new Error(`--round-interval-ms: '${values['round-interval-ms']}' is not a number ≥ 0`);
 const ACCEPT_ENCODING = PROBER_GZIP ? 'gzip' : 'identity';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -39,6 +39,11 @@ export class OpenLoopSchedule {
     return Math.max(0, dueTotal - this.taken);
   }
 
+  /** When the next message not yet taken is (or was) due. */
+  nextDueNs(): number {
+    return this.startNs + this.taken * this.intervalNs;
+  }
+
   /** Takes the next `n` messages; returns when the first was due (the i-th: first + i × intervalNs). */
   take(n: number): number {
     const firstDueNs = this.startNs + this.taken * this.intervalNs;

@@ -364,9 +364,9 @@ export class VirtualHost implements QueueHost {
     this.queues.set(queue.name, queue);
     const owner = queue.options.exclusiveOwner;
     if (owner !== undefined) {
-      let owned = this.exclusiveQueues.get(owner);
-      if (!owned) this.exclusiveQueues.set(owner, (owned = new Set()));
-      owned.add(queue);
+      const owned = this.exclusiveQueues.get(owner);
+      if (owned) owned.add(queue);
+      else this.exclusiveQueues.set(owner, new Set([queue]));
     }
     return queue;
   }

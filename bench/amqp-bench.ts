@@ -7,9 +7,11 @@
 // default) and optionally against RabbitMQ, then prints markdown tables.
 
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AmqplibRunner } from './amqplib-load.js';
 import { type ChildBroker, defaultPierBin, startPier } from './broker.js';
+import { startServer } from './child-server.js';
 import { RawRunner } from './raw-load.js';
 import {
   comparisonTable,
@@ -55,6 +57,13 @@ Targets:
   --rabbitmq [URL]       Also run everything against RabbitMQ (default URL
                          ${DEFAULT_RABBITMQ}) and print a side-by-side
                          table with Pier/RabbitMQ ratios.
+  --stub                 Also run everything against a stub server that only
+                         acknowledges (amqp-stub-server.ts: confirms each
+                         publish at once, passes each message straight to a
+                         consumer, stores nothing), started as a child process:
+                         the client's own ceiling. With Pier alone beside it,
+                         the table of ratios says what share of that ceiling
+                         the client reaches against Pier.
 
 Load:
   --client LIST          raw, amqplib or raw,amqplib (default: raw,amqplib).
@@ -116,6 +125,7 @@ interface Options {
   pierBin: string;
   pierCpus: string | null;
   rabbitmq: string | null;
+  stub: boolean;
   json: boolean;
   quiet: boolean;
 }
@@ -179,6 +189,7 @@ function parseOptions(argv: string[]): Options {
         'pier-bin': { type: 'string' },
         'pier-cpus': { type: 'string' },
         rabbitmq: { type: 'string' },
+        stub: { type: 'boolean' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -221,13 +232,15 @@ function parseOptions(argv: string[]): Options {
     pierBin: str('pier-bin') ?? defaultPierBin(),
     pierCpus: str('pier-cpus') ?? null,
     rabbitmq: str('rabbitmq') ?? null,
+    stub: values.stub === true,
     json: values.json === true,
     quiet: values.quiet === true,
   };
   for (const u of [opts.pierUrl, opts.rabbitmq]) {
     if (u !== null && !/^amqp:\/\//.test(u)) fail(`expected an amqp:// URL, got "${u}"`);
   }
-  if (!opts.pier && !opts.rabbitmq) fail('nothing to benchmark: --no-pier without --rabbitmq');
+  if (!opts.pier && !opts.rabbitmq && !opts.stub)
+    fail('nothing to benchmark: --no-pier without --rabbitmq or --stub');
   return opts;
 }
 
@@ -450,7 +463,7 @@ async function main(): Promise<void> {
   const progress = new Progress(!opts.quiet);
   const machine = machineInfo();
   const results: RunResult[] = [];
-  const children: ChildBroker[] = [];
+  const children: Array<{ stop(): Promise<void> }> = [];
 
   let sigints = 0;
   const onSignal = (): void => {
@@ -478,6 +491,18 @@ async function main(): Promise<void> {
   if (opts.rabbitmq) {
     const url = opts.rabbitmq;
     targets.push(async () => ({ name: 'RabbitMQ', url, broker: null }));
+  }
+  if (opts.stub) {
+    targets.push(async () => {
+      const stub = await startServer(
+        [fileURLToPath(new URL('./amqp-stub-server.js', import.meta.url))],
+        'amqp-stub',
+        null,
+      );
+      children.push(stub);
+      progress.log(`stub pid ${stub.child.pid} listening at ${stub.host}:${stub.port}`);
+      return { name: 'stub', url: `amqp://guest:guest@${stub.host}:${stub.port}`, broker: null };
+    });
   }
 
   progress.log(`machine: ${machineLine(machine)}`);
@@ -527,6 +552,7 @@ async function main(): Promise<void> {
     const targetsOut: Record<string, string> = {};
     if (opts.pier) targetsOut.Pier = opts.pierUrl ? redact(opts.pierUrl) : 'child process';
     if (opts.rabbitmq) targetsOut.RabbitMQ = redact(opts.rabbitmq);
+    if (opts.stub) targetsOut.stub = 'child process (amqp-stub-server.js)';
     const clean = (n: number): number | null => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null);
     process.stdout.write(
       `${JSON.stringify(

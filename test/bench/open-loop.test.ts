@@ -35,6 +35,7 @@ test('the schedule releases messages at the rate and stamps when each was due', 
   assert.equal(s.intervalNs, 1_000_000);
   assert.equal(s.due(t0 + 10_000_000), 6);
   assert.equal(s.sent, 5);
+  assert.equal(s.nextDueNs(), t0 + 5_000_000); // message 5, not yet taken, is due 5 ms in
 });
 
 test('an open loop does not forgive lag: a stalled publisher owes every message, stamped early', () => {

@@ -202,7 +202,8 @@ class StubConnection {
   /** Hands a complete message to the next consumer of the queue it was published to. */
   private route(channel: number, publish: Publish): void {
     this.channels.get(channel)!.publish = undefined;
-    const entry = consumers.get(publish.exchange === '' ? publish.routingKey : '');
+    // Only the default exchange routes (to the queue its routing key names); others drop the message.
+    const entry = publish.exchange === '' ? consumers.get(publish.routingKey) : undefined;
     if (!entry || entry.list.length === 0) return;
     const consumer = entry.list[entry.next++ % entry.list.length]!;
     const body = publish.body.length === 1 ? publish.body[0]! : Buffer.concat(publish.body);

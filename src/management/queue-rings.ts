@@ -85,12 +85,8 @@ export class QueueRings {
    */
   unchangedInLastSample(row: number): boolean {
     if (this.lengthOf(row) < 2) return false;
-    const fields = this.fields.length;
-    const at = (row % BLOCK_ROWS) * fields;
-    const block = this.blocks[Math.floor(row / BLOCK_ROWS)]!;
-    const newer = block[(this.taken - 1) % this.capacity]!;
-    const older = block[(this.taken - 2) % this.capacity]!;
-    for (let f = 0; f < fields; f++) if (newer[at + f] !== older[at + f]) return false;
+    for (let f = 0; f < this.fields.length; f++)
+      if (this.value(row, this.taken - 1, f) !== this.value(row, this.taken - 2, f)) return false;
     return true;
   }
 

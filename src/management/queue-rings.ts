@@ -58,6 +58,23 @@ export class QueueRings {
 
   /** A value of the row in the sample begun last. */
   set(row: number, field: number, value: number): void {
+    this.newestValues(row)[(row % BLOCK_ROWS) * this.fields.length + field] = value;
+  }
+
+  /**
+   * The row's values of the sample before, again in the sample begun last (the row must have been
+   * written in that one: a queue seen by every sample since its first).
+   */
+  repeatLast(row: number): void {
+    const fields = this.fields.length;
+    const from = this.blocks[Math.floor(row / BLOCK_ROWS)]![(this.taken - 2) % this.capacity]!;
+    const values = this.newestValues(row);
+    const at = (row % BLOCK_ROWS) * fields;
+    for (let f = 0; f < fields; f++) values[at + f] = from[at + f]!;
+  }
+
+  /** The row's block's values in the sample begun last (the slot allocated when first written). */
+  private newestValues(row: number): Float64Array {
     const block = this.blocks[Math.floor(row / BLOCK_ROWS)]!;
     const slot = (this.taken - 1) % this.capacity;
     let values = block[slot];
@@ -65,7 +82,12 @@ export class QueueRings {
       values = new Float64Array(BLOCK_ROWS * this.fields.length);
       block[slot] = values;
     }
-    values[(row % BLOCK_ROWS) * this.fields.length + field] = value;
+    return values;
+  }
+
+  /** A value of the row in the sample begun last (which must have written it). */
+  last(row: number, field: number): number {
+    return this.value(row, this.taken - 1, field);
   }
 
   /** Samples the row holds (at most capacity). */

@@ -18,6 +18,8 @@ export const SAMPLE_INTERVAL_MS = 5000;
 export const SAMPLE_COUNT = 120;
 /** Most points a `?…_age=&…_incr=` window may ask for. */
 const MAX_POINTS = 1000;
+/** Samples whose rate changes are kept (RateSampler.ratesChangedIn): a list older than that re-reads all. */
+const RATE_CHANGES_KEPT = 4;
 
 type Values = Record<string, number>;
 
@@ -288,14 +290,21 @@ export class RateSampler {
   private readonly global: SampleRing;
   /**
    * Each queue's row of the rings; `generation` marks the last sample that saw the queue (older:
-   * deleted), `ratesChangedAt` the last sample after which its rates differed from the sample
-   * before (a queue without traffic keeps all-zero rates: a 10,000-queue list need not re-read
-   * them every sample), `zeroRates` whether its rates are all 0 now.
+   * deleted), `zeroRates` whether its rates are all 0 now, `statsVersion` the queue's when last
+   * sampled (unchanged: its numbers are those of the sample before, copied without reading it).
    */
   private readonly queues = new Map<
     Queue,
-    { row: number; generation: number; ratesChangedAt: number; zeroRates: boolean }
+    { row: number; generation: number; zeroRates: boolean; statsVersion: number }
   >();
+  /**
+   * For each of the last RATE_CHANGES_KEPT samples (oldest first), the queues whose rates after it
+   * differ from those before it, and queues sampled for the first time. A queue without traffic
+   * keeps all-zero rates and is in none: a 10,000-queue list need not re-read the rates of idle
+   * queues after every sample, and finds out which those are by a lookup in a small set (the
+   * busy queues) rather than in the entry of each queue (a cache miss each).
+   */
+  private readonly ratesChangedIn: Set<Queue>[] = [];
   private readonly queueRings: QueueRings;
   private readonly vhostTotals = new Map<string, SampleRing>();
   private generation = 0;
@@ -337,6 +346,9 @@ export class RateSampler {
     const timestamp = this.core.clock.now();
     this.global.push(timestamp, globalMessageCounters(this.core.stats));
     this.generation++;
+    const changed = new Set<Queue>();
+    this.ratesChangedIn.push(changed);
+    if (this.ratesChangedIn.length > RATE_CHANGES_KEPT) this.ratesChangedIn.shift();
     const totals: Values = {};
     const rings = this.queueRings;
     rings.begin(timestamp);
@@ -345,27 +357,38 @@ export class RateSampler {
       for (const queue of vhost.queues.values()) {
         let entry = this.queues.get(queue);
         if (!entry) {
-          entry = { row: rings.allocate(), generation: 0, ratesChangedAt: this.generation, zeroRates: false };
+          entry = { row: rings.allocate(), generation: 0, zeroRates: false, statsVersion: Number.NaN };
           this.queues.set(queue, entry);
+          changed.add(queue);
         }
         entry.generation = this.generation;
-        const ready = queue.messageCount;
-        const unacked = queue.leasedCount;
         const row = entry.row;
-        // QUEUE_FIELDS order.
-        rings.set(row, 0, ready + unacked);
-        rings.set(row, 1, ready);
-        rings.set(row, 2, unacked);
-        rings.set(row, 3, queue.messagesPublished);
-        rings.set(row, 4, queue.messagesDelivered);
-        rings.set(row, 5, queue.messagesRedelivered);
-        rings.set(row, 6, queue.messagesAcknowledged);
-        const zeroRates = rings.unchangedInLastSample(row);
-        if (!(zeroRates && entry.zeroRates)) entry.ratesChangedAt = this.generation;
+        const version = queue.statsVersion;
+        let zeroRates: boolean;
+        if (version === entry.statsVersion) {
+          // Nothing happened to the queue since the last sample (most of 10,000 are idle): the
+          // same numbers, copied from that sample rather than read again from the queue.
+          rings.repeatLast(row);
+          zeroRates = true;
+        } else {
+          entry.statsVersion = version;
+          const ready = queue.messageCount;
+          const unacked = queue.leasedCount;
+          // QUEUE_FIELDS order.
+          rings.set(row, 0, ready + unacked);
+          rings.set(row, 1, ready);
+          rings.set(row, 2, unacked);
+          rings.set(row, 3, queue.messagesPublished);
+          rings.set(row, 4, queue.messagesDelivered);
+          rings.set(row, 5, queue.messagesRedelivered);
+          rings.set(row, 6, queue.messagesAcknowledged);
+          zeroRates = rings.unchangedInLastSample(row);
+        }
+        if (!(zeroRates && entry.zeroRates)) changed.add(queue);
         entry.zeroRates = zeroRates;
-        totals.messages += ready + unacked;
-        totals.messages_ready += ready;
-        totals.messages_unacknowledged += unacked;
+        totals.messages += rings.last(row, 0);
+        totals.messages_ready += rings.last(row, 1);
+        totals.messages_unacknowledged += rings.last(row, 2);
       }
       let ring = this.vhostTotals.get(name);
       if (!ring) {
@@ -479,8 +502,12 @@ export class RateSampler {
    */
   queueRatesChangedSince(queue: Queue, generation: number): boolean {
     if (Number.isNaN(generation)) return true;
-    const entry = this.queues.get(queue);
-    return entry === undefined || entry.ratesChangedAt > generation;
+    const samplesSince = this.generation - generation;
+    if (samplesSince <= 0) return false;
+    const kept = this.ratesChangedIn;
+    if (samplesSince > kept.length) return true;
+    for (let i = kept.length - samplesSince; i < kept.length; i++) if (kept[i]!.has(queue)) return true;
+    return false;
   }
 
   /**

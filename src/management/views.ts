@@ -66,6 +66,8 @@ interface CachedJson {
   readonly numbers: Float64Array;
   /** The rate sampler's generation the rates in `numbers` were read at (rates change only then). */
   ratesGeneration: number;
+  /** The queue's statsVersion the counters in `numbers` were read at. */
+  statsVersion: number;
   bytes: Buffer;
 }
 
@@ -95,15 +97,21 @@ export function queueJson(queue: Queue, ctx: ManagementContext): Buffer {
       head,
       numbers: new Float64Array(numbers.length).fill(Number.NaN),
       ratesGeneration: Number.NaN,
+      statsVersion: Number.NaN,
       bytes: EMPTY,
     };
     cachedJson.set(queue, cached);
   }
   const generation = ctx.rates.sampleGeneration;
-  if (
-    cached.ratesGeneration !== generation &&
-    ctx.rates.queueRatesChangedSince(queue, cached.ratesGeneration)
-  ) {
+  const ratesMoved =
+    cached.ratesGeneration !== generation && ctx.rates.queueRatesChangedSince(queue, cached.ratesGeneration);
+  cached.ratesGeneration = generation;
+  const version = queue.statsVersion;
+  // Most of 10,000 queues are idle: neither their rates nor anything else moved since last time,
+  // and their numbers are not read at all (each read was a cache miss: ~0.4 µs a queue under load).
+  if (!ratesMoved && version === cached.statsVersion) return cached.bytes;
+  cached.statsVersion = version;
+  if (ratesMoved) {
     ctx.rates.queueRates(queue, numbers);
   } else {
     // A loop, not set(subarray(…)): a subarray is a new typed array per queue, and that was most
@@ -111,7 +119,6 @@ export function queueJson(queue: Queue, ctx: ManagementContext): Buffer {
     const last = cached.numbers;
     for (let i = 0; i < COUNTERS_AT; i++) numbers[i] = last[i]!;
   }
-  cached.ratesGeneration = generation;
   numbers[COUNTERS_AT] = queue.messageCount;
   numbers[COUNTERS_AT + 1] = queue.leasedCount;
   numbers[COUNTERS_AT + 2] = queue.consumerCount;

@@ -132,6 +132,11 @@ test('the cached full list equals freshly built views after depth, queue, policy
   rows = await assertFullIsFresh('busy again');
   assert.deepEqual((rowOf(rows, name(3)).message_stats as Row).publish_details, { rate: 1 });
   assert.deepEqual(rowOf(rows, name(3)).messages_details, { rate: 1 });
+  // Two samples without a list between them: the rates went to 0 at the first, stayed at the second.
+  clock.advance(5000);
+  clock.advance(5000);
+  rows = await assertFullIsFresh('idle for two samples unlisted');
+  assert.deepEqual(rowOf(rows, name(3)).messages_details, { rate: 0 });
 
   // Other lists start their slices at other rows: sorted, reversed, one vhost.
   await assertFullIsFresh('sorted', '', 'sort=messages&sort_reverse=true');
@@ -162,5 +167,100 @@ test('a queue declared after one was deleted starts its samples afresh', async (
     [0],
   );
   await assertFullIsFresh('after the churn');
+  await ch.close();
+});
+
+test('every way a queue changes shows in the cached list', async () => {
+  // The list re-reads a queue's numbers only when its statsVersion moved: each operation below
+  // must move it, or the full list (cached) and the pages (built fresh) disagree.
+  const ch = await amqp.createChannel();
+  await ch.assertQueue('ops-dlq', { durable: false });
+  await ch.assertQueue('ops-a', { durable: false, deadLetterExchange: '', deadLetterRoutingKey: 'ops-dlq' });
+  await ch.assertQueue('ops-ttl', { durable: false, messageTtl: 1000 });
+  await ch.assertQueue('ops-drop', {
+    durable: false,
+    maxLength: 2,
+    arguments: { 'x-overflow': 'drop-head' },
+  });
+  await ch.assertQueue('ops-stream', { durable: true, arguments: { 'x-queue-type': 'stream' } });
+  await assertFullIsFresh('declared');
+
+  for (let i = 0; i < 4; i++) ch.sendToQueue('ops-a', Buffer.from(`a${i}`));
+  await ch.checkQueue('ops-a');
+  await assertFullIsFresh('published');
+
+  const consumer = await amqp.createChannel();
+  await consumer.prefetch(2);
+  const delivered: import('amqplib').ConsumeMessage[] = [];
+  let twoDelivered!: () => void;
+  const two = new Promise<void>((resolve) => {
+    twoDelivered = resolve;
+  });
+  const { consumerTag } = await consumer.consume('ops-a', (m) => {
+    if (m) delivered.push(m);
+    if (delivered.length === 2) twoDelivered();
+  });
+  await two;
+  let rows = await assertFullIsFresh('consuming, two leased');
+  assert.equal(rowOf(rows, 'ops-a').messages_unacknowledged, 2);
+  assert.equal(rowOf(rows, 'ops-a').consumers, 1);
+
+  consumer.ack(delivered[0]!);
+  await consumer.checkQueue('ops-a');
+  rows = await assertFullIsFresh('one acknowledged');
+  assert.equal((rowOf(rows, 'ops-a').message_stats as Row).ack, 1);
+
+  await consumer.cancel(consumerTag);
+  consumer.nack(delivered[1]!, false, true);
+  await consumer.checkQueue('ops-a');
+  rows = await assertFullIsFresh('cancelled, one requeued');
+  // The ack made room for a third delivery, still leased: two ready, one unacknowledged.
+  assert.equal(rowOf(rows, 'ops-a').consumers, 0);
+  assert.equal(rowOf(rows, 'ops-a').messages_ready, 2);
+  assert.equal(rowOf(rows, 'ops-a').messages_unacknowledged, 1);
+
+  const got = await ch.get('ops-a');
+  assert.ok(got);
+  rows = await assertFullIsFresh('one got');
+  assert.equal(rowOf(rows, 'ops-a').messages_unacknowledged, 2);
+  ch.reject(got, false);
+  await ch.checkQueue('ops-a');
+  rows = await assertFullIsFresh('rejected into the dead-letter queue');
+  assert.equal(rowOf(rows, 'ops-dlq').messages, 1);
+
+  const leased = await consumer.get('ops-a');
+  assert.ok(leased);
+  await consumer.close(); // both its leases go back
+  await ch.checkQueue('ops-a');
+  rows = await assertFullIsFresh('a channel closed with a lease');
+  assert.equal(rowOf(rows, 'ops-a').messages_ready, 2);
+  assert.equal((rowOf(rows, 'ops-a').message_stats as Row).redeliver, 1);
+
+  await ch.purgeQueue('ops-a');
+  rows = await assertFullIsFresh('purged');
+  assert.equal(rowOf(rows, 'ops-a').messages, 0);
+
+  ch.sendToQueue('ops-ttl', Buffer.from('expires'));
+  await ch.checkQueue('ops-ttl');
+  await assertFullIsFresh('before the TTL');
+  clock.advance(1000);
+  rows = await assertFullIsFresh('expired by TTL');
+  assert.equal(rowOf(rows, 'ops-ttl').messages, 0);
+
+  for (let i = 0; i < 3; i++) ch.sendToQueue('ops-drop', Buffer.from(`d${i}`));
+  await ch.checkQueue('ops-drop');
+  rows = await assertFullIsFresh('dropped from the head');
+  assert.equal(rowOf(rows, 'ops-drop').messages, 2);
+
+  ch.sendToQueue('ops-stream', Buffer.from('s'));
+  await ch.checkQueue('ops-stream');
+  rows = await assertFullIsFresh('appended to a stream');
+  assert.equal(rowOf(rows, 'ops-stream').messages, 1);
+
+  const noAck = await ch.get('ops-drop', { noAck: true });
+  assert.ok(noAck);
+  rows = await assertFullIsFresh('got without ack');
+  assert.equal(rowOf(rows, 'ops-drop').messages, 1);
+  for (const q of ['ops-a', 'ops-dlq', 'ops-ttl', 'ops-drop', 'ops-stream']) await ch.deleteQueue(q);
   await ch.close();
 });

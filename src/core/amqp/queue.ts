@@ -70,7 +70,7 @@ export class Queue {
   messagesDelivered = 0;
   /** Of those, ones delivered before (the management API's redeliver). */
   messagesRedelivered = 0;
-  /** Deliveries acknowledged by the client (counted by the protocol that received the ack). */
+  /** Deliveries acknowledged by the client (acknowledge()). */
   messagesAcknowledged = 0;
   settings: QueueSettings;
   policy: AppliedPolicy | undefined;
@@ -87,6 +87,8 @@ export class Queue {
   private lastUsedAtMs: number;
   /** x-message-deduplication: ids of the messages in the queue (queue-dedup.ts). */
   private dedup: QueueDeduplicator | undefined;
+  /** Bumped by every operation that may change a number the queue reports (statsVersion). */
+  private changes = 0;
   deleted = false;
 
   constructor(
@@ -126,6 +128,17 @@ export class Queue {
 
   get consumerCount(): number {
     return this.consumers.length;
+  }
+
+  /**
+   * Moves whenever a number the queue reports may have changed: depth, bytes, leases, consumers
+   * and the message counters (every operation that changes them passes through this class). A view
+   * built at one version is still true while the version is the same (the management API's list
+   * cache, views.ts), so listing 10,000 queues need not re-read each one's numbers. A subclass
+   * whose numbers change elsewhere answers NaN, never equal to itself: always re-read.
+   */
+  get statsVersion(): number {
+    return this.changes;
   }
 
   get isDurable(): boolean {
@@ -179,6 +192,7 @@ export class Queue {
       return 'rejected';
     }
     this.messagesPublished++;
+    this.changes++;
     const ttlMs = minDefined(settings.messageTtlMs, message.expirationMs);
     const nowMs = this.host.clock.now();
     const expiresAtMs = ttlMs === undefined ? 0 : nowMs + ttlMs;
@@ -256,6 +270,7 @@ export class Queue {
   private removeHead(): QueuedMessage | undefined {
     const head = this.peekHead();
     if (!head) return undefined;
+    this.changes++;
     if (head === this.released[0]) return this.shiftReleased();
     return this.stores[this.levelOf(head.message)]!.shift();
   }
@@ -314,6 +329,7 @@ export class Queue {
       this.messagesDelivered++;
       if (queued.deliveryCount > 1) this.messagesRedelivered++;
       this.leased++;
+      this.changes++;
       return queued;
     }
   }
@@ -334,12 +350,14 @@ export class Queue {
   /** Ends a lease for good: the message is acknowledged or dropped. */
   settle(queued: QueuedMessage): void {
     this.leased--;
+    this.changes++;
     if (!this.deleted) this.storeOf(queued).settle(queued);
   }
 
   /** Ends a lease by rejecting the message without requeue: it is dead-lettered if configured. */
   reject(queued: QueuedMessage): void {
     this.leased--;
+    this.changes++;
     if (!this.deleted) this.deadLetterAndSettle(queued, 'rejected');
   }
 
@@ -358,6 +376,7 @@ export class Queue {
   /** Ends a lease by putting the message back in its original position for redelivery. */
   release(queued: QueuedMessage): void {
     this.leased--;
+    this.changes++;
     if (this.deleted) return;
     const limit = this.settings.deliveryLimit;
     if (limit !== undefined && queued.deliveryCount > limit) {
@@ -382,7 +401,15 @@ export class Queue {
     this.scheduleDispatch();
   }
 
+  /** Ends a lease because the client acknowledged the delivery. */
+  acknowledge(queued: QueuedMessage): void {
+    this.settle(queued);
+    this.messagesAcknowledged++;
+    this.changes++;
+  }
+
   purge(): number {
+    this.changes++;
     let removed = this.released.length;
     for (const store of this.stores) removed += store.purge();
     for (const queued of this.released) this.storeOf(queued).settle(queued);
@@ -399,6 +426,7 @@ export class Queue {
       while (index > 0 && this.consumers[index - 1]!.priority < consumer.priority) index--;
     }
     this.consumers.splice(index, 0, consumer);
+    this.changes++;
     this.hadConsumers = true;
     this.armUnusedTimer();
     this.scheduleDispatch();
@@ -408,6 +436,7 @@ export class Queue {
     const index = this.consumers.indexOf(consumer);
     if (index < 0) return;
     this.consumers.splice(index, 1);
+    this.changes++;
     if (this.consumers.length === 0 && this.hadConsumers && this.options.autoDelete && !this.deleted) {
       this.host.remove(this);
       return;
@@ -499,6 +528,7 @@ export class Queue {
   /** Releases storage and timers when the queue is deleted. */
   destroy(): void {
     this.deleted = true;
+    this.changes++;
     this.stopTimers();
     this.released.length = 0;
     this.releasedBytes = 0;

@@ -85,6 +85,11 @@ export class StreamQueue extends Queue {
     return `queue '${this.name}' in vhost '${this.vhost}'`;
   }
 
+  /** A stream's length moves with retention and (a view's) other writers, outside this class. */
+  override get statsVersion(): number {
+    return Number.NaN;
+  }
+
   /** Offsets held (RabbitMQ's message count for a stream). */
   override get messageCount(): number {
     return this.stream.offsetCount;

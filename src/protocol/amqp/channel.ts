@@ -744,8 +744,7 @@ export class Channel {
   private ack(deliveryTag: number, multiple: boolean): void {
     const leases = this.takeLeases(deliveryTag, multiple);
     for (const lease of leases) {
-      lease.queue.settle(lease.queued);
-      lease.queue.messagesAcknowledged++;
+      lease.queue.acknowledge(lease.queued);
     }
     this.host.stats.acknowledged += leases.length;
     this.afterSettle(leases);

@@ -38,6 +38,8 @@ const HELP = `Usage: npm run bench -- kafka-produce [options]
                       its due time to its acks=all answer (p50/p99/p99.9/max)
   --latency-seconds N seconds per latency rate (default 20)
   --broker-cpu-prof DIR  run the broker under node --cpu-prof
+  --broker-node-args="ARGS"  more flags for the broker's node (e.g. V8 heap sizes), space-separated;
+                      with =, as the value starts with --
   --json              print the result as JSON
   --help              this text
 `;
@@ -54,6 +56,7 @@ const { values } = parseArgs({
     'latency-at': { type: 'string' },
     'latency-seconds': { type: 'string', default: '20' },
     'broker-cpu-prof': { type: 'string' },
+    'broker-node-args': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -181,10 +184,11 @@ async function produce(client: RawKafkaClient, requests: Buffer[], records: numb
 
 const dataDir = mkdtempSync(join(tmpdir(), 'pier-produce-bench-'));
 const pierBin = fileURLToPath(new URL('../src/cli/pier.js', import.meta.url));
-const profArgs = values['broker-cpu-prof']
-  ? ['--cpu-prof', `--cpu-prof-dir=${values['broker-cpu-prof']}`]
-  : [];
-const server = await startKafkaOnlyPier(pierBin, dataDir, { fsync: values.fsync, nodeArgs: profArgs });
+const nodeArgs = [
+  ...(values['broker-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['broker-cpu-prof']}`] : []),
+  ...(values['broker-node-args']?.split(' ').filter((arg) => arg !== '') ?? []),
+];
+const server = await startKafkaOnlyPier(pierBin, dataDir, { fsync: values.fsync, nodeArgs });
 try {
   const client = await RawKafkaClient.connect(server.host, server.port);
   for (const name of [`${TOPIC}-warmup`, TOPIC]) {

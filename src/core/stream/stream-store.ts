@@ -23,10 +23,20 @@ export interface StreamEntry {
   readonly payloadTailCrc?: PayloadTailCrc;
   /**
    * Set on entries `read` returns whose payload is a view of memory the store recycles at a later
-   * append (a durable store's tail cache): copy it before the current synchronous step ends. Other
-   * payloads (fresh disk reads, a memory store's own copies) may be kept and sent as they are.
+   * append (a durable store's tail cache): copy it before the current synchronous step ends, or
+   * pin it until done with it (a socket took the bytes) and unpin it then. Other payloads (fresh
+   * disk reads, a memory store's own copies) may be kept and sent as they are.
    */
-  readonly recycled?: true;
+  readonly recycled?: RecycledMemory;
+}
+
+/**
+ * Memory a store reuses for later entries. While pinned (once per pin, until as many unpins) the
+ * store does not write over it: an append that would takes fresh memory instead.
+ */
+export interface RecycledMemory {
+  pin(): void;
+  unpin(): void;
 }
 
 export interface PayloadTailCrc {

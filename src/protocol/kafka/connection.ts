@@ -20,7 +20,13 @@ import {
   type KafkaRequest,
   KafkaUnsupportedError,
 } from './codec/index.js';
-import { type KafkaAnswer, type KafkaApi, type KafkaSession, NO_RESPONSE } from './kafka-api.js';
+import {
+  afterWriteOf,
+  type KafkaAnswer,
+  type KafkaApi,
+  type KafkaSession,
+  NO_RESPONSE,
+} from './kafka-api.js';
 
 /** Requests read ahead of their answers before the connection stops reading (backpressure). */
 const MAX_PENDING_ANSWERS = 256;
@@ -47,6 +53,8 @@ export interface KafkaConnectionContext {
 interface PendingAnswer {
   chunks: Buffer[] | undefined;
   settled: boolean;
+  /** The answer's AFTER_WRITE: called once its bytes are written, or the connection closed first. */
+  afterWrite?: (() => void) | undefined;
 }
 
 let nextConnectionId = 1;
@@ -124,7 +132,7 @@ export class KafkaConnection implements KafkaSession {
     this.isClosed = true;
     this.chunks.length = 0;
     this.bufferedBytes = 0;
-    this.pending.length = 0;
+    for (const slot of this.pending.splice(0)) slot.afterWrite?.();
     this.context.onClosed(this);
     for (const listener of this.closeListeners.splice(0)) {
       try {
@@ -287,7 +295,11 @@ export class KafkaConnection implements KafkaSession {
     correlationId: number,
     body: KafkaAnswer,
   ): void {
-    if (this.isClosed) return;
+    if (this.isClosed) {
+      afterWriteOf(body)?.();
+      return;
+    }
+    slot.afterWrite = afterWriteOf(body);
     try {
       slot.chunks =
         body === NO_RESPONSE ? undefined : encodeResponseChunks(apiKey, apiVersion, correlationId, body);
@@ -341,7 +353,16 @@ export class KafkaConnection implements KafkaSession {
     this.socket.cork();
     while (this.pending.length > 0 && this.pending[0]!.settled) {
       const slot = this.pending.shift()!;
-      if (slot.chunks) for (const chunk of slot.chunks) this.socket.write(chunk);
+      const chunks = slot.chunks;
+      const afterWrite = slot.afterWrite;
+      if (chunks) {
+        // The last chunk's callback runs once all of them are written (or failed: closed).
+        for (let i = 0; i < chunks.length; i++)
+          this.socket.write(
+            chunks[i]!,
+            i === chunks.length - 1 && afterWrite ? () => afterWrite() : undefined,
+          );
+      } else afterWrite?.();
     }
     this.socket.uncork();
     if (this.sasl.failure !== undefined) {

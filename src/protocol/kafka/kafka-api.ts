@@ -25,6 +25,18 @@ export const NO_RESPONSE: unique symbol = Symbol('no response');
 
 export type KafkaAnswer = KafkaStruct | typeof NO_RESPONSE;
 
+/**
+ * An answer may carry, under this key, a function the connection calls once the answer's bytes
+ * are in the socket's hands (written to the kernel) or will never be (the connection closed):
+ * a Fetch answer holding a stream's recycled memory unpins it then (apis/fetch.ts).
+ */
+export const AFTER_WRITE: unique symbol = Symbol('after write');
+
+/** The AFTER_WRITE function of an answer, if it has one. */
+export function afterWriteOf(answer: KafkaAnswer): (() => void) | undefined {
+  return typeof answer === 'object' ? (answer as { [AFTER_WRITE]?: () => void })[AFTER_WRITE] : undefined;
+}
+
 export interface KafkaCall<Body = KafkaStruct> {
   readonly header: KafkaRequestHeader;
   readonly body: Body;

@@ -1,4 +1,26 @@
-import type { StreamEntry } from '../../core/stream/stream-store.js';
+import type { RecycledMemory, StreamEntry } from '../../core/stream/stream-store.js';
+
+/**
+ * One half of the recycled memory. Pinned (a Fetch answer holding its bytes waits in a socket),
+ * it is not written over: starting it again takes a fresh buffer for both halves instead, and the
+ * pinned one goes when the last entry viewing it does.
+ */
+class RecycledHalf implements RecycledMemory {
+  pins = 0;
+
+  constructor(
+    readonly buffer: Buffer,
+    readonly start: number,
+  ) {}
+
+  pin(): void {
+    this.pins++;
+  }
+
+  unpin(): void {
+    this.pins--;
+  }
+}
 
 /**
  * The newest entries of a stream, kept in memory so that consumers keeping up with the stream are
@@ -8,18 +30,19 @@ import type { StreamEntry } from '../../core/stream/stream-store.js';
  * copied into memory the cache recycles: two halves of one buffer, filled in turn; starting a half
  * again first evicts the older entries still in it. The caller's bytes are not kept (the Kafka
  * listener reuses a produce request's memory), and no fresh memory is touched per batch, which on
- * this project's VMs costs about 3.4 ms per MiB in page faults.
+ * this project's VMs costs about 3.4 ms per MiB in page faults. A reader may pin a half
+ * (StreamEntry.recycled) rather than copy what it sends from it.
  */
 export class StreamTailCache {
   private entries: StreamEntry[] = [];
   private head = 0;
   private bytes = 0;
-  /** The recycled memory for raw entries (allocated on the first one), and where each half's next copy goes. */
-  private raw: Buffer | undefined;
+  /** The recycled memory for raw entries (allocated on the first one), the half being filled and where in it. */
+  private halves: [RecycledHalf, RecycledHalf] | undefined;
   private rawHalf = 0;
   private rawPosition = 0;
   /** Which half each cached raw entry lives in. */
-  private readonly rawHalfOf = new WeakMap<StreamEntry, number>();
+  private readonly rawHalfOf = new WeakMap<StreamEntry, RecycledHalf>();
 
   constructor(
     private readonly maxEntries: number,
@@ -54,20 +77,26 @@ export class StreamTailCache {
     const halfBytes = Math.floor(this.maxBytes / 2);
     const length = entry.payload.length;
     if (length > halfBytes) return undefined;
-    this.raw ??= Buffer.allocUnsafeSlow(halfBytes * 2);
+    this.halves ??= newHalves(halfBytes);
     if (this.rawPosition + length > halfBytes) {
       // Start the other half: every entry older than the current half's first goes, whatever it is.
-      const next = 1 - this.rawHalf;
-      while (this.head < this.entries.length && this.rawHalfOf.get(this.entries[this.head]!) !== this.rawHalf)
+      const current = this.halves[this.rawHalf];
+      while (this.head < this.entries.length && this.rawHalfOf.get(this.entries[this.head]!) !== current)
         this.shift();
-      this.rawHalf = next;
+      this.rawHalf = 1 - this.rawHalf;
       this.rawPosition = 0;
+      if (this.halves[this.rawHalf].pins > 0) this.halves = newHalves(halfBytes);
     }
-    const start = this.rawHalf * halfBytes + this.rawPosition;
-    entry.payload.copy(this.raw, start);
+    const half = this.halves[this.rawHalf];
+    const start = half.start + this.rawPosition;
+    entry.payload.copy(half.buffer, start);
     this.rawPosition += length;
-    const copy: StreamEntry = { ...entry, payload: this.raw.subarray(start, start + length), recycled: true };
-    this.rawHalfOf.set(copy, this.rawHalf);
+    const copy: StreamEntry = {
+      ...entry,
+      payload: half.buffer.subarray(start, start + length),
+      recycled: half,
+    };
+    this.rawHalfOf.set(copy, half);
     return copy;
   }
 
@@ -114,5 +143,13 @@ export class StreamTailCache {
     this.head = 0;
     this.bytes = 0;
     this.rawPosition = 0;
+    // The half being filled is filled again from its start: not over pinned bytes.
+    if (this.halves && this.halves[this.rawHalf].pins > 0) this.halves = undefined;
   }
+}
+
+/** Both halves of one fresh buffer (allocUnsafeSlow: not from the pool, not zero-filled). */
+function newHalves(halfBytes: number): [RecycledHalf, RecycledHalf] {
+  const buffer = Buffer.allocUnsafeSlow(halfBytes * 2);
+  return [new RecycledHalf(buffer, 0), new RecycledHalf(buffer, halfBytes)];
 }

@@ -142,6 +142,44 @@ describe('DiskStreamStore', () => {
     log.close();
   });
 
+  it('never writes over pinned tail memory: an entry held by an unwritten answer stays intact while the cache wraps', async () => {
+    const path = dir();
+    const log = DiskStreamStore.open(path, committer, {
+      segmentSizeBytes: 1 << 20,
+      tailCacheBytes: 16 * 1024,
+    });
+    const append = (i: number) => {
+      const payload = Buffer.alloc(1000, i & 0xff);
+      payload.writeUInt32BE(i, 0);
+      log.append({
+        offset: log.nextOffset,
+        offsetCount: 1,
+        timestampMs: T0 + i,
+        message: undefined,
+        payload,
+      });
+      payload.fill(0xee);
+    };
+    const intact = (entry: StreamEntry) =>
+      entry.payload.readUInt32BE(0) === entry.offset && entry.payload.at(-1) === (entry.offset & 0xff);
+    append(0);
+    const [pinnedEntry] = log.read(0, 1, Number.POSITIVE_INFINITY);
+    assert.ok(pinnedEntry?.recycled, 'the newest entry comes from the recycled tail memory');
+    pinnedEntry.recycled.pin();
+    // 8 KiB halves, 1,000-byte entries: 100 appends start each half again about a dozen times.
+    for (let i = 1; i <= 100; i++) append(i);
+    assert.ok(intact(pinnedEntry), 'the pinned entry kept its bytes');
+    const [unpinned] = log.read(98, 1, Number.POSITIVE_INFINITY);
+    assert.ok(unpinned?.recycled && intact(unpinned));
+    pinnedEntry.recycled.unpin();
+    // Not pinned: the memory is written over once the cache comes round (as before pins existed).
+    for (let i = 101; i <= 130; i++) append(i);
+    assert.equal(intact(unpinned), false, 'unpinned memory is recycled');
+    for (const entry of log.read(0, 200, Number.POSITIVE_INFINITY))
+      assert.ok(intact(entry), `entry ${entry.offset}`);
+    log.close();
+  });
+
   it('appends across segments and reads from every offset, from disk, before and after the write', async () => {
     const path = dir();
     const log = DiskStreamStore.open(path, committer, DISK_ONLY);

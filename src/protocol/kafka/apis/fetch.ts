@@ -26,6 +26,7 @@ import type { Clock } from '../../../core/clock.js';
 import type { Topic, TopicLookup, TopicPartition } from '../../../core/kafka/topic.js';
 import { formatTopicId } from '../../../core/kafka/topic-registry.js';
 import type { TransactionCoordinator } from '../../../core/kafka/transaction-coordinator.js';
+import type { RecycledMemory } from '../../../core/stream/stream-store.js';
 import type {
   FetchRequest,
   FetchResponse,
@@ -44,7 +45,7 @@ import {
   nextEpoch,
   type SessionPartition,
 } from '../fetch-sessions.js';
-import type { KafkaAnswer, KafkaApi, KafkaCall } from '../kafka-api.js';
+import { AFTER_WRITE, type KafkaAnswer, type KafkaApi, type KafkaCall } from '../kafka-api.js';
 import { isEmptyDataBatch } from '../log-cleaner.js';
 import { batchLastOffset } from '../record-batch.js';
 import { waitForHighWatermarks } from './fetch-wait.js';
@@ -89,6 +90,8 @@ interface ReadResult {
   readonly reads: readonly PartitionRead[];
   readonly sizeBytes: number;
   readonly hasError: boolean;
+  /** The recycled memory (a tail cache's) the reads' batches view: pinned while the answer is written. */
+  readonly recycled: readonly RecycledMemory[];
 }
 
 /** How this request is answered: without a session, by creating one, or from one. */
@@ -119,7 +122,7 @@ function fetch(
   const parts = context.kind === 'incremental' ? [...context.session.partitions.values()] : context.parts;
   const resolve = topicResolver(s, usesTopicIds);
   const read = () => readAll(s, parts, resolve, usesTopicIds, body, version);
-  const answer = (result: ReadResult) => respond(sessions, context, usesTopicIds, result);
+  const answer = (result: ReadResult) => pinned(result, respond(sessions, context, usesTopicIds, result));
   const first = read();
   if (body.maxWaitMs <= 0 || first.sizeBytes >= body.minBytes || first.hasError) return answer(first);
   const partitions = new Set<TopicPartition>();
@@ -191,6 +194,23 @@ function sessionError(errorCode: number): FetchResponse {
 function topicResolver(s: FetchServices, usesTopicIds: boolean): (key: string) => Topic | undefined {
   // Looked up on every read: a topic deleted (or re-created under a new id) shows in the next answer.
   return usesTopicIds ? (id) => s.topics.getById(id) : (name) => s.topics.get(name);
+}
+
+/**
+ * The answer, holding the recycled memory its batches view pinned until the connection has written
+ * it (AFTER_WRITE): batches from a tail cache go to the socket without a copy, and the cache takes
+ * fresh memory rather than write over them meanwhile. Only an answer pins: a read a long poll
+ * drops holds nothing.
+ */
+function pinned(result: ReadResult, response: FetchResponse): KafkaAnswer {
+  const recycled = result.recycled;
+  if (recycled.length === 0) return response;
+  for (const memory of recycled) memory.pin();
+  const answer: FetchResponse & { [AFTER_WRITE]?: () => void } = { ...response };
+  answer[AFTER_WRITE] = () => {
+    for (const memory of recycled) memory.unpin();
+  };
+  return answer as KafkaAnswer;
 }
 
 /** The answer for a read: every partition (sessionless, full), or the changed ones (incremental). */
@@ -280,6 +300,7 @@ function readAll(
   let sizeBytes = 0;
   let hasError = false;
   let minOneBatch = true;
+  const recycled: RecycledMemory[] = [];
   const readCommitted = body.isolationLevel === READ_COMMITTED;
   const topics = new Map<string, Topic | undefined>();
   const reads = parts.map((part): PartitionRead => {
@@ -311,7 +332,7 @@ function readAll(
     const limitBytes = Math.min(part.partitionMaxBytes, remainingBytes);
     const lastStableOffset = s.transactions.lastStableOffset(partition);
     const upTo = readCommitted ? lastStableOffset : highWatermark;
-    const batches = readBatches(partition, fetchOffset, upTo, limitBytes, minOneBatch);
+    const batches = readBatches(partition, fetchOffset, upTo, limitBytes, minOneBatch, recycled);
     if (batches.sizeBytes > 0) minOneBatch = false;
     remainingBytes = Math.max(0, remainingBytes - batches.sizeBytes);
     sizeBytes += batches.sizeBytes;
@@ -335,12 +356,13 @@ function readAll(
     };
     return { part, topic, data };
   });
-  return { reads, sizeBytes, hasError };
+  return { reads, sizeBytes, hasError, recycled };
 }
 
 /**
  * Whole stored batches from the one holding `fetchOffset`, wholly below `upTo` (the high watermark
  * or the last stable offset), within `limitBytes`; `endOffset` is one past the last offset returned.
+ * The recycled memory any of them views is added to `recycled` (the answer pins it).
  */
 function readBatches(
   partition: TopicPartition,
@@ -348,28 +370,31 @@ function readBatches(
   upTo: number,
   limitBytes: number,
   minOneBatch: boolean,
+  recycled: RecycledMemory[],
 ): { records: Buffer | Buffer[]; sizeBytes: number; endOffset: number } {
   if (fetchOffset >= upTo || (limitBytes <= 0 && !minOneBatch))
     return { records: EMPTY, sizeBytes: 0, endOffset: fetchOffset };
   // readFrom returns at least one entry and may pass the byte limit by one entry; selection trims.
   const entries = partition.stream.readFrom(fetchOffset, MAX_BATCHES_PER_PARTITION, Math.max(1, limitBytes));
   const stored: Buffer[] = [];
-  let recycled = false;
+  let lastRecycled: RecycledMemory | undefined;
   for (const entry of entries) {
     // A batch ends before upTo (the high watermark moves batch by batch; the LSO is a batch's start).
     if (entry.offset >= upTo) break;
     // A batch compaction emptied (kept for its producer's state) has nothing for a consumer.
     if (isEmptyDataBatch(entry.payload)) continue;
     stored.push(entry.payload);
-    if (entry.recycled) recycled = true;
+    // Consecutive entries mostly share one half: listed once per run (a half listed twice is pinned twice, unpinned twice).
+    if (entry.recycled && entry.recycled !== lastRecycled) {
+      lastRecycled = entry.recycled;
+      recycled.push(entry.recycled);
+    }
   }
   const { batches, sizeBytes } = selectFetchBatches(stored, fetchOffset, limitBytes, minOneBatch);
   if (batches.length === 0) return { records: EMPTY, sizeBytes: 0, endOffset: fetchOffset };
   const endOffset = batchLastOffset(batches[batches.length - 1]!) + 1;
-  // Batches read from disk are fresh memory: sent as they are, as a list the response writer shares
-  // (no copy). Cached batches live in memory the stream recycles as new batches arrive while the
-  // answer may wait in the socket (StreamEntry.recycled): those are copied.
-  if (recycled) return { records: Buffer.concat(batches, sizeBytes), sizeBytes, endOffset };
+  // Sent as they are, as a list the response writer shares (no copy): disk reads are fresh memory,
+  // and the tail cache's recycled memory is pinned by the answer until written (pinned()).
   return { records: batches.length === 1 ? batches[0]! : batches, sizeBytes, endOffset };
 }
 

@@ -42,6 +42,17 @@ const DISK_ONLY: DiskStreamStoreOptions = {
   readChunkBytes: 512,
 };
 
+/**
+ * Appends raw entry `i` (its number in its first 4 bytes, `i & 0xff` in the rest), then scribbles
+ * over the caller's buffer as the Kafka listener reuses a produce request's memory.
+ */
+function appendNumbered(log: DiskStreamStore, i: number, sizeBytes: number): void {
+  const payload = Buffer.alloc(sizeBytes, i & 0xff);
+  payload.writeUInt32BE(i, 0);
+  log.append({ offset: log.nextOffset, offsetCount: 1, timestampMs: T0 + i, message: undefined, payload });
+  payload.fill(0xee);
+}
+
 describe('DiskStreamStore', () => {
   let committer: GroupCommitter;
   const cleanups: Array<() => void> = [];
@@ -112,16 +123,7 @@ describe('DiskStreamStore', () => {
     const sizes = Array.from({ length: 300 }, (_, i) => 500 + ((i * 7919) % 12_000));
     let readUpTo = 0;
     for (const [i, size] of sizes.entries()) {
-      const payload = Buffer.alloc(size, i & 0xff);
-      payload.writeUInt32BE(i, 0);
-      log.append({
-        offset: log.nextOffset,
-        offsetCount: 1,
-        timestampMs: T0 + i,
-        message: undefined,
-        payload,
-      });
-      payload.fill(0xee);
+      appendNumbered(log, i, size);
       // A consumer a few entries behind, as a Kafka consumer keeping up: what it reads is intact.
       if (i % 3 === 2) {
         for (const entry of log.read(readUpTo, 5, Number.POSITIVE_INFINITY)) {
@@ -148,18 +150,7 @@ describe('DiskStreamStore', () => {
       segmentSizeBytes: 1 << 20,
       tailCacheBytes: 16 * 1024,
     });
-    const append = (i: number) => {
-      const payload = Buffer.alloc(1000, i & 0xff);
-      payload.writeUInt32BE(i, 0);
-      log.append({
-        offset: log.nextOffset,
-        offsetCount: 1,
-        timestampMs: T0 + i,
-        message: undefined,
-        payload,
-      });
-      payload.fill(0xee);
-    };
+    const append = (i: number) => appendNumbered(log, i, 1000);
     const intact = (entry: StreamEntry) =>
       entry.payload.readUInt32BE(0) === entry.offset && entry.payload.at(-1) === (entry.offset & 0xff);
     append(0);

@@ -40,6 +40,8 @@ Flags:
                           offsets are left (transaction markers at a log's end; default 15)
   --ssl                   TLS to the target
   --sasl MECH:USER:PASS   SASL to the target: plain, scram-sha-256 or scram-sha-512
+  --progress S            seconds between progress lines while copying (default 1; 0: after
+                          every partition's batch)
   --dry-run               print the plan, record counts and groups; change nothing
   --json                  print the account as JSON
 `;
@@ -52,6 +54,7 @@ export const KAFKA_OPTIONS = {
   'replication-factor': { type: 'string' },
   state: { type: 'string' },
   idle: { type: 'string' },
+  progress: { type: 'string' },
   ssl: { type: 'boolean' },
   sasl: { type: 'string' },
   'dry-run': { type: 'boolean' },
@@ -67,6 +70,7 @@ export interface KafkaFlags {
   'replication-factor'?: string | undefined;
   state?: string | undefined;
   idle?: string | undefined;
+  progress?: string | undefined;
   ssl?: boolean | undefined;
   sasl?: string | undefined;
   'dry-run'?: boolean | undefined;
@@ -89,6 +93,7 @@ export async function handoverKafka(
   };
   const replicationFactor = whole(values['replication-factor'], '--replication-factor', 1);
   const idleS = whole(values.idle, '--idle', 1) ?? 15;
+  const progressS = whole(values.progress, '--progress', 0) ?? 1;
   const quiet: Partial<KafkaConfig> = { logLevel: logLevel.NOTHING, retry: { retries: 3 } };
   const target = new Kafka({
     clientId: 'pier-handover',
@@ -112,6 +117,7 @@ export async function handoverKafka(
     dryRun: values['dry-run'] === true,
     idleMs: idleS * 1000,
     progress: (line) => process.stderr.write(`pier: handover: ${line}\n`),
+    progressIntervalMs: progressS * 1000,
   });
 }
 

@@ -26,6 +26,7 @@ const RECORDS_PER_BATCH = 20;
 const PRODUCE_IN_FLIGHT = 8;
 /** Per round, so the whole log stays small enough to re-read after every restart. */
 const MAX_RECORDS_PER_ROUND = 12_000;
+const MAX_REQUESTS_PER_ROUND = MAX_RECORDS_PER_ROUND / RECORDS_PER_BATCH;
 const COMMIT_EVERY_ACKS = 5;
 const VALUE_RE = /^p(\d+) r(\d+) b(\d+) i(\d+) x+$/;
 const PADDING = 'x'.repeat(60);
@@ -48,7 +49,8 @@ function recordValue(partition: number, round: number, batch: number, i: number)
 async function loadUntilKilled(
   broker: ChildKafkaBroker,
   round: number,
-  killAfterMs: number,
+  /** The broker is killed when this many Produce requests have been acknowledged (others in flight). */
+  killAtAck: number,
   promised: Promised,
 ) {
   const client = await KafkaWireClient.connect(broker.host, broker.port, `crash-${round}`);
@@ -64,7 +66,6 @@ async function loadUntilKilled(
   let batchNumber = 0;
   let inFlight = 0;
   let error: Error | undefined;
-  const killTimer = setTimeout(() => broker.process.kill('SIGKILL'), killAfterMs);
 
   const commit = () => {
     const offsets = ackedEnd.map((end, partition) => ({ partition, offset: end }));
@@ -142,6 +143,9 @@ async function loadUntilKilled(
                 promised.records.set(`${partition}:${base + i}`, value);
               ackedEnd[partition] = Math.max(ackedEnd[partition]!, base + RECORDS_PER_BATCH);
               if (++acks % COMMIT_EVERY_ACKS === 0) commit();
+              // Killed by acknowledged progress, not by time: a fast machine that produced the
+              // round's records before a timer fired killed an idle broker (7 rounds of 20 under load).
+              if (acks === killAtAck) broker.process.kill('SIGKILL');
               setImmediate(pump);
             },
             () => {
@@ -155,7 +159,6 @@ async function loadUntilKilled(
     pump();
     Promise.all([broker.exited, client.closed]).then(() => resolve());
   });
-  clearTimeout(killTimer);
   client.close();
   if (error) throw error;
   return { acks, killedUnderLoad: unanswered > 0 };
@@ -253,8 +256,8 @@ test(`acknowledged Kafka records and committed offsets survive ${ROUNDS} SIGKILL
     let totalAcks = 0;
     let killedUnderLoad = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const killAfterMs = 100 + Math.floor(random() * 300);
-      const outcome = await loadUntilKilled(broker, round, killAfterMs, promised);
+      const killAtAck = 5 + Math.floor(random() * (MAX_REQUESTS_PER_ROUND * 0.8 - 5));
+      const outcome = await loadUntilKilled(broker, round, killAtAck, promised);
       totalAcks += outcome.acks;
       if (outcome.killedUnderLoad) killedUnderLoad++;
       broker = await spawnKafkaBroker(dataDir);
@@ -262,7 +265,7 @@ test(`acknowledged Kafka records and committed offsets survive ${ROUNDS} SIGKILL
         await verify(broker, round, promised);
       } catch (error) {
         throw new Error(
-          `round ${round} (killed ${killAfterMs} ms into the load): ${(error as Error).message}`,
+          `round ${round} (killed at acknowledgement ${killAtAck}): ${(error as Error).message}`,
           {
             cause: error,
           },

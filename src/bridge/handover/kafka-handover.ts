@@ -34,6 +34,8 @@ export interface KafkaHandoverOptions {
   /** The copy ends when no record arrives for this long although some are left (ms). */
   readonly idleMs?: number;
   readonly progress: (line: string) => void;
+  /** Time between two progress lines while copying (default 1 s; 0: after every batch). */
+  readonly progressIntervalMs?: number;
 }
 
 export interface TopicAccount {
@@ -466,7 +468,7 @@ async function copyRecords(
         if (index > 0) saveState(options.statePath, state);
         if (progress.sourceNext >= ends.get(k)!) pending.delete(k);
         const now = Date.now();
-        if (now - lastReportMs >= PROGRESS_INTERVAL_MS) {
+        if (now - lastReportMs >= (options.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) {
           lastReportMs = now;
           say(`copied ${copiedTotal} record(s); ${pending.size} partition(s) to go`);
         }

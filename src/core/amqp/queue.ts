@@ -328,8 +328,7 @@ export class Queue {
       queued.deliveryCount++;
       this.messagesDelivered++;
       if (queued.deliveryCount > 1) this.messagesRedelivered++;
-      this.leased++;
-      this.changes++;
+      this.leased++; // the version moved in removeHead, within this same step
       return queued;
     }
   }
@@ -403,9 +402,8 @@ export class Queue {
 
   /** Ends a lease because the client acknowledged the delivery. */
   acknowledge(queued: QueuedMessage): void {
-    this.settle(queued);
+    this.settle(queued); // moves the version
     this.messagesAcknowledged++;
-    this.changes++;
   }
 
   purge(): number {

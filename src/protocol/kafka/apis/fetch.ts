@@ -206,11 +206,11 @@ function pinned(result: ReadResult, response: FetchResponse): KafkaAnswer {
   const recycled = result.recycled;
   if (recycled.length === 0) return response;
   for (const memory of recycled) memory.pin();
-  const answer: FetchResponse & { [AFTER_WRITE]?: () => void } = { ...response };
-  answer[AFTER_WRITE] = () => {
+  // respond() made the response for this answer alone: the key goes on it, no copy.
+  (response as FetchResponse & { [AFTER_WRITE]?: () => void })[AFTER_WRITE] = () => {
     for (const memory of recycled) memory.unpin();
   };
-  return answer as KafkaAnswer;
+  return response;
 }
 
 /** The answer for a read: every partition (sessionless, full), or the changed ones (incremental). */

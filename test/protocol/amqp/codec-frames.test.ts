@@ -93,6 +93,31 @@ describe('AMQP frames', () => {
     assert.deepEqual(parseAll(new FrameParser(131072), bytes), expected);
   });
 
+  it('copies only the frame that spans chunks: the frames after it stay slices of the last chunk', () => {
+    const splitAt = 15; // inside the first frame (basic.publish, 21 bytes), past its header
+    assert.ok(splitAt > 7 && splitAt < 8 + sample.readUInt32BE(3));
+    // Unpooled chunks, as a socket reads them: each has an ArrayBuffer of its own.
+    const first = Buffer.allocUnsafeSlow(splitAt);
+    sample.copy(first, 0, 0, splitAt);
+    const last = Buffer.allocUnsafeSlow(sample.length - splitAt);
+    sample.copy(last, 0, splitAt);
+    const parser = new FrameParser(131072);
+    const buffers: ArrayBufferLike[] = [];
+    const frames: Frame[] = [];
+    for (const chunk of [first, last]) {
+      parser.push(chunk, (t, ch, p) => {
+        buffers.push(p.buffer);
+        frames.push([t, ch, Buffer.from(p)]);
+      });
+    }
+    assert.deepEqual(frames, parseAll(new FrameParser(131072), [sample]));
+    assert.notEqual(buffers[0], last.buffer, 'the spanning frame is a copy');
+    assert.ok(
+      buffers.slice(1).every((b) => b === last.buffer),
+      'the rest are slices of the last chunk',
+    );
+  });
+
   it('rejects oversize frames, bad frame ends and unknown frame types with 501', () => {
     const frame = encodeMethodFrame(1, {
       method: 'basic.qos',

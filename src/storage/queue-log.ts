@@ -63,6 +63,12 @@ const DELIVERED_MARK = 0xffffffff;
 const NO_CHUNK = Buffer.alloc(0);
 const SEGMENT_SUFFIX = '.seg';
 const ACK_SUFFIX = '.ack';
+/**
+ * A segment deleted in the background is first renamed to this (same directory, cheap), so the
+ * unlink on the libuv pool cannot hit a segment of the same name that a queue declared again
+ * meanwhile creates. Leftovers of a crash are removed at recovery.
+ */
+const DELETED_SUFFIX = '.deleted';
 
 class Segment {
   /** Open for appends only while this is the active segment. */
@@ -168,6 +174,7 @@ export class QueueLog {
       // An ack file whose segment is gone (deleted just before a crash) is garbage.
       if (/^\d{20}\.ack$/.test(n) && !idSet.has(Number(n.slice(0, 20))))
         unlinkQuiet(this.fs, join(this.dir, n));
+      else if (n.endsWith(DELETED_SUFFIX)) unlinkQuiet(this.fs, join(this.dir, n));
     }
     for (const id of ids) {
       const seg = this.newSegment(id);
@@ -343,7 +350,7 @@ export class QueueLog {
       old.sealedSizeBytes = old.data!.sizeBytes;
       old.data!.close();
       old.data = undefined;
-      if (old.ackedCount >= old.recordCount) this.deleteSegment(old);
+      if (old.ackedCount >= old.recordCount) this.deleteSegment(old, true);
     }
     return seg;
   }
@@ -355,7 +362,7 @@ export class QueueLog {
     seg.acked.add(location.position);
     seg.ackedCount++;
     if (seg.ackedCount >= seg.recordCount && seg !== this.active) {
-      this.deleteSegment(seg);
+      this.deleteSegment(seg, true);
       return true;
     }
     this.writeAckEntry(seg, location.position, 0);
@@ -384,7 +391,12 @@ export class QueueLog {
     file.staging.writeUInt32LE((crc32c(scratch) ^ kind) >>> 0, off + 4);
   }
 
-  private deleteSegment(seg: Segment): void {
+  /**
+   * `inBackground`: the data file is renamed and unlinked on the libuv pool (acks and rolls, the
+   * hot path: freeing a full segment's blocks took milliseconds of the event loop). Otherwise it
+   * is gone when this returns (the queue's directory may be removed next).
+   */
+  private deleteSegment(seg: Segment, inBackground = false): void {
     this.segments.delete(seg.id);
     seg.data?.discard();
     seg.ackFile?.discard();
@@ -393,8 +405,25 @@ export class QueueLog {
     if (this.readFdSegmentId === seg.id) this.closeReadFd();
     if (this.chunkSegmentId === seg.id) this.chunkSegmentId = -1;
     if (this.pageChunkSegmentId === seg.id) this.pageChunkSegmentId = -1;
-    unlinkQuiet(this.fs, seg.dataPath);
+    if (inBackground) this.unlinkInBackground(seg.dataPath);
+    else unlinkQuiet(this.fs, seg.dataPath);
     unlinkQuiet(this.fs, seg.ackPath);
+  }
+
+  private unlinkInBackground(path: string): void {
+    const doomed = path + DELETED_SUFFIX;
+    try {
+      this.fs.renameSync(path, doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    this.fs.unlink(doomed, (err) => {
+      if (err && err.code !== 'ENOENT')
+        this.logger(
+          `queue log ${this.dir}: could not delete ${doomed} (${err.message}); the next start removes it`,
+        );
+    });
   }
 
   /** Moves the read cursor past every record appended so far. */

@@ -22,6 +22,8 @@ export interface StorageFs {
   fdatasyncSync(fd: number): void;
   /** fsync of a file, or of a directory opened with 'r' (makes its entries durable). */
   fsyncSync(fd: number): void;
+  /** fsyncSync on the libuv pool. */
+  fsync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
   readFileSync(path: string): Buffer;
   writeFileSync(path: string, data: string | Uint8Array): void;
   existsSync(path: string): boolean;
@@ -31,6 +33,8 @@ export interface StorageFs {
   rmSync(path: string, options: { recursive?: boolean; force?: boolean }): void;
   renameSync(oldPath: string, newPath: string): void;
   unlinkSync(path: string): void;
+  /** unlinkSync on the libuv pool (deleting a big file frees its blocks: milliseconds). */
+  unlink(path: string, callback: (err: NodeJS.ErrnoException | null) => void): void;
   readonly constants: { readonly O_RDWR: number; readonly O_CREAT: number; readonly O_EXCL: number };
 }
 
@@ -47,6 +51,7 @@ export const STORAGE_FS_CALLS = [
   'fdatasync',
   'fdatasyncSync',
   'fsyncSync',
+  'fsync',
   'readFileSync',
   'writeFileSync',
   'existsSync',
@@ -56,6 +61,7 @@ export const STORAGE_FS_CALLS = [
   'rmSync',
   'renameSync',
   'unlinkSync',
+  'unlink',
 ] as const satisfies ReadonlyArray<Exclude<keyof StorageFs, 'constants'>>;
 
 /** node:fs: the real file system. */

@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type CommitFs, GroupCommitter } from '../../src/storage/group-commit.js';
+import type { StorageFs } from '../../src/storage/storage-fs.js';
 import { nextTurn, tempDir } from './helpers.js';
+import { SimFs, seededRandom } from './powercut/sim-fs.js';
 
 /** Real fs calls, counted; fdatasync completions can be held back to observe in-flight rounds. */
 function countingFs() {
@@ -228,4 +230,56 @@ test("a lazy-sync file is written each turn but fdatasync'd only by flush(); clo
     await gc.close();
     cleanup();
   }
+});
+
+test("a new file's directory is fsync'd in the sync round, off the event loop, before its data counts as durable", async () => {
+  const sim = new SimFs();
+  sim.mkdirSync('/data', { recursive: true });
+  sim.fsyncSync(sim.openSync('/', 'r'));
+  const syncCalls: string[] = [];
+  const layer: Partial<StorageFs> = {
+    openSync: (path, flags, mode) => sim.openSync(path, flags, mode),
+    closeSync: (fd) => sim.closeSync(fd),
+    writeSync: (fd, buffer, offset, length, position) => sim.writeSync(fd, buffer, offset, length, position),
+    fdatasync: (fd, cb) => sim.fdatasync(fd, cb),
+    constants: sim.constants,
+    fsyncSync: (fd) => {
+      syncCalls.push('fsyncSync');
+      sim.fsyncSync(fd);
+    },
+    fsync: (fd, cb) => {
+      syncCalls.push('fsync');
+      sim.fsync(fd, cb);
+    },
+  };
+  const gc = new GroupCommitter({ fsync: 'always', fs: layer });
+  const file = gc.openFile('/data/seg');
+  assert.deepEqual(syncCalls, [], 'opening does not wait for the directory');
+  file.append(Buffer.from('record'));
+  let durable = false;
+  gc.afterDurable(() => {
+    durable = true;
+    // A power cut now, keeping nothing that was pending, must still leave the file and its bytes.
+    const image = sim.crashImage(seededRandom(1), 'drop');
+    assert.equal(image.readFileSync('/data/seg').toString(), 'record');
+  });
+  const cutBefore = sim.crashImage(seededRandom(1), 'drop');
+  assert.equal(cutBefore.existsSync('/data/seg'), false, 'not durable before the round');
+  await gc.flush();
+  assert.ok(durable);
+  assert.deepEqual(syncCalls, ['fsync'], 'one directory fsync, on the pool');
+  file.close();
+  await gc.close();
+});
+
+test('syncNow makes a new file durable with its directory entry', () => {
+  const sim = new SimFs();
+  sim.mkdirSync('/data', { recursive: true });
+  sim.fsyncSync(sim.openSync('/', 'r'));
+  const gc = new GroupCommitter({ fsync: 'always', fs: sim });
+  const file = gc.openFile('/data/seg');
+  file.append(Buffer.from('sealed'));
+  file.syncNow();
+  assert.equal(sim.crashImage(seededRandom(2), 'drop').readFileSync('/data/seg').toString(), 'sealed');
+  file.close();
 });

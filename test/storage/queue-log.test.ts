@@ -222,3 +222,66 @@ test('acks of records beyond the first read chunk of a large segment are honoure
     cleanup();
   }
 });
+
+test('acked segments are unlinked on the libuv pool, under a name a queue declared again cannot reuse', async () => {
+  const { dir, cleanup } = tempDir();
+  // Background unlinks are held until released, to see what the event loop did without them.
+  const held: Array<() => Promise<void>> = [];
+  const syncUnlinks: string[] = [];
+  const gc = new GroupCommitter({
+    fsync: 'always',
+    fs: {
+      unlink: (path, cb) =>
+        held.push(
+          () =>
+            new Promise((resolve) =>
+              fs.unlink(path, (err) => {
+                cb(err);
+                resolve();
+              }),
+            ),
+        ),
+      unlinkSync: (path) => {
+        syncUnlinks.push(path);
+        fs.unlinkSync(path);
+      },
+    },
+  });
+  try {
+    const log = QueueLog.open(dir, gc, { segmentSizeBytes: 1024 });
+    const locs = [];
+    for (let i = 0; i < 100; i++) locs.push(log.append(1, payload(i)));
+    await gc.flush();
+    const segments = log.segmentCount;
+    for (const loc of locs.slice(0, 95)) log.ack(loc);
+    const deleted = segments - log.segmentCount;
+    assert.ok(deleted > 2, `${deleted} segments deleted`);
+    assert.equal(
+      syncUnlinks.filter((p) => p.endsWith('.seg')).length,
+      0,
+      'no data file unlinked on the loop',
+    );
+    assert.equal(held.length, deleted);
+    assert.equal(fs.readdirSync(dir).filter((n) => n.endsWith('.seg.deleted')).length, deleted);
+    // The queue is deleted and declared again while the unlinks wait: the new log's first segment
+    // has the name of the old first one, and must survive them.
+    log.destroy();
+    const again = QueueLog.open(dir, gc, { segmentSizeBytes: 1024 });
+    const fresh = again.append(1, Buffer.from('declared again'));
+    await gc.flush();
+    await Promise.all(held.map((run) => run()));
+    assert.equal(fs.readdirSync(dir).filter((n) => n.endsWith('.deleted')).length, 0);
+    assert.deepEqual(readAll(again), ['declared again']);
+    again.close();
+    // A crash before the unlink leaves the renamed file: the next start removes it.
+    fs.writeFileSync(join(dir, `${String(7).padStart(20, '0')}.seg.deleted`), 'left over');
+    const reopened = QueueLog.open(dir, gc, { segmentSizeBytes: 1024 });
+    assert.equal(fs.readdirSync(dir).filter((n) => n.endsWith('.deleted')).length, 0);
+    assert.deepEqual(readAll(reopened), ['declared again']);
+    reopened.ack(fresh);
+    reopened.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});

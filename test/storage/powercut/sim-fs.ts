@@ -317,14 +317,47 @@ export class SimFs implements StorageFs {
       this.syncData(node, node.pending.length);
       return;
     }
-    // A directory: its entry changes become durable (the halves of cross-directory renames too).
+    this.syncEntries(node, () => true);
+  }
+
+  fsync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void {
+    let node: Inode;
+    try {
+      node = this.fileOf(fd, 'fsync');
+    } catch (err) {
+      setImmediate(() => callback(err as NodeJS.ErrnoException));
+      return;
+    }
+    if (node.kind === 'file') {
+      const upTo = node.pending.length;
+      setImmediate(() => {
+        try {
+          this.syncData(node, Math.min(upTo, node.pending.length));
+          callback(null);
+        } catch (err) {
+          callback(err as NodeJS.ErrnoException);
+        }
+      });
+      return;
+    }
+    // Like fdatasync: the sync covers the entry changes made before the call, and completes later.
+    const before = new Set(this.pendingEntries.flat());
+    setImmediate(() => {
+      this.syncEntries(node, (c) => before.has(c));
+      callback(null);
+    });
+  }
+
+  /** A directory's fsync: its entry changes that `covered` accepts become durable. */
+  private syncEntries(dir: Inode, covered: (change: EntryChange) => boolean): void {
+    // The halves of cross-directory renames too: each half is its own change.
     const kept: EntryChange[][] = [];
     for (const changes of this.pendingEntries) {
       const rest: EntryChange[] = [];
       for (const c of changes) {
-        if (c.dir !== node) rest.push(c);
-        else if (c.target) node.durableEntries.set(c.name, c.target);
-        else node.durableEntries.delete(c.name);
+        if (c.dir !== dir || !covered(c)) rest.push(c);
+        else if (c.target) dir.durableEntries.set(c.name, c.target);
+        else dir.durableEntries.delete(c.name);
       }
       if (rest.length > 0) kept.push(rest);
     }
@@ -414,6 +447,17 @@ export class SimFs implements StorageFs {
     ]);
     this.counters.renames++;
     this.event();
+  }
+
+  unlink(path: string, callback: (err: NodeJS.ErrnoException | null) => void): void {
+    setImmediate(() => {
+      try {
+        this.unlinkSync(path);
+        callback(null);
+      } catch (err) {
+        callback(err as NodeJS.ErrnoException);
+      }
+    });
   }
 
   unlinkSync(path: string): void {

@@ -283,3 +283,28 @@ test('syncNow makes a new file durable with its directory entry', () => {
   assert.equal(sim.crashImage(seededRandom(2), 'drop').readFileSync('/data/seg').toString(), 'sealed');
   file.close();
 });
+
+test("a closed file's grown staging buffer serves the next file that outgrows its own", async () => {
+  const { dir, cleanup } = tempDir();
+  const gc = new GroupCommitter({ fsync: 'always' });
+  try {
+    const first = gc.openFile(join(dir, 'first'));
+    first.append(Buffer.alloc(1024 * 1024, 1));
+    const grown = first.staging;
+    assert.ok(grown.length >= 1024 * 1024);
+    first.close();
+    const second = gc.openFile(join(dir, 'second'));
+    second.append(Buffer.alloc(100, 2));
+    assert.notEqual(second.staging, grown, 'a small file keeps its own');
+    second.append(Buffer.alloc(512 * 1024, 3));
+    assert.equal(second.staging, grown, 'outgrowing it takes the spare');
+    await gc.flush();
+    assert.deepEqual(fs.readFileSync(join(dir, 'first')), Buffer.alloc(1024 * 1024, 1));
+    const expected = Buffer.concat([Buffer.alloc(100, 2), Buffer.alloc(512 * 1024, 3)]);
+    assert.deepEqual(fs.readFileSync(join(dir, 'second')), expected);
+    second.close();
+  } finally {
+    await gc.close();
+    cleanup();
+  }
+});

@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/durability.js';
 import type { AmqpStats } from '../../core/stats.js';
 import { isDiskFullError, type ResourceAlarms } from '../../resources/resource-monitor.js';
+import { ReadBudget } from '../../util/read-budget.js';
 import { AmqpAccess } from './access.js';
 import { Channel, type ChannelDescription, type ChannelHost } from './channel.js';
 import {
@@ -104,6 +105,8 @@ const WRITE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const COALESCE_MAX_BYTES = 1024 * 1024;
 /** A piece at least this large is written by reference, never copied into a coalesced buffer. */
 const LARGE_PIECE_BYTES = COPY_BODY_MAX_BYTES;
+/** Bytes a connection is read per event-loop turn before others get theirs (util/read-budget.ts). */
+const READ_BYTES_PER_TURN = 256 * 1024;
 /** How long to wait for close-ok after sending connection.close before hanging up. */
 const CLOSE_TIMEOUT_MS = 3000;
 
@@ -137,6 +140,7 @@ export class AmqpConnection implements ChannelHost {
   /** The client announced the connection.blocked capability. */
   private blockedNotifications = false;
   private readonly throttle: PublishThrottle;
+  private readonly readBudget: ReadBudget;
 
   readonly maxMessageSizeBytes: number;
   readonly maxConsumersPerChannel: number;
@@ -184,6 +188,11 @@ export class AmqpConnection implements ChannelHost {
       },
       processFrame: this.onFrame,
     });
+    this.readBudget = new ReadBudget(
+      socket,
+      READ_BYTES_PER_TURN,
+      () => this.phase !== Phase.Closed && !this.throttle.isBlocked,
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -240,6 +249,7 @@ export class AmqpConnection implements ChannelHost {
     } catch (error) {
       this.handleError(error, 0, 0, 0);
     }
+    this.readBudget.spent(chunk.length);
   }
 
   /** Checks the 8-byte protocol header; a wrong one gets ours back and the socket closed (spec 4.2.2). */

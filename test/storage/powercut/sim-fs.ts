@@ -321,23 +321,10 @@ export class SimFs implements StorageFs {
   }
 
   fsync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void {
-    let node: Inode;
-    try {
-      node = this.fileOf(fd, 'fsync');
-    } catch (err) {
-      setImmediate(() => callback(err as NodeJS.ErrnoException));
-      return;
-    }
-    if (node.kind === 'file') {
-      const upTo = node.pending.length;
-      setImmediate(() => {
-        try {
-          this.syncData(node, Math.min(upTo, node.pending.length));
-          callback(null);
-        } catch (err) {
-          callback(err as NodeJS.ErrnoException);
-        }
-      });
+    const node = this.fds.get(fd);
+    // A file's fsync is its fdatasync here (metadata is not modelled); so is a bad fd's error.
+    if (node?.kind !== 'dir') {
+      this.fdatasync(fd, callback);
       return;
     }
     // Like fdatasync: the sync covers the entry changes made before the call, and completes later.

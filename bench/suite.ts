@@ -179,6 +179,15 @@ interface Started {
   stop(): Promise<void>;
 }
 
+/** Sends a signal, ignoring a process that is gone (it is reported when it is next used). */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone
+  }
+}
+
 async function startTargets(useRabbit: boolean, notes: string[]): Promise<Started> {
   const pier: ChildBroker = await startPier(defaultPierBin());
   log(`Pier pid ${pier.pid} at ${pier.url.replace(/:[^:@]*@/, ':***@')}`);
@@ -215,11 +224,15 @@ async function startTargets(useRabbit: boolean, notes: string[]): Promise<Starte
       const pid = Number(pidText.trim().replace(/"/g, ''));
       log(`${rabbitVersion} up in ${((Date.now() - t0) / 1000).toFixed(0)} s, pid ${pid}`);
       const rabbit = node;
+      const rabbitPid = Number.isInteger(pid) && pid > 0 ? pid : null;
       targets.push({
         name: 'RabbitMQ',
         url: rabbit.amqpUrl,
-        pid: Number.isInteger(pid) && pid > 0 ? pid : null,
+        pid: rabbitPid,
         broken: () => null,
+        ...(rabbitPid === null
+          ? {}
+          : { pause: () => signal(rabbitPid, 'SIGSTOP'), resume: () => signal(rabbitPid, 'SIGCONT') }),
       });
     }
   }

@@ -5,6 +5,7 @@ import type { Queue } from '../../core/amqp/queue.js';
 import { amqpTypeName } from '../../core/amqp/queue-arguments.js';
 import { StreamQueue } from '../../core/amqp/stream-queue.js';
 import type { VirtualHost } from '../../core/amqp/vhost.js';
+import { AscendingKeyMap } from '../../core/ascending-key-map.js';
 import type { Clock } from '../../core/clock.js';
 import type { DurabilityBarrier } from '../../core/durability.js';
 import type { Message, QueuedMessage } from '../../core/message.js';
@@ -142,7 +143,8 @@ export class Channel {
   private content: PendingContent | undefined;
   private readonly consumers = new Map<string, AmqpConsumer>();
   /** Delivery tag → lease. Tags only grow, so Map order is tag order. */
-  private readonly unacked = new Map<number, Unacked>();
+  /** Keyed by delivery tag (ascending). Not a Map: see AscendingKeyMap on promoted hash tables. */
+  private readonly unacked = new AscendingKeyMap<Unacked>();
   private lastDeliveryTag = 0;
   /** basic.qos global=false: prefetch for consumers created afterwards (RabbitMQ semantics). */
   private consumerPrefetch = 0;
@@ -167,7 +169,7 @@ export class Channel {
     this.ackTimeout = new AckTimeout(
       host.clock,
       host.consumerTimeoutMs,
-      () => this.unacked.values().next().value?.deliveredAtMs,
+      () => this.unacked.first()?.deliveredAtMs,
       () => this.onAckTimeout(),
     );
   }
@@ -724,21 +726,14 @@ export class Channel {
   /** Removes and returns the leases an ack/nack/reject names; unknown tags are a channel error. */
   private takeLeases(deliveryTag: number, multiple: boolean): Unacked[] {
     if (!multiple) {
-      const lease = this.unacked.get(deliveryTag);
+      const lease = this.unacked.delete(deliveryTag);
       if (!lease) throw channelError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`);
-      this.unacked.delete(deliveryTag);
       return [lease];
     }
     if (deliveryTag !== 0 && !this.unacked.has(deliveryTag)) {
       throw channelError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`);
     }
-    const leases: Unacked[] = [];
-    for (const [tag, lease] of this.unacked) {
-      if (deliveryTag !== 0 && tag > deliveryTag) break;
-      this.unacked.delete(tag);
-      leases.push(lease);
-    }
-    return leases;
+    return deliveryTag === 0 ? this.unacked.clear() : this.unacked.deleteUpTo(deliveryTag);
   }
 
   private ack(deliveryTag: number, multiple: boolean): void {
@@ -779,8 +774,7 @@ export class Channel {
 
   /** Requeues every unacknowledged delivery (basic.recover, channel close), in delivery order. */
   private releaseAll(): void {
-    const leases = [...this.unacked.values()];
-    this.unacked.clear();
+    const leases = this.unacked.clear();
     for (const lease of leases) lease.queue.release(lease.queued);
     this.afterSettle(leases);
   }
@@ -830,7 +824,7 @@ export class Channel {
   /** The oldest unacked delivery outlived the consumer timeout: close the channel, as RabbitMQ. */
   private onAckTimeout(): void {
     if (this.state !== State.Open) return;
-    const oldest = this.unacked.values().next().value;
+    const oldest = this.unacked.first();
     const timeoutMs = this.host.consumerTimeoutMs;
     this.host.log(
       `consumer ${oldest?.consumer ? `'${oldest.consumer.tag}'` : '(basic.get)'} on channel ${this.id} timed out waiting for a delivery acknowledgement after ${timeoutMs} ms; closing the channel and requeueing its unacked messages (raise --consumer-timeout-ms if consumers need longer)`,

@@ -89,6 +89,11 @@ Load:
                          Use it to measure latency at a fixed load below
                          saturation; at saturation latency is roughly
                          max-outstanding / throughput.
+  --open-loop            With --rate: send on an open-loop schedule, as the
+                         report's latency runs do: message k is due at
+                         start + k / rate and its latency counts from then,
+                         so a stall delays (and shows in) every message
+                         behind it instead of being skipped.
   --max-outstanding N    Cap on published-but-not-yet-consumed messages across
                          all publishers, so latency is not just queue build-up
                          (default 10000, lowered for big bodies so at most
@@ -120,6 +125,7 @@ interface Options {
   maxOutstanding: number;
   confirmWindow: number | null;
   rate: number;
+  openLoop: boolean;
   pier: boolean;
   pierUrl: string | null;
   pierBin: string;
@@ -183,6 +189,7 @@ function parseOptions(argv: string[]): Options {
         'max-outstanding': { type: 'string' },
         'confirm-window': { type: 'string' },
         rate: { type: 'string' },
+        'open-loop': { type: 'boolean' },
         pier: { type: 'boolean' },
         'no-pier': { type: 'boolean' },
         'pier-url': { type: 'string' },
@@ -227,6 +234,7 @@ function parseOptions(argv: string[]): Options {
     confirmWindow:
       str('confirm-window') === undefined ? null : parseNum('--confirm-window', str('confirm-window'), 0, 1),
     rate: parseNum('--rate', str('rate'), 0, 0, false),
+    openLoop: values['open-loop'] === true,
     pier,
     pierUrl: str('pier-url') ?? null,
     pierBin: str('pier-bin') ?? defaultPierBin(),
@@ -241,6 +249,7 @@ function parseOptions(argv: string[]): Options {
   }
   if (!opts.pier && !opts.rabbitmq && !opts.stub)
     fail('nothing to benchmark: --no-pier without --rabbitmq or --stub');
+  if (opts.openLoop && opts.rate <= 0) fail('--open-loop needs --rate N (the schedule to keep)');
   return opts;
 }
 
@@ -327,6 +336,7 @@ async function runOne(
     maxOutstanding,
     confirmWindow,
     rate: opts.rate,
+    openLoop: opts.openLoop && opts.rate > 0,
   };
   const stats = new RunStats();
   const runner: LoadRunner = client === 'raw' ? new RawRunner(cfg, stats) : new AmqplibRunner(cfg, stats);

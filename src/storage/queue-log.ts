@@ -13,6 +13,7 @@
 import { dirname, join } from 'node:path';
 import { crc32c } from '../util/crc32c.js';
 import { type AppendFile, fsyncDir, type GroupCommitter, mkdirDurable } from './group-commit.js';
+import { PositionSet } from './position-set.js';
 import {
   READ_CHUNK_BYTES,
   RECORD_HEADER_BYTES,
@@ -79,7 +80,7 @@ class Segment {
   recordCount = 0;
   /** Acked or skipped records. */
   ackedCount = 0;
-  readonly acked = new Set<number>();
+  readonly acked = new PositionSet();
   /** Records marked delivered in the ack file, loaded at recovery only (later marks live in memory). */
   readonly delivered = new Set<number>();
 

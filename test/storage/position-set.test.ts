@@ -17,7 +17,11 @@ describe('PositionSet', () => {
     for (let i = 0; i < 50_000; i++) {
       const r = rnd();
       // Record starts 40..140 bytes apart; most acks in order, some late, some repeated.
-      const position = r < 0.8 ? (next += 40 + Math.floor(rnd() * 100)) : Math.floor(rnd() * (next + 1000));
+      let position: number;
+      if (r < 0.8) {
+        next += 40 + Math.floor(rnd() * 100);
+        position = next;
+      } else position = Math.floor(rnd() * (next + 1000));
       assert.equal(set.add(position), !model.has(position), `add(${position})`);
       model.add(position);
       const probe = Math.floor(rnd() * (next + 1000));

@@ -12,7 +12,7 @@
  */
 export class AscendingKeyMap<V> {
   private keys: number[] = new Array(16).fill(0);
-  private values_: Array<V | undefined> = new Array(16);
+  private slotValues: Array<V | undefined> = new Array(16);
   /** Index of the first slot in use (it always holds a live entry when count > 0). */
   private head = 0;
   /** Slots in use from head on, removed ones among them. */
@@ -30,14 +30,14 @@ export class AscendingKeyMap<V> {
     if (this.span === this.keys.length) this.resize(this.live * 2 < this.span ? this.span : this.span * 2);
     const slot = this.slot(this.span);
     this.keys[slot] = key;
-    this.values_[slot] = value;
+    this.slotValues[slot] = value;
     this.span++;
     this.live++;
   }
 
   get(key: number): V | undefined {
     const index = this.indexOf(key);
-    return index < 0 ? undefined : this.values_[this.slot(index)];
+    return index < 0 ? undefined : this.slotValues[this.slot(index)];
   }
 
   has(key: number): boolean {
@@ -49,8 +49,8 @@ export class AscendingKeyMap<V> {
     const index = this.indexOf(key);
     if (index < 0) return undefined;
     const slot = this.slot(index);
-    const value = this.values_[slot];
-    this.values_[slot] = undefined;
+    const value = this.slotValues[slot];
+    this.slotValues[slot] = undefined;
     this.live--;
     this.trimFront();
     // Removals far from the front leave holes; compact when they outnumber the entries.
@@ -64,10 +64,10 @@ export class AscendingKeyMap<V> {
     while (this.span > 0) {
       const slot = this.head;
       if (this.keys[slot]! > key) break;
-      const value = this.values_[slot];
+      const value = this.slotValues[slot];
       if (value !== undefined) {
         out.push(value);
-        this.values_[slot] = undefined;
+        this.slotValues[slot] = undefined;
         this.live--;
       }
       this.head = (this.head + 1) & (this.keys.length - 1);
@@ -79,13 +79,13 @@ export class AscendingKeyMap<V> {
 
   /** The value with the smallest key. */
   first(): V | undefined {
-    return this.span === 0 ? undefined : this.values_[this.head];
+    return this.span === 0 ? undefined : this.slotValues[this.head];
   }
 
   /** Values in key order. */
   *values(): IterableIterator<V> {
     for (let i = 0; i < this.span; i++) {
-      const value = this.values_[this.slot(i)];
+      const value = this.slotValues[this.slot(i)];
       if (value !== undefined) yield value;
     }
   }
@@ -94,7 +94,7 @@ export class AscendingKeyMap<V> {
   clear(): V[] {
     const out = [...this.values()];
     this.keys = new Array(16).fill(0);
-    this.values_ = new Array(16);
+    this.slotValues = new Array(16);
     this.head = 0;
     this.span = 0;
     this.live = 0;
@@ -114,14 +114,14 @@ export class AscendingKeyMap<V> {
       const k = this.keys[this.slot(mid)]!;
       if (k < key) low = mid + 1;
       else if (k > key) high = mid - 1;
-      else return this.values_[this.slot(mid)] === undefined ? -1 : mid;
+      else return this.slotValues[this.slot(mid)] === undefined ? -1 : mid;
     }
     return -1;
   }
 
   /** Drops removed entries at the front so head always holds a live one. */
   private trimFront(): void {
-    while (this.span > 0 && this.values_[this.head] === undefined) {
+    while (this.span > 0 && this.slotValues[this.head] === undefined) {
       this.head = (this.head + 1) & (this.keys.length - 1);
       this.span--;
     }
@@ -135,14 +135,14 @@ export class AscendingKeyMap<V> {
     let n = 0;
     for (let i = 0; i < this.span; i++) {
       const slot = this.slot(i);
-      const value = this.values_[slot];
+      const value = this.slotValues[slot];
       if (value === undefined) continue;
       keys[n] = this.keys[slot]!;
       values[n] = value;
       n++;
     }
     this.keys = keys;
-    this.values_ = values;
+    this.slotValues = values;
     this.head = 0;
     this.span = n;
   }

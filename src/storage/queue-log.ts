@@ -359,8 +359,7 @@ export class QueueLog {
   /** Marks the record at `location` as consumed. Returns false if it was already acked or unknown. */
   ack(location: LogLocation): boolean {
     const seg = this.segments.get(location.segmentId);
-    if (!seg || seg.acked.has(location.position)) return false;
-    seg.acked.add(location.position);
+    if (!seg?.acked.add(location.position)) return false;
     seg.ackedCount++;
     if (seg.ackedCount >= seg.recordCount && seg !== this.active) {
       this.deleteSegment(seg, true);

@@ -142,8 +142,7 @@ export class Channel {
   private publisher = false;
   private content: PendingContent | undefined;
   private readonly consumers = new Map<string, AmqpConsumer>();
-  /** Delivery tag → lease. Tags only grow, so Map order is tag order. */
-  /** Keyed by delivery tag (ascending). Not a Map: see AscendingKeyMap on promoted hash tables. */
+  /** Delivery tag → lease, in tag order (tags only grow). Not a Map: see AscendingKeyMap. */
   private readonly unacked = new AscendingKeyMap<Unacked>();
   private lastDeliveryTag = 0;
   /** basic.qos global=false: prefetch for consumers created afterwards (RabbitMQ semantics). */

@@ -52,9 +52,13 @@ Options:
   --auth MODE          keys: Pier verifies signatures against a configured key (default);
                        any: Pier's loopback mode accepting any well-formed signature
   --pier-bin PATH      Pier CLI (default: dist/src/cli/pier.js next to this script)
-  --pier-cpus LIST     pin Pier (and the stub) with taskset -c LIST (Linux). Default: the last CPU
-                       when there are two or more and taskset exists, so the client (this process)
-                       and the server do not take turns on one core; 'none' lets the OS place them
+  --http-thread LIST   Pier's --sqs-http-thread for the load part, comma-separated: on, off (default
+                       on; the sdk part uses the first); with both, each --fsync mode runs with each
+  --pier-cpus LIST     pin Pier (and the stub) with taskset -c LIST (Linux). Default for the sdk
+                       part: the last CPU when there are two or more and taskset exists, so the SDK
+                       (this process) and the server do not take turns on one core; the load part
+                       runs unpinned by default, as Pier's HTTP thread needs the second core;
+                       'none' lets the OS place them in both parts
   --dir PATH           parent of the temporary data directory (default: the OS temp dir)
   --json               print the results as JSON instead of markdown
   --help               this text
@@ -73,6 +77,9 @@ interface Options {
   auth: 'keys' | 'any';
   pierBin: string;
   pierCpus: string | null;
+  /** The load part's pinning: --pier-cpus when given, else none. */
+  loadCpus: string | null;
+  httpThread: Array<'on' | 'off'>;
   dir: string;
   json: boolean;
 }
@@ -101,6 +108,7 @@ function parseOptions(argv: string[]): Options {
       auth: { type: 'string', default: 'keys' },
       'pier-bin': { type: 'string', default: fileURLToPath(new URL('../src/cli/pier.js', import.meta.url)) },
       'pier-cpus': { type: 'string' },
+      'http-thread': { type: 'string', default: 'on' },
       dir: { type: 'string', default: tmpdir() },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -134,6 +142,8 @@ function parseOptions(argv: string[]): Options {
     auth: oneOf('auth', values.auth, ['keys', 'any'] as const),
     pierBin: values['pier-bin'],
     pierCpus: serverCpus(values['pier-cpus']),
+    loadCpus: values['pier-cpus'] === undefined ? null : serverCpus(values['pier-cpus']),
+    httpThread: values['http-thread'].split(',').map((t) => oneOf('http-thread', t, ['on', 'off'] as const)),
     dir: values.dir,
     json: values.json,
   };
@@ -216,9 +226,10 @@ async function deleteQueues(client: SQSClient, queueUrls: readonly string[]): Pr
   for (const QueueUrl of queueUrls) await client.send(new DeleteQueueCommand({ QueueUrl }));
 }
 
-function pierArgs(options: Options, dataDir: string, fsync: string): string[] {
+function pierArgs(options: Options, dataDir: string, fsync: string, httpThread: 'on' | 'off'): string[] {
   const args = [options.pierBin, 'serve', '--data-dir', dataDir, '--amqp-port', 'off', '--kafka-port', 'off'];
   args.push('--sqs-port', '0', '--http-port', 'off', '--fsync', fsync);
+  args.push('--sqs-http-thread', httpThread === 'on' ? 'true' : 'false');
   if (options.auth === 'keys') args.push('--sqs-access-key', `${ACCESS_KEY_ID}:${SECRET_ACCESS_KEY}`);
   return args;
 }
@@ -246,7 +257,7 @@ async function main(): Promise<void> {
       const stub = await startServer(
         [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
         'sqs-stub',
-        options.pierCpus,
+        options.loadCpus,
       );
       servers.push(stub);
       const target: SdkTarget = { ...credentials, endpoint: `http://${stub.host}:${stub.port}` };
@@ -255,16 +266,20 @@ async function main(): Promise<void> {
       await stub.stop();
     }
     for (const [i, fsync] of options.fsync.entries()) {
-      const dataDir = join(root, `data-${fsync}`);
-      mkdirSync(dataDir, { recursive: true });
-      const pier = await startServer(pierArgs(options, dataDir, fsync), 'sqs', options.pierCpus);
-      servers.push(pier);
-      const target: SdkTarget = { ...credentials, endpoint: `http://${pier.host}:${pier.port}` };
-      const label = `pier (fsync ${fsync}, auth ${options.auth})`;
-      if (options.only !== 'load' && i === 0 && options.noStub)
-        rows.push(await sdkRun(options, target, pier, label));
-      if (options.only !== 'sdk') rows.push(await loadRun(options, target, pier, label));
-      await pier.stop();
+      for (const [j, thread] of options.httpThread.entries()) {
+        const sdkToo = options.only !== 'load' && i === 0 && j === 0 && options.noStub;
+        if (!sdkToo && options.only === 'sdk') continue;
+        const dataDir = join(root, `data-${fsync}-${thread}`);
+        mkdirSync(dataDir, { recursive: true });
+        const cpus = sdkToo ? options.pierCpus : options.loadCpus;
+        const pier = await startServer(pierArgs(options, dataDir, fsync, thread), 'sqs', cpus);
+        servers.push(pier);
+        const target: SdkTarget = { ...credentials, endpoint: `http://${pier.host}:${pier.port}` };
+        const label = `pier (fsync ${fsync}, auth ${options.auth}, http thread ${thread})`;
+        if (sdkToo) rows.push(await sdkRun(options, target, pier, label));
+        if (options.only !== 'sdk') rows.push(await loadRun(options, target, pier, label));
+        await pier.stop();
+      }
     }
   } finally {
     await cleanup();
@@ -304,7 +319,10 @@ async function main(): Promise<void> {
       `${options.bodyBytes}-byte messages; ${options.durationS} s per run after ${options.warmupS} s warm-up; CPU as % of one core`,
       options.pierCpus === null
         ? 'servers not pinned (the OS places them and the client)'
-        : `servers (stub and Pier) pinned to CPU ${options.pierCpus} with taskset; the client runs on the others`,
+        : `SDK part: servers (stub and Pier) pinned to CPU ${options.pierCpus} with taskset; the client runs on the others`,
+      options.loadCpus === null
+        ? 'load part: servers not pinned (Pier has an HTTP thread beside its main thread)'
+        : `load part: servers pinned to CPU ${options.loadCpus}`,
       '',
       header,
       ...lines,
@@ -330,7 +348,11 @@ async function sdkComparison(options: Options, root: string, servers: ServerProc
   const fsync = options.fsync[0]!;
   const dataDir = join(root, `data-sdk-${fsync}`);
   mkdirSync(dataDir, { recursive: true });
-  const pier = await startServer(pierArgs(options, dataDir, fsync), 'sqs', options.pierCpus);
+  const pier = await startServer(
+    pierArgs(options, dataDir, fsync, options.httpThread[0]!),
+    'sqs',
+    options.pierCpus,
+  );
   servers.push(pier);
   const sides = [
     { server: stub, label: 'stub', runs: [] as Row[] },

@@ -49,6 +49,11 @@ export interface SqsOptions {
   maxConnections?: number;
   /** Message content of durable queues held in memory (core/sqs/memory-window.ts). */
   memoryWindowBytes?: number;
+  /**
+   * HTTP parsing, SigV4 hashing, decoding and answer formatting of the plain listener on a worker
+   * thread, the queues and decisions on the main one (protocol/sqs/http-thread-host.ts).
+   */
+  httpThread?: boolean;
 }
 
 export interface SqsListenerAddress extends BoundAddress {
@@ -139,6 +144,7 @@ export function composeSqs({
       keyAccounts,
       maxRequestBytes: options.maxRequestBytes,
       maxConnections: options.maxConnections,
+      httpThread: options.httpThread,
       log,
       ...(loginThrottle ? { loginThrottle } : {}),
       ...(writes ? { writes } : {}),

@@ -403,6 +403,14 @@ export const SETTINGS = [
     help: 'SQS HTTP connections the broker accepts; more are closed at once',
   }),
   setting({
+    flag: 'sqs-http-thread',
+    env: 'PIER_SQS_HTTP_THREAD',
+    option: 'sqs.httpThread',
+    type: boolean(),
+    default: true,
+    help: "serve the SQS port's HTTP (parsing, SigV4 hashing, JSON and XML) on a worker thread, the second core; the queues stay on the main thread. The TLS port is served on the main thread",
+  }),
+  setting({
     flag: 'http-port',
     env: 'PIER_HTTP_PORT',
     option: 'httpPort',

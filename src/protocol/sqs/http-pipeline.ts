@@ -1,6 +1,8 @@
 // One SQS HTTP request, start to end: read the body (bounded), pick the wire protocol (X-Amz-Target →
 // JSON 1.0, else query from the form body and the query string), check the SigV4 signature, decode,
 // run the action's handler, and answer in the protocol the client spoke, with a request id always.
+// The work on the request's bytes is request-front.ts, which may have run on the HTTP thread; the
+// decisions here (who may do what, the throttle, the handlers) run on the main thread.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lockedOutReason } from '../../core/login-throttle.js';
@@ -9,17 +11,9 @@ import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
 import type { WriteAvailability } from '../../resources/resource-monitor.js';
 import { accessDenied, authorize, type SqsCaller } from './access.js';
 import type { SqsActionContext, SqsActionHandler } from './action-context.js';
-import { isSqsError, SqsError, sqsError } from './errors.js';
-import {
-  formatJsonError,
-  formatJsonResponse,
-  parseJsonRequest,
-  type SqsHttpResponse,
-  type SqsRequest,
-} from './json-protocol.js';
+import { SqsError, sqsError } from './errors.js';
+import { onClientGone, readSqsBody, sendSqsResponse } from './http-exchange.js';
 import { OPERATIONS, SHAPES, type SqsAction } from './model.js';
-import { acceptsJson, formatQueryErrorJson, formatQueryResponseJson } from './query-json.js';
-import { formatQueryError, formatQueryResponse, parseQueryRequest } from './query-protocol.js';
 import {
   formatQueueUrl,
   isBareQueueName,
@@ -29,7 +23,14 @@ import {
   regionOfHost,
   wrongRegion,
 } from './queue-urls.js';
-import { verifySigV4 } from './sigv4.js';
+import {
+  formatSqsAnswer,
+  type PreparedSqsRequest,
+  prepareSqsRequest,
+  type SqsAnswer,
+  toWireError,
+} from './request-front.js';
+import { checkSigV4 } from './sigv4.js';
 
 export type SqsActionTable = Readonly<Partial<Record<SqsAction, SqsActionHandler>>>;
 
@@ -69,76 +70,62 @@ const LOGIN_FAILURES: ReadonlySet<string> = new Set(['SignatureDoesNotMatch', 'I
 
 const INTERNAL_FAILURE_MESSAGE = 'We encountered an internal error. Please try again.';
 
-/** Builds the node:http request listener of the SQS front. */
+/** The connection a request came on, as the decisions need it. */
+export interface SqsConnectionFacts {
+  /** The client's address (the login throttle's key, a Policy's aws:SourceIp). */
+  readonly peer: string | undefined;
+  /** It came over TLS: queue URLs are https, a Policy's aws:SecureTransport is true. */
+  readonly secure: boolean;
+  /** Registers a callback for when the client goes away before its answer is written. */
+  onAbort(callback: () => void): void;
+}
+
+/** Decides a prepared request and answers it through `reply` (once). */
+export type SqsDispatch = (
+  request: PreparedSqsRequest,
+  connection: SqsConnectionFacts,
+  reply: (answer: SqsAnswer) => void,
+) => void;
+
+/** The node:http request listener of the SQS front when everything runs on this thread. */
 export function sqsRequestHandler(
   options: SqsPipelineOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const dispatch = sqsDispatcher(options);
+  const nowMs = options.nowMs ?? Date.now;
+  return (req, res) => {
+    const requestId = randomUUID();
+    readSqsBody(req, res, options.maxRequestBytes, requestId, (body) => {
+      const prepared = prepareSqsRequest(req, body, requestId, nowMs(), options.accessKeys.size === 0);
+      const connection: SqsConnectionFacts = {
+        peer: req.socket.remoteAddress,
+        secure: (req.socket as { encrypted?: boolean }).encrypted === true,
+        onAbort: (callback) => onClientGone(res, callback),
+      };
+      dispatch(prepared, connection, (answer) => sendSqsResponse(res, formatSqsAnswer(prepared, answer)));
+    });
+  };
+}
+
+/** The main thread's half of the pipeline: signatures against the secrets, access, the action. */
+export function sqsDispatcher(options: SqsPipelineOptions): SqsDispatch {
   const nowMs = options.nowMs ?? Date.now;
   const lookupSecret = (id: string) => options.accessKeys.get(id);
   // Keys can be added at runtime (`pier user access-key add`): loopback mode ends with the first.
   const acceptsAnySignature = () => options.accessKeys.size === 0;
 
-  return (req, res) => {
-    const requestId = randomUUID();
-    const declaredBytes = Number(req.headers['content-length'] ?? 0);
-    if (declaredBytes > options.maxRequestBytes) {
-      refuseTooLarge(req, res, requestId, options.maxRequestBytes);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let receivedBytes = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      receivedBytes += chunk.length;
-      // Chunked bodies have no Content-Length: count as they come.
-      if (receivedBytes > options.maxRequestBytes) {
-        refused = true;
-        chunks.length = 0;
-        refuseTooLarge(req, res, requestId, options.maxRequestBytes);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (refused) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, receivedBytes);
-      serve(req, res, body, requestId);
-    });
-    req.on('error', () => res.destroy());
-  };
-
-  function serve(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string): void {
-    const isJson = req.headers['x-amz-target'] !== undefined;
-    const url = req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
-    // A query request may ask for JSON answers (AWS negotiates them; see query-json.ts).
-    const queryJson = !isJson && acceptsJson(req.headers.accept);
-    const fail = (error: SqsError) =>
-      send(
-        res,
-        isJson
-          ? formatJsonError(error, requestId)
-          : queryJson
-            ? formatQueryErrorJson(error, requestId)
-            : formatQueryError(error, requestId),
-      );
-
-    const peer = req.socket.remoteAddress;
+  return (prepared, connection, reply) => {
+    const fail = (error: SqsError) => reply({ kind: 'error', error: toWireError(error) });
+    const { peer } = connection;
     const retryAfterMs = options.loginThrottle?.retryAfterMs(peer) ?? 0;
     if (retryAfterMs > 0) {
       fail(sqsError('ThrottlingException', lockedOutReason(peer ?? 'this address', retryAfterMs)));
       return;
     }
     const acceptAnySignature = acceptsAnySignature();
-    const auth = verifySigV4(
-      { method: req.method ?? 'POST', path, query, headers: req.headers, body },
-      lookupSecret,
-      nowMs(),
-      { acceptAnySignature },
-    );
+    const auth = prepared.auth.ok
+      ? checkSigV4(prepared.auth, lookupSecret, { acceptAnySignature })
+      : prepared.auth;
     if (!auth.ok) {
       if (LOGIN_FAILURES.has(auth.code)) options.loginThrottle?.failed(peer);
       fail(sqsError(auth.code, auth.message));
@@ -148,25 +135,29 @@ export function sqsRequestHandler(
     // The request's region is the one it is signed for (SigV4's credential scope). A client that
     // addressed a regional host (sqs.<region>.*) of another region gets AWS's answer to that.
     const region = auth.region;
-    const hostRegion = regionOfHost(req.headers.host ?? '');
+    const hostRegion = regionOfHost(prepared.host ?? '');
     if (hostRegion !== undefined && hostRegion !== region) {
       fail(wrongRegion(region));
       return;
     }
-    const request = decode(isJson, req, body, path, query);
-    if (isSqsError(request)) {
+    const { isJson, path } = prepared;
+    const request = prepared.request;
+    if ('error' in request) {
       // A query request to a queue's URL without an Action: AWS answers 404 with a bare
       // <UnknownOperationException/>, in XML even when JSON was asked for (LocalStack's AWS-validated
       // test_get_without_query_returns_unknown_operation and ..._json_format_returns_returns_xml).
-      if (!isJson && request.shape === 'MissingAction' && isQueuePath(path)) {
-        send(res, {
-          status: 404,
-          headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-          body: '<UnknownOperationException/>',
+      if (!isJson && request.error.shape === 'MissingAction' && isQueuePath(path)) {
+        reply({
+          kind: 'response',
+          response: {
+            status: 404,
+            headers: { 'content-type': 'text/xml', 'x-amzn-requestid': prepared.requestId },
+            body: '<UnknownOperationException/>',
+          },
         });
         return;
       }
-      fail(request);
+      reply({ kind: 'error', error: request.error });
       return;
     }
     // On the query endpoint, an action that names no queue sent to a queue's URL is refused as AWS
@@ -180,7 +171,7 @@ export function sqsRequestHandler(
       fail(sqsError('UnsupportedOperation', `${request.action} is not supported by this server.`));
       return;
     }
-    const caller = callerOf(req, acceptAnySignature ? undefined : auth.accessKeyId);
+    const caller = callerOf(connection, acceptAnySignature ? undefined : auth.accessKeyId);
     // Another account reaches Pier's queues only through actions on a queue, which its Policy
     // decides; actions on an account (CreateQueue, ListQueues, move tasks) act on the caller's own
     // account, which has no queues here.
@@ -191,24 +182,17 @@ export function sqsRequestHandler(
       return;
     }
     const context = actionContext(
-      req,
-      res,
-      path,
+      prepared,
+      connection,
       acceptAnySignature ? options.registry.accountId : auth.accessKeyId,
       region,
       caller,
       request.action,
     );
+    const action = request.action;
     const succeed = (result: Record<string, unknown> | undefined) =>
-      send(
-        res,
-        isJson
-          ? formatJsonResponse(request.action, result, requestId)
-          : queryJson
-            ? formatQueryResponseJson(request.action, result, requestId)
-            : formatQueryResponse(request.action, result, requestId),
-      );
-    const failWith = (error: unknown) => fail(toSqsError(error, request.action));
+      reply({ kind: 'result', action, result });
+    const failWith = (error: unknown) => fail(toSqsError(error, action));
     try {
       const result = handler(context, request.params);
       if (result instanceof Promise) result.then(succeed, failWith);
@@ -216,51 +200,28 @@ export function sqsRequestHandler(
     } catch (error) {
       failWith(error);
     }
-  }
-
-  /** Parses the request; a request sent to a queue's path may leave QueueUrl out, as AWS allows. */
-  function decode(
-    isJson: boolean,
-    req: IncomingMessage,
-    body: Buffer,
-    path: string,
-    query: string,
-  ): SqsRequest | SqsError {
-    const parse = (b: Buffer, q: string) =>
-      isJson ? parseJsonRequest(req.headers, b) : parseQueryRequest(b, q);
-    const parsed = parse(body, query);
-    if (!isSqsError(parsed) || parsed.shape !== 'MissingParameter' || !isQueuePath(path)) return parsed;
-    if (!parsed.message.endsWith(' QueueUrl.')) return parsed;
-    if (!isJson) return parse(body, `${query}${query ? '&' : ''}QueueUrl=${encodeURIComponent(path)}`);
-    try {
-      const object = body.length > 0 ? JSON.parse(body.toString('utf8')) : {};
-      return parse(Buffer.from(JSON.stringify({ ...object, QueueUrl: path })), query);
-    } catch {
-      return parsed;
-    }
-  }
+  };
 
   function actionContext(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
+    prepared: PreparedSqsRequest,
+    connection: SqsConnectionFacts,
     callerId: string,
     region: string,
     caller: SqsCaller,
     action: SqsAction,
   ): SqsActionContext {
     const { registry } = options;
+    const { path } = prepared;
     // A request that came over TLS is told https URLs (its Host names the TLS port).
-    const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
-    const authority = req.headers.host || options.defaultAuthority(secure);
-    const trace = req.headers['x-amzn-trace-id'];
+    const secure = connection.secure;
+    const authority = prepared.host || options.defaultAuthority(secure);
     return {
       registry,
       writes: options.writes,
       callerId,
       callerAccountId: caller.account,
       region,
-      traceHeader: typeof trace === 'string' && trace !== '' ? trace : undefined,
+      traceHeader: prepared.traceHeader,
       queueUrl: (queueName) =>
         formatQueueUrl(authority, registry.accountId, queueName, region, registry.region, secure),
       queueOf(queueUrl) {
@@ -279,11 +240,7 @@ export function sqsRequestHandler(
         return queue;
       },
       authorize: (queue) => authorize(queue, caller, action),
-      onAbort(callback) {
-        res.once('close', () => {
-          if (!res.writableFinished) callback();
-        });
-      },
+      onAbort: (callback) => connection.onAbort(callback),
     };
   }
 
@@ -291,7 +248,7 @@ export function sqsRequestHandler(
    * The signed caller: its account, and the condition keys a queue Policy may test (built only when
    * a policy is evaluated: the owner of a queue without one never needs them).
    */
-  function callerOf(req: IncomingMessage, accessKeyId: string | undefined): SqsCaller {
+  function callerOf(connection: SqsConnectionFacts, accessKeyId: string | undefined): SqsCaller {
     const owner = options.registry.accountId;
     const account = (accessKeyId !== undefined && options.keyAccounts?.get(accessKeyId)) || owner;
     const requestMs = nowMs();
@@ -301,16 +258,15 @@ export function sqsRequestHandler(
       isOwner: account === owner,
       get context() {
         if (context) return context;
-        const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
         context = new Map<string, string>([
-          ['aws:securetransport', secure ? 'true' : 'false'],
+          ['aws:securetransport', connection.secure ? 'true' : 'false'],
           ['aws:currenttime', new Date(requestMs).toISOString()],
           ['aws:epochtime', String(Math.floor(requestMs / 1000))],
           ['aws:principalaccount', account],
           ['aws:principalarn', `arn:aws:iam::${account}:root`],
           ['aws:principaltype', 'Account'],
         ]);
-        const address = req.socket.remoteAddress;
+        const address = connection.peer;
         if (address) context.set('aws:sourceip', address.startsWith('::ffff:') ? address.slice(7) : address);
         if (accessKeyId !== undefined) context.set('aws:userid', accessKeyId);
         return context;
@@ -331,51 +287,4 @@ function takesQueueUrl(action: SqsAction): boolean {
   const input = (OPERATIONS[action] as { input?: string }).input;
   const shape = input === undefined ? undefined : SHAPES[input];
   return shape?.type === 'structure' && shape.members.some((member) => member.name === 'QueueUrl');
-}
-
-/**
- * Answers wait for the end of the event-loop turn and go out together: every write on a loopback
- * socket wakes the client there and then, and on a VM each wake-up of a sleeping client costs as
- * much as handling a request; answers written back to back mostly find it awake.
- */
-let pendingAnswers: Array<{ res: ServerResponse; response: SqsHttpResponse }> = [];
-
-function send(res: ServerResponse, response: SqsHttpResponse): void {
-  if (pendingAnswers.length === 0) setImmediate(flushAnswers);
-  pendingAnswers.push({ res, response });
-}
-
-function flushAnswers(): void {
-  const answers = pendingAnswers;
-  pendingAnswers = [];
-  for (const { res, response } of answers) {
-    if (res.destroyed || res.writableEnded) continue;
-    res.writeHead(response.status, {
-      ...response.headers,
-      'content-length': Buffer.byteLength(response.body),
-    });
-    res.end(response.body);
-  }
-}
-
-/**
- * AWS's front end answers an oversized request with a bare 413 and this text. The connection closes
- * after the answer: the rest of the body is discarded, never buffered.
- */
-function refuseTooLarge(
-  req: IncomingMessage,
-  res: ServerResponse,
-  requestId: string,
-  maxBytes: number,
-): void {
-  const body = `HTTP content length exceeded ${maxBytes} bytes.`;
-  res.shouldKeepAlive = false;
-  res.writeHead(413, {
-    'content-type': 'text/plain',
-    'content-length': Buffer.byteLength(body),
-    'x-amzn-requestid': requestId,
-    connection: 'close',
-  });
-  res.end(body);
-  req.resume();
 }

@@ -1,8 +1,13 @@
-/** The SQS listener: node:http with keep-alive, handing each request to the pipeline. */
+/**
+ * The SQS listener: node:http with keep-alive, handing each request to the pipeline. With
+ * `httpThread`, the plain listener's HTTP work runs on a worker thread (http-thread-host.ts) and only
+ * the decisions on this one; TLS connections are served on this thread either way.
+ */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { listen } from '../../util/listen.js';
-import { type SqsPipelineOptions, sqsRequestHandler } from './http-pipeline.js';
+import { type SqsPipelineOptions, sqsDispatcher, sqsRequestHandler } from './http-pipeline.js';
+import { SqsHttpThread } from './http-thread-host.js';
 
 /**
  * Idle keep-alive connections are kept this long. Longer than the SDKs' own idle limits would be
@@ -16,6 +21,8 @@ const REQUEST_TIMEOUT_MS = 120_000;
 
 export class SqsServer {
   private readonly server: Server;
+  private thread: SqsHttpThread | undefined;
+  private readonly startThread: (() => SqsHttpThread) | undefined;
   /** host:port queue URLs name when a request has no Host header; set once bound. */
   private authority = '127.0.0.1:9324';
   /** The same for requests over the TLS listener; set once it is bound. */
@@ -26,13 +33,32 @@ export class SqsServer {
       advertisedAuthority?: string;
       /** Connections beyond this are closed as they arrive; undefined = unlimited. */
       maxConnections?: number | undefined;
+      /** Serve the plain listener's HTTP on a worker thread (--sqs-http-thread). */
+      httpThread?: boolean;
     },
   ) {
-    const handler = sqsRequestHandler({
+    const pipeline: SqsPipelineOptions = {
       ...options,
       defaultAuthority: (secure) =>
         options.advertisedAuthority ?? (secure ? this.tlsAuthority : this.authority),
-    });
+    };
+    const handler = sqsRequestHandler(pipeline);
+    const maxConnections = options.maxConnections;
+    const limited = maxConnections !== undefined && Number.isFinite(maxConnections);
+    if (options.httpThread) {
+      this.startThread = () =>
+        new SqsHttpThread(
+          {
+            maxRequestBytes: options.maxRequestBytes,
+            maxConnections: limited ? maxConnections : undefined,
+            keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+            headersTimeoutMs: HEADERS_TIMEOUT_MS,
+            requestTimeoutMs: REQUEST_TIMEOUT_MS,
+          },
+          sqsDispatcher(pipeline),
+          options.log,
+        );
+    }
     this.server = createServer(
       {
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -42,8 +68,7 @@ export class SqsServer {
       handler,
     );
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    const maxConnections = options.maxConnections;
-    if (maxConnections !== undefined && Number.isFinite(maxConnections)) {
+    if (limited) {
       this.server.maxConnections = maxConnections;
       this.server.on('drop', (data?: { remoteAddress?: string }) =>
         options.log(
@@ -55,7 +80,15 @@ export class SqsServer {
 
   /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    const bound = await listen(this.server, host, port, 'SQS');
+    if (this.startThread) this.thread ??= this.startThread();
+    const thread = this.thread;
+    const bound = thread
+      ? await thread.listen(host, port).catch(async (error: unknown) => {
+          this.thread = undefined;
+          await thread.close();
+          throw error;
+        })
+      : await listen(this.server, host, port, 'SQS');
     this.authority = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     return bound;
   }
@@ -72,11 +105,16 @@ export class SqsServer {
 
   /** Stops accepting and closes every connection (long polls were answered by the registry). */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const threadClosed = this.thread?.close();
+    const closed = new Promise<void>((resolve) => {
+      if (this.server.listening) this.server.close(() => resolve());
+      else resolve();
+    });
     // Let answers written this turn (long polls ended by the registry's close) reach the sockets.
     await new Promise((resolve) => setImmediate(resolve));
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
     await closed;
+    await threadClosed;
   }
 }

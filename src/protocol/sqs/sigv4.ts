@@ -73,12 +73,38 @@ interface SignatureParts {
   expiresSeconds?: number;
 }
 
+/**
+ * A signature with everything that needs no secret done: parsed, its time checked, the canonical
+ * request hashed into the strings to sign. This is the costly part (SHA-256 of the body and of the
+ * canonical request, URI encoding), so the SQS listener's HTTP thread does it, and the main thread,
+ * which holds the secrets, finishes with `checkSigV4` (one HMAC).
+ */
+export interface SigV4Prepared extends SigV4Ok {
+  scopeDate: string;
+  /** The hex signature the client sent. */
+  signature: string;
+  /** The strings one of which the signature must sign (a presigned URL may sign either payload). */
+  stringsToSign: string[];
+  /** The client declared a body hash that is not the body's: a tampered body. */
+  payloadMismatch: boolean;
+}
+
 export function verifySigV4(
   request: SigV4Request,
   lookupSecret: (accessKeyId: string) => string | undefined,
   nowMs: number,
   options: SigV4Options = {},
 ): SigV4Ok | SigV4Error {
+  const prepared = prepareSigV4(request, nowMs, options);
+  return prepared.ok ? checkSigV4(prepared, lookupSecret, options) : prepared;
+}
+
+/** Parses and time-checks a request's signature and builds what it must sign (no secret needed). */
+export function prepareSigV4(
+  request: SigV4Request,
+  nowMs: number,
+  options: SigV4Options = {},
+): SigV4Prepared | SigV4Error {
   const authorization = headerValue(request.headers, 'authorization');
   const queryParams = parseQuery(request.query);
   const presigned = queryParams.some(([k]) => k === 'X-Amz-Signature' || k === 'X-Amz-Credential');
@@ -104,29 +130,29 @@ export function verifySigV4(
   const expired = checkTime(parts, dateMs, nowMs, options.maxClockSkewMs ?? DEFAULT_MAX_SKEW_MS);
   if (expired) return expired;
 
-  const ok: SigV4Ok = {
+  const prepared: SigV4Prepared = {
     ok: true,
     accessKeyId: parts.accessKeyId,
     region: parts.region,
     service: parts.service,
+    scopeDate: parts.scopeDate,
+    signature: parts.signature,
+    stringsToSign: [],
+    payloadMismatch: false,
   };
-  if (options.acceptAnySignature) return ok;
-
-  const secret = lookupSecret(parts.accessKeyId);
-  if (secret === undefined) {
-    return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
-  }
+  // Loopback mode checks no signature: nothing more to compute.
+  if (options.acceptAnySignature) return prepared;
 
   const bodyHash = sha256Hex(request.body);
   const declaredHash = headerValue(request.headers, 'x-amz-content-sha256');
   // A declared hash that is not the body's would let a tampered body pass with the original signature.
   if (declaredHash !== undefined && declaredHash !== UNSIGNED_PAYLOAD && declaredHash !== bodyHash) {
-    return fail('SignatureDoesNotMatch', MISMATCH_MESSAGE);
+    prepared.payloadMismatch = true;
+    return prepared;
   }
   // Presigners sign either the body hash or UNSIGNED-PAYLOAD: accept whichever matches.
   const payloadHashes =
     declaredHash !== undefined ? [declaredHash] : presigned ? [bodyHash, UNSIGNED_PAYLOAD] : [bodyHash];
-  const key = signingKey(secret, parts.scopeDate, parts.region, parts.service);
   const scope = `${parts.scopeDate}/${parts.region}/${parts.service}/aws4_request`;
   const canonicalHead = [
     request.method.toUpperCase(),
@@ -135,10 +161,38 @@ export function verifySigV4(
     canonicalHeaders(parts.signedHeaders, request.headers),
     parts.signedHeaders.join(';'),
   ].join('\n');
-  const provided = Buffer.from(parts.signature, 'hex');
   for (const payloadHash of payloadHashes) {
     const canonicalRequest = `${canonicalHead}\n${payloadHash}`;
-    const stringToSign = `${ALGORITHM}\n${parts.amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    prepared.stringsToSign.push(`${ALGORITHM}\n${parts.amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`);
+  }
+  return prepared;
+}
+
+/**
+ * Finishes a prepared signature against the caller's secret. The outcome and its order of errors
+ * are those of one whole verification: an unknown key id first, then a tampered body, then the
+ * signature itself. A preparation made in loopback mode (no strings to sign) passes only in it.
+ */
+export function checkSigV4(
+  prepared: SigV4Prepared,
+  lookupSecret: (accessKeyId: string) => string | undefined,
+  options: SigV4Options = {},
+): SigV4Ok | SigV4Error {
+  const ok: SigV4Ok = {
+    ok: true,
+    accessKeyId: prepared.accessKeyId,
+    region: prepared.region,
+    service: prepared.service,
+  };
+  if (options.acceptAnySignature) return ok;
+  const secret = lookupSecret(prepared.accessKeyId);
+  if (secret === undefined) {
+    return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+  }
+  if (prepared.payloadMismatch) return fail('SignatureDoesNotMatch', MISMATCH_MESSAGE);
+  const key = signingKey(secret, prepared.scopeDate, prepared.region, prepared.service);
+  const provided = Buffer.from(prepared.signature, 'hex');
+  for (const stringToSign of prepared.stringsToSign) {
     const expected = createHmac('sha256', key).update(stringToSign, 'utf8').digest();
     if (provided.length === expected.length && timingSafeEqual(provided, expected)) return ok;
   }

@@ -6,14 +6,20 @@ import { after, before, test } from 'node:test';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.js';
 
 let broker: TestBroker;
-const logLines: string[] = [];
+/** Resolves with the refusal's log line (written by the HTTP thread, so it may come a moment later). */
+let refusalLogged: (line: string) => void;
+const refusalLine = new Promise<string>((resolve) => {
+  refusalLogged = resolve;
+});
 
 before(async () => {
   broker = await startTestBroker({
     amqpPort: false,
     sqsPort: 0,
     sqs: { maxConnections: 1 },
-    log: (line) => logLines.push(line),
+    log: (line) => {
+      if (line.includes('--sqs-max-connections')) refusalLogged(line);
+    },
   });
 });
 after(() => broker.stop());
@@ -51,7 +57,7 @@ test('a connection beyond --sqs-max-connections is closed; the open one keeps wo
   const second = await open();
   second.on('error', () => {});
   assert.equal(await ask(second), 'closed');
-  assert.ok(logLines.some((line) => line.includes('--sqs-max-connections')));
+  assert.match(await refusalLine, /refusing a connection from .*: 1 connections open/);
   assert.match(await ask(first), /^HTTP\/1.1 403/);
   const closed = new Promise((resolve) => first.once('close', resolve));
   first.destroy();

@@ -144,265 +144,279 @@ const form = (params: Record<string, string>, extra: Partial<Call> = {}): Call =
   ...extra,
 });
 
-describe('SQS listener in loopback mode (no keys)', () => {
-  let server: SqsServer;
-  let port: number;
-  before(async () => {
-    server = new SqsServer({
-      registry: fakeRegistry,
-      actions,
-      accessKeys: new Map(),
-      maxRequestBytes: 64 * 1024,
-      log: () => {},
+// Every case runs twice: HTTP on this thread, and on the SQS HTTP thread (--sqs-http-thread), whose
+// answers must be the same bytes but for the request id.
+for (const httpThread of [false, true]) {
+  const mode = httpThread ? ' (HTTP on a worker thread)' : '';
+
+  describe(`SQS listener in loopback mode (no keys)${mode}`, () => {
+    let server: SqsServer;
+    let port: number;
+    before(async () => {
+      server = new SqsServer({
+        registry: fakeRegistry,
+        actions,
+        accessKeys: new Map(),
+        maxRequestBytes: 64 * 1024,
+        log: () => {},
+        httpThread,
+      });
+      ({ port } = await listenOnFreePort(server));
     });
-    ({ port } = await listenOnFreePort(server));
-  });
-  after(() => server.close());
+    after(() => server.close());
 
-  test('JSON 1.0: X-Amz-Target picks the action; the answer is JSON with a request id', async () => {
-    const answer = await call(port, json('GetQueueUrl', { QueueName: 'orders' }));
-    assert.equal(answer.status, 200);
-    assert.equal(answer.headers['content-type'], 'application/x-amz-json-1.0');
-    assert.match(String(answer.headers['x-amzn-requestid']), UUID);
-    // Any well-formed signature is accepted; the caller is the account.
-    assert.deepEqual(JSON.parse(answer.body), {
-      QueueUrl: `http://127.0.0.1:${port}/${ACCOUNT}/orders#${ACCOUNT}`,
+    test('JSON 1.0: X-Amz-Target picks the action; the answer is JSON with a request id', async () => {
+      const answer = await call(port, json('GetQueueUrl', { QueueName: 'orders' }));
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['content-type'], 'application/x-amz-json-1.0');
+      assert.match(String(answer.headers['x-amzn-requestid']), UUID);
+      // Any well-formed signature is accepted; the caller is the account.
+      assert.deepEqual(JSON.parse(answer.body), {
+        QueueUrl: `http://127.0.0.1:${port}/${ACCOUNT}/orders#${ACCOUNT}`,
+      });
     });
-  });
 
-  test('query: a form body is answered in XML with the request id', async () => {
-    const answer = await call(port, form({ Action: 'GetQueueUrl', QueueName: 'orders' }));
-    assert.equal(answer.status, 200);
-    assert.equal(answer.headers['content-type'], 'text/xml');
-    const requestId = String(answer.headers['x-amzn-requestid']);
-    assert.match(requestId, UUID);
-    assert.match(
-      answer.body,
-      /<GetQueueUrlResponse xmlns="http:\/\/queue.amazonaws.com\/doc\/2012-11-05\/">/,
-    );
-    assert.match(answer.body, new RegExp(`<QueueUrl>http://127.0.0.1:${port}/${ACCOUNT}/orders#`));
-    assert.match(answer.body, new RegExp(`<RequestId>${requestId}</RequestId>`));
-  });
-
-  test('query over GET: the parameters in the query string', async () => {
-    const answer = await call(port, {
-      method: 'GET',
-      query: { Action: 'GetQueueUrl', QueueName: 'orders', Version: '2012-11-05' },
+    test('query: a form body is answered in XML with the request id', async () => {
+      const answer = await call(port, form({ Action: 'GetQueueUrl', QueueName: 'orders' }));
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['content-type'], 'text/xml');
+      const requestId = String(answer.headers['x-amzn-requestid']);
+      assert.match(requestId, UUID);
+      assert.match(
+        answer.body,
+        /<GetQueueUrlResponse xmlns="http:\/\/queue.amazonaws.com\/doc\/2012-11-05\/">/,
+      );
+      assert.match(answer.body, new RegExp(`<QueueUrl>http://127.0.0.1:${port}/${ACCOUNT}/orders#`));
+      assert.match(answer.body, new RegExp(`<RequestId>${requestId}</RequestId>`));
     });
-    assert.equal(answer.status, 200);
-    assert.match(answer.body, /<GetQueueUrlResult><QueueUrl>/);
-  });
 
-  test('queue URLs name the host the client used', async () => {
-    const viaName = await call(
-      port,
-      json(
-        'GetQueueUrl',
-        { QueueName: 'orders' },
-        {
-          headers: {
-            host: `localhost:${port}`,
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amz-target': 'AmazonSQS.GetQueueUrl',
+    test('query over GET: the parameters in the query string', async () => {
+      const answer = await call(port, {
+        method: 'GET',
+        query: { Action: 'GetQueueUrl', QueueName: 'orders', Version: '2012-11-05' },
+      });
+      assert.equal(answer.status, 200);
+      assert.match(answer.body, /<GetQueueUrlResult><QueueUrl>/);
+    });
+
+    test('queue URLs name the host the client used', async () => {
+      const viaName = await call(
+        port,
+        json(
+          'GetQueueUrl',
+          { QueueName: 'orders' },
+          {
+            headers: {
+              host: `localhost:${port}`,
+              'content-type': 'application/x-amz-json-1.0',
+              'x-amz-target': 'AmazonSQS.GetQueueUrl',
+            },
           },
-        },
-      ),
-    );
-    assert.match(
-      JSON.parse(viaName.body).QueueUrl,
-      new RegExp(`^http://localhost:${port}/${ACCOUNT}/orders#`),
-    );
-  });
-
-  test('QueueUrl left out: the request path names the queue, as AWS allows', async () => {
-    const byPath = await call(port, form({ Action: 'ListQueueTags' }, { path: `/${ACCOUNT}/orders` }));
-    assert.equal(byPath.status, 200, byPath.body);
-    assert.match(byPath.body, /<Tag><Key>queue<\/Key><Value>orders<\/Value><\/Tag>/);
-    const jsonByPath = await call(port, json('ListQueueTags', {}, { path: `/${ACCOUNT}/orders` }));
-    assert.deepEqual(JSON.parse(jsonByPath.body), { Tags: { queue: 'orders' } });
-    const fullUrl = await call(
-      port,
-      json('ListQueueTags', { QueueUrl: `http://elsewhere:1/${ACCOUNT}/orders` }),
-    );
-    assert.deepEqual(JSON.parse(fullUrl.body), { Tags: { queue: 'orders' } });
-    const missing = await call(port, json('ListQueueTags', { QueueUrl: `/${ACCOUNT}/nope` }));
-    assert.equal(missing.status, 400);
-    assert.equal(missing.headers['x-amzn-query-error'], 'AWS.SimpleQueueService.NonExistentQueue;Sender');
-    assert.deepEqual(JSON.parse(missing.body), {
-      __type: 'com.amazonaws.sqs#QueueDoesNotExist',
-      message: 'The specified queue does not exist.',
-    });
-    const otherAccount = await call(port, json('ListQueueTags', { QueueUrl: '/123456789012/orders' }));
-    assert.equal(otherAccount.status, 400);
-    const noPath = await call(port, json('ListQueueTags', {}));
-    assert.equal(noPath.status, 400);
-    assert.equal(noPath.headers['x-amzn-query-error'], 'MissingParameter;Sender');
-    assert.equal(JSON.parse(noPath.body).message, 'The request must contain the parameter QueueUrl.');
-  });
-
-  test('malformed JSON is a SerializationException', async () => {
-    const answer = await call(port, json('GetQueueUrl', '{"QueueName": '));
-    assert.equal(answer.status, 400);
-    assert.equal(JSON.parse(answer.body).__type, 'com.amazon.coral.service#SerializationException');
-  });
-
-  test('an unknown X-Amz-Target is an UnknownOperationException', async () => {
-    const answer = await call(port, json('Frobnicate', {}));
-    assert.equal(answer.status, 400);
-    assert.equal(JSON.parse(answer.body).__type, 'com.amazon.coral.service#UnknownOperationException');
-  });
-
-  test('query: an unknown Action is InvalidAction, a missing one MissingAction, both 400 XML', async () => {
-    const unknown = await call(port, form({ Action: 'Frobnicate' }));
-    assert.equal(unknown.status, 400);
-    assert.match(unknown.body, /<Code>InvalidAction<\/Code>/);
-    assert.match(unknown.body, /<Type>Sender<\/Type>/);
-    const missing = await call(port, form({}));
-    assert.equal(missing.status, 400);
-    assert.match(missing.body, /<Code>MissingAction<\/Code>/);
-  });
-
-  test('a known action this server has no handler for is UnsupportedOperation', async () => {
-    const answer = await call(port, json('ListQueues', {}));
-    assert.equal(answer.status, 400);
-    assert.equal(answer.headers['x-amzn-query-error'], 'AWS.SimpleQueueService.UnsupportedOperation;Sender');
-  });
-
-  test('core refusals become their SQS errors; a handler bug is a 500 InternalFailure', async () => {
-    const purge = await call(port, form({ Action: 'PurgeQueue', QueueUrl: `/${ACCOUNT}/orders` }));
-    assert.equal(purge.status, 403);
-    assert.match(purge.body, /<Code>AWS.SimpleQueueService.PurgeQueueInProgress<\/Code>/);
-    const bug = await call(port, json('DeleteQueue', { QueueUrl: `/${ACCOUNT}/orders` }));
-    assert.equal(bug.status, 500);
-    assert.equal(bug.headers['x-amzn-query-error'], 'InternalFailure;Receiver');
-    assert.doesNotMatch(bug.body, /a bug/);
-  });
-
-  test('async handlers answer when their promise settles', async () => {
-    const answer = await call(port, json('CreateQueue', { QueueName: 'later' }));
-    assert.equal(answer.status, 200);
-    assert.equal(JSON.parse(answer.body).QueueUrl, `http://127.0.0.1:${port}/${ACCOUNT}/later`);
-  });
-
-  test('an unsigned request is refused with MissingAuthenticationToken', async () => {
-    const answer = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { sign: null }));
-    assert.equal(answer.status, 403);
-    assert.equal(answer.headers['x-amzn-query-error'], 'MissingAuthenticationToken;Sender');
-  });
-
-  test('a body over the limit is refused with 413 before it is read', async () => {
-    const declared = await call(port, json('GetQueueUrl', { QueueName: 'x'.repeat(70 * 1024) }));
-    assert.equal(declared.status, 413);
-    assert.equal(declared.body, `HTTP content length exceeded ${64 * 1024} bytes.`);
-    assert.match(String(declared.headers['x-amzn-requestid']), UUID);
-    // Chunked: no Content-Length, counted as it arrives.
-    const chunked = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        { host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'transfer-encoding': 'chunked' } },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        },
+        ),
       );
-      req.on('error', reject);
-      for (let i = 0; i < 80; i++) req.write(Buffer.alloc(1024, 97));
-      req.end();
-    });
-    assert.equal(chunked, 413);
-    // The listener still serves.
-    assert.equal((await call(port, json('GetQueueUrl', { QueueName: 'orders' }))).status, 200);
-  });
-
-  test('keep-alive: one connection serves several requests', async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const first = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { agent }));
-      const second = await call(port, form({ Action: 'GetQueueUrl', QueueName: 'orders' }, { agent }));
-      const third = await call(port, json('Frobnicate', {}, { agent }));
-      const fourth = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { agent }));
-      assert.deepEqual(
-        [first, second, third, fourth].map((a) => [a.status, a.reusedSocket]),
-        [
-          [200, false],
-          [200, true],
-          [400, true],
-          [200, true],
-        ],
+      assert.match(
+        JSON.parse(viaName.body).QueueUrl,
+        new RegExp(`^http://localhost:${port}/${ACCOUNT}/orders#`),
       );
-      assert.notEqual(first.headers['x-amzn-requestid'], fourth.headers['x-amzn-requestid']);
-    } finally {
-      agent.destroy();
-    }
-  });
-});
-
-describe('SQS listener with access keys', () => {
-  let server: SqsServer;
-  let port: number;
-  before(async () => {
-    server = new SqsServer({
-      registry: fakeRegistry,
-      actions,
-      accessKeys: new Map([[KEY_ID, SECRET]]),
-      maxRequestBytes: 64 * 1024,
-      log: () => {},
     });
-    ({ port } = await listenOnFreePort(server));
-  });
-  after(() => server.close());
 
-  test('a request signed with a configured key is served; the caller is the key id', async () => {
-    const answer = await call(port, json('GetQueueUrl', { QueueName: 'orders' }));
-    assert.equal(answer.status, 200);
-    assert.match(JSON.parse(answer.body).QueueUrl, new RegExp(`#${KEY_ID}$`));
-    const query = await call(port, form({ Action: 'GetQueueUrl', QueueName: 'orders' }));
-    assert.equal(query.status, 200);
-  });
-
-  test('a wrong secret is SignatureDoesNotMatch (403), in both protocols', async () => {
-    const wrong = { keyId: KEY_ID, secret: 'not-the-secret' };
-    const viaJson = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { sign: wrong }));
-    assert.equal(viaJson.status, 403);
-    assert.equal(viaJson.headers['x-amzn-query-error'], 'SignatureDoesNotMatch;Sender');
-    const viaQuery = await call(port, form({ Action: 'GetQueueUrl', QueueName: 'orders' }, { sign: wrong }));
-    assert.equal(viaQuery.status, 403);
-    assert.match(viaQuery.body, /<Code>SignatureDoesNotMatch<\/Code>/);
-  });
-
-  test('an unknown access key is InvalidClientTokenId (403)', async () => {
-    const answer = await call(
-      port,
-      json('GetQueueUrl', { QueueName: 'orders' }, { sign: { keyId: 'AKIDWHO', secret: SECRET } }),
-    );
-    assert.equal(answer.status, 403);
-    assert.equal(answer.headers['x-amzn-query-error'], 'InvalidClientTokenId;Sender');
-    assert.equal(JSON.parse(answer.body).message, 'The security token included in the request is invalid.');
-  });
-
-  test('a body changed after signing is SignatureDoesNotMatch', async () => {
-    const c = json('GetQueueUrl', { QueueName: 'orders' });
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET },
-      region: 'us-east-1',
-      service: 'sqs',
-      sha256: HmacSha256,
-      applyChecksum: false,
+    test('QueueUrl left out: the request path names the queue, as AWS allows', async () => {
+      const byPath = await call(port, form({ Action: 'ListQueueTags' }, { path: `/${ACCOUNT}/orders` }));
+      assert.equal(byPath.status, 200, byPath.body);
+      assert.match(byPath.body, /<Tag><Key>queue<\/Key><Value>orders<\/Value><\/Tag>/);
+      const jsonByPath = await call(port, json('ListQueueTags', {}, { path: `/${ACCOUNT}/orders` }));
+      assert.deepEqual(JSON.parse(jsonByPath.body), { Tags: { queue: 'orders' } });
+      const fullUrl = await call(
+        port,
+        json('ListQueueTags', { QueueUrl: `http://elsewhere:1/${ACCOUNT}/orders` }),
+      );
+      assert.deepEqual(JSON.parse(fullUrl.body), { Tags: { queue: 'orders' } });
+      const missing = await call(port, json('ListQueueTags', { QueueUrl: `/${ACCOUNT}/nope` }));
+      assert.equal(missing.status, 400);
+      assert.equal(missing.headers['x-amzn-query-error'], 'AWS.SimpleQueueService.NonExistentQueue;Sender');
+      assert.deepEqual(JSON.parse(missing.body), {
+        __type: 'com.amazonaws.sqs#QueueDoesNotExist',
+        message: 'The specified queue does not exist.',
+      });
+      const otherAccount = await call(port, json('ListQueueTags', { QueueUrl: '/123456789012/orders' }));
+      assert.equal(otherAccount.status, 400);
+      const noPath = await call(port, json('ListQueueTags', {}));
+      assert.equal(noPath.status, 400);
+      assert.equal(noPath.headers['x-amzn-query-error'], 'MissingParameter;Sender');
+      assert.equal(JSON.parse(noPath.body).message, 'The request must contain the parameter QueueUrl.');
     });
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: 'http:',
-      hostname: '127.0.0.1',
-      port,
-      path: '/',
-      headers: { host: `127.0.0.1:${port}`, ...c.headers },
-      body: c.body,
+
+    test('malformed JSON is a SerializationException', async () => {
+      const answer = await call(port, json('GetQueueUrl', '{"QueueName": '));
+      assert.equal(answer.status, 400);
+      assert.equal(JSON.parse(answer.body).__type, 'com.amazon.coral.service#SerializationException');
     });
-    const answer = await call(port, {
-      headers: signed.headers as Record<string, string>,
-      body: JSON.stringify({ QueueName: 'other' }),
-      sign: null,
+
+    test('an unknown X-Amz-Target is an UnknownOperationException', async () => {
+      const answer = await call(port, json('Frobnicate', {}));
+      assert.equal(answer.status, 400);
+      assert.equal(JSON.parse(answer.body).__type, 'com.amazon.coral.service#UnknownOperationException');
     });
-    assert.equal(answer.status, 403);
-    assert.equal(answer.headers['x-amzn-query-error'], 'SignatureDoesNotMatch;Sender');
+
+    test('query: an unknown Action is InvalidAction, a missing one MissingAction, both 400 XML', async () => {
+      const unknown = await call(port, form({ Action: 'Frobnicate' }));
+      assert.equal(unknown.status, 400);
+      assert.match(unknown.body, /<Code>InvalidAction<\/Code>/);
+      assert.match(unknown.body, /<Type>Sender<\/Type>/);
+      const missing = await call(port, form({}));
+      assert.equal(missing.status, 400);
+      assert.match(missing.body, /<Code>MissingAction<\/Code>/);
+    });
+
+    test('a known action this server has no handler for is UnsupportedOperation', async () => {
+      const answer = await call(port, json('ListQueues', {}));
+      assert.equal(answer.status, 400);
+      assert.equal(
+        answer.headers['x-amzn-query-error'],
+        'AWS.SimpleQueueService.UnsupportedOperation;Sender',
+      );
+    });
+
+    test('core refusals become their SQS errors; a handler bug is a 500 InternalFailure', async () => {
+      const purge = await call(port, form({ Action: 'PurgeQueue', QueueUrl: `/${ACCOUNT}/orders` }));
+      assert.equal(purge.status, 403);
+      assert.match(purge.body, /<Code>AWS.SimpleQueueService.PurgeQueueInProgress<\/Code>/);
+      const bug = await call(port, json('DeleteQueue', { QueueUrl: `/${ACCOUNT}/orders` }));
+      assert.equal(bug.status, 500);
+      assert.equal(bug.headers['x-amzn-query-error'], 'InternalFailure;Receiver');
+      assert.doesNotMatch(bug.body, /a bug/);
+    });
+
+    test('async handlers answer when their promise settles', async () => {
+      const answer = await call(port, json('CreateQueue', { QueueName: 'later' }));
+      assert.equal(answer.status, 200);
+      assert.equal(JSON.parse(answer.body).QueueUrl, `http://127.0.0.1:${port}/${ACCOUNT}/later`);
+    });
+
+    test('an unsigned request is refused with MissingAuthenticationToken', async () => {
+      const answer = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { sign: null }));
+      assert.equal(answer.status, 403);
+      assert.equal(answer.headers['x-amzn-query-error'], 'MissingAuthenticationToken;Sender');
+    });
+
+    test('a body over the limit is refused with 413 before it is read', async () => {
+      const declared = await call(port, json('GetQueueUrl', { QueueName: 'x'.repeat(70 * 1024) }));
+      assert.equal(declared.status, 413);
+      assert.equal(declared.body, `HTTP content length exceeded ${64 * 1024} bytes.`);
+      assert.match(String(declared.headers['x-amzn-requestid']), UUID);
+      // Chunked: no Content-Length, counted as it arrives.
+      const chunked = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'transfer-encoding': 'chunked' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
+        req.on('error', reject);
+        for (let i = 0; i < 80; i++) req.write(Buffer.alloc(1024, 97));
+        req.end();
+      });
+      assert.equal(chunked, 413);
+      // The listener still serves.
+      assert.equal((await call(port, json('GetQueueUrl', { QueueName: 'orders' }))).status, 200);
+    });
+
+    test('keep-alive: one connection serves several requests', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const first = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { agent }));
+        const second = await call(port, form({ Action: 'GetQueueUrl', QueueName: 'orders' }, { agent }));
+        const third = await call(port, json('Frobnicate', {}, { agent }));
+        const fourth = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { agent }));
+        assert.deepEqual(
+          [first, second, third, fourth].map((a) => [a.status, a.reusedSocket]),
+          [
+            [200, false],
+            [200, true],
+            [400, true],
+            [200, true],
+          ],
+        );
+        assert.notEqual(first.headers['x-amzn-requestid'], fourth.headers['x-amzn-requestid']);
+      } finally {
+        agent.destroy();
+      }
+    });
   });
-});
+
+  describe(`SQS listener with access keys${mode}`, () => {
+    let server: SqsServer;
+    let port: number;
+    before(async () => {
+      server = new SqsServer({
+        registry: fakeRegistry,
+        actions,
+        accessKeys: new Map([[KEY_ID, SECRET]]),
+        maxRequestBytes: 64 * 1024,
+        log: () => {},
+        httpThread,
+      });
+      ({ port } = await listenOnFreePort(server));
+    });
+    after(() => server.close());
+
+    test('a request signed with a configured key is served; the caller is the key id', async () => {
+      const answer = await call(port, json('GetQueueUrl', { QueueName: 'orders' }));
+      assert.equal(answer.status, 200);
+      assert.match(JSON.parse(answer.body).QueueUrl, new RegExp(`#${KEY_ID}$`));
+      const query = await call(port, form({ Action: 'GetQueueUrl', QueueName: 'orders' }));
+      assert.equal(query.status, 200);
+    });
+
+    test('a wrong secret is SignatureDoesNotMatch (403), in both protocols', async () => {
+      const wrong = { keyId: KEY_ID, secret: 'not-the-secret' };
+      const viaJson = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { sign: wrong }));
+      assert.equal(viaJson.status, 403);
+      assert.equal(viaJson.headers['x-amzn-query-error'], 'SignatureDoesNotMatch;Sender');
+      const viaQuery = await call(
+        port,
+        form({ Action: 'GetQueueUrl', QueueName: 'orders' }, { sign: wrong }),
+      );
+      assert.equal(viaQuery.status, 403);
+      assert.match(viaQuery.body, /<Code>SignatureDoesNotMatch<\/Code>/);
+    });
+
+    test('an unknown access key is InvalidClientTokenId (403)', async () => {
+      const answer = await call(
+        port,
+        json('GetQueueUrl', { QueueName: 'orders' }, { sign: { keyId: 'AKIDWHO', secret: SECRET } }),
+      );
+      assert.equal(answer.status, 403);
+      assert.equal(answer.headers['x-amzn-query-error'], 'InvalidClientTokenId;Sender');
+      assert.equal(JSON.parse(answer.body).message, 'The security token included in the request is invalid.');
+    });
+
+    test('a body changed after signing is SignatureDoesNotMatch', async () => {
+      const c = json('GetQueueUrl', { QueueName: 'orders' });
+      const signer = new SignatureV4({
+        credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET },
+        region: 'us-east-1',
+        service: 'sqs',
+        sha256: HmacSha256,
+        applyChecksum: false,
+      });
+      const signed = await signer.sign({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port,
+        path: '/',
+        headers: { host: `127.0.0.1:${port}`, ...c.headers },
+        body: c.body,
+      });
+      const answer = await call(port, {
+        headers: signed.headers as Record<string, string>,
+        body: JSON.stringify({ QueueName: 'other' }),
+        sign: null,
+      });
+      assert.equal(answer.status, 403);
+      assert.equal(answer.headers['x-amzn-query-error'], 'SignatureDoesNotMatch;Sender');
+    });
+  });
+}

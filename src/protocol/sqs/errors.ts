@@ -125,6 +125,9 @@ export function isSqsError(value: unknown): value is SqsError {
   return value instanceof SqsError;
 }
 
+/** AWS's text for an InternalFailure (a bug on the server's side). */
+export const INTERNAL_FAILURE_MESSAGE = 'We encountered an internal error. Please try again.';
+
 // Messages in AWS's wording, so that users searching for them find the AWS documentation.
 export const missingParameter = (name: string): SqsError =>
   sqsError('MissingParameter', `The request must contain the parameter ${name}.`);

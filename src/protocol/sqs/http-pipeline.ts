@@ -11,7 +11,7 @@ import type { SqsQueueRegistry } from '../../core/sqs/registry.js';
 import type { WriteAvailability } from '../../resources/resource-monitor.js';
 import { accessDenied, authorize, type SqsCaller } from './access.js';
 import type { SqsActionContext, SqsActionHandler } from './action-context.js';
-import { SqsError, sqsError } from './errors.js';
+import { INTERNAL_FAILURE_MESSAGE, SqsError, sqsError } from './errors.js';
 import { onClientGone, readSqsBody, sendSqsResponse } from './http-exchange.js';
 import { OPERATIONS, SHAPES, type SqsAction } from './model.js';
 import {
@@ -67,8 +67,6 @@ export interface SqsPipelineOptions {
 
 /** Signature failures that count as failed logins (a wrong secret or an unknown key id). */
 const LOGIN_FAILURES: ReadonlySet<string> = new Set(['SignatureDoesNotMatch', 'InvalidClientTokenId']);
-
-const INTERNAL_FAILURE_MESSAGE = 'We encountered an internal error. Please try again.';
 
 /** The connection a request came on, as the decisions need it. */
 export interface SqsConnectionFacts {

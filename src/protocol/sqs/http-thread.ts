@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { listen } from '../../util/listen.js';
+import { INTERNAL_FAILURE_MESSAGE } from './errors.js';
 import { onClientGone, readSqsBody, sendSqsResponse } from './http-exchange.js';
 import type { HostMessage, ThreadMessage, ThreadOptions } from './http-thread-messages.js';
 import { formatSqsAnswer, type PreparedSqsRequest, prepareSqsRequest } from './request-front.js';
@@ -16,6 +17,8 @@ type AnswerFormat = Pick<PreparedSqsRequest, 'requestId' | 'isJson' | 'queryJson
 const port = parentPort;
 if (!port) throw new Error('http-thread.js runs as a worker thread (see http-thread-host.ts)');
 const options = workerData as ThreadOptions;
+
+const INTERNAL_FAILURE = { shape: 'InternalFailure', message: INTERNAL_FAILURE_MESSAGE } as const;
 
 /** Requests handed to the main thread and not answered yet, by id. */
 const waiting = new Map<number, { res: ServerResponse; format: AnswerFormat }>();
@@ -36,12 +39,20 @@ const server = createServer(
   (req, res) => {
     const requestId = randomUUID();
     readSqsBody(req, res, options.maxRequestBytes, requestId, (body) => {
-      // Hashes are always computed: the main thread may have had a key added since.
-      const prepared = prepareSqsRequest(req, body, requestId, Date.now(), false);
+      let prepared: PreparedSqsRequest;
+      try {
+        // Hashes are always computed: the main thread may have had a key added since.
+        prepared = prepareSqsRequest(req, body, requestId, Date.now(), false);
+      } catch (error) {
+        // A bug in the front must cost one request, not the thread and with it the port.
+        post({ type: 'log', line: `sqs: preparing a request failed: ${(error as Error)?.stack ?? error}` });
+        const format = { requestId, isJson: req.headers['x-amz-target'] !== undefined, queryJson: false };
+        sendSqsResponse(res, formatSqsAnswer(format, { kind: 'error', error: INTERNAL_FAILURE }));
+        return;
+      }
       const id = nextId++;
-      const { requestId: rid, isJson, queryJson } = prepared;
       // Only what formatting needs is kept: the params (bodies) are the main thread's now.
-      waiting.set(id, { res, format: { requestId: rid, isJson, queryJson } });
+      waiting.set(id, { res, format: { requestId, isJson: prepared.isJson, queryJson: prepared.queryJson } });
       onClientGone(res, () => {
         if (waiting.delete(id)) post({ type: 'abort', id });
       });

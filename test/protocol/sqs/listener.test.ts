@@ -144,6 +144,18 @@ const form = (params: Record<string, string>, extra: Partial<Call> = {}): Call =
   ...extra,
 });
 
+/** The listener under test, over the fake registry and actions. */
+function listener(accessKeys: Map<string, string>, httpThread: boolean): SqsServer {
+  return new SqsServer({
+    registry: fakeRegistry,
+    actions,
+    accessKeys,
+    maxRequestBytes: 64 * 1024,
+    log: () => {},
+    httpThread,
+  });
+}
+
 // Every case runs twice: HTTP on this thread, and on the SQS HTTP thread (--sqs-http-thread), whose
 // answers must be the same bytes but for the request id.
 for (const httpThread of [false, true]) {
@@ -153,14 +165,7 @@ for (const httpThread of [false, true]) {
     let server: SqsServer;
     let port: number;
     before(async () => {
-      server = new SqsServer({
-        registry: fakeRegistry,
-        actions,
-        accessKeys: new Map(),
-        maxRequestBytes: 64 * 1024,
-        log: () => {},
-        httpThread,
-      });
+      server = listener(new Map(), httpThread);
       ({ port } = await listenOnFreePort(server));
     });
     after(() => server.close());
@@ -349,14 +354,7 @@ for (const httpThread of [false, true]) {
     let server: SqsServer;
     let port: number;
     before(async () => {
-      server = new SqsServer({
-        registry: fakeRegistry,
-        actions,
-        accessKeys: new Map([[KEY_ID, SECRET]]),
-        maxRequestBytes: 64 * 1024,
-        log: () => {},
-        httpThread,
-      });
+      server = listener(new Map([[KEY_ID, SECRET]]), httpThread);
       ({ port } = await listenOnFreePort(server));
     });
     after(() => server.close());

@@ -25,7 +25,11 @@ export class SqsHttpThread {
       this.log(
         `sqs: the HTTP thread failed, SQS requests on the plain port are not served: ${error.stack ?? error}`,
       );
-      this.listening?.reject(error);
+      this.listening?.reject(
+        new Error(
+          `the SQS HTTP thread failed: ${error.message} (--sqs-http-thread false serves SQS from the main thread)`,
+        ),
+      );
       this.listening = undefined;
     });
     this.exited = new Promise((resolve) =>

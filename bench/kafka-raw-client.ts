@@ -15,6 +15,14 @@ export class RawKafkaClient {
   private waitingHead = 0;
   private correlationId = 0;
   private failure: Error | undefined;
+  /**
+   * With reuseFrames, every response is read into this one buffer (grown when a frame is bigger),
+   * and the frame handed back is valid only until the next response arrives: a consumer that
+   * fetches one response at a time then pays no fresh allocation (page faults, GC) per 64 MiB
+   * frame, which cost more than the broker's whole fetch.
+   */
+  private spare: Buffer | undefined;
+  reuseFrames = false;
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -45,7 +53,7 @@ export class RawKafkaClient {
         this.head = Buffer.concat([this.head, chunk.subarray(at, at + need)]);
         at += Math.min(need, chunk.length - at);
         if (this.head.length < 4) return;
-        this.frame = Buffer.allocUnsafe(this.head.readInt32BE(0));
+        this.frame = this.frameBuffer(this.head.readInt32BE(0));
         this.filled = 0;
         this.head = Buffer.alloc(0);
       }
@@ -64,6 +72,12 @@ export class RawKafkaClient {
         waiter?.(frame);
       }
     }
+  }
+
+  private frameBuffer(sizeBytes: number): Buffer {
+    if (!this.reuseFrames) return Buffer.allocUnsafe(sizeBytes);
+    if (this.spare === undefined || this.spare.length < sizeBytes) this.spare = Buffer.allocUnsafe(sizeBytes);
+    return this.spare.subarray(0, sizeBytes);
   }
 
   /** Sends an already encoded request frame (its correlation id is the caller's business). */

@@ -1,7 +1,7 @@
 // node:http's side of an SQS request, the same on the main thread (the TLS listener, or with
 // --sqs-http-thread off) and on the HTTP thread: read the body within the size limit, and write the
 // answers of one event-loop turn together.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { SqsHttpResponse } from './json-protocol.js';
 
 /**
@@ -72,6 +72,23 @@ export function onClientGone(res: ServerResponse, callback: () => void): void {
   res.once('close', () => {
     if (!res.writableFinished) callback();
   });
+}
+
+/**
+ * Caps the server's open connections (--sqs-max-connections): node:http closes each one over the
+ * cap at once, and `log` says so (the same line whichever thread's server refused it).
+ */
+export function limitSqsConnections(
+  server: Server,
+  maxConnections: number,
+  log: (line: string) => void,
+): void {
+  server.maxConnections = maxConnections;
+  server.on('drop', (data?: { remoteAddress?: string }) =>
+    log(
+      `sqs: refusing a connection from ${data?.remoteAddress ?? 'unknown'}: ${maxConnections} connections open (--sqs-max-connections)`,
+    ),
+  );
 }
 
 /**

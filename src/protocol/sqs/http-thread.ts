@@ -8,7 +8,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { listen } from '../../util/listen.js';
 import { INTERNAL_FAILURE_MESSAGE } from './errors.js';
-import { onClientGone, readSqsBody, sendSqsResponse } from './http-exchange.js';
+import { limitSqsConnections, onClientGone, readSqsBody, sendSqsResponse } from './http-exchange.js';
 import type { HostMessage, ThreadMessage, ThreadOptions } from './http-thread-messages.js';
 import { formatSqsAnswer, type PreparedSqsRequest, prepareSqsRequest } from './request-front.js';
 
@@ -62,14 +62,7 @@ const server = createServer(
 );
 server.keepAliveTimeout = options.keepAliveTimeoutMs;
 if (options.maxConnections !== undefined) {
-  const maxConnections = options.maxConnections;
-  server.maxConnections = maxConnections;
-  server.on('drop', (data?: { remoteAddress?: string }) =>
-    post({
-      type: 'log',
-      line: `sqs: refusing a connection from ${data?.remoteAddress ?? 'unknown'}: ${maxConnections} connections open (--sqs-max-connections)`,
-    }),
-  );
+  limitSqsConnections(server, options.maxConnections, (line) => post({ type: 'log', line }));
 }
 
 port.on('message', (message: HostMessage) => {

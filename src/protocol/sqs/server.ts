@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { listen } from '../../util/listen.js';
+import { limitSqsConnections } from './http-exchange.js';
 import { type SqsPipelineOptions, sqsDispatcher, sqsRequestHandler } from './http-pipeline.js';
 import { SqsHttpThread } from './http-thread-host.js';
 
@@ -68,14 +69,7 @@ export class SqsServer {
       handler,
     );
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    if (limited) {
-      this.server.maxConnections = maxConnections;
-      this.server.on('drop', (data?: { remoteAddress?: string }) =>
-        options.log(
-          `sqs: refusing a connection from ${data?.remoteAddress ?? 'unknown'}: ${maxConnections} connections open (--sqs-max-connections)`,
-        ),
-      );
-    }
+    if (limited) limitSqsConnections(this.server, maxConnections, options.log);
   }
 
   /** Binds; resolves with the bound address, rejects with the listen error (e.g. EADDRINUSE). */

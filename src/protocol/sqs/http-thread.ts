@@ -10,6 +10,7 @@ import { listen } from '../../util/listen.js';
 import { INTERNAL_FAILURE_MESSAGE } from './errors.js';
 import { limitSqsConnections, onClientGone, readSqsBody, sendSqsResponse } from './http-exchange.js';
 import type { HostMessage, ThreadMessage, ThreadOptions } from './http-thread-messages.js';
+import type { SqsHttpResponse } from './json-protocol.js';
 import { formatSqsAnswer, type PreparedSqsRequest, prepareSqsRequest } from './request-front.js';
 
 type AnswerFormat = Pick<PreparedSqsRequest, 'requestId' | 'isJson' | 'queryJson'>;
@@ -71,7 +72,15 @@ port.on('message', (message: HostMessage) => {
       const entry = waiting.get(message.id);
       if (!entry) break; // the client went away
       waiting.delete(message.id);
-      sendSqsResponse(entry.res, formatSqsAnswer(entry.format, message.answer));
+      let response: SqsHttpResponse;
+      try {
+        response = formatSqsAnswer(entry.format, message.answer);
+      } catch (error) {
+        // As in the front: a bug formatting one answer costs that request, not the thread.
+        post({ type: 'log', line: `sqs: formatting an answer failed: ${(error as Error)?.stack ?? error}` });
+        response = formatSqsAnswer(entry.format, { kind: 'error', error: INTERNAL_FAILURE });
+      }
+      sendSqsResponse(entry.res, response);
       break;
     }
     case 'listen':

@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { test } from 'node:test';
 import { SqsHttpThread } from '../../../src/protocol/sqs/http-thread-host.js';
 import type { SqsAnswer } from '../../../src/protocol/sqs/request-front.js';
+import { listenOnFreePort } from '../../helpers/broker.js';
 
 const THREAD_OPTIONS = {
   maxRequestBytes: 1024 * 1024,
@@ -94,7 +95,7 @@ test('a thread that dies is replaced on the same port; its long polls stop waiti
     recorder.log,
   );
   try {
-    const { port } = await thread.listen('127.0.0.1', 0);
+    const { port } = await listenOnFreePort(thread);
     assert.match(
       await listQueues(port),
       /^200 .*<QueueUrl>http:\/\/127\.0\.0\.1\/000000000000\/q1<\/QueueUrl>/s,
@@ -136,7 +137,7 @@ test('after four deaths within a minute the thread stays down and the log says w
     recorder.log,
   );
   try {
-    const { port } = await thread.listen('127.0.0.1', 0);
+    const { port } = await listenOnFreePort(thread);
     for (let restart = 1; restart <= 3; restart++) {
       await thread.terminate();
       await recorder.next(/a new HTTP thread serves/);

@@ -2,6 +2,7 @@
 // and their CPU use from /proc.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { stopOnInterrupt } from './interrupt.js';
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -24,6 +25,14 @@ export async function startServer(args: string[], name: string, cpus: string | n
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    unregister();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const unregister = stopOnInterrupt(stop);
   const pattern = new RegExp(`${name} listening on (\\S+):(\\d+)`);
   const { host, port } = await new Promise<{ host: string; port: number }>((resolve, reject) => {
     const timer = setTimeout(
@@ -47,12 +56,7 @@ export async function startServer(args: string[], name: string, cpus: string | n
     host,
     port,
     output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop,
   };
 }
 

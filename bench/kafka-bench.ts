@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { API_KEYS } from '../src/protocol/kafka/codec/index.js';
 import { KafkaWireClient } from '../test/helpers/kafka-wire.js';
 import { cpuSeconds, type ServerProcess, startKafkaOnlyPier } from './child-server.js';
+import { stopOnInterrupt } from './interrupt.js';
 import { fmtInt, machineInfo, machineLine } from './report.js';
 
 /** LinkedIn's single-producer figure (one producer thread, no replication: 821,557 records/s of 100 bytes). */
@@ -305,10 +306,7 @@ async function main(): Promise<void> {
     await pier?.stop();
     rmSync(root, { recursive: true, force: true });
   };
-  process.once('SIGINT', () => {
-    process.stderr.write('\ninterrupted, cleaning up\n');
-    cleanup().finally(() => process.exit(130));
-  });
+  stopOnInterrupt(cleanup);
   // Other processes on a 2-core machine change the numbers a lot: say how busy it was.
   const loadAverageAtStart = loadavg()[0]!;
   try {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { cpuSeconds, type ServerProcess, startServer } from './child-server.js';
+import { stopOnInterrupt } from './interrupt.js';
 import { fmtInt, machineInfo, machineLine } from './report.js';
 import { runLoad } from './sqs-load.js';
 import { createQueues, runSdkLoad, type SdkTarget, sdkClient } from './sqs-sdk-load.js';
@@ -242,10 +243,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(root, { recursive: true, force: true });
   };
-  process.once('SIGINT', () => {
-    process.stderr.write('\ninterrupted, cleaning up\n');
-    cleanup().finally(() => process.exit(130));
-  });
+  stopOnInterrupt(cleanup);
   const loadAverageAtStart = loadavg()[0]!;
   const rows: Row[] = [];
   const notes: string[] = [];

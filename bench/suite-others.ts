@@ -2,6 +2,7 @@
 // --json, their figures turned into report entries.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stopOnInterrupt } from './interrupt.js';
 import type { WorkloadEntry } from './suite-model.js';
 
 /** Runs dist/bench/<script> with args; resolves with its parsed JSON stdout. */
@@ -9,6 +10,12 @@ function runBenchJson(script: string, args: string[], log: (line: string) => voi
   const path = fileURLToPath(new URL(script, import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The child stops the brokers it started when it gets SIGTERM (interrupt.ts).
+    const childExited = new Promise<void>((resolveExit) => child.once('close', () => resolveExit()));
+    const unregister = stopOnInterrupt(() => {
+      child.kill('SIGTERM');
+      return childExited;
+    });
     let stdout = '';
     let stderrTail = '';
     child.stdout.on('data', (c) => {
@@ -19,6 +26,7 @@ function runBenchJson(script: string, args: string[], log: (line: string) => voi
     });
     child.on('error', reject);
     child.on('close', (code) => {
+      unregister();
       if (code !== 0) {
         reject(
           new Error(

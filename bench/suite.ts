@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ChildBroker, defaultPierBin, startPier } from './broker.js';
+import { stopOnInterrupt } from './interrupt.js';
 import {
   freePort,
   type RabbitNode,
@@ -190,6 +191,7 @@ function signal(pid: number, name: NodeJS.Signals): void {
 
 async function startTargets(useRabbit: boolean, notes: string[]): Promise<Started> {
   const pier: ChildBroker = await startPier(defaultPierBin());
+  const unregisterPier = stopOnInterrupt(() => pier.stop());
   log(`Pier pid ${pier.pid} at ${pier.url.replace(/:[^:@]*@/, ':***@')}`);
   const targets: BrokerTarget[] = [
     {
@@ -202,6 +204,7 @@ async function startTargets(useRabbit: boolean, notes: string[]): Promise<Starte
   let node: RabbitNode | null = null;
   let baseDir: string | null = null;
   let rabbitVersion: string | null = null;
+  let unregisterRabbit = (): void => {};
   const namePrefix = `pier-bench-report-${process.pid}`;
   if (useRabbit) {
     const unavailable = rabbitNodesUnavailable();
@@ -215,6 +218,15 @@ async function startTargets(useRabbit: boolean, notes: string[]): Promise<Starte
         dist: await freePort(),
       });
       baseDir = mkdtempSync(join(tmpdir(), 'pier-bench-rabbit-'));
+      const starting = node;
+      const startingDir = baseDir;
+      // A node suspended (SIGSTOP) while Pier is measured must be woken to be stopped.
+      let rabbitPidForInterrupt: number | null = null;
+      unregisterRabbit = stopOnInterrupt(async () => {
+        if (rabbitPidForInterrupt !== null) signal(rabbitPidForInterrupt, 'SIGCONT');
+        await stopRabbitNodes([starting], namePrefix);
+        rmSync(startingDir, { recursive: true, force: true });
+      });
       log(`starting RabbitMQ node ${node.name} (can take minutes on a busy machine)`);
       const t0 = Date.now();
       await startRabbitNode(node, baseDir, []);
@@ -225,6 +237,7 @@ async function startTargets(useRabbit: boolean, notes: string[]): Promise<Starte
       log(`${rabbitVersion} up in ${((Date.now() - t0) / 1000).toFixed(0)} s, pid ${pid}`);
       const rabbit = node;
       const rabbitPid = Number.isInteger(pid) && pid > 0 ? pid : null;
+      rabbitPidForInterrupt = rabbitPid;
       targets.push({
         name: 'RabbitMQ',
         url: rabbit.amqpUrl,
@@ -240,6 +253,8 @@ async function startTargets(useRabbit: boolean, notes: string[]): Promise<Starte
     targets,
     rabbitVersion,
     stop: async () => {
+      unregisterPier();
+      unregisterRabbit();
       await pier.stop();
       if (node) await stopRabbitNodes([node], namePrefix);
       if (baseDir) rmSync(baseDir, { recursive: true, force: true });

@@ -295,9 +295,15 @@ function groupSection(
   return out;
 }
 
+/** A memory figure; RSS that fell while messages were added is no figure per message at all. */
+function formatMemory(n: number | null): string {
+  return n !== null && n < 0 ? `RSS fell ${formatBytes(-n)} per message¹` : formatBytes(n);
+}
+
 function memorySection(memory: MemoryEntry[]): string[] {
   if (memory.length === 0) return [];
   const targets = targetNames(memory);
+  const fell = memory.some((m) => targets.some((t) => (m.results[t] ?? 0) < 0));
   return [
     '## Memory',
     '',
@@ -305,9 +311,18 @@ function memorySection(memory: MemoryEntry[]): string[] {
     '',
     markdownTable(
       ['Measure', ...targets],
-      memory.map((m) => [`${m.title} (${m.unit})`, ...targets.map((t) => formatBytes(m.results[t] ?? null))]),
+      memory.map((m) => [
+        `${m.title} (${m.unit})`,
+        ...targets.map((t) => formatMemory(m.results[t] ?? null)),
+      ]),
     ),
     '',
+    ...(fell
+      ? [
+          "¹ The process's RSS was lower after the messages were queued than before: it handed back memory it held from the runs before (Erlang's allocators, V8's heap) while the messages went mostly to disk, so RSS cannot say what a message costs in that run.",
+          '',
+        ]
+      : []),
   ];
 }
 

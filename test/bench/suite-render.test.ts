@@ -38,6 +38,28 @@ test('the markdown has the conditions, side-by-side tables with ratios, latency 
   );
 });
 
+test('a memory figure whose RSS fell is not shown as a negative size per message', () => {
+  const report = fixtureReport();
+  report.memory.push({
+    id: 'memory.queued.persistent.100B',
+    title: 'per queued persistent message, 100 B body (100,000 queued)',
+    unit: 'bytes',
+    results: { Pier: 152, RabbitMQ: -76 },
+  });
+  const md = renderReport(report, { chartPath }).markdown;
+  assert.match(
+    md,
+    /\| per queued persistent message, 100 B body \(100,000 queued\) \(bytes\) *\| *152 B *\| *RSS fell 76 B per message¹ *\|/,
+  );
+  assert.match(md, /\n¹ The process's RSS was lower after the messages were queued than before/);
+  assert.doesNotMatch(md, /\| -76 B/);
+  assert.doesNotMatch(
+    renderReport(fixtureReport(), { chartPath }).markdown,
+    /¹/,
+    'no footnote without a fall',
+  );
+});
+
 test('charts are plain SVG with text labels and values, no scripts', () => {
   const { svgs } = renderReport(fixtureReport(), { chartPath });
   for (const { name, content } of svgs) {

@@ -21,6 +21,12 @@ const options = workerData as ThreadOptions;
 
 const INTERNAL_FAILURE = { shape: 'InternalFailure', message: INTERNAL_FAILURE_MESSAGE } as const;
 
+/** A bug on this thread costs one request, not the thread and with it the port: logged, answered InternalFailure. */
+function internalFailure(doing: string, error: unknown, format: AnswerFormat): SqsHttpResponse {
+  post({ type: 'log', line: `sqs: ${doing} failed: ${(error as Error)?.stack ?? error}` });
+  return formatSqsAnswer(format, { kind: 'error', error: INTERNAL_FAILURE });
+}
+
 /** Requests handed to the main thread and not answered yet, by id. */
 const waiting = new Map<number, { res: ServerResponse; format: AnswerFormat }>();
 let nextId = 1;
@@ -45,10 +51,8 @@ const server = createServer(
         // Hashes are always computed: the main thread may have had a key added since.
         prepared = prepareSqsRequest(req, body, requestId, Date.now(), false);
       } catch (error) {
-        // A bug in the front must cost one request, not the thread and with it the port.
-        post({ type: 'log', line: `sqs: preparing a request failed: ${(error as Error)?.stack ?? error}` });
         const format = { requestId, isJson: req.headers['x-amz-target'] !== undefined, queryJson: false };
-        sendSqsResponse(res, formatSqsAnswer(format, { kind: 'error', error: INTERNAL_FAILURE }));
+        sendSqsResponse(res, internalFailure('preparing a request', error, format));
         return;
       }
       const id = nextId++;
@@ -76,9 +80,7 @@ port.on('message', (message: HostMessage) => {
       try {
         response = formatSqsAnswer(entry.format, message.answer);
       } catch (error) {
-        // As in the front: a bug formatting one answer costs that request, not the thread.
-        post({ type: 'log', line: `sqs: formatting an answer failed: ${(error as Error)?.stack ?? error}` });
-        response = formatSqsAnswer(entry.format, { kind: 'error', error: INTERNAL_FAILURE });
+        response = internalFailure('formatting an answer', error, entry.format);
       }
       sendSqsResponse(entry.res, response);
       break;

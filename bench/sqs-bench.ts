@@ -1,8 +1,9 @@
 // Pier SQS benchmark: 100-byte messages, SendMessageBatch (10) + ReceiveMessage (10) +
 // DeleteMessageBatch end to end. (a) @aws-sdk/client-sqs against a do-nothing stub (the SDK's own
-// ceiling) and against Pier in the same run; (b) Pier's lean load generator (sqs-load.ts).
+// ceiling) and against Pier in the same run; (b) Pier's lean load generator (sqs-load.ts). Standard
+// and FIFO queues.
 //
-//   npm run bench -- sqs [--workers 16] [--lanes 64] [--duration 10] [--fsync always,never] ...
+//   npm run bench -- sqs [--workers 16] [--lanes 64] [--duration 10] [--queue-type fifo] ...
 //   npm run bench -- sqs --help
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { cpuSeconds, type ServerProcess, startServer } from './child-server.js';
 import { stopOnInterrupt } from './interrupt.js';
 import { fmtInt, machineInfo, machineLine } from './report.js';
 import { runLoad } from './sqs-load.js';
-import { createQueues, runSdkLoad, type SdkTarget, sdkClient } from './sqs-sdk-load.js';
+import { createQueues, type QueueType, runSdkLoad, type SdkTarget, sdkClient } from './sqs-sdk-load.js';
 
 const TARGET_SDK_RATIO = 0.9;
 const TARGET_LOAD_MESSAGES_PER_S = 25_000;
@@ -27,7 +28,9 @@ const HELP = `Usage: npm run bench -- sqs [options]
 
 Workload: --body-bytes messages, SendMessageBatch of 10, ReceiveMessage (MaxNumberOfMessages 10,
 WaitTimeSeconds 1) and DeleteMessageBatch until those 10 are deleted, per worker and its own queue;
-messages/s counts deleted messages (end to end), calls/s all three calls.
+messages/s counts deleted messages (end to end), calls/s all three calls. FIFO queues: each worker
+sends in its own message group, every message with its own deduplication id, and checks that Pier
+returns its messages in the order sent.
 
   sdk   @aws-sdk/client-sqs (JSON protocol, keep-alive agent) first against bench/sqs-stub-server.js
         (a child process answering with canned valid answers: the SDK's ceiling), then against Pier;
@@ -48,6 +51,8 @@ Options:
   --duration S         measured seconds per run (default 10)
   --warmup S           unmeasured seconds first, on other queues (default 2; 0: cold)
   --body-bytes N       message body size (default 100)
+  --queue-type LIST    standard, fifo or standard,fifo (default: standard,fifo): every part runs
+                       once per queue type
   --fsync LIST         Pier's --fsync for the load part, comma-separated: always, interval, never
                        (default always; the sdk part uses the first)
   --auth MODE          keys: Pier verifies signatures against a configured key (default);
@@ -81,6 +86,7 @@ interface Options {
   /** The load part's pinning: --pier-cpus when given, else none. */
   loadCpus: string | null;
   httpThread: Array<'on' | 'off'>;
+  queueTypes: QueueType[];
   dir: string;
   json: boolean;
 }
@@ -110,6 +116,7 @@ function parseOptions(argv: string[]): Options {
       'pier-bin': { type: 'string', default: fileURLToPath(new URL('../src/cli/pier.js', import.meta.url)) },
       'pier-cpus': { type: 'string' },
       'http-thread': { type: 'string', default: 'on' },
+      'queue-type': { type: 'string', default: 'standard,fifo' },
       dir: { type: 'string', default: tmpdir() },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -145,6 +152,9 @@ function parseOptions(argv: string[]): Options {
     pierCpus: serverCpus(values['pier-cpus']),
     loadCpus: values['pier-cpus'] === undefined ? null : serverCpus(values['pier-cpus']),
     httpThread: values['http-thread'].split(',').map((t) => oneOf('http-thread', t, ['on', 'off'] as const)),
+    queueTypes: values['queue-type']
+      .split(',')
+      .map((t) => oneOf('queue-type', t, ['standard', 'fifo'] as const)),
     dir: values.dir,
     json: values.json,
   };
@@ -158,6 +168,7 @@ function progressLine(text: string, final = false): void {
 interface Row {
   client: string;
   target: string;
+  queueType: QueueType;
   concurrency: number;
   seconds: number;
   messagesPerS: number;
@@ -169,6 +180,7 @@ interface Row {
 async function measure(
   client: string,
   target: string,
+  queueType: QueueType,
   concurrency: number,
   server: ServerProcess,
   run: (onProgress: (messages: number, calls: number) => void) => Promise<{
@@ -177,7 +189,7 @@ async function measure(
     seconds: number;
   }>,
 ): Promise<Row> {
-  const label = `${client} → ${target}`;
+  const label = `${client} → ${target}, ${queueType} queues`;
   const cpuBefore = cpuSeconds(server.child.pid!);
   const clientBefore = process.cpuUsage();
   const startedMs = Date.now();
@@ -192,6 +204,7 @@ async function measure(
   const row: Row = {
     client,
     target,
+    queueType,
     concurrency,
     seconds: result.seconds,
     messagesPerS: result.messages / result.seconds,
@@ -247,52 +260,29 @@ async function main(): Promise<void> {
   const loadAverageAtStart = loadavg()[0]!;
   const rows: Row[] = [];
   const notes: string[] = [];
-  const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
   try {
-    if (options.only !== 'load' && !options.noStub)
-      rows.push(...(await sdkComparison(options, root, servers)));
-    if (!options.noStub && options.only !== 'sdk') {
-      const stub = await startServer(
-        [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
-        'sqs-stub',
-        options.loadCpus,
-      );
-      servers.push(stub);
-      const target: SdkTarget = { ...credentials, endpoint: `http://${stub.host}:${stub.port}` };
-      // The load generator's own ceiling: a Pier figure well below it is Pier's limit, not the client's.
-      rows.push(await loadRun(options, target, stub, 'stub'));
-      await stub.stop();
-    }
-    for (const [i, fsync] of options.fsync.entries()) {
-      for (const [j, thread] of options.httpThread.entries()) {
-        const sdkToo = options.only !== 'load' && i === 0 && j === 0 && options.noStub;
-        if (!sdkToo && options.only === 'sdk') continue;
-        const dataDir = join(root, `data-${fsync}-${thread}`);
-        mkdirSync(dataDir, { recursive: true });
-        const cpus = sdkToo ? options.pierCpus : options.loadCpus;
-        const pier = await startServer(pierArgs(options, dataDir, fsync, thread), 'sqs', cpus);
-        servers.push(pier);
-        const target: SdkTarget = { ...credentials, endpoint: `http://${pier.host}:${pier.port}` };
-        const label = `pier (fsync ${fsync}, auth ${options.auth}, http thread ${thread})`;
-        if (sdkToo) rows.push(await sdkRun(options, target, pier, label));
-        if (options.only !== 'sdk') rows.push(await loadRun(options, target, pier, label));
-        await pier.stop();
-      }
-    }
+    for (const queueType of options.queueTypes)
+      rows.push(...(await queueTypeRuns(options, queueType, root, servers)));
   } finally {
     await cleanup();
   }
-  const stubRow = rows.find((r) => r.client === '@aws-sdk/client-sqs' && r.target === 'stub');
-  const sdkPier = rows.find((r) => r.client === '@aws-sdk/client-sqs' && r.target !== 'stub');
-  if (stubRow && sdkPier) {
-    const ratio = sdkPier.messagesPerS / stubRow.messagesPerS;
-    notes.push(
-      `- SDK against Pier / SDK against the stub: ${(ratio * 100).toFixed(1)} % (target ≥ ${TARGET_SDK_RATIO * 100} %: ${ratio >= TARGET_SDK_RATIO ? 'met' : 'NOT met'})`,
+  for (const queueType of options.queueTypes) {
+    const stubRow = rows.find(
+      (r) => r.queueType === queueType && r.client === '@aws-sdk/client-sqs' && r.target === 'stub',
     );
+    const sdkPier = rows.find(
+      (r) => r.queueType === queueType && r.client === '@aws-sdk/client-sqs' && r.target !== 'stub',
+    );
+    if (stubRow && sdkPier) {
+      const ratio = sdkPier.messagesPerS / stubRow.messagesPerS;
+      notes.push(
+        `- ${queueType} queues, SDK against Pier / SDK against the stub: ${(ratio * 100).toFixed(1)} % (target ≥ ${TARGET_SDK_RATIO * 100} %: ${ratio >= TARGET_SDK_RATIO ? 'met' : 'NOT met'})`,
+      );
+    }
   }
   for (const row of rows.filter((r) => r.client === 'sqs-load' && r.target !== 'stub')) {
     notes.push(
-      `- sqs-load → ${row.target}: ${fmtInt(row.messagesPerS)} msg/s (target ≥ ${fmtInt(TARGET_LOAD_MESSAGES_PER_S)}: ${row.messagesPerS >= TARGET_LOAD_MESSAGES_PER_S ? 'met' : 'NOT met'})`,
+      `- sqs-load → ${row.target}, ${row.queueType} queues: ${fmtInt(row.messagesPerS)} msg/s (target ≥ ${fmtInt(TARGET_LOAD_MESSAGES_PER_S)}: ${row.messagesPerS >= TARGET_LOAD_MESSAGES_PER_S ? 'met' : 'NOT met'})`,
     );
   }
   if (options.json) {
@@ -302,11 +292,11 @@ async function main(): Promise<void> {
     return;
   }
   const header =
-    '| client | target | concurrency | seconds | messages/s | calls/s | server CPU | client CPU |\n' +
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |';
+    '| client | target | queues | concurrency | seconds | messages/s | calls/s | server CPU | client CPU |\n' +
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |';
   const lines = rows.map(
     (r) =>
-      `| ${r.client} | ${r.target} | ${r.concurrency} | ${r.seconds.toFixed(1)} | ${fmtInt(r.messagesPerS)} | ${fmtInt(r.callsPerS)} | ${r.serverCpuPct === null ? 'n/a' : `${r.serverCpuPct.toFixed(0)} %`} | ${r.clientCpuPct.toFixed(0)} % |`,
+      `| ${r.client} | ${r.target} | ${r.queueType} | ${r.concurrency} | ${r.seconds.toFixed(1)} | ${fmtInt(r.messagesPerS)} | ${fmtInt(r.callsPerS)} | ${r.serverCpuPct === null ? 'n/a' : `${r.serverCpuPct.toFixed(0)} %`} | ${r.clientCpuPct.toFixed(0)} % |`,
   );
   process.stdout.write(
     [
@@ -331,11 +321,58 @@ async function main(): Promise<void> {
   );
 }
 
+/** Every part of the run for one queue type: the SDK comparison, the generator's ceiling, Pier. */
+async function queueTypeRuns(
+  options: Options,
+  queueType: QueueType,
+  root: string,
+  servers: ServerProcess[],
+): Promise<Row[]> {
+  const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
+  const rows: Row[] = [];
+  if (options.only !== 'load' && !options.noStub)
+    rows.push(...(await sdkComparison(options, queueType, root, servers)));
+  if (!options.noStub && options.only !== 'sdk') {
+    const stub = await startServer(
+      [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
+      'sqs-stub',
+      options.loadCpus,
+    );
+    servers.push(stub);
+    const target: SdkTarget = { ...credentials, endpoint: `http://${stub.host}:${stub.port}` };
+    // The load generator's own ceiling: a Pier figure well below it is Pier's limit, not the client's.
+    rows.push(await loadRun(options, queueType, target, stub, 'stub'));
+    await stub.stop();
+  }
+  for (const [i, fsync] of options.fsync.entries()) {
+    for (const [j, thread] of options.httpThread.entries()) {
+      const sdkToo = options.only !== 'load' && i === 0 && j === 0 && options.noStub;
+      if (!sdkToo && options.only === 'sdk') continue;
+      const dataDir = join(root, `data-${queueType}-${fsync}-${thread}`);
+      mkdirSync(dataDir, { recursive: true });
+      const cpus = sdkToo ? options.pierCpus : options.loadCpus;
+      const pier = await startServer(pierArgs(options, dataDir, fsync, thread), 'sqs', cpus);
+      servers.push(pier);
+      const target: SdkTarget = { ...credentials, endpoint: `http://${pier.host}:${pier.port}` };
+      const label = `pier (fsync ${fsync}, auth ${options.auth}, http thread ${thread})`;
+      if (sdkToo) rows.push(await sdkRun(options, queueType, target, pier, label));
+      if (options.only !== 'sdk') rows.push(await loadRun(options, queueType, target, pier, label));
+      await pier.stop();
+    }
+  }
+  return rows;
+}
+
 /**
  * The SDK against the stub and against Pier (first --fsync mode), alternating --rounds times with
  * both servers up, each side summed into one row.
  */
-async function sdkComparison(options: Options, root: string, servers: ServerProcess[]): Promise<Row[]> {
+async function sdkComparison(
+  options: Options,
+  queueType: QueueType,
+  root: string,
+  servers: ServerProcess[],
+): Promise<Row[]> {
   const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
   const stub = await startServer(
     [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
@@ -344,7 +381,7 @@ async function sdkComparison(options: Options, root: string, servers: ServerProc
   );
   servers.push(stub);
   const fsync = options.fsync[0]!;
-  const dataDir = join(root, `data-sdk-${fsync}`);
+  const dataDir = join(root, `data-sdk-${queueType}-${fsync}`);
   mkdirSync(dataDir, { recursive: true });
   const pier = await startServer(
     pierArgs(options, dataDir, fsync, options.httpThread[0]!),
@@ -367,7 +404,7 @@ async function sdkComparison(options: Options, root: string, servers: ServerProc
         durationS: options.durationS / options.rounds,
         warmupS: round === 0 ? options.warmupS : 0,
       };
-      side.runs.push(await sdkRun(segment, target, side.server, side.label));
+      side.runs.push(await sdkRun(segment, queueType, target, side.server, side.label));
     }
   }
   await stub.stop();
@@ -393,21 +430,29 @@ function combineRows(runs: readonly Row[]): Row {
 
 async function sdkRun(
   options: Options,
+  queueType: QueueType,
   target: SdkTarget,
   server: ServerProcess,
   label: string,
 ): Promise<Row> {
   const client = sdkClient(target, options.workers);
+  // The stub's canned messages say nothing of the order sent.
+  const fifo = queueType === 'fifo' ? { checkOrder: label !== 'stub' } : undefined;
   try {
     if (options.warmupS > 0) {
-      const warm = await createQueues(client, 'pier-bench-sdk-warmup', options.workers);
+      const warm = await createQueues(client, 'pier-bench-sdk-warmup', options.workers, queueType);
       progressLine(`@aws-sdk/client-sqs → ${label}: warming up for ${options.warmupS} s`);
-      await runSdkLoad(client, warm, options.warmupS, options.bodyBytes);
+      await runSdkLoad(client, warm, options.warmupS, options.bodyBytes, undefined, fifo);
       if (label !== 'stub') await deleteQueues(client, warm);
     }
-    const queues = await createQueues(client, 'pier-bench-sdk', options.workers);
-    const row = await measure('@aws-sdk/client-sqs', label, options.workers, server, (onProgress) =>
-      runSdkLoad(client, queues, options.durationS, options.bodyBytes, onProgress),
+    const queues = await createQueues(client, 'pier-bench-sdk', options.workers, queueType);
+    const row = await measure(
+      '@aws-sdk/client-sqs',
+      label,
+      queueType,
+      options.workers,
+      server,
+      (onProgress) => runSdkLoad(client, queues, options.durationS, options.bodyBytes, onProgress, fifo),
     );
     if (label !== 'stub') await checkEmpty(client, queues);
     return row;
@@ -418,11 +463,13 @@ async function sdkRun(
 
 async function loadRun(
   options: Options,
+  queueType: QueueType,
   target: SdkTarget,
   server: ServerProcess,
   label: string,
 ): Promise<Row> {
   const client = sdkClient(target, 4);
+  const fifo = queueType === 'fifo' ? { checkOrder: label !== 'stub' } : undefined;
   try {
     const signer = {
       accessKeyId: target.accessKeyId,
@@ -431,19 +478,26 @@ async function loadRun(
       host: `${server.host}:${server.port}`,
     };
     if (options.warmupS > 0) {
-      const warm = await createQueues(client, 'pier-bench-load-warmup', options.lanes);
+      const warm = await createQueues(client, 'pier-bench-load-warmup', options.lanes, queueType);
       progressLine(`sqs-load → ${label}: warming up for ${options.warmupS} s`);
-      await runLoad({ signer, queueUrls: warm, durationS: options.warmupS, bodyBytes: options.bodyBytes });
+      await runLoad({
+        signer,
+        queueUrls: warm,
+        durationS: options.warmupS,
+        bodyBytes: options.bodyBytes,
+        fifo,
+      });
       if (label !== 'stub') await deleteQueues(client, warm);
     }
-    const queues = await createQueues(client, 'pier-bench-load', options.lanes);
-    const row = await measure('sqs-load', label, options.lanes, server, (onProgress) =>
+    const queues = await createQueues(client, 'pier-bench-load', options.lanes, queueType);
+    const row = await measure('sqs-load', label, queueType, options.lanes, server, (onProgress) =>
       runLoad({
         signer,
         queueUrls: queues,
         durationS: options.durationS,
         bodyBytes: options.bodyBytes,
         onProgress,
+        fifo,
       }),
     );
     if (label !== 'stub') await checkEmpty(client, queues);

@@ -4,7 +4,12 @@
 // receives (prepared too) and deletes (DeleteMessageBatch built from the answer, signed on the spot)
 // until those 10 are gone; lanes run concurrently. Counts are end to end: a message counts once it is
 // deleted, and at the end every lane must have deleted exactly what it sent.
+// FIFO queues: each lane sends in one message group (its own) and gives every message its own
+// deduplication id, so its SendMessageBatch is built and signed per call, as a real producer's is;
+// it checks that its messages come back in the order it sent them.
+import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { sentPlace } from './sqs-sdk-load.js';
 import { JsonRequestSigner, type SignerConfig } from './sqs-sign.js';
 
 export const BATCH_SIZE = 10;
@@ -17,6 +22,8 @@ export interface LoadOptions {
   durationS: number;
   bodyBytes: number;
   onProgress?: (messages: number, calls: number) => void;
+  /** The queues are FIFO queues; checkOrder: fail when a lane's messages come back out of order. */
+  fifo?: { checkOrder: boolean };
 }
 
 export interface LoadResult {
@@ -100,8 +107,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const lanes = options.queueUrls.length;
   const connections = options.queueUrls.map(() => new Connection(host, port));
   const signer = new JsonRequestSigner(options.signer);
+  // A queue may be used again within its 5-minute deduplication window.
+  const runId = randomUUID();
+  const fifoSend = (lane: number, cycle: number) => {
+    const tag = `lane-${lane}`;
+    return prepare(signer, 'SendMessageBatch', {
+      QueueUrl: options.queueUrls[lane],
+      Entries: Array.from({ length: BATCH_SIZE }, (_, i) => {
+        const place = cycle * BATCH_SIZE + i;
+        return {
+          Id: String(i),
+          MessageBody: `${tag}-${place}-`.padEnd(options.bodyBytes, 'x'),
+          MessageGroupId: tag,
+          MessageDeduplicationId: `${runId}-${tag}-${place}`,
+        };
+      }),
+    });
+  };
   const sends = options.queueUrls.map((queueUrl, lane) =>
-    Array.from({ length: PREPARED_PER_LANE }, (_, k) =>
+    Array.from({ length: options.fifo ? 0 : PREPARED_PER_LANE }, (_, k) =>
       prepare(signer, 'SendMessageBatch', {
         QueueUrl: queueUrl,
         Entries: Array.from({ length: BATCH_SIZE }, (_, i) => ({
@@ -127,21 +151,30 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const lane = async (index: number) => {
     const queueUrl = options.queueUrls[index]!;
+    const tag = `lane-${index}`;
+    let nextPlace = 0;
     for (let cycle = 0; Date.now() < endMs; cycle++) {
-      const sent = JSON.parse(await connections[index]!.call(sends[index]![cycle % PREPARED_PER_LANE]!)) as {
-        Successful?: unknown[];
-      };
+      const request = options.fifo ? fifoSend(index, cycle) : sends[index]![cycle % PREPARED_PER_LANE]!;
+      const sent = JSON.parse(await connections[index]!.call(request)) as { Successful?: unknown[] };
       calls++;
       let outstanding = sent.Successful?.length ?? 0;
       if (outstanding !== BATCH_SIZE)
         throw new Error(`SendMessageBatch stored ${outstanding} of ${BATCH_SIZE}`);
       while (outstanding > 0) {
         const received = JSON.parse(await connections[index]!.call(receives[index]!)) as {
-          Messages?: { ReceiptHandle: string }[];
+          Messages?: { ReceiptHandle: string; Body: string }[];
         };
         calls++;
         const got = received.Messages ?? [];
         if (got.length === 0) continue;
+        if (options.fifo?.checkOrder) {
+          for (const message of got) {
+            const place = sentPlace(message.Body, tag);
+            if (place !== nextPlace)
+              throw new Error(`${tag} received message ${place} where ${nextPlace} was next`);
+            nextPlace++;
+          }
+        }
         const entries = got.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
         const deleted = JSON.parse(
           await connections[index]!.call(

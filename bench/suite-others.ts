@@ -204,6 +204,7 @@ interface SqsBenchJson {
   rows: {
     client: string;
     target: string;
+    queueType: 'standard' | 'fifo';
     concurrency: number;
     messagesPerS: number;
     serverCpuPct: number | null;
@@ -211,33 +212,52 @@ interface SqsBenchJson {
 }
 
 /**
- * SQS standard queues end to end (send batch, receive, delete batch), with the AWS SDK and with the
- * bench's own generator, each against Pier and against a do-nothing stub: the stub's figure is the
- * client's ceiling, the baseline Pier is compared with.
+ * SQS standard and FIFO queues end to end (send batch, receive, delete batch), with the AWS SDK and
+ * with the bench's own generator, each against Pier and against a do-nothing stub: the stub's figure
+ * is the client's ceiling, the baseline Pier is compared with.
  */
 export async function sqsEntries(
   durationS: number,
   warmupS: number,
   log: (line: string) => void,
 ): Promise<WorkloadEntry[]> {
-  const clients = [
-    { client: '@aws-sdk/client-sqs', id: 'sdk', title: '@aws-sdk/client-sqs' },
-    { client: 'sqs-load', id: 'load', title: 'own generator' },
-  ];
+  const cases = (['standard', 'fifo'] as const).flatMap((queueType) =>
+    [
+      { client: '@aws-sdk/client-sqs', id: 'sdk', title: '@aws-sdk/client-sqs' },
+      { client: 'sqs-load', id: 'load', title: 'own generator' },
+    ].map((c) => ({
+      ...c,
+      queueType,
+      entryId: `sqs.${queueType}.${c.id}.64`,
+      entryTitle: `${queueType === 'fifo' ? 'FIFO' : 'standard'} queues, ${c.title}, 64 workers, 100 B`,
+    })),
+  );
   const base = { group: 'sqs' as const, unit: 'msgs/s', baseline: 'stub' };
   try {
     const out = (await runBenchJson(
       './sqs-bench.js',
-      ['--duration', String(durationS), '--warmup', String(warmupS), '--workers', '64', '--lanes', '64'],
+      [
+        '--duration',
+        String(durationS),
+        '--warmup',
+        String(warmupS),
+        '--workers',
+        '64',
+        '--lanes',
+        '64',
+        '--queue-type',
+        'standard,fifo',
+      ],
       log,
     )) as SqsBenchJson;
-    return clients.map((c) => {
-      const pier = out.rows.find((r) => r.client === c.client && r.target !== 'stub');
-      const stub = out.rows.find((r) => r.client === c.client && r.target === 'stub');
+    return cases.map((c) => {
+      const rows = out.rows.filter((r) => r.client === c.client && r.queueType === c.queueType);
+      const pier = rows.find((r) => r.target !== 'stub');
+      const stub = rows.find((r) => r.target === 'stub');
       return {
         ...base,
-        id: `sqs.standard.${c.id}.64`,
-        title: `standard queues, ${c.title}, 64 workers, 100 B`,
+        id: c.entryId,
+        title: c.entryTitle,
         results: {
           Pier: { rate: pier?.messagesPerS ?? null, brokerCpuPct: pier?.serverCpuPct ?? null },
           stub: { rate: stub?.messagesPerS ?? null, brokerCpuPct: stub?.serverCpuPct ?? null },
@@ -247,10 +267,10 @@ export async function sqsEntries(
   } catch (err) {
     const error = (err as Error).message;
     log(`  sqs: FAILED: ${error}`);
-    return clients.map((c) => ({
+    return cases.map((c) => ({
       ...base,
-      id: `sqs.standard.${c.id}.64`,
-      title: `standard queues, ${c.title}, 64 workers, 100 B`,
+      id: c.entryId,
+      title: c.entryTitle,
       results: { Pier: { rate: null, error } },
     }));
   }

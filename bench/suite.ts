@@ -329,8 +329,6 @@ async function run(options: Options): Promise<BenchReport> {
     log(`SQS: ${options.sqsDurationS} s runs`);
     workloads.push(...(await sqsEntries(options.sqsDurationS, options.quick ? 1 : 2, log)));
   }
-  if (selected(options.only, 'sqs.'))
-    notes.push('SQS: standard queues only; FIFO queues are not in the matrix yet.');
   return {
     schema: 1,
     createdAt: startedAt.toISOString(),

@@ -223,6 +223,7 @@ try {
       recordsPerS: Math.round(run.acked / run.seconds),
       requests: run.histogram.count,
       p50Ms: ms(50),
+      p90Ms: ms(90),
       p99Ms: ms(99),
       p999Ms: ms(99.9),
       maxMs: Number((run.histogram.maxUs / 1000).toFixed(2)),

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stopOnInterrupt } from './interrupt.js';
-import type { WorkloadEntry } from './suite-model.js';
+import type { LatencyAtLoad, WorkloadEntry } from './suite-model.js';
 
 /** Runs dist/bench/<script> with args; resolves with its parsed JSON stdout. */
 function runBenchJson(script: string, args: string[], log: (line: string) => void): Promise<unknown> {
@@ -118,7 +118,19 @@ export async function kafkaEntries(records: number, log: (line: string) => void)
 interface RawProduceJson {
   recordsPerS: number;
   brokerCpuPct: number;
+  latencies: {
+    fraction: number;
+    targetRecordsPerS: number;
+    recordsPerS: number;
+    p50Ms: number;
+    p90Ms: number;
+    p99Ms: number;
+    maxMs: number;
+  }[];
 }
+
+/** The fractions of each maximum the latency runs use, as for AMQP. */
+const LATENCY_FRACTIONS = [0.25, 0.5, 0.9];
 
 interface RawConsumeJson {
   rounds: { recordsPerS: number; brokerCpuS: number }[];
@@ -127,18 +139,20 @@ interface RawConsumeJson {
 
 /**
  * Pier with clients that are not the limit (kcat is, above ~0.5M records/s consumed): the raw
- * pipelined producer (acks=all, fsync always) on 1 and 12 partitions, and the raw Fetch consumer
- * on 1 and 1,000 partitions (the median of 3 passes over the log).
+ * pipelined producer (acks=all, fsync always) on 1 and 12 partitions, then open loop at 25, 50 and
+ * 90 % of the rate it reached for `latencySeconds` each (latency from each request's due time to its
+ * acks=all answer); and the raw Fetch consumer on 1 and 1,000 partitions (the median of 3 passes).
  */
 export async function kafkaRawEntries(
   records: number,
+  latencySeconds: number,
   log: (line: string) => void,
 ): Promise<WorkloadEntry[]> {
   const entries: WorkloadEntry[] = [];
   const entry = (
     id: string,
     title: string,
-    run: () => Promise<{ rate: number; brokerCpuPct: number | null }>,
+    run: () => Promise<{ rate: number; brokerCpuPct: number | null; latency?: LatencyAtLoad[] }>,
   ): Promise<WorkloadEntry> =>
     run().then(
       (figures): WorkloadEntry => ({
@@ -174,10 +188,25 @@ export async function kafkaRawEntries(
             String(Math.min(200_000, records)),
             '--partitions',
             String(partitions),
+            '--latency-at',
+            LATENCY_FRACTIONS.join(','),
+            '--latency-seconds',
+            String(latencySeconds),
           ],
           log,
         )) as RawProduceJson;
-        return { rate: out.recordsPerS, brokerCpuPct: out.brokerCpuPct };
+        const latency = out.latencies.map(
+          (l): LatencyAtLoad => ({
+            fraction: l.fraction,
+            targetRate: l.targetRecordsPerS,
+            achievedRate: l.recordsPerS,
+            p50Ms: l.p50Ms,
+            p90Ms: l.p90Ms,
+            p99Ms: l.p99Ms,
+            maxMs: l.maxMs,
+          }),
+        );
+        return { rate: out.recordsPerS, brokerCpuPct: out.brokerCpuPct, latency };
       }),
     );
   }

@@ -182,6 +182,14 @@ function loadAverage(l: number[]): string {
   return l.map((v) => v.toFixed(2)).join(' / ');
 }
 
+/** How each group's latency runs measure, above its latency table. */
+const LATENCY_METHOD: Record<Group, string> = {
+  amqp: 'Open-loop runs after the saturation run, each broker at fractions of **its own** maximum: each message is stamped with the time it was due, so stalls count. Cells: delivered msgs/s: p50 / p99 ms.',
+  kafka:
+    "Open-loop runs after the raw producer's saturation run, on the same connection, at fractions of that maximum: each Produce request (a 1,000-record batch for each of up to 8 partitions, acks=all, `--fsync always`) is sent when it is due and its latency runs from that due time to the answer, so stalls count. Cells: acknowledged records/s: p50 / p99 ms.",
+  sqs: 'Open-loop runs at fractions of the maximum; latency from each request’s due time to its answer. Cells: msgs/s: p50 / p99 ms.',
+};
+
 function latencyCell(l: LatencyAtLoad | undefined): string {
   if (!l) return 'n/a';
   return `${formatNumber(l.achievedRate)}/s: ${formatMs(l.p50Ms)} / ${formatMs(l.p99Ms)}`;
@@ -269,7 +277,7 @@ function groupSection(
     out.push(
       '### Latency at 25 %, 50 % and 90 % of the maximum rate',
       '',
-      'Open-loop runs after the saturation run, each broker at fractions of **its own** maximum: each message is stamped with the time it was due, so stalls count. Cells: delivered msgs/s: p50 / p99 ms.',
+      LATENCY_METHOD[group],
       '',
       `![${GROUP_TITLES[group]} latency](${chartPath(lName)})`,
       '',

@@ -59,7 +59,7 @@ Selection and length:
                        windows, 16 B and 64 KiB bodies only, 100,000 Kafka records, 4 s SQS runs
   --duration S         AMQP saturation window per run (default 10; quick 2)
   --warmup S           AMQP warm-up per run (default 1)
-  --latency-duration S AMQP open-loop window per latency run (default 5; quick 1.5)
+  --latency-duration S open-loop window per latency run, AMQP and Kafka produce (default 5; quick 1.5)
   --no-rabbitmq        skip RabbitMQ (it needs root and Debian's rabbitmq-server)
   --kafka-records N    records for the Kafka runs (default 1000000; quick 100000)
   --sqs-duration S     seconds per SQS run (default 10; quick 4)
@@ -168,6 +168,11 @@ function parseOptions(argv: string[]): Options {
 /** Whether the selection includes an id: --only names groups or prefixes of ids. */
 function selected(only: readonly string[], id: string): boolean {
   return only.length === 0 || only.some((o) => id.startsWith(o));
+}
+
+/** Some selected workload's id starts with `prefix` (`--only kafka.raw-produce` touches `kafka.raw-`). */
+function touches(only: readonly string[], prefix: string): boolean {
+  return only.length === 0 || only.some((o) => o.startsWith(prefix) || prefix.startsWith(o));
 }
 
 function log(line: string): void {
@@ -319,16 +324,21 @@ async function run(options: Options): Promise<BenchReport> {
     }
     rabbitVersion = started.rabbitVersion;
   }
-  if (selected(options.only, 'kafka.')) {
+  // Each bench below measures several workloads in one go; those not selected are dropped after.
+  const others: WorkloadEntry[] = [];
+  if (touches(options.only, 'kafka.produce') || touches(options.only, 'kafka.consume')) {
     log(`Kafka: kcat, ${options.kafkaRecords.toLocaleString('en-US')} records`);
-    workloads.push(...(await kafkaEntries(options.kafkaRecords, log)));
+    others.push(...(await kafkaEntries(options.kafkaRecords, log)));
+  }
+  if (touches(options.only, 'kafka.raw-')) {
     log('Kafka: raw producer and consumer (not the limit)');
-    workloads.push(...(await kafkaRawEntries(options.kafkaRecords * 2, log)));
+    others.push(...(await kafkaRawEntries(options.kafkaRecords * 2, options.latencyTiming.durationS, log)));
   }
-  if (selected(options.only, 'sqs.')) {
+  if (touches(options.only, 'sqs.')) {
     log(`SQS: ${options.sqsDurationS} s runs`);
-    workloads.push(...(await sqsEntries(options.sqsDurationS, options.quick ? 1 : 2, log)));
+    others.push(...(await sqsEntries(options.sqsDurationS, options.quick ? 1 : 2, log)));
   }
+  workloads.push(...others.filter((entry) => selected(options.only, entry.id)));
   return {
     schema: 1,
     createdAt: startedAt.toISOString(),

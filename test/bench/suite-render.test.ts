@@ -114,3 +114,41 @@ test('labels are escaped and numbers formatted without a locale', () => {
   assert.equal(formatCompact(1_500_000), '1.5M');
   assert.equal(formatCompact(45_000), '45k');
 });
+
+test("Kafka's acks=all latency gets its own table and chart, saying how it was measured", () => {
+  const report = fixtureReport();
+  report.workloads.push({
+    id: 'kafka.raw-produce.1p.100B',
+    group: 'kafka',
+    title: 'raw producer (acks=all), 1 partition',
+    unit: 'records/s',
+    baseline: null,
+    results: {
+      Pier: {
+        rate: 2_000_000,
+        latency: [0.25, 0.5, 0.9].map((fraction) => ({
+          fraction,
+          targetRate: 2_000_000 * fraction,
+          achievedRate: 2_000_000 * fraction,
+          p50Ms: 1.5,
+          p90Ms: 2,
+          p99Ms: fraction * 10,
+          maxMs: 30,
+        })),
+      },
+    },
+  });
+  const rendered = renderReport(report, { chartPath });
+  assert.ok(rendered.svgs.some((s) => s.name === 'kafka-latency.svg'));
+  const kafka = rendered.markdown.slice(
+    rendered.markdown.indexOf('## Kafka'),
+    rendered.markdown.indexOf('## SQS'),
+  );
+  assert.match(kafka, /!\[Kafka latency\]\(docs\/benchmarks\/kafka-latency\.svg\)/);
+  assert.match(kafka, /each Produce request .* acks=all/);
+  assert.doesNotMatch(kafka, /each message is stamped/, 'the AMQP method is not claimed for Kafka');
+  assert.match(
+    kafka,
+    /\| raw producer \(acks=all\), 1 partition *\| Pier *\| *500,000\/s: 1\.50 \/ 2\.50 *\| *1,000,000\/s: 1\.50 \/ 5\.00 *\| *1,800,000\/s: 1\.50 \/ 9\.00 *\| *n\/a *\|/,
+  );
+});

@@ -24,11 +24,13 @@ import {
   wrongRegion,
 } from './queue-urls.js';
 import {
-  formatSqsAnswer,
+  formatSqsAnswerOrFailure,
+  internalFailure,
   type PreparedSqsRequest,
   prepareSqsRequest,
   type SqsAnswer,
   toWireError,
+  unpreparedFormat,
 } from './request-front.js';
 import { checkSigV4 } from './sigv4.js';
 
@@ -94,13 +96,24 @@ export function sqsRequestHandler(
   return (req, res) => {
     const requestId = randomUUID();
     readSqsBody(req, res, options.maxRequestBytes, requestId, (body) => {
-      const prepared = prepareSqsRequest(req, body, requestId, nowMs(), options.accessKeys.size === 0);
+      let prepared: PreparedSqsRequest;
+      try {
+        prepared = prepareSqsRequest(req, body, requestId, nowMs(), options.accessKeys.size === 0);
+      } catch (error) {
+        sendSqsResponse(
+          res,
+          internalFailure('preparing a request', error, unpreparedFormat(req, requestId), options.log),
+        );
+        return;
+      }
       const connection: SqsConnectionFacts = {
         peer: req.socket.remoteAddress,
         secure: (req.socket as { encrypted?: boolean }).encrypted === true,
         onAbort: (callback) => onClientGone(res, callback),
       };
-      dispatch(prepared, connection, (answer) => sendSqsResponse(res, formatSqsAnswer(prepared, answer)));
+      dispatch(prepared, connection, (answer) =>
+        sendSqsResponse(res, formatSqsAnswerOrFailure(prepared, answer, options.log)),
+      );
     });
   };
 }

@@ -7,28 +7,26 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { listen } from '../../util/listen.js';
-import { INTERNAL_FAILURE_MESSAGE } from './errors.js';
 import { limitSqsConnections, onClientGone, readSqsBody, sendSqsResponse } from './http-exchange.js';
 import type { HostMessage, ThreadMessage, ThreadOptions } from './http-thread-messages.js';
-import type { SqsHttpResponse } from './json-protocol.js';
-import { formatSqsAnswer, type PreparedSqsRequest, prepareSqsRequest } from './request-front.js';
-
-type AnswerFormat = Pick<PreparedSqsRequest, 'requestId' | 'isJson' | 'queryJson'>;
+import {
+  formatSqsAnswerOrFailure,
+  internalFailure,
+  type PreparedSqsRequest,
+  prepareSqsRequest,
+  type SqsAnswerFormat,
+  unpreparedFormat,
+} from './request-front.js';
 
 const port = parentPort;
 if (!port) throw new Error('http-thread.js runs as a worker thread (see http-thread-host.ts)');
 const options = workerData as ThreadOptions;
 
-const INTERNAL_FAILURE = { shape: 'InternalFailure', message: INTERNAL_FAILURE_MESSAGE } as const;
-
-/** A bug on this thread costs one request, not the thread and with it the port: logged, answered InternalFailure. */
-function internalFailure(doing: string, error: unknown, format: AnswerFormat): SqsHttpResponse {
-  post({ type: 'log', line: `sqs: ${doing} failed: ${(error as Error)?.stack ?? error}` });
-  return formatSqsAnswer(format, { kind: 'error', error: INTERNAL_FAILURE });
-}
+/** Log lines go to the main thread, which writes the broker's log. */
+const log = (line: string) => post({ type: 'log', line });
 
 /** Requests handed to the main thread and not answered yet, by id. */
-const waiting = new Map<number, { res: ServerResponse; format: AnswerFormat }>();
+const waiting = new Map<number, { res: ServerResponse; format: SqsAnswerFormat }>();
 let nextId = 1;
 
 // One postMessage per message: batching a turn's requests made the two threads take turns (the
@@ -51,8 +49,10 @@ const server = createServer(
         // Hashes are always computed: the main thread may have had a key added since.
         prepared = prepareSqsRequest(req, body, requestId, Date.now(), false);
       } catch (error) {
-        const format = { requestId, isJson: req.headers['x-amz-target'] !== undefined, queryJson: false };
-        sendSqsResponse(res, internalFailure('preparing a request', error, format));
+        sendSqsResponse(
+          res,
+          internalFailure('preparing a request', error, unpreparedFormat(req, requestId), log),
+        );
         return;
       }
       const id = nextId++;
@@ -67,7 +67,7 @@ const server = createServer(
 );
 server.keepAliveTimeout = options.keepAliveTimeoutMs;
 if (options.maxConnections !== undefined) {
-  limitSqsConnections(server, options.maxConnections, (line) => post({ type: 'log', line }));
+  limitSqsConnections(server, options.maxConnections, log);
 }
 
 port.on('message', (message: HostMessage) => {
@@ -76,13 +76,7 @@ port.on('message', (message: HostMessage) => {
       const entry = waiting.get(message.id);
       if (!entry) break; // the client went away
       waiting.delete(message.id);
-      let response: SqsHttpResponse;
-      try {
-        response = formatSqsAnswer(entry.format, message.answer);
-      } catch (error) {
-        response = internalFailure('formatting an answer', error, entry.format);
-      }
-      sendSqsResponse(entry.res, response);
+      sendSqsResponse(entry.res, formatSqsAnswerOrFailure(entry.format, message.answer, log));
       break;
     }
     case 'listen':

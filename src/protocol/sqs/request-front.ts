@@ -5,7 +5,7 @@
 // decides (http-pipeline.ts). Everything it produces crosses threads by structured clone: plain data
 // only, errors as their shape and message.
 import type { SqsErrorShape } from './errors.js';
-import { isSqsError, SqsError } from './errors.js';
+import { INTERNAL_FAILURE_MESSAGE, isSqsError, SqsError } from './errors.js';
 import {
   formatJsonError,
   formatJsonResponse,
@@ -119,11 +119,48 @@ export function toWireError(error: SqsError): SqsWireError {
   return { shape: error.shape, message: error.message };
 }
 
-/** The HTTP response for an answer, in the protocol the request came in. */
-export function formatSqsAnswer(
-  request: Pick<PreparedSqsRequest, 'requestId' | 'isJson' | 'queryJson'>,
-  answer: SqsAnswer,
+/** What formatting an answer needs to know of its request. */
+export type SqsAnswerFormat = Pick<PreparedSqsRequest, 'requestId' | 'isJson' | 'queryJson'>;
+
+/** The format of a request that could not be prepared: JSON when it named its action in X-Amz-Target. */
+export function unpreparedFormat(req: SqsRawRequest, requestId: string): SqsAnswerFormat {
+  return { requestId, isJson: req.headers['x-amz-target'] !== undefined, queryJson: false };
+}
+
+const INTERNAL_FAILURE_ANSWER: SqsAnswer = {
+  kind: 'error',
+  error: { shape: 'InternalFailure', message: INTERNAL_FAILURE_MESSAGE },
+};
+
+/**
+ * A bug while handling one request costs that request, not its connection, the HTTP thread or the
+ * broker: logged with what was being done, answered 500 InternalFailure as AWS answers its own.
+ */
+export function internalFailure(
+  doing: string,
+  error: unknown,
+  format: SqsAnswerFormat,
+  log: (line: string) => void,
 ): SqsHttpResponse {
+  log(`sqs: ${doing} failed: ${(error as Error)?.stack ?? error}`);
+  return formatSqsAnswer(format, INTERNAL_FAILURE_ANSWER);
+}
+
+/** formatSqsAnswer that never throws: an answer it cannot format becomes an InternalFailure. */
+export function formatSqsAnswerOrFailure(
+  format: SqsAnswerFormat,
+  answer: SqsAnswer,
+  log: (line: string) => void,
+): SqsHttpResponse {
+  try {
+    return formatSqsAnswer(format, answer);
+  } catch (error) {
+    return internalFailure('formatting an answer', error, format, log);
+  }
+}
+
+/** The HTTP response for an answer, in the protocol the request came in. */
+export function formatSqsAnswer(request: SqsAnswerFormat, answer: SqsAnswer): SqsHttpResponse {
   const { requestId, isJson, queryJson } = request;
   switch (answer.kind) {
     case 'response':

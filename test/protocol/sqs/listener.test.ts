@@ -64,7 +64,27 @@ const actions: SqsActionTable = {
     throw new Error('a bug');
   },
   CreateQueue: async (context, params) => ({ QueueUrl: context.queueUrl(String(params.QueueName)) }),
+  // A result no answer can be made of: JSON.stringify throws on a BigInt.
+  GetQueueAttributes: () => ({ Attributes: { VisibilityTimeout: 30n } }),
 };
+
+/** What the listeners under test logged, and who waits for which line. */
+const logged: string[] = [];
+const logWaiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+function log(line: string): void {
+  logged.push(line);
+  for (const waiter of logWaiters.filter((w) => w.pattern.test(line))) {
+    logWaiters.splice(logWaiters.indexOf(waiter), 1);
+    waiter.resolve(line);
+  }
+}
+/** Resolves with the first line logged (before or after the call) that matches; the HTTP thread logs a moment after it answers. */
+function loggedLine(pattern: RegExp): Promise<string> {
+  const line = logged.find((l) => pattern.test(l));
+  return line !== undefined
+    ? Promise.resolve(line)
+    : new Promise((resolve) => logWaiters.push({ pattern, resolve }));
+}
 
 interface Answer {
   status: number;
@@ -151,7 +171,7 @@ function listener(accessKeys: Map<string, string>, httpThread: boolean): SqsServ
     actions,
     accessKeys,
     maxRequestBytes: 64 * 1024,
-    log: () => {},
+    log,
     httpThread,
   });
 }
@@ -290,6 +310,28 @@ for (const httpThread of [false, true]) {
       assert.equal(bug.status, 500);
       assert.equal(bug.headers['x-amzn-query-error'], 'InternalFailure;Receiver');
       assert.doesNotMatch(bug.body, /a bug/);
+    });
+
+    test('an answer that cannot be formatted is a logged 500 InternalFailure, and the port goes on', {
+      timeout: 10_000,
+    }, async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const broken = await call(
+          port,
+          json('GetQueueAttributes', { QueueUrl: `/${ACCOUNT}/orders` }, { agent }),
+        );
+        assert.equal(broken.status, 500);
+        assert.equal(broken.headers['x-amzn-query-error'], 'InternalFailure;Receiver');
+        assert.match(String(broken.headers['x-amzn-requestid']), UUID);
+        const next = await call(port, json('GetQueueUrl', { QueueName: 'orders' }, { agent }));
+        assert.equal(next.status, 200);
+        assert.equal(next.reusedSocket, true, 'the same connection answers the next request');
+      } finally {
+        agent.destroy();
+      }
+      await loggedLine(/sqs: formatting an answer failed: TypeError.*BigInt/);
+      logged.length = 0;
     });
 
     test('async handlers answer when their promise settles', async () => {

@@ -126,3 +126,53 @@ export function parseReport(text: string, source: string): BenchReport {
   }
   return r as BenchReport;
 }
+
+/** Whether a selection includes an id: --only names groups or prefixes of ids; empty selects all. */
+export function selected(only: readonly string[], id: string): boolean {
+  return only.length === 0 || only.some((o) => id.startsWith(o));
+}
+
+/**
+ * `--report --merge`: the stored report with a partial run's figures in place of its own. Entries
+ * the partial run selected (its --only) are replaced by what it measured, in their places (new ones
+ * after the last entry of their group); everything else and the stored run's conditions stay, and
+ * a note says what was measured again, when, and how loaded the machine was.
+ */
+export function mergeReports(stored: BenchReport, partial: BenchReport): BenchReport {
+  if (partial.only.length === 0) return partial;
+  if (stored.quick !== partial.quick)
+    throw new Error(
+      `cannot merge a ${partial.quick ? '--quick' : 'full'} run into a ${stored.quick ? '--quick' : 'full'} report: run alike`,
+    );
+  const freshById = new Map(partial.workloads.map((w) => [w.id, w]));
+  const workloads: WorkloadEntry[] = [];
+  for (const old of stored.workloads) {
+    if (!selected(partial.only, old.id)) workloads.push(old);
+    else if (freshById.has(old.id)) workloads.push(freshById.get(old.id)!);
+  }
+  for (const fresh of partial.workloads) {
+    if (workloads.includes(fresh)) continue;
+    const lastOfGroup = workloads.map((w) => w.group).lastIndexOf(fresh.group);
+    workloads.splice(lastOfGroup === -1 ? workloads.length : lastOfGroup + 1, 0, fresh);
+  }
+  const freshMemory = new Map(partial.memory.map((m) => [m.id, m]));
+  const memory = stored.memory.map((m) => freshMemory.get(m.id) ?? m);
+  for (const m of partial.memory) if (!stored.memory.some((s) => s.id === m.id)) memory.push(m);
+  const load = partial.conditions.loadAverageStart.map((v) => v.toFixed(2)).join(' / ');
+  const note =
+    `${partial.only.join(', ')}: measured again ${partial.createdAt.slice(0, 16).replace('T', ' ')} UTC ` +
+    `(load average ${load} at its start, ${Math.round(partial.conditions.elapsedS / 60)} min) and merged into this report (\`--merge\`)`;
+  return {
+    ...stored,
+    conditions: {
+      ...stored.conditions,
+      notes: [
+        ...stored.conditions.notes.filter((n) => !n.startsWith(`${partial.only.join(', ')}: measured again`)),
+        note,
+        ...partial.conditions.notes,
+      ],
+    },
+    workloads,
+    memory,
+  };
+}

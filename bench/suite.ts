@@ -34,7 +34,9 @@ import { type CheckBy, checkReportText, compareReports, type FigureKind } from '
 import {
   type BenchReport,
   type MemoryEntry,
+  mergeReports,
   parseReport,
+  selected,
   toJson,
   type WorkloadEntry,
 } from './suite-model.js';
@@ -51,6 +53,9 @@ const HELP = `Usage: npm run bench -- --report [options]
                 overwritten; the fresh run goes to bench/results/check.json); exit 1 when a
                 figure regressed by more than --tolerance
 --render        regenerate BENCHMARKS.md and the charts from the stored report.json only
+--merge         with --report and --only: measure only the selection and put its figures in place
+                of the stored report's (the rest and its conditions stay; a note says what was
+                measured again, when, and how loaded the machine was)
 
 Selection and length:
   --only LIST          comma-separated groups (amqp, kafka, sqs, memory) or prefixes of workload
@@ -80,6 +85,7 @@ const REPORT_PATH = join(RESULTS_DIR, 'report.json');
 
 interface Options {
   mode: 'report' | 'check' | 'render';
+  merge: boolean;
   only: string[];
   quick: boolean;
   timing: Timing;
@@ -112,6 +118,7 @@ function parseOptions(argv: string[]): Options {
       report: { type: 'boolean' },
       check: { type: 'boolean' },
       render: { type: 'boolean' },
+      merge: { type: 'boolean' },
       only: { type: 'string' },
       quick: { type: 'boolean' },
       duration: { type: 'string' },
@@ -134,6 +141,8 @@ function parseOptions(argv: string[]): Options {
   const modes = (['report', 'check', 'render'] as const).filter((m) => values[m]);
   if (modes.length !== 1) fail('give exactly one of --report, --check, --render');
   const quick = values.quick === true;
+  if (values.merge && (modes[0] !== 'report' || !values.only))
+    fail('--merge goes with --report and --only (the groups or workloads to measure again)');
   const by = (values.by ?? 'both') as CheckBy;
   if (!['absolute', 'ratio', 'both'].includes(by)) fail(`--by: absolute, ratio or both, not "${by}"`);
   const kinds = (values.kinds ?? 'throughput').split(',').map((k) => k.trim()) as FigureKind[];
@@ -142,6 +151,7 @@ function parseOptions(argv: string[]): Options {
       fail(`--kinds: throughput, latency or memory, not "${k}"`);
   return {
     mode: modes[0],
+    merge: values.merge === true,
     only: (values.only ?? '')
       .split(',')
       .map((s) => s.trim())
@@ -163,11 +173,6 @@ function parseOptions(argv: string[]): Options {
     kinds,
     tolerance: num(values.tolerance, 0.1, '--tolerance'),
   };
-}
-
-/** Whether the selection includes an id: --only names groups or prefixes of ids. */
-function selected(only: readonly string[], id: string): boolean {
-  return only.length === 0 || only.some((o) => id.startsWith(o));
 }
 
 /** Some selected workload's id starts with `prefix` (`--only kafka.raw-produce` touches `kafka.raw-`). */
@@ -376,12 +381,16 @@ async function main(): Promise<void> {
     return;
   }
   let stored: BenchReport | null = null;
-  if (options.mode === 'check') {
+  if (options.mode === 'check' || options.merge) {
     try {
       stored = parseReport(readFileSync(options.against, 'utf8'), options.against);
     } catch (err) {
       fail(`cannot read the stored report: ${(err as Error).message}`);
     }
+    if (stored.quick !== options.quick && options.merge)
+      fail(
+        `the stored report is ${stored.quick ? '' : 'not '}a --quick run: merge a run made alike, or regenerate it all with --report`,
+      );
     if (stored.quick !== options.quick)
       log(
         `note: the stored report is ${stored.quick ? '' : 'not '}a --quick run and this one is ${options.quick ? '' : 'not'}: ` +
@@ -391,9 +400,10 @@ async function main(): Promise<void> {
   const report = await run(options);
   mkdirSync(RESULTS_DIR, { recursive: true });
   if (options.mode === 'report') {
-    writeFileSync(REPORT_PATH, toJson(report));
+    const written = stored && options.merge ? mergeReports(stored, report) : report;
+    writeFileSync(REPORT_PATH, toJson(written));
     log(`wrote ${REPORT_PATH} (${(report.conditions.elapsedS / 60).toFixed(1)} min)`);
-    writeRendered(report);
+    writeRendered(written);
     process.exitCode = 0;
   } else if (stored) {
     const freshPath = join(RESULTS_DIR, 'check.json');

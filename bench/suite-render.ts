@@ -90,9 +90,12 @@ export interface BarChart {
   format: (n: number) => string;
 }
 
-const CHART_WIDTH = 820;
-const LABEL_WIDTH = 280;
-const PLOT_RIGHT = CHART_WIDTH - 90;
+/** Width of the bars' area and of the value labels right of it. */
+const PLOT_WIDTH = 450;
+const VALUE_MARGIN = 90;
+const MIN_LABEL_WIDTH = 280;
+/** A generous average glyph width at 11 px (Helvetica, or DejaVu Sans where a browser falls back). */
+const LABEL_CHAR_PX = 6.4;
 const BAR_HEIGHT = 12;
 const ROW_GAP = 10;
 
@@ -105,7 +108,12 @@ function niceLinearMax(max: number): number {
 /** A horizontal grouped bar chart: one group of bars per row, one bar per series. */
 export function barChartSvg(chart: BarChart): string {
   const values = chart.rows.flatMap((r) => r.values).filter((v): v is number => v !== null && v > 0);
-  const plotWidth = PLOT_RIGHT - LABEL_WIDTH;
+  // The row labels' column fits the longest label, so none is cut off at the chart's left edge.
+  const longest = Math.max(0, ...chart.rows.map((r) => r.label.length));
+  const labelWidth = Math.max(MIN_LABEL_WIDTH, Math.ceil(longest * LABEL_CHAR_PX) + 16);
+  const plotRight = labelWidth + PLOT_WIDTH;
+  const chartWidth = plotRight + VALUE_MARGIN;
+  const plotWidth = PLOT_WIDTH;
   let scale: (v: number) => number;
   let ticks: number[];
   if (values.length === 0) {
@@ -127,13 +135,13 @@ export function barChartSvg(chart: BarChart): string {
   const height = top + chart.rows.length * groupHeight + 34;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="${height}" viewBox="0 0 ${CHART_WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${chartWidth}" height="${height}" viewBox="0 0 ${chartWidth} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     `<title>${escapeXml(chart.title)}</title>`,
-    `<rect x="0" y="0" width="${CHART_WIDTH}" height="${height}" fill="#ffffff"/>`,
+    `<rect x="0" y="0" width="${chartWidth}" height="${height}" fill="#ffffff"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold" fill="#111827">${escapeXml(chart.title)}</text>`,
   );
   // legend
-  let lx = LABEL_WIDTH;
+  let lx = labelWidth;
   chart.series.forEach((name, i) => {
     out.push(
       `<rect x="${lx}" y="30" width="10" height="10" fill="${SERIES_COLOURS[i % SERIES_COLOURS.length]}"/>`,
@@ -144,30 +152,30 @@ export function barChartSvg(chart: BarChart): string {
   // grid and ticks
   const plotBottom = top + chart.rows.length * groupHeight;
   for (const t of ticks) {
-    const x = (LABEL_WIDTH + (chart.log && t <= 0 ? 0 : scale(t))).toFixed(1);
+    const x = (labelWidth + (chart.log && t <= 0 ? 0 : scale(t))).toFixed(1);
     out.push(
       `<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${plotBottom}" stroke="#e5e7eb"/>`,
       `<text x="${x}" y="${plotBottom + 14}" text-anchor="middle" fill="#6b7280">${escapeXml(formatCompact(t))}</text>`,
     );
   }
   out.push(
-    `<text x="${(LABEL_WIDTH + PLOT_RIGHT) / 2}" y="${plotBottom + 28}" text-anchor="middle" fill="#6b7280">${escapeXml(chart.axisLabel)}</text>`,
+    `<text x="${(labelWidth + plotRight) / 2}" y="${plotBottom + 28}" text-anchor="middle" fill="#6b7280">${escapeXml(chart.axisLabel)}</text>`,
   );
   chart.rows.forEach((row, r) => {
     const y0 = top + r * groupHeight;
     out.push(
-      `<text x="${LABEL_WIDTH - 8}" y="${(y0 + (chart.series.length * BAR_HEIGHT) / 2 + 4).toFixed(1)}" text-anchor="end" fill="#111827">${escapeXml(row.label)}</text>`,
+      `<text x="${labelWidth - 8}" y="${(y0 + (chart.series.length * BAR_HEIGHT) / 2 + 4).toFixed(1)}" text-anchor="end" fill="#111827">${escapeXml(row.label)}</text>`,
     );
     row.values.forEach((v, s) => {
       const y = y0 + s * BAR_HEIGHT;
       if (v === null || !(v > 0)) {
-        out.push(`<text x="${LABEL_WIDTH + 4}" y="${y + 10}" fill="#9ca3af">n/a</text>`);
+        out.push(`<text x="${labelWidth + 4}" y="${y + 10}" fill="#9ca3af">n/a</text>`);
         return;
       }
       const w = Math.max(1, scale(v));
       out.push(
-        `<rect x="${LABEL_WIDTH}" y="${y}" width="${w.toFixed(1)}" height="${BAR_HEIGHT - 2}" fill="${SERIES_COLOURS[s % SERIES_COLOURS.length]}"/>`,
-        `<text x="${(LABEL_WIDTH + w + 4).toFixed(1)}" y="${y + 9}" fill="#111827">${escapeXml(chart.format(v))}</text>`,
+        `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${BAR_HEIGHT - 2}" fill="${SERIES_COLOURS[s % SERIES_COLOURS.length]}"/>`,
+        `<text x="${(labelWidth + w + 4).toFixed(1)}" y="${y + 9}" fill="#111827">${escapeXml(chart.format(v))}</text>`,
       );
     });
   });

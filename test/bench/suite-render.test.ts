@@ -97,6 +97,26 @@ test('bar lengths follow the log scale', () => {
   assert.ok(Math.abs(widths[2] - 2 * widths[1]) < 0.2, `log scale: ${widths.join(', ')}`);
 });
 
+test('a long row label widens the label column instead of being cut off at the left edge', () => {
+  const chart = (label: string) =>
+    barChartSvg({
+      title: 't',
+      axisLabel: 'a',
+      series: ['A'],
+      rows: [{ label, values: [10] }],
+      log: false,
+      format: formatCompact,
+    });
+  const labelEnd = (svg: string) => Number(/<text x="([\d.]+)" y="[\d.]+" text-anchor="end"/.exec(svg)?.[1]);
+  const width = (svg: string) => Number(/<svg [^>]*width="(\d+)"/.exec(svg)?.[1]);
+  const short = chart('1 → 1, raw, transient, 16 B');
+  const long = chart('standard queues, @aws-sdk/client-sqs, 64 workers, 100 B, and then some more words');
+  assert.equal(labelEnd(short), 272, 'short labels keep the usual column');
+  // ~6 px per character at 11 px: the label's start stays right of x = 0
+  assert.ok(labelEnd(long) > 84 * 6, `label ends at ${labelEnd(long)}`);
+  assert.equal(width(long) - width(short), labelEnd(long) - labelEnd(short), 'the plot keeps its width');
+});
+
 test('labels are escaped and numbers formatted without a locale', () => {
   const svg = barChartSvg({
     title: 'a < b & "c"',

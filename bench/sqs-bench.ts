@@ -22,6 +22,7 @@ const TARGET_LOAD_MESSAGES_PER_S = 25_000;
 const REGION = 'us-east-1';
 const ACCESS_KEY_ID = 'AKIDPIERBENCH';
 const SECRET_ACCESS_KEY = 'pier-bench-secret-access-key';
+const CREDENTIALS = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
 
 const HELP = `Usage: npm run bench -- sqs [options]
        node dist/bench/sqs-bench.js [options]
@@ -321,6 +322,11 @@ async function main(): Promise<void> {
   );
 }
 
+/** The do-nothing SQS server (bench/sqs-stub-server.ts) as a child process: a client's ceiling. */
+function startStub(cpus: string | null): Promise<ServerProcess> {
+  return startServer([fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))], 'sqs-stub', cpus);
+}
+
 /** Every part of the run for one queue type: the SDK comparison, the generator's ceiling, Pier. */
 async function queueTypeRuns(
   options: Options,
@@ -328,18 +334,13 @@ async function queueTypeRuns(
   root: string,
   servers: ServerProcess[],
 ): Promise<Row[]> {
-  const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
   const rows: Row[] = [];
   if (options.only !== 'load' && !options.noStub)
     rows.push(...(await sdkComparison(options, queueType, root, servers)));
   if (!options.noStub && options.only !== 'sdk') {
-    const stub = await startServer(
-      [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
-      'sqs-stub',
-      options.loadCpus,
-    );
+    const stub = await startStub(options.loadCpus);
     servers.push(stub);
-    const target: SdkTarget = { ...credentials, endpoint: `http://${stub.host}:${stub.port}` };
+    const target: SdkTarget = { ...CREDENTIALS, endpoint: `http://${stub.host}:${stub.port}` };
     // The load generator's own ceiling: a Pier figure well below it is Pier's limit, not the client's.
     rows.push(await loadRun(options, queueType, target, stub, 'stub'));
     await stub.stop();
@@ -353,7 +354,7 @@ async function queueTypeRuns(
       const cpus = sdkToo ? options.pierCpus : options.loadCpus;
       const pier = await startServer(pierArgs(options, dataDir, fsync, thread), 'sqs', cpus);
       servers.push(pier);
-      const target: SdkTarget = { ...credentials, endpoint: `http://${pier.host}:${pier.port}` };
+      const target: SdkTarget = { ...CREDENTIALS, endpoint: `http://${pier.host}:${pier.port}` };
       const label = `pier (fsync ${fsync}, auth ${options.auth}, http thread ${thread})`;
       if (sdkToo) rows.push(await sdkRun(options, queueType, target, pier, label));
       if (options.only !== 'sdk') rows.push(await loadRun(options, queueType, target, pier, label));
@@ -373,12 +374,7 @@ async function sdkComparison(
   root: string,
   servers: ServerProcess[],
 ): Promise<Row[]> {
-  const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: REGION };
-  const stub = await startServer(
-    [fileURLToPath(new URL('./sqs-stub-server.js', import.meta.url))],
-    'sqs-stub',
-    options.pierCpus,
-  );
+  const stub = await startStub(options.pierCpus);
   servers.push(stub);
   const fsync = options.fsync[0]!;
   const dataDir = join(root, `data-sdk-${queueType}-${fsync}`);
@@ -396,7 +392,7 @@ async function sdkComparison(
   for (let round = 0; round < options.rounds; round++) {
     for (const side of sides) {
       const target: SdkTarget = {
-        ...credentials,
+        ...CREDENTIALS,
         endpoint: `http://${side.server.host}:${side.server.port}`,
       };
       const segment = {

@@ -10,13 +10,14 @@
 // --rounds times (the Pier rows in rotating order) and reports its median round.
 //
 //   node dist/bench/bench.js jobs [--jobs 20000] [--concurrency 100] [--size 100] [--no-bullmq]
-//     [--stream-ids] [--amqp-url URL] [--before PATH] [--rounds 3]
+//     [--stream-ids] [--amqp-url URL] [--before PATH] [--rounds 3] [--json]
 // --stream-ids adds a run of the library with the shared StreamProcessedIds (every completion a
 // confirmed stream record before the ack) and the latency of one add and one read barrier;
 // --amqp-url runs the library's rows against that broker (e.g. RabbitMQ) instead of a Pier child.
 // --before adds a row for another build of the library (the path of its compiled jobs/index.js),
 // run on the same broker in the same rounds as this build's, to compare two versions in one run (docs/jobs.md
-// shows how to build one from an older commit).
+// shows how to build one from an older commit). --json prints the rows as JSON (the report's jobs
+// group reads it).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     'amqp-url': { type: 'string' },
     before: { type: 'string' },
     rounds: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -268,6 +270,10 @@ if (!values['no-bullmq']) {
   }
 }
 const rows = medianRows(results);
+if (values.json) {
+  console.log(JSON.stringify({ jobs: JOBS, concurrency: CONCURRENCY, rounds: ROUNDS, rows }));
+  process.exit(0);
+}
 const jobs = rows[0]!;
 const plain = rows.find((r) => r.name.startsWith('plain amqplib'));
 console.log(`medians of ${ROUNDS} round(s)`);

@@ -3,8 +3,8 @@
 
 import type { MachineInfo } from './report.js';
 
-export type Group = 'amqp' | 'kafka' | 'sqs';
-export const GROUPS: readonly Group[] = ['amqp', 'kafka', 'sqs'];
+export type Group = 'amqp' | 'kafka' | 'sqs' | 'jobs';
+export const GROUPS: readonly Group[] = ['amqp', 'kafka', 'sqs', 'jobs'];
 
 /** Latency of an open-loop run at a fraction of the target's own measured maximum rate. */
 export interface LatencyAtLoad {

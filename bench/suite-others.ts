@@ -304,3 +304,69 @@ export async function sqsEntries(
     }));
   }
 }
+
+export interface JobsBenchJson {
+  jobs: number;
+  concurrency: number;
+  rows: { name: string; addedPerS: number; processedPerS: number }[];
+}
+
+/** The jobs bench's rows the report shows, by the name it gives them, and their report target. */
+const JOBS_TARGETS = [
+  { row: 'piermq/jobs on ', target: 'Pier' },
+  { row: 'BullMQ on redis-server (appendfsync always)', target: 'BullMQ, appendfsync always' },
+  { row: 'BullMQ on redis-server (no persistence)', target: 'BullMQ, no persistence' },
+  { row: 'plain amqplib on ', target: 'amqplib on Pier' },
+];
+
+/** The report's jobs entries from jobs-bench.js's JSON (missing rows are runs that did not happen). */
+export function jobsEntriesOf(out: JobsBenchJson): WorkloadEntry[] {
+  return jobsPhases(out.jobs).map((phase) => {
+    const results: WorkloadEntry['results'] = {};
+    for (const { row, target } of JOBS_TARGETS) {
+      const found = out.rows.find((r) => r.name.startsWith(row));
+      results[target] = found ? { rate: found[phase.key] } : { rate: null, error: 'not run' };
+    }
+    return { ...JOBS_BASE, id: phase.id, title: phase.title, results };
+  });
+}
+
+const JOBS_BASE = { group: 'jobs' as const, unit: 'jobs/s', baseline: 'BullMQ, appendfsync always' };
+
+function jobsPhases(jobs: number) {
+  return [
+    {
+      id: 'jobs.add.100B',
+      title: `add ${jobs.toLocaleString('en-US')} jobs (addBulk), 100 B`,
+      key: 'addedPerS',
+    },
+    { id: 'jobs.process.100B', title: 'process them, one worker, concurrency 100', key: 'processedPerS' },
+  ] as const;
+}
+
+/**
+ * The jobs library (piermq/jobs on Pier, fsync always) against BullMQ on Debian's redis-server,
+ * durable (appendfsync always: the like-for-like baseline) and not, in one run of jobs-bench.js:
+ * `jobs` 100-byte jobs added with addBulk, then processed by one worker of concurrency 100 with a
+ * no-op handler; each the median of 3 rounds. Plain amqplib on the same Pier (persistent publishes
+ * with confirms, manual acks) shows what the library's bookkeeping costs.
+ */
+export async function jobsEntries(jobs: number, log: (line: string) => void): Promise<WorkloadEntry[]> {
+  try {
+    const out = (await runBenchJson(
+      './jobs-bench.js',
+      ['--jobs', String(jobs), '--concurrency', '100', '--size', '100', '--rounds', '3'],
+      log,
+    )) as JobsBenchJson;
+    return jobsEntriesOf(out);
+  } catch (err) {
+    const error = (err as Error).message;
+    log(`  jobs: FAILED: ${error}`);
+    return jobsPhases(jobs).map((phase) => ({
+      ...JOBS_BASE,
+      id: phase.id,
+      title: phase.title,
+      results: { Pier: { rate: null, error } },
+    }));
+  }
+}

@@ -28,6 +28,7 @@ const GROUP_TITLES: Record<Group, string> = {
   amqp: 'AMQP 0-9-1',
   kafka: 'Kafka',
   sqs: 'SQS',
+  jobs: 'Jobs: piermq/jobs and BullMQ',
 };
 
 const SERIES_COLOURS = ['#2563eb', '#f97316', '#6b7280', '#16a34a', '#9333ea'];
@@ -191,11 +192,10 @@ function loadAverage(l: number[]): string {
 }
 
 /** How each group's latency runs measure, above its latency table. */
-const LATENCY_METHOD: Record<Group, string> = {
+const LATENCY_METHOD: Partial<Record<Group, string>> = {
   amqp: 'Open-loop runs after the saturation run, each broker at fractions of **its own** maximum: each message is stamped with the time it was due, so stalls count. Cells: delivered msgs/s: p50 / p99 ms.',
   kafka:
     "Open-loop runs after the raw producer's saturation run, on the same connection, at fractions of that maximum: each Produce request (a 1,000-record batch for each of up to 8 partitions, acks=all, `--fsync always`) is sent when it is due and its latency runs from that due time to the answer, so stalls count. Cells: acknowledged records/s: p50 / p99 ms.",
-  sqs: 'Open-loop runs at fractions of the maximum; latency from each request’s due time to its answer. Cells: msgs/s: p50 / p99 ms.',
 };
 
 function latencyCell(l: LatencyAtLoad | undefined): string {
@@ -285,7 +285,8 @@ function groupSection(
     out.push(
       '### Latency at 25 %, 50 % and 90 % of the maximum rate',
       '',
-      LATENCY_METHOD[group],
+      LATENCY_METHOD[group] ??
+        'Open-loop runs at fractions of the maximum rate. Cells: delivered per second: p50 / p99 ms.',
       '',
       `![${GROUP_TITLES[group]} latency](${chartPath(lName)})`,
       '',

@@ -40,7 +40,7 @@ import {
   toJson,
   type WorkloadEntry,
 } from './suite-model.js';
-import { kafkaEntries, kafkaRawEntries, sqsEntries } from './suite-others.js';
+import { jobsEntries, kafkaEntries, kafkaRawEntries, sqsEntries } from './suite-others.js';
 import { renderReport } from './suite-render.js';
 
 const HELP = `Usage: npm run bench -- --report [options]
@@ -58,7 +58,7 @@ const HELP = `Usage: npm run bench -- --report [options]
                 measured again, when, and how loaded the machine was)
 
 Selection and length:
-  --only LIST          comma-separated groups (amqp, kafka, sqs, memory) or prefixes of workload
+  --only LIST          comma-separated groups (amqp, kafka, sqs, jobs, memory) or prefixes of workload
                        ids (amqp.1to1, amqp.fanout100.raw.persistent, ...); default everything
   --quick              short runs on a smaller matrix: 2 s windows (1 s warm-up), 1.5 s latency
                        windows, 16 B and 64 KiB bodies only, 100,000 Kafka records, 4 s SQS runs
@@ -342,6 +342,10 @@ async function run(options: Options): Promise<BenchReport> {
   if (touches(options.only, 'sqs.')) {
     log(`SQS: ${options.sqsDurationS} s runs`);
     others.push(...(await sqsEntries(options.sqsDurationS, options.quick ? 1 : 2, log)));
+  }
+  if (touches(options.only, 'jobs.')) {
+    log('Jobs: piermq/jobs on Pier, BullMQ on redis-server');
+    others.push(...(await jobsEntries(options.quick ? 5_000 : 20_000, log)));
   }
   workloads.push(...others.filter((entry) => selected(options.only, entry.id)));
   return {

@@ -158,10 +158,12 @@ export function mergeReports(stored: BenchReport, partial: BenchReport): BenchRe
   const freshMemory = new Map(partial.memory.map((m) => [m.id, m]));
   const memory = stored.memory.map((m) => freshMemory.get(m.id) ?? m);
   for (const m of partial.memory) if (!stored.memory.some((s) => s.id === m.id)) memory.push(m);
+  const elapsedS = partial.conditions.elapsedS;
+  const took = elapsedS < 90 ? `${Math.round(elapsedS)} s` : `${Math.round(elapsedS / 60)} min`;
   const load = partial.conditions.loadAverageStart.map((v) => v.toFixed(2)).join(' / ');
   const note =
     `${partial.only.join(', ')}: measured again ${partial.createdAt.slice(0, 16).replace('T', ' ')} UTC ` +
-    `(load average ${load} at its start, ${Math.round(partial.conditions.elapsedS / 60)} min) and merged into this report (\`--merge\`)`;
+    `(load average ${load} at its start, ${took}) and merged into this report (\`--merge\`)`;
   return {
     ...stored,
     conditions: {

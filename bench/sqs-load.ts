@@ -9,7 +9,7 @@
 // it checks that its messages come back in the order it sent them.
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { sentPlace } from './sqs-sdk-load.js';
+import { FifoSender } from './sqs-sdk-load.js';
 import { JsonRequestSigner, type SignerConfig } from './sqs-sign.js';
 
 export const BATCH_SIZE = 10;
@@ -107,23 +107,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const lanes = options.queueUrls.length;
   const connections = options.queueUrls.map(() => new Connection(host, port));
   const signer = new JsonRequestSigner(options.signer);
-  // A queue may be used again within its 5-minute deduplication window.
   const runId = randomUUID();
-  const fifoSend = (lane: number, cycle: number) => {
-    const tag = `lane-${lane}`;
-    return prepare(signer, 'SendMessageBatch', {
+  const fifoSend = (lane: number, sender: FifoSender, cycle: number) =>
+    prepare(signer, 'SendMessageBatch', {
       QueueUrl: options.queueUrls[lane],
-      Entries: Array.from({ length: BATCH_SIZE }, (_, i) => {
-        const place = cycle * BATCH_SIZE + i;
-        return {
-          Id: String(i),
-          MessageBody: `${tag}-${place}-`.padEnd(options.bodyBytes, 'x'),
-          MessageGroupId: tag,
-          MessageDeduplicationId: `${runId}-${tag}-${place}`,
-        };
-      }),
+      Entries: Array.from({ length: BATCH_SIZE }, (_, i) => ({
+        Id: String(i),
+        ...sender.entry(cycle * BATCH_SIZE + i, options.bodyBytes),
+      })),
     });
-  };
   const sends = options.queueUrls.map((queueUrl, lane) =>
     Array.from({ length: options.fifo ? 0 : PREPARED_PER_LANE }, (_, k) =>
       prepare(signer, 'SendMessageBatch', {
@@ -151,10 +143,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const lane = async (index: number) => {
     const queueUrl = options.queueUrls[index]!;
-    const tag = `lane-${index}`;
-    let nextPlace = 0;
+    const sender = new FifoSender(`lane-${index}`, runId);
     for (let cycle = 0; Date.now() < endMs; cycle++) {
-      const request = options.fifo ? fifoSend(index, cycle) : sends[index]![cycle % PREPARED_PER_LANE]!;
+      const request = options.fifo
+        ? fifoSend(index, sender, cycle)
+        : sends[index]![cycle % PREPARED_PER_LANE]!;
       const sent = JSON.parse(await connections[index]!.call(request)) as { Successful?: unknown[] };
       calls++;
       let outstanding = sent.Successful?.length ?? 0;
@@ -167,14 +160,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         calls++;
         const got = received.Messages ?? [];
         if (got.length === 0) continue;
-        if (options.fifo?.checkOrder) {
-          for (const message of got) {
-            const place = sentPlace(message.Body, tag);
-            if (place !== nextPlace)
-              throw new Error(`${tag} received message ${place} where ${nextPlace} was next`);
-            nextPlace++;
-          }
-        }
+        if (options.fifo?.checkOrder) sender.expectNext(got.map((m) => m.Body));
         const entries = got.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
         const deleted = JSON.parse(
           await connections[index]!.call(

@@ -59,11 +59,39 @@ export async function createQueues(
   return urls;
 }
 
-/** The place `${tag}-${n}-` at the start of a FIFO body says it was sent at, to check the order received. */
-export function sentPlace(body: string, tag: string): number {
-  if (!body.startsWith(tag))
-    throw new Error(`received a message that was not sent by ${tag}: ${body.slice(0, 40)}`);
-  return Number.parseInt(body.slice(tag.length + 1), 10);
+/**
+ * One worker's messages on a FIFO queue: the n-th is `${tag}-${n}-` padded to the body size, sent
+ * in the worker's own message group with a deduplication id unique to the run (a queue may be used
+ * again within its 5-minute window), and must come back in that order.
+ */
+export class FifoSender {
+  private nextPlace = 0;
+
+  constructor(
+    readonly tag: string,
+    private readonly runId: string,
+  ) {}
+
+  /** The n-th message's body (standard queues use it too) and FIFO ids. */
+  entry(place: number, bodyBytes: number) {
+    return {
+      MessageBody: `${this.tag}-${place}-`.padEnd(bodyBytes, 'x'),
+      MessageGroupId: this.tag,
+      MessageDeduplicationId: `${this.runId}-${this.tag}-${place}`,
+    };
+  }
+
+  /** Throws unless these bodies are the next ones sent, in order. */
+  expectNext(bodies: Iterable<string>): void {
+    for (const body of bodies) {
+      if (!body.startsWith(this.tag))
+        throw new Error(`received a message that was not sent by ${this.tag}: ${body.slice(0, 40)}`);
+      const place = Number.parseInt(body.slice(this.tag.length + 1), 10);
+      if (place !== this.nextPlace)
+        throw new Error(`${this.tag} received message ${place} where ${this.nextPlace} was next`);
+      this.nextPlace++;
+    }
+  }
 }
 
 /** Runs the workers for durationS (each finishes its current batch), counting deleted messages. */
@@ -75,7 +103,6 @@ export async function runSdkLoad(
   onProgress?: (messages: number, calls: number) => void,
   fifo?: { checkOrder: boolean },
 ): Promise<SdkRunResult> {
-  // A queue may be used again within its 5-minute deduplication window (the sdk part's rounds).
   const runId = randomUUID();
   let messages = 0;
   let calls = 0;
@@ -84,17 +111,14 @@ export async function runSdkLoad(
   const progress = onProgress ? setInterval(() => onProgress(messages, calls), 500) : null;
   const worker = async (index: number) => {
     const QueueUrl = queueUrls[index]!;
-    const tag = `worker-${index}`;
-    let nextPlace = 0;
+    const sender = new FifoSender(`worker-${index}`, runId);
     for (let cycle = 0; Date.now() < endMs; cycle++) {
       const sent = await client.send(
         new SendMessageBatchCommand({
           QueueUrl,
           Entries: Array.from({ length: SDK_BATCH_SIZE }, (_, i) => {
-            const place = cycle * SDK_BATCH_SIZE + i;
-            const entry = { Id: String(i), MessageBody: `${tag}-${place}-`.padEnd(bodyBytes, 'x') };
-            if (!fifo) return entry;
-            return { ...entry, MessageGroupId: tag, MessageDeduplicationId: `${runId}-${tag}-${place}` };
+            const { MessageBody, ...fifoIds } = sender.entry(cycle * SDK_BATCH_SIZE + i, bodyBytes);
+            return fifo ? { Id: String(i), MessageBody, ...fifoIds } : { Id: String(i), MessageBody };
           }),
         }),
       );
@@ -108,14 +132,7 @@ export async function runSdkLoad(
         calls++;
         const got = received.Messages ?? [];
         if (got.length === 0) continue;
-        if (fifo?.checkOrder) {
-          for (const message of got) {
-            const place = sentPlace(message.Body ?? '', tag);
-            if (place !== nextPlace)
-              throw new Error(`${tag} received message ${place} where ${nextPlace} was next`);
-            nextPlace++;
-          }
-        }
+        if (fifo?.checkOrder) sender.expectNext(got.map((m) => m.Body ?? ''));
         const deleted = await client.send(
           new DeleteMessageBatchCommand({
             QueueUrl,

@@ -319,18 +319,6 @@ const JOBS_TARGETS = [
   { row: 'plain amqplib on ', target: 'amqplib on Pier' },
 ];
 
-/** The report's jobs entries from jobs-bench.js's JSON (missing rows are runs that did not happen). */
-export function jobsEntriesOf(out: JobsBenchJson): WorkloadEntry[] {
-  return jobsPhases(out.jobs).map((phase) => {
-    const results: WorkloadEntry['results'] = {};
-    for (const { row, target } of JOBS_TARGETS) {
-      const found = out.rows.find((r) => r.name.startsWith(row));
-      results[target] = found ? { rate: found[phase.key] } : { rate: null, error: 'not run' };
-    }
-    return { ...JOBS_BASE, id: phase.id, title: phase.title, results };
-  });
-}
-
 const JOBS_BASE = { group: 'jobs' as const, unit: 'jobs/s', baseline: 'BullMQ, appendfsync always' };
 
 function jobsPhases(jobs: number) {
@@ -342,6 +330,18 @@ function jobsPhases(jobs: number) {
     },
     { id: 'jobs.process.100B', title: 'process them, one worker, concurrency 100', key: 'processedPerS' },
   ] as const;
+}
+
+/** The report's jobs entries from jobs-bench.js's JSON (missing rows are runs that did not happen). */
+export function jobsEntriesOf(out: JobsBenchJson): WorkloadEntry[] {
+  return jobsPhases(out.jobs).map((phase) => {
+    const results: WorkloadEntry['results'] = {};
+    for (const { row, target } of JOBS_TARGETS) {
+      const found = out.rows.find((r) => r.name.startsWith(row));
+      results[target] = found ? { rate: found[phase.key] } : { rate: null, error: 'not run' };
+    }
+    return { ...JOBS_BASE, id: phase.id, title: phase.title, results };
+  });
 }
 
 /**

@@ -48,7 +48,20 @@ const CONCURRENCY = Number(values.concurrency);
 const payload = { blob: 'x'.repeat(Math.max(0, Number(values.size) - 11)) }; // JSON ≈ --size bytes
 const BATCH = 1_000;
 
+/**
+ * What a row measured, for programs reading `--json` (the report picks its rows by this, not by
+ * the name, which is for people and changes with the flags).
+ */
+export type JobsRunKind =
+  | 'pier-jobs'
+  | 'pier-jobs-stream-ids'
+  | 'pier-jobs-before'
+  | 'amqplib'
+  | 'bullmq-durable'
+  | 'bullmq-no-persistence';
+
 interface Result {
+  readonly kind: JobsRunKind;
   readonly name: string;
   readonly addedPerS: number;
   readonly processedPerS: number;
@@ -103,6 +116,7 @@ async function pierJobs(
   if (processedIds) await deleteQueue(url, processedIds.stream);
   const broker = values['amqp-url'] ? 'the given broker' : 'Pier (fsync always)';
   return {
+    kind: library !== jobsLibrary ? 'pier-jobs-before' : streamIds ? 'pier-jobs-stream-ids' : 'pier-jobs',
     name: `${label}${streamIds ? ' + StreamProcessedIds' : ''} on ${broker}`,
     addedPerS,
     processedPerS,
@@ -164,7 +178,7 @@ async function plainAmqplib(url: string, JOBS: number): Promise<Result> {
   await channel.deleteQueue(queue);
   await connection.close();
   const broker = values['amqp-url'] ? 'the given broker' : 'Pier';
-  return { name: `plain amqplib on ${broker} (confirms, acks)`, addedPerS, processedPerS };
+  return { kind: 'amqplib', name: `plain amqplib on ${broker} (confirms, acks)`, addedPerS, processedPerS };
 }
 
 async function bullmq(durable: boolean): Promise<Result | undefined> {
@@ -220,6 +234,7 @@ async function bullmq(durable: boolean): Promise<Result | undefined> {
     await queue.obliterate({ force: true });
     await queue.close();
     return {
+      kind: durable ? 'bullmq-durable' : 'bullmq-no-persistence',
       name: durable
         ? 'BullMQ on redis-server (appendfsync always)'
         : 'BullMQ on redis-server (no persistence)',
@@ -300,6 +315,7 @@ function medianRows(all: readonly Result[]): Array<Result & { rounds: number[] }
     return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   };
   return [...byName.entries()].map(([name, list]) => ({
+    kind: list[0]!.kind,
     name,
     addedPerS: median(list.map((r) => r.addedPerS)),
     processedPerS: median(list.map((r) => r.processedPerS)),

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stopOnInterrupt } from './interrupt.js';
+import type { JobsRunKind } from './jobs-bench.js';
 import type { LatencyAtLoad, WorkloadEntry } from './suite-model.js';
 
 /** Runs dist/bench/<script> with args; resolves with its parsed JSON stdout. */
@@ -308,15 +309,15 @@ export async function sqsEntries(
 export interface JobsBenchJson {
   jobs: number;
   concurrency: number;
-  rows: { name: string; addedPerS: number; processedPerS: number }[];
+  rows: { kind: JobsRunKind; name: string; addedPerS: number; processedPerS: number }[];
 }
 
-/** The jobs bench's rows the report shows, by the name it gives them, and their report target. */
-const JOBS_TARGETS = [
-  { row: 'piermq/jobs on ', target: 'Pier' },
-  { row: 'BullMQ on redis-server (appendfsync always)', target: 'BullMQ, appendfsync always' },
-  { row: 'BullMQ on redis-server (no persistence)', target: 'BullMQ, no persistence' },
-  { row: 'plain amqplib on ', target: 'amqplib on Pier' },
+/** The jobs bench's rows the report shows, by the kind of run, and their report target. */
+const JOBS_TARGETS: ReadonlyArray<{ kind: JobsRunKind; target: string }> = [
+  { kind: 'pier-jobs', target: 'Pier' },
+  { kind: 'bullmq-durable', target: 'BullMQ, appendfsync always' },
+  { kind: 'bullmq-no-persistence', target: 'BullMQ, no persistence' },
+  { kind: 'amqplib', target: 'amqplib on Pier' },
 ];
 
 const JOBS_BASE = { group: 'jobs' as const, unit: 'jobs/s', baseline: 'BullMQ, appendfsync always' };
@@ -336,8 +337,8 @@ function jobsPhases(jobs: number) {
 export function jobsEntriesOf(out: JobsBenchJson): WorkloadEntry[] {
   return jobsPhases(out.jobs).map((phase) => {
     const results: WorkloadEntry['results'] = {};
-    for (const { row, target } of JOBS_TARGETS) {
-      const found = out.rows.find((r) => r.name.startsWith(row));
+    for (const { kind, target } of JOBS_TARGETS) {
+      const found = out.rows.find((r) => r.kind === kind);
       results[target] = found ? { rate: found[phase.key] } : { rate: null, error: 'not run' };
     }
     return { ...JOBS_BASE, id: phase.id, title: phase.title, results };

@@ -3,22 +3,38 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ratioToBaseline } from '../../bench/suite-model.js';
-import { jobsEntriesOf } from '../../bench/suite-others.js';
+import { type JobsBenchJson, jobsEntriesOf } from '../../bench/suite-others.js';
 import { renderReport } from '../../bench/suite-render.js';
 import { fixtureReport } from './fixture-report.js';
 
-const benchOutput = {
+const benchOutput: JobsBenchJson = {
   jobs: 20_000,
   concurrency: 100,
   rows: [
-    { name: 'piermq/jobs on Pier (fsync always)', addedPerS: 24_000, processedPerS: 44_000 },
     {
+      kind: 'pier-jobs',
+      name: 'piermq/jobs on Pier (fsync always)',
+      addedPerS: 24_000,
+      processedPerS: 44_000,
+    },
+    {
+      kind: 'amqplib',
       name: 'plain amqplib on Pier (fsync always) (confirms, acks)',
       addedPerS: 60_000,
       processedPerS: 55_000,
     },
-    { name: 'BullMQ on redis-server (no persistence)', addedPerS: 10_000, processedPerS: 6_700 },
-    { name: 'BullMQ on redis-server (appendfsync always)', addedPerS: 8_000, processedPerS: 4_000 },
+    {
+      kind: 'bullmq-no-persistence',
+      name: 'BullMQ on redis-server (no persistence)',
+      addedPerS: 10_000,
+      processedPerS: 6_700,
+    },
+    {
+      kind: 'bullmq-durable',
+      name: 'BullMQ on redis-server (appendfsync always)',
+      addedPerS: 8_000,
+      processedPerS: 4_000,
+    },
   ],
 };
 

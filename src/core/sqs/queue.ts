@@ -153,6 +153,12 @@ export class SqsQueue {
   private retentionTimer: TimerHandle | undefined;
   private readonly waiters = new Set<Waiter>();
   private readonly dedup: DedupCache<DedupHit>;
+  /**
+   * Whether the cache may hold ids recorded under each DeduplicationScope (a group-scoped key has
+   * the group and a NUL before the id; ids cannot contain NUL). Set when one is recorded, cleared
+   * by a purge: the lookup under the other scope is skipped while that scope recorded nothing.
+   */
+  private dedupScopesSeen = { queue: false, messageGroup: false };
   private readonly attempts: DedupCache<Attempt>;
   private nextKey = 0;
   private handleSerial = 0;
@@ -239,7 +245,10 @@ export class SqsQueue {
       // Ids recorded before a change of DeduplicationScope still count (AWS keeps the ids it has:
       // a SetQueueAttributes does not open a window for duplicates): the same group and id recorded
       // under the other scope is a duplicate too.
-      const hit = this.dedup.get(dedupKey) ?? this.dedup.get(byGroup ? queueKey : groupKey);
+      const otherScopeSeen = byGroup ? this.dedupScopesSeen.queue : this.dedupScopesSeen.messageGroup;
+      const hit =
+        this.dedup.get(dedupKey) ??
+        (otherScopeSeen ? this.dedup.get(byGroup ? queueKey : groupKey) : undefined);
       if (hit) return { message: this.duplicateOf(input, hit, nowMs), duplicate: true };
     }
     const delaySeconds = this.isFifo
@@ -256,6 +265,7 @@ export class SqsQueue {
     if (dedupKey !== undefined) {
       const hit = { messageId: message.messageId, sequenceNumber: message.sequenceNumber ?? '' };
       this.dedup.set(dedupKey, hit);
+      this.dedupScopesSeen[this.settings.deduplicationScope] = true;
       this.recordDedup(dedupKey, hit, nowMs + FIFO_DEDUP_WINDOW_MS);
     }
     this.admit(message);
@@ -392,6 +402,7 @@ export class SqsQueue {
     // (as AWS does, per issue 14's recorded AWS runs; AWS docs, PurgeQueue: "deletes all messages").
     if (this.isFifo) {
       this.dedup.clear();
+      this.dedupScopesSeen = { queue: false, messageGroup: false };
       this.dedupStore?.rewrite([]);
     }
   }
@@ -579,6 +590,7 @@ export class SqsQueue {
       const [key, messageId, sequenceNumber] = stored.key.split('\n');
       if (key === undefined || messageId === undefined) continue;
       this.dedup.setUntil(key, { messageId, sequenceNumber: sequenceNumber ?? '' }, stored.expiresAtMs);
+      this.dedupScopesSeen[key.includes('\u0000') ? 'messageGroup' : 'queue'] = true;
       if (sequenceNumber) {
         const sequence = BigInt(sequenceNumber);
         if (sequence > this.lastSequence) this.lastSequence = sequence;

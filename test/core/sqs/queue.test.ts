@@ -2,6 +2,7 @@
 // polls, FIFO groups and deduplication, redrive to a dead-letter queue and move tasks back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { DedupStore, StoredDedupId } from '../../../src/core/dedup-store.js';
 import { discardDefinitions } from '../../../src/core/definitions.js';
 import { ManualClock } from '../../../src/core/manual-clock.js';
 import { SqsCoreError } from '../../../src/core/sqs/errors.js';
@@ -377,6 +378,57 @@ test('a lease can be extended to at most 12 hours after its receive', () => {
   clock.advance(6 * 3600_000);
   assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600), 'ok');
   assert.equal(queue.changeVisibility(lease!.receiptHandle, 6 * 3600 + 1), 'too-long');
+});
+
+test('FIFO ids recovered after a restart still count under the other DeduplicationScope', () => {
+  const clock = new ManualClock();
+  const scopes = [
+    ['queue', 'messageGroup'],
+    ['messageGroup', 'queue'],
+  ] as const;
+  for (const [recordedUnder, sentUnder] of scopes) {
+    let storedIds: StoredDedupId[] = [];
+    const dedupStore: DedupStore = {
+      recover: () => storedIds,
+      add: (id) => storedIds.push(id),
+      get recordCount() {
+        return storedIds.length;
+      },
+      rewrite: (live) => {
+        storedIds = [...live];
+      },
+      destroy() {},
+      close() {},
+    };
+    // A broker life: the queue opens (recovering the ids stored so far) with the scope given.
+    const open = (deduplicationScope: 'queue' | 'messageGroup') =>
+      new SqsQueueRegistry({
+        clock,
+        accountId: '000000000000',
+        region: 'us-east-1',
+        definitions: discardDefinitions,
+        durability: { afterDurable: (callback) => callback() },
+        storage: {
+          openMessageStore: () => ({
+            recoverIndex() {},
+            load: () => assert.fail('nothing is loaded back here'),
+            append() {},
+            recordReceive() {},
+            remove() {},
+            removeAfterDurable() {},
+            destroy() {},
+            close() {},
+          }),
+          openDedupStore: () => dedupStore,
+          removeOrphans() {},
+        },
+      }).create('scope.fifo', settings({ fifoQueue: true, deduplicationScope }), {});
+    const send = { messageGroupId: 'g', deduplicationId: 'd' };
+    const original = open(recordedUnder).send(input('x', send));
+    const again = open(sentUnder).send(input('x', send));
+    assert.equal(again.duplicate, true, `recorded under ${recordedUnder}, sent again under ${sentUnder}`);
+    assert.equal(again.message.messageId, original.message.messageId);
+  }
 });
 
 test('receives are logged to the store only for queues with a redrive policy', () => {

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BROKER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 export interface ChildBroker {
   url: string;
@@ -42,6 +43,7 @@ export async function startPier(
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'pier-bench-'));
   const args = [
+    ...BROKER_NODE_FLAGS,
     bin,
     'serve',
     '--data-dir',

@@ -2,6 +2,7 @@
 // and their CPU use from /proc.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { BROKER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { stopOnInterrupt } from './interrupt.js';
 
 export interface ServerProcess {
@@ -82,6 +83,7 @@ export function startKafkaOnlyPier(
   options: { fsync?: string; nodeArgs?: readonly string[]; cpus?: string | null } = {},
 ): Promise<ServerProcess> {
   const args = [
+    ...BROKER_NODE_FLAGS,
     ...(options.nodeArgs ?? []),
     pierBin,
     'serve',
@@ -94,6 +96,8 @@ export function startKafkaOnlyPier(
     '--sqs-port',
     'off',
     '--http-port',
+    'off',
+    '--prometheus-port',
     'off',
     ...(options.fsync ? ['--fsync', options.fsync] : []),
   ];

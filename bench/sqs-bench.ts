@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { BROKER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { cpuSeconds, type ServerProcess, startServer } from './child-server.js';
 import { stopOnInterrupt } from './interrupt.js';
 import { fmtInt, machineInfo, machineLine } from './report.js';
@@ -242,7 +243,8 @@ async function deleteQueues(client: SQSClient, queueUrls: readonly string[]): Pr
 }
 
 function pierArgs(options: Options, dataDir: string, fsync: string, httpThread: 'on' | 'off'): string[] {
-  const args = [options.pierBin, 'serve', '--data-dir', dataDir, '--amqp-port', 'off', '--kafka-port', 'off'];
+  const args = [...BROKER_NODE_FLAGS, options.pierBin, 'serve', '--data-dir', dataDir, '--amqp-port', 'off'];
+  args.push('--kafka-port', 'off', '--prometheus-port', 'off');
   args.push('--sqs-port', '0', '--http-port', 'off', '--fsync', fsync);
   args.push('--sqs-http-thread', httpThread === 'on' ? 'true' : 'false');
   if (options.auth === 'keys') args.push('--sqs-access-key', `${ACCESS_KEY_ID}:${SECRET_ACCESS_KEY}`);

@@ -1,8 +1,9 @@
 /**
  * The Node.js (V8) flags a broker process should start with; `npm start` passes them, and so do the
  * benches when they start `pier serve`. They cannot be set from inside the process: V8 reads them
- * when it sets up its heap (v8.setFlagsFromString afterwards changes nothing here, measured), so
- * `pier serve` started any other way needs them in NODE_OPTIONS (README, "Node flags").
+ * when it sets up its heap (v8.setFlagsFromString afterwards changes nothing here, measured), and
+ * Node refuses this one in NODE_OPTIONS, so `pier serve` started any other way needs it on node's
+ * command line (README, "Node flags").
  *
  * --min-semi-space-size=16 keeps the young generation at its full 16 MiB (the default maximum)
  * instead of starting at 1 MiB and growing under load and shrinking when idle. While it grows, V8

@@ -46,9 +46,11 @@ Runs the broker in the foreground. It prints one line per listener with the addr
 SIGINT or SIGTERM shut it down gracefully: stop accepting, close AMQP connections with
 320 CONNECTION_FORCED, finish writes and fsync.
 
-Start it as node ${BROKER_NODE_FLAGS.join(' ')} .../pier.js serve (npm start does; NODE_OPTIONS
-cannot carry that flag): a young generation of fixed size keeps V8 from a full mark-compact
-after every scavenge, which costs 5-15 ms pauses under load.
+Start it as
+  node ${BROKER_NODE_FLAGS.join(' ')} .../pier.js serve
+(npm start does; NODE_OPTIONS cannot carry these flags): they keep V8 from a full
+mark-compact after every scavenge (a young generation that changes size, or message objects
+allocated old after a backlog), which costs 5-15 ms pauses under load.
 
 Flags (each may also be set by the environment variable shown; a flag wins over its variable):
 ${flags.join('\n')}

@@ -10,21 +10,27 @@ import type { SqsReceivedMessage, SqsSendInput } from '../../../src/core/sqs/mes
 import type { SqsQueue } from '../../../src/core/sqs/queue.js';
 import { SqsQueueRegistry } from '../../../src/core/sqs/registry.js';
 import { defaultQueueSettings, type SqsQueueSettings } from '../../../src/core/sqs/settings.js';
+import type { SqsStorage } from '../../../src/core/sqs/store.js';
 
 function settings(overrides: Partial<SqsQueueSettings> = {}): SqsQueueSettings {
   return { ...defaultQueueSettings(false), ...overrides };
 }
 
-function setup() {
-  const clock = new ManualClock();
-  const registry = new SqsQueueRegistry({
+/** A registry on `clock`, with queues in memory or on `storage`. */
+function registryOn(clock: ManualClock, storage?: SqsStorage): SqsQueueRegistry {
+  return new SqsQueueRegistry({
     clock,
     accountId: '000000000000',
     region: 'us-east-1',
     definitions: discardDefinitions,
     durability: { afterDurable: (callback) => callback() },
+    ...(storage ? { storage } : {}),
   });
-  return { clock, registry };
+}
+
+function setup() {
+  const clock = new ManualClock();
+  return { clock, registry: registryOn(clock) };
 }
 
 function input(body: string, extra: Partial<SqsSendInput> = {}): SqsSendInput {
@@ -402,26 +408,19 @@ test('FIFO ids recovered after a restart still count under the other Deduplicati
     };
     // A broker life: the queue opens (recovering the ids stored so far) with the scope given.
     const open = (deduplicationScope: 'queue' | 'messageGroup') =>
-      new SqsQueueRegistry({
-        clock,
-        accountId: '000000000000',
-        region: 'us-east-1',
-        definitions: discardDefinitions,
-        durability: { afterDurable: (callback) => callback() },
-        storage: {
-          openMessageStore: () => ({
-            recoverIndex() {},
-            load: () => assert.fail('nothing is loaded back here'),
-            append() {},
-            recordReceive() {},
-            remove() {},
-            removeAfterDurable() {},
-            destroy() {},
-            close() {},
-          }),
-          openDedupStore: () => dedupStore,
-          removeOrphans() {},
-        },
+      registryOn(clock, {
+        openMessageStore: () => ({
+          recoverIndex() {},
+          load: () => assert.fail('nothing is loaded back here'),
+          append() {},
+          recordReceive() {},
+          remove() {},
+          removeAfterDurable() {},
+          destroy() {},
+          close() {},
+        }),
+        openDedupStore: () => dedupStore,
+        removeOrphans() {},
       }).create('scope.fifo', settings({ fifoQueue: true, deduplicationScope }), {});
     const send = { messageGroupId: 'g', deduplicationId: 'd' };
     const original = open(recordedUnder).send(input('x', send));
@@ -444,17 +443,10 @@ test('receives are logged to the store only for queues with a redrive policy', (
     destroy() {},
     close() {},
   });
-  const registry = new SqsQueueRegistry({
-    clock,
-    accountId: '000000000000',
-    region: 'us-east-1',
-    definitions: discardDefinitions,
-    durability: { afterDurable: (callback) => callback() },
-    storage: {
-      openMessageStore: store,
-      openDedupStore: () => assert.fail('no FIFO queue here'),
-      removeOrphans() {},
-    },
+  const registry = registryOn(clock, {
+    openMessageStore: store,
+    openDedupStore: () => assert.fail('no FIFO queue here'),
+    removeOrphans() {},
   });
   const dlq = registry.create('dlq', settings(), {});
   const plain = registry.create('plain', settings(), {});
